@@ -1,0 +1,122 @@
+//! One error type for the whole library. Every variant has a stable code that crosses the
+//! JS boundary unchanged (see `Error::code`), so apps can branch on codes, never on messages.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// One broken rule, located by a field path such as `default_params.retrieval.top_k` or
+/// `required_tools[2]`. `code` is stable; `message` is for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Violation {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl Violation {
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        Violation { field: field.into(), code: code.to_string(), message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    #[error("validation failed: {}", summarize(.0))]
+    ValidationFailed(Vec<Violation>),
+    #[error("{kind} {id} not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("a latest template named {name:?} already exists for this owner")]
+    NameTaken { name: String },
+    #[error("conflict on {id}: the stored record has changed since {expected}")]
+    Conflict { id: String, expected: String, actual: String },
+    #[error("inheritance cycle through {}", .ids.join(" -> "))]
+    InheritanceCycle { ids: Vec<String> },
+    #[error("inheritance chain of {id} is deeper than {limit} levels")]
+    InheritanceTooDeep { id: String, limit: usize },
+    #[error("base template {reference:?} not found")]
+    BaseNotFound { reference: String },
+    #[error("base template name {name:?} matches several public templates")]
+    AmbiguousBase { name: String, candidates: Vec<String> },
+    #[error("built-in template {id} is read-only")]
+    BuiltinReadOnly { id: String },
+    #[error("template {id} has derived templates: {}", .derived.join(", "))]
+    HasDerived { id: String, derived: Vec<String> },
+    #[error("integrity check failed for {id}: {message}")]
+    Integrity { id: String, message: String },
+    #[error("storage quota exceeded: {0}")]
+    StorageQuota(String),
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
+    #[error("network error: {0}")]
+    Network(String),
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+fn summarize(v: &[Violation]) -> String {
+    let first: Vec<String> = v.iter().take(3).map(|x| format!("{}: {}", x.field, x.message)).collect();
+    let more = if v.len() > 3 { format!(" (and {} more)", v.len() - 3) } else { String::new() };
+    format!("{}{}", first.join("; "), more)
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every code an `Error` can carry, in the order of SPEC section 13.
+pub const ERROR_CODES: [&str; 17] = [
+    "VALIDATION_FAILED", "NOT_FOUND", "FORBIDDEN", "NAME_TAKEN", "CONFLICT", "INHERITANCE_CYCLE",
+    "INHERITANCE_TOO_DEEP", "BASE_NOT_FOUND", "AMBIGUOUS_BASE", "BUILTIN_READ_ONLY", "HAS_DERIVED",
+    "INTEGRITY", "STORAGE_QUOTA", "STORAGE_UNAVAILABLE", "NETWORK", "UNAUTHORIZED", "INVALID_ARGUMENT",
+];
+
+impl Error {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::ValidationFailed(_) => "VALIDATION_FAILED",
+            Error::NotFound { .. } => "NOT_FOUND",
+            Error::Forbidden(_) => "FORBIDDEN",
+            Error::NameTaken { .. } => "NAME_TAKEN",
+            Error::Conflict { .. } => "CONFLICT",
+            Error::InheritanceCycle { .. } => "INHERITANCE_CYCLE",
+            Error::InheritanceTooDeep { .. } => "INHERITANCE_TOO_DEEP",
+            Error::BaseNotFound { .. } => "BASE_NOT_FOUND",
+            Error::AmbiguousBase { .. } => "AMBIGUOUS_BASE",
+            Error::BuiltinReadOnly { .. } => "BUILTIN_READ_ONLY",
+            Error::HasDerived { .. } => "HAS_DERIVED",
+            Error::Integrity { .. } => "INTEGRITY",
+            Error::StorageQuota(_) => "STORAGE_QUOTA",
+            Error::StorageUnavailable(_) => "STORAGE_UNAVAILABLE",
+            Error::Network(_) => "NETWORK",
+            Error::Unauthorized(_) => "UNAUTHORIZED",
+            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
+        }
+    }
+
+    /// Machine-readable extras for the JS `Error.details` property (null when there are none).
+    pub fn details(&self) -> Value {
+        match self {
+            Error::ValidationFailed(v) => json!({ "violations": v }),
+            Error::NotFound { kind, id } => json!({ "kind": kind, "id": id }),
+            Error::NameTaken { name } => json!({ "name": name }),
+            Error::Conflict { id, expected, actual } => json!({ "id": id, "expected": expected, "actual": actual }),
+            Error::InheritanceCycle { ids } => json!({ "ids": ids }),
+            Error::InheritanceTooDeep { id, limit } => json!({ "id": id, "limit": limit }),
+            Error::BaseNotFound { reference } => json!({ "reference": reference }),
+            Error::AmbiguousBase { name, candidates } => json!({ "name": name, "candidates": candidates }),
+            Error::BuiltinReadOnly { id } => json!({ "id": id }),
+            Error::HasDerived { id, derived } => json!({ "id": id, "derived": derived }),
+            Error::Integrity { id, .. } => json!({ "id": id }),
+            _ => Value::Null,
+        }
+    }
+
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound { kind, id: id.into() }
+    }
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+}
