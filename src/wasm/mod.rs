@@ -1,1 +1,73 @@
+//! The thin wasm-bindgen facade: converts values and errors, nothing else. Names follow
+//! SPEC section 14 (camelCase methods, snake_case record fields).
 
+mod convert;
+
+use std::cell::RefCell;
+
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+use crate::model::id::{random_bits, IdGenerator};
+use convert::{from_js, to_js};
+
+thread_local! {
+    static IDS: RefCell<IdGenerator> = RefCell::new(IdGenerator::new());
+}
+
+pub(crate) fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// A new ULID (uppercase, monotonic within a millisecond).
+#[wasm_bindgen(js_name = newId)]
+pub fn new_id() -> String {
+    IDS.with(|g| g.borrow_mut().next(now_ms().max(0) as u64, random_bits()))
+}
+
+/// The built-in templates (without usage statistics; a catalog's `get` adds them).
+#[wasm_bindgen(js_name = builtinTemplates, unchecked_return_type = "WorkflowTemplate[]")]
+pub fn builtin_templates() -> JsValue {
+    to_js(crate::builtin::all())
+}
+
+fn validation_result(violations: Vec<crate::Violation>) -> JsValue {
+    to_js(&json!({ "ok": violations.is_empty(), "violations": violations }))
+}
+
+/// `{ ok, violations: [{ field, code, message }] }` for a template (draft or whole record).
+#[wasm_bindgen(js_name = validateTemplate, unchecked_return_type = "ValidationResult")]
+pub fn validate_template(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ValidateOptions | undefined")] options: JsValue,
+) -> JsValue {
+    let opts = validate_options(&options);
+    match from_js(&value) {
+        Ok(v) => validation_result(crate::validate::validate_template(&v, opts)),
+        Err(problems) => validation_result(problems),
+    }
+}
+
+#[wasm_bindgen(js_name = validateSpec, unchecked_return_type = "ValidationResult")]
+pub fn validate_spec(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ValidateOptions | undefined")] options: JsValue,
+) -> JsValue {
+    let opts = validate_options(&options);
+    match from_js(&value) {
+        Ok(v) => validation_result(crate::validate::validate_spec(&v, opts)),
+        Err(problems) => validation_result(problems),
+    }
+}
+
+fn validate_options(options: &JsValue) -> crate::validate::Options {
+    let complete = from_js(options).ok().and_then(|o| o.get("complete").and_then(|c| c.as_bool())).unwrap_or(false);
+    crate::validate::Options { complete, allow_builtin: false }
+}
+
+/// RFC 8785 canonical JSON text of any JSON value.
+#[wasm_bindgen(js_name = canonicalJson)]
+pub fn canonical_json(#[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue) -> Result<String, JsValue> {
+    let v = convert::arg(&value, "value")?;
+    Ok(crate::hash::canonical_json(&v))
+}

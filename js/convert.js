@@ -1,0 +1,137 @@
+// Crossing the JS -> Rust boundary safely. Values from apps can be anything: cycles, BigInt,
+// Map, NaN, throwing getters, Proxies, lone surrogates. We walk them once in JS (fast, and no
+// exception can escape into wasm), build a clean plain copy, and hand Rust JSON text. Every
+// problem is reported as a violation with a field path, like validation reports its own.
+
+const MAX_DEPTH = 64; // conversion bound; validation has tighter limits of its own
+let problems = [];
+
+function pathOf(base, key) {
+  if (typeof key === "number") return `${base}[${key}]`;
+  return base === "" ? key : `${base}.${key}`;
+}
+
+function problem(field, code, message) {
+  problems.push({ field, code, message });
+}
+
+function wellFormed(s) {
+  if (typeof s.isWellFormed === "function") return s.isWellFormed();
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
+function describe(v) {
+  if (v === null) return "null";
+  if (typeof v !== "object") return typeof v;
+  const ctor = Object.getPrototypeOf(v)?.constructor;
+  return ctor && typeof ctor.name === "string" && ctor.name ? ctor.name : "object";
+}
+
+function clean(v, field, depth, stack) {
+  switch (typeof v) {
+    case "string":
+      if (!wellFormed(v)) {
+        problem(field, "LONE_SURROGATE", "string contains a lone UTF-16 surrogate");
+        return null;
+      }
+      return v;
+    case "number":
+      if (!Number.isFinite(v)) {
+        problem(field, "NOT_FINITE", `${v} is not a finite number`);
+        return null;
+      }
+      return v;
+    case "boolean":
+      return v;
+    case "bigint":
+      problem(field, "TYPE", "BigInt is not a JSON value; pass a number");
+      return null;
+    case "undefined":
+      problem(field, "TYPE", "undefined is not a JSON value");
+      return null;
+    case "function":
+    case "symbol":
+      problem(field, "TYPE", `${typeof v} is not a JSON value`);
+      return null;
+  }
+  if (v === null) return null;
+  if (depth >= MAX_DEPTH) {
+    problem(field, "TOO_DEEP", `nested deeper than ${MAX_DEPTH} levels`);
+    return null;
+  }
+  if (stack.includes(v)) {
+    problem(field, "CYCLE", "value refers back to itself (a cycle)");
+    return null;
+  }
+  stack.push(v);
+  try {
+    if (Array.isArray(v)) {
+      const out = new Array(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = clean(v[i], pathOf(field, i), depth + 1, stack);
+      return out;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      problem(field, "TYPE", `${describe(v)} is not a plain object; pass a plain object or array`);
+      return null;
+    }
+    const out = {};
+    for (const key of Object.keys(v)) {
+      const at = pathOf(field, key);
+      if (!wellFormed(key)) {
+        problem(at, "LONE_SURROGATE", "key contains a lone UTF-16 surrogate");
+        continue;
+      }
+      if (key === "__proto__") {
+        problem(at, "FORBIDDEN_KEY", "the key __proto__ is not allowed");
+        continue;
+      }
+      let item;
+      try {
+        item = v[key];
+      } catch (e) {
+        problem(at, "UNREADABLE", `reading this property threw: ${String(e && e.message || e)}`);
+        continue;
+      }
+      if (item === undefined) continue; // JSON drops undefined properties; so do we
+      out[key] = clean(item, at, depth + 1, stack); // safe: __proto__ was refused above
+    }
+    return out;
+  } finally {
+    stack.pop();
+  }
+}
+
+/** JSON text of a clean copy of `value`, or undefined when it had problems (see takeProblems). */
+export function toJson(value) {
+  problems = [];
+  try {
+    const copy = clean(value, "", 0, []);
+    if (problems.length > 0) return undefined;
+    return JSON.stringify(copy);
+  } catch (e) {
+    // A Proxy trap or an exotic object threw somewhere we did not expect.
+    problems.push({ field: "", code: "UNREADABLE", message: `value could not be read: ${String(e && e.message || e)}` });
+    return undefined;
+  }
+}
+
+/** The problems found by the last toJson call, as JSON text. */
+export function takeProblems() {
+  const text = JSON.stringify(problems);
+  problems = [];
+  return text;
+}
+
+export function fromJson(text) {
+  return JSON.parse(text);
+}
+
+/** A real Error (instanceof Error, with a stack) carrying a stable code and details. */
+export function makeError(code, message, detailsJson) {
+  const err = new Error(message);
+  err.name = "WorkflowTemplateError";
+  err.code = code;
+  err.details = detailsJson ? JSON.parse(detailsJson) : null;
+  return err;
+}
