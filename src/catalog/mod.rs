@@ -1,1 +1,690 @@
+//! The catalog: every operation of SPEC sections 5-11 for one acting user, over any `Store`.
+//! It owns the rules (access control, versions, inheritance checks, statistics); the store only
+//! keeps records and enforces revisions and name uniqueness atomically.
 
+mod bundle;
+mod discover;
+mod specs;
+mod usage;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use discover::{DiscoverOptions, Page, Sort};
+pub use usage::UsageRun;
+
+use crate::builtin;
+use crate::error::{Error, Result, Violation};
+use crate::inherit::{self, Resolution, MAX_DEPTH};
+use crate::model::id::{normalize_id, random_bits, IdGenerator};
+use crate::model::template::{TEMPLATE_READ_ONLY, TEMPLATE_WRITABLE};
+use crate::model::{time, WorkflowTemplate};
+use crate::store::{name_key, BuiltinStats, Expect, Store, Stored, TemplateFilter, Write};
+use crate::validate::{self, Options};
+
+/// Where time and randomness come from: the browser facade, the native system, or a test.
+pub trait Env {
+    fn now_ms(&self) -> i64;
+    fn random(&self) -> u128 {
+        random_bits()
+    }
+}
+
+/// The system clock (native targets only; the browser facade brings its own).
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemEnv;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Env for SystemEnv {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// A change made through this catalog, for `subscribe`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeEvent {
+    /// "template", "spec", "rating", "usage" or "import".
+    pub kind: &'static str,
+    /// "create", "update", "delete" (or "import").
+    pub op: &'static str,
+    pub id: Option<String>,
+}
+
+/// `update` / `newVersion` options: `if_match` is the `updated_at` the edit started from.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    pub if_match: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainLink {
+    pub id: String,
+    pub name: String,
+    pub base_template_id: Option<String>,
+    pub level: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    pub id: String,
+    pub chain: Vec<ChainLink>,
+    pub effective: inherit::Effective,
+    pub provenance: std::collections::BTreeMap<String, String>,
+    pub resolved_hash: String,
+}
+
+type Listener = Rc<dyn Fn(&ChangeEvent)>;
+
+/// A template as read: a built-in (with the statistics stored beside it) or a stored record.
+#[derive(Debug, Clone)]
+pub(crate) enum Loaded {
+    Builtin { record: WorkflowTemplate, stats_rev: Option<u64> },
+    Stored(Stored<WorkflowTemplate>),
+}
+
+impl Loaded {
+    pub(crate) fn record(&self) -> &WorkflowTemplate {
+        match self {
+            Loaded::Builtin { record, .. } => record,
+            Loaded::Stored(s) => &s.record,
+        }
+    }
+    pub(crate) fn into_record(self) -> WorkflowTemplate {
+        match self {
+            Loaded::Builtin { record, .. } => record,
+            Loaded::Stored(s) => s.record,
+        }
+    }
+}
+
+pub struct Catalog<S: Store, E: Env> {
+    store: S,
+    env: E,
+    user: String,
+    ids: RefCell<IdGenerator>,
+    listeners: RefCell<Vec<(u64, Listener)>>,
+    next_listener: Cell<u64>,
+}
+
+pub(crate) fn violations(list: Vec<Violation>) -> Error {
+    Error::ValidationFailed(list)
+}
+
+fn as_object(v: Value, what: &str) -> Result<Map<String, Value>> {
+    match v {
+        Value::Object(m) => Ok(m),
+        other => Err(violations(vec![Violation::new(
+            "",
+            validate::TYPE,
+            format!("{what} must be an object, got {}", kind_of(&other)),
+        )])),
+    }
+}
+
+pub(crate) fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Trims names and tags and upper-cases ids in a create/update payload, so that what people
+/// type (`"My template "`, a lowercase id) is stored in canonical form.
+fn normalize_input(m: &mut Map<String, Value>, id_fields: &[&str]) {
+    if let Some(Value::String(s)) = m.get_mut("name") {
+        *s = s.trim().to_string();
+    }
+    if let Some(Value::Array(tags)) = m.get_mut("tags") {
+        for t in tags.iter_mut() {
+            if let Value::String(s) = t {
+                *s = s.trim().to_string();
+            }
+        }
+    }
+    for f in id_fields {
+        if let Some(Value::String(s)) = m.get_mut(*f) {
+            if let Some(n) = normalize_id(s) {
+                *s = n;
+            }
+        }
+    }
+}
+
+impl<S: Store, E: Env> Catalog<S, E> {
+    /// A catalog acting for `user_id` (a ULID; lowercase accepted).
+    pub fn new(store: S, env: E, user_id: &str) -> Result<Self> {
+        let user = normalize_id(user_id).ok_or_else(|| Error::invalid(format!("userId {user_id:?} is not a ULID")))?;
+        Ok(Catalog { store, env, user, ids: RefCell::new(IdGenerator::new()), listeners: RefCell::new(Vec::new()), next_listener: Cell::new(1) })
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.user
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    // ---- small helpers -------------------------------------------------------------------
+
+    fn now_ms(&self) -> i64 {
+        self.env.now_ms()
+    }
+
+    fn now(&self) -> String {
+        time::format_ms(self.now_ms())
+    }
+
+    /// A timestamp strictly after `prev` (updated_at strictly increases on every write, even
+    /// twice in one millisecond or with a clock that stepped back).
+    fn after(&self, prev: &str) -> String {
+        let now = self.now_ms();
+        let floor = time::parse_ms(prev).map(|p| p + 1).unwrap_or(now);
+        time::format_ms(now.max(floor))
+    }
+
+    fn new_id(&self) -> String {
+        self.ids.borrow_mut().next(self.now_ms().max(0) as u64, self.env.random())
+    }
+
+    pub(crate) fn parse_id(&self, id: &str) -> Result<String> {
+        normalize_id(id).ok_or_else(|| Error::invalid(format!("{id:?} is not a ULID")))
+    }
+
+    fn emit(&self, kind: &'static str, op: &'static str, id: Option<&str>) {
+        let ev = ChangeEvent { kind, op, id: id.map(str::to_string) };
+        // Clone the list first: a listener may subscribe or unsubscribe while being called.
+        let ls: Vec<Listener> = self.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
+        for l in ls {
+            l(&ev);
+        }
+    }
+
+    /// Calls `f` for every change made through this catalog; returns a handle for
+    /// `unsubscribe`. (Adapters add changes made elsewhere, e.g. other tabs.)
+    pub fn subscribe(&self, f: impl Fn(&ChangeEvent) + 'static) -> u64 {
+        let id = self.next_listener.get();
+        self.next_listener.set(id + 1);
+        self.listeners.borrow_mut().push((id, Rc::new(f)));
+        id
+    }
+
+    pub fn unsubscribe(&self, handle: u64) -> bool {
+        let mut ls = self.listeners.borrow_mut();
+        let before = ls.len();
+        ls.retain(|(id, _)| *id != handle);
+        ls.len() != before
+    }
+
+    fn visible_to(t: &WorkflowTemplate, user: &str) -> bool {
+        t.is_builtin || t.is_public || t.owner_id == user
+    }
+
+    /// Checks a record read from storage: well-formed and its config_hash matches.
+    pub(crate) fn verify(t: &WorkflowTemplate) -> Result<()> {
+        let v = validate::validate_template(&t.to_value(), Options { complete: true, allow_builtin: false });
+        if v.is_empty() {
+            return Ok(());
+        }
+        let msg: Vec<String> = v.iter().take(3).map(|x| format!("{}: {}", x.field, x.message)).collect();
+        Err(Error::Integrity { id: t.id.clone(), message: msg.join("; ") })
+    }
+
+    /// Any template by id, built-in or stored, with no access check (internal use).
+    pub(crate) async fn load_any(&self, id: &str) -> Result<Option<Loaded>> {
+        if let Some(b) = builtin::get(id) {
+            let mut record = b.clone();
+            let stats = self.store.get_builtin_stats(id).await?;
+            let stats_rev = stats.as_ref().map(|s| s.rev);
+            if let Some(s) = stats {
+                record.set_stats(s.record.stats);
+            }
+            return Ok(Some(Loaded::Builtin { record, stats_rev }));
+        }
+        match self.store.get_template(id).await? {
+            Some(s) => {
+                if s.record.id != id {
+                    return Err(Error::Integrity { id: id.into(), message: format!("stored under {id} but says {}", s.record.id) });
+                }
+                Self::verify(&s.record)?;
+                Ok(Some(Loaded::Stored(s)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// A template the acting user may see; others' private templates are NOT_FOUND.
+    pub(crate) async fn load_visible(&self, id: &str) -> Result<Loaded> {
+        let id = self.parse_id(id)?;
+        match self.load_any(&id).await? {
+            Some(l) if Self::visible_to(l.record(), &self.user) => Ok(l),
+            _ => Err(Error::not_found("template", id)),
+        }
+    }
+
+    /// A stored template the acting user owns (for update, newVersion, delete).
+    async fn load_owned(&self, id: &str) -> Result<Stored<WorkflowTemplate>> {
+        match self.load_visible(id).await? {
+            Loaded::Builtin { record, .. } => Err(Error::BuiltinReadOnly { id: record.id }),
+            Loaded::Stored(s) if s.record.owner_id == self.user => Ok(s),
+            Loaded::Stored(s) => Err(Error::Forbidden(format!("template {} belongs to another user", s.record.id))),
+        }
+    }
+
+    // ---- inheritance -----------------------------------------------------------------------
+
+    /// The chain from `leaf` to its root, leaf first. Each base must be visible to the owner of
+    /// the template that points at it. `overrides` replace stored records (for checking a write
+    /// before it is made).
+    async fn walk(&self, leaf: WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>) -> Result<Vec<WorkflowTemplate>> {
+        let mut chain = vec![leaf];
+        loop {
+            let last = &chain[chain.len() - 1];
+            let Some(base_id) = last.base_template_id.clone() else { break };
+            if let Some(pos) = chain.iter().position(|t| t.id == base_id) {
+                let mut ids: Vec<String> = chain[pos..].iter().map(|t| t.id.clone()).collect();
+                ids.push(base_id);
+                return Err(Error::InheritanceCycle { ids });
+            }
+            if chain.len() >= MAX_DEPTH {
+                return Err(Error::InheritanceTooDeep { id: chain[0].id.clone(), limit: MAX_DEPTH });
+            }
+            let owner = last.owner_id.clone();
+            let base = match overrides.get(&base_id) {
+                Some(t) => Some(t.clone()),
+                None => self.load_any(&base_id).await?.map(Loaded::into_record),
+            };
+            match base {
+                Some(b) if Self::visible_to(&b, &owner) => chain.push(b),
+                _ => return Err(Error::BaseNotFound { reference: base_id }),
+            }
+        }
+        Ok(chain)
+    }
+
+    fn resolution(chain: &[WorkflowTemplate]) -> Resolution {
+        let refs: Vec<&WorkflowTemplate> = chain.iter().collect();
+        inherit::resolve(&refs)
+    }
+
+    /// Checks inheritance of a record about to be written: base exists and is visible, no
+    /// cycle, depth, and workflow-type consistency of the effective configuration; then the
+    /// same for every template that derives from it.
+    async fn check_inheritance(&self, record: &WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>) -> Result<()> {
+        let mut ov = overrides.clone();
+        ov.insert(record.id.clone(), record.clone());
+        let chain = self.walk(record.clone(), &ov).await?;
+        let r = Self::resolution(&chain);
+        let mut v = Vec::new();
+        validate::check_type_consistency(r.effective.workflow_type, &r.effective.required_tools, &r.effective.required_retrievers, &mut v);
+        if !v.is_empty() {
+            return Err(violations(v));
+        }
+        // Descendants: their effective configuration changes with this record.
+        let mut frontier = vec![record.id.clone()];
+        let mut seen = 0usize;
+        while let Some(id) = frontier.pop() {
+            for child in self.store.find_templates(&TemplateFilter { base_template_id: Some(id), ..Default::default() }).await? {
+                seen += 1;
+                if seen > 10_000 {
+                    return Ok(()); // pathological fan-out: the direct check above still holds
+                }
+                let child = ov.get(&child.record.id).cloned().unwrap_or(child.record);
+                let chain = self.walk(child.clone(), &ov).await?;
+                let r = Self::resolution(&chain);
+                let mut v = Vec::new();
+                validate::check_type_consistency(r.effective.workflow_type, &r.effective.required_tools, &r.effective.required_retrievers, &mut v);
+                if !v.is_empty() {
+                    let v = v
+                        .into_iter()
+                        .map(|x| Violation::new(format!("derived[{}].{}", child.id, x.field), &x.code, format!("derived template {:?}: {}", child.name, x.message)))
+                        .collect();
+                    return Err(violations(v));
+                }
+                frontier.push(child.id.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// `[{ id, name, base_template_id, level }]`, level 0 first.
+    pub async fn chain(&self, id: &str) -> Result<Vec<ChainLink>> {
+        let leaf = self.load_visible(id).await?.into_record();
+        let chain = self.walk(leaf, &HashMap::new()).await?;
+        Ok(chain
+            .iter()
+            .enumerate()
+            .map(|(level, t)| ChainLink { id: t.id.clone(), name: t.name.clone(), base_template_id: t.base_template_id.clone(), level })
+            .collect())
+    }
+
+    pub async fn resolve(&self, id: &str) -> Result<Resolved> {
+        let leaf = self.load_visible(id).await?.into_record();
+        let chain = self.walk(leaf, &HashMap::new()).await?;
+        let r = Self::resolution(&chain);
+        Ok(Resolved {
+            id: chain[0].id.clone(),
+            chain: chain
+                .iter()
+                .enumerate()
+                .map(|(level, t)| ChainLink { id: t.id.clone(), name: t.name.clone(), base_template_id: t.base_template_id.clone(), level })
+                .collect(),
+            effective: r.effective,
+            provenance: r.provenance,
+            resolved_hash: r.resolved_hash,
+        })
+    }
+
+    /// Direct children the acting user may see.
+    pub async fn derived(&self, id: &str) -> Result<Vec<WorkflowTemplate>> {
+        let id = self.load_visible(id).await?.record().id.clone();
+        let mut out = Vec::new();
+        for s in self.store.find_templates(&TemplateFilter { base_template_id: Some(id), ..Default::default() }).await? {
+            if Self::visible_to(&s.record, &self.user) {
+                Self::verify(&s.record)?;
+                out.push(s.record);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    // ---- templates -------------------------------------------------------------------------
+
+    /// Builds a record from a payload over `base` (the defaults or the current record),
+    /// validates it and computes its hash. Every violation is reported at once.
+    fn build_record(&self, base: &WorkflowTemplate, patch: Map<String, Value>, extra: Vec<Violation>) -> Result<WorkflowTemplate> {
+        let mut v = extra;
+        validate::check_writable(&patch, TEMPLATE_READ_ONLY, TEMPLATE_WRITABLE, &mut v);
+        let mut obj = match base.to_value() {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        for (k, val) in patch {
+            if TEMPLATE_WRITABLE.contains(&k.as_str()) {
+                obj.insert(k, val);
+            }
+        }
+        obj.remove("config_hash");
+        let value = Value::Object(obj);
+        v.extend(validate::validate_template(&value, Options { complete: false, allow_builtin: false }));
+        if !v.is_empty() {
+            return Err(violations(v));
+        }
+        let mut obj = match value {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        obj.insert("config_hash".into(), Value::String(String::new()));
+        let mut record: WorkflowTemplate =
+            serde_json::from_value(Value::Object(obj)).map_err(|e| violations(vec![Violation::new("", validate::TYPE, e.to_string())]))?;
+        record.config_hash = crate::hash::config_hash(&record.config());
+        Ok(record)
+    }
+
+    fn blank(&self) -> WorkflowTemplate {
+        let now = self.now();
+        WorkflowTemplate {
+            id: String::new(),
+            created_at: now.clone(),
+            updated_at: now,
+            owner_id: self.user.clone(),
+            name: String::new(),
+            description: String::new(),
+            workflow_type: crate::model::WorkflowType::Plain,
+            category: Default::default(),
+            default_params: Map::new(),
+            required_tools: None,
+            required_retrievers: None,
+            base_template_id: None,
+            is_builtin: false,
+            version: 1,
+            is_latest: true,
+            changelog: None,
+            is_public: false,
+            rating: None,
+            rating_count: 0,
+            usage_count: 0,
+            success_rate: None,
+            avg_response_time_ms: None,
+            last_used_at: None,
+            total_tokens_used: 0,
+            total_cost: 0.0,
+            avg_tokens_per_use: None,
+            tags: None,
+            extra_metadata: None,
+            config_hash: String::new(),
+            estimated_complexity: None,
+        }
+    }
+
+    async fn check_name_free(&self, name: &str) -> Result<()> {
+        let taken = self
+            .store
+            .find_templates(&TemplateFilter { owner_id: Some(self.user.clone()), name_key: Some(name_key(name)), is_latest: Some(true), ..Default::default() })
+            .await?;
+        if !taken.is_empty() {
+            return Err(Error::NameTaken { name: name.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Prepares a new template from a draft (shared by create and instantiateSpec).
+    async fn prepare_create(&self, draft: Value) -> Result<WorkflowTemplate> {
+        let mut m = as_object(draft, "a template draft")?;
+        normalize_input(&mut m, &["base_template_id"]);
+        let mut missing = Vec::new();
+        for f in ["name", "workflow_type"] {
+            if !m.contains_key(f) {
+                missing.push(Violation::new(f, validate::REQUIRED, format!("{f} is required")));
+            }
+        }
+        let mut blank = self.blank();
+        blank.id = self.new_id();
+        if !missing.is_empty() {
+            // Validate the rest too, so every violation is reported at once.
+            let mut v = missing;
+            let mut probe = m.clone();
+            probe.entry("name").or_insert(Value::String("x".into()));
+            probe.entry("workflow_type").or_insert(Value::String("plain".into()));
+            if let Err(Error::ValidationFailed(more)) = self.build_record(&blank, probe, Vec::new()) {
+                v.extend(more.into_iter().filter(|x| x.code != validate::WORKFLOW_TYPE_MISMATCH));
+            }
+            return Err(violations(v));
+        }
+        let record = self.build_record(&blank, m, Vec::new())?;
+        if record.base_template_id.is_some() {
+            self.check_inheritance(&record, &HashMap::new()).await?;
+        }
+        self.check_name_free(&record.name).await?;
+        Ok(record)
+    }
+
+    pub async fn create(&self, draft: Value) -> Result<WorkflowTemplate> {
+        let record = self.prepare_create(draft).await?;
+        self.store.commit(vec![Write::PutTemplate { record: record.clone(), expect: Expect::Absent }]).await?;
+        self.emit("template", "create", Some(&record.id));
+        Ok(record)
+    }
+
+    /// Any template the acting user may see, with usage statistics.
+    pub async fn get(&self, id: &str) -> Result<WorkflowTemplate> {
+        Ok(self.load_visible(id).await?.into_record())
+    }
+
+    fn check_if_match(current: &WorkflowTemplate, opts: &WriteOptions) -> Result<()> {
+        if let Some(want) = &opts.if_match {
+            let want_ms = time::parse_ms(want).ok_or_else(|| Error::invalid(format!("ifMatch {want:?} is not an RFC 3339 timestamp")))?;
+            if time::parse_ms(&current.updated_at) != Some(want_ms) {
+                return Err(Error::Conflict { id: current.id.clone(), expected: want.clone(), actual: current.updated_at.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// All versions of the lineage of `t` (same owner, same name), newest first.
+    async fn lineage(&self, t: &WorkflowTemplate) -> Result<Vec<Stored<WorkflowTemplate>>> {
+        let mut all = self
+            .store
+            .find_templates(&TemplateFilter { owner_id: Some(t.owner_id.clone()), name_key: Some(name_key(&t.name)), ..Default::default() })
+            .await?;
+        all.sort_by(|a, b| b.record.version.cmp(&a.record.version).then(b.record.id.cmp(&a.record.id)));
+        Ok(all)
+    }
+
+    /// Edits the latest version in place. A new name renames every version of the template
+    /// (versions share their name), atomically.
+    pub async fn update(&self, id: &str, patch: Value, opts: WriteOptions) -> Result<WorkflowTemplate> {
+        let current = self.load_owned(id).await?;
+        Self::check_if_match(&current.record, &opts)?;
+        if !current.record.is_latest {
+            return Err(Error::invalid(format!("{} is not the latest version; update edits the latest version (use newVersion for a new one)", current.record.id)));
+        }
+        let mut m = as_object(patch, "a template patch")?;
+        normalize_input(&mut m, &["base_template_id"]);
+        let mut record = self.build_record(&current.record, m, Vec::new())?;
+        record.updated_at = self.after(&current.record.updated_at);
+        self.check_inheritance(&record, &HashMap::new()).await?;
+        let mut writes = vec![Write::PutTemplate { record: record.clone(), expect: Expect::Rev(current.rev) }];
+        if record.name != current.record.name {
+            if name_key(&record.name) != name_key(&current.record.name) {
+                self.check_name_free(&record.name).await?;
+            }
+            // Versions share their name: rename the whole lineage in the same commit.
+            for old in self.lineage(&current.record).await? {
+                if old.record.id != record.id {
+                    let mut o = old.record.clone();
+                    o.name = record.name.clone();
+                    o.updated_at = self.after(&o.updated_at);
+                    writes.push(Write::PutTemplate { record: o, expect: Expect::Rev(old.rev) });
+                }
+            }
+        }
+        self.store.commit(writes).await?;
+        self.emit("template", "update", Some(&record.id));
+        Ok(record)
+    }
+
+    /// Writes version + 1 (new id, same owner and name) and clears is_latest on the previous
+    /// latest, in one atomic commit.
+    pub async fn new_version(&self, id: &str, patch: Value, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
+        let current = self.load_owned(id).await?;
+        Self::check_if_match(&current.record, &opts)?;
+        if !current.record.is_latest {
+            return Err(Error::invalid(format!("{} is not the latest version; new versions are made from the latest", current.record.id)));
+        }
+        let mut m = match patch {
+            Value::Null => Map::new(),
+            other => as_object(other, "a template patch")?,
+        };
+        normalize_input(&mut m, &["base_template_id"]);
+        let mut extra = Vec::new();
+        if m.get("name").and_then(Value::as_str).is_some_and(|n| n != current.record.name) {
+            extra.push(Violation::new("name", validate::READ_ONLY, "a new version keeps the name; rename with update"));
+        }
+        m.remove("name");
+        m.insert("changelog".into(), changelog.map(Value::String).unwrap_or(Value::Null));
+        let mut base = current.record.clone();
+        let now = self.after(&current.record.updated_at);
+        base.id = self.new_id();
+        base.version = current.record.version + 1;
+        base.is_latest = true;
+        base.created_at = now.clone();
+        base.updated_at = now.clone();
+        base.set_stats(Default::default());
+        let record = self.build_record(&base, m, extra)?;
+        self.check_inheritance(&record, &HashMap::new()).await?;
+        let mut previous = current.record.clone();
+        previous.is_latest = false;
+        previous.updated_at = now;
+        self.store
+            .commit(vec![
+                Write::PutTemplate { record: previous, expect: Expect::Rev(current.rev) },
+                Write::PutTemplate { record: record.clone(), expect: Expect::Absent },
+            ])
+            .await?;
+        self.emit("template", "create", Some(&record.id));
+        self.emit("template", "update", Some(&current.record.id));
+        Ok(record)
+    }
+
+    /// Every version the acting user may see, newest first.
+    pub async fn versions(&self, id: &str) -> Result<Vec<WorkflowTemplate>> {
+        let t = self.load_visible(id).await?;
+        if let Loaded::Builtin { record, .. } = t {
+            return Ok(vec![record]);
+        }
+        let t = t.into_record();
+        let mut out = Vec::new();
+        for s in self.lineage(&t).await? {
+            if Self::visible_to(&s.record, &self.user) {
+                Self::verify(&s.record)?;
+                out.push(s.record);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Changed fields between two templates, with JSON-pointer paths into JSON columns.
+    pub async fn diff(&self, a: &str, b: &str) -> Result<Vec<inherit::Change>> {
+        let a = self.load_visible(a).await?.into_record();
+        let b = self.load_visible(b).await?.into_record();
+        Ok(inherit::diff(&a.to_value(), &b.to_value()))
+    }
+
+    /// Deletes one version. Refused while templates derive from it (HAS_DERIVED). When it was
+    /// the latest, the highest remaining version becomes latest in the same commit.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let current = self.load_owned(id).await?;
+        let children = self.store.find_templates(&TemplateFilter { base_template_id: Some(current.record.id.clone()), ..Default::default() }).await?;
+        if !children.is_empty() {
+            let visible: Vec<String> = children.iter().filter(|c| Self::visible_to(&c.record, &self.user)).map(|c| c.record.id.clone()).collect();
+            let hidden = children.len() - visible.len();
+            let mut derived = visible;
+            if hidden > 0 {
+                derived.push(format!("({hidden} not visible to you)"));
+            }
+            return Err(Error::HasDerived { id: current.record.id.clone(), derived });
+        }
+        let mut writes = vec![Write::DeleteTemplate { id: current.record.id.clone(), expect: Expect::Rev(current.rev) }];
+        let mut promoted = None;
+        if current.record.is_latest {
+            if let Some(next) = self.lineage(&current.record).await?.into_iter().find(|s| s.record.id != current.record.id) {
+                let mut r = next.record.clone();
+                r.is_latest = true;
+                r.updated_at = self.after(&r.updated_at);
+                promoted = Some(r.id.clone());
+                writes.push(Write::PutTemplate { record: r, expect: Expect::Rev(next.rev) });
+            }
+        }
+        for r in self.store.find_ratings(None, Some(&current.record.id)).await? {
+            writes.push(Write::DeleteRating { template_id: r.record.template_id, user_id: r.record.user_id });
+        }
+        self.store.commit(writes).await?;
+        self.emit("template", "delete", Some(&current.record.id));
+        if let Some(p) = promoted {
+            self.emit("template", "update", Some(&p));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn builtin_stats_write(record: &WorkflowTemplate, stats_rev: Option<u64>) -> Write {
+        Write::PutBuiltinStats {
+            record: BuiltinStats { id: record.id.clone(), stats: record.stats() },
+            expect: stats_rev.map(Expect::Rev).unwrap_or(Expect::Absent),
+        }
+    }
+}

@@ -1,16 +1,42 @@
 //! Inheritance (SPEC section 5): deep merge of default_params from root to leaf, the union of
-//! tools and retrievers, provenance of every effective parameter, and the resolved hash.
-//! HELPER-OWNED: the implementation is being written; the signatures are the contract.
+//! tools and retrievers, provenance of every effective parameter, and the resolved hash; and
+//! the field-level diff of two records (SPEC section 6).
+//!
+//! Decisions (beyond the SPEC's text):
+//! - The fold starts from the root's params exactly as stored (nulls kept), so a template with
+//!   no base has `resolved_hash == config_hash`. Each more-derived template is merged on top
+//!   with [`merge_params`] (see there for the rules, including null stripping).
+//! - Provenance has one entry per effective leaf (scalar, array, null, empty object; never an
+//!   interior object, never `""` for the params object itself): the id of the most-derived
+//!   template that set that value. A template that restates an inherited value becomes its
+//!   supplier. An object emptied by a template's nulls is supplied by that template; an empty
+//!   object that a template merges into without adding anything keeps its supplier.
+//! - Recursion is bounded: objects [`MAX_NESTING`] levels below the params object are opaque
+//!   values (replaced, compared and reported whole). Validation already caps params at 32.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::hash::{config_hash, ConfigParts};
 use crate::model::{WorkflowTemplate, WorkflowType};
+
+mod diff;
+mod merge;
+mod pointer;
+
+pub use diff::{diff, json_eq, Change, ChangeOp};
+pub use merge::{merge_params, strip_nulls};
+pub use pointer::{escape_token, leaf_pointers, pointer_of};
 
 /// Longest chain, counting the template itself: levels 0..=15.
 pub const MAX_DEPTH: usize = 16;
+
+/// Nesting bound of every walk over JSON here (merge, provenance, diff): objects this many
+/// levels below the object being walked are handled as opaque values, so no input, however
+/// deep, recurses further. Well above the validated params depth (32).
+pub const MAX_NESTING: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Effective {
@@ -18,6 +44,19 @@ pub struct Effective {
     pub default_params: Map<String, Value>,
     pub required_tools: Vec<String>,
     pub required_retrievers: Vec<String>,
+}
+
+impl Effective {
+    /// The configuration whose hash is the resolved hash: `base_template_id` null.
+    pub fn config(&self) -> ConfigParts<'_> {
+        ConfigParts {
+            workflow_type: self.workflow_type,
+            default_params: &self.default_params,
+            required_tools: &self.required_tools,
+            required_retrievers: &self.required_retrievers,
+            base_template_id: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,30 +67,69 @@ pub struct Resolution {
     pub resolved_hash: String,
 }
 
-/// `chain` is leaf first (level 0), root last, as `chain()` returns it.
+/// Folds a chain into its effective configuration. `chain` is leaf first (level 0), root last,
+/// as `chain()` returns it; the caller has walked it and checked cycles and depth.
+///
+/// - `workflow_type`: the leaf's.
+/// - `default_params`: the root's as they are, then each more-derived template merged on top
+///   ([`merge_params`]).
+/// - `required_tools` / `required_retrievers`: the union, root first, first occurrence kept,
+///   null lists read as empty.
+/// - `provenance`: see the module docs.
+/// - `resolved_hash`: `config_hash` of the effective configuration with `base_template_id`
+///   null; for a lone template with no base, equal to its `config_hash`.
+///
+/// An empty chain (a caller bug) does not panic: it resolves to the empty `plain`
+/// configuration (no params, no tools, no retrievers, no provenance) and its hash.
 pub fn resolve(chain: &[&WorkflowTemplate]) -> Resolution {
-    let leaf = chain[0];
-    Resolution {
-        effective: Effective {
-            workflow_type: leaf.workflow_type,
-            default_params: leaf.default_params.clone(),
-            required_tools: vec![],
-            required_retrievers: vec![],
-        },
-        provenance: BTreeMap::new(),
-        resolved_hash: String::new(),
+    let workflow_type = chain.first().map_or(WorkflowType::Plain, |leaf| leaf.workflow_type);
+    let mut params = Map::new();
+    let mut provenance = BTreeMap::new();
+    let mut tools = Union::default();
+    let mut retrievers = Union::default();
+
+    for (i, t) in chain.iter().rev().enumerate() {
+        if i == 0 {
+            params = t.default_params.clone();
+            let mut path = String::new();
+            pointer::for_each_leaf(&params, 0, &mut path, &mut |p, _| {
+                provenance.insert(p.to_owned(), t.id.clone());
+            });
+        } else {
+            let mut prov = merge::Prov { map: &mut provenance, id: &t.id };
+            let mut path = String::new();
+            merge::merge_into(&mut params, &t.default_params, 0, &mut path, Some(&mut prov));
+        }
+        tools.extend(t.required_tools.as_deref());
+        retrievers.extend(t.required_retrievers.as_deref());
+    }
+
+    let effective = Effective {
+        workflow_type,
+        default_params: params,
+        required_tools: tools.items,
+        required_retrievers: retrievers.items,
+    };
+    let resolved_hash = config_hash(&effective.config());
+    Resolution { effective, provenance, resolved_hash }
+}
+
+/// Ordered union without duplicates.
+#[derive(Default)]
+struct Union {
+    items: Vec<String>,
+    seen: HashSet<String>,
+}
+
+impl Union {
+    fn extend(&mut self, list: Option<&[String]>) {
+        for s in list.unwrap_or(&[]) {
+            if self.seen.insert(s.clone()) {
+                self.items.push(s.clone());
+            }
+        }
     }
 }
 
-/// `[{ path, before, after }]` between two records, with JSON-pointer paths that reach inside
-/// JSON columns (`/default_params/model/name`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    pub path: String,
-    pub before: Value,
-    pub after: Value,
-}
-
-pub fn diff(_before: &Value, _after: &Value) -> Vec<Change> {
-    Vec::new()
-}
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,132 @@
+//! The storage contract every adapter implements (memory, IndexedDB, localStorage, remote,
+//! a JS object). It is deliberately small and record-level:
+//! - reads by key and by index-backed filters (`TemplateFilter`, `SpecFilter`);
+//! - one atomic `commit` of a batch of writes, each guarded by an expectation on the stored
+//!   revision (`Expect`): that is what makes `CONFLICT`, no-lost-increment counters and
+//!   all-or-nothing multi-record writes possible on every backend;
+//! - a uniqueness rule: at most one latest template per (owner_id, lowercase name).
+//!
+//! Revisions (`rev`) are adapter metadata kept beside a record, never part of it: the store
+//! sets rev = previous rev + 1 on every put (1 for a new record).
 
+pub mod memory;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::model::{TemplateCategory, TemplateSpec, UsageStats, WorkflowTemplate, WorkflowType};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored<T> {
+    pub rev: u64,
+    pub record: T,
+}
+
+/// One user's rating of one template (built-in or custom).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rating {
+    pub template_id: String,
+    pub user_id: String,
+    pub stars: f64,
+    pub updated_at: String,
+}
+
+/// Usage statistics of a built-in template, stored beside the in-memory record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuiltinStats {
+    pub id: String,
+    #[serde(flatten)]
+    pub stats: UsageStats,
+}
+
+/// What a write expects to find in storage; a mismatch fails the whole batch with `CONFLICT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The key must not exist (a create).
+    Absent,
+    /// The stored record must be at exactly this revision.
+    Rev(u64),
+    /// No expectation (used only where the catalog has checked nothing can race, e.g. import
+    /// of records that were absent when read — still within one transaction).
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    PutTemplate { record: WorkflowTemplate, expect: Expect },
+    DeleteTemplate { id: String, expect: Expect },
+    PutSpec { record: TemplateSpec, expect: Expect },
+    DeleteSpec { id: String, expect: Expect },
+    PutRating { record: Rating, expect: Expect },
+    DeleteRating { template_id: String, user_id: String },
+    PutBuiltinStats { record: BuiltinStats, expect: Expect },
+}
+
+/// A conjunction of equalities on indexed template fields. Adapters answer it from their
+/// indexes (the schema's, plus compound ones); `None` means "any".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TemplateFilter {
+    pub owner_id: Option<String>,
+    /// Lowercased, trimmed name (names are unique per owner case-insensitively).
+    pub name_key: Option<String>,
+    pub base_template_id: Option<String>,
+    pub is_public: Option<bool>,
+    pub is_latest: Option<bool>,
+    pub category: Option<TemplateCategory>,
+    pub workflow_type: Option<WorkflowType>,
+    pub config_hash: Option<String>,
+}
+
+impl TemplateFilter {
+    pub fn matches(&self, t: &WorkflowTemplate) -> bool {
+        self.owner_id.as_ref().is_none_or(|o| *o == t.owner_id)
+            && self.name_key.as_ref().is_none_or(|n| *n == name_key(&t.name))
+            && self.base_template_id.as_ref().is_none_or(|b| Some(b) == t.base_template_id.as_ref())
+            && self.is_public.is_none_or(|p| p == t.is_public)
+            && self.is_latest.is_none_or(|l| l == t.is_latest)
+            && self.category.is_none_or(|c| c == t.category)
+            && self.workflow_type.is_none_or(|w| w == t.workflow_type)
+            && self.config_hash.as_ref().is_none_or(|h| *h == t.config_hash)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpecFilter {
+    pub owner_id: Option<String>,
+    pub name_key: Option<String>,
+    pub base_template_name: Option<String>,
+    pub workflow_type: Option<WorkflowType>,
+}
+
+impl SpecFilter {
+    pub fn matches(&self, s: &TemplateSpec) -> bool {
+        self.owner_id.as_ref().is_none_or(|o| *o == s.owner_id)
+            && self.name_key.as_ref().is_none_or(|n| *n == name_key(&s.name))
+            && self.base_template_name.as_ref().is_none_or(|b| Some(b) == s.base_template_name.as_ref())
+            && self.workflow_type.is_none_or(|w| w == s.workflow_type)
+    }
+}
+
+/// The case-insensitive form of a name used for uniqueness and lookups.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The async storage contract. Futures need not be `Send`: in the browser they hold JS values.
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>>;
+    async fn find_templates(&self, filter: &TemplateFilter) -> Result<Vec<Stored<WorkflowTemplate>>>;
+    async fn get_spec(&self, id: &str) -> Result<Option<Stored<TemplateSpec>>>;
+    async fn find_specs(&self, filter: &SpecFilter) -> Result<Vec<Stored<TemplateSpec>>>;
+    async fn get_rating(&self, template_id: &str, user_id: &str) -> Result<Option<Stored<Rating>>>;
+    /// Ratings by user (`Some(user)`, for export) or by template (`template_id`, for delete).
+    async fn find_ratings(&self, user_id: Option<&str>, template_id: Option<&str>) -> Result<Vec<Stored<Rating>>>;
+    async fn get_builtin_stats(&self, id: &str) -> Result<Option<Stored<BuiltinStats>>>;
+    async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>>;
+    /// Applies every write or none. Fails with `CONFLICT` when an expectation does not hold and
+    /// with `NAME_TAKEN` when the result would hold two latest templates with the same owner
+    /// and name key.
+    async fn commit(&self, writes: Vec<Write>) -> Result<()>;
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/: wasm-pack (release, --target web), then wasm-opt from the
+# npm package `binaryen` (wasm-pack's own wasm-opt download is disabled in Cargo.toml), then
+# checks the result and prints its size.
+#
+#   bash scripts/build.sh            (run scripts/setup.sh once before, or use `npm run build`)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+case ":$PATH:" in *":$CARGO_BIN:"*) ;; *) export PATH="$CARGO_BIN:$PATH" ;; esac
+
+WASM=pkg/workflow_templates_bg.wasm
+WASM_OPT=node_modules/.bin/wasm-opt
+if [ ! -x "$WASM_OPT" ]; then
+  echo "build: $WASM_OPT is missing; run bash scripts/setup.sh (or npm ci) first" >&2
+  exit 1
+fi
+
+start=$SECONDS
+echo "build: wasm-pack build --release --target web"
+wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name workflow_templates
+
+name=$(node -p 'require("./pkg/package.json").name')
+if [ "$name" != "workflow-templates" ]; then
+  echo "build: pkg/package.json has name '$name', expected 'workflow-templates'" >&2
+  exit 1
+fi
+
+# The features rustc >= 1.87 enables by default for wasm32-unknown-unknown (wasm-bindgen's
+# externref table needs reference-types; memory.copy/fill need bulk memory). Every browser
+# the package supports has them all.
+FEATURES=(
+  --enable-bulk-memory --enable-bulk-memory-opt --enable-nontrapping-float-to-int
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
+)
+raw_before=$(stat -c %s "$WASM")
+echo "build: wasm-opt -Oz ($("$WASM_OPT" --version))"
+"$WASM_OPT" -Oz "${FEATURES[@]}" --strip-debug --strip-producers "$WASM" -o "$WASM.opt"
+# Validate the optimised module with binaryen (features from its target_features section
+# only, plus the list above) and with V8 (what Node and Chromium will run).
+"$WASM_OPT" "${FEATURES[@]}" "$WASM.opt" >/dev/null
+node -e '
+  const bytes = require("fs").readFileSync(process.argv[1]);
+  if (!WebAssembly.validate(bytes)) { console.error("build: V8 says the optimised wasm is invalid"); process.exit(1); }
+  new WebAssembly.Module(bytes);
+' "$WASM.opt"
+mv "$WASM.opt" "$WASM"
+
+node --input-type=module -e '
+  import { readFileSync } from "node:fs";
+  import zlib from "node:zlib";
+  const [file, before] = process.argv.slice(1);
+  const bytes = readFileSync(file);
+  const rows = [["wasm (before wasm-opt)", Number(before)], ["wasm", bytes.length],
+    ["wasm gzip -9", zlib.gzipSync(bytes, { level: 9 }).length]];
+  if (typeof zlib.brotliCompressSync === "function") {
+    rows.push(["wasm brotli q11", zlib.brotliCompressSync(bytes, {
+      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }).length]);
+  }
+  const js = readFileSync(file.replace(/_bg\.wasm$/, ".js"));
+  rows.push(["js glue", js.length], ["js glue gzip -9", zlib.gzipSync(js, { level: 9 }).length]);
+  console.log("build: pkg/" + file.split("/").pop());
+  for (const [what, n] of rows) {
+    console.log("  " + what.padEnd(24) + String(n).padStart(9) + " B " + (n / 1024).toFixed(1).padStart(8) + " KiB");
+  }
+' "$WASM" "$raw_before"
+echo "build: done in $((SECONDS - start)) s"

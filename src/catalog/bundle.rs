@@ -1,0 +1,253 @@
+//! Export and import (SPEC section 11): a portable bundle of what the acting user owns, and an
+//! import that checks every record (hash, references, cycles, names) before writing any, then
+//! writes them all in one commit.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{violations, Catalog, Env};
+use crate::builtin;
+use crate::error::{Error, Result, Violation};
+use crate::model::{TemplateSpec, WorkflowTemplate};
+use crate::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, TemplateFilter, Write};
+use crate::validate::{self, Options};
+
+pub const FORMAT_VERSION: u64 = 1;
+/// Most records one import takes (a bundle is checked whole, in memory, before writing).
+pub const MAX_IMPORT_RECORDS: usize = 100_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportReport {
+    pub templates: usize,
+    pub specs: usize,
+    pub ratings: usize,
+    pub builtin_stats: usize,
+}
+
+fn list<'a>(m: &'a serde_json::Map<String, Value>, key: &str, out: &mut Vec<Violation>) -> &'a [Value] {
+    match m.get(key) {
+        None | Some(Value::Null) => &[],
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            out.push(Violation::new(key, validate::TYPE, format!("{key} must be an array")));
+            &[]
+        }
+    }
+}
+
+fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = Violation> + '_ {
+    v.into_iter().map(move |x| Violation { field: if x.field.is_empty() { prefix.to_string() } else { format!("{prefix}.{}", x.field) }, ..x })
+}
+
+impl<S: Store, E: Env> Catalog<S, E> {
+    pub async fn export_all(&self) -> Result<Value> {
+        let mut templates: Vec<WorkflowTemplate> = Vec::new();
+        for s in self.store.find_templates(&TemplateFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await? {
+            Self::verify(&s.record)?;
+            templates.push(s.record);
+        }
+        templates.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut specs: Vec<TemplateSpec> =
+            self.store.find_specs(&SpecFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await?.into_iter().map(|s| s.record).collect();
+        specs.sort_by(|a, b| a.id.cmp(&b.id));
+        let ratings: Vec<Rating> = self.store.find_ratings(Some(&self.user), None).await?.into_iter().map(|s| s.record).collect();
+        let stats: Vec<BuiltinStats> = self.store.all_builtin_stats().await?.into_iter().map(|s| s.record).collect();
+        Ok(json!({
+            "format_version": FORMAT_VERSION,
+            "exported_at": self.now(),
+            "owner_id": self.user,
+            "workflow_templates": templates,
+            "template_specs": specs,
+            "ratings": ratings,
+            "builtin_stats": stats,
+        }))
+    }
+
+    pub async fn import_all(&self, bundle: Value) -> Result<ImportReport> {
+        let Value::Object(m) = bundle else {
+            return Err(violations(vec![Violation::new("", validate::TYPE, "a bundle must be an object")]));
+        };
+        let mut v = Vec::new();
+        match m.get("format_version").and_then(Value::as_u64) {
+            Some(FORMAT_VERSION) => {}
+            _ => v.push(Violation::new("format_version", validate::OUT_OF_RANGE, format!("format_version must be {FORMAT_VERSION}"))),
+        }
+        for k in m.keys() {
+            if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats"].contains(&k.as_str()) {
+                v.push(Violation::new(k.clone(), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
+            }
+        }
+        let t_in = list(&m, "workflow_templates", &mut v);
+        let s_in = list(&m, "template_specs", &mut v);
+        let r_in = list(&m, "ratings", &mut v);
+        let b_in = list(&m, "builtin_stats", &mut v);
+        if t_in.len() + s_in.len() + r_in.len() + b_in.len() > MAX_IMPORT_RECORDS {
+            return Err(Error::invalid(format!("a bundle holds at most {MAX_IMPORT_RECORDS} records")));
+        }
+        let opts = Options { complete: true, allow_builtin: false };
+        let mut writes = Vec::new();
+
+        // Templates: each whole and hash-true, owned by the acting user, ids unique.
+        let mut templates: HashMap<String, WorkflowTemplate> = HashMap::new();
+        for (i, raw) in t_in.iter().enumerate() {
+            let at = format!("workflow_templates[{i}]");
+            let errs = validate::validate_template(raw, opts);
+            if !errs.is_empty() {
+                v.extend(prefixed(&at, errs));
+                continue;
+            }
+            let t: WorkflowTemplate = match serde_json::from_value(raw.clone()) {
+                Ok(t) => t,
+                Err(e) => {
+                    v.push(Violation::new(at, validate::TYPE, e.to_string()));
+                    continue;
+                }
+            };
+            if t.owner_id != self.user {
+                v.push(Violation::new(format!("{at}.owner_id"), "FORBIDDEN", "records are imported by their owner only"));
+                continue;
+            }
+            if builtin::is_builtin_id(&t.id) || templates.contains_key(&t.id) {
+                v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, format!("id {} appears twice or is a built-in's", t.id)));
+                continue;
+            }
+            match self.store.get_template(&t.id).await? {
+                Some(existing) if existing.record.owner_id != self.user => {
+                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, format!("id {} belongs to another user's template", t.id)));
+                    continue;
+                }
+                // Import restores: a record already here is replaced, guarded by its revision.
+                Some(existing) => writes.push(Write::PutTemplate { record: t.clone(), expect: Expect::Rev(existing.rev) }),
+                None => writes.push(Write::PutTemplate { record: t.clone(), expect: Expect::Absent }),
+            }
+            templates.insert(t.id.clone(), t);
+        }
+        // Versions: within the bundle, one latest per name and distinct version numbers.
+        let mut lineages: HashMap<String, Vec<&WorkflowTemplate>> = HashMap::new();
+        for t in templates.values() {
+            lineages.entry(name_key(&t.name)).or_default().push(t);
+        }
+        for (name, ts) in &lineages {
+            let latest = ts.iter().filter(|t| t.is_latest).count();
+            let versions: BTreeSet<u64> = ts.iter().map(|t| t.version).collect();
+            if latest > 1 || versions.len() != ts.len() {
+                v.push(Violation::new("workflow_templates", "INCONSISTENT", format!("versions of {name:?} must have distinct numbers and one latest")));
+            }
+        }
+        // References: every base resolves (bundle, storage or built-in), no cycle, not too deep,
+        // and the effective configuration is type-consistent.
+        if v.is_empty() {
+            let mut ids: Vec<&String> = templates.keys().collect();
+            ids.sort();
+            for id in ids {
+                let t = &templates[id];
+                if let Err(e) = self.check_inheritance_import(t, &templates).await {
+                    match e {
+                        Error::ValidationFailed(list) => v.extend(prefixed(&format!("workflow_templates[{id}]"), list)),
+                        Error::BaseNotFound { .. } | Error::InheritanceCycle { .. } | Error::InheritanceTooDeep { .. } => {
+                            v.push(Violation::new(format!("workflow_templates[{id}].base_template_id"), e.code(), e.to_string()))
+                        }
+                        other => return Err(other),
+                    }
+                }
+            }
+        }
+
+        let mut specs = 0;
+        for (i, raw) in s_in.iter().enumerate() {
+            let at = format!("template_specs[{i}]");
+            let errs = validate::validate_spec(raw, opts);
+            if !errs.is_empty() {
+                v.extend(prefixed(&at, errs));
+                continue;
+            }
+            let Ok(s) = serde_json::from_value::<TemplateSpec>(raw.clone()) else { continue };
+            if s.owner_id != self.user {
+                v.push(Violation::new(format!("{at}.owner_id"), "FORBIDDEN", "records are imported by their owner only"));
+                continue;
+            }
+            let expect = match self.store.get_spec(&s.id).await? {
+                Some(e) if e.record.owner_id != self.user => {
+                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, "id belongs to another user's spec"));
+                    continue;
+                }
+                Some(e) => Expect::Rev(e.rev),
+                None => Expect::Absent,
+            };
+            specs += 1;
+            writes.push(Write::PutSpec { record: s, expect });
+        }
+
+        let mut ratings = 0;
+        for (i, raw) in r_in.iter().enumerate() {
+            let at = format!("ratings[{i}]");
+            let r: Rating = match serde_json::from_value(raw.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    v.push(Violation::new(at, validate::TYPE, e.to_string()));
+                    continue;
+                }
+            };
+            if r.user_id != self.user {
+                v.push(Violation::new(format!("{at}.user_id"), "FORBIDDEN", "ratings are imported by the user who gave them"));
+                continue;
+            }
+            if !r.stars.is_finite() || !(0.0..=5.0).contains(&r.stars) || crate::model::time::normalize(&r.updated_at).is_none() {
+                v.push(Violation::new(at, validate::OUT_OF_RANGE, "stars must be in 0..=5 and updated_at a timestamp"));
+                continue;
+            }
+            let known = templates.contains_key(&r.template_id) || builtin::is_builtin_id(&r.template_id) || self.load_visible(&r.template_id).await.is_ok();
+            if !known {
+                v.push(Violation::new(format!("{at}.template_id"), "NOT_FOUND", "rated template not found"));
+                continue;
+            }
+            let expect = self.store.get_rating(&r.template_id, &r.user_id).await?.map(|e| Expect::Rev(e.rev)).unwrap_or(Expect::Absent);
+            ratings += 1;
+            writes.push(Write::PutRating { record: r, expect });
+        }
+
+        let mut builtin_stats = 0;
+        for (i, raw) in b_in.iter().enumerate() {
+            let at = format!("builtin_stats[{i}]");
+            let b: BuiltinStats = match serde_json::from_value(raw.clone()) {
+                Ok(b) => b,
+                Err(e) => {
+                    v.push(Violation::new(at, validate::TYPE, e.to_string()));
+                    continue;
+                }
+            };
+            // Check the statistics with the template rules by applying them to the built-in.
+            let Some(base) = builtin::get(&b.id) else {
+                v.push(Violation::new(format!("{at}.id"), "NOT_FOUND", "not a built-in template id"));
+                continue;
+            };
+            let mut probe = base.clone();
+            probe.set_stats(b.stats.clone());
+            let errs = validate::validate_template(&probe.to_value(), Options { complete: true, allow_builtin: true });
+            if !errs.is_empty() {
+                v.extend(prefixed(&at, errs));
+                continue;
+            }
+            let expect = self.store.get_builtin_stats(&b.id).await?.map(|e| Expect::Rev(e.rev)).unwrap_or(Expect::Absent);
+            builtin_stats += 1;
+            writes.push(Write::PutBuiltinStats { record: b, expect });
+        }
+
+        if !v.is_empty() {
+            return Err(violations(v));
+        }
+        let report = ImportReport { templates: templates.len(), specs, ratings, builtin_stats };
+        self.store.commit(writes).await?;
+        self.emit("import", "import", None);
+        Ok(report)
+    }
+
+    async fn check_inheritance_import(&self, t: &WorkflowTemplate, bundle: &HashMap<String, WorkflowTemplate>) -> Result<()> {
+        if t.base_template_id.is_none() {
+            return Ok(());
+        }
+        self.check_inheritance(t, bundle).await
+    }
+}

@@ -1,0 +1,221 @@
+//! Discovery (SPEC section 11): visibility first, then filters, a total order, and a page.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Catalog, Env};
+use crate::builtin;
+use crate::error::{Error, Result};
+use crate::model::id::{normalize_id, BUILTIN_OWNER};
+use crate::model::{TemplateCategory, WorkflowTemplate, WorkflowType};
+use crate::store::{Store, TemplateFilter};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[default]
+    Popular,
+    Rating,
+    Recent,
+    Name,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscoverOptions {
+    pub text: Option<String>,
+    pub category: Option<TemplateCategory>,
+    pub workflow_type: Option<WorkflowType>,
+    pub tags: Vec<String>,
+    pub owner: Option<String>,
+    pub include_builtin: bool,
+    pub latest_only: bool,
+    pub sort: Sort,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl Default for DiscoverOptions {
+    fn default() -> Self {
+        DiscoverOptions { text: None, category: None, workflow_type: None, tags: Vec::new(), owner: None, include_builtin: true, latest_only: true, sort: Sort::Popular, limit: 20, offset: 0 }
+    }
+}
+
+impl DiscoverOptions {
+    /// Reads the JS option object (camelCase keys), refusing unknown keys and bad values.
+    pub fn from_value(v: &Value) -> Result<Self> {
+        let mut o = DiscoverOptions::default();
+        let m = match v {
+            Value::Null => return Ok(o),
+            Value::Object(m) => m,
+            _ => return Err(Error::invalid("discover options must be an object")),
+        };
+        for (k, val) in m {
+            if val.is_null() {
+                continue;
+            }
+            let s = || val.as_str().ok_or_else(|| Error::invalid(format!("discover option {k} must be a string")));
+            match k.as_str() {
+                "text" => o.text = Some(s()?.to_string()),
+                "category" => o.category = Some(TemplateCategory::parse(s()?).ok_or_else(|| Error::invalid(format!("unknown category {val}")))?),
+                "workflowType" => o.workflow_type = Some(WorkflowType::parse(s()?).ok_or_else(|| Error::invalid(format!("unknown workflow type {val}")))?),
+                "tags" => {
+                    let arr = val.as_array().ok_or_else(|| Error::invalid("discover option tags must be an array of strings"))?;
+                    o.tags = arr
+                        .iter()
+                        .map(|t| t.as_str().map(|x| x.trim().to_lowercase()).ok_or_else(|| Error::invalid("discover option tags must be an array of strings")))
+                        .collect::<Result<_>>()?;
+                }
+                "owner" => o.owner = Some(normalize_id(s()?).ok_or_else(|| Error::invalid(format!("owner {val} is not a ULID")))?),
+                "includeBuiltin" => o.include_builtin = val.as_bool().ok_or_else(|| Error::invalid("includeBuiltin must be a boolean"))?,
+                "latestOnly" => o.latest_only = val.as_bool().ok_or_else(|| Error::invalid("latestOnly must be a boolean"))?,
+                "sort" => {
+                    o.sort = match s()? {
+                        "popular" => Sort::Popular,
+                        "rating" => Sort::Rating,
+                        "recent" => Sort::Recent,
+                        "name" => Sort::Name,
+                        other => return Err(Error::invalid(format!("sort must be popular, rating, recent or name, not {other:?}"))),
+                    }
+                }
+                "limit" => o.limit = int_in(val, 1, 100, "limit")?,
+                "offset" => o.offset = int_in(val, 0, 1 << 53, "offset")?,
+                other => return Err(Error::invalid(format!("unknown discover option {other:?}"))),
+            }
+        }
+        Ok(o)
+    }
+}
+
+fn int_in(v: &Value, lo: u64, hi: u64, what: &str) -> Result<usize> {
+    let n = v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64));
+    match n {
+        Some(n) if (lo..=hi).contains(&n) => Ok(n as usize),
+        _ => Err(Error::invalid(format!("{what} must be an integer in {lo}..={hi}, got {v}"))),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: usize,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+fn rating_desc(a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering {
+    match (a.rating, b.rating) {
+        (Some(x), Some(y)) => y.partial_cmp(&x).unwrap_or(Ordering::Equal),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn by_name(a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering {
+    a.name.to_lowercase().cmp(&b.name.to_lowercase()).then_with(|| a.name.cmp(&b.name))
+}
+
+/// A total order for each sort (ties end on id), so pages never overlap or skip.
+pub(crate) fn order(sort: Sort, a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering {
+    match sort {
+        Sort::Popular => b.usage_count.cmp(&a.usage_count).then_with(|| rating_desc(a, b)).then_with(|| by_name(a, b)),
+        Sort::Rating => rating_desc(a, b).then_with(|| b.rating_count.cmp(&a.rating_count)).then_with(|| by_name(a, b)),
+        Sort::Recent => b.updated_at.cmp(&a.updated_at),
+        Sort::Name => by_name(a, b),
+    }
+    .then_with(|| a.id.cmp(&b.id))
+}
+
+impl<S: Store, E: Env> Catalog<S, E> {
+    /// Built-ins with their stored statistics applied.
+    async fn builtins_with_stats(&self) -> Result<Vec<WorkflowTemplate>> {
+        let stats: BTreeMap<String, _> = self.store.all_builtin_stats().await?.into_iter().map(|s| (s.record.id.clone(), s.record.stats)).collect();
+        Ok(builtin::all()
+            .iter()
+            .map(|b| {
+                let mut t = b.clone();
+                if let Some(s) = stats.get(&t.id) {
+                    t.set_stats(s.clone());
+                }
+                t
+            })
+            .collect())
+    }
+
+    pub async fn discover(&self, o: &DiscoverOptions) -> Result<Page<WorkflowTemplate>> {
+        let latest = if o.latest_only { Some(true) } else { None };
+        let mut candidates: Vec<WorkflowTemplate> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut push = |t: WorkflowTemplate, out: &mut Vec<WorkflowTemplate>| {
+            if seen.insert(t.id.clone()) {
+                out.push(t);
+            }
+        };
+        let filter = |f: TemplateFilter| TemplateFilter { is_latest: latest, category: o.category, workflow_type: o.workflow_type, ..f };
+        match &o.owner {
+            Some(owner) if owner == BUILTIN_OWNER => {}
+            Some(owner) => {
+                let public = if *owner == self.user { None } else { Some(true) };
+                for s in self.store.find_templates(&filter(TemplateFilter { owner_id: Some(owner.clone()), is_public: public, ..Default::default() })).await? {
+                    push(s.record, &mut candidates);
+                }
+            }
+            None => {
+                for s in self.store.find_templates(&filter(TemplateFilter { is_public: Some(true), ..Default::default() })).await? {
+                    push(s.record, &mut candidates);
+                }
+                for s in self.store.find_templates(&filter(TemplateFilter { owner_id: Some(self.user.clone()), ..Default::default() })).await? {
+                    push(s.record, &mut candidates);
+                }
+            }
+        }
+        if o.include_builtin && o.owner.as_deref().is_none_or(|x| x == BUILTIN_OWNER) {
+            for t in self.builtins_with_stats().await? {
+                if o.category.is_none_or(|c| c == t.category) && o.workflow_type.is_none_or(|w| w == t.workflow_type) {
+                    push(t, &mut candidates);
+                }
+            }
+        }
+        let text = o.text.as_ref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty());
+        candidates.retain(|t| {
+            (t.is_builtin || t.is_public || t.owner_id == self.user)
+                && text.as_ref().is_none_or(|q| t.name.to_lowercase().contains(q) || t.description.to_lowercase().contains(q))
+                && o.tags.iter().all(|want| t.tags.iter().flatten().any(|have| have.to_lowercase() == *want))
+        });
+        candidates.sort_by(|a, b| order(o.sort, a, b));
+        let total = candidates.len();
+        let items: Vec<WorkflowTemplate> = candidates.into_iter().skip(o.offset).take(o.limit).collect();
+        for t in items.iter().filter(|t| !t.is_builtin) {
+            Self::verify(t)?;
+        }
+        Ok(Page { items, total, limit: o.limit, offset: o.offset })
+    }
+
+    /// The top `n` public templates (built-ins included) of every category, most used first.
+    pub async fn popular_by_category(&self, n: usize) -> Result<BTreeMap<&'static str, Vec<WorkflowTemplate>>> {
+        if n == 0 || n > 100 {
+            return Err(Error::invalid(format!("n must be in 1..=100, got {n}")));
+        }
+        let mut out = BTreeMap::new();
+        let builtins = self.builtins_with_stats().await?;
+        for c in TemplateCategory::ALL {
+            let mut items: Vec<WorkflowTemplate> = self
+                .store
+                .find_templates(&TemplateFilter { is_public: Some(true), is_latest: Some(true), category: Some(c), ..Default::default() })
+                .await?
+                .into_iter()
+                .map(|s| s.record)
+                .collect();
+            items.extend(builtins.iter().filter(|b| b.category == c).cloned());
+            items.sort_by(|a, b| order(Sort::Popular, a, b));
+            items.truncate(n);
+            for t in items.iter().filter(|t| !t.is_builtin) {
+                Self::verify(t)?;
+            }
+            out.insert(c.as_str(), items);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,197 @@
+//! Template specs (SPEC section 10): private recipes owned by one user, and `instantiateSpec`,
+//! which turns one into a template and counts the use in the same commit.
+
+use serde_json::{Map, Value};
+
+use super::{as_object, normalize_input, violations, Catalog, Env, WriteOptions};
+use crate::builtin;
+use crate::error::{Error, Result, Violation};
+use crate::model::spec::{SPEC_READ_ONLY, SPEC_WRITABLE};
+use crate::model::{time, TemplateSpec, WorkflowTemplate};
+use crate::store::{name_key, Expect, SpecFilter, Store, Stored, TemplateFilter, Write};
+use crate::validate::{self, Options};
+
+impl<S: Store, E: Env> Catalog<S, E> {
+    fn build_spec(&self, base: &TemplateSpec, patch: Map<String, Value>) -> Result<TemplateSpec> {
+        let mut v = Vec::new();
+        validate::check_writable(&patch, SPEC_READ_ONLY, SPEC_WRITABLE, &mut v);
+        let mut obj = match base.to_value() {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        for (k, val) in patch {
+            if SPEC_WRITABLE.contains(&k.as_str()) {
+                obj.insert(k, val);
+            }
+        }
+        let value = Value::Object(obj);
+        v.extend(validate::validate_spec(&value, Options { complete: false, allow_builtin: false }));
+        if !v.is_empty() {
+            return Err(violations(v));
+        }
+        serde_json::from_value(value).map_err(|e| violations(vec![Violation::new("", validate::TYPE, e.to_string())]))
+    }
+
+    async fn load_spec(&self, id: &str) -> Result<Stored<TemplateSpec>> {
+        let id = self.parse_id(id)?;
+        match self.store.get_spec(&id).await? {
+            // Specs are private: someone else's spec does not exist for this user.
+            Some(s) if s.record.owner_id == self.user => {
+                let v = validate::validate_spec(&s.record.to_value(), Options { complete: true, allow_builtin: false });
+                if let Some(x) = v.first() {
+                    return Err(Error::Integrity { id, message: format!("{}: {}", x.field, x.message) });
+                }
+                Ok(s)
+            }
+            _ => Err(Error::not_found("spec", id)),
+        }
+    }
+
+    pub async fn create_spec(&self, draft: Value) -> Result<TemplateSpec> {
+        let mut m = as_object(draft, "a spec draft")?;
+        normalize_input(&mut m, &[]);
+        if let Some(Value::String(s)) = m.get_mut("base_template_name") {
+            *s = s.trim().to_string();
+        }
+        let mut missing = Vec::new();
+        for f in ["name", "workflow_type"] {
+            if !m.contains_key(f) {
+                missing.push(Violation::new(f, validate::REQUIRED, format!("{f} is required")));
+            }
+        }
+        if !missing.is_empty() {
+            return Err(violations(missing));
+        }
+        let now = self.now();
+        let base = TemplateSpec {
+            id: self.new_id(),
+            created_at: now.clone(),
+            updated_at: now,
+            owner_id: self.user.clone(),
+            name: String::new(),
+            description: String::new(),
+            workflow_type: crate::model::WorkflowType::Plain,
+            default_params: Map::new(),
+            required_tools: None,
+            required_retrievers: None,
+            base_template_name: None,
+            usage_count: 0,
+            last_used_at: None,
+            tags: None,
+            extra_metadata: None,
+        };
+        let spec = self.build_spec(&base, m)?;
+        self.store.commit(vec![Write::PutSpec { record: spec.clone(), expect: Expect::Absent }]).await?;
+        self.emit("spec", "create", Some(&spec.id));
+        Ok(spec)
+    }
+
+    pub async fn get_spec(&self, id: &str) -> Result<TemplateSpec> {
+        Ok(self.load_spec(id).await?.record)
+    }
+
+    pub async fn update_spec(&self, id: &str, patch: Value, opts: WriteOptions) -> Result<TemplateSpec> {
+        let current = self.load_spec(id).await?;
+        if let Some(want) = &opts.if_match {
+            if time::parse_ms(want).is_none() {
+                return Err(Error::invalid(format!("ifMatch {want:?} is not an RFC 3339 timestamp")));
+            }
+            if time::parse_ms(want) != time::parse_ms(&current.record.updated_at) {
+                return Err(Error::Conflict { id: current.record.id.clone(), expected: want.clone(), actual: current.record.updated_at.clone() });
+            }
+        }
+        let mut m = as_object(patch, "a spec patch")?;
+        normalize_input(&mut m, &[]);
+        let mut spec = self.build_spec(&current.record, m)?;
+        spec.updated_at = self.after(&current.record.updated_at);
+        self.store.commit(vec![Write::PutSpec { record: spec.clone(), expect: Expect::Rev(current.rev) }]).await?;
+        self.emit("spec", "update", Some(&spec.id));
+        Ok(spec)
+    }
+
+    pub async fn delete_spec(&self, id: &str) -> Result<()> {
+        let current = self.load_spec(id).await?;
+        self.store.commit(vec![Write::DeleteSpec { id: current.record.id.clone(), expect: Expect::Rev(current.rev) }]).await?;
+        self.emit("spec", "delete", Some(&current.record.id));
+        Ok(())
+    }
+
+    /// The acting user's specs, most recently updated first.
+    pub async fn list_specs(&self) -> Result<Vec<TemplateSpec>> {
+        let mut out: Vec<TemplateSpec> = self
+            .store
+            .find_specs(&SpecFilter { owner_id: Some(self.user.clone()), ..Default::default() })
+            .await?
+            .into_iter()
+            .map(|s| s.record)
+            .collect();
+        out.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| b.id.cmp(&a.id)));
+        Ok(out)
+    }
+
+    /// `base_template_name` -> the user's own latest template of that name, else a built-in of
+    /// that name, else the single public template of that name.
+    async fn base_by_name(&self, name: &str) -> Result<String> {
+        let key = name_key(name);
+        let own = self
+            .store
+            .find_templates(&TemplateFilter { owner_id: Some(self.user.clone()), name_key: Some(key.clone()), is_latest: Some(true), ..Default::default() })
+            .await?;
+        if let Some(t) = own.first() {
+            return Ok(t.record.id.clone());
+        }
+        if let Some(b) = builtin::by_name(name) {
+            return Ok(b.id.clone());
+        }
+        let public = self
+            .store
+            .find_templates(&TemplateFilter { name_key: Some(key), is_public: Some(true), is_latest: Some(true), ..Default::default() })
+            .await?;
+        match public.len() {
+            0 => Err(Error::BaseNotFound { reference: name.to_string() }),
+            1 => Ok(public[0].record.id.clone()),
+            _ => Err(Error::AmbiguousBase { name: name.to_string(), candidates: public.iter().map(|t| t.record.id.clone()).collect() }),
+        }
+    }
+
+    /// Creates a template from a spec (`overrides` are template draft fields that win over the
+    /// spec's), and counts the use on the spec, in one commit.
+    pub async fn instantiate_spec(&self, spec_id: &str, overrides: Value) -> Result<WorkflowTemplate> {
+        let spec = self.load_spec(spec_id).await?;
+        let overrides = match overrides {
+            Value::Null => Map::new(),
+            other => as_object(other, "overrides")?,
+        };
+        let s = &spec.record;
+        let mut draft = Map::new();
+        draft.insert("name".into(), Value::String(s.name.clone()));
+        draft.insert("description".into(), Value::String(s.description.clone()));
+        draft.insert("workflow_type".into(), Value::String(s.workflow_type.as_str().into()));
+        draft.insert("default_params".into(), Value::Object(s.default_params.clone()));
+        draft.insert("required_tools".into(), serde_json::to_value(&s.required_tools).unwrap_or(Value::Null));
+        draft.insert("required_retrievers".into(), serde_json::to_value(&s.required_retrievers).unwrap_or(Value::Null));
+        draft.insert("tags".into(), serde_json::to_value(&s.tags).unwrap_or(Value::Null));
+        draft.insert("extra_metadata".into(), serde_json::to_value(&s.extra_metadata).unwrap_or(Value::Null));
+        if let Some(name) = &s.base_template_name {
+            if !overrides.contains_key("base_template_id") {
+                draft.insert("base_template_id".into(), Value::String(self.base_by_name(name).await?));
+            }
+        }
+        for (k, v) in overrides {
+            draft.insert(k, v);
+        }
+        let record = self.prepare_create(Value::Object(draft)).await?;
+        let mut used = s.clone();
+        used.usage_count = (used.usage_count + 1).min(crate::model::MAX_SAFE_INTEGER);
+        used.last_used_at = Some(self.now());
+        self.store
+            .commit(vec![
+                Write::PutTemplate { record: record.clone(), expect: Expect::Absent },
+                Write::PutSpec { record: used, expect: Expect::Rev(spec.rev) },
+            ])
+            .await?;
+        self.emit("template", "create", Some(&record.id));
+        self.emit("spec", "update", Some(&spec.record.id));
+        Ok(record)
+    }
+}

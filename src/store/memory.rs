@@ -1,0 +1,274 @@
+//! The in-memory adapter: the reference implementation of the storage contract. Templates are
+//! indexed by owner, base template and (public, latest) so that discovery and `derived` read
+//! index entries rather than scanning every record.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use crate::error::{Error, Result};
+use crate::model::{TemplateSpec, WorkflowTemplate};
+
+enum Undo {
+    Template(String, Option<Stored<WorkflowTemplate>>),
+    Spec(String, Option<Stored<TemplateSpec>>),
+    Rating((String, String), Option<Stored<Rating>>),
+    Builtin(String, Option<Stored<BuiltinStats>>),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    templates: BTreeMap<String, Stored<WorkflowTemplate>>,
+    specs: BTreeMap<String, Stored<TemplateSpec>>,
+    ratings: BTreeMap<(String, String), Stored<Rating>>,
+    builtin_stats: BTreeMap<String, Stored<BuiltinStats>>,
+    by_owner: HashMap<String, BTreeSet<String>>,
+    by_base: HashMap<String, BTreeSet<String>>,
+    public_latest: BTreeSet<String>,
+}
+
+impl State {
+    fn unindex(&mut self, t: &WorkflowTemplate) {
+        if let Some(s) = self.by_owner.get_mut(&t.owner_id) {
+            s.remove(&t.id);
+        }
+        if let Some(b) = &t.base_template_id {
+            if let Some(s) = self.by_base.get_mut(b) {
+                s.remove(&t.id);
+            }
+        }
+        self.public_latest.remove(&t.id);
+    }
+
+    fn index(&mut self, t: &WorkflowTemplate) {
+        self.by_owner.entry(t.owner_id.clone()).or_default().insert(t.id.clone());
+        if let Some(b) = &t.base_template_id {
+            self.by_base.entry(b.clone()).or_default().insert(t.id.clone());
+        }
+        if t.is_public && t.is_latest {
+            self.public_latest.insert(t.id.clone());
+        }
+    }
+
+    fn check(expect: Expect, current: Option<u64>, id: &str) -> Result<u64> {
+        match (expect, current) {
+            (Expect::Absent, None) | (Expect::Any, None) => Ok(1),
+            (Expect::Any, Some(rev)) => Ok(rev + 1),
+            (Expect::Rev(want), Some(rev)) if want == rev => Ok(rev + 1),
+            (e, cur) => Err(Error::Conflict {
+                id: id.to_string(),
+                expected: match e {
+                    Expect::Absent => "absent".into(),
+                    Expect::Rev(r) => format!("rev {r}"),
+                    Expect::Any => "any".into(),
+                },
+                actual: cur.map(|r| format!("rev {r}")).unwrap_or_else(|| "absent".into()),
+            }),
+        }
+    }
+
+    fn put_template(&mut self, id: &str, value: Option<Stored<WorkflowTemplate>>) -> Option<Stored<WorkflowTemplate>> {
+        let old = self.templates.remove(id);
+        if let Some(o) = &old {
+            self.unindex(&o.record);
+        }
+        if let Some(v) = value {
+            self.index(&v.record);
+            self.templates.insert(id.to_string(), v);
+        }
+        old
+    }
+
+    /// Applies one write and returns how to undo it.
+    fn apply(&mut self, w: Write) -> Result<Undo> {
+        Ok(match w {
+            Write::PutTemplate { record, expect } => {
+                let rev = Self::check(expect, self.templates.get(&record.id).map(|s| s.rev), &record.id)?;
+                let id = record.id.clone();
+                Undo::Template(id.clone(), self.put_template(&id, Some(Stored { rev, record })))
+            }
+            Write::DeleteTemplate { id, expect } => {
+                Self::check(expect, self.templates.get(&id).map(|s| s.rev), &id)?;
+                let old = self.put_template(&id, None);
+                Undo::Template(id, old)
+            }
+            Write::PutSpec { record, expect } => {
+                let rev = Self::check(expect, self.specs.get(&record.id).map(|s| s.rev), &record.id)?;
+                let id = record.id.clone();
+                Undo::Spec(id.clone(), self.specs.insert(id, Stored { rev, record }))
+            }
+            Write::DeleteSpec { id, expect } => {
+                Self::check(expect, self.specs.get(&id).map(|s| s.rev), &id)?;
+                let old = self.specs.remove(&id);
+                Undo::Spec(id, old)
+            }
+            Write::PutRating { record, expect } => {
+                let key = (record.template_id.clone(), record.user_id.clone());
+                let rev = Self::check(expect, self.ratings.get(&key).map(|s| s.rev), &record.template_id)?;
+                Undo::Rating(key.clone(), self.ratings.insert(key, Stored { rev, record }))
+            }
+            Write::DeleteRating { template_id, user_id } => {
+                let key = (template_id, user_id);
+                let old = self.ratings.remove(&key);
+                Undo::Rating(key, old)
+            }
+            Write::PutBuiltinStats { record, expect } => {
+                let rev = Self::check(expect, self.builtin_stats.get(&record.id).map(|s| s.rev), &record.id)?;
+                let id = record.id.clone();
+                Undo::Builtin(id.clone(), self.builtin_stats.insert(id, Stored { rev, record }))
+            }
+        })
+    }
+
+    fn undo(&mut self, u: Undo) {
+        match u {
+            Undo::Template(id, old) => {
+                self.put_template(&id, old);
+            }
+            Undo::Spec(id, old) => match old {
+                Some(o) => {
+                    self.specs.insert(id, o);
+                }
+                None => {
+                    self.specs.remove(&id);
+                }
+            },
+            Undo::Rating(key, old) => match old {
+                Some(o) => {
+                    self.ratings.insert(key, o);
+                }
+                None => {
+                    self.ratings.remove(&key);
+                }
+            },
+            Undo::Builtin(id, old) => match old {
+                Some(o) => {
+                    self.builtin_stats.insert(id, o);
+                }
+                None => {
+                    self.builtin_stats.remove(&id);
+                }
+            },
+        }
+    }
+
+    /// At most one latest template per (owner, name key), checked over the owners a batch
+    /// touched.
+    fn check_unique(&self, owners: &BTreeSet<String>) -> Result<()> {
+        for owner in owners {
+            let mut seen = BTreeSet::new();
+            for id in self.by_owner.get(owner).into_iter().flatten() {
+                if let Some(t) = self.templates.get(id) {
+                    if t.record.is_latest && !seen.insert(name_key(&t.record.name)) {
+                        return Err(Error::NameTaken { name: t.record.name.clone() });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Thread-unsafe by design (the browser is single-threaded); a server wraps its own store.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: RefCell<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn candidates(&self, st: &State, f: &TemplateFilter) -> Vec<Stored<WorkflowTemplate>> {
+        let pick = |ids: Option<&BTreeSet<String>>| -> Vec<Stored<WorkflowTemplate>> {
+            ids.into_iter()
+                .flatten()
+                .filter_map(|id| st.templates.get(id))
+                .filter(|s| f.matches(&s.record))
+                .cloned()
+                .collect()
+        };
+        if let Some(owner) = &f.owner_id {
+            pick(st.by_owner.get(owner))
+        } else if let Some(base) = &f.base_template_id {
+            pick(st.by_base.get(base))
+        } else if f.is_public == Some(true) && f.is_latest == Some(true) {
+            pick(Some(&st.public_latest))
+        } else {
+            st.templates.values().filter(|s| f.matches(&s.record)).cloned().collect()
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {
+        Ok(self.state.borrow().templates.get(id).cloned())
+    }
+
+    async fn find_templates(&self, filter: &TemplateFilter) -> Result<Vec<Stored<WorkflowTemplate>>> {
+        let st = self.state.borrow();
+        Ok(self.candidates(&st, filter))
+    }
+
+    async fn get_spec(&self, id: &str) -> Result<Option<Stored<TemplateSpec>>> {
+        Ok(self.state.borrow().specs.get(id).cloned())
+    }
+
+    async fn find_specs(&self, filter: &SpecFilter) -> Result<Vec<Stored<TemplateSpec>>> {
+        Ok(self.state.borrow().specs.values().filter(|s| filter.matches(&s.record)).cloned().collect())
+    }
+
+    async fn get_rating(&self, template_id: &str, user_id: &str) -> Result<Option<Stored<Rating>>> {
+        Ok(self.state.borrow().ratings.get(&(template_id.to_string(), user_id.to_string())).cloned())
+    }
+
+    async fn find_ratings(&self, user_id: Option<&str>, template_id: Option<&str>) -> Result<Vec<Stored<Rating>>> {
+        Ok(self
+            .state
+            .borrow()
+            .ratings
+            .values()
+            .filter(|r| user_id.is_none_or(|u| u == r.record.user_id) && template_id.is_none_or(|t| t == r.record.template_id))
+            .cloned()
+            .collect())
+    }
+
+    async fn get_builtin_stats(&self, id: &str) -> Result<Option<Stored<BuiltinStats>>> {
+        Ok(self.state.borrow().builtin_stats.get(id).cloned())
+    }
+
+    async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
+        Ok(self.state.borrow().builtin_stats.values().cloned().collect())
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<()> {
+        // Apply in place with an undo log; on any failed expectation or a broken uniqueness
+        // rule, roll back everything: all or nothing.
+        let mut st = self.state.borrow_mut();
+        let mut owners = BTreeSet::new();
+        let mut undo = Vec::with_capacity(writes.len());
+        let mut outcome = Ok(());
+        for w in writes {
+            if let Write::PutTemplate { record, .. } = &w {
+                owners.insert(record.owner_id.clone());
+            }
+            match st.apply(w) {
+                Ok(u) => undo.push(u),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        if outcome.is_ok() {
+            outcome = st.check_unique(&owners);
+        }
+        if outcome.is_err() {
+            while let Some(u) = undo.pop() {
+                st.undo(u);
+            }
+        }
+        outcome
+    }
+}
