@@ -39,7 +39,11 @@ echo "build: wasm-opt -Oz ($("$WASM_OPT" --version))"
 "$WASM_OPT" -Oz "${FEATURES[@]}" --strip-debug --strip-producers "$WASM" -o "$WASM.opt"
 # Validate the optimised module with binaryen (features from its target_features section
 # only, plus the list above) and with V8 (what Node and Chromium will run).
-"$WASM_OPT" "${FEATURES[@]}" "$WASM.opt" >/dev/null
+if ! out=$("$WASM_OPT" "${FEATURES[@]}" "$WASM.opt" 2>&1); then
+  echo "$out" | head -n 40 >&2
+  echo "build: binaryen says the optimised wasm is invalid" >&2
+  exit 1
+fi
 node -e '
   const bytes = require("fs").readFileSync(process.argv[1]);
   if (!WebAssembly.validate(bytes)) { console.error("build: V8 says the optimised wasm is invalid"); process.exit(1); }

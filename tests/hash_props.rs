@@ -5,7 +5,9 @@
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{Map, Number, Value};
-use workflow_templates::hash::{canonical_json, config_hash, config_value, is_hash, sha256_hex, ConfigParts};
+use workflow_templates::hash::{
+    canonical_json, config_hash, config_value, is_hash, sha256_hex, ConfigParts,
+};
 use workflow_templates::model::WorkflowType;
 
 // ---- strategies --------------------------------------------------------------------------------
@@ -38,8 +40,21 @@ fn number() -> impl Strategy<Value = Value> {
         (-1000i64..1000).prop_map(Value::from),
         finite.prop_map(|x| Value::Number(Number::from_f64(x).expect("finite"))),
         prop::sample::select(vec![
-            0.0, -0.0, 0.1, 0.2, 0.30000000000000004, 1e21, 1e20, 9.999999999999999e20, 1e-7, 1e-6,
-            5e-324, 1.7976931348623157e308, -1.7976931348623157e308, 9007199254740993.0, 1e23,
+            0.0,
+            -0.0,
+            0.1,
+            0.2,
+            0.30000000000000004,
+            1e21,
+            1e20,
+            9.999999999999999e20,
+            1e-7,
+            1e-6,
+            5e-324,
+            1.7976931348623157e308,
+            -1.7976931348623157e308,
+            9007199254740993.0,
+            1e23,
         ])
         .prop_map(|x| Value::Number(Number::from_f64(x).expect("finite"))),
     ]
@@ -61,8 +76,10 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+type Entries = Vec<(String, Value)>;
+
 /// Entries with unique keys, and the same entries in a shuffled order.
-fn entries_and_shuffle() -> impl Strategy<Value = (Vec<(String, Value)>, Vec<(String, Value)>)> {
+fn entries_and_shuffle() -> impl Strategy<Value = (Entries, Entries)> {
     prop::collection::btree_map(tricky_string(), json_value(), 0..8)
         .prop_map(|m| m.into_iter().collect::<Vec<_>>())
         .prop_flat_map(|entries| {
@@ -80,7 +97,8 @@ fn name_list() -> impl Strategy<Value = Vec<String>> {
 }
 
 fn params() -> impl Strategy<Value = Map<String, Value>> {
-    prop::collection::btree_map(tricky_string(), json_value(), 0..5).prop_map(|m| m.into_iter().collect())
+    prop::collection::btree_map(tricky_string(), json_value(), 0..5)
+        .prop_map(|m| m.into_iter().collect())
 }
 
 fn base_id() -> impl Strategy<Value = Option<String>> {
@@ -94,9 +112,13 @@ fn base_id() -> impl Strategy<Value = Option<String>> {
 fn jcs_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| jcs_eq(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| jcs_eq(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| jcs_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| jcs_eq(v, w)))
         }
         _ => a == b,
     }
@@ -106,7 +128,13 @@ fn jcs_eq(a: &Value, b: &Value) -> bool {
 fn object_text(entries: &[(String, Value)]) -> String {
     let members: Vec<String> = entries
         .iter()
-        .map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), serde_json::to_string(v).unwrap()))
+        .map(|(k, v)| {
+            format!(
+                "{}:{}",
+                serde_json::to_string(k).unwrap(),
+                serde_json::to_string(v).unwrap()
+            )
+        })
         .collect();
     format!("{{{}}}", members.join(","))
 }

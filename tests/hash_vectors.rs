@@ -7,7 +7,9 @@
 //! wasm-bindgen-test.
 
 use serde_json::{Map, Value};
-use workflow_templates::hash::{canonical_json, config_hash, config_value, sha256_hex, ConfigParts};
+use workflow_templates::hash::{
+    canonical_json, config_hash, config_value, sha256_hex, ConfigParts,
+};
 use workflow_templates::model::WorkflowType;
 
 const CANONICAL_VECTORS: &str = include_str!("vectors/canonical.json");
@@ -42,11 +44,18 @@ fn string_list(v: &Value, name: &str, key: &str) -> Vec<String> {
     }
 }
 
+/// `failures` holds one line per failed check, each starting with "  <vector name>: ".
 fn finish(kind: &str, total: usize, failures: Vec<String>) {
+    let mut failed: Vec<&str> = failures
+        .iter()
+        .filter_map(|f| f.trim_start().split(':').next())
+        .collect();
+    failed.dedup();
     assert!(
         failures.is_empty(),
-        "{} of {total} {kind} vectors disagree with the independent oracle (rfc8785 + hashlib):\n{}",
-        failures.len(),
+        "{} of {total} {kind} vectors disagree with the independent oracle (rfc8785 + hashlib): {}\n{}",
+        failed.len(),
+        failed.join(", "),
         failures.join("\n")
     );
 }
@@ -55,7 +64,11 @@ fn finish(kind: &str, total: usize, failures: Vec<String>) {
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn canonical_json_vectors() {
     let vectors = load(CANONICAL_VECTORS, "canonical.json");
-    assert!(vectors.len() >= 60, "expected at least 60 canonical vectors, found {}", vectors.len());
+    assert!(
+        vectors.len() >= 60,
+        "expected at least 60 canonical vectors, found {}",
+        vectors.len()
+    );
     let mut failures = Vec::new();
     for v in &vectors {
         let name = field(v, "name", "canonical.json");
@@ -65,7 +78,9 @@ fn canonical_json_vectors() {
         let parsed: Value = match serde_json::from_str(input) {
             Ok(p) => p,
             Err(e) => {
-                failures.push(format!("  {name}: serde_json cannot parse input {input:?}: {e}"));
+                failures.push(format!(
+                    "  {name}: serde_json cannot parse input {input:?}: {e}"
+                ));
                 continue;
             }
         };
@@ -75,7 +90,9 @@ fn canonical_json_vectors() {
         }
         let got_sha = sha256_hex(got.as_bytes());
         if got_sha != want_sha {
-            failures.push(format!("  {name}: sha256_hex(canonical_json)\n      want {want_sha}\n      got  {got_sha}"));
+            failures.push(format!(
+                "  {name}: sha256_hex(canonical_json)\n      want {want_sha}\n      got  {got_sha}"
+            ));
         }
         // sha256_hex on its own, independent of canonicalisation.
         let sha_of_expected = sha256_hex(want.as_bytes());
@@ -90,12 +107,18 @@ fn canonical_json_vectors() {
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn config_hash_vectors() {
     let vectors = load(CONFIG_VECTORS, "config.json");
-    assert!(vectors.len() >= 10, "expected at least 10 config vectors, found {}", vectors.len());
+    assert!(
+        vectors.len() >= 10,
+        "expected at least 10 config vectors, found {}",
+        vectors.len()
+    );
     let mut failures = Vec::new();
     for v in &vectors {
         let name = field(v, "name", "config.json");
         let want_hash = field(v, "config_hash", "config.json");
-        let cfg = v.get("config").unwrap_or_else(|| panic!("config vector {name}: no config"));
+        let cfg = v
+            .get("config")
+            .unwrap_or_else(|| panic!("config vector {name}: no config"));
         let type_str = cfg["workflow_type"]
             .as_str()
             .unwrap_or_else(|| panic!("config vector {name}: workflow_type is not a string"));
@@ -112,7 +135,9 @@ fn config_hash_vectors() {
         let base = match &cfg["base_template_id"] {
             Value::Null => None,
             Value::String(s) => Some(s.as_str()),
-            other => panic!("config vector {name}: base_template_id is neither null nor a string: {other}"),
+            other => panic!(
+                "config vector {name}: base_template_id is neither null nor a string: {other}"
+            ),
         };
         let parts = ConfigParts {
             workflow_type,
@@ -129,7 +154,9 @@ fn config_hash_vectors() {
         }
         let got = config_hash(&parts);
         if got != want_hash {
-            failures.push(format!("  {name}: config_hash\n      want {want_hash}\n      got  {got}"));
+            failures.push(format!(
+                "  {name}: config_hash\n      want {want_hash}\n      got  {got}"
+            ));
         }
     }
     finish("config", vectors.len(), failures);
@@ -140,10 +167,16 @@ fn config_hash_vectors() {
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn vector_names_unique() {
     let mut seen = std::collections::BTreeSet::new();
-    for (text, file) in [(CANONICAL_VECTORS, "canonical.json"), (CONFIG_VECTORS, "config.json")] {
+    for (text, file) in [
+        (CANONICAL_VECTORS, "canonical.json"),
+        (CONFIG_VECTORS, "config.json"),
+    ] {
         for v in load(text, file) {
             let name = field(&v, "name", file).to_owned();
-            assert!(seen.insert(name.clone()), "duplicate vector name {name:?} in tests/vectors/{file}");
+            assert!(
+                seen.insert(name.clone()),
+                "duplicate vector name {name:?} in tests/vectors/{file}"
+            );
         }
     }
 }

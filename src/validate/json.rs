@@ -102,17 +102,15 @@ impl Walker<'_> {
     /// `depth` is the depth `v` has if it is a container (the root container is 1).
     fn walk(&mut self, v: &Value, path: &mut String, depth: usize) {
         match v {
-            Value::Number(n) => {
-                if is_unsafe_number(n) {
-                    self.out.push(Violation::new(
-                        path.clone(),
-                        UNSAFE_NUMBER,
-                        format!(
-                            "{} is {n}, outside the safe range -(2^53-1)..=2^53-1 (JavaScript cannot hold it exactly)",
-                            describe(path)
-                        ),
-                    ));
-                }
+            Value::Number(n) if is_unsafe_number(n) => {
+                self.out.push(Violation::new(
+                    path.clone(),
+                    UNSAFE_NUMBER,
+                    format!(
+                        "{} is {n}, outside the safe range -(2^53-1)..=2^53-1 (JavaScript cannot hold it exactly)",
+                        describe(path)
+                    ),
+                ));
             }
             Value::Array(a) => {
                 if !self.enter(path, depth) {

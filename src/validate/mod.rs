@@ -289,13 +289,13 @@ pub fn validate_template(v: &Value, opts: Options) -> Vec<Violation> {
                     (true, false) => out.push(Violation::new(
                         "rating",
                         INCONSISTENT,
-                        format!("rating is null but rating_count is {n}; it must be null exactly when rating_count is 0"),
+                        format!(
+                            "rating is null but rating_count is {n}; it must be null exactly when rating_count is 0"
+                        ),
                     )),
-                    (false, true) => out.push(Violation::new(
-                        "rating",
-                        INCONSISTENT,
-                        "rating must be null while rating_count is 0",
-                    )),
+                    (false, true) => {
+                        out.push(Violation::new("rating", INCONSISTENT, "rating must be null while rating_count is 0"))
+                    }
                     _ => {}
                 }
             }
@@ -397,8 +397,8 @@ pub fn is_resource_name(s: &str) -> bool {
         && b.iter().skip(1).all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'/' | b'-'))
 }
 
-/// Number of Unicode scalar values, or `None` when it is certainly above `limit` (cheap on
-/// huge strings: a string of at most `limit` bytes has at most `limit` characters).
+/// `Ok(n)` when the string has `n <= limit` Unicode scalar values, `Err(n)` when it has more
+/// (a string of at most `limit` bytes needs no second look).
 fn chars_within(s: &str, limit: usize) -> Result<usize, usize> {
     if s.len() <= limit {
         return Ok(s.chars().count());
@@ -419,16 +419,28 @@ pub fn check_name(s: &str, field: &str, out: &mut Vec<Violation>) {
 
 fn check_short_text(s: &str, field: &str, max: usize, out: &mut Vec<Violation>) {
     if !is_trimmed(s) {
-        out.push(Violation::new(field, NOT_TRIMMED, format!("{} must not start or end with whitespace", describe(field))));
+        out.push(Violation::new(
+            field,
+            NOT_TRIMMED,
+            format!("{} must not start or end with whitespace", describe(field)),
+        ));
     }
     if s.is_empty() {
         out.push(Violation::new(field, TOO_SHORT, format!("{} must not be empty", describe(field))));
     }
     if let Err(n) = chars_within(s, max) {
-        out.push(Violation::new(field, TOO_LONG, format!("{} must be at most {max} characters (has {n})", describe(field))));
+        out.push(Violation::new(
+            field,
+            TOO_LONG,
+            format!("{} must be at most {max} characters (has {n})", describe(field)),
+        ));
     }
     if s.chars().any(char::is_control) {
-        out.push(Violation::new(field, CONTROL_CHAR, format!("{} must not contain control characters", describe(field))));
+        out.push(Violation::new(
+            field,
+            CONTROL_CHAR,
+            format!("{} must not contain control characters", describe(field)),
+        ));
     }
 }
 
@@ -566,9 +578,7 @@ fn type_violation(field: &str, expected: &str, got: &Value) -> Violation {
 fn has_violation(out: &[Violation], field: &str) -> bool {
     out.iter().any(|v| {
         v.field == field
-            || v.field
-                .strip_prefix(field)
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+            || v.field.strip_prefix(field).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
     })
 }
 
@@ -695,7 +705,9 @@ fn check_kind(kind: Kind, v: &Value, field: &str, opts: Options, out: &mut Vec<V
         Kind::NonNegFloat => check_float(v, field, 0.0, None, out),
         Kind::Hash => match v.as_str() {
             Some(s) if hash::is_hash(s) => {}
-            Some(_) => out.push(Violation::new(field, PATTERN, format!("{field} must be 64 lowercase hexadecimal characters"))),
+            Some(_) => {
+                out.push(Violation::new(field, PATTERN, format!("{field} must be 64 lowercase hexadecimal characters")))
+            }
             None => out.push(type_violation(field, "a string", v)),
         },
     }
@@ -774,7 +786,9 @@ fn check_record_consistency(obj: &Map<String, Value>, complete: bool, out: &mut 
     let Some(wt) = obj.get("workflow_type").and_then(Value::as_str).and_then(WorkflowType::parse) else {
         return;
     };
-    if let (Some(t), Some(r)) = (list_len(obj, "required_tools", complete), list_len(obj, "required_retrievers", complete)) {
+    if let (Some(t), Some(r)) =
+        (list_len(obj, "required_tools", complete), list_len(obj, "required_retrievers", complete))
+    {
         type_consistency(wt, t, r, out);
     }
 }

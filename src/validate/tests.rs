@@ -236,7 +236,17 @@ fn partial_record_checks_what_is_present() {
 
 #[test]
 fn null_in_non_nullable_column_is_type() {
-    for col in ["id", "name", "description", "default_params", "is_builtin", "version", "usage_count", "config_hash", "total_cost"] {
+    for col in [
+        "id",
+        "name",
+        "description",
+        "default_params",
+        "is_builtin",
+        "version",
+        "usage_count",
+        "config_hash",
+        "total_cost",
+    ] {
         assert_exactly(&validate_template(&with(col, Value::Null), COMPLETE), &[(col, TYPE)]);
     }
 }
@@ -393,7 +403,10 @@ fn integers() {
     template_violations(&with("total_tokens_used", json!(MAX_SAFE_INTEGER)), &[]);
     template_violations(&with("total_tokens_used", json!(MAX_SAFE_INTEGER as f64)), &[]);
     // Beyond 2^53-1: one UNSAFE_NUMBER, not also OUT_OF_RANGE.
-    template_violations(&with("total_tokens_used", json!(MAX_SAFE_INTEGER + 1)), &[("total_tokens_used", UNSAFE_NUMBER)]);
+    template_violations(
+        &with("total_tokens_used", json!(MAX_SAFE_INTEGER + 1)),
+        &[("total_tokens_used", UNSAFE_NUMBER)],
+    );
     template_violations(&with("total_tokens_used", json!(u64::MAX)), &[("total_tokens_used", UNSAFE_NUMBER)]);
     template_violations(&with("usage_count", json!(i64::MIN)), &[("usage_count", UNSAFE_NUMBER)]);
     template_violations(&with("usage_count", json!(1e300)), &[("usage_count", UNSAFE_NUMBER)]);
@@ -474,8 +487,14 @@ fn tags() {
     // Unicode lowercase, final sigma included (as JavaScript's toLowerCase).
     template_violations(&with("tags", json!(["ΣΑΣ", "σας"])), &[("tags[1]", DUPLICATE)]);
     template_violations(&with("tags", json!(["ǅ", "ǆ", "Ǆ"])), &[("tags[1]", DUPLICATE), ("tags[2]", DUPLICATE)]);
-    template_violations(&with("tags", json!([" a", "b\n"])), &[("tags[0]", NOT_TRIMMED), ("tags[1]", NOT_TRIMMED), ("tags[1]", CONTROL_CHAR)]);
-    template_violations(&with("tags", json!(["", "x".repeat(65), "y".repeat(64)])), &[("tags[0]", TOO_SHORT), ("tags[1]", TOO_LONG)]);
+    template_violations(
+        &with("tags", json!([" a", "b\n"])),
+        &[("tags[0]", NOT_TRIMMED), ("tags[1]", NOT_TRIMMED), ("tags[1]", CONTROL_CHAR)],
+    );
+    template_violations(
+        &with("tags", json!(["", "x".repeat(65), "y".repeat(64)])),
+        &[("tags[0]", TOO_SHORT), ("tags[1]", TOO_LONG)],
+    );
     template_violations(&with("tags", json!(["a\u{1}b"])), &[("tags[0]", CONTROL_CHAR)]);
     template_violations(&with("tags", json!([1, {}])), &[("tags[0]", TYPE), ("tags[1]", TYPE)]);
     template_violations(&with("tags", json!("a,b")), &[("tags", TYPE)]);
@@ -489,16 +508,17 @@ fn tags() {
 fn default_params_type_and_paths() {
     template_violations(&with("default_params", json!([])), &[("default_params", TYPE)]);
     template_violations(&with("default_params", json!("{}")), &[("default_params", TYPE)]);
-    let v = with("default_params", json!({ "a.b": { "": [1, { "__proto__": null }] }, "ok": -9_007_199_254_740_992i64 }));
+    let v =
+        with("default_params", json!({ "a.b": { "": [1, { "__proto__": null }] }, "ok": -9_007_199_254_740_992i64 }));
     template_violations(
         &v,
-        &[
-            ("default_params[\"a.b\"][\"\"][1].__proto__", FORBIDDEN_KEY),
-            ("default_params.ok", UNSAFE_NUMBER),
-        ],
+        &[("default_params[\"a.b\"][\"\"][1].__proto__", FORBIDDEN_KEY), ("default_params.ok", UNSAFE_NUMBER)],
     );
     // Safe extremes are fine.
-    let v = rehash(with("default_params", json!({ "max": MAX_SAFE_INTEGER, "min": -(MAX_SAFE_INTEGER as i64), "f": 1.5e-300 })));
+    let v = rehash(with(
+        "default_params",
+        json!({ "max": MAX_SAFE_INTEGER, "min": -(MAX_SAFE_INTEGER as i64), "f": 1.5e-300 }),
+    ));
     template_violations(&v, &[]);
 }
 
@@ -514,7 +534,10 @@ fn default_params_depth() {
     template_violations(&rehash(with("default_params", nested(32))), &[]);
     let v = with("default_params", nested(33));
     let vs = validate_template(&v, COMPLETE);
-    assert_exactly(&vs, &[("default_params.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a", TOO_DEEP)]);
+    assert_exactly(
+        &vs,
+        &[("default_params.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a", TOO_DEEP)],
+    );
     // Too deep everywhere: still a single TOO_DEEP.
     let wide = json!({ "x": nested(40), "y": nested(50), "z": [nested(60)] });
     let vs = validate_template(&with("default_params", wide), COMPLETE);
@@ -528,11 +551,20 @@ fn sizes() {
     let pad = |n: usize| json!({ "s": "x".repeat(n) });
     let overhead = hash::canonical_json(&pad(0)).len();
     template_violations(&rehash(with("default_params", pad(MAX_PARAMS_BYTES - overhead))), &[]);
-    template_violations(&with("default_params", pad(MAX_PARAMS_BYTES - overhead + 1)), &[("default_params", TOO_LARGE)]);
+    template_violations(
+        &with("default_params", pad(MAX_PARAMS_BYTES - overhead + 1)),
+        &[("default_params", TOO_LARGE)],
+    );
     template_violations(&with("extra_metadata", pad(MAX_METADATA_BYTES - overhead)), &[]);
-    template_violations(&with("extra_metadata", pad(MAX_METADATA_BYTES - overhead + 1)), &[("extra_metadata", TOO_LARGE)]);
+    template_violations(
+        &with("extra_metadata", pad(MAX_METADATA_BYTES - overhead + 1)),
+        &[("extra_metadata", TOO_LARGE)],
+    );
     template_violations(&with("extra_metadata", json!([1])), &[("extra_metadata", TYPE)]);
-    template_violations(&with("extra_metadata", json!({ "n": 1e20, "__proto__": {} })), &[("extra_metadata.n", UNSAFE_NUMBER), ("extra_metadata.__proto__", FORBIDDEN_KEY)]);
+    template_violations(
+        &with("extra_metadata", json!({ "n": 1e20, "__proto__": {} })),
+        &[("extra_metadata.n", UNSAFE_NUMBER), ("extra_metadata.__proto__", FORBIDDEN_KEY)],
+    );
     // Metadata may nest deeper than params (up to the hard bound).
     template_violations(&with("extra_metadata", nested(100)), &[]);
     let vs = validate_template(&with("extra_metadata", nested(200)), COMPLETE);
@@ -730,7 +762,10 @@ fn specs() {
     spec_violations(&spec_with("name", json!(" s")), &[("name", NOT_TRIMMED)]);
     spec_violations(&spec_with("usage_count", json!(-2)), &[("usage_count", OUT_OF_RANGE)]);
     spec_violations(&spec_with("tags", json!(["a", "A"])), &[("tags[1]", DUPLICATE)]);
-    spec_violations(&spec_with("default_params", json!({ "__proto__": 1 })), &[("default_params.__proto__", FORBIDDEN_KEY)]);
+    spec_violations(
+        &spec_with("default_params", json!({ "__proto__": 1 })),
+        &[("default_params.__proto__", FORBIDDEN_KEY)],
+    );
     spec_violations(&spec_with("updated_at", json!("2020-01-01T00:00:00Z")), &[("updated_at", TIME_ORDER)]);
     spec_violations(&spec_with("id", json!("x")), &[("id", INVALID_ID)]);
 }

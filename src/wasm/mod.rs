@@ -1,7 +1,11 @@
 //! The thin wasm-bindgen facade: converts values and errors, nothing else. Names follow
 //! SPEC section 14 (camelCase methods, snake_case record fields).
 
+mod catalog;
 mod convert;
+mod store;
+
+pub use catalog::TemplateCatalog;
 
 use std::cell::RefCell;
 
@@ -71,3 +75,20 @@ pub fn canonical_json(#[wasm_bindgen(unchecked_param_type = "unknown")] value: J
     let v = convert::arg(&value, "value")?;
     Ok(crate::hash::canonical_json(&v))
 }
+
+/// `config_hash` of a template or draft: lowercase hex SHA-256 of the RFC 8785 form of its
+/// configuration. Throws VALIDATION_FAILED when the configuration fields are invalid.
+#[wasm_bindgen(js_name = configHash)]
+pub fn config_hash(#[wasm_bindgen(unchecked_param_type = "TemplateDraft | WorkflowTemplate")] value: JsValue) -> Result<String, JsValue> {
+    let v = convert::arg(&value, "template")?;
+    crate::catalog::config_hash_of_value(&v).map_err(convert::err)
+}
+
+/// Every error code the package can throw, and every violation code validation reports.
+#[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "ErrorCode[]")]
+pub fn error_codes() -> JsValue {
+    to_js(&crate::error::ERROR_CODES)
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = include_str!("types.d.ts");

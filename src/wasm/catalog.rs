@@ -1,0 +1,346 @@
+//! `TemplateCatalog` for JS: every method converts its arguments synchronously (so a value the
+//! app mutates afterwards cannot change what is written), runs the core future, and converts
+//! the result or the error. No rule lives here.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect};
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::convert::{arg, err, to_js};
+use super::store::{AnyStore, WasmEnv};
+use crate::catalog::{Catalog, DiscoverOptions, UsageRun, WriteOptions};
+use crate::error::{Error, Result};
+
+type Core = Catalog<AnyStore, WasmEnv>;
+
+/// A catalog of workflow templates acting for one user.
+#[wasm_bindgen]
+pub struct TemplateCatalog {
+    inner: Rc<Core>,
+    closed: Rc<Cell<bool>>,
+}
+
+fn promise<T, F>(closed: &Rc<Cell<bool>>, f: F) -> Promise
+where
+    T: Serialize + 'static,
+    F: Future<Output = Result<T>> + 'static,
+{
+    if closed.get() {
+        return Promise::reject(&err(Error::StorageUnavailable("this catalog is closed".into())));
+    }
+    future_to_promise(async move { f.await.map(|v| to_js(&v)).map_err(err) })
+}
+
+fn reject(e: JsValue) -> Promise {
+    Promise::reject(&e)
+}
+
+/// Reads a string argument (ids), refusing anything else with INVALID_ARGUMENT.
+fn id_arg(v: &JsValue, what: &str) -> std::result::Result<String, JsValue> {
+    v.as_string().ok_or_else(|| err(Error::invalid(format!("{what} must be a string id"))))
+}
+
+fn write_options(v: &JsValue) -> std::result::Result<WriteOptions, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(WriteOptions::default());
+    }
+    let o = arg(v, "options")?;
+    let Some(m) = o.as_object() else {
+        return Err(err(Error::invalid("options must be an object")));
+    };
+    let mut w = WriteOptions::default();
+    for (k, val) in m {
+        match (k.as_str(), val) {
+            ("ifMatch", Value::String(s)) => w.if_match = Some(s.clone()),
+            ("ifMatch", Value::Null) => {}
+            ("ifMatch", _) => return Err(err(Error::invalid("ifMatch must be the updated_at string of the copy being edited"))),
+            (other, _) => return Err(err(Error::invalid(format!("unknown option {other:?}")))),
+        }
+    }
+    Ok(w)
+}
+
+fn optional(v: &JsValue, what: &str) -> std::result::Result<Value, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        Ok(Value::Null)
+    } else {
+        arg(v, what)
+    }
+}
+
+macro_rules! try_js {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return reject(e),
+        }
+    };
+}
+
+#[wasm_bindgen]
+impl TemplateCatalog {
+    /// `TemplateCatalog.open({ userId, storage, dbName })`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<TemplateCatalog>")]
+    pub fn open(#[wasm_bindgen(unchecked_param_type = "OpenOptions")] options: JsValue) -> Promise {
+        future_to_promise(async move {
+            let (store, user) = super::store::open(&options).await?;
+            let core = Catalog::new(store, WasmEnv, &user).map_err(err)?;
+            let cat = TemplateCatalog { inner: Rc::new(core), closed: Rc::new(Cell::new(false)) };
+            cat.inner.store().attach(&cat.inner);
+            Ok(JsValue::from(cat))
+        })
+    }
+
+    /// Drops a catalog database: the downgrade to base.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn destroy(#[wasm_bindgen(js_name = dbName, unchecked_param_type = "string | undefined")] db_name: JsValue) -> Promise {
+        future_to_promise(async move {
+            super::store::destroy(db_name.as_string().unwrap_or_else(|| super::store::DEFAULT_DB.to_string())).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(getter, js_name = userId)]
+    pub fn user_id(&self) -> String {
+        self.inner.user_id().to_string()
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
+    pub fn create(&self, #[wasm_bindgen(unchecked_param_type = "TemplateDraft")] draft: JsValue) -> Promise {
+        let draft = try_js!(arg(&draft, "draft"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.create(draft).await })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
+    pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.get(&id).await })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
+    pub fn update(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "TemplatePatch")] patch: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "WriteOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let patch = try_js!(arg(&patch, "patch"));
+        let opts = try_js!(write_options(&options));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.update(&id, patch, opts).await })
+    }
+
+    #[wasm_bindgen(js_name = newVersion, unchecked_return_type = "Promise<WorkflowTemplate>")]
+    pub fn new_version(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "TemplatePatch | undefined")] patch: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | null | undefined")] changelog: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "WriteOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let patch = try_js!(optional(&patch, "patch"));
+        let changelog = if changelog.is_undefined() || changelog.is_null() {
+            None
+        } else {
+            Some(try_js!(changelog.as_string().ok_or_else(|| err(Error::invalid("changelog must be a string")))))
+        };
+        let opts = try_js!(write_options(&options));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.new_version(&id, patch, changelog, opts).await })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[]>")]
+    pub fn versions(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.versions(&id).await })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<Change[]>")]
+    pub fn diff(
+        &self,
+        #[wasm_bindgen(js_name = idA, unchecked_param_type = "string")] a: JsValue,
+        #[wasm_bindgen(js_name = idB, unchecked_param_type = "string")] b: JsValue,
+    ) -> Promise {
+        let a = try_js!(id_arg(&a, "idA"));
+        let b = try_js!(id_arg(&b, "idB"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.diff(&a, &b).await })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.delete(&id).await })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<Page<WorkflowTemplate>>")]
+    pub fn discover(&self, #[wasm_bindgen(unchecked_param_type = "DiscoverOptions | undefined")] options: JsValue) -> Promise {
+        let o = try_js!(optional(&options, "options"));
+        let o = try_js!(DiscoverOptions::from_value(&o).map_err(err));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.discover(&o).await })
+    }
+
+    #[wasm_bindgen(js_name = popularByCategory, unchecked_return_type = "Promise<Record<TemplateCategory, WorkflowTemplate[]>>")]
+    pub fn popular_by_category(&self, #[wasm_bindgen(unchecked_param_type = "number | undefined")] n: JsValue) -> Promise {
+        let n = if n.is_undefined() { Some(10.0) } else { n.as_f64() };
+        let n = try_js!(match n {
+            Some(x) if x.fract() == 0.0 && (1.0..=100.0).contains(&x) => Ok(x as usize),
+            _ => Err(err(Error::invalid("n must be an integer in 1..=100"))),
+        });
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.popular_by_category(n).await })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<ChainLink[]>")]
+    pub fn chain(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.chain(&id).await })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<Resolution>")]
+    pub fn resolve(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.resolve(&id).await })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[]>")]
+    pub fn derived(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.derived(&id).await })
+    }
+
+    #[wasm_bindgen(js_name = recordUsage, unchecked_return_type = "Promise<WorkflowTemplate>")]
+    pub fn record_usage(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "UsageRun")] run: JsValue,
+    ) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let run = try_js!(arg(&run, "run"));
+        let run = try_js!(UsageRun::from_value(&run).map_err(err));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.record_usage(&id, &run).await })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
+    pub fn rate(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] stars: JsValue) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let stars = try_js!(stars.as_f64().ok_or_else(|| err(Error::invalid("stars must be a number in 0..=5"))));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.rate(&id, stars).await })
+    }
+
+    #[wasm_bindgen(js_name = createSpec, unchecked_return_type = "Promise<TemplateSpec>")]
+    pub fn create_spec(&self, #[wasm_bindgen(unchecked_param_type = "SpecDraft")] draft: JsValue) -> Promise {
+        let draft = try_js!(arg(&draft, "draft"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.create_spec(draft).await })
+    }
+
+    #[wasm_bindgen(js_name = getSpec, unchecked_return_type = "Promise<TemplateSpec>")]
+    pub fn get_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.get_spec(&id).await })
+    }
+
+    #[wasm_bindgen(js_name = updateSpec, unchecked_return_type = "Promise<TemplateSpec>")]
+    pub fn update_spec(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SpecPatch")] patch: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "WriteOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let patch = try_js!(arg(&patch, "patch"));
+        let opts = try_js!(write_options(&options));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.update_spec(&id, patch, opts).await })
+    }
+
+    #[wasm_bindgen(js_name = deleteSpec, unchecked_return_type = "Promise<void>")]
+    pub fn delete_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.delete_spec(&id).await })
+    }
+
+    #[wasm_bindgen(js_name = listSpecs, unchecked_return_type = "Promise<TemplateSpec[]>")]
+    pub fn list_specs(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.list_specs().await })
+    }
+
+    #[wasm_bindgen(js_name = instantiateSpec, unchecked_return_type = "Promise<WorkflowTemplate>")]
+    pub fn instantiate_spec(
+        &self,
+        #[wasm_bindgen(js_name = specId, unchecked_param_type = "string")] spec_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "TemplatePatch | undefined")] overrides: JsValue,
+    ) -> Promise {
+        let id = try_js!(id_arg(&spec_id, "specId"));
+        let overrides = try_js!(optional(&overrides, "overrides"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.instantiate_spec(&id, overrides).await })
+    }
+
+    #[wasm_bindgen(js_name = exportAll, unchecked_return_type = "Promise<ExportBundle>")]
+    pub fn export_all(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.export_all().await })
+    }
+
+    #[wasm_bindgen(js_name = importAll, unchecked_return_type = "Promise<ImportReport>")]
+    pub fn import_all(&self, #[wasm_bindgen(unchecked_param_type = "ExportBundle")] bundle: JsValue) -> Promise {
+        let bundle = try_js!(arg(&bundle, "bundle"));
+        let c = self.inner.clone();
+        promise(&self.closed, async move { c.import_all(bundle).await })
+    }
+
+    /// Calls `callback({ kind, op, id })` after every change; returns a function that
+    /// unsubscribes. A callback that throws does not disturb the catalog or other callbacks.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn subscribe(&self, #[wasm_bindgen(unchecked_param_type = "(event: ChangeEvent) => void")] callback: JsValue) -> std::result::Result<JsValue, JsValue> {
+        let f: Function = callback.dyn_into().map_err(|_| err(Error::invalid("subscribe takes a function")))?;
+        let handle = self.inner.subscribe(move |ev| {
+            let _ = f.call1(&JsValue::NULL, &to_js(ev));
+        });
+        let inner = Rc::downgrade(&self.inner);
+        let unsubscribe = Closure::once_into_js(move || {
+            if let Some(c) = inner.upgrade() {
+                c.unsubscribe(handle);
+            }
+        });
+        Ok(unsubscribe)
+    }
+
+    /// Closes the catalog: later calls reject with STORAGE_UNAVAILABLE.
+    pub fn close(&self) {
+        self.closed.set(true);
+        self.inner.store().close();
+    }
+}
+
+/// Reads `options[key]` without converting the whole object (it may hold an adapter object
+/// with functions, which are not JSON).
+pub(crate) fn get_opt(options: &JsValue, key: &str) -> JsValue {
+    if !options.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
