@@ -141,16 +141,21 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// Trims as validation defines it: Unicode White_Space and U+FEFF (what JS `trim` removes).
+pub(crate) fn trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+}
+
 /// Trims names and tags and upper-cases ids in a create/update payload, so that what people
 /// type (`"My template "`, a lowercase id) is stored in canonical form.
 fn normalize_input(m: &mut Map<String, Value>, id_fields: &[&str]) {
     if let Some(Value::String(s)) = m.get_mut("name") {
-        *s = s.trim().to_string();
+        *s = trim(s).to_string();
     }
     if let Some(Value::Array(tags)) = m.get_mut("tags") {
         for t in tags.iter_mut() {
             if let Value::String(s) = t {
-                *s = s.trim().to_string();
+                *s = trim(s).to_string();
             }
         }
     }

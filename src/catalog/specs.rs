@@ -51,7 +51,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut m = as_object(draft, "a spec draft")?;
         normalize_input(&mut m, &[]);
         if let Some(Value::String(s)) = m.get_mut("base_template_name") {
-            *s = s.trim().to_string();
+            *s = super::trim(s).to_string();
         }
         let mut missing = Vec::new();
         for f in ["name", "workflow_type"] {

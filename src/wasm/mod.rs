@@ -84,10 +84,25 @@ pub fn config_hash(#[wasm_bindgen(unchecked_param_type = "TemplateDraft | Workfl
     crate::catalog::config_hash_of_value(&v).map_err(convert::err)
 }
 
-/// Every error code the package can throw, and every violation code validation reports.
+/// Every error code the package can throw.
 #[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "ErrorCode[]")]
 pub fn error_codes() -> JsValue {
     to_js(&crate::error::ERROR_CODES)
+}
+
+/// Violation codes found while reading a JS value, before validation proper (js/convert.js).
+pub const BOUNDARY_CODES: &[&str] = &["LONE_SURROGATE", "NOT_FINITE", "CYCLE", "UNREADABLE"];
+
+/// Every violation code `validateTemplate`, `validateSpec` and VALIDATION_FAILED can carry.
+#[wasm_bindgen(js_name = violationCodes, unchecked_return_type = "ViolationCode[]")]
+pub fn violation_codes() -> JsValue {
+    let mut all: Vec<&str> = crate::validate::VIOLATION_CODES.to_vec();
+    for c in BOUNDARY_CODES {
+        if !all.contains(c) {
+            all.push(c);
+        }
+    }
+    to_js(&all)
 }
 
 #[wasm_bindgen(typescript_custom_section)]
