@@ -132,13 +132,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
         for (name, ts) in &lineages {
             let latest = ts.iter().filter(|t| t.is_latest).count();
             let versions: BTreeSet<u64> = ts.iter().map(|t| t.version).collect();
-            if latest > 1 || versions.len() != ts.len() {
+            if latest != 1 || versions.len() != ts.len() {
                 v.push(Violation::new("workflow_templates", "INCONSISTENT", format!("versions of {name:?} must have distinct numbers and one latest")));
             }
         }
         // References: every base resolves (bundle, storage or built-in), no cycle, not too deep,
         // and the effective configuration is type-consistent.
-        if v.is_empty() {
+        {
             let mut ids: Vec<&String> = templates.keys().collect();
             ids.sort();
             for id in ids {
@@ -230,9 +230,12 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.extend(prefixed(&at, errs));
                 continue;
             }
-            let expect = self.store.get_builtin_stats(&b.id).await?.map(|e| Expect::Rev(e.rev)).unwrap_or(Expect::Absent);
-            builtin_stats += 1;
-            writes.push(Write::PutBuiltinStats { record: b, expect });
+            // Built-in statistics are shared by every user of the store: an import only seeds
+            // them where none exist, never overwrites what others recorded.
+            if self.store.get_builtin_stats(&b.id).await?.is_none() {
+                builtin_stats += 1;
+                writes.push(Write::PutBuiltinStats { record: b, expect: Expect::Absent });
+            }
         }
 
         if !v.is_empty() {

@@ -122,7 +122,8 @@ pub(crate) fn order(sort: Sort, a: &WorkflowTemplate, b: &WorkflowTemplate) -> O
     match sort {
         Sort::Popular => b.usage_count.cmp(&a.usage_count).then_with(|| rating_desc(a, b)).then_with(|| by_name(a, b)),
         Sort::Rating => rating_desc(a, b).then_with(|| b.rating_count.cmp(&a.rating_count)).then_with(|| by_name(a, b)),
-        Sort::Recent => b.updated_at.cmp(&a.updated_at),
+        // Newest first, ties broken by id descending (ids grow with creation time).
+        Sort::Recent => return b.updated_at.cmp(&a.updated_at).then_with(|| b.id.cmp(&a.id)),
         Sort::Name => by_name(a, b),
     }
     .then_with(|| a.id.cmp(&b.id))

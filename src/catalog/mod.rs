@@ -115,6 +115,18 @@ pub struct Catalog<S: Store, E: Env> {
     next_listener: Cell<u64>,
 }
 
+/// How often an edit is retried when only statistics moved under it.
+const EDIT_RETRIES: usize = 16;
+
+/// A commit refused because a stored revision moved (as opposed to an `ifMatch` mismatch).
+pub(crate) fn is_revision_conflict(e: &Error) -> bool {
+    matches!(e, Error::Conflict { expected, .. } if expected.starts_with("rev ") || expected == "absent")
+}
+
+pub(crate) fn busy(id: &str) -> Error {
+    Error::Conflict { id: id.to_string(), expected: "a quiet moment".into(), actual: "too many concurrent writers".into() }
+}
+
 pub(crate) fn violations(list: Vec<Violation>) -> Error {
     Error::ValidationFailed(list)
 }
@@ -530,6 +542,18 @@ impl<S: Store, E: Env> Catalog<S, E> {
         Ok(self.load_visible(id).await?.into_record())
     }
 
+    /// Edits are read-modify-write commits guarded by the stored revision. Statistics move the
+    /// revision but not `updated_at`, so an edit whose commit lost a race is retried, pinned to
+    /// the `updated_at` it started from: it goes through when only statistics moved, and fails
+    /// with CONFLICT when someone edited the record.
+    async fn pin(&self, id: &str, opts: WriteOptions) -> Result<WriteOptions> {
+        if opts.if_match.is_some() {
+            return Ok(opts);
+        }
+        let current = self.load_owned(id).await?;
+        Ok(WriteOptions { if_match: Some(current.record.updated_at) })
+    }
+
     fn check_if_match(current: &WorkflowTemplate, opts: &WriteOptions) -> Result<()> {
         if let Some(want) = &opts.if_match {
             let want_ms = time::parse_ms(want).ok_or_else(|| Error::invalid(format!("ifMatch {want:?} is not an RFC 3339 timestamp")))?;
@@ -553,6 +577,17 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Edits the latest version in place. A new name renames every version of the template
     /// (versions share their name), atomically.
     pub async fn update(&self, id: &str, patch: Value, opts: WriteOptions) -> Result<WorkflowTemplate> {
+        let opts = self.pin(id, opts).await?;
+        for _ in 0..EDIT_RETRIES {
+            match self.update_once(id, patch.clone(), opts.clone()).await {
+                Err(e) if is_revision_conflict(&e) => continue,
+                other => return other,
+            }
+        }
+        Err(busy(id))
+    }
+
+    async fn update_once(&self, id: &str, patch: Value, opts: WriteOptions) -> Result<WorkflowTemplate> {
         let current = self.load_owned(id).await?;
         Self::check_if_match(&current.record, &opts)?;
         if !current.record.is_latest {
@@ -586,6 +621,17 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Writes version + 1 (new id, same owner and name) and clears is_latest on the previous
     /// latest, in one atomic commit.
     pub async fn new_version(&self, id: &str, patch: Value, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
+        let opts = self.pin(id, opts).await?;
+        for _ in 0..EDIT_RETRIES {
+            match self.new_version_once(id, patch.clone(), changelog.clone(), opts.clone()).await {
+                Err(e) if is_revision_conflict(&e) => continue,
+                other => return other,
+            }
+        }
+        Err(busy(id))
+    }
+
+    async fn new_version_once(&self, id: &str, patch: Value, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
         let current = self.load_owned(id).await?;
         Self::check_if_match(&current.record, &opts)?;
         if !current.record.is_latest {
@@ -653,7 +699,19 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Deletes one version. Refused while templates derive from it (HAS_DERIVED). When it was
     /// the latest, the highest remaining version becomes latest in the same commit.
     pub async fn delete(&self, id: &str) -> Result<()> {
+        let opts = self.pin(id, WriteOptions::default()).await?;
+        for _ in 0..EDIT_RETRIES {
+            match self.delete_once(id, &opts).await {
+                Err(e) if is_revision_conflict(&e) => continue,
+                other => return other,
+            }
+        }
+        Err(busy(id))
+    }
+
+    async fn delete_once(&self, id: &str, opts: &WriteOptions) -> Result<()> {
         let current = self.load_owned(id).await?;
+        Self::check_if_match(&current.record, opts)?;
         let children = self.store.find_templates(&TemplateFilter { base_template_id: Some(current.record.id.clone()), ..Default::default() }).await?;
         if !children.is_empty() {
             let visible: Vec<String> = children.iter().filter(|c| Self::visible_to(&c.record, &self.user)).map(|c| c.record.id.clone()).collect();

@@ -59,9 +59,6 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 missing.push(Violation::new(f, validate::REQUIRED, format!("{f} is required")));
             }
         }
-        if !missing.is_empty() {
-            return Err(violations(missing));
-        }
         let now = self.now();
         let base = TemplateSpec {
             id: self.new_id(),
@@ -80,6 +77,17 @@ impl<S: Store, E: Env> Catalog<S, E> {
             tags: None,
             extra_metadata: None,
         };
+        if !missing.is_empty() {
+            // Report every violation at once: validate the rest with placeholders filled in.
+            let mut probe = m;
+            probe.entry("name").or_insert(Value::String("x".into()));
+            probe.entry("workflow_type").or_insert(Value::String("plain".into()));
+            let mut v = missing;
+            if let Err(Error::ValidationFailed(more)) = self.build_spec(&base, probe) {
+                v.extend(more.into_iter().filter(|x| x.code != validate::WORKFLOW_TYPE_MISMATCH));
+            }
+            return Err(violations(v));
+        }
         let spec = self.build_spec(&base, m)?;
         self.store.commit(vec![Write::PutSpec { record: spec.clone(), expect: Expect::Absent }]).await?;
         self.emit("spec", "create", Some(&spec.id));
@@ -91,6 +99,22 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub async fn update_spec(&self, id: &str, patch: Value, opts: WriteOptions) -> Result<TemplateSpec> {
+        // Pinned to the updated_at it started from and retried when only the spec's usage
+        // counter moved (instantiateSpec elsewhere), as template edits are.
+        let opts = match opts.if_match {
+            Some(_) => opts,
+            None => WriteOptions { if_match: Some(self.load_spec(id).await?.record.updated_at) },
+        };
+        for _ in 0..16 {
+            match self.update_spec_once(id, patch.clone(), &opts).await {
+                Err(e) if super::is_revision_conflict(&e) => continue,
+                other => return other,
+            }
+        }
+        Err(super::busy(id))
+    }
+
+    async fn update_spec_once(&self, id: &str, patch: Value, opts: &WriteOptions) -> Result<TemplateSpec> {
         let current = self.load_spec(id).await?;
         if let Some(want) = &opts.if_match {
             if time::parse_ms(want).is_none() {
@@ -110,10 +134,18 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub async fn delete_spec(&self, id: &str) -> Result<()> {
-        let current = self.load_spec(id).await?;
-        self.store.commit(vec![Write::DeleteSpec { id: current.record.id.clone(), expect: Expect::Rev(current.rev) }]).await?;
-        self.emit("spec", "delete", Some(&current.record.id));
-        Ok(())
+        for _ in 0..16 {
+            let current = self.load_spec(id).await?;
+            match self.store.commit(vec![Write::DeleteSpec { id: current.record.id.clone(), expect: Expect::Rev(current.rev) }]).await {
+                Err(e) if super::is_revision_conflict(&e) => continue,
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    self.emit("spec", "delete", Some(&current.record.id));
+                    return Ok(());
+                }
+            }
+        }
+        Err(super::busy(id))
     }
 
     /// The acting user's specs, most recently updated first.

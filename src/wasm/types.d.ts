@@ -1,1 +1,356 @@
-// placeholder until the types land
+// ---- Types of workflow-templates (included verbatim into workflow_templates.d.ts) ----------
+// Records use the schema's snake_case column names; option objects and methods are camelCase.
+// Only interfaces and type aliases here: this text is a typescript_custom_section.
+
+/** Any JSON value. Numbers are finite and within +-(2^53-1); strings are well-formed UTF-16. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** What a workflow needs at run time. */
+export type WorkflowType = "plain" | "tools" | "rag" | "full";
+
+/** Template categories; `custom` is the default. */
+export type TemplateCategory =
+  | "general"
+  | "customer_support"
+  | "programming"
+  | "research"
+  | "data_analysis"
+  | "creative"
+  | "educational"
+  | "business"
+  | "custom";
+
+/** A row of `workflow_templates`, as returned by the catalog and `builtinTemplates()`. */
+export interface WorkflowTemplate {
+  /** ULID, 26 characters, uppercase. */
+  id: string;
+  /** RFC 3339 UTC with milliseconds, e.g. `2026-11-25T18:40:17.123Z`. */
+  created_at: string;
+  updated_at: string;
+  /** ULID of the owner; `00000000000000000000000000` for built-ins. */
+  owner_id: string;
+  name: string;
+  description: string;
+  workflow_type: WorkflowType;
+  category: TemplateCategory;
+  default_params: Record<string, JsonValue>;
+  required_tools: string[] | null;
+  required_retrievers: string[] | null;
+  base_template_id: string | null;
+  is_builtin: boolean;
+  /** 1 for the first version. */
+  version: number;
+  is_latest: boolean;
+  changelog: string | null;
+  is_public: boolean;
+  /** 0.0..=5.0; null exactly when `rating_count` is 0. */
+  rating: number | null;
+  rating_count: number;
+  usage_count: number;
+  /** 0.0..=1.0 */
+  success_rate: number | null;
+  avg_response_time_ms: number | null;
+  last_used_at: string | null;
+  /** Integer in 0..=2^53-1 (a JS number, never a BigInt). */
+  total_tokens_used: number;
+  total_cost: number;
+  avg_tokens_per_use: number | null;
+  tags: string[] | null;
+  extra_metadata: Record<string, JsonValue> | null;
+  /** 64 lowercase hex characters: SHA-256 of the RFC 8785 form of the configuration. */
+  config_hash: string;
+  estimated_complexity: number | null;
+}
+
+/** A row of `template_specs`: a lightweight recipe that `instantiateSpec` turns into a template. */
+export interface TemplateSpec {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  owner_id: string;
+  name: string;
+  description: string;
+  workflow_type: WorkflowType;
+  default_params: Record<string, JsonValue>;
+  required_tools: string[] | null;
+  required_retrievers: string[] | null;
+  /** Resolved at instantiation: the user's own latest template of that name, else a built-in, else the single public one. */
+  base_template_name: string | null;
+  usage_count: number;
+  last_used_at: string | null;
+  tags: string[] | null;
+  extra_metadata: Record<string, JsonValue> | null;
+}
+
+/** The fields `create` takes; everything else is maintained by the catalog (`READ_ONLY`). */
+export interface TemplateDraft {
+  name: string;
+  description?: string;
+  workflow_type: WorkflowType;
+  category?: TemplateCategory;
+  default_params?: Record<string, JsonValue>;
+  required_tools?: string[] | null;
+  required_retrievers?: string[] | null;
+  base_template_id?: string | null;
+  changelog?: string | null;
+  is_public?: boolean;
+  tags?: string[] | null;
+  extra_metadata?: Record<string, JsonValue> | null;
+  estimated_complexity?: number | null;
+}
+
+/** The fields `update`, `newVersion` and `instantiateSpec` take; absent fields stay as they are. */
+export type TemplatePatch = Partial<TemplateDraft>;
+
+/** The fields `createSpec` takes. */
+export interface SpecDraft {
+  name: string;
+  description?: string;
+  workflow_type: WorkflowType;
+  default_params?: Record<string, JsonValue>;
+  required_tools?: string[] | null;
+  required_retrievers?: string[] | null;
+  base_template_name?: string | null;
+  tags?: string[] | null;
+  extra_metadata?: Record<string, JsonValue> | null;
+}
+
+/** The fields `updateSpec` takes. */
+export type SpecPatch = Partial<SpecDraft>;
+
+/** Codes of the violations that validation lists (see `violationCodes()`). */
+export type ViolationCode =
+  | "REQUIRED"
+  | "TYPE"
+  | "TOO_LONG"
+  | "TOO_SHORT"
+  | "TOO_MANY"
+  | "PATTERN"
+  | "INVALID_ID"
+  | "INVALID_ENUM"
+  | "INVALID_TIMESTAMP"
+  | "CONTROL_CHAR"
+  | "NOT_TRIMMED"
+  | "DUPLICATE"
+  | "OUT_OF_RANGE"
+  | "UNSAFE_NUMBER"
+  | "FORBIDDEN_KEY"
+  | "TOO_DEEP"
+  | "TOO_LARGE"
+  | "INCONSISTENT"
+  | "HASH_MISMATCH"
+  | "READ_ONLY"
+  | "UNKNOWN_FIELD"
+  | "WORKFLOW_TYPE_MISMATCH"
+  | "BUILTIN_CLAIM"
+  | "TIME_ORDER"
+  // found while reading the JS value, before validation proper
+  | "LONE_SURROGATE"
+  | "NOT_FINITE"
+  | "CYCLE"
+  | "UNREADABLE";
+
+/** One problem with one field. */
+export interface Violation {
+  /** Path of the field: `name`, `default_params.retrieval.top_k`, `required_tools[2]`; `""` for the whole value. */
+  field: string;
+  /** A violation code; reference problems found by `importAll` carry an error code (e.g. `BASE_NOT_FOUND`). */
+  code: ViolationCode | ErrorCode;
+  /** For people; wording may change between releases. */
+  message: string;
+}
+
+/** What `validateTemplate` and `validateSpec` return: every violation, not only the first. */
+export interface ValidationResult {
+  ok: boolean;
+  violations: Violation[];
+}
+
+export interface ValidateOptions {
+  /** Validate a whole record (every column required) instead of a draft. Default false. */
+  complete?: boolean;
+}
+
+/** The stable `code` of every error the package throws or rejects with. */
+export type ErrorCode =
+  | "VALIDATION_FAILED"
+  | "NOT_FOUND"
+  | "FORBIDDEN"
+  | "NAME_TAKEN"
+  | "CONFLICT"
+  | "INHERITANCE_CYCLE"
+  | "INHERITANCE_TOO_DEEP"
+  | "BASE_NOT_FOUND"
+  | "AMBIGUOUS_BASE"
+  | "BUILTIN_READ_ONLY"
+  | "HAS_DERIVED"
+  | "INTEGRITY"
+  | "STORAGE_QUOTA"
+  | "STORAGE_UNAVAILABLE"
+  | "NETWORK"
+  | "UNAUTHORIZED"
+  | "INVALID_ARGUMENT";
+
+/**
+ * The errors the package throws and rejects with: real `Error` objects (`instanceof Error`,
+ * with a stack) whose `name` is `"WorkflowTemplateError"`. `details` depends on the code, e.g.
+ * `{ violations: Violation[] }` for VALIDATION_FAILED, `{ ids }` for INHERITANCE_CYCLE,
+ * `{ id, derived }` for HAS_DERIVED; null when there is nothing more to say.
+ */
+export interface WorkflowTemplateError extends Error {
+  code: ErrorCode;
+  details: unknown;
+}
+
+/**
+ * A storage adapter object written in JS. Issue 3 defines its methods (the async adapter
+ * contract of SPEC section 12); until then any object is accepted by the type.
+ */
+export interface StorageAdapter {
+  [method: string]: unknown;
+}
+
+/** `TemplateCatalog.open(options)`. */
+export interface OpenOptions {
+  /** The user the catalog acts for (a ULID). */
+  userId: string;
+  /** Default `"indexeddb"`. `"remote"` needs `baseUrl` (and usually `token`). */
+  storage?: "indexeddb" | "memory" | "local" | "remote" | StorageAdapter;
+  /** IndexedDB database name; default `"workflow-templates"`. */
+  dbName?: string;
+  baseUrl?: string;
+  token?: string;
+}
+
+/** Options of `update`, `newVersion` and `updateSpec`. */
+export interface WriteOptions {
+  /** The `updated_at` of the copy the edit started from; the write fails with CONFLICT if the record has moved on. */
+  ifMatch?: string;
+}
+
+/** One step of an inheritance chain, level 0 being the template itself. */
+export interface ChainLink {
+  id: string;
+  name: string;
+  base_template_id: string | null;
+  level: number;
+}
+
+/** The effective configuration of a template after inheritance. */
+export interface EffectiveConfig {
+  workflow_type: WorkflowType;
+  default_params: Record<string, JsonValue>;
+  required_tools: string[];
+  required_retrievers: string[];
+}
+
+/** What `resolve(id)` returns. */
+export interface Resolution {
+  id: string;
+  chain: ChainLink[];
+  effective: EffectiveConfig;
+  /** For every effective parameter path (a JSON pointer such as `/model/temperature`), the id of the template that supplied it. */
+  provenance: Record<string, string>;
+  resolved_hash: string;
+}
+
+/** One changed field between two records, from `diff(idA, idB)`. */
+export interface Change {
+  /** JSON pointer from the record root, e.g. `/default_params/model/name`. */
+  path: string;
+  /** Tells an absent side from a null one (JSON Patch vocabulary). */
+  op: "add" | "remove" | "replace";
+  /** null when the key is absent before (`op` = `add`). */
+  before: JsonValue;
+  /** null when the key is absent after (`op` = `remove`). */
+  after: JsonValue;
+}
+
+/** `discover(options)`. */
+export interface DiscoverOptions {
+  /** Matches name and description, case-insensitively. */
+  text?: string;
+  category?: TemplateCategory;
+  workflowType?: WorkflowType;
+  /** Every tag must match. */
+  tags?: string[];
+  /** A user id. */
+  owner?: string;
+  /** Default true. */
+  includeBuiltin?: boolean;
+  /** Default true. */
+  latestOnly?: boolean;
+  /** Default `"popular"`: usage_count desc, rating desc (nulls last), name, id. */
+  sort?: "popular" | "rating" | "recent" | "name";
+  /** 1..=100, default 20. */
+  limit?: number;
+  /** Default 0. */
+  offset?: number;
+}
+
+/** One page of results. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** One use of a template, for `recordUsage(id, run)`. */
+export interface UsageRun {
+  success: boolean;
+  responseTimeMs: number;
+  tokens?: number;
+  cost?: number;
+}
+
+/** What `subscribe` callbacks receive after every change. */
+export interface ChangeEvent {
+  kind: "template" | "spec" | "rating" | "usage" | "import";
+  op: "create" | "update" | "delete" | "import";
+  id: string | null;
+}
+
+/** One user's rating of one template. */
+export interface Rating {
+  template_id: string;
+  user_id: string;
+  /** 0..=5 */
+  stars: number;
+  updated_at: string;
+}
+
+/** The usage and rating statistics of a template (for built-ins they are kept in storage). */
+export interface UsageStats {
+  rating: number | null;
+  rating_count: number;
+  usage_count: number;
+  success_rate: number | null;
+  avg_response_time_ms: number | null;
+  last_used_at: string | null;
+  total_tokens_used: number;
+  total_cost: number;
+  avg_tokens_per_use: number | null;
+}
+
+/** Statistics of one built-in template. */
+export type BuiltinStats = { id: string } & UsageStats;
+
+/** What `exportAll()` returns and `importAll(bundle)` takes. */
+export interface ExportBundle {
+  format_version: number;
+  exported_at: string;
+  owner_id: string;
+  workflow_templates: WorkflowTemplate[];
+  template_specs: TemplateSpec[];
+  ratings: Rating[];
+  builtin_stats: BuiltinStats[];
+}
+
+/** How many records `importAll` wrote. */
+export interface ImportReport {
+  templates: number;
+  specs: number;
+  ratings: number;
+  builtin_stats: number;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The whole test suite. Run scripts/setup.sh first (`npm test` does both; `.ci/run` is `npm test`).
+#
+#   1 native      cargo test (every crate, every target: unit, integration, property, doc tests)
+#   2 vectors     python3 scripts/check_vectors.py (RFC 8785 vectors against PyPI rfc8785)
+#   3 build       scripts/build.sh (wasm-pack release + wasm-opt; built once, reused below)
+#   4 browser     tests/wasm_*.rs in headless Chromium (wasm-bindgen-test-runner + chromedriver)
+#   5 node        node --test tests/node/ against the built pkg/
+#   6 types       tsc --noEmit -p tests/ts against pkg/workflow_templates.d.ts
+#
+# Every step runs even when an earlier one failed (except those that need the build); the exit
+# status is non-zero when any step failed. FAIL_FAST=1 stops at the first failure.
+# ONLY="native build node" runs a subset (steps that need the build also build).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+case ":$PATH:" in *":$CARGO_BIN:"*) ;; *) export PATH="$CARGO_BIN:$PATH" ;; esac
+
+declare -a NAMES=() RESULTS=() TIMES=()
+failed=0
+total_start=$SECONDS
+
+wanted() {
+  [ -z "${ONLY:-}" ] && return 0
+  case " $ONLY " in *" $1 "*) return 0 ;; esac
+  return 1
+}
+
+record() { NAMES+=("$1"); RESULTS+=("$2"); TIMES+=("$3"); }
+
+# step NAME COMMAND...: runs COMMAND, records pass/fail and its time.
+step() {
+  local name=$1 start=$SECONDS status=0
+  shift
+  printf '\n==== test.sh: %s: %s\n' "$name" "$*"
+  "$@" || status=$?
+  local took=$((SECONDS - start))
+  if [ "$status" -eq 0 ]; then
+    record "$name" passed "$took"
+  else
+    record "$name" "FAILED (exit $status)" "$took"
+    failed=$((failed + 1))
+    if [ "${FAIL_FAST:-0}" = 1 ]; then summary; fi
+  fi
+  return 0
+}
+
+skip() { record "$1" "skipped: $2" 0; printf '\n==== test.sh: %s: skipped (%s)\n' "$1" "$2"; }
+
+summary() {
+  local passed=0 skipped=0 i
+  printf '\n==== test.sh summary\n'
+  for i in "${!NAMES[@]}"; do
+    printf '  %-9s %-42s %5ss\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
+    case "${RESULTS[$i]}" in passed) passed=$((passed + 1)) ;; skipped*) skipped=$((skipped + 1)) ;; esac
+  done
+  printf '  total %ss\n' "$((SECONDS - total_start))"
+  printf 'steps: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+  if [ "$failed" -gt 0 ]; then exit 1; fi
+  exit 0
+}
+
+# ---- 1. native Rust tests ------------------------------------------------------------------
+wanted native && step native cargo test --workspace
+
+# ---- 2. RFC 8785 vectors against the Python oracle ----------------------------------------
+if wanted vectors; then
+  if [ -f scripts/check_vectors.py ]; then
+    step vectors python3 scripts/check_vectors.py
+  else
+    skip vectors "scripts/check_vectors.py does not exist"
+  fi
+fi
+
+# ---- 3. the wasm package, built once -------------------------------------------------------
+built=0
+if wanted build || wanted node || wanted types; then
+  step build bash scripts/build.sh
+  [ "${RESULTS[${#RESULTS[@]}-1]}" = passed ] && built=1
+fi
+
+# ---- 4. wasm-bindgen tests in headless Chromium --------------------------------------------
+# Only tests/wasm_*.rs are compiled for wasm32 (the other integration tests use native-only
+# dev-dependencies). `cargo test -q` must not be used: cargo passes --quiet on to
+# wasm-bindgen-test-runner, which refuses it. The runner starts chromedriver itself and adds
+# --headless, --no-sandbox (needed as root) and --disable-dev-shm-usage; webdriver.json adds
+# the flags that keep Chromium off the (closed) network.
+browser_tests() {
+  local args=() f
+  for f in tests/wasm_*.rs; do
+    [ -e "$f" ] || continue
+    f=${f#tests/}
+    args+=(--test "${f%.rs}")
+  done
+  if [ "${#args[@]}" -eq 0 ]; then
+    echo "no tests/wasm_*.rs" >&2
+    return 1
+  fi
+  CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
+  WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" \
+  WASM_TEST_BROWSER=chrome \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --target wasm32-unknown-unknown "${args[@]}"
+}
+wanted browser && step browser browser_tests
+
+# ---- 5. Node tests of the built package ----------------------------------------------------
+if wanted node; then
+  if [ "$built" = 1 ]; then
+    step node node --test --test-reporter=spec tests/node/
+  else
+    skip node "the build failed"
+  fi
+fi
+
+# ---- 6. TypeScript consumer against the generated .d.ts ------------------------------------
+types_check() {
+  if ! grep -q 'export type WorkflowType' pkg/workflow_templates.d.ts; then
+    echo "pkg/workflow_templates.d.ts lacks the record types: src/wasm/types.d.ts must be" \
+      "included with #[wasm_bindgen(typescript_custom_section)]" >&2
+  fi
+  node_modules/.bin/tsc --version
+  node_modules/.bin/tsc --noEmit -p tests/ts
+}
+if wanted types; then
+  if [ "$built" = 1 ]; then
+    step types types_check
+  else
+    skip types "the build failed"
+  fi
+fi
+
+summary
