@@ -4,7 +4,11 @@
 // problem is reported as a violation with a field path, like validation reports its own.
 
 const MAX_DEPTH = 64; // conversion bound; validation has tighter limits of its own
+const MAX_PROBLEMS = 100; // past this, one summary line: hostile input must not cost unbounded memory
+const MAX_ITEMS = 262144; // no array this long fits the 256 KiB params limit; refuse without walking
+const MAX_MESSAGE = 200; // characters quoted from a thrown exception
 let problems = [];
+let dropped = 0;
 
 function pathOf(base, key) {
   if (typeof key === "number") return `${base}[${key}]`;
@@ -12,7 +16,18 @@ function pathOf(base, key) {
 }
 
 function problem(field, code, message) {
-  problems.push({ field, code, message });
+  if (problems.length < MAX_PROBLEMS) problems.push({ field, code, message });
+  else dropped++;
+}
+
+function quote(e) {
+  let text;
+  try {
+    text = String((e && e.message) || e);
+  } catch {
+    text = "unprintable exception";
+  }
+  return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}...` : text;
 }
 
 function wellFormed(s) {
@@ -66,6 +81,10 @@ function clean(v, field, depth, stack) {
   stack.push(v);
   try {
     if (Array.isArray(v)) {
+      if (v.length > MAX_ITEMS) {
+        problem(field, "TOO_LARGE", `array of ${v.length} items (at most ${MAX_ITEMS})`);
+        return null;
+      }
       const out = new Array(v.length);
       for (let i = 0; i < v.length; i++) out[i] = clean(v[i], pathOf(field, i), depth + 1, stack);
       return out;
@@ -90,7 +109,7 @@ function clean(v, field, depth, stack) {
       try {
         item = v[key];
       } catch (e) {
-        problem(at, "UNREADABLE", `reading this property threw: ${String(e && e.message || e)}`);
+        problem(at, "UNREADABLE", `reading this property threw: ${quote(e)}`);
         continue;
       }
       if (item === undefined) continue; // JSON drops undefined properties; so do we
@@ -105,21 +124,24 @@ function clean(v, field, depth, stack) {
 /** JSON text of a clean copy of `value`, or undefined when it had problems (see takeProblems). */
 export function toJson(value) {
   problems = [];
+  dropped = 0;
   try {
     const copy = clean(value, "", 0, []);
     if (problems.length > 0) return undefined;
     return JSON.stringify(copy);
   } catch (e) {
-    // A Proxy trap or an exotic object threw somewhere we did not expect.
-    problems.push({ field: "", code: "UNREADABLE", message: `value could not be read: ${String(e && e.message || e)}` });
+    // A Proxy trap, an exotic object, or a value too large to serialise.
+    problems.push({ field: "", code: "UNREADABLE", message: `value could not be read: ${quote(e)}` });
     return undefined;
   }
 }
 
 /** The problems found by the last toJson call, as JSON text. */
 export function takeProblems() {
+  if (dropped > 0) problems.push({ field: "", code: "TOO_LARGE", message: `and ${dropped} more problems` });
   const text = JSON.stringify(problems);
   problems = [];
+  dropped = 0;
   return text;
 }
 

@@ -33,7 +33,8 @@ pub struct DiscoverOptions {
     pub latest_only: bool,
     pub sort: Sort,
     pub limit: usize,
-    pub offset: usize,
+    /// u64, not usize: usize is 32 bits on wasm32 and the caller's offset is echoed back.
+    pub offset: u64,
 }
 
 impl Default for DiscoverOptions {
@@ -79,8 +80,8 @@ impl DiscoverOptions {
                         other => return Err(Error::invalid(format!("sort must be popular, rating, recent or name, not {other:?}"))),
                     }
                 }
-                "limit" => o.limit = int_in(val, 1, 100, "limit")?,
-                "offset" => o.offset = int_in(val, 0, 1 << 53, "offset")?,
+                "limit" => o.limit = int_in(val, 1, 100, "limit")? as usize,
+                "offset" => o.offset = int_in(val, 0, 1 << 53, "offset")? as u64,
                 other => return Err(Error::invalid(format!("unknown discover option {other:?}"))),
             }
         }
@@ -88,10 +89,10 @@ impl DiscoverOptions {
     }
 }
 
-fn int_in(v: &Value, lo: u64, hi: u64, what: &str) -> Result<usize> {
+fn int_in(v: &Value, lo: u64, hi: u64, what: &str) -> Result<u64> {
     let n = v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64));
     match n {
-        Some(n) if (lo..=hi).contains(&n) => Ok(n as usize),
+        Some(n) if (lo..=hi).contains(&n) => Ok(n),
         _ => Err(Error::invalid(format!("{what} must be an integer in {lo}..={hi}, got {v}"))),
     }
 }
@@ -101,7 +102,7 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub total: usize,
     pub limit: usize,
-    pub offset: usize,
+    pub offset: u64,
 }
 
 fn rating_desc(a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering {
@@ -187,7 +188,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         });
         candidates.sort_by(|a, b| order(o.sort, a, b));
         let total = candidates.len();
-        let items: Vec<WorkflowTemplate> = candidates.into_iter().skip(o.offset).take(o.limit).collect();
+        let items: Vec<WorkflowTemplate> = candidates.into_iter().skip(usize::try_from(o.offset).unwrap_or(usize::MAX)).take(o.limit).collect();
         for t in items.iter().filter(|t| !t.is_builtin) {
             Self::verify(t)?;
         }

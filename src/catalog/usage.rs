@@ -63,9 +63,9 @@ impl UsageRun {
         let cost = match m.get("cost") {
             None | Some(Value::Null) => 0.0,
             Some(c) => match c.as_f64() {
-                Some(x) if x.is_finite() && x >= 0.0 => x,
+                Some(x) if x.is_finite() && (0.0..=MAX_SAFE_INTEGER as f64).contains(&x) => x,
                 _ => {
-                    out.push(Violation::new("cost", validate::OUT_OF_RANGE, "cost must be a finite number >= 0"));
+                    out.push(Violation::new("cost", validate::OUT_OF_RANGE, "cost must be a number in 0..=2^53-1"));
                     0.0
                 }
             },
@@ -91,10 +91,11 @@ pub fn add_usage(s: &mut UsageStats, run: &UsageRun, now: &str) -> Result<()> {
     let avg_rt = s.avg_response_time_ms.unwrap_or(0) as f64;
     s.avg_response_time_ms = Some(((avg_rt * prev + run.response_time_ms as f64) / n as f64).round() as u64);
     s.total_tokens_used = tokens;
-    s.total_cost += run.cost;
-    if !s.total_cost.is_finite() {
-        return Err(Error::invalid("total_cost would overflow"));
+    let total_cost = s.total_cost + run.cost;
+    if !total_cost.is_finite() || total_cost > MAX_SAFE_INTEGER as f64 {
+        return Err(Error::invalid("total_cost would exceed 2^53-1"));
     }
+    s.total_cost = total_cost;
     s.avg_tokens_per_use = Some(tokens as f64 / n as f64);
     s.usage_count = n;
     s.last_used_at = Some(now.to_string());

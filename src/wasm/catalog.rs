@@ -37,6 +37,17 @@ where
     future_to_promise(async move { f.await.map(|v| to_js(&v)).map_err(err) })
 }
 
+/// For methods that resolve with nothing (`Promise<void>`): `undefined`, not `null`.
+fn promise_void<F>(closed: &Rc<Cell<bool>>, f: F) -> Promise
+where
+    F: Future<Output = Result<()>> + 'static,
+{
+    if closed.get() {
+        return Promise::reject(&err(Error::StorageUnavailable("this catalog is closed".into())));
+    }
+    future_to_promise(async move { f.await.map(|()| JsValue::UNDEFINED).map_err(err) })
+}
+
 fn reject(e: JsValue) -> Promise {
     Promise::reject(&e)
 }
@@ -182,7 +193,7 @@ impl TemplateCatalog {
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let c = self.inner.clone();
-        promise(&self.closed, async move { c.delete(&id).await })
+        promise_void(&self.closed, async move { c.delete(&id).await })
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Page<WorkflowTemplate>>")]
@@ -278,7 +289,7 @@ impl TemplateCatalog {
     pub fn delete_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let c = self.inner.clone();
-        promise(&self.closed, async move { c.delete_spec(&id).await })
+        promise_void(&self.closed, async move { c.delete_spec(&id).await })
     }
 
     #[wasm_bindgen(js_name = listSpecs, unchecked_return_type = "Promise<TemplateSpec[]>")]
@@ -321,12 +332,13 @@ impl TemplateCatalog {
             let _ = f.call1(&JsValue::NULL, &to_js(ev));
         });
         let inner = Rc::downgrade(&self.inner);
-        let unsubscribe = Closure::once_into_js(move || {
+        // A Fn closure (not once): calling the handle twice is harmless.
+        let unsubscribe = Closure::<dyn Fn()>::new(move || {
             if let Some(c) = inner.upgrade() {
                 c.unsubscribe(handle);
             }
         });
-        Ok(unsubscribe)
+        Ok(unsubscribe.into_js_value())
     }
 
     /// Closes the catalog: later calls reject with STORAGE_UNAVAILABLE.

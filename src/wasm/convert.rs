@@ -35,7 +35,11 @@ pub fn from_js(value: &JsValue) -> Result<Value, Vec<Violation>> {
 /// Like `from_js`, but problems become an `INVALID_ARGUMENT` error naming `what`.
 pub fn arg(value: &JsValue, what: &str) -> Result<Value, JsValue> {
     from_js(value).map_err(|v| {
-        let list: Vec<String> = v.iter().map(|x| format!("{}{}: {}", what, if x.field.is_empty() { String::new() } else { format!(".{}", x.field) }, x.message)).collect();
+        let mut list: Vec<String> =
+            v.iter().take(10).map(|x| format!("{}{}: {}", what, if x.field.is_empty() { String::new() } else { format!(".{}", x.field) }, x.message)).collect();
+        if v.len() > 10 {
+            list.push(format!("and {} more", v.len() - 10));
+        }
         error_to_js(&Error::InvalidArgument(list.join("; ")))
     })
 }

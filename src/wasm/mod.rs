@@ -93,11 +93,15 @@ pub fn error_codes() -> JsValue {
 /// Violation codes found while reading a JS value, before validation proper (js/convert.js).
 pub const BOUNDARY_CODES: &[&str] = &["LONE_SURROGATE", "NOT_FINITE", "CYCLE", "UNREADABLE"];
 
+/// Violation codes `importAll` uses for records that are well-formed but cannot be accepted
+/// (they are the matching error codes, reported per record).
+pub const IMPORT_CODES: &[&str] = &["FORBIDDEN", "NOT_FOUND", "BASE_NOT_FOUND", "INHERITANCE_CYCLE", "INHERITANCE_TOO_DEEP"];
+
 /// Every violation code `validateTemplate`, `validateSpec` and VALIDATION_FAILED can carry.
 #[wasm_bindgen(js_name = violationCodes, unchecked_return_type = "ViolationCode[]")]
 pub fn violation_codes() -> JsValue {
     let mut all: Vec<&str> = crate::validate::VIOLATION_CODES.to_vec();
-    for c in BOUNDARY_CODES {
+    for c in BOUNDARY_CODES.iter().chain(IMPORT_CODES) {
         if !all.contains(c) {
             all.push(c);
         }

@@ -86,7 +86,8 @@ pub async fn open(options: &JsValue) -> std::result::Result<(AnyStore, String), 
     if !options.is_object() {
         return Err(err(Error::invalid("TemplateCatalog.open takes an options object { userId, storage?, dbName? }")));
     }
-    let keys = js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>());
+    // Reflect.ownKeys is a catching import: a Proxy whose trap throws becomes an error here.
+    let keys = js_sys::Reflect::own_keys(options).map_err(|_| err(Error::invalid("the open options could not be read")))?;
     for k in keys.iter() {
         let k = k.as_string().unwrap_or_default();
         if !["userId", "storage", "dbName", "baseUrl", "token"].contains(&k.as_str()) {
@@ -95,6 +96,9 @@ pub async fn open(options: &JsValue) -> std::result::Result<(AnyStore, String), 
     }
     let user = get_opt(options, "userId").as_string().ok_or_else(|| err(Error::invalid("userId must be a string (a ULID)")))?;
     let storage = get_opt(options, "storage");
+    if !(storage.is_undefined() || storage.is_null() || storage.is_string() || storage.is_object()) {
+        return Err(err(Error::invalid("storage must be \"memory\", \"indexeddb\", \"local\", \"remote\" or an adapter object")));
+    }
     let kind = if storage.is_undefined() || storage.is_null() { Some("memory".to_string()) } else { storage.as_string() };
     match kind.as_deref() {
         Some("memory") => Ok((AnyStore::Memory(MemoryStore::new()), user)),

@@ -684,7 +684,8 @@ function compare(sort) {
   const by = {
     popular: (a, b) => b.usage_count - a.usage_count || rating(a, b) || name(a, b),
     rating: (a, b) => rating(a, b) || b.rating_count - a.rating_count || name(a, b),
-    recent: (a, b) => (a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : 0),
+    // newest first; ties (same millisecond) newest id first, as ids grow with creation time
+    recent: (a, b) => (a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : 0) || -id(a, b),
     name,
   }[sort];
   return (a, b) => by(a, b) || id(a, b);
@@ -771,6 +772,15 @@ describe("discover", () => {
     const past = await cat.discover({ offset: 1000 });
     assert.deepEqual(past.items, []);
     assert.equal(past.total, total);
+  });
+
+  test("offsets beyond 2^32 are honoured, not wrapped (usize is 32-bit on wasm32)", async () => {
+    const cat = await open();
+    for (const offset of [2 ** 32, 2 ** 32 + 1, 2 ** 40, 2 ** 53]) {
+      const page = await cat.discover({ offset, limit: 5 });
+      assert.equal(page.offset, offset, `offset ${offset} came back as ${page.offset}`);
+      assert.deepEqual(page.items, [], `offset ${offset} returned items`);
+    }
   });
 
   test("bad options reject with INVALID_ARGUMENT", async () => {
@@ -963,6 +973,21 @@ describe("recordUsage and rate", () => {
     assert.equal(got.total_tokens_used, n);
     assert.equal(got.success_rate, 0.5);
     assert.equal((await cat.get(GENERAL_ASSISTANT)).usage_count, n);
+  });
+
+  test("a cost that total_cost cannot hold is refused, and the template stays readable", async () => {
+    // total_cost must stay within +-(2^53-1) (SPEC section 3: every number in a record); a run
+    // that would push it past that must be refused, not written and then reported as INTEGRITY
+    // on every later read.
+    const cat = await open();
+    const t = await cat.create(draft("Expensive"));
+    await rejects(() => cat.recordUsage(t.id, { success: true, responseTimeMs: 1, cost: 1e16 }), ["VALIDATION_FAILED", "INVALID_ARGUMENT"], "cost 1e16");
+    assert.deepEqual(await cat.get(t.id), t, "the template is still readable and unchanged");
+    await cat.discover();
+    await cat.exportAll();
+    await rejects(() => cat.recordUsage(GENERAL_ASSISTANT, { success: true, responseTimeMs: 1, cost: 2 ** 53 }), ["VALIDATION_FAILED", "INVALID_ARGUMENT"], "built-in cost 2^53");
+    const bundle = await cat.exportAll();
+    await (await open(cat.userId)).importAll(bundle); // what export gives, import takes
   });
 
   test("bad runs are refused with every problem listed", async () => {
@@ -1383,6 +1408,7 @@ function hostileValues() {
     ["a Date in default_params", { ...base, default_params: { when: new Date(0) } }],
     ["a Symbol value", { ...base, description: Symbol("s") }],
     ["a class instance", new (class Draft { constructor() { Object.assign(this, base); } })()],
+    ["a 300 000-element array in default_params", { ...base, default_params: { big: Array.from({ length: 300_000 }, (_, i) => i) } }],
   ];
 }
 
@@ -1472,6 +1498,27 @@ describe("hostile inputs", () => {
     assert.equal(wt.validateTemplate(draft("ok")).ok, true);
     const other = await open();
     assert.ok((await other.discover()).total >= wt.builtinTemplates().length);
+  });
+
+  test("many conversion problems give a bounded, coded rejection (a sparse array)", async () => {
+    const cat = await open();
+    const holes = [];
+    holes.length = 100_000; // `arr.length = n` in an app; every hole is undefined
+    const e = await rejects(() => cat.create(draft("Sparse", { default_params: { holes } })), ["VALIDATION_FAILED", "INVALID_ARGUMENT"], "sparse array");
+    assert.ok(e.message.length <= 64 * 1024, `the error message is ${e.message.length} characters long`);
+  });
+
+  test("huge problem texts reject with a coded error instead of throwing RangeError synchronously", async () => {
+    // The problems list of js/convert.js is JSON.stringify'd whole; past V8's longest string
+    // that throws RangeError out of create() itself (also reached by a sparse array of 10^7 holes,
+    // after 20 s). Three getters whose errors carry 200 MB messages reach it in a second.
+    const cat = await open();
+    const kept = await cat.create(draft("Kept"));
+    const huge = "x".repeat(200_000_000);
+    const d = draft("Huge problems");
+    for (let i = 0; i < 3; i++) Object.defineProperty(d, `g${i}`, { enumerable: true, get() { throw new Error(huge); } });
+    await rejects(() => cat.create(d), ["VALIDATION_FAILED", "INVALID_ARGUMENT"], "create with huge problems");
+    assert.deepEqual(await cat.get(kept.id), kept);
   });
 
   test("the module-level functions refuse hostile values with coded errors too", () => {

@@ -1,0 +1,95 @@
+// Hostile option objects for TemplateCatalog.open. Kept in a file of its own (node --test runs
+// each file in its own process) because a failure here surfaces as an exception escaping from a
+// microtask of the wasm instance, which would otherwise be charged to unrelated tests.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import init, * as wt from "../../pkg/workflow_templates.js";
+
+await init({ module_or_path: await readFile(new URL("../../pkg/workflow_templates_bg.wasm", import.meta.url)) });
+
+const { TemplateCatalog } = wt;
+const CODES = new Set(wt.errorCodes());
+
+/** Runs `call` and reports how it ended: a synchronous throw, a settlement of the Promise it
+ * returned, or none within `ms`; exceptions that escape to the process meanwhile are collected. */
+async function outcome(call, ms = 1000) {
+  const escaped = [];
+  const onUncaught = (e) => escaped.push(e);
+  process.on("uncaughtException", onUncaught);
+  try {
+    let p;
+    try {
+      p = call();
+    } catch (e) {
+      return { sync: e, escaped };
+    }
+    const timer = new Promise((resolve) => setTimeout(() => resolve({ pending: true }), ms));
+    const settled = await Promise.race([p.then((value) => ({ value }), (error) => ({ error })), timer]);
+    await new Promise((r) => setTimeout(r, 20)); // let stray microtasks and ticks run
+    return { ...settled, escaped };
+  } finally {
+    process.off("uncaughtException", onUncaught);
+  }
+}
+
+function assertRejectedWith(o, code, what) {
+  assert.equal(o.sync, undefined, `${what}: threw synchronously: ${o.sync}`);
+  assert.deepEqual(o.escaped.map(String), [], `${what}: exceptions escaped to the process`);
+  assert.ok(!o.pending, `${what}: the Promise never settled`);
+  assert.ok("error" in o, `${what}: resolved`);
+  assert.ok(o.error instanceof Error, `${what}: rejection is not an Error`);
+  assert.ok(CODES.has(o.error.code), `${what}: code ${o.error.code}`);
+  assert.equal(o.error.code, code, `${what}: ${o.error.message}`);
+}
+
+test("options read through throwing getters reject with INVALID_ARGUMENT", async () => {
+  const boom = () => {
+    throw new Error("getter says no");
+  };
+  assertRejectedWith(await outcome(() => TemplateCatalog.open({ get userId() { return boom(); } })), "INVALID_ARGUMENT", "userId getter");
+  // A storage getter that throws reads as "not given" (the default, memory): accepted either way,
+  // as long as nothing throws synchronously or escapes.
+  const o = await outcome(() => TemplateCatalog.open({ userId: wt.newId(), get storage() { return boom(); } }));
+  assert.equal(o.sync, undefined);
+  assert.deepEqual(o.escaped, []);
+  assert.ok(!o.pending);
+  assert.ok("value" in o ? o.value instanceof TemplateCatalog : CODES.has(o.error.code), "storage getter");
+  assertRejectedWith(await outcome(() => TemplateCatalog.open(new Proxy({ userId: wt.newId() }, { get: boom }))), "INVALID_ARGUMENT", "Proxy get trap");
+});
+
+test("a Proxy whose ownKeys trap throws rejects with INVALID_ARGUMENT (no escaped exception, no hang)", async () => {
+  // store.rs `open` lists the option keys with js_sys::Object::keys, which is not a `catch`
+  // import: the trap's exception unwinds through wasm inside a future_to_promise task.
+  const proxy = new Proxy({}, { ownKeys() { throw new Error("ownKeys says no"); } });
+  assertRejectedWith(await outcome(() => TemplateCatalog.open(proxy)), "INVALID_ARGUMENT", "ownKeys trap");
+  // the instance still works afterwards
+  const cat = await TemplateCatalog.open({ userId: wt.newId() });
+  const t = await cat.create({ name: "After the trap", workflow_type: "plain" });
+  assert.deepEqual(await cat.get(t.id), t);
+});
+
+test("a revoked Proxy as options rejects with a coded error", async () => {
+  const r = Proxy.revocable({}, {});
+  r.revoke();
+  const o = await outcome(() => TemplateCatalog.open(r.proxy));
+  assert.equal(o.sync, undefined, `threw synchronously: ${o.sync}`);
+  assert.deepEqual(o.escaped.map(String), []);
+  assert.ok(!o.pending, "never settled");
+  assert.ok("error" in o && o.error instanceof Error && CODES.has(o.error.code), `not a coded rejection: ${o.error}`);
+});
+
+test("hostile option values reject with INVALID_ARGUMENT", async () => {
+  const user = wt.newId();
+  for (const [what, opts] of [
+    ["BigInt userId", { userId: 1n }],
+    ["Symbol userId", { userId: Symbol("u") }],
+    ["object userId", { userId: { toString: () => user } }],
+    ["lone surrogate userId", { userId: "\uD800" }],
+    ["a function", () => ({ userId: user })],
+    ["an array", [user]],
+  ]) {
+    assertRejectedWith(await outcome(() => TemplateCatalog.open(opts)), "INVALID_ARGUMENT", what);
+  }
+});
