@@ -17,6 +17,15 @@ if [ ! -x "$WASM_OPT" ]; then
   exit 1
 fi
 
+# Two builds in one tree at once (say `npm start` and `npm test`) would both rewrite pkg/:
+# take turns.
+mkdir -p target
+exec 9>target/build.lock
+if command -v flock >/dev/null 2>&1 && ! flock -n 9; then
+  echo "build: waiting for another build in this tree to finish"
+  flock 9
+fi
+
 start=$SECONDS
 echo "build: wasm-pack build --release --target web"
 wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name workflow_templates
@@ -36,20 +45,27 @@ FEATURES=(
 )
 raw_before=$(stat -c %s "$WASM")
 echo "build: wasm-opt -Oz ($("$WASM_OPT" --version))"
-"$WASM_OPT" -Oz "${FEATURES[@]}" --strip-debug --strip-producers "$WASM" -o "$WASM.opt"
+OPT=$(mktemp "$WASM.XXXXXX")
+trap 'rm -f "$OPT"' EXIT
+"$WASM_OPT" -Oz "${FEATURES[@]}" --strip-debug --strip-producers "$WASM" -o "$OPT"
 # Validate the optimised module with binaryen (features from its target_features section
 # only, plus the list above) and with V8 (what Node and Chromium will run).
-if ! out=$("$WASM_OPT" "${FEATURES[@]}" "$WASM.opt" 2>&1); then
+if ! out=$("$WASM_OPT" "${FEATURES[@]}" "$OPT" 2>&1); then
   echo "$out" | head -n 40 >&2
   echo "build: binaryen says the optimised wasm is invalid" >&2
   exit 1
 fi
 node -e '
   const bytes = require("fs").readFileSync(process.argv[1]);
-  if (!WebAssembly.validate(bytes)) { console.error("build: V8 says the optimised wasm is invalid"); process.exit(1); }
-  new WebAssembly.Module(bytes);
-' "$WASM.opt"
-mv "$WASM.opt" "$WASM"
+  try {
+    new WebAssembly.Module(bytes);
+  } catch (e) {
+    console.error("build: V8 says the optimised wasm is invalid: " + e.message);
+    process.exit(1);
+  }
+' "$OPT"
+chmod 644 "$OPT"
+mv "$OPT" "$WASM"
 
 node --input-type=module -e '
   import { readFileSync } from "node:fs";

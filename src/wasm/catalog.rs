@@ -110,7 +110,7 @@ impl TemplateCatalog {
 
     /// Drops a catalog database: the downgrade to base.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn destroy(#[wasm_bindgen(js_name = dbName, unchecked_param_type = "string | undefined")] db_name: JsValue) -> Promise {
+    pub fn destroy(#[wasm_bindgen(js_name = dbName, unchecked_optional_param_type = "string")] db_name: JsValue) -> Promise {
         future_to_promise(async move {
             super::store::destroy(db_name.as_string().unwrap_or_else(|| super::store::DEFAULT_DB.to_string())).await?;
             Ok(JsValue::UNDEFINED)
@@ -141,7 +141,7 @@ impl TemplateCatalog {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "TemplatePatch")] patch: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "WriteOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WriteOptions")] options: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let patch = try_js!(arg(&patch, "patch"));
@@ -154,9 +154,9 @@ impl TemplateCatalog {
     pub fn new_version(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "TemplatePatch | undefined")] patch: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string | null | undefined")] changelog: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "WriteOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "TemplatePatch")] patch: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] changelog: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WriteOptions")] options: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let patch = try_js!(optional(&patch, "patch"));
@@ -197,7 +197,7 @@ impl TemplateCatalog {
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Page<WorkflowTemplate>>")]
-    pub fn discover(&self, #[wasm_bindgen(unchecked_param_type = "DiscoverOptions | undefined")] options: JsValue) -> Promise {
+    pub fn discover(&self, #[wasm_bindgen(unchecked_optional_param_type = "DiscoverOptions")] options: JsValue) -> Promise {
         let o = try_js!(optional(&options, "options"));
         let o = try_js!(DiscoverOptions::from_value(&o).map_err(err));
         let c = self.inner.clone();
@@ -205,7 +205,7 @@ impl TemplateCatalog {
     }
 
     #[wasm_bindgen(js_name = popularByCategory, unchecked_return_type = "Promise<Record<TemplateCategory, WorkflowTemplate[]>>")]
-    pub fn popular_by_category(&self, #[wasm_bindgen(unchecked_param_type = "number | undefined")] n: JsValue) -> Promise {
+    pub fn popular_by_category(&self, #[wasm_bindgen(unchecked_optional_param_type = "number")] n: JsValue) -> Promise {
         let n = if n.is_undefined() { Some(10.0) } else { n.as_f64() };
         let n = try_js!(match n {
             Some(x) if x.fract() == 0.0 && (1.0..=100.0).contains(&x) => Ok(x as usize),
@@ -276,7 +276,7 @@ impl TemplateCatalog {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "SpecPatch")] patch: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "WriteOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WriteOptions")] options: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let patch = try_js!(arg(&patch, "patch"));
@@ -302,7 +302,7 @@ impl TemplateCatalog {
     pub fn instantiate_spec(
         &self,
         #[wasm_bindgen(js_name = specId, unchecked_param_type = "string")] spec_id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "TemplatePatch | undefined")] overrides: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "TemplatePatch")] overrides: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&spec_id, "specId"));
         let overrides = try_js!(optional(&overrides, "overrides"));

@@ -43,7 +43,7 @@ fn validation_result(violations: Vec<crate::Violation>) -> JsValue {
 #[wasm_bindgen(js_name = validateTemplate, unchecked_return_type = "ValidationResult")]
 pub fn validate_template(
     #[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "ValidateOptions | undefined")] options: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "ValidateOptions")] options: JsValue,
 ) -> JsValue {
     let opts = validate_options(&options);
     match from_js(&value) {
@@ -55,7 +55,7 @@ pub fn validate_template(
 #[wasm_bindgen(js_name = validateSpec, unchecked_return_type = "ValidationResult")]
 pub fn validate_spec(
     #[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "ValidateOptions | undefined")] options: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "ValidateOptions")] options: JsValue,
 ) -> JsValue {
     let opts = validate_options(&options);
     match from_js(&value) {

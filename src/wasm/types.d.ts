@@ -148,14 +148,20 @@ export type ViolationCode =
   | "LONE_SURROGATE"
   | "NOT_FINITE"
   | "CYCLE"
-  | "UNREADABLE";
+  | "UNREADABLE"
+  // importAll: well-formed records it cannot accept, reported with the matching error code
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "BASE_NOT_FOUND"
+  | "INHERITANCE_CYCLE"
+  | "INHERITANCE_TOO_DEEP";
 
 /** One problem with one field. */
 export interface Violation {
   /** Path of the field: `name`, `default_params.retrieval.top_k`, `required_tools[2]`; `""` for the whole value. */
   field: string;
-  /** A violation code; reference problems found by `importAll` carry an error code (e.g. `BASE_NOT_FOUND`). */
-  code: ViolationCode | ErrorCode;
+  /** Stable; `violationCodes()` lists them all. */
+  code: ViolationCode;
   /** For people; wording may change between releases. */
   message: string;
 }

@@ -241,6 +241,27 @@ describe("validateTemplate / validateSpec", () => {
   });
 });
 
+describe("TypeScript unions match the runtime lists", () => {
+  // src/wasm/types.d.ts is written by hand; these lists come from Rust. Keep them in step.
+  const dts = new URL("../../pkg/workflow_templates.d.ts", import.meta.url);
+  async function union(name) {
+    const text = await readFile(dts, "utf8");
+    const m = text.match(new RegExp(`export type ${name} =([^;]*);`));
+    assert.ok(m, `pkg/workflow_templates.d.ts declares no type ${name}`);
+    return [...m[1].replace(/\/\/[^\n]*/g, "").matchAll(/"([^"]*)"/g)].map((x) => x[1]).sort();
+  }
+  it("ErrorCode = errorCodes()", { skip: typeof pkg.errorCodes !== "function" && "errorCodes is not exported" }, async () => {
+    assert.deepEqual(await union("ErrorCode"), [...pkg.errorCodes()].sort());
+  });
+  it("ViolationCode = violationCodes()", { skip: typeof pkg.violationCodes !== "function" && "violationCodes is not exported" }, async () => {
+    assert.deepEqual(await union("ViolationCode"), [...pkg.violationCodes()].sort());
+  });
+  it("WorkflowType and TemplateCategory = the schema's enums", async () => {
+    assert.deepEqual(await union("WorkflowType"), [...WORKFLOW_TYPES].sort());
+    assert.deepEqual(await union("TemplateCategory"), [...CATEGORIES].sort());
+  });
+});
+
 describe("canonicalJson", () => {
   it("throws a coded Error (never traps) for values that are not JSON", () => {
     const cyclic = {};

@@ -64,6 +64,17 @@ expectType<
   >
 >();
 
+expectType<
+  Equal<
+    ViolationCode,
+    | "REQUIRED" | "TYPE" | "TOO_LONG" | "TOO_SHORT" | "TOO_MANY" | "PATTERN" | "INVALID_ID" | "INVALID_ENUM"
+    | "INVALID_TIMESTAMP" | "CONTROL_CHAR" | "NOT_TRIMMED" | "DUPLICATE" | "OUT_OF_RANGE" | "UNSAFE_NUMBER"
+    | "FORBIDDEN_KEY" | "TOO_DEEP" | "TOO_LARGE" | "INCONSISTENT" | "HASH_MISMATCH" | "READ_ONLY" | "UNKNOWN_FIELD"
+    | "WORKFLOW_TYPE_MISMATCH" | "BUILTIN_CLAIM" | "TIME_ORDER" | "LONE_SURROGATE" | "NOT_FINITE" | "CYCLE"
+    | "UNREADABLE" | "FORBIDDEN" | "NOT_FOUND" | "BASE_NOT_FOUND" | "INHERITANCE_CYCLE" | "INHERITANCE_TOO_DEEP"
+  >
+>();
+
 // Every column of the schema, and no other.
 expectType<
   Equal<
@@ -127,7 +138,7 @@ export async function functions(wasmBytes: ArrayBuffer): Promise<void> {
   const unknownInput: unknown = JSON.parse("{}");
   validateTemplate(unknownInput); // takes anything: it is a validator
   for (const v of [...r1.violations, ...r2.violations, ...r3.violations]) {
-    const code: ViolationCode | ErrorCode = v.code;
+    const code: ViolationCode = v.code;
     console.log(v.field, code, v.message);
   }
   console.log(hash, draftHash, id, text, tools);
