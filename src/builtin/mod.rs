@@ -155,38 +155,18 @@ fn build(d: &Def) -> WorkflowTemplate {
         _ => Map::new(),
     };
     let list = |xs: &[&str]| if xs.is_empty() { None } else { Some(xs.iter().map(|s| s.to_string()).collect()) };
-    let mut t = WorkflowTemplate {
-        id: d.id.to_string(),
-        created_at: BUILTIN_TIMESTAMP.to_string(),
-        updated_at: BUILTIN_TIMESTAMP.to_string(),
-        owner_id: BUILTIN_OWNER.to_string(),
-        name: d.name.to_string(),
-        description: d.description.to_string(),
-        workflow_type: d.workflow_type,
-        category: d.category,
-        default_params: params,
-        required_tools: list(d.tools),
-        required_retrievers: list(d.retrievers),
-        base_template_id: None,
-        is_builtin: true,
-        version: 1,
-        is_latest: true,
-        changelog: None,
-        is_public: true,
-        rating: None,
-        rating_count: 0,
-        usage_count: 0,
-        success_rate: None,
-        avg_response_time_ms: None,
-        last_used_at: None,
-        total_tokens_used: 0,
-        total_cost: 0.0,
-        avg_tokens_per_use: None,
-        tags: list(d.tags),
-        extra_metadata: None,
-        config_hash: String::new(),
-        estimated_complexity: Some(d.complexity),
-    };
+    let mut t = WorkflowTemplate::with_defaults(d.id.to_string(), BUILTIN_OWNER.to_string(), BUILTIN_TIMESTAMP.to_string());
+    t.name = d.name.to_string();
+    t.description = d.description.to_string();
+    t.workflow_type = d.workflow_type;
+    t.category = d.category;
+    t.default_params = params;
+    t.required_tools = list(d.tools);
+    t.required_retrievers = list(d.retrievers);
+    t.is_builtin = true;
+    t.is_public = true;
+    t.tags = list(d.tags);
+    t.estimated_complexity = Some(d.complexity);
     t.config_hash = crate::hash::config_hash(&t.config());
     t
 }

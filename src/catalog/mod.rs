@@ -453,39 +453,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     fn blank(&self) -> WorkflowTemplate {
-        let now = self.now();
-        WorkflowTemplate {
-            id: String::new(),
-            created_at: now.clone(),
-            updated_at: now,
-            owner_id: self.user.clone(),
-            name: String::new(),
-            description: String::new(),
-            workflow_type: crate::model::WorkflowType::Plain,
-            category: Default::default(),
-            default_params: Map::new(),
-            required_tools: None,
-            required_retrievers: None,
-            base_template_id: None,
-            is_builtin: false,
-            version: 1,
-            is_latest: true,
-            changelog: None,
-            is_public: false,
-            rating: None,
-            rating_count: 0,
-            usage_count: 0,
-            success_rate: None,
-            avg_response_time_ms: None,
-            last_used_at: None,
-            total_tokens_used: 0,
-            total_cost: 0.0,
-            avg_tokens_per_use: None,
-            tags: None,
-            extra_metadata: None,
-            config_hash: String::new(),
-            estimated_complexity: None,
-        }
+        WorkflowTemplate::with_defaults(String::new(), self.user.clone(), self.now())
     }
 
     async fn check_name_free(&self, name: &str) -> Result<()> {

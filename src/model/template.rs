@@ -70,6 +70,43 @@ pub struct UsageStats {
 }
 
 impl WorkflowTemplate {
+    /// A fresh version-1 record with the schema's defaults (category custom, `{}` params, no
+    /// lists, private, zero statistics) and an empty `config_hash` for the caller to compute.
+    pub fn with_defaults(id: String, owner_id: String, now: String) -> Self {
+        WorkflowTemplate {
+            id,
+            created_at: now.clone(),
+            updated_at: now,
+            owner_id,
+            name: String::new(),
+            description: String::new(),
+            workflow_type: WorkflowType::Plain,
+            category: TemplateCategory::default(),
+            default_params: Map::new(),
+            required_tools: None,
+            required_retrievers: None,
+            base_template_id: None,
+            is_builtin: false,
+            version: 1,
+            is_latest: true,
+            changelog: None,
+            is_public: false,
+            rating: None,
+            rating_count: 0,
+            usage_count: 0,
+            success_rate: None,
+            avg_response_time_ms: None,
+            last_used_at: None,
+            total_tokens_used: 0,
+            total_cost: 0.0,
+            avg_tokens_per_use: None,
+            tags: None,
+            extra_metadata: None,
+            config_hash: String::new(),
+            estimated_complexity: None,
+        }
+    }
+
     pub fn stats(&self) -> UsageStats {
         UsageStats {
             rating: self.rating,
