@@ -13,36 +13,14 @@ fn obj(v: Value) -> Map<String, Value> {
 
 fn tpl(id: &str, base: Option<&str>, params: Value, tools: Option<&[&str]>, retrievers: Option<&[&str]>) -> WorkflowTemplate {
     WorkflowTemplate {
-        id: id.into(),
-        created_at: "2026-01-01T00:00:00.000Z".into(),
-        updated_at: "2026-01-01T00:00:00.000Z".into(),
-        owner_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
         name: id.into(),
-        description: String::new(),
         workflow_type: WorkflowType::Plain,
         category: TemplateCategory::Custom,
         default_params: obj(params),
         required_tools: tools.map(|l| l.iter().map(|s| s.to_string()).collect()),
         required_retrievers: retrievers.map(|l| l.iter().map(|s| s.to_string()).collect()),
         base_template_id: base.map(Into::into),
-        is_builtin: false,
-        version: 1,
-        is_latest: true,
-        changelog: None,
-        is_public: false,
-        rating: None,
-        rating_count: 0,
-        usage_count: 0,
-        success_rate: None,
-        avg_response_time_ms: None,
-        last_used_at: None,
-        total_tokens_used: 0,
-        total_cost: 0.0,
-        avg_tokens_per_use: None,
-        tags: None,
-        extra_metadata: None,
-        config_hash: String::new(),
-        estimated_complexity: None,
+        ..WorkflowTemplate::with_defaults(id.into(), "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(), "2026-01-01T00:00:00.000Z".into())
     }
 }
 
