@@ -57,17 +57,26 @@ function showStorageNotice(storage, tried) {
   notice.hidden = false;
   notice.replaceChildren(
     h("p", {}, h("strong", {}, storage === "memory"
-      ? "Your templates are kept in memory only and will be lost when you reload or close this tab."
+      ? "Your templates are kept in memory only: they are lost when you reload or close this tab, other tabs do not see them, and each acting user has a separate store."
       : `Saving to ${names[storage]} instead of IndexedDB.`),
       " ", h("code", { class: "code" }, "STORAGE_UNAVAILABLE")),
     h("p", { class: "detail" }, tried.map((t) => `${names[t.storage]}: ${t.message}`).join(" · ")));
 }
 
+// In memory mode every open() is a separate, empty store: keep each user's catalog for the
+// lifetime of the tab so switching back and forth loses nothing.
+const memoryCatalogs = new Map();
+
 async function switchUser(userId) {
   app.unsubscribe?.();
-  app.catalog?.close();
+  if (app.storage !== "memory") app.catalog?.close();
   app.catalog = null;
-  const { catalog, storage, tried } = await openCatalog(userId);
+  const opened = memoryCatalogs.has(userId)
+    ? { catalog: memoryCatalogs.get(userId), storage: "memory", tried: app.tried }
+    : await openCatalog(userId);
+  const { catalog, storage, tried } = opened;
+  if (storage === "memory") memoryCatalogs.set(userId, catalog);
+  app.tried = tried;
   app.catalog = catalog;
   app.userId = userId;
   app.storage = storage;
@@ -119,7 +128,7 @@ export async function route() {
     container.replaceChildren(content);
   } catch (e) {
     if (token !== routeToken) return;
-    console.error(e);
+    if (!e?.code) console.error(e); // package errors are shown in the banner; bugs also go to the console
     container.replaceChildren(h("section", { class: "card" }, errorBanner(e), h("p", {}, h("a", { href: "#/browse" }, "Back to templates"))));
   }
   document.body.dataset.view = view.name ?? head;

@@ -67,14 +67,63 @@ export async function ready(page) {
 }
 
 export async function go(page, hash) {
-  await page.evaluate((h) => { document.body.dataset.ready = "false"; location.hash = h; }, hash);
+  await page.evaluate((h) => {
+    if (location.hash === h) return;
+    document.body.dataset.ready = "false";
+    location.hash = h;
+  }, hash);
   await ready(page);
 }
 
 export async function shot(page, name) {
   await mkdir(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true, style: "#toast { display: none; }" });
 }
 
 /** The storage the page ended up using: "indexeddb", "local" or "memory". */
 export const storageOf = (page) => page.evaluate(() => document.body.dataset.storage);
+
+/** The hash route of the page, e.g. "#/t/01J...". */
+export const hashOf = (page) => page.evaluate(() => location.hash);
+
+/**
+ * Creates a template through the editor form (like a user would) and returns its id.
+ * `base` is the id of a template to derive from (opened via its Derive link route).
+ */
+export async function createTemplate(page, { name, type = "plain", category, tools, retrievers, params, tags, isPublic, base, description } = {}) {
+  await go(page, base ? `#/new?base=${base}` : "#/new");
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  if (description) await page.getByLabel("Description", { exact: true }).fill(description);
+  await page.getByLabel("Workflow type").selectOption(type);
+  if (category) await page.getByLabel("Category").selectOption(category);
+  if (tools) await page.getByLabel("Required tools").fill(tools);
+  if (retrievers) await page.getByLabel("Required retrievers").fill(retrievers);
+  if (params !== undefined) await page.getByLabel("Default parameters (JSON object)").fill(params);
+  if (tags) await page.getByLabel("Tags").fill(tags);
+  if (isPublic) await page.getByLabel(/^Public/).check();
+  await page.evaluate(() => { document.body.dataset.ready = "false"; });
+  await page.getByRole("button", { name: "Create template" }).click();
+  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true");
+  return (await hashOf(page)).split("/")[2];
+}
+
+/** Text of an element, trimmed; "" when absent. */
+export async function text(page, selector) {
+  const el = await page.$(selector);
+  return el ? (await el.innerText()).trim() : "";
+}
+
+/** Waits until `selector`'s text matches `pattern` (a RegExp or substring). */
+export async function waitText(page, selector, pattern, timeout = 5000) {
+  const source = pattern instanceof RegExp ? pattern.source : pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const flags = pattern instanceof RegExp ? pattern.flags : "";
+  await page.waitForFunction(([sel, src, fl]) => {
+    const el = document.querySelector(sel);
+    return el && new RegExp(src, fl).test(el.innerText);
+  }, [selector, source, flags], { timeout });
+}
+
+/** Fails when the page logged an error or threw. */
+export function noPageErrors(assert, page) {
+  assert.deepEqual(page.errors.map(String), []);
+}

@@ -355,7 +355,8 @@ async function editTab(app, record, base, canEdit) {
 
 // ---- inheritance --------------------------------------------------------------------------
 
-function show(value) { return typeof value === "string" ? value : JSON.stringify(value); }
+function show(value) { return JSON.stringify(value); }
+const META_FIELDS = new Set(["/id", "/created_at", "/updated_at", "/is_latest", "/version", "/config_hash", "/changelog"]);
 
 function leaves(obj, prefix = "") {
   const out = [];
@@ -415,7 +416,7 @@ async function versionsTab(app, record) {
       out.append(h("table", { class: "grid diff", id: "diff-table" },
         h("caption", {}, `${changes.length} changed field${changes.length === 1 ? "" : "s"}`),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, `v${va.version}`), h("th", { scope: "col" }, `v${vb.version}`))),
-        h("tbody", {}, changes.map((c) => h("tr", { class: `op-${c.op}` },
+        h("tbody", {}, changes.map((c) => h("tr", { class: `op-${c.op}${META_FIELDS.has(c.path) ? " meta-row" : ""}` },
           h("th", { scope: "row" }, h("code", {}, c.path)),
           h("td", { class: "before" }, c.op === "add" ? h("em", {}, "absent") : h("code", {}, show(c.before))),
           h("td", { class: "after" }, c.op === "remove" ? h("em", {}, "absent") : h("code", {}, show(c.after))))))));
