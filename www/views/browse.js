@@ -26,7 +26,7 @@ export function templateCard(app, t) {
 
 export async function render(app) {
   current = { app };
-  const field = (lbl, control) => h("label", { class: "filter" }, h("span", {}, lbl), control);
+  const field = (lbl, control) => h("div", { class: "filter" }, h("label", { for: control.id }, lbl), control);
   const text = h("input", { type: "search", id: "f-text", value: state.text, placeholder: "name or description", autocomplete: "off" });
   const category = h("select", { id: "f-category" }, h("option", { value: "" }, "any"), CATEGORIES.map((c) => h("option", { value: c }, label(c))));
   const type = h("select", { id: "f-type" }, h("option", { value: "" }, "any"), WORKFLOW_TYPES.map((c) => h("option", { value: c }, c)));

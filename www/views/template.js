@@ -449,7 +449,7 @@ async function versionsTab(app, record) {
     h("section", { class: "card" },
       h("h2", {}, "Compare two versions"),
       versions.length < 2 ? h("p", { class: "muted" }, "There is only one version so far.") : h("form", { class: "inline", onsubmit: (e) => { e.preventDefault(); compare(); } },
-        h("label", {}, h("span", {}, "From"), a), h("label", {}, h("span", {}, "To"), b),
+        h("div", { class: "filter" }, h("label", { for: "diff-a" }, "From"), a), h("div", { class: "filter" }, h("label", { for: "diff-b" }, "To"), b),
         h("button", { type: "submit", class: "btn primary", id: "compare" }, "Compare")),
       out));
 }
@@ -488,7 +488,7 @@ async function statsTab(app, record) {
   h("fieldset", { class: "stars" }, h("legend", {}, "Your rating (one per user; rating again replaces it)"), starInputs),
   h("button", { type: "submit", class: "btn primary", id: "rate" }, "Save rating"));
 
-  const num = (id, lbl, attrs) => h("label", { class: "filter" }, h("span", {}, lbl), h("input", { id, type: "number", min: 0, required: true, ...attrs }));
+  const num = (id, lbl, attrs) => h("div", { class: "filter" }, h("label", { for: id }, lbl), h("input", { id, type: "number", min: 0, required: true, ...attrs }));
   const usageForm = h("form", { class: "card", id: "usage-form", onsubmit: async (e) => {
     e.preventDefault();
     const run = {
@@ -502,7 +502,7 @@ async function statsTab(app, record) {
   } },
   h("h2", {}, "Record a run"),
   h("div", { class: "row4" },
-    h("label", { class: "filter" }, h("span", {}, "Outcome"), h("select", { id: "u-success" }, h("option", { value: "yes" }, "succeeded"), h("option", { value: "no" }, "failed"))),
+    h("div", { class: "filter" }, h("label", { for: "u-success" }, "Outcome"), h("select", { id: "u-success" }, h("option", { value: "yes" }, "succeeded"), h("option", { value: "no" }, "failed"))),
     num("u-time", "Response time (ms)", { value: 1200, step: 1 }),
     num("u-tokens", "Tokens", { value: 800, step: 1 }),
     num("u-cost", "Cost ($)", { value: 0.002, step: "any" })),
