@@ -45,14 +45,15 @@ export async function render(app) {
         if (Array.isArray(list)) list.forEach((rec, i) => names.set(`${key}[${i}]`, rec?.name));
       }
       report.append(h("div", { class: "banner error", role: "alert", id: "import-refused", dataset: { code: e?.code ?? "ERROR" } },
-        h("p", {}, h("strong", {}, `Nothing was imported from ${chosen.name}: `), plainError(e).plain, " ", h("code", { class: "code" }, e?.code ?? "ERROR")),
+        h("p", {}, h("strong", {}, `Nothing was imported from ${chosen.name}: `), e?.code === "VALIDATION_FAILED" ? "some records in the file have problems." : plainError(e).plain, " ", h("code", { class: "code" }, e?.code ?? "ERROR")),
         h("p", { class: "detail" }, "An import is all or nothing: fix the records below (or export again) and retry."),
         violations.length ? h("table", { class: "grid" },
           h("caption", {}, `${violations.length} record problem${violations.length === 1 ? "" : "s"}`),
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Record"), h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, "Problem"), h("th", { scope: "col" }, "Code"))),
           h("tbody", {}, violations.map((v) => {
             const m = /^([a-z_]+\[\d+\])\.?(.*)$/.exec(v.field);
-            const rec = m ? `${m[1]}${names.get(m[1]) ? ` “${names.get(m[1])}”` : ""}` : v.field || "(bundle)";
+            const nice = m ? m[1].replace(/^workflow_templates\[(\d+)\]$/, (_, i) => `template #${Number(i) + 1}`).replace(/^template_specs\[(\d+)\]$/, (_, i) => `spec #${Number(i) + 1}`) : "";
+            const rec = m ? `${nice}${names.get(m[1]) ? ` “${names.get(m[1])}”` : ""}` : v.field || "(bundle)";
             return h("tr", {}, h("td", {}, rec), h("td", {}, h("code", {}, m ? m[2] || "(record)" : "")), h("td", {}, v.message), h("td", {}, h("code", {}, v.code)));
           }))) : h("p", { class: "detail" }, e?.message ?? String(e))));
     }
@@ -68,6 +69,6 @@ export async function render(app) {
       h("section", { class: "card" }, h("h2", {}, "Import"),
         h("p", {}, "Every record is checked (hashes, references, names) before anything is written; a file with any problem is refused as a whole."),
         h("div", { class: "field" }, h("label", { for: "import-file" }, "Export file (.json)"), file),
-        h("button", { type: "button", class: "btn primary", id: "import", onclick: doImport }, "Import"),
-        report)));
+        h("button", { type: "button", class: "btn primary", id: "import", onclick: doImport }, "Import"))),
+    report);
 }
