@@ -24,6 +24,7 @@ export const app = {
   userId: null,
   storage: null,
   view: null, // the active view module
+  ownWrites: new Set(), // updated_at values this tab wrote (its own change events are not "from elsewhere")
   unsubscribe: null,
   userName(id) {
     if (id === "00000000000000000000000000") return "built-in";

@@ -52,6 +52,7 @@ export async function startBrowser() {
 export async function openEditor(browser, url, { viewport = { width: 1280, height: 860 }, context } = {}) {
   const ctx = context ?? await browser.newContext({ viewport, acceptDownloads: true });
   const page = await ctx.newPage();
+  page.setDefaultTimeout(10_000);
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e));
   page.on("console", (m) => { if (m.type() === "error") page.errors.push(new Error(m.text())); });
@@ -90,11 +91,11 @@ export const hashOf = (page) => page.evaluate(() => location.hash);
  * Creates a template through the editor form (like a user would) and returns its id.
  * `base` is the id of a template to derive from (opened via its Derive link route).
  */
-export async function createTemplate(page, { name, type = "plain", category, tools, retrievers, params, tags, isPublic, base, description } = {}) {
+export async function createTemplate(page, { name, type, category, tools, retrievers, params, tags, isPublic, base, description } = {}) {
   await go(page, base ? `#/new?base=${base}` : "#/new");
   await page.getByLabel("Name", { exact: true }).fill(name);
   if (description) await page.getByLabel("Description", { exact: true }).fill(description);
-  await page.getByLabel("Workflow type").selectOption(type);
+  if (type) await page.getByLabel("Workflow type").selectOption(type);
   if (category) await page.getByLabel("Category").selectOption(category);
   if (tools) await page.getByLabel("Required tools").fill(tools);
   if (retrievers) await page.getByLabel("Required retrievers").fill(retrievers);

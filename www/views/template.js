@@ -308,6 +308,7 @@ async function editTab(app, record, base, canEdit) {
         navigate(`#/t/${created.id}`);
       } else {
         const saved = await catalog.update(record.id, d, { ifMatch: record.updated_at });
+        app.ownWrites.add(saved.updated_at);
         current.dirty = false;
         toast(`Saved “${saved.name}”.`, "ok");
         app.focusHeading = false;
@@ -522,7 +523,7 @@ export async function onChange(event) {
     return;
   }
   if (c !== current) return;
-  if (fresh.updated_at === c.record.updated_at) { await c.paintStats?.(); return; }
+  if (fresh.updated_at === c.record.updated_at || c.app.ownWrites.has(fresh.updated_at)) { await c.paintStats?.(); return; }
   if (c.dirty) {
     c.liveNote?.replaceChildren(h("div", { class: "banner warn", id: "changed-elsewhere" },
       h("strong", {}, "This template was changed in another tab. "), "Your unsaved edits are kept; saving will ask whether to overwrite."));
