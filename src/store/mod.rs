@@ -10,13 +10,20 @@
 //! sets rev = previous rev + 1 on every put (1 for a new record).
 
 pub mod memory;
+#[cfg(target_arch = "wasm32")]
+pub mod indexeddb;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
+#[cfg(target_arch = "wasm32")]
+pub mod local;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::model::{TemplateCategory, TemplateSpec, UsageStats, WorkflowTemplate, WorkflowType};
 
-#[derive(Debug, Clone, PartialEq)]
+/// A record with its revision: what adapters keep and what they hand back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stored<T> {
     pub rev: u64,
     pub record: T,
