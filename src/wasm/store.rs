@@ -32,7 +32,8 @@ impl Env for WasmEnv {
 
 /// Every adapter the package can run on, dispatched statically.
 pub enum Backend {
-    Memory(MemoryStore),
+    /// Shared by `Rc` so tests can open a second handle ("another tab") on one store.
+    Memory(Rc<MemoryStore>),
     IndexedDb(IndexedDbStore),
     Local(LocalStore),
     Js(JsStore),
@@ -45,7 +46,6 @@ pub struct AnyStore {
     channel: RefCell<Option<Channel>>,
 }
 
-type Core = Catalog<AnyStore, WasmEnv>;
 /// The channel and the handler it calls (kept alive as long as the channel).
 type Channel = (BroadcastChannel, Closure<dyn FnMut(MessageEvent)>);
 
@@ -67,9 +67,9 @@ impl AnyStore {
     /// For stores shared by every tab of the origin (IndexedDB, localStorage): report this
     /// catalog's changes on a BroadcastChannel named after the database, and deliver the changes
     /// other tabs report there to this catalog's subscribers.
-    pub fn attach(&self, catalog: &Rc<Core>) {
+    pub fn attach<E: Env + 'static>(&self, catalog: &Rc<Catalog<AnyStore, E>>) {
         if let Backend::IndexedDb(db) = &self.backend {
-            let weak: Weak<Core> = Rc::downgrade(catalog);
+            let weak: Weak<Catalog<AnyStore, E>> = Rc::downgrade(catalog);
             *db.health().on_closed.borrow_mut() = Some(Box::new(move || {
                 if let (Some(c), Some(ev)) = (weak.upgrade(), ChangeEvent::external("storage", "closed", None)) {
                     c.deliver(&ev);
@@ -82,7 +82,7 @@ impl AnyStore {
         let Ok(channel) = BroadcastChannel::new(&format!("workflow-templates:{}:{}", self.kind(), self.db_name)) else {
             return; // no BroadcastChannel here: changes stay local to this tab
         };
-        let weak: Weak<Core> = Rc::downgrade(catalog);
+        let weak: Weak<Catalog<AnyStore, E>> = Rc::downgrade(catalog);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
             let Some(c) = weak.upgrade() else { return };
             let Ok(v) = from_js(&m.data()) else { return };
@@ -108,6 +108,12 @@ impl AnyStore {
         if let Backend::IndexedDb(db) = &self.backend {
             db.close();
         }
+    }
+}
+
+impl Drop for AnyStore {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -168,7 +174,7 @@ pub async fn open_backend(storage: Option<&str>, db_name: &str) -> Result<Backen
             Err(e) => Err(e),
         },
         Some("indexeddb") => IndexedDbStore::open(db_name).await.map(Backend::IndexedDb),
-        Some("memory") => Ok(Backend::Memory(MemoryStore::new())),
+        Some("memory") => Ok(Backend::Memory(Rc::new(MemoryStore::new()))),
         Some("local") => LocalStore::open(db_name).map(Backend::Local),
         Some("remote") => Err(Error::StorageUnavailable("the remote adapter is not in this release yet".into())),
         Some(other) => Err(Error::invalid(format!("unknown storage {other:?}; {STORAGE_HELP}"))),
