@@ -8,6 +8,9 @@
 //! per behaviour for a harness.
 #![allow(dead_code)]
 
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
+
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::future::Future;
