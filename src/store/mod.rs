@@ -10,13 +10,20 @@
 //! sets rev = previous rev + 1 on every put (1 for a new record).
 
 pub mod memory;
+#[cfg(target_arch = "wasm32")]
+pub mod indexeddb;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
+#[cfg(target_arch = "wasm32")]
+pub mod local;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::model::{TemplateCategory, TemplateSpec, UsageStats, WorkflowTemplate, WorkflowType};
 
-#[derive(Debug, Clone, PartialEq)]
+/// A record with its revision: what adapters keep and what they hand back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stored<T> {
     pub rev: u64,
     pub record: T,
@@ -129,4 +136,35 @@ pub trait Store {
     /// with `NAME_TAKEN` when the result would hold two latest templates with the same owner
     /// and name key.
     async fn commit(&self, writes: Vec<Write>) -> Result<()>;
+}
+
+/// Several catalogs (users, or "tabs" in tests) can share one store.
+impl<S: Store> Store for std::rc::Rc<S> {
+    async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {
+        (**self).get_template(id).await
+    }
+    async fn find_templates(&self, filter: &TemplateFilter) -> Result<Vec<Stored<WorkflowTemplate>>> {
+        (**self).find_templates(filter).await
+    }
+    async fn get_spec(&self, id: &str) -> Result<Option<Stored<TemplateSpec>>> {
+        (**self).get_spec(id).await
+    }
+    async fn find_specs(&self, filter: &SpecFilter) -> Result<Vec<Stored<TemplateSpec>>> {
+        (**self).find_specs(filter).await
+    }
+    async fn get_rating(&self, template_id: &str, user_id: &str) -> Result<Option<Stored<Rating>>> {
+        (**self).get_rating(template_id, user_id).await
+    }
+    async fn find_ratings(&self, user_id: Option<&str>, template_id: Option<&str>) -> Result<Vec<Stored<Rating>>> {
+        (**self).find_ratings(user_id, template_id).await
+    }
+    async fn get_builtin_stats(&self, id: &str) -> Result<Option<Stored<BuiltinStats>>> {
+        (**self).get_builtin_stats(id).await
+    }
+    async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
+        (**self).all_builtin_stats().await
+    }
+    async fn commit(&self, writes: Vec<Write>) -> Result<()> {
+        (**self).commit(writes).await
+    }
 }
