@@ -105,6 +105,7 @@ export function navigate(hash) {
 let routeToken = 0;
 export async function route() {
   const token = ++routeToken;
+  document.body.dataset.ready = "false";
   const { parts, query } = parseRoute();
   const [head, a, b] = parts;
   let view = browse;
@@ -133,6 +134,7 @@ export async function route() {
     container.replaceChildren(h("section", { class: "card" }, errorBanner(e), h("p", {}, h("a", { href: "#/browse" }, "Back to templates"))));
   }
   document.body.dataset.view = view.name ?? head;
+  document.body.dataset.route = location.hash; // tests wait for ready + the route they expect
   document.body.dataset.ready = "true";
   const heading = container.querySelector("h1, h2");
   if (heading && app.focusHeading) { heading.tabIndex = -1; heading.focus({ preventScroll: false }); }

@@ -91,7 +91,7 @@ export function toast(message, kind = "info") {
   box.textContent = message;
   box.className = `toast show ${kind}`;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => box.classList.remove("show"), 4000);
+  toastTimer = setTimeout(() => { box.classList.remove("show"); box.textContent = ""; }, 4000);
 }
 
 /** Opens a modal <dialog>; resolves with the submitted FormData, or null on cancel. */

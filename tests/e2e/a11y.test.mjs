@@ -61,7 +61,7 @@ test("keyboard only: open a template, create one, rate it", async () => {
   assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to content");
   await tabTo(page, 'a[href="#/t/00000000000000000000000003"]');
   await page.keyboard.press("Enter");
-  await page.waitForFunction(() => location.hash === "#/t/00000000000000000000000003" && document.body.dataset.ready === "true");
+  await page.waitForFunction(() => location.hash === "#/t/00000000000000000000000003" && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   assert.equal(await text(page, "#template-title"), "Code Assistant");
 
   await tabTo(page, 'a[href="#/new"], a[href="#/browse"]'); // nav is reachable
@@ -77,7 +77,7 @@ test("keyboard only: open a template, create one, rate it", async () => {
   await page.keyboard.type('{ "k": 1 }');
   await tabTo(page, "#save");
   await page.keyboard.press("Enter");
-  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true");
+  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   assert.equal(await text(page, "#template-title"), "Made with keys");
   assert.equal(await page.inputValue("#t-workflow_type"), "tools");
 

@@ -63,7 +63,7 @@ test("create from scratch with live validation, located JSON errors and live has
   await shot(page, "editor-new");
 
   await page.getByRole("button", { name: "Create template" }).click();
-  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true");
+  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   assert.equal(await text(page, "#template-title"), "Rust reviewer");
   assert.equal(await text(page, "#config-hash"), hash2, "the saved config_hash is the one shown live");
   assert.equal(await page.inputValue("#t-tags"), "rust, review");
@@ -100,7 +100,7 @@ let derivedId;
 test("derive from a built-in, see the chain, effective config and provenance", async () => {
   await go(page, "#/browse");
   await page.getByRole("link", { name: "Derive a new template from Code Assistant" }).click();
-  await page.waitForFunction(() => location.hash.startsWith("#/new?base=") && document.body.dataset.ready === "true");
+  await page.waitForFunction(() => location.hash.startsWith("#/new?base=") && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   assert.equal(await page.inputValue("#t-base_template_id"), CODE_ASSISTANT);
   assert.equal(await page.inputValue("#t-workflow_type"), "tools");
   await page.getByLabel("Name", { exact: true }).fill("Strict coder");
@@ -111,7 +111,7 @@ test("derive from a built-in, see the chain, effective config and provenance", a
   assert.match(liveResolved, /^[0-9a-f]{64}$/);
   assert.notEqual(liveResolved, liveConfig, "with a base, the resolved hash differs");
   await page.getByRole("button", { name: "Create template" }).click();
-  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true");
+  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   derivedId = (await hashOf(page)).split("/")[2];
 
   await page.getByRole("link", { name: "Inheritance" }).click();
@@ -135,7 +135,7 @@ test("versions: new version with a changelog, history, side-by-side diff", async
   await page.getByRole("button", { name: "Save as new version…" }).click();
   await page.getByLabel("What changed (changelog)").fill("Warmer and described");
   await page.getByRole("button", { name: "Create version" }).click();
-  await page.waitForFunction((old) => location.hash.startsWith("#/t/") && !location.hash.includes(old) && document.body.dataset.ready === "true", derivedId);
+  await page.waitForFunction((old) => location.hash.startsWith("#/t/") && !location.hash.includes(old) && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash, derivedId);
   assert.match(await text(page, ".template-head .meta"), /version 2 \(latest\)/);
   const v2 = (await hashOf(page)).split("/")[2];
 
@@ -216,7 +216,7 @@ test("built-ins are read-only; delete is refused while derived templates exist",
   await go(page, `#/t/${child}`);
   await page.getByRole("button", { name: "Delete…" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
-  await page.waitForFunction(() => location.hash === "#/browse" && document.body.dataset.ready === "true");
+  await page.waitForFunction(() => location.hash === "#/browse" && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   await go(page, `#/t/${child}`);
   await page.waitForSelector('.banner.error[data-code="NOT_FOUND"]');
   noPageErrors(assert, page);

@@ -59,12 +59,12 @@ export async function openEditor(browser, url, { viewport = { width: 1280, heigh
   // Nothing from the internet: any request off 127.0.0.1 is aborted.
   await ctx.route((u) => !u.href.startsWith(url) && !u.protocol.startsWith("blob") && !u.protocol.startsWith("data"), (r) => r.abort());
   await page.goto(url);
-  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForFunction(() => document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   return { page, context: ctx };
 }
 
 export async function ready(page) {
-  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForFunction(() => document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
 }
 
 export async function go(page, hash) {
@@ -104,7 +104,7 @@ export async function createTemplate(page, { name, type, category, tools, retrie
   if (isPublic) await page.getByLabel(/^Public/).check();
   await page.evaluate(() => { document.body.dataset.ready = "false"; });
   await page.getByRole("button", { name: "Create template" }).click();
-  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true");
+  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   return (await hashOf(page)).split("/")[2];
 }
 

@@ -48,8 +48,8 @@ test("templates and the acting user survive a reload", async (t) => {
   assert.equal(await hashOf(page), `#/t/${id}`);
   assert.equal(await text(page, "#template-title"), "Persisted one");
   assert.deepEqual(JSON.parse(await page.inputValue("#t-default_params")), { kept: true });
-  await page.getByLabel("Acting as").selectOption({ label: /^Bob/ });
-  await page.waitForFunction(() => document.body.dataset.user?.endsWith("2") && document.body.dataset.ready === "true");
+  await page.getByLabel("Acting as").selectOption("01JD0000000000000000000002") /* Bob */;
+  await page.waitForFunction(() => document.body.dataset.user?.endsWith("2") && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   await page.reload();
   await ready(page);
   assert.match(await page.$eval("#user-select", (s) => s.selectedOptions[0].textContent), /^Bob/);
@@ -101,7 +101,7 @@ test("CONFLICT: a clear message with the choice to reload or overwrite", async (
   await b.getByLabel("Description", { exact: true }).fill("B again");
   await a.getByLabel("Description", { exact: true }).fill("A again");
   await a.getByRole("button", { name: "Save changes" }).click();
-  await waitText(a, "#toast", "Saved");
+  await b.waitForSelector("#changed-elsewhere");
   await b.getByRole("button", { name: "Save changes" }).click();
   await waitText(b, "#form-problem", "CONFLICT");
   await b.getByRole("button", { name: "Reload the saved version (discard my edits)" }).click();
@@ -116,8 +116,8 @@ test("switching the acting user: private stays private, public can be derived", 
   if (await storageOf(page) === "memory") { await context.close(); return t.skip(NEEDS); }
   const secret = await createTemplate(page, { name: "Secret plan" });
   const shared = await createTemplate(page, { name: "Shared recipe", isPublic: true, params: '{ "tone": "warm" }' });
-  await page.getByLabel("Acting as").selectOption({ label: /^Bob/ });
-  await page.waitForFunction(() => document.body.dataset.user?.endsWith("2") && document.body.dataset.ready === "true");
+  await page.getByLabel("Acting as").selectOption("01JD0000000000000000000002") /* Bob */;
+  await page.waitForFunction(() => document.body.dataset.user?.endsWith("2") && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   await go(page, "#/browse");
   await page.getByLabel("Show", { exact: true }).selectOption("nobuiltin");
   await waitText(page, "#results", "Shared recipe");
@@ -130,8 +130,8 @@ test("switching the acting user: private stays private, public can be derived", 
   const copy = await createTemplate(page, { name: "Bob's copy", base: shared });
   await go(page, `#/t/${copy}/inheritance`);
   assert.match(await text(page, "#chain"), /Shared recipe[\s\S]*Bob's copy/);
-  await page.getByLabel("Acting as").selectOption({ label: /^Alice/ });
-  await page.waitForFunction(() => document.body.dataset.user?.endsWith("1") && document.body.dataset.ready === "true");
+  await page.getByLabel("Acting as").selectOption("01JD0000000000000000000001") /* Alice */;
+  await page.waitForFunction(() => document.body.dataset.user?.endsWith("1") && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   await page.waitForSelector('.banner.error[data-code="NOT_FOUND"]'); // Bob's private copy
   await go(page, `#/t/${secret}`);
   assert.equal(await text(page, "#template-title"), "Secret plan");

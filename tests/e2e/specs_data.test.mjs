@@ -34,7 +34,7 @@ test("specs: create with live validation, edit, instantiate, delete", async () =
   await page.getByLabel("Default parameters (JSON object)").fill('{ "model": { "temperature": 0.1 } }');
   await waitText(page, "#spec-summary", "No problems found");
   await page.getByRole("button", { name: "Create spec" }).click();
-  await page.waitForFunction(() => /^#\/specs\/[0-9A-Z]{26}$/.test(location.hash) && document.body.dataset.ready === "true");
+  await page.waitForFunction(() => /^#\/specs\/[0-9A-Z]{26}$/.test(location.hash) && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   assert.match(await text(page, "#spec-items"), /Reviewer recipe/);
 
   await label("Description").fill("Strict reviews");
@@ -46,7 +46,7 @@ test("specs: create with live validation, edit, instantiate, delete", async () =
   await page.getByRole("button", { name: "Instantiate…" }).click();
   await label("Template name").fill("Reviewer from spec");
   await page.getByRole("button", { name: "Create template" }).click();
-  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true");
+  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   assert.equal(await text(page, "#template-title"), "Reviewer from spec");
   assert.equal(await page.inputValue("#t-base_template_id"), "00000000000000000000000003");
   assert.equal(await page.inputValue("#t-description"), "Strict reviews");
@@ -63,7 +63,7 @@ test("specs: create with live validation, edit, instantiate, delete", async () =
 
   await page.getByRole("button", { name: "Delete…" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
-  await page.waitForFunction(() => location.hash === "#/specs" && document.body.dataset.ready === "true");
+  await page.waitForFunction(() => location.hash === "#/specs" && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   await page.waitForSelector("#no-specs");
   noPageErrors(assert, page);
 });

@@ -59,7 +59,9 @@ export async function render(app) {
   prev.addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE); load(); });
   next.addEventListener("click", () => { state.offset += PAGE; load(); });
 
+  let loadSeq = 0;
   async function load() {
+    const mine = ++loadSeq; // a slower, older query must not overwrite a newer one
     const options = { sort: state.sort, limit: PAGE, offset: state.offset };
     if (state.text.trim()) options.text = state.text.trim();
     if (state.category) options.category = state.category;
@@ -72,6 +74,7 @@ export async function render(app) {
     problem.replaceChildren();
     try {
       const page = await app.catalog.discover(options);
+      if (mine !== loadSeq) return;
       if (page.items.length === 0 && page.total > 0 && state.offset > 0) { state.offset = 0; return load(); }
       list.replaceChildren(...page.items.map((t) => templateCard(app, t)));
       if (page.items.length === 0) list.append(h("li", { class: "empty" }, "No template matches these filters."));

@@ -1,7 +1,7 @@
 // Template specs: list, create, edit, delete, instantiate.
 import { h, $, WORKFLOW_TYPES, TYPE_HELP, pill, fmtDate, splitList, errorBanner, toast, modal, plainError } from "../ui.js";
 import { jsonEditor } from "../jsonedit.js";
-import { navigate } from "../app.js";
+import { navigate, route } from "../app.js";
 
 export const name = "specs";
 let current = null;
@@ -122,7 +122,7 @@ async function specEditor(app, spec) {
       try { await catalog.deleteSpec(spec.id); toast(`Deleted spec “${spec.name}”.`, "ok"); navigate("#/specs"); }
       catch (err) { problem.append(errorBanner(err)); }
     } }, "Delete…") : null));
-  form.addEventListener("input", refresh);
+  form.addEventListener("input", () => { if (current) current.dirty = true; refresh(); });
   form.addEventListener("change", refresh);
   refresh();
   return form;
@@ -147,6 +147,10 @@ async function instantiate(app, spec, problem) {
 }
 
 export function onChange(event) {
-  if (event.kind === "spec" || event.kind === "import") current?.app && navigate(location.hash);
+  // Refresh the list with changes from other tabs, unless that would throw away a draft.
+  if ((event.kind === "spec" || event.kind === "import") && current?.app && !current.dirty) {
+    current.app.focusHeading = false;
+    route();
+  }
 }
 export function leave() { current = null; }
