@@ -78,6 +78,7 @@ export async function go(page, hash) {
 
 export async function shot(page, name) {
   await mkdir(shots, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true, style: "#toast { display: none; }" });
 }
 

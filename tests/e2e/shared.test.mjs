@@ -90,6 +90,7 @@ test("CONFLICT: a clear message with the choice to reload or overwrite", async (
   await b.getByRole("button", { name: "Save changes" }).click();
   await waitText(b, "#form-problem", "CONFLICT");
   assert.match(await text(b, "#form-problem"), /changed elsewhere/);
+  await waitText(b, "#conflict-fields", "Changed there: description.");
   assert.equal(await b.inputValue("#t-description"), "B's draft");
   await shot(b, "conflict");
   // overwrite: B's draft wins, A follows live

@@ -281,6 +281,15 @@ async function editTab(app, record, base, canEdit) {
           const latest = await catalog.get(record.id).catch(() => null);
           if (latest) { record.updated_at = latest.updated_at; retry(); }
         } }, "Overwrite with my version")));
+      // Say what the other writer changed, compared with the copy this edit started from.
+      catalog.get(record.id).then((latest) => {
+        const fields = ["name", "description", "workflow_type", "category", "default_params", "required_tools",
+          "required_retrievers", "base_template_id", "is_public", "tags", "extra_metadata", "estimated_complexity"];
+        const changed = fields.filter((k) => JSON.stringify(latest[k]) !== JSON.stringify(record[k]));
+        general.querySelector(".banner")?.insertBefore(h("p", { id: "conflict-fields" },
+          changed.length ? `Changed there: ${changed.join(", ")}.` : "The other change did not touch the fields you edit here."),
+        general.querySelector(".banner .actions"));
+      }).catch(() => {});
     } else {
       general.append(errorBanner(e));
     }
