@@ -159,6 +159,10 @@ async function main() {
     await route();
   });
   window.addEventListener("hashchange", route);
+  // Reloading or closing the tab with unsaved template edits asks first.
+  window.addEventListener("beforeunload", (event) => {
+    if (app.view?.isDirty?.()) { event.preventDefault(); event.returnValue = ""; }
+  });
   await route();
 }
 

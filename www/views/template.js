@@ -544,3 +544,4 @@ export async function onChange(event) {
 }
 
 export function leave() { current = null; }
+export function isDirty() { return Boolean(current?.dirty); }
