@@ -165,12 +165,13 @@ const STORAGE_HELP: &str = "storage must be \"indexeddb\", \"memory\", \"local\"
 pub async fn open_backend(storage: Option<&str>, db_name: &str) -> Result<Backend> {
     match storage {
         None => match IndexedDbStore::open(db_name).await {
+            // (Where neither exists, e.g. Node, the IndexedDB message says what to pass.)
             Ok(s) => Ok(Backend::IndexedDb(s)),
             // Blocked is not "unavailable": the app must hear of it, not silently get a
             // different store.
-            Err(Error::StorageUnavailable(m)) if !m.contains("blocked") => {
-                LocalStore::open(db_name).map(Backend::Local).map_err(|_| Error::StorageUnavailable(m))
-            }
+            Err(Error::StorageUnavailable(m)) if !m.contains("blocked") => LocalStore::open(db_name).map(Backend::Local).map_err(|_| {
+                Error::StorageUnavailable(format!("{m}, nor localStorage; pass storage: \"memory\" or an adapter object"))
+            }),
             Err(e) => Err(e),
         },
         Some("indexeddb") => IndexedDbStore::open(db_name).await.map(Backend::IndexedDb),
@@ -195,6 +196,10 @@ pub async fn open(options: &JsValue) -> std::result::Result<(AnyStore, String), 
         }
     }
     let user = get_opt(options, "userId").as_string().ok_or_else(|| err(Error::invalid("userId must be a string (a ULID)")))?;
+    // Refuse a bad user before touching any storage.
+    if crate::model::id::normalize_id(&user).is_none() {
+        return Err(err(Error::invalid(format!("userId {user:?} is not a ULID"))));
+    }
     let db_name = db_name(&get_opt(options, "dbName")).map_err(err)?;
     let storage = get_opt(options, "storage");
     let backend = if storage.is_undefined() || storage.is_null() {
