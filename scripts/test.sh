@@ -6,6 +6,7 @@
 #   3 build       scripts/build.sh (wasm-pack release + wasm-opt; built once, reused below)
 #   4 browser     tests/wasm_*.rs in headless Chromium, Firefox and WebKit (wasm-bindgen-test-runner)
 #   5 node        node --test tests/node/ against the built pkg/
+#   5b pages      node --test tests/pages/: page-level storage tests in Chromium (playwright-core)
 #   6 types       tsc --noEmit -p tests/ts against pkg/workflow_templates.d.ts
 #
 # Every step runs even when an earlier one failed (except those that need the build); the exit
@@ -75,7 +76,7 @@ fi
 
 # ---- 3. the wasm package, built once -------------------------------------------------------
 built=0
-if wanted build || wanted node || wanted types; then
+if wanted build || wanted node || wanted pages || wanted types; then
   step build bash scripts/build.sh
   [ "${RESULTS[${#RESULTS[@]}-1]}" = passed ] && built=1
 fi
@@ -125,6 +126,15 @@ if wanted node; then
     step node node --test --test-reporter=spec tests/node/
   else
     skip node "the build failed"
+  fi
+fi
+
+# ---- 5b. page-level storage tests in headless Chromium (playwright-core) --------------------
+if wanted pages; then
+  if [ "$built" = 1 ]; then
+    step pages node --test --test-reporter=spec tests/pages/
+  else
+    skip pages "the build failed"
   fi
 fi
 
