@@ -3,6 +3,7 @@
 
 mod catalog;
 pub mod convert;
+pub mod remote;
 pub mod store;
 
 pub use catalog::TemplateCatalog;

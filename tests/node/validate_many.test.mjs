@@ -22,7 +22,7 @@ test("validateMany gives, in order, what validateTemplate gives for each item", 
   assert.deepEqual(wt.validateMany(items), one);
   assert.deepEqual(wt.validateMany(JSON.stringify(items)), one);
   assert.deepEqual(wt.validateMany(items, { complete: true }), items.map((v) => wt.validateTemplate(v, { complete: true })));
-  assert.equal(one.filter((r) => r.ok).length, 1 + wt.builtinTemplates().length);
+  assert.deepEqual(one.slice(0, 6).map((r) => r.ok), [true, false, false, false, false, false]);
 });
 
 test("validateMany refuses what is not an array, with INVALID_ARGUMENT", () => {
