@@ -2,7 +2,7 @@
 //!
 //!     workflow-templates-server serve   [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
 //!                                       [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
-//!     workflow-templates-server migrate up|down|status [--db URL]
+//!     workflow-templates-server migrate up [--to ID]|down|status [--db URL]
 //!     workflow-templates-server user create [--db URL] [--name NAME]
 //!     workflow-templates-server token create --user ID [--db URL] [--label TEXT]
 //!
@@ -18,7 +18,7 @@ use workflow_templates_server::{auth, migrations, store};
 const USAGE: &str = "usage:
   workflow-templates-server serve [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
                                   [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
-  workflow-templates-server migrate up|down|status [--db URL]
+  workflow-templates-server migrate up [--to ID]|down|status [--db URL]
   workflow-templates-server user create [--db URL] [--name NAME]
   workflow-templates-server token create --user ID [--db URL] [--label TEXT]
 
@@ -104,11 +104,14 @@ fn real_main() -> Result<(), String> {
             serve(&args)
         }
         ["migrate", action] => {
-            args.check(&["db"])?;
+            args.check(&["db", "to"])?;
             let mut c = open(&args.db()?)?;
             match *action {
                 "up" => {
-                    let done = migrate_up(&mut c)?;
+                    let done = match args.one("to") {
+                        Some(t) => migrations::up_to(&mut c, Some(&t)).map_err(|e| e.to_string())?,
+                        None => migrate_up(&mut c)?,
+                    };
                     println!("applied: {}", if done.is_empty() { "nothing (already at head)".to_string() } else { done.join(", ") });
                 }
                 "down" => {

@@ -110,6 +110,16 @@ pub fn applied(c: &mut Conn) -> DbResult<Vec<String>> {
 
 /// Applies every pending migration, each in its own transaction. Returns the ids applied.
 pub fn up(c: &mut Conn) -> DbResult<Vec<&'static str>> {
+    up_to(c, None)
+}
+
+/// Applies pending migrations in order up to and including `target` (all when `None`).
+pub fn up_to(c: &mut Conn, target: Option<&str>) -> DbResult<Vec<&'static str>> {
+    if let Some(t) = target {
+        if !MIGRATIONS.iter().any(|m| m.id == t) {
+            return Err(DbError { kind: crate::db::DbErrorKind::Other, message: format!("no migration {t:?}") });
+        }
+    }
     let mut done = Vec::new();
     c.transaction(|c| ensure_table(c))?;
     let have = applied(c)?;
@@ -130,6 +140,9 @@ pub fn up(c: &mut Conn) -> DbResult<Vec<&'static str>> {
             Ok(())
         })?;
         done.push(m.id);
+        if Some(m.id) == target {
+            break;
+        }
     }
     Ok(done)
 }
