@@ -13,7 +13,7 @@
 //! store owns for one request (the server calls the catalog on a blocking thread).
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 use workflow_templates::builtin;
@@ -222,11 +222,15 @@ pub struct SqlStore {
     pub idem_taken: Cell<bool>,
     /// The first record id the claimed commit wrote (a replay of a lost response reads it).
     pub idem_resource: RefCell<Option<String>>,
+    /// Ancestors fetched by the recursive chain query of `get_template`, so that walking an
+    /// inheritance chain costs one query. Cleared by every commit (successful or not), so a
+    /// retried read-modify-write always reads fresh rows.
+    chain_cache: RefCell<HashMap<String, Stored<WorkflowTemplate>>>,
 }
 
 impl SqlStore {
     pub fn new(conn: Pooled, idem: Option<IdemClaim>) -> Self {
-        SqlStore { conn: RefCell::new(conn), idem: RefCell::new(idem), idem_taken: Cell::new(false), idem_resource: RefCell::new(None) }
+        SqlStore { conn: RefCell::new(conn), idem: RefCell::new(idem), idem_taken: Cell::new(false), idem_resource: RefCell::new(None), chain_cache: RefCell::new(HashMap::new()) }
     }
 
     pub fn conn(&self) -> std::cell::RefMut<'_, Pooled> {
@@ -406,8 +410,33 @@ fn first_id(w: &Write) -> Option<String> {
 }
 
 impl Store for SqlStore {
+    /// The seed's recursive inheritance query: the template and its stored ancestors (built-ins
+    /// end the walk; they live in memory), at most 17 levels (the core refuses deeper chains).
     async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {
-        Ok(self.templates_where(" AND id = {t1}", &[text(id)])?.into_iter().next())
+        if let Some(s) = self.chain_cache.borrow().get(id) {
+            return Ok(Some(s.clone()));
+        }
+        let sql = format!(
+            "WITH RECURSIVE template_chain AS ( \
+               SELECT w.*, 0 AS level FROM workflow_templates w WHERE w.id = {{t1}} AND w.is_builtin = {{b2}} \
+               UNION ALL \
+               SELECT w.*, tc.level + 1 FROM workflow_templates w JOIN template_chain tc ON w.id = tc.base_template_id \
+               WHERE w.is_builtin = {{b2}} AND tc.level < {} \
+             ) SELECT {} FROM template_chain ORDER BY level",
+            workflow_templates::inherit::MAX_DEPTH,
+            select_list(TEMPLATE_COLS)
+        );
+        let rows = self.query(&sql, &[text(id), P::Bool(false)])?;
+        let mut first = None;
+        let mut cache = self.chain_cache.borrow_mut();
+        for r in &rows {
+            let s: Stored<WorkflowTemplate> = decode("workflow_templates", TEMPLATE_COLS, r)?;
+            if first.is_none() {
+                first = Some(s.clone());
+            }
+            cache.insert(s.record.id.clone(), s);
+        }
+        Ok(first)
     }
 
     async fn find_templates(&self, f: &TemplateFilter) -> Result<Vec<Stored<WorkflowTemplate>>> {
@@ -510,6 +539,7 @@ impl Store for SqlStore {
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
+        self.chain_cache.borrow_mut().clear();
         let mut conn = self.conn.borrow_mut();
         let c: &mut Conn = &mut conn;
         let claim = self.idem.borrow().clone();

@@ -432,3 +432,46 @@ fn cors_allows_the_editor_origin_only() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("access-control-allow-origin"), None);
 }
+
+/// Depth limits through the API, and a cycle that got into storage behind the server's back
+/// (the recursive chain query must stop, and the core must name the cycle).
+#[test]
+fn inheritance_depth_and_stored_cycles() {
+    use workflow_templates::hash::config_hash;
+    use workflow_templates::WorkflowTemplate;
+    use workflow_templates_server::db::{text, Conn, DbUrl};
+    for db in backends() {
+        let a = create_user(&db);
+        let srv = Server::start(&db);
+        let c = srv.client(Some(&a.token));
+        let l = db.label;
+        let mut prev = id_of(&c.post("/v1/templates", &draft("level 0", false)));
+        let root = prev.clone();
+        for i in 1..16 {
+            prev = id_of(&c.post("/v1/templates", &json!({ "name": format!("level {i}"), "workflow_type": "plain", "base_template_id": prev })));
+        }
+        assert_eq!(c.get(&format!("/v1/templates/{prev}/chain")).json().as_array().unwrap().len(), 16, "{l}");
+        let r = c.post("/v1/templates", &json!({ "name": "too deep", "workflow_type": "plain", "base_template_id": prev }));
+        assert_eq!((r.status, r.code().as_str()), (422, "INHERITANCE_TOO_DEEP"), "{l}");
+
+        // Point the root at the leaf, with a matching hash, directly in the database.
+        let mut root_t: WorkflowTemplate = serde_json::from_value(c.get(&format!("/v1/templates/{root}")).json()).unwrap();
+        root_t.base_template_id = Some(prev.clone());
+        root_t.config_hash = config_hash(&root_t.config());
+        let mut conn = Conn::open(&DbUrl::parse(&db.url).unwrap()).unwrap();
+        let n = conn
+            .execute("UPDATE workflow_templates SET base_template_id = {t1}, config_hash = {t2}, rev = rev + 1 WHERE id = {t3}", &[text(&prev), text(&root_t.config_hash), text(&root)])
+            .unwrap();
+        assert_eq!(n, 1);
+        let r = c.get(&format!("/v1/templates/{prev}/resolve"));
+        assert!(r.code() == "INHERITANCE_CYCLE" || r.code() == "INHERITANCE_TOO_DEEP", "{l}: {:?}", r.json());
+        let r = c.get(&format!("/v1/templates/{}/chain", root));
+        assert_eq!(r.status, 422, "{l}");
+        // Reading the records themselves still works, and the server is fine.
+        assert_eq!(c.get(&format!("/v1/templates/{root}")).json()["base_template_id"], prev.as_str());
+        // A tampered record (hash no longer matches) is an INTEGRITY error, not garbage.
+        conn.execute("UPDATE workflow_templates SET description = {t1}, default_params = {j2} WHERE id = {t3}", &[text("x"), text("{\"tampered\": true}"), text(&prev)]).unwrap();
+        let r = c.get(&format!("/v1/templates/{prev}"));
+        assert_eq!((r.status, r.code().as_str()), (500, "INTEGRITY"), "{l}");
+    }
+}
