@@ -697,3 +697,32 @@ pub fn router(app: App) -> Router {
         .layer(middleware::from_fn_with_state(app.clone(), cors))
         .with_state(app)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every route of the router is documented in openapi.yaml, and nothing else is.
+    #[test]
+    fn openapi_documents_every_route() {
+        let src = include_str!("http.rs");
+        let routes: Vec<&str> = src.lines().filter_map(|l| l.trim().strip_prefix(".route(\"")).map(|l| &l[..l.find('"').unwrap()]).collect();
+        assert!(routes.len() >= 15, "{routes:?}");
+        for r in &routes {
+            assert!(OPENAPI.contains(&format!("\n  {r}:\n")), "{r} is not in openapi.yaml");
+        }
+        let documented = OPENAPI.lines().filter(|l| l.starts_with("  /v1/")).count();
+        assert_eq!(documented, routes.len(), "openapi.yaml documents a path the router does not serve");
+    }
+
+    #[test]
+    fn every_error_code_has_a_status() {
+        for code in workflow_templates::error::ERROR_CODES {
+            let s = status_of(code);
+            assert!(s.is_client_error() || s.is_server_error(), "{code}");
+            assert!(OPENAPI.contains(code), "{code} is not documented");
+        }
+        assert_eq!(status_of("CONFLICT"), StatusCode::PRECONDITION_FAILED);
+        assert_eq!(status_of("NAME_TAKEN"), StatusCode::CONFLICT);
+    }
+}
