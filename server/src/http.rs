@@ -259,6 +259,13 @@ fn replay(cat: &Cat, user: &str, idem: &Idem, wait: bool) -> ApiResult<Option<Re
     }
 }
 
+/// Forgets idempotency keys older than `ttl` (a retry after that is a new request).
+pub fn expire_idempotency_keys(pool: &Arc<Pool>, ttl: std::time::Duration) -> Result<u64, crate::db::DbError> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let cutoff = workflow_templates::model::time::format_ms(now - ttl.as_millis() as i64);
+    pool.get()?.execute("DELETE FROM idempotency_keys WHERE created_at < {ts1}", &[text(cutoff)])
+}
+
 /// Authenticates, then runs `op` against a catalog for the user on a blocking thread, with
 /// idempotency-key handling when `idem` is given.
 async fn run<F>(app: &App, headers: &HeaderMap, idem: Option<Idem>, op: F) -> Response

@@ -18,6 +18,7 @@ use workflow_templates_server::{auth, migrations, store};
 const USAGE: &str = "usage:
   workflow-templates-server serve [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
                                   [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
+                                  [--idempotency-ttl-hours N]
   workflow-templates-server migrate up [--to ID]|down|status [--db URL]
   workflow-templates-server user create [--db URL] [--name NAME]
   workflow-templates-server token create --user ID [--db URL] [--label TEXT]
@@ -100,7 +101,7 @@ fn real_main() -> Result<(), String> {
     let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["serve"] | [] => {
-            args.check(&["db", "port", "host", "cors-origin", "max-body", "max-import-body", "pool", "no-migrate"])?;
+            args.check(&["db", "port", "host", "cors-origin", "max-body", "max-import-body", "pool", "no-migrate", "idempotency-ttl-hours"])?;
             serve(&args)
         }
         ["migrate", action] => {
@@ -175,11 +176,24 @@ fn serve(args: &Args) -> Result<(), String> {
         }
     }
     let pool_size = args.num("pool", 16)?;
+    let ttl = std::time::Duration::from_secs(args.num("idempotency-ttl-hours", 24)? as u64 * 3600);
     let app = App { pool: Pool::new(url, pool_size), cfg: Arc::new(cfg) };
+    let sweeper_pool = app.pool.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind((host.as_str(), port as u16)).await.map_err(|e| format!("cannot bind {host}:{port}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // Idempotency keys are kept for the TTL, then forgotten (checked every 10 minutes).
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                let p = sweeper_pool.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || http::expire_idempotency_keys(&p, ttl)).await {
+                    eprintln!("expiring idempotency keys: {e}");
+                }
+            }
+        });
         println!("listening on http://{addr}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
