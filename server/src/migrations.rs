@@ -121,7 +121,7 @@ pub fn up_to(c: &mut Conn, target: Option<&str>) -> DbResult<Vec<&'static str>> 
         }
     }
     let mut done = Vec::new();
-    c.transaction(|c| ensure_table(c))?;
+    c.transaction(ensure_table)?;
     let have = applied(c)?;
     for m in MIGRATIONS {
         if have.iter().any(|h| h == m.id) {

@@ -530,7 +530,7 @@ impl Store for SqlStore {
 
     async fn get_builtin_stats(&self, id: &str) -> Result<Option<Stored<BuiltinStats>>> {
         let sql = format!("SELECT {} FROM builtin_template_stats WHERE id = {{t1}}", select_list(STATS_COLS));
-        self.query(&sql, &[text(id)])?.first().map(|r| decode_stats(r)).transpose()
+        self.query(&sql, &[text(id)])?.first().map(decode_stats).transpose()
     }
 
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {

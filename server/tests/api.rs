@@ -99,7 +99,7 @@ fn every_operation_round_trips() {
         let all = c.get("/v1/templates?limit=100").json();
         assert!(all["items"].as_array().unwrap().iter().any(|t| t["is_builtin"] == true), "{l}");
         let pop = c.get("/v1/popular-by-category?n=2").json();
-        assert_eq!(pop["research"][0]["id"].as_str().is_some(), true, "{l} {pop}");
+        assert!(pop["research"][0]["id"].as_str().is_some(), "{l} {pop}");
         assert!(pop.as_object().unwrap().len() == 9);
 
         // specs
@@ -161,7 +161,8 @@ fn access_matrix() {
                 }
             }
         };
-        let ops: Vec<(&str, Box<dyn Fn(&Client, &str) -> Resp>)> = vec![
+        type Op = Box<dyn Fn(&Client, &str) -> Resp>;
+        let ops: Vec<(&str, Op)> = vec![
             ("get", Box::new(|c, id| c.get(&format!("/v1/templates/{id}")))),
             ("versions", Box::new(|c, id| c.get(&format!("/v1/templates/{id}/versions")))),
             ("chain", Box::new(|c, id| c.get(&format!("/v1/templates/{id}/chain")))),
