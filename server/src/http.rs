@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State};
@@ -197,8 +198,9 @@ fn bearer(headers: &HeaderMap) -> ApiResult<String> {
 /// How a lost response of an idempotent request is rebuilt from the record it wrote.
 #[derive(Clone, Copy, PartialEq)]
 enum Replay {
-    Template,
-    Spec,
+    /// The template the request wrote, answered with this status.
+    Template(StatusCode),
+    Spec(StatusCode),
     Nothing,
 }
 
@@ -231,8 +233,8 @@ fn stored_reply(status: i64, body: &str) -> ApiResult<Reply> {
 
 /// Looks up an idempotency key. `Some` when the request was already applied: its reply.
 /// Waits (bounded) while a concurrent twin is between its commit and storing its response.
-fn replay(cat: &Cat, user: &str, idem: &Idem, wait: bool) -> ApiResult<Option<Reply>> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(if wait { 10 } else { 0 });
+fn replay(cat: &Cat, user: &str, idem: &Idem, wait: Duration) -> ApiResult<Option<Reply>> {
+    let deadline = std::time::Instant::now() + wait;
     loop {
         let rows = cat
             .store()
@@ -250,12 +252,12 @@ fn replay(cat: &Cat, user: &str, idem: &Idem, wait: bool) -> ApiResult<Option<Re
             // rebuild it from the record the request wrote.
             let id = r[3].text().unwrap_or_default().to_string();
             return match idem.replay {
-                Replay::Template => Reply::ok(block_on(cat.get(&id))?).map(Some),
-                Replay::Spec => Reply::ok(block_on(cat.get_spec(&id))?).map(Some),
+                Replay::Template(status) => Reply::with(status, block_on(cat.get(&id))?).map(Some),
+                Replay::Spec(status) => Reply::with(status, block_on(cat.get_spec(&id))?).map(Some),
                 Replay::Nothing => Reply::ok(json!({ "replayed": true })).map(Some),
             };
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -283,7 +285,9 @@ where
         let claim = idem.as_ref().map(|i| IdemClaim { user_id: user.clone(), key: i.key.clone(), request_hash: i.request_hash.clone() });
         let cat = Catalog::new(SqlStore::new(conn, claim), SystemEnv, &user)?;
         if let Some(i) = &idem {
-            if let Some(r) = replay(&cat, &user, i, false)? {
+            // A row without a response is a twin between its commit and storing its answer
+            // (wait briefly for it), or a server that stopped right there (rebuild it).
+            if let Some(r) = replay(&cat, &user, i, Duration::from_secs(2))? {
                 return Ok(replayed(r));
             }
         }
@@ -291,7 +295,7 @@ where
         let Some(i) = &idem else { return out };
         if cat.store().idem_taken.get() {
             // A concurrent twin of this request holds the key: answer what it answered.
-            return match replay(&cat, &user, i, true)? {
+            return match replay(&cat, &user, i, Duration::from_secs(10))? {
                 Some(r) => Ok(replayed(r)),
                 None => Err(ApiError::new(StatusCode::CONFLICT, "CONFLICT", "a request with this Idempotency-Key is in progress; retry")),
             };
@@ -456,7 +460,7 @@ async fn discover(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQu
 }
 
 async fn create(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> Response {
-    let idem = match idem_of(&headers, &Method::POST, "/v1/templates", &body.raw, Replay::Template) {
+    let idem = match idem_of(&headers, &Method::POST, "/v1/templates", &body.raw, Replay::Template(StatusCode::CREATED)) {
         Ok(i) => i,
         Err(e) => return e.into_response(),
     };
@@ -497,7 +501,7 @@ async fn new_version(State(app): State<App>, headers: HeaderMap, Path(id): Path<
             Some(Value::String(s)) => Some(s),
             Some(_) => return Err(ApiError::bad("changelog must be a string")),
         };
-        let idem = idem_of(&headers, &Method::POST, &format!("/v1/templates/{id}/versions"), &body.raw, Replay::Template)?;
+        let idem = idem_of(&headers, &Method::POST, &format!("/v1/templates/{id}/versions"), &body.raw, Replay::Template(StatusCode::CREATED))?;
         Ok((opts, patch, changelog, idem))
     })();
     let (opts, patch, changelog, idem) = match prep {
@@ -538,7 +542,7 @@ async fn diff(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery)
 async fn usage(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
     let prep = (|| -> ApiResult<_> {
         let run = UsageRun::from_value(&body.value)?;
-        let idem = idem_of(&headers, &Method::POST, &format!("/v1/templates/{id}/usage"), &body.raw, Replay::Template)?;
+        let idem = idem_of(&headers, &Method::POST, &format!("/v1/templates/{id}/usage"), &body.raw, Replay::Template(StatusCode::OK))?;
         Ok((run, idem))
     })();
     let (usage_run, idem) = match prep {
@@ -575,7 +579,7 @@ async fn list_specs(State(app): State<App>, headers: HeaderMap) -> Response {
 }
 
 async fn create_spec(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> Response {
-    let idem = match idem_of(&headers, &Method::POST, "/v1/specs", &body.raw, Replay::Spec) {
+    let idem = match idem_of(&headers, &Method::POST, "/v1/specs", &body.raw, Replay::Spec(StatusCode::CREATED)) {
         Ok(i) => i,
         Err(e) => return e.into_response(),
     };
@@ -616,7 +620,7 @@ async fn delete_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<
 }
 
 async fn instantiate(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
-    let idem = match idem_of(&headers, &Method::POST, &format!("/v1/specs/{id}/instantiate"), &body.raw, Replay::Template) {
+    let idem = match idem_of(&headers, &Method::POST, &format!("/v1/specs/{id}/instantiate"), &body.raw, Replay::Template(StatusCode::CREATED)) {
         Ok(i) => i,
         Err(e) => return e.into_response(),
     };

@@ -176,7 +176,7 @@ fn idempotent_retries_apply_once_even_across_a_restart() {
         srv.restart();
         let c = srv.client(Some(&a.token));
         let again = idem_post(&c, "/v1/templates", "create-3", &draft("crash window", false));
-        assert_eq!(again.header("idempotent-replayed"), Some("true"), "{l}");
+        assert_eq!((again.status, again.header("idempotent-replayed")), (201, Some("true")), "{l}");
         assert_eq!(again.json()["id"], r.json()["id"], "{l}");
         assert_eq!(c.get(&format!("/v1/templates?includeBuiltin=false&text={}", enc("crash window"))).json()["total"], 1, "{l}");
 
