@@ -6,7 +6,8 @@
 #   scripts/postgres.sh url     # prints the URL of the running cluster
 #   scripts/postgres.sh stop    # stops the cluster and deletes its directory
 #
-# Environment: WT_PG_PORT (default 55432), WT_PG_DIR (default /tmp/wt-postgres-$WT_PG_PORT).
+# Environment: WT_PG_PORT (default 55432), WT_PG_DIR (default /tmp/wt-postgres-$WT_PG_PORT),
+# WT_PG_BINDIR (the directory of initdb/pg_ctl; default: the newest /usr/lib/postgresql/*/bin).
 # As root the cluster runs as the `postgres` user (PostgreSQL refuses to run as root).
 set -euo pipefail
 
@@ -17,6 +18,14 @@ URL="postgres://postgres@127.0.0.1:$PORT/$DB"
 
 bindir() {
   local d
+  if [ -n "${WT_PG_BINDIR:-}" ]; then
+    if [ -x "$WT_PG_BINDIR/initdb" ] && [ -x "$WT_PG_BINDIR/pg_ctl" ]; then
+      echo "$WT_PG_BINDIR"
+      return 0
+    fi
+    echo "postgres.sh: WT_PG_BINDIR=$WT_PG_BINDIR has no initdb/pg_ctl" >&2
+    return 1
+  fi
   for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
     if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
       echo "$d"
