@@ -158,22 +158,3 @@ export function makeError(code, message, detailsJson) {
   return err;
 }
 
-/** Deletes an IndexedDB database; resolves once it is gone. */
-export function deleteDatabase(name) {
-  return new Promise((resolve, reject) => {
-    const idb = globalThis.indexedDB;
-    if (!idb) {
-      reject(makeError("STORAGE_UNAVAILABLE", "IndexedDB is not available in this environment", null));
-      return;
-    }
-    let req;
-    try {
-      req = idb.deleteDatabase(name);
-    } catch (e) {
-      reject(makeError("STORAGE_UNAVAILABLE", `IndexedDB refused to delete ${name}: ${e && e.message}`, null));
-      return;
-    }
-    req.onsuccess = () => resolve();
-    req.onerror = () => reject(makeError("STORAGE_UNAVAILABLE", `deleting ${name} failed: ${req.error && req.error.message}`, null));
-  });
-}

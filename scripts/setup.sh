@@ -110,6 +110,23 @@ else
   apt_install chromium chromium-driver
 fi
 
+# ---- Firefox + geckodriver, WebKit + WebKitWebDriver (the other two engines) ----------------
+if [ -x /usr/bin/firefox-esr ]; then
+  say "firefox-esr: present"
+else
+  apt_install firefox-esr
+fi
+if [ -x /usr/bin/WebKitWebDriver ] && command -v xvfb-run >/dev/null; then
+  say "webkit2gtk-driver + xvfb: present"
+else
+  apt_install webkit2gtk-driver xvfb xauth
+fi
+if command -v geckodriver >/dev/null; then
+  say "geckodriver: present ($(geckodriver --version 2>/dev/null | head -n1))"
+else
+  run_logged "cargo install geckodriver (about 2 minutes)" cargo install geckodriver
+fi
+
 # ---- npm dev dependencies ------------------------------------------------------------------
 # node_modules is stale when package.json or package-lock.json changed since the last install.
 STAMP=node_modules/.workflow-templates-setup

@@ -4,7 +4,7 @@
 #   1 native      cargo test (every crate, every target: unit, integration, property, doc tests)
 #   2 vectors     python3 scripts/check_vectors.py (RFC 8785 vectors against PyPI rfc8785)
 #   3 build       scripts/build.sh (wasm-pack release + wasm-opt; built once, reused below)
-#   4 browser     tests/wasm_*.rs in headless Chromium (wasm-bindgen-test-runner + chromedriver)
+#   4 browser     tests/wasm_*.rs in headless Chromium, Firefox and WebKit (wasm-bindgen-test-runner)
 #   5 node        node --test tests/node/ against the built pkg/
 #   6 types       tsc --noEmit -p tests/ts against pkg/workflow_templates.d.ts
 #
@@ -52,7 +52,7 @@ summary() {
   local passed=0 skipped=0 i
   printf '\n==== test.sh summary\n'
   for i in "${!NAMES[@]}"; do
-    printf '  %-9s %-42s %5ss\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
+    printf '  %-15s %-42s %5ss\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
     case "${RESULTS[$i]}" in passed) passed=$((passed + 1)) ;; skipped*) skipped=$((skipped + 1)) ;; esac
   done
   printf '  total %ss\n' "$((SECONDS - total_start))"
@@ -80,14 +80,16 @@ if wanted build || wanted node || wanted types; then
   [ "${RESULTS[${#RESULTS[@]}-1]}" = passed ] && built=1
 fi
 
-# ---- 4. wasm-bindgen tests in headless Chromium --------------------------------------------
+# ---- 4. wasm-bindgen tests in headless Chromium, Firefox and WebKit ------------------------
 # Only tests/wasm_*.rs are compiled for wasm32 (the other integration tests use native-only
-# dev-dependencies). `cargo test -q` must not be used: cargo passes --quiet on to
-# wasm-bindgen-test-runner, which refuses it. The runner starts chromedriver itself and adds
-# --headless, --no-sandbox (needed as root) and --disable-dev-shm-usage; webdriver.json adds
-# the flags that keep Chromium off the (closed) network.
+# dev-dependencies); they include the storage conformance suite over every adapter and a
+# dedicated-worker run. `cargo test -q` must not be used: cargo passes --quiet on to
+# wasm-bindgen-test-runner, which refuses it. The runner picks the browser from the driver
+# variable that is set (CHROMEDRIVER / GECKODRIVER / SAFARIDRIVER) and starts the driver
+# itself; webdriver.json adds the flags that keep Chromium off the (closed) network. WebKit's
+# MiniBrowser needs a display: it runs under xvfb-run. ENGINES="chrome firefox webkit" picks.
 browser_tests() {
-  local args=() f
+  local engine=$1 args=() f
   for f in tests/wasm_*.rs; do
     [ -e "$f" ] || continue
     f=${f#tests/}
@@ -97,13 +99,25 @@ browser_tests() {
     echo "no tests/wasm_*.rs" >&2
     return 1
   fi
-  CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
-  WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" \
-  WASM_TEST_BROWSER=chrome \
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    cargo test --target wasm32-unknown-unknown "${args[@]}"
+  local -a env=(WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-180}"
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner)
+  case $engine in
+    chrome) env+=(CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}") ;;
+    firefox) env+=(GECKODRIVER="${GECKODRIVER:-$(command -v geckodriver)}") ;;
+    webkit) env+=(SAFARIDRIVER="${SAFARIDRIVER:-/usr/bin/WebKitWebDriver}") ;;
+  esac
+  # One driver variable only: unset the others so the runner cannot pick another browser.
+  if [ "$engine" = webkit ]; then
+    env -u CHROMEDRIVER -u GECKODRIVER "${env[@]}" xvfb-run -a cargo test --target wasm32-unknown-unknown "${args[@]}"
+  else
+    env -u CHROMEDRIVER -u GECKODRIVER -u SAFARIDRIVER "${env[@]}" cargo test --target wasm32-unknown-unknown "${args[@]}"
+  fi
 }
-wanted browser && step browser browser_tests
+if wanted browser; then
+  for engine in ${ENGINES:-chrome firefox webkit}; do
+    step "browser-$engine" browser_tests "$engine"
+  done
+fi
 
 # ---- 5. Node tests of the built package ----------------------------------------------------
 if wanted node; then

@@ -73,6 +73,10 @@ pub const ERROR_CODES: [&str; 17] = [
 ];
 
 impl Error {
+    /// Stored data (or an app's storage adapter) handed back something the schema does not allow.
+    pub fn corrupt(message: impl Into<String>) -> Error {
+        Error::Integrity { id: "storage".into(), message: message.into() }
+    }
     pub fn code(&self) -> &'static str {
         match self {
             Error::ValidationFailed(_) => "VALIDATION_FAILED",

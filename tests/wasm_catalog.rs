@@ -449,16 +449,28 @@ async fn close_makes_every_later_call_reject_with_storage_unavailable() {
 }
 
 #[wasm_bindgen_test]
-async fn storage_options_of_this_release() {
+async fn storage_options_open_the_named_adapter() {
     let user = wt::new_id();
-    let default = ok(TemplateCatalog::open(options(&[("userId", user.clone().into())]))).await;
-    assert!(TemplateCatalog::try_from_js_value(default).is_ok(), "memory is the default");
-    for storage in ["indexeddb", "local", "remote"] {
-        rejects(TemplateCatalog::open(options(&[("userId", user.clone().into()), ("storage", storage.into())])), "STORAGE_UNAVAILABLE").await;
+    let db = format!("wt-wasm-catalog-{}", js_sys::Date::now() as u64);
+    let open = |storage: Option<&str>| {
+        let mut o: Vec<(&str, JsValue)> = vec![("userId", user.clone().into()), ("dbName", db.clone().into())];
+        if let Some(s) = storage {
+            o.push(("storage", s.into()));
+        }
+        TemplateCatalog::open(options(&o))
+    };
+    for (storage, kind) in [(None, "indexeddb"), (Some("indexeddb"), "indexeddb"), (Some("local"), "local"), (Some("memory"), "memory")] {
+        let c = TemplateCatalog::try_from_js_value(ok(open(storage)).await).expect("a TemplateCatalog");
+        assert_eq!(c.storage(), kind, "storage {storage:?}");
+        c.close();
     }
+    rejects(open(Some("remote")), "STORAGE_UNAVAILABLE").await;
+    rejects(TemplateCatalog::open(options(&[("userId", user.clone().into()), ("storage", Object::new().into())])), "INVALID_ARGUMENT").await;
+    rejects(TemplateCatalog::open(options(&[("userId", user.clone().into()), ("dbName", "".into())])), "INVALID_ARGUMENT").await;
     rejects(TemplateCatalog::open(options(&[("userId", "not a ulid".into())])), "INVALID_ARGUMENT").await;
     rejects(TemplateCatalog::open(JsValue::from_f64(1.0)), "INVALID_ARGUMENT").await;
-    // This browser has IndexedDB: dropping a database that does not exist resolves.
+    // Dropping the database (closed above) and one that does not exist both resolve.
+    ok(TemplateCatalog::destroy(db.clone().into())).await;
     ok(TemplateCatalog::destroy("workflow-templates-wasm-catalog-test".into())).await;
 }
 

@@ -49,14 +49,34 @@ impl Env for SystemEnv {
     }
 }
 
-/// A change made through this catalog, for `subscribe`.
+/// A change, for `subscribe`: made through this catalog, or (`external`) reported by the
+/// storage adapter from elsewhere, e.g. another tab on the same database.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChangeEvent {
-    /// "template", "spec", "rating", "usage" or "import".
+    /// "template", "spec", "rating", "usage", "import", or "storage" (the adapter's own news,
+    /// e.g. op "closed" when another tab upgraded the database).
     pub kind: &'static str,
-    /// "create", "update", "delete" (or "import").
+    /// "create", "update", "delete", "import" or "closed".
     pub op: &'static str,
     pub id: Option<String>,
+    pub external: bool,
+}
+
+const EVENT_KINDS: [&str; 6] = ["template", "spec", "rating", "usage", "import", "storage"];
+const EVENT_OPS: [&str; 5] = ["create", "update", "delete", "import", "closed"];
+
+impl ChangeEvent {
+    /// An event reported from elsewhere; `None` when kind or op is not one this catalog emits
+    /// (a message from a newer or hostile page is dropped, not passed on).
+    pub fn external(kind: &str, op: &str, id: Option<String>) -> Option<Self> {
+        let kind = EVENT_KINDS.iter().find(|k| **k == kind)?;
+        let op = EVENT_OPS.iter().find(|o| **o == op)?;
+        let id = match id {
+            Some(i) => Some(normalize_id(&i)?),
+            None => None,
+        };
+        Some(ChangeEvent { kind, op, id, external: true })
+    }
 }
 
 /// `update` / `newVersion` options: `if_match` is the `updated_at` the edit started from.
@@ -113,6 +133,8 @@ pub struct Catalog<S: Store, E: Env> {
     ids: RefCell<IdGenerator>,
     listeners: RefCell<Vec<(u64, Listener)>>,
     next_listener: Cell<u64>,
+    /// Told of every change made here (not of external ones), e.g. to tell other tabs.
+    outbox: RefCell<Option<Listener>>,
 }
 
 /// How often an edit is retried when only statistics moved under it.
@@ -184,7 +206,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// A catalog acting for `user_id` (a ULID; lowercase accepted).
     pub fn new(store: S, env: E, user_id: &str) -> Result<Self> {
         let user = normalize_id(user_id).ok_or_else(|| Error::invalid(format!("userId {user_id:?} is not a ULID")))?;
-        Ok(Catalog { store, env, user, ids: RefCell::new(IdGenerator::new()), listeners: RefCell::new(Vec::new()), next_listener: Cell::new(1) })
+        Ok(Catalog { store, env, user, ids: RefCell::new(IdGenerator::new()), listeners: RefCell::new(Vec::new()), next_listener: Cell::new(1), outbox: RefCell::new(None) })
     }
 
     pub fn user_id(&self) -> &str {
@@ -222,11 +244,20 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     fn emit(&self, kind: &'static str, op: &'static str, id: Option<&str>) {
-        let ev = ChangeEvent { kind, op, id: id.map(str::to_string) };
+        let ev = ChangeEvent { kind, op, id: id.map(str::to_string), external: false };
+        let outbox = self.outbox.borrow().clone();
+        if let Some(o) = outbox {
+            o(&ev);
+        }
+        self.deliver(&ev);
+    }
+
+    /// Passes an event to the subscribers only (adapters call it for changes made elsewhere).
+    pub fn deliver(&self, ev: &ChangeEvent) {
         // Clone the list first: a listener may subscribe or unsubscribe while being called.
         let ls: Vec<Listener> = self.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
         for l in ls {
-            l(&ev);
+            l(ev);
         }
     }
 
@@ -237,6 +268,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
         self.next_listener.set(id + 1);
         self.listeners.borrow_mut().push((id, Rc::new(f)));
         id
+    }
+
+    /// Sets where changes made through this catalog are reported besides subscribers.
+    pub fn set_outbox(&self, f: impl Fn(&ChangeEvent) + 'static) {
+        *self.outbox.borrow_mut() = Some(Rc::new(f));
     }
 
     pub fn unsubscribe(&self, handle: u64) -> bool {

@@ -5,6 +5,8 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use serde::{Deserialize, Serialize};
+
 use super::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
 use crate::error::{Error, Result};
 use crate::model::{TemplateSpec, WorkflowTemplate};
@@ -175,9 +177,47 @@ pub struct MemoryStore {
     state: RefCell<State>,
 }
 
+/// Every record of a store with its revision: what the localStorage adapter persists.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub templates: Vec<Stored<WorkflowTemplate>>,
+    pub specs: Vec<Stored<TemplateSpec>>,
+    pub ratings: Vec<Stored<Rating>>,
+    pub builtin_stats: Vec<Stored<BuiltinStats>>,
+}
+
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let st = self.state.borrow();
+        Snapshot {
+            templates: st.templates.values().cloned().collect(),
+            specs: st.specs.values().cloned().collect(),
+            ratings: st.ratings.values().cloned().collect(),
+            builtin_stats: st.builtin_stats.values().cloned().collect(),
+        }
+    }
+
+    /// A store holding exactly `snap` (revisions kept).
+    pub fn from_snapshot(snap: Snapshot) -> Self {
+        let mut st = State::default();
+        for t in snap.templates {
+            let id = t.record.id.clone();
+            st.put_template(&id, Some(t));
+        }
+        for s in snap.specs {
+            st.specs.insert(s.record.id.clone(), s);
+        }
+        for r in snap.ratings {
+            st.ratings.insert((r.record.template_id.clone(), r.record.user_id.clone()), r);
+        }
+        for b in snap.builtin_stats {
+            st.builtin_stats.insert(b.record.id.clone(), b);
+        }
+        MemoryStore { state: RefCell::new(st) }
     }
 
     fn candidates(&self, st: &State, f: &TemplateFilter) -> Vec<Stored<WorkflowTemplate>> {

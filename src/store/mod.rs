@@ -10,13 +10,20 @@
 //! sets rev = previous rev + 1 on every put (1 for a new record).
 
 pub mod memory;
+#[cfg(target_arch = "wasm32")]
+pub mod indexeddb;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
+#[cfg(target_arch = "wasm32")]
+pub mod local;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::model::{TemplateCategory, TemplateSpec, UsageStats, WorkflowTemplate, WorkflowType};
 
-#[derive(Debug, Clone, PartialEq)]
+/// A record with its revision: what adapters keep and what they hand back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stored<T> {
     pub rev: u64,
     pub record: T,
@@ -108,6 +115,20 @@ impl SpecFilter {
     }
 }
 
+/// Maps a browser storage failure (a DOMException's name and message) to the contract's codes:
+/// quota to STORAGE_QUOTA (Chrome reports some quota failures as an AbortError that says
+/// "quota"), everything else to STORAGE_UNAVAILABLE.
+pub fn dom_error(what: &str, name: &str, message: &str) -> crate::Error {
+    let quota = name == "QuotaExceededError"
+        || name == "NS_ERROR_DOM_QUOTA_REACHED"
+        || (name == "AbortError" && message.to_ascii_lowercase().contains("quota"));
+    if quota {
+        crate::Error::StorageQuota(format!("{what}: the browser's storage quota is full ({name}: {message}); nothing of this write was stored"))
+    } else {
+        crate::Error::StorageUnavailable(format!("{what}: {name}: {message}"))
+    }
+}
+
 /// The case-insensitive form of a name used for uniqueness and lookups.
 pub fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
@@ -129,4 +150,50 @@ pub trait Store {
     /// with `NAME_TAKEN` when the result would hold two latest templates with the same owner
     /// and name key.
     async fn commit(&self, writes: Vec<Write>) -> Result<()>;
+}
+
+/// Several catalogs (users, or "tabs" in tests) can share one store.
+impl<S: Store> Store for std::rc::Rc<S> {
+    async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {
+        (**self).get_template(id).await
+    }
+    async fn find_templates(&self, filter: &TemplateFilter) -> Result<Vec<Stored<WorkflowTemplate>>> {
+        (**self).find_templates(filter).await
+    }
+    async fn get_spec(&self, id: &str) -> Result<Option<Stored<TemplateSpec>>> {
+        (**self).get_spec(id).await
+    }
+    async fn find_specs(&self, filter: &SpecFilter) -> Result<Vec<Stored<TemplateSpec>>> {
+        (**self).find_specs(filter).await
+    }
+    async fn get_rating(&self, template_id: &str, user_id: &str) -> Result<Option<Stored<Rating>>> {
+        (**self).get_rating(template_id, user_id).await
+    }
+    async fn find_ratings(&self, user_id: Option<&str>, template_id: Option<&str>) -> Result<Vec<Stored<Rating>>> {
+        (**self).find_ratings(user_id, template_id).await
+    }
+    async fn get_builtin_stats(&self, id: &str) -> Result<Option<Stored<BuiltinStats>>> {
+        (**self).get_builtin_stats(id).await
+    }
+    async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
+        (**self).all_builtin_stats().await
+    }
+    async fn commit(&self, writes: Vec<Write>) -> Result<()> {
+        (**self).commit(writes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dom_error;
+
+    #[test]
+    fn browser_failures_map_to_codes() {
+        assert_eq!(dom_error("w", "QuotaExceededError", "").code(), "STORAGE_QUOTA");
+        assert_eq!(dom_error("w", "NS_ERROR_DOM_QUOTA_REACHED", "").code(), "STORAGE_QUOTA");
+        assert_eq!(dom_error("w", "AbortError", "Transaction aborted: Quota exceeded").code(), "STORAGE_QUOTA");
+        assert_eq!(dom_error("w", "AbortError", "The transaction was aborted").code(), "STORAGE_UNAVAILABLE");
+        assert_eq!(dom_error("w", "InvalidStateError", "database closing").code(), "STORAGE_UNAVAILABLE");
+        assert_eq!(dom_error("w", "SecurityError", "denied").code(), "STORAGE_UNAVAILABLE");
+    }
 }

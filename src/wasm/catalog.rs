@@ -112,7 +112,8 @@ impl TemplateCatalog {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn destroy(#[wasm_bindgen(js_name = dbName, unchecked_optional_param_type = "string")] db_name: JsValue) -> Promise {
         future_to_promise(async move {
-            super::store::destroy(db_name.as_string().unwrap_or_else(|| super::store::DEFAULT_DB.to_string())).await?;
+            let name = super::store::db_name(&db_name).map_err(err)?;
+            super::store::destroy(name).await.map_err(err)?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -339,6 +340,13 @@ impl TemplateCatalog {
             }
         });
         Ok(unsubscribe.into_js_value())
+    }
+
+    /// Which adapter this catalog runs on: "indexeddb", "local", "memory" or "adapter" (the
+    /// default is IndexedDB, or localStorage where IndexedDB is unavailable).
+    #[wasm_bindgen(getter)]
+    pub fn storage(&self) -> String {
+        self.inner.store().kind().to_string()
     }
 
     /// Closes the catalog: later calls reject with STORAGE_UNAVAILABLE.

@@ -2,8 +2,8 @@
 //! SPEC section 14 (camelCase methods, snake_case record fields).
 
 mod catalog;
-mod convert;
-mod store;
+pub mod convert;
+pub mod store;
 
 pub use catalog::TemplateCatalog;
 

@@ -1,26 +1,25 @@
-//! Choosing and opening a storage adapter from the JS options, and the browser `Env`.
+//! Choosing and opening a storage adapter from the JS options, cross-tab change events, and the
+//! browser `Env`.
 
-use std::rc::Rc;
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
 
-use js_sys::Promise;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::catalog::get_opt;
-use super::convert::err;
-use crate::catalog::{Catalog, Env};
+use super::convert::{err, from_js, to_js};
+use crate::catalog::{Catalog, ChangeEvent, Env};
 use crate::error::{Error, Result};
 use crate::model::{TemplateSpec, WorkflowTemplate};
+use crate::store::indexeddb::{self, IndexedDbStore};
+use crate::store::js::JsStore;
+use crate::store::local::LocalStore;
 use crate::store::memory::MemoryStore;
 use crate::store::{BuiltinStats, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
 
 pub const DEFAULT_DB: &str = "workflow-templates";
-
-#[wasm_bindgen(module = "/js/convert.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = deleteDatabase)]
-    fn delete_database(name: &str) -> Promise;
-}
 
 /// Time from the JS clock (`SystemTime` does not exist on wasm32-unknown-unknown).
 pub struct WasmEnv;
@@ -32,21 +31,99 @@ impl Env for WasmEnv {
 }
 
 /// Every adapter the package can run on, dispatched statically.
-pub enum AnyStore {
-    Memory(MemoryStore),
+pub enum Backend {
+    /// Shared by `Rc` so tests can open a second handle ("another tab") on one store.
+    Memory(Rc<MemoryStore>),
+    IndexedDb(IndexedDbStore),
+    Local(LocalStore),
+    Js(JsStore),
 }
 
-impl AnyStore {
-    /// Hook for adapters that deliver changes made elsewhere (other tabs) to subscribers.
-    pub fn attach(&self, _catalog: &Rc<Catalog<AnyStore, WasmEnv>>) {}
+/// The open adapter, plus the channel that tells other tabs of changes and hears theirs.
+pub struct AnyStore {
+    backend: Backend,
+    db_name: String,
+    channel: RefCell<Option<Channel>>,
+}
 
-    pub fn close(&self) {}
+/// The channel and the handler it calls (kept alive as long as the channel).
+type Channel = (BroadcastChannel, Closure<dyn FnMut(MessageEvent)>);
+
+impl AnyStore {
+    pub fn new(backend: Backend, db_name: &str) -> Self {
+        AnyStore { backend, db_name: db_name.to_string(), channel: RefCell::new(None) }
+    }
+
+    /// "memory", "indexeddb", "local" or "adapter".
+    pub fn kind(&self) -> &'static str {
+        match self.backend {
+            Backend::Memory(_) => "memory",
+            Backend::IndexedDb(_) => "indexeddb",
+            Backend::Local(_) => "local",
+            Backend::Js(_) => "adapter",
+        }
+    }
+
+    /// For stores shared by every tab of the origin (IndexedDB, localStorage): report this
+    /// catalog's changes on a BroadcastChannel named after the database, and deliver the changes
+    /// other tabs report there to this catalog's subscribers.
+    pub fn attach<E: Env + 'static>(&self, catalog: &Rc<Catalog<AnyStore, E>>) {
+        if let Backend::IndexedDb(db) = &self.backend {
+            let weak: Weak<Catalog<AnyStore, E>> = Rc::downgrade(catalog);
+            *db.health().on_closed.borrow_mut() = Some(Box::new(move || {
+                if let (Some(c), Some(ev)) = (weak.upgrade(), ChangeEvent::external("storage", "closed", None)) {
+                    c.deliver(&ev);
+                }
+            }));
+        }
+        if !matches!(self.backend, Backend::IndexedDb(_) | Backend::Local(_)) {
+            return;
+        }
+        let Ok(channel) = BroadcastChannel::new(&format!("workflow-templates:{}:{}", self.kind(), self.db_name)) else {
+            return; // no BroadcastChannel here: changes stay local to this tab
+        };
+        let weak: Weak<Catalog<AnyStore, E>> = Rc::downgrade(catalog);
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
+            let Some(c) = weak.upgrade() else { return };
+            let Ok(v) = from_js(&m.data()) else { return };
+            let text = |k: &str| v.get(k).and_then(Value::as_str);
+            let id = text("id").map(str::to_string);
+            if let Some(ev) = ChangeEvent::external(text("kind").unwrap_or(""), text("op").unwrap_or(""), id) {
+                c.deliver(&ev);
+            }
+        });
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let out = channel.clone();
+        catalog.set_outbox(move |ev| {
+            let _ = out.post_message(&to_js(ev));
+        });
+        *self.channel.borrow_mut() = Some((channel, on_message));
+    }
+
+    pub fn close(&self) {
+        if let Some((channel, _)) = self.channel.borrow_mut().take() {
+            channel.set_onmessage(None);
+            channel.close();
+        }
+        if let Backend::IndexedDb(db) = &self.backend {
+            db.close();
+        }
+    }
+}
+
+impl Drop for AnyStore {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
-        match $self {
-            AnyStore::Memory($s) => $e,
+        match &$self.backend {
+            Backend::Memory($s) => $e,
+            Backend::IndexedDb($s) => $e,
+            Backend::Local($s) => $e,
+            Backend::Js($s) => $e,
         }
     };
 }
@@ -81,6 +158,30 @@ impl Store for AnyStore {
     }
 }
 
+const STORAGE_HELP: &str = "storage must be \"indexeddb\", \"memory\", \"local\", \"remote\" or an adapter object";
+
+/// Opens the adapter named by `storage` (`None`: the default, IndexedDB, falling back to
+/// localStorage where IndexedDB is unavailable).
+pub async fn open_backend(storage: Option<&str>, db_name: &str) -> Result<Backend> {
+    match storage {
+        None => match IndexedDbStore::open(db_name).await {
+            // (Where neither exists, e.g. Node, the IndexedDB message says what to pass.)
+            Ok(s) => Ok(Backend::IndexedDb(s)),
+            // Blocked is not "unavailable": the app must hear of it, not silently get a
+            // different store.
+            Err(Error::StorageUnavailable(m)) if !m.contains("blocked") => LocalStore::open(db_name).map(Backend::Local).map_err(|_| {
+                Error::StorageUnavailable(format!("{m}, nor localStorage; pass storage: \"memory\" or an adapter object"))
+            }),
+            Err(e) => Err(e),
+        },
+        Some("indexeddb") => IndexedDbStore::open(db_name).await.map(Backend::IndexedDb),
+        Some("memory") => Ok(Backend::Memory(Rc::new(MemoryStore::new()))),
+        Some("local") => LocalStore::open(db_name).map(Backend::Local),
+        Some("remote") => Err(Error::StorageUnavailable("the remote adapter is not in this release yet".into())),
+        Some(other) => Err(Error::invalid(format!("unknown storage {other:?}; {STORAGE_HELP}"))),
+    }
+}
+
 /// Reads `{ userId, storage, dbName, baseUrl, token }` and opens the chosen adapter.
 pub async fn open(options: &JsValue) -> std::result::Result<(AnyStore, String), JsValue> {
     if !options.is_object() {
@@ -95,21 +196,39 @@ pub async fn open(options: &JsValue) -> std::result::Result<(AnyStore, String), 
         }
     }
     let user = get_opt(options, "userId").as_string().ok_or_else(|| err(Error::invalid("userId must be a string (a ULID)")))?;
-    let storage = get_opt(options, "storage");
-    if !(storage.is_undefined() || storage.is_null() || storage.is_string() || storage.is_object()) {
-        return Err(err(Error::invalid("storage must be \"memory\", \"indexeddb\", \"local\", \"remote\" or an adapter object")));
+    // Refuse a bad user before touching any storage.
+    if crate::model::id::normalize_id(&user).is_none() {
+        return Err(err(Error::invalid(format!("userId {user:?} is not a ULID"))));
     }
-    let kind = if storage.is_undefined() || storage.is_null() { Some("memory".to_string()) } else { storage.as_string() };
-    match kind.as_deref() {
-        Some("memory") => Ok((AnyStore::Memory(MemoryStore::new()), user)),
-        Some(k @ ("indexeddb" | "local" | "remote")) => Err(err(Error::StorageUnavailable(format!(
-            "the {k} adapter is not in this release yet; use storage: \"memory\""
-        )))),
-        Some(other) => Err(err(Error::invalid(format!("unknown storage {other:?}; use \"memory\", \"indexeddb\", \"local\", \"remote\" or an adapter object")))),
-        None => Err(err(Error::StorageUnavailable("adapter objects are not in this release yet; use storage: \"memory\"".into()))),
+    let db_name = db_name(&get_opt(options, "dbName")).map_err(err)?;
+    let storage = get_opt(options, "storage");
+    let backend = if storage.is_undefined() || storage.is_null() {
+        open_backend(None, &db_name).await
+    } else if let Some(kind) = storage.as_string() {
+        open_backend(Some(&kind), &db_name).await
+    } else if storage.is_object() {
+        JsStore::new(storage).map(Backend::Js)
+    } else {
+        Err(Error::invalid(STORAGE_HELP))
+    }
+    .map_err(err)?;
+    Ok((AnyStore::new(backend, &db_name), user))
+}
+
+/// `dbName`: a non-empty string of at most 200 characters; default "workflow-templates".
+pub fn db_name(v: &JsValue) -> Result<String> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(DEFAULT_DB.to_string());
+    }
+    match v.as_string() {
+        Some(s) if !s.is_empty() && s.chars().count() <= 200 => Ok(s),
+        _ => Err(Error::invalid("dbName must be a non-empty string of at most 200 characters")),
     }
 }
 
-pub async fn destroy(name: String) -> std::result::Result<(), JsValue> {
-    JsFuture::from(delete_database(&name)).await.map(|_| ())
+/// Drops the IndexedDB database and the localStorage catalog of that name.
+pub async fn destroy(name: String) -> Result<()> {
+    // A window without localStorage access still has an IndexedDB database to drop.
+    let _ = LocalStore::destroy(&name);
+    indexeddb::destroy(&name).await
 }

@@ -1,0 +1,660 @@
+//! The IndexedDB adapter: the embedded default in the browser (windows and workers alike: the
+//! factory comes from the global scope).
+//!
+//! Layout. One object store per table plus what ratings and built-in statistics need. A row is
+//! `{ rev, record, name_key, is_public, is_latest, is_builtin }`: the record exactly as the
+//! core models it, its revision, and derived keys for the indexes. Booleans are stored as 0/1
+//! because IndexedDB cannot index `true`/`false`. Index names are the schema's (13) plus
+//! compound ones for the lookups discovery and the uniqueness rule make.
+//!
+//! Transactions. `commit` runs in one readwrite transaction: it issues every read it needs at
+//! once, checks revisions, issues every write, checks the latest-name rule with index reads,
+//! and aborts on any failure. Nothing but IndexedDB requests is awaited in between (a
+//! transaction commits itself when the event loop turns with no request pending).
+
+use std::cell::{Cell, RefCell};
+use std::future::IntoFuture;
+use std::rc::Rc;
+
+use idb::{Database, Factory, KeyPath, KeyRange, ObjectStore, Query, Transaction, TransactionMode, TransactionResult};
+use js_sys::{Array, JSON};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbTransaction};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::{dom_error, name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use crate::error::{Error, Result};
+use crate::model::{TemplateSpec, WorkflowTemplate};
+
+pub const TEMPLATES: &str = "workflow_templates";
+pub const SPECS: &str = "template_specs";
+pub const RATINGS: &str = "template_ratings";
+pub const BUILTIN_STATS: &str = "builtin_stats";
+const ALL_STORES: [&str; 4] = [TEMPLATES, SPECS, RATINGS, BUILTIN_STATS];
+
+/// (name, key path) of every index, per store. The first 13 are the schema's.
+const TEMPLATE_INDEXES: [(&str, &[&str]); 14] = [
+    ("idx_workflow_templates_owner_id", &["record.owner_id"]),
+    ("idx_workflow_templates_name", &["record.name"]),
+    ("idx_workflow_templates_workflow_type", &["record.workflow_type"]),
+    ("idx_workflow_templates_category", &["record.category"]),
+    ("idx_workflow_templates_base_template_id", &["record.base_template_id"]),
+    ("idx_workflow_templates_is_builtin", &["is_builtin"]),
+    ("idx_workflow_templates_is_latest", &["is_latest"]),
+    ("idx_workflow_templates_is_public", &["is_public"]),
+    ("idx_workflow_templates_config_hash", &["record.config_hash"]),
+    // Compound: one owner's latest template of a name (the uniqueness rule, name lookups).
+    ("owner_name_latest", &["record.owner_id", "name_key", "is_latest"]),
+    // Compound: the public latest templates (discovery), by category and by type.
+    ("public_latest", &["is_public", "is_latest"]),
+    ("public_latest_category", &["is_public", "is_latest", "record.category"]),
+    ("public_latest_type", &["is_public", "is_latest", "record.workflow_type"]),
+    ("owner_latest", &["record.owner_id", "is_latest"]),
+];
+const SPEC_INDEXES: [(&str, &[&str]); 5] = [
+    ("idx_template_specs_owner_id", &["record.owner_id"]),
+    ("idx_template_specs_name", &["record.name"]),
+    ("idx_template_specs_workflow_type", &["record.workflow_type"]),
+    ("idx_template_specs_base_template_name", &["record.base_template_name"]),
+    ("owner_name", &["record.owner_id", "name_key"]),
+];
+const RATING_INDEXES: [(&str, &[&str]); 2] =
+    [("ratings_by_user", &["record.user_id"]), ("ratings_by_template", &["record.template_id"])];
+
+/// The schema version this build creates: one migration per version, run in order.
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn key_path(parts: &[&str]) -> KeyPath {
+    if parts.len() == 1 {
+        KeyPath::new_single(parts[0])
+    } else {
+        KeyPath::new_array(parts.iter().copied())
+    }
+}
+
+/// Migration 001: everything the seed's migration creates, in IndexedDB terms.
+fn migrate_001(db: &Database) -> std::result::Result<(), idb::Error> {
+    let mut params = idb::ObjectStoreParams::new();
+    params.key_path(Some(KeyPath::new_single("record.id")));
+    let templates = db.create_object_store(TEMPLATES, params.clone())?;
+    for (name, path) in TEMPLATE_INDEXES {
+        templates.create_index(name, key_path(path), None)?;
+    }
+    let specs = db.create_object_store(SPECS, params.clone())?;
+    for (name, path) in SPEC_INDEXES {
+        specs.create_index(name, key_path(path), None)?;
+    }
+    let mut rp = idb::ObjectStoreParams::new();
+    rp.key_path(Some(KeyPath::new_array(["record.template_id", "record.user_id"])));
+    let ratings = db.create_object_store(RATINGS, rp)?;
+    for (name, path) in RATING_INDEXES {
+        ratings.create_index(name, key_path(path), None)?;
+    }
+    db.create_object_store(BUILTIN_STATS, params)?;
+    Ok(())
+}
+
+/// Runs the migrations after `old` up to `SCHEMA_VERSION`, in order, in the upgrade transaction.
+fn migrate(db: &Database, old: u32) -> std::result::Result<(), idb::Error> {
+    if old < 1 {
+        migrate_001(db)?;
+    }
+    Ok(())
+}
+
+fn idb_error(what: &str, e: idb::Error) -> Error {
+    match e {
+        idb::Error::DomException(d) => dom_error(what, &d.name(), &d.message()),
+        other => Error::StorageUnavailable(format!("{what}: {other}")),
+    }
+}
+
+fn js_error(what: &str, v: &JsValue) -> Error {
+    match v.dyn_ref::<js_sys::Error>() {
+        Some(e) => {
+            let name: String = e.name().into();
+            let message: String = e.message().into();
+            dom_error(what, &name, &message)
+        }
+        None => Error::StorageUnavailable(format!("{what}: {v:?}")),
+    }
+}
+
+/// What the connection knows of its own state, shared with its event handlers.
+#[derive(Default)]
+pub struct Health {
+    /// Set when another tab asked for a newer schema (or a delete) and this connection closed.
+    pub closed_by_other: Cell<bool>,
+    /// Called once when that happens (the facade tells subscribers).
+    pub on_closed: RefCell<Option<Box<dyn Fn()>>>,
+}
+
+pub struct IndexedDbStore {
+    /// The raw handle: `idb::Database` values are made from it when its API is wanted.
+    db: IdbDatabase,
+    name: String,
+    health: Rc<Health>,
+    _on_version_change: Closure<dyn FnMut()>,
+}
+
+fn factory() -> Result<Factory> {
+    Factory::new().map_err(|_| Error::StorageUnavailable("IndexedDB is not available in this environment".into()))
+}
+
+impl IndexedDbStore {
+    /// Opens (creating or upgrading) the database `name` at this build's schema version.
+    pub async fn open(name: &str) -> Result<IndexedDbStore> {
+        Self::open_at(name, SCHEMA_VERSION).await
+    }
+
+    /// Opens `name` at `version`, running the migrations up to it. A `blocked` open is reported
+    /// at once rather than left hanging. (Public for tests that simulate a newer release.)
+    #[doc(hidden)]
+    pub async fn open_at(name: &str, version: u32) -> Result<IndexedDbStore> {
+        let raw: IdbFactory = factory()?.into();
+        let req = raw.open_with_u32(name, version).map_err(|e| js_error("opening the database", &e))?;
+        let upgrade_failed: Rc<RefCell<Option<Error>>> = Rc::default();
+        let (r, failed) = (req.clone(), upgrade_failed.clone());
+        let on_upgrade = Closure::once_into_js(move |event: web_sys::IdbVersionChangeEvent| {
+            let old = event.old_version() as u32;
+            let result = r.result().map_err(|e| js_error("upgrading the database schema", &e)).and_then(|db| {
+                migrate(&Database::from(db.unchecked_into::<IdbDatabase>()), old).map_err(|e| idb_error("upgrading the database schema", e))
+            });
+            if let Err(e) = result {
+                *failed.borrow_mut() = Some(e);
+                if let Some(tx) = r.transaction() {
+                    let _ = tx.abort();
+                }
+            }
+        });
+        req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        let outcome = settle(&req).await;
+        if let Some(e) = upgrade_failed.borrow_mut().take() {
+            return Err(e);
+        }
+        match outcome {
+            Ok(db) => Ok(Self::wrap(db.unchecked_into(), name)),
+            Err(Blocked) => Err(Error::StorageUnavailable(format!(
+                "opening {name:?} is blocked: another tab holds the database open at an older schema version; close or reload it"
+            ))),
+            Err(Failed(e)) => Err(js_error("opening the database", &e)),
+        }
+    }
+
+    /// When another tab upgrades or deletes the database, close at once (so it is not blocked)
+    /// and remember it: later calls fail with STORAGE_UNAVAILABLE and subscribers are told.
+    fn wrap(db: IdbDatabase, name: &str) -> Self {
+        let health = Rc::new(Health::default());
+        let (h, d) = (health.clone(), db.clone());
+        let on_version_change = Closure::<dyn FnMut()>::new(move || {
+            d.close();
+            if !h.closed_by_other.replace(true) {
+                if let Some(f) = h.on_closed.borrow().as_ref() {
+                    f();
+                }
+            }
+        });
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+        IndexedDbStore { db, name: name.to_string(), health, _on_version_change: on_version_change }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn health(&self) -> Rc<Health> {
+        self.health.clone()
+    }
+
+    pub fn close(&self) {
+        self.db.set_onversionchange(None);
+        self.db.close();
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.health.closed_by_other.get() {
+            return Err(Error::StorageUnavailable(
+                "the database was upgraded or deleted by another tab; this catalog is closed: reload the page".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn tx(&self, stores: &[&str], mode: TransactionMode) -> Result<IdbTransaction> {
+        self.check_open()?;
+        Database::from(self.db.clone())
+            .transaction(stores, mode)
+            .map(Into::into)
+            .map_err(|e| idb_error("starting a transaction", e))
+    }
+
+    fn store_of(tx: &IdbTransaction, name: &str) -> Result<ObjectStore> {
+        Transaction::from(tx.clone()).object_store(name).map_err(|e| idb_error("opening an object store", e))
+    }
+
+    async fn get_row<T: DeserializeOwned>(&self, store: &str, key: JsValue) -> Result<Option<Stored<T>>> {
+        let tx = self.tx(&[store], TransactionMode::ReadOnly)?;
+        let os = Self::store_of(&tx, store)?;
+        let v = os.get(Query::Key(key)).map_err(|e| idb_error("reading", e))?.await.map_err(|e| idb_error("reading", e))?;
+        match v {
+            Some(v) => Ok(Some(parse_row(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every row of `store` whose `index` key is `query` (the whole store when `index` is None),
+    /// read with one `getAll` and converted in one step.
+    async fn get_all<T: DeserializeOwned>(&self, store: &str, index: Option<&str>, query: Option<Query>) -> Result<Vec<Stored<T>>> {
+        let tx = self.tx(&[store], TransactionMode::ReadOnly)?;
+        let os = Self::store_of(&tx, store)?;
+        let rows = match index {
+            Some(i) => {
+                let ix = os.index(i).map_err(|e| idb_error("reading an index", e))?;
+                ix.get_all(query, None).map_err(|e| idb_error("reading", e))?.await
+            }
+            None => os.get_all(query, None).map_err(|e| idb_error("reading", e))?.await,
+        }
+        .map_err(|e| idb_error("reading", e))?;
+        parse_rows(rows)
+    }
+}
+
+/// How an open or delete request ended, when it did not succeed.
+enum Unsettled {
+    Blocked,
+    Failed(JsValue),
+}
+use Unsettled::{Blocked, Failed};
+
+/// How long a `blocked` request may still succeed before it is reported (Chrome also reports
+/// connections that are closing, which let the request through a moment later).
+const BLOCKED_GRACE_MS: i32 = 1000;
+/// How long a request may make no progress at all (queued behind another tab's pending open).
+const STALL_MS: i32 = 10_000;
+
+fn after_ms(ms: i32, f: &JsValue) {
+    if let Ok(set_timeout) = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("setTimeout")) {
+        if let Some(set_timeout) = set_timeout.dyn_ref::<js_sys::Function>() {
+            let _ = set_timeout.call2(&JsValue::NULL, f, &JsValue::from(ms));
+        }
+    }
+}
+
+/// Waits for an open or delete request: its result, or `Blocked` when another connection
+/// keeps blocking it past a short grace, or when it makes no progress at all (reported, not
+/// left hanging). If a request given up on succeeds later, the connection nobody waits for is
+/// closed at once, so it does not block the other tab in turn.
+async fn settle(req: &IdbOpenDbRequest) -> std::result::Result<JsValue, Unsettled> {
+    let settled = Rc::new(Cell::new(false));
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let (r, s) = (req.clone(), settled.clone());
+        let on_success = Closure::once_into_js(move || {
+            let result = r.result().unwrap_or(JsValue::UNDEFINED);
+            if s.replace(true) {
+                if let Some(db) = result.dyn_ref::<IdbDatabase>() {
+                    db.close();
+                }
+            } else {
+                let _ = resolve.call1(&JsValue::NULL, &result);
+            }
+        });
+        req.set_onsuccess(Some(on_success.unchecked_ref()));
+        let (r, s, rej) = (req.clone(), settled.clone(), reject.clone());
+        let on_error = Closure::once_into_js(move || {
+            if !s.replace(true) {
+                let e = r.error().ok().flatten().map(JsValue::from).unwrap_or(JsValue::NULL);
+                let _ = rej.call1(&JsValue::NULL, &js_sys::Array::of1(&e));
+            }
+        });
+        req.set_onerror(Some(on_error.unchecked_ref()));
+        let give_up = {
+            let s = settled.clone();
+            Closure::<dyn Fn()>::new(move || {
+                if !s.replace(true) {
+                    let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("blocked"));
+                }
+            })
+            .into_js_value()
+        };
+        let g = give_up.clone();
+        let on_blocked = Closure::once_into_js(move || after_ms(BLOCKED_GRACE_MS, &g));
+        req.set_onblocked(Some(on_blocked.unchecked_ref()));
+        after_ms(STALL_MS, &give_up);
+    });
+    JsFuture::from(promise).await.map_err(|e| match e.dyn_ref::<js_sys::Array>() {
+        Some(a) => Failed(a.get(0)),
+        None => Blocked,
+    })
+}
+
+#[derive(Deserialize)]
+struct Row<T> {
+    rev: u64,
+    record: T,
+}
+
+fn parse_row<T: DeserializeOwned>(v: &JsValue) -> Result<Stored<T>> {
+    let text: String = JSON::stringify(v).map_err(|_| Error::corrupt("a stored row could not be read"))?.into();
+    let r: Row<T> = serde_json::from_str(&text).map_err(|e| Error::corrupt(format!("a stored row does not match the schema: {e}")))?;
+    Ok(Stored { rev: r.rev, record: r.record })
+}
+
+fn parse_rows<T: DeserializeOwned>(rows: Vec<JsValue>) -> Result<Vec<Stored<T>>> {
+    let arr: Array = rows.into_iter().collect();
+    let text: String = JSON::stringify(&arr).map_err(|_| Error::corrupt("stored rows could not be read"))?.into();
+    let rows: Vec<Row<T>> = serde_json::from_str(&text).map_err(|e| Error::corrupt(format!("a stored row does not match the schema: {e}")))?;
+    Ok(rows.into_iter().map(|r| Stored { rev: r.rev, record: r.record }).collect())
+}
+
+fn to_js_value(v: &Value) -> JsValue {
+    JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL)
+}
+
+fn flag(b: bool) -> u8 {
+    u8::from(b)
+}
+
+fn template_row(rev: u64, t: &WorkflowTemplate) -> Value {
+    json!({ "rev": rev, "record": t, "name_key": name_key(&t.name),
+            "is_public": flag(t.is_public), "is_latest": flag(t.is_latest), "is_builtin": flag(t.is_builtin) })
+}
+
+fn spec_row(rev: u64, s: &TemplateSpec) -> Value {
+    json!({ "rev": rev, "record": s, "name_key": name_key(&s.name) })
+}
+
+fn plain_row<T: serde::Serialize>(rev: u64, r: &T) -> Value {
+    json!({ "rev": rev, "record": r })
+}
+
+fn str_key(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn rating_key(template_id: &str, user_id: &str) -> JsValue {
+    Array::of2(&str_key(template_id), &str_key(user_id)).into()
+}
+
+fn array_key(parts: &[JsValue]) -> JsValue {
+    parts.iter().collect::<Array>().into()
+}
+
+/// The key range of every compound key that starts with `prefix`.
+fn prefix_range(prefix: &[JsValue]) -> Result<Query> {
+    let lower = array_key(prefix);
+    let mut upper: Vec<JsValue> = prefix.to_vec();
+    upper.push(Array::new().into()); // arrays sort after every other key type
+    KeyRange::bound(&lower, &array_key(&upper), Some(false), Some(false))
+        .map(Query::from)
+        .map_err(|e| idb_error("building a key range", e))
+}
+
+/// Builds the row a put stores, given the revision it gets.
+type MakeRow = Box<dyn Fn(u64) -> Value>;
+
+/// The store, key and expectation a write is about, and the row it puts (None: delete).
+struct Planned {
+    store: &'static str,
+    key: JsValue,
+    label: String,
+    expect: Expect,
+    row: Option<MakeRow>,
+    /// (owner, name key) when this write leaves a latest template that must be unique.
+    claims: Option<(String, String, String)>,
+}
+
+fn plan(w: Write) -> Planned {
+    match w {
+        Write::PutTemplate { record, expect } => {
+            let claims = record.is_latest.then(|| (record.owner_id.clone(), name_key(&record.name), record.name.clone()));
+            let key = str_key(&record.id);
+            let label = record.id.clone();
+            Planned { store: TEMPLATES, key, label, expect, row: Some(Box::new(move |rev| template_row(rev, &record))), claims }
+        }
+        Write::DeleteTemplate { id, expect } => Planned { store: TEMPLATES, key: str_key(&id), label: id, expect, row: None, claims: None },
+        Write::PutSpec { record, expect } => {
+            let key = str_key(&record.id);
+            let label = record.id.clone();
+            Planned { store: SPECS, key, label, expect, row: Some(Box::new(move |rev| spec_row(rev, &record))), claims: None }
+        }
+        Write::DeleteSpec { id, expect } => Planned { store: SPECS, key: str_key(&id), label: id, expect, row: None, claims: None },
+        Write::PutRating { record, expect } => {
+            let key = rating_key(&record.template_id, &record.user_id);
+            let label = record.template_id.clone();
+            Planned { store: RATINGS, key, label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
+        }
+        Write::DeleteRating { template_id, user_id } => {
+            Planned { store: RATINGS, key: rating_key(&template_id, &user_id), label: template_id, expect: Expect::Any, row: None, claims: None }
+        }
+        Write::PutBuiltinStats { record, expect } => {
+            let key = str_key(&record.id);
+            let label = record.id.clone();
+            Planned { store: BUILTIN_STATS, key, label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
+        }
+    }
+}
+
+fn check(expect: Expect, current: Option<u64>, id: &str) -> Result<u64> {
+    match (expect, current) {
+        (Expect::Absent | Expect::Any, None) => Ok(1),
+        (Expect::Any, Some(rev)) => Ok(rev + 1),
+        (Expect::Rev(want), Some(rev)) if want == rev => Ok(rev + 1),
+        (e, cur) => Err(Error::Conflict {
+            id: id.to_string(),
+            expected: match e {
+                Expect::Absent => "absent".into(),
+                Expect::Rev(r) => format!("rev {r}"),
+                Expect::Any => "any".into(),
+            },
+            actual: cur.map(|r| format!("rev {r}")).unwrap_or_else(|| "absent".into()),
+        }),
+    }
+}
+
+fn rev_of(v: &Option<JsValue>) -> Option<u64> {
+    v.as_ref().and_then(|v| js_sys::Reflect::get(v, &"rev".into()).ok()).and_then(|r| r.as_f64()).map(|r| r as u64)
+}
+
+impl IndexedDbStore {
+    async fn commit_in(&self, tx: &IdbTransaction, writes: Vec<Write>) -> Result<()> {
+        let planned: Vec<Planned> = writes.into_iter().map(plan).collect();
+        let stores: Vec<ObjectStore> = planned.iter().map(|p| Self::store_of(tx, p.store)).collect::<Result<_>>()?;
+        // 1. Every current revision, requested at once.
+        let mut reads = Vec::with_capacity(planned.len());
+        for (p, os) in planned.iter().zip(&stores) {
+            reads.push(os.get(Query::Key(p.key.clone())).map_err(|e| idb_error("reading", e))?.into_future());
+        }
+        let mut currents = Vec::with_capacity(reads.len());
+        for r in reads {
+            currents.push(r.await.map_err(|e| idb_error("reading", e))?);
+        }
+        // 2. Expectations; a batch may write one key twice (later writes see earlier ones).
+        let mut seen: Vec<(&'static str, String, Option<u64>)> = Vec::new();
+        let mut puts = Vec::with_capacity(planned.len());
+        for (p, cur) in planned.iter().zip(&currents) {
+            let key_text = format!("{:?}", p.key);
+            let current = match seen.iter().rev().find(|(s, k, _)| *s == p.store && *k == key_text) {
+                Some((_, _, r)) => *r,
+                None => rev_of(cur),
+            };
+            let rev = check(p.expect, current, &p.label)?;
+            seen.push((p.store, key_text, p.row.as_ref().map(|_| rev)));
+            puts.push(rev);
+        }
+        // 3. Every write, issued without awaiting in between.
+        let mut pending = Vec::with_capacity(planned.len());
+        for ((p, os), rev) in planned.iter().zip(&stores).zip(puts) {
+            match &p.row {
+                Some(make) => {
+                    let row = to_js_value(&make(rev));
+                    pending.push(os.put(&row, None).map_err(|e| idb_error("writing", e))?.into_future().map_unit());
+                }
+                None => pending.push(os.delete(Query::Key(p.key.clone())).map_err(|e| idb_error("deleting", e))?.into_future().map_unit()),
+            }
+        }
+        // 4. The latest-name rule, read back through the compound index inside the same
+        //    transaction (reads see this transaction's own writes).
+        let mut claim_reads = Vec::new();
+        let mut claimed: Vec<(String, String)> = Vec::new();
+        for p in &planned {
+            if let Some((owner, key, name)) = &p.claims {
+                if claimed.iter().any(|(o, k)| o == owner && k == key) {
+                    continue;
+                }
+                claimed.push((owner.clone(), key.clone()));
+                let os = Self::store_of(tx, TEMPLATES)?;
+                let ix = os.index("owner_name_latest").map_err(|e| idb_error("reading an index", e))?;
+                let q = Query::Key(array_key(&[str_key(owner), str_key(key), JsValue::from(1)]));
+                claim_reads.push((name.clone(), ix.count(Some(q)).map_err(|e| idb_error("reading", e))?.into_future()));
+            }
+        }
+        for f in pending {
+            f.await?;
+        }
+        for (name, count) in claim_reads {
+            if count.await.map_err(|e| idb_error("reading", e))? > 1 {
+                return Err(Error::NameTaken { name });
+            }
+        }
+        Ok(())
+    }
+}
+
+trait MapUnit {
+    fn map_unit(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>>;
+}
+impl<F, T> MapUnit for F
+where
+    F: std::future::Future<Output = std::result::Result<T, idb::Error>> + 'static,
+{
+    fn map_unit(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>> {
+        Box::pin(async move { self.await.map(|_| ()).map_err(|e| idb_error("writing", e)) })
+    }
+}
+
+impl Store for IndexedDbStore {
+    async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {
+        self.get_row(TEMPLATES, str_key(id)).await
+    }
+
+    async fn find_templates(&self, f: &TemplateFilter) -> Result<Vec<Stored<WorkflowTemplate>>> {
+        // The most selective index the filter allows; the rest of the filter is applied after.
+        let (index, query) = match f {
+            TemplateFilter { owner_id: Some(o), name_key: Some(n), is_latest: Some(l), .. } => {
+                ("owner_name_latest", Query::Key(array_key(&[str_key(o), str_key(n), JsValue::from(flag(*l))])))
+            }
+            TemplateFilter { owner_id: Some(o), name_key: Some(n), .. } => ("owner_name_latest", prefix_range(&[str_key(o), str_key(n)])?),
+            TemplateFilter { owner_id: Some(o), is_latest: Some(l), .. } => ("owner_latest", Query::Key(array_key(&[str_key(o), JsValue::from(flag(*l))]))),
+            TemplateFilter { owner_id: Some(o), .. } => ("idx_workflow_templates_owner_id", Query::Key(str_key(o))),
+            TemplateFilter { base_template_id: Some(b), .. } => ("idx_workflow_templates_base_template_id", Query::Key(str_key(b))),
+            TemplateFilter { config_hash: Some(h), .. } => ("idx_workflow_templates_config_hash", Query::Key(str_key(h))),
+            TemplateFilter { is_public: Some(p), is_latest: Some(l), category: Some(c), .. } => (
+                "public_latest_category",
+                Query::Key(array_key(&[JsValue::from(flag(*p)), JsValue::from(flag(*l)), str_key(c.as_str())])),
+            ),
+            TemplateFilter { is_public: Some(p), is_latest: Some(l), workflow_type: Some(w), .. } => (
+                "public_latest_type",
+                Query::Key(array_key(&[JsValue::from(flag(*p)), JsValue::from(flag(*l)), str_key(w.as_str())])),
+            ),
+            TemplateFilter { is_public: Some(p), is_latest: Some(l), .. } => {
+                ("public_latest", Query::Key(array_key(&[JsValue::from(flag(*p)), JsValue::from(flag(*l))])))
+            }
+            TemplateFilter { category: Some(c), .. } => ("idx_workflow_templates_category", Query::Key(str_key(c.as_str()))),
+            TemplateFilter { workflow_type: Some(w), .. } => ("idx_workflow_templates_workflow_type", Query::Key(str_key(w.as_str()))),
+            TemplateFilter { is_public: Some(p), .. } => ("idx_workflow_templates_is_public", Query::Key(JsValue::from(flag(*p)))),
+            TemplateFilter { is_latest: Some(l), .. } => ("idx_workflow_templates_is_latest", Query::Key(JsValue::from(flag(*l)))),
+            _ => {
+                let all: Vec<Stored<WorkflowTemplate>> = self.get_all(TEMPLATES, None, None).await?;
+                return Ok(all.into_iter().filter(|s| f.matches(&s.record)).collect());
+            }
+        };
+        let rows: Vec<Stored<WorkflowTemplate>> = self.get_all(TEMPLATES, Some(index), Some(query)).await?;
+        Ok(rows.into_iter().filter(|s| f.matches(&s.record)).collect())
+    }
+
+    async fn get_spec(&self, id: &str) -> Result<Option<Stored<TemplateSpec>>> {
+        self.get_row(SPECS, str_key(id)).await
+    }
+
+    async fn find_specs(&self, f: &SpecFilter) -> Result<Vec<Stored<TemplateSpec>>> {
+        let (index, query) = match f {
+            SpecFilter { owner_id: Some(o), name_key: Some(n), .. } => ("owner_name", Query::Key(array_key(&[str_key(o), str_key(n)]))),
+            SpecFilter { owner_id: Some(o), .. } => ("idx_template_specs_owner_id", Query::Key(str_key(o))),
+            SpecFilter { base_template_name: Some(b), .. } => ("idx_template_specs_base_template_name", Query::Key(str_key(b))),
+            SpecFilter { workflow_type: Some(w), .. } => ("idx_template_specs_workflow_type", Query::Key(str_key(w.as_str()))),
+            _ => {
+                let all: Vec<Stored<TemplateSpec>> = self.get_all(SPECS, None, None).await?;
+                return Ok(all.into_iter().filter(|s| f.matches(&s.record)).collect());
+            }
+        };
+        let rows: Vec<Stored<TemplateSpec>> = self.get_all(SPECS, Some(index), Some(query)).await?;
+        Ok(rows.into_iter().filter(|s| f.matches(&s.record)).collect())
+    }
+
+    async fn get_rating(&self, template_id: &str, user_id: &str) -> Result<Option<Stored<Rating>>> {
+        self.get_row(RATINGS, rating_key(template_id, user_id)).await
+    }
+
+    async fn find_ratings(&self, user_id: Option<&str>, template_id: Option<&str>) -> Result<Vec<Stored<Rating>>> {
+        let rows: Vec<Stored<Rating>> = match (user_id, template_id) {
+            (Some(u), _) => self.get_all(RATINGS, Some("ratings_by_user"), Some(Query::Key(str_key(u)))).await?,
+            (None, Some(t)) => self.get_all(RATINGS, Some("ratings_by_template"), Some(Query::Key(str_key(t)))).await?,
+            (None, None) => self.get_all(RATINGS, None, None).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .filter(|r| user_id.is_none_or(|u| u == r.record.user_id) && template_id.is_none_or(|t| t == r.record.template_id))
+            .collect())
+    }
+
+    async fn get_builtin_stats(&self, id: &str) -> Result<Option<Stored<BuiltinStats>>> {
+        self.get_row(BUILTIN_STATS, str_key(id)).await
+    }
+
+    async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
+        self.get_all(BUILTIN_STATS, None, None).await
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let raw = self.tx(&ALL_STORES, TransactionMode::ReadWrite)?;
+        // Listen for the end before issuing anything, so no event can be missed.
+        let done = Transaction::from(raw.clone()).into_future();
+        let outcome = self.commit_in(&raw, writes).await;
+        if let Err(e) = outcome {
+            // Abort: nothing of the batch stays. (Abort throws only if the transaction already
+            // finished, in which case it aborted itself.)
+            let _ = raw.abort();
+            let _ = done.await;
+            return Err(e);
+        }
+        match done.await {
+            Ok(TransactionResult::Committed) => Ok(()),
+            Ok(TransactionResult::Aborted) | Err(_) => Err(match raw.error() {
+                Some(d) => dom_error("the write was rolled back", &d.name(), &d.message()),
+                None => Error::StorageUnavailable("the write was rolled back by the browser".into()),
+            }),
+        }
+    }
+}
+
+/// Drops the database (the downgrade to base). Open connections of this package close
+/// themselves on `versionchange`; one that does not (another app's) makes the delete report
+/// STORAGE_UNAVAILABLE at once instead of hanging. The delete then happens when it closes.
+pub async fn destroy(name: &str) -> Result<()> {
+    let raw: IdbFactory = factory()?.into();
+    let req = raw.delete_database(name).map_err(|e| js_error("deleting the database", &e))?;
+    match settle(&req).await {
+        Ok(_) => Ok(()),
+        Err(Blocked) => Err(Error::StorageUnavailable(format!(
+            "deleting {name:?} is blocked: another tab holds the database open and did not close it; it is deleted once that tab closes"
+        ))),
+        Err(Failed(e)) => Err(js_error("deleting the database", &e)),
+    }
+}
