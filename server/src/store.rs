@@ -223,14 +223,23 @@ pub struct SqlStore {
     /// The first record id the claimed commit wrote (a replay of a lost response reads it).
     pub idem_resource: RefCell<Option<String>>,
     /// Ancestors fetched by the recursive chain query of `get_template`, so that walking an
-    /// inheritance chain costs one query. Cleared by every commit (successful or not), so a
-    /// retried read-modify-write always reads fresh rows.
-    chain_cache: RefCell<HashMap<String, Stored<WorkflowTemplate>>>,
+    /// inheritance chain costs one query. Only for a store that lives for one request (the
+    /// server's): reads then see the database as of the request, and every commit (successful
+    /// or not) clears it, so a retried read-modify-write always reads fresh rows. A long-lived
+    /// handle (`SqlStore::new`) has none and reads every row fresh, as the contract wants.
+    chain_cache: Option<RefCell<HashMap<String, Stored<WorkflowTemplate>>>>,
 }
 
 impl SqlStore {
-    pub fn new(conn: Pooled, idem: Option<IdemClaim>) -> Self {
-        SqlStore { conn: RefCell::new(conn), idem: RefCell::new(idem), idem_taken: Cell::new(false), idem_resource: RefCell::new(None), chain_cache: RefCell::new(HashMap::new()) }
+    /// A long-lived handle: every read goes to the database.
+    pub fn new(conn: Pooled) -> Self {
+        SqlStore { conn: RefCell::new(conn), idem: RefCell::new(None), idem_taken: Cell::new(false), idem_resource: RefCell::new(None), chain_cache: None }
+    }
+
+    /// A store for one request: caches inheritance chains between commits, and inserts the
+    /// idempotency claim (if any) with its first successful commit.
+    pub fn for_request(conn: Pooled, idem: Option<IdemClaim>) -> Self {
+        SqlStore { idem: RefCell::new(idem), chain_cache: Some(RefCell::new(HashMap::new())), ..Self::new(conn) }
     }
 
     pub fn conn(&self) -> std::cell::RefMut<'_, Pooled> {
@@ -413,7 +422,10 @@ impl Store for SqlStore {
     /// The seed's recursive inheritance query: the template and its stored ancestors (built-ins
     /// end the walk; they live in memory), at most 17 levels (the core refuses deeper chains).
     async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {
-        if let Some(s) = self.chain_cache.borrow().get(id) {
+        let Some(cache) = &self.chain_cache else {
+            return Ok(self.templates_where(" AND id = {t1}", &[text(id)])?.into_iter().next());
+        };
+        if let Some(s) = cache.borrow().get(id) {
             return Ok(Some(s.clone()));
         }
         let sql = format!(
@@ -428,13 +440,12 @@ impl Store for SqlStore {
         );
         let rows = self.query(&sql, &[text(id), P::Bool(false)])?;
         let mut first = None;
-        let mut cache = self.chain_cache.borrow_mut();
         for r in &rows {
             let s: Stored<WorkflowTemplate> = decode("workflow_templates", TEMPLATE_COLS, r)?;
             if first.is_none() {
                 first = Some(s.clone());
             }
-            cache.insert(s.record.id.clone(), s);
+            cache.borrow_mut().insert(s.record.id.clone(), s);
         }
         Ok(first)
     }
@@ -539,7 +550,9 @@ impl Store for SqlStore {
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
-        self.chain_cache.borrow_mut().clear();
+        if let Some(c) = &self.chain_cache {
+            c.borrow_mut().clear();
+        }
         let mut conn = self.conn.borrow_mut();
         let c: &mut Conn = &mut conn;
         let claim = self.idem.borrow().clone();

@@ -18,6 +18,8 @@ ALTER TABLE template_specs
     ADD COLUMN rev BIGINT NOT NULL DEFAULT 1,
     ALTER COLUMN usage_count TYPE BIGINT;
 
+-- No foreign key to workflow_templates: like every adapter of the storage contract, a rating
+-- may outlive its template within a batch (the catalog deletes both in one commit).
 CREATE TABLE template_ratings (
     template_id VARCHAR(26) NOT NULL,
     user_id VARCHAR(26) NOT NULL,
@@ -25,7 +27,6 @@ CREATE TABLE template_ratings (
     updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
     rev BIGINT NOT NULL DEFAULT 1,
     CONSTRAINT template_ratings_pkey PRIMARY KEY (template_id, user_id),
-    CONSTRAINT template_ratings_template_id_fkey FOREIGN KEY (template_id) REFERENCES workflow_templates (id) DEFERRABLE INITIALLY DEFERRED,
     CONSTRAINT template_ratings_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED,
     CONSTRAINT check_stars_range CHECK (stars >= 0.0 AND stars <= 5.0)
 );
