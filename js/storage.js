@@ -51,3 +51,26 @@ export function describeRejection(e) {
     return JSON.stringify({ code, message: String(message).slice(0, 500), details: null });
   }
 }
+
+// One HTTP request for the remote adapter: resolves with { status, text, etag } whatever the
+// status; rejects with { network: true, message } when no answer came (refused, DNS, CORS,
+// offline) or none came within `timeoutMs`.
+export async function httpRequest(url, method, headers, body, timeoutMs) {
+  const controller = typeof AbortController === "function" ? new AbortController() : null;
+  const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
+  try {
+    const res = await fetch(url, { method, headers, body: body ?? undefined, signal: controller?.signal, credentials: "omit", cache: "no-store" });
+    const text = await res.text();
+    return { status: res.status, text, etag: res.headers.get("etag") };
+  } catch (e) {
+    const timedOut = e && e.name === "AbortError";
+    throw { network: true, message: timedOut ? `no answer within ${timeoutMs} ms` : String((e && e.message) || e) };
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+// Resolves after `ms` milliseconds (retry backoff).
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -703,7 +703,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Deletes one version. Refused while templates derive from it (HAS_DERIVED). When it was
     /// the latest, the highest remaining version becomes latest in the same commit.
     pub async fn delete(&self, id: &str) -> Result<()> {
-        let opts = self.pin(id, WriteOptions::default()).await?;
+        self.delete_with(id, WriteOptions::default()).await
+    }
+
+    /// `delete` guarded by `if_match` (the `updated_at` the caller saw): CONFLICT when the
+    /// template was edited since (used by the HTTP server's `If-Match`).
+    pub async fn delete_with(&self, id: &str, opts: WriteOptions) -> Result<()> {
+        let opts = self.pin(id, opts).await?;
         for _ in 0..EDIT_RETRIES {
             match self.delete_once(id, &opts).await {
                 Err(e) if is_revision_conflict(&e) => continue,

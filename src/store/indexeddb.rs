@@ -20,13 +20,13 @@ use idb::{Database, Factory, KeyPath, KeyRange, ObjectStore, Query, Transaction,
 use js_sys::{Array, JSON};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbFactory, IdbTransaction};
+use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbTransaction};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use super::{dom_error, name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
 use crate::error::{Error, Result};
 use crate::model::{TemplateSpec, WorkflowTemplate};
 
@@ -106,17 +106,6 @@ fn migrate(db: &Database, old: u32) -> std::result::Result<(), idb::Error> {
     Ok(())
 }
 
-/// Maps a DOM failure to the contract's codes: quota to STORAGE_QUOTA (Chrome reports some
-/// quota failures as an AbortError that says "quota"), everything else to STORAGE_UNAVAILABLE.
-pub fn dom_error(what: &str, name: &str, message: &str) -> Error {
-    let quota = name == "QuotaExceededError" || (name == "AbortError" && message.to_ascii_lowercase().contains("quota"));
-    if quota {
-        Error::StorageQuota(format!("{what}: the browser's storage quota is full ({name}: {message}); nothing of this write was stored"))
-    } else {
-        Error::StorageUnavailable(format!("{what}: {name}: {message}"))
-    }
-}
-
 fn idb_error(what: &str, e: idb::Error) -> Error {
     match e {
         idb::Error::DomException(d) => dom_error(what, &d.name(), &d.message()),
@@ -157,78 +146,42 @@ fn factory() -> Result<Factory> {
 }
 
 impl IndexedDbStore {
-    /// Opens (creating or upgrading) the database `name`. A `blocked` open is reported at once
-    /// rather than left hanging; if the pending request succeeds later, it closes at once.
+    /// Opens (creating or upgrading) the database `name` at this build's schema version.
     pub async fn open(name: &str) -> Result<IndexedDbStore> {
+        Self::open_at(name, SCHEMA_VERSION).await
+    }
+
+    /// Opens `name` at `version`, running the migrations up to it. A `blocked` open is reported
+    /// at once rather than left hanging. (Public for tests that simulate a newer release.)
+    #[doc(hidden)]
+    pub async fn open_at(name: &str, version: u32) -> Result<IndexedDbStore> {
         let raw: IdbFactory = factory()?.into();
-        let req = raw.open_with_u32(name, SCHEMA_VERSION).map_err(|e| js_error("opening the database", &e))?;
+        let req = raw.open_with_u32(name, version).map_err(|e| js_error("opening the database", &e))?;
         let upgrade_failed: Rc<RefCell<Option<Error>>> = Rc::default();
-        let settled = Rc::new(Cell::new(false));
-        let promise = {
-            let req = req.clone();
-            let upgrade_failed = upgrade_failed.clone();
-            let settled = settled.clone();
-            js_sys::Promise::new(&mut move |resolve, reject| {
-                let r = req.clone();
-                let failed = upgrade_failed.clone();
-                let on_upgrade = Closure::once_into_js(move |event: web_sys::IdbVersionChangeEvent| {
-                    let old = event.old_version() as u32;
-                    let result = r
-                        .result()
-                        .map_err(|e| js_error("upgrading the database schema", &e))
-                        .and_then(|db| {
-                            migrate(&Database::from(db.unchecked_into::<IdbDatabase>()), old)
-                                .map_err(|e| idb_error("upgrading the database schema", e))
-                        });
-                    if let Err(e) = result {
-                        *failed.borrow_mut() = Some(e);
-                        if let Some(tx) = r.transaction() {
-                            let _ = tx.abort();
-                        }
-                    }
-                });
-                req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-                let (r, s) = (req.clone(), settled.clone());
-                let on_success = Closure::once_into_js(move || {
-                    let db = r.result().unwrap_or(JsValue::NULL);
-                    if s.replace(true) {
-                        // The caller was already told "blocked": do not keep a connection
-                        // nobody holds (it would block the other tab's upgrade in turn).
-                        if let Some(db) = db.dyn_ref::<IdbDatabase>() {
-                            db.close();
-                        }
-                    } else {
-                        let _ = resolve.call1(&JsValue::NULL, &db);
-                    }
-                });
-                req.set_onsuccess(Some(on_success.unchecked_ref()));
-                let (r, s, rej) = (req.clone(), settled.clone(), reject.clone());
-                let on_error = Closure::once_into_js(move || {
-                    if !s.replace(true) {
-                        let e = r.error().ok().flatten().map(JsValue::from).unwrap_or(JsValue::NULL);
-                        let _ = rej.call1(&JsValue::NULL, &e);
-                    }
-                });
-                req.set_onerror(Some(on_error.unchecked_ref()));
-                let s = settled.clone();
-                let on_blocked = Closure::once_into_js(move || {
-                    if !s.replace(true) {
-                        let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("blocked"));
-                    }
-                });
-                req.set_onblocked(Some(on_blocked.unchecked_ref()));
-            })
-        };
-        let outcome = JsFuture::from(promise).await;
+        let (r, failed) = (req.clone(), upgrade_failed.clone());
+        let on_upgrade = Closure::once_into_js(move |event: web_sys::IdbVersionChangeEvent| {
+            let old = event.old_version() as u32;
+            let result = r.result().map_err(|e| js_error("upgrading the database schema", &e)).and_then(|db| {
+                migrate(&Database::from(db.unchecked_into::<IdbDatabase>()), old).map_err(|e| idb_error("upgrading the database schema", e))
+            });
+            if let Err(e) = result {
+                *failed.borrow_mut() = Some(e);
+                if let Some(tx) = r.transaction() {
+                    let _ = tx.abort();
+                }
+            }
+        });
+        req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        let outcome = settle(&req).await;
         if let Some(e) = upgrade_failed.borrow_mut().take() {
             return Err(e);
         }
         match outcome {
             Ok(db) => Ok(Self::wrap(db.unchecked_into(), name)),
-            Err(e) if e.as_string().as_deref() == Some("blocked") => Err(Error::StorageUnavailable(format!(
+            Err(Blocked) => Err(Error::StorageUnavailable(format!(
                 "opening {name:?} is blocked: another tab holds the database open at an older schema version; close or reload it"
             ))),
-            Err(e) => Err(js_error("opening the database", &e)),
+            Err(Failed(e)) => Err(js_error("opening the database", &e)),
         }
     }
 
@@ -308,6 +261,74 @@ impl IndexedDbStore {
         .map_err(|e| idb_error("reading", e))?;
         parse_rows(rows)
     }
+}
+
+/// How an open or delete request ended, when it did not succeed.
+enum Unsettled {
+    Blocked,
+    Failed(JsValue),
+}
+use Unsettled::{Blocked, Failed};
+
+/// How long a `blocked` request may still succeed before it is reported (Chrome also reports
+/// connections that are closing, which let the request through a moment later).
+const BLOCKED_GRACE_MS: i32 = 1000;
+/// How long a request may make no progress at all (queued behind another tab's pending open).
+const STALL_MS: i32 = 10_000;
+
+fn after_ms(ms: i32, f: &JsValue) {
+    if let Ok(set_timeout) = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("setTimeout")) {
+        if let Some(set_timeout) = set_timeout.dyn_ref::<js_sys::Function>() {
+            let _ = set_timeout.call2(&JsValue::NULL, f, &JsValue::from(ms));
+        }
+    }
+}
+
+/// Waits for an open or delete request: its result, or `Blocked` when another connection
+/// keeps blocking it past a short grace, or when it makes no progress at all (reported, not
+/// left hanging). If a request given up on succeeds later, the connection nobody waits for is
+/// closed at once, so it does not block the other tab in turn.
+async fn settle(req: &IdbOpenDbRequest) -> std::result::Result<JsValue, Unsettled> {
+    let settled = Rc::new(Cell::new(false));
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let (r, s) = (req.clone(), settled.clone());
+        let on_success = Closure::once_into_js(move || {
+            let result = r.result().unwrap_or(JsValue::UNDEFINED);
+            if s.replace(true) {
+                if let Some(db) = result.dyn_ref::<IdbDatabase>() {
+                    db.close();
+                }
+            } else {
+                let _ = resolve.call1(&JsValue::NULL, &result);
+            }
+        });
+        req.set_onsuccess(Some(on_success.unchecked_ref()));
+        let (r, s, rej) = (req.clone(), settled.clone(), reject.clone());
+        let on_error = Closure::once_into_js(move || {
+            if !s.replace(true) {
+                let e = r.error().ok().flatten().map(JsValue::from).unwrap_or(JsValue::NULL);
+                let _ = rej.call1(&JsValue::NULL, &js_sys::Array::of1(&e));
+            }
+        });
+        req.set_onerror(Some(on_error.unchecked_ref()));
+        let give_up = {
+            let s = settled.clone();
+            Closure::<dyn Fn()>::new(move || {
+                if !s.replace(true) {
+                    let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("blocked"));
+                }
+            })
+            .into_js_value()
+        };
+        let g = give_up.clone();
+        let on_blocked = Closure::once_into_js(move || after_ms(BLOCKED_GRACE_MS, &g));
+        req.set_onblocked(Some(on_blocked.unchecked_ref()));
+        after_ms(STALL_MS, &give_up);
+    });
+    JsFuture::from(promise).await.map_err(|e| match e.dyn_ref::<js_sys::Array>() {
+        Some(a) => Failed(a.get(0)),
+        None => Blocked,
+    })
 }
 
 #[derive(Deserialize)]
@@ -623,12 +644,17 @@ impl Store for IndexedDbStore {
     }
 }
 
-/// Drops the database (the downgrade to base). Open connections of this page are closed by
-/// their `versionchange` handler first, so the delete is not blocked by us.
+/// Drops the database (the downgrade to base). Open connections of this package close
+/// themselves on `versionchange`; one that does not (another app's) makes the delete report
+/// STORAGE_UNAVAILABLE at once instead of hanging. The delete then happens when it closes.
 pub async fn destroy(name: &str) -> Result<()> {
-    factory()?
-        .delete(name)
-        .map_err(|e| idb_error("deleting the database", e))?
-        .await
-        .map_err(|e| idb_error("deleting the database", e))
+    let raw: IdbFactory = factory()?.into();
+    let req = raw.delete_database(name).map_err(|e| js_error("deleting the database", &e))?;
+    match settle(&req).await {
+        Ok(_) => Ok(()),
+        Err(Blocked) => Err(Error::StorageUnavailable(format!(
+            "deleting {name:?} is blocked: another tab holds the database open and did not close it; it is deleted once that tab closes"
+        ))),
+        Err(Failed(e)) => Err(js_error("deleting the database", &e)),
+    }
 }

@@ -47,7 +47,7 @@ pub struct LocalStore {
 
 fn storage_error(what: &str, e: StorageError) -> Error {
     match e {
-        StorageError::JsError(j) => super::indexeddb::dom_error(what, &j.name, &j.message),
+        StorageError::JsError(j) => super::dom_error(what, &j.name, &j.message),
         StorageError::SerdeError(e) => Error::corrupt(format!("{what}: the stored catalog is not valid JSON for this version: {e}")),
         StorageError::KeyNotFound(k) => Error::StorageUnavailable(format!("{what}: {k} not found")),
     }
@@ -189,7 +189,7 @@ impl LocalStore {
 
 fn js_dom_error(v: &JsValue) -> Error {
     match v.dyn_ref::<js_sys::Error>() {
-        Some(e) => super::indexeddb::dom_error("writing to localStorage", &String::from(e.name()), &String::from(e.message())),
+        Some(e) => super::dom_error("writing to localStorage", &String::from(e.name()), &String::from(e.message())),
         None => Error::StorageUnavailable("writing to localStorage failed".into()),
     }
 }

@@ -115,6 +115,20 @@ impl SpecFilter {
     }
 }
 
+/// Maps a browser storage failure (a DOMException's name and message) to the contract's codes:
+/// quota to STORAGE_QUOTA (Chrome reports some quota failures as an AbortError that says
+/// "quota"), everything else to STORAGE_UNAVAILABLE.
+pub fn dom_error(what: &str, name: &str, message: &str) -> crate::Error {
+    let quota = name == "QuotaExceededError"
+        || name == "NS_ERROR_DOM_QUOTA_REACHED"
+        || (name == "AbortError" && message.to_ascii_lowercase().contains("quota"));
+    if quota {
+        crate::Error::StorageQuota(format!("{what}: the browser's storage quota is full ({name}: {message}); nothing of this write was stored"))
+    } else {
+        crate::Error::StorageUnavailable(format!("{what}: {name}: {message}"))
+    }
+}
+
 /// The case-insensitive form of a name used for uniqueness and lookups.
 pub fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
@@ -166,5 +180,20 @@ impl<S: Store> Store for std::rc::Rc<S> {
     }
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         (**self).commit(writes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dom_error;
+
+    #[test]
+    fn browser_failures_map_to_codes() {
+        assert_eq!(dom_error("w", "QuotaExceededError", "").code(), "STORAGE_QUOTA");
+        assert_eq!(dom_error("w", "NS_ERROR_DOM_QUOTA_REACHED", "").code(), "STORAGE_QUOTA");
+        assert_eq!(dom_error("w", "AbortError", "Transaction aborted: Quota exceeded").code(), "STORAGE_QUOTA");
+        assert_eq!(dom_error("w", "AbortError", "The transaction was aborted").code(), "STORAGE_UNAVAILABLE");
+        assert_eq!(dom_error("w", "InvalidStateError", "database closing").code(), "STORAGE_UNAVAILABLE");
+        assert_eq!(dom_error("w", "SecurityError", "denied").code(), "STORAGE_UNAVAILABLE");
     }
 }

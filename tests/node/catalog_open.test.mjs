@@ -65,7 +65,7 @@ test("a Proxy whose ownKeys trap throws rejects with INVALID_ARGUMENT (no escape
   const proxy = new Proxy({}, { ownKeys() { throw new Error("ownKeys says no"); } });
   assertRejectedWith(await outcome(() => TemplateCatalog.open(proxy)), "INVALID_ARGUMENT", "ownKeys trap");
   // the instance still works afterwards
-  const cat = await TemplateCatalog.open({ userId: wt.newId() });
+  const cat = await TemplateCatalog.open({ userId: wt.newId(), storage: "memory" });
   const t = await cat.create({ name: "After the trap", workflow_type: "plain" });
   assert.deepEqual(await cat.get(t.id), t);
 });

@@ -1,0 +1,15 @@
+DROP INDEX idx_template_specs_base_template_name;
+DROP INDEX idx_template_specs_workflow_type;
+DROP INDEX idx_template_specs_name;
+DROP INDEX idx_template_specs_owner_id;
+DROP TABLE template_specs;
+DROP INDEX idx_workflow_templates_config_hash;
+DROP INDEX idx_workflow_templates_is_public;
+DROP INDEX idx_workflow_templates_is_latest;
+DROP INDEX idx_workflow_templates_is_builtin;
+DROP INDEX idx_workflow_templates_base_template_id;
+DROP INDEX idx_workflow_templates_category;
+DROP INDEX idx_workflow_templates_workflow_type;
+DROP INDEX idx_workflow_templates_name;
+DROP INDEX idx_workflow_templates_owner_id;
+DROP TABLE workflow_templates;

@@ -1,0 +1,10 @@
+DROP TABLE idempotency_keys;
+DROP TABLE api_tokens;
+DROP TABLE builtin_template_stats;
+DROP TABLE template_ratings;
+ALTER TABLE template_specs DROP COLUMN rev;
+DROP INDEX idx_workflow_templates_public_latest;
+DROP INDEX idx_workflow_templates_name_key_public;
+DROP INDEX idx_workflow_templates_owner_name_key;
+ALTER TABLE workflow_templates DROP COLUMN name_key;
+ALTER TABLE workflow_templates DROP COLUMN rev;

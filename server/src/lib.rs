@@ -1,0 +1,8 @@
+//! The reference HTTP server of workflow-templates, as a library (the binary is `main.rs`):
+//! the same core catalog over SQLite or PostgreSQL, behind an HTTP + JSON API.
+
+pub mod auth;
+pub mod db;
+pub mod http;
+pub mod migrations;
+pub mod store;

@@ -1,0 +1,177 @@
+//! Ordered schema migrations for SQLite and PostgreSQL: `up` applies every pending one in order
+//! (like `alembic upgrade head`), `down` reverts every applied one in reverse order and drops
+//! the bookkeeping table (like `alembic downgrade base`: nothing of ours is left).
+//!
+//! - 000_users: the `users` table the seed's foreign keys point at (in the seed's application it
+//!   predates its migration 001; here it holds the server's accounts).
+//! - 001_workflow_templates: the seed's migration, reproduced on PostgreSQL: both enum types,
+//!   both tables with every NOT NULL, DEFAULT, CHECK and foreign key, and the 13 named indexes.
+//!   The SQLite version is the closest equivalent (enum types become CHECK constraints; its
+//!   foreign keys are created deferrable because SQLite cannot alter a constraint later).
+//! - 002_server: what the server adds: a revision (`rev`) per record for optimistic concurrency,
+//!   a `name_key` column for case-insensitive name uniqueness, BIGINT counters (SPEC section 2's
+//!   one deliberate widening; every integer column the core allows up to 2^53-1 is widened),
+//!   deferrable foreign keys (a multi-record import may write a child before its base), compound
+//!   indexes for discovery, ratings, built-in statistics, API tokens and idempotency keys, and
+//!   the built-in owner's system user.
+
+use workflow_templates::model::id::BUILTIN_OWNER;
+
+use crate::db::{Conn, DbError, DbResult, Dialect};
+
+pub struct Migration {
+    pub id: &'static str,
+    sqlite_up: &'static str,
+    sqlite_down: &'static str,
+    pg_up: &'static str,
+    pg_down: &'static str,
+    /// Run after `up`, in the same transaction (data fix-ups that need Rust).
+    post_up: Option<fn(&mut Conn) -> DbResult<()>>,
+}
+
+const TABLE: &str = "wt_schema_migrations";
+
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        id: "000_users",
+        sqlite_up: "
+CREATE TABLE users (
+    id VARCHAR(26) NOT NULL PRIMARY KEY,
+    name VARCHAR(255) NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);",
+        sqlite_down: "DROP TABLE users;",
+        pg_up: "
+CREATE TABLE users (
+    id VARCHAR(26) NOT NULL,
+    name VARCHAR(255) NOT NULL DEFAULT '',
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
+    CONSTRAINT users_pkey PRIMARY KEY (id)
+);",
+        pg_down: "DROP TABLE users;",
+        post_up: None,
+    },
+    Migration {
+        id: "001_workflow_templates",
+        sqlite_up: include_str!("../migrations/sqlite/001_workflow_templates.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/001_workflow_templates.down.sql"),
+        pg_up: include_str!("../migrations/postgres/001_workflow_templates.up.sql"),
+        pg_down: include_str!("../migrations/postgres/001_workflow_templates.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "002_server",
+        sqlite_up: include_str!("../migrations/sqlite/002_server.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/002_server.down.sql"),
+        pg_up: include_str!("../migrations/postgres/002_server.up.sql"),
+        pg_down: include_str!("../migrations/postgres/002_server.down.sql"),
+        post_up: Some(fill_name_keys),
+    },
+];
+
+/// Rows written before 002 (by the seed's application) get the core's own name key.
+fn fill_name_keys(c: &mut Conn) -> DbResult<()> {
+    let rows = c.query("SELECT id, name FROM workflow_templates", &[])?;
+    for r in rows {
+        let (Some(id), Some(name)) = (r[0].text(), r[1].text()) else { continue };
+        c.execute(
+            "UPDATE workflow_templates SET name_key = {t1} WHERE id = {t2}",
+            &[crate::db::text(workflow_templates::store::name_key(name)), crate::db::text(id)],
+        )?;
+    }
+    c.execute("INSERT INTO users (id, name) VALUES ({t1}, {t2}) ON CONFLICT (id) DO NOTHING", &[crate::db::text(BUILTIN_OWNER), crate::db::text("built-in templates")])?;
+    Ok(())
+}
+
+fn ensure_table(c: &mut Conn) -> DbResult<()> {
+    let sql = match c.dialect() {
+        Dialect::Sqlite => format!("CREATE TABLE IF NOT EXISTS {TABLE} (id VARCHAR(64) NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"),
+        Dialect::Postgres => format!("CREATE TABLE IF NOT EXISTS {TABLE} (id VARCHAR(64) NOT NULL PRIMARY KEY, applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now())"),
+    };
+    c.batch(&sql)
+}
+
+fn table_exists(c: &mut Conn, name: &str) -> DbResult<bool> {
+    let rows = match c.dialect() {
+        Dialect::Sqlite => c.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = {t1}", &[crate::db::text(name)])?,
+        Dialect::Postgres => c.query("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = {t1}", &[crate::db::text(name)])?,
+    };
+    Ok(!rows.is_empty())
+}
+
+/// The ids of the applied migrations, in order.
+pub fn applied(c: &mut Conn) -> DbResult<Vec<String>> {
+    if !table_exists(c, TABLE)? {
+        return Ok(Vec::new());
+    }
+    let rows = c.query(&format!("SELECT id FROM {TABLE} ORDER BY id"), &[])?;
+    Ok(rows.into_iter().filter_map(|r| r[0].text().map(str::to_string)).collect())
+}
+
+/// Applies every pending migration, each in its own transaction. Returns the ids applied.
+pub fn up(c: &mut Conn) -> DbResult<Vec<&'static str>> {
+    up_to(c, None)
+}
+
+/// Applies pending migrations in order up to and including `target` (all when `None`).
+pub fn up_to(c: &mut Conn, target: Option<&str>) -> DbResult<Vec<&'static str>> {
+    if let Some(t) = target {
+        if !MIGRATIONS.iter().any(|m| m.id == t) {
+            return Err(DbError { kind: crate::db::DbErrorKind::Other, message: format!("no migration {t:?}") });
+        }
+    }
+    let mut done = Vec::new();
+    c.transaction(ensure_table)?;
+    let have = applied(c)?;
+    for m in MIGRATIONS {
+        if have.iter().any(|h| h == m.id) {
+            continue;
+        }
+        let sql = match c.dialect() {
+            Dialect::Sqlite => m.sqlite_up,
+            Dialect::Postgres => m.pg_up,
+        };
+        c.transaction(|c| -> DbResult<()> {
+            c.batch(sql).map_err(|e| DbError { message: format!("migration {} up: {}", m.id, e.message), ..e })?;
+            if let Some(post) = m.post_up {
+                post(c)?;
+            }
+            c.execute(&format!("INSERT INTO {TABLE} (id) VALUES ({{t1}})"), &[crate::db::text(m.id)])?;
+            Ok(())
+        })?;
+        done.push(m.id);
+        if Some(m.id) == target {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Reverts every applied migration, newest first, then drops the bookkeeping table.
+pub fn down(c: &mut Conn) -> DbResult<Vec<&'static str>> {
+    let have = applied(c)?;
+    let mut done = Vec::new();
+    for m in MIGRATIONS.iter().rev() {
+        if !have.iter().any(|h| h == m.id) {
+            continue;
+        }
+        let sql = match c.dialect() {
+            Dialect::Sqlite => m.sqlite_down,
+            Dialect::Postgres => m.pg_down,
+        };
+        c.transaction(|c| -> DbResult<()> {
+            c.batch(sql).map_err(|e| DbError { message: format!("migration {} down: {}", m.id, e.message), ..e })?;
+            c.execute(&format!("DELETE FROM {TABLE} WHERE id = {{t1}}"), &[crate::db::text(m.id)])?;
+            Ok(())
+        })?;
+        done.push(m.id);
+    }
+    c.transaction(|c| c.batch(&format!("DROP TABLE IF EXISTS {TABLE}")))?;
+    Ok(done)
+}
+
+/// True when every migration is applied.
+pub fn is_current(c: &mut Conn) -> DbResult<bool> {
+    let have = applied(c)?;
+    Ok(MIGRATIONS.iter().all(|m| have.iter().any(|h| h == m.id)))
+}

@@ -1,0 +1,256 @@
+//! Migrations: 001 reproduces the seed's schema (PostgreSQL checked column by column), data
+//! written by the seed's schema survives the server's migrations, and `migrate up` / `down` /
+//! `up` on a database with data behaves like `alembic upgrade head` / `downgrade base`.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use workflow_templates::hash::config_hash;
+use workflow_templates::model::time::format_ms;
+use workflow_templates::WorkflowTemplate;
+use workflow_templates_server::db::{text, Conn, DbUrl, Dialect, P};
+use workflow_templates_server::migrations;
+
+const INDEXES: [&str; 13] = [
+    "idx_workflow_templates_owner_id",
+    "idx_workflow_templates_name",
+    "idx_workflow_templates_workflow_type",
+    "idx_workflow_templates_category",
+    "idx_workflow_templates_base_template_id",
+    "idx_workflow_templates_is_builtin",
+    "idx_workflow_templates_is_latest",
+    "idx_workflow_templates_is_public",
+    "idx_workflow_templates_config_hash",
+    "idx_template_specs_owner_id",
+    "idx_template_specs_name",
+    "idx_template_specs_workflow_type",
+    "idx_template_specs_base_template_name",
+];
+
+fn open(db: &TestDb) -> Conn {
+    Conn::open(&DbUrl::parse(&db.url).unwrap()).unwrap()
+}
+
+fn strings(c: &mut Conn, sql: &str, params: &[P]) -> Vec<String> {
+    c.query(sql, params).unwrap().into_iter().map(|r| r.iter().map(|v| v.text().map(str::to_string).or_else(|| v.int().map(|n| n.to_string())).unwrap_or_else(|| "NULL".into())).collect::<Vec<_>>().join("|")).collect()
+}
+
+fn tables(c: &mut Conn) -> Vec<String> {
+    match c.dialect() {
+        Dialect::Sqlite => strings(c, "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view', 'trigger') AND name NOT LIKE 'sqlite_%' ORDER BY name", &[]),
+        Dialect::Postgres => {
+            let mut v = strings(c, "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1", &[]);
+            v.extend(strings(c, "SELECT typname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = current_schema() AND t.typtype = 'e'", &[]));
+            v
+        }
+    }
+}
+
+fn index_names(c: &mut Conn) -> Vec<String> {
+    match c.dialect() {
+        Dialect::Sqlite => strings(c, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%' ORDER BY name", &[]),
+        Dialect::Postgres => strings(c, "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE 'idx_%' ORDER BY 1", &[]),
+    }
+}
+
+/// (column, type, nullable, default-contains) of the seed's workflow_templates on PostgreSQL.
+const PG_COLUMNS: &[(&str, &str, bool, Option<&str>)] = &[
+    ("id", "varchar(26)", false, None),
+    ("created_at", "timestamptz", false, Some("now()")),
+    ("updated_at", "timestamptz", false, Some("now()")),
+    ("owner_id", "varchar(26)", false, None),
+    ("name", "varchar(255)", false, None),
+    ("description", "text", false, None),
+    ("workflow_type", "workflowtype", false, None),
+    ("category", "templatecategory", false, Some("'custom'::templatecategory")),
+    ("default_params", "json", false, Some("'{}'::json")),
+    ("required_tools", "json", true, None),
+    ("required_retrievers", "json", true, None),
+    ("base_template_id", "varchar(26)", true, None),
+    ("is_builtin", "bool", false, Some("false")),
+    ("version", "int4", false, Some("1")),
+    ("is_latest", "bool", false, Some("true")),
+    ("changelog", "text", true, None),
+    ("is_public", "bool", false, Some("false")),
+    ("rating", "float8", true, None),
+    ("rating_count", "int4", false, Some("0")),
+    ("usage_count", "int4", false, Some("0")),
+    ("success_rate", "float8", true, None),
+    ("avg_response_time_ms", "int4", true, None),
+    ("last_used_at", "timestamptz", true, None),
+    ("total_tokens_used", "int4", false, Some("0")),
+    ("total_cost", "float8", false, Some("0")),
+    ("avg_tokens_per_use", "float8", true, None),
+    ("tags", "json", true, None),
+    ("extra_metadata", "json", true, None),
+    ("config_hash", "varchar(64)", false, None),
+    ("estimated_complexity", "int4", true, None),
+];
+
+fn pg_columns(c: &mut Conn, table: &str) -> Vec<(String, String, bool, Option<String>)> {
+    c.query(
+        "SELECT column_name::text, udt_name::text, character_maximum_length::bigint, is_nullable::text, column_default::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = {t1} ORDER BY ordinal_position",
+        &[text(table)],
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| {
+        let ty = match r[2].int() {
+            Some(n) => format!("{}({n})", r[1].text().unwrap()),
+            None => r[1].text().unwrap().to_string(),
+        };
+        (r[0].text().unwrap().to_string(), ty, r[3].text() == Some("YES"), r[4].text().map(str::to_string))
+    })
+    .collect()
+}
+
+#[test]
+fn migration_001_reproduces_the_seed_schema() {
+    for db in backends() {
+        let mut c = open(&db);
+        let l = db.label;
+        assert_eq!(migrations::up_to(&mut c, Some("001_workflow_templates")).unwrap(), vec!["000_users", "001_workflow_templates"]);
+        let mut idx = index_names(&mut c);
+        idx.sort();
+        let mut want: Vec<String> = INDEXES.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(idx, want, "{l}: exactly the 13 named indexes");
+        if c.dialect() == Dialect::Postgres {
+            let cols = pg_columns(&mut c, "workflow_templates");
+            assert_eq!(cols.len(), PG_COLUMNS.len());
+            for ((name, ty, null, default), (wname, wty, wnull, wdefault)) in cols.iter().zip(PG_COLUMNS) {
+                assert_eq!((name.as_str(), ty.as_str(), *null), (*wname, *wty, *wnull), "column {wname}");
+                match wdefault {
+                    Some(d) => assert!(default.as_deref().is_some_and(|x| x.contains(d)), "default of {wname}: {default:?}"),
+                    None => assert_eq!(default, &None, "no default on {wname}"),
+                }
+            }
+            let spec_cols = pg_columns(&mut c, "template_specs");
+            let names: Vec<&str> = spec_cols.iter().map(|c| c.0.as_str()).collect();
+            assert_eq!(names, ["id", "created_at", "updated_at", "owner_id", "name", "description", "workflow_type", "default_params", "required_tools", "required_retrievers", "base_template_name", "usage_count", "last_used_at", "tags", "extra_metadata"]);
+            assert!(spec_cols.iter().find(|c| c.0 == "base_template_name").unwrap().2);
+            assert_eq!(spec_cols.iter().find(|c| c.0 == "usage_count").unwrap().1, "int4");
+            let enums = strings(&mut c, "SELECT t.typname::text, string_agg(e.enumlabel::text, ',' ORDER BY e.enumsortorder) FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname ORDER BY 1", &[]);
+            assert_eq!(enums, ["templatecategory|general,customer_support,programming,research,data_analysis,creative,educational,business,custom", "workflowtype|plain,tools,rag,full"]);
+            let cons = strings(&mut c, "SELECT conname::text, contype::text FROM pg_constraint WHERE conrelid IN ('workflow_templates'::regclass, 'template_specs'::regclass) ORDER BY 1", &[]);
+            assert_eq!(
+                cons,
+                [
+                    "check_rating_range|c", "check_success_rate_range|c", "template_specs_owner_id_fkey|f", "template_specs_pkey|p",
+                    "workflow_templates_base_template_id_fkey|f", "workflow_templates_owner_id_fkey|f", "workflow_templates_pkey|p"
+                ]
+            );
+            // The CHECKs bite.
+            c.batch("INSERT INTO users (id) VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV')").unwrap();
+            let bad = c.batch("INSERT INTO workflow_templates (id, owner_id, name, description, workflow_type, config_hash, rating) VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAW', '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'n', 'd', 'plain', 'h', 6.0)");
+            assert!(bad.unwrap_err().message.contains("check_rating_range"));
+            let bad = c.batch("INSERT INTO workflow_templates (id, owner_id, name, description, workflow_type, config_hash) VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAW', '01ARZ3NDEKTSV4RRFFQ69G5FAX', 'n', 'd', 'plain', 'h')");
+            assert!(bad.unwrap_err().message.contains("fkey"));
+            let bad = c.batch("INSERT INTO workflow_templates (id, owner_id, name, description, workflow_type, config_hash) VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAW', '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'n', 'd', 'sideways', 'h')");
+            assert!(bad.is_err());
+            c.batch("DELETE FROM users").unwrap();
+        } else {
+            let info = strings(&mut c, "SELECT name, \"notnull\", dflt_value FROM pragma_table_info('workflow_templates') ORDER BY cid", &[]);
+            assert_eq!(info.len(), 30, "{l}");
+            assert!(info.contains(&"category|1|'custom'".to_string()), "{info:?}");
+            assert!(info.contains(&"rating|0|NULL".to_string()), "{info:?}");
+            c.batch("INSERT INTO users (id) VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV')").unwrap();
+            let bad = c.batch("INSERT INTO workflow_templates (id, owner_id, name, description, workflow_type, config_hash, rating) VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAW', '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'n', 'd', 'plain', 'h', 6.0)");
+            assert!(bad.is_err(), "{l}: rating CHECK");
+            let bad = c.batch("INSERT INTO workflow_templates (id, owner_id, name, description, workflow_type, config_hash) VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAW', '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'n', 'd', 'sideways', 'h')");
+            assert!(bad.is_err(), "{l}: enum CHECK");
+            c.batch("DELETE FROM users").unwrap();
+        }
+    }
+}
+
+/// A row written by the seed's application (schema 001 only) is served after the server's
+/// migrations, with the server's rules (name uniqueness needs the filled-in name key).
+#[test]
+fn seed_data_survives_the_server_migrations() {
+    for db in backends() {
+        let l = db.label;
+        let mut c = open(&db);
+        migrations::up_to(&mut c, Some("001_workflow_templates")).unwrap();
+        let user = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+        let tid = "01ARZ3NDEKTSV4RRFFQ69G5FAW";
+        c.execute("INSERT INTO users (id, name) VALUES ({t1}, {t2})", &[text(user), text("seed user")]).unwrap();
+        let mut t = WorkflowTemplate::with_defaults(tid.into(), user.into(), format_ms(1_790_000_000_000));
+        t.name = "Seeded Template".into();
+        t.description = "from the seed app".into();
+        t.default_params = json!({ "model": { "name": "m" } }).as_object().unwrap().clone();
+        t.config_hash = config_hash(&t.config());
+        c.execute(
+            "INSERT INTO workflow_templates (id, created_at, updated_at, owner_id, name, description, workflow_type, default_params, config_hash) VALUES ({t1}, {ts2}, {ts3}, {t4}, {t5}, {t6}, {e:workflowtype:7}, {j8}, {t9})",
+            &[text(tid), text(&t.created_at), text(&t.updated_at), text(user), text(&t.name), text(&t.description), text("plain"), text(serde_json::to_string(&t.default_params).unwrap()), text(&t.config_hash)],
+        )
+        .unwrap();
+        drop(c);
+        cli(&["migrate", "up", "--db", &db.url]);
+        let out = cli(&["token", "create", "--db", &db.url, "--user", user]);
+        let token = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["token"].as_str().unwrap().to_string();
+        let srv = Server::start(&db);
+        let cl = srv.client(Some(&token));
+        let got = cl.get(&format!("/v1/templates/{tid}"));
+        assert_eq!(got.status, 200, "{l}: {}", String::from_utf8_lossy(&got.raw));
+        assert_eq!(got.json(), serde_json::to_value(&t).unwrap(), "{l}: the seed's row reads back as the record");
+        let dup = cl.post("/v1/templates", &json!({ "name": "seeded TEMPLATE", "workflow_type": "plain" }));
+        assert_eq!(dup.code(), "NAME_TAKEN", "{l}");
+    }
+}
+
+#[test]
+fn migrate_up_down_up_on_a_database_with_data() {
+    for db in backends() {
+        let l = db.label;
+        let status = cli(&["migrate", "status", "--db", &db.url]);
+        assert_eq!(status.lines().filter(|x| x.starts_with("pending")).count(), migrations::MIGRATIONS.len(), "{l}");
+        assert!(cli(&["migrate", "up", "--db", &db.url]).contains("002_server"));
+        assert!(cli(&["migrate", "up", "--db", &db.url]).contains("nothing"), "{l}: up is idempotent");
+        let a = create_user(&db);
+        {
+            let srv = Server::start(&db);
+            let c = srv.client(Some(&a.token));
+            let base = c.post("/v1/templates", &draft("kept?", true)).json()["id"].as_str().unwrap().to_string();
+            assert_eq!(c.post("/v1/templates", &json!({ "name": "child", "workflow_type": "plain", "base_template_id": base })).status, 201);
+            assert_eq!(c.post(&format!("/v1/templates/{base}/versions"), &json!({})).status, 201);
+            assert_eq!(c.post(&format!("/v1/templates/{BUILTIN}/usage"), &json!({ "success": true, "responseTimeMs": 3 })).status, 200);
+            assert_eq!(c.put(&format!("/v1/templates/{base}/rating"), &json!({ "stars": 5 })).status, 200);
+            assert_eq!(c.post("/v1/specs", &json!({ "name": "s", "workflow_type": "plain" })).status, 201);
+            assert_eq!(c.req("POST", &format!("/v1/templates/{base}/usage"), &[("Idempotency-Key", "k")], Some(b"{\"success\":true,\"responseTimeMs\":1}")).status, 200);
+        }
+        let mut c = open(&db);
+        assert!(!tables(&mut c).is_empty());
+        drop(c);
+        let out = cli(&["migrate", "down", "--db", &db.url]);
+        assert!(out.contains("002_server, 001_workflow_templates, 000_users"), "{l}: {out}");
+        let mut c = open(&db);
+        assert_eq!(tables(&mut c), Vec::<String>::new(), "{l}: down to base leaves nothing of ours");
+        drop(c);
+        assert!(cli(&["migrate", "down", "--db", &db.url]).contains("nothing"), "{l}");
+        assert_eq!(cli(&["migrate", "status", "--db", &db.url]).lines().filter(|x| x.starts_with("pending")).count(), 3);
+
+        // Up again: a working, empty server.
+        cli(&["migrate", "up", "--db", &db.url]);
+        let mut c = open(&db);
+        assert_eq!(index_names(&mut c).len(), 13 + 6, "{l}: the seed's 13 plus the server's");
+        drop(c);
+        let old = Server::start(&db);
+        assert_eq!(old.client(Some(&a.token)).get("/v1/me").status, 401, "{l}: the old token went with the users table");
+        drop(old);
+        let b = create_user(&db);
+        let srv = Server::start(&db);
+        let c = srv.client(Some(&b.token));
+        assert_eq!(c.get("/v1/templates?includeBuiltin=false").json()["total"], 0, "{l}");
+        assert_eq!(c.get(&format!("/v1/templates/{BUILTIN}")).json()["usage_count"], 0, "{l}: built-in statistics were dropped too");
+        assert_eq!(c.post("/v1/templates", &draft("kept?", true)).status, 201, "{l}");
+        // And once more down/up with this new data, through the library.
+        drop(srv);
+        let mut conn = open(&db);
+        migrations::down(&mut conn).unwrap();
+        assert!(tables(&mut conn).is_empty());
+        migrations::up(&mut conn).unwrap();
+        assert!(migrations::is_current(&mut conn).unwrap());
+    }
+}

@@ -1,0 +1,109 @@
+//! What IndexedDB does around the data: another tab upgrading the schema (this connection
+//! closes and subscribers are told), a blocked open or delete (reported, not left hanging).
+#![cfg(target_arch = "wasm32")]
+
+mod conformance;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use conformance::{TickEnv, U1};
+use std::future::Future;
+
+use js_sys::{Function, Promise};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use workflow_templates::catalog::{Catalog, ChangeEvent};
+use workflow_templates::store::indexeddb::{self, IndexedDbStore};
+use workflow_templates::wasm::store::{open_backend, AnyStore};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e9) as u64)
+}
+
+async fn catalog(name: &str) -> Rc<Catalog<AnyStore, TickEnv>> {
+    let backend = open_backend(Some("indexeddb"), name).await.unwrap_or_else(|e| panic!("{}: {e}", e.code()));
+    let c = Rc::new(Catalog::new(AnyStore::new(backend, name), TickEnv::new(), U1).unwrap());
+    c.store().attach(&c);
+    c
+}
+
+/// A connection as another app would hold it: open, with no `versionchange` handler.
+async fn stubborn_connection(name: &str) -> JsValue {
+    let f = Function::new_with_args(
+        "name",
+        "return new Promise((res, rej) => { const r = indexedDB.open(name); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); })",
+    );
+    JsFuture::from(f.call1(&JsValue::NULL, &name.into()).unwrap().unchecked_into::<Promise>()).await.unwrap()
+}
+
+/// `p`, or an error if it has not settled within `ms` (a hang is a failure, not a stuck run).
+async fn within<T>(ms: i32, f: impl Future<Output = T>) -> T {
+    let timer = Promise::new(&mut |_, reject| {
+        let set_timeout: Function = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into()).unwrap().unchecked_into();
+        set_timeout.call3(&JsValue::NULL, &reject, &ms.into(), &"timeout".into()).unwrap();
+    });
+    let mut f = std::pin::pin!(f);
+    let mut timer = std::pin::pin!(JsFuture::from(timer));
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
+            return std::task::Poll::Ready(v);
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            panic!("did not settle within {ms} ms");
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+#[wasm_bindgen_test]
+async fn an_upgrade_in_another_tab_closes_this_connection_and_tells_subscribers() {
+    let name = unique("wt-upgrade");
+    let c = catalog(&name).await;
+    let heard: Rc<RefCell<Vec<ChangeEvent>>> = Rc::default();
+    let h = heard.clone();
+    c.subscribe(move |e| h.borrow_mut().push(e.clone()));
+    let t = c.create(json!({ "name": "Before the upgrade", "workflow_type": "plain" })).await.unwrap();
+    // "Another tab" runs a newer release: schema version 2. It is not blocked by us.
+    let newer = within(15_000, IndexedDbStore::open_at(&name, 2)).await.unwrap_or_else(|e| panic!("{}: {e}", e.code()));
+    let got: Vec<(&str, &str, bool)> = heard.borrow().iter().map(|e| (e.kind, e.op, e.external)).collect();
+    assert_eq!(got.last(), Some(&("storage", "closed", true)), "subscribers are told: {got:?}");
+    let e = c.get(&t.id).await.unwrap_err();
+    assert_eq!(e.code(), "STORAGE_UNAVAILABLE");
+    // The data is still there for the newer connection.
+    use workflow_templates::store::Store;
+    assert!(newer.get_template(&t.id).await.unwrap().is_some());
+    newer.close();
+    within(15_000, indexeddb::destroy(&name)).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_blocked_upgrade_is_reported_not_left_hanging() {
+    let name = unique("wt-blocked-open");
+    IndexedDbStore::open(&name).await.unwrap().close();
+    let other = stubborn_connection(&name).await;
+    let e = within(15_000, IndexedDbStore::open_at(&name, 2)).await.err().expect("the upgrade is blocked");
+    assert_eq!(e.code(), "STORAGE_UNAVAILABLE");
+    assert!(e.to_string().contains("blocked"), "{e}");
+    // Once the other connection closes, the abandoned upgrade goes through and its connection
+    // is closed at once: a later open at that version is not blocked by it.
+    other.unchecked_ref::<web_sys::IdbDatabase>().close();
+    within(15_000, IndexedDbStore::open_at(&name, 2)).await.unwrap_or_else(|e| panic!("{}: {e}", e.code())).close();
+    within(15_000, indexeddb::destroy(&name)).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_blocked_delete_is_reported_not_left_hanging() {
+    let name = unique("wt-blocked-delete");
+    IndexedDbStore::open(&name).await.unwrap().close();
+    let other = stubborn_connection(&name).await;
+    let e = within(15_000, indexeddb::destroy(&name)).await.unwrap_err();
+    assert_eq!(e.code(), "STORAGE_UNAVAILABLE");
+    assert!(e.to_string().contains("blocked"), "{e}");
+    other.unchecked_ref::<web_sys::IdbDatabase>().close();
+}
