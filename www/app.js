@@ -17,6 +17,11 @@ export const USERS = [
   { id: "01JD0000000000000000000003", name: "Carol" },
 ];
 const USER_KEY = "workflow-templates-editor.user";
+// The acting user is remembered in localStorage when the browser allows it.
+const remembered = {
+  get() { try { return localStorage.getItem(USER_KEY); } catch { return null; } },
+  set(id) { try { localStorage.setItem(USER_KEY, id); } catch { /* not remembered */ } },
+};
 
 export const app = {
   wt,
@@ -81,7 +86,7 @@ async function switchUser(userId) {
   app.catalog = catalog;
   app.userId = userId;
   app.storage = storage;
-  localStorage.setItem(USER_KEY, userId);
+  remembered.set(userId);
   $("#user-select").value = userId;
   document.body.dataset.user = userId;
   showStorageNotice(storage, tried);
@@ -146,7 +151,7 @@ async function main() {
   for (const u of USERS) select.append(h("option", { value: u.id }, `${u.name} · …${u.id.slice(-4)}`));
   try {
     await init();
-    const saved = localStorage.getItem(USER_KEY);
+    const saved = remembered.get();
     await switchUser(USERS.some((u) => u.id === saved) ? saved : USERS[0].id);
   } catch (e) {
     $("#view").replaceChildren(errorBanner(e));

@@ -1,7 +1,7 @@
 // Scenarios that need persistent storage shared between tabs (IndexedDB, or localStorage):
 // reload persistence, live updates across two tabs, CONFLICT with reload/overwrite, and access
-// control between acting users. While the package only offers memory storage the editor falls
-// back to it (with a notice) and these scenarios are skipped, saying why.
+// control between acting users, and the fallbacks when IndexedDB (and localStorage) are missing.
+// Should the page ever end up on memory storage, the shared-storage scenarios skip, saying why.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, startBrowser, openEditor, go, shot, createTemplate, text, waitText, hashOf, noPageErrors, storageOf, ready } from "./harness.mjs";
@@ -16,7 +16,7 @@ after(async () => {
   await server?.stop();
 });
 
-const NEEDS = "needs persistent shared storage: the package falls back to memory (IndexedDB not on this branch yet)";
+const NEEDS = "needs persistent shared storage, but the page fell back to memory";
 
 async function twoTabs() {
   const a = await openEditor(browser.browser, server.url);
@@ -138,4 +138,32 @@ test("switching the acting user: private stays private, public can be derived", 
   assert.equal(await text(page, "#template-title"), "Secret plan");
   noPageErrors(assert, page);
   await context.close();
+});
+
+test("without IndexedDB: falls back to localStorage, then memory, and says so", async () => {
+  const ctx = await browser.browser.newContext();
+  await ctx.addInitScript(() => { Object.defineProperty(window, "indexedDB", { value: undefined, configurable: true }); });
+  const { page } = await openEditor(browser.browser, server.url, { context: ctx });
+  assert.equal(await storageOf(page), "local");
+  assert.match(await text(page, "#storage-notice"), /Saving to localStorage instead of IndexedDB[\s\S]*STORAGE_UNAVAILABLE/);
+  assert.equal(await text(page, "#storage-badge"), "localStorage");
+  const id = await createTemplate(page, { name: "Kept in localStorage" });
+  await page.reload();
+  await ready(page);
+  assert.equal(await hashOf(page), `#/t/${id}`);
+  assert.equal(await text(page, "#template-title"), "Kept in localStorage");
+  noPageErrors(assert, page);
+  await ctx.close();
+
+  const bare = await browser.browser.newContext();
+  await bare.addInitScript(() => {
+    Object.defineProperty(window, "indexedDB", { value: undefined, configurable: true });
+    Object.defineProperty(window, "localStorage", { get() { throw new DOMException("blocked", "SecurityError"); }, configurable: true });
+  });
+  const { page: mem } = await openEditor(browser.browser, server.url, { context: bare });
+  assert.equal(await storageOf(mem), "memory");
+  assert.match(await text(mem, "#storage-notice"), /memory only[\s\S]*lost when you reload/);
+  await createTemplate(mem, { name: "Still works in memory" });
+  await shot(mem, "storage-fallback");
+  await bare.close();
 });
