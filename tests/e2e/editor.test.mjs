@@ -213,6 +213,8 @@ test("built-ins are read-only; delete is refused while derived templates exist",
   await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
   await waitText(page, "#form-problem", "HAS_DERIVED");
   assert.match(await text(page, "#form-problem"), /Other templates derive from this one/);
+  await go(page, `#/t/${base}/inheritance`);
+  assert.match(await text(page, "#derived"), /Child/);
   await go(page, `#/t/${child}`);
   await page.getByRole("button", { name: "Delete…" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();

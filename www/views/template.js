@@ -386,12 +386,16 @@ async function inheritanceTab(app, record) {
     return h("a", { href: `#/t/${id}/inheritance`, class: id === record.id ? "self" : "" }, link ? `${link.name}${id === record.id ? " (this)" : ""}` : id);
   };
   const rows = leaves(res.effective.default_params).sort(([a], [b]) => a.localeCompare(b));
+  const children = await app.catalog.derived(record.id);
   return h("div", { class: "inherit" },
     h("section", { class: "card" },
       h("h2", {}, "Inheritance chain"),
       h("ol", { class: "chain", id: "chain" }, [...res.chain].reverse().map((c) =>
         h("li", { class: c.id === record.id ? "current" : "" }, h("span", { class: "level" }, `level ${c.level}`), " ", who(c.id)))),
-      h("p", { class: "hint" }, "Root first; each level merges its parameters over the one above.")),
+      h("p", { class: "hint" }, "Root first; each level merges its parameters over the one above."),
+      h("h3", { class: "sub" }, "Derived from this version"),
+      children.length ? h("ul", { class: "derived", id: "derived" }, children.map((c) => h("li", {}, h("a", { href: `#/t/${c.id}/inheritance` }, c.name), " ", h("span", { class: "muted" }, `v${c.version} · ${c.owner_id === app.userId ? "yours" : app.userName(c.owner_id)}`))))
+        : h("p", { class: "muted", id: "derived" }, "No template you can see derives from it yet.")),
     h("section", { class: "card" },
       h("h2", {}, "Effective configuration"),
       h("dl", { class: "kv" },
