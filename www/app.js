@@ -3,7 +3,7 @@
 //   #/browse  #/popular  #/new  #/new?base=ID  #/t/ID[/inheritance|/versions|/stats]
 //   #/specs  #/specs/new  #/specs/ID  #/data
 import init, * as wt from "/pkg/workflow_templates.js";
-import { h, $, $$, toast, errorBanner } from "./ui.js";
+import { h, $, $$, toast, errorBanner, modal } from "./ui.js";
 import * as browse from "./views/browse.js";
 import * as popular from "./views/popular.js";
 import * as template from "./views/template.js";
@@ -107,9 +107,33 @@ export function navigate(hash) {
   else location.hash = hash;
 }
 
+/** Asks before unsaved template edits are thrown away; resolves true to go ahead. */
+async function okToLeave() {
+  if (!app.view?.isDirty?.()) return true;
+  const ok = await modal("Discard your unsaved edits?",
+    h("p", {}, "This template has changes that are not saved yet. Leaving now throws them away."),
+    { submit: "Discard and leave", cancel: "Keep editing", danger: true });
+  if (ok) app.view?.discard?.();
+  return Boolean(ok);
+}
+
+let routedHash = null;
+async function onHashChange() {
+  if (location.hash === routedHash) return;
+  if (app.view?.isDirty?.()) {
+    const target = location.hash;
+    history.replaceState(null, "", routedHash || "#/browse"); // stay until the user decides
+    if (!(await okToLeave())) return;
+    location.hash = target;
+    return;
+  }
+  route();
+}
+
 let routeToken = 0;
 export async function route() {
   const token = ++routeToken;
+  routedHash = location.hash;
   document.body.dataset.ready = "false";
   const { parts, query } = parseRoute();
   const [head, a, b] = parts;
@@ -159,11 +183,12 @@ async function main() {
     return;
   }
   select.addEventListener("change", async () => {
+    if (!(await okToLeave())) { select.value = app.userId; return; }
     await switchUser(select.value);
     toast(`Now acting as ${app.userName(select.value)}.`);
     await route();
   });
-  window.addEventListener("hashchange", route);
+  window.addEventListener("hashchange", onHashChange);
   // Reloading or closing the tab with unsaved template edits asks first.
   window.addEventListener("beforeunload", (event) => {
     if (app.view?.isDirty?.()) { event.preventDefault(); event.returnValue = ""; }

@@ -95,13 +95,13 @@ export function toast(message, kind = "info") {
 }
 
 /** Opens a modal <dialog>; resolves with the submitted FormData, or null on cancel. */
-export function modal(title, body, { submit = "OK", danger = false } = {}) {
+export function modal(title, body, { submit = "OK", cancel = "Cancel", danger = false } = {}) {
   return new Promise((resolve) => {
     const form = h("form", { method: "dialog", class: "modal-form" },
       h("h2", { id: "modal-title" }, title),
       body,
       h("div", { class: "actions" },
-        h("button", { type: "button", class: "btn", value: "cancel", onclick: () => { dialog.close("cancel"); } }, "Cancel"),
+        h("button", { type: "button", class: "btn", value: "cancel", onclick: () => { dialog.close("cancel"); } }, cancel),
         h("button", { type: "submit", class: danger ? "btn danger" : "btn primary", value: "ok" }, submit)));
     const dialog = h("dialog", { "aria-labelledby": "modal-title" }, form);
     document.body.append(dialog);

@@ -93,6 +93,23 @@ test("a refused save explains itself with its code and keeps the draft", async (
   await waitText(page, "#form-problem", "VALIDATION_FAILED");
   assert.match(await text(page, "#err-workflow_type"), /retriever/);
   assert.equal(await page.inputValue("#t-description"), "my long description that must survive");
+
+  // leaving with unsaved edits asks first; "Keep editing" keeps everything
+  await page.getByRole("link", { name: "Popular" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  assert.match(await dialog.innerText(), /Discard your unsaved edits\?/);
+  await dialog.getByRole("button", { name: "Keep editing" }).click();
+  assert.equal(await hashOf(page), "#/new");
+  assert.equal(await page.inputValue("#t-description"), "my long description that must survive");
+  // so does switching the acting user
+  await page.getByLabel("Acting as").selectOption("01JD0000000000000000000002");
+  await dialog.getByRole("button", { name: "Keep editing" }).click();
+  assert.equal(await page.inputValue("#user-select"), "01JD0000000000000000000001");
+  assert.equal(await page.inputValue("#t-name"), "Now valid");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Templates" }).click();
+  await dialog.getByRole("button", { name: "Discard and leave" }).click();
+  await page.waitForFunction(() => location.hash === "#/browse" && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
   noPageErrors(assert, page);
 });
 

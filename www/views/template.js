@@ -549,3 +549,4 @@ export async function onChange(event) {
 
 export function leave() { current = null; }
 export function isDirty() { return Boolean(current?.dirty); }
+export function discard() { if (current) current.dirty = false; }
