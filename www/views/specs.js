@@ -46,47 +46,57 @@ async function specEditor(app, spec) {
   const datalist = h("datalist", { id: "base-names" }, names.items.map((t) => h("option", { value: t.name })));
   const params = jsonEditor({ id: "s-default_params", label: "Default parameters (JSON object)", rows: 8 });
   params.set(src.default_params);
+  const meta = jsonEditor({ id: "s-extra_metadata", label: "Extra metadata (JSON object, optional)", allowEmpty: true, rows: 3 });
+  meta.set(src.extra_metadata);
   const problem = h("div", { id: "spec-problem", "aria-live": "assertive" });
   const summary = h("p", { id: "spec-summary", class: "validation", "aria-live": "polite" });
 
   function draft() {
     const p = params.get();
+    const m = meta.get();
     return {
       d: {
         name: f.name.value.trim(), description: f.description.value, workflow_type: f.workflow_type.value,
         base_template_name: f.base_template_name.value.trim() || null,
         required_tools: splitList(f.required_tools.value), required_retrievers: splitList(f.required_retrievers.value),
         tags: splitList(f.tags.value, { commasOnly: true }), default_params: p.ok ? p.value : {},
-        extra_metadata: spec?.extra_metadata ?? null,
+        extra_metadata: m.ok ? m.value : null,
       },
       parseError: p.ok ? null : p.error,
+      metaError: m.ok ? null : m.error,
     };
   }
-  function showViolations(violations, parseError) {
+  function showViolations(violations, parseError, metaError = null) {
     for (const box of Object.values(errs)) box.replaceChildren();
     for (const c of Object.values(f)) c.removeAttribute("aria-invalid");
-    const pv = [];
+    const pv = [], mv = [];
     for (const v of violations) {
       const top = v.field.split(/[.[]/)[0];
       if (top === "default_params") pv.push(v);
+      else if (top === "extra_metadata") mv.push(v);
       else if (errs[top]) { errs[top].append(h("p", {}, `${v.message} `, h("span", { class: "code" }, v.code))); f[top].setAttribute("aria-invalid", "true"); }
       else problem.append(h("p", { class: "bad" }, `${v.field}: ${v.message}`));
     }
     params.show(parseError, pv);
-    const n = violations.length + (parseError ? 1 : 0);
+    meta.show(metaError, mv);
+    const n = violations.length + (parseError ? 1 : 0) + (metaError ? 1 : 0);
     summary.textContent = n ? `${n} problem${n === 1 ? "" : "s"} to fix.` : "✓ No problems found.";
     summary.className = `validation ${n ? "bad" : "ok"}`;
   }
   function refresh() {
-    const { d, parseError } = draft();
-    showViolations(wt.validateSpec(d).violations, parseError);
+    const { d, parseError, metaError } = draft();
+    showViolations(wt.validateSpec(d).violations, parseError, metaError);
   }
 
   const form = h("form", { class: "card spec-form", id: "spec-form", novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
     problem.replaceChildren();
-    const { d, parseError } = draft();
-    if (parseError) { problem.append(errorBanner({ code: "VALIDATION_FAILED", message: `default_params: JSON error at line ${parseError.line}, column ${parseError.column}` })); return; }
+    const { d, parseError, metaError } = draft();
+    if (parseError || metaError) {
+      const [which, err] = parseError ? ["default_params", parseError] : ["extra_metadata", metaError];
+      problem.append(errorBanner({ code: "VALIDATION_FAILED", message: `${which}: JSON error at line ${err.line}, column ${err.column}: ${err.message}` }));
+      return;
+    }
     try {
       if (spec) {
         await catalog.updateSpec(spec.id, d, { ifMatch: spec.updated_at });
@@ -111,6 +121,7 @@ async function specEditor(app, spec) {
   h("div", { class: "row" }, field("required_tools", "Required tools", f.required_tools), field("required_retrievers", "Required retrievers", f.required_retrievers)),
   field("tags", "Tags", f.tags),
   params.root,
+  meta.root,
   summary,
   datalist,
   h("div", { class: "actions" },
