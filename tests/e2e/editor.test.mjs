@@ -240,3 +240,17 @@ test("built-ins are read-only; delete is refused while derived templates exist",
   await page.waitForSelector('.banner.error[data-code="NOT_FOUND"]');
   noPageErrors(assert, page);
 });
+
+test("names and descriptions are shown as text, never as markup", async () => {
+  const name = `<img src=x onerror="window.__pwned=1"> & "quotes"`;
+  const id = await createTemplate(page, { name, description: "<b>not bold</b>" });
+  assert.equal(await text(page, "#template-title"), name);
+  await go(page, "#/browse");
+  await page.getByLabel("Search", { exact: true }).fill("quotes");
+  await waitText(page, "#results-summary", "1 template found");
+  assert.equal(await page.$$eval("#results img, #results b", (els) => els.length), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  await page.getByLabel("Search", { exact: true }).fill("");
+  assert.ok(id);
+  noPageErrors(assert, page);
+});

@@ -52,7 +52,7 @@ export async function startBrowser() {
 export async function openEditor(browser, url, { viewport = { width: 1280, height: 860 }, context } = {}) {
   const ctx = context ?? await browser.newContext({ viewport, acceptDownloads: true });
   const page = await ctx.newPage();
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(20_000); // generous: the machine is shared with Rust builds
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e));
   page.on("console", (m) => { if (m.type() === "error") page.errors.push(new Error(m.text())); });
@@ -73,7 +73,13 @@ export async function go(page, hash) {
     document.body.dataset.ready = "false";
     location.hash = h;
   }, hash);
-  await ready(page);
+  // A view left with unsaved edits (say, by a failed test) asks first: discard them.
+  const state = await page.waitForFunction(() => (document.querySelector("dialog[open]") ? "dialog"
+    : document.body.dataset.ready === "true" && document.body.dataset.route === location.hash ? "ready" : false));
+  if ((await state.jsonValue()) === "dialog") {
+    await page.getByRole("button", { name: "Discard and leave" }).click();
+    await ready(page);
+  }
 }
 
 export async function shot(page, name) {
@@ -116,7 +122,7 @@ export async function text(page, selector) {
 }
 
 /** Waits until `selector`'s text matches `pattern` (a RegExp or substring). */
-export async function waitText(page, selector, pattern, timeout = 5000) {
+export async function waitText(page, selector, pattern, timeout = 15_000) {
   const source = pattern instanceof RegExp ? pattern.source : pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const flags = pattern instanceof RegExp ? pattern.flags : "";
   await page.waitForFunction(([sel, src, fl]) => {
