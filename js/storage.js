@@ -14,15 +14,27 @@ export function acquireLock(name) {
   });
 }
 
-// Calls `adapter[method](...args)` and always returns a Promise: a missing method, a throw or a
-// non-promise result all become a settled promise, so nothing the app does can trap the caller.
+const ADAPTER_TIMEOUT_MS = 60000;
+
+// Calls `adapter[method](...args)` and always returns a Promise that settles: a missing method,
+// a throw or a non-promise result all become a settled promise, and an answer that does not come
+// within `adapter.timeoutMs` (default 60 s) becomes a rejection, so nothing the app does can
+// trap or hang the caller.
 export function callAdapter(adapter, method, args) {
+  let limit = ADAPTER_TIMEOUT_MS;
   try {
+    const t = adapter.timeoutMs;
+    if (typeof t === "number" && t > 0 && t <= 3600000) limit = t;
     const f = adapter[method];
     if (typeof f !== "function") {
       return Promise.reject(Object.assign(new Error(`the storage adapter has no ${method}() method`), { code: "STORAGE_UNAVAILABLE" }));
     }
-    return Promise.resolve(f.apply(adapter, args));
+    const answer = Promise.resolve(f.apply(adapter, args));
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${limit} ms`)), limit);
+    });
+    return Promise.race([answer, late]).finally(() => clearTimeout(timer));
   } catch (e) {
     return Promise.reject(e);
   }

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{dom_error, name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use super::{check_expect, dom_error, name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
 use crate::error::{Error, Result};
 use crate::model::{TemplateSpec, WorkflowTemplate};
 
@@ -37,7 +37,7 @@ pub const BUILTIN_STATS: &str = "builtin_stats";
 const ALL_STORES: [&str; 4] = [TEMPLATES, SPECS, RATINGS, BUILTIN_STATS];
 
 /// (name, key path) of every index, per store. The first 13 are the schema's.
-const TEMPLATE_INDEXES: [(&str, &[&str]); 14] = [
+const TEMPLATE_INDEXES: [(&str, &[&str]); 18] = [
     ("idx_workflow_templates_owner_id", &["record.owner_id"]),
     ("idx_workflow_templates_name", &["record.name"]),
     ("idx_workflow_templates_workflow_type", &["record.workflow_type"]),
@@ -54,6 +54,12 @@ const TEMPLATE_INDEXES: [(&str, &[&str]); 14] = [
     ("public_latest_category", &["is_public", "is_latest", "record.category"]),
     ("public_latest_type", &["is_public", "is_latest", "record.workflow_type"]),
     ("owner_latest", &["record.owner_id", "is_latest"]),
+    // Ordered: the public latest templates in each discovery sort (`sort_keys`), so the first
+    // page is the first rows of an index rather than a sort of every candidate.
+    ("public_latest_by_popular", &["is_public", "is_latest", "k_popular"]),
+    ("public_latest_by_rating", &["is_public", "is_latest", "k_rating"]),
+    ("public_latest_by_recent", &["is_public", "is_latest", "k_recent"]),
+    ("public_latest_by_name", &["is_public", "is_latest", "k_name"]),
 ];
 const SPEC_INDEXES: [(&str, &[&str]); 5] = [
     ("idx_template_specs_owner_id", &["record.owner_id"]),
@@ -359,8 +365,28 @@ fn flag(b: bool) -> u8 {
 }
 
 fn template_row(rev: u64, t: &WorkflowTemplate) -> Value {
+    let k = sort_keys(t);
     json!({ "rev": rev, "record": t, "name_key": name_key(&t.name),
-            "is_public": flag(t.is_public), "is_latest": flag(t.is_latest), "is_builtin": flag(t.is_builtin) })
+            "is_public": flag(t.is_public), "is_latest": flag(t.is_latest), "is_builtin": flag(t.is_builtin),
+            "k_popular": k[0], "k_rating": k[1], "k_recent": k[2], "k_name": k[3] })
+}
+
+/// Index keys whose ascending order is exactly `catalog::discover::order` for each sort
+/// (popular, rating, recent, name). Names are arrays of code points: IndexedDB compares
+/// strings by UTF-16 code units, which differs from Rust's order for characters above U+FFFF.
+/// Descending parts are negated; a missing rating sorts last.
+pub fn sort_keys(t: &WorkflowTemplate) -> [Value; 4] {
+    let cps = |s: &str| Value::Array(s.chars().map(|c| Value::from(c as u32)).collect());
+    let (lower, name) = (cps(&t.name.to_lowercase()), cps(&t.name));
+    let rating = t.rating.map(|r| -r).unwrap_or(1e9);
+    let id_desc = Value::Array(t.id.chars().map(|c| Value::from(-(c as i64))).collect());
+    let updated = crate::model::time::parse_ms(&t.updated_at).unwrap_or(0);
+    [
+        json!([-(t.usage_count as f64), rating, lower, name, t.id]),
+        json!([rating, -(t.rating_count as f64), lower, name, t.id]),
+        json!([-(updated as f64), id_desc]),
+        json!([lower, name, t.id]),
+    ]
 }
 
 fn spec_row(rev: u64, s: &TemplateSpec) -> Value {
@@ -438,23 +464,6 @@ fn plan(w: Write) -> Planned {
     }
 }
 
-fn check(expect: Expect, current: Option<u64>, id: &str) -> Result<u64> {
-    match (expect, current) {
-        (Expect::Absent | Expect::Any, None) => Ok(1),
-        (Expect::Any, Some(rev)) => Ok(rev + 1),
-        (Expect::Rev(want), Some(rev)) if want == rev => Ok(rev + 1),
-        (e, cur) => Err(Error::Conflict {
-            id: id.to_string(),
-            expected: match e {
-                Expect::Absent => "absent".into(),
-                Expect::Rev(r) => format!("rev {r}"),
-                Expect::Any => "any".into(),
-            },
-            actual: cur.map(|r| format!("rev {r}")).unwrap_or_else(|| "absent".into()),
-        }),
-    }
-}
-
 fn rev_of(v: &Option<JsValue>) -> Option<u64> {
     v.as_ref().and_then(|v| js_sys::Reflect::get(v, &"rev".into()).ok()).and_then(|r| r.as_f64()).map(|r| r as u64)
 }
@@ -481,7 +490,7 @@ impl IndexedDbStore {
                 Some((_, _, r)) => *r,
                 None => rev_of(cur),
             };
-            let rev = check(p.expect, current, &p.label)?;
+            let rev = check_expect(p.expect, current, &p.label)?;
             seen.push((p.store, key_text, p.row.as_ref().map(|_| rev)));
             puts.push(rev);
         }
@@ -617,6 +626,31 @@ impl Store for IndexedDbStore {
 
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         self.get_all(BUILTIN_STATS, None, None).await
+    }
+
+    async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        use crate::catalog::Sort;
+        let index = match sort {
+            Sort::Popular => "public_latest_by_popular",
+            Sort::Rating => "public_latest_by_rating",
+            Sort::Recent => "public_latest_by_recent",
+            Sort::Name => "public_latest_by_name",
+        };
+        let tx = self.tx(&[TEMPLATES], TransactionMode::ReadOnly)?;
+        let ix = Self::store_of(&tx, TEMPLATES)?.index(index).map_err(|e| idb_error("reading an index", e))?;
+        // Every key [1, 1, k] lies between [1, 1] and [1, 2].
+        let one = JsValue::from(1);
+        let range = || {
+            KeyRange::bound(&array_key(&[one.clone(), one.clone()]), &array_key(&[one.clone(), JsValue::from(2)]), Some(false), Some(true))
+                .map(Query::from)
+                .map_err(|e| idb_error("building a key range", e))
+        };
+        // Both requests at once, in one transaction: a consistent count and page.
+        let count = ix.count(Some(range()?)).map_err(|e| idb_error("counting", e))?.into_future();
+        let rows = ix.get_all(Some(range()?), Some(n.min(u32::MAX as usize) as u32)).map_err(|e| idb_error("reading", e))?.into_future();
+        let rows = parse_rows(rows.await.map_err(|e| idb_error("reading", e))?)?;
+        let total = count.await.map_err(|e| idb_error("counting", e))? as usize;
+        Ok(Some((rows, total)))
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {

@@ -227,6 +227,8 @@ export interface StorageAdapter {
    * through: "STORAGE_QUOTA", "NETWORK", "UNAUTHORIZED"; anything else is STORAGE_UNAVAILABLE.
    */
   commit(writes: StorageWrite[]): Promise<void>;
+  /** How long a call may take before it fails with STORAGE_UNAVAILABLE; default 60000. */
+  timeoutMs?: number;
 }
 
 /** The tables of the storage contract. */

@@ -156,6 +156,24 @@ test("a dedicated Worker uses the catalog on the same IndexedDB database", async
   await p.close();
 });
 
+test("localStorage holding something unreadable under our key: INTEGRITY, and it is not overwritten", async () => {
+  const dbName = freshDb();
+  const p = await page();
+  const r = await p.evaluate(async ({ USER, dbName }) => {
+    localStorage.setItem(`workflow-templates:${dbName}`, "{not json");
+    let code;
+    try {
+      await window.wt.TemplateCatalog.open({ userId: USER, dbName, storage: "local" });
+      code = "opened";
+    } catch (e) {
+      code = e.code;
+    }
+    return { code, kept: localStorage.getItem(`workflow-templates:${dbName}`) };
+  }, { USER, dbName });
+  assert.deepEqual(r, { code: "INTEGRITY", kept: "{not json" });
+  await p.close();
+});
+
 test("localStorage: a write past the quota fails with STORAGE_QUOTA and earlier data stays readable", async () => {
   const dbName = freshDb();
   const p = await page();
