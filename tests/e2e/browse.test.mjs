@@ -20,7 +20,17 @@ after(async () => {
 });
 
 const names = (page) => page.$$eval("#results .tcard h3", (els) => els.map((e) => e.textContent.trim()));
-const settle = async (page, expected) => waitText(page, "#results-summary", expected);
+/** Waits for the summary to say exactly `expected` ("3 templates found" must not match "13 …"). */
+const settle = async (page, expected) => waitText(page, "#results-summary",
+  expected instanceof RegExp ? expected : new RegExp(`^${expected}$`));
+async function resetFilters(page) {
+  await page.getByLabel("Search", { exact: true }).fill("");
+  await page.getByLabel("Tags (all must match)", { exact: true }).fill("");
+  for (const [label, value] of [["Category", ""], ["Workflow type", ""], ["Show", "all"]]) {
+    await page.getByLabel(label, { exact: true }).selectOption(value);
+  }
+  await settle(page, "13 templates found");
+}
 
 test("pages through everything the user can see", async () => {
   await go(page, "#/browse");
@@ -40,6 +50,7 @@ test("pages through everything the user can see", async () => {
 
 test("filters by text, category, workflow type, tags and owner", async () => {
   await go(page, "#/browse");
+  await resetFilters(page);
   await page.getByLabel("Search", { exact: true }).fill("analyst");
   await settle(page, "2 templates found");
   assert.deepEqual((await names(page)).sort(), ["Data Analyst", "Research Analyst"]);
@@ -80,6 +91,7 @@ test("filters by text, category, workflow type, tags and owner", async () => {
 
 test("sorts by name, recent, popular and rating", async () => {
   await go(page, "#/browse");
+  await resetFilters(page);
   await page.getByLabel("Sort by", { exact: true }).selectOption("name");
   await waitText(page, "#results .tcard h3", "Alpha helper");
   const byName = await names(page);
