@@ -13,6 +13,7 @@
 //! transaction commits itself when the event loop turns with no request pending).
 
 use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::future::IntoFuture;
 use std::rc::Rc;
 
@@ -426,6 +427,8 @@ type MakeRow = Box<dyn Fn(u64) -> Value>;
 struct Planned {
     store: &'static str,
     key: JsValue,
+    /// The key as text, to recognise a key written twice in one batch.
+    key_text: String,
     label: String,
     expect: Expect,
     row: Option<MakeRow>,
@@ -439,27 +442,29 @@ fn plan(w: Write) -> Planned {
             let claims = record.is_latest.then(|| (record.owner_id.clone(), name_key(&record.name), record.name.clone()));
             let key = str_key(&record.id);
             let label = record.id.clone();
-            Planned { store: TEMPLATES, key, label, expect, row: Some(Box::new(move |rev| template_row(rev, &record))), claims }
+            Planned { store: TEMPLATES, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| template_row(rev, &record))), claims }
         }
-        Write::DeleteTemplate { id, expect } => Planned { store: TEMPLATES, key: str_key(&id), label: id, expect, row: None, claims: None },
+        Write::DeleteTemplate { id, expect } => Planned { store: TEMPLATES, key: str_key(&id), key_text: id.clone(), label: id, expect, row: None, claims: None },
         Write::PutSpec { record, expect } => {
             let key = str_key(&record.id);
             let label = record.id.clone();
-            Planned { store: SPECS, key, label, expect, row: Some(Box::new(move |rev| spec_row(rev, &record))), claims: None }
+            Planned { store: SPECS, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| spec_row(rev, &record))), claims: None }
         }
-        Write::DeleteSpec { id, expect } => Planned { store: SPECS, key: str_key(&id), label: id, expect, row: None, claims: None },
+        Write::DeleteSpec { id, expect } => Planned { store: SPECS, key: str_key(&id), key_text: id.clone(), label: id, expect, row: None, claims: None },
         Write::PutRating { record, expect } => {
             let key = rating_key(&record.template_id, &record.user_id);
+            let key_text = format!("{}:{}", record.template_id, record.user_id);
             let label = record.template_id.clone();
-            Planned { store: RATINGS, key, label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
+            Planned { store: RATINGS, key, key_text, label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
         }
         Write::DeleteRating { template_id, user_id } => {
-            Planned { store: RATINGS, key: rating_key(&template_id, &user_id), label: template_id, expect: Expect::Any, row: None, claims: None }
+            let key_text = format!("{template_id}:{user_id}");
+            Planned { store: RATINGS, key: rating_key(&template_id, &user_id), key_text, label: template_id, expect: Expect::Any, row: None, claims: None }
         }
         Write::PutBuiltinStats { record, expect } => {
             let key = str_key(&record.id);
             let label = record.id.clone();
-            Planned { store: BUILTIN_STATS, key, label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
+            Planned { store: BUILTIN_STATS, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
         }
     }
 }
@@ -472,38 +477,41 @@ impl IndexedDbStore {
     async fn commit_in(&self, tx: &IdbTransaction, writes: Vec<Write>) -> Result<()> {
         let planned: Vec<Planned> = writes.into_iter().map(plan).collect();
         let stores: Vec<ObjectStore> = planned.iter().map(|p| Self::store_of(tx, p.store)).collect::<Result<_>>()?;
-        // 1. Every current revision, requested at once.
+        // 1. The stored revisions the batch needs, requested at once. Not needed: creates (an
+        //    `add` fails by itself if the key exists), unconditional deletes, and keys an
+        //    earlier write of this batch already set.
+        let mut touched: HashSet<(&'static str, &str)> = HashSet::with_capacity(planned.len());
         let mut reads = Vec::with_capacity(planned.len());
         for (p, os) in planned.iter().zip(&stores) {
-            reads.push(os.get(Query::Key(p.key.clone())).map_err(|e| idb_error("reading", e))?.into_future());
+            let first = touched.insert((p.store, p.key_text.as_str()));
+            let needed = first && p.expect != Expect::Absent && !(p.row.is_none() && p.expect == Expect::Any);
+            reads.push(if needed { Some(os.get(Query::Key(p.key.clone())).map_err(|e| idb_error("reading", e))?.into_future()) } else { None });
         }
-        let mut currents = Vec::with_capacity(reads.len());
-        for r in reads {
-            currents.push(r.await.map_err(|e| idb_error("reading", e))?);
-        }
-        // 2. Expectations; a batch may write one key twice (later writes see earlier ones).
-        let mut seen: Vec<(&'static str, String, Option<u64>)> = Vec::new();
-        let mut puts = Vec::with_capacity(planned.len());
-        for (p, cur) in planned.iter().zip(&currents) {
-            let key_text = format!("{:?}", p.key);
-            let current = match seen.iter().rev().find(|(s, k, _)| *s == p.store && *k == key_text) {
-                Some((_, _, r)) => *r,
-                None => rev_of(cur),
+        // 2. Expectations, in batch order (later writes see earlier ones).
+        let mut known: HashMap<(&'static str, &str), Option<u64>> = HashMap::with_capacity(planned.len());
+        let mut ops = Vec::with_capacity(planned.len());
+        for (p, read) in planned.iter().zip(reads) {
+            let k = (p.store, p.key_text.as_str());
+            let earlier = known.get(&k).copied();
+            let current = match (earlier, read) {
+                (Some(r), _) => r,
+                (None, Some(f)) => rev_of(&f.await.map_err(|e| idb_error("reading", e))?),
+                (None, None) => None,
             };
+            let add = earlier.is_none() && p.expect == Expect::Absent;
             let rev = check_expect(p.expect, current, &p.label)?;
-            seen.push((p.store, key_text, p.row.as_ref().map(|_| rev)));
-            puts.push(rev);
+            known.insert(k, p.row.as_ref().map(|_| rev));
+            ops.push((rev, add));
         }
         // 3. Every write, issued without awaiting in between.
         let mut pending = Vec::with_capacity(planned.len());
-        for ((p, os), rev) in planned.iter().zip(&stores).zip(puts) {
-            match &p.row {
-                Some(make) => {
-                    let row = to_js_value(&make(rev));
-                    pending.push(os.put(&row, None).map_err(|e| idb_error("writing", e))?.into_future().map_unit());
-                }
-                None => pending.push(os.delete(Query::Key(p.key.clone())).map_err(|e| idb_error("deleting", e))?.into_future().map_unit()),
-            }
+        for ((p, os), (rev, add)) in planned.iter().zip(&stores).zip(ops) {
+            let request = match &p.row {
+                Some(make) if add => os.add(&to_js_value(&make(rev)), None).map_err(|e| idb_error("writing", e))?.into_future().map_unit(),
+                Some(make) => os.put(&to_js_value(&make(rev)), None).map_err(|e| idb_error("writing", e))?.into_future().map_unit(),
+                None => os.delete(Query::Key(p.key.clone())).map_err(|e| idb_error("deleting", e))?.into_future().map_unit(),
+            };
+            pending.push((request, add.then_some(p.label.as_str())));
         }
         // 4. The latest-name rule, read back through the compound index inside the same
         //    transaction (reads see this transaction's own writes).
@@ -521,8 +529,15 @@ impl IndexedDbStore {
                 claim_reads.push((name.clone(), ix.count(Some(q)).map_err(|e| idb_error("reading", e))?.into_future()));
             }
         }
-        for f in pending {
-            f.await?;
+        for (f, added) in pending {
+            match (f.await, added) {
+                (Ok(()), _) => {}
+                // The create found the key taken (by another tab since this batch was planned).
+                (Err(idb::Error::DomException(d)), Some(id)) if d.name() == "ConstraintError" => {
+                    return Err(Error::Conflict { id: id.to_string(), expected: "absent".into(), actual: "present".into() });
+                }
+                (Err(e), _) => return Err(idb_error("writing", e)),
+            }
         }
         for (name, count) in claim_reads {
             if count.await.map_err(|e| idb_error("reading", e))? > 1 {
@@ -533,15 +548,17 @@ impl IndexedDbStore {
     }
 }
 
+type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), idb::Error>>>>;
+
 trait MapUnit {
-    fn map_unit(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>>;
+    fn map_unit(self) -> Pending;
 }
 impl<F, T> MapUnit for F
 where
     F: std::future::Future<Output = std::result::Result<T, idb::Error>> + 'static,
 {
-    fn map_unit(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>> {
-        Box::pin(async move { self.await.map(|_| ()).map_err(|e| idb_error("writing", e)) })
+    fn map_unit(self) -> Pending {
+        Box::pin(async move { self.await.map(|_| ()) })
     }
 }
 
