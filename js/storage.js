@@ -4,12 +4,16 @@
 // Resolves with a function that releases an exclusive lock `name` held across every tab of the
 // origin (Web Locks API). Without the API (old engines) it resolves at once with a no-op:
 // writes in one tab are still serialised by the single JS thread.
+const LOCK_WAIT_MS = 10000;
+
 export function acquireLock(name) {
   const locks = globalThis.navigator && globalThis.navigator.locks;
   if (!locks || typeof locks.request !== "function") return Promise.resolve(() => {});
   return new Promise((resolve, reject) => {
+    // Waiting is bounded: a tab that died holding the lock must not stall every other tab.
+    const signal = typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(LOCK_WAIT_MS) : undefined;
     locks
-      .request(name, { mode: "exclusive" }, () => new Promise((release) => resolve(release)))
+      .request(name, { mode: "exclusive", signal }, () => new Promise((release) => resolve(release)))
       .catch(reject);
   });
 }

@@ -2096,3 +2096,61 @@ fn subscribe_sees_versions_usage_ratings_specs_and_imports() {
         ]
     );
 }
+
+// ---- preview: resolve of an unsaved draft -------------------------------------------------------
+
+#[test]
+fn preview_of_a_draft_equals_resolve_after_saving_it_and_writes_nothing() {
+    let fx = Fx::new();
+    let c = fx.cat(U1);
+    let base = create(&c, "Base", json!({ "workflow_type": "rag", "required_retrievers": ["docs"], "default_params": { "model": { "name": "m", "temperature": 0.7 }, "drop": 1 } }));
+    let d = draft("Child", json!({ "workflow_type": "rag", "base_template_id": base.id.to_lowercase(), "default_params": { "model": { "temperature": 0.1 }, "drop": null } }));
+    let before = fx.snapshot();
+    let p = ok(block_on(c.preview(d.clone(), None)));
+    assert_eq!(fx.snapshot(), before, "a preview writes nothing");
+    let saved = ok(block_on(c.create(d)));
+    let r = ok(block_on(c.resolve(&saved.id)));
+    assert_eq!((&p.effective, &p.resolved_hash), (&r.effective, &r.resolved_hash));
+    assert_eq!(p.chain.len(), 2);
+    assert_eq!(p.provenance.get("/model/name"), Some(&base.id));
+    assert_eq!(p.provenance.get("/model/temperature"), Some(&p.id), "the draft supplies its own keys");
+    assert!(!p.provenance.contains_key("/drop"));
+    // Without a base it is the draft alone: its resolved hash is its config hash.
+    let alone = ok(block_on(c.preview(json!({ "workflow_type": "plain", "default_params": { "a": 1 } }), None)));
+    assert_eq!(alone.chain.len(), 1);
+    let hashed = ok(workflow_templates::catalog::config_hash_of_value(&json!({ "workflow_type": "plain", "default_params": { "a": 1 } })));
+    assert_eq!(alone.resolved_hash, hashed);
+}
+
+#[test]
+fn preview_reports_what_a_save_would_refuse() {
+    let fx = Fx::new();
+    let c = fx.cat(U1);
+    let other = fx.cat(U2);
+    let a = create(&c, "A", json!({}));
+    let b = create(&c, "B", json!({ "base_template_id": a.id }));
+    // Editing A to derive from B closes a cycle.
+    let e = err(block_on(c.preview(json!({ "base_template_id": b.id }), Some(&a.id))));
+    assert_eq!(e.code(), "INHERITANCE_CYCLE", "{e:?}");
+    let secret = create(&other, "Secret", json!({ "is_public": false }));
+    assert_eq!(err(block_on(c.preview(json!({ "base_template_id": secret.id }), None))).code(), "BASE_NOT_FOUND");
+    let e = err(block_on(c.preview(json!({ "default_params": [1] }), None)));
+    assert!(has_violation(&e, "default_params", "TYPE"), "{e:?}");
+    // Non-configuration fields are not its business (the form validates them).
+    ok(block_on(c.preview(json!({ "name": "", "workflow_type": "plain" }), None)));
+    // Editing someone else's template is not previewed.
+    assert_eq!(err(block_on(other.preview(json!({}), Some(&a.id)))).code(), "NOT_FOUND");
+}
+
+#[test]
+fn recent_orders_by_instant_whatever_the_offset() {
+    use workflow_templates::catalog::discover::order;
+    let mut a = WorkflowTemplate::with_defaults("01ARZ3NDEKTSV4RRFFQ69G5FA1".into(), U1.into(), "2025-01-01T10:00:00+05:00".into());
+    let mut b = WorkflowTemplate::with_defaults("01ARZ3NDEKTSV4RRFFQ69G5FA2".into(), U1.into(), "2025-01-01T06:00:00.000Z".into());
+    // a is 05:00Z, b is 06:00Z: b is more recent although "10:00" sorts after "06:00" as text.
+    assert_eq!(order(Sort::Recent, &b, &a), std::cmp::Ordering::Less);
+    // The same instant written twice ties on time and falls back to id (descending).
+    a.updated_at = "2025-01-01T06:00:00Z".into();
+    b.updated_at = "2025-01-01T06:00:00.000Z".into();
+    assert_eq!(order(Sort::Recent, &b, &a), std::cmp::Ordering::Less);
+}

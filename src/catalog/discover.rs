@@ -118,13 +118,18 @@ fn by_name(a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering {
     a.name.to_lowercase().cmp(&b.name.to_lowercase()).then_with(|| a.name.cmp(&b.name))
 }
 
+fn updated_ms(t: &WorkflowTemplate) -> i64 {
+    crate::model::time::parse_ms(&t.updated_at).unwrap_or(i64::MIN)
+}
+
 /// A total order for each sort (ties end on id), so pages never overlap or skip.
 pub fn order(sort: Sort, a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering {
     match sort {
         Sort::Popular => b.usage_count.cmp(&a.usage_count).then_with(|| rating_desc(a, b)).then_with(|| by_name(a, b)),
         Sort::Rating => rating_desc(a, b).then_with(|| b.rating_count.cmp(&a.rating_count)).then_with(|| by_name(a, b)),
         // Newest first, ties broken by id descending (ids grow with creation time).
-        Sort::Recent => return b.updated_at.cmp(&a.updated_at).then_with(|| b.id.cmp(&a.id)),
+        // (By instant, not by text: imported timestamps may carry any RFC 3339 offset.)
+        Sort::Recent => return updated_ms(b).cmp(&updated_ms(a)).then_with(|| b.id.cmp(&a.id)),
         Sort::Name => by_name(a, b),
     }
     .then_with(|| a.id.cmp(&b.id))
@@ -169,6 +174,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut all: Vec<WorkflowTemplate> = top.into_iter().map(|s| s.record).collect();
         let own = TemplateFilter { owner_id: Some(self.user.clone()), is_latest: Some(true), is_public: Some(false), ..Default::default() };
         let own: Vec<WorkflowTemplate> = self.store.find_templates(&own).await?.into_iter().map(|s| s.record).collect();
+        // The two reads are separate: a template unpublished in between would come twice.
+        let own: Vec<WorkflowTemplate> = own.into_iter().filter(|t| !all.iter().any(|p| p.id == t.id)).collect();
         let mut total = public_total + own.len();
         all.extend(own);
         if o.include_builtin {

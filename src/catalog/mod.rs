@@ -447,8 +447,56 @@ impl<S: Store, E: Env> Catalog<S, E> {
     pub async fn resolve(&self, id: &str) -> Result<Resolved> {
         let leaf = self.load_visible(id).await?.into_record();
         let chain = self.walk(leaf, &HashMap::new()).await?;
-        let r = Self::resolution(&chain);
-        Ok(Resolved {
+        Ok(Self::resolved(&chain))
+    }
+
+    /// `resolve` of an unsaved draft, for editors' live preview: nothing is written. Only the
+    /// configuration fields are read and validated (workflow-type consistency is a matter of
+    /// the effective configuration, which this returns); the base chain is walked with the
+    /// same visibility, cycle and depth rules as a save. With `id` the draft edits that owned
+    /// template (it leads the chain, so a base that would close a cycle is reported); without,
+    /// the leaf gets a fresh id that is never stored.
+    pub async fn preview(&self, draft: Value, id: Option<&str>) -> Result<Resolved> {
+        let draft = as_object(draft, "a template draft")?;
+        let start = match id {
+            Some(id) => self.load_owned(id).await?.record,
+            None => {
+                let mut b = self.blank();
+                b.id = self.new_id();
+                b
+            }
+        };
+        // The configuration: the draft's fields over the starting record's.
+        let mut config: Map<String, Value> = match start.to_value() {
+            Value::Object(m) => m.into_iter().filter(|(k, _)| inherit::CONFIG_FIELDS.contains(&k.as_str())).collect(),
+            _ => Map::new(),
+        };
+        config.extend(draft.into_iter().filter(|(k, _)| inherit::CONFIG_FIELDS.contains(&k.as_str())));
+        normalize_input(&mut config, &["base_template_id"]);
+        let problems: Vec<Violation> = validate::validate_template(&Value::Object(config.clone()), Options::default())
+            .into_iter()
+            .filter(|v| {
+                let root = v.field.split(['.', '[']).next().unwrap_or("");
+                v.code != validate::WORKFLOW_TYPE_MISMATCH && inherit::CONFIG_FIELDS.contains(&root)
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(violations(problems));
+        }
+        let mut obj = match start.to_value() {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        obj.extend(config);
+        let leaf: WorkflowTemplate = serde_json::from_value(Value::Object(obj)).map_err(|e| Error::invalid(format!("the draft's configuration: {e}")))?;
+        let overrides = HashMap::from([(leaf.id.clone(), leaf.clone())]);
+        let chain = self.walk(leaf, &overrides).await?;
+        Ok(Self::resolved(&chain))
+    }
+
+    fn resolved(chain: &[WorkflowTemplate]) -> Resolved {
+        let r = Self::resolution(chain);
+        Resolved {
             id: chain[0].id.clone(),
             chain: chain
                 .iter()
@@ -458,7 +506,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             effective: r.effective,
             provenance: r.provenance,
             resolved_hash: r.resolved_hash,
-        })
+        }
     }
 
     /// Direct children the acting user may see.

@@ -33,6 +33,9 @@ pub use pointer::{escape_token, leaf_pointers, pointer_of};
 /// Longest chain, counting the template itself: levels 0..=15.
 pub const MAX_DEPTH: usize = 16;
 
+/// The template fields inheritance (and `config_hash`) is about.
+pub const CONFIG_FIELDS: [&str; 5] = ["workflow_type", "default_params", "required_tools", "required_retrievers", "base_template_id"];
+
 /// Nesting bound of every walk over JSON here (merge, provenance, diff): objects this many
 /// levels below the object being walked are handled as opaque values, so no input, however
 /// deep, recurses further. Well above the validated params depth (32).

@@ -148,8 +148,13 @@ pub struct IndexedDbStore {
     _on_version_change: Closure<dyn FnMut()>,
 }
 
+/// How an open failure starts when falling back to localStorage is right: no IndexedDB at
+/// all, or one the browser refuses (private modes: InvalidStateError, SecurityError). Other
+/// failures (a newer schema, a failed migration) must reach the app instead.
+pub const REFUSED: &str = "IndexedDB is not available in this environment";
+
 fn factory() -> Result<Factory> {
-    Factory::new().map_err(|_| Error::StorageUnavailable("IndexedDB is not available in this environment".into()))
+    Factory::new().map_err(|_| Error::StorageUnavailable(REFUSED.into()))
 }
 
 impl IndexedDbStore {
@@ -188,7 +193,14 @@ impl IndexedDbStore {
             Err(Blocked) => Err(Error::StorageUnavailable(format!(
                 "opening {name:?} is blocked: another tab holds the database open at an older schema version; close or reload it"
             ))),
-            Err(Failed(e)) => Err(js_error("opening the database", &e)),
+            Err(Failed(e)) => {
+                let name = e.dyn_ref::<js_sys::Error>().map(|x| String::from(x.name())).unwrap_or_default();
+                if name == "InvalidStateError" || name == "SecurityError" {
+                    Err(Error::StorageUnavailable(format!("{REFUSED}: the browser refused it ({name})")))
+                } else {
+                    Err(js_error("opening the database", &e))
+                }
+            }
         }
     }
 
@@ -484,7 +496,8 @@ impl IndexedDbStore {
         let mut reads = Vec::with_capacity(planned.len());
         for (p, os) in planned.iter().zip(&stores) {
             let first = touched.insert((p.store, p.key_text.as_str()));
-            let needed = first && p.expect != Expect::Absent && !(p.row.is_none() && p.expect == Expect::Any);
+            let create = p.row.is_some() && p.expect == Expect::Absent;
+            let needed = first && !create && !(p.row.is_none() && p.expect == Expect::Any);
             reads.push(if needed { Some(os.get(Query::Key(p.key.clone())).map_err(|e| idb_error("reading", e))?.into_future()) } else { None });
         }
         // 2. Expectations, in batch order (later writes see earlier ones).
@@ -498,7 +511,7 @@ impl IndexedDbStore {
                 (None, Some(f)) => rev_of(&f.await.map_err(|e| idb_error("reading", e))?),
                 (None, None) => None,
             };
-            let add = earlier.is_none() && p.expect == Expect::Absent;
+            let add = earlier.is_none() && p.row.is_some() && p.expect == Expect::Absent;
             let rev = check_expect(p.expect, current, &p.label)?;
             known.insert(k, p.row.as_ref().map(|_| rev));
             ops.push((rev, add));
@@ -654,7 +667,11 @@ impl Store for IndexedDbStore {
             Sort::Name => "public_latest_by_name",
         };
         let tx = self.tx(&[TEMPLATES], TransactionMode::ReadOnly)?;
-        let ix = Self::store_of(&tx, TEMPLATES)?.index(index).map_err(|e| idb_error("reading an index", e))?;
+        let os = Self::store_of(&tx, TEMPLATES)?;
+        if !os.index_names().iter().any(|n| n == index) {
+            return Ok(None); // a database from before the ordered indexes: sort in memory
+        }
+        let ix = os.index(index).map_err(|e| idb_error("reading an index", e))?;
         // Every key [1, 1, k] lies between [1, 1] and [1, 2].
         let one = JsValue::from(1);
         let range = || {

@@ -196,6 +196,9 @@ impl Store for JsStore {
             return Ok(());
         }
         let list = writes.iter().map(write_value).collect::<Result<Vec<_>>>()?;
-        self.call("commit", &[crate::wasm::convert::to_js(&Value::Array(list))]).await.map(|_| ())
+        // Only the rejection matters: whatever `commit` resolves with is ignored (reading it as
+        // JSON could report a failure after the write was applied).
+        let args: js_sys::Array = [crate::wasm::convert::to_js(&Value::Array(list))].iter().collect();
+        JsFuture::from(call_adapter(&self.adapter, "commit", &args)).await.map(|_| ()).map_err(|e| rejection("commit", &e))
     }
 }

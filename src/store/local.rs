@@ -65,11 +65,17 @@ fn raw() -> Result<web_sys::Storage> {
     ls.dyn_into::<web_sys::Storage>().map_err(|_| Error::StorageUnavailable("localStorage is not available in this browser".into()))
 }
 
+/// The data key and the stamp key of a catalog; distinct prefixes, so no dbName's data key
+/// can be another's stamp key.
+fn keys(db_name: &str) -> (String, String) {
+    (format!("workflow-templates:{db_name}"), format!("workflow-templates-stamp:{db_name}"))
+}
+
 impl LocalStore {
     pub fn open(db_name: &str) -> Result<LocalStore> {
         raw()?;
-        let key = format!("workflow-templates:{db_name}");
-        let store = LocalStore { stamp_key: format!("{key}:stamp"), key, cache: RefCell::new((String::new(), MemoryStore::new())) };
+        let (key, stamp_key) = keys(db_name);
+        let store = LocalStore { stamp_key, key, cache: RefCell::new((String::new(), MemoryStore::new())) };
         store.refresh()?;
         Ok(store)
     }
@@ -77,8 +83,8 @@ impl LocalStore {
     /// Drops the stored catalog (the downgrade to base for this adapter).
     pub fn destroy(db_name: &str) -> Result<()> {
         let ls = raw()?;
-        let key = format!("workflow-templates:{db_name}");
-        let _ = ls.remove_item(&format!("{key}:stamp"));
+        let (key, stamp_key) = keys(db_name);
+        let _ = ls.remove_item(&stamp_key);
         let _ = ls.remove_item(&key);
         Ok(())
     }
@@ -164,6 +170,15 @@ impl LocalStore {
     fn commit_locked(&self, writes: Vec<Write>) -> Result<()> {
         self.refresh()?;
         now(self.cache.borrow().1.commit(writes))?;
+        let outcome = self.persist();
+        if outcome.is_err() {
+            // Whatever failed, the copy may hold the unsaved batch: reload it next time.
+            self.cache.borrow_mut().0 = String::new();
+        }
+        outcome
+    }
+
+    fn persist(&self) -> Result<()> {
         let old_stamp = self.stored_stamp()?;
         let stamp = IdGenerator::new().next(js_sys::Date::now() as u64, random_bits());
         let persisted = Persisted { format: FORMAT, stamp: stamp.clone(), data: self.cache.borrow().1.snapshot() };

@@ -249,6 +249,19 @@ impl TemplateCatalog {
         route!(self, promise, c => c.resolve(&id).await, r => r.relation(&id, "resolve").await)
     }
 
+    /// `resolve` of an unsaved draft (live previews in editors); writes nothing. With `id`, the
+    /// draft edits that owned template.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Resolution>")]
+    pub fn preview(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TemplateDraft | TemplatePatch")] draft: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] id: JsValue,
+    ) -> Promise {
+        let draft = try_js!(arg(&draft, "draft"));
+        let id = if id.is_undefined() || id.is_null() { None } else { Some(try_js!(id_arg(&id, "id"))) };
+        route!(self, promise, c => c.preview(draft, id.as_deref()).await, r => r.preview(draft, id).await)
+    }
+
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[]>")]
     pub fn derived(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));

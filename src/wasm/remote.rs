@@ -87,6 +87,9 @@ impl Remote {
             headers.insert("Content-Type".into(), json!("application/json"));
         }
         if let Some(m) = if_match {
+            if m.is_empty() || m.len() > 64 || !m.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Error::invalid("ifMatch must be the updated_at string of the copy being edited"));
+            }
             headers.insert("If-Match".into(), json!(format!("\"{m}\"")));
         }
         if retry == Retry::Keyed {
@@ -118,10 +121,6 @@ impl Remote {
             if matches!(status, 502..=504) {
                 last = Error::Network(format!("{method} {path}: the server answered {status}"));
                 continue;
-            }
-            // A DELETE retried after its first answer was lost finds nothing to delete.
-            if method == "DELETE" && status == 404 && attempt > 0 {
-                return Ok(Answer { body: Value::Null });
             }
             return answer(method, path, status, &text);
         }
@@ -223,6 +222,10 @@ impl Remote {
     }
     pub async fn relation(&self, id: &str, what: &str) -> Result<Value> {
         Ok(self.call("GET", &format!("/v1/templates/{}/{what}", enc(id)), None, None, Retry::Safe).await?.body)
+    }
+    pub async fn preview(&self, draft: Value, id: Option<String>) -> Result<Value> {
+        let body = json!({ "draft": draft, "id": id });
+        Ok(self.call("POST", "/v1/preview", Some(&body), None, Retry::Safe).await?.body)
     }
     pub async fn record_usage(&self, id: &str, run: &Value) -> Result<Value> {
         let a = self.call("POST", &format!("/v1/templates/{}/usage", enc(id)), Some(run), None, Retry::Keyed).await?;

@@ -170,9 +170,9 @@ pub async fn open_backend(storage: Option<&str>, db_name: &str) -> Result<Backen
         None => match IndexedDbStore::open(db_name).await {
             // (Where neither exists, e.g. Node, the IndexedDB message says what to pass.)
             Ok(s) => Ok(Backend::IndexedDb(s)),
-            // Blocked is not "unavailable": the app must hear of it, not silently get a
-            // different store.
-            Err(Error::StorageUnavailable(m)) if !m.contains("blocked") => LocalStore::open(db_name).map(Backend::Local).map_err(|_| {
+            // Only a missing or refused IndexedDB falls back; blocked, a newer schema or a
+            // failed migration must reach the app, not silently land in another store.
+            Err(Error::StorageUnavailable(m)) if m.starts_with(indexeddb::REFUSED) => LocalStore::open(db_name).map(Backend::Local).map_err(|_| {
                 Error::StorageUnavailable(format!("{m}, nor localStorage; pass storage: \"memory\" or an adapter object"))
             }),
             Err(e) => Err(e),

@@ -1564,3 +1564,21 @@ describe("hostile inputs", () => {
     await cat.create(draft("\u{1F600} emoji \u{10FFFF}", { default_params: { "\u{1F600}": "\uD83D\uDE00" } }));
   });
 });
+
+describe("preview", () => {
+  test("a draft previews as it resolves once saved; nothing is written", async () => {
+    const cat = await open();
+    const base = await cat.create(draft("Preview base", { default_params: { model: { name: "m", temperature: 0.5 } } }));
+    const d = draft("Preview child", { base_template_id: base.id, default_params: { model: { temperature: 0 } } });
+    const p = await cat.preview(d);
+    assert.equal((await cat.discover({ includeBuiltin: false })).total, 1, "nothing written");
+    const saved = await cat.create(d);
+    const r = await cat.resolve(saved.id);
+    assert.deepEqual(p.effective, r.effective);
+    assert.equal(p.resolved_hash, r.resolved_hash);
+    assert.equal(p.provenance["/model/name"], base.id);
+    await rejects(() => cat.preview({ base_template_id: saved.id }, base.id), "INHERITANCE_CYCLE", "a base that closes a cycle");
+    await rejects(() => cat.preview({ default_params: 5 }), "VALIDATION_FAILED", "bad params");
+    await rejects(() => cat.preview("nope"), "VALIDATION_FAILED", "not an object (as create says)");
+  });
+});

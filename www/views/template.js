@@ -64,24 +64,7 @@ async function baseOptions(app, record, selected) {
   return options;
 }
 
-/** Deep merge of SPEC section 5: objects merge, derived scalars/arrays win, null removes. */
-function stripNulls(value) {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
-  const out = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = stripNulls(v);
-  return out;
-}
 function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
-function merge(base, derived) {
-  const out = { ...base };
-  for (const [k, v] of Object.entries(derived)) {
-    if (v === null) delete out[k];
-    else if (isObject(v) && isObject(out[k])) out[k] = merge(out[k], v);
-    else out[k] = isObject(v) ? stripNulls(v) : v;
-  }
-  return out;
-}
-function union(a, b) { return [...new Set([...(a ?? []), ...(b ?? [])])]; }
 
 async function editTab(app, record, base, canEdit) {
   const { wt, catalog } = app;
@@ -167,7 +150,6 @@ async function editTab(app, record, base, canEdit) {
   if (!canEdit) { for (const c of controls) c.disabled = true; params.disabled = true; meta.disabled = true; }
 
   // -- live draft, validation and hashes
-  const resolvedCache = new Map();
   function draft() {
     const p = params.get();
     const m = meta.get();
@@ -242,17 +224,14 @@ async function editTab(app, record, base, canEdit) {
     let rhash = null;
     if (!parse.default_params) {
       try {
-        let eff = { workflow_type: d.workflow_type, default_params: d.default_params, required_tools: d.required_tools ?? [], required_retrievers: d.required_retrievers ?? [] };
+        // The package resolves the unsaved draft with the same rules as a save (preview).
+        const r = await catalog.preview(d, record && canEdit ? record.id : undefined);
+        rhash = r.resolved_hash;
         if (d.base_template_id) {
-          if (!resolvedCache.has(d.base_template_id)) resolvedCache.set(d.base_template_id, await catalog.resolve(d.base_template_id));
-          const b = resolvedCache.get(d.base_template_id).effective;
-          eff = { workflow_type: d.workflow_type, default_params: merge(b.default_params, d.default_params),
-            required_tools: union(b.required_tools, d.required_tools), required_retrievers: union(b.required_retrievers, d.required_retrievers) };
           // Workflow-type consistency is checked on the effective configuration.
-          const effCheck = wt.validateTemplate({ name: "x", ...eff });
+          const effCheck = wt.validateTemplate({ name: "x", ...r.effective });
           for (const v of effCheck.violations) if (v.code === "WORKFLOW_TYPE_MISMATCH") violations.push({ ...v, message: `${v.message} (after inheritance)` });
         }
-        rhash = wt.configHash({ ...eff, base_template_id: null });
       } catch (e) {
         if (e?.code && e.code !== "VALIDATION_FAILED") violations.push({ field: "base_template_id", code: e.code, message: plainError(e).plain });
       }
