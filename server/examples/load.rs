@@ -128,7 +128,8 @@ fn main() {
     println!("| backend | scenario | requests | req/s | p50 ms | p99 ms | max ms |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     let ids = Arc::new(ids);
-    let scenarios: Vec<(&str, Box<dyn Fn(usize) -> String + Send + Sync>)> = vec![
+    type PathFn = Box<dyn Fn(usize) -> String + Send + Sync>;
+    let scenarios: Vec<(&str, PathFn)> = vec![
         ("get by id", Box::new({ let ids = ids.clone(); move |i| format!("/v1/templates/{}", ids[(i * 7_368_787) % ids.len()]) })),
         ("discover popular, limit 20", Box::new(|_| "/v1/templates?limit=20".to_string())),
         ("discover category + tag, limit 20", Box::new(|i| format!("/v1/templates?category=programming&tags=t{}&limit=20", i % 50))),
