@@ -14,15 +14,27 @@ export function acquireLock(name) {
   });
 }
 
-// Calls `adapter[method](...args)` and always returns a Promise: a missing method, a throw or a
-// non-promise result all become a settled promise, so nothing the app does can trap the caller.
+const ADAPTER_TIMEOUT_MS = 60000;
+
+// Calls `adapter[method](...args)` and always returns a Promise that settles: a missing method,
+// a throw or a non-promise result all become a settled promise, and an answer that does not come
+// within `adapter.timeoutMs` (default 60 s) becomes a rejection, so nothing the app does can
+// trap or hang the caller.
 export function callAdapter(adapter, method, args) {
+  let limit = ADAPTER_TIMEOUT_MS;
   try {
+    const t = adapter.timeoutMs;
+    if (typeof t === "number" && t > 0 && t <= 3600000) limit = t;
     const f = adapter[method];
     if (typeof f !== "function") {
       return Promise.reject(Object.assign(new Error(`the storage adapter has no ${method}() method`), { code: "STORAGE_UNAVAILABLE" }));
     }
-    return Promise.resolve(f.apply(adapter, args));
+    const answer = Promise.resolve(f.apply(adapter, args));
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${limit} ms`)), limit);
+    });
+    return Promise.race([answer, late]).finally(() => clearTimeout(timer));
   } catch (e) {
     return Promise.reject(e);
   }
@@ -50,4 +62,27 @@ export function describeRejection(e) {
   } catch {
     return JSON.stringify({ code, message: String(message).slice(0, 500), details: null });
   }
+}
+
+// One HTTP request for the remote adapter: resolves with { status, text, etag } whatever the
+// status; rejects with { network: true, message } when no answer came (refused, DNS, CORS,
+// offline) or none came within `timeoutMs`.
+export async function httpRequest(url, method, headers, body, timeoutMs) {
+  const controller = typeof AbortController === "function" ? new AbortController() : null;
+  const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
+  try {
+    const res = await fetch(url, { method, headers, body: body ?? undefined, signal: controller?.signal, credentials: "omit", cache: "no-store" });
+    const text = await res.text();
+    return { status: res.status, text, etag: res.headers.get("etag") };
+  } catch (e) {
+    const timedOut = e && e.name === "AbortError";
+    throw { network: true, message: timedOut ? `no answer within ${timeoutMs} ms` : String((e && e.message) || e) };
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+// Resolves after `ms` milliseconds (retry backoff).
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -127,6 +127,13 @@ else
   run_logged "cargo install geckodriver (about 2 minutes)" cargo install geckodriver
 fi
 
+# ---- PostgreSQL (the reference server's tests start a throwaway cluster) ------------------
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  say "postgresql: present"
+else
+  apt_install postgresql
+fi
+
 # ---- npm dev dependencies ------------------------------------------------------------------
 # node_modules is stale when package.json or package-lock.json changed since the last install.
 STAMP=node_modules/.workflow-templates-setup

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite. Run scripts/setup.sh first (`npm test` does both; `.ci/run` is `npm test`).
 #
-#   1 native      cargo test (every crate, every target: unit, integration, property, doc tests)
+#   1 native      cargo test -p workflow-templates (unit, integration, property, doc tests)
+#   1b server     scripts/server-test.sh: the reference server on SQLite and PostgreSQL
 #   2 vectors     python3 scripts/check_vectors.py (RFC 8785 vectors against PyPI rfc8785)
 #   3 build       scripts/build.sh (wasm-pack release + wasm-opt; built once, reused below)
 #   4 browser     tests/wasm_*.rs in headless Chromium, Firefox and WebKit (wasm-bindgen-test-runner)
 #   5 node        node --test tests/node/ against the built pkg/
+#   5b pages      node --test tests/pages/: page-level storage tests in Chromium (playwright-core)
 #   6 types       tsc --noEmit -p tests/ts against pkg/workflow_templates.d.ts
 #
 # Every step runs even when an earlier one failed (except those that need the build); the exit
@@ -62,7 +64,10 @@ summary() {
 }
 
 # ---- 1. native Rust tests ------------------------------------------------------------------
-wanted native && step native cargo test --workspace
+wanted native && step native cargo test -p workflow-templates
+
+# ---- 1b. the reference server: SQLite and PostgreSQL (scripts/server-test.sh) ---------------
+wanted server && step server bash scripts/server-test.sh
 
 # ---- 2. RFC 8785 vectors against the Python oracle ----------------------------------------
 if wanted vectors; then
@@ -75,7 +80,7 @@ fi
 
 # ---- 3. the wasm package, built once -------------------------------------------------------
 built=0
-if wanted build || wanted node || wanted types; then
+if wanted build || wanted node || wanted pages || wanted types; then
   step build bash scripts/build.sh
   [ "${RESULTS[${#RESULTS[@]}-1]}" = passed ] && built=1
 fi
@@ -125,6 +130,16 @@ if wanted node; then
     step node node --test --test-reporter=spec tests/node/
   else
     skip node "the build failed"
+  fi
+fi
+
+# ---- 5b. page-level storage tests in headless Chromium (playwright-core) --------------------
+if wanted pages; then
+  if [ "$built" = 1 ]; then
+    # The catalog suite runs the remote adapter against the reference server binary.
+    step pages bash -c 'cargo build -p workflow-templates-server --bins && node --test --test-reporter=spec tests/pages/'
+  else
+    skip pages "the build failed"
   fi
 fi
 

@@ -55,6 +55,10 @@ pub enum Error {
     Unauthorized(String),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// An error a server running this same core answered with (the remote adapter): its code,
+    /// message and details, passed on unchanged.
+    #[error("{message}")]
+    Remote { code: &'static str, message: String, details: Value },
 }
 
 fn summarize(v: &[Violation]) -> String {
@@ -77,6 +81,17 @@ impl Error {
     pub fn corrupt(message: impl Into<String>) -> Error {
         Error::Integrity { id: "storage".into(), message: message.into() }
     }
+    /// A server's error answer; an unknown code becomes NETWORK (the answer is not one this
+    /// version understands).
+    pub fn remote(code: &str, message: impl Into<String>, details: Value) -> Error {
+        let known = ERROR_CODES.iter().find(|c| **c == code).copied();
+        let message = message.into();
+        match known {
+            Some(code) => Error::Remote { code, message, details },
+            None => Error::Network(format!("the server answered with an unknown error code {code:?}: {message}")),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Error::ValidationFailed(_) => "VALIDATION_FAILED",
@@ -96,6 +111,7 @@ impl Error {
             Error::Network(_) => "NETWORK",
             Error::Unauthorized(_) => "UNAUTHORIZED",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Error::Remote { code, .. } => code,
         }
     }
 
@@ -113,6 +129,7 @@ impl Error {
             Error::BuiltinReadOnly { id } => json!({ "id": id }),
             Error::HasDerived { id, derived } => json!({ "id": id, "derived": derived }),
             Error::Integrity { id, .. } => json!({ "id": id }),
+            Error::Remote { details, .. } => details.clone(),
             _ => Value::Null,
         }
     }

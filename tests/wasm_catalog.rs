@@ -464,7 +464,7 @@ async fn storage_options_open_the_named_adapter() {
         assert_eq!(c.storage(), kind, "storage {storage:?}");
         c.close();
     }
-    rejects(open(Some("remote")), "STORAGE_UNAVAILABLE").await;
+    rejects(open(Some("remote")), "INVALID_ARGUMENT").await; // no baseUrl
     rejects(TemplateCatalog::open(options(&[("userId", user.clone().into()), ("storage", Object::new().into())])), "INVALID_ARGUMENT").await;
     rejects(TemplateCatalog::open(options(&[("userId", user.clone().into()), ("dbName", "".into())])), "INVALID_ARGUMENT").await;
     rejects(TemplateCatalog::open(options(&[("userId", "not a ulid".into())])), "INVALID_ARGUMENT").await;

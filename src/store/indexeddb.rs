@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{dom_error, name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use super::{check_expect, dom_error, name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
 use crate::error::{Error, Result};
 use crate::model::{TemplateSpec, WorkflowTemplate};
 
@@ -438,23 +438,6 @@ fn plan(w: Write) -> Planned {
     }
 }
 
-fn check(expect: Expect, current: Option<u64>, id: &str) -> Result<u64> {
-    match (expect, current) {
-        (Expect::Absent | Expect::Any, None) => Ok(1),
-        (Expect::Any, Some(rev)) => Ok(rev + 1),
-        (Expect::Rev(want), Some(rev)) if want == rev => Ok(rev + 1),
-        (e, cur) => Err(Error::Conflict {
-            id: id.to_string(),
-            expected: match e {
-                Expect::Absent => "absent".into(),
-                Expect::Rev(r) => format!("rev {r}"),
-                Expect::Any => "any".into(),
-            },
-            actual: cur.map(|r| format!("rev {r}")).unwrap_or_else(|| "absent".into()),
-        }),
-    }
-}
-
 fn rev_of(v: &Option<JsValue>) -> Option<u64> {
     v.as_ref().and_then(|v| js_sys::Reflect::get(v, &"rev".into()).ok()).and_then(|r| r.as_f64()).map(|r| r as u64)
 }
@@ -481,7 +464,7 @@ impl IndexedDbStore {
                 Some((_, _, r)) => *r,
                 None => rev_of(cur),
             };
-            let rev = check(p.expect, current, &p.label)?;
+            let rev = check_expect(p.expect, current, &p.label)?;
             seen.push((p.store, key_text, p.row.as_ref().map(|_| rev)));
             puts.push(rev);
         }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use super::{check_expect, name_key, BuiltinStats, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
 use crate::error::{Error, Result};
 use crate::model::{TemplateSpec, WorkflowTemplate};
 
@@ -52,23 +52,6 @@ impl State {
         }
     }
 
-    fn check(expect: Expect, current: Option<u64>, id: &str) -> Result<u64> {
-        match (expect, current) {
-            (Expect::Absent, None) | (Expect::Any, None) => Ok(1),
-            (Expect::Any, Some(rev)) => Ok(rev + 1),
-            (Expect::Rev(want), Some(rev)) if want == rev => Ok(rev + 1),
-            (e, cur) => Err(Error::Conflict {
-                id: id.to_string(),
-                expected: match e {
-                    Expect::Absent => "absent".into(),
-                    Expect::Rev(r) => format!("rev {r}"),
-                    Expect::Any => "any".into(),
-                },
-                actual: cur.map(|r| format!("rev {r}")).unwrap_or_else(|| "absent".into()),
-            }),
-        }
-    }
-
     fn put_template(&mut self, id: &str, value: Option<Stored<WorkflowTemplate>>) -> Option<Stored<WorkflowTemplate>> {
         let old = self.templates.remove(id);
         if let Some(o) = &old {
@@ -85,28 +68,28 @@ impl State {
     fn apply(&mut self, w: Write) -> Result<Undo> {
         Ok(match w {
             Write::PutTemplate { record, expect } => {
-                let rev = Self::check(expect, self.templates.get(&record.id).map(|s| s.rev), &record.id)?;
+                let rev = check_expect(expect, self.templates.get(&record.id).map(|s| s.rev), &record.id)?;
                 let id = record.id.clone();
                 Undo::Template(id.clone(), self.put_template(&id, Some(Stored { rev, record })))
             }
             Write::DeleteTemplate { id, expect } => {
-                Self::check(expect, self.templates.get(&id).map(|s| s.rev), &id)?;
+                check_expect(expect, self.templates.get(&id).map(|s| s.rev), &id)?;
                 let old = self.put_template(&id, None);
                 Undo::Template(id, old)
             }
             Write::PutSpec { record, expect } => {
-                let rev = Self::check(expect, self.specs.get(&record.id).map(|s| s.rev), &record.id)?;
+                let rev = check_expect(expect, self.specs.get(&record.id).map(|s| s.rev), &record.id)?;
                 let id = record.id.clone();
                 Undo::Spec(id.clone(), self.specs.insert(id, Stored { rev, record }))
             }
             Write::DeleteSpec { id, expect } => {
-                Self::check(expect, self.specs.get(&id).map(|s| s.rev), &id)?;
+                check_expect(expect, self.specs.get(&id).map(|s| s.rev), &id)?;
                 let old = self.specs.remove(&id);
                 Undo::Spec(id, old)
             }
             Write::PutRating { record, expect } => {
                 let key = (record.template_id.clone(), record.user_id.clone());
-                let rev = Self::check(expect, self.ratings.get(&key).map(|s| s.rev), &record.template_id)?;
+                let rev = check_expect(expect, self.ratings.get(&key).map(|s| s.rev), &record.template_id)?;
                 Undo::Rating(key.clone(), self.ratings.insert(key, Stored { rev, record }))
             }
             Write::DeleteRating { template_id, user_id } => {
@@ -115,7 +98,7 @@ impl State {
                 Undo::Rating(key, old)
             }
             Write::PutBuiltinStats { record, expect } => {
-                let rev = Self::check(expect, self.builtin_stats.get(&record.id).map(|s| s.rev), &record.id)?;
+                let rev = check_expect(expect, self.builtin_stats.get(&record.id).map(|s| s.rev), &record.id)?;
                 let id = record.id.clone();
                 Undo::Builtin(id.clone(), self.builtin_stats.insert(id, Stored { rev, record }))
             }

@@ -115,6 +115,25 @@ impl SpecFilter {
     }
 }
 
+/// Checks a write's expectation against the stored revision (`None`: absent) and returns the
+/// revision the write gets; a mismatch is `CONFLICT` naming both sides.
+pub fn check_expect(expect: Expect, current: Option<u64>, id: &str) -> Result<u64> {
+    match (expect, current) {
+        (Expect::Absent | Expect::Any, None) => Ok(1),
+        (Expect::Any, Some(rev)) => Ok(rev + 1),
+        (Expect::Rev(want), Some(rev)) if want == rev => Ok(rev + 1),
+        (e, cur) => Err(crate::Error::Conflict {
+            id: id.to_string(),
+            expected: match e {
+                Expect::Absent => "absent".into(),
+                Expect::Rev(r) => format!("rev {r}"),
+                Expect::Any => "any".into(),
+            },
+            actual: cur.map(|r| format!("rev {r}")).unwrap_or_else(|| "absent".into()),
+        }),
+    }
+}
+
 /// Maps a browser storage failure (a DOMException's name and message) to the contract's codes:
 /// quota to STORAGE_QUOTA (Chrome reports some quota failures as an AbortError that says
 /// "quota"), everything else to STORAGE_UNAVAILABLE.

@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{arg, err, to_js};
+use super::remote::Remote;
 use super::store::{AnyStore, WasmEnv};
 use crate::catalog::{Catalog, DiscoverOptions, UsageRun, WriteOptions};
 use crate::error::{Error, Result};
@@ -22,8 +23,30 @@ type Core = Catalog<AnyStore, WasmEnv>;
 /// A catalog of workflow templates acting for one user.
 #[wasm_bindgen]
 pub struct TemplateCatalog {
-    inner: Rc<Core>,
+    api: Api,
     closed: Rc<Cell<bool>>,
+}
+
+/// Where the catalog's rules run: here, over a storage adapter, or on the reference server.
+enum Api {
+    Local(Rc<Core>),
+    Remote(Rc<Remote>),
+}
+
+/// Runs the local or the remote form of a method as a Promise.
+macro_rules! route {
+    ($self:ident, $promise:ident, $c:ident => $local:expr, $r:ident => $remote:expr) => {
+        match &$self.api {
+            Api::Local($c) => {
+                let $c = $c.clone();
+                $promise(&$self.closed, async move { $local })
+            }
+            Api::Remote($r) => {
+                let $r = $r.clone();
+                $promise(&$self.closed, async move { $remote })
+            }
+        }
+    };
 }
 
 fn promise<T, F>(closed: &Rc<Cell<bool>>, f: F) -> Promise
@@ -100,11 +123,15 @@ impl TemplateCatalog {
     #[wasm_bindgen(unchecked_return_type = "Promise<TemplateCatalog>")]
     pub fn open(#[wasm_bindgen(unchecked_param_type = "OpenOptions")] options: JsValue) -> Promise {
         future_to_promise(async move {
-            let (store, user) = super::store::open(&options).await?;
-            let core = Catalog::new(store, WasmEnv, &user).map_err(err)?;
-            let cat = TemplateCatalog { inner: Rc::new(core), closed: Rc::new(Cell::new(false)) };
-            cat.inner.store().attach(&cat.inner);
-            Ok(JsValue::from(cat))
+            let api = match super::store::open(&options).await? {
+                super::store::Opened::Local(store, user) => {
+                    let core = Rc::new(Catalog::new(store, WasmEnv, &user).map_err(err)?);
+                    core.store().attach(&core);
+                    Api::Local(core)
+                }
+                super::store::Opened::Remote { base_url, token, user } => Api::Remote(Rc::new(Remote::open(&base_url, token, &user).await.map_err(err)?)),
+            };
+            Ok(JsValue::from(TemplateCatalog { api, closed: Rc::new(Cell::new(false)) }))
         })
     }
 
@@ -120,21 +147,22 @@ impl TemplateCatalog {
 
     #[wasm_bindgen(getter, js_name = userId)]
     pub fn user_id(&self) -> String {
-        self.inner.user_id().to_string()
+        match &self.api {
+            Api::Local(c) => c.user_id().to_string(),
+            Api::Remote(r) => r.user_id().to_string(),
+        }
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn create(&self, #[wasm_bindgen(unchecked_param_type = "TemplateDraft")] draft: JsValue) -> Promise {
         let draft = try_js!(arg(&draft, "draft"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.create(draft).await })
+        route!(self, promise, c => c.create(draft).await, r => r.create(draft).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.get(&id).await })
+        route!(self, promise, c => c.get(&id).await, r => r.get(&id).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -147,8 +175,7 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let patch = try_js!(arg(&patch, "patch"));
         let opts = try_js!(write_options(&options));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.update(&id, patch, opts).await })
+        route!(self, promise, c => c.update(&id, patch, opts).await, r => r.update(&id, patch, opts.if_match).await)
     }
 
     #[wasm_bindgen(js_name = newVersion, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -167,15 +194,13 @@ impl TemplateCatalog {
             Some(try_js!(changelog.as_string().ok_or_else(|| err(Error::invalid("changelog must be a string")))))
         };
         let opts = try_js!(write_options(&options));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.new_version(&id, patch, changelog, opts).await })
+        route!(self, promise, c => c.new_version(&id, patch, changelog, opts).await, r => r.new_version(&id, patch, changelog, opts.if_match).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[]>")]
     pub fn versions(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.versions(&id).await })
+        route!(self, promise, c => c.versions(&id).await, r => r.versions(&id).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Change[]>")]
@@ -186,23 +211,20 @@ impl TemplateCatalog {
     ) -> Promise {
         let a = try_js!(id_arg(&a, "idA"));
         let b = try_js!(id_arg(&b, "idB"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.diff(&a, &b).await })
+        route!(self, promise, c => c.diff(&a, &b).await, r => r.diff(&a, &b).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let c = self.inner.clone();
-        promise_void(&self.closed, async move { c.delete(&id).await })
+        route!(self, promise_void, c => c.delete(&id).await, r => r.delete(&id).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Page<WorkflowTemplate>>")]
     pub fn discover(&self, #[wasm_bindgen(unchecked_optional_param_type = "DiscoverOptions")] options: JsValue) -> Promise {
-        let o = try_js!(optional(&options, "options"));
-        let o = try_js!(DiscoverOptions::from_value(&o).map_err(err));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.discover(&o).await })
+        let raw = try_js!(optional(&options, "options"));
+        let o = try_js!(DiscoverOptions::from_value(&raw).map_err(err));
+        route!(self, promise, c => c.discover(&o).await, r => r.discover(&raw).await)
     }
 
     #[wasm_bindgen(js_name = popularByCategory, unchecked_return_type = "Promise<Record<TemplateCategory, WorkflowTemplate[]>>")]
@@ -212,29 +234,25 @@ impl TemplateCatalog {
             Some(x) if x.fract() == 0.0 && (1.0..=100.0).contains(&x) => Ok(x as usize),
             _ => Err(err(Error::invalid("n must be an integer in 1..=100"))),
         });
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.popular_by_category(n).await })
+        route!(self, promise, c => c.popular_by_category(n).await, r => r.popular_by_category(n).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<ChainLink[]>")]
     pub fn chain(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.chain(&id).await })
+        route!(self, promise, c => c.chain(&id).await, r => r.relation(&id, "chain").await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Resolution>")]
     pub fn resolve(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.resolve(&id).await })
+        route!(self, promise, c => c.resolve(&id).await, r => r.relation(&id, "resolve").await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[]>")]
     pub fn derived(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.derived(&id).await })
+        route!(self, promise, c => c.derived(&id).await, r => r.relation(&id, "derived").await)
     }
 
     #[wasm_bindgen(js_name = recordUsage, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -244,32 +262,28 @@ impl TemplateCatalog {
         #[wasm_bindgen(unchecked_param_type = "UsageRun")] run: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let run = try_js!(arg(&run, "run"));
-        let run = try_js!(UsageRun::from_value(&run).map_err(err));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.record_usage(&id, &run).await })
+        let raw = try_js!(arg(&run, "run"));
+        let run = try_js!(UsageRun::from_value(&raw).map_err(err));
+        route!(self, promise, c => c.record_usage(&id, &run).await, r => r.record_usage(&id, &raw).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn rate(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] stars: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let stars = try_js!(stars.as_f64().ok_or_else(|| err(Error::invalid("stars must be a number in 0..=5"))));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.rate(&id, stars).await })
+        route!(self, promise, c => c.rate(&id, stars).await, r => r.rate(&id, stars).await)
     }
 
     #[wasm_bindgen(js_name = createSpec, unchecked_return_type = "Promise<TemplateSpec>")]
     pub fn create_spec(&self, #[wasm_bindgen(unchecked_param_type = "SpecDraft")] draft: JsValue) -> Promise {
         let draft = try_js!(arg(&draft, "draft"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.create_spec(draft).await })
+        route!(self, promise, c => c.create_spec(draft).await, r => r.create_spec(draft).await)
     }
 
     #[wasm_bindgen(js_name = getSpec, unchecked_return_type = "Promise<TemplateSpec>")]
     pub fn get_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.get_spec(&id).await })
+        route!(self, promise, c => c.get_spec(&id).await, r => r.get_spec(&id).await)
     }
 
     #[wasm_bindgen(js_name = updateSpec, unchecked_return_type = "Promise<TemplateSpec>")]
@@ -282,21 +296,18 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let patch = try_js!(arg(&patch, "patch"));
         let opts = try_js!(write_options(&options));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.update_spec(&id, patch, opts).await })
+        route!(self, promise, c => c.update_spec(&id, patch, opts).await, r => r.update_spec(&id, patch, opts.if_match).await)
     }
 
     #[wasm_bindgen(js_name = deleteSpec, unchecked_return_type = "Promise<void>")]
     pub fn delete_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let c = self.inner.clone();
-        promise_void(&self.closed, async move { c.delete_spec(&id).await })
+        route!(self, promise_void, c => c.delete_spec(&id).await, r => r.delete_spec(&id).await)
     }
 
     #[wasm_bindgen(js_name = listSpecs, unchecked_return_type = "Promise<TemplateSpec[]>")]
     pub fn list_specs(&self) -> Promise {
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.list_specs().await })
+        route!(self, promise, c => c.list_specs().await, r => r.list_specs().await)
     }
 
     #[wasm_bindgen(js_name = instantiateSpec, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -307,21 +318,18 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&spec_id, "specId"));
         let overrides = try_js!(optional(&overrides, "overrides"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.instantiate_spec(&id, overrides).await })
+        route!(self, promise, c => c.instantiate_spec(&id, overrides).await, r => r.instantiate_spec(&id, overrides).await)
     }
 
     #[wasm_bindgen(js_name = exportAll, unchecked_return_type = "Promise<ExportBundle>")]
     pub fn export_all(&self) -> Promise {
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.export_all().await })
+        route!(self, promise, c => c.export_all().await, r => r.export_all().await)
     }
 
     #[wasm_bindgen(js_name = importAll, unchecked_return_type = "Promise<ImportReport>")]
     pub fn import_all(&self, #[wasm_bindgen(unchecked_param_type = "ExportBundle")] bundle: JsValue) -> Promise {
         let bundle = try_js!(arg(&bundle, "bundle"));
-        let c = self.inner.clone();
-        promise(&self.closed, async move { c.import_all(bundle).await })
+        route!(self, promise, c => c.import_all(bundle).await, r => r.import_all(bundle).await)
     }
 
     /// Calls `callback({ kind, op, id })` after every change; returns a function that
@@ -329,30 +337,49 @@ impl TemplateCatalog {
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(&self, #[wasm_bindgen(unchecked_param_type = "(event: ChangeEvent) => void")] callback: JsValue) -> std::result::Result<JsValue, JsValue> {
         let f: Function = callback.dyn_into().map_err(|_| err(Error::invalid("subscribe takes a function")))?;
-        let handle = self.inner.subscribe(move |ev| {
+        let call = move |ev: &crate::catalog::ChangeEvent| {
             let _ = f.call1(&JsValue::NULL, &to_js(ev));
-        });
-        let inner = Rc::downgrade(&self.inner);
+        };
         // A Fn closure (not once): calling the handle twice is harmless.
-        let unsubscribe = Closure::<dyn Fn()>::new(move || {
-            if let Some(c) = inner.upgrade() {
-                c.unsubscribe(handle);
+        let unsubscribe = match &self.api {
+            Api::Local(c) => {
+                let handle = c.subscribe(call);
+                let weak = Rc::downgrade(c);
+                Closure::<dyn Fn()>::new(move || {
+                    if let Some(c) = weak.upgrade() {
+                        c.unsubscribe(handle);
+                    }
+                })
             }
-        });
+            Api::Remote(r) => {
+                let handle = r.subscribe(call);
+                let weak = Rc::downgrade(r);
+                Closure::<dyn Fn()>::new(move || {
+                    if let Some(r) = weak.upgrade() {
+                        r.unsubscribe(handle);
+                    }
+                })
+            }
+        };
         Ok(unsubscribe.into_js_value())
     }
 
-    /// Which adapter this catalog runs on: "indexeddb", "local", "memory" or "adapter" (the
-    /// default is IndexedDB, or localStorage where IndexedDB is unavailable).
+    /// Which adapter this catalog runs on: "indexeddb", "local", "memory", "remote" or
+    /// "adapter" (the default is IndexedDB, or localStorage where IndexedDB is unavailable).
     #[wasm_bindgen(getter)]
     pub fn storage(&self) -> String {
-        self.inner.store().kind().to_string()
+        match &self.api {
+            Api::Local(c) => c.store().kind().to_string(),
+            Api::Remote(_) => "remote".to_string(),
+        }
     }
 
     /// Closes the catalog: later calls reject with STORAGE_UNAVAILABLE.
     pub fn close(&self) {
         self.closed.set(true);
-        self.inner.store().close();
+        if let Api::Local(c) = &self.api {
+            c.store().close();
+        }
     }
 }
 

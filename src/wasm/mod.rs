@@ -3,6 +3,7 @@
 
 mod catalog;
 pub mod convert;
+pub mod remote;
 pub mod store;
 
 pub use catalog::TemplateCatalog;
@@ -50,6 +51,33 @@ pub fn validate_template(
         Ok(v) => validation_result(crate::validate::validate_template(&v, opts)),
         Err(problems) => validation_result(problems),
     }
+}
+
+/// `validateTemplate` over many templates in one call: an array of values, or the JSON text of
+/// one (the fastest way in: one parse, no object walk). One result per item, in order; a value
+/// that is not an array (or text that is not a JSON array) is INVALID_ARGUMENT.
+#[wasm_bindgen(js_name = validateMany, unchecked_return_type = "ValidationResult[]")]
+pub fn validate_many(
+    #[wasm_bindgen(unchecked_param_type = "unknown[] | string")] values: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "ValidateOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let opts = validate_options(&options);
+    let all = match values.as_string() {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| convert::err(crate::Error::invalid(format!("validateMany: the text is not JSON: {e}"))))?,
+        None => convert::arg(&values, "values")?,
+    };
+    let serde_json::Value::Array(items) = all else {
+        return Err(convert::err(crate::Error::invalid("validateMany takes an array of templates (or its JSON text)")));
+    };
+    let results: Vec<_> = items
+        .iter()
+        .map(|v| {
+            let violations = crate::validate::validate_template(v, opts);
+            json!({ "ok": violations.is_empty(), "violations": violations })
+        })
+        .collect();
+    Ok(to_js(&results))
 }
 
 #[wasm_bindgen(js_name = validateSpec, unchecked_return_type = "ValidationResult")]

@@ -177,13 +177,19 @@ pub async fn open_backend(storage: Option<&str>, db_name: &str) -> Result<Backen
         Some("indexeddb") => IndexedDbStore::open(db_name).await.map(Backend::IndexedDb),
         Some("memory") => Ok(Backend::Memory(Rc::new(MemoryStore::new()))),
         Some("local") => LocalStore::open(db_name).map(Backend::Local),
-        Some("remote") => Err(Error::StorageUnavailable("the remote adapter is not in this release yet".into())),
+        Some("remote") => Err(Error::invalid("storage \"remote\" is opened by TemplateCatalog.open with baseUrl")),
         Some(other) => Err(Error::invalid(format!("unknown storage {other:?}; {STORAGE_HELP}"))),
     }
 }
 
+/// What `open` found: a store for the local catalog, or the address of a server.
+pub enum Opened {
+    Local(AnyStore, String),
+    Remote { base_url: String, token: Option<String>, user: String },
+}
+
 /// Reads `{ userId, storage, dbName, baseUrl, token }` and opens the chosen adapter.
-pub async fn open(options: &JsValue) -> std::result::Result<(AnyStore, String), JsValue> {
+pub async fn open(options: &JsValue) -> std::result::Result<Opened, JsValue> {
     if !options.is_object() {
         return Err(err(Error::invalid("TemplateCatalog.open takes an options object { userId, storage?, dbName? }")));
     }
@@ -200,8 +206,22 @@ pub async fn open(options: &JsValue) -> std::result::Result<(AnyStore, String), 
     if crate::model::id::normalize_id(&user).is_none() {
         return Err(err(Error::invalid(format!("userId {user:?} is not a ULID"))));
     }
+    let user = crate::model::id::normalize_id(&user).unwrap_or(user);
     let db_name = db_name(&get_opt(options, "dbName")).map_err(err)?;
     let storage = get_opt(options, "storage");
+    let (base_url, token) = (get_opt(options, "baseUrl"), get_opt(options, "token"));
+    if storage.as_string().as_deref() == Some("remote") {
+        let base_url = base_url.as_string().ok_or_else(|| err(Error::invalid("storage \"remote\" needs baseUrl, the server's address")))?;
+        let token = match token.as_string() {
+            Some(t) => Some(t),
+            None if token.is_undefined() || token.is_null() => None,
+            None => return Err(err(Error::invalid("token must be a string"))),
+        };
+        return Ok(Opened::Remote { base_url, token, user });
+    }
+    if !(base_url.is_undefined() && token.is_undefined()) {
+        return Err(err(Error::invalid("baseUrl and token are options of storage \"remote\" only")));
+    }
     let backend = if storage.is_undefined() || storage.is_null() {
         open_backend(None, &db_name).await
     } else if let Some(kind) = storage.as_string() {
@@ -212,7 +232,7 @@ pub async fn open(options: &JsValue) -> std::result::Result<(AnyStore, String), 
         Err(Error::invalid(STORAGE_HELP))
     }
     .map_err(err)?;
-    Ok((AnyStore::new(backend, &db_name), user))
+    Ok(Opened::Local(AnyStore::new(backend, &db_name), user))
 }
 
 /// `dbName`: a non-empty string of at most 200 characters; default "workflow-templates".

@@ -213,16 +213,68 @@ export interface WorkflowTemplateError extends Error {
  * contract of SPEC section 12); until then any object is accepted by the type.
  */
 export interface StorageAdapter {
-  [method: string]: unknown;
+  /** One record by key, or null. Keys: the record id; for ratings `${template_id}:${user_id}`. */
+  get(table: StorageTable, key: string): Promise<StoredRow | null>;
+  /**
+   * Every record whose fields equal all of `where` (`name_key` is the name trimmed and
+   * lowercased). Returning more rows is allowed: the catalog filters again.
+   */
+  find(table: StorageTable, where: StorageWhere): Promise<StoredRow[]>;
+  /**
+   * Applies every write or none. `rev` becomes the previous rev + 1 (1 when new). Reject with an
+   * Error whose `code` is "CONFLICT" when an expectation fails, and "NAME_TAKEN" when two
+   * templates with `is_latest: true` would share `owner_id` and name_key. Other codes passed
+   * through: "STORAGE_QUOTA", "NETWORK", "UNAUTHORIZED"; anything else is STORAGE_UNAVAILABLE.
+   */
+  commit(writes: StorageWrite[]): Promise<void>;
+  /** How long a call may take before it fails with STORAGE_UNAVAILABLE; default 60000. */
+  timeoutMs?: number;
+}
+
+/** The tables of the storage contract. */
+export type StorageTable = "workflow_templates" | "template_specs" | "template_ratings" | "builtin_stats";
+
+/** A record with its revision, as adapters keep it. */
+export interface StoredRow<R = Record<string, unknown>> {
+  rev: number;
+  record: R;
+}
+
+/** Equality filters of `find`; only the fields given must match. */
+export interface StorageWhere {
+  owner_id?: string;
+  name_key?: string;
+  base_template_id?: string;
+  base_template_name?: string;
+  is_public?: boolean;
+  is_latest?: boolean;
+  category?: TemplateCategory;
+  workflow_type?: WorkflowType;
+  config_hash?: string;
+  user_id?: string;
+  template_id?: string;
+}
+
+/** One write of a `commit` batch: `record: null` deletes. */
+export interface StorageWrite {
+  table: StorageTable;
+  key: string;
+  /** "absent": the key must not exist; a number: the stored rev must equal it; "any": no check. */
+  expect: "absent" | "any" | number;
+  record: Record<string, unknown> | null;
 }
 
 /** `TemplateCatalog.open(options)`. */
 export interface OpenOptions {
   /** The user the catalog acts for (a ULID). */
   userId: string;
-  /** Default `"indexeddb"`. `"remote"` needs `baseUrl` (and usually `token`). */
+  /**
+   * Default: IndexedDB, or localStorage where IndexedDB is unavailable. `"remote"` needs
+   * `baseUrl` (and usually `token`). An object implementing `StorageAdapter` runs the catalog
+   * on it.
+   */
   storage?: "indexeddb" | "memory" | "local" | "remote" | StorageAdapter;
-  /** IndexedDB database name; default `"workflow-templates"`. */
+  /** IndexedDB database name (and localStorage key suffix); default `"workflow-templates"`. */
   dbName?: string;
   baseUrl?: string;
   token?: string;
@@ -310,11 +362,17 @@ export interface UsageRun {
   cost?: number;
 }
 
-/** What `subscribe` callbacks receive after every change. */
+/**
+ * What `subscribe` callbacks receive after every change: made through this catalog
+ * (`external: false`) or in another tab on the same IndexedDB / localStorage database
+ * (`external: true`). `{ kind: "storage", op: "closed" }` means another tab upgraded or deleted
+ * the database: this catalog is closed and the page should reload.
+ */
 export interface ChangeEvent {
-  kind: "template" | "spec" | "rating" | "usage" | "import";
-  op: "create" | "update" | "delete" | "import";
+  kind: "template" | "spec" | "rating" | "usage" | "import" | "storage";
+  op: "create" | "update" | "delete" | "import" | "closed";
   id: string | null;
+  external: boolean;
 }
 
 /** One user's rating of one template. */

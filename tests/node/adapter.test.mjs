@@ -102,6 +102,13 @@ describe("hostile adapters", () => {
     });
   }
 
+  test("an adapter that never answers is STORAGE_UNAVAILABLE after its timeoutMs, not a hang", async () => {
+    const store = Object.assign(new MapAdapter(), { timeoutMs: 50, get: () => new Promise(() => {}) });
+    const cat = await TemplateCatalog.open({ userId: wt.newId(), storage: store });
+    const e = await rejectsWith(cat.get(wt.newId()), "STORAGE_UNAVAILABLE", "a get that never settles");
+    assert.match(e.message, /no answer within 50 ms/);
+  });
+
   test("an object without the three methods is refused at open", async () => {
     for (const storage of [{}, { get() {}, find() {} }, { get: 1, find: 2, commit: 3 }]) {
       await rejectsWith(TemplateCatalog.open({ userId: wt.newId(), storage }), "INVALID_ARGUMENT", JSON.stringify(storage));

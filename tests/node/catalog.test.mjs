@@ -279,13 +279,20 @@ describe("open", () => {
   test("bad options reject with INVALID_ARGUMENT (before any storage is touched); browser storages in Node with STORAGE_UNAVAILABLE", async () => {
     const user = wt.newId();
     for (const o of [undefined, null, 42, "x", {}, { userId: 42 }, { userId: "not-a-ulid" }, { userId: user, bogus: 1 }, { userId: user, storage: "floppy" },
-      { userId: user, storage: "memory", dbName: "" }, { userId: user, storage: "memory", dbName: 7 }, { userId: user, storage: { getTemplate() {} } }]) {
+      { userId: user, storage: "memory", dbName: "" }, { userId: user, storage: "memory", dbName: 7 }, { userId: user, storage: { getTemplate() {} } },
+      { userId: user, storage: "remote" }, { userId: user, storage: "remote", baseUrl: "ftp://x" }, { userId: user, storage: "remote", baseUrl: "http://127.0.0.1:9", token: 5 },
+      { userId: user, storage: "memory", baseUrl: "http://127.0.0.1:9" }]) {
       await rejects(() => TemplateCatalog.open(o), "INVALID_ARGUMENT", `open(${JSON.stringify(o)})`);
     }
-    for (const storage of ["indexeddb", "local", "remote"]) {
+    for (const storage of ["indexeddb", "local"]) {
       await rejects(() => TemplateCatalog.open({ userId: user, storage }), "STORAGE_UNAVAILABLE", `open storage ${JSON.stringify(storage)}`);
     }
     await rejects(() => TemplateCatalog.open({ get userId() { throw new Error("getter"); } }), "INVALID_ARGUMENT", "open with a throwing getter");
+  });
+
+  test("remote: a server that does not answer is NETWORK (after the retries), not a hang", async () => {
+    const e = await rejects(() => TemplateCatalog.open({ userId: wt.newId(), storage: "remote", baseUrl: "http://127.0.0.1:9", token: "t" }), "NETWORK", "closed port");
+    assert.match(e.message, /\/v1\/me/);
   });
 
   test("a storage option of a wrong type (a number) is INVALID_ARGUMENT, not an adapter object", async () => {

@@ -29,6 +29,10 @@ import type {
   SpecDraft,
   SpecPatch,
   StorageAdapter,
+  StorageTable,
+  StorageWhere,
+  StorageWrite,
+  StoredRow,
   TemplateCategory,
   TemplateDraft,
   TemplatePatch,
@@ -202,6 +206,27 @@ export async function catalogUsage(userId: string, adapter: StorageAdapter): Pro
   await TemplateCatalog.open({ userId, storage: "remote", baseUrl: "http://127.0.0.1:8080", token: "t" });
   await TemplateCatalog.open({ userId, storage: adapter });
   await TemplateCatalog.open({ userId });
+  const kind: string = catalog.storage;
+  console.log(kind);
+  // A hand-written adapter type-checks against the contract.
+  const rows = new Map<string, StoredRow>();
+  const mine: StorageAdapter = {
+    async get(table: StorageTable, key: string) {
+      return rows.get(`${table}/${key}`) ?? null;
+    },
+    async find(table: StorageTable, where: StorageWhere) {
+      return [...rows.values()].filter((r) => where.owner_id === undefined || r.record.owner_id === where.owner_id);
+    },
+    async commit(writes: StorageWrite[]) {
+      for (const w of writes) {
+        if (w.record === null) rows.delete(`${w.table}/${w.key}`);
+        else rows.set(`${w.table}/${w.key}`, { rev: (rows.get(`${w.table}/${w.key}`)?.rev ?? 0) + 1, record: w.record });
+      }
+    },
+  };
+  await TemplateCatalog.open({ userId, storage: mine });
+  // @ts-expect-error an adapter needs get, find and commit
+  await TemplateCatalog.open({ userId, storage: { get: async () => null } });
   // @ts-expect-error storage is one of the known kinds or an adapter object
   await TemplateCatalog.open({ userId, storage: "sqlite" });
   // @ts-expect-error userId is required
@@ -256,9 +281,10 @@ export async function catalogUsage(userId: string, adapter: StorageAdapter): Pro
   const bundle: ExportBundle = await catalog.exportAll();
   const report: ImportReport = await catalog.importAll(bundle);
   const unsubscribe: () => void = catalog.subscribe((event: ChangeEvent) => {
-    const kind: "template" | "spec" | "rating" | "usage" | "import" = event.kind;
+    const kind: "template" | "spec" | "rating" | "usage" | "import" | "storage" = event.kind;
+    const fromAnotherTab: boolean = event.external;
     const changed: string | null = event.id;
-    console.log(kind, changed);
+    console.log(kind, changed, fromAnotherTab);
   });
   unsubscribe();
 

@@ -1,0 +1,217 @@
+// One catalog-level suite of behaviours, run in a real headless Chromium page against every
+// storage a JS app can pick: IndexedDB, localStorage, memory, a JS adapter object, and the
+// remote adapter talking to the reference server (server/, SQLite) started here on 127.0.0.1.
+// Record-level conformance of the local adapters is tests/conformance (Rust, three engines);
+// this suite is what the remote adapter is held to, beside the others, through the public API.
+//
+//   node --test tests/pages/catalog_suite.test.mjs   (after scripts/build.sh; the server binary
+//   comes from WT_SERVER_BIN or target/debug/workflow-templates-server)
+
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { spawn, execFileSync } from "node:child_process";
+import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const SERVED = ["/pkg/", "/tests/pages/", "/examples/"];
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+const SERVER_BIN = process.env.WT_SERVER_BIN || path.join(ROOT, "target/debug/workflow-templates-server");
+
+let pages, base, browser, profile, server, serverUrl, dir, users;
+
+before(async () => {
+  pages = http.createServer(async (req, res) => {
+    const p = path.normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    if (!SERVED.some((s) => p.startsWith(s))) return res.writeHead(404).end();
+    try {
+      res.writeHead(200, { "content-type": TYPES[path.extname(p)] || "application/octet-stream" }).end(await readFile(path.join(ROOT, p)));
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((r) => pages.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${pages.address().port}`;
+  dir = await mkdtemp(path.join(tmpdir(), "wt-suite-"));
+  assert.ok(existsSync(SERVER_BIN), `the server binary ${SERVER_BIN} is missing: cargo build -p workflow-templates-server`);
+  const db = `sqlite://${dir}/remote.db`;
+  users = [0, 1].map(() => JSON.parse(execFileSync(SERVER_BIN, ["user", "create", "--db", db], { encoding: "utf8" }).trim().split("\n").pop()));
+  server = spawn(SERVER_BIN, ["serve", "--db", db, "--port", "0", "--cors-origin", base], { stdio: ["ignore", "pipe", "inherit"] });
+  serverUrl = await new Promise((resolve, reject) => {
+    let out = "";
+    server.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) resolve(m[1]);
+    });
+    server.on("exit", (c) => reject(new Error(`the server exited with ${c}: ${out}`)));
+  });
+  profile = await mkdtemp(path.join(tmpdir(), "wt-suite-profile-"));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  pages?.close();
+  for (const d of [dir, profile]) if (d) await rm(d, { recursive: true, force: true });
+});
+
+let counter = 0;
+/** Two open-option objects (two users) on one shared store of `kind`. */
+function optionsFor(kind) {
+  const dbName = `wt-suite-${Date.now()}-${counter++}`;
+  const u = ["01J0SV1TE000000000000000A1", "01J0SV1TE000000000000000B2"];
+  switch (kind) {
+    case "remote":
+      return users.map((x) => ({ userId: x.user_id, storage: "remote", baseUrl: serverUrl, token: x.token }));
+    case "adapter":
+      return u.map((userId) => ({ userId, storage: "shared-adapter", dbName }));
+    default:
+      return u.map((userId) => ({ userId, storage: kind, dbName }));
+  }
+}
+
+/** Runs `f(cats, wt)` in a fresh page with one catalog per option object. */
+async function inPage(opts, f) {
+  const p = await browser.newPage();
+  await p.goto(`${base}/tests/pages/fixture.html`);
+  await p.waitForFunction(() => window.ready === true);
+  try {
+    return await p.evaluate(async ({ opts, src }) => {
+      const { MapAdapter } = await import("/examples/map-adapter.js");
+      const shared = new MapAdapter();
+      const cats = [];
+      for (const o of opts) cats.push(await window.wt.TemplateCatalog.open(o.storage === "shared-adapter" ? { userId: o.userId, storage: shared } : o));
+      const code = async (promise) => {
+        try {
+          await promise;
+          return "resolved";
+        } catch (e) {
+          return e instanceof Error ? e.code : `not an Error: ${e}`;
+        }
+      };
+      return await new Function("cats", "wt", "code", `return (${src})(cats, wt, code);`)(cats, window.wt, code);
+    }, { opts, src: f.toString() });
+  } finally {
+    await p.close();
+  }
+}
+
+const KINDS = ["indexeddb", "local", "memory", "adapter", "remote"];
+
+for (const kind of KINDS) {
+  describe(`catalog over ${kind}`, () => {
+    test("CRUD, versions, and a stale ifMatch is CONFLICT with nothing written", async () => {
+      const r = await inPage(optionsFor(kind), async ([a], wt, code) => {
+        const name = `Suite ${wt.newId()}`;
+        const t = await a.create({ name, workflow_type: "plain", default_params: { temperature: 0.5 } });
+        const got = await a.get(t.id);
+        const u = await a.update(t.id, { description: "edited" }, { ifMatch: t.updated_at });
+        const stale = await code(a.update(t.id, { description: "stale" }, { ifMatch: t.updated_at }));
+        const staleVersion = await code(a.newVersion(t.id, {}, "x", { ifMatch: t.updated_at }));
+        const v2 = await a.newVersion(t.id, { default_params: { temperature: 0.1 } }, "colder", { ifMatch: u.updated_at });
+        const versions = (await a.versions(t.id)).map((v) => [v.version, v.is_latest]);
+        const diff = (await a.diff(t.id, v2.id)).map((c) => c.path);
+        const dup = await code(a.create({ name: name.toUpperCase(), workflow_type: "plain" }));
+        const missing = await code(a.get(wt.newId()));
+        const hashOk = got.config_hash === wt.configHash(got);
+        return { storage: a.storage, same: got.id === t.id, desc: (await a.get(t.id)).description, stale, staleVersion, versions, diff, dup, missing, hashOk };
+      });
+      assert.equal(r.storage, kind === "adapter" ? "adapter" : kind);
+      assert.deepEqual(r, { ...r, same: true, desc: "edited", stale: "CONFLICT", staleVersion: "CONFLICT", dup: "NAME_TAKEN", missing: "NOT_FOUND", hashOk: true });
+      assert.deepEqual(r.versions, [[2, true], [1, false]]);
+      assert.ok(r.diff.some((p) => p.includes("temperature")), JSON.stringify(r.diff));
+    });
+
+    test("discovery filters, pages and orders; popular by category", async () => {
+      const r = await inPage(optionsFor(kind), async ([a], wt) => {
+        const tag = `t${wt.newId().slice(-8).toLowerCase()}`;
+        for (let i = 0; i < 7; i++) {
+          const t = await a.create({ name: `Page ${tag} ${i}`, workflow_type: "plain", category: "programming", is_public: true, tags: [tag] });
+          for (let k = 0; k < i % 3; k++) await a.recordUsage(t.id, { success: true, responseTimeMs: 5 });
+        }
+        const byName = [];
+        for (const offset of [0, 3, 6]) byName.push(...(await a.discover({ tags: [tag], sort: "name", limit: 3, offset })).items.map((t) => t.name));
+        const popular = (await a.discover({ tags: [tag], sort: "popular", limit: 7 })).items.map((t) => t.usage_count);
+        const total = (await a.discover({ tags: [tag], limit: 1 })).total;
+        const text = (await a.discover({ text: `PAGE ${tag.toUpperCase()} 3`, includeBuiltin: false })).total;
+        const byCat = await a.popularByCategory(3);
+        return { byName, popular, total, text, programming: byCat.programming.length };
+      });
+      assert.deepEqual(r.byName, Array.from({ length: 7 }, (_, i) => r.byName[0].replace(/ 0$/, ` ${i}`)));
+      assert.deepEqual(r.popular, [...r.popular].sort((x, y) => y - x));
+      assert.equal(r.popular[0], 2);
+      assert.equal(r.total, 7);
+      assert.equal(r.text, 1);
+      assert.ok(r.programming >= 1 && r.programming <= 3);
+    });
+
+    test("concurrent usage loses no increment; ratings of two users average", async () => {
+      const r = await inPage(optionsFor(kind), async ([a, other], wt) => {
+        // Two memory catalogs never share a store: there both writers are one catalog.
+        const b = a.storage === "memory" ? a : other;
+        const t = await a.create({ name: `Busy ${wt.newId()}`, workflow_type: "plain", is_public: true });
+        await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).recordUsage(t.id, { success: i % 4 !== 0, responseTimeMs: 10, tokens: 2 })));
+        await Promise.all([a.rate(t.id, 5), b.rate(t.id, 3)]);
+        const g = await a.get(t.id);
+        return { usage: g.usage_count, tokens: g.total_tokens_used, rating: g.rating, ratings: g.rating_count };
+      });
+      assert.deepEqual({ usage: r.usage, tokens: r.tokens }, { usage: 20, tokens: 40 });
+      if (kind !== "memory") assert.deepEqual({ rating: r.rating, ratings: r.ratings }, { rating: 4, ratings: 2 });
+    });
+
+    test("access control between two users; subscribe hears this catalog's writes", async () => {
+      const r = await inPage(optionsFor(kind), async ([a, b], wt, code) => {
+        const events = [];
+        const off = a.subscribe((e) => events.push(`${e.kind}:${e.op}`));
+        const secret = await a.create({ name: `Secret ${wt.newId()}`, workflow_type: "plain", is_public: false });
+        const open = await a.create({ name: `Open ${wt.newId()}`, workflow_type: "plain", is_public: true });
+        off();
+        await a.update(open.id, { description: "after unsubscribe" });
+        return {
+          events,
+          bSecret: await code(b.get(secret.id)),
+          bOpen: (await b.get(open.id).catch((e) => ({ name: e.code }))).name === open.name,
+          bEdit: await code(b.update(open.id, { description: "not mine" })),
+          bDelete: await code(b.delete(open.id)),
+          builtin: await code(a.update("00000000000000000000000001", { description: "x" })),
+          bad: await code(a.create({ name: "", workflow_type: "plain" })),
+        };
+      });
+      assert.deepEqual(r.events, ["template:create", "template:create"]);
+      assert.equal(r.builtin, "BUILTIN_READ_ONLY");
+      assert.equal(r.bad, "VALIDATION_FAILED");
+      if (kind === "memory") return;
+      assert.deepEqual({ bSecret: r.bSecret, bOpen: r.bOpen, bEdit: r.bEdit, bDelete: r.bDelete }, { bSecret: "NOT_FOUND", bOpen: true, bEdit: "FORBIDDEN", bDelete: "FORBIDDEN" });
+    });
+
+    test("specs, instantiate, export and an all-or-nothing import", async () => {
+      const r = await inPage(optionsFor(kind), async ([a], wt, code) => {
+        const base = await a.create({ name: `Base ${wt.newId()}`, workflow_type: "plain" });
+        const spec = await a.createSpec({ name: `Spec ${wt.newId()}`, workflow_type: "plain", base_template_name: base.name });
+        const made = await a.instantiateSpec(spec.id, { name: `Made ${wt.newId()}` });
+        const bundle = await a.exportAll();
+        const broken = structuredClone(bundle);
+        broken.workflow_templates[0].config_hash = "0".repeat(64);
+        return {
+          parent: made.base_template_id === base.id,
+          specUsage: (await a.getSpec(spec.id)).usage_count,
+          listed: (await a.listSpecs()).some((s) => s.id === spec.id),
+          exported: bundle.workflow_templates.length >= 2,
+          brokenImport: await code(a.importAll(broken)),
+        };
+      });
+      assert.deepEqual(r, { parent: true, specUsage: 1, listed: true, exported: true, brokenImport: r.brokenImport });
+      assert.ok(["VALIDATION_FAILED", "INTEGRITY", "NAME_TAKEN", "CONFLICT"].includes(r.brokenImport), r.brokenImport);
+    });
+  });
+}
