@@ -350,19 +350,8 @@ fn expect_label(e: Expect) -> String {
     }
 }
 
-/// MemoryStore's `check`: the new revision, or CONFLICT.
-fn check(expect: Expect, current: Option<u64>, id: &str) -> Result<u64> {
-    match (expect, current) {
-        (Expect::Absent, None) | (Expect::Any, None) => Ok(1),
-        (Expect::Any, Some(rev)) => Ok(rev + 1),
-        (Expect::Rev(want), Some(rev)) if want == rev => Ok(rev + 1),
-        (e, cur) => Err(Error::Conflict {
-            id: id.to_string(),
-            expected: expect_label(e),
-            actual: cur.map(|r| format!("rev {r}")).unwrap_or_else(|| "absent".into()),
-        }),
-    }
-}
+/// The contract's one revision check (shared with every adapter of the core).
+use workflow_templates::store::check_expect as check;
 
 fn lock_suffix(d: Dialect) -> &'static str {
     match d {
