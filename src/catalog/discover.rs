@@ -119,7 +119,7 @@ fn by_name(a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering {
 }
 
 /// A total order for each sort (ties end on id), so pages never overlap or skip.
-pub(crate) fn order(sort: Sort, a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering {
+pub fn order(sort: Sort, a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering {
     match sort {
         Sort::Popular => b.usage_count.cmp(&a.usage_count).then_with(|| rating_desc(a, b)).then_with(|| by_name(a, b)),
         Sort::Rating => rating_desc(a, b).then_with(|| b.rating_count.cmp(&a.rating_count)).then_with(|| by_name(a, b)),
@@ -146,7 +146,48 @@ impl<S: Store, E: Env> Catalog<S, E> {
             .collect())
     }
 
+    /// Deep pages are cheaper to sort in memory than to read through an index.
+    const INDEXED_PAGE_LIMIT: u64 = 2_000;
+
+    /// The common browse request (every visible latest template, no text, tag, owner, category
+    /// or type filter) from an ordered index: the first `offset + limit` public templates in
+    /// order, merged with the user's own private ones and the built-ins. `None` when the adapter
+    /// has no ordered index or the request is not of that shape.
+    async fn discover_indexed(&self, o: &DiscoverOptions) -> Result<Option<Page<WorkflowTemplate>>> {
+        let plain = o.text.as_ref().is_none_or(|t| t.trim().is_empty())
+            && o.tags.is_empty()
+            && o.owner.is_none()
+            && o.latest_only
+            && o.category.is_none()
+            && o.workflow_type.is_none()
+            && o.offset <= Self::INDEXED_PAGE_LIMIT;
+        if !plain {
+            return Ok(None);
+        }
+        let need = o.offset as usize + o.limit;
+        let Some((top, public_total)) = self.store.top_public(o.sort, need).await? else { return Ok(None) };
+        let mut all: Vec<WorkflowTemplate> = top.into_iter().map(|s| s.record).collect();
+        let own = TemplateFilter { owner_id: Some(self.user.clone()), is_latest: Some(true), is_public: Some(false), ..Default::default() };
+        let own: Vec<WorkflowTemplate> = self.store.find_templates(&own).await?.into_iter().map(|s| s.record).collect();
+        let mut total = public_total + own.len();
+        all.extend(own);
+        if o.include_builtin {
+            let b = self.builtins_with_stats().await?;
+            total += b.len();
+            all.extend(b);
+        }
+        all.sort_by(|a, b| order(o.sort, a, b));
+        let items: Vec<WorkflowTemplate> = all.into_iter().skip(o.offset as usize).take(o.limit).collect();
+        for t in items.iter().filter(|t| !t.is_builtin) {
+            Self::verify(t)?;
+        }
+        Ok(Some(Page { items, total, limit: o.limit, offset: o.offset }))
+    }
+
     pub async fn discover(&self, o: &DiscoverOptions) -> Result<Page<WorkflowTemplate>> {
+        if let Some(page) = self.discover_indexed(o).await? {
+            return Ok(page);
+        }
         let latest = if o.latest_only { Some(true) } else { None };
         let mut candidates: Vec<WorkflowTemplate> = Vec::new();
         let mut seen = BTreeSet::new();

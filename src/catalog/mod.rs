@@ -3,7 +3,7 @@
 //! keeps records and enforces revisions and name uniqueness atomically.
 
 mod bundle;
-mod discover;
+pub mod discover;
 mod specs;
 mod usage;
 

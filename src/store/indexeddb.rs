@@ -13,6 +13,7 @@
 //! transaction commits itself when the event loop turns with no request pending).
 
 use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::future::IntoFuture;
 use std::rc::Rc;
 
@@ -37,7 +38,7 @@ pub const BUILTIN_STATS: &str = "builtin_stats";
 const ALL_STORES: [&str; 4] = [TEMPLATES, SPECS, RATINGS, BUILTIN_STATS];
 
 /// (name, key path) of every index, per store. The first 13 are the schema's.
-const TEMPLATE_INDEXES: [(&str, &[&str]); 14] = [
+const TEMPLATE_INDEXES: [(&str, &[&str]); 18] = [
     ("idx_workflow_templates_owner_id", &["record.owner_id"]),
     ("idx_workflow_templates_name", &["record.name"]),
     ("idx_workflow_templates_workflow_type", &["record.workflow_type"]),
@@ -54,6 +55,12 @@ const TEMPLATE_INDEXES: [(&str, &[&str]); 14] = [
     ("public_latest_category", &["is_public", "is_latest", "record.category"]),
     ("public_latest_type", &["is_public", "is_latest", "record.workflow_type"]),
     ("owner_latest", &["record.owner_id", "is_latest"]),
+    // Ordered: the public latest templates in each discovery sort (`sort_keys`), so the first
+    // page is the first rows of an index rather than a sort of every candidate.
+    ("public_latest_by_popular", &["is_public", "is_latest", "k_popular"]),
+    ("public_latest_by_rating", &["is_public", "is_latest", "k_rating"]),
+    ("public_latest_by_recent", &["is_public", "is_latest", "k_recent"]),
+    ("public_latest_by_name", &["is_public", "is_latest", "k_name"]),
 ];
 const SPEC_INDEXES: [(&str, &[&str]); 5] = [
     ("idx_template_specs_owner_id", &["record.owner_id"]),
@@ -359,8 +366,28 @@ fn flag(b: bool) -> u8 {
 }
 
 fn template_row(rev: u64, t: &WorkflowTemplate) -> Value {
+    let k = sort_keys(t);
     json!({ "rev": rev, "record": t, "name_key": name_key(&t.name),
-            "is_public": flag(t.is_public), "is_latest": flag(t.is_latest), "is_builtin": flag(t.is_builtin) })
+            "is_public": flag(t.is_public), "is_latest": flag(t.is_latest), "is_builtin": flag(t.is_builtin),
+            "k_popular": k[0], "k_rating": k[1], "k_recent": k[2], "k_name": k[3] })
+}
+
+/// Index keys whose ascending order is exactly `catalog::discover::order` for each sort
+/// (popular, rating, recent, name). Names are arrays of code points: IndexedDB compares
+/// strings by UTF-16 code units, which differs from Rust's order for characters above U+FFFF.
+/// Descending parts are negated; a missing rating sorts last.
+pub fn sort_keys(t: &WorkflowTemplate) -> [Value; 4] {
+    let cps = |s: &str| Value::Array(s.chars().map(|c| Value::from(c as u32)).collect());
+    let (lower, name) = (cps(&t.name.to_lowercase()), cps(&t.name));
+    let rating = t.rating.map(|r| -r).unwrap_or(1e9);
+    let id_desc = Value::Array(t.id.chars().map(|c| Value::from(-(c as i64))).collect());
+    let updated = crate::model::time::parse_ms(&t.updated_at).unwrap_or(0);
+    [
+        json!([-(t.usage_count as f64), rating, lower, name, t.id]),
+        json!([rating, -(t.rating_count as f64), lower, name, t.id]),
+        json!([-(updated as f64), id_desc]),
+        json!([lower, name, t.id]),
+    ]
 }
 
 fn spec_row(rev: u64, s: &TemplateSpec) -> Value {
@@ -400,6 +427,8 @@ type MakeRow = Box<dyn Fn(u64) -> Value>;
 struct Planned {
     store: &'static str,
     key: JsValue,
+    /// The key as text, to recognise a key written twice in one batch.
+    key_text: String,
     label: String,
     expect: Expect,
     row: Option<MakeRow>,
@@ -413,27 +442,29 @@ fn plan(w: Write) -> Planned {
             let claims = record.is_latest.then(|| (record.owner_id.clone(), name_key(&record.name), record.name.clone()));
             let key = str_key(&record.id);
             let label = record.id.clone();
-            Planned { store: TEMPLATES, key, label, expect, row: Some(Box::new(move |rev| template_row(rev, &record))), claims }
+            Planned { store: TEMPLATES, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| template_row(rev, &record))), claims }
         }
-        Write::DeleteTemplate { id, expect } => Planned { store: TEMPLATES, key: str_key(&id), label: id, expect, row: None, claims: None },
+        Write::DeleteTemplate { id, expect } => Planned { store: TEMPLATES, key: str_key(&id), key_text: id.clone(), label: id, expect, row: None, claims: None },
         Write::PutSpec { record, expect } => {
             let key = str_key(&record.id);
             let label = record.id.clone();
-            Planned { store: SPECS, key, label, expect, row: Some(Box::new(move |rev| spec_row(rev, &record))), claims: None }
+            Planned { store: SPECS, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| spec_row(rev, &record))), claims: None }
         }
-        Write::DeleteSpec { id, expect } => Planned { store: SPECS, key: str_key(&id), label: id, expect, row: None, claims: None },
+        Write::DeleteSpec { id, expect } => Planned { store: SPECS, key: str_key(&id), key_text: id.clone(), label: id, expect, row: None, claims: None },
         Write::PutRating { record, expect } => {
             let key = rating_key(&record.template_id, &record.user_id);
+            let key_text = format!("{}:{}", record.template_id, record.user_id);
             let label = record.template_id.clone();
-            Planned { store: RATINGS, key, label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
+            Planned { store: RATINGS, key, key_text, label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
         }
         Write::DeleteRating { template_id, user_id } => {
-            Planned { store: RATINGS, key: rating_key(&template_id, &user_id), label: template_id, expect: Expect::Any, row: None, claims: None }
+            let key_text = format!("{template_id}:{user_id}");
+            Planned { store: RATINGS, key: rating_key(&template_id, &user_id), key_text, label: template_id, expect: Expect::Any, row: None, claims: None }
         }
         Write::PutBuiltinStats { record, expect } => {
             let key = str_key(&record.id);
             let label = record.id.clone();
-            Planned { store: BUILTIN_STATS, key, label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
+            Planned { store: BUILTIN_STATS, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
         }
     }
 }
@@ -446,38 +477,41 @@ impl IndexedDbStore {
     async fn commit_in(&self, tx: &IdbTransaction, writes: Vec<Write>) -> Result<()> {
         let planned: Vec<Planned> = writes.into_iter().map(plan).collect();
         let stores: Vec<ObjectStore> = planned.iter().map(|p| Self::store_of(tx, p.store)).collect::<Result<_>>()?;
-        // 1. Every current revision, requested at once.
+        // 1. The stored revisions the batch needs, requested at once. Not needed: creates (an
+        //    `add` fails by itself if the key exists), unconditional deletes, and keys an
+        //    earlier write of this batch already set.
+        let mut touched: HashSet<(&'static str, &str)> = HashSet::with_capacity(planned.len());
         let mut reads = Vec::with_capacity(planned.len());
         for (p, os) in planned.iter().zip(&stores) {
-            reads.push(os.get(Query::Key(p.key.clone())).map_err(|e| idb_error("reading", e))?.into_future());
+            let first = touched.insert((p.store, p.key_text.as_str()));
+            let needed = first && p.expect != Expect::Absent && !(p.row.is_none() && p.expect == Expect::Any);
+            reads.push(if needed { Some(os.get(Query::Key(p.key.clone())).map_err(|e| idb_error("reading", e))?.into_future()) } else { None });
         }
-        let mut currents = Vec::with_capacity(reads.len());
-        for r in reads {
-            currents.push(r.await.map_err(|e| idb_error("reading", e))?);
-        }
-        // 2. Expectations; a batch may write one key twice (later writes see earlier ones).
-        let mut seen: Vec<(&'static str, String, Option<u64>)> = Vec::new();
-        let mut puts = Vec::with_capacity(planned.len());
-        for (p, cur) in planned.iter().zip(&currents) {
-            let key_text = format!("{:?}", p.key);
-            let current = match seen.iter().rev().find(|(s, k, _)| *s == p.store && *k == key_text) {
-                Some((_, _, r)) => *r,
-                None => rev_of(cur),
+        // 2. Expectations, in batch order (later writes see earlier ones).
+        let mut known: HashMap<(&'static str, &str), Option<u64>> = HashMap::with_capacity(planned.len());
+        let mut ops = Vec::with_capacity(planned.len());
+        for (p, read) in planned.iter().zip(reads) {
+            let k = (p.store, p.key_text.as_str());
+            let earlier = known.get(&k).copied();
+            let current = match (earlier, read) {
+                (Some(r), _) => r,
+                (None, Some(f)) => rev_of(&f.await.map_err(|e| idb_error("reading", e))?),
+                (None, None) => None,
             };
+            let add = earlier.is_none() && p.expect == Expect::Absent;
             let rev = check_expect(p.expect, current, &p.label)?;
-            seen.push((p.store, key_text, p.row.as_ref().map(|_| rev)));
-            puts.push(rev);
+            known.insert(k, p.row.as_ref().map(|_| rev));
+            ops.push((rev, add));
         }
         // 3. Every write, issued without awaiting in between.
         let mut pending = Vec::with_capacity(planned.len());
-        for ((p, os), rev) in planned.iter().zip(&stores).zip(puts) {
-            match &p.row {
-                Some(make) => {
-                    let row = to_js_value(&make(rev));
-                    pending.push(os.put(&row, None).map_err(|e| idb_error("writing", e))?.into_future().map_unit());
-                }
-                None => pending.push(os.delete(Query::Key(p.key.clone())).map_err(|e| idb_error("deleting", e))?.into_future().map_unit()),
-            }
+        for ((p, os), (rev, add)) in planned.iter().zip(&stores).zip(ops) {
+            let request = match &p.row {
+                Some(make) if add => os.add(&to_js_value(&make(rev)), None).map_err(|e| idb_error("writing", e))?.into_future().map_unit(),
+                Some(make) => os.put(&to_js_value(&make(rev)), None).map_err(|e| idb_error("writing", e))?.into_future().map_unit(),
+                None => os.delete(Query::Key(p.key.clone())).map_err(|e| idb_error("deleting", e))?.into_future().map_unit(),
+            };
+            pending.push((request, add.then_some(p.label.as_str())));
         }
         // 4. The latest-name rule, read back through the compound index inside the same
         //    transaction (reads see this transaction's own writes).
@@ -495,8 +529,15 @@ impl IndexedDbStore {
                 claim_reads.push((name.clone(), ix.count(Some(q)).map_err(|e| idb_error("reading", e))?.into_future()));
             }
         }
-        for f in pending {
-            f.await?;
+        for (f, added) in pending {
+            match (f.await, added) {
+                (Ok(()), _) => {}
+                // The create found the key taken (by another tab since this batch was planned).
+                (Err(idb::Error::DomException(d)), Some(id)) if d.name() == "ConstraintError" => {
+                    return Err(Error::Conflict { id: id.to_string(), expected: "absent".into(), actual: "present".into() });
+                }
+                (Err(e), _) => return Err(idb_error("writing", e)),
+            }
         }
         for (name, count) in claim_reads {
             if count.await.map_err(|e| idb_error("reading", e))? > 1 {
@@ -507,15 +548,17 @@ impl IndexedDbStore {
     }
 }
 
+type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), idb::Error>>>>;
+
 trait MapUnit {
-    fn map_unit(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>>;
+    fn map_unit(self) -> Pending;
 }
 impl<F, T> MapUnit for F
 where
     F: std::future::Future<Output = std::result::Result<T, idb::Error>> + 'static,
 {
-    fn map_unit(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>> {
-        Box::pin(async move { self.await.map(|_| ()).map_err(|e| idb_error("writing", e)) })
+    fn map_unit(self) -> Pending {
+        Box::pin(async move { self.await.map(|_| ()) })
     }
 }
 
@@ -600,6 +643,31 @@ impl Store for IndexedDbStore {
 
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         self.get_all(BUILTIN_STATS, None, None).await
+    }
+
+    async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        use crate::catalog::Sort;
+        let index = match sort {
+            Sort::Popular => "public_latest_by_popular",
+            Sort::Rating => "public_latest_by_rating",
+            Sort::Recent => "public_latest_by_recent",
+            Sort::Name => "public_latest_by_name",
+        };
+        let tx = self.tx(&[TEMPLATES], TransactionMode::ReadOnly)?;
+        let ix = Self::store_of(&tx, TEMPLATES)?.index(index).map_err(|e| idb_error("reading an index", e))?;
+        // Every key [1, 1, k] lies between [1, 1] and [1, 2].
+        let one = JsValue::from(1);
+        let range = || {
+            KeyRange::bound(&array_key(&[one.clone(), one.clone()]), &array_key(&[one.clone(), JsValue::from(2)]), Some(false), Some(true))
+                .map(Query::from)
+                .map_err(|e| idb_error("building a key range", e))
+        };
+        // Both requests at once, in one transaction: a consistent count and page.
+        let count = ix.count(Some(range()?)).map_err(|e| idb_error("counting", e))?.into_future();
+        let rows = ix.get_all(Some(range()?), Some(n.min(u32::MAX as usize) as u32)).map_err(|e| idb_error("reading", e))?.into_future();
+        let rows = parse_rows(rows.await.map_err(|e| idb_error("reading", e))?)?;
+        let total = count.await.map_err(|e| idb_error("counting", e))? as usize;
+        Ok(Some((rows, total)))
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {

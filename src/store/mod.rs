@@ -169,6 +169,12 @@ pub trait Store {
     /// with `NAME_TAKEN` when the result would hold two latest templates with the same owner
     /// and name key.
     async fn commit(&self, writes: Vec<Write>) -> Result<()>;
+    /// The first `n` public latest templates in `sort` order (`catalog::discover::order`) and
+    /// how many public latest templates there are, read from an ordered index; `None` when the
+    /// adapter has no such index (the catalog then sorts every candidate itself).
+    async fn top_public(&self, _sort: crate::catalog::Sort, _n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        Ok(None)
+    }
 }
 
 /// Several catalogs (users, or "tabs" in tests) can share one store.
@@ -199,6 +205,9 @@ impl<S: Store> Store for std::rc::Rc<S> {
     }
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         (**self).commit(writes).await
+    }
+    async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        (**self).top_public(sort, n).await
     }
 }
 

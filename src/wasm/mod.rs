@@ -65,7 +65,26 @@ pub fn validate_many(
     let all = match values.as_string() {
         Some(text) => serde_json::from_str(&text)
             .map_err(|e| convert::err(crate::Error::invalid(format!("validateMany: the text is not JSON: {e}"))))?,
-        None => convert::arg(&values, "values")?,
+        None => match from_js(&values) {
+            Ok(v) => v,
+            // One bad item (a cycle, a BigInt, a `__proto__` key...) must not sink the batch:
+            // read the items one by one and report each item's own problems.
+            Err(_) if js_sys::Array::is_array(&values) => {
+                let items: Vec<JsValue> = js_sys::Array::from(&values).iter().collect();
+                let results: Vec<_> = items
+                    .iter()
+                    .map(|item| {
+                        let violations = match from_js(item) {
+                            Ok(v) => crate::validate::validate_template(&v, opts),
+                            Err(problems) => problems,
+                        };
+                        json!({ "ok": violations.is_empty(), "violations": violations })
+                    })
+                    .collect();
+                return Ok(to_js(&results));
+            }
+            Err(_) => convert::arg(&values, "values")?,
+        },
     };
     let serde_json::Value::Array(items) = all else {
         return Err(convert::err(crate::Error::invalid("validateMany takes an array of templates (or its JSON text)")));

@@ -156,6 +156,9 @@ impl Store for AnyStore {
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         dispatch!(self, s => s.commit(writes).await)
     }
+    async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        dispatch!(self, s => s.top_public(sort, n).await)
+    }
 }
 
 const STORAGE_HELP: &str = "storage must be \"indexeddb\", \"memory\", \"local\", \"remote\" or an adapter object";

@@ -349,6 +349,67 @@ pub async fn discovery_pages_and_orders<H: Harness>(h: &H) {
     assert_eq!(with_builtins.total, 35, "25 templates and the 10 built-ins");
 }
 
+/// Every sort, paged, equals the catalog's own order over every visible template (the adapter
+/// may answer from ordered indexes: IndexedDB does), with names that order differently by
+/// UTF-16 and by code point, ties, built-ins, private and other users' templates.
+pub async fn discovery_matches_the_catalog_order<H: Harness>(h: &H) {
+    let c = catalog(h, h.fresh().await, U1).await;
+    let other = catalog(h, h.again().await, U2).await;
+    // The one private template sorts last by name: a private template placed before others
+    // would make the adapter's page read one row deeper and hide a misordered pair.
+    let names = ["\u{10FFFD} last", "Alpha ", "ab", "Ab", "émile", "Zeta", "\u{FF26}ull", "\u{1F680} rocket", "\u{E000} private", "same", "Same", "zz"];
+    let mut ids = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let t = ok(c.create(draft(&format!("{n} {i}"), json!({ "is_public": i != 0 }))).await);
+        for _ in 0..(i % 4) {
+            ok(c.record_usage(&t.id, &UsageRun::from_value(&json!({ "success": true, "responseTimeMs": 1 })).unwrap()).await);
+        }
+        if i % 2 == 0 {
+            ok(c.rate(&t.id, (i % 5) as f64).await);
+        }
+        ids.push(t.id);
+    }
+    for i in 0..4 {
+        let t = ok(other.create(draft(&format!("other {i}"), json!({ "is_public": i % 2 == 0 }))).await);
+        if i % 2 == 0 {
+            ids.push(t.id);
+        }
+    }
+    let old = ok(c.create(draft("versioned", json!({ "is_public": true }))).await);
+    let newer = ok(c.new_version(&old.id, json!({}), None, WriteOptions::default()).await);
+    ids.push(newer.id);
+    for sort in [Sort::Popular, Sort::Rating, Sort::Recent, Sort::Name] {
+        for include_builtin in [true, false] {
+            let mut want: Vec<WorkflowTemplate> = Vec::new();
+            for id in &ids {
+                want.push(ok(c.get(id).await));
+            }
+            if include_builtin {
+                for b in workflow_templates::builtin::all() {
+                    want.push(ok(c.get(&b.id).await));
+                }
+            }
+            want.sort_by(|a, b| workflow_templates::catalog::discover::order(sort, a, b));
+            let want: Vec<String> = want.into_iter().map(|t| t.id).collect();
+            // Pages of one make every position a page boundary: an index that orders two
+            // templates differently from `order` shows at once.
+            let limit = if include_builtin { 7 } else { 1 };
+            let mut got = Vec::new();
+            let mut offset = 0;
+            loop {
+                let p = ok(c.discover(&DiscoverOptions { sort, include_builtin, limit, offset: offset as u64, ..Default::default() }).await);
+                assert_eq!(p.total, want.len(), "total, {sort:?}");
+                if p.items.is_empty() {
+                    break;
+                }
+                got.extend(p.items.into_iter().map(|t| t.id));
+                offset += limit;
+            }
+            assert_eq!(got, want, "order {sort:?}, builtins {include_builtin}");
+        }
+    }
+}
+
 pub async fn catalog_writes_survive_a_new_handle<H: Harness>(h: &H) {
     let c = catalog(h, h.fresh().await, U1).await;
     let t = ok(c.create(draft("Durable", json!({ "default_params": { "temperature": 0.2 } }))).await);
@@ -459,7 +520,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $mode, $h,
             crud_and_revisions, conditional_writes_refuse_stale_revisions, batches_are_all_or_nothing,
             one_latest_template_per_owner_and_name, every_index_query_matches_a_full_scan,
-            discovery_pages_and_orders, catalog_writes_survive_a_new_handle,
+            discovery_pages_and_orders, discovery_matches_the_catalog_order, catalog_writes_survive_a_new_handle,
             stale_edit_from_another_tab_conflicts, concurrent_usage_from_two_tabs_loses_nothing,
             subscribers_hear_of_changes, import_is_one_transaction);
     };

@@ -29,7 +29,16 @@ test("validateMany refuses what is not an array, with INVALID_ARGUMENT", () => {
   for (const bad of [{}, 7, "{\"a\":1}", "not json", undefined, null]) {
     assert.throws(() => wt.validateMany(bad), (e) => e instanceof Error && e.code === "INVALID_ARGUMENT", JSON.stringify(bad));
   }
-  const cyclic = [{}];
-  cyclic[0].self = cyclic;
-  assert.throws(() => wt.validateMany(cyclic), (e) => e.code === "INVALID_ARGUMENT");
+});
+
+test("a hostile item is reported in its own result, not by throwing for the batch", () => {
+  const cyclic = { name: "Cyclic", workflow_type: "plain", default_params: {} };
+  cyclic.default_params.self = cyclic;
+  const proto = JSON.parse('{"name":"Proto","workflow_type":"plain","default_params":{"__proto__":{"x":1}}}');
+  const batch = [{ name: "Fine", workflow_type: "plain" }, cyclic, proto, { name: "Big", workflow_type: "plain", default_params: { n: 10n } }];
+  const r = wt.validateMany(batch);
+  assert.equal(r.length, 4);
+  assert.deepEqual(r.map((x) => x.ok), [true, false, false, false]);
+  assert.deepEqual(r.slice(1), batch.slice(1).map((v) => wt.validateTemplate(v)));
+  assert.ok(r[1].violations.some((v) => v.code === "CYCLE"), JSON.stringify(r[1]));
 });
