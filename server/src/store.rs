@@ -17,6 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 use workflow_templates::builtin;
+use workflow_templates::catalog::Sort;
 use workflow_templates::model::{TemplateSpec, UsageStats, WorkflowTemplate};
 use workflow_templates::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
 use workflow_templates::{Error, Result};
@@ -556,6 +557,38 @@ impl Store for SqlStore {
         let out = self.templates_where(&wh, &p)?;
         // The SQL is the filter; this re-check costs nothing and keeps the contract exact.
         Ok(out.into_iter().filter(|s| f.matches(&s.record)).collect())
+    }
+
+    /// The first `n` public latest templates in the catalog's order, read through the ordered
+    /// partial indexes of migration 003, and how many public latest templates there are.
+    async fn top_public(&self, sort: Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        let d = self.conn.borrow().dialect();
+        let (wh, order) = match d {
+            Dialect::Sqlite => (
+                "is_public = 1 AND is_latest = 1 AND is_builtin = 0",
+                match sort {
+                    Sort::Popular => "usage_count DESC, rating DESC, name_key, name, id",
+                    Sort::Rating => "rating DESC, rating_count DESC, name_key, name, id",
+                    Sort::Recent => "updated_at DESC, id DESC",
+                    Sort::Name => "name_key, name, id",
+                },
+            ),
+            Dialect::Postgres => (
+                "is_public AND is_latest AND NOT is_builtin",
+                match sort {
+                    Sort::Popular => "usage_count DESC, rating DESC NULLS LAST, name_key COLLATE \"C\", name COLLATE \"C\", id COLLATE \"C\"",
+                    Sort::Rating => "rating DESC NULLS LAST, rating_count DESC, name_key COLLATE \"C\", name COLLATE \"C\", id COLLATE \"C\"",
+                    Sort::Recent => "updated_at DESC, id COLLATE \"C\" DESC",
+                    Sort::Name => "name_key COLLATE \"C\", name COLLATE \"C\", id COLLATE \"C\"",
+                },
+            ),
+        };
+        let sql = format!("SELECT {} FROM workflow_templates WHERE {wh} ORDER BY {order} LIMIT {{i1}}", select_list(TEMPLATE_COLS));
+        let rows = self.query(&sql, &[int(n.min(1 << 20) as i64)])?;
+        let items = rows.iter().map(decode_template).collect::<Result<Vec<_>>>()?;
+        let count = self.query(&format!("SELECT COUNT(*) FROM workflow_templates WHERE {wh}"), &[])?;
+        let total = count.first().and_then(|r| r[0].int()).unwrap_or(0) as usize;
+        Ok(Some((items, total)))
     }
 
     async fn get_spec(&self, id: &str) -> Result<Option<Stored<TemplateSpec>>> {
