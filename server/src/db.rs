@@ -331,7 +331,8 @@ impl Conn {
             DbUrl::Sqlite(path) => {
                 let c = rusqlite::Connection::open(path)?;
                 c.busy_timeout(Duration::from_secs(15))?;
-                c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+                // optimize=0x10002: refresh the planner's statistics where they are missing or stale.
+                c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA optimize = 0x10002;")?;
                 Ok(Conn::Sqlite(c))
             }
             DbUrl::Postgres(u) => {

@@ -583,7 +583,16 @@ impl Store for SqlStore {
                 },
             ),
         };
-        let sql = format!("SELECT {} FROM workflow_templates WHERE {wh} ORDER BY {order} LIMIT {{i1}}", select_list(TEMPLATE_COLS));
+        // SQLite's planner, without statistics, may prefer another index and sort: name the
+        // ordered one (PostgreSQL picks it by itself for ORDER BY ... LIMIT).
+        let from = match (d, sort) {
+            (Dialect::Postgres, _) => "workflow_templates",
+            (Dialect::Sqlite, Sort::Popular) => "workflow_templates INDEXED BY idx_workflow_templates_top_popular",
+            (Dialect::Sqlite, Sort::Rating) => "workflow_templates INDEXED BY idx_workflow_templates_top_rating",
+            (Dialect::Sqlite, Sort::Recent) => "workflow_templates INDEXED BY idx_workflow_templates_top_recent",
+            (Dialect::Sqlite, Sort::Name) => "workflow_templates INDEXED BY idx_workflow_templates_top_name",
+        };
+        let sql = format!("SELECT {} FROM {from} WHERE {wh} ORDER BY {order} LIMIT {{i1}}", select_list(TEMPLATE_COLS));
         let rows = self.query(&sql, &[int(n.min(1 << 20) as i64)])?;
         let items = rows.iter().map(decode_template).collect::<Result<Vec<_>>>()?;
         let count = self.query(&format!("SELECT COUNT(*) FROM workflow_templates WHERE {wh}"), &[])?;

@@ -234,7 +234,7 @@ fn migrate_up_down_up_on_a_database_with_data() {
         // Up again: a working, empty server.
         cli(&["migrate", "up", "--db", &db.url]);
         let mut c = open(&db);
-        assert_eq!(index_names(&mut c).len(), 13 + 10, "{l}: the seed's 13 plus the server's");
+        assert_eq!(index_names(&mut c).len(), 13 + 11, "{l}: the seed's 13 plus the server's");
         drop(c);
         let old = Server::start(&db);
         assert_eq!(old.client(Some(&a.token)).get("/v1/me").status, 401, "{l}: the old token went with the users table");

@@ -6,3 +6,4 @@ CREATE INDEX idx_workflow_templates_top_popular ON workflow_templates (usage_cou
 CREATE INDEX idx_workflow_templates_top_rating ON workflow_templates (rating DESC, rating_count DESC, name_key, name, id) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
 CREATE INDEX idx_workflow_templates_top_recent ON workflow_templates (updated_at DESC, id DESC) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
 CREATE INDEX idx_workflow_templates_top_name ON workflow_templates (name_key, name, id) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
+CREATE INDEX idx_workflow_templates_owner_public_latest ON workflow_templates (owner_id, is_public, is_latest);
