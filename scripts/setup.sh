@@ -103,6 +103,10 @@ else
     cargo install wasm-pack --version "${WASM_PACK_VERSION:-0.15.1}"
 fi
 
+# What the tests need beyond the build (browsers, drivers, PostgreSQL); `npm start` sets
+# SETUP_FOR=start and skips them.
+if [ "${SETUP_FOR:-test}" = test ]; then
+
 # ---- Chromium + ChromeDriver (Debian packages) ---------------------------------------------
 if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
   say "chromium + chromedriver: present"
@@ -134,6 +138,8 @@ else
   apt_install postgresql
 fi
 
+fi
+
 # ---- npm dev dependencies ------------------------------------------------------------------
 # node_modules is stale when package.json or package-lock.json changed since the last install.
 STAMP=node_modules/.workflow-templates-setup
@@ -150,6 +156,7 @@ else
   echo "$want_stamp" >"$STAMP"
 fi
 
+if [ "${SETUP_FOR:-test}" = test ]; then
 # ---- Python oracle for the test vectors ----------------------------------------------------
 if python3 -c 'import rfc8785' >/dev/null 2>&1; then
   say "python rfc8785: present"
@@ -165,6 +172,7 @@ else
     run_logged "pip install rfc8785" python3 -m pip install --disable-pip-version-check rfc8785
   fi
   python3 -c 'import rfc8785' || { say "rfc8785 still not importable"; exit 1; }
+fi
 fi
 
 say "ready (wasm-bindgen $WB_VERSION, $(wasm-pack --version), $(/usr/bin/chromium --version 2>/dev/null | head -n1), node $(node --version))"

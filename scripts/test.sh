@@ -160,4 +160,17 @@ if wanted types; then
   fi
 fi
 
+# ---- 7. the template editor end to end (www/ in headless Chromium via playwright-core) -----
+# tests/e2e/*.test.mjs start scripts/serve.mjs on a free loopback port and Debian's Chromium
+# themselves. With ONLY=e2e the step builds the package first.
+if wanted e2e; then
+  if [ "$built" = 1 ]; then
+    step e2e node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+  elif wanted build || wanted node || wanted types; then
+    skip e2e "the build failed"
+  else
+    step e2e bash -c 'bash scripts/build.sh && node --test --test-concurrency=1 --test-reporter=spec tests/e2e/'
+  fi
+fi
+
 summary

@@ -1,66 +1,199 @@
-// Demo page: load the wasm package and list the built-in templates.
-import init, { builtinTemplates } from "/pkg/workflow_templates.js";
+// The template editor: a single page over the workflow-templates package (plain ES modules, no
+// build step). Hash routes keep every view linkable and reload-proof:
+//   #/browse  #/popular  #/new  #/new?base=ID  #/t/ID[/inheritance|/versions|/stats]
+//   #/specs  #/specs/new  #/specs/ID  #/data
+import init, * as wt from "/pkg/workflow_templates.js";
+import { h, $, $$, toast, errorBanner, modal } from "./ui.js";
+import * as browse from "./views/browse.js";
+import * as popular from "./views/popular.js";
+import * as template from "./views/template.js";
+import * as specs from "./views/specs.js";
+import * as data from "./views/data.js";
 
-const $ = (selector) => document.querySelector(selector);
-const status = $("#status");
+/** Demo users to act as (access control is per user id). */
+export const USERS = [
+  { id: "01JD0000000000000000000001", name: "Alice" },
+  { id: "01JD0000000000000000000002", name: "Bob" },
+  { id: "01JD0000000000000000000003", name: "Carol" },
+];
+const USER_KEY = "workflow-templates-editor.user";
+// The acting user is remembered in localStorage when the browser allows it.
+const remembered = {
+  get() { try { return localStorage.getItem(USER_KEY); } catch { return null; } },
+  set(id) { try { localStorage.setItem(USER_KEY, id); } catch { /* not remembered */ } },
+};
 
-function cell(row, text, className) {
-  const td = row.insertCell();
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
+export const app = {
+  wt,
+  catalog: null,
+  userId: null,
+  storage: null,
+  view: null, // the active view module
+  ownWrites: new Set(), // updated_at values this tab wrote (its own change events are not "from elsewhere")
+  unsubscribe: null,
+  userName(id) {
+    if (id === "00000000000000000000000000") return "built-in";
+    return USERS.find((u) => u.id === id)?.name ?? id.slice(-6);
+  },
+};
 
-function label(value) {
-  return value.replaceAll("_", " ");
-}
-
-function fillSelect(select, values) {
-  for (const value of [...new Set(values)].sort()) {
-    select.append(new Option(label(value), value));
+/** Opens the catalog: IndexedDB by default, then localStorage, then memory (with a notice). */
+async function openCatalog(userId) {
+  const tried = [];
+  for (const storage of ["indexeddb", "local", "memory"]) {
+    try {
+      const catalog = await wt.TemplateCatalog.open({ userId, storage });
+      return { catalog, storage, tried };
+    } catch (e) {
+      if (e?.code !== "STORAGE_UNAVAILABLE") throw e;
+      tried.push({ storage, message: e.message });
+    }
   }
+  throw new Error("no storage available");
 }
 
-function render(templates) {
-  const text = $("#filter-text").value.trim().toLowerCase();
-  const category = $("#filter-category").value;
-  const type = $("#filter-type").value;
-  const shown = templates.filter((t) =>
-    (!category || t.category === category) &&
-    (!type || t.workflow_type === type) &&
-    (!text || t.name.toLowerCase().includes(text) || t.description.toLowerCase().includes(text)));
-
-  const body = $("#templates tbody");
-  body.replaceChildren();
-  for (const t of shown) {
-    const row = body.insertRow();
-    row.dataset.id = t.id;
-    const name = cell(row, "", "name");
-    name.append(Object.assign(document.createElement("strong"), { textContent: t.name }));
-    name.append(Object.assign(document.createElement("small"), { textContent: t.id }));
-    const cat = cell(row, "");
-    cat.append(Object.assign(document.createElement("span"), { className: "pill", textContent: label(t.category) }));
-    const wt = cell(row, "");
-    wt.append(Object.assign(document.createElement("span"), { className: `pill type-${t.workflow_type}`, textContent: t.workflow_type }));
-    cell(row, t.description, "description");
-  }
-  $("#templates").hidden = false;
-  $("#empty").hidden = shown.length > 0;
-  status.textContent = `${shown.length} of ${templates.length} built-in templates`;
+function showStorageNotice(storage, tried) {
+  const notice = $("#storage-notice");
+  const badge = $("#storage-badge");
+  const names = { indexeddb: "IndexedDB", local: "localStorage", memory: "memory only" };
+  badge.textContent = names[storage];
+  badge.className = `pill storage-${storage}`;
+  document.body.dataset.storage = storage;
+  if (tried.length === 0) { notice.hidden = true; return; }
+  notice.hidden = false;
+  notice.replaceChildren(
+    h("p", {}, h("strong", {}, storage === "memory"
+      ? "Your templates are kept in memory only: they are lost when you reload or close this tab, other tabs do not see them, and each acting user has a separate store."
+      : `Saving to ${names[storage]} instead of IndexedDB.`),
+      " ", h("code", { class: "code" }, "STORAGE_UNAVAILABLE")),
+    h("p", { class: "detail" }, tried.map((t) => `${names[t.storage]}: ${t.message}`).join(" · ")));
 }
 
-try {
-  await init();
-  const templates = builtinTemplates();
-  fillSelect($("#filter-category"), templates.map((t) => t.category));
-  fillSelect($("#filter-type"), templates.map((t) => t.workflow_type));
-  for (const id of ["#filter-text", "#filter-category", "#filter-type"]) {
-    $(id).addEventListener("input", () => render(templates));
+// In memory mode every open() is a separate, empty store: keep each user's catalog for the
+// lifetime of the tab so switching back and forth loses nothing.
+const memoryCatalogs = new Map();
+
+async function switchUser(userId) {
+  app.unsubscribe?.();
+  if (app.storage !== "memory") app.catalog?.close();
+  app.catalog = null;
+  const opened = memoryCatalogs.has(userId)
+    ? { catalog: memoryCatalogs.get(userId), storage: "memory", tried: app.tried }
+    : await openCatalog(userId);
+  const { catalog, storage, tried } = opened;
+  if (storage === "memory") memoryCatalogs.set(userId, catalog);
+  app.tried = tried;
+  app.catalog = catalog;
+  app.userId = userId;
+  app.storage = storage;
+  remembered.set(userId);
+  $("#user-select").value = userId;
+  document.body.dataset.user = userId;
+  showStorageNotice(storage, tried);
+  app.unsubscribe = catalog.subscribe((event) => {
+    try { app.view?.onChange?.(event); } catch (e) { console.error(e); }
+  });
+}
+
+function parseRoute() {
+  const raw = location.hash.replace(/^#\/?/, "") || "browse";
+  const [path, query = ""] = raw.split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  return { parts, query: new URLSearchParams(query) };
+}
+
+export function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+/** Asks before unsaved template edits are thrown away; resolves true to go ahead. */
+async function okToLeave() {
+  if (!app.view?.isDirty?.()) return true;
+  const ok = await modal("Discard your unsaved edits?",
+    h("p", {}, "This template has changes that are not saved yet. Leaving now throws them away."),
+    { submit: "Discard and leave", cancel: "Keep editing", danger: true });
+  if (ok) app.view?.discard?.();
+  return Boolean(ok);
+}
+
+let routedHash = null;
+async function onHashChange() {
+  if (location.hash === routedHash) return;
+  if (app.view?.isDirty?.()) {
+    const target = location.hash;
+    history.replaceState(null, "", routedHash || "#/browse"); // stay until the user decides
+    if (!(await okToLeave())) return;
+    location.hash = target;
+    return;
   }
-  render(templates);
+  route();
+}
+
+let routeToken = 0;
+export async function route() {
+  const token = ++routeToken;
+  routedHash = location.hash;
+  document.body.dataset.ready = "false";
+  const { parts, query } = parseRoute();
+  const [head, a, b] = parts;
+  let view = browse;
+  let params = {};
+  if (head === "popular") view = popular;
+  else if (head === "new") { view = template; params = { id: null, base: query.get("base"), tab: "edit" }; }
+  else if (head === "t" && a) { view = template; params = { id: a, tab: b ?? "edit" }; }
+  else if (head === "specs") { view = specs; params = { id: a ?? null }; }
+  else if (head === "data") view = data;
+  const section = view === template ? "browse" : (head ?? "browse");
+  for (const link of $$("#main-nav a")) {
+    if (link.dataset.section === section) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  app.view?.leave?.();
+  app.view = view;
+  const container = $("#view");
+  container.replaceChildren(h("p", { class: "loading" }, "Loading…"));
+  try {
+    const content = await view.render(app, params);
+    if (token !== routeToken) return;
+    container.replaceChildren(content);
+  } catch (e) {
+    if (token !== routeToken) return;
+    if (!e?.code) console.error(e); // package errors are shown in the banner; bugs also go to the console
+    container.replaceChildren(h("section", { class: "card" }, errorBanner(e), h("p", {}, h("a", { href: "#/browse" }, "Back to templates"))));
+  }
+  document.body.dataset.view = view.name ?? head;
+  document.body.dataset.route = location.hash; // tests wait for ready + the route they expect
   document.body.dataset.ready = "true";
-} catch (e) {
-  status.textContent = `Could not load the package: ${e && e.message ? e.message : e}. Run npm run build first.`;
-  status.classList.add("error");
-  document.body.dataset.ready = "error";
+  const heading = container.querySelector("h1, h2");
+  if (heading && app.focusHeading) { heading.tabIndex = -1; heading.focus({ preventScroll: false }); }
+  app.focusHeading = true;
 }
+
+async function main() {
+  const select = $("#user-select");
+  for (const u of USERS) select.append(h("option", { value: u.id }, `${u.name} · …${u.id.slice(-4)}`));
+  try {
+    await init();
+    const saved = remembered.get();
+    await switchUser(USERS.some((u) => u.id === saved) ? saved : USERS[0].id);
+  } catch (e) {
+    $("#view").replaceChildren(errorBanner(e));
+    document.body.dataset.ready = "error";
+    return;
+  }
+  select.addEventListener("change", async () => {
+    if (!(await okToLeave())) { select.value = app.userId; return; }
+    await switchUser(select.value);
+    toast(`Now acting as ${app.userName(select.value)}.`);
+    await route();
+  });
+  window.addEventListener("hashchange", onHashChange);
+  // Reloading or closing the tab with unsaved template edits asks first.
+  window.addEventListener("beforeunload", (event) => {
+    if (app.view?.isDirty?.()) { event.preventDefault(); event.returnValue = ""; }
+  });
+  await route();
+}
+
+main();

@@ -104,6 +104,37 @@ pub struct Resolved {
 
 type Listener = Rc<dyn Fn(&ChangeEvent)>;
 
+/// Subscribers of change events, by handle (shared by the catalog and the remote adapter).
+#[derive(Default)]
+pub struct Listeners {
+    list: RefCell<Vec<(u64, Listener)>>,
+    next: Cell<u64>,
+}
+
+impl Listeners {
+    pub fn subscribe(&self, f: impl Fn(&ChangeEvent) + 'static) -> u64 {
+        let id = self.next.get() + 1;
+        self.next.set(id);
+        self.list.borrow_mut().push((id, Rc::new(f)));
+        id
+    }
+
+    pub fn unsubscribe(&self, handle: u64) -> bool {
+        let mut ls = self.list.borrow_mut();
+        let before = ls.len();
+        ls.retain(|(id, _)| *id != handle);
+        ls.len() != before
+    }
+
+    pub fn deliver(&self, ev: &ChangeEvent) {
+        // Clone the list first: a listener may subscribe or unsubscribe while being called.
+        let ls: Vec<Listener> = self.list.borrow().iter().map(|(_, l)| l.clone()).collect();
+        for l in ls {
+            l(ev);
+        }
+    }
+}
+
 /// A template as read: a built-in (with the statistics stored beside it) or a stored record.
 #[derive(Debug, Clone)]
 pub(crate) enum Loaded {
@@ -131,8 +162,7 @@ pub struct Catalog<S: Store, E: Env> {
     env: E,
     user: String,
     ids: RefCell<IdGenerator>,
-    listeners: RefCell<Vec<(u64, Listener)>>,
-    next_listener: Cell<u64>,
+    listeners: Listeners,
     /// Told of every change made here (not of external ones), e.g. to tell other tabs.
     outbox: RefCell<Option<Listener>>,
 }
@@ -206,7 +236,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// A catalog acting for `user_id` (a ULID; lowercase accepted).
     pub fn new(store: S, env: E, user_id: &str) -> Result<Self> {
         let user = normalize_id(user_id).ok_or_else(|| Error::invalid(format!("userId {user_id:?} is not a ULID")))?;
-        Ok(Catalog { store, env, user, ids: RefCell::new(IdGenerator::new()), listeners: RefCell::new(Vec::new()), next_listener: Cell::new(1), outbox: RefCell::new(None) })
+        Ok(Catalog { store, env, user, ids: RefCell::new(IdGenerator::new()), listeners: Listeners::default(), outbox: RefCell::new(None) })
     }
 
     pub fn user_id(&self) -> &str {
@@ -254,20 +284,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     /// Passes an event to the subscribers only (adapters call it for changes made elsewhere).
     pub fn deliver(&self, ev: &ChangeEvent) {
-        // Clone the list first: a listener may subscribe or unsubscribe while being called.
-        let ls: Vec<Listener> = self.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
-        for l in ls {
-            l(ev);
-        }
+        self.listeners.deliver(ev);
     }
 
     /// Calls `f` for every change made through this catalog; returns a handle for
     /// `unsubscribe`. (Adapters add changes made elsewhere, e.g. other tabs.)
     pub fn subscribe(&self, f: impl Fn(&ChangeEvent) + 'static) -> u64 {
-        let id = self.next_listener.get();
-        self.next_listener.set(id + 1);
-        self.listeners.borrow_mut().push((id, Rc::new(f)));
-        id
+        self.listeners.subscribe(f)
     }
 
     /// Sets where changes made through this catalog are reported besides subscribers.
@@ -276,10 +299,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub fn unsubscribe(&self, handle: u64) -> bool {
-        let mut ls = self.listeners.borrow_mut();
-        let before = ls.len();
-        ls.retain(|(id, _)| *id != handle);
-        ls.len() != before
+        self.listeners.unsubscribe(handle)
     }
 
     fn visible_to(t: &WorkflowTemplate, user: &str) -> bool {

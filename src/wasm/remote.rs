@@ -7,14 +7,11 @@
 //! POSTs carrying an `Idempotency-Key`) are retried on transport failures and 502/503/504 with
 //! jittered exponential backoff; every attempt has a timeout.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
-
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::catalog::ChangeEvent;
+use crate::catalog::{ChangeEvent, Listeners};
 use crate::error::{Error, Result};
 use crate::model::id::{random_bits, IdGenerator};
 
@@ -30,14 +27,11 @@ const TIMEOUT_MS: u32 = 15_000;
 const ATTEMPTS: u32 = 4;
 const BACKOFF_MS: f64 = 150.0;
 
-type Listener = Rc<dyn Fn(&ChangeEvent)>;
-
 pub struct Remote {
     base: String,
     token: Option<String>,
     user: String,
-    listeners: RefCell<Vec<(u64, Listener)>>,
-    next_listener: Cell<u64>,
+    listeners: Listeners,
 }
 
 /// How a request may be repeated.
@@ -69,7 +63,7 @@ impl Remote {
         if token.as_ref().is_some_and(|t| t.is_empty() || t.len() > 256 || t.chars().any(|c| !c.is_ascii_graphic())) {
             return Err(Error::invalid("token must be 1..=256 visible ASCII characters"));
         }
-        let r = Remote { base, token, user: user_id.to_string(), listeners: RefCell::default(), next_listener: Cell::new(1) };
+        let r = Remote { base, token, user: user_id.to_string(), listeners: Listeners::default() };
         let me = r.call("GET", "/v1/me", None, None, Retry::Safe).await?;
         match me.body.get("user_id").and_then(Value::as_str) {
             Some(u) if u == user_id => Ok(r),
@@ -137,26 +131,17 @@ impl Remote {
     // ---- events: this catalog's own writes (the server does not push other clients') -------
 
     pub fn subscribe(&self, f: impl Fn(&ChangeEvent) + 'static) -> u64 {
-        let id = self.next_listener.get();
-        self.next_listener.set(id + 1);
-        self.listeners.borrow_mut().push((id, Rc::new(f)));
-        id
+        self.listeners.subscribe(f)
     }
 
     pub fn unsubscribe(&self, handle: u64) -> bool {
-        let mut ls = self.listeners.borrow_mut();
-        let before = ls.len();
-        ls.retain(|(id, _)| *id != handle);
-        ls.len() != before
+        self.listeners.unsubscribe(handle)
     }
 
     fn emit(&self, kind: &str, op: &str, id: Option<&str>) {
         let Some(mut ev) = ChangeEvent::external(kind, op, id.map(str::to_string)) else { return };
         ev.external = false;
-        let ls: Vec<Listener> = self.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
-        for l in ls {
-            l(&ev);
-        }
+        self.listeners.deliver(&ev);
     }
 }
 
