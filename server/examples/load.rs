@@ -1,4 +1,5 @@
-//! A bounded load run on loopback: seeds N public templates straight through the store, starts
+//! A bounded load run on loopback: seeds N public templates (owned by 100 users, one of them
+//! the measuring user) straight through the store, starts
 //! the server in-process on 127.0.0.1, and measures requests/s and latency percentiles of `get`
 //! and discovery with C keep-alive clients. Every scenario stops after R requests or 60 s.
 //!
@@ -84,6 +85,8 @@ fn main() {
     migrations::up(&mut c).unwrap();
     sync_builtins(&mut c).unwrap();
     let (user, token) = auth::create_user(&mut c, "load").unwrap();
+    // Templates belong to 100 users; the measuring user owns one in a hundred of them.
+    let owners: Vec<String> = std::iter::once(user.clone()).chain((1..100).map(|i| auth::create_user(&mut c, &format!("owner {i}")).unwrap().0)).collect();
     drop(c);
     let pool = Pool::new(url.clone(), 16);
 
@@ -94,7 +97,7 @@ fn main() {
     let mut batch = Vec::new();
     for i in 0..n {
         let id = workflow_templates::model::id::IdGenerator::new().next(1_800_000_000_000 + i as u64, i as u128 + 1);
-        let mut t = WorkflowTemplate::with_defaults(id.clone(), user.clone(), format_ms(1_800_000_000_000 + i as i64));
+        let mut t = WorkflowTemplate::with_defaults(id.clone(), owners[i % owners.len()].clone(), format_ms(1_800_000_000_000 + i as i64));
         t.name = format!("bench template {i}");
         t.description = format!("load test record number {i}");
         t.is_public = true;
@@ -112,6 +115,8 @@ fn main() {
         }
     }
     drop(store);
+    // Statistics for the planner, as a long-running server's periodic optimize would have.
+    Conn::open(&url).unwrap().batch("ANALYZE").unwrap();
     let seeded = t0.elapsed();
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -128,7 +133,8 @@ fn main() {
     println!("| backend | scenario | requests | req/s | p50 ms | p99 ms | max ms |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     let ids = Arc::new(ids);
-    let scenarios: Vec<(&str, Box<dyn Fn(usize) -> String + Send + Sync>)> = vec![
+    type PathFn = Box<dyn Fn(usize) -> String + Send + Sync>;
+    let scenarios: Vec<(&str, PathFn)> = vec![
         ("get by id", Box::new({ let ids = ids.clone(); move |i| format!("/v1/templates/{}", ids[(i * 7_368_787) % ids.len()]) })),
         ("discover popular, limit 20", Box::new(|_| "/v1/templates?limit=20".to_string())),
         ("discover category + tag, limit 20", Box::new(|i| format!("/v1/templates?category=programming&tags=t{}&limit=20", i % 50))),

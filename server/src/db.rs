@@ -247,7 +247,28 @@ fn placeholder(d: Dialect, tag: &str) -> String {
 
 pub enum Conn {
     Sqlite(rusqlite::Connection),
-    Postgres(Box<postgres::Client>),
+    Postgres(Box<PgConn>),
+}
+
+/// A PostgreSQL connection with its prepared statements (one round trip per query instead of
+/// a prepare and an execute).
+pub struct PgConn {
+    client: postgres::Client,
+    statements: std::collections::HashMap<String, postgres::Statement>,
+}
+
+impl PgConn {
+    fn statement(&mut self, sql: &str) -> DbResult<postgres::Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let st = self.client.prepare(sql)?;
+        if self.statements.len() >= 512 {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
 }
 
 impl rusqlite::ToSql for P {
@@ -310,13 +331,14 @@ impl Conn {
             DbUrl::Sqlite(path) => {
                 let c = rusqlite::Connection::open(path)?;
                 c.busy_timeout(Duration::from_secs(15))?;
-                c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+                // optimize=0x10002: refresh the planner's statistics where they are missing or stale.
+                c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA optimize = 0x10002;")?;
                 Ok(Conn::Sqlite(c))
             }
             DbUrl::Postgres(u) => {
                 let mut c = postgres::Client::connect(u, postgres::NoTls)?;
                 c.batch_execute("SET lock_timeout = '15s'; SET statement_timeout = '60s'; SET TIME ZONE 'UTC';")?;
-                Ok(Conn::Postgres(Box::new(c)))
+                Ok(Conn::Postgres(Box::new(PgConn { client: c, statements: Default::default() })))
             }
         }
     }
@@ -354,7 +376,8 @@ impl Conn {
                 Ok(out)
             }
             Conn::Postgres(c) => {
-                let rows = c.query(sql.as_str(), &pg_params(params))?;
+                let st = c.statement(&sql)?;
+                let rows = c.client.query(&st, &pg_params(params))?;
                 rows.iter().map(pg_row).collect()
             }
         }
@@ -368,7 +391,10 @@ impl Conn {
                 let mut st = c.prepare_cached(&sql)?;
                 Ok(st.execute(rusqlite::params_from_iter(params.iter()))? as u64)
             }
-            Conn::Postgres(c) => Ok(c.execute(sql.as_str(), &pg_params(params))?),
+            Conn::Postgres(c) => {
+                let st = c.statement(&sql)?;
+                Ok(c.client.execute(&st, &pg_params(params))?)
+            }
         }
     }
 
@@ -376,7 +402,14 @@ impl Conn {
     pub fn batch(&mut self, sql: &str) -> DbResult<()> {
         match self {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Conn::Postgres(c) => Ok(c.batch_execute(sql)?),
+            Conn::Postgres(c) => {
+                // DDL (migrations) may change what a prepared statement refers to.
+                let t = sql.trim();
+                if !(t.starts_with("BEGIN") || t == "COMMIT" || t == "ROLLBACK") {
+                    c.statements.clear();
+                }
+                Ok(c.client.batch_execute(sql)?)
+            }
         }
     }
 
@@ -418,7 +451,7 @@ impl Conn {
     fn healthy(&self) -> bool {
         match self {
             Conn::Sqlite(c) => c.is_autocommit(),
-            Conn::Postgres(c) => !c.is_closed(),
+            Conn::Postgres(c) => !c.client.is_closed(),
         }
     }
 }
@@ -454,6 +487,18 @@ impl std::ops::DerefMut for Pooled {
     }
 }
 
+/// Closes a connection. The sync `postgres::Client` blocks on its own runtime when dropped,
+/// which panics on a thread that is driving a tokio runtime (e.g. when the server shuts down
+/// and drops its pool): PostgreSQL connections are therefore closed on a thread of their own.
+fn dispose(c: Conn) {
+    match c {
+        Conn::Sqlite(c) => drop(c),
+        pg @ Conn::Postgres(_) => {
+            let _ = std::thread::Builder::new().name("wt-pg-close".into()).spawn(move || drop(pg));
+        }
+    }
+}
+
 impl Drop for Pooled {
     fn drop(&mut self) {
         let Some(mut c) = self.conn.take() else { return };
@@ -465,9 +510,19 @@ impl Drop for Pooled {
             st.idle.push(c);
         } else {
             st.open -= 1;
+            dispose(c);
         }
         drop(st);
         self.pool.freed.notify_one();
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let st = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        for c in st.idle.drain(..) {
+            dispose(c);
+        }
     }
 }
 

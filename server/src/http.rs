@@ -297,8 +297,15 @@ where
             // A concurrent twin of this request holds the key: answer what it answered.
             return match replay(&cat, &user, i, Duration::from_secs(10))? {
                 Some(r) => Ok(replayed(r)),
-                None => Err(ApiError::new(StatusCode::CONFLICT, "CONFLICT", "a request with this Idempotency-Key is in progress; retry")),
+                None => Err(ApiError::new(StatusCode::PRECONDITION_FAILED, "CONFLICT", "a request with this Idempotency-Key is in progress; retry")),
             };
+        }
+        if out.is_err() {
+            // The failure may be the twin's success seen from here (e.g. NAME_TAKEN by the very
+            // template the twin created): when the key is now spent, answer what the twin did.
+            if let Some(r) = replay(&cat, &user, i, Duration::from_secs(10))? {
+                return Ok(replayed(r));
+            }
         }
         if let Ok(reply) = &out {
             // The request's effect and the key were committed together; now keep its answer.

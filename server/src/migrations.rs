@@ -14,6 +14,8 @@
 //!   deferrable foreign keys (a multi-record import may write a child before its base), compound
 //!   indexes for discovery, ratings, built-in statistics, API tokens and idempotency keys, and
 //!   the built-in owner's system user.
+//! - 003_discovery_order: ordered partial indexes over the public latest templates, one per
+//!   discovery sort, read by `Store::top_public` (a discovery page without reading every row).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -66,6 +68,14 @@ CREATE TABLE users (
         pg_up: include_str!("../migrations/postgres/002_server.up.sql"),
         pg_down: include_str!("../migrations/postgres/002_server.down.sql"),
         post_up: Some(fill_name_keys),
+    },
+    Migration {
+        id: "003_discovery_order",
+        sqlite_up: include_str!("../migrations/sqlite/003_discovery_order.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/003_discovery_order.down.sql"),
+        pg_up: include_str!("../migrations/postgres/003_discovery_order.up.sql"),
+        pg_down: include_str!("../migrations/postgres/003_discovery_order.down.sql"),
+        post_up: None,
     },
 ];
 

@@ -476,3 +476,22 @@ fn inheritance_depth_and_stored_cycles() {
         assert_eq!((r.status, r.code().as_str()), (500, "INTEGRITY"), "{l}");
     }
 }
+
+/// SIGTERM stops the server cleanly (exit 0), also with pooled PostgreSQL connections open.
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    for db in backends() {
+        let a = create_user(&db);
+        let mut srv = Server::start(&db);
+        let c = srv.client(Some(&a.token));
+        let handles: Vec<_> = (0..4).map(|i| {
+            let c = c.clone();
+            std::thread::spawn(move || c.post("/v1/templates", &draft(&format!("t{i}"), false)).status)
+        }).collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), 201);
+        }
+        let status = srv.terminate();
+        assert!(status.success(), "{}: exit status {status:?}", db.label);
+    }
+}

@@ -165,6 +165,24 @@ fn idempotent_retries_apply_once_even_across_a_restart() {
         }
         assert_eq!(c.get(&format!("/v1/templates/{id}")).json()["usage_count"], 4, "{l}");
 
+        // Ten identical creates at once: one template, ten identical answers.
+        let barrier = Arc::new(Barrier::new(10));
+        let handles: Vec<_> = (0..10)
+            .map(|_| {
+                let (c, barrier) = (c.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    idem_post(&c, "/v1/templates", "create-burst", &draft("burst", true))
+                })
+            })
+            .collect();
+        let rs: Vec<Resp> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for r in &rs {
+            assert_eq!(r.status, 201, "{l}: {}", String::from_utf8_lossy(&r.raw));
+            assert_eq!(r.json()["id"], rs[0].json()["id"], "{l}");
+        }
+        assert_eq!(c.get("/v1/templates?includeBuiltin=false&text=burst").json()["total"], 1, "{l}");
+
         // The server stopped after the commit but before storing the response: the retry is
         // answered from the record the request wrote, and nothing is applied again.
         let r = idem_post(&c, "/v1/templates", "create-3", &draft("crash window", false));

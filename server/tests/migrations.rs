@@ -206,7 +206,7 @@ fn migrate_up_down_up_on_a_database_with_data() {
         let l = db.label;
         let status = cli(&["migrate", "status", "--db", &db.url]);
         assert_eq!(status.lines().filter(|x| x.starts_with("pending")).count(), migrations::MIGRATIONS.len(), "{l}");
-        assert!(cli(&["migrate", "up", "--db", &db.url]).contains("002_server"));
+        assert!(cli(&["migrate", "up", "--db", &db.url]).contains("003_discovery_order"));
         assert!(cli(&["migrate", "up", "--db", &db.url]).contains("nothing"), "{l}: up is idempotent");
         let a = create_user(&db);
         {
@@ -224,17 +224,17 @@ fn migrate_up_down_up_on_a_database_with_data() {
         assert!(!tables(&mut c).is_empty());
         drop(c);
         let out = cli(&["migrate", "down", "--db", &db.url]);
-        assert!(out.contains("002_server, 001_workflow_templates, 000_users"), "{l}: {out}");
+        assert!(out.contains("003_discovery_order, 002_server, 001_workflow_templates, 000_users"), "{l}: {out}");
         let mut c = open(&db);
         assert_eq!(tables(&mut c), Vec::<String>::new(), "{l}: down to base leaves nothing of ours");
         drop(c);
         assert!(cli(&["migrate", "down", "--db", &db.url]).contains("nothing"), "{l}");
-        assert_eq!(cli(&["migrate", "status", "--db", &db.url]).lines().filter(|x| x.starts_with("pending")).count(), 3);
+        assert_eq!(cli(&["migrate", "status", "--db", &db.url]).lines().filter(|x| x.starts_with("pending")).count(), migrations::MIGRATIONS.len());
 
         // Up again: a working, empty server.
         cli(&["migrate", "up", "--db", &db.url]);
         let mut c = open(&db);
-        assert_eq!(index_names(&mut c).len(), 13 + 6, "{l}: the seed's 13 plus the server's");
+        assert_eq!(index_names(&mut c).len(), 13 + 11, "{l}: the seed's 13 plus the server's");
         drop(c);
         let old = Server::start(&db);
         assert_eq!(old.client(Some(&a.token)).get("/v1/me").status, 401, "{l}: the old token went with the users table");

@@ -114,6 +114,19 @@ impl Server {
         self.port = port;
     }
 
+    /// SIGTERM, then waits for the process: its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        for _ in 0..200 {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not stop within 10 s of SIGTERM");
+    }
+
     pub fn client(&self, token: Option<&str>) -> Client {
         Client { port: self.port, token: token.map(str::to_string) }
     }

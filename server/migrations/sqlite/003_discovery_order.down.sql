@@ -1,0 +1,5 @@
+DROP INDEX idx_workflow_templates_owner_public_latest;
+DROP INDEX idx_workflow_templates_top_name;
+DROP INDEX idx_workflow_templates_top_recent;
+DROP INDEX idx_workflow_templates_top_rating;
+DROP INDEX idx_workflow_templates_top_popular;
