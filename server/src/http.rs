@@ -526,6 +526,25 @@ async fn chain(State(app): State<App>, headers: HeaderMap, Path(id): Path<String
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.chain(&id))?)).await
 }
 
+/// `preview(draft, id?)`: resolve of an unsaved draft; writes nothing.
+async fn preview(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> Response {
+    let prep = (|| -> ApiResult<_> {
+        let mut m = object_body(body.value, &["draft", "id"], "a preview request")?;
+        let draft = m.remove("draft").unwrap_or(Value::Null);
+        let id = match m.remove("id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err(ApiError::bad("id must be a string")),
+        };
+        Ok((draft, id))
+    })();
+    let (draft, id) = match prep {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.preview(draft, id.as_deref()))?)).await
+}
+
 async fn resolve(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.resolve(&id))?)).await
 }
@@ -703,6 +722,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/templates/{id}/usage", post(usage))
         .route("/v1/templates/{id}/rating", put(rate))
         .route("/v1/diff", get(diff))
+        .route("/v1/preview", post(preview))
         .route("/v1/popular-by-category", get(popular))
         .route("/v1/specs", get(list_specs).post(create_spec))
         .route("/v1/specs/{id}", get(get_spec).patch(update_spec).delete(delete_spec))

@@ -194,6 +194,21 @@ for (const kind of KINDS) {
       assert.deepEqual({ bSecret: r.bSecret, bOpen: r.bOpen, bEdit: r.bEdit, bDelete: r.bDelete }, { bSecret: "NOT_FOUND", bOpen: true, bEdit: "FORBIDDEN", bDelete: "FORBIDDEN" });
     });
 
+    test("preview of an unsaved draft equals resolve once saved", async () => {
+      const r = await inPage(optionsFor(kind), async ([a], wt, code) => {
+        const base = await a.create({ name: `PB ${wt.newId()}`, workflow_type: "plain", default_params: { m: { x: 1, y: 2 } } });
+        const d = { name: `PC ${wt.newId()}`, workflow_type: "plain", base_template_id: base.id, default_params: { m: { y: 3 } } };
+        const p = await a.preview(d);
+        const saved = await a.create(d);
+        const r = await a.resolve(saved.id);
+        return {
+          same: p.resolved_hash === r.resolved_hash && JSON.stringify(p.effective) === JSON.stringify(r.effective),
+          cycle: await code(a.preview({ base_template_id: saved.id }, base.id)),
+        };
+      });
+      assert.deepEqual(r, { same: true, cycle: "INHERITANCE_CYCLE" });
+    });
+
     test("specs, instantiate, export and an all-or-nothing import", async () => {
       const r = await inPage(optionsFor(kind), async ([a], wt, code) => {
         const base = await a.create({ name: `Base ${wt.newId()}`, workflow_type: "plain" });
