@@ -9,6 +9,7 @@
 #   5 node        node --test tests/node/ against the built pkg/
 #   5b pages      node --test tests/pages/: page-level storage tests in Chromium (playwright-core)
 #   6 types       tsc --noEmit -p tests/ts against pkg/workflow_templates.d.ts
+#   7 e2e         tests/e2e/: the template editor in Chromium (playwright-core), also against the server
 #
 # Every step runs even when an earlier one failed (except those that need the build); the exit
 # status is non-zero when any step failed. FAIL_FAST=1 stops at the first failure.
@@ -165,11 +166,11 @@ fi
 # themselves. With ONLY=e2e the step builds the package first.
 if wanted e2e; then
   if [ "$built" = 1 ]; then
-    step e2e node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+    step e2e bash -c 'cargo build -p workflow-templates-server --bins && node --test --test-concurrency=1 --test-reporter=spec tests/e2e/'
   elif wanted build || wanted node || wanted types; then
     skip e2e "the build failed"
   else
-    step e2e bash -c 'bash scripts/build.sh && node --test --test-concurrency=1 --test-reporter=spec tests/e2e/'
+    step e2e bash -c 'bash scripts/build.sh && cargo build -p workflow-templates-server --bins && node --test --test-concurrency=1 --test-reporter=spec tests/e2e/'
   fi
 fi
 

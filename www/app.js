@@ -10,8 +10,9 @@ import * as template from "./views/template.js";
 import * as specs from "./views/specs.js";
 import * as data from "./views/data.js";
 
-/** Demo users to act as (access control is per user id). */
-export const USERS = [
+/** Demo users to act as (access control is per user id). Against a server (`?remote=URL`)
+ * they are the server's users from remote-users.local.json, written by `npm run start:remote`. */
+export let USERS = [
   { id: "01JD0000000000000000000001", name: "Alice" },
   { id: "01JD0000000000000000000002", name: "Bob" },
   { id: "01JD0000000000000000000003", name: "Carol" },
@@ -37,8 +38,25 @@ export const app = {
   },
 };
 
-/** Opens the catalog: IndexedDB by default, then localStorage, then memory (with a notice). */
+/** `?remote=URL`: the editor works on the reference server instead of this browser's storage. */
+const REMOTE = new URLSearchParams(location.search).get("remote");
+let tokens = new Map();
+
+async function loadRemoteUsers() {
+  const res = await fetch("remote-users.local.json", { cache: "no-store" });
+  if (!res.ok) throw Object.assign(new Error("remote-users.local.json is missing: start with `npm run start:remote`"), { code: "UNAUTHORIZED" });
+  const users = await res.json();
+  USERS = users.map((u) => ({ id: u.user_id, name: u.name }));
+  tokens = new Map(users.map((u) => [u.user_id, u.token]));
+}
+
+/** Opens the catalog: IndexedDB by default, then localStorage, then memory (with a notice);
+ * the server when the page was opened with `?remote=URL`. */
 async function openCatalog(userId) {
+  if (REMOTE) {
+    const catalog = await wt.TemplateCatalog.open({ userId, storage: "remote", baseUrl: REMOTE, token: tokens.get(userId) });
+    return { catalog, storage: "remote", tried: [] };
+  }
   const tried = [];
   for (const storage of ["indexeddb", "local", "memory"]) {
     try {
@@ -55,7 +73,7 @@ async function openCatalog(userId) {
 function showStorageNotice(storage, tried) {
   const notice = $("#storage-notice");
   const badge = $("#storage-badge");
-  const names = { indexeddb: "IndexedDB", local: "localStorage", memory: "memory only" };
+  const names = { indexeddb: "IndexedDB", local: "localStorage", memory: "memory only", remote: `server ${REMOTE}` };
   badge.textContent = names[storage];
   badge.className = `pill storage-${storage}`;
   document.body.dataset.storage = storage;
@@ -172,8 +190,12 @@ export async function route() {
 
 async function main() {
   const select = $("#user-select");
-  for (const u of USERS) select.append(h("option", { value: u.id }, `${u.name} · …${u.id.slice(-4)}`));
   try {
+    if (REMOTE) {
+      await loadRemoteUsers();
+      $(".foot").textContent = `Validation, hashing and inheritance run in the workflow-templates WebAssembly package here and on the server at ${REMOTE}, which stores everything.`;
+    }
+    for (const u of USERS) select.append(h("option", { value: u.id }, `${u.name} · …${u.id.slice(-4)}`));
     await init();
     const saved = remembered.get();
     await switchUser(USERS.some((u) => u.id === saved) ? saved : USERS[0].id);

@@ -1,0 +1,75 @@
+// The editor against the reference server (`npm run start:remote` does this by hand): the page
+// opened with ?remote=URL acts as the server's users, and what one user saves on the server is
+// there for the other user's view (public) and not there (private). Needs the server binary:
+// cargo build -p workflow-templates-server (scripts/test.sh builds it before this step).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { root, startServer, startBrowser, ready, createTemplate, go, shot } from "./harness.mjs";
+
+const BIN = process.env.WT_SERVER_BIN || join(root, "target/debug/workflow-templates-server");
+let pages, browser, server, serverUrl, dir, users;
+
+before(async () => {
+  assert.ok(existsSync(BIN), `${BIN} is missing: cargo build -p workflow-templates-server`);
+  pages = await startServer();
+  browser = await startBrowser();
+  dir = await mkdtemp(join(tmpdir(), "wt-e2e-remote-"));
+  const db = `sqlite://${dir}/e2e.db`;
+  users = ["Alice", "Bob"].map((name) => {
+    const u = JSON.parse(execFileSync(BIN, ["user", "create", "--db", db, "--name", name], { encoding: "utf8" }).trim().split("\n").pop());
+    return { name, user_id: u.user_id, token: u.token };
+  });
+  const origin = new URL(pages.url).origin;
+  server = spawn(BIN, ["serve", "--db", db, "--port", "0", "--cors-origin", origin], { stdio: ["ignore", "pipe", "inherit"] });
+  serverUrl = await new Promise((resolve, reject) => {
+    let out = "";
+    server.stdout.on("data", (d) => { out += d; const m = /listening on (http:\/\/[0-9.:]+)/.exec(out); if (m) resolve(m[1]); });
+    server.on("exit", (c) => reject(new Error(`server exited ${c}: ${out}`)));
+  });
+});
+
+after(async () => {
+  server?.kill("SIGTERM");
+  await browser?.close();
+  await pages?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function editorOnServer() {
+  const ctx = await browser.browser.newContext({ viewport: { width: 1280, height: 860 } });
+  // Only the page and the server: nothing else leaves the machine; the users file is the test's.
+  await ctx.route((u) => !u.href.startsWith(pages.url) && !u.href.startsWith(serverUrl), (r) => r.abort());
+  await ctx.route(/remote-users\.local\.json/, (r) => r.fulfill({ contentType: "application/json", body: JSON.stringify(users) }));
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(e));
+  await page.goto(`${pages.url}?remote=${encodeURIComponent(serverUrl)}#/browse`);
+  await ready(page);
+  return page;
+}
+
+test("the editor works on the server: storage badge, create, and access control between users", async () => {
+  const page = await editorOnServer();
+  assert.equal(await page.evaluate(() => document.body.dataset.storage), "remote");
+  assert.match(await page.textContent("#storage-badge"), /server/);
+  const shared = await createTemplate(page, { name: "On the server", isPublic: true, params: '{"temperature": 0.2}' });
+  const secret = await createTemplate(page, { name: "Alice only" });
+  await shot(page, "remote-template");
+  // Bob sees the public one, not the private one.
+  await page.locator("#user-select").selectOption(users[1].user_id);
+  await ready(page);
+  await go(page, `#/t/${shared}`);
+  assert.match(await page.textContent("#view"), /On the server/);
+  await go(page, `#/t/${secret}`);
+  assert.match(await page.textContent("#view"), /NOT_FOUND/);
+  // And it is really on the server: the package, in Node, over HTTP.
+  const res = await fetch(`${serverUrl}/v1/templates/${shared}`, { headers: { authorization: `Bearer ${users[1].token}` } });
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).name, "On the server");
+  assert.deepEqual(page.errors.map(String), []);
+});
