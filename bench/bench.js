@@ -31,7 +31,7 @@ async function race(contestants, rounds) {
       times[n].push(now() - t);
     }
   }
-  return times;
+  return Object.assign(times, { order: names });
 }
 
 // ------------------------------------------------------------------------------- 1. validation
@@ -203,7 +203,7 @@ async function raceSelf(contestants, rounds) {
     await tick();
     times[n].push(await contestants[n]());
   }
-  return times;
+  return Object.assign(times, { order: names });
 }
 
 /** Writes n records as the catalog stores them (owners spread over many users), in chunks. */

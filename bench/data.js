@@ -151,7 +151,7 @@ export function ulid(ms, r) {
 }
 
 /** Users as ULIDs (deterministic). */
-export const userId = (k) => "01J0BENCHUSER" + String(k).padStart(13, "0");
+export const userId = (k) => "01J0BENCH" + String(k).padStart(17, "0");
 
 /**
  * n whole records owned by `owner(i)` (valid, latest, with statistics and timestamps);

@@ -17,7 +17,9 @@ export async function startServer(root) {
     if (p.includes("..") || !(p.startsWith("/pkg/") || p.startsWith("/bench/"))) return res.writeHead(404).end();
     try {
       const body = await readFile(path.join(root, p));
-      res.writeHead(200, { "content-type": TYPES[path.extname(p)] || "application/octet-stream", "cache-control": "no-store" }).end(body);
+      res.writeHead(200, { "content-type": TYPES[path.extname(p)] || "application/octet-stream", "cache-control": "no-store",
+        // cross-origin isolation: finer performance.now() (5 us in Chromium instead of 100 us)
+        "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" }).end(body);
     } catch {
       res.writeHead(404).end();
     }
