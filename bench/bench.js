@@ -35,7 +35,7 @@ async function race(contestants, rounds) {
 }
 
 // ------------------------------------------------------------------------------- 1. validation
-async function validation({ n = 10000, rounds = 5, seed = 1 }) {
+async function validation({ n = 10000, rounds = 5, seed = 1, convertUrl = null }) {
   await ready();
   const drafts = data.drafts(n, seed, 0.05);
   const text = JSON.stringify(drafts);
@@ -59,7 +59,24 @@ async function validation({ n = 10000, rounds = 5, seed = 1 }) {
         zodIssues: (zod.safeParse(drafts[i]).error?.issues || []).map((x) => x.path.join(".") + " " + x.message) });
     }
   }
+  // The one rule the array path handles differently: a __proto__ key (FORBIDDEN_KEY).
+  const proto = { ...drafts[0], default_params: JSON.parse('{"nested": {"__proto__": {"x": 1}}}') };
+  const protoCase = {
+    validateTemplate: wt.validateTemplate(proto).violations.map((x) => x.code).join(","),
+    validateManyText: wt.validateMany(JSON.stringify([proto]))[0].violations.map((x) => x.code).join(","),
+    validateManyArray: (() => { try { return wt.validateMany([drafts[1], proto]).map((r) => r.ok).join(","); } catch (e) { return `throws ${e.code} for the whole batch`; } })(),
+    ajv: ajv(proto), zod: zod.safeParse(proto).success,
+  };
+  // Where the time goes (one pass each, ms): the JS walk + JSON.stringify the package does on
+  // every value it takes (pkg/snippets/.../convert.js toJson), against a plain JSON.stringify.
+  const breakdown = {};
   let sink = 0;
+  if (convertUrl) {
+    const { toJson } = await import(convertUrl);
+    let t0 = now(); for (const d of drafts) sink += (toJson(d) || "").length; breakdown["convert.js toJson x n (boundary walk + stringify)"] = now() - t0;
+    t0 = now(); for (const d of drafts) sink += JSON.stringify(d).length; breakdown["JSON.stringify x n"] = now() - t0;
+    t0 = now(); sink += JSON.stringify(drafts).length; breakdown["JSON.stringify(array) once"] = now() - t0;
+  }
   const times = await race({
     "package validateMany(array)": () => { sink += wt.validateMany(drafts).length; },
     "package validateMany(JSON text)": () => { sink += wt.validateMany(text).length; },
@@ -69,7 +86,7 @@ async function validation({ n = 10000, rounds = 5, seed = 1 }) {
     "zod 4 safeParse": () => { for (const d of drafts) sink += zod.safeParse(d).success ? 1 : 0; },
   }, rounds);
   return { n, rounds, bytes: enc.encode(text).length, avgBytes: Math.round(enc.encode(text).length / n),
-    invalid: okAjv.filter((x) => !x).length, disagreements, ajvCompileMs, times, sink };
+    invalid: okAjv.filter((x) => !x).length, disagreements, protoCase, breakdown, ajvCompileMs, times, sink };
 }
 
 // ------------------------------------------------------------------------------- 2. config hash
@@ -93,6 +110,15 @@ async function hashing({ n = 10000, rounds = 5, seed = 2, largeRounds = 15 }) {
     "canonicalize + subtle.digest (sequential await)": async () => { for (const d of drafts) sink += (await subtleHex(data.configOf(d))).length; },
     "canonicalize + subtle.digest (Promise.all)": async () => { sink += (await Promise.all(drafts.map((d) => subtleHex(data.configOf(d))))).length; },
   }, rounds);
+  // Where the time goes: canonicalJson over the same configuration objects (boundary +
+  // canonicalisation, no validation, no SHA-256), and SHA-256 alone (noble, on the canonical bytes).
+  const cfgs = drafts.map((d) => data.configOf(d));
+  const canon = cfgs.map((c) => enc.encode(peers.canonicalize(c)));
+  const breakdown = await race({
+    "package canonicalJson(config) x n": () => { for (const c of cfgs) sink += wt.canonicalJson(c).length; },
+    "canonicalize(config) x n": () => { for (const c of cfgs) sink += peers.canonicalize(c).length; },
+    "noble sha256 of canonical bytes x n": () => { for (const b of canon) sink += peers.sha256(b).length; },
+  }, Math.max(1, rounds - 2));
   // One large default_params object.
   const big = { name: "Large", workflow_type: "plain", default_params: data.largeParams() };
   const bigBytes = enc.encode(peers.canonicalize(data.configOf(big))).length;
@@ -102,7 +128,7 @@ async function hashing({ n = 10000, rounds = 5, seed = 2, largeRounds = 15 }) {
     "canonicalize + noble sha256": () => { sink += nobleHash(data.configOf(big)).length; },
     "canonicalize + subtle.digest": async () => { sink += (await subtleHex(data.configOf(big))).length; },
   }, largeRounds);
-  return { n, rounds, mismatches, first, times, large: { bytes: bigBytes, agree: bigAgree, times: largeTimes }, sink };
+  return { n, rounds, mismatches, first, times, breakdown, large: { bytes: bigBytes, agree: bigAgree, times: largeTimes }, sink };
 }
 
 // ------------------------------------------------------------------------------- 3. IndexedDB
@@ -154,6 +180,13 @@ async function importBench({ n = 10000, rounds = 3 }) {
   cat.close();
   await deleteDb("bench-import-src");
   const rows = bundle.workflow_templates.map(rowOf);
+  // Where the time goes: the in-memory checks importAll must do (whole records, hash included).
+  const recText = JSON.stringify(bundle.workflow_templates);
+  const checks = await race({
+    "validateMany(records, {complete}) (array)": () => { wt.validateMany(bundle.workflow_templates, { complete: true }); },
+    "validateMany(records, {complete}) (JSON text)": () => { wt.validateMany(recText, { complete: true }); },
+    "configHash x n": () => { for (const r of bundle.workflow_templates) wt.configHash(r); },
+  }, Math.max(1, rounds - 2));
   const bytes = enc.encode(JSON.stringify(bundle)).length;
   const counts = {};
   const times = await raceSelf({
@@ -191,7 +224,7 @@ async function importBench({ n = 10000, rounds = 3 }) {
     },
   }, rounds);
   for (const n of ["bench-imp-pkg", "bench-imp-raw", "bench-imp-dexie"]) await deleteDb(n);
-  return { n, rounds, bundleBytes: bytes, counts, times };
+  return { n, rounds, bundleBytes: bytes, counts, times, checks };
 }
 
 // race variant where the contestant returns its own timed span (setup excluded)

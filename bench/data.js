@@ -99,7 +99,8 @@ export function draft(r, i) {
 }
 
 // Each breaks exactly one rule of SPEC section 3; JSON-representable so that the JSON-text path
-// sees the same data.
+// sees the same data. (A `__proto__` key is left out of the timed set: validateMany(array)
+// rejects the whole batch for it; bench.js reports that case separately.)
 const BREAKERS = [
   (d) => { d.name = " " + d.name; },                                // not trimmed
   (d) => { d.name = ""; },                                          // too short
@@ -110,7 +111,6 @@ const BREAKERS = [
   (d) => { d.category = "misc"; },                                  // enum
   (d) => { d.default_params = [1, 2]; },                            // not an object
   (d) => { d.default_params.model.max_tokens = 2 ** 60; },          // unsafe number
-  (d) => { d.default_params.nested = JSON.parse('{"__proto__": {"x": 1}}'); }, // forbidden key
   (d) => { let o = {}; d.default_params.deep = o; for (let i = 0; i < 40; i++) o = o.n = {}; }, // too deep
   (d) => { d.workflow_type = "tools"; d.required_tools = []; d.required_retrievers = null; }, // no tool
   (d) => { d.workflow_type = "plain"; d.required_tools = ["web.search"]; d.required_retrievers = null; }, // plain with tools

@@ -158,7 +158,10 @@ async function runBrowser(driver, report) {
       const t = raceTable(r.times, { unitCount: r.n, unit: "rows", peers: [{ key: "ajv", label: "ajv" }, { key: "zod 4 safeParse", label: "zod" }] });
       out(`\n### 1. Validation of ${r.n.toLocaleString("en-US")} template drafts (${driver.name})\n` +
         `avg ${r.avgBytes} B of JSON each, ${r.invalid} invalid; validators disagreeing on ok/not-ok: ${r.disagreements.length}; ` +
-        `ajv compile ${ms(r.ajvCompileMs)} ms (not timed below); ${r.rounds} rounds\n\n` + table(t.header, t.rows));
+        `ajv compile ${ms(r.ajvCompileMs)} ms (not timed below); ${r.rounds} rounds\n\n` + table(t.header, t.rows) +
+        `\n\nOne draft with a \`__proto__\` key in default_params (not in the timed set): validateTemplate → ${r.protoCase.validateTemplate}; ` +
+        `validateMany(JSON text) → ${r.protoCase.validateManyText}; validateMany(array) → ${r.protoCase.validateManyArray}; ajv ok=${r.protoCase.ajv}; zod ok=${r.protoCase.zod}` +
+        (Object.keys(r.breakdown).length ? `\n\nWhere the time goes (one pass over the ${r.n.toLocaleString("en-US")} drafts): ` + Object.entries(r.breakdown).map(([k, v]) => `${k} ${ms(v)} ms`).join("; ") : ""));
       const best = Math.min(t.med["package validateMany(array)"], t.med["package validateMany(JSON text)"]);
       target("validation >= zod 4", "time ÷ zod <= 1", `${(best / t.med["zod 4 safeParse"]).toFixed(2)} (best package path)`, best <= t.med["zod 4 safeParse"]);
       target("validation >= ajv", "time ÷ ajv <= 1", `${(best / t.med.ajv).toFixed(2)} (best package path)`, best <= t.med.ajv);
@@ -169,6 +172,7 @@ async function runBrowser(driver, report) {
       const lt = L.times.order.map((k) => [k, L.times[k]]).map(([k, v]) => [k, ms(median(v)), fmt(L.bytes / 1e6 / (median(v) / 1000), 1)]);
       out(`\n### 2. config_hash of ${r.n.toLocaleString("en-US")} templates (${driver.name})\n` +
         `hash mismatches between the three: ${r.mismatches}; ${r.rounds} rounds\n\n` + table(t.header, t.rows) +
+        `\n\nWhere the time goes (medians, ms, same ${r.n.toLocaleString("en-US")} configurations): ` + r.breakdown.order.map((k) => `${k} ${ms(median(r.breakdown[k]))}`).join("; ") +
         `\n\nOne large default_params (${(L.bytes / 1024).toFixed(0)} KiB canonical; all agree: ${L.agree})\n\n` + table(["contestant", "median ms", "MB/s"], lt));
       const p = t.med["package configHash"];
       target("hash >= 5x canonicalize + subtle", "time ÷ subtle <= 0.20", (p / t.med[sub]).toFixed(2), p <= t.med[sub] / 5);
@@ -177,7 +181,8 @@ async function runBrowser(driver, report) {
       const raw = "raw IndexedDB put loop (1 tx)", dx = "Dexie bulkPut";
       const t = raceTable(r.times, { unitCount: r.n, unit: "rows", peers: [{ key: raw, label: "raw floor" }, { key: dx, label: "Dexie" }] });
       out(`\n### 3a. IndexedDB import of ${r.n.toLocaleString("en-US")} templates (${driver.name})\n` +
-        `exported bundle ${(r.bundleBytes / 1e6).toFixed(1)} MB; rows written: ${JSON.stringify(r.counts)}; same stores and indexes in all three; ${r.rounds} rounds\n\n` + table(t.header, t.rows));
+        `exported bundle ${(r.bundleBytes / 1e6).toFixed(1)} MB; rows written: ${JSON.stringify(r.counts)}; same stores and indexes in all three; ${r.rounds} rounds\n\n` + table(t.header, t.rows) +
+        `\n\nIn-memory checks importAll has to make, timed alone (medians, ms): ` + r.checks.order.map((k) => `${k} ${ms(median(r.checks[k]))}`).join("; "));
       const p = t.med["package importAll"];
       target("import within 1.25x of raw IndexedDB", "time ÷ raw <= 1.25", (p / t.med[raw]).toFixed(2), p <= 1.25 * t.med[raw]);
       target("import faster than Dexie bulkPut", "time ÷ Dexie < 1", (p / t.med[dx]).toFixed(2), p < t.med[dx]);
@@ -248,6 +253,9 @@ if (!existsSync(path.join(ROOT, "pkg/workflow_templates_bg.wasm"))) {
   process.exit(2);
 }
 await buildPeers(ROOT);
+// the package's boundary walk (js/convert.js, copied by wasm-bindgen into pkg/snippets/)
+const convertFile = (await readdir(path.join(ROOT, "pkg"), { recursive: true })).find((f) => f.endsWith("convert.js"));
+PLAN[0][1].convertUrl = convertFile ? "/pkg/" + convertFile.split(path.sep).join("/") : null;
 const { server, base } = await startServer(ROOT);
 const cpuModel = ((await readFile("/proc/cpuinfo", "utf8")).match(/model name\s*:\s*(.*)/) || [])[1] || cpus()[0]?.model;
 const report = {
