@@ -208,6 +208,8 @@ async function runBrowser(driver, report) {
         [`  raw getAll of public latest rows (${r.rawGetAllPublic.candidates})`, ms(median(r.rawGetAllPublic.times)), "-"],
         [`  raw ordered-index cursor, 20 rows + count (design sketch)`, ms(median(r.orderedIndex.times)), ms(pct(r.orderedIndex.times, 95))],
         [`  raw ordered-index getAll(range, 20) + count (design sketch)`, ms(median(r.orderedIndex.getAll20)), ms(pct(r.orderedIndex.getAll20, 95))],
+        [`    of which getAll(range, 20) alone`, ms(median(r.orderedIndex.rows20)), ms(pct(r.orderedIndex.rows20, 95))],
+        [`    of which count() of public latest alone`, ms(median(r.orderedIndex.counts)), ms(pct(r.orderedIndex.counts, 95))],
       ];
       out(`\n### 3c. Discovery with ${r.n.toLocaleString("en-US")} stored templates (${driver.name})\n` +
         `visible to the viewer: ${r.total.toLocaleString("en-US")} (public latest of ~1000 owners + own 2% + built-ins); set-up (raw writes) ${(r.fillMs / 1000).toFixed(1)} s\n\n` +
