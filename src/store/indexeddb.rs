@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::IntoFuture;
 use std::rc::Rc;
 
-use idb::{Database, Factory, KeyPath, KeyRange, ObjectStore, Query, Transaction, TransactionMode, TransactionResult};
+use idb::{Database, Factory, KeyPath, KeyRange, ObjectStore, Query, Transaction, TransactionMode};
 use js_sys::{Array, JSON};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
@@ -282,6 +282,14 @@ impl IndexedDbStore {
     }
 }
 
+/// A store dropped without `close` must not leave its `versionchange` handler (about to be
+/// freed) on a connection that stays open.
+impl Drop for IndexedDbStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 /// How an open or delete request ended, when it did not succeed.
 enum Unsettled {
     Blocked,
@@ -500,15 +508,25 @@ impl IndexedDbStore {
             let needed = first && !create && !(p.row.is_none() && p.expect == Expect::Any);
             reads.push(if needed { Some(os.get(Query::Key(p.key.clone())).map_err(|e| idb_error("reading", e))?.into_future()) } else { None });
         }
+        // Every request future is awaited before anything returns: the `idb` crate frees a
+        // request's handlers with its future, and a request still pending would then call a
+        // freed closure.
+        let mut revs = Vec::with_capacity(reads.len());
+        for r in reads {
+            revs.push(match r {
+                Some(f) => Some(f.await),
+                None => None,
+            });
+        }
         // 2. Expectations, in batch order (later writes see earlier ones).
         let mut known: HashMap<(&'static str, &str), Option<u64>> = HashMap::with_capacity(planned.len());
         let mut ops = Vec::with_capacity(planned.len());
-        for (p, read) in planned.iter().zip(reads) {
+        for (p, read) in planned.iter().zip(revs) {
             let k = (p.store, p.key_text.as_str());
             let earlier = known.get(&k).copied();
             let current = match (earlier, read) {
                 (Some(r), _) => r,
-                (None, Some(f)) => rev_of(&f.await.map_err(|e| idb_error("reading", e))?),
+                (None, Some(f)) => rev_of(&f.map_err(|e| idb_error("reading", e))?),
                 (None, None) => None,
             };
             let add = earlier.is_none() && p.row.is_some() && p.expect == Expect::Absent;
@@ -542,22 +560,32 @@ impl IndexedDbStore {
                 claim_reads.push((name.clone(), ix.count(Some(q)).map_err(|e| idb_error("reading", e))?.into_future()));
             }
         }
+        // Every outcome is collected (see above); the first failure decides.
+        let mut first: Option<Error> = None;
         for (f, added) in pending {
-            match (f.await, added) {
-                (Ok(()), _) => {}
+            let failure = match (f.await, added) {
+                (Ok(()), _) => None,
                 // The create found the key taken (by another tab since this batch was planned).
                 (Err(idb::Error::DomException(d)), Some(id)) if d.name() == "ConstraintError" => {
-                    return Err(Error::Conflict { id: id.to_string(), expected: "absent".into(), actual: "present".into() });
+                    Some(Error::Conflict { id: id.to_string(), expected: "absent".into(), actual: "present".into() })
                 }
-                (Err(e), _) => return Err(idb_error("writing", e)),
+                (Err(e), _) => Some(idb_error("writing", e)),
+            };
+            if first.is_none() {
+                first = failure;
             }
         }
         for (name, count) in claim_reads {
-            if count.await.map_err(|e| idb_error("reading", e))? > 1 {
-                return Err(Error::NameTaken { name });
+            let failure = match count.await {
+                Ok(n) if n > 1 => Some(Error::NameTaken { name }),
+                Ok(_) => None,
+                Err(e) => Some(idb_error("reading", e)),
+            };
+            if first.is_none() {
+                first = failure;
             }
         }
-        Ok(())
+        first.map_or(Ok(()), Err)
     }
 }
 
@@ -682,8 +710,9 @@ impl Store for IndexedDbStore {
         // Both requests at once, in one transaction: a consistent count and page.
         let count = ix.count(Some(range()?)).map_err(|e| idb_error("counting", e))?.into_future();
         let rows = ix.get_all(Some(range()?), Some(n.min(u32::MAX as usize) as u32)).map_err(|e| idb_error("reading", e))?.into_future();
-        let rows = parse_rows(rows.await.map_err(|e| idb_error("reading", e))?)?;
-        let total = count.await.map_err(|e| idb_error("counting", e))? as usize;
+        let (rows, count) = (rows.await, count.await);
+        let rows = parse_rows(rows.map_err(|e| idb_error("reading", e))?)?;
+        let total = count.map_err(|e| idb_error("counting", e))? as usize;
         Ok(Some((rows, total)))
     }
 
@@ -693,7 +722,7 @@ impl Store for IndexedDbStore {
         }
         let raw = self.tx(&ALL_STORES, TransactionMode::ReadWrite)?;
         // Listen for the end before issuing anything, so no event can be missed.
-        let done = Transaction::from(raw.clone()).into_future();
+        let done = ended(&raw);
         let outcome = self.commit_in(&raw, writes).await;
         if let Err(e) = outcome {
             // Abort: nothing of the batch stays. (Abort throws only if the transaction already
@@ -703,13 +732,28 @@ impl Store for IndexedDbStore {
             return Err(e);
         }
         match done.await {
-            Ok(TransactionResult::Committed) => Ok(()),
-            Ok(TransactionResult::Aborted) | Err(_) => Err(match raw.error() {
+            Ok(_) => Ok(()),
+            Err(_) => Err(match raw.error() {
                 Some(d) => dom_error("the write was rolled back", &d.name(), &d.message()),
                 None => Error::StorageUnavailable("the write was rolled back by the browser".into()),
             }),
         }
     }
+}
+
+/// Resolves when the transaction commits, rejects when it aborts. The handlers belong to JS
+/// (`once_into_js`): a failed request fires `error` and then `abort`, and neither may reach a
+/// closure that is gone once the first settled the promise.
+fn ended(tx: &IdbTransaction) -> JsFuture {
+    let p = js_sys::Promise::new(&mut |resolve, reject| {
+        tx.set_oncomplete(Some(Closure::once_into_js(move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        }).unchecked_ref()));
+        tx.set_onabort(Some(Closure::once_into_js(move || {
+            let _ = reject.call0(&JsValue::NULL);
+        }).unchecked_ref()));
+    });
+    JsFuture::from(p)
 }
 
 /// Drops the database (the downgrade to base). Open connections of this package close

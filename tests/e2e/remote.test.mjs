@@ -61,8 +61,9 @@ test("the editor works on the server: storage badge, create, and access control 
   const secret = await createTemplate(page, { name: "Alice only" });
   await shot(page, "remote-template");
   // Bob sees the public one, not the private one.
-  await page.locator("#user-select").selectOption(users[1].user_id);
-  await ready(page);
+  await page.getByLabel("Acting as").selectOption(users[1].user_id);
+  // The switch re-routes once it has opened Bob's catalog: wait for that, not the old page.
+  await page.waitForFunction((id) => document.body.dataset.user === id && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash, users[1].user_id);
   await go(page, `#/t/${shared}`);
   assert.match(await page.textContent("#view"), /On the server/);
   await go(page, `#/t/${secret}`);
