@@ -35,7 +35,11 @@ pub const TEMPLATES: &str = "workflow_templates";
 pub const SPECS: &str = "template_specs";
 pub const RATINGS: &str = "template_ratings";
 pub const BUILTIN_STATS: &str = "builtin_stats";
-const ALL_STORES: [&str; 4] = [TEMPLATES, SPECS, RATINGS, BUILTIN_STATS];
+/// Counts kept up to date by every commit (so `total` of a browse page is one read, not a
+/// count over an index of 100,000 entries).
+pub const COUNTERS: &str = "counters";
+const PUBLIC_LATEST: &str = "public_latest";
+const ALL_STORES: [&str; 5] = [TEMPLATES, SPECS, RATINGS, BUILTIN_STATS, COUNTERS];
 
 /// (name, key path) of every index, per store. The first 13 are the schema's.
 const TEMPLATE_INDEXES: [(&str, &[&str]); 18] = [
@@ -73,7 +77,7 @@ const RATING_INDEXES: [(&str, &[&str]); 2] =
     [("ratings_by_user", &["record.user_id"]), ("ratings_by_template", &["record.template_id"])];
 
 /// The schema version this build creates: one migration per version, run in order.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 fn key_path(parts: &[&str]) -> KeyPath {
     if parts.len() == 1 {
@@ -105,10 +109,31 @@ fn migrate_001(db: &Database) -> std::result::Result<(), idb::Error> {
     Ok(())
 }
 
-/// Runs the migrations after `old` up to `SCHEMA_VERSION`, in order, in the upgrade transaction.
-fn migrate(db: &Database, old: u32) -> std::result::Result<(), idb::Error> {
-    if old < 1 {
-        migrate_001(db)?;
+/// Migration 002: the counters store, with the number of public latest templates counted once
+/// here (a request of the upgrade transaction; the upgrade finishes after it).
+fn migrate_002(db: &Database, upgrade: &IdbTransaction) -> std::result::Result<(), JsValue> {
+    let mut params = idb::ObjectStoreParams::new();
+    params.key_path(Some(KeyPath::new_single("name")));
+    db.create_object_store(COUNTERS, params).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let templates = upgrade.object_store(TEMPLATES)?;
+    let counters = upgrade.object_store(COUNTERS)?;
+    let count = templates.index(PUBLIC_LATEST)?.count_with_key(&array_key(&[JsValue::from(1), JsValue::from(1)]))?;
+    let c = count.clone();
+    let on_count = Closure::once_into_js(move || {
+        let n = c.result().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let _ = counters.put(&to_js_value(&json!({ "name": PUBLIC_LATEST, "value": n })));
+    });
+    count.set_onsuccess(Some(on_count.unchecked_ref()));
+    Ok(())
+}
+
+/// Runs the migrations after `old` up to `new`, in order, in the upgrade transaction.
+fn migrate(db: &Database, upgrade: &IdbTransaction, old: u32, new: u32) -> std::result::Result<(), JsValue> {
+    if old < 1 && new >= 1 {
+        migrate_001(db).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    }
+    if old < 2 && new >= 2 {
+        migrate_002(db, upgrade)?;
     }
     Ok(())
 }
@@ -174,7 +199,9 @@ impl IndexedDbStore {
         let on_upgrade = Closure::once_into_js(move |event: web_sys::IdbVersionChangeEvent| {
             let old = event.old_version() as u32;
             let result = r.result().map_err(|e| js_error("upgrading the database schema", &e)).and_then(|db| {
-                migrate(&Database::from(db.unchecked_into::<IdbDatabase>()), old).map_err(|e| idb_error("upgrading the database schema", e))
+                let upgrade = r.transaction().ok_or_else(|| Error::StorageUnavailable("the upgrade has no transaction".into()))?;
+                migrate(&Database::from(db.unchecked_into::<IdbDatabase>()), &upgrade, old, version)
+                    .map_err(|e| js_error("upgrading the database schema", &e))
             });
             if let Err(e) = result {
                 *failed.borrow_mut() = Some(e);
@@ -454,6 +481,14 @@ struct Planned {
     row: Option<MakeRow>,
     /// (owner, name key) when this write leaves a latest template that must be unique.
     claims: Option<(String, String, String)>,
+    /// Whether the key holds a public latest template after this write.
+    public_latest: bool,
+}
+
+/// Whether a stored template row is public and latest.
+fn public_latest(row: &JsValue) -> bool {
+    let flag = |k: &str| js_sys::Reflect::get(row, &JsValue::from_str(k)).ok().and_then(|v| v.as_f64()) == Some(1.0);
+    flag("is_public") && flag("is_latest")
 }
 
 fn plan(w: Write) -> Planned {
@@ -462,29 +497,30 @@ fn plan(w: Write) -> Planned {
             let claims = record.is_latest.then(|| (record.owner_id.clone(), name_key(&record.name), record.name.clone()));
             let key = str_key(&record.id);
             let label = record.id.clone();
-            Planned { store: TEMPLATES, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| template_row(rev, &record))), claims }
+            let public_latest = record.is_public && record.is_latest;
+            Planned { store: TEMPLATES, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| template_row(rev, &record))), claims, public_latest }
         }
-        Write::DeleteTemplate { id, expect } => Planned { store: TEMPLATES, key: str_key(&id), key_text: id.clone(), label: id, expect, row: None, claims: None },
+        Write::DeleteTemplate { id, expect } => Planned { store: TEMPLATES, key: str_key(&id), key_text: id.clone(), label: id, expect, row: None, claims: None, public_latest: false },
         Write::PutSpec { record, expect } => {
             let key = str_key(&record.id);
             let label = record.id.clone();
-            Planned { store: SPECS, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| spec_row(rev, &record))), claims: None }
+            Planned { store: SPECS, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| spec_row(rev, &record))), claims: None, public_latest: false }
         }
-        Write::DeleteSpec { id, expect } => Planned { store: SPECS, key: str_key(&id), key_text: id.clone(), label: id, expect, row: None, claims: None },
+        Write::DeleteSpec { id, expect } => Planned { store: SPECS, key: str_key(&id), key_text: id.clone(), label: id, expect, row: None, claims: None, public_latest: false },
         Write::PutRating { record, expect } => {
             let key = rating_key(&record.template_id, &record.user_id);
             let key_text = format!("{}:{}", record.template_id, record.user_id);
             let label = record.template_id.clone();
-            Planned { store: RATINGS, key, key_text, label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
+            Planned { store: RATINGS, key, key_text, label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None, public_latest: false }
         }
         Write::DeleteRating { template_id, user_id } => {
             let key_text = format!("{template_id}:{user_id}");
-            Planned { store: RATINGS, key: rating_key(&template_id, &user_id), key_text, label: template_id, expect: Expect::Any, row: None, claims: None }
+            Planned { store: RATINGS, key: rating_key(&template_id, &user_id), key_text, label: template_id, expect: Expect::Any, row: None, claims: None, public_latest: false }
         }
         Write::PutBuiltinStats { record, expect } => {
             let key = str_key(&record.id);
             let label = record.id.clone();
-            Planned { store: BUILTIN_STATS, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None }
+            Planned { store: BUILTIN_STATS, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None, public_latest: false }
         }
     }
 }
@@ -505,12 +541,22 @@ impl IndexedDbStore {
         for (p, os) in planned.iter().zip(&stores) {
             let first = touched.insert((p.store, p.key_text.as_str()));
             let create = p.row.is_some() && p.expect == Expect::Absent;
-            let needed = first && !create && !(p.row.is_none() && p.expect == Expect::Any);
+            // Template deletes read the old row too: the public-latest counter needs it.
+            let needed = first && !create && !(p.row.is_none() && p.expect == Expect::Any && p.store != TEMPLATES);
             reads.push(if needed { Some(os.get(Query::Key(p.key.clone())).map_err(|e| idb_error("reading", e))?.into_future()) } else { None });
         }
+        let counters = Self::store_of(tx, COUNTERS)?;
+        let counter_read = match planned.iter().any(|p| p.store == TEMPLATES) {
+            true => Some(counters.get(Query::Key(str_key(PUBLIC_LATEST))).map_err(|e| idb_error("reading", e))?.into_future()),
+            false => None,
+        };
         // Every request future is awaited before anything returns: the `idb` crate frees a
         // request's handlers with its future, and a request still pending would then call a
         // freed closure.
+        let counter = match counter_read {
+            Some(f) => f.await.map_err(|e| idb_error("reading", e))?,
+            None => None,
+        };
         let mut revs = Vec::with_capacity(reads.len());
         for r in reads {
             revs.push(match r {
@@ -518,16 +564,25 @@ impl IndexedDbStore {
                 None => None,
             });
         }
-        // 2. Expectations, in batch order (later writes see earlier ones).
+        // 2. Expectations, in batch order (later writes see earlier ones), and how the number
+        //    of public latest templates moves.
         let mut known: HashMap<(&'static str, &str), Option<u64>> = HashMap::with_capacity(planned.len());
+        let mut member: HashMap<&str, bool> = HashMap::new();
+        let mut delta: i64 = 0;
         let mut ops = Vec::with_capacity(planned.len());
         for (p, read) in planned.iter().zip(revs) {
             let k = (p.store, p.key_text.as_str());
             let earlier = known.get(&k).copied();
-            let current = match (earlier, read) {
-                (Some(r), _) => r,
-                (None, Some(f)) => rev_of(&f.map_err(|e| idb_error("reading", e))?),
-                (None, None) => None,
+            let read = read.transpose().map_err(|e| idb_error("reading", e))?.flatten();
+            if p.store == TEMPLATES {
+                let was = member.get(p.key_text.as_str()).copied().unwrap_or_else(|| read.as_ref().is_some_and(public_latest));
+                let now = p.public_latest;
+                delta += i64::from(now) - i64::from(was);
+                member.insert(p.key_text.as_str(), now);
+            }
+            let current = match earlier {
+                Some(r) => r,
+                None => rev_of(&read),
             };
             let add = earlier.is_none() && p.row.is_some() && p.expect == Expect::Absent;
             let rev = check_expect(p.expect, current, &p.label)?;
@@ -543,6 +598,13 @@ impl IndexedDbStore {
                 None => os.delete(Query::Key(p.key.clone())).map_err(|e| idb_error("deleting", e))?.into_future().map_unit(),
             };
             pending.push((request, add.then_some(p.label.as_str())));
+        }
+        // The counter moves with the batch (a database without one keeps counting on reads).
+        if delta != 0 {
+            if let Some(n) = counter.as_ref().and_then(|c| js_sys::Reflect::get(c, &"value".into()).ok()).and_then(|v| v.as_f64()) {
+                let row = to_js_value(&json!({ "name": PUBLIC_LATEST, "value": (n as i64 + delta).max(0) }));
+                pending.push((counters.put(&row, None).map_err(|e| idb_error("writing", e))?.into_future().map_unit(), None));
+            }
         }
         // 4. The latest-name rule, read back through the compound index inside the same
         //    transaction (reads see this transaction's own writes).
@@ -694,7 +756,8 @@ impl Store for IndexedDbStore {
             Sort::Recent => "public_latest_by_recent",
             Sort::Name => "public_latest_by_name",
         };
-        let tx = self.tx(&[TEMPLATES], TransactionMode::ReadOnly)?;
+        // Page and total in one transaction; the total is the counter commits keep.
+        let tx = self.tx(&[TEMPLATES, COUNTERS], TransactionMode::ReadOnly)?;
         let os = Self::store_of(&tx, TEMPLATES)?;
         if !os.index_names().iter().any(|n| n == index) {
             return Ok(None); // a database from before the ordered indexes: sort in memory
@@ -702,17 +765,18 @@ impl Store for IndexedDbStore {
         let ix = os.index(index).map_err(|e| idb_error("reading an index", e))?;
         // Every key [1, 1, k] lies between [1, 1] and [1, 2].
         let one = JsValue::from(1);
-        let range = || {
-            KeyRange::bound(&array_key(&[one.clone(), one.clone()]), &array_key(&[one.clone(), JsValue::from(2)]), Some(false), Some(true))
-                .map(Query::from)
-                .map_err(|e| idb_error("building a key range", e))
-        };
-        // Both requests at once, in one transaction: a consistent count and page.
-        let count = ix.count(Some(range()?)).map_err(|e| idb_error("counting", e))?.into_future();
-        let rows = ix.get_all(Some(range()?), Some(n.min(u32::MAX as usize) as u32)).map_err(|e| idb_error("reading", e))?.into_future();
-        let (rows, count) = (rows.await, count.await);
+        let range = KeyRange::bound(&array_key(&[one.clone(), one.clone()]), &array_key(&[one, JsValue::from(2)]), Some(false), Some(true))
+            .map(Query::from)
+            .map_err(|e| idb_error("building a key range", e))?;
+        let rows = ix.get_all(Some(range), Some(n.min(u32::MAX as usize) as u32)).map_err(|e| idb_error("reading", e))?.into_future();
+        let counter = Self::store_of(&tx, COUNTERS)?.get(Query::Key(str_key(PUBLIC_LATEST))).map_err(|e| idb_error("reading", e))?.into_future();
+        let (rows, counter) = (rows.await, counter.await);
         let rows = parse_rows(rows.map_err(|e| idb_error("reading", e))?)?;
-        let total = count.map_err(|e| idb_error("counting", e))? as usize;
+        let counter = counter.map_err(|e| idb_error("reading", e))?;
+        let Some(total) = counter.and_then(|c| js_sys::Reflect::get(&c, &"value".into()).ok()).and_then(|v| v.as_f64()) else {
+            return Ok(None); // no counter (should not happen at this schema version): sort in memory
+        };
+        let total = total as usize;
         Ok(Some((rows, total)))
     }
 

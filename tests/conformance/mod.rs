@@ -378,6 +378,14 @@ pub async fn discovery_matches_the_catalog_order<H: Harness>(h: &H) {
     let old = ok(c.create(draft("versioned", json!({ "is_public": true }))).await);
     let newer = ok(c.new_version(&old.id, json!({}), None, WriteOptions::default()).await);
     ids.push(newer.id);
+    // Totals follow unpublishing, republishing and deleting too (IndexedDB keeps a counter).
+    let gone = ok(c.create(draft("deleted soon", json!({ "is_public": true }))).await);
+    ok(c.delete(&gone.id).await);
+    let flip = ok(c.create(draft("flip", json!({ "is_public": true }))).await);
+    ok(c.update(&flip.id, json!({ "is_public": false }), WriteOptions::default()).await);
+    ok(c.update(&flip.id, json!({ "is_public": true }), WriteOptions::default()).await);
+    ok(c.update(&flip.id, json!({ "is_public": false }), WriteOptions::default()).await);
+    ids.push(flip.id);
     for sort in [Sort::Popular, Sort::Rating, Sort::Recent, Sort::Name] {
         for include_builtin in [true, false] {
             let mut want: Vec<WorkflowTemplate> = Vec::new();
