@@ -165,7 +165,21 @@ async function createLike(name, stores) {
   return idbReq(q);
 }
 /** The row the catalog stores for a record (README: IndexedDB layout). */
-const rowOf = (rec) => ({ rev: 1, record: rec, name_key: rec.name.trim().toLowerCase(), is_public: rec.is_public ? 1 : 0, is_latest: rec.is_latest ? 1 : 0, is_builtin: 0 });
+// The catalog's own row shape (src/store/indexeddb.rs template_row + sort_keys), so the raw and
+// Dexie contestants write what the catalog writes, into the same ordered indexes.
+const cps = (str) => Array.from(str, (c) => c.codePointAt(0));
+function sortKeys(rec) {
+  const lower = cps(rec.name.toLowerCase());
+  const name = cps(rec.name);
+  const rating = rec.rating == null ? 1e9 : -rec.rating;
+  return {
+    k_popular: [-rec.usage_count, rating, lower, name, rec.id],
+    k_rating: [rating, -rec.rating_count, lower, name, rec.id],
+    k_recent: [-Date.parse(rec.updated_at), Array.from(rec.id, (c) => -c.codePointAt(0))],
+    k_name: [lower, name, rec.id],
+  };
+}
+const rowOf = (rec) => ({ rev: 1, record: rec, name_key: rec.name.trim().toLowerCase(), is_public: rec.is_public ? 1 : 0, is_latest: rec.is_latest ? 1 : 0, is_builtin: 0, ...sortKeys(rec) });
 
 async function importBench({ n = 10000, rounds = 3 }) {
   await ready();
@@ -253,6 +267,11 @@ async function fill(dbName, n, viewer, { ownShare = 0.02, chunk = 5000, seed = 1
     for (const r of recs) os.put(rowOf(r));
     await txDone(tx);
   }
+  // Raw writes bypass the catalog: set the public-latest counter its commits would keep.
+  const tx = db.transaction(["workflow_templates", "counters"], "readwrite");
+  const counted = await idbReq(tx.objectStore("workflow_templates").index("public_latest").count(IDBKeyRange.only([1, 1])));
+  tx.objectStore("counters").put({ name: "public_latest", value: counted });
+  await txDone(tx);
   db.close();
 }
 

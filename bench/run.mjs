@@ -38,7 +38,8 @@ function findOnPath(name) {
 
 // ------------------------------------------------------------------------------ the plan
 const N = QUICK ? 1000 : 10000;
-const PLAN = [
+const ONLY = opt("only", "").split(",").filter(Boolean); // e.g. --only=catalogOps,discovery
+const FULL_PLAN = [
   ["validation", { n: N, rounds: QUICK ? 2 : 7 }],
   ["hashing", { n: N, rounds: QUICK ? 2 : 7, largeRounds: QUICK ? 3 : 21 }],
   ["import", { n: N, rounds: QUICK ? 1 : 5 }],
@@ -46,6 +47,7 @@ const PLAN = [
   ["discovery", { n: N, rounds: QUICK ? 3 : 15 }],
   ...(args.has("--no-100k") ? [] : [["discovery", { n: QUICK ? 5000 : 100000, rounds: QUICK ? 2 : 3 }]]),
 ];
+const PLAN = ONLY.length ? FULL_PLAN.filter(([name]) => ONLY.includes(name)) : FULL_PLAN;
 const COLD_RUNS = QUICK ? 3 : 9;
 
 // ------------------------------------------------------------------------------ drivers
