@@ -41,7 +41,7 @@ test("the page opens IndexedDB by default, or says clearly what it fell back to"
 
 test("templates and the acting user survive a reload", async (t) => {
   const { page, context } = await openEditor(browser.browser, server.url);
-  if (await storageOf(page) === "memory") { await context.close(); return t.skip(NEEDS); }
+  if (await storageOf(page) === "memory") { await context.close(); assert.fail(NEEDS); }
   const id = await createTemplate(page, { name: "Persisted one", params: '{ "kept": true }', tags: "keep" });
   await page.reload();
   await ready(page);
@@ -59,7 +59,7 @@ test("templates and the acting user survive a reload", async (t) => {
 
 test("another tab's changes appear live", async (t) => {
   const { a, b, context } = await twoTabs();
-  if (await storageOf(a) === "memory") { await context.close(); return t.skip(NEEDS); }
+  if (await storageOf(a) === "memory") { await context.close(); assert.fail(NEEDS); }
   await go(a, "#/browse");
   const id = await createTemplate(b, { name: "From tab B" });
   await waitText(a, "#results", "From tab B"); // no reload in tab A
@@ -77,7 +77,7 @@ test("another tab's changes appear live", async (t) => {
 
 test("CONFLICT: a clear message with the choice to reload or overwrite", async (t) => {
   const { a, b, context } = await twoTabs();
-  if (await storageOf(a) === "memory") { await context.close(); return t.skip(NEEDS); }
+  if (await storageOf(a) === "memory") { await context.close(); assert.fail(NEEDS); }
   const id = await createTemplate(a, { name: "Contested" });
   await go(b, `#/t/${id}`);
   // B starts editing, then A saves first
@@ -114,7 +114,7 @@ test("CONFLICT: a clear message with the choice to reload or overwrite", async (
 
 test("switching the acting user: private stays private, public can be derived", async (t) => {
   const { page, context } = await openEditor(browser.browser, server.url);
-  if (await storageOf(page) === "memory") { await context.close(); return t.skip(NEEDS); }
+  if (await storageOf(page) === "memory") { await context.close(); assert.fail(NEEDS); }
   const secret = await createTemplate(page, { name: "Secret plan" });
   const shared = await createTemplate(page, { name: "Shared recipe", isPublic: true, params: '{ "tone": "warm" }' });
   await page.getByLabel("Acting as").selectOption("01JD0000000000000000000002") /* Bob */;
