@@ -105,6 +105,8 @@ test("a refused save explains itself with its code and keeps the draft", async (
   // so does switching the acting user
   await page.getByLabel("Acting as").selectOption("01JD0000000000000000000002");
   await dialog.getByRole("button", { name: "Keep editing" }).click();
+  // The select goes back to the acting user once the dialog's answer is handled.
+  await page.waitForFunction(() => document.querySelector("#user-select").value === "01JD0000000000000000000001", null, { timeout: 5000 });
   assert.equal(await page.inputValue("#user-select"), "01JD0000000000000000000001");
   assert.equal(await page.inputValue("#t-name"), "Now valid");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Templates" }).click();
