@@ -172,11 +172,19 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let need = o.offset as usize + o.limit;
         let Some((top, public_total)) = self.store.top_public(o.sort, need).await? else { return Ok(None) };
         let mut all: Vec<WorkflowTemplate> = top.into_iter().map(|s| s.record).collect();
-        let own = TemplateFilter { owner_id: Some(self.user.clone()), is_latest: Some(true), is_public: Some(false), ..Default::default() };
-        let own: Vec<WorkflowTemplate> = self.store.find_templates(&own).await?.into_iter().map(|s| s.record).collect();
+        // The viewer's own private ones: the first `need` from an ordered index where the adapter
+        // has one, else all of them.
+        let (own, own_total) = match self.store.top_private(&self.user, o.sort, need).await? {
+            Some((rows, total)) => (rows.into_iter().map(|s| s.record).collect::<Vec<_>>(), Some(total)),
+            None => {
+                let f = TemplateFilter { owner_id: Some(self.user.clone()), is_latest: Some(true), is_public: Some(false), ..Default::default() };
+                (self.store.find_templates(&f).await?.into_iter().map(|s| s.record).collect(), None)
+            }
+        };
         // The two reads are separate: a template unpublished in between would come twice.
+        let before = own.len();
         let own: Vec<WorkflowTemplate> = own.into_iter().filter(|t| !all.iter().any(|p| p.id == t.id)).collect();
-        let mut total = public_total + own.len();
+        let mut total = public_total + own_total.unwrap_or(before) - (before - own.len());
         all.extend(own);
         if o.include_builtin {
             let b = self.builtins_with_stats().await?;

@@ -77,7 +77,7 @@ const RATING_INDEXES: [(&str, &[&str]); 2] =
     [("ratings_by_user", &["record.user_id"]), ("ratings_by_template", &["record.template_id"])];
 
 /// The schema version this build creates: one migration per version, run in order.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 fn key_path(parts: &[&str]) -> KeyPath {
     if parts.len() == 1 {
@@ -127,6 +127,25 @@ fn migrate_002(db: &Database, upgrade: &IdbTransaction) -> std::result::Result<(
     Ok(())
 }
 
+/// Migration 003: each owner's private latest templates in each discovery sort (the browse page
+/// merges the viewer's own private ones; without these it read all of them).
+const PRIVATE_SORT_INDEXES: [(&str, &str); 4] = [
+    ("owner_private_latest_by_popular", "k_popular"),
+    ("owner_private_latest_by_rating", "k_rating"),
+    ("owner_private_latest_by_recent", "k_recent"),
+    ("owner_private_latest_by_name", "k_name"),
+];
+
+fn migrate_003(upgrade: &IdbTransaction) -> std::result::Result<(), JsValue> {
+    let templates = Transaction::from(upgrade.clone()).object_store(TEMPLATES).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    for (name, key) in PRIVATE_SORT_INDEXES {
+        templates
+            .create_index(name, KeyPath::new_array(["record.owner_id", "is_public", "is_latest", key]), None)
+            .map_err(|e| JsValue::from_str(&e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// Runs the migrations after `old` up to `new`, in order, in the upgrade transaction.
 fn migrate(db: &Database, upgrade: &IdbTransaction, old: u32, new: u32) -> std::result::Result<(), JsValue> {
     if old < 1 && new >= 1 {
@@ -134,6 +153,9 @@ fn migrate(db: &Database, upgrade: &IdbTransaction, old: u32, new: u32) -> std::
     }
     if old < 2 && new >= 2 {
         migrate_002(db, upgrade)?;
+    }
+    if old < 3 && new >= 3 {
+        migrate_003(upgrade)?;
     }
     Ok(())
 }
@@ -777,6 +799,36 @@ impl Store for IndexedDbStore {
             return Ok(None); // no counter (should not happen at this schema version): sort in memory
         };
         let total = total as usize;
+        Ok(Some((rows, total)))
+    }
+
+    async fn top_private(&self, owner: &str, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        use crate::catalog::Sort;
+        let index = PRIVATE_SORT_INDEXES[match sort {
+            Sort::Popular => 0,
+            Sort::Rating => 1,
+            Sort::Recent => 2,
+            Sort::Name => 3,
+        }]
+        .0;
+        let tx = self.tx(&[TEMPLATES], TransactionMode::ReadOnly)?;
+        let os = Self::store_of(&tx, TEMPLATES)?;
+        if !os.index_names().iter().any(|n| n == index) {
+            return Ok(None);
+        }
+        let ix = os.index(index).map_err(|e| idb_error("reading an index", e))?;
+        // Every key [owner, 0, 1, k] lies between [owner, 0, 1] and [owner, 0, 2].
+        let (o, zero) = (str_key(owner), JsValue::from(0));
+        let range = || {
+            KeyRange::bound(&array_key(&[o.clone(), zero.clone(), JsValue::from(1)]), &array_key(&[o.clone(), zero.clone(), JsValue::from(2)]), Some(false), Some(true))
+                .map(Query::from)
+                .map_err(|e| idb_error("building a key range", e))
+        };
+        let rows = ix.get_all(Some(range()?), Some(n.min(u32::MAX as usize) as u32)).map_err(|e| idb_error("reading", e))?.into_future();
+        let count = ix.count(Some(range()?)).map_err(|e| idb_error("counting", e))?.into_future();
+        let (rows, count) = (rows.await, count.await);
+        let rows = parse_rows(rows.map_err(|e| idb_error("reading", e))?)?;
+        let total = count.map_err(|e| idb_error("counting", e))? as usize;
         Ok(Some((rows, total)))
     }
 

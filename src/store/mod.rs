@@ -175,6 +175,11 @@ pub trait Store {
     async fn top_public(&self, _sort: crate::catalog::Sort, _n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         Ok(None)
     }
+    /// The first `n` private latest templates of `owner` in `sort` order and how many there
+    /// are, from an ordered index; `None` when the adapter has none.
+    async fn top_private(&self, _owner: &str, _sort: crate::catalog::Sort, _n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        Ok(None)
+    }
 }
 
 /// Several catalogs (users, or "tabs" in tests) can share one store.
@@ -208,6 +213,9 @@ impl<S: Store> Store for std::rc::Rc<S> {
     }
     async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         (**self).top_public(sort, n).await
+    }
+    async fn top_private(&self, owner: &str, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        (**self).top_private(owner, sort, n).await
     }
 }
 

@@ -159,6 +159,9 @@ impl Store for AnyStore {
     async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         dispatch!(self, s => s.top_public(sort, n).await)
     }
+    async fn top_private(&self, owner: &str, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        dispatch!(self, s => s.top_private(owner, sort, n).await)
+    }
 }
 
 const STORAGE_HELP: &str = "storage must be \"indexeddb\", \"memory\", \"local\", \"remote\" or an adapter object";

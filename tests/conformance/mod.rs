@@ -418,6 +418,39 @@ pub async fn discovery_matches_the_catalog_order<H: Harness>(h: &H) {
     }
 }
 
+/// The viewer's own private templates alone, paged one by one in every sort: an adapter's
+/// ordered per-owner index must agree with the catalog's order too.
+pub async fn own_private_templates_page_in_the_catalog_order<H: Harness>(h: &H) {
+    let c = catalog(h, h.fresh().await, U1).await;
+    let names = ["beta", "Alpha", "\u{1F680} rocket", "\u{E000} pua", "alpha 2", "zeta"];
+    let mut ids = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let t = ok(c.create(draft(n, json!({ "is_public": false }))).await);
+        for _ in 0..(i % 3) {
+            ok(c.record_usage(&t.id, &UsageRun::from_value(&json!({ "success": true, "responseTimeMs": 1 })).unwrap()).await);
+        }
+        if i % 2 == 1 {
+            ok(c.rate(&t.id, (i % 4) as f64).await);
+        }
+        ids.push(t.id);
+    }
+    for sort in [Sort::Popular, Sort::Rating, Sort::Recent, Sort::Name] {
+        let mut want = Vec::new();
+        for id in &ids {
+            want.push(ok(c.get(id).await));
+        }
+        want.sort_by(|a, b| workflow_templates::catalog::discover::order(sort, a, b));
+        let want: Vec<String> = want.into_iter().map(|t| t.id).collect();
+        let mut got = Vec::new();
+        for offset in 0..ids.len() as u64 + 1 {
+            let p = ok(c.discover(&DiscoverOptions { sort, include_builtin: false, limit: 1, offset, ..Default::default() }).await);
+            assert_eq!(p.total, ids.len(), "total, {sort:?}");
+            got.extend(p.items.into_iter().map(|t| t.id));
+        }
+        assert_eq!(got, want, "own private order, {sort:?}");
+    }
+}
+
 pub async fn catalog_writes_survive_a_new_handle<H: Harness>(h: &H) {
     let c = catalog(h, h.fresh().await, U1).await;
     let t = ok(c.create(draft("Durable", json!({ "default_params": { "temperature": 0.2 } }))).await);
@@ -528,7 +561,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $mode, $h,
             crud_and_revisions, conditional_writes_refuse_stale_revisions, batches_are_all_or_nothing,
             one_latest_template_per_owner_and_name, every_index_query_matches_a_full_scan,
-            discovery_pages_and_orders, discovery_matches_the_catalog_order, catalog_writes_survive_a_new_handle,
+            discovery_pages_and_orders, discovery_matches_the_catalog_order, own_private_templates_page_in_the_catalog_order,
+            catalog_writes_survive_a_new_handle,
             stale_edit_from_another_tab_conflicts, concurrent_usage_from_two_tabs_loses_nothing,
             subscribers_hear_of_changes, import_is_one_transaction);
     };
