@@ -192,11 +192,16 @@ impl<S: Store, E: Env> Catalog<S, E> {
             all.extend(b);
         }
         all.sort_by(|a, b| order(o.sort, a, b));
-        let items: Vec<WorkflowTemplate> = all.into_iter().skip(o.offset as usize).take(o.limit).collect();
+        Self::page(all, total, o).map(Some)
+    }
+
+    /// The requested slice of candidates already in order, each stored record verified.
+    fn page(sorted: Vec<WorkflowTemplate>, total: usize, o: &DiscoverOptions) -> Result<Page<WorkflowTemplate>> {
+        let items: Vec<WorkflowTemplate> = sorted.into_iter().skip(usize::try_from(o.offset).unwrap_or(usize::MAX)).take(o.limit).collect();
         for t in items.iter().filter(|t| !t.is_builtin) {
             Self::verify(t)?;
         }
-        Ok(Some(Page { items, total, limit: o.limit, offset: o.offset }))
+        Ok(Page { items, total, limit: o.limit, offset: o.offset })
     }
 
     pub async fn discover(&self, o: &DiscoverOptions) -> Result<Page<WorkflowTemplate>> {
@@ -244,11 +249,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         });
         candidates.sort_by(|a, b| order(o.sort, a, b));
         let total = candidates.len();
-        let items: Vec<WorkflowTemplate> = candidates.into_iter().skip(usize::try_from(o.offset).unwrap_or(usize::MAX)).take(o.limit).collect();
-        for t in items.iter().filter(|t| !t.is_builtin) {
-            Self::verify(t)?;
-        }
-        Ok(Page { items, total, limit: o.limit, offset: o.offset })
+        Self::page(candidates, total, o)
     }
 
     /// The top `n` public templates (built-ins included) of every category, most used first.

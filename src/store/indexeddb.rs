@@ -129,6 +129,9 @@ fn migrate_002(db: &Database, upgrade: &IdbTransaction) -> std::result::Result<(
 
 /// Migration 003: each owner's private latest templates in each discovery sort (the browse page
 /// merges the viewer's own private ones; without these it read all of them).
+const PUBLIC_SORT_INDEXES: [&str; 4] =
+    ["public_latest_by_popular", "public_latest_by_rating", "public_latest_by_recent", "public_latest_by_name"];
+
 const PRIVATE_SORT_INDEXES: [(&str, &str); 4] = [
     ("owner_private_latest_by_popular", "k_popular"),
     ("owner_private_latest_by_rating", "k_rating"),
@@ -167,7 +170,8 @@ fn idb_error(what: &str, e: idb::Error) -> Error {
     }
 }
 
-fn js_error(what: &str, v: &JsValue) -> Error {
+/// A JS exception (a DOMException from a storage API) as a contract error.
+pub(super) fn js_error(what: &str, v: &JsValue) -> Error {
     match v.dyn_ref::<js_sys::Error>() {
         Some(e) => {
             let name: String = e.name().into();
@@ -200,8 +204,8 @@ pub struct IndexedDbStore {
 /// failures (a newer schema, a failed migration) must reach the app instead.
 pub const REFUSED: &str = "IndexedDB is not available in this environment";
 
-fn factory() -> Result<Factory> {
-    Factory::new().map_err(|_| Error::StorageUnavailable(REFUSED.into()))
+fn factory() -> Result<IdbFactory> {
+    Factory::new().map(Into::into).map_err(|_| Error::StorageUnavailable(REFUSED.into()))
 }
 
 impl IndexedDbStore {
@@ -214,7 +218,7 @@ impl IndexedDbStore {
     /// at once rather than left hanging. (Public for tests that simulate a newer release.)
     #[doc(hidden)]
     pub async fn open_at(name: &str, version: u32) -> Result<IndexedDbStore> {
-        let raw: IdbFactory = factory()?.into();
+        let raw = factory()?;
         let req = raw.open_with_u32(name, version).map_err(|e| js_error("opening the database", &e))?;
         let upgrade_failed: Rc<RefCell<Option<Error>>> = Rc::default();
         let (r, failed) = (req.clone(), upgrade_failed.clone());
@@ -687,6 +691,66 @@ where
     }
 }
 
+/// Where an ordered page's total comes from.
+enum Total {
+    /// The public-latest counter commits keep.
+    Counter,
+    /// A count over the page's key range.
+    Count,
+}
+
+/// The position of a discovery sort in the ordered-index lists.
+fn sort_slot(sort: crate::catalog::Sort) -> usize {
+    use crate::catalog::Sort;
+    match sort {
+        Sort::Popular => 0,
+        Sort::Rating => 1,
+        Sort::Recent => 2,
+        Sort::Name => 3,
+    }
+}
+
+impl IndexedDbStore {
+    /// The first `n` rows of `index` from `lower` up to (not including) `upper`, and the total,
+    /// in one read transaction. `None` when the database lacks the index or the counter (one
+    /// from before them): the catalog then sorts in memory.
+    async fn ordered_page<const K: usize>(
+        &self,
+        index: &str,
+        lower: [JsValue; K],
+        upper: [JsValue; K],
+        n: usize,
+        total: Total,
+    ) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        let tx = self.tx(&[TEMPLATES, COUNTERS], TransactionMode::ReadOnly)?;
+        let os = Self::store_of(&tx, TEMPLATES)?;
+        if !os.index_names().iter().any(|i| i == index) {
+            return Ok(None);
+        }
+        let ix = os.index(index).map_err(|e| idb_error("reading an index", e))?;
+        let range = KeyRange::bound(&array_key(&lower), &array_key(&upper), Some(false), Some(true))
+            .map(Query::from)
+            .map_err(|e| idb_error("building a key range", e))?;
+        let rows = ix.get_all(Some(range.clone()), Some(n.min(u32::MAX as usize) as u32)).map_err(|e| idb_error("reading", e))?.into_future();
+        // Both requests are issued before either is awaited (and both are always awaited).
+        let (rows, total) = match total {
+            Total::Count => {
+                let count = ix.count(Some(range)).map_err(|e| idb_error("counting", e))?.into_future();
+                let (rows, count) = (rows.await, count.await);
+                (rows, Some(count.map_err(|e| idb_error("counting", e))? as usize))
+            }
+            Total::Counter => {
+                let counter = Self::store_of(&tx, COUNTERS)?.get(Query::Key(str_key(PUBLIC_LATEST))).map_err(|e| idb_error("reading", e))?.into_future();
+                let (rows, counter) = (rows.await, counter.await);
+                let value = counter.map_err(|e| idb_error("reading", e))?.and_then(|c| js_sys::Reflect::get(&c, &"value".into()).ok()).and_then(|v| v.as_f64());
+                (rows, value.map(|v| v as usize))
+            }
+        };
+        let rows = parse_rows(rows.map_err(|e| idb_error("reading", e))?)?;
+        Ok(total.map(|t| (rows, t)))
+    }
+}
+
 impl Store for IndexedDbStore {
     async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {
         self.get_row(TEMPLATES, str_key(id)).await
@@ -771,65 +835,16 @@ impl Store for IndexedDbStore {
     }
 
     async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
-        use crate::catalog::Sort;
-        let index = match sort {
-            Sort::Popular => "public_latest_by_popular",
-            Sort::Rating => "public_latest_by_rating",
-            Sort::Recent => "public_latest_by_recent",
-            Sort::Name => "public_latest_by_name",
-        };
-        // Page and total in one transaction; the total is the counter commits keep.
-        let tx = self.tx(&[TEMPLATES, COUNTERS], TransactionMode::ReadOnly)?;
-        let os = Self::store_of(&tx, TEMPLATES)?;
-        if !os.index_names().iter().any(|n| n == index) {
-            return Ok(None); // a database from before the ordered indexes: sort in memory
-        }
-        let ix = os.index(index).map_err(|e| idb_error("reading an index", e))?;
-        // Every key [1, 1, k] lies between [1, 1] and [1, 2].
-        let one = JsValue::from(1);
-        let range = KeyRange::bound(&array_key(&[one.clone(), one.clone()]), &array_key(&[one, JsValue::from(2)]), Some(false), Some(true))
-            .map(Query::from)
-            .map_err(|e| idb_error("building a key range", e))?;
-        let rows = ix.get_all(Some(range), Some(n.min(u32::MAX as usize) as u32)).map_err(|e| idb_error("reading", e))?.into_future();
-        let counter = Self::store_of(&tx, COUNTERS)?.get(Query::Key(str_key(PUBLIC_LATEST))).map_err(|e| idb_error("reading", e))?.into_future();
-        let (rows, counter) = (rows.await, counter.await);
-        let rows = parse_rows(rows.map_err(|e| idb_error("reading", e))?)?;
-        let counter = counter.map_err(|e| idb_error("reading", e))?;
-        let Some(total) = counter.and_then(|c| js_sys::Reflect::get(&c, &"value".into()).ok()).and_then(|v| v.as_f64()) else {
-            return Ok(None); // no counter (should not happen at this schema version): sort in memory
-        };
-        let total = total as usize;
-        Ok(Some((rows, total)))
+        // Keys [1, 1, k]; the total is the counter commits keep.
+        let (one, two) = (JsValue::from(1), JsValue::from(2));
+        self.ordered_page(PUBLIC_SORT_INDEXES[sort_slot(sort)], [one.clone(), one.clone()], [one, two], n, Total::Counter).await
     }
 
     async fn top_private(&self, owner: &str, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
-        use crate::catalog::Sort;
-        let index = PRIVATE_SORT_INDEXES[match sort {
-            Sort::Popular => 0,
-            Sort::Rating => 1,
-            Sort::Recent => 2,
-            Sort::Name => 3,
-        }]
-        .0;
-        let tx = self.tx(&[TEMPLATES], TransactionMode::ReadOnly)?;
-        let os = Self::store_of(&tx, TEMPLATES)?;
-        if !os.index_names().iter().any(|n| n == index) {
-            return Ok(None);
-        }
-        let ix = os.index(index).map_err(|e| idb_error("reading an index", e))?;
-        // Every key [owner, 0, 1, k] lies between [owner, 0, 1] and [owner, 0, 2].
+        // Keys [owner, 0, 1, k]; one owner's private templates are few enough to count.
         let (o, zero) = (str_key(owner), JsValue::from(0));
-        let range = || {
-            KeyRange::bound(&array_key(&[o.clone(), zero.clone(), JsValue::from(1)]), &array_key(&[o.clone(), zero.clone(), JsValue::from(2)]), Some(false), Some(true))
-                .map(Query::from)
-                .map_err(|e| idb_error("building a key range", e))
-        };
-        let rows = ix.get_all(Some(range()?), Some(n.min(u32::MAX as usize) as u32)).map_err(|e| idb_error("reading", e))?.into_future();
-        let count = ix.count(Some(range()?)).map_err(|e| idb_error("counting", e))?.into_future();
-        let (rows, count) = (rows.await, count.await);
-        let rows = parse_rows(rows.map_err(|e| idb_error("reading", e))?)?;
-        let total = count.map_err(|e| idb_error("counting", e))? as usize;
-        Ok(Some((rows, total)))
+        let lower = [o.clone(), zero.clone(), JsValue::from(1)];
+        self.ordered_page(PRIVATE_SORT_INDEXES[sort_slot(sort)].0, lower, [o, zero, JsValue::from(2)], n, Total::Count).await
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
@@ -876,7 +891,7 @@ fn ended(tx: &IdbTransaction) -> JsFuture {
 /// themselves on `versionchange`; one that does not (another app's) makes the delete report
 /// STORAGE_UNAVAILABLE at once instead of hanging. The delete then happens when it closes.
 pub async fn destroy(name: &str) -> Result<()> {
-    let raw: IdbFactory = factory()?.into();
+    let raw = factory()?;
     let req = raw.delete_database(name).map_err(|e| js_error("deleting the database", &e))?;
     match settle(&req).await {
         Ok(_) => Ok(()),

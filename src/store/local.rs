@@ -185,7 +185,7 @@ impl LocalStore {
         let ls = raw()?;
         let written = ls
             .set_item(&self.stamp_key, &stamp)
-            .map_err(|e| js_dom_error(&e))
+            .map_err(|e| super::indexeddb::js_error("writing to localStorage", &e))
             .and_then(|_| LocalStorage::set(&self.key, &persisted).map_err(|e| storage_error("writing the catalog to localStorage", e)));
         match written {
             Ok(()) => {
@@ -199,12 +199,5 @@ impl LocalStore {
                 Err(e)
             }
         }
-    }
-}
-
-fn js_dom_error(v: &JsValue) -> Error {
-    match v.dyn_ref::<js_sys::Error>() {
-        Some(e) => super::dom_error("writing to localStorage", &String::from(e.name()), &String::from(e.message())),
-        None => Error::StorageUnavailable("writing to localStorage failed".into()),
     }
 }
