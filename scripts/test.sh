@@ -37,7 +37,13 @@ step() {
   local name=$1 start=$SECONDS status=0
   shift
   printf '\n==== test.sh: %s: %s\n' "$name" "$*"
-  "$@" || status=$?
+  # Each step's output goes to target/test-logs/NAME.log (a file, not a pipe: a step may leave
+  # a daemon holding its stdout) and is printed when the step ends; the summary repeats the
+  # lines around the failures of a failed step, so a CI log cut to its tail still shows why.
+  local log="target/test-logs/$name.log"
+  mkdir -p target/test-logs
+  "$@" > "$log" 2>&1 || status=$?
+  cat "$log"
   local took=$((SECONDS - start))
   if [ "$status" -eq 0 ]; then
     record "$name" passed "$took"
@@ -57,6 +63,17 @@ summary() {
   for i in "${!NAMES[@]}"; do
     printf '  %-15s %-42s %5ss\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
     case "${RESULTS[$i]}" in passed) passed=$((passed + 1)) ;; skipped*) skipped=$((skipped + 1)) ;; esac
+  done
+  for i in "${!NAMES[@]}"; do
+    case "${RESULTS[$i]}" in
+      FAILED*)
+        printf '\n==== test.sh: why %s failed (from target/test-logs/%s.log)\n' "${NAMES[$i]}" "${NAMES[$i]}"
+        grep -n -i -E -A12 'panicked|^test .* FAILED|^failures:|✖|not ok|error(\[|:)|timed out|Error:' \
+          "target/test-logs/${NAMES[$i]}.log" 2>/dev/null | head -80 || true
+        echo '  … last lines:'
+        tail -n 25 "target/test-logs/${NAMES[$i]}.log" 2>/dev/null || true
+        ;;
+    esac
   done
   printf '  total %ss\n' "$((SECONDS - total_start))"
   printf 'steps: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
