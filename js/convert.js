@@ -15,8 +15,18 @@ function pathOf(base, key) {
   return base === "" ? key : `${base}.${key}`;
 }
 
-function problem(field, code, message) {
-  if (problems.length < MAX_PROBLEMS) problems.push({ field, code, message });
+// The keys from the root to the value being cleaned. Paths are built from it only when a
+// problem is reported: building one per property would cost more than the rest of the walk.
+let keys = [];
+
+function here() {
+  let field = "";
+  for (const k of keys) field = pathOf(field, k);
+  return field;
+}
+
+function problem(code, message) {
+  if (problems.length < MAX_PROBLEMS) problems.push({ field: here(), code, message });
   else dropped++;
 }
 
@@ -42,78 +52,86 @@ function describe(v) {
   return ctor && typeof ctor.name === "string" && ctor.name ? ctor.name : "object";
 }
 
-function clean(v, field, depth, stack) {
+function clean(v, depth, stack) {
   switch (typeof v) {
     case "string":
       if (!wellFormed(v)) {
-        problem(field, "LONE_SURROGATE", "string contains a lone UTF-16 surrogate");
+        problem("LONE_SURROGATE", "string contains a lone UTF-16 surrogate");
         return null;
       }
       return v;
     case "number":
       if (!Number.isFinite(v)) {
-        problem(field, "NOT_FINITE", `${v} is not a finite number`);
+        problem("NOT_FINITE", `${v} is not a finite number`);
         return null;
       }
       return v;
     case "boolean":
       return v;
     case "bigint":
-      problem(field, "TYPE", "BigInt is not a JSON value; pass a number");
+      problem("TYPE", "BigInt is not a JSON value; pass a number");
       return null;
     case "undefined":
-      problem(field, "TYPE", "undefined is not a JSON value");
+      problem("TYPE", "undefined is not a JSON value");
       return null;
     case "function":
     case "symbol":
-      problem(field, "TYPE", `${typeof v} is not a JSON value`);
+      problem("TYPE", `${typeof v} is not a JSON value`);
       return null;
   }
   if (v === null) return null;
   if (depth >= MAX_DEPTH) {
-    problem(field, "TOO_DEEP", `nested deeper than ${MAX_DEPTH} levels`);
+    problem("TOO_DEEP", `nested deeper than ${MAX_DEPTH} levels`);
     return null;
   }
   if (stack.includes(v)) {
-    problem(field, "CYCLE", "value refers back to itself (a cycle)");
+    problem("CYCLE", "value refers back to itself (a cycle)");
     return null;
   }
   stack.push(v);
   try {
     if (Array.isArray(v)) {
       if (v.length > MAX_ITEMS) {
-        problem(field, "TOO_LARGE", `array of ${v.length} items (at most ${MAX_ITEMS})`);
+        problem("TOO_LARGE", `array of ${v.length} items (at most ${MAX_ITEMS})`);
         return null;
       }
       const out = new Array(v.length);
-      for (let i = 0; i < v.length; i++) out[i] = clean(v[i], pathOf(field, i), depth + 1, stack);
+      for (let i = 0; i < v.length; i++) {
+        keys.push(i);
+        out[i] = clean(v[i], depth + 1, stack);
+        keys.pop();
+      }
       return out;
     }
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
-      problem(field, "TYPE", `${describe(v)} is not a plain object; pass a plain object or array`);
+      problem("TYPE", `${describe(v)} is not a plain object; pass a plain object or array`);
       return null;
     }
     const out = {};
     for (const key of Object.keys(v)) {
-      const at = pathOf(field, key);
-      if (!wellFormed(key)) {
-        problem(at, "LONE_SURROGATE", "key contains a lone UTF-16 surrogate");
-        continue;
-      }
-      if (key === "__proto__") {
-        problem(at, "FORBIDDEN_KEY", "the key __proto__ is not allowed");
-        continue;
-      }
-      let item;
+      keys.push(key);
       try {
-        item = v[key];
-      } catch (e) {
-        problem(at, "UNREADABLE", `reading this property threw: ${quote(e)}`);
-        continue;
+        if (!wellFormed(key)) {
+          problem("LONE_SURROGATE", "key contains a lone UTF-16 surrogate");
+          continue;
+        }
+        if (key === "__proto__") {
+          problem("FORBIDDEN_KEY", "the key __proto__ is not allowed");
+          continue;
+        }
+        let item;
+        try {
+          item = v[key];
+        } catch (e) {
+          problem("UNREADABLE", `reading this property threw: ${quote(e)}`);
+          continue;
+        }
+        if (item === undefined) continue; // JSON drops undefined properties; so do we
+        out[key] = clean(item, depth + 1, stack); // safe: __proto__ was refused above
+      } finally {
+        keys.pop();
       }
-      if (item === undefined) continue; // JSON drops undefined properties; so do we
-      out[key] = clean(item, at, depth + 1, stack); // safe: __proto__ was refused above
     }
     return out;
   } finally {
@@ -125,8 +143,9 @@ function clean(v, field, depth, stack) {
 export function toJson(value) {
   problems = [];
   dropped = 0;
+  keys = [];
   try {
-    const copy = clean(value, "", 0, []);
+    const copy = clean(value, 0, []);
     if (problems.length > 0) return undefined;
     return JSON.stringify(copy);
   } catch (e) {

@@ -2118,7 +2118,7 @@ fn preview_of_a_draft_equals_resolve_after_saving_it_and_writes_nothing() {
     // Without a base it is the draft alone: its resolved hash is its config hash.
     let alone = ok(block_on(c.preview(json!({ "workflow_type": "plain", "default_params": { "a": 1 } }), None)));
     assert_eq!(alone.chain.len(), 1);
-    let hashed = ok(workflow_templates::catalog::config_hash_of_value(&json!({ "workflow_type": "plain", "default_params": { "a": 1 } })));
+    let hashed = ok(workflow_templates::catalog::config_hash_of_value(json!({ "workflow_type": "plain", "default_params": { "a": 1 } })));
     assert_eq!(alone.resolved_hash, hashed);
 }
 

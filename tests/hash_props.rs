@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{Map, Number, Value};
 use workflow_templates::hash::{
-    canonical_json, config_hash, config_value, is_hash, sha256_hex, ConfigParts,
+    canonical_json, canonical_len, config_hash, config_value, is_hash, sha256_hex, ConfigParts,
 };
 use workflow_templates::model::WorkflowType;
 
@@ -159,6 +159,31 @@ fn hash_of(
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Our streaming canonicaliser writes exactly what an independent RFC 8785 implementation
+    /// (the serde_json_canonicalizer crate) writes, and counts exactly its length.
+    #[test]
+    fn canonical_text_equals_an_independent_implementation(v in json_value()) {
+        let ours = canonical_json(&v);
+        let theirs = serde_json_canonicalizer::to_string(&v).expect("the oracle canonicalises any Value");
+        prop_assert_eq!(&ours, &theirs);
+        prop_assert_eq!(canonical_len(&v), ours.len());
+    }
+
+    /// The hash streamed from the parts equals SHA-256 of the oracle's canonical text of the
+    /// configuration object.
+    #[test]
+    fn config_hash_equals_oracle(p in params(), tools in prop::collection::vec(tricky_string(), 0..5), base in proptest::option::of(tricky_string())) {
+        let parts = ConfigParts {
+            workflow_type: WorkflowType::Full,
+            default_params: &p,
+            required_tools: &tools,
+            required_retrievers: &[],
+            base_template_id: base.as_deref(),
+        };
+        let text = serde_json_canonicalizer::to_string(&config_value(&parts)).expect("canonical");
+        prop_assert_eq!(config_hash(&parts), sha256_hex(text.as_bytes()));
+    }
 
     /// The same object built with members inserted in a different order canonicalises (and
     /// hashes) identically, both as a Map and when parsed from text in that order.

@@ -832,15 +832,15 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
 /// `config_hash` of any template-shaped value (a draft or a whole record): only the fields the
 /// hash covers are read, and they must be valid.
-pub fn config_hash_of_value(v: &Value) -> Result<String> {
-    let Some(m) = v.as_object() else {
-        return Err(violations(vec![Violation::new("", validate::TYPE, format!("a template must be an object, got {}", kind_of(v)))]));
+pub fn config_hash_of_value(v: Value) -> Result<String> {
+    let Value::Object(mut m) = v else {
+        return Err(violations(vec![Violation::new("", validate::TYPE, format!("a template must be an object, got {}", kind_of(&v)))]));
     };
+    // Only the configuration fields are validated (moved, not copied, into a probe record).
     let mut probe = Map::new();
     probe.insert("name".into(), Value::String("probe".into()));
     for f in ["workflow_type", "default_params", "required_tools", "required_retrievers", "base_template_id"] {
-        if let Some(x) = m.get(f) {
-            let mut x = x.clone();
+        if let Some(mut x) = m.remove(f) {
             if f == "base_template_id" {
                 if let Value::String(s) = &mut x {
                     if let Some(n) = normalize_id(s) {

@@ -554,7 +554,7 @@ pub fn check_extra_metadata(v: &Value, field: &str, out: &mut Vec<Violation>) {
 }
 
 fn check_size(v: &Value, field: &str, max: usize, label: &str, out: &mut Vec<Violation>) {
-    let size = hash::canonical_json(v).len();
+    let size = hash::canonical_len(v);
     if size > max {
         out.push(Violation::new(
             field,

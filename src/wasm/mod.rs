@@ -128,7 +128,7 @@ pub fn canonical_json(#[wasm_bindgen(unchecked_param_type = "unknown")] value: J
 #[wasm_bindgen(js_name = configHash)]
 pub fn config_hash(#[wasm_bindgen(unchecked_param_type = "TemplateDraft | WorkflowTemplate")] value: JsValue) -> Result<String, JsValue> {
     let v = convert::arg(&value, "template")?;
-    crate::catalog::config_hash_of_value(&v).map_err(convert::err)
+    crate::catalog::config_hash_of_value(v).map_err(convert::err)
 }
 
 /// Every error code the package can throw.
