@@ -136,6 +136,9 @@ impl Listeners {
 }
 
 /// A template as read: a built-in (with the statistics stored beside it) or a stored record.
+/// Stored records read ahead by id (see `Catalog::prefetch`).
+type Prefetched = HashMap<String, Stored<WorkflowTemplate>>;
+
 #[derive(Debug, Clone)]
 pub(crate) enum Loaded {
     Builtin { record: WorkflowTemplate, stats_rev: Option<u64> },
@@ -328,24 +331,58 @@ impl<S: Store, E: Env> Catalog<S, E> {
             return Ok(Some(Loaded::Builtin { record, stats_rev }));
         }
         match self.store.get_template(id).await? {
-            Some(s) => {
-                if s.record.id != id {
-                    return Err(Error::Integrity { id: id.into(), message: format!("stored under {id} but says {}", s.record.id) });
-                }
-                Self::verify(&s.record)?;
-                Ok(Some(Loaded::Stored(s)))
-            }
+            Some(s) => Self::checked(id, s).map(Some),
             None => Ok(None),
+        }
+    }
+
+    /// A stored record read under `id`: it must say it is `id`, and pass [`Self::verify`].
+    fn checked(id: &str, s: Stored<WorkflowTemplate>) -> Result<Loaded> {
+        if s.record.id != id {
+            return Err(Error::Integrity { id: id.into(), message: format!("stored under {id} but says {}", s.record.id) });
+        }
+        Self::verify(&s.record)?;
+        Ok(Loaded::Stored(s))
+    }
+
+    /// [`Self::load_any`], taking the record from `pre` when it was read ahead.
+    async fn load_any_in(&self, id: &str, pre: &mut Prefetched) -> Result<Option<Loaded>> {
+        match pre.remove(id) {
+            Some(s) => Self::checked(id, s).map(Some),
+            None => self.load_any(id).await,
+        }
+    }
+
+    /// Reads ahead the stored records of the chain that starts at `id`, in one go where the
+    /// store can (`Store::get_template_chain`). Records are still checked one by one when the
+    /// walk takes them; a failed read ahead only means they are read one by one.
+    async fn prefetch(&self, id: Option<&str>) -> Prefetched {
+        let Some(id) = id else { return Prefetched::new() };
+        match self.store.get_template_chain(id, MAX_DEPTH + 1).await {
+            Ok(list) => list.into_iter().map(|s| (s.record.id.clone(), s)).collect(),
+            Err(_) => Prefetched::new(),
         }
     }
 
     /// A template the acting user may see; others' private templates are NOT_FOUND.
     pub(crate) async fn load_visible(&self, id: &str) -> Result<Loaded> {
+        self.load_visible_in(id, &mut Prefetched::new()).await
+    }
+
+    async fn load_visible_in(&self, id: &str, pre: &mut Prefetched) -> Result<Loaded> {
         let id = self.parse_id(id)?;
-        match self.load_any(&id).await? {
+        match self.load_any_in(&id, pre).await? {
             Some(l) if Self::visible_to(l.record(), &self.user) => Ok(l),
             _ => Err(Error::not_found("template", id)),
         }
+    }
+
+    /// The leaf `id` (visible to the acting user) with its chain's records read ahead.
+    async fn load_chain_leaf(&self, id: &str) -> Result<(WorkflowTemplate, Prefetched)> {
+        let id = self.parse_id(id)?;
+        let mut pre = self.prefetch(Some(&id)).await;
+        let leaf = self.load_visible_in(&id, &mut pre).await?.into_record();
+        Ok((leaf, pre))
     }
 
     /// A stored template the acting user owns (for update, newVersion, delete).
@@ -362,7 +399,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// The chain from `leaf` to its root, leaf first. Each base must be visible to the owner of
     /// the template that points at it. `overrides` replace stored records (for checking a write
     /// before it is made).
-    async fn walk(&self, leaf: WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>) -> Result<Vec<WorkflowTemplate>> {
+    async fn walk(&self, leaf: WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>, mut pre: Prefetched) -> Result<Vec<WorkflowTemplate>> {
         let mut chain = vec![leaf];
         loop {
             let last = &chain[chain.len() - 1];
@@ -378,7 +415,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             let owner = last.owner_id.clone();
             let base = match overrides.get(&base_id) {
                 Some(t) => Some(t.clone()),
-                None => self.load_any(&base_id).await?.map(Loaded::into_record),
+                None => self.load_any_in(&base_id, &mut pre).await?.map(Loaded::into_record),
             };
             match base {
                 Some(b) if Self::visible_to(&b, &owner) => chain.push(b),
@@ -399,7 +436,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
     async fn check_inheritance(&self, record: &WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>) -> Result<()> {
         let mut ov = overrides.clone();
         ov.insert(record.id.clone(), record.clone());
-        let chain = self.walk(record.clone(), &ov).await?;
+        let pre = match &record.base_template_id {
+            Some(b) if !ov.contains_key(b) => self.prefetch(Some(b)).await,
+            _ => Prefetched::new(),
+        };
+        let chain = self.walk(record.clone(), &ov, pre).await?;
         let r = Self::resolution(&chain);
         let mut v = Vec::new();
         validate::check_type_consistency(r.effective.workflow_type, &r.effective.required_tools, &r.effective.required_retrievers, &mut v);
@@ -416,7 +457,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                     return Ok(()); // pathological fan-out: the direct check above still holds
                 }
                 let child = ov.get(&child.record.id).cloned().unwrap_or(child.record);
-                let chain = self.walk(child.clone(), &ov).await?;
+                let chain = self.walk(child.clone(), &ov, Prefetched::new()).await?;
                 let r = Self::resolution(&chain);
                 let mut v = Vec::new();
                 validate::check_type_consistency(r.effective.workflow_type, &r.effective.required_tools, &r.effective.required_retrievers, &mut v);
@@ -435,8 +476,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     /// `[{ id, name, base_template_id, level }]`, level 0 first.
     pub async fn chain(&self, id: &str) -> Result<Vec<ChainLink>> {
-        let leaf = self.load_visible(id).await?.into_record();
-        let chain = self.walk(leaf, &HashMap::new()).await?;
+        let (leaf, pre) = self.load_chain_leaf(id).await?;
+        let chain = self.walk(leaf, &HashMap::new(), pre).await?;
         Ok(chain
             .iter()
             .enumerate()
@@ -445,8 +486,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub async fn resolve(&self, id: &str) -> Result<Resolved> {
-        let leaf = self.load_visible(id).await?.into_record();
-        let chain = self.walk(leaf, &HashMap::new()).await?;
+        let (leaf, pre) = self.load_chain_leaf(id).await?;
+        let chain = self.walk(leaf, &HashMap::new(), pre).await?;
         Ok(Self::resolved(&chain))
     }
 
@@ -490,7 +531,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         obj.extend(config);
         let leaf: WorkflowTemplate = serde_json::from_value(Value::Object(obj)).map_err(|e| Error::invalid(format!("the draft's configuration: {e}")))?;
         let overrides = HashMap::from([(leaf.id.clone(), leaf.clone())]);
-        let chain = self.walk(leaf, &overrides).await?;
+        let chain = self.walk(leaf, &overrides, Prefetched::new()).await?;
         Ok(Self::resolved(&chain))
     }
 

@@ -756,6 +756,32 @@ impl Store for IndexedDbStore {
         self.get_row(TEMPLATES, str_key(id)).await
     }
 
+    /// One readonly transaction for the whole chain: each `get` is issued from the previous
+    /// one's success (the transaction stays active while requests are pending), so a chain of
+    /// 16 costs one transaction instead of 16.
+    async fn get_template_chain(&self, id: &str, max: usize) -> Result<Vec<Stored<WorkflowTemplate>>> {
+        let tx = self.tx(&[TEMPLATES], TransactionMode::ReadOnly)?;
+        let os = Self::store_of(&tx, TEMPLATES)?;
+        let mut out: Vec<Stored<WorkflowTemplate>> = Vec::new();
+        let mut next = Some(id.to_string());
+        while let Some(id) = next.take() {
+            if out.len() >= max || crate::builtin::get(&id).is_some() || out.iter().any(|s| s.record.id == id) {
+                break;
+            }
+            let row = match os.get(Query::Key(str_key(&id))) {
+                Ok(request) => request.await,
+                Err(_) => break,
+            };
+            // Anything unreadable ends the prefetch; the catalog reads that id itself and
+            // reports it properly.
+            let Ok(Some(row)) = row else { break };
+            let Ok(s) = parse_row::<WorkflowTemplate>(&row) else { break };
+            next = s.record.base_template_id.clone();
+            out.push(s);
+        }
+        Ok(out)
+    }
+
     async fn find_templates(&self, f: &TemplateFilter) -> Result<Vec<Stored<WorkflowTemplate>>> {
         // The most selective index the filter allows; the rest of the filter is applied after.
         let (index, query) = match f {

@@ -156,6 +156,9 @@ impl Store for AnyStore {
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         dispatch!(self, s => s.commit(writes).await)
     }
+    async fn get_template_chain(&self, id: &str, max: usize) -> Result<Vec<Stored<WorkflowTemplate>>> {
+        dispatch!(self, s => s.get_template_chain(id, max).await)
+    }
     async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         dispatch!(self, s => s.top_public(sort, n).await)
     }

@@ -535,6 +535,41 @@ pub async fn subscribers_hear_of_changes<H: Harness>(h: &H) {
     assert_eq!(heard_a.borrow().len(), 2, "nothing after unsubscribe");
 }
 
+/// `get_template_chain` follows base pointers through stored records and stops, without an
+/// error, at a missing id, a built-in, an id seen before, or after `max` records.
+pub async fn chain_reads_follow_base_pointers<H: Harness>(h: &H) {
+    let s = h.fresh().await;
+    let builtin = workflow_templates::builtin::all()[0].id.clone();
+    // 5 <- 4 <- 3 <- 2 <- 1 (1 derives from a built-in); 7 -> 8 -> 7 (a cycle); 9 -> missing.
+    let mut writes = Vec::new();
+    for n in 1..=5u32 {
+        let mut t = template(n, U1, &format!("Chain {n}"));
+        t.base_template_id = Some(if n == 1 { builtin.clone() } else { template(n - 1, U1, "").id });
+        writes.push(put(&t, Expect::Absent));
+    }
+    let mut a = template(7, U1, "Loop a");
+    a.base_template_id = Some(template(8, U1, "").id);
+    let mut b = template(8, U1, "Loop b");
+    b.base_template_id = Some(a.id.clone());
+    let mut c = template(9, U1, "Dangling");
+    c.base_template_id = Some(template(99, U1, "").id);
+    writes.extend([put(&a, Expect::Absent), put(&b, Expect::Absent), put(&c, Expect::Absent)]);
+    ok(s.commit(writes).await);
+    let ids = |v: Vec<Stored<WorkflowTemplate>>| v.into_iter().map(|x| x.record.id).collect::<Vec<_>>();
+    let want = |ns: &[u32]| ns.iter().map(|n| template(*n, U1, "").id).collect::<Vec<_>>();
+    assert_eq!(ids(ok(s.get_template_chain(&template(5, U1, "").id, 16).await)), want(&[5, 4, 3, 2, 1]));
+    assert_eq!(ids(ok(s.get_template_chain(&template(5, U1, "").id, 2).await)), want(&[5, 4]));
+    assert_eq!(ids(ok(s.get_template_chain(&a.id, 16).await)), want(&[7, 8]));
+    assert_eq!(ids(ok(s.get_template_chain(&c.id, 16).await)), want(&[9]));
+    assert!(ok(s.get_template_chain(&template(99, U1, "").id, 16).await).is_empty());
+    assert!(ok(s.get_template_chain(&builtin, 16).await).is_empty());
+    // The records are exactly what get_template returns, revisions included.
+    let got = ok(s.get_template_chain(&template(3, U1, "").id, 16).await);
+    for x in &got {
+        assert_eq!(Some(x), ok(s.get_template(&x.record.id).await).as_ref());
+    }
+}
+
 pub async fn import_is_one_transaction<H: Harness>(h: &H) {
     let a = catalog(h, h.fresh().await, U1).await;
     let t = ok(a.create(draft("Exported", json!({}))).await);
@@ -564,7 +599,7 @@ macro_rules! conformance_tests {
             discovery_pages_and_orders, discovery_matches_the_catalog_order, own_private_templates_page_in_the_catalog_order,
             catalog_writes_survive_a_new_handle,
             stale_edit_from_another_tab_conflicts, concurrent_usage_from_two_tabs_loses_nothing,
-            subscribers_hear_of_changes, import_is_one_transaction);
+            subscribers_hear_of_changes, import_is_one_transaction, chain_reads_follow_base_pointers);
     };
     (@each native, $h:expr, $($name:ident),*) => {
         $(
