@@ -197,7 +197,13 @@ pub struct IndexedDbStore {
     name: String,
     health: Rc<Health>,
     _on_version_change: Closure<dyn FnMut()>,
+    /// Base pointers as last read (id -> base id), to predict a chain and request all of it at
+    /// once. Only a hint: every row read is checked against the prediction.
+    bases: RefCell<HashMap<String, Option<String>>>,
 }
+
+/// Entries the chain hint keeps before it starts over (bounded memory).
+const BASE_HINTS: usize = 4096;
 
 /// How an open failure starts when falling back to localStorage is right: no IndexedDB at
 /// all, or one the browser refuses (private modes: InvalidStateError, SecurityError). Other
@@ -271,7 +277,7 @@ impl IndexedDbStore {
             }
         });
         db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
-        IndexedDbStore { db, name: name.to_string(), health, _on_version_change: on_version_change }
+        IndexedDbStore { db, name: name.to_string(), health, _on_version_change: on_version_change, bases: RefCell::new(HashMap::new()) }
     }
 
     pub fn name(&self) -> &str {
@@ -751,35 +757,88 @@ impl IndexedDbStore {
     }
 }
 
+impl IndexedDbStore {
+    /// Remembers the base pointers of rows just read (the chain prediction's hint).
+    fn learn(&self, chain: Vec<Stored<WorkflowTemplate>>) -> Vec<Stored<WorkflowTemplate>> {
+        let mut bases = self.bases.borrow_mut();
+        if bases.len() + chain.len() > BASE_HINTS {
+            bases.clear();
+        }
+        for s in &chain {
+            bases.insert(s.record.id.clone(), s.record.base_template_id.clone());
+        }
+        chain
+    }
+}
+
 impl Store for IndexedDbStore {
     async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {
         self.get_row(TEMPLATES, str_key(id)).await
     }
 
-    /// One readonly transaction for the whole chain: each `get` is issued from the previous
-    /// one's success (the transaction stays active while requests are pending), so a chain of
-    /// 16 costs one transaction instead of 16.
+    /// One readonly transaction for the whole chain. IndexedDB answers each request after a
+    /// round trip to the browser's storage backend, so a chain read one link at a time costs 16
+    /// round trips for 16 levels. The chain is predicted from the base pointers this handle read
+    /// before and every predicted row is requested at once; the rows are then followed link by
+    /// link, and from the first row that breaks the prediction on, the rest is read one by one
+    /// in the same transaction (each request issued from the previous one's success, while the
+    /// transaction is still active).
     async fn get_template_chain(&self, id: &str, max: usize) -> Result<Vec<Stored<WorkflowTemplate>>> {
+        let stop = |id: &str, out: &[Stored<WorkflowTemplate>]| {
+            out.len() >= max || crate::builtin::get(id).is_some() || out.iter().any(|s| s.record.id == id)
+        };
+        let mut predicted: Vec<String> = vec![id.to_string()];
+        {
+            let bases = self.bases.borrow();
+            while let Some(Some(b)) = predicted.last().and_then(|x| bases.get(x)) {
+                if predicted.len() >= max || predicted.contains(b) || crate::builtin::get(b).is_some() {
+                    break;
+                }
+                predicted.push(b.clone());
+            }
+        }
         let tx = self.tx(&[TEMPLATES], TransactionMode::ReadOnly)?;
         let os = Self::store_of(&tx, TEMPLATES)?;
+        // Issue every predicted request before awaiting any; all of them are awaited (a request
+        // future dropped early would free the handlers its events still call).
+        let requests: Vec<_> = predicted.iter().map(|id| os.get(Query::Key(str_key(id)))).collect();
+        let mut rows = Vec::with_capacity(requests.len());
+        for r in requests {
+            rows.push(match r {
+                Ok(request) => request.await.ok().flatten(),
+                Err(_) => None,
+            });
+        }
         let mut out: Vec<Stored<WorkflowTemplate>> = Vec::new();
         let mut next = Some(id.to_string());
+        // Follow the rows read ahead while they agree with the links.
+        for (want, row) in predicted.iter().zip(rows) {
+            let Some(id) = next.take() else { break };
+            if *want != id || stop(&id, &out) {
+                next = Some(id);
+                break;
+            }
+            // Anything unreadable ends the read ahead; the catalog reads that id itself and
+            // reports it properly.
+            let Some(s) = row.and_then(|row| parse_row::<WorkflowTemplate>(&row).ok()) else { return Ok(self.learn(out)) };
+            next = s.record.base_template_id.clone();
+            out.push(s);
+        }
+        // The rest, one link at a time.
         while let Some(id) = next.take() {
-            if out.len() >= max || crate::builtin::get(&id).is_some() || out.iter().any(|s| s.record.id == id) {
+            if stop(&id, &out) {
                 break;
             }
             let row = match os.get(Query::Key(str_key(&id))) {
                 Ok(request) => request.await,
                 Err(_) => break,
             };
-            // Anything unreadable ends the prefetch; the catalog reads that id itself and
-            // reports it properly.
             let Ok(Some(row)) = row else { break };
             let Ok(s) = parse_row::<WorkflowTemplate>(&row) else { break };
             next = s.record.base_template_id.clone();
             out.push(s);
         }
-        Ok(out)
+        Ok(self.learn(out))
     }
 
     async fn find_templates(&self, f: &TemplateFilter) -> Result<Vec<Stored<WorkflowTemplate>>> {

@@ -568,6 +568,19 @@ pub async fn chain_reads_follow_base_pointers<H: Harness>(h: &H) {
     for x in &got {
         assert_eq!(Some(x), ok(s.get_template(&x.record.id).await).as_ref());
     }
+    // Read again (an adapter may predict the chain from what it read before), then after links
+    // changed under it: cut at 3, then 3 re-pointed to the dangling 9, then to the cycle.
+    let five = template(5, U1, "").id;
+    assert_eq!(ids(ok(s.get_template_chain(&five, 16).await)), want(&[5, 4, 3, 2, 1]));
+    let mut three = ok(s.get_template(&template(3, U1, "").id).await).unwrap();
+    for (base, expect) in [(None, vec![5, 4, 3]), (Some(c.id.clone()), vec![5, 4, 3, 9]), (Some(b.id.clone()), vec![5, 4, 3, 8, 7])] {
+        three.record.base_template_id = base;
+        ok(s.commit(vec![put(&three.record, Expect::Rev(three.rev))]).await);
+        three.rev += 1;
+        assert_eq!(ids(ok(s.get_template_chain(&five, 16).await)), want(&expect));
+        assert_eq!(ids(ok(s.get_template_chain(&five, 16).await)), want(&expect), "read twice");
+        assert_eq!(ids(ok(s.get_template_chain(&five, 3).await)), want(&[5, 4, 3]), "max");
+    }
 }
 
 pub async fn import_is_one_transaction<H: Harness>(h: &H) {
