@@ -9,6 +9,7 @@ pub mod error;
 pub mod hash;
 pub mod inherit;
 pub mod model;
+pub(crate) mod sort;
 pub mod store;
 pub mod validate;
 

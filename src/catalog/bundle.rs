@@ -48,10 +48,10 @@ impl<S: Store, E: Env> Catalog<S, E> {
             Self::verify(&s.record)?;
             templates.push(s.record);
         }
-        templates.sort_by(|a, b| a.id.cmp(&b.id));
+        crate::sort::sort_by(&mut templates, |a, b| a.id.cmp(&b.id));
         let mut specs: Vec<TemplateSpec> =
             self.store.find_specs(&SpecFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await?.into_iter().map(|s| s.record).collect();
-        specs.sort_by(|a, b| a.id.cmp(&b.id));
+        crate::sort::sort_by(&mut specs, |a, b| a.id.cmp(&b.id));
         let ratings: Vec<Rating> = self.store.find_ratings(Some(&self.user), None).await?.into_iter().map(|s| s.record).collect();
         let stats: Vec<BuiltinStats> = self.store.all_builtin_stats().await?.into_iter().map(|s| s.record).collect();
         Ok(json!({
@@ -140,7 +140,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // and the effective configuration is type-consistent.
         {
             let mut ids: Vec<&String> = templates.keys().collect();
-            ids.sort();
+            crate::sort::sort_by(&mut ids, |a, b| a.cmp(b));
             for id in ids {
                 let t = &templates[id];
                 if let Err(e) = self.check_inheritance_import(t, &templates).await {

@@ -191,7 +191,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             total += b.len();
             all.extend(b);
         }
-        all.sort_by(|a, b| order(o.sort, a, b));
+        crate::sort::sort_by(&mut all, |a, b| order(o.sort, a, b));
         Self::page(all, total, o).map(Some)
     }
 
@@ -247,7 +247,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 && text.as_ref().is_none_or(|q| t.name.to_lowercase().contains(q) || t.description.to_lowercase().contains(q))
                 && o.tags.iter().all(|want| t.tags.iter().flatten().any(|have| have.to_lowercase() == *want))
         });
-        candidates.sort_by(|a, b| order(o.sort, a, b));
+        crate::sort::sort_by(&mut candidates, |a, b| order(o.sort, a, b));
         let total = candidates.len();
         Self::page(candidates, total, o)
     }
@@ -268,7 +268,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 .map(|s| s.record)
                 .collect();
             items.extend(builtins.iter().filter(|b| b.category == c).cloned());
-            items.sort_by(|a, b| order(Sort::Popular, a, b));
+            crate::sort::sort_by(&mut items, |a, b| order(Sort::Popular, a, b));
             items.truncate(n);
             for t in items.iter().filter(|t| !t.is_builtin) {
                 Self::verify(t)?;

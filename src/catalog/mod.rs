@@ -560,7 +560,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 out.push(s.record);
             }
         }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
+        crate::sort::sort_by(&mut out, |a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 
@@ -683,7 +683,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             .store
             .find_templates(&TemplateFilter { owner_id: Some(t.owner_id.clone()), name_key: Some(name_key(&t.name)), ..Default::default() })
             .await?;
-        all.sort_by(|a, b| b.record.version.cmp(&a.record.version).then(b.record.id.cmp(&a.record.id)));
+        crate::sort::sort_by(&mut all, |a, b| b.record.version.cmp(&a.record.version).then(b.record.id.cmp(&a.record.id)));
         Ok(all)
     }
 

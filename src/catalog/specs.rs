@@ -157,7 +157,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             .into_iter()
             .map(|s| s.record)
             .collect();
-        out.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| b.id.cmp(&a.id)));
+        crate::sort::sort_by(&mut out, |a, b| b.updated_at.cmp(&a.updated_at).then_with(|| b.id.cmp(&a.id)));
         Ok(out)
     }
 

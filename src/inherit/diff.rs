@@ -53,7 +53,7 @@ pub fn diff(before: &Value, after: &Value) -> Vec<Change> {
     let mut out = Vec::new();
     let mut path = String::new();
     diff_at(before, after, 0, &mut path, &mut out);
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+    crate::sort::sort_by(&mut out, |a, b| a.path.cmp(&b.path));
     out
 }
 

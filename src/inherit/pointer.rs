@@ -51,7 +51,7 @@ pub fn leaf_pointers(params: &Map<String, Value>) -> Vec<String> {
     let mut out = Vec::new();
     let mut path = String::new();
     for_each_leaf(params, 0, &mut path, &mut |p, _| out.push(p.to_owned()));
-    out.sort();
+    crate::sort::sort_by(&mut out, |a, b| a.cmp(b));
     out
 }
 
