@@ -90,3 +90,25 @@ export async function httpRequest(url, method, headers, body, timeoutMs) {
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * One IndexedDB read in one crossing of the wasm boundary: a readonly transaction on `store`,
+ * one `get(key)`, and the row's `{ rev, record }` as JSON text (null when there is no row). The
+ * catalog's hottest path (get, and the first link of every chain) pays one call instead of the
+ * half-dozen a transaction, a store, a request and its handlers cost from Rust. Rejects with
+ * the DOMException (or the exception) that stopped it; never leaves the promise unsettled.
+ */
+export function readRow(db, store, key) {
+  return new Promise((resolve, reject) => {
+    const req = db.transaction(store, "readonly").objectStore(store).get(key);
+    req.onsuccess = () => {
+      try {
+        const row = req.result;
+        resolve(row === undefined ? null : JSON.stringify({ rev: row?.rev, record: row?.record }));
+      } catch (e) {
+        reject(e);
+      }
+    };
+    req.onerror = () => reject(req.error);
+  });
+}

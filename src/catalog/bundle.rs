@@ -44,8 +44,8 @@ fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = Violation> 
 impl<S: Store, E: Env> Catalog<S, E> {
     pub async fn export_all(&self) -> Result<Value> {
         let mut templates: Vec<WorkflowTemplate> = Vec::new();
-        for s in self.store.find_templates(&TemplateFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await? {
-            Self::verify(&s.record)?;
+        for mut s in self.store.find_templates(&TemplateFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await? {
+            Self::verify(&mut s.record)?;
             templates.push(s.record);
         }
         crate::sort::sort_by(&mut templates, |a, b| a.id.cmp(&b.id));

@@ -197,8 +197,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     /// The requested slice of candidates already in order, each stored record verified.
     fn page(sorted: Vec<WorkflowTemplate>, total: usize, o: &DiscoverOptions) -> Result<Page<WorkflowTemplate>> {
-        let items: Vec<WorkflowTemplate> = sorted.into_iter().skip(usize::try_from(o.offset).unwrap_or(usize::MAX)).take(o.limit).collect();
-        for t in items.iter().filter(|t| !t.is_builtin) {
+        let mut items: Vec<WorkflowTemplate> = sorted.into_iter().skip(usize::try_from(o.offset).unwrap_or(usize::MAX)).take(o.limit).collect();
+        for t in items.iter_mut().filter(|t| !t.is_builtin) {
             Self::verify(t)?;
         }
         Ok(Page { items, total, limit: o.limit, offset: o.offset })
@@ -270,7 +270,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             items.extend(builtins.iter().filter(|b| b.category == c).cloned());
             crate::sort::sort_by(&mut items, |a, b| order(Sort::Popular, a, b));
             items.truncate(n);
-            for t in items.iter().filter(|t| !t.is_builtin) {
+            for t in items.iter_mut().filter(|t| !t.is_builtin) {
                 Self::verify(t)?;
             }
             out.insert(c.as_str(), items);

@@ -309,13 +309,30 @@ impl<S: Store, E: Env> Catalog<S, E> {
         t.is_builtin || t.is_public || t.owner_id == user
     }
 
-    /// Checks a record read from storage: well-formed and its config_hash matches.
-    pub(crate) fn verify(t: &WorkflowTemplate) -> Result<()> {
-        let v = validate::validate_template(&t.to_value(), Options { complete: true, allow_builtin: false });
-        if v.is_empty() {
+    /// Checks a record read from storage: well-formed and its config_hash matches. The rules
+    /// run on its JSON form; the two large JSON columns are moved into that form and back
+    /// rather than copied (the record is unchanged afterwards).
+    pub(crate) fn verify(t: &mut WorkflowTemplate) -> Result<()> {
+        let params = std::mem::take(&mut t.default_params);
+        let metadata = t.extra_metadata.take();
+        let mut v = t.to_value();
+        if let Value::Object(m) = &mut v {
+            m.insert("default_params".into(), Value::Object(params));
+            m.insert("extra_metadata".into(), metadata.map(Value::Object).unwrap_or(Value::Null));
+        }
+        let found = validate::validate_template(&v, Options { complete: true, allow_builtin: false });
+        if let Value::Object(mut m) = v {
+            if let Some(Value::Object(p)) = m.remove("default_params") {
+                t.default_params = p;
+            }
+            if let Some(Value::Object(x)) = m.remove("extra_metadata") {
+                t.extra_metadata = Some(x);
+            }
+        }
+        if found.is_empty() {
             return Ok(());
         }
-        let msg: Vec<String> = v.iter().take(3).map(|x| format!("{}: {}", x.field, x.message)).collect();
+        let msg: Vec<String> = found.iter().take(3).map(|x| format!("{}: {}", x.field, x.message)).collect();
         Err(Error::Integrity { id: t.id.clone(), message: msg.join("; ") })
     }
 
@@ -337,11 +354,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     /// A stored record read under `id`: it must say it is `id`, and pass [`Self::verify`].
-    fn checked(id: &str, s: Stored<WorkflowTemplate>) -> Result<Loaded> {
+    fn checked(id: &str, mut s: Stored<WorkflowTemplate>) -> Result<Loaded> {
         if s.record.id != id {
             return Err(Error::Integrity { id: id.into(), message: format!("stored under {id} but says {}", s.record.id) });
         }
-        Self::verify(&s.record)?;
+        Self::verify(&mut s.record)?;
         Ok(Loaded::Stored(s))
     }
 
@@ -554,9 +571,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
     pub async fn derived(&self, id: &str) -> Result<Vec<WorkflowTemplate>> {
         let id = self.load_visible(id).await?.record().id.clone();
         let mut out = Vec::new();
-        for s in self.store.find_templates(&TemplateFilter { base_template_id: Some(id), ..Default::default() }).await? {
+        for mut s in self.store.find_templates(&TemplateFilter { base_template_id: Some(id), ..Default::default() }).await? {
             if Self::visible_to(&s.record, &self.user) {
-                Self::verify(&s.record)?;
+                Self::verify(&mut s.record)?;
                 out.push(s.record);
             }
         }
@@ -793,9 +810,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let t = t.into_record();
         let mut out = Vec::new();
-        for s in self.lineage(&t).await? {
+        for mut s in self.lineage(&t).await? {
             if Self::visible_to(&s.record, &self.user) {
-                Self::verify(&s.record)?;
+                Self::verify(&mut s.record)?;
                 out.push(s.record);
             }
         }

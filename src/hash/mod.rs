@@ -90,7 +90,13 @@ pub fn write_canonical<S: Sink + ?Sized>(v: &Value, out: &mut S) {
         Value::Null => out.put(b"null"),
         Value::Bool(true) => out.put(b"true"),
         Value::Bool(false) => out.put(b"false"),
-        Value::Number(n) => write_number(n.as_f64().unwrap_or(0.0), out),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            // Integers exactly representable as doubles print as their digits in ECMAScript
+            // too (no exponent below 1e21): no float formatting needed.
+            (Some(u), _) if u <= MAX_EXACT => out.put(itoa::Buffer::new().format(u).as_bytes()),
+            (_, Some(i)) if i.unsigned_abs() <= MAX_EXACT => out.put(itoa::Buffer::new().format(i).as_bytes()),
+            _ => write_number(n.as_f64().unwrap_or(0.0), out),
+        },
         Value::String(s) => write_string(s, out),
         Value::Array(a) => {
             out.put(b"[");
@@ -145,6 +151,9 @@ fn in_utf16_order(m: &Map<String, Value>) -> bool {
     }
     true
 }
+
+/// 2^53: every integer up to it is a double.
+const MAX_EXACT: u64 = 1 << 53;
 
 fn write_number<S: Sink + ?Sized>(f: f64, out: &mut S) {
     if f.is_finite() {
@@ -267,8 +276,14 @@ mod tests {
 
     #[test]
     fn numbers_follow_ecmascript() {
-        let v: Value = serde_json::from_str("[0, -0, 1e21, 1e-7, 123.0, 0.1, 9007199254740991, -5, 1.5e300]").unwrap();
-        assert_eq!(canonical_json(&v), "[0,0,1e+21,1e-7,123,0.1,9007199254740991,-5,1.5e+300]");
+        let v: Value = serde_json::from_str(
+            "[0, -0, 1e21, 1e-7, 123.0, 0.1, 9007199254740991, -5, 1.5e300, 9007199254740992, 9007199254740993, -9007199254740993, 18446744073709551615]",
+        )
+        .unwrap();
+        assert_eq!(
+            canonical_json(&v),
+            "[0,0,1e+21,1e-7,123,0.1,9007199254740991,-5,1.5e+300,9007199254740992,9007199254740992,-9007199254740992,18446744073709552000]"
+        );
     }
 
     #[test]

@@ -315,11 +315,10 @@ impl IndexedDbStore {
     }
 
     async fn get_row<T: DeserializeOwned>(&self, store: &str, key: JsValue) -> Result<Option<Stored<T>>> {
-        let tx = self.tx(&[store], TransactionMode::ReadOnly)?;
-        let os = Self::store_of(&tx, store)?;
-        let v = os.get(Query::Key(key)).map_err(|e| idb_error("reading", e))?.await.map_err(|e| idb_error("reading", e))?;
-        match v {
-            Some(v) => Ok(Some(parse_row(&v)?)),
+        self.check_open()?;
+        let text = JsFuture::from(read_row(&self.db, store, &key)).await.map_err(|e| js_error("reading", &e))?;
+        match text.as_string() {
+            Some(text) => parse_row_text(&text).map(Some),
             None => Ok(None),
         }
     }
@@ -425,8 +424,19 @@ struct Row<T> {
 
 fn parse_row<T: DeserializeOwned>(v: &JsValue) -> Result<Stored<T>> {
     let text: String = JSON::stringify(v).map_err(|_| Error::corrupt("a stored row could not be read"))?.into();
-    let r: Row<T> = serde_json::from_str(&text).map_err(|e| Error::corrupt(format!("a stored row does not match the schema: {e}")))?;
+    parse_row_text(&text)
+}
+
+fn parse_row_text<T: DeserializeOwned>(text: &str) -> Result<Stored<T>> {
+    let r: Row<T> = serde_json::from_str(text).map_err(|e| Error::corrupt(format!("a stored row does not match the schema: {e}")))?;
     Ok(Stored { rev: r.rev, record: r.record })
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/storage.js")]
+extern "C" {
+    /// See js/storage.js: one readonly get, the row's `{ rev, record }` as JSON text or null.
+    #[wasm_bindgen(js_name = readRow)]
+    fn read_row(db: &IdbDatabase, store: &str, key: &JsValue) -> js_sys::Promise;
 }
 
 fn parse_rows<T: DeserializeOwned>(rows: Vec<JsValue>) -> Result<Vec<Stored<T>>> {
