@@ -2026,6 +2026,33 @@ fn import_refuses_foreign_records_and_bad_bundles() {
     assert_eq!(target.snapshot(), before);
 }
 
+#[test]
+fn import_refuses_ids_of_another_users_templates_and_restores_own_ones() {
+    let fx = Fx::new();
+    let theirs = create(&fx.cat(U2), "Theirs", json!({}));
+    let c = fx.cat(U1);
+    let mine = create(&c, "Mine", json!({}));
+    let mut bundle = ok(block_on(c.export_all()));
+    // A record of U1's own whose id is U2's template: refused at that index, nothing written.
+    let mut forged: WorkflowTemplate = serde_json::from_value(bundle["workflow_templates"][0].clone()).unwrap();
+    forged.id = theirs.id.clone();
+    forged.name = "Forged".into();
+    bundle["workflow_templates"].as_array_mut().unwrap().push(forged.to_value());
+    let before = fx.snapshot();
+    let e = err(block_on(c.import_all(bundle.clone())));
+    assert_eq!(e.code(), "VALIDATION_FAILED");
+    let v = violations(&e);
+    assert!(v.contains(&("workflow_templates[1].id".to_string(), "DUPLICATE".to_string())), "{v:?}");
+    assert_eq!(fx.snapshot(), before);
+    // Without it, the bundle restores U1's record over the stored one (guarded by its revision).
+    bundle["workflow_templates"].as_array_mut().unwrap().pop();
+    ok(block_on(c.update(&mine.id, json!({ "description": "changed after export" }), no_opts())));
+    let report = ok(block_on(c.import_all(bundle)));
+    assert_eq!(report.templates, 1);
+    assert_eq!(get(&c, &mine.id), mine);
+    assert_eq!(get(&fx.cat(U2), &theirs.id), theirs);
+}
+
 // ---- subscribe -----------------------------------------------------------------------------
 
 #[test]

@@ -89,8 +89,10 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let opts = Options { complete: true, allow_builtin: false };
         let mut writes = Vec::new();
 
-        // Templates: each whole and hash-true, owned by the acting user, ids unique.
+        // Templates: each whole and hash-true, owned by the acting user, ids unique; then what
+        // storage already holds under those ids, read in one go.
         let mut templates: HashMap<String, WorkflowTemplate> = HashMap::new();
+        let mut accepted: Vec<(String, WorkflowTemplate)> = Vec::new();
         for (i, raw) in t_in.iter().enumerate() {
             let at = format!("workflow_templates[{i}]");
             let errs = validate::validate_template(raw, opts);
@@ -113,16 +115,21 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, format!("id {} appears twice or is a built-in's", t.id)));
                 continue;
             }
-            match self.store.get_template(&t.id).await? {
+            templates.insert(t.id.clone(), t.clone());
+            accepted.push((at, t));
+        }
+        let ids: Vec<String> = accepted.iter().map(|(_, t)| t.id.clone()).collect();
+        let existing = self.store.get_templates(&ids).await?;
+        for ((at, t), existing) in accepted.into_iter().zip(existing) {
+            match existing {
                 Some(existing) if existing.record.owner_id != self.user => {
                     v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, format!("id {} belongs to another user's template", t.id)));
-                    continue;
+                    templates.remove(&t.id);
                 }
                 // Import restores: a record already here is replaced, guarded by its revision.
-                Some(existing) => writes.push(Write::PutTemplate { record: t.clone(), expect: Expect::Rev(existing.rev) }),
-                None => writes.push(Write::PutTemplate { record: t.clone(), expect: Expect::Absent }),
+                Some(existing) => writes.push(Write::PutTemplate { record: t, expect: Expect::Rev(existing.rev) }),
+                None => writes.push(Write::PutTemplate { record: t, expect: Expect::Absent }),
             }
-            templates.insert(t.id.clone(), t);
         }
         // Versions: within the bundle, one latest per name and distinct version numbers.
         let mut lineages: HashMap<String, Vec<&WorkflowTemplate>> = HashMap::new();

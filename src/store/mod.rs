@@ -169,6 +169,15 @@ pub trait Store {
     /// with `NAME_TAKEN` when the result would hold two latest templates with the same owner
     /// and name key.
     async fn commit(&self, writes: Vec<Write>) -> Result<()>;
+    /// Several templates by id, in the order asked (`None` where absent). The default reads one
+    /// at a time; IndexedDB issues every read of one transaction at once.
+    async fn get_templates(&self, ids: &[String]) -> Result<Vec<Option<Stored<WorkflowTemplate>>>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.get_template(id).await?);
+        }
+        Ok(out)
+    }
     /// The stored templates along a base chain: `id`'s record, then its base's, and so on.
     /// It stops (without an error) at an id that is not stored or is a built-in, at an id seen
     /// before, at a row that cannot be read, or after `max` records: the catalog walks the chain
@@ -235,6 +244,9 @@ impl<S: Store> Store for std::rc::Rc<S> {
     }
     async fn get_template_chain(&self, id: &str, max: usize) -> Result<Vec<Stored<WorkflowTemplate>>> {
         (**self).get_template_chain(id, max).await
+    }
+    async fn get_templates(&self, ids: &[String]) -> Result<Vec<Option<Stored<WorkflowTemplate>>>> {
+        (**self).get_templates(ids).await
     }
     async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         (**self).top_public(sort, n).await

@@ -159,6 +159,9 @@ impl Store for AnyStore {
     async fn get_template_chain(&self, id: &str, max: usize) -> Result<Vec<Stored<WorkflowTemplate>>> {
         dispatch!(self, s => s.get_template_chain(id, max).await)
     }
+    async fn get_templates(&self, ids: &[String]) -> Result<Vec<Option<Stored<WorkflowTemplate>>>> {
+        dispatch!(self, s => s.get_templates(ids).await)
+    }
     async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         dispatch!(self, s => s.top_public(sort, n).await)
     }

@@ -568,6 +568,15 @@ pub async fn chain_reads_follow_base_pointers<H: Harness>(h: &H) {
     for x in &got {
         assert_eq!(Some(x), ok(s.get_template(&x.record.id).await).as_ref());
     }
+    // Several by id at once: in the order asked, None where absent, equal to one-by-one reads.
+    let asked: Vec<String> = [5u32, 99, 1, 5].iter().map(|n| template(*n, U1, "").id).collect();
+    let many = ok(s.get_templates(&asked).await);
+    assert_eq!(many.len(), 4);
+    for (id, got) in asked.iter().zip(&many) {
+        assert_eq!(got, &ok(s.get_template(id).await), "{id}");
+    }
+    assert!(many[1].is_none() && many[0].is_some());
+    assert!(ok(s.get_templates(&[]).await).is_empty());
     // Read again (an adapter may predict the chain from what it read before), then after links
     // changed under it: cut at 3, then 3 re-pointed to the dangling 9, then to the cycle.
     let five = template(5, U1, "").id;
