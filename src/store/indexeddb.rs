@@ -631,80 +631,79 @@ impl IndexedDbStore {
             known.insert(k, p.row.as_ref().map(|_| rev));
             ops.push((rev, add));
         }
-        // 3. Every write, issued without awaiting in between.
-        let mut pending = Vec::with_capacity(planned.len());
-        for ((p, os), (rev, add)) in planned.iter().zip(&stores).zip(ops) {
-            let request = match &p.row {
-                Some(make) if add => os.add(&to_js_value(&make(rev)), None).map_err(|e| idb_error("writing", e))?.into_future().map_unit(),
-                Some(make) => os.put(&to_js_value(&make(rev)), None).map_err(|e| idb_error("writing", e))?.into_future().map_unit(),
-                None => os.delete(Query::Key(p.key.clone())).map_err(|e| idb_error("deleting", e))?.into_future().map_unit(),
+        // 3. Every write, then 4. the latest-name rule read back through the compound index
+        //    (reads in a transaction see its own writes): all issued at once by one JS call.
+        let mut writes = String::with_capacity(planned.len() * 2048);
+        writes.push('[');
+        let mut adds: Vec<bool> = Vec::with_capacity(planned.len() + 1);
+        for (p, (rev, add)) in planned.iter().zip(ops) {
+            if !adds.is_empty() {
+                writes.push(',');
+            }
+            let op = match (&p.row, add) {
+                (Some(make), true) => json!({ "s": p.store, "op": "add", "v": make(rev) }),
+                (Some(make), false) => json!({ "s": p.store, "op": "put", "v": make(rev) }),
+                (None, _) => {
+                    let key: String = JSON::stringify(&p.key).map_err(|e| js_error("deleting", &e))?.into();
+                    let key: Value = serde_json::from_str(&key).map_err(|e| Error::corrupt(format!("a key could not be written: {e}")))?;
+                    json!({ "s": p.store, "op": "delete", "k": key })
+                }
             };
-            pending.push((request, add.then_some(p.label.as_str())));
+            writes.push_str(&op.to_string());
+            adds.push(add);
         }
         // The counter moves with the batch (a database without one keeps counting on reads).
         if delta != 0 {
             if let Some(n) = counter.as_ref().and_then(|c| js_sys::Reflect::get(c, &"value".into()).ok()).and_then(|v| v.as_f64()) {
-                let row = to_js_value(&json!({ "name": PUBLIC_LATEST, "value": (n as i64 + delta).max(0) }));
-                pending.push((counters.put(&row, None).map_err(|e| idb_error("writing", e))?.into_future().map_unit(), None));
+                if !adds.is_empty() {
+                    writes.push(',');
+                }
+                let row = json!({ "name": PUBLIC_LATEST, "value": (n as i64 + delta).max(0) });
+                writes.push_str(&json!({ "s": COUNTERS, "op": "put", "v": row }).to_string());
+                adds.push(false);
             }
         }
-        // 4. The latest-name rule, read back through the compound index inside the same
-        //    transaction (reads see this transaction's own writes).
-        let mut claim_reads = Vec::new();
-        let mut claimed: Vec<(String, String)> = Vec::new();
+        writes.push(']');
+        let mut seen: HashSet<(&str, &str)> = HashSet::new();
+        let mut claims: Vec<(&str, &str, &str)> = Vec::new();
         for p in &planned {
             if let Some((owner, key, name)) = &p.claims {
-                if claimed.iter().any(|(o, k)| o == owner && k == key) {
-                    continue;
+                if seen.insert((owner.as_str(), key.as_str())) {
+                    claims.push((owner, key, name));
                 }
-                claimed.push((owner.clone(), key.clone()));
-                let os = Self::store_of(tx, TEMPLATES)?;
-                let ix = os.index("owner_name_latest").map_err(|e| idb_error("reading an index", e))?;
-                let q = Query::Key(array_key(&[str_key(owner), str_key(key), JsValue::from(1)]));
-                claim_reads.push((name.clone(), ix.count(Some(q)).map_err(|e| idb_error("reading", e))?.into_future()));
             }
         }
-        // Every outcome is collected (see above); the first failure decides.
-        let mut first: Option<Error> = None;
-        for (f, added) in pending {
-            let failure = match (f.await, added) {
-                (Ok(()), _) => None,
+        let claims_json = Value::Array(claims.iter().map(|(o, k, _)| json!([o, k])).collect()).to_string();
+        let outcome = JsFuture::from(issue_writes(tx, &writes, &claims_json)).await.map_err(|e| js_error("writing", &e))?;
+        if outcome.is_null() || outcome.is_undefined() {
+            return Ok(());
+        }
+        let get = |k: &str| js_sys::Reflect::get(&outcome, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+        let text = |k: &str| get(k).as_string().unwrap_or_default();
+        if let Some(i) = get("write").as_f64() {
+            let i = i as usize;
+            let added = adds.get(i).copied().unwrap_or(false);
+            return Err(match (text("name").as_str(), added) {
                 // The create found the key taken (by another tab since this batch was planned).
-                (Err(idb::Error::DomException(d)), Some(id)) if d.name() == "ConstraintError" => {
-                    Some(Error::Conflict { id: id.to_string(), expected: "absent".into(), actual: "present".into() })
+                ("ConstraintError", true) => {
+                    Error::Conflict { id: planned.get(i).map(|p| p.label.clone()).unwrap_or_default(), expected: "absent".into(), actual: "present".into() }
                 }
-                (Err(e), _) => Some(idb_error("writing", e)),
-            };
-            if first.is_none() {
-                first = failure;
-            }
+                (name, _) => dom_error("writing", name, &text("message")),
+            });
         }
-        for (name, count) in claim_reads {
-            let failure = match count.await {
-                Ok(n) if n > 1 => Some(Error::NameTaken { name }),
-                Ok(_) => None,
-                Err(e) => Some(idb_error("reading", e)),
-            };
-            if first.is_none() {
-                first = failure;
-            }
-        }
-        first.map_or(Ok(()), Err)
+        let j = get("claim").as_f64().unwrap_or(0.0) as usize;
+        Err(match get("count").as_f64() {
+            Some(_) => Error::NameTaken { name: claims.get(j).map(|c| c.2.to_string()).unwrap_or_default() },
+            None => dom_error("reading", &text("name"), &text("message")),
+        })
     }
 }
 
-type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), idb::Error>>>>;
-
-trait MapUnit {
-    fn map_unit(self) -> Pending;
-}
-impl<F, T> MapUnit for F
-where
-    F: std::future::Future<Output = std::result::Result<T, idb::Error>> + 'static,
-{
-    fn map_unit(self) -> Pending {
-        Box::pin(async move { self.await.map(|_| ()) })
-    }
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/storage.js")]
+extern "C" {
+    /// See js/storage.js: a commit's writes and name-rule counts, issued at once.
+    #[wasm_bindgen(js_name = issueWrites)]
+    fn issue_writes(tx: &IdbTransaction, writes: &str, claims: &str) -> js_sys::Promise;
 }
 
 /// Where an ordered page's total comes from.
