@@ -114,61 +114,75 @@ export function readRow(db, store, key) {
 }
 
 /**
- * Issues the writes and name-rule counts of one commit in `tx`, all before any answer, in one
- * crossing of the wasm boundary (a batch of 10,000 would otherwise pay 20,000 crossings and
- * 40,000 handler closures). `writesJson` is `[{ s: store, op: "add" | "put" | "delete", v: row,
- * k: key }]`, `claimsJson` is `[[owner, nameKey]]` (each counted in index `owner_name_latest` of
- * `workflow_templates` after the writes: reads in a transaction see its own writes). Settles when
- * every request has: with null when all writes succeeded and no name is held twice, else with the
- * first problem in batch order, writes first: `{ write: i, name, message }` or
- * `{ claim: j, count }` or `{ claim: j, name, message }`. A request the transaction refuses
- * outright (it has ended) is reported like a failed one; the promise is never left unsettled.
+ * The writes and name-rule counts of one commit, issued in `tx` without awaiting anything in
+ * between and with one crossing of the wasm boundary per chunk of rows (a batch of 10,000 would
+ * otherwise pay 20,000 crossings and 40,000 handler closures). Rust builds a chunk of rows while
+ * IndexedDB is already writing the previous one. `writeBatch(tx)` starts; `writeChunk(batch,
+ * json)` issues `[{ s: store, op: "add" | "put" | "delete", v: row, k: key }]`; `writeEnd(batch,
+ * claimsJson)` counts each `[owner, nameKey]` in index `owner_name_latest` of
+ * `workflow_templates` (reads in a transaction see its own writes) and settles when every request
+ * has: with null when all writes succeeded and no name is held twice, else with the first problem
+ * in batch order, writes first: `{ write: i, name, message }`, `{ claim: j, count }` or
+ * `{ claim: j, name, message }`. A request the transaction refuses outright (it has ended) is
+ * reported like a failed one; the promise is never left unsettled.
  */
-export function issueWrites(tx, writesJson, claimsJson) {
-  const writes = JSON.parse(writesJson);
+export function writeBatch(tx) {
+  return { tx, n: 0, outstanding: 0, writeFail: null, stopped: false, done: null };
+}
+
+function failure(e) {
+  return { name: String(e?.name ?? "Error"), message: String(e?.message ?? e) };
+}
+
+function noteWriteFail(b, i, e) {
+  if (b.writeFail === null || i < b.writeFail.write) b.writeFail = { write: i, ...failure(e) };
+}
+
+function track(b, req, onOk, onErr) {
+  b.outstanding++;
+  req.onsuccess = () => { onOk(req.result); b.outstanding--; if (b.done) b.done(); };
+  req.onerror = () => { onErr(req.error); b.outstanding--; if (b.done) b.done(); };
+}
+
+export function writeChunk(b, json) {
+  const writes = JSON.parse(json);
+  for (const w of writes) {
+    const i = b.n++;
+    if (b.stopped) continue;
+    try {
+      const os = b.tx.objectStore(w.s);
+      const req = w.op === "add" ? os.add(w.v) : w.op === "put" ? os.put(w.v) : os.delete(w.k);
+      track(b, req, () => {}, (e) => noteWriteFail(b, i, e));
+    } catch (e) {
+      noteWriteFail(b, i, e);
+      b.stopped = true; // nothing more can be issued
+    }
+  }
+}
+
+export function writeEnd(b, claimsJson) {
   const claims = JSON.parse(claimsJson);
-  const writeFail = new Array(writes.length).fill(null);
   const counts = new Array(claims.length).fill(0);
   const claimFail = new Array(claims.length).fill(null);
-  const fail = (e) => ({ name: String(e?.name ?? "Error"), message: String(e?.message ?? e) });
+  if (!b.stopped && claims.length) {
+    try {
+      const ix = b.tx.objectStore("workflow_templates").index("owner_name_latest");
+      claims.forEach((c, j) => track(b, ix.count([c[0], c[1], 1]), (n) => { counts[j] = n; }, (e) => { claimFail[j] = failure(e); }));
+    } catch (e) {
+      claimFail[0] = failure(e);
+    }
+  }
   return new Promise((resolve) => {
-    let outstanding = 0;
-    let issuing = true;
-    const settle = () => {
-      if (issuing || outstanding > 0) return;
-      const w = writeFail.findIndex((x) => x !== null);
-      if (w >= 0) return resolve({ write: w, ...writeFail[w] });
+    b.done = () => {
+      if (b.outstanding > 0) return;
+      b.done = null;
+      if (b.writeFail) return resolve(b.writeFail);
       for (let j = 0; j < claims.length; j++) {
         if (claimFail[j]) return resolve({ claim: j, ...claimFail[j] });
         if (counts[j] > 1) return resolve({ claim: j, count: counts[j] });
       }
       resolve(null);
     };
-    const track = (req, onOk, onErr) => {
-      outstanding++;
-      req.onsuccess = () => { onOk(req.result); outstanding--; settle(); };
-      req.onerror = () => { onErr(req.error); outstanding--; settle(); };
-    };
-    let i = 0;
-    try {
-      for (; i < writes.length; i++) {
-        const w = writes[i];
-        const os = tx.objectStore(w.s);
-        const req = w.op === "add" ? os.add(w.v) : w.op === "put" ? os.put(w.v) : os.delete(w.k);
-        const at = i;
-        track(req, () => {}, (e) => { writeFail[at] = fail(e); });
-      }
-      const ix = claims.length ? tx.objectStore("workflow_templates").index("owner_name_latest") : null;
-      for (let j = 0; j < claims.length; j++) {
-        const at = j;
-        track(ix.count([claims[j][0], claims[j][1], 1]), (n) => { counts[at] = n; }, (e) => { claimFail[at] = fail(e); });
-      }
-    } catch (e) {
-      // Nothing more can be issued; report it where it happened (a write, or the first claim).
-      if (i < writes.length) writeFail[i] = fail(e);
-      else if (claims.length) claimFail[0] ??= fail(e);
-    }
-    issuing = false;
-    settle();
+    b.done();
   });
 }

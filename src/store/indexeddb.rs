@@ -632,14 +632,26 @@ impl IndexedDbStore {
             ops.push((rev, add));
         }
         // 3. Every write, then 4. the latest-name rule read back through the compound index
-        //    (reads in a transaction see its own writes): all issued at once by one JS call.
-        let mut writes = String::with_capacity(planned.len() * 2048);
-        writes.push('[');
+        //    (reads in a transaction see its own writes): issued by JS a chunk of rows at a
+        //    time, so IndexedDB writes one chunk while the next is built.
+        const CHUNK: usize = 256;
+        let batch = write_batch(tx);
+        let mut chunk = String::with_capacity(CHUNK * 2048);
+        let mut in_chunk = 0;
         let mut adds: Vec<bool> = Vec::with_capacity(planned.len() + 1);
-        for (p, (rev, add)) in planned.iter().zip(ops) {
-            if !adds.is_empty() {
-                writes.push(',');
+        let mut push = |op: Value, add: bool, chunk: &mut String, in_chunk: &mut usize| {
+            chunk.push(if *in_chunk == 0 { '[' } else { ',' });
+            chunk.push_str(&op.to_string());
+            *in_chunk += 1;
+            adds.push(add);
+            if *in_chunk == CHUNK {
+                chunk.push(']');
+                write_chunk(&batch, chunk);
+                chunk.clear();
+                *in_chunk = 0;
             }
+        };
+        for (p, (rev, add)) in planned.iter().zip(ops) {
             let op = match (&p.row, add) {
                 (Some(make), true) => json!({ "s": p.store, "op": "add", "v": make(rev) }),
                 (Some(make), false) => json!({ "s": p.store, "op": "put", "v": make(rev) }),
@@ -649,21 +661,20 @@ impl IndexedDbStore {
                     json!({ "s": p.store, "op": "delete", "k": key })
                 }
             };
-            writes.push_str(&op.to_string());
-            adds.push(add);
+            push(op, add, &mut chunk, &mut in_chunk);
         }
         // The counter moves with the batch (a database without one keeps counting on reads).
         if delta != 0 {
             if let Some(n) = counter.as_ref().and_then(|c| js_sys::Reflect::get(c, &"value".into()).ok()).and_then(|v| v.as_f64()) {
-                if !adds.is_empty() {
-                    writes.push(',');
-                }
                 let row = json!({ "name": PUBLIC_LATEST, "value": (n as i64 + delta).max(0) });
-                writes.push_str(&json!({ "s": COUNTERS, "op": "put", "v": row }).to_string());
-                adds.push(false);
+                push(json!({ "s": COUNTERS, "op": "put", "v": row }), false, &mut chunk, &mut in_chunk);
             }
         }
-        writes.push(']');
+        if in_chunk > 0 {
+            chunk.push(']');
+            write_chunk(&batch, &chunk);
+        }
+        drop(push);
         let mut seen: HashSet<(&str, &str)> = HashSet::new();
         let mut claims: Vec<(&str, &str, &str)> = Vec::new();
         for p in &planned {
@@ -674,7 +685,7 @@ impl IndexedDbStore {
             }
         }
         let claims_json = Value::Array(claims.iter().map(|(o, k, _)| json!([o, k])).collect()).to_string();
-        let outcome = JsFuture::from(issue_writes(tx, &writes, &claims_json)).await.map_err(|e| js_error("writing", &e))?;
+        let outcome = JsFuture::from(write_end(&batch, &claims_json)).await.map_err(|e| js_error("writing", &e))?;
         if outcome.is_null() || outcome.is_undefined() {
             return Ok(());
         }
@@ -701,9 +712,13 @@ impl IndexedDbStore {
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/js/storage.js")]
 extern "C" {
-    /// See js/storage.js: a commit's writes and name-rule counts, issued at once.
-    #[wasm_bindgen(js_name = issueWrites)]
-    fn issue_writes(tx: &IdbTransaction, writes: &str, claims: &str) -> js_sys::Promise;
+    // See js/storage.js: a commit's writes (in chunks) and name-rule counts, issued at once.
+    #[wasm_bindgen(js_name = writeBatch)]
+    fn write_batch(tx: &IdbTransaction) -> JsValue;
+    #[wasm_bindgen(js_name = writeChunk)]
+    fn write_chunk(batch: &JsValue, writes: &str);
+    #[wasm_bindgen(js_name = writeEnd)]
+    fn write_end(batch: &JsValue, claims: &str) -> js_sys::Promise;
 }
 
 /// Where an ordered page's total comes from.

@@ -208,6 +208,20 @@ pub async fn batches_are_all_or_nothing<H: Harness>(h: &H) {
     assert_eq!(code(s.commit(vec![put(&c, Expect::Absent), put(&b, Expect::Absent)]).await), "NAME_TAKEN");
     assert_eq!(ok(s.get_template(&c.id).await), None);
     assert_eq!(ok(s.get_template(&b.id).await), None);
+    // Large batches (adapters may issue them in chunks): a create of a key that exists, or a
+    // name held twice, far into the batch still leaves nothing of it.
+    let many: Vec<WorkflowTemplate> = (1000..1600u32).map(|n| template(n, U1, &format!("Many {n}"))).collect();
+    let mut writes: Vec<Write> = many.iter().map(|t| put(t, Expect::Absent)).collect();
+    writes.insert(550, put(&keep, Expect::Absent));
+    assert_eq!(code(s.commit(writes).await), "CONFLICT");
+    let mut writes: Vec<Write> = many.iter().map(|t| put(t, Expect::Absent)).collect();
+    writes.push(put(&template(1700, U1, "many 1000"), Expect::Absent));
+    assert_eq!(code(s.commit(writes).await), "NAME_TAKEN");
+    for t in [&many[0], &many[300], &many[599]] {
+        assert_eq!(ok(s.get_template(&t.id).await), None, "{}", t.name);
+    }
+    ok(s.commit(many.iter().map(|t| put(t, Expect::Absent)).collect()).await);
+    assert_eq!(ok(s.get_templates(&many.iter().map(|t| t.id.clone()).collect::<Vec<_>>()).await).iter().filter(|x| x.is_some()).count(), 600);
 }
 
 pub async fn one_latest_template_per_owner_and_name<H: Harness>(h: &H) {
