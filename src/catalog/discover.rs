@@ -138,8 +138,12 @@ pub fn order(sort: Sort, a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering
 impl<S: Store, E: Env> Catalog<S, E> {
     /// Built-ins with their stored statistics applied.
     async fn builtins_with_stats(&self) -> Result<Vec<WorkflowTemplate>> {
-        let stats: BTreeMap<String, _> = self.store.all_builtin_stats().await?.into_iter().map(|s| (s.record.id.clone(), s.record.stats)).collect();
-        Ok(builtin::all()
+        Ok(Self::with_stats(self.store.all_builtin_stats().await?))
+    }
+
+    fn with_stats(stats: Vec<crate::store::Stored<crate::store::BuiltinStats>>) -> Vec<WorkflowTemplate> {
+        let stats: BTreeMap<String, _> = stats.into_iter().map(|s| (s.record.id.clone(), s.record.stats)).collect();
+        builtin::all()
             .iter()
             .map(|b| {
                 let mut t = b.clone();
@@ -148,7 +152,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 }
                 t
             })
-            .collect())
+            .collect()
     }
 
     /// Deep pages are cheaper to sort in memory than to read through an index.
@@ -170,11 +174,12 @@ impl<S: Store, E: Env> Catalog<S, E> {
             return Ok(None);
         }
         let need = o.offset as usize + o.limit;
-        let Some((top, public_total)) = self.store.top_public(o.sort, need).await? else { return Ok(None) };
+        let Some(read) = self.store.browse_page(&self.user, o.sort, need, o.include_builtin).await? else { return Ok(None) };
+        let (top, public_total) = read.public;
         let mut all: Vec<WorkflowTemplate> = top.into_iter().map(|s| s.record).collect();
         // The viewer's own private ones: the first `need` from an ordered index where the adapter
         // has one, else all of them.
-        let (own, own_total) = match self.store.top_private(&self.user, o.sort, need).await? {
+        let (own, own_total) = match read.private {
             Some((rows, total)) => (rows.into_iter().map(|s| s.record).collect::<Vec<_>>(), Some(total)),
             None => {
                 let f = TemplateFilter { owner_id: Some(self.user.clone()), is_latest: Some(true), is_public: Some(false), ..Default::default() };
@@ -187,7 +192,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut total = public_total + own_total.unwrap_or(before) - (before - own.len());
         all.extend(own);
         if o.include_builtin {
-            let b = self.builtins_with_stats().await?;
+            let b = Self::with_stats(read.builtin_stats);
             total += b.len();
             all.extend(b);
         }

@@ -981,6 +981,71 @@ impl Store for IndexedDbStore {
         self.ordered_page(PRIVATE_SORT_INDEXES[sort_slot(sort)].0, lower, [o, zero, JsValue::from(2)], n, Total::Count).await
     }
 
+    /// The browse page's reads in one readonly transaction, every request issued before any is
+    /// awaited: the public page and its counter, the viewer's private page and its count, the
+    /// built-ins' statistics. One round trip to the storage backend instead of three.
+    async fn browse_page(&self, owner: &str, sort: crate::catalog::Sort, n: usize, builtins: bool) -> Result<Option<crate::store::BrowseRead>> {
+        let tx = self.tx(&[TEMPLATES, COUNTERS, BUILTIN_STATS], TransactionMode::ReadOnly)?;
+        let os = Self::store_of(&tx, TEMPLATES)?;
+        let names = os.index_names();
+        let (public_index, private_index) = (PUBLIC_SORT_INDEXES[sort_slot(sort)], PRIVATE_SORT_INDEXES[sort_slot(sort)].0);
+        if !names.iter().any(|i| i == public_index) {
+            return Ok(None);
+        }
+        let has_private = names.iter().any(|i| i == private_index);
+        let limit = Some(n.min(u32::MAX as usize) as u32);
+        let range = |lower: &[JsValue], upper: &[JsValue]| {
+            KeyRange::bound(&array_key(lower), &array_key(upper), Some(false), Some(true)).map(Query::from).map_err(|e| idb_error("building a key range", e))
+        };
+        let (one, two, zero) = (JsValue::from(1), JsValue::from(2), JsValue::from(0));
+        let public_range = range(&[one.clone(), one.clone()], &[one.clone(), two.clone()])?;
+        let public_rows = os.index(public_index).map_err(|e| idb_error("reading an index", e))?.get_all(Some(public_range), limit);
+        let public_rows = public_rows.map_err(|e| idb_error("reading", e))?.into_future();
+        let counter = Self::store_of(&tx, COUNTERS)?.get(Query::Key(str_key(PUBLIC_LATEST))).map_err(|e| idb_error("reading", e))?.into_future();
+        let private = if has_private {
+            let o = str_key(owner);
+            let r = range(&[o.clone(), zero.clone(), one.clone()], &[o, zero, two])?;
+            let ix = os.index(private_index).map_err(|e| idb_error("reading an index", e))?;
+            let rows = ix.get_all(Some(r.clone()), limit).map_err(|e| idb_error("reading", e))?.into_future();
+            let count = ix.count(Some(r)).map_err(|e| idb_error("counting", e))?.into_future();
+            Some((rows, count))
+        } else {
+            None
+        };
+        let stats = if builtins {
+            Some(Self::store_of(&tx, BUILTIN_STATS)?.get_all(None, None).map_err(|e| idb_error("reading", e))?.into_future())
+        } else {
+            None
+        };
+        // Every request is awaited (its handlers live in its future) before any result is used.
+        let public_rows = public_rows.await;
+        let counter = counter.await;
+        let private = match private {
+            Some((rows, count)) => Some((rows.await, count.await)),
+            None => None,
+        };
+        let stats = match stats {
+            Some(f) => Some(f.await),
+            None => None,
+        };
+        let value = counter.map_err(|e| idb_error("reading", e))?.and_then(|c| js_sys::Reflect::get(&c, &"value".into()).ok()).and_then(|v| v.as_f64());
+        // A database from before the counter: no ordered page (the catalog sorts in memory).
+        let Some(public_total) = value else { return Ok(None) };
+        let public = (parse_rows(public_rows.map_err(|e| idb_error("reading", e))?)?, public_total as usize);
+        let private = match private {
+            Some((rows, count)) => {
+                let count = count.map_err(|e| idb_error("counting", e))? as usize;
+                Some((parse_rows(rows.map_err(|e| idb_error("reading", e))?)?, count))
+            }
+            None => None,
+        };
+        let builtin_stats = match stats {
+            Some(rows) => parse_rows(rows.map_err(|e| idb_error("reading", e))?)?,
+            None => Vec::new(),
+        };
+        Ok(Some(crate::store::BrowseRead { public, private, builtin_stats }))
+    }
+
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         if writes.is_empty() {
             return Ok(());

@@ -153,6 +153,18 @@ pub fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 
+/// What the plain browse page reads (see `Store::browse_page`).
+#[derive(Debug, Clone, Default)]
+pub struct BrowseRead {
+    /// The first public latest templates in the sort's order, and how many there are.
+    pub public: (Vec<Stored<WorkflowTemplate>>, usize),
+    /// The same of the viewer's private latest templates; `None` when the adapter has no
+    /// ordered index for them (the catalog then reads them all).
+    pub private: Option<(Vec<Stored<WorkflowTemplate>>, usize)>,
+    /// Every built-in's statistics (empty unless asked for).
+    pub builtin_stats: Vec<Stored<BuiltinStats>>,
+}
+
 /// The async storage contract. Futures need not be `Send`: in the browser they hold JS values.
 #[allow(async_fn_in_trait)]
 pub trait Store {
@@ -211,6 +223,15 @@ pub trait Store {
     async fn top_private(&self, _owner: &str, _sort: crate::catalog::Sort, _n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         Ok(None)
     }
+    /// `top_public`, `top_private` of `owner` and (with `builtins`) `all_builtin_stats`, as
+    /// one read: `None` when there is no ordered public index. The default makes the three
+    /// calls; IndexedDB issues them in one transaction at once (one round trip, not three).
+    async fn browse_page(&self, owner: &str, sort: crate::catalog::Sort, n: usize, builtins: bool) -> Result<Option<BrowseRead>> {
+        let Some(public) = self.top_public(sort, n).await? else { return Ok(None) };
+        let private = self.top_private(owner, sort, n).await?;
+        let builtin_stats = if builtins { self.all_builtin_stats().await? } else { Vec::new() };
+        Ok(Some(BrowseRead { public, private, builtin_stats }))
+    }
 }
 
 /// Several catalogs (users, or "tabs" in tests) can share one store.
@@ -253,6 +274,9 @@ impl<S: Store> Store for std::rc::Rc<S> {
     }
     async fn top_private(&self, owner: &str, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         (**self).top_private(owner, sort, n).await
+    }
+    async fn browse_page(&self, owner: &str, sort: crate::catalog::Sort, n: usize, builtins: bool) -> Result<Option<BrowseRead>> {
+        (**self).browse_page(owner, sort, n, builtins).await
     }
 }
 

@@ -168,6 +168,9 @@ impl Store for AnyStore {
     async fn top_private(&self, owner: &str, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         dispatch!(self, s => s.top_private(owner, sort, n).await)
     }
+    async fn browse_page(&self, owner: &str, sort: crate::catalog::Sort, n: usize, builtins: bool) -> Result<Option<crate::store::BrowseRead>> {
+        dispatch!(self, s => s.browse_page(owner, sort, n, builtins).await)
+    }
 }
 
 const STORAGE_HELP: &str = "storage must be \"indexeddb\", \"memory\", \"local\", \"remote\" or an adapter object";
