@@ -721,14 +721,6 @@ extern "C" {
     fn write_end(batch: &JsValue, claims: &str) -> js_sys::Promise;
 }
 
-/// Where an ordered page's total comes from.
-enum Total {
-    /// The public-latest counter commits keep.
-    Counter,
-    /// A count over the page's key range.
-    Count,
-}
-
 /// The position of a discovery sort in the ordered-index lists.
 fn sort_slot(sort: crate::catalog::Sort) -> usize {
     use crate::catalog::Sort;
@@ -737,47 +729,6 @@ fn sort_slot(sort: crate::catalog::Sort) -> usize {
         Sort::Rating => 1,
         Sort::Recent => 2,
         Sort::Name => 3,
-    }
-}
-
-impl IndexedDbStore {
-    /// The first `n` rows of `index` from `lower` up to (not including) `upper`, and the total,
-    /// in one read transaction. `None` when the database lacks the index or the counter (one
-    /// from before them): the catalog then sorts in memory.
-    async fn ordered_page<const K: usize>(
-        &self,
-        index: &str,
-        lower: [JsValue; K],
-        upper: [JsValue; K],
-        n: usize,
-        total: Total,
-    ) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
-        let tx = self.tx(&[TEMPLATES, COUNTERS], TransactionMode::ReadOnly)?;
-        let os = Self::store_of(&tx, TEMPLATES)?;
-        if !os.index_names().iter().any(|i| i == index) {
-            return Ok(None);
-        }
-        let ix = os.index(index).map_err(|e| idb_error("reading an index", e))?;
-        let range = KeyRange::bound(&array_key(&lower), &array_key(&upper), Some(false), Some(true))
-            .map(Query::from)
-            .map_err(|e| idb_error("building a key range", e))?;
-        let rows = ix.get_all(Some(range.clone()), Some(n.min(u32::MAX as usize) as u32)).map_err(|e| idb_error("reading", e))?.into_future();
-        // Both requests are issued before either is awaited (and both are always awaited).
-        let (rows, total) = match total {
-            Total::Count => {
-                let count = ix.count(Some(range)).map_err(|e| idb_error("counting", e))?.into_future();
-                let (rows, count) = (rows.await, count.await);
-                (rows, Some(count.map_err(|e| idb_error("counting", e))? as usize))
-            }
-            Total::Counter => {
-                let counter = Self::store_of(&tx, COUNTERS)?.get(Query::Key(str_key(PUBLIC_LATEST))).map_err(|e| idb_error("reading", e))?.into_future();
-                let (rows, counter) = (rows.await, counter.await);
-                let value = counter.map_err(|e| idb_error("reading", e))?.and_then(|c| js_sys::Reflect::get(&c, &"value".into()).ok()).and_then(|v| v.as_f64());
-                (rows, value.map(|v| v as usize))
-            }
-        };
-        let rows = parse_rows(rows.map_err(|e| idb_error("reading", e))?)?;
-        Ok(total.map(|t| (rows, t)))
     }
 }
 
@@ -966,19 +917,6 @@ impl Store for IndexedDbStore {
 
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         self.get_all(BUILTIN_STATS, None, None).await
-    }
-
-    async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
-        // Keys [1, 1, k]; the total is the counter commits keep.
-        let (one, two) = (JsValue::from(1), JsValue::from(2));
-        self.ordered_page(PUBLIC_SORT_INDEXES[sort_slot(sort)], [one.clone(), one.clone()], [one, two], n, Total::Counter).await
-    }
-
-    async fn top_private(&self, owner: &str, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
-        // Keys [owner, 0, 1, k]; one owner's private templates are few enough to count.
-        let (o, zero) = (str_key(owner), JsValue::from(0));
-        let lower = [o.clone(), zero.clone(), JsValue::from(1)];
-        self.ordered_page(PRIVATE_SORT_INDEXES[sort_slot(sort)].0, lower, [o, zero, JsValue::from(2)], n, Total::Count).await
     }
 
     /// The browse page's reads in one readonly transaction, every request issued before any is
