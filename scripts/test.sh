@@ -57,6 +57,11 @@ step() {
 
 skip() { record "$1" "skipped: $2" 0; printf '\n==== test.sh: %s: skipped (%s)\n' "$1" "$2"; }
 
+# failure_lines FILE MAX: the lines around the failures in a step's log.
+failure_lines() {
+  grep -n -i -E -A12 'panicked|^test .* FAILED|^failures:|✖|not ok|error(\[|:)|timed out|Error:' "$1" 2>/dev/null | head -"$2" || true
+}
+
 summary() {
   local passed=0 skipped=0 i
   printf '\n==== test.sh summary\n'
@@ -68,8 +73,7 @@ summary() {
     case "${RESULTS[$i]}" in
       FAILED*)
         printf '\n==== test.sh: why %s failed (from target/test-logs/%s.log)\n' "${NAMES[$i]}" "${NAMES[$i]}"
-        grep -n -i -E -A12 'panicked|^test .* FAILED|^failures:|✖|not ok|error(\[|:)|timed out|Error:' \
-          "target/test-logs/${NAMES[$i]}.log" 2>/dev/null | head -80 || true
+        failure_lines "target/test-logs/${NAMES[$i]}.log" 80
         echo '  … last lines:'
         tail -n 25 "target/test-logs/${NAMES[$i]}.log" 2>/dev/null || true
         ;;
@@ -77,7 +81,7 @@ summary() {
   done
   for i in "${RETRIED[@]}"; do
     printf '\n==== test.sh: %s failed once and was run again; its first run: target/test-logs/%s.first.log\n' "$i" "$i"
-    grep -n -i -E -A12 'panicked|^test .* FAILED|^failures:|error(\[|:)|timed out' "target/test-logs/$i.first.log" 2>/dev/null | head -40 || true
+    failure_lines "target/test-logs/$i.first.log" 40
     tail -n 15 "target/test-logs/$i.first.log" 2>/dev/null || true
   done
   printf '  total %ss\n' "$((SECONDS - total_start))"
@@ -153,7 +157,7 @@ browser_step() {
   fi
   cat "$log"
   echo "==== test.sh: browser-$engine failed; the lines around the failure:"
-  grep -n -i -E -A12 'panicked|^test .* FAILED|^failures:|error(\[|:)|timed out' "$log" | head -60 || true
+  failure_lines "$log" 60
   echo "==== test.sh: browser-$engine: running it once more (first run kept in $log)"
   RETRIED+=("browser-$engine")
   browser_tests "$engine"

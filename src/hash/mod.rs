@@ -152,6 +152,9 @@ fn in_utf16_order(m: &Map<String, Value>) -> bool {
     true
 }
 
+/// Lowercase hex digits (string escapes and digests).
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// 2^53: every integer up to it is a double.
 const MAX_EXACT: u64 = 1 << 53;
 
@@ -167,7 +170,6 @@ fn write_number<S: Sink + ?Sized>(f: f64, out: &mut S) {
 /// A JSON string as ECMAScript's JSON.stringify writes it (RFC 8785 section 3.2.2.2): `"` and
 /// `\` escaped, the five short escapes, other controls as lowercase `\u00xx`, the rest verbatim.
 fn write_string<S: Sink + ?Sized>(s: &str, out: &mut S) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.put(b"\"");
     let bytes = s.as_bytes();
     let mut start = 0;
@@ -196,7 +198,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn hex(digest: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(64);
     for &b in digest {
         out.push(HEX[(b >> 4) as usize] as char);
@@ -227,16 +228,7 @@ pub fn write_config<S: Sink + ?Sized>(p: &ConfigParts, out: &mut S) {
 /// A list of names sorted by code point (UTF-8 byte order).
 fn write_list<S: Sink + ?Sized>(list: &[String], out: &mut S) {
     out.put(b"[");
-    let sorted_already = list.windows(2).all(|w| w[0] <= w[1]);
-    let mut owned;
-    let items: &[String] = if sorted_already {
-        list
-    } else {
-        owned = list.to_vec();
-        owned.sort_unstable();
-        &owned
-    };
-    for (i, s) in items.iter().enumerate() {
+    for (i, s) in sorted(list).into_iter().enumerate() {
         if i > 0 {
             out.put(b",");
         }

@@ -527,6 +527,20 @@ struct Planned {
     public_latest: bool,
 }
 
+impl Planned {
+    /// The key as JSON, for the writes handed to JS (ratings have `[template_id, user_id]`
+    /// keys, see `rating_key`; every other store a string).
+    fn key_json(&self) -> Value {
+        match self.key.as_string() {
+            Some(k) => Value::String(k),
+            None => {
+                let part = |i: u32| Value::String(Array::from(&self.key).get(i).as_string().unwrap_or_default());
+                json!([part(0), part(1)])
+            }
+        }
+    }
+}
+
 /// Whether a stored template row is public and latest.
 fn public_latest(row: &JsValue) -> bool {
     let flag = |k: &str| js_sys::Reflect::get(row, &JsValue::from_str(k)).ok().and_then(|v| v.as_f64()) == Some(1.0);
@@ -655,11 +669,7 @@ impl IndexedDbStore {
             let op = match (&p.row, add) {
                 (Some(make), true) => json!({ "s": p.store, "op": "add", "v": make(rev) }),
                 (Some(make), false) => json!({ "s": p.store, "op": "put", "v": make(rev) }),
-                (None, _) => {
-                    let key: String = JSON::stringify(&p.key).map_err(|e| js_error("deleting", &e))?.into();
-                    let key: Value = serde_json::from_str(&key).map_err(|e| Error::corrupt(format!("a key could not be written: {e}")))?;
-                    json!({ "s": p.store, "op": "delete", "k": key })
-                }
+                (None, _) => json!({ "s": p.store, "op": "delete", "k": p.key_json() }),
             };
             push(op, add, &mut chunk, &mut in_chunk);
         }
