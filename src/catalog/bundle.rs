@@ -38,7 +38,8 @@ fn list<'a>(m: &'a serde_json::Map<String, Value>, key: &str, out: &mut Vec<Viol
 }
 
 fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = Violation> + '_ {
-    v.into_iter().map(move |x| Violation { field: if x.field.is_empty() { prefix.to_string() } else { format!("{prefix}.{}", x.field) }, ..x })
+    // Paths as src/validate/mod.rs writes them: `p.key`, but `p["odd key"]` and `p[0]`.
+    v.into_iter().map(move |x| Violation { field: if x.field.is_empty() || x.field.starts_with('[') { format!("{prefix}{}", x.field) } else { format!("{prefix}.{}", x.field) }, ..x })
 }
 
 impl<S: Store, E: Env> Catalog<S, E> {
@@ -76,7 +77,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         for k in m.keys() {
             if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats"].contains(&k.as_str()) {
-                v.push(Violation::new(k.clone(), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
+                v.push(Violation::new(validate::key_path("", k), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
             }
         }
         let t_in = list(&m, "workflow_templates", &mut v);
