@@ -192,6 +192,15 @@ describe("boundary problems are violations with paths, alongside every other rul
     }
   });
 
+  test("validateMany refuses a batch of more than 2^20 items (array or text) instead of walking it", () => {
+    const sparse = [];
+    sparse.length = 2 ** 20 + 1; // one line of app code; every hole would be a TYPE violation
+    for (const batch of [sparse, `[${"0,".repeat(2 ** 20)}0]`]) {
+      assert.throws(() => wt.validateMany(batch), (e) => e.code === "INVALID_ARGUMENT" && /at most 1048576/.test(e.message));
+    }
+    assert.equal(wt.validateMany(new Array(2 ** 20 - 1).fill(null).slice(0, 3)).length, 3);
+  });
+
   test("validateMany of JSON text keeps refusing text that is not a JSON array", () => {
     for (const bad of ["[1,", "{\"a\":\"\\ud800\"}", "\"\\ud800\"", "[\"\\ud800\"", "nul"]) {
       assert.throws(() => wt.validateMany(bad), (e) => e.code === "INVALID_ARGUMENT", bad);
