@@ -153,6 +153,8 @@ pub fn record(value: &JsValue) -> (Value, Option<Problems>) {
 pub fn checked<T>(problems: Option<Problems>, answer: crate::Result<T>) -> crate::Result<T> {
     let Some(p) = problems else { return answer };
     match answer {
+        // Only `preview` can get here (it checks the configuration alone and writes nothing):
+        // every writing method refuses the guard first (tests/boundary_guard.rs).
         Ok(_) => Err(Error::ValidationFailed(p.merge(Vec::new()))),
         Err(Error::ValidationFailed(rules)) => Err(Error::ValidationFailed(p.merge(rules))),
         // The reference server runs the same core: its VALIDATION_FAILED carries the violations.
