@@ -305,9 +305,10 @@ async fn a_cyclic_draft_is_refused_and_nothing_changes() {
     let params: JsValue = Object::new().into();
     set(&params, "self", &d); // params.self -> the draft -> params: a cycle
     set(&d, "default_params", &params);
-    let e = rejects(cat.create(d.clone()), "INVALID_ARGUMENT").await;
+    // A draft's boundary problems are violations like any other (README "Values from JS").
+    let e = rejects(cat.create(d.clone()), "VALIDATION_FAILED").await;
     assert!(string(&e, "message").contains("cycle"), "{}", show(&e));
-    rejects(cat.update(id_of(&kept), d, JsValue::UNDEFINED), "INVALID_ARGUMENT").await;
+    rejects(cat.update(id_of(&kept), d, JsValue::UNDEFINED), "VALIDATION_FAILED").await;
     assert_eq!(show(&ok(cat.get(id_of(&kept))).await), show(&kept));
     ok(cat.create(draft("Still works", ""))).await;
 }
@@ -321,7 +322,7 @@ async fn nan_and_infinity_are_refused() {
         let params: JsValue = Object::new().into();
         set(&params, "temperature", &JsValue::from_f64(x));
         set(&d, "default_params", &params);
-        rejects(cat.create(d), "INVALID_ARGUMENT").await;
+        rejects(cat.create(d), "VALIDATION_FAILED").await;
         rejects(cat.rate(id_of(&kept), JsValue::from_f64(x)), "VALIDATION_FAILED").await;
     }
     rejects(cat.popular_by_category(JsValue::from_f64(f64::NAN)), "INVALID_ARGUMENT").await;
@@ -336,7 +337,7 @@ async fn bigint_values_are_refused() {
     let params: JsValue = Object::new().into();
     set(&params, "tokens", &BigInt::from(10u64).into());
     set(&d, "default_params", &params);
-    let e = rejects(cat.create(d), "INVALID_ARGUMENT").await;
+    let e = rejects(cat.create(d), "VALIDATION_FAILED").await;
     assert!(string(&e, "message").contains("BigInt"), "{}", show(&e));
     rejects(cat.rate(id_of(&kept), BigInt::from(3u64).into()), "INVALID_ARGUMENT").await;
     rejects(cat.get(BigInt::from(1u64).into()), "INVALID_ARGUMENT").await;

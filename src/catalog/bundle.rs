@@ -66,7 +66,8 @@ const SHARED_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 const RECORD_TIMES: &[&str] = &["created_at", "updated_at", "last_used_at"];
 
 fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = Violation> + '_ {
-    v.into_iter().map(move |x| Violation { field: if x.field.is_empty() { prefix.to_string() } else { format!("{prefix}.{}", x.field) }, ..x })
+    // Paths as src/validate/mod.rs writes them: `p.key`, but `p["odd key"]` and `p[0]`.
+    v.into_iter().map(move |x| Violation { field: if x.field.is_empty() || x.field.starts_with('[') { format!("{prefix}{}", x.field) } else { format!("{prefix}.{}", x.field) }, ..x })
 }
 
 impl<S: Store, E: Env> Catalog<S, E> {
@@ -104,7 +105,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         for k in m.keys() {
             if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats"].contains(&k.as_str()) {
-                v.push(Violation::new(k.clone(), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
+                v.push(Violation::new(validate::key_path("", k), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
             }
         }
         match m.get("exported_at") {

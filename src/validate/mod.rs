@@ -38,9 +38,11 @@
 //!   No order is imposed on `last_used_at`, nor a link between `success_rate` and usage.
 //! - A top-level `__proto__` key is `FORBIDDEN_KEY`, not also `UNKNOWN_FIELD`; the same holds
 //!   in [`check_writable`].
-//! - Lone UTF-16 surrogates cannot exist in a Rust `String` (serde_json and the JS boundary
-//!   refuse them first), so there is no check for them here.
+//! - Lone UTF-16 surrogates cannot exist in a Rust `String`: the JS boundary (`js/convert.js`)
+//!   finds them in JS values and in JSON text Rust's parser refuses, and [`boundary::merge`]
+//!   reports them (`LONE_SURROGATE`, with their paths) among the violations found here.
 
+pub mod boundary;
 mod json;
 
 pub use json::{

@@ -1,6 +1,9 @@
 //! `TemplateCatalog` for JS: every method converts its arguments synchronously (so a value the
 //! app mutates afterwards cannot change what is written), runs the core future, and converts
-//! the result or the error. No rule lives here.
+//! the result or the error. No rule lives here. A record (draft, patch, overrides, bundle) in
+//! which the JS walk found problems still goes to the core, guarded so that it is refused
+//! before anything is written, and the answer lists the problems with the rule violations
+//! (`convert::record`, `convert::checked`).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -12,7 +15,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::convert::{arg, err, to_js};
+use super::convert::{arg, checked, err, record, to_js};
 use super::remote::Remote;
 use super::store::{AnyStore, WasmEnv};
 use crate::catalog::{Catalog, DiscoverOptions, UsageRun, WriteOptions};
@@ -108,6 +111,15 @@ fn optional(v: &JsValue, what: &str) -> std::result::Result<Value, JsValue> {
     }
 }
 
+/// An optional record (a newVersion patch, instantiateSpec overrides): absent is `null`.
+fn optional_record(v: &JsValue) -> (Value, Option<super::convert::Problems>) {
+    if v.is_undefined() || v.is_null() {
+        (Value::Null, None)
+    } else {
+        record(v)
+    }
+}
+
 macro_rules! try_js {
     ($e:expr) => {
         match $e {
@@ -155,8 +167,8 @@ impl TemplateCatalog {
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn create(&self, #[wasm_bindgen(unchecked_param_type = "TemplateDraft")] draft: JsValue) -> Promise {
-        let draft = try_js!(arg(&draft, "draft"));
-        route!(self, promise, c => c.create(draft).await, r => r.create(draft).await)
+        let (draft, p) = record(&draft);
+        route!(self, promise, c => checked(p, c.create(draft).await), r => checked(p, r.create(draft).await))
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -173,9 +185,9 @@ impl TemplateCatalog {
         #[wasm_bindgen(unchecked_optional_param_type = "WriteOptions")] options: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let patch = try_js!(arg(&patch, "patch"));
+        let (patch, p) = record(&patch);
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => c.update(&id, patch, opts).await, r => r.update(&id, patch, opts.if_match).await)
+        route!(self, promise, c => checked(p, c.update(&id, patch, opts).await), r => checked(p, r.update(&id, patch, opts.if_match).await))
     }
 
     #[wasm_bindgen(js_name = newVersion, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -187,14 +199,14 @@ impl TemplateCatalog {
         #[wasm_bindgen(unchecked_optional_param_type = "WriteOptions")] options: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let patch = try_js!(optional(&patch, "patch"));
+        let (patch, p) = optional_record(&patch);
         let changelog = if changelog.is_undefined() || changelog.is_null() {
             None
         } else {
             Some(try_js!(changelog.as_string().ok_or_else(|| err(Error::invalid("changelog must be a string")))))
         };
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => c.new_version(&id, patch, changelog, opts).await, r => r.new_version(&id, patch, changelog, opts.if_match).await)
+        route!(self, promise, c => checked(p, c.new_version(&id, patch, changelog, opts).await), r => checked(p, r.new_version(&id, patch, changelog, opts.if_match).await))
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[]>")]
@@ -257,9 +269,9 @@ impl TemplateCatalog {
         #[wasm_bindgen(unchecked_param_type = "TemplateDraft | TemplatePatch")] draft: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "string")] id: JsValue,
     ) -> Promise {
-        let draft = try_js!(arg(&draft, "draft"));
+        let (draft, p) = record(&draft);
         let id = if id.is_undefined() || id.is_null() { None } else { Some(try_js!(id_arg(&id, "id"))) };
-        route!(self, promise, c => c.preview(draft, id.as_deref()).await, r => r.preview(draft, id).await)
+        route!(self, promise, c => checked(p, c.preview(draft, id.as_deref()).await), r => checked(p, r.preview(draft, id).await))
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[]>")]
@@ -289,8 +301,8 @@ impl TemplateCatalog {
 
     #[wasm_bindgen(js_name = createSpec, unchecked_return_type = "Promise<TemplateSpec>")]
     pub fn create_spec(&self, #[wasm_bindgen(unchecked_param_type = "SpecDraft")] draft: JsValue) -> Promise {
-        let draft = try_js!(arg(&draft, "draft"));
-        route!(self, promise, c => c.create_spec(draft).await, r => r.create_spec(draft).await)
+        let (draft, p) = record(&draft);
+        route!(self, promise, c => checked(p, c.create_spec(draft).await), r => checked(p, r.create_spec(draft).await))
     }
 
     #[wasm_bindgen(js_name = getSpec, unchecked_return_type = "Promise<TemplateSpec>")]
@@ -307,9 +319,9 @@ impl TemplateCatalog {
         #[wasm_bindgen(unchecked_optional_param_type = "WriteOptions")] options: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let patch = try_js!(arg(&patch, "patch"));
+        let (patch, p) = record(&patch);
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => c.update_spec(&id, patch, opts).await, r => r.update_spec(&id, patch, opts.if_match).await)
+        route!(self, promise, c => checked(p, c.update_spec(&id, patch, opts).await), r => checked(p, r.update_spec(&id, patch, opts.if_match).await))
     }
 
     #[wasm_bindgen(js_name = deleteSpec, unchecked_return_type = "Promise<void>")]
@@ -330,8 +342,8 @@ impl TemplateCatalog {
         #[wasm_bindgen(unchecked_optional_param_type = "TemplatePatch")] overrides: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&spec_id, "specId"));
-        let overrides = try_js!(optional(&overrides, "overrides"));
-        route!(self, promise, c => c.instantiate_spec(&id, overrides).await, r => r.instantiate_spec(&id, overrides).await)
+        let (overrides, p) = optional_record(&overrides);
+        route!(self, promise, c => checked(p, c.instantiate_spec(&id, overrides).await), r => checked(p, r.instantiate_spec(&id, overrides).await))
     }
 
     #[wasm_bindgen(js_name = exportAll, unchecked_return_type = "Promise<ExportBundle>")]
@@ -341,8 +353,8 @@ impl TemplateCatalog {
 
     #[wasm_bindgen(js_name = importAll, unchecked_return_type = "Promise<ImportReport>")]
     pub fn import_all(&self, #[wasm_bindgen(unchecked_param_type = "ExportBundle")] bundle: JsValue) -> Promise {
-        let bundle = try_js!(arg(&bundle, "bundle"));
-        route!(self, promise, c => c.import_all(bundle).await, r => r.import_all(bundle).await)
+        let (bundle, p) = record(&bundle);
+        route!(self, promise, c => checked(p, c.import_all(bundle).await), r => checked(p, r.import_all(bundle).await))
     }
 
     /// Calls `callback({ kind, op, id })` after every change; returns a function that

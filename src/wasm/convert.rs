@@ -1,47 +1,169 @@
 //! Value conversion at the boundary. JS values go through `js/convert.js` (a guarded walk that
-//! refuses cycles, BigInt, Map, NaN, throwing getters, lone surrogates) and arrive as JSON text;
-//! results leave as JSON text and become plain JS objects and numbers (never Map or BigInt).
+//! finds cycles, BigInt, Map, NaN, throwing getters, lone surrogates...) and arrive as JSON text
+//! of a clean copy plus the problems found, each a violation with its field path; results leave
+//! as JSON text and become plain JS objects and numbers (never Map or BigInt).
+//!
+//! Boundary problems are ordinary violations (`crate::validate::boundary`): validation entry
+//! points merge them with their own, catalog methods that take records report both as
+//! VALIDATION_FAILED, and other arguments (options, usage runs, canonicalJson's value) are
+//! INVALID_ARGUMENT with the violations in `details.violations`.
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{Error, Violation};
+use crate::validate::boundary;
 
 #[wasm_bindgen(module = "/js/convert.js")]
 extern "C" {
     #[wasm_bindgen(js_name = toJson)]
     fn js_to_json(value: &JsValue) -> Option<String>;
+    #[wasm_bindgen(js_name = toJsonItem)]
+    fn js_to_json_item(values: &JsValue, index: u32) -> Option<String>;
+    #[wasm_bindgen(js_name = arrayLength)]
+    fn js_array_length(value: &JsValue) -> f64;
     #[wasm_bindgen(js_name = takeProblems)]
     fn js_take_problems() -> String;
+    #[wasm_bindgen(js_name = parseJson, catch)]
+    fn js_parse_json(text: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = fromJson)]
     fn js_from_json(text: &str) -> JsValue;
     #[wasm_bindgen(js_name = makeError)]
     fn js_make_error(code: &str, message: &str, details: Option<String>) -> JsValue;
 }
 
-/// A JS value as JSON, or the violations that stop it from being one.
-pub fn from_js(value: &JsValue) -> Result<Value, Vec<Violation>> {
-    match js_to_json(value) {
-        Some(text) => serde_json::from_str(&text).map_err(|e| {
-            vec![Violation::new("", "TYPE", format!("value is not valid JSON: {e}"))]
-        }),
-        None => Err(serde_json::from_str(&js_take_problems()).unwrap_or_else(|_| {
-            vec![Violation::new("", "TYPE", "value could not be converted")]
-        })),
+/// What the JS walk found: the problems it lists and how many more it only counted.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Problems {
+    pub problems: Vec<Violation>,
+    pub dropped: usize,
+}
+
+impl Problems {
+    pub fn is_empty(&self) -> bool {
+        self.problems.is_empty() && self.dropped == 0
+    }
+
+    /// These problems merged with the violations validation found in the clean copy.
+    pub fn merge(&self, rules: Vec<Violation>) -> Vec<Violation> {
+        boundary::merge(self.problems.clone(), self.dropped, rules)
     }
 }
 
-/// Like `from_js`, but problems become an `INVALID_ARGUMENT` error naming `what`.
+/// A JS value as JSON: the clean copy (null where a value was refused, offending keys left
+/// out) and what was refused.
+pub struct Converted {
+    pub value: Value,
+    pub problems: Problems,
+}
+
+fn finish(text: Option<String>) -> Converted {
+    let mut problems: Problems = serde_json::from_str(&js_take_problems()).unwrap_or_else(|_| Problems {
+        problems: vec![Violation::new("", "UNREADABLE", "value could not be converted")],
+        dropped: 0,
+    });
+    let value = match text.map(|t| serde_json::from_str(&t)) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            problems.problems.push(Violation::new("", "TYPE", format!("value is not valid JSON: {e}")));
+            Value::Null
+        }
+        None => Value::Null,
+    };
+    Converted { value, problems }
+}
+
+/// Converts any JS value; never fails (problems are in the result).
+pub fn convert(value: &JsValue) -> Converted {
+    finish(js_to_json(value))
+}
+
+/// Converts `values[index]` of a JS array, as [`convert`] would convert that item alone.
+pub fn convert_item(values: &JsValue, index: u32) -> Converted {
+    finish(js_to_json_item(values, index))
+}
+
+/// The length of a JS array (Proxies of arrays included), or None for anything else.
+pub fn array_length(value: &JsValue) -> Option<u32> {
+    let n = js_array_length(value);
+    (n >= 0.0 && n <= f64::from(u32::MAX)).then_some(n as u32)
+}
+
+/// JSON text through `JSON.parse` (which keeps lone surrogates and turns 1e400 into Infinity,
+/// where serde_json refuses the text): the value, or JSON.parse's message.
+pub fn parse_json_in_js(text: &str) -> Result<JsValue, String> {
+    js_parse_json(text).map_err(|e| {
+        js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| "not JSON".into())
+    })
+}
+
+/// A JS value as JSON, or the violations that stop it from being one.
+pub fn from_js(value: &JsValue) -> Result<Value, Vec<Violation>> {
+    let c = convert(value);
+    if c.problems.is_empty() {
+        Ok(c.value)
+    } else {
+        Err(c.problems.merge(Vec::new()))
+    }
+}
+
+/// `what` followed by a field path inside it: `run.extra["a.b"]`, `options[0]`.
+fn arg_path(what: &str, field: &str) -> String {
+    if field.is_empty() || field.starts_with('[') {
+        format!("{what}{field}")
+    } else {
+        format!("{what}.{field}")
+    }
+}
+
+/// Like `from_js`, but problems become an `INVALID_ARGUMENT` error naming `what`, with the
+/// violations (paths relative to the argument) in `details.violations`.
 pub fn arg(value: &JsValue, what: &str) -> Result<Value, JsValue> {
     from_js(value).map_err(|v| {
-        let mut list: Vec<String> =
-            v.iter().take(10).map(|x| format!("{}{}: {}", what, if x.field.is_empty() { String::new() } else { format!(".{}", x.field) }, x.message)).collect();
+        let mut list: Vec<String> = v.iter().take(10).map(|x| format!("{}: {}", arg_path(what, &x.field), x.message)).collect();
         if v.len() > 10 {
             list.push(format!("and {} more", v.len() - 10));
         }
-        error_to_js(&Error::InvalidArgument(list.join("; ")))
+        let e = Error::InvalidArgument(list.join("; "));
+        js_make_error(e.code(), &e.to_string(), Some(json!({ "argument": what, "violations": v }).to_string()))
     })
+}
+
+/// A record for a catalog method that writes (or previews): the clean copy and, when the walk
+/// found problems, those problems. Then the copy carries `boundary::GUARD_KEY`, which every
+/// such method refuses before it writes, and [`checked`] merges its VALIDATION_FAILED answer.
+/// A record that was refused as a whole becomes `{}` (never `null`, which would mean "no
+/// changes" to newVersion and instantiateSpec).
+pub fn record(value: &JsValue) -> (Value, Option<Problems>) {
+    let mut c = convert(value);
+    if c.problems.is_empty() {
+        return (c.value, None);
+    }
+    if c.value.is_null() {
+        c.value = Value::Object(Default::default());
+    }
+    boundary::guard(&mut c.value);
+    (c.value, Some(c.problems))
+}
+
+/// The answer of a catalog method given a [`record`]: with boundary problems it is always
+/// VALIDATION_FAILED, listing the problems and the rule violations of the rest; an error of
+/// another kind (NOT_FOUND, CONFLICT...) is passed on as for any invalid record.
+pub fn checked<T>(problems: Option<Problems>, answer: crate::Result<T>) -> crate::Result<T> {
+    let Some(p) = problems else { return answer };
+    match answer {
+        // Only `preview` can get here (it checks the configuration alone and writes nothing):
+        // every writing method refuses the guard first (tests/boundary_guard.rs).
+        Ok(_) => Err(Error::ValidationFailed(p.merge(Vec::new()))),
+        Err(Error::ValidationFailed(rules)) => Err(Error::ValidationFailed(p.merge(rules))),
+        // The reference server runs the same core: its VALIDATION_FAILED carries the violations.
+        Err(Error::Remote { code: "VALIDATION_FAILED", details, .. }) => {
+            let rules: Vec<Violation> = details.get("violations").cloned().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
+            Err(Error::ValidationFailed(p.merge(rules)))
+        }
+        Err(other) => Err(other),
+    }
 }
 
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {

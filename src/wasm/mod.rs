@@ -37,7 +37,23 @@ pub fn builtin_templates() -> JsValue {
 }
 
 fn validation_result(violations: Vec<crate::Violation>) -> JsValue {
-    to_js(&json!({ "ok": violations.is_empty(), "violations": violations }))
+    to_js(&result_of(violations))
+}
+
+fn result_of(violations: Vec<crate::Violation>) -> serde_json::Value {
+    json!({ "ok": violations.is_empty(), "violations": violations })
+}
+
+/// Validates a converted value: the boundary problems merged with the rule violations of the
+/// clean copy (not validated at all when the problem list was cut short).
+fn validated(c: convert::Converted, check: impl Fn(&serde_json::Value) -> Vec<crate::Violation>) -> Vec<crate::Violation> {
+    if c.problems.is_empty() {
+        check(&c.value)
+    } else if c.problems.dropped > 0 {
+        c.problems.merge(Vec::new())
+    } else {
+        c.problems.merge(check(&c.value))
+    }
 }
 
 /// `{ ok, violations: [{ field, code, message }] }` for a template (draft or whole record).
@@ -47,55 +63,70 @@ pub fn validate_template(
     #[wasm_bindgen(unchecked_optional_param_type = "ValidateOptions")] options: JsValue,
 ) -> JsValue {
     let opts = validate_options(&options);
-    match from_js(&value) {
-        Ok(v) => validation_result(crate::validate::validate_template(&v, opts)),
-        Err(problems) => validation_result(problems),
-    }
+    validation_result(validated(convert::convert(&value), |v| crate::validate::validate_template(v, opts)))
 }
 
+/// Most items one `validateMany` call takes (an array, or the JSON text of one).
+pub const MAX_BATCH: usize = 1 << 20;
+
 /// `validateTemplate` over many templates in one call: an array of values, or the JSON text of
-/// one (the fastest way in: one parse, no object walk). One result per item, in order; a value
-/// that is not an array (or text that is not a JSON array) is INVALID_ARGUMENT.
+/// one (the fastest way in: one parse, no object walk). One result per item, in order, the
+/// same for the text as for the parsed array; a value that is not an array (or text that is
+/// not a JSON array), or one of more than [`MAX_BATCH`] items, is INVALID_ARGUMENT.
 #[wasm_bindgen(js_name = validateMany, unchecked_return_type = "ValidationResult[]")]
 pub fn validate_many(
     #[wasm_bindgen(unchecked_param_type = "unknown[] | string")] values: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "ValidateOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let opts = validate_options(&options);
-    let all = match values.as_string() {
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|e| convert::err(crate::Error::invalid(format!("validateMany: the text is not JSON: {e}"))))?,
-        None => match from_js(&values) {
-            Ok(v) => v,
-            // One bad item (a cycle, a BigInt, a `__proto__` key...) must not sink the batch:
-            // read the items one by one and report each item's own problems.
-            Err(_) if js_sys::Array::is_array(&values) => {
-                let items: Vec<JsValue> = js_sys::Array::from(&values).iter().collect();
+    let check = |v: &serde_json::Value| crate::validate::validate_template(v, opts);
+    let not_array = || convert::err(crate::Error::invalid("validateMany takes an array of templates (or its JSON text)"));
+    let too_many = |n: usize| convert::err(crate::Error::invalid(format!("validateMany takes at most {MAX_BATCH} items (got {n})")));
+    let values = match values.as_string() {
+        None => values,
+        Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Array(items)) => {
+                if items.len() > MAX_BATCH {
+                    return Err(too_many(items.len()));
+                }
+                // The bounds the JS walk applies to a value apply to text too, so an item gives
+                // the same answer either way.
                 let results: Vec<_> = items
-                    .iter()
-                    .map(|item| {
-                        let violations = match from_js(item) {
-                            Ok(v) => crate::validate::validate_template(&v, opts),
-                            Err(problems) => problems,
-                        };
-                        json!({ "ok": violations.is_empty(), "violations": violations })
+                    .into_iter()
+                    .map(|mut item| {
+                        let mut problems = Vec::new();
+                        crate::validate::boundary::bound_parsed(&mut item, &mut problems);
+                        let rules = check(&item);
+                        result_of(crate::validate::boundary::merge(problems, 0, rules))
                     })
                     .collect();
                 return Ok(to_js(&results));
             }
-            Err(_) => convert::arg(&values, "values")?,
+            Ok(_) => return Err(not_array()),
+            // serde_json refuses escaped lone surrogates, numbers beyond f64 and nesting beyond
+            // 128; JSON.parse takes them, and the walk below reports them per item.
+            Err(e) => match convert::parse_json_in_js(&text) {
+                Ok(parsed) => parsed,
+                Err(_) => return Err(convert::err(crate::Error::invalid(format!("validateMany: the text is not JSON: {e}")))),
+            },
         },
     };
-    let serde_json::Value::Array(items) = all else {
-        return Err(convert::err(crate::Error::invalid("validateMany takes an array of templates (or its JSON text)")));
-    };
-    let results: Vec<_> = items
-        .iter()
-        .map(|v| {
-            let violations = crate::validate::validate_template(v, opts);
-            json!({ "ok": violations.is_empty(), "violations": violations })
-        })
-        .collect();
+    let Some(n) = convert::array_length(&values) else { return Err(not_array()) };
+    let n_items = n as usize;
+    if n_items > MAX_BATCH {
+        return Err(too_many(n_items));
+    }
+    if n_items <= crate::validate::boundary::MAX_ITEMS {
+        let whole = convert::convert(&values);
+        if whole.problems.is_empty() {
+            if let serde_json::Value::Array(items) = whole.value {
+                return Ok(to_js(&items.iter().map(|v| result_of(check(v))).collect::<Vec<_>>()));
+            }
+        }
+    }
+    // One bad item (a cycle, a BigInt, a `__proto__` key...) must not sink the batch: read the
+    // items one by one and report each item's own problems.
+    let results: Vec<_> = (0..n).map(|i| result_of(validated(convert::convert_item(&values, i), check))).collect();
     Ok(to_js(&results))
 }
 
@@ -105,10 +136,7 @@ pub fn validate_spec(
     #[wasm_bindgen(unchecked_optional_param_type = "ValidateOptions")] options: JsValue,
 ) -> JsValue {
     let opts = validate_options(&options);
-    match from_js(&value) {
-        Ok(v) => validation_result(crate::validate::validate_spec(&v, opts)),
-        Err(problems) => validation_result(problems),
-    }
+    validation_result(validated(convert::convert(&value), |v| crate::validate::validate_spec(v, opts)))
 }
 
 fn validate_options(options: &JsValue) -> crate::validate::Options {
@@ -116,7 +144,8 @@ fn validate_options(options: &JsValue) -> crate::validate::Options {
     crate::validate::Options { complete, allow_builtin: false }
 }
 
-/// RFC 8785 canonical JSON text of any JSON value.
+/// RFC 8785 canonical JSON text of any JSON value. A value that is not JSON (a BigInt, a cycle,
+/// a lone surrogate...) is INVALID_ARGUMENT with `details.violations` locating each problem.
 #[wasm_bindgen(js_name = canonicalJson)]
 pub fn canonical_json(#[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue) -> Result<String, JsValue> {
     let v = convert::arg(&value, "value")?;
@@ -124,11 +153,19 @@ pub fn canonical_json(#[wasm_bindgen(unchecked_param_type = "unknown")] value: J
 }
 
 /// `config_hash` of a template or draft: lowercase hex SHA-256 of the RFC 8785 form of its
-/// configuration. Throws VALIDATION_FAILED when the configuration fields are invalid.
+/// configuration. Throws VALIDATION_FAILED when the configuration fields are invalid or the
+/// value holds something that is not JSON (both are listed).
 #[wasm_bindgen(js_name = configHash)]
 pub fn config_hash(#[wasm_bindgen(unchecked_param_type = "TemplateDraft | WorkflowTemplate")] value: JsValue) -> Result<String, JsValue> {
-    let v = convert::arg(&value, "template")?;
-    crate::catalog::config_hash_of_value(v).map_err(convert::err)
+    let c = convert::convert(&value);
+    if c.problems.is_empty() {
+        return crate::catalog::config_hash_of_value(c.value).map_err(convert::err);
+    }
+    let rules = match crate::catalog::config_hash_of_value(c.value) {
+        Err(crate::Error::ValidationFailed(rules)) if c.problems.dropped == 0 => rules,
+        _ => Vec::new(),
+    };
+    Err(convert::err(crate::Error::ValidationFailed(c.problems.merge(rules))))
 }
 
 /// Every error code the package can throw.

@@ -194,6 +194,51 @@ for (const kind of KINDS) {
       assert.deepEqual({ bSecret: r.bSecret, bOpen: r.bOpen, bEdit: r.bEdit, bDelete: r.bDelete }, { bSecret: "NOT_FOUND", bOpen: true, bEdit: "FORBIDDEN", bDelete: "FORBIDDEN" });
     });
 
+    test("boundary problems (a lone surrogate key, a BigInt) are VALIDATION_FAILED beside the other rules; nothing is written", async () => {
+      const r = await inPage(optionsFor(kind), async ([a], wt) => {
+        const t = await a.create({ name: `Edge ${wt.newId()}`, workflow_type: "plain" });
+        const spec = await a.createSpec({ name: `Edge spec ${wt.newId()}`, workflow_type: "plain" });
+        const before = await a.exportAll();
+        delete before.exported_at;
+        const extra = { ["k\uD800"]: 1, n: 10n };
+        const bad = { name: "", workflow_type: "agent", extra_metadata: extra };
+        const found = async (promise) => {
+          try {
+            await promise;
+            return "resolved";
+          } catch (e) {
+            return e.code === "VALIDATION_FAILED" ? e.details.violations.map((v) => `${v.field} ${v.code}`).sort() : e.code;
+          }
+        };
+        const i = before.workflow_templates.findIndex((x) => x.id === t.id);
+        const bundle = { ...before, workflow_templates: before.workflow_templates.map((x) => (x.id === t.id ? { ...x, name: "", extra_metadata: extra } : x)) };
+        const out = {
+          create: await found(a.create(bad)),
+          update: await found(a.update(t.id, bad)),
+          newVersion: await found(a.newVersion(t.id, { workflow_type: "agent", extra_metadata: extra })),
+          createSpec: await found(a.createSpec(bad)),
+          updateSpec: await found(a.updateSpec(spec.id, bad)),
+          instantiateSpec: await found(a.instantiateSpec(spec.id, bad)),
+          importAll: await found(a.importAll(bundle)),
+        };
+        const after = await a.exportAll();
+        delete after.exported_at;
+        return { out, i, same: JSON.stringify(after) === JSON.stringify(before) };
+      });
+      const at = (p) => [`${p}extra_metadata["k\\ud800"] LONE_SURROGATE`, `${p}extra_metadata.n TYPE`];
+      const all = [...at(""), "name TOO_SHORT", "workflow_type INVALID_ENUM"].sort();
+      assert.deepEqual(r.out, {
+        create: all,
+        update: all,
+        newVersion: [...at(""), "workflow_type INVALID_ENUM"].sort(),
+        createSpec: all,
+        updateSpec: all,
+        instantiateSpec: all,
+        importAll: [...at(`workflow_templates[${r.i}].`), `workflow_templates[${r.i}].name TOO_SHORT`].sort(),
+      });
+      assert.equal(r.same, true, "nothing may be written");
+    });
+
     test("preview of an unsaved draft equals resolve once saved", async () => {
       const r = await inPage(optionsFor(kind), async ([a], wt, code) => {
         const base = await a.create({ name: `PB ${wt.newId()}`, workflow_type: "plain", default_params: { m: { x: 1, y: 2 } } });
