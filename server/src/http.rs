@@ -10,7 +10,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, RawQuery, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -36,11 +37,23 @@ pub struct Config {
     /// Longest accepted query string (bytes) and discovery `text` (characters).
     pub max_query: usize,
     pub max_text: usize,
+    /// A request head must arrive within this (also the keep-alive idle limit); see `serve.rs`.
+    pub header_read_timeout: Duration,
+    /// No body frame received, or no response byte accepted, for this long closes the connection.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { cors_origins: vec!["http://127.0.0.1:8080".into()], max_body: 1 << 20, max_import_body: 64 << 20, max_query: 8192, max_text: 1000 }
+        Config {
+            cors_origins: vec!["http://127.0.0.1:8080".into()],
+            max_body: 1 << 20,
+            max_import_body: 64 << 20,
+            max_query: 8192,
+            max_text: 1000,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -108,8 +121,41 @@ impl IntoResponse for ApiError {
             eprintln!("error {} {}: {}", self.status.as_u16(), self.code, self.message);
         }
         let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
-        (self.status, axum::Json(body)).into_response()
+        let mut r = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body never came: this connection cannot carry another request.
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        r
     }
+}
+
+/// The code of an error response made below the handlers (axum's rejections, hyper's limits),
+/// by status.
+fn code_for_status(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
+        StatusCode::FORBIDDEN => "FORBIDDEN",
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::SERVICE_UNAVAILABLE => "STORAGE_UNAVAILABLE",
+        s if s.is_client_error() => "INVALID_ARGUMENT",
+        _ => "INTEGRITY",
+    }
+}
+
+/// The safety net under every route: an error response that is not already the JSON error body
+/// (an extractor's plain-text rejection, or any other) becomes one, with the code of its status.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let bytes = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let message = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text.trim().to_string() };
+    ApiError::new(status, code_for_status(status), message).into_response()
 }
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -332,6 +378,44 @@ fn replayed(r: Reply) -> Reply {
 
 // ---- extractors ---------------------------------------------------------------------------
 
+/// The `{id}` path segment. Its rejection (a segment that is not UTF-8 once percent-decoded)
+/// is the JSON error body like every other error.
+pub struct Id(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(Id(id)),
+            Err(e) => Err(ApiError::bad(format!("bad path: {}", e.body_text()))),
+        }
+    }
+}
+
+/// `application/json`, or any `application/...+json` (RFC 6839), parameters allowed.
+fn is_json_type(v: &HeaderValue) -> bool {
+    let Ok(v) = v.to_str() else { return false };
+    let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn unsupported_type() -> ApiError {
+    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "INVALID_ARGUMENT", "request bodies are JSON: send Content-Type: application/json")
+}
+
+/// Whether a body read failed because the client stopped sending (the idle timeout).
+fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(x) = cur {
+        if x.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cur = x.source();
+    }
+    false
+}
+
 /// A JSON request body (within the route's size limit), with its raw bytes for idempotency.
 pub struct JsonBody {
     value: Value,
@@ -342,15 +426,24 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
+        if content_type.as_ref().is_some_and(|v| !is_json_type(v)) {
+            return Err(unsupported_type());
+        }
         let raw = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "INVALID_ARGUMENT", "request body too large")
+            } else if is_body_timeout(&e) {
+                ApiError::new(StatusCode::REQUEST_TIMEOUT, "INVALID_ARGUMENT", "the request body stopped arriving (idle timeout)")
             } else {
                 ApiError::bad(format!("could not read the request body: {}", e.body_text()))
             }
         })?;
         if raw.iter().all(u8::is_ascii_whitespace) {
             return Ok(JsonBody { value: Value::Null, raw });
+        }
+        if content_type.is_none() {
+            return Err(unsupported_type());
         }
         let value = serde_json::from_slice(&raw).map_err(|e| ApiError::bad(format!("malformed JSON body: {e}")))?;
         Ok(JsonBody { value, raw })
@@ -474,11 +567,11 @@ async fn create(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> R
     run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.create(body.value))?)).await
 }
 
-async fn get_one(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn get_one(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.get(&id))?)).await
 }
 
-async fn update(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn update(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let opts = match if_match(&headers) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
@@ -486,7 +579,7 @@ async fn update(State(app): State<App>, headers: HeaderMap, Path(id): Path<Strin
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.update(&id, body.value, opts))?)).await
 }
 
-async fn delete(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn delete(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     let opts = match if_match(&headers) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
@@ -498,7 +591,7 @@ async fn delete(State(app): State<App>, headers: HeaderMap, Path(id): Path<Strin
     .await
 }
 
-async fn new_version(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn new_version(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let prep = (|| -> ApiResult<_> {
         let opts = if_match(&headers)?;
         let mut m = object_body(body.value.clone(), &["patch", "changelog"], "a new-version request")?;
@@ -518,11 +611,11 @@ async fn new_version(State(app): State<App>, headers: HeaderMap, Path(id): Path<
     run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.new_version(&id, patch, changelog, opts))?)).await
 }
 
-async fn versions(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn versions(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.versions(&id))?)).await
 }
 
-async fn chain(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn chain(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.chain(&id))?)).await
 }
 
@@ -545,11 +638,11 @@ async fn preview(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> 
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.preview(draft, id.as_deref()))?)).await
 }
 
-async fn resolve(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn resolve(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.resolve(&id))?)).await
 }
 
-async fn derived(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn derived(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.derived(&id))?)).await
 }
 
@@ -565,7 +658,7 @@ async fn diff(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery)
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.diff(&a, &b))?)).await
 }
 
-async fn usage(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn usage(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let prep = (|| -> ApiResult<_> {
         let run = UsageRun::from_value(&body.value)?;
         let idem = idem_of(&headers, &Method::POST, &format!("/v1/templates/{id}/usage"), &body.raw, Replay::Template(StatusCode::OK))?;
@@ -578,7 +671,7 @@ async fn usage(State(app): State<App>, headers: HeaderMap, Path(id): Path<String
     run(&app, &headers, idem, move |cat| Reply::ok(block_on(cat.record_usage(&id, &usage_run))?)).await
 }
 
-async fn rate(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn rate(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let stars = match object_body(body.value, &["stars"], "a rating").and_then(|m| m.get("stars").and_then(Value::as_f64).ok_or_else(|| ApiError::bad("stars must be a number in 0..=5"))) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
@@ -612,11 +705,11 @@ async fn create_spec(State(app): State<App>, headers: HeaderMap, body: JsonBody)
     run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.create_spec(body.value))?)).await
 }
 
-async fn get_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn get_spec(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.get_spec(&id))?)).await
 }
 
-async fn update_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn update_spec(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let opts = match if_match(&headers) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
@@ -624,7 +717,7 @@ async fn update_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.update_spec(&id, body.value, opts))?)).await
 }
 
-async fn delete_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn delete_spec(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     let opts = match if_match(&headers) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
@@ -645,7 +738,7 @@ async fn delete_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<
     .await
 }
 
-async fn instantiate(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn instantiate(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let idem = match idem_of(&headers, &Method::POST, &format!("/v1/specs/{id}/instantiate"), &body.raw, Replay::Template(StatusCode::CREATED)) {
         Ok(i) => i,
         Err(e) => return e.into_response(),
@@ -732,6 +825,7 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(app.cfg.max_body))
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(app.clone(), cors))
         .with_state(app)
 }

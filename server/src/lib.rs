@@ -5,4 +5,5 @@ pub mod auth;
 pub mod db;
 pub mod http;
 pub mod migrations;
+pub mod serve;
 pub mod store;
