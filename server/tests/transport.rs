@@ -221,3 +221,34 @@ fn reads_are_served_while_another_process_holds_the_write_lock() {
     locker.rollback();
     assert_eq!(c.post("/v1/templates", &draft("after the lock", false)).status, 201);
 }
+
+/// A client that stops reading a large response loses the connection after the idle timeout
+/// (the server does not hold the response, its connection and task for ever).
+#[test]
+fn a_client_that_stops_reading_is_cut_off() {
+    let db = sqlite_db();
+    let a = create_user(&db);
+    let srv = Server::start_with(&db, &["--idle-timeout", "1"]);
+    let c = srv.client(Some(&a.token));
+    // About 24 MB of export: more than loopback socket buffers hold.
+    let params: serde_json::Map<String, serde_json::Value> = (0..120).map(|i| (format!("k{i}"), json!("v".repeat(2000)))).collect();
+    for i in 0..100 {
+        let r = c.post("/v1/templates", &json!({ "name": format!("big {i}"), "workflow_type": "plain", "default_params": params }));
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.raw));
+    }
+    let mut s = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    s.write_all(format!("GET /v1/export HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n", a.token).as_bytes()).unwrap();
+    // Wait for the response to start (building it takes a while), then stop reading.
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut first = [0u8; 16];
+    s.read_exact(&mut first).unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut got = first.to_vec();
+    let _ = s.read_to_end(&mut got);
+    let full = c.get("/v1/export").raw.len();
+    assert!(full > 20_000_000, "{full}");
+    assert!(got.len() < full, "the whole response ({} bytes) waited for a client that did not read", got.len());
+    // The server is fine.
+    assert_eq!(c.get("/v1/me").status, 200);
+}
