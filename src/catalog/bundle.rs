@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::{violations, Catalog, Env};
 use crate::builtin;
 use crate::error::{Error, Result, Violation};
-use crate::model::{TemplateSpec, WorkflowTemplate};
+use crate::model::{time, TemplateSpec, WorkflowTemplate};
 use crate::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, TemplateFilter, Write};
 use crate::validate::{self, Options};
 
@@ -36,6 +36,22 @@ fn list<'a>(m: &'a serde_json::Map<String, Value>, key: &str, out: &mut Vec<Viol
         }
     }
 }
+
+/// The entry bound on timestamps (`model::time`): a valid timestamp after
+/// 9998-12-31T23:59:59.999Z is OUT_OF_RANGE at `{at}.{field}` (one the next edit could not move
+/// forward must not enter). Invalid ones are left to validation.
+fn late_timestamps(at: &str, raw: &Value, fields: &[&str], out: &mut Vec<Violation>) {
+    for f in fields {
+        if let Some(s) = raw.get(*f).and_then(Value::as_str) {
+            if time::parse_ms(s).is_some() && !time::acceptable(s) {
+                let field = if at.is_empty() { f.to_string() } else { format!("{at}.{f}") };
+                out.push(Violation::new(field, validate::OUT_OF_RANGE, format!("{f} must not be after {}", time::format_ms(time::LATEST_ACCEPTED_MS))));
+            }
+        }
+    }
+}
+
+const RECORD_TIMES: &[&str] = &["created_at", "updated_at", "last_used_at"];
 
 fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = Violation> + '_ {
     v.into_iter().map(move |x| Violation { field: if x.field.is_empty() { prefix.to_string() } else { format!("{prefix}.{}", x.field) }, ..x })
@@ -79,6 +95,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.push(Violation::new(k.clone(), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
             }
         }
+        match m.get("exported_at") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if time::parse_ms(s).is_some() => late_timestamps("", &Value::Object(m.clone()), &["exported_at"], &mut v),
+            Some(_) => v.push(Violation::new("exported_at", validate::INVALID_TIMESTAMP, "exported_at must be an RFC 3339 timestamp")),
+        }
         let t_in = list(&m, "workflow_templates", &mut v);
         let s_in = list(&m, "template_specs", &mut v);
         let r_in = list(&m, "ratings", &mut v);
@@ -95,7 +116,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut accepted: Vec<(String, WorkflowTemplate)> = Vec::new();
         for (i, raw) in t_in.iter().enumerate() {
             let at = format!("workflow_templates[{i}]");
-            let errs = validate::validate_template(raw, opts);
+            let mut errs = validate::validate_template(raw, opts);
+            late_timestamps("", raw, RECORD_TIMES, &mut errs);
             if !errs.is_empty() {
                 v.extend(prefixed(&at, errs));
                 continue;
@@ -165,7 +187,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut specs = 0;
         for (i, raw) in s_in.iter().enumerate() {
             let at = format!("template_specs[{i}]");
-            let errs = validate::validate_spec(raw, opts);
+            let mut errs = validate::validate_spec(raw, opts);
+            late_timestamps("", raw, RECORD_TIMES, &mut errs);
             if !errs.is_empty() {
                 v.extend(prefixed(&at, errs));
                 continue;
@@ -201,8 +224,16 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.push(Violation::new(format!("{at}.user_id"), "FORBIDDEN", "ratings are imported by the user who gave them"));
                 continue;
             }
-            if !r.stars.is_finite() || !(0.0..=5.0).contains(&r.stars) || crate::model::time::normalize(&r.updated_at).is_none() {
-                v.push(Violation::new(at, validate::OUT_OF_RANGE, "stars must be in 0..=5 and updated_at a timestamp"));
+            let mut bad = Vec::new();
+            if !r.stars.is_finite() || !(0.0..=5.0).contains(&r.stars) {
+                bad.push(Violation::new(format!("{at}.stars"), validate::OUT_OF_RANGE, "stars must be a number in 0..=5"));
+            }
+            if time::parse_ms(&r.updated_at).is_none() {
+                bad.push(Violation::new(format!("{at}.updated_at"), validate::INVALID_TIMESTAMP, "updated_at must be an RFC 3339 timestamp"));
+            }
+            late_timestamps(&at, raw, &["updated_at"], &mut bad);
+            if !bad.is_empty() {
+                v.extend(bad);
                 continue;
             }
             let known = templates.contains_key(&r.template_id) || builtin::is_builtin_id(&r.template_id) || self.load_visible(&r.template_id).await.is_ok();
@@ -232,7 +263,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
             };
             let mut probe = base.clone();
             probe.set_stats(b.stats.clone());
-            let errs = validate::validate_template(&probe.to_value(), Options { complete: true, allow_builtin: true });
+            let mut errs = validate::validate_template(&probe.to_value(), Options { complete: true, allow_builtin: true });
+            late_timestamps("", raw, &["last_used_at"], &mut errs);
             if !errs.is_empty() {
                 v.extend(prefixed(&at, errs));
                 continue;

@@ -252,8 +252,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     // ---- small helpers -------------------------------------------------------------------
 
+    /// The clock, brought into the range a timestamp may enter storage in (`time` module docs).
     fn now_ms(&self) -> i64 {
-        self.env.now_ms()
+        time::clamp_clock(self.env.now_ms())
     }
 
     fn now(&self) -> String {
@@ -261,11 +262,18 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     /// A timestamp strictly after `prev` (updated_at strictly increases on every write, even
-    /// twice in one millisecond or with a clock that stepped back).
-    fn after(&self, prev: &str) -> String {
-        let now = self.now_ms();
-        let floor = time::parse_ms(prev).map(|p| p + 1).unwrap_or(now);
-        time::format_ms(now.max(floor))
+    /// twice in one millisecond or with a clock that stepped back). Checked: an edit that would
+    /// move it past 9999-12-31T23:59:59.999Z is INVALID_ARGUMENT, nothing is written.
+    fn after(&self, prev: &str) -> Result<String> {
+        time::later(prev, self.now_ms()).ok_or_else(|| {
+            Error::invalid(format!("updated_at {prev} cannot move forward: it is at the last representable instant ({})", time::format_ms(time::MAX_MS)))
+        })
+    }
+
+    /// [`Self::after`] for records that are not the one being edited (other versions renamed
+    /// or promoted with it): at the last instant they keep their timestamp instead of failing.
+    fn after_or_same(&self, prev: &str) -> String {
+        self.after(prev).unwrap_or_else(|_| prev.to_string())
     }
 
     fn new_id(&self) -> String {
@@ -726,7 +734,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut m = as_object(patch, "a template patch")?;
         normalize_input(&mut m, &["base_template_id"]);
         let mut record = self.build_record(&current.record, m, Vec::new())?;
-        record.updated_at = self.after(&current.record.updated_at);
+        record.updated_at = self.after(&current.record.updated_at)?;
         self.check_inheritance(&record, &HashMap::new()).await?;
         let mut writes = vec![Write::PutTemplate { record: record.clone(), expect: Expect::Rev(current.rev) }];
         if record.name != current.record.name {
@@ -738,7 +746,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 if old.record.id != record.id {
                     let mut o = old.record.clone();
                     o.name = record.name.clone();
-                    o.updated_at = self.after(&o.updated_at);
+                    o.updated_at = self.after_or_same(&o.updated_at);
                     writes.push(Write::PutTemplate { record: o, expect: Expect::Rev(old.rev) });
                 }
             }
@@ -779,7 +787,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         m.remove("name");
         m.insert("changelog".into(), changelog.map(Value::String).unwrap_or(Value::Null));
         let mut base = current.record.clone();
-        let now = self.after(&current.record.updated_at);
+        let now = self.after(&current.record.updated_at)?;
         base.id = self.new_id();
         base.version = current.record.version + 1;
         base.is_latest = true;
@@ -864,7 +872,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             if let Some(next) = self.lineage(&current.record).await?.into_iter().find(|s| s.record.id != current.record.id) {
                 let mut r = next.record.clone();
                 r.is_latest = true;
-                r.updated_at = self.after(&r.updated_at);
+                r.updated_at = self.after_or_same(&r.updated_at);
                 promoted = Some(r.id.clone());
                 writes.push(Write::PutTemplate { record: r, expect: Expect::Rev(next.rev) });
             }

@@ -127,7 +127,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut m = as_object(patch, "a spec patch")?;
         normalize_input(&mut m, &[]);
         let mut spec = self.build_spec(&current.record, m)?;
-        spec.updated_at = self.after(&current.record.updated_at);
+        spec.updated_at = self.after(&current.record.updated_at)?;
         self.store.commit(vec![Write::PutSpec { record: spec.clone(), expect: Expect::Rev(current.rev) }]).await?;
         self.emit("spec", "update", Some(&spec.id));
         Ok(spec)

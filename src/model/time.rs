@@ -1,30 +1,71 @@
 //! Timestamps: RFC 3339 strings in UTC with millisecond precision, e.g.
 //! `2026-11-25T18:40:17.123Z`. In this form, string order is time order.
+//!
+//! # Bounds (SPEC section 2 is silent; decided here)
+//! - A timestamp is readable (valid) in `0000-01-01T00:00:00.000Z ..= 9999-12-31T23:59:59.999Z`
+//!   ([`MIN_MS`], [`MAX_MS`]): the canonical form has a 4-digit year, so nothing outside it has
+//!   one.
+//! - A timestamp may only *enter* storage (import of any record, a bundle's `exported_at`, a
+//!   reading of the clock) up to `9998-12-31T23:59:59.999Z` ([`LATEST_ACCEPTED_MS`]). The last
+//!   year is headroom: every edit moves `updated_at` forward by at least 1 ms, so a record that
+//!   entered at the bound can still be edited 31,536,000,000 times. Past [`MAX_MS`] an edit is
+//!   refused with a coded error ([`later`]), never written as a 5-digit year.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+/// `0000-01-01T00:00:00.000Z`.
+pub const MIN_MS: i64 = -62_167_219_200_000;
+/// `9999-12-31T23:59:59.999Z`: the last instant with a 4-digit year.
+pub const MAX_MS: i64 = 253_402_300_799_999;
+/// `9998-12-31T23:59:59.999Z`: the latest timestamp an import or the clock may bring in.
+pub const LATEST_ACCEPTED_MS: i64 = 253_370_764_799_999;
+
+/// The canonical form of `ms`, clamped into [`MIN_MS`]`..=`[`MAX_MS`] (so it is always the
+/// fixed-width form; callers that must not clamp use [`later`] or check first).
 pub fn format_ms(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
+    DateTime::<Utc>::from_timestamp_millis(ms.clamp(MIN_MS, MAX_MS))
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Parses any RFC 3339 timestamp (any offset, any fraction) to milliseconds since the epoch.
-/// Years outside 0000..=9999 are refused so the canonical form stays fixed-width.
+/// Instants outside [`MIN_MS`]`..=`[`MAX_MS`] (after conversion to UTC) are refused so the
+/// canonical form stays fixed-width.
 pub fn parse_ms(s: &str) -> Option<i64> {
     if s.len() > 64 {
         return None;
     }
     let dt = DateTime::parse_from_rfc3339(s).ok()?;
     let ms = dt.timestamp_millis();
-    let min = -62_167_219_200_000; // 0000-01-01T00:00:00Z
-    let max = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
-    (min..=max).contains(&ms).then_some(ms)
+    (MIN_MS..=MAX_MS).contains(&ms).then_some(ms)
 }
 
 /// The canonical form of a valid timestamp (UTC, milliseconds, `Z`).
 pub fn normalize(s: &str) -> Option<String> {
     parse_ms(s).map(format_ms)
+}
+
+/// Whether a timestamp may enter storage: valid and not after [`LATEST_ACCEPTED_MS`].
+pub fn acceptable(s: &str) -> bool {
+    parse_ms(s).is_some_and(|ms| ms <= LATEST_ACCEPTED_MS)
+}
+
+/// A clock reading brought into [`MIN_MS`]`..=`[`LATEST_ACCEPTED_MS`] (a clock beyond the
+/// bound reads as the bound).
+pub fn clamp_clock(ms: i64) -> i64 {
+    ms.clamp(MIN_MS, LATEST_ACCEPTED_MS)
+}
+
+/// The timestamp strictly after `prev` and not before `now` (`updated_at` of an edit):
+/// `max(now, prev + 1 ms)`. `None` when that would pass [`MAX_MS`] (the caller answers with a
+/// coded error); a `prev` that does not parse counts as absent.
+pub fn later(prev: &str, now: i64) -> Option<String> {
+    let floor = match parse_ms(prev) {
+        Some(p) => p.checked_add(1)?,
+        None => now,
+    };
+    let ms = now.max(floor);
+    (MIN_MS..=MAX_MS).contains(&ms).then(|| format_ms(ms))
 }
 
 #[cfg(test)]
@@ -39,5 +80,43 @@ mod tests {
         for bad in ["", "2026-11-25", "2026-13-01T00:00:00Z", "yesterday"] {
             assert!(parse_ms(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn bounds_are_the_documented_instants() {
+        assert_eq!(format_ms(MIN_MS), "0000-01-01T00:00:00.000Z");
+        assert_eq!(format_ms(MAX_MS), "9999-12-31T23:59:59.999Z");
+        assert_eq!(format_ms(LATEST_ACCEPTED_MS), "9998-12-31T23:59:59.999Z");
+        // Out-of-range instants never format as 5-digit or signed years.
+        for ms in [i64::MIN, MIN_MS - 1, MAX_MS + 1, i64::MAX] {
+            let s = format_ms(ms);
+            assert_eq!(s.len(), 24, "{s}");
+            assert!(parse_ms(&s).is_some(), "{s}");
+        }
+    }
+
+    #[test]
+    fn parser_accepts_rfc3339_and_refuses_what_leaves_the_four_digit_range() {
+        // Offsets are converted: an instant that lands outside 0000..=9999 in UTC is refused.
+        assert_eq!(parse_ms("9999-12-31T23:59:59.999Z"), Some(MAX_MS));
+        assert_eq!(parse_ms("9999-12-31T23:59:59.999-00:01"), None);
+        assert_eq!(parse_ms("0000-01-01T00:00:00Z"), Some(MIN_MS));
+        assert_eq!(parse_ms("0000-01-01T00:00:00.000+00:01"), None);
+        for bad in ["+10000-01-01T00:00:00.000Z", "-0001-01-01T00:00:00.000Z", "10000-01-01T00:00:00Z", "999-01-01T00:00:00Z"] {
+            assert_eq!(parse_ms(bad), None, "{bad}");
+        }
+        // Lowercase separators and a fraction finer than ms are RFC 3339 too (truncated to ms).
+        assert_eq!(normalize("2026-01-01t00:00:00.1239z").as_deref(), Some("2026-01-01T00:00:00.123Z"));
+    }
+
+    #[test]
+    fn later_is_checked_at_the_upper_bound() {
+        assert_eq!(later("2026-01-01T00:00:00.000Z", 0).as_deref(), Some("2026-01-01T00:00:00.001Z"));
+        assert_eq!(later("2026-01-01T00:00:00.000Z", 1_800_000_000_000).as_deref(), Some("2027-01-15T08:00:00.000Z"));
+        assert_eq!(later("9999-12-31T23:59:59.998Z", 0).as_deref(), Some("9999-12-31T23:59:59.999Z"));
+        assert_eq!(later("9999-12-31T23:59:59.999Z", 0), None);
+        assert_eq!(later("not a time", 5).as_deref(), Some("1970-01-01T00:00:00.005Z"));
+        assert!(acceptable("9998-12-31T23:59:59.999Z") && !acceptable("9999-01-01T00:00:00.000Z"));
+        assert_eq!(clamp_clock(i64::MAX), LATEST_ACCEPTED_MS);
     }
 }
