@@ -329,7 +329,7 @@ where
         let mut conn = pool.get()?;
         let user = auth::user_for_token(&mut conn, &token)?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
         let claim = idem.as_ref().map(|i| IdemClaim { user_id: user.clone(), key: i.key.clone(), request_hash: i.request_hash.clone() });
-        let cat = Catalog::new(SqlStore::for_request(conn, claim), SystemEnv, &user)?;
+        let cat = Catalog::new(SqlStore::for_request(conn, claim), SystemEnv, &user)?.shared(true);
         if let Some(i) = &idem {
             // A row without a response is a twin between its commit and storing its answer
             // (wait briefly for it), or a server that stopped right there (rebuild it).

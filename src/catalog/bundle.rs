@@ -7,11 +7,12 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{violations, Catalog, Env};
+use super::{violations, Catalog, Env, Loaded};
 use crate::builtin;
 use crate::error::{Error, Result, Violation};
-use crate::model::{time, TemplateSpec, WorkflowTemplate};
-use crate::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, TemplateFilter, Write};
+use crate::model::id::normalize_id;
+use crate::model::{time, TemplateSpec, UsageStats, WorkflowTemplate};
+use crate::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
 use crate::validate::{self, Options};
 
 pub const FORMAT_VERSION: u64 = 1;
@@ -24,6 +25,9 @@ pub struct ImportReport {
     pub specs: usize,
     pub ratings: usize,
     pub builtin_stats: usize,
+    /// Built-in statistics rows not applied: a shared catalog never takes them, a private one
+    /// only seeds built-ins that have none.
+    pub builtin_stats_ignored: usize,
 }
 
 fn list<'a>(m: &'a serde_json::Map<String, Value>, key: &str, out: &mut Vec<Violation>) -> &'a [Value] {
@@ -37,19 +41,27 @@ fn list<'a>(m: &'a serde_json::Map<String, Value>, key: &str, out: &mut Vec<Viol
     }
 }
 
-/// The entry bound on timestamps (`model::time`): a valid timestamp after
-/// 9998-12-31T23:59:59.999Z is OUT_OF_RANGE at `{at}.{field}` (one the next edit could not move
-/// forward must not enter). Invalid ones are left to validation.
-fn late_timestamps(at: &str, raw: &Value, fields: &[&str], out: &mut Vec<Violation>) {
+/// The entry bound on timestamps (`model::time`): a valid timestamp after `limit` is
+/// OUT_OF_RANGE at `{at}.{field}` (one the next edit could not move forward must not enter).
+/// Invalid ones are left to validation.
+fn late_timestamps_at(at: &str, raw: &Value, fields: &[&str], limit: i64, out: &mut Vec<Violation>) {
     for f in fields {
-        if let Some(s) = raw.get(*f).and_then(Value::as_str) {
-            if time::parse_ms(s).is_some() && !time::acceptable(s) {
+        if let Some(ms) = raw.get(*f).and_then(Value::as_str).and_then(time::parse_ms) {
+            if ms > limit {
                 let field = if at.is_empty() { f.to_string() } else { format!("{at}.{f}") };
-                out.push(Violation::new(field, validate::OUT_OF_RANGE, format!("{f} must not be after {}", time::format_ms(time::LATEST_ACCEPTED_MS))));
+                out.push(Violation::new(field, validate::OUT_OF_RANGE, format!("{f} must not be after {}", time::format_ms(limit))));
             }
         }
     }
 }
+
+fn late_timestamps(at: &str, raw: &Value, fields: &[&str], out: &mut Vec<Violation>) {
+    late_timestamps_at(at, raw, fields, time::LATEST_ACCEPTED_MS, out)
+}
+
+/// How far ahead of the clock an imported timestamp may be on a shared catalog (clock skew
+/// between the machine that exported and this one).
+const SHARED_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 const RECORD_TIMES: &[&str] = &["created_at", "updated_at", "last_used_at"];
 
@@ -118,6 +130,10 @@ impl<S: Store, E: Env> Catalog<S, E> {
             let at = format!("workflow_templates[{i}]");
             let mut errs = validate::validate_template(raw, opts);
             late_timestamps("", raw, RECORD_TIMES, &mut errs);
+            if self.shared && errs.is_empty() {
+                // A public record dated in the future would head "recent" for everyone.
+                late_timestamps_at("", raw, &["created_at", "updated_at"], self.now_ms().saturating_add(SHARED_CLOCK_SKEW_MS), &mut errs);
+            }
             if !errs.is_empty() {
                 v.extend(prefixed(&at, errs));
                 continue;
@@ -142,6 +158,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let ids: Vec<String> = accepted.iter().map(|(_, t)| t.id.clone()).collect();
         let existing = self.store.get_templates(&ids).await?;
+        let mut template_writes: Vec<(WorkflowTemplate, Expect)> = Vec::new();
         for ((at, t), existing) in accepted.into_iter().zip(existing) {
             match existing {
                 Some(existing) if existing.record.owner_id != self.user => {
@@ -149,8 +166,23 @@ impl<S: Store, E: Env> Catalog<S, E> {
                     templates.remove(&t.id);
                 }
                 // Import restores: a record already here is replaced, guarded by its revision.
-                Some(existing) => writes.push(Write::PutTemplate { record: t, expect: Expect::Rev(existing.rev) }),
-                None => writes.push(Write::PutTemplate { record: t, expect: Expect::Absent }),
+                // On a shared catalog its statistics stay what this catalog counted (zero for
+                // a new id): an import never sets what other users see, now or after a
+                // later publish.
+                Some(existing) => {
+                    let mut t = t;
+                    if self.shared {
+                        t.set_stats(existing.record.stats());
+                    }
+                    template_writes.push((t, Expect::Rev(existing.rev)));
+                }
+                None => {
+                    let mut t = t;
+                    if self.shared {
+                        t.set_stats(UsageStats::default());
+                    }
+                    template_writes.push((t, Expect::Absent));
+                }
             }
         }
         // Versions: within the bundle, one latest per name and distinct version numbers.
@@ -210,22 +242,29 @@ impl<S: Store, E: Env> Catalog<S, E> {
             writes.push(Write::PutSpec { record: s, expect });
         }
 
-        let mut ratings = 0;
+        // Ratings: the importer's own, of templates it can see (or that the bundle brings);
+        // each bundle row is validated, then every aggregate it touches is recomputed below.
+        let mut rating_rows: Vec<Rating> = Vec::new();
         for (i, raw) in r_in.iter().enumerate() {
             let at = format!("ratings[{i}]");
-            let r: Rating = match serde_json::from_value(raw.clone()) {
+            let mut r: Rating = match serde_json::from_value(raw.clone()) {
                 Ok(r) => r,
                 Err(e) => {
                     v.push(Violation::new(at, validate::TYPE, e.to_string()));
                     continue;
                 }
             };
-            if r.user_id != self.user {
+            let mut bad = Vec::new();
+            match normalize_id(&r.template_id) {
+                Some(id) => r.template_id = id,
+                None => bad.push(Violation::new(format!("{at}.template_id"), validate::INVALID_ID, "template_id must be a ULID")),
+            }
+            if normalize_id(&r.user_id).as_deref() != Some(self.user.as_str()) {
                 v.push(Violation::new(format!("{at}.user_id"), "FORBIDDEN", "ratings are imported by the user who gave them"));
                 continue;
             }
-            let mut bad = Vec::new();
-            if !r.stars.is_finite() || !(0.0..=5.0).contains(&r.stars) {
+            r.user_id = self.user.clone();
+            if !super::usage::counts(r.stars) {
                 bad.push(Violation::new(format!("{at}.stars"), validate::OUT_OF_RANGE, "stars must be a number in 0..=5"));
             }
             if time::parse_ms(&r.updated_at).is_none() {
@@ -236,17 +275,23 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.extend(bad);
                 continue;
             }
+            if rating_rows.iter().any(|x| x.template_id == r.template_id) {
+                v.push(Violation::new(format!("{at}.template_id"), validate::DUPLICATE, "one rating per user and template"));
+                continue;
+            }
             let known = templates.contains_key(&r.template_id) || builtin::is_builtin_id(&r.template_id) || self.load_visible(&r.template_id).await.is_ok();
             if !known {
                 v.push(Violation::new(format!("{at}.template_id"), "NOT_FOUND", "rated template not found"));
                 continue;
             }
-            let expect = self.store.get_rating(&r.template_id, &r.user_id).await?.map(|e| Expect::Rev(e.rev)).unwrap_or(Expect::Absent);
-            ratings += 1;
-            writes.push(Write::PutRating { record: r, expect });
+            rating_rows.push(r);
         }
 
-        let mut builtin_stats = 0;
+        // Built-in statistics are shared by every user of the store. A private catalog seeds
+        // them where none exist (a restore never overwrites what others recorded); a shared
+        // one ignores them: only recorded usage and ratings count there.
+        let mut builtin_new: HashMap<String, (UsageStats, Expect)> = HashMap::new();
+        let mut builtin_ignored = 0;
         for (i, raw) in b_in.iter().enumerate() {
             let at = format!("builtin_stats[{i}]");
             let b: BuiltinStats = match serde_json::from_value(raw.clone()) {
@@ -269,21 +314,93 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.extend(prefixed(&at, errs));
                 continue;
             }
-            // Built-in statistics are shared by every user of the store: an import only seeds
-            // them where none exist, never overwrites what others recorded.
-            if self.store.get_builtin_stats(&b.id).await?.is_none() {
-                builtin_stats += 1;
-                writes.push(Write::PutBuiltinStats { record: b, expect: Expect::Absent });
+            if self.shared || builtin_new.contains_key(&b.id) {
+                builtin_ignored += 1;
+            } else if self.store.get_builtin_stats(&b.id).await?.is_none() {
+                builtin_new.insert(b.id.clone(), (b.stats, Expect::Absent));
             }
         }
 
         if !v.is_empty() {
             return Err(violations(v));
         }
-        let report = ImportReport { templates: templates.len(), specs, ratings, builtin_stats };
+
+        // Every rating aggregate the import touches is what the stored ratings will say:
+        // the rows stored now (this user's replaced by the bundle's) plus the bundle's.
+        let mut touched: Vec<String> = template_writes.iter().map(|(t, _)| t.id.clone()).chain(rating_rows.iter().map(|r| r.template_id.clone())).collect();
+        touched.sort();
+        touched.dedup();
+        let stored_rows = self.ratings_of(&touched).await?;
+        let mut aggregates: HashMap<String, (Option<f64>, u64)> = HashMap::new();
+        for id in &touched {
+            let mine = rating_rows.iter().find(|r| &r.template_id == id);
+            let rows = stored_rows.get(id).map(Vec::as_slice).unwrap_or(&[]);
+            let stars: Vec<f64> =
+                rows.iter().filter(|r| mine.is_none() || r.record.user_id != self.user).map(|r| r.record.stars).chain(mine.map(|r| r.stars)).collect();
+            aggregates.insert(id.clone(), super::usage::rating_aggregate(&stars)?);
+        }
+        // Templates first (a rating row refers to its template), then specs, ratings and the
+        // aggregates of templates outside the bundle.
+        let specs_writes = std::mem::take(&mut writes);
+        for (mut t, expect) in template_writes {
+            if let Some((rating, count)) = aggregates.remove(&t.id) {
+                (t.rating, t.rating_count) = (rating, count);
+            }
+            writes.push(Write::PutTemplate { record: t, expect });
+        }
+        writes.extend(specs_writes);
+        let ratings = rating_rows.len();
+        for r in rating_rows {
+            let expect = stored_rows.get(&r.template_id).and_then(|rows| rows.iter().find(|x| x.record.user_id == self.user)).map(|e| Expect::Rev(e.rev)).unwrap_or(Expect::Absent);
+            writes.push(Write::PutRating { record: r, expect });
+        }
+        // Rated templates outside the bundle (built-ins, stored ones) get their aggregate
+        // written under their revision, in the same commit.
+        let mut rest: Vec<(String, (Option<f64>, u64))> = aggregates.into_iter().collect();
+        rest.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, (rating, count)) in rest {
+            match self.load_any(&id).await? {
+                Some(Loaded::Builtin { record, stats_rev }) => {
+                    let entry = builtin_new.entry(id).or_insert_with(|| (record.stats(), stats_rev.map(Expect::Rev).unwrap_or(Expect::Absent)));
+                    (entry.0.rating, entry.0.rating_count) = (rating, count);
+                }
+                Some(Loaded::Stored(s)) => {
+                    let mut t = s.record;
+                    (t.rating, t.rating_count) = (rating, count);
+                    writes.push(Write::PutTemplate { record: t, expect: Expect::Rev(s.rev) });
+                }
+                None => return Err(Error::not_found("template", id)),
+            }
+        }
+        let builtin_stats = builtin_new.len();
+        let mut seeded: Vec<(String, (UsageStats, Expect))> = builtin_new.into_iter().collect();
+        seeded.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, (stats, expect)) in seeded {
+            writes.push(Write::PutBuiltinStats { record: BuiltinStats { id, stats }, expect });
+        }
+
+        let report = ImportReport { templates: templates.len(), specs, ratings, builtin_stats, builtin_stats_ignored: builtin_ignored };
         self.store.commit(writes).await?;
         self.emit("import", "import", None);
         Ok(report)
+    }
+
+    /// The stored ratings of each of `ids`: one read of every rating when there are many ids.
+    async fn ratings_of(&self, ids: &[String]) -> Result<HashMap<String, Vec<Stored<Rating>>>> {
+        let mut out: HashMap<String, Vec<Stored<Rating>>> = HashMap::new();
+        if ids.len() > 32 {
+            let wanted: BTreeSet<&String> = ids.iter().collect();
+            for r in self.store.find_ratings(None, None).await? {
+                if wanted.contains(&r.record.template_id) {
+                    out.entry(r.record.template_id.clone()).or_default().push(r);
+                }
+            }
+        } else {
+            for id in ids {
+                out.insert(id.clone(), self.store.find_ratings(None, Some(id)).await?);
+            }
+        }
+        Ok(out)
     }
 
     async fn check_inheritance_import(&self, t: &WorkflowTemplate, bundle: &HashMap<String, WorkflowTemplate>) -> Result<()> {

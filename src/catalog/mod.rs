@@ -168,6 +168,9 @@ pub struct Catalog<S: Store, E: Env> {
     listeners: Listeners,
     /// Told of every change made here (not of external ones), e.g. to tell other tabs.
     outbox: RefCell<Option<Listener>>,
+    /// A catalog many users share (the server): import never sets what other users see of
+    /// statistics (`bundle.rs`).
+    shared: bool,
 }
 
 /// How often an edit is retried when only statistics moved under it.
@@ -239,7 +242,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// A catalog acting for `user_id` (a ULID; lowercase accepted).
     pub fn new(store: S, env: E, user_id: &str) -> Result<Self> {
         let user = normalize_id(user_id).ok_or_else(|| Error::invalid(format!("userId {user_id:?} is not a ULID")))?;
-        Ok(Catalog { store, env, user, ids: RefCell::new(IdGenerator::new()), listeners: Listeners::default(), outbox: RefCell::new(None) })
+        Ok(Catalog { store, env, user, ids: RefCell::new(IdGenerator::new()), listeners: Listeners::default(), outbox: RefCell::new(None), shared: false })
+    }
+
+    /// Marks the catalog as shared by many users (the reference server sets it): imported
+    /// statistics are then ignored (README, "Import on a shared catalog").
+    pub fn shared(mut self, shared: bool) -> Self {
+        self.shared = shared;
+        self
     }
 
     pub fn user_id(&self) -> &str {

@@ -214,7 +214,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let record = self.prepare_create(Value::Object(draft)).await?;
         let mut used = s.clone();
-        used.usage_count = (used.usage_count + 1).min(crate::model::MAX_SAFE_INTEGER);
+        // A counter never passes 2^53-1 (nor silently stops counting): the same coded error
+        // as a template's usage counters.
+        used.usage_count = used.usage_count.checked_add(1).filter(|n| *n <= crate::model::MAX_SAFE_INTEGER).ok_or_else(|| Error::invalid("usage counters would exceed 2^53-1"))?;
         used.last_used_at = Some(self.now());
         self.store
             .commit(vec![

@@ -77,13 +77,19 @@ impl UsageRun {
     }
 }
 
+/// The coded error of every statistics bound (SPEC section 2: counters and totals stay in
+/// 0..=2^53-1); the write is refused and nothing changes.
+fn over_bound(what: &str) -> Error {
+    Error::invalid(format!("{what} would exceed 2^53-1"))
+}
+
 /// Adds one run to the statistics: counters and totals add up; success_rate, the average
 /// response time (rounded to whole ms) and tokens per use are means over all uses.
 pub fn add_usage(s: &mut UsageStats, run: &UsageRun, now: &str) -> Result<()> {
-    let n = s.usage_count + 1;
+    let n = s.usage_count.checked_add(1).filter(|n| *n <= MAX_SAFE_INTEGER);
     let tokens = s.total_tokens_used.checked_add(run.tokens).filter(|t| *t <= MAX_SAFE_INTEGER);
-    let (Some(tokens), true) = (tokens, n <= MAX_SAFE_INTEGER) else {
-        return Err(Error::invalid("usage counters would exceed 2^53-1"));
+    let (Some(n), Some(tokens)) = (n, tokens) else {
+        return Err(over_bound("usage counters"));
     };
     let prev = (n - 1) as f64;
     let successes = (s.success_rate.unwrap_or(0.0) * prev).round() + if run.success { 1.0 } else { 0.0 };
@@ -93,7 +99,7 @@ pub fn add_usage(s: &mut UsageStats, run: &UsageRun, now: &str) -> Result<()> {
     s.total_tokens_used = tokens;
     let total_cost = s.total_cost + run.cost;
     if !total_cost.is_finite() || total_cost > MAX_SAFE_INTEGER as f64 {
-        return Err(Error::invalid("total_cost would exceed 2^53-1"));
+        return Err(over_bound("total_cost"));
     }
     s.total_cost = total_cost;
     s.avg_tokens_per_use = Some(tokens as f64 / n as f64);
@@ -102,15 +108,69 @@ pub fn add_usage(s: &mut UsageStats, run: &UsageRun, now: &str) -> Result<()> {
     Ok(())
 }
 
-/// Replaces (or adds) one user's rating in the running mean.
-pub fn apply_rating(s: &mut UsageStats, old: Option<f64>, stars: f64) {
-    let sum = s.rating.unwrap_or(0.0) * s.rating_count as f64;
-    let (sum, count) = match old {
-        Some(o) => (sum - o + stars, s.rating_count),
-        None => (sum + stars, s.rating_count + 1),
-    };
-    s.rating_count = count;
-    s.rating = if count == 0 { None } else { Some((sum / count as f64).clamp(0.0, 5.0)) };
+/// Whether a stored rating row holds a rating (stars in 0..=5); other rows are not counted.
+pub(crate) fn counts(stars: f64) -> bool {
+    stars.is_finite() && (0.0..=5.0).contains(&stars)
+}
+
+/// The correctly rounded sum of non-negative finite numbers, whatever their order
+/// (Shewchuk's exact partials, as Python's `math.fsum`).
+pub(crate) fn exact_sum(xs: impl IntoIterator<Item = f64>) -> f64 {
+    let mut partials: Vec<f64> = Vec::new();
+    for mut x in xs {
+        let mut i = 0;
+        for j in 0..partials.len() {
+            let mut y = partials[j];
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                partials[i] = lo;
+                i += 1;
+            }
+            x = hi;
+        }
+        partials.truncate(i);
+        partials.push(x);
+    }
+    let Some(mut hi) = partials.pop() else { return 0.0 };
+    let mut lo = 0.0;
+    while let Some(y) = partials.pop() {
+        let x = hi;
+        hi = x + y;
+        lo = y - (hi - x);
+        if lo != 0.0 {
+            break;
+        }
+    }
+    // Round half to even across the remaining partials.
+    if let Some(&next) = partials.last() {
+        if (lo < 0.0 && next < 0.0) || (lo > 0.0 && next > 0.0) {
+            let y = lo * 2.0;
+            let x = hi + y;
+            if y == x - hi {
+                hi = x;
+            }
+        }
+    }
+    hi
+}
+
+/// `rating` and `rating_count` as the stored ratings say: their number, and the exact sum of
+/// their stars divided once (so seven ratings of 4 give exactly 4). Rows whose stars are not a
+/// rating are left out.
+pub fn rating_aggregate(stars: &[f64]) -> Result<(Option<f64>, u64)> {
+    let counted: Vec<f64> = stars.iter().copied().filter(|s| counts(*s)).collect();
+    let n = counted.len() as u64;
+    if n > MAX_SAFE_INTEGER {
+        return Err(over_bound("rating_count"));
+    }
+    if n == 0 {
+        return Ok((None, 0));
+    }
+    Ok((Some((exact_sum(counted) / n as f64).clamp(0.0, 5.0)), n))
 }
 
 impl<S: Store, E: Env> Catalog<S, E> {
@@ -158,9 +218,15 @@ impl<S: Store, E: Env> Catalog<S, E> {
         for _ in 0..RETRIES {
             let loaded = self.load_visible(id).await?;
             let tid = loaded.record().id.clone();
-            let old = self.store.get_rating(&tid, &self.user).await?;
+            // The aggregate is recomputed from every stored rating of the template, this user's
+            // replaced: it is what the ratings say whatever happened before (imports, a row
+            // another adapter wrote). Every rating write also writes the template's statistics
+            // under its revision, so a concurrent rating makes this commit retry.
+            let rows = self.store.find_ratings(None, Some(&tid)).await?;
+            let old = rows.iter().find(|r| r.record.user_id == self.user).cloned();
+            let all: Vec<f64> = rows.iter().filter(|r| r.record.user_id != self.user).map(|r| r.record.stars).chain([stars]).collect();
             let mut stats = loaded.record().stats();
-            apply_rating(&mut stats, old.as_ref().map(|r| r.record.stars), stars);
+            (stats.rating, stats.rating_count) = rating_aggregate(&all)?;
             let rating = Rating { template_id: tid.clone(), user_id: self.user.clone(), stars, updated_at: self.now() };
             let writes = vec![
                 Write::PutRating { record: rating, expect: old.as_ref().map(|r| Expect::Rev(r.rev)).unwrap_or(Expect::Absent) },
@@ -201,12 +267,16 @@ mod tests {
     }
 
     #[test]
-    fn rating_replacement_keeps_count() {
-        let mut s = UsageStats::default();
-        apply_rating(&mut s, None, 4.0);
-        apply_rating(&mut s, None, 2.0);
-        assert_eq!((s.rating, s.rating_count), (Some(3.0), 2));
-        apply_rating(&mut s, Some(2.0), 5.0);
-        assert_eq!((s.rating, s.rating_count), (Some(4.5), 2));
+    fn rating_aggregate_is_the_exact_mean_of_the_rows() {
+        assert_eq!(rating_aggregate(&[]).unwrap(), (None, 0));
+        assert_eq!(rating_aggregate(&[4.0; 7]).unwrap(), (Some(4.0), 7));
+        assert_eq!(rating_aggregate(&[1.0, 1.0, 5.0]).unwrap(), (Some(7.0 / 3.0), 3));
+        assert_eq!(rating_aggregate(&[0.0, f64::NAN, 9.0]).unwrap(), (Some(0.0), 1));
+        // Order does not matter, even for values that are not exact in binary.
+        let a = [0.1, 4.3, 2.7, 0.3, 5.0, 1.1];
+        let mut b = a;
+        b.reverse();
+        assert_eq!(rating_aggregate(&a).unwrap(), rating_aggregate(&b).unwrap());
+        assert_eq!(exact_sum([0.1; 10]), 1.0);
     }
 }

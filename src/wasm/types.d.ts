@@ -417,4 +417,7 @@ export interface ImportReport {
   specs: number;
   ratings: number;
   builtin_stats: number;
+  /** Built-in statistics rows not applied (a shared catalog, e.g. the server, takes none; a
+   *  private one only seeds built-ins without statistics). */
+  builtin_stats_ignored: number;
 }
