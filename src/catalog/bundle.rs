@@ -71,17 +71,19 @@ fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = Violation> 
 
 impl<S: Store, E: Env> Catalog<S, E> {
     pub async fn export_all(&self) -> Result<Value> {
-        let mut templates: Vec<WorkflowTemplate> = Vec::new();
-        for mut s in self.store.find_templates(&TemplateFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await? {
-            Self::verify(&mut s.record)?;
-            templates.push(s.record);
-        }
+        // What fails verification is left out and listed under `skipped` with what storage
+        // holds (the acting user's own rows: the owner can repair and re-import them).
+        let mut skipped = Vec::new();
+        let rows = self.store.find_templates(&TemplateFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await?;
+        let mut templates = self.export_verified(rows.into_iter().map(|s| s.record), "workflow_templates", &mut skipped);
         crate::sort::sort_by(&mut templates, |a, b| a.id.cmp(&b.id));
-        let mut specs: Vec<TemplateSpec> =
-            self.store.find_specs(&SpecFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await?.into_iter().map(|s| s.record).collect();
+        let rows = self.store.find_specs(&SpecFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await?;
+        let mut specs: Vec<TemplateSpec> = self.export_verified(rows.into_iter().map(|s| s.record), "template_specs", &mut skipped);
         crate::sort::sort_by(&mut specs, |a, b| a.id.cmp(&b.id));
-        let ratings: Vec<Rating> = self.store.find_ratings(Some(&self.user), None).await?.into_iter().map(|s| s.record).collect();
-        let stats: Vec<BuiltinStats> = self.store.all_builtin_stats().await?.into_iter().map(|s| s.record).collect();
+        let rows = self.store.find_ratings(Some(&self.user), None).await?;
+        let ratings: Vec<Rating> = self.export_verified(rows.into_iter().map(|s| s.record), "template_ratings", &mut skipped);
+        let rows = self.store.all_builtin_stats().await?;
+        let stats: Vec<BuiltinStats> = self.export_verified(rows.into_iter().map(|s| s.record), "builtin_stats", &mut skipped);
         Ok(json!({
             "format_version": FORMAT_VERSION,
             "exported_at": self.now(),
@@ -90,6 +92,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             "template_specs": specs,
             "ratings": ratings,
             "builtin_stats": stats,
+            "skipped": skipped,
         }))
     }
 
@@ -103,7 +106,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
             _ => v.push(Violation::new("format_version", validate::OUT_OF_RANGE, format!("format_version must be {FORMAT_VERSION}"))),
         }
         for k in m.keys() {
-            if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats"].contains(&k.as_str()) {
+            // `skipped` is export's report of rows left out; an import ignores it.
+            if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats", "skipped"].contains(&k.as_str()) {
                 v.push(Violation::new(k.clone(), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
             }
         }

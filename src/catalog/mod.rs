@@ -4,6 +4,7 @@
 
 mod bundle;
 pub mod discover;
+mod integrity;
 mod specs;
 mod usage;
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use discover::{DiscoverOptions, Page, Sort};
+pub use integrity::SkippedRow;
 pub use usage::UsageRun;
 
 use crate::builtin;
@@ -26,13 +28,19 @@ use crate::model::{time, WorkflowTemplate};
 use crate::store::{name_key, BuiltinStats, Expect, Store, Stored, TemplateFilter, Write};
 use crate::validate::{self, Options};
 
-/// Where time and randomness come from: the browser facade, the native system, or a test.
+/// Where time and randomness come from, and where reports go: the browser facade, the native
+/// system, a server, or a test.
 pub trait Env {
     fn now_ms(&self) -> i64;
     fn random(&self) -> u128 {
         random_bits()
     }
+    /// Told of every stored row a list left out because it failed verification (SPEC section
+    /// 4), so that one bad row never turns a list into an error yet never goes unnoticed. A
+    /// server logs it; the default does nothing.
+    fn skipped_row(&self, _row: &SkippedRow) {}
 }
+
 
 /// The system clock (native targets only; the browser facade brings its own).
 #[cfg(not(target_arch = "wasm32"))]
@@ -354,8 +362,20 @@ impl<S: Store, E: Env> Catalog<S, E> {
         Err(Error::Integrity { id: t.id.clone(), message: msg.join("; ") })
     }
 
-    /// Any template by id, built-in or stored, with no access check (internal use).
-    pub(crate) async fn load_any(&self, id: &str) -> Result<Option<Loaded>> {
+    /// A stored record is checked with [`Self::verify`]; built-ins are compiled in.
+    fn check_loaded(l: Loaded) -> Result<Loaded> {
+        match l {
+            Loaded::Stored(mut s) => {
+                Self::verify(&mut s.record)?;
+                Ok(Loaded::Stored(s))
+            }
+            b => Ok(b),
+        }
+    }
+
+    /// Any template by id as stored, not yet verified: access is decided first, so a user who
+    /// may not see a corrupt row is told NOT_FOUND, not INTEGRITY.
+    async fn load_raw(&self, id: &str) -> Result<Option<Loaded>> {
         if let Some(b) = builtin::get(id) {
             let mut record = b.clone();
             let stats = self.store.get_builtin_stats(id).await?;
@@ -366,25 +386,24 @@ impl<S: Store, E: Env> Catalog<S, E> {
             return Ok(Some(Loaded::Builtin { record, stats_rev }));
         }
         match self.store.get_template(id).await? {
-            Some(s) => Self::checked(id, s).map(Some),
+            Some(s) => Self::stored_as(id, s).map(Some),
             None => Ok(None),
         }
     }
 
-    /// A stored record read under `id`: it must say it is `id`, and pass [`Self::verify`].
-    fn checked(id: &str, mut s: Stored<WorkflowTemplate>) -> Result<Loaded> {
+    /// A stored record read under `id`: it must say it is `id`.
+    fn stored_as(id: &str, s: Stored<WorkflowTemplate>) -> Result<Loaded> {
         if s.record.id != id {
             return Err(Error::Integrity { id: id.into(), message: format!("stored under {id} but says {}", s.record.id) });
         }
-        Self::verify(&mut s.record)?;
         Ok(Loaded::Stored(s))
     }
 
-    /// [`Self::load_any`], taking the record from `pre` when it was read ahead.
-    async fn load_any_in(&self, id: &str, pre: &mut Prefetched) -> Result<Option<Loaded>> {
+    /// [`Self::load_raw`], taking the record from `pre` when it was read ahead.
+    async fn load_raw_in(&self, id: &str, pre: &mut Prefetched) -> Result<Option<Loaded>> {
         match pre.remove(id) {
-            Some(s) => Self::checked(id, s).map(Some),
-            None => self.load_any(id).await,
+            Some(s) => Self::stored_as(id, s).map(Some),
+            None => self.load_raw(id).await,
         }
     }
 
@@ -406,8 +425,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     async fn load_visible_in(&self, id: &str, pre: &mut Prefetched) -> Result<Loaded> {
         let id = self.parse_id(id)?;
-        match self.load_any_in(&id, pre).await? {
-            Some(l) if Self::visible_to(l.record(), &self.user) => Ok(l),
+        match self.load_raw_in(&id, pre).await? {
+            Some(l) if Self::visible_to(l.record(), &self.user) => Self::check_loaded(l),
             _ => Err(Error::not_found("template", id)),
         }
     }
@@ -422,10 +441,24 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     /// A stored template the acting user owns (for update, newVersion, delete).
     async fn load_owned(&self, id: &str) -> Result<Stored<WorkflowTemplate>> {
-        match self.load_visible(id).await? {
-            Loaded::Builtin { record, .. } => Err(Error::BuiltinReadOnly { id: record.id }),
-            Loaded::Stored(s) if s.record.owner_id == self.user => Ok(s),
-            Loaded::Stored(s) => Err(Error::Forbidden(format!("template {} belongs to another user", s.record.id))),
+        let s = self.load_owned_raw(id).await?;
+        Self::check_loaded(Loaded::Stored(s)).map(|l| match l {
+            Loaded::Stored(s) => s,
+            Loaded::Builtin { .. } => unreachable!("load_owned_raw never returns a built-in"),
+        })
+    }
+
+    /// [`Self::load_owned`] without verifying the record: delete takes it, so that an owner is
+    /// never stuck with a corrupt template of their own.
+    async fn load_owned_raw(&self, id: &str) -> Result<Stored<WorkflowTemplate>> {
+        let id = self.parse_id(id)?;
+        match self.load_raw(&id).await? {
+            Some(Loaded::Builtin { record, .. }) => Err(Error::BuiltinReadOnly { id: record.id }),
+            Some(Loaded::Stored(s)) if s.record.owner_id == self.user => Ok(s),
+            Some(Loaded::Stored(s)) if Self::visible_to(&s.record, &self.user) => {
+                Err(Error::Forbidden(format!("template {} belongs to another user", s.record.id)))
+            }
+            _ => Err(Error::not_found("template", id)),
         }
     }
 
@@ -450,7 +483,10 @@ impl<S: Store, E: Env> Catalog<S, E> {
             let owner = last.owner_id.clone();
             let base = match overrides.get(&base_id) {
                 Some(t) => Some(t.clone()),
-                None => self.load_any_in(&base_id, &mut pre).await?.map(Loaded::into_record),
+                None => match self.load_raw_in(&base_id, &mut pre).await? {
+                    Some(l) if Self::visible_to(l.record(), &owner) => Some(Self::check_loaded(l)?.into_record()),
+                    _ => None,
+                },
             };
             match base {
                 Some(b) if Self::visible_to(&b, &owner) => chain.push(b),
@@ -491,7 +527,15 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 if seen > 10_000 {
                     return Ok(()); // pathological fan-out: the direct check above still holds
                 }
-                let child = ov.get(&child.record.id).cloned().unwrap_or(child.record);
+                let child = match ov.get(&child.record.id) {
+                    Some(t) => t.clone(),
+                    // A descendant that fails verification is already broken: reported, and
+                    // neither it nor what derives from it can hold up this edit.
+                    None => match self.verified(child.record) {
+                        Some(t) => t,
+                        None => continue,
+                    },
+                };
                 let chain = self.walk(child.clone(), &ov, Prefetched::new()).await?;
                 let r = Self::resolution(&chain);
                 let mut v = Vec::new();
@@ -589,10 +633,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
     pub async fn derived(&self, id: &str) -> Result<Vec<WorkflowTemplate>> {
         let id = self.load_visible(id).await?.record().id.clone();
         let mut out = Vec::new();
-        for mut s in self.store.find_templates(&TemplateFilter { base_template_id: Some(id), ..Default::default() }).await? {
+        for s in self.store.find_templates(&TemplateFilter { base_template_id: Some(id), ..Default::default() }).await? {
             if Self::visible_to(&s.record, &self.user) {
-                Self::verify(&mut s.record)?;
-                out.push(s.record);
+                out.extend(self.verified(s.record));
             }
         }
         crate::sort::sort_by(&mut out, |a, b| a.id.cmp(&b.id));
@@ -704,8 +747,17 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     fn check_if_match(current: &WorkflowTemplate, opts: &WriteOptions) -> Result<()> {
         if let Some(want) = &opts.if_match {
-            let want_ms = time::parse_ms(want).ok_or_else(|| Error::invalid(format!("ifMatch {want:?} is not an RFC 3339 timestamp")))?;
-            if time::parse_ms(&current.updated_at) != Some(want_ms) {
+            let want_ms = match time::parse_ms(want) {
+                Some(ms) => ms,
+                None if *want == current.updated_at => i64::MIN,
+                None => return Err(Error::invalid(format!("ifMatch {want:?} is not an RFC 3339 timestamp"))),
+            };
+            // A corrupt stored timestamp (which only its owner's delete reads) matches itself.
+            let same = match time::parse_ms(&current.updated_at) {
+                Some(have) => have == want_ms,
+                None => *want == current.updated_at,
+            };
+            if !same {
                 return Err(Error::Conflict { id: current.id.clone(), expected: want.clone(), actual: current.updated_at.clone() });
             }
         }
@@ -828,10 +880,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let t = t.into_record();
         let mut out = Vec::new();
-        for mut s in self.lineage(&t).await? {
+        for s in self.lineage(&t).await? {
             if Self::visible_to(&s.record, &self.user) {
-                Self::verify(&mut s.record)?;
-                out.push(s.record);
+                out.extend(self.verified(s.record));
             }
         }
         Ok(out)
@@ -853,7 +904,10 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// `delete` guarded by `if_match` (the `updated_at` the caller saw): CONFLICT when the
     /// template was edited since (used by the HTTP server's `If-Match`).
     pub async fn delete_with(&self, id: &str, opts: WriteOptions) -> Result<()> {
-        let opts = self.pin(id, opts).await?;
+        let opts = match opts.if_match {
+            Some(_) => opts,
+            None => WriteOptions { if_match: Some(self.load_owned_raw(id).await?.record.updated_at) },
+        };
         for _ in 0..EDIT_RETRIES {
             match self.delete_once(id, &opts).await {
                 Err(e) if is_revision_conflict(&e) => continue,
@@ -864,7 +918,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     async fn delete_once(&self, id: &str, opts: &WriteOptions) -> Result<()> {
-        let current = self.load_owned(id).await?;
+        // Not verified: the owner may delete a template that fails verification.
+        let current = self.load_owned_raw(id).await?;
         Self::check_if_match(&current.record, opts)?;
         let children = self.store.find_templates(&TemplateFilter { base_template_id: Some(current.record.id.clone()), ..Default::default() }).await?;
         if !children.is_empty() {

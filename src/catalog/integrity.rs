@@ -1,0 +1,145 @@
+//! Rows that fail verification (SPEC section 4) in lists: one bad row never turns a list, a
+//! page or another user's request into an error. It is left out, counted where the result has
+//! a place for it (`Page::skipped`, the `skipped` list of an export), and reported through
+//! `Env::skipped_row`; a direct read of it is still INTEGRITY.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{Catalog, Env};
+use crate::builtin;
+use crate::error::{Error, Result};
+use crate::model::{id::normalize_id, time, TemplateSpec, WorkflowTemplate};
+use crate::store::{BuiltinStats, Rating, Store};
+use crate::validate::{self, Options};
+
+/// A stored row left out of a list (discover, popularByCategory, versions, derived, listSpecs,
+/// exportAll, the descendants an edit checks, the candidates of a base name) because it failed
+/// verification. `id` is the row's key; this goes to `Env::skipped_row` (logs), never to other
+/// users.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkippedRow {
+    /// "workflow_templates", "template_specs", "template_ratings" or "builtin_stats".
+    pub table: &'static str,
+    pub id: String,
+    /// The error a direct read of the row gives (INTEGRITY).
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// A record read from storage that can be checked as a whole.
+pub(crate) trait Verifiable: Serialize {
+    fn key(&self) -> String;
+    fn check(&mut self) -> Result<()>;
+}
+
+impl Verifiable for WorkflowTemplate {
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+    fn check(&mut self) -> Result<()> {
+        Catalog::<crate::store::memory::MemoryStore, NoEnv>::verify(self)
+    }
+}
+
+impl Verifiable for TemplateSpec {
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+    fn check(&mut self) -> Result<()> {
+        Catalog::<crate::store::memory::MemoryStore, NoEnv>::verify_spec(self)
+    }
+}
+
+impl Verifiable for Rating {
+    fn key(&self) -> String {
+        format!("{}:{}", self.template_id, self.user_id)
+    }
+    fn check(&mut self) -> Result<()> {
+        let ok = normalize_id(&self.template_id).is_some()
+            && normalize_id(&self.user_id).is_some()
+            && self.stars.is_finite()
+            && (0.0..=5.0).contains(&self.stars)
+            && time::parse_ms(&self.updated_at).is_some();
+        match ok {
+            true => Ok(()),
+            false => Err(Error::Integrity { id: self.key(), message: "a stored rating needs ULIDs, stars in 0..=5 and an RFC 3339 updated_at".into() }),
+        }
+    }
+}
+
+impl Verifiable for BuiltinStats {
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+    fn check(&mut self) -> Result<()> {
+        // The statistics follow the template rules: check them applied to the built-in.
+        let Some(b) = builtin::get(&self.id) else {
+            return Err(Error::Integrity { id: self.id.clone(), message: "statistics of an id that is not a built-in's".into() });
+        };
+        let mut probe = b.clone();
+        probe.set_stats(self.stats.clone());
+        let v = validate::validate_template(&probe.to_value(), Options { complete: true, allow_builtin: true });
+        match v.first() {
+            Some(x) => Err(Error::Integrity { id: self.id.clone(), message: format!("{}: {}", x.field, x.message) }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Only to name the associated functions of `Catalog` that use neither store nor env.
+pub(crate) struct NoEnv;
+impl Env for NoEnv {
+    fn now_ms(&self) -> i64 {
+        0
+    }
+}
+
+impl<S: Store, E: Env> Catalog<S, E> {
+    /// Reports a row left out of a list (see [`SkippedRow`]).
+    pub(crate) fn skip(&self, table: &'static str, id: &str, e: &Error) {
+        let message = match e {
+            Error::Integrity { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        self.env.skipped_row(&SkippedRow { table, id: id.to_string(), code: e.code(), message });
+    }
+
+    /// The records of `rows` that pass [`Self::verify`]; the others are reported and left out.
+    pub(crate) fn keep_verified(&self, rows: impl IntoIterator<Item = WorkflowTemplate>) -> Vec<WorkflowTemplate> {
+        rows.into_iter().filter_map(|t| self.verified(t)).collect()
+    }
+
+    /// `t` when it passes [`Self::verify`]; otherwise reported and `None`.
+    pub(crate) fn verified(&self, mut t: WorkflowTemplate) -> Option<WorkflowTemplate> {
+        match Self::verify(&mut t) {
+            Ok(()) => Some(t),
+            Err(e) => {
+                self.skip("workflow_templates", &t.id, &e);
+                None
+            }
+        }
+    }
+
+    /// For export: the rows that pass their check; each other one is reported and appended to
+    /// `skipped` as `{ table, id, code, message, record }` (the record as stored).
+    pub(crate) fn export_verified<T: Verifiable>(&self, rows: impl IntoIterator<Item = T>, table: &'static str, skipped: &mut Vec<Value>) -> Vec<T> {
+        let mut out = Vec::new();
+        for mut r in rows {
+            match r.check() {
+                Ok(()) => out.push(r),
+                Err(e) => {
+                    let id = r.key();
+                    self.skip(table, &id, &e);
+                    let message = match &e {
+                        Error::Integrity { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    };
+                    let record = serde_json::to_value(&r).unwrap_or(Value::Null);
+                    skipped.push(json!({ "table": table, "id": id, "code": e.code(), "message": message, "record": record }));
+                }
+            }
+        }
+        out
+    }
+}
