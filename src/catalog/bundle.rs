@@ -363,7 +363,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut rest: Vec<(String, (Option<f64>, u64))> = aggregates.into_iter().collect();
         rest.sort_by(|a, b| a.0.cmp(&b.0));
         for (id, (rating, count)) in rest {
-            match self.load_any(&id).await? {
+            match self.load_raw(&id).await?.map(Self::check_loaded).transpose()? {
                 Some(Loaded::Builtin { record, stats_rev }) => {
                     let entry = builtin_new.entry(id).or_insert_with(|| (record.stats(), stats_rev.map(Expect::Rev).unwrap_or(Expect::Absent)));
                     (entry.0.rating, entry.0.rating_count) = (rating, count);
