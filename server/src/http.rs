@@ -18,14 +18,30 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::{json, Map, Value};
-use workflow_templates::catalog::{Catalog, DiscoverOptions, SystemEnv, UsageRun, WriteOptions};
+use workflow_templates::catalog::{Catalog, DiscoverOptions, Env, SkippedRow, SystemEnv, UsageRun, WriteOptions};
 use workflow_templates::Error;
 
 use crate::auth;
 use crate::db::{int, text, Pool};
 use crate::store::{IdemClaim, SqlStore};
 
-pub type Cat = Catalog<SqlStore, SystemEnv>;
+pub type Cat = Catalog<SqlStore, ServerEnv>;
+
+/// The catalog's environment on the server: the system clock, and a log line (stderr) for
+/// every stored row a list left out because it fails verification (issue 10 item 1): the
+/// response only counts it (`skipped`), the log says which row and why.
+pub struct ServerEnv {
+    user: String,
+}
+
+impl Env for ServerEnv {
+    fn now_ms(&self) -> i64 {
+        SystemEnv.now_ms()
+    }
+    fn skipped_row(&self, row: &SkippedRow) {
+        eprintln!("left out stored {} row {} ({}: {}) from a list for user {}", row.table, row.id, row.code, row.message, self.user);
+    }
+}
 
 pub const OPENAPI: &str = include_str!("../openapi.yaml");
 
@@ -329,7 +345,7 @@ where
         let mut conn = pool.get()?;
         let user = auth::user_for_token(&mut conn, &token)?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
         let claim = idem.as_ref().map(|i| IdemClaim { user_id: user.clone(), key: i.key.clone(), request_hash: i.request_hash.clone() });
-        let cat = Catalog::new(SqlStore::for_request(conn, claim), SystemEnv, &user)?.shared(true);
+        let cat = Catalog::new(SqlStore::for_request(conn, claim), ServerEnv { user: user.clone() }, &user)?.shared(true);
         if let Some(i) = &idem {
             // A row without a response is a twin between its commit and storing its answer
             // (wait briefly for it), or a server that stopped right there (rebuild it).

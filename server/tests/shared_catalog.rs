@@ -41,7 +41,7 @@ fn lists_are_served(clients: &[&Client], hidden: &[&str], l: &str) {
             let r = c.get(&format!("/v1/templates{q}"));
             assert_eq!(r.status, 200, "{l}: GET /v1/templates{q}: {}", body(&r));
             for h in hidden {
-                assert!(!body(&r).contains(h), "{l}: {q} lists the bad row {h}");
+                assert!(!body(&r).contains(h), "{l}: {q} lists the bad row {h}: {}", body(&r));
             }
         }
         let r = c.get("/v1/popular-by-category");
@@ -105,6 +105,72 @@ fn far_future_timestamps_are_refused_at_import() {
         }
         assert_eq!(cb.get("/v1/export").status, 200, "{l}");
         assert_eq!(cb.delete(&format!("/v1/templates/{r_id}")).status, 204, "{l}");
+    }
+}
+
+/// Item 1, second half: rows that fail verification (planted with SQL behind the server's
+/// back) are left out of every list and page, counted in `skipped`, logged; their owner can
+/// still delete them and export the rest.
+#[test]
+fn rows_that_fail_verification_are_left_out_and_counted() {
+    for db in backends() {
+        let (a, b, cu) = (create_user(&db), create_user(&db), create_user(&db));
+        let srv = Server::start_logged(&db, &[]);
+        let (ca, cb, cc) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)), srv.client(Some(&cu.token)));
+        let l = db.label;
+        let mk = |c: &Client, name: &str, public: bool| id_of(&c.post("/v1/templates", &json!({ "name": name, "workflow_type": "plain", "is_public": public, "category": "research", "description": "a shared one" })));
+        let tampered = mk(&cb, "shared tampered", true);
+        let future = mk(&cb, "shared future", true);
+        let overflow = mk(&cb, "shared overflow", true);
+        let undecodable = mk(&cb, "shared undecodable", true);
+        let private_bad = mk(&cb, "shared private bad", false);
+        let good_a = mk(&ca, "shared good A", true);
+        let good_b = mk(&cb, "shared good B", true);
+
+        let mut conn = db_conn(&db);
+        let mut plant = |sql: &str, params: &[workflow_templates_server::db::P]| assert_eq!(conn.execute(sql, params).unwrap(), 1, "{l}: {sql}");
+        // The configuration changed behind the server's back: config_hash no longer matches.
+        plant("UPDATE workflow_templates SET default_params = {j1} WHERE id = {t2}", &[text("{\"tampered\": true}"), text(&tampered)]);
+        // A 5-digit year (what the PATCH wrote): no valid timestamp.
+        let year_10000 = if l == "sqlite" { "+10000-01-01T00:00:00.000Z" } else { "10000-01-01T00:00:00.000Z" };
+        plant("UPDATE workflow_templates SET updated_at = {ts1} WHERE id = {t2}", &[text(year_10000), text(&future)]);
+        plant("UPDATE workflow_templates SET rating_count = {i1}, rating = 5.0 WHERE id = {t2}", &[int(MAX_SAFE as i64 + 1), text(&overflow)]);
+        plant("UPDATE workflow_templates SET required_tools = {j1} WHERE id = {t2}", &[text("[\"tampered\"]"), text(&private_bad)]);
+        // A row the store cannot even decode into a record (a negative counter).
+        plant("UPDATE workflow_templates SET usage_count = -1 WHERE id = {t1}", &[text(&undecodable)]);
+        drop(plant);
+
+        let bad_public = [tampered.as_str(), future.as_str(), overflow.as_str(), undecodable.as_str()];
+        lists_are_served(&[&ca, &cb, &cc], &[&tampered, &future, &overflow, &undecodable, &private_bad], l);
+        // The count: others see the bad public rows skipped, the owner also its private one.
+        let page = ca.get("/v1/templates?text=shared");
+        assert_eq!(page.json()["skipped"], 4, "{l}: {}", body(&page));
+        assert_eq!(page.json()["items"].as_array().unwrap().len(), 2, "{l}: the good ones are still there");
+        let page = cb.get("/v1/templates?text=shared");
+        assert_eq!(page.json()["skipped"], 5, "{l}: {}", body(&page));
+        let page = ca.get("/v1/templates");
+        assert!(page.json()["skipped"].as_u64().unwrap() >= 4, "{l}: the plain browse counts them too: {}", body(&page));
+        assert_eq!(ca.get("/v1/templates?text=nothing-like-this").json()["skipped"], Value::Null, "{l}: absent when 0");
+        // Other records read as before.
+        assert_eq!(cc.get(&format!("/v1/templates/{good_a}")).status, 200, "{l}");
+        assert_eq!(cc.get(&format!("/v1/templates/{good_b}")).status, 200, "{l}");
+        // A bad row read on its own is an INTEGRITY error, not garbage.
+        assert_eq!(ca.get(&format!("/v1/templates/{tampered}")).code(), "INTEGRITY", "{l}");
+        // The server says which rows it left out.
+        let log = srv.log_text();
+        for id in bad_public {
+            assert!(log.contains(id), "{l}: the log does not name {id}: {log}");
+        }
+        // The owner exports the rest and deletes the bad rows.
+        let ex = cb.get("/v1/export");
+        assert_eq!(ex.status, 200, "{l}: {}", body(&ex));
+        assert!(body(&ex).contains(&good_b), "{l}");
+        for id in bad_public.iter().copied().chain([private_bad.as_str()]) {
+            let r = cb.delete(&format!("/v1/templates/{id}"));
+            assert_eq!(r.status, 204, "{l}: the owner deletes the bad row {id}: {}", body(&r));
+        }
+        assert_eq!(cb.get("/v1/templates?text=shared").json()["skipped"], Value::Null, "{l}");
+        assert_eq!(ca.get("/v1/templates?text=shared").json()["items"].as_array().unwrap().len(), 2, "{l}");
     }
 }
 
@@ -290,4 +356,3 @@ fn imported_ratings_always_count_in_the_aggregate() {
         assert!((r["rating"].as_f64().unwrap() - mean).abs() < 1e-12, "{l}: {r}");
     }
 }
-
