@@ -166,7 +166,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         for ((at, t), existing) in accepted.into_iter().zip(existing) {
             match existing {
                 Some(existing) if existing.record.owner_id != self.user => {
-                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, format!("id {} belongs to another user's template", t.id)));
+                    // Whose it is is not the caller's to know (issue 10, item 5).
+                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, format!("id {} is taken; an import may only replace your own records", t.id)));
                     templates.remove(&t.id);
                 }
                 // Import restores: a record already here is replaced, guarded by its revision.
@@ -211,7 +212,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 if let Err(e) = self.check_inheritance_import(t, &templates).await {
                     match e {
                         Error::ValidationFailed(list) => v.extend(prefixed(&format!("workflow_templates[{id}]"), list)),
-                        Error::BaseNotFound { .. } | Error::InheritanceCycle { .. } | Error::InheritanceTooDeep { .. } => {
+                        Error::BaseNotFound { .. } | Error::InheritanceCycle { .. } | Error::InheritanceTooDeep { .. } | Error::HasDerived { .. } => {
                             v.push(Violation::new(format!("workflow_templates[{id}].base_template_id"), e.code(), e.to_string()))
                         }
                         other => return Err(other),
@@ -236,7 +237,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
             let expect = match self.store.get_spec(&s.id).await? {
                 Some(e) if e.record.owner_id != self.user => {
-                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, "id belongs to another user's spec"));
+                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, "id is taken; an import may only replace your own records"));
                     continue;
                 }
                 Some(e) => Expect::Rev(e.rev),

@@ -386,23 +386,27 @@ impl<S: Store, E: Env> Catalog<S, E> {
             return Ok(Some(Loaded::Builtin { record, stats_rev }));
         }
         match self.store.get_template(id).await? {
-            Some(s) => Self::stored_as(id, s).map(Some),
+            Some(s) => self.stored_as(id, s),
             None => Ok(None),
         }
     }
 
-    /// A stored record read under `id`: it must say it is `id`.
-    fn stored_as(id: &str, s: Stored<WorkflowTemplate>) -> Result<Loaded> {
-        if s.record.id != id {
-            return Err(Error::Integrity { id: id.into(), message: format!("stored under {id} but says {}", s.record.id) });
+    /// A stored record read under `id`: it must say it is `id` (INTEGRITY for whoever may see
+    /// what it says; nothing at all for others).
+    fn stored_as(&self, id: &str, s: Stored<WorkflowTemplate>) -> Result<Option<Loaded>> {
+        if s.record.id == id {
+            return Ok(Some(Loaded::Stored(s)));
         }
-        Ok(Loaded::Stored(s))
+        match Self::visible_to(&s.record, &self.user) {
+            true => Err(Error::Integrity { id: id.into(), message: format!("stored under {id} but says {}", s.record.id) }),
+            false => Ok(None),
+        }
     }
 
     /// [`Self::load_raw`], taking the record from `pre` when it was read ahead.
     async fn load_raw_in(&self, id: &str, pre: &mut Prefetched) -> Result<Option<Loaded>> {
         match pre.remove(id) {
-            Some(s) => Self::stored_as(id, s).map(Some),
+            Some(s) => self.stored_as(id, s),
             None => self.load_raw(id).await,
         }
     }
@@ -466,34 +470,56 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     /// The chain from `leaf` to its root, leaf first. Each base must be visible to the owner of
     /// the template that points at it. `overrides` replace stored records (for checking a write
-    /// before it is made).
+    /// before it is made). Errors name only templates the acting user may see (a chain can
+    /// pass through another user's private template): the others are counted or left unnamed.
     async fn walk(&self, leaf: WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>, mut pre: Prefetched) -> Result<Vec<WorkflowTemplate>> {
         let mut chain = vec![leaf];
         loop {
             let last = &chain[chain.len() - 1];
             let Some(base_id) = last.base_template_id.clone() else { break };
             if let Some(pos) = chain.iter().position(|t| t.id == base_id) {
-                let mut ids: Vec<String> = chain[pos..].iter().map(|t| t.id.clone()).collect();
-                ids.push(base_id);
-                return Err(Error::InheritanceCycle { ids });
+                let on_cycle = &chain[pos..];
+                let mut ids: Vec<String> = on_cycle.iter().filter(|t| Self::visible_to(t, &self.user)).map(|t| t.id.clone()).collect();
+                if Self::visible_to(&chain[pos], &self.user) {
+                    ids.push(base_id);
+                }
+                let hidden = on_cycle.iter().filter(|t| !Self::visible_to(t, &self.user)).count();
+                return Err(Error::InheritanceCycle { ids, hidden });
             }
             if chain.len() >= MAX_DEPTH {
                 return Err(Error::InheritanceTooDeep { id: chain[0].id.clone(), limit: MAX_DEPTH });
             }
             let owner = last.owner_id.clone();
+            // What the acting user may be told about this link.
+            let named = Self::visible_to(last, &self.user);
             let base = match overrides.get(&base_id) {
                 Some(t) => Some(t.clone()),
-                None => match self.load_raw_in(&base_id, &mut pre).await? {
-                    Some(l) if Self::visible_to(l.record(), &owner) => Some(Self::check_loaded(l)?.into_record()),
-                    _ => None,
+                None => match self.load_raw_in(&base_id, &mut pre).await {
+                    Ok(Some(l)) if Self::visible_to(l.record(), &owner) => {
+                        let seen = named && Self::visible_to(l.record(), &self.user);
+                        match Self::check_loaded(l) {
+                            Ok(l) => Some(l.into_record()),
+                            Err(e) if seen => return Err(e),
+                            Err(_) => return Err(self.hidden_integrity(&chain[0].id)),
+                        }
+                    }
+                    Ok(_) => None,
+                    Err(e) if e.code() != "INTEGRITY" => return Err(e),
+                    // A row stored under the wrong key: what it says is not the caller's to read.
+                    Err(_) => return Err(self.hidden_integrity(&chain[0].id)),
                 },
             };
             match base {
                 Some(b) if Self::visible_to(&b, &owner) => chain.push(b),
-                _ => return Err(Error::BaseNotFound { reference: base_id }),
+                _ => return Err(Error::BaseNotFound { reference: if named { base_id } else { String::new() } }),
             }
         }
         Ok(chain)
+    }
+
+    /// INTEGRITY of a template in the chain of `leaf` that the acting user may not see.
+    fn hidden_integrity(&self, leaf: &str) -> Error {
+        Error::Integrity { id: leaf.to_string(), message: "a template in its inheritance chain that you cannot see failed verification".into() }
     }
 
     fn resolution(chain: &[WorkflowTemplate]) -> Resolution {
@@ -503,7 +529,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     /// Checks inheritance of a record about to be written: base exists and is visible, no
     /// cycle, depth, and workflow-type consistency of the effective configuration; then the
-    /// same for every template that derives from it.
+    /// same for every template that derives from it (their chains run through this record, so
+    /// each is its own template on top of its base's chain). Problems of derived templates the
+    /// acting user may not see are counted, never named: one that would lose sight of its base
+    /// (this record made private) is HAS_DERIVED; one that would be too deep is
+    /// INHERITANCE_TOO_DEEP; one that would be inconsistent is a `derived` violation.
     async fn check_inheritance(&self, record: &WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>) -> Result<()> {
         let mut ov = overrides.clone();
         ov.insert(record.id.clone(), record.clone());
@@ -518,39 +548,81 @@ impl<S: Store, E: Env> Catalog<S, E> {
         if !v.is_empty() {
             return Err(violations(v));
         }
-        // Descendants: their effective configuration changes with this record.
-        let mut frontier = vec![record.id.clone()];
-        let mut seen = 0usize;
-        while let Some(id) = frontier.pop() {
-            for child in self.store.find_templates(&TemplateFilter { base_template_id: Some(id), ..Default::default() }).await? {
-                seen += 1;
-                if seen > 10_000 {
-                    return Ok(()); // pathological fan-out: the direct check above still holds
+        let chain: Vec<Rc<WorkflowTemplate>> = chain.into_iter().map(Rc::new).collect();
+        let mut frontier = vec![chain];
+        let mut visited = std::collections::HashSet::from([record.id.clone()]);
+        let (mut orphaned, mut orphaned_hidden) = (Vec::new(), 0usize);
+        let (mut too_deep, mut mismatched) = (None::<String>, Vec::new());
+        let mut mismatched_hidden = 0usize;
+        while let Some(parent_chain) = frontier.pop() {
+            let parent = parent_chain[0].clone();
+            for row in self.store.find_templates(&TemplateFilter { base_template_id: Some(parent.id.clone()), ..Default::default() }).await? {
+                if visited.len() > 10_000 {
+                    break; // pathological fan-out: the direct check above still holds
                 }
-                let child = match ov.get(&child.record.id) {
+                if !visited.insert(row.record.id.clone()) {
+                    continue;
+                }
+                let child = match ov.get(&row.record.id) {
                     Some(t) => t.clone(),
                     // A descendant that fails verification is already broken: reported, and
                     // neither it nor what derives from it can hold up this edit.
-                    None => match self.verified(child.record) {
+                    None => match self.verified(row.record) {
                         Some(t) => t,
                         None => continue,
                     },
                 };
-                let chain = self.walk(child.clone(), &ov, Prefetched::new()).await?;
-                let r = Self::resolution(&chain);
-                let mut v = Vec::new();
-                validate::check_type_consistency(r.effective.workflow_type, &r.effective.required_tools, &r.effective.required_retrievers, &mut v);
-                if !v.is_empty() {
-                    let v = v
-                        .into_iter()
-                        .map(|x| Violation::new(format!("derived[{}].{}", child.id, x.field), &x.code, format!("derived template {:?}: {}", child.name, x.message)))
-                        .collect();
-                    return Err(violations(v));
+                if child.base_template_id.as_deref() != Some(parent.id.as_str()) {
+                    continue; // this write moves it elsewhere; it is checked on its own
                 }
-                frontier.push(child.id.clone());
+                let seen = Self::visible_to(&child, &self.user);
+                if !Self::visible_to(&parent, &child.owner_id) {
+                    match seen {
+                        true => orphaned.push(child.id.clone()),
+                        false => orphaned_hidden += 1,
+                    }
+                    continue;
+                }
+                if parent_chain.len() >= MAX_DEPTH {
+                    too_deep = too_deep.or(Some(if seen { child.id.clone() } else { record.id.clone() }));
+                    continue;
+                }
+                let mut chain = Vec::with_capacity(parent_chain.len() + 1);
+                chain.push(Rc::new(child));
+                chain.extend(parent_chain.iter().cloned());
+                let refs: Vec<&WorkflowTemplate> = chain.iter().map(|t| &**t).collect();
+                let e = inherit::resolve(&refs).effective;
+                let mut found = Vec::new();
+                validate::check_type_consistency(e.workflow_type, &e.required_tools, &e.required_retrievers, &mut found);
+                let child = &chain[0];
+                if !found.is_empty() {
+                    match seen {
+                        true => mismatched.extend(found.into_iter().map(|x| {
+                            Violation::new(format!("derived[{}].{}", child.id, x.field), &x.code, format!("derived template {:?}: {}", child.name, x.message))
+                        })),
+                        false => mismatched_hidden += 1,
+                    }
+                }
+                frontier.push(chain);
             }
         }
-        Ok(())
+        if !orphaned.is_empty() || orphaned_hidden > 0 {
+            return Err(Error::HasDerived { id: record.id.clone(), derived: orphaned, hidden: orphaned_hidden });
+        }
+        if let Some(id) = too_deep {
+            return Err(Error::InheritanceTooDeep { id, limit: MAX_DEPTH });
+        }
+        if mismatched_hidden > 0 {
+            mismatched.push(Violation::new(
+                "derived",
+                validate::WORKFLOW_TYPE_MISMATCH,
+                format!("{mismatched_hidden} derived template(s) you cannot see would no longer be consistent with their workflow_type"),
+            ));
+        }
+        match mismatched.is_empty() {
+            true => Ok(()),
+            false => Err(violations(mismatched)),
+        }
     }
 
     /// `[{ id, name, base_template_id, level }]`, level 0 first.
@@ -923,13 +995,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
         Self::check_if_match(&current.record, opts)?;
         let children = self.store.find_templates(&TemplateFilter { base_template_id: Some(current.record.id.clone()), ..Default::default() }).await?;
         if !children.is_empty() {
-            let visible: Vec<String> = children.iter().filter(|c| Self::visible_to(&c.record, &self.user)).map(|c| c.record.id.clone()).collect();
-            let hidden = children.len() - visible.len();
-            let mut derived = visible;
-            if hidden > 0 {
-                derived.push(format!("({hidden} not visible to you)"));
-            }
-            return Err(Error::HasDerived { id: current.record.id.clone(), derived });
+            let derived: Vec<String> = children.iter().filter(|c| Self::visible_to(&c.record, &self.user)).map(|c| c.record.id.clone()).collect();
+            let hidden = children.len() - derived.len();
+            return Err(Error::HasDerived { id: current.record.id.clone(), derived, hidden });
         }
         let mut writes = vec![Write::DeleteTemplate { id: current.record.id.clone(), expect: Expect::Rev(current.rev) }];
         let mut promoted = None;

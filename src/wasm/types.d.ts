@@ -200,8 +200,11 @@ export type ErrorCode =
 /**
  * The errors the package throws and rejects with: real `Error` objects (`instanceof Error`,
  * with a stack) whose `name` is `"WorkflowTemplateError"`. `details` depends on the code, e.g.
- * `{ violations: Violation[] }` for VALIDATION_FAILED, `{ ids }` for INHERITANCE_CYCLE,
- * `{ id, derived }` for HAS_DERIVED; null when there is nothing more to say.
+ * `{ violations: Violation[] }` for VALIDATION_FAILED, `{ ids, hidden }` for INHERITANCE_CYCLE,
+ * `{ id, derived, hidden }` for HAS_DERIVED, `{ reference }` for BASE_NOT_FOUND (`""` when only
+ * a template you cannot see names the missing base); null when there is nothing more to say.
+ * An error names (by id or name) only templates the acting user may `get`; the others are
+ * counted (`hidden`, or one violation at field `derived` saying how many).
  */
 export interface WorkflowTemplateError extends Error {
   code: ErrorCode;
