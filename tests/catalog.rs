@@ -105,6 +105,9 @@ impl Store for Shared {
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         self.inner.all_builtin_stats().await
     }
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<workflow_templates::store::UsageTotals>>> {
+        self.inner.get_usage_totals(id).await
+    }
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         let hook = self.hook.borrow_mut().take();
         if let Some(h) = hook {

@@ -444,3 +444,89 @@ fn a_shared_catalog_refuses_imported_records_dated_in_the_future() {
     rewrite(&mut bundle, 0, |t| t.updated_at = format_ms(T0 + 86_400_000));
     ok(block_on(fx.cat(U2).import_all(bundle)));
 }
+
+// ---- item 7: every mean is the mean of what was recorded ------------------------------------
+
+#[test]
+fn usage_means_come_from_exact_sums_not_from_the_rounded_mean() {
+    let fx = Fx::new();
+    let c = fx.cat(U1);
+    let t = create(&c, "Timed", json!({}));
+    ok(block_on(c.record_usage(&t.id, &run(true, 1))));
+    let mut last = None;
+    for i in 0..99 {
+        last = Some(ok(block_on(c.record_usage(&t.id, &run(i % 3 != 0, 100)))));
+    }
+    let r = last.unwrap();
+    // (1 + 99 * 100) / 100 = 99.01 -> 99; 67 successes of 100.
+    assert_eq!((r.usage_count, r.avg_response_time_ms, r.success_rate), (100, Some(99), Some(0.67)));
+    assert_eq!(ok(block_on(c.get(&t.id))), r);
+    // Built-ins keep their sums the same way.
+    ok(block_on(c.record_usage(GENERAL_ASSISTANT, &run(true, 1))));
+    for _ in 0..99 {
+        ok(block_on(c.record_usage(GENERAL_ASSISTANT, &run(true, 100))));
+    }
+    assert_eq!(ok(block_on(c.get(GENERAL_ASSISTANT))).avg_response_time_ms, Some(99));
+}
+
+#[test]
+fn a_deleted_or_restored_template_leaves_no_stale_sums() {
+    let fx = Fx::new();
+    let c = fx.cat(U1);
+    let t = create(&c, "Gone", json!({}));
+    ok(block_on(c.record_usage(&t.id, &run(true, 10))));
+    assert!(block_on(fx.mem.get_usage_totals(&t.id)).unwrap().is_some());
+    let bundle = ok(block_on(c.export_all()));
+    ok(block_on(c.record_usage(&t.id, &run(false, 30))));
+    // Restoring the backup brings back one use of 10 ms; the next use counts from there.
+    ok(block_on(c.import_all(bundle)));
+    let r = ok(block_on(c.record_usage(&t.id, &run(true, 40))));
+    assert_eq!((r.usage_count, r.avg_response_time_ms, r.success_rate), (2, Some(25), Some(1.0)));
+    ok(block_on(c.delete(&t.id)));
+    assert!(block_on(fx.mem.get_usage_totals(&t.id)).unwrap().is_none());
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Random runs and rates by several users, in random order: every mean equals the mean
+        /// of what was recorded (success_rate and the rating as exactly rounded quotients, the
+        /// average response time rounded half up), whatever the order and number of writes.
+        #[test]
+        fn means_equal_the_exact_means_of_what_was_recorded(
+            ops in proptest::collection::vec((0usize..4, any::<bool>(), 0u64..5_000, 0u8..=10, any::<bool>()), 1..60)
+        ) {
+            let users = [U1, U2, U3, "01ARZ3NDEKTSV4RRFFQ69G5FB9"];
+            let fx = Fx::new();
+            let owner = fx.cat(U1);
+            let t = create(&owner, "Prop", json!({ "is_public": true }));
+            let (mut runs, mut stars): (Vec<(bool, u64)>, std::collections::BTreeMap<usize, f64>) = (Vec::new(), Default::default());
+            for (u, success, rt, half_stars, is_rate) in ops {
+                let c = fx.cat(users[u]);
+                if is_rate {
+                    ok(block_on(c.rate(&t.id, f64::from(half_stars) / 2.0)));
+                    stars.insert(u, f64::from(half_stars) / 2.0);
+                } else {
+                    ok(block_on(c.record_usage(&t.id, &run(success, rt))));
+                    runs.push((success, rt));
+                }
+            }
+            let got = ok(block_on(owner.get(&t.id)));
+            let n = runs.len() as u64;
+            prop_assert_eq!(got.usage_count, n);
+            if n > 0 {
+                let ok_runs = runs.iter().filter(|r| r.0).count() as f64;
+                let total: u64 = runs.iter().map(|r| r.1).sum();
+                prop_assert_eq!(got.success_rate, Some(ok_runs / n as f64));
+                prop_assert_eq!(got.avg_response_time_ms, Some((2 * total + n) / (2 * n)));
+            }
+            let sum: f64 = stars.values().sum(); // halves: exact in binary
+            let want = if stars.is_empty() { None } else { Some(sum / stars.len() as f64) };
+            prop_assert_eq!((got.rating, got.rating_count), (want, stars.len() as u64));
+        }
+    }
+}

@@ -16,6 +16,8 @@
 //!   the built-in owner's system user.
 //! - 003_discovery_order: ordered partial indexes over the public latest templates, one per
 //!   discovery sort, read by `Store::top_public` (a discovery page without reading every row).
+//! - 004_usage_totals: the exact sums behind the usage means (`store::UsageTotals`), a table of
+//!   their own (the schema's columns are fixed); rows appear with the next recorded use.
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -75,6 +77,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/003_discovery_order.down.sql"),
         pg_up: include_str!("../migrations/postgres/003_discovery_order.up.sql"),
         pg_down: include_str!("../migrations/postgres/003_discovery_order.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "004_usage_totals",
+        sqlite_up: include_str!("../migrations/sqlite/004_usage_totals.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/004_usage_totals.down.sql"),
+        pg_up: include_str!("../migrations/postgres/004_usage_totals.up.sql"),
+        pg_down: include_str!("../migrations/postgres/004_usage_totals.down.sql"),
         post_up: None,
     },
 ];

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use workflow_templates::builtin;
 use workflow_templates::catalog::Sort;
 use workflow_templates::model::{TemplateSpec, UsageStats, WorkflowTemplate};
-use workflow_templates::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use workflow_templates::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, UsageTotals, Write};
 use workflow_templates::{Error, Result};
 
 use crate::db::{int, text, Conn, DbErrorKind, Dialect, Pooled, Row, P, V};
@@ -97,6 +97,8 @@ const STATS_COLS: &[(&str, K)] = &[
     ("total_cost", K::Real),
     ("avg_tokens_per_use", K::Real),
 ];
+
+const TOTALS_COLS: &[(&str, K)] = &[("id", K::Text), ("usage_count", K::Int), ("successes", K::Int), ("response_time_ms", K::Int)];
 
 const TIMESTAMPS: &[&str] = &["created_at", "updated_at", "last_used_at"];
 const ENUMS: &[(&str, &str)] = &[("workflow_type", "workflowtype"), ("category", "templatecategory")];
@@ -483,6 +485,15 @@ fn apply(c: &mut Conn, w: Write) -> Result<()> {
             values.push(u(rev));
             upsert(c, "builtin_template_stats", STATS_COLS, &[("rev", K::Int)], values, &["id"], cur.is_some()).map_err(|e| unique_as_conflict(e, &record.id, expect))?;
         }
+        Write::PutUsageTotals { record } => {
+            let cur = current_rev(c, "usage_totals", "id = {t1}", &[text(&record.id)])?;
+            let rev = check(Expect::Any, cur, &record.id)?;
+            let values = vec![text(&record.id), u(record.usage_count), u(record.successes), u(record.response_time_ms), u(rev)];
+            upsert(c, "usage_totals", TOTALS_COLS, &[("rev", K::Int)], values, &["id"], cur.is_some()).map_err(|e| unique_as_conflict(e, &record.id, Expect::Any))?;
+        }
+        Write::DeleteUsageTotals { id } => {
+            c.execute("DELETE FROM usage_totals WHERE id = {t1}", &[text(&id)])?;
+        }
     }
     Ok(())
 }
@@ -517,6 +528,7 @@ fn first_id(w: &Write) -> Option<String> {
         Write::PutBuiltinStats { record, .. } => Some(record.id.clone()),
         Write::DeleteTemplate { id, .. } | Write::DeleteSpec { id, .. } => Some(id.clone()),
         Write::DeleteRating { template_id, .. } => Some(template_id.clone()),
+        Write::PutUsageTotals { .. } | Write::DeleteUsageTotals { .. } => None,
     }
 }
 
@@ -690,6 +702,11 @@ impl Store for SqlStore {
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         let sql = format!("SELECT {} FROM builtin_template_stats ORDER BY id", select_list(STATS_COLS));
         self.query(&sql, &[])?.iter().map(decode_stats).collect()
+    }
+
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>> {
+        let sql = format!("SELECT {} FROM usage_totals WHERE id = {{t1}}", select_list(TOTALS_COLS));
+        self.query(&sql, &[text(id)])?.first().map(|r| decode("usage_totals", TOTALS_COLS, r)).transpose()
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {

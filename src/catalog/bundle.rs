@@ -351,7 +351,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
             if let Some((rating, count)) = aggregates.remove(&t.id) {
                 (t.rating, t.rating_count) = (rating, count);
             }
+            // A restore replaces the statistics: sums kept for the old ones go (the next use
+            // derives them from the restored record). A shared catalog kept its own.
+            let id = t.id.clone();
             writes.push(Write::PutTemplate { record: t, expect });
+            if !self.shared {
+                writes.push(Write::DeleteUsageTotals { id });
+            }
         }
         writes.extend(specs_writes);
         let ratings = rating_rows.len();

@@ -1013,6 +1013,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         for r in self.store.find_ratings(None, Some(&current.record.id)).await? {
             writes.push(Write::DeleteRating { template_id: r.record.template_id, user_id: r.record.user_id });
         }
+        writes.push(Write::DeleteUsageTotals { id: current.record.id.clone() });
         self.store.commit(writes).await?;
         self.emit("template", "delete", Some(&current.record.id));
         if let Some(p) = promoted {

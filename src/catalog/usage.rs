@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{violations, Catalog, Env, Loaded};
 use crate::error::{Error, Result, Violation};
 use crate::model::{UsageStats, MAX_SAFE_INTEGER};
-use crate::store::{Expect, Rating, Store, Write};
+use crate::store::{Expect, Rating, Store, UsageTotals, Write};
 use crate::validate;
 
 /// How many times a statistics write is retried when another writer got there first.
@@ -83,24 +83,54 @@ fn over_bound(what: &str) -> Error {
     Error::invalid(format!("{what} would exceed 2^53-1"))
 }
 
-/// Adds one run to the statistics: counters and totals add up; success_rate, the average
-/// response time (rounded to whole ms) and tokens per use are means over all uses.
-pub fn add_usage(s: &mut UsageStats, run: &UsageRun, now: &str) -> Result<()> {
-    let n = s.usage_count.checked_add(1).filter(|n| *n <= MAX_SAFE_INTEGER);
-    let tokens = s.total_tokens_used.checked_add(run.tokens).filter(|t| *t <= MAX_SAFE_INTEGER);
-    let (Some(n), Some(tokens)) = (n, tokens) else {
+/// The exact sums of `s`, from `stored` when they belong to this state of the statistics, else
+/// derived from the record (a template from before sums were kept, or restored by an import):
+/// the success count exactly (`round(success_rate * n)`, exact while n < 2^51), the response
+/// time as `avg * n`. From the next use on, the sums are exact.
+pub fn totals_of(id: &str, s: &UsageStats, stored: Option<&UsageTotals>) -> UsageTotals {
+    if let Some(t) = stored {
+        let fresh = t.usage_count == s.usage_count && t.successes <= t.usage_count && derived(t) == (s.success_rate, s.avg_response_time_ms);
+        if fresh && t.id == id {
+            return t.clone();
+        }
+    }
+    let n = s.usage_count;
+    let successes = ((s.success_rate.unwrap_or(0.0) * n as f64).round() as u64).min(n);
+    let response_time_ms = s.avg_response_time_ms.unwrap_or(0).saturating_mul(n).min(MAX_SAFE_INTEGER);
+    UsageTotals { id: id.to_string(), usage_count: n, successes, response_time_ms }
+}
+
+/// success_rate and avg_response_time_ms from the sums: each one division of exact integers
+/// (the average rounded half up to whole milliseconds, in integer arithmetic).
+fn derived(t: &UsageTotals) -> (Option<f64>, Option<u64>) {
+    if t.usage_count == 0 {
+        return (None, None);
+    }
+    let n = t.usage_count as u128;
+    let avg = (2 * t.response_time_ms as u128 + n) / (2 * n);
+    (Some(t.successes as f64 / t.usage_count as f64), Some(avg as u64))
+}
+
+/// Adds one run to the statistics and their exact sums: counters and totals add up;
+/// success_rate, the average response time (rounded to whole ms) and tokens per use are the
+/// means of every recorded use, computed from the sums.
+pub fn add_usage(s: &mut UsageStats, totals: &mut UsageTotals, run: &UsageRun, now: &str) -> Result<()> {
+    let bounded = |x: Option<u64>| x.filter(|n| *n <= MAX_SAFE_INTEGER);
+    let n = bounded(s.usage_count.checked_add(1));
+    let tokens = bounded(s.total_tokens_used.checked_add(run.tokens));
+    let response = bounded(totals.response_time_ms.checked_add(run.response_time_ms));
+    let (Some(n), Some(tokens), Some(response)) = (n, tokens, response) else {
         return Err(over_bound("usage counters"));
     };
-    let prev = (n - 1) as f64;
-    let successes = (s.success_rate.unwrap_or(0.0) * prev).round() + if run.success { 1.0 } else { 0.0 };
-    s.success_rate = Some((successes / n as f64).clamp(0.0, 1.0));
-    let avg_rt = s.avg_response_time_ms.unwrap_or(0) as f64;
-    s.avg_response_time_ms = Some(((avg_rt * prev + run.response_time_ms as f64) / n as f64).round() as u64);
-    s.total_tokens_used = tokens;
     let total_cost = s.total_cost + run.cost;
     if !total_cost.is_finite() || total_cost > MAX_SAFE_INTEGER as f64 {
         return Err(over_bound("total_cost"));
     }
+    totals.usage_count = n;
+    totals.successes += u64::from(run.success);
+    totals.response_time_ms = response;
+    (s.success_rate, s.avg_response_time_ms) = derived(totals);
+    s.total_tokens_used = tokens;
     s.total_cost = total_cost;
     s.avg_tokens_per_use = Some(tokens as f64 / n as f64);
     s.usage_count = n;
@@ -193,10 +223,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
     pub async fn record_usage(&self, id: &str, run: &UsageRun) -> Result<crate::model::WorkflowTemplate> {
         for _ in 0..RETRIES {
             let loaded = self.load_visible(id).await?;
+            let tid = loaded.record().id.clone();
             let mut stats = loaded.record().stats();
-            add_usage(&mut stats, run, &self.now())?;
-            let write = self.stats_write(&loaded, stats.clone());
-            match self.store.commit(vec![write]).await {
+            let stored = self.store.get_usage_totals(&tid).await?;
+            let mut totals = totals_of(&tid, &stats, stored.as_ref().map(|t| &t.record));
+            add_usage(&mut stats, &mut totals, run, &self.now())?;
+            // The sums go with the statistics, in one commit guarded by the record's revision.
+            let writes = vec![self.stats_write(&loaded, stats.clone()), Write::PutUsageTotals { record: totals }];
+            match self.store.commit(writes).await {
                 Ok(()) => {
                     let mut t = loaded.into_record();
                     t.set_stats(stats);
@@ -251,12 +285,16 @@ impl<S: Store, E: Env> Catalog<S, E> {
 mod tests {
     use super::*;
 
+    fn record(s: &mut UsageStats, t: &mut UsageTotals, ok: bool, rt: u64, tok: u64) {
+        add_usage(s, t, &UsageRun { success: ok, response_time_ms: rt, tokens: tok, cost: 0.5 }, "2026-01-01T00:00:00.000Z").unwrap();
+    }
+
     #[test]
     fn usage_means_are_exact_over_runs() {
         let mut s = UsageStats::default();
-        let runs = [(true, 100, 10), (false, 200, 20), (true, 300, 30), (true, 401, 40)];
-        for (ok, rt, tok) in runs {
-            add_usage(&mut s, &UsageRun { success: ok, response_time_ms: rt, tokens: tok, cost: 0.5 }, "2026-01-01T00:00:00.000Z").unwrap();
+        let mut t = totals_of("X", &s, None);
+        for (ok, rt, tok) in [(true, 100, 10), (false, 200, 20), (true, 300, 30), (true, 401, 40)] {
+            record(&mut s, &mut t, ok, rt, tok);
         }
         assert_eq!(s.usage_count, 4);
         assert_eq!(s.success_rate, Some(0.75));
@@ -264,6 +302,24 @@ mod tests {
         assert_eq!(s.total_tokens_used, 100);
         assert_eq!(s.avg_tokens_per_use, Some(25.0));
         assert_eq!(s.total_cost, 2.0);
+        assert_eq!(t, UsageTotals { id: "X".into(), usage_count: 4, successes: 3, response_time_ms: 1001 });
+    }
+
+    #[test]
+    fn stale_or_missing_sums_are_derived_from_the_record() {
+        let mut s = UsageStats::default();
+        let mut t = totals_of("X", &s, None);
+        for rt in [1, 2, 4] {
+            record(&mut s, &mut t, rt != 2, rt, 0);
+        }
+        assert_eq!(totals_of("X", &s, Some(&t)), t);
+        // A record whose statistics moved without the sums (an older writer, an import).
+        let mut restored = s.clone();
+        restored.usage_count = 10;
+        restored.success_rate = Some(0.3);
+        restored.avg_response_time_ms = Some(7);
+        assert_eq!(totals_of("X", &restored, Some(&t)), UsageTotals { id: "X".into(), usage_count: 10, successes: 3, response_time_ms: 70 });
+        assert_eq!(totals_of("Y", &s, Some(&t)).id, "Y");
     }
 
     #[test]

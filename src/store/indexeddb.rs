@@ -35,11 +35,13 @@ pub const TEMPLATES: &str = "workflow_templates";
 pub const SPECS: &str = "template_specs";
 pub const RATINGS: &str = "template_ratings";
 pub const BUILTIN_STATS: &str = "builtin_stats";
+/// The exact usage sums (`super::UsageTotals`), keyed by template id (migration 004).
+pub const USAGE_TOTALS: &str = "usage_totals";
 /// Counts kept up to date by every commit (so `total` of a browse page is one read, not a
 /// count over an index of 100,000 entries).
 pub const COUNTERS: &str = "counters";
 const PUBLIC_LATEST: &str = "public_latest";
-const ALL_STORES: [&str; 5] = [TEMPLATES, SPECS, RATINGS, BUILTIN_STATS, COUNTERS];
+const ALL_STORES: [&str; 6] = [TEMPLATES, SPECS, RATINGS, BUILTIN_STATS, COUNTERS, USAGE_TOTALS];
 
 /// (name, key path) of every index, per store. The first 13 are the schema's.
 const TEMPLATE_INDEXES: [(&str, &[&str]); 18] = [
@@ -77,7 +79,7 @@ const RATING_INDEXES: [(&str, &[&str]); 2] =
     [("ratings_by_user", &["record.user_id"]), ("ratings_by_template", &["record.template_id"])];
 
 /// The schema version this build creates: one migration per version, run in order.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 fn key_path(parts: &[&str]) -> KeyPath {
     if parts.len() == 1 {
@@ -149,6 +151,15 @@ fn migrate_003(upgrade: &IdbTransaction) -> std::result::Result<(), JsValue> {
     Ok(())
 }
 
+/// Migration 004: the exact usage sums behind the means (rows appear with the next recorded
+/// use; older templates' sums are derived from their stored means then).
+fn migrate_004(db: &Database) -> std::result::Result<(), idb::Error> {
+    let mut params = idb::ObjectStoreParams::new();
+    params.key_path(Some(KeyPath::new_single("record.id")));
+    db.create_object_store(USAGE_TOTALS, params)?;
+    Ok(())
+}
+
 /// Runs the migrations after `old` up to `new`, in order, in the upgrade transaction.
 fn migrate(db: &Database, upgrade: &IdbTransaction, old: u32, new: u32) -> std::result::Result<(), JsValue> {
     if old < 1 && new >= 1 {
@@ -159,6 +170,9 @@ fn migrate(db: &Database, upgrade: &IdbTransaction, old: u32, new: u32) -> std::
     }
     if old < 3 && new >= 3 {
         migrate_003(upgrade)?;
+    }
+    if old < 4 && new >= 4 {
+        migrate_004(db).map_err(|e| JsValue::from_str(&e.to_string()))?;
     }
     Ok(())
 }
@@ -578,6 +592,12 @@ fn plan(w: Write) -> Planned {
             let label = record.id.clone();
             Planned { store: BUILTIN_STATS, key, key_text: label.clone(), label, expect, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None, public_latest: false }
         }
+        Write::PutUsageTotals { record } => {
+            let key = str_key(&record.id);
+            let label = record.id.clone();
+            Planned { store: USAGE_TOTALS, key, key_text: label.clone(), label, expect: Expect::Any, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None, public_latest: false }
+        }
+        Write::DeleteUsageTotals { id } => Planned { store: USAGE_TOTALS, key: str_key(&id), key_text: id.clone(), label: id, expect: Expect::Any, row: None, claims: None, public_latest: false },
     }
 }
 
@@ -927,6 +947,10 @@ impl Store for IndexedDbStore {
 
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         self.get_all(BUILTIN_STATS, None, None).await
+    }
+
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<super::UsageTotals>>> {
+        self.get_row(USAGE_TOTALS, str_key(id)).await
     }
 
     /// The browse page's reads in one readonly transaction, every request issued before any is

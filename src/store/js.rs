@@ -27,6 +27,8 @@ pub const TEMPLATES: &str = "workflow_templates";
 pub const SPECS: &str = "template_specs";
 pub const RATINGS: &str = "template_ratings";
 pub const BUILTIN_STATS: &str = "builtin_stats";
+/// The exact usage sums (`super::UsageTotals`), keyed by template id.
+pub const USAGE_TOTALS: &str = "usage_totals";
 
 pub struct JsStore {
     adapter: JsValue,
@@ -130,6 +132,8 @@ fn write_value(w: &Write) -> Result<Value> {
         Write::PutRating { record, expect } => (RATINGS, rating_key(&record.template_id, &record.user_id), *expect, Some(serde_json::to_value(record))),
         Write::DeleteRating { template_id, user_id } => (RATINGS, rating_key(template_id, user_id), Expect::Any, None),
         Write::PutBuiltinStats { record, expect } => (BUILTIN_STATS, record.id.clone(), *expect, Some(serde_json::to_value(record))),
+        Write::PutUsageTotals { record } => (USAGE_TOTALS, record.id.clone(), Expect::Any, Some(serde_json::to_value(record))),
+        Write::DeleteUsageTotals { id } => (USAGE_TOTALS, id.clone(), Expect::Any, None),
     };
     let record = record.transpose().map_err(|e| Error::corrupt(e.to_string()))?.unwrap_or(Value::Null);
     Ok(json!({ "table": table, "key": key, "expect": expect_value(expect), "record": record }))
@@ -189,6 +193,10 @@ impl Store for JsStore {
 
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         self.find_rows(BUILTIN_STATS, Map::new()).await
+    }
+
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<super::UsageTotals>>> {
+        self.get_row(USAGE_TOTALS, id).await
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {

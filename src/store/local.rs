@@ -151,6 +151,10 @@ impl Store for LocalStore {
         self.with_copy(|m| now(m.all_builtin_stats()))?
     }
 
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<super::UsageTotals>>> {
+        self.with_copy(|m| now(m.get_usage_totals(id)))?
+    }
+
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         let release = JsFuture::from(acquire_lock(&self.key))
             .await

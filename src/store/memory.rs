@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_expect, name_key, BuiltinStats, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use super::{check_expect, name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, UsageTotals, Write};
 use crate::error::{Error, Result};
 use crate::model::{TemplateSpec, WorkflowTemplate};
 
@@ -16,6 +16,7 @@ enum Undo {
     Spec(String, Option<Stored<TemplateSpec>>),
     Rating((String, String), Option<Stored<Rating>>),
     Builtin(String, Option<Stored<BuiltinStats>>),
+    Totals(String, Option<Stored<UsageTotals>>),
 }
 
 #[derive(Debug, Default)]
@@ -24,6 +25,7 @@ struct State {
     specs: BTreeMap<String, Stored<TemplateSpec>>,
     ratings: BTreeMap<(String, String), Stored<Rating>>,
     builtin_stats: BTreeMap<String, Stored<BuiltinStats>>,
+    usage_totals: BTreeMap<String, Stored<UsageTotals>>,
     by_owner: HashMap<String, BTreeSet<String>>,
     by_base: HashMap<String, BTreeSet<String>>,
     public_latest: BTreeSet<String>,
@@ -102,6 +104,15 @@ impl State {
                 let id = record.id.clone();
                 Undo::Builtin(id.clone(), self.builtin_stats.insert(id, Stored { rev, record }))
             }
+            Write::PutUsageTotals { record } => {
+                let rev = check_expect(Expect::Any, self.usage_totals.get(&record.id).map(|s| s.rev), &record.id)?;
+                let id = record.id.clone();
+                Undo::Totals(id.clone(), self.usage_totals.insert(id, Stored { rev, record }))
+            }
+            Write::DeleteUsageTotals { id } => {
+                let old = self.usage_totals.remove(&id);
+                Undo::Totals(id, old)
+            }
         })
     }
 
@@ -132,6 +143,14 @@ impl State {
                 }
                 None => {
                     self.builtin_stats.remove(&id);
+                }
+            },
+            Undo::Totals(id, old) => match old {
+                Some(o) => {
+                    self.usage_totals.insert(id, o);
+                }
+                None => {
+                    self.usage_totals.remove(&id);
                 }
             },
         }
@@ -167,6 +186,9 @@ pub struct Snapshot {
     pub specs: Vec<Stored<TemplateSpec>>,
     pub ratings: Vec<Stored<Rating>>,
     pub builtin_stats: Vec<Stored<BuiltinStats>>,
+    /// Absent in what an older version persisted.
+    #[serde(default)]
+    pub usage_totals: Vec<Stored<UsageTotals>>,
 }
 
 impl MemoryStore {
@@ -181,6 +203,7 @@ impl MemoryStore {
             specs: st.specs.values().cloned().collect(),
             ratings: st.ratings.values().cloned().collect(),
             builtin_stats: st.builtin_stats.values().cloned().collect(),
+            usage_totals: st.usage_totals.values().cloned().collect(),
         }
     }
 
@@ -199,6 +222,9 @@ impl MemoryStore {
         }
         for b in snap.builtin_stats {
             st.builtin_stats.insert(b.record.id.clone(), b);
+        }
+        for t in snap.usage_totals {
+            st.usage_totals.insert(t.record.id.clone(), t);
         }
         MemoryStore { state: RefCell::new(st) }
     }
@@ -263,6 +289,10 @@ impl Store for MemoryStore {
 
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         Ok(self.state.borrow().builtin_stats.values().cloned().collect())
+    }
+
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>> {
+        Ok(self.state.borrow().usage_totals.get(id).cloned())
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {

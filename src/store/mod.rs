@@ -47,6 +47,24 @@ pub struct BuiltinStats {
     pub stats: UsageStats,
 }
 
+/// The exact sums behind a template's usage means (built-in or stored), kept in their own
+/// table `usage_totals` beside the record and written in the same commit as its statistics.
+/// The schema has no column for them; the means (`success_rate`, `avg_response_time_ms`) are
+/// computed from these sums, never from an earlier, rounded mean. `usage_count` says which
+/// record state the sums belong to: sums whose count (or means) disagree with the record are
+/// stale (a row from before this table existed, a restore) and the catalog derives them from the
+/// record again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageTotals {
+    pub id: String,
+    pub usage_count: u64,
+    /// Uses recorded with `success: true`.
+    pub successes: u64,
+    /// The sum of every recorded `responseTimeMs`.
+    pub response_time_ms: u64,
+}
+
 /// What a write expects to find in storage; a mismatch fails the whole batch with `CONFLICT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
@@ -68,6 +86,9 @@ pub enum Write {
     PutRating { record: Rating, expect: Expect },
     DeleteRating { template_id: String, user_id: String },
     PutBuiltinStats { record: BuiltinStats, expect: Expect },
+    /// Always unconditional: the statistics write of the same batch carries the expectation.
+    PutUsageTotals { record: UsageTotals },
+    DeleteUsageTotals { id: String },
 }
 
 /// A conjunction of equalities on indexed template fields. Adapters answer it from their
@@ -177,6 +198,7 @@ pub trait Store {
     async fn find_ratings(&self, user_id: Option<&str>, template_id: Option<&str>) -> Result<Vec<Stored<Rating>>>;
     async fn get_builtin_stats(&self, id: &str) -> Result<Option<Stored<BuiltinStats>>>;
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>>;
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>>;
     /// Applies every write or none. Fails with `CONFLICT` when an expectation does not hold and
     /// with `NAME_TAKEN` when the result would hold two latest templates with the same owner
     /// and name key.
@@ -259,6 +281,9 @@ impl<S: Store> Store for std::rc::Rc<S> {
     }
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         (**self).all_builtin_stats().await
+    }
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>> {
+        (**self).get_usage_totals(id).await
     }
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         (**self).commit(writes).await

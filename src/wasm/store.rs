@@ -161,6 +161,9 @@ impl Store for AnyStore {
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         dispatch!(self, s => s.all_builtin_stats().await)
     }
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<crate::store::UsageTotals>>> {
+        dispatch!(self, s => s.get_usage_totals(id).await)
+    }
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         dispatch!(self, s => s.commit(writes).await)
     }

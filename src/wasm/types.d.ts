@@ -235,7 +235,7 @@ export interface StorageAdapter {
 }
 
 /** The tables of the storage contract. */
-export type StorageTable = "workflow_templates" | "template_specs" | "template_ratings" | "builtin_stats";
+export type StorageTable = "workflow_templates" | "template_specs" | "template_ratings" | "builtin_stats" | "usage_totals";
 
 /** A record with its revision, as adapters keep it. */
 export interface StoredRow<R = Record<string, unknown>> {

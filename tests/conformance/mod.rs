@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 use serde_json::{json, Value};
 use workflow_templates::catalog::{Catalog, ChangeEvent, DiscoverOptions, Env, Sort, UsageRun, WriteOptions};
 use workflow_templates::model::time::format_ms;
-use workflow_templates::store::{BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use workflow_templates::store::{BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, UsageTotals, Write};
 use workflow_templates::{Error, TemplateCategory, TemplateSpec, WorkflowTemplate, WorkflowType};
 
 /// How the suite reaches one adapter.
@@ -622,6 +622,40 @@ pub async fn import_is_one_transaction<H: Harness>(h: &H) {
     assert_eq!(ok(target.get(&t.id).await).name, "Exported");
 }
 
+/// The exact usage sums (`usage_totals`) are kept beside templates and built-ins, go with the
+/// batch they are written in (all or nothing) and survive a new handle; the catalog's means
+/// come from them, not from a rounded mean (issue 10 item 7).
+pub async fn usage_totals_are_kept_with_the_statistics<H: Harness>(h: &H) {
+    let s = h.fresh().await;
+    let t = template(40, U1, "Totals");
+    let sums = UsageTotals { id: t.id.clone(), usage_count: 3, successes: 2, response_time_ms: (1u64 << 53) - 1 };
+    ok(s.commit(vec![put(&t, Expect::Absent), Write::PutUsageTotals { record: sums.clone() }]).await);
+    assert_eq!(ok(s.get_usage_totals(&t.id).await).map(|x| x.record), Some(sums.clone()));
+    // A failed batch leaves the earlier sums as they were.
+    let mut later = sums.clone();
+    later.usage_count = 4;
+    assert_eq!(code(s.commit(vec![Write::PutUsageTotals { record: later.clone() }, put(&t, Expect::Absent)]).await), "CONFLICT");
+    assert_eq!(ok(s.get_usage_totals(&t.id).await).map(|x| x.record), Some(sums.clone()));
+    ok(s.commit(vec![Write::PutUsageTotals { record: later.clone() }]).await);
+    assert_eq!(ok(h.again().await.get_usage_totals(&t.id).await).map(|x| x.record), Some(later));
+    ok(s.commit(vec![Write::DeleteUsageTotals { id: t.id.clone() }, Write::DeleteUsageTotals { id: "01K00000000000000000000999".into() }]).await);
+    assert_eq!(ok(s.get_usage_totals(&t.id).await), None);
+
+    // Through the catalog, on a stored template and on a built-in.
+    let c = catalog(h, s, U1).await;
+    let mine = ok(c.create(draft("Timed", json!({ "is_public": true }))).await);
+    for id in [mine.id.as_str(), "00000000000000000000000001"] {
+        ok(c.record_usage(id, &UsageRun { success: true, response_time_ms: 1, tokens: 0, cost: 0.0 }).await);
+        for _ in 0..9 {
+            ok(c.record_usage(id, &UsageRun { success: false, response_time_ms: 100, tokens: 0, cost: 0.0 }).await);
+        }
+        let again = catalog(h, h.again().await, U2).await;
+        let got = ok(again.get(id).await);
+        // (1 + 9 * 100) / 10 = 90.1 -> 90, 1 success of 10.
+        assert_eq!((got.usage_count, got.avg_response_time_ms, got.success_rate), (10, Some(90), Some(0.1)), "{id}");
+    }
+}
+
 /// One test per behaviour for a harness: `conformance_tests!(native, harness_expr)` (sync
 /// tests run with `block_on`) or `conformance_tests!(wasm, harness_expr)`.
 #[macro_export]
@@ -633,7 +667,8 @@ macro_rules! conformance_tests {
             discovery_pages_and_orders, discovery_matches_the_catalog_order, own_private_templates_page_in_the_catalog_order,
             catalog_writes_survive_a_new_handle,
             stale_edit_from_another_tab_conflicts, concurrent_usage_from_two_tabs_loses_nothing,
-            subscribers_hear_of_changes, import_is_one_transaction, chain_reads_follow_base_pointers);
+            subscribers_hear_of_changes, import_is_one_transaction, chain_reads_follow_base_pointers,
+            usage_totals_are_kept_with_the_statistics);
     };
     (@each native, $h:expr, $($name:ident),*) => {
         $(
