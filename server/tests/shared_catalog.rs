@@ -356,3 +356,135 @@ fn imported_ratings_always_count_in_the_aggregate() {
         assert!((r["rating"].as_f64().unwrap() - mean).abs() < 1e-12, "{l}: {r}");
     }
 }
+
+/// Item 5: no error names a template the caller cannot see. For another user's private
+/// template, every operation answers exactly what it answers for an id that does not exist,
+/// and errors about derived templates give counts only.
+#[test]
+fn errors_never_name_private_templates_of_others() {
+    for db in backends() {
+        let (a, b) = (create_user(&db), create_user(&db));
+        let srv = Server::start(&db);
+        let (ca, cb) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)));
+        let l = db.label;
+        let secret = "B's secret child";
+        let p = id_of(&ca.post("/v1/templates", &json!({ "name": "public base P", "workflow_type": "tools", "required_tools": ["search"], "is_public": true })));
+        let q = id_of(&cb.post("/v1/templates", &json!({ "name": secret, "workflow_type": "tools", "base_template_id": p })));
+        let leaks = |r: &Resp| {
+            let s = body(r);
+            s.contains(&q) || s.contains(&q.to_lowercase()) || s.contains(secret) || s.contains(&b.id)
+        };
+
+        // The reproduction, and everything else A may try on P.
+        let tries: Vec<(&str, String, Option<Value>)> = vec![
+            ("PATCH", format!("/v1/templates/{p}"), Some(json!({ "workflow_type": "plain", "required_tools": [] }))),
+            ("PATCH", format!("/v1/templates/{p}"), Some(json!({ "required_tools": [] }))),
+            ("PATCH", format!("/v1/templates/{p}"), Some(json!({ "is_public": false }))),
+            ("DELETE", format!("/v1/templates/{p}"), None),
+            ("GET", format!("/v1/templates/{p}/derived"), None),
+        ];
+        for (method, path, b_) in &tries {
+            let raw = b_.as_ref().map(|v| v.to_string());
+            let r = ca.req(method, path, &[], raw.as_deref().map(str::as_bytes));
+            assert!(r.status < 500, "{l}: {method} {path}: {}", body(&r));
+            assert!(!leaks(&r), "{l}: {method} {path} names B's private template: {}", body(&r));
+        }
+        // What A may do (README "The owner of a public base ..."): edits that break B's hidden
+        // child are refused with a count; unpublishing and deleting are HAS_DERIVED with a
+        // count; a new version is free (nobody derives from it) and may then be made private.
+        let r = ca.patch(&format!("/v1/templates/{p}"), &json!({ "workflow_type": "plain", "required_tools": [] }));
+        assert_eq!((r.status, r.code().as_str()), (422, "VALIDATION_FAILED"), "{l}: {}", body(&r));
+        assert!(!leaks(&r), "{l}: {}", body(&r));
+        assert!(body(&r).contains("derived"), "{l}: {}", body(&r));
+        for r in [ca.patch(&format!("/v1/templates/{p}"), &json!({ "is_public": false })), ca.delete(&format!("/v1/templates/{p}"))] {
+            assert_eq!((r.status, r.code().as_str()), (409, "HAS_DERIVED"), "{l}: {}", body(&r));
+            assert_eq!(r.json()["error"]["details"]["hidden"], 1, "{l}: {}", body(&r));
+            assert!(!leaks(&r), "{l}: {}", body(&r));
+        }
+        assert_eq!(ca.patch(&format!("/v1/templates/{p}"), &json!({ "description": "still public", "tags": ["x"] })).status, 200, "{l}");
+        let v2 = ca.post(&format!("/v1/templates/{p}/versions"), &json!({ "patch": { "workflow_type": "plain", "required_tools": [] } }));
+        assert_eq!(v2.status, 201, "{l}: {}", body(&v2));
+        assert!(!leaks(&v2), "{l}: {}", body(&v2));
+        let v2 = v2.json()["id"].as_str().unwrap().to_string();
+        assert_eq!(ca.patch(&format!("/v1/templates/{v2}"), &json!({ "is_public": false })).status, 200, "{l}");
+        assert_eq!(cb.get(&format!("/v1/templates/{q}/resolve")).status, 200, "{l}: B's child still resolves against the version it chose");
+
+        // Every operation on B's private id answers as for an unknown id (no existence oracle).
+        let unknown = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+        let mine = id_of(&ca.post("/v1/templates", &json!({ "name": "A's own", "workflow_type": "plain" })));
+        let mut bundle = ca.get("/v1/export").json();
+        let my_record = bundle["workflow_templates"].as_array().unwrap().iter().find(|t| t["id"] == mine.as_str()).unwrap().clone();
+        bundle["workflow_templates"] = json!([]);
+        let answer = |x: &str| -> Vec<(u16, String)> {
+            let mut out = Vec::new();
+            let mut push = |r: Resp| out.push((r.status, body(&r).replace(x, "<ID>").replace(&x.to_lowercase(), "<ID>")));
+            for path in ["", "/versions", "/chain", "/resolve", "/derived"] {
+                push(ca.get(&format!("/v1/templates/{x}{path}")));
+            }
+            push(ca.patch(&format!("/v1/templates/{x}"), &json!({ "description": "x" })));
+            push(ca.delete(&format!("/v1/templates/{x}")));
+            push(ca.post(&format!("/v1/templates/{x}/versions"), &json!({ "patch": {} })));
+            push(ca.post(&format!("/v1/templates/{x}/usage"), &json!({ "success": true, "responseTimeMs": 1 })));
+            push(ca.put(&format!("/v1/templates/{x}/rating"), &json!({ "stars": 3 })));
+            push(ca.get(&format!("/v1/diff?a={x}&b={mine}")));
+            push(ca.post("/v1/templates", &json!({ "name": "child of x", "workflow_type": "tools", "base_template_id": x })));
+            push(ca.post("/v1/preview", &json!({ "draft": { "name": "p", "workflow_type": "tools", "base_template_id": x } })));
+            // Imports: a record deriving from it, a rating of it.
+            let mut rec = my_record.clone();
+            rec["id"] = json!("01ARZ3NDEKTSV4RRFFQ69G5FZZ");
+            rec["name"] = json!("imported child of x");
+            rec["workflow_type"] = json!("tools");
+            rec["required_tools"] = json!(["search"]);
+            rec["base_template_id"] = json!(x);
+            let t: workflow_templates::WorkflowTemplate = serde_json::from_value(rec.clone()).unwrap();
+            rec["config_hash"] = json!(workflow_templates::hash::config_hash(&t.config()));
+            let mut bd = bundle.clone();
+            bd["workflow_templates"] = json!([rec]);
+            push(ca.post("/v1/import", &bd));
+            let mut bd = bundle.clone();
+            bd["ratings"] = json!([{ "template_id": x, "user_id": a.id, "stars": 3, "updated_at": "2026-01-01T00:00:00.000Z" }]);
+            push(ca.post("/v1/import", &bd));
+            out
+        };
+        let for_private = answer(&q);
+        let for_unknown = answer(unknown);
+        for (i, (p_, u_)) in for_private.iter().zip(&for_unknown).enumerate() {
+            assert_eq!(p_, u_, "{l}: probe {i}: B's private id answers differently from an unknown id");
+            assert!(!p_.1.contains(secret), "{l}: probe {i}");
+        }
+        // An import under B's id is refused (ids are global keys: the caller, who holds the
+        // id, learns it is taken), without saying whose it is or what it is.
+        let mut rec = my_record.clone();
+        rec["id"] = json!(q);
+        rec["name"] = json!("imported under B's id");
+        let mut bd = bundle.clone();
+        bd["workflow_templates"] = json!([rec]);
+        let r = ca.post("/v1/import", &bd);
+        assert_coded_4xx(&r, l);
+        assert!(!body(&r).contains(secret) && !body(&r).contains(&b.id) && !body(&r).to_lowercase().contains("another user"), "{l}: {}", body(&r));
+        // By name: a spec whose base is B's private template's name instantiates as for a name
+        // nobody uses.
+        let by_name = |name: &str| {
+            let s = ca.post("/v1/specs", &json!({ "name": format!("spec over {name}"), "workflow_type": "tools", "base_template_name": name }));
+            let sid = id_of(&s);
+            let r = ca.post(&format!("/v1/specs/{sid}/instantiate"), &json!({ "name": format!("from {name}") }));
+            (r.status, body(&r).replace(name, "<NAME>").replace(&sid, "<SID>"))
+        };
+        let (sp, su) = (by_name(secret), by_name("nobody's name"));
+        assert_eq!(sp.0, su.0, "{l}: {} / {}", sp.1, su.1);
+        assert!(!sp.1.contains(&q), "{l}: {}", sp.1);
+        // B's template is intact.
+        assert_eq!(cb.get(&format!("/v1/templates/{q}")).json()["name"], secret, "{l}");
+
+        // Idempotency keys are per user: A's request with B's key is A's own.
+        let k = [("Idempotency-Key", "shared-key-1")];
+        let d = json!({ "name": "same body", "workflow_type": "plain" }).to_string();
+        let rb = cb.req("POST", "/v1/templates", &k, Some(d.as_bytes()));
+        assert_eq!(rb.status, 201, "{l}");
+        let ra = ca.req("POST", "/v1/templates", &k, Some(d.as_bytes()));
+        assert_eq!(ra.status, 201, "{l}");
+        assert_eq!(ra.header("idempotent-replayed"), None, "{l}");
+        assert_ne!(ra.json()["id"], rb.json()["id"], "{l}");
+        assert_eq!(ra.json()["owner_id"], a.id.as_str(), "{l}");
+    }
+}
