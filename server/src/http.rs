@@ -9,19 +9,20 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, RawQuery, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
-use serde_json::{json, Map, Value};
-use workflow_templates::catalog::{Catalog, DiscoverOptions, Env, SkippedRow, SystemEnv, UsageRun, WriteOptions};
+use serde_json::{json, Value};
+use workflow_templates::catalog::{Catalog, Env, SkippedRow, SystemEnv, UsageRun};
 use workflow_templates::Error;
 
 use crate::auth;
+use crate::extract::{discover_options, if_match, object_body, only_keys, query_pairs, Id, JsonBody};
+use crate::reply::{json_errors, ApiError, ApiResult, Reply};
+pub use crate::reply::status_of;
 use crate::db::{int, text, Pool};
 use crate::store::{IdemClaim, SqlStore};
 
@@ -77,149 +78,6 @@ impl Default for Config {
 pub struct App {
     pub pool: Arc<Pool>,
     pub cfg: Arc<Config>,
-}
-
-// ---- errors -------------------------------------------------------------------------------
-
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    details: Value,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), details: Value::Null }
-    }
-    fn bad(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
-    }
-    fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
-    }
-}
-
-/// The HTTP status of each error code (documented in openapi.yaml and README.md).
-pub fn status_of(code: &str) -> StatusCode {
-    match code {
-        "VALIDATION_FAILED" | "INHERITANCE_CYCLE" | "INHERITANCE_TOO_DEEP" | "BASE_NOT_FOUND" => StatusCode::UNPROCESSABLE_ENTITY,
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "FORBIDDEN" | "BUILTIN_READ_ONLY" => StatusCode::FORBIDDEN,
-        "NAME_TAKEN" | "HAS_DERIVED" | "AMBIGUOUS_BASE" => StatusCode::CONFLICT,
-        "CONFLICT" => StatusCode::PRECONDITION_FAILED,
-        "UNAUTHORIZED" => StatusCode::UNAUTHORIZED,
-        "INVALID_ARGUMENT" => StatusCode::BAD_REQUEST,
-        "STORAGE_QUOTA" => StatusCode::INSUFFICIENT_STORAGE,
-        "STORAGE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
-        "NETWORK" => StatusCode::BAD_GATEWAY,
-        _ => StatusCode::INTERNAL_SERVER_ERROR, // INTEGRITY
-    }
-}
-
-impl From<Error> for ApiError {
-    fn from(e: Error) -> Self {
-        let code = e.code();
-        ApiError { status: status_of(code), code, message: e.to_string(), details: e.details() }
-    }
-}
-
-impl From<crate::db::DbError> for ApiError {
-    fn from(e: crate::db::DbError) -> Self {
-        Error::from(e).into()
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            eprintln!("error {} {}: {}", self.status.as_u16(), self.code, self.message);
-        }
-        let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
-        let mut r = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::REQUEST_TIMEOUT {
-            // The rest of the body never came: this connection cannot carry another request.
-            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        r
-    }
-}
-
-/// The code of an error response made below the handlers (axum's rejections, hyper's limits),
-/// by status.
-fn code_for_status(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
-        StatusCode::FORBIDDEN => "FORBIDDEN",
-        StatusCode::NOT_FOUND => "NOT_FOUND",
-        StatusCode::SERVICE_UNAVAILABLE => "STORAGE_UNAVAILABLE",
-        s if s.is_client_error() => "INVALID_ARGUMENT",
-        _ => "INTEGRITY",
-    }
-}
-
-/// The safety net under every route: an error response that is not already the JSON error body
-/// (an extractor's plain-text rejection, or any other) becomes one, with the code of its status.
-async fn json_errors(req: Request, next: Next) -> Response {
-    let resp = next.run(req).await;
-    let status = resp.status();
-    let is_json = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return resp;
-    }
-    let bytes = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes);
-    let message = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text.trim().to_string() };
-    ApiError::new(status, code_for_status(status), message).into_response()
-}
-
-type ApiResult<T> = Result<T, ApiError>;
-
-// ---- replies ------------------------------------------------------------------------------
-
-/// What an operation answers: a status and a JSON body (none for 204), plus an ETag.
-pub struct Reply {
-    status: StatusCode,
-    body: Option<Value>,
-    etag: Option<String>,
-    replayed: bool,
-}
-
-impl Reply {
-    fn ok(v: impl serde::Serialize) -> ApiResult<Reply> {
-        Self::with(StatusCode::OK, v)
-    }
-    fn created(v: impl serde::Serialize) -> ApiResult<Reply> {
-        Self::with(StatusCode::CREATED, v)
-    }
-    fn with(status: StatusCode, v: impl serde::Serialize) -> ApiResult<Reply> {
-        let body = serde_json::to_value(v).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", e.to_string()))?;
-        // A single record carries its updated_at as ETag: the If-Match token of its next edit.
-        let etag = body.get("updated_at").and_then(Value::as_str).filter(|_| body.get("id").is_some()).map(str::to_string);
-        Ok(Reply { status, body: Some(body), etag, replayed: false })
-    }
-    fn no_content() -> ApiResult<Reply> {
-        Ok(Reply { status: StatusCode::NO_CONTENT, body: None, etag: None, replayed: false })
-    }
-}
-
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        let mut r = match self.body {
-            Some(b) => (self.status, axum::Json(b)).into_response(),
-            None => self.status.into_response(),
-        };
-        if self.replayed {
-            r.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
-        }
-        if let Some(e) = self.etag {
-            if let Ok(v) = HeaderValue::from_str(&format!("\"{e}\"")) {
-                r.headers_mut().insert(header::ETAG, v);
-            }
-        }
-        r
-    }
 }
 
 // ---- running the catalog ------------------------------------------------------------------
@@ -390,167 +248,6 @@ where
 /// Marks a reply as the stored answer of an earlier request with the same Idempotency-Key.
 fn replayed(r: Reply) -> Reply {
     Reply { replayed: true, ..r }
-}
-
-// ---- extractors ---------------------------------------------------------------------------
-
-/// The `{id}` path segment. Its rejection (a segment that is not UTF-8 once percent-decoded)
-/// is the JSON error body like every other error.
-pub struct Id(String);
-
-impl<S: Send + Sync> FromRequestParts<S> for Id {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Path::<String>::from_request_parts(parts, state).await {
-            Ok(Path(id)) => Ok(Id(id)),
-            Err(e) => Err(ApiError::bad(format!("bad path: {}", e.body_text()))),
-        }
-    }
-}
-
-/// `application/json`, or any `application/...+json` (RFC 6839), parameters allowed.
-fn is_json_type(v: &HeaderValue) -> bool {
-    let Ok(v) = v.to_str() else { return false };
-    let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-fn unsupported_type() -> ApiError {
-    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "INVALID_ARGUMENT", "request bodies are JSON: send Content-Type: application/json")
-}
-
-/// Whether a body read failed because the client stopped sending (the idle timeout).
-fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(x) = cur {
-        if x.is::<tower_http::timeout::TimeoutError>() {
-            return true;
-        }
-        cur = x.source();
-    }
-    false
-}
-
-/// A JSON request body (within the route's size limit), with its raw bytes for idempotency.
-pub struct JsonBody {
-    value: Value,
-    raw: Bytes,
-}
-
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
-        if content_type.as_ref().is_some_and(|v| !is_json_type(v)) {
-            return Err(unsupported_type());
-        }
-        let raw = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "INVALID_ARGUMENT", "request body too large")
-            } else if is_body_timeout(&e) {
-                ApiError::new(StatusCode::REQUEST_TIMEOUT, "INVALID_ARGUMENT", "the request body stopped arriving (idle timeout)")
-            } else {
-                ApiError::bad(format!("could not read the request body: {}", e.body_text()))
-            }
-        })?;
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            return Ok(JsonBody { value: Value::Null, raw });
-        }
-        if content_type.is_none() {
-            return Err(unsupported_type());
-        }
-        let value = serde_json::from_slice(&raw).map_err(|e| ApiError::bad(format!("malformed JSON body: {e}")))?;
-        Ok(JsonBody { value, raw })
-    }
-}
-
-fn if_match(headers: &HeaderMap) -> ApiResult<WriteOptions> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(WriteOptions::default()) };
-    let s = v.to_str().map_err(|_| ApiError::bad("If-Match must be the updated_at of the copy being edited"))?.trim();
-    let s = s.strip_prefix("W/").unwrap_or(s);
-    let s = s.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(s);
-    if s == "*" {
-        return Ok(WriteOptions::default());
-    }
-    if s.is_empty() || s.len() > 64 {
-        return Err(ApiError::bad("If-Match must be the updated_at of the copy being edited"));
-    }
-    Ok(WriteOptions { if_match: Some(s.to_string()) })
-}
-
-/// Query parameters as (key, value) pairs, bounded in size.
-fn query_pairs(app: &App, q: &Option<String>) -> ApiResult<Vec<(String, String)>> {
-    let q = q.as_deref().unwrap_or("");
-    if q.len() > app.cfg.max_query {
-        return Err(ApiError::bad(format!("query string longer than {} bytes", app.cfg.max_query)));
-    }
-    Ok(form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-}
-
-fn only_keys(pairs: &[(String, String)], allowed: &[&str]) -> ApiResult<()> {
-    for (i, (k, _)) in pairs.iter().enumerate() {
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::bad(format!("unknown query parameter {k:?}")));
-        }
-        if pairs[..i].iter().any(|(p, _)| p == k) {
-            return Err(ApiError::bad(format!("query parameter {k:?} given twice")));
-        }
-    }
-    Ok(())
-}
-
-/// Discovery's query parameters into the JS option object the core parses (same names).
-fn discover_options(app: &App, pairs: Vec<(String, String)>) -> ApiResult<DiscoverOptions> {
-    let mut m = Map::new();
-    let mut tags = Vec::new();
-    for (k, v) in pairs {
-        if k == "tags" {
-            tags.push(Value::String(v));
-            continue;
-        }
-        if m.contains_key(&k) {
-            return Err(ApiError::bad(format!("query parameter {k:?} given twice")));
-        }
-        if k == "text" && v.chars().count() > app.cfg.max_text {
-            return Err(ApiError::bad(format!("text is longer than {} characters", app.cfg.max_text)));
-        }
-        let val = match k.as_str() {
-            "includeBuiltin" | "latestOnly" => match v.as_str() {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => return Err(ApiError::bad(format!("{k} must be true or false"))),
-            },
-            "limit" | "offset" => match v.parse::<u64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => return Err(ApiError::bad(format!("{k} must be a non-negative integer"))),
-            },
-            _ => Value::String(v),
-        };
-        m.insert(k, val);
-    }
-    if tags.len() > 32 {
-        return Err(ApiError::bad("at most 32 tags"));
-    }
-    if !tags.is_empty() {
-        m.insert("tags".into(), Value::Array(tags));
-    }
-    Ok(DiscoverOptions::from_value(&Value::Object(m))?)
-}
-
-fn object_body(v: Value, allowed: &[&str], what: &str) -> ApiResult<Map<String, Value>> {
-    let m = match v {
-        Value::Object(m) => m,
-        Value::Null => Map::new(),
-        _ => return Err(ApiError::bad(format!("{what} must be a JSON object"))),
-    };
-    for k in m.keys() {
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::bad(format!("unknown field {k:?} in {what}")));
-        }
-    }
-    Ok(m)
 }
 
 // ---- handlers -----------------------------------------------------------------------------
