@@ -1185,6 +1185,28 @@ fn a_write_that_lands_between_read_and_commit_is_not_overwritten() {
 }
 
 #[test]
+fn a_rating_that_lands_while_an_import_folds_ratings_is_never_lost() {
+    // Issue 10 item 4: an import recomputes the aggregate of every template its rating rows
+    // touch; a rating made meanwhile must fail the import's commit, not vanish from the count.
+    let fx = Fx::new();
+    let (a, b) = (fx.cat(U1), fx.cat(U2));
+    let c = Rc::new(fx.cat(U3));
+    let p = create(&a, "Rated meanwhile", json!({ "is_public": true }));
+    ok(block_on(a.rate(&p.id, 1.0)));
+    let bundle = json!({ "format_version": 1, "ratings": [{ "template_id": p.id, "user_id": U2, "stars": 3.0, "updated_at": "2027-01-01T00:00:00.000Z" }] });
+    let (c2, id) = (c.clone(), p.id.clone());
+    b.store().before_next_commit(move || {
+        ok(block_on(c2.rate(&id, 5.0)));
+    });
+    assert_eq!(err(block_on(b.import_all(bundle.clone()))).code(), "CONFLICT");
+    let got = get(&a, &p.id);
+    assert_eq!((got.rating, got.rating_count), (Some(3.0), 2));
+    ok(block_on(b.import_all(bundle)));
+    let got = get(&a, &p.id);
+    assert_eq!((got.rating, got.rating_count), (Some(3.0), 3));
+}
+
+#[test]
 fn concurrent_usage_from_two_users_loses_no_increment() {
     let fx = Fx::new();
     let a = fx.cat(U1);

@@ -335,6 +335,12 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut touched: Vec<String> = template_writes.iter().map(|(t, _)| t.id.clone()).chain(rating_rows.iter().map(|r| r.template_id.clone())).collect();
         touched.sort();
         touched.dedup();
+        // Rated templates outside the bundle are read before their rows: a rating that lands
+        // in between moves their revision, so this commit fails instead of missing it.
+        let mut outside: Vec<Loaded> = Vec::new();
+        for id in touched.iter().filter(|id| !templates.contains_key(*id)) {
+            outside.push(self.load_raw(id).await?.map(Self::check_loaded).transpose()?.ok_or_else(|| Error::not_found("template", id.clone()))?);
+        }
         let stored_rows = self.ratings_of(&touched).await?;
         let mut aggregates: HashMap<String, (Option<f64>, u64)> = HashMap::new();
         for id in &touched {
@@ -367,20 +373,19 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         // Rated templates outside the bundle (built-ins, stored ones) get their aggregate
         // written under their revision, in the same commit.
-        let mut rest: Vec<(String, (Option<f64>, u64))> = aggregates.into_iter().collect();
-        rest.sort_by(|a, b| a.0.cmp(&b.0));
-        for (id, (rating, count)) in rest {
-            match self.load_raw(&id).await?.map(Self::check_loaded).transpose()? {
-                Some(Loaded::Builtin { record, stats_rev }) => {
+        for loaded in outside {
+            let id = loaded.record().id.clone();
+            let Some((rating, count)) = aggregates.remove(&id) else { continue };
+            match loaded {
+                Loaded::Builtin { record, stats_rev } => {
                     let entry = builtin_new.entry(id).or_insert_with(|| (record.stats(), stats_rev.map(Expect::Rev).unwrap_or(Expect::Absent)));
                     (entry.0.rating, entry.0.rating_count) = (rating, count);
                 }
-                Some(Loaded::Stored(s)) => {
+                Loaded::Stored(s) => {
                     let mut t = s.record;
                     (t.rating, t.rating_count) = (rating, count);
                     writes.push(Write::PutTemplate { record: t, expect: Expect::Rev(s.rev) });
                 }
-                None => return Err(Error::not_found("template", id)),
             }
         }
         let builtin_stats = builtin_new.len();

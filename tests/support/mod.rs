@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use workflow_templates::catalog::discover::order;
 use workflow_templates::catalog::{Catalog, Env, SkippedRow, Sort};
 use workflow_templates::store::memory::MemoryStore;
-use workflow_templates::store::{BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use workflow_templates::store::{BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, UsageTotals, Write};
 use workflow_templates::{Error, Result, TemplateSpec, WorkflowTemplate};
 
 pub fn block_on<F: Future>(f: F) -> F::Output {
@@ -79,6 +79,9 @@ impl Store for Shared {
     }
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
         self.inner.all_builtin_stats().await
+    }
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>> {
+        self.inner.get_usage_totals(id).await
     }
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         self.inner.commit(writes).await
