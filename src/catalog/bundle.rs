@@ -69,9 +69,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub async fn import_all(&self, bundle: Value) -> Result<ImportReport> {
-        let Value::Object(m) = bundle else {
+        let Value::Object(mut m) = bundle else {
             return Err(violations(vec![Violation::new("", validate::TYPE, "a bundle must be an object")]));
         };
+        // SPEC section 2: what is stored is canonical, whatever spelling the bundle uses.
+        let respelled_base = crate::model::canonical::respell_bundle(&mut m);
         let mut v = Vec::new();
         match m.get("format_version").and_then(Value::as_u64) {
             Some(FORMAT_VERSION) => {}
@@ -99,7 +101,10 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut accepted: Vec<(String, WorkflowTemplate)> = Vec::new();
         for (i, raw) in t_in.iter().enumerate() {
             let at = format!("workflow_templates[{i}]");
-            let errs = validate::validate_template(raw, opts);
+            let mut errs = validate::validate_template(raw, opts);
+            if respelled_base.contains(&i) {
+                crate::model::canonical::explain_base_hash(&mut errs);
+            }
             if !errs.is_empty() {
                 v.extend(prefixed(&at, errs));
                 continue;

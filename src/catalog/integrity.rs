@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::{Catalog, Env};
 use crate::builtin;
 use crate::error::{Error, Result};
-use crate::model::{id::normalize_id, time, TemplateSpec, WorkflowTemplate};
+use crate::model::{id::is_canonical_id, time, TemplateSpec, WorkflowTemplate};
 use crate::store::{BuiltinStats, Rating, Store};
 use crate::validate::{self, Options};
 
@@ -56,14 +56,15 @@ impl Verifiable for Rating {
         format!("{}:{}", self.template_id, self.user_id)
     }
     fn check(&mut self) -> Result<()> {
-        let ok = normalize_id(&self.template_id).is_some()
-            && normalize_id(&self.user_id).is_some()
+        crate::model::canonical::respell_time(&mut self.updated_at);
+        let ok = is_canonical_id(&self.template_id)
+            && is_canonical_id(&self.user_id)
             && self.stars.is_finite()
             && (0.0..=5.0).contains(&self.stars)
             && time::parse_ms(&self.updated_at).is_some();
         match ok {
             true => Ok(()),
-            false => Err(Error::Integrity { id: self.key(), message: "a stored rating needs ULIDs, stars in 0..=5 and an RFC 3339 updated_at".into() }),
+            false => Err(Error::Integrity { id: self.key(), message: "a stored rating needs canonical ULIDs, stars in 0..=5 and an RFC 3339 updated_at".into() }),
         }
     }
 }
@@ -74,6 +75,9 @@ impl Verifiable for BuiltinStats {
     }
     fn check(&mut self) -> Result<()> {
         // The statistics follow the template rules: check them applied to the built-in.
+        if let Some(s) = &mut self.stats.last_used_at {
+            crate::model::canonical::respell_time(s);
+        }
         let Some(b) = builtin::get(&self.id) else {
             return Err(Error::Integrity { id: self.id.clone(), message: "statistics of an id that is not a built-in's".into() });
         };

@@ -24,7 +24,7 @@ use crate::error::{Error, Result, Violation};
 use crate::inherit::{self, Resolution, MAX_DEPTH};
 use crate::model::id::{normalize_id, random_bits, IdGenerator};
 use crate::model::template::{TEMPLATE_READ_ONLY, TEMPLATE_WRITABLE};
-use crate::model::{time, WorkflowTemplate};
+use crate::model::{canonical, time, WorkflowTemplate};
 use crate::store::{name_key, BuiltinStats, Expect, Store, Stored, TemplateFilter, Write};
 use crate::validate::{self, Options};
 
@@ -320,7 +320,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Checks a record read from storage: well-formed and its config_hash matches. The rules
     /// run on its JSON form; the two large JSON columns are moved into that form and back
     /// rather than copied (the record is unchanged afterwards).
+    /// Timestamps in another spelling are respelled in place (the same instants, SPEC section
+    /// 2); ids in another spelling are refused (they are storage keys and index values).
     pub(crate) fn verify(t: &mut WorkflowTemplate) -> Result<()> {
+        canonical::respell_template_times(t);
+        let ids = [("id", Some(t.id.as_str())), ("owner_id", Some(t.owner_id.as_str())), ("base_template_id", t.base_template_id.as_deref())];
+        if let Some((f, v)) = canonical::first_noncanonical_id(&ids) {
+            return Err(Error::Integrity { id: t.id.clone(), message: format!("{f} {v:?} is not a canonical (uppercase) ULID") });
+        }
         let params = std::mem::take(&mut t.default_params);
         let metadata = t.extra_metadata.take();
         let mut v = t.to_value();
