@@ -34,7 +34,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     async fn load_spec(&self, id: &str) -> Result<Stored<TemplateSpec>> {
         let mut s = self.load_spec_raw(id).await?;
-        Self::verify_spec(&mut s.record)?;
+        super::integrity::verify_spec(&mut s.record)?;
         Ok(s)
     }
 
@@ -52,25 +52,10 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
     }
 
-    /// A spec read from storage must pass validation as a whole record, with canonical ids;
-    /// its timestamps are respelled in place (SPEC section 2).
-    pub(crate) fn verify_spec(s: &mut TemplateSpec) -> Result<()> {
-        crate::model::canonical::respell_spec_times(s);
-        let ids = [("id", Some(s.id.as_str())), ("owner_id", Some(s.owner_id.as_str()))];
-        if let Some((f, v)) = crate::model::canonical::first_noncanonical_id(&ids) {
-            return Err(Error::Integrity { id: s.id.clone(), message: format!("{f} {v:?} is not a canonical (uppercase) ULID") });
-        }
-        let v = validate::validate_spec(&s.to_value(), Options { complete: true, allow_builtin: false });
-        match v.first() {
-            Some(x) => Err(Error::Integrity { id: s.id.clone(), message: format!("{}: {}", x.field, x.message) }),
-            None => Ok(()),
-        }
-    }
-
-    /// The specs of `rows` that pass [`Self::verify_spec`]; the others are reported and left out.
+    /// The specs of `rows` that pass [`super::integrity::verify_spec`]; the others are reported and left out.
     pub(crate) fn keep_verified_specs(&self, rows: impl IntoIterator<Item = TemplateSpec>) -> Vec<TemplateSpec> {
         rows.into_iter()
-            .filter_map(|mut s| match Self::verify_spec(&mut s) {
+            .filter_map(|mut s| match super::integrity::verify_spec(&mut s) {
                 Ok(()) => Some(s),
                 Err(e) => {
                     self.skip("template_specs", &s.id, &e);

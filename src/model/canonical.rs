@@ -77,23 +77,6 @@ pub fn first_noncanonical_id<'a>(ids: &[(&'static str, Option<&'a str>)]) -> Opt
     ids.iter().find_map(|(f, v)| v.filter(|s| !is_canonical_id(s)).map(|s| (*f, s)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn respells_ids_and_timestamps_only_when_valid() {
-        let mut v = json!({ "id": "01arz3ndektsv4rrffq69g5fav", "owner_id": "not an id", "created_at": "2026-01-01T10:00:00.000+05:00",
-            "updated_at": "2026-01-01T05:00:00.000Z", "last_used_at": "yesterday", "name": "01arz3ndektsv4rrffq69g5fav" });
-        assert_eq!(respell_value(&mut v), vec!["id", "created_at"]);
-        assert_eq!(v["id"], "01ARZ3NDEKTSV4RRFFQ69G5FAV");
-        assert_eq!(v["created_at"], "2026-01-01T05:00:00.000Z");
-        assert_eq!((v["owner_id"].as_str(), v["last_used_at"].as_str()), (Some("not an id"), Some("yesterday")));
-        assert_eq!(v["name"], "01arz3ndektsv4rrffq69g5fav");
-    }
-}
-
 /// Respells every record of an export bundle (and its `owner_id`) in place; returns the indices
 /// of `workflow_templates` whose `base_template_id` was given in another spelling (their
 /// `config_hash` must have been computed over the canonical one, see [`explain_base_hash`]).
@@ -125,5 +108,22 @@ pub fn explain_base_hash(v: &mut [crate::error::Violation]) {
         x.message.push_str(
             "; base_template_id was given in lowercase: config_hash is computed over its canonical uppercase ULID (SPEC section 4), recompute it over that",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn respells_ids_and_timestamps_only_when_valid() {
+        let mut v = json!({ "id": "01arz3ndektsv4rrffq69g5fav", "owner_id": "not an id", "created_at": "2026-01-01T10:00:00.000+05:00",
+            "updated_at": "2026-01-01T05:00:00.000Z", "last_used_at": "yesterday", "name": "01arz3ndektsv4rrffq69g5fav" });
+        assert_eq!(respell_value(&mut v), vec!["id", "created_at"]);
+        assert_eq!(v["id"], "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        assert_eq!(v["created_at"], "2026-01-01T05:00:00.000Z");
+        assert_eq!((v["owner_id"].as_str(), v["last_used_at"].as_str()), (Some("not an id"), Some("yesterday")));
+        assert_eq!(v["name"], "01arz3ndektsv4rrffq69g5fav");
     }
 }
