@@ -97,9 +97,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub async fn import_all(&self, bundle: Value) -> Result<ImportReport> {
-        let Value::Object(m) = bundle else {
+        let Value::Object(mut m) = bundle else {
             return Err(violations(vec![Violation::new("", validate::TYPE, "a bundle must be an object")]));
         };
+        // SPEC section 2: what is stored is canonical, whatever spelling the bundle uses.
+        let respelled_base = crate::model::canonical::respell_bundle(&mut m);
         let mut v = Vec::new();
         match m.get("format_version").and_then(Value::as_u64) {
             Some(FORMAT_VERSION) => {}
@@ -137,6 +139,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
             if self.shared && errs.is_empty() {
                 // A public record dated in the future would head "recent" for everyone.
                 late_timestamps_at("", raw, &["created_at", "updated_at"], self.now_ms().saturating_add(SHARED_CLOCK_SKEW_MS), &mut errs);
+            }
+            if respelled_base.contains(&i) {
+                crate::model::canonical::explain_base_hash(&mut errs);
             }
             if !errs.is_empty() {
                 v.extend(prefixed(&at, errs));

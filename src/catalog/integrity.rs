@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::{Catalog, Env};
 use crate::builtin;
 use crate::error::{Error, Result};
-use crate::model::{id::normalize_id, time, TemplateSpec, WorkflowTemplate};
+use crate::model::{canonical, id::is_canonical_id, time, TemplateSpec, WorkflowTemplate};
 use crate::store::{BuiltinStats, Rating, Store};
 use crate::validate::{self, Options};
 
@@ -38,7 +38,7 @@ impl Verifiable for WorkflowTemplate {
         self.id.clone()
     }
     fn check(&mut self) -> Result<()> {
-        Catalog::<crate::store::memory::MemoryStore, NoEnv>::verify(self)
+        verify_template(self)
     }
 }
 
@@ -47,7 +47,7 @@ impl Verifiable for TemplateSpec {
         self.id.clone()
     }
     fn check(&mut self) -> Result<()> {
-        Catalog::<crate::store::memory::MemoryStore, NoEnv>::verify_spec(self)
+        verify_spec(self)
     }
 }
 
@@ -56,14 +56,15 @@ impl Verifiable for Rating {
         format!("{}:{}", self.template_id, self.user_id)
     }
     fn check(&mut self) -> Result<()> {
-        let ok = normalize_id(&self.template_id).is_some()
-            && normalize_id(&self.user_id).is_some()
+        canonical::respell_time(&mut self.updated_at);
+        let ok = is_canonical_id(&self.template_id)
+            && is_canonical_id(&self.user_id)
             && self.stars.is_finite()
             && (0.0..=5.0).contains(&self.stars)
             && time::parse_ms(&self.updated_at).is_some();
         match ok {
             true => Ok(()),
-            false => Err(Error::Integrity { id: self.key(), message: "a stored rating needs ULIDs, stars in 0..=5 and an RFC 3339 updated_at".into() }),
+            false => Err(Error::Integrity { id: self.key(), message: "a stored rating needs canonical ULIDs, stars in 0..=5 and an RFC 3339 updated_at".into() }),
         }
     }
 }
@@ -74,6 +75,9 @@ impl Verifiable for BuiltinStats {
     }
     fn check(&mut self) -> Result<()> {
         // The statistics follow the template rules: check them applied to the built-in.
+        if let Some(s) = &mut self.stats.last_used_at {
+            canonical::respell_time(s);
+        }
         let Some(b) = builtin::get(&self.id) else {
             return Err(Error::Integrity { id: self.id.clone(), message: "statistics of an id that is not a built-in's".into() });
         };
@@ -87,11 +91,52 @@ impl Verifiable for BuiltinStats {
     }
 }
 
-/// Only to name the associated functions of `Catalog` that use neither store nor env.
-pub(crate) struct NoEnv;
-impl Env for NoEnv {
-    fn now_ms(&self) -> i64 {
-        0
+/// Checks a record read from storage: well-formed and its config_hash matches. The rules
+/// run on its JSON form; the two large JSON columns are moved into that form and back
+/// rather than copied (the record is unchanged afterwards).
+/// Timestamps in another spelling are respelled in place (the same instants, SPEC section
+/// 2); ids in another spelling are refused (they are storage keys and index values).
+pub(crate) fn verify_template(t: &mut WorkflowTemplate) -> Result<()> {
+    canonical::respell_template_times(t);
+    let ids = [("id", Some(t.id.as_str())), ("owner_id", Some(t.owner_id.as_str())), ("base_template_id", t.base_template_id.as_deref())];
+    if let Some((f, v)) = canonical::first_noncanonical_id(&ids) {
+        return Err(Error::Integrity { id: t.id.clone(), message: format!("{f} {v:?} is not a canonical (uppercase) ULID") });
+    }
+    let params = std::mem::take(&mut t.default_params);
+    let metadata = t.extra_metadata.take();
+    let mut v = t.to_value();
+    if let Value::Object(m) = &mut v {
+        m.insert("default_params".into(), Value::Object(params));
+        m.insert("extra_metadata".into(), metadata.map(Value::Object).unwrap_or(Value::Null));
+    }
+    let found = validate::validate_template(&v, Options { complete: true, allow_builtin: false });
+    if let Value::Object(mut m) = v {
+        if let Some(Value::Object(p)) = m.remove("default_params") {
+            t.default_params = p;
+        }
+        if let Some(Value::Object(x)) = m.remove("extra_metadata") {
+            t.extra_metadata = Some(x);
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    let msg: Vec<String> = found.iter().take(3).map(|x| format!("{}: {}", x.field, x.message)).collect();
+    Err(Error::Integrity { id: t.id.clone(), message: msg.join("; ") })
+}
+
+/// A spec read from storage must pass validation as a whole record, with canonical ids;
+/// its timestamps are respelled in place (SPEC section 2).
+pub(crate) fn verify_spec(s: &mut TemplateSpec) -> Result<()> {
+    canonical::respell_spec_times(s);
+    let ids = [("id", Some(s.id.as_str())), ("owner_id", Some(s.owner_id.as_str()))];
+    if let Some((f, v)) = canonical::first_noncanonical_id(&ids) {
+        return Err(Error::Integrity { id: s.id.clone(), message: format!("{f} {v:?} is not a canonical (uppercase) ULID") });
+    }
+    let v = validate::validate_spec(&s.to_value(), Options { complete: true, allow_builtin: false });
+    match v.first() {
+        Some(x) => Err(Error::Integrity { id: s.id.clone(), message: format!("{}: {}", x.field, x.message) }),
+        None => Ok(()),
     }
 }
 

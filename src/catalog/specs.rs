@@ -33,8 +33,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     async fn load_spec(&self, id: &str) -> Result<Stored<TemplateSpec>> {
-        let s = self.load_spec_raw(id).await?;
-        Self::verify_spec(&s.record)?;
+        let mut s = self.load_spec_raw(id).await?;
+        super::integrity::verify_spec(&mut s.record)?;
         Ok(s)
     }
 
@@ -52,23 +52,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
     }
 
-    /// A spec read from storage must pass validation as a whole record.
-    pub(crate) fn verify_spec(s: &TemplateSpec) -> Result<()> {
-        let v = validate::validate_spec(&s.to_value(), Options { complete: true, allow_builtin: false });
-        match v.first() {
-            Some(x) => Err(Error::Integrity { id: s.id.clone(), message: format!("{}: {}", x.field, x.message) }),
-            None => Ok(()),
-        }
-    }
-
-    /// The specs of `rows` that pass [`Self::verify_spec`]; the others are reported and left out.
+    /// The specs of `rows` that pass [`super::integrity::verify_spec`]; the others are reported and left out.
     pub(crate) fn keep_verified_specs(&self, rows: impl IntoIterator<Item = TemplateSpec>) -> Vec<TemplateSpec> {
         rows.into_iter()
-            .filter(|s| match Self::verify_spec(s) {
-                Ok(()) => true,
+            .filter_map(|mut s| match super::integrity::verify_spec(&mut s) {
+                Ok(()) => Some(s),
                 Err(e) => {
                     self.skip("template_specs", &s.id, &e);
-                    false
+                    None
                 }
             })
             .collect()
