@@ -183,3 +183,25 @@ fn create_and_update_normalise_references() {
     assert_canonical(&child);
     assert_eq!(child.config_hash, config_hash(&child.config()));
 }
+
+#[test]
+fn a_row_stored_under_a_lowercase_id_is_refused_and_its_owner_can_delete_it() {
+    let fx = Fx::new();
+    let (a, b) = (fx.cat(U1), fx.cat(U2));
+    let t = create(&a, "Legacy", json!({ "is_public": true }));
+    ok(block_on(a.delete(&t.id)));
+    // What an import stored before ids were made canonical: the row keyed by a lowercase id.
+    let mut legacy = t.clone();
+    legacy.id = t.id.to_lowercase();
+    fx.plant(legacy.clone());
+    let page = ok(block_on(b.discover(&DiscoverOptions { include_builtin: false, ..Default::default() })));
+    assert_eq!((page.items.len(), page.skipped), (0, 1));
+    for id in [&t.id, &legacy.id] {
+        assert_eq!(err(block_on(b.get(id))).code(), "NOT_FOUND");
+    }
+    let bundle = ok(block_on(a.export_all()));
+    assert_eq!(bundle["skipped"][0]["id"], json!(legacy.id));
+    assert_eq!(err(block_on(b.delete(&legacy.id))).code(), "FORBIDDEN");
+    ok(block_on(a.delete(&legacy.id)));
+    assert!(block_on(fx.mem.find_templates(&TemplateFilter::default())).unwrap().is_empty());
+}

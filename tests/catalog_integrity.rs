@@ -196,5 +196,7 @@ fn the_owner_can_export_and_delete_a_corrupt_template() {
         assert_eq!(err(block_on(a.get_spec(&bad_spec.id))).code(), "INTEGRITY");
         ok(block_on(a.delete_spec(&bad_spec.id)));
         assert!(block_on(fx.mem.get_spec(&bad_spec.id)).unwrap().is_none());
+        // Nothing left out: the bundle has no `skipped`.
+        assert!(ok(block_on(a.export_all())).get("skipped").is_none(), "{how}");
     }
 }

@@ -84,7 +84,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let ratings: Vec<Rating> = self.export_verified(rows.into_iter().map(|s| s.record), "template_ratings", &mut skipped);
         let rows = self.store.all_builtin_stats().await?;
         let stats: Vec<BuiltinStats> = self.export_verified(rows.into_iter().map(|s| s.record), "builtin_stats", &mut skipped);
-        Ok(json!({
+        let mut bundle = json!({
             "format_version": FORMAT_VERSION,
             "exported_at": self.now(),
             "owner_id": self.user,
@@ -92,8 +92,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
             "template_specs": specs,
             "ratings": ratings,
             "builtin_stats": stats,
-            "skipped": skipped,
-        }))
+        });
+        if !skipped.is_empty() {
+            bundle["skipped"] = Value::Array(skipped);
+        }
+        Ok(bundle)
     }
 
     pub async fn import_all(&self, bundle: Value) -> Result<ImportReport> {
