@@ -31,18 +31,23 @@ pub enum Error {
     NameTaken { name: String },
     #[error("conflict on {id}: the stored record has changed since {expected}")]
     Conflict { id: String, expected: String, actual: String },
-    #[error("inheritance cycle through {}", .ids.join(" -> "))]
-    InheritanceCycle { ids: Vec<String> },
+    /// `ids`: the templates on the cycle the caller may see, in order; `hidden`: how many
+    /// others are on it (never named: see README, errors name only what the caller may get).
+    #[error("inheritance cycle through {}{}", .ids.join(" -> "), hidden_note(*.hidden))]
+    InheritanceCycle { ids: Vec<String>, hidden: usize },
     #[error("inheritance chain of {id} is deeper than {limit} levels")]
     InheritanceTooDeep { id: String, limit: usize },
-    #[error("base template {reference:?} not found")]
+    /// `reference` is empty when the missing base is named only by a template the caller
+    /// cannot see.
+    #[error("{}", base_not_found(.reference))]
     BaseNotFound { reference: String },
     #[error("base template name {name:?} matches several public templates")]
     AmbiguousBase { name: String, candidates: Vec<String> },
     #[error("built-in template {id} is read-only")]
     BuiltinReadOnly { id: String },
-    #[error("template {id} has derived templates: {}", .derived.join(", "))]
-    HasDerived { id: String, derived: Vec<String> },
+    /// `derived`: the ids the caller may see; `hidden`: how many others.
+    #[error("template {id} has derived templates: {}{}", .derived.join(", "), hidden_note(*.hidden))]
+    HasDerived { id: String, derived: Vec<String>, hidden: usize },
     #[error("integrity check failed for {id}: {message}")]
     Integrity { id: String, message: String },
     #[error("storage quota exceeded: {0}")]
@@ -59,6 +64,20 @@ pub enum Error {
     /// message and details, passed on unchanged.
     #[error("{message}")]
     Remote { code: &'static str, message: String, details: Value },
+}
+
+fn hidden_note(hidden: usize) -> String {
+    match hidden {
+        0 => String::new(),
+        n => format!(" (and {n} not visible to you)"),
+    }
+}
+
+fn base_not_found(reference: &str) -> String {
+    match reference {
+        "" => "the base of a template you cannot see was not found".into(),
+        r => format!("base template {r:?} not found"),
+    }
 }
 
 fn summarize(v: &[Violation]) -> String {
@@ -122,12 +141,12 @@ impl Error {
             Error::NotFound { kind, id } => json!({ "kind": kind, "id": id }),
             Error::NameTaken { name } => json!({ "name": name }),
             Error::Conflict { id, expected, actual } => json!({ "id": id, "expected": expected, "actual": actual }),
-            Error::InheritanceCycle { ids } => json!({ "ids": ids }),
+            Error::InheritanceCycle { ids, hidden } => json!({ "ids": ids, "hidden": hidden }),
             Error::InheritanceTooDeep { id, limit } => json!({ "id": id, "limit": limit }),
             Error::BaseNotFound { reference } => json!({ "reference": reference }),
             Error::AmbiguousBase { name, candidates } => json!({ "name": name, "candidates": candidates }),
             Error::BuiltinReadOnly { id } => json!({ "id": id }),
-            Error::HasDerived { id, derived } => json!({ "id": id, "derived": derived }),
+            Error::HasDerived { id, derived, hidden } => json!({ "id": id, "derived": derived, "hidden": hidden }),
             Error::Integrity { id, .. } => json!({ "id": id }),
             Error::Remote { details, .. } => details.clone(),
             _ => Value::Null,

@@ -764,7 +764,7 @@ fn delete_is_refused_while_derived_templates_exist() {
     let a = create(&c1, "A", json!({ "is_public": true }));
     let b = create(&c1, "B", json!({ "base_template_id": a.id }));
     match err(block_on(c1.delete(&a.id))) {
-        Error::HasDerived { id, derived } => {
+        Error::HasDerived { id, derived, .. } => {
             assert_eq!(id, a.id);
             assert_eq!(derived, vec![b.id.clone()]);
         }
@@ -967,7 +967,7 @@ fn a_cycle_planted_in_storage_is_reported_with_its_ids() {
     for id in [&a.id, &b.id] {
         for e in [err(block_on(c.chain(id))), err(block_on(c.resolve(id)))] {
             match &e {
-                Error::InheritanceCycle { ids } => {
+                Error::InheritanceCycle { ids, .. } => {
                     assert!(ids.contains(&a.id) && ids.contains(&b.id), "{ids:?}");
                 }
                 other => panic!("expected INHERITANCE_CYCLE, got {}: {other}", other.code()),

@@ -19,7 +19,7 @@ use workflow_templates::model::time::format_ms;
 use workflow_templates::store::{Expect, Store, Write as W};
 use workflow_templates::{TemplateCategory, WorkflowTemplate};
 use workflow_templates_server::db::{Conn, DbUrl, Pool};
-use workflow_templates_server::http::{block_on, router, App, Config};
+use workflow_templates_server::http::{block_on, App, Config};
 use workflow_templates_server::store::{sync_builtins, SqlStore};
 use workflow_templates_server::{auth, migrations};
 
@@ -123,7 +123,8 @@ fn main() {
     let app = App { pool, cfg: Arc::new(Config::default()) };
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let port = listener.local_addr().unwrap().port();
-    rt.spawn(async move { axum::serve(listener, router(app)).await });
+    // The server binary's own accept loop (timeouts and all).
+    rt.spawn(workflow_templates_server::serve::serve(listener, app, std::future::pending()));
 
     let backend = match url {
         DbUrl::Sqlite(_) => "SQLite",

@@ -330,9 +330,17 @@ impl Conn {
         match url {
             DbUrl::Sqlite(path) => {
                 let c = rusqlite::Connection::open(path)?;
+                // First, so that every statement from here on waits for a lock instead of failing.
                 c.busy_timeout(Duration::from_secs(15))?;
-                // optimize=0x10002: refresh the planner's statistics where they are missing or stale.
-                c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA optimize = 0x10002;")?;
+                c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+                // WAL is a property of the file: switched once, when a connection finds another
+                // mode. Opening a connection must never need the write lock (nor run `PRAGMA
+                // optimize`, whose ANALYZE writes; see `optimize`): while another process holds
+                // that lock, readers on new connections are still served.
+                let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+                }
                 Ok(Conn::Sqlite(c))
             }
             DbUrl::Postgres(u) => {
@@ -340,6 +348,16 @@ impl Conn {
                 c.batch_execute("SET lock_timeout = '15s'; SET statement_timeout = '60s'; SET TIME ZONE 'UTC';")?;
                 Ok(Conn::Postgres(Box::new(PgConn { client: c, statements: Default::default() })))
             }
+        }
+    }
+
+    /// Refreshes SQLite's planner statistics where they are missing or stale
+    /// (`PRAGMA optimize = 0x10002`; it may write, so it runs at start-up and from the periodic
+    /// sweeper, never when a connection opens). Nothing to do on PostgreSQL (autovacuum).
+    pub fn optimize(&mut self) -> DbResult<()> {
+        match self {
+            Conn::Sqlite(c) => Ok(c.execute_batch("PRAGMA optimize = 0x10002;")?),
+            Conn::Postgres(_) => Ok(()),
         }
     }
 

@@ -9,22 +9,40 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
-use serde_json::{json, Map, Value};
-use workflow_templates::catalog::{Catalog, DiscoverOptions, SystemEnv, UsageRun, WriteOptions};
+use serde_json::{json, Value};
+use workflow_templates::catalog::{Catalog, Env, SkippedRow, SystemEnv, UsageRun};
 use workflow_templates::Error;
 
 use crate::auth;
+use crate::extract::{discover_options, if_match, object_body, only_keys, query_pairs, Id, JsonBody};
+use crate::reply::{json_errors, ApiError, ApiResult, Reply};
+pub use crate::reply::status_of;
 use crate::db::{int, text, Pool};
 use crate::store::{IdemClaim, SqlStore};
 
-pub type Cat = Catalog<SqlStore, SystemEnv>;
+pub type Cat = Catalog<SqlStore, ServerEnv>;
+
+/// The catalog's environment on the server: the system clock, and a log line (stderr) for
+/// every stored row a list left out because it fails verification (issue 10 item 1): the
+/// response only counts it (`skipped`), the log says which row and why.
+pub struct ServerEnv {
+    user: String,
+}
+
+impl Env for ServerEnv {
+    fn now_ms(&self) -> i64 {
+        SystemEnv.now_ms()
+    }
+    fn skipped_row(&self, row: &SkippedRow) {
+        eprintln!("left out stored {} row {} ({}: {}) from a list for user {}", row.table, row.id, row.code, row.message, self.user);
+    }
+}
 
 pub const OPENAPI: &str = include_str!("../openapi.yaml");
 
@@ -36,11 +54,23 @@ pub struct Config {
     /// Longest accepted query string (bytes) and discovery `text` (characters).
     pub max_query: usize,
     pub max_text: usize,
+    /// A request head must arrive within this (also the keep-alive idle limit); see `serve.rs`.
+    pub header_read_timeout: Duration,
+    /// No body frame received, or no response byte accepted, for this long closes the connection.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { cors_origins: vec!["http://127.0.0.1:8080".into()], max_body: 1 << 20, max_import_body: 64 << 20, max_query: 8192, max_text: 1000 }
+        Config {
+            cors_origins: vec!["http://127.0.0.1:8080".into()],
+            max_body: 1 << 20,
+            max_import_body: 64 << 20,
+            max_query: 8192,
+            max_text: 1000,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -48,116 +78,6 @@ impl Default for Config {
 pub struct App {
     pub pool: Arc<Pool>,
     pub cfg: Arc<Config>,
-}
-
-// ---- errors -------------------------------------------------------------------------------
-
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    details: Value,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), details: Value::Null }
-    }
-    fn bad(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
-    }
-    fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
-    }
-}
-
-/// The HTTP status of each error code (documented in openapi.yaml and README.md).
-pub fn status_of(code: &str) -> StatusCode {
-    match code {
-        "VALIDATION_FAILED" | "INHERITANCE_CYCLE" | "INHERITANCE_TOO_DEEP" | "BASE_NOT_FOUND" => StatusCode::UNPROCESSABLE_ENTITY,
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "FORBIDDEN" | "BUILTIN_READ_ONLY" => StatusCode::FORBIDDEN,
-        "NAME_TAKEN" | "HAS_DERIVED" | "AMBIGUOUS_BASE" => StatusCode::CONFLICT,
-        "CONFLICT" => StatusCode::PRECONDITION_FAILED,
-        "UNAUTHORIZED" => StatusCode::UNAUTHORIZED,
-        "INVALID_ARGUMENT" => StatusCode::BAD_REQUEST,
-        "STORAGE_QUOTA" => StatusCode::INSUFFICIENT_STORAGE,
-        "STORAGE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
-        "NETWORK" => StatusCode::BAD_GATEWAY,
-        _ => StatusCode::INTERNAL_SERVER_ERROR, // INTEGRITY
-    }
-}
-
-impl From<Error> for ApiError {
-    fn from(e: Error) -> Self {
-        let code = e.code();
-        ApiError { status: status_of(code), code, message: e.to_string(), details: e.details() }
-    }
-}
-
-impl From<crate::db::DbError> for ApiError {
-    fn from(e: crate::db::DbError) -> Self {
-        Error::from(e).into()
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            eprintln!("error {} {}: {}", self.status.as_u16(), self.code, self.message);
-        }
-        let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
-        (self.status, axum::Json(body)).into_response()
-    }
-}
-
-type ApiResult<T> = Result<T, ApiError>;
-
-// ---- replies ------------------------------------------------------------------------------
-
-/// What an operation answers: a status and a JSON body (none for 204), plus an ETag.
-pub struct Reply {
-    status: StatusCode,
-    body: Option<Value>,
-    etag: Option<String>,
-    replayed: bool,
-}
-
-impl Reply {
-    fn ok(v: impl serde::Serialize) -> ApiResult<Reply> {
-        Self::with(StatusCode::OK, v)
-    }
-    fn created(v: impl serde::Serialize) -> ApiResult<Reply> {
-        Self::with(StatusCode::CREATED, v)
-    }
-    fn with(status: StatusCode, v: impl serde::Serialize) -> ApiResult<Reply> {
-        let body = serde_json::to_value(v).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", e.to_string()))?;
-        // A single record carries its updated_at as ETag: the If-Match token of its next edit.
-        let etag = body.get("updated_at").and_then(Value::as_str).filter(|_| body.get("id").is_some()).map(str::to_string);
-        Ok(Reply { status, body: Some(body), etag, replayed: false })
-    }
-    fn no_content() -> ApiResult<Reply> {
-        Ok(Reply { status: StatusCode::NO_CONTENT, body: None, etag: None, replayed: false })
-    }
-}
-
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        let mut r = match self.body {
-            Some(b) => (self.status, axum::Json(b)).into_response(),
-            None => self.status.into_response(),
-        };
-        if self.replayed {
-            r.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
-        }
-        if let Some(e) = self.etag {
-            if let Ok(v) = HeaderValue::from_str(&format!("\"{e}\"")) {
-                r.headers_mut().insert(header::ETAG, v);
-            }
-        }
-        r
-    }
 }
 
 // ---- running the catalog ------------------------------------------------------------------
@@ -283,7 +203,7 @@ where
         let mut conn = pool.get()?;
         let user = auth::user_for_token(&mut conn, &token)?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
         let claim = idem.as_ref().map(|i| IdemClaim { user_id: user.clone(), key: i.key.clone(), request_hash: i.request_hash.clone() });
-        let cat = Catalog::new(SqlStore::for_request(conn, claim), SystemEnv, &user)?.shared(true);
+        let cat = Catalog::new(SqlStore::for_request(conn, claim), ServerEnv { user: user.clone() }, &user)?.shared(true);
         if let Some(i) = &idem {
             // A row without a response is a twin between its commit and storing its answer
             // (wait briefly for it), or a server that stopped right there (rebuild it).
@@ -330,120 +250,6 @@ fn replayed(r: Reply) -> Reply {
     Reply { replayed: true, ..r }
 }
 
-// ---- extractors ---------------------------------------------------------------------------
-
-/// A JSON request body (within the route's size limit), with its raw bytes for idempotency.
-pub struct JsonBody {
-    value: Value,
-    raw: Bytes,
-}
-
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let raw = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "INVALID_ARGUMENT", "request body too large")
-            } else {
-                ApiError::bad(format!("could not read the request body: {}", e.body_text()))
-            }
-        })?;
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            return Ok(JsonBody { value: Value::Null, raw });
-        }
-        let value = serde_json::from_slice(&raw).map_err(|e| ApiError::bad(format!("malformed JSON body: {e}")))?;
-        Ok(JsonBody { value, raw })
-    }
-}
-
-fn if_match(headers: &HeaderMap) -> ApiResult<WriteOptions> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(WriteOptions::default()) };
-    let s = v.to_str().map_err(|_| ApiError::bad("If-Match must be the updated_at of the copy being edited"))?.trim();
-    let s = s.strip_prefix("W/").unwrap_or(s);
-    let s = s.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(s);
-    if s == "*" {
-        return Ok(WriteOptions::default());
-    }
-    if s.is_empty() || s.len() > 64 {
-        return Err(ApiError::bad("If-Match must be the updated_at of the copy being edited"));
-    }
-    Ok(WriteOptions { if_match: Some(s.to_string()) })
-}
-
-/// Query parameters as (key, value) pairs, bounded in size.
-fn query_pairs(app: &App, q: &Option<String>) -> ApiResult<Vec<(String, String)>> {
-    let q = q.as_deref().unwrap_or("");
-    if q.len() > app.cfg.max_query {
-        return Err(ApiError::bad(format!("query string longer than {} bytes", app.cfg.max_query)));
-    }
-    Ok(form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-}
-
-fn only_keys(pairs: &[(String, String)], allowed: &[&str]) -> ApiResult<()> {
-    for (i, (k, _)) in pairs.iter().enumerate() {
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::bad(format!("unknown query parameter {k:?}")));
-        }
-        if pairs[..i].iter().any(|(p, _)| p == k) {
-            return Err(ApiError::bad(format!("query parameter {k:?} given twice")));
-        }
-    }
-    Ok(())
-}
-
-/// Discovery's query parameters into the JS option object the core parses (same names).
-fn discover_options(app: &App, pairs: Vec<(String, String)>) -> ApiResult<DiscoverOptions> {
-    let mut m = Map::new();
-    let mut tags = Vec::new();
-    for (k, v) in pairs {
-        if k == "tags" {
-            tags.push(Value::String(v));
-            continue;
-        }
-        if m.contains_key(&k) {
-            return Err(ApiError::bad(format!("query parameter {k:?} given twice")));
-        }
-        if k == "text" && v.chars().count() > app.cfg.max_text {
-            return Err(ApiError::bad(format!("text is longer than {} characters", app.cfg.max_text)));
-        }
-        let val = match k.as_str() {
-            "includeBuiltin" | "latestOnly" => match v.as_str() {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => return Err(ApiError::bad(format!("{k} must be true or false"))),
-            },
-            "limit" | "offset" => match v.parse::<u64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => return Err(ApiError::bad(format!("{k} must be a non-negative integer"))),
-            },
-            _ => Value::String(v),
-        };
-        m.insert(k, val);
-    }
-    if tags.len() > 32 {
-        return Err(ApiError::bad("at most 32 tags"));
-    }
-    if !tags.is_empty() {
-        m.insert("tags".into(), Value::Array(tags));
-    }
-    Ok(DiscoverOptions::from_value(&Value::Object(m))?)
-}
-
-fn object_body(v: Value, allowed: &[&str], what: &str) -> ApiResult<Map<String, Value>> {
-    let m = match v {
-        Value::Object(m) => m,
-        Value::Null => Map::new(),
-        _ => return Err(ApiError::bad(format!("{what} must be a JSON object"))),
-    };
-    for k in m.keys() {
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::bad(format!("unknown field {k:?} in {what}")));
-        }
-    }
-    Ok(m)
-}
-
 // ---- handlers -----------------------------------------------------------------------------
 
 async fn health() -> Response {
@@ -474,11 +280,11 @@ async fn create(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> R
     run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.create(body.value))?)).await
 }
 
-async fn get_one(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn get_one(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.get(&id))?)).await
 }
 
-async fn update(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn update(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let opts = match if_match(&headers) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
@@ -486,7 +292,7 @@ async fn update(State(app): State<App>, headers: HeaderMap, Path(id): Path<Strin
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.update(&id, body.value, opts))?)).await
 }
 
-async fn delete(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn delete(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     let opts = match if_match(&headers) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
@@ -498,7 +304,7 @@ async fn delete(State(app): State<App>, headers: HeaderMap, Path(id): Path<Strin
     .await
 }
 
-async fn new_version(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn new_version(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let prep = (|| -> ApiResult<_> {
         let opts = if_match(&headers)?;
         let mut m = object_body(body.value.clone(), &["patch", "changelog"], "a new-version request")?;
@@ -518,11 +324,11 @@ async fn new_version(State(app): State<App>, headers: HeaderMap, Path(id): Path<
     run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.new_version(&id, patch, changelog, opts))?)).await
 }
 
-async fn versions(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn versions(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.versions(&id))?)).await
 }
 
-async fn chain(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn chain(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.chain(&id))?)).await
 }
 
@@ -545,11 +351,11 @@ async fn preview(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> 
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.preview(draft, id.as_deref()))?)).await
 }
 
-async fn resolve(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn resolve(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.resolve(&id))?)).await
 }
 
-async fn derived(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn derived(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.derived(&id))?)).await
 }
 
@@ -565,7 +371,7 @@ async fn diff(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery)
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.diff(&a, &b))?)).await
 }
 
-async fn usage(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn usage(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let prep = (|| -> ApiResult<_> {
         let run = UsageRun::from_value(&body.value)?;
         let idem = idem_of(&headers, &Method::POST, &format!("/v1/templates/{id}/usage"), &body.raw, Replay::Template(StatusCode::OK))?;
@@ -578,7 +384,7 @@ async fn usage(State(app): State<App>, headers: HeaderMap, Path(id): Path<String
     run(&app, &headers, idem, move |cat| Reply::ok(block_on(cat.record_usage(&id, &usage_run))?)).await
 }
 
-async fn rate(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn rate(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let stars = match object_body(body.value, &["stars"], "a rating").and_then(|m| m.get("stars").and_then(Value::as_f64).ok_or_else(|| ApiError::bad("stars must be a number in 0..=5"))) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
@@ -612,11 +418,11 @@ async fn create_spec(State(app): State<App>, headers: HeaderMap, body: JsonBody)
     run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.create_spec(body.value))?)).await
 }
 
-async fn get_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn get_spec(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.get_spec(&id))?)).await
 }
 
-async fn update_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn update_spec(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let opts = match if_match(&headers) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
@@ -624,7 +430,7 @@ async fn update_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<
     run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.update_spec(&id, body.value, opts))?)).await
 }
 
-async fn delete_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn delete_spec(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
     let opts = match if_match(&headers) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
@@ -645,7 +451,7 @@ async fn delete_spec(State(app): State<App>, headers: HeaderMap, Path(id): Path<
     .await
 }
 
-async fn instantiate(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Response {
+async fn instantiate(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
     let idem = match idem_of(&headers, &Method::POST, &format!("/v1/specs/{id}/instantiate"), &body.raw, Replay::Template(StatusCode::CREATED)) {
         Ok(i) => i,
         Err(e) => return e.into_response(),
@@ -732,6 +538,7 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(app.cfg.max_body))
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(app.clone(), cors))
         .with_state(app)
 }

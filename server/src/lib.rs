@@ -3,6 +3,9 @@
 
 pub mod auth;
 pub mod db;
+pub mod extract;
 pub mod http;
 pub mod migrations;
+pub mod reply;
+pub mod serve;
 pub mod store;

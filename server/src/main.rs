@@ -2,6 +2,7 @@
 //!
 //!     workflow-templates-server serve   [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
 //!                                       [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
+//!                                       [--header-read-timeout SECS] [--idle-timeout SECS]
 //!     workflow-templates-server migrate up [--to ID]|down|status [--db URL]
 //!     workflow-templates-server user create [--db URL] [--name NAME]
 //!     workflow-templates-server token create --user ID [--db URL] [--label TEXT]
@@ -18,7 +19,7 @@ use workflow_templates_server::{auth, migrations, store};
 const USAGE: &str = "usage:
   workflow-templates-server serve [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
                                   [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
-                                  [--idempotency-ttl-hours N]
+                                  [--idempotency-ttl-hours N] [--header-read-timeout SECS] [--idle-timeout SECS]
   workflow-templates-server migrate up [--to ID]|down|status [--db URL]
   workflow-templates-server user create [--db URL] [--name NAME]
   workflow-templates-server token create --user ID [--db URL] [--label TEXT]
@@ -84,6 +85,17 @@ impl Args {
             Some(v) => v.parse().map_err(|_| format!("--{name} must be a number, not {v:?}")),
         }
     }
+    /// A timeout in whole seconds, 1..=30 (issue 10: no connection is held longer than 30 s
+    /// by a client that sends or reads nothing).
+    fn secs(&self, name: &str, default: std::time::Duration) -> Result<std::time::Duration, String> {
+        match self.one(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n @ 1..=30) => Ok(std::time::Duration::from_secs(n)),
+                _ => Err(format!("--{name} must be a whole number of seconds in 1..=30, not {v:?}")),
+            },
+        }
+    }
 }
 
 fn open(url: &DbUrl) -> Result<Conn, String> {
@@ -101,7 +113,7 @@ fn real_main() -> Result<(), String> {
     let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["serve"] | [] => {
-            args.check(&["db", "port", "host", "cors-origin", "max-body", "max-import-body", "pool", "no-migrate", "idempotency-ttl-hours"])?;
+            args.check(&["db", "port", "host", "cors-origin", "max-body", "max-import-body", "pool", "no-migrate", "idempotency-ttl-hours", "header-read-timeout", "idle-timeout"])?;
             serve(&args)
         }
         ["migrate", action] => {
@@ -162,6 +174,8 @@ fn serve(args: &Args) -> Result<(), String> {
         cors_origins: if origins.is_empty() { defaults.cors_origins.clone() } else { origins },
         max_body: args.num("max-body", defaults.max_body)?,
         max_import_body: args.num("max-import-body", defaults.max_import_body)?,
+        header_read_timeout: args.secs("header-read-timeout", defaults.header_read_timeout)?,
+        idle_timeout: args.secs("idle-timeout", defaults.idle_timeout)?,
         ..defaults
     };
     {
@@ -174,6 +188,9 @@ fn serve(args: &Args) -> Result<(), String> {
         } else {
             migrate_up(&mut c)?;
         }
+        if let Err(e) = c.optimize() {
+            eprintln!("refreshing the planner's statistics: {e}");
+        }
     }
     let pool_size = args.num("pool", 16)?;
     let ttl = std::time::Duration::from_secs(args.num("idempotency-ttl-hours", 24)? as u64 * 3600);
@@ -183,31 +200,35 @@ fn serve(args: &Args) -> Result<(), String> {
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind((host.as_str(), port as u16)).await.map_err(|e| format!("cannot bind {host}:{port}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        // Idempotency keys are kept for the TTL, then forgotten (checked every 10 minutes).
+        // Idempotency keys are kept for the TTL, then forgotten, and SQLite's planner
+        // statistics are refreshed (checked every 10 minutes).
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
             loop {
                 tick.tick().await;
                 let p = sweeper_pool.clone();
-                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || http::expire_idempotency_keys(&p, ttl)).await {
-                    eprintln!("expiring idempotency keys: {e}");
+                let done = tokio::task::spawn_blocking(move || {
+                    http::expire_idempotency_keys(&p, ttl)?;
+                    p.get()?.optimize()
+                });
+                if let Ok(Err(e)) = done.await {
+                    eprintln!("periodic upkeep: {e}");
                 }
             }
         });
         println!("listening on http://{addr}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        axum::serve(listener, http::router(app))
-            .with_graceful_shutdown(async {
-                let ctrl_c = tokio::signal::ctrl_c();
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-                tokio::select! {
-                    _ = ctrl_c => {},
-                    _ = term.recv() => {},
-                }
-            })
-            .await
-            .map_err(|e| e.to_string())
+        let shutdown = async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        };
+        workflow_templates_server::serve::serve(listener, app, shutdown).await;
+        Ok(())
     })
 }
 

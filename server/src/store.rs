@@ -182,9 +182,39 @@ fn decode<T: serde::de::DeserializeOwned>(table: &str, cols: &[(&str, K)], row: 
     Ok(Stored { rev, record })
 }
 
-/// A template row (rev first, then TEMPLATE_COLS) straight into the record: discovery reads
-/// many rows, and this is several times cheaper than going through a JSON object.
+/// A template row (rev first, then TEMPLATE_COLS) into the record. A row that cannot be read
+/// as a record (a negative counter, a broken JSON column, an unknown enum label: written behind
+/// the server's back) is not an error for the whole read, which would turn every list holding
+/// it into a 500 for everyone (issue 10 item 1): it becomes a quarantined record that the core's
+/// verification refuses, so lists leave it out and count it, a direct read is INTEGRITY, and its
+/// owner can still delete it (or replace it by import: its revision is kept when readable).
 fn decode_template(r: &Row) -> Result<Stored<WorkflowTemplate>> {
+    decode_template_strict(r).or_else(|e| quarantined(r, &e))
+}
+
+fn quarantined(r: &Row, why: &Error) -> Result<Stored<WorkflowTemplate>> {
+    use workflow_templates::{TemplateCategory, WorkflowType};
+    let col = |name: &str| TEMPLATE_COLS.iter().position(|(c, _)| *c == name).and_then(|i| r.get(i + 1));
+    let txt = |name: &str| col(name).and_then(V::text).map(str::to_string);
+    let flag = |name: &str| col(name).and_then(V::bool).unwrap_or(false);
+    let Some(id) = txt("id") else { return Err(why.clone()) };
+    eprintln!("stored workflow_templates row {id} cannot be read as a record ({why}): it is left out of lists");
+    let mut t = WorkflowTemplate::with_defaults(id, txt("owner_id").unwrap_or_default(), txt("updated_at").unwrap_or_default());
+    t.name = txt("name").unwrap_or_default();
+    t.description = txt("description").unwrap_or_default();
+    t.is_public = flag("is_public");
+    t.is_latest = flag("is_latest");
+    t.base_template_id = txt("base_template_id");
+    t.version = col("version").and_then(V::int).filter(|n| *n > 0).unwrap_or(1) as u64;
+    t.category = txt("category").and_then(|c| TemplateCategory::parse(&c)).unwrap_or_default();
+    t.workflow_type = txt("workflow_type").and_then(|w| WorkflowType::parse(&w)).unwrap_or(WorkflowType::Plain);
+    // Never a valid SHA-256: the core's verification refuses the record.
+    t.config_hash = "unreadable row".into();
+    let rev = r.first().and_then(V::int).filter(|n| *n >= 0).unwrap_or(0) as u64;
+    Ok(Stored { rev, record: t })
+}
+
+fn decode_template_strict(r: &Row) -> Result<Stored<WorkflowTemplate>> {
     use workflow_templates::{TemplateCategory, WorkflowType};
     let id = r.get(1).and_then(V::text).unwrap_or_default().to_string();
     let bad = |col: &str| Error::Integrity { id: id.clone(), message: format!("stored workflow_templates row: {col} is malformed") };

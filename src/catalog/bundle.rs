@@ -72,18 +72,20 @@ fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = Violation> 
 
 impl<S: Store, E: Env> Catalog<S, E> {
     pub async fn export_all(&self) -> Result<Value> {
-        let mut templates: Vec<WorkflowTemplate> = Vec::new();
-        for mut s in self.store.find_templates(&TemplateFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await? {
-            Self::verify(&mut s.record)?;
-            templates.push(s.record);
-        }
+        // What fails verification is left out and listed under `skipped` with what storage
+        // holds (the acting user's own rows: the owner can repair and re-import them).
+        let mut skipped = Vec::new();
+        let rows = self.store.find_templates(&TemplateFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await?;
+        let mut templates = self.export_verified(rows.into_iter().map(|s| s.record), "workflow_templates", &mut skipped);
         crate::sort::sort_by(&mut templates, |a, b| a.id.cmp(&b.id));
-        let mut specs: Vec<TemplateSpec> =
-            self.store.find_specs(&SpecFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await?.into_iter().map(|s| s.record).collect();
+        let rows = self.store.find_specs(&SpecFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await?;
+        let mut specs: Vec<TemplateSpec> = self.export_verified(rows.into_iter().map(|s| s.record), "template_specs", &mut skipped);
         crate::sort::sort_by(&mut specs, |a, b| a.id.cmp(&b.id));
-        let ratings: Vec<Rating> = self.store.find_ratings(Some(&self.user), None).await?.into_iter().map(|s| s.record).collect();
-        let stats: Vec<BuiltinStats> = self.store.all_builtin_stats().await?.into_iter().map(|s| s.record).collect();
-        Ok(json!({
+        let rows = self.store.find_ratings(Some(&self.user), None).await?;
+        let ratings: Vec<Rating> = self.export_verified(rows.into_iter().map(|s| s.record), "template_ratings", &mut skipped);
+        let rows = self.store.all_builtin_stats().await?;
+        let stats: Vec<BuiltinStats> = self.export_verified(rows.into_iter().map(|s| s.record), "builtin_stats", &mut skipped);
+        let mut bundle = json!({
             "format_version": FORMAT_VERSION,
             "exported_at": self.now(),
             "owner_id": self.user,
@@ -91,20 +93,27 @@ impl<S: Store, E: Env> Catalog<S, E> {
             "template_specs": specs,
             "ratings": ratings,
             "builtin_stats": stats,
-        }))
+        });
+        if !skipped.is_empty() {
+            bundle["skipped"] = Value::Array(skipped);
+        }
+        Ok(bundle)
     }
 
     pub async fn import_all(&self, bundle: Value) -> Result<ImportReport> {
-        let Value::Object(m) = bundle else {
+        let Value::Object(mut m) = bundle else {
             return Err(violations(vec![Violation::new("", validate::TYPE, "a bundle must be an object")]));
         };
+        // SPEC section 2: what is stored is canonical, whatever spelling the bundle uses.
+        let respelled_base = crate::model::canonical::respell_bundle(&mut m);
         let mut v = Vec::new();
         match m.get("format_version").and_then(Value::as_u64) {
             Some(FORMAT_VERSION) => {}
             _ => v.push(Violation::new("format_version", validate::OUT_OF_RANGE, format!("format_version must be {FORMAT_VERSION}"))),
         }
         for k in m.keys() {
-            if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats"].contains(&k.as_str()) {
+            // `skipped` is export's report of rows left out; an import ignores it.
+            if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats", "skipped"].contains(&k.as_str()) {
                 v.push(Violation::new(validate::key_path("", k), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
             }
         }
@@ -135,6 +144,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 // A public record dated in the future would head "recent" for everyone.
                 late_timestamps_at("", raw, &["created_at", "updated_at"], self.now_ms().saturating_add(SHARED_CLOCK_SKEW_MS), &mut errs);
             }
+            if respelled_base.contains(&i) {
+                crate::model::canonical::explain_base_hash(&mut errs);
+            }
             if !errs.is_empty() {
                 v.extend(prefixed(&at, errs));
                 continue;
@@ -163,7 +175,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         for ((at, t), existing) in accepted.into_iter().zip(existing) {
             match existing {
                 Some(existing) if existing.record.owner_id != self.user => {
-                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, format!("id {} belongs to another user's template", t.id)));
+                    // Whose it is is not the caller's to know (issue 10, item 5).
+                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, format!("id {} is taken; an import may only replace your own records", t.id)));
                     templates.remove(&t.id);
                 }
                 // Import restores: a record already here is replaced, guarded by its revision.
@@ -208,7 +221,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 if let Err(e) = self.check_inheritance_import(t, &templates).await {
                     match e {
                         Error::ValidationFailed(list) => v.extend(prefixed(&format!("workflow_templates[{id}]"), list)),
-                        Error::BaseNotFound { .. } | Error::InheritanceCycle { .. } | Error::InheritanceTooDeep { .. } => {
+                        Error::BaseNotFound { .. } | Error::InheritanceCycle { .. } | Error::InheritanceTooDeep { .. } | Error::HasDerived { .. } => {
                             v.push(Violation::new(format!("workflow_templates[{id}].base_template_id"), e.code(), e.to_string()))
                         }
                         other => return Err(other),
@@ -233,7 +246,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
             let expect = match self.store.get_spec(&s.id).await? {
                 Some(e) if e.record.owner_id != self.user => {
-                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, "id belongs to another user's spec"));
+                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, "id is taken; an import may only replace your own records"));
                     continue;
                 }
                 Some(e) => Expect::Rev(e.rev),
@@ -335,7 +348,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // in between moves their revision, so this commit fails instead of missing it.
         let mut outside: Vec<Loaded> = Vec::new();
         for id in touched.iter().filter(|id| !templates.contains_key(*id)) {
-            outside.push(self.load_any(id).await?.ok_or_else(|| Error::not_found("template", id.clone()))?);
+            outside.push(self.load_raw(id).await?.map(Self::check_loaded).transpose()?.ok_or_else(|| Error::not_found("template", id.clone()))?);
         }
         let stored_rows = self.ratings_of(&touched).await?;
         let mut aggregates: HashMap<String, (Option<f64>, u64)> = HashMap::new();

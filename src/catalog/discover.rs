@@ -97,12 +97,23 @@ fn int_in(v: &Value, lo: u64, hi: u64, what: &str) -> Result<u64> {
     }
 }
 
+/// One page of discovery. The page is the slice `[offset, offset + limit)` of every matching
+/// row in the sort's order; a stored row in that slice that fails verification (SPEC section 4)
+/// is left out of `items` and counted in `skipped` (absent when 0), so `items.len() + skipped`
+/// is `min(limit, total - offset)` and paging never repeats or loses an intact row. `total`
+/// counts every matching row, the skipped ones included.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: usize,
     pub limit: usize,
     pub offset: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn rating_desc(a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering {
@@ -197,16 +208,25 @@ impl<S: Store, E: Env> Catalog<S, E> {
             all.extend(b);
         }
         crate::sort::sort_by(&mut all, |a, b| order(o.sort, a, b));
-        Self::page(all, total, o).map(Some)
+        Ok(Some(self.page(all, total, o)))
     }
 
-    /// The requested slice of candidates already in order, each stored record verified.
-    fn page(sorted: Vec<WorkflowTemplate>, total: usize, o: &DiscoverOptions) -> Result<Page<WorkflowTemplate>> {
-        let mut items: Vec<WorkflowTemplate> = sorted.into_iter().skip(usize::try_from(o.offset).unwrap_or(usize::MAX)).take(o.limit).collect();
-        for t in items.iter_mut().filter(|t| !t.is_builtin) {
-            Self::verify(t)?;
+    /// The requested slice of candidates already in order, each stored record verified: one
+    /// that fails is left out, counted in `skipped` and reported (never an error for the page).
+    fn page(&self, sorted: Vec<WorkflowTemplate>, total: usize, o: &DiscoverOptions) -> Page<WorkflowTemplate> {
+        let slice: Vec<WorkflowTemplate> = sorted.into_iter().skip(usize::try_from(o.offset).unwrap_or(usize::MAX)).take(o.limit).collect();
+        let mut items = Vec::with_capacity(slice.len());
+        let mut skipped = 0;
+        for t in slice {
+            match t.is_builtin {
+                true => items.push(t),
+                false => match self.verified(t) {
+                    Some(t) => items.push(t),
+                    None => skipped += 1,
+                },
+            }
         }
-        Ok(Page { items, total, limit: o.limit, offset: o.offset })
+        Page { items, total, limit: o.limit, offset: o.offset, skipped }
     }
 
     pub async fn discover(&self, o: &DiscoverOptions) -> Result<Page<WorkflowTemplate>> {
@@ -254,10 +274,12 @@ impl<S: Store, E: Env> Catalog<S, E> {
         });
         crate::sort::sort_by(&mut candidates, |a, b| order(o.sort, a, b));
         let total = candidates.len();
-        Self::page(candidates, total, o)
+        Ok(self.page(candidates, total, o))
     }
 
     /// The top `n` public templates (built-ins included) of every category, most used first.
+    /// A stored row that fails verification is left out and reported, and the next one in
+    /// order takes its place.
     pub async fn popular_by_category(&self, n: usize) -> Result<BTreeMap<&'static str, Vec<WorkflowTemplate>>> {
         if n == 0 || n > 100 {
             return Err(Error::invalid(format!("n must be in 1..=100, got {n}")));
@@ -274,11 +296,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 .collect();
             items.extend(builtins.iter().filter(|b| b.category == c).cloned());
             crate::sort::sort_by(&mut items, |a, b| order(Sort::Popular, a, b));
-            items.truncate(n);
-            for t in items.iter_mut().filter(|t| !t.is_builtin) {
-                Self::verify(t)?;
-            }
-            out.insert(c.as_str(), items);
+            let top: Vec<WorkflowTemplate> =
+                items.into_iter().filter_map(|t| if t.is_builtin { Some(t) } else { self.verified(t) }).take(n).collect();
+            out.insert(c.as_str(), top);
         }
         Ok(out)
     }

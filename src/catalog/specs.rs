@@ -33,18 +33,36 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     async fn load_spec(&self, id: &str) -> Result<Stored<TemplateSpec>> {
+        let mut s = self.load_spec_raw(id).await?;
+        super::integrity::verify_spec(&mut s.record)?;
+        Ok(s)
+    }
+
+    /// The acting user's spec as stored, not verified (delete takes it, so an owner is never
+    /// stuck with a corrupt spec).
+    async fn load_spec_raw(&self, id: &str) -> Result<Stored<TemplateSpec>> {
         let id = self.parse_id(id)?;
         match self.store.get_spec(&id).await? {
             // Specs are private: someone else's spec does not exist for this user.
+            Some(s) if s.record.owner_id == self.user && s.record.id == id => Ok(s),
             Some(s) if s.record.owner_id == self.user => {
-                let v = validate::validate_spec(&s.record.to_value(), Options { complete: true, allow_builtin: false });
-                if let Some(x) = v.first() {
-                    return Err(Error::Integrity { id, message: format!("{}: {}", x.field, x.message) });
-                }
-                Ok(s)
+                Err(Error::Integrity { id: id.clone(), message: format!("stored under {id} but says {}", s.record.id) })
             }
             _ => Err(Error::not_found("spec", id)),
         }
+    }
+
+    /// The specs of `rows` that pass [`super::integrity::verify_spec`]; the others are reported and left out.
+    pub(crate) fn keep_verified_specs(&self, rows: impl IntoIterator<Item = TemplateSpec>) -> Vec<TemplateSpec> {
+        rows.into_iter()
+            .filter_map(|mut s| match super::integrity::verify_spec(&mut s) {
+                Ok(()) => Some(s),
+                Err(e) => {
+                    self.skip("template_specs", &s.id, &e);
+                    None
+                }
+            })
+            .collect()
     }
 
     pub async fn create_spec(&self, draft: Value) -> Result<TemplateSpec> {
@@ -135,7 +153,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     pub async fn delete_spec(&self, id: &str) -> Result<()> {
         for _ in 0..16 {
-            let current = self.load_spec(id).await?;
+            let current = self.load_spec_raw(id).await?;
             match self.store.commit(vec![Write::DeleteSpec { id: current.record.id.clone(), expect: Expect::Rev(current.rev) }]).await {
                 Err(e) if super::is_revision_conflict(&e) => continue,
                 Err(e) => return Err(e),
@@ -148,15 +166,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
         Err(super::busy(id))
     }
 
-    /// The acting user's specs, most recently updated first.
+    /// The acting user's specs, most recently updated first (a stored spec that fails
+    /// validation is left out and reported).
     pub async fn list_specs(&self) -> Result<Vec<TemplateSpec>> {
-        let mut out: Vec<TemplateSpec> = self
-            .store
-            .find_specs(&SpecFilter { owner_id: Some(self.user.clone()), ..Default::default() })
-            .await?
-            .into_iter()
-            .map(|s| s.record)
-            .collect();
+        let rows = self.store.find_specs(&SpecFilter { owner_id: Some(self.user.clone()), ..Default::default() }).await?;
+        let mut out = self.keep_verified_specs(rows.into_iter().map(|s| s.record));
         crate::sort::sort_by(&mut out, |a, b| b.updated_at.cmp(&a.updated_at).then_with(|| b.id.cmp(&a.id)));
         Ok(out)
     }
@@ -179,10 +193,12 @@ impl<S: Store, E: Env> Catalog<S, E> {
             .store
             .find_templates(&TemplateFilter { name_key: Some(key), is_public: Some(true), is_latest: Some(true), ..Default::default() })
             .await?;
+        // Someone else's row that fails verification is not a candidate (reported instead).
+        let public = self.keep_verified(public.into_iter().map(|s| s.record));
         match public.len() {
             0 => Err(Error::BaseNotFound { reference: name.to_string() }),
-            1 => Ok(public[0].record.id.clone()),
-            _ => Err(Error::AmbiguousBase { name: name.to_string(), candidates: public.iter().map(|t| t.record.id.clone()).collect() }),
+            1 => Ok(public[0].id.clone()),
+            _ => Err(Error::AmbiguousBase { name: name.to_string(), candidates: public.iter().map(|t| t.id.clone()).collect() }),
         }
     }
 

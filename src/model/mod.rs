@@ -1,6 +1,7 @@
 //! The two record types of the schema and its two enums, serialised with the schema's column
 //! names; ids and timestamps.
 
+pub mod canonical;
 pub mod enums;
 pub mod id;
 pub mod spec;

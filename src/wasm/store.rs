@@ -28,6 +28,14 @@ impl Env for WasmEnv {
     fn now_ms(&self) -> i64 {
         js_sys::Date::now() as i64
     }
+    /// A stored row left out of a list: `console.warn`, so the app's developer hears of it.
+    fn skipped_row(&self, row: &crate::catalog::SkippedRow) {
+        let msg = format!("workflow-templates: left a stored {} row out ({} {}): {}", row.table, row.id, row.code, row.message);
+        let Ok(console) = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("console")) else { return };
+        if let Ok(warn) = js_sys::Reflect::get(&console, &JsValue::from_str("warn")).and_then(|f| f.dyn_into::<js_sys::Function>()) {
+            let _ = warn.call1(&console, &JsValue::from_str(&msg));
+        }
+    }
 }
 
 /// Every adapter the package can run on, dispatched statically.

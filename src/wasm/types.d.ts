@@ -200,8 +200,11 @@ export type ErrorCode =
 /**
  * The errors the package throws and rejects with: real `Error` objects (`instanceof Error`,
  * with a stack) whose `name` is `"WorkflowTemplateError"`. `details` depends on the code, e.g.
- * `{ violations: Violation[] }` for VALIDATION_FAILED, `{ ids }` for INHERITANCE_CYCLE,
- * `{ id, derived }` for HAS_DERIVED; null when there is nothing more to say.
+ * `{ violations: Violation[] }` for VALIDATION_FAILED, `{ ids, hidden }` for INHERITANCE_CYCLE,
+ * `{ id, derived, hidden }` for HAS_DERIVED, `{ reference }` for BASE_NOT_FOUND (`""` when only
+ * a template you cannot see names the missing base); null when there is nothing more to say.
+ * An error names (by id or name) only templates the acting user may `get`; the others are
+ * counted (`hidden`, or one violation at field `derived` saying how many).
  */
 export interface WorkflowTemplateError extends Error {
   code: ErrorCode;
@@ -346,12 +349,19 @@ export interface DiscoverOptions {
   offset?: number;
 }
 
-/** One page of results. */
+/**
+ * One page of results: the slice `[offset, offset + limit)` of every matching row in the sort's
+ * order. A stored row in that slice that fails verification (SPEC section 4: hash mismatch, a
+ * record the schema refuses) is left out of `items` and counted in `skipped` (absent when 0), so
+ * `items.length + (skipped ?? 0) === Math.min(limit, total - offset)`: a short page is never the
+ * end unless `offset + limit >= total`. `total` counts the skipped rows too.
+ */
 export interface Page<T> {
   items: T[];
   total: number;
   limit: number;
   offset: number;
+  skipped?: number;
 }
 
 /** One use of a template, for `recordUsage(id, run)`. */
@@ -409,6 +419,21 @@ export interface ExportBundle {
   template_specs: TemplateSpec[];
   ratings: Rating[];
   builtin_stats: BuiltinStats[];
+  /**
+   * Stored rows left out because they failed verification, with what storage holds (so the
+   * owner can repair and re-import them). `importAll` ignores this field.
+   */
+  skipped?: SkippedRow[];
+}
+
+/** A stored row `exportAll` left out because it failed verification. */
+export interface SkippedRow {
+  table: StorageTable;
+  /** The row's key (a record id; `${template_id}:${user_id}` for ratings). */
+  id: string;
+  code: "INTEGRITY";
+  message: string;
+  record: unknown;
 }
 
 /** How many records `importAll` wrote. */

@@ -63,6 +63,33 @@ describe("the example adapter shared by two users", () => {
   });
 });
 
+describe("rows an adapter holds that the catalog did not write (issue 10, items 1 and 8)", () => {
+  test("another timestamp spelling comes back canonical; a corrupt row is left out of lists, counted, and its owner can delete it", async () => {
+    const store = new MapAdapter();
+    const alice = await TemplateCatalog.open({ userId: wt.newId(), storage: store });
+    const bob = await TemplateCatalog.open({ userId: wt.newId(), storage: store });
+    const spelled = await alice.create(draft("Spelled", { is_public: true }));
+    const broken = await alice.create(draft("Broken", { is_public: true }));
+    const row = (id) => store.table("workflow_templates").get(id);
+    // Written behind the catalog's back: the same instant with an offset, and a wrong hash.
+    const ms = Date.parse(spelled.created_at);
+    row(spelled.id).record.created_at = new Date(ms + 3_600_000).toISOString().replace("Z", "+01:00");
+    row(broken.id).record.config_hash = "0".repeat(64);
+    assert.equal((await bob.get(spelled.id)).created_at, spelled.created_at);
+    const page = await bob.discover({ includeBuiltin: false });
+    assert.deepEqual(page.items.map((t) => t.id), [spelled.id]);
+    assert.equal(page.skipped, 1);
+    assert.equal(page.total, 2);
+    await rejectsWith(bob.get(broken.id), "INTEGRITY", "a direct read of the corrupt row");
+    const bundle = await alice.exportAll();
+    assert.deepEqual(bundle.skipped.map((s) => [s.table, s.id, s.code]), [["workflow_templates", broken.id, "INTEGRITY"]]);
+    await rejectsWith(bob.delete(broken.id), "FORBIDDEN", "someone else's corrupt template");
+    await alice.delete(broken.id);
+    assert.equal(row(broken.id), undefined);
+    assert.equal((await bob.discover({ includeBuiltin: false })).skipped, undefined);
+  });
+});
+
 describe("hostile adapters", () => {
   const sane = () => new MapAdapter();
   const cases = [

@@ -91,6 +91,8 @@ pub struct Server {
     pub port: u16,
     db: String,
     extra: Vec<String>,
+    /// Where the server's stderr goes when started with `start_logged`.
+    pub log: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -100,8 +102,21 @@ impl Server {
 
     pub fn start_with(db: &TestDb, extra: &[&str]) -> Server {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (child, port) = spawn(&db.url, &extra);
-        Server { child, port, db: db.url.clone(), extra }
+        let (child, port) = spawn(&db.url, &extra, None);
+        Server { child, port, db: db.url.clone(), extra, log: None }
+    }
+
+    /// Starts a server whose stderr (its log) is written to a file, read with `log_text`.
+    pub fn start_logged(db: &TestDb, extra: &[&str]) -> Server {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let path = std::env::temp_dir().join(unique("wt_server_log"));
+        let (child, port) = spawn(&db.url, &extra, Some(&path));
+        Server { child, port, db: db.url.clone(), extra, log: Some(path) }
+    }
+
+    /// What the server wrote to stderr so far (`start_logged` only).
+    pub fn log_text(&self) -> String {
+        self.log.as_ref().map(|p| std::fs::read_to_string(p).unwrap_or_default()).unwrap_or_default()
     }
 
     /// Kills the process (SIGKILL: no graceful shutdown, like a crash) and starts a new one on
@@ -109,7 +124,7 @@ impl Server {
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, port) = spawn(&self.db, &self.extra);
+        let (child, port) = spawn(&self.db, &self.extra, self.log.as_deref());
         self.child = child;
         self.port = port;
     }
@@ -136,15 +151,22 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(p) = self.log.take() {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
-fn spawn(db: &str, extra: &[String]) -> (Child, u16) {
+fn spawn(db: &str, extra: &[String], log: Option<&std::path::Path>) -> (Child, u16) {
+    let stderr = match log {
+        Some(p) => Stdio::from(std::fs::OpenOptions::new().create(true).append(true).open(p).expect("open the server log")),
+        None => Stdio::inherit(),
+    };
     let mut child = Command::new(BIN)
         .args(["serve", "--db", db, "--port", "0"])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("start the server");
     let stdout = child.stdout.take().unwrap();
@@ -269,4 +291,9 @@ pub const BUILTIN: &str = "00000000000000000000000001";
 /// A minimal valid draft.
 pub fn draft(name: &str, public: bool) -> Value {
     serde_json::json!({ "name": name, "workflow_type": "plain", "description": format!("about {name}"), "is_public": public })
+}
+
+/// A direct connection to a test database (to plant rows behind the server's back).
+pub fn db_conn(db: &TestDb) -> workflow_templates_server::db::Conn {
+    workflow_templates_server::db::Conn::open(&workflow_templates_server::db::DbUrl::parse(&db.url).unwrap()).unwrap()
 }

@@ -1,0 +1,154 @@
+//! Errors and replies: the JSON error body every failure has (also the router's and the
+//! extractors' rejections, through `json_errors`), the status of each code, and what an
+//! operation answers.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use workflow_templates::Error;
+
+// ---- errors -------------------------------------------------------------------------------
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) details: Value,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), details: Value::Null }
+    }
+    pub(crate) fn bad(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
+    }
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+    }
+}
+
+/// The HTTP status of each error code (documented in openapi.yaml and README.md).
+pub fn status_of(code: &str) -> StatusCode {
+    match code {
+        "VALIDATION_FAILED" | "INHERITANCE_CYCLE" | "INHERITANCE_TOO_DEEP" | "BASE_NOT_FOUND" => StatusCode::UNPROCESSABLE_ENTITY,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "FORBIDDEN" | "BUILTIN_READ_ONLY" => StatusCode::FORBIDDEN,
+        "NAME_TAKEN" | "HAS_DERIVED" | "AMBIGUOUS_BASE" => StatusCode::CONFLICT,
+        "CONFLICT" => StatusCode::PRECONDITION_FAILED,
+        "UNAUTHORIZED" => StatusCode::UNAUTHORIZED,
+        "INVALID_ARGUMENT" => StatusCode::BAD_REQUEST,
+        "STORAGE_QUOTA" => StatusCode::INSUFFICIENT_STORAGE,
+        "STORAGE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        "NETWORK" => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR, // INTEGRITY
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let code = e.code();
+        ApiError { status: status_of(code), code, message: e.to_string(), details: e.details() }
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        Error::from(e).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            eprintln!("error {} {}: {}", self.status.as_u16(), self.code, self.message);
+        }
+        let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
+        let mut r = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body never came: this connection cannot carry another request.
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        r
+    }
+}
+
+/// The code of an error response made below the handlers (axum's rejections, hyper's limits),
+/// by status.
+pub(crate) fn code_for_status(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
+        StatusCode::FORBIDDEN => "FORBIDDEN",
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::SERVICE_UNAVAILABLE => "STORAGE_UNAVAILABLE",
+        s if s.is_client_error() => "INVALID_ARGUMENT",
+        _ => "INTEGRITY",
+    }
+}
+
+/// The safety net under every route: an error response that is not already the JSON error body
+/// (an extractor's plain-text rejection, or any other) becomes one, with the code of its status.
+pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let bytes = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let message = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text.trim().to_string() };
+    ApiError::new(status, code_for_status(status), message).into_response()
+}
+
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+// ---- replies ------------------------------------------------------------------------------
+
+/// What an operation answers: a status and a JSON body (none for 204), plus an ETag.
+pub struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Option<Value>,
+    pub(crate) etag: Option<String>,
+    pub(crate) replayed: bool,
+}
+
+impl Reply {
+    pub(crate) fn ok(v: impl serde::Serialize) -> ApiResult<Reply> {
+        Self::with(StatusCode::OK, v)
+    }
+    pub(crate) fn created(v: impl serde::Serialize) -> ApiResult<Reply> {
+        Self::with(StatusCode::CREATED, v)
+    }
+    pub(crate) fn with(status: StatusCode, v: impl serde::Serialize) -> ApiResult<Reply> {
+        let body = serde_json::to_value(v).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", e.to_string()))?;
+        // A single record carries its updated_at as ETag: the If-Match token of its next edit.
+        let etag = body.get("updated_at").and_then(Value::as_str).filter(|_| body.get("id").is_some()).map(str::to_string);
+        Ok(Reply { status, body: Some(body), etag, replayed: false })
+    }
+    pub(crate) fn no_content() -> ApiResult<Reply> {
+        Ok(Reply { status: StatusCode::NO_CONTENT, body: None, etag: None, replayed: false })
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut r = match self.body {
+            Some(b) => (self.status, axum::Json(b)).into_response(),
+            None => self.status.into_response(),
+        };
+        if self.replayed {
+            r.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
+        }
+        if let Some(e) = self.etag {
+            if let Ok(v) = HeaderValue::from_str(&format!("\"{e}\"")) {
+                r.headers_mut().insert(header::ETAG, v);
+            }
+        }
+        r
+    }
+}
+

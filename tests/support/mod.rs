@@ -1,0 +1,179 @@
+//! Shared harness of the catalog integrity, leak and canonical-form tests: a memory store that
+//! several catalogs (users) share, a clock the test sets, an `Env` that records the rows the
+//! catalog left out of lists, and a way to plant any record (corrupt ones too) in storage.
+//! The memory store never waits, so every future completes on its first poll.
+#![allow(dead_code)]
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use serde_json::{json, Map, Value};
+use workflow_templates::catalog::discover::order;
+use workflow_templates::catalog::{Catalog, Env, SkippedRow, Sort};
+use workflow_templates::store::memory::MemoryStore;
+use workflow_templates::store::{BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, UsageTotals, Write};
+use workflow_templates::{Error, Result, TemplateSpec, WorkflowTemplate};
+
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("future returned Pending: the in-memory catalog should never wait"),
+    }
+}
+
+/// 2027-01-15T08:00:00.000Z.
+pub const T0: i64 = 1_800_000_000_000;
+pub const U1: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+pub const U2: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAW";
+pub const U3: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAX";
+
+pub struct TestEnv {
+    clock: Rc<Cell<i64>>,
+    skipped: Rc<RefCell<Vec<SkippedRow>>>,
+}
+
+impl Env for TestEnv {
+    fn now_ms(&self) -> i64 {
+        let t = self.clock.get();
+        self.clock.set(t + 1);
+        t
+    }
+    fn skipped_row(&self, row: &SkippedRow) {
+        self.skipped.borrow_mut().push(row.clone());
+    }
+}
+
+/// The shared memory store; with `indexed`, it also answers `top_public` (an ordered index, as
+/// IndexedDB and the SQL stores have), so discovery takes its indexed path.
+pub struct Shared {
+    pub inner: Rc<MemoryStore>,
+    pub indexed: bool,
+}
+
+impl Store for Shared {
+    async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {
+        self.inner.get_template(id).await
+    }
+    async fn find_templates(&self, filter: &TemplateFilter) -> Result<Vec<Stored<WorkflowTemplate>>> {
+        self.inner.find_templates(filter).await
+    }
+    async fn get_spec(&self, id: &str) -> Result<Option<Stored<TemplateSpec>>> {
+        self.inner.get_spec(id).await
+    }
+    async fn find_specs(&self, filter: &SpecFilter) -> Result<Vec<Stored<TemplateSpec>>> {
+        self.inner.find_specs(filter).await
+    }
+    async fn get_rating(&self, template_id: &str, user_id: &str) -> Result<Option<Stored<Rating>>> {
+        self.inner.get_rating(template_id, user_id).await
+    }
+    async fn find_ratings(&self, user_id: Option<&str>, template_id: Option<&str>) -> Result<Vec<Stored<Rating>>> {
+        self.inner.find_ratings(user_id, template_id).await
+    }
+    async fn get_builtin_stats(&self, id: &str) -> Result<Option<Stored<BuiltinStats>>> {
+        self.inner.get_builtin_stats(id).await
+    }
+    async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
+        self.inner.all_builtin_stats().await
+    }
+    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>> {
+        self.inner.get_usage_totals(id).await
+    }
+    async fn commit(&self, writes: Vec<Write>) -> Result<()> {
+        self.inner.commit(writes).await
+    }
+    async fn top_public(&self, sort: Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+        if !self.indexed {
+            return Ok(None);
+        }
+        let mut all = self.inner.find_templates(&TemplateFilter { is_public: Some(true), is_latest: Some(true), ..Default::default() }).await?;
+        all.sort_by(|a, b| order(sort, &a.record, &b.record));
+        let total = all.len();
+        all.truncate(n);
+        Ok(Some((all, total)))
+    }
+}
+
+pub type Cat = Catalog<Shared, TestEnv>;
+
+pub struct Fx {
+    pub mem: Rc<MemoryStore>,
+    pub clock: Rc<Cell<i64>>,
+    pub skipped: Rc<RefCell<Vec<SkippedRow>>>,
+    pub indexed: bool,
+}
+
+impl Fx {
+    pub fn new() -> Self {
+        Fx { mem: Rc::new(MemoryStore::new()), clock: Rc::new(Cell::new(T0)), skipped: Rc::default(), indexed: false }
+    }
+
+    pub fn indexed() -> Self {
+        Fx { indexed: true, ..Fx::new() }
+    }
+
+    pub fn cat(&self, user: &str) -> Cat {
+        let store = Shared { inner: self.mem.clone(), indexed: self.indexed };
+        let env = TestEnv { clock: self.clock.clone(), skipped: self.skipped.clone() };
+        Catalog::new(store, env, user).unwrap_or_else(|e| panic!("Catalog::new({user}): {e}"))
+    }
+
+    pub fn stored(&self, id: &str) -> Option<Stored<WorkflowTemplate>> {
+        block_on(self.mem.get_template(id)).unwrap()
+    }
+
+    /// Writes a record straight into the store, bypassing every catalog rule.
+    pub fn plant(&self, record: WorkflowTemplate) {
+        let expect = match self.stored(&record.id) {
+            Some(s) => Expect::Rev(s.rev),
+            None => Expect::Absent,
+        };
+        block_on(self.mem.commit(vec![Write::PutTemplate { record, expect }])).unwrap();
+    }
+
+    pub fn plant_write(&self, w: Write) {
+        block_on(self.mem.commit(vec![w])).unwrap();
+    }
+
+    /// Ids of the rows reported as skipped so far (and forgets them).
+    pub fn take_skipped(&self) -> Vec<String> {
+        self.skipped.borrow_mut().drain(..).map(|r| r.id).collect()
+    }
+}
+
+pub fn ok<T>(r: Result<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("unexpected error {}: {e} {}", e.code(), e.details()),
+    }
+}
+
+pub fn err<T: std::fmt::Debug>(r: Result<T>) -> Error {
+    match r {
+        Ok(v) => panic!("expected an error, got Ok({v:?})"),
+        Err(e) => e,
+    }
+}
+
+pub fn draft(name: &str, extra: Value) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(name));
+    m.insert("workflow_type".into(), json!("plain"));
+    if let Value::Object(e) = extra {
+        m.extend(e);
+    }
+    Value::Object(m)
+}
+
+pub fn create(c: &Cat, name: &str, extra: Value) -> WorkflowTemplate {
+    ok(block_on(c.create(draft(name, extra))))
+}
+
+/// The error's message and details as one text (to look for what must not be there).
+pub fn everything_said(e: &Error) -> String {
+    format!("{e} {}", e.details())
+}
