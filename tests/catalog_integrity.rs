@@ -200,3 +200,27 @@ fn the_owner_can_export_and_delete_a_corrupt_template() {
         assert!(ok(block_on(a.export_all())).get("skipped").is_none(), "{how}");
     }
 }
+
+#[test]
+fn a_corrupt_builtin_statistics_row_does_not_break_lists_or_the_builtin() {
+    let ga = "00000000000000000000000001";
+    for fx in [Fx::new(), Fx::indexed()] {
+        let (a, b) = (fx.cat(U1), fx.cat(U2));
+        let mut stats = workflow_templates::model::UsageStats::default();
+        stats.rating = Some(9.0);
+        stats.rating_count = 1;
+        stats.usage_count = 1 << 60;
+        fx.plant_write(Write::PutBuiltinStats { record: workflow_templates::store::BuiltinStats { id: ga.into(), stats }, expect: Expect::Absent });
+        let page = ok(block_on(a.discover(&DiscoverOptions::default())));
+        let shown = page.items.iter().find(|t| t.id == ga).expect("the built-in is listed");
+        assert_eq!((shown.rating, shown.usage_count), (None, 0), "shown without the bad statistics");
+        let top = ok(block_on(a.popular_by_category(3)));
+        assert!(top["general"].iter().all(|t| t.usage_count < 1 << 53));
+        assert!(fx.take_skipped().contains(&ga.to_string()));
+        assert_eq!(ok(block_on(b.get(ga))).rating, None);
+        // The next recorded use replaces the bad row with what was counted.
+        let used = ok(block_on(b.record_usage(ga, &workflow_templates::catalog::UsageRun { success: true, response_time_ms: 5, tokens: 1, cost: 0.0 })));
+        assert_eq!(used.usage_count, 1);
+        assert_eq!(ok(block_on(a.get(ga))).usage_count, 1);
+    }
+}

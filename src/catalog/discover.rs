@@ -149,11 +149,13 @@ pub fn order(sort: Sort, a: &WorkflowTemplate, b: &WorkflowTemplate) -> Ordering
 impl<S: Store, E: Env> Catalog<S, E> {
     /// Built-ins with their stored statistics applied.
     async fn builtins_with_stats(&self) -> Result<Vec<WorkflowTemplate>> {
-        Ok(Self::with_stats(self.store.all_builtin_stats().await?))
+        Ok(self.with_stats(self.store.all_builtin_stats().await?))
     }
 
-    fn with_stats(stats: Vec<crate::store::Stored<crate::store::BuiltinStats>>) -> Vec<WorkflowTemplate> {
-        let stats: BTreeMap<String, _> = stats.into_iter().map(|s| (s.record.id.clone(), s.record.stats)).collect();
+    /// The built-ins with their stored statistics (a row that fails its check is left out).
+    fn with_stats(&self, stats: Vec<crate::store::Stored<crate::store::BuiltinStats>>) -> Vec<WorkflowTemplate> {
+        let stats: BTreeMap<String, _> =
+            stats.into_iter().filter_map(|s| Some((s.record.id.clone(), self.builtin_stats_checked(s.record)?))).collect();
         builtin::all()
             .iter()
             .map(|b| {
@@ -203,7 +205,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut total = public_total + own_total.unwrap_or(before) - (before - own.len());
         all.extend(own);
         if o.include_builtin {
-            let b = Self::with_stats(read.builtin_stats);
+            let b = self.with_stats(read.builtin_stats);
             total += b.len();
             all.extend(b);
         }

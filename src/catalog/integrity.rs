@@ -166,6 +166,19 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
     }
 
+    /// The statistics of a built-in's stored row when they pass their check; otherwise the row
+    /// is reported and the built-in is shown without statistics (one bad shared row must not
+    /// break every list that shows built-ins; the next recorded use replaces it).
+    pub(crate) fn builtin_stats_checked(&self, mut s: BuiltinStats) -> Option<crate::model::UsageStats> {
+        match s.check() {
+            Ok(()) => Some(s.stats),
+            Err(e) => {
+                self.skip("builtin_stats", &s.id, &e);
+                None
+            }
+        }
+    }
+
     /// For export: the rows that pass their check; each other one is reported and appended to
     /// `skipped` as `{ table, id, code, message, record }` (the record as stored).
     pub(crate) fn export_verified<T: Verifiable>(&self, rows: impl IntoIterator<Item = T>, table: &'static str, skipped: &mut Vec<Value>) -> Vec<T> {

@@ -359,8 +359,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
             let mut record = b.clone();
             let stats = self.store.get_builtin_stats(id).await?;
             let stats_rev = stats.as_ref().map(|s| s.rev);
-            if let Some(s) = stats {
-                record.set_stats(s.record.stats);
+            if let Some(s) = stats.and_then(|s| self.builtin_stats_checked(s.record)) {
+                record.set_stats(s);
             }
             return Ok(Some(Loaded::Builtin { record, stats_rev }));
         }
