@@ -211,7 +211,7 @@ const manifest = {
     [`./${BASE}_bg.wasm`]: `./${BASE}_bg.wasm`,
     "./package.json": "./package.json",
   },
-  files: ["*.js", "*.cjs", "*.mjs", "*.d.ts", "*.d.mts", "*.d.cts", `${BASE}_bg.wasm`, "snippets/"],
+  files: ["*.js", "*.cjs", "*.mjs", "*.d.ts", "*.d.mts", "*.d.cts", `${BASE}_bg.wasm`, "snippets/", "LICENSE-MIT", "LICENSE-APACHE"],
   // Modules that run code when imported (loading the wasm, guarding the API): never drop them.
   sideEffects: [`./${BASE}.js`, "./slim.js", "./loader.js", "./bindings.js", "./node.cjs", "./node.mjs"],
   engines: { node: ">=20" },
