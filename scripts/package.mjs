@@ -4,7 +4,7 @@
 //   node scripts/package.mjs OUT_DIR WEB_GLUE_DIR NODE_GLUE_DIR OPTIMISED_WASM
 //
 // OUT_DIR receives:
-//   workflow_templates.js   browser / bundler / worker entry: loads the wasm on import (top-level await)
+//   workflow_templates.js   browser / bundler / worker entry: starts loading the wasm on import
 //   slim.js                 the same API without loading: `await init(source)` first
 //   loader.js, bindings.js  the shared loading state; wasm-bindgen's `--target web` glue
 //   snippets/               wasm-bindgen's copies of js/convert.js and js/storage.js
@@ -76,25 +76,24 @@ ${functions.map((f) => `export function ${f}(...args) {\n  check(${JSON.stringif
 );
 write(
   BASE + ".js",
-  `${GENERATED}// workflow-templates for browsers, bundlers and workers: loads the wasm on import (top-level
-// await), from the file beside this module (bundlers that follow \`new URL(..., import.meta.url)\`,
-// such as Vite and webpack 5, emit it with the bundle). If that load fails (a bundler that does not
-// copy the file, a server that does not serve it), importing still succeeds: every call then throws
-// NOT_INITIALIZED naming the cause, and \`await init(source)\` loads the wasm from where you say.
-import { init, setHint } from "./loader.js";
+  `${GENERATED}// workflow-templates for browsers, bundlers and workers: starts loading the wasm on import, from
+// the file beside this module (bundlers that follow \`new URL(..., import.meta.url)\`, such as Vite
+// and webpack 5, emit it with the bundle). \`await init()\` (the default export) waits for it;
+// async calls (\`TemplateCatalog.open\`, \`destroy\`) wait by themselves. No top-level await: a
+// module worker's message handler must not miss messages while the wasm loads. If the load
+// fails, every call throws NOT_INITIALIZED naming the cause, and \`await init(source)\` loads
+// the wasm from where you say.
+import { initAuto, setHint } from "./loader.js";
 
 export * from "./slim.js";
 export { default } from "./slim.js";
 
 setHint(
-  "serve workflow_templates_bg.wasm (from node_modules/workflow-templates/) where the bundle can fetch it, " +
-    "or load it yourself once with \`await init(url or bytes)\` (the default export)",
+  "call \`await init()\` (the default export) once before synchronous calls; if the wasm cannot be fetched from beside " +
+    "the package's module, serve workflow_templates_bg.wasm (from node_modules/workflow-templates/) and pass its URL: " +
+    "\`await init(url)\`",
 );
-try {
-  await init(new URL("./${BASE}_bg.wasm", import.meta.url));
-} catch {
-  // Reported by every call (NOT_INITIALIZED with the cause); init(source) can still load it.
-}
+initAuto(new URL("./${BASE}_bg.wasm", import.meta.url));
 `,
 );
 

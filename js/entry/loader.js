@@ -35,15 +35,29 @@ function notReady(what) {
  * Loads the wasm once; later calls return the same promise (or try again after a failure).
  * `source`: a URL (or its string), a Response, the bytes, a compiled WebAssembly.Module, a
  * promise of one of them, or wasm-bindgen's `{ module_or_path }`; omitted, the
- * `workflow_templates_bg.wasm` next to this file.
+ * `workflow_templates_bg.wasm` next to this file. A `source` given while the entry's own
+ * automatic load is under way is tried when that load fails.
  */
 export function init(source) {
   if (ready) return Promise.resolve();
-  if (loading) return loading;
+  if (loading) return source === undefined || !loadingAuto ? loading : loading.catch(() => start(source, false));
+  return start(source, false);
+}
+
+/** The default entry's load on import (the one the documented `await init()` waits for). */
+export function initAuto(source) {
+  if (!ready && !loading) start(source, true).catch(() => {}); // reported by every call until a load succeeds
+}
+
+let loadingAuto = false;
+
+function start(source, auto) {
+  if (ready) return Promise.resolve();
   const arg = source === undefined || (source !== null && typeof source === "object" && "module_or_path" in source)
     ? source
     : { module_or_path: source };
-  loading = Promise.resolve()
+  loadingAuto = auto;
+  const attempt = Promise.resolve()
     .then(() => bindings.default(arg))
     .then(
       () => {
@@ -51,7 +65,7 @@ export function init(source) {
         failure = null;
       },
       (e) => {
-        loading = null;
+        if (loading === attempt) loading = null;
         failure = e;
         throw new WorkflowTemplateError(
           "NOT_INITIALIZED",
@@ -60,7 +74,8 @@ export function init(source) {
         );
       },
     );
-  return loading;
+  loading = attempt;
+  return attempt;
 }
 
 /** Synchronous load from the bytes or a compiled WebAssembly.Module (workers, tests). */
@@ -76,12 +91,21 @@ export function check(what) {
   if (!ready) throw notReady(what);
 }
 
-/** Like `check`, for async calls: a rejected promise instead of a throw. */
-export function checkAsync(what) {
-  return ready ? null : Promise.reject(notReady(what));
+/**
+ * For async calls: null when ready; else a promise that waits for a load under way and then
+ * settles like `run()`, or rejects with NOT_INITIALIZED when none is.
+ */
+export function whenReady(what, run) {
+  if (ready) return null;
+  if (!loading) return Promise.reject(notReady(what));
+  return loading.then(run, () => Promise.reject(notReady(what)));
 }
 
-/** The class with its async static methods guarded (instances only come from them). */
+/**
+ * The class with its async static methods guarded (instances only come from them): called
+ * while the wasm is loading they wait for it, so `await TemplateCatalog.open(...)` needs no
+ * `init` line.
+ */
 export function guardClass(cls, name) {
   for (const key of Object.getOwnPropertyNames(cls)) {
     const fn = cls[key];
@@ -90,7 +114,8 @@ export function guardClass(cls, name) {
       configurable: true,
       writable: true,
       value: function (...args) {
-        return checkAsync(`${name}.${key}()`) || fn.apply(this, args);
+        const run = () => fn.apply(this, args);
+        return whenReady(`${name}.${key}()`, run) || run();
       },
     });
   }

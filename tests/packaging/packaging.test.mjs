@@ -163,7 +163,7 @@ test("Vite build (no config) of a page, served and run in Chromium", async () =>
   console.log(`vite page: ${await load("/vite-page/dist/index.html")}`);
 });
 
-test("Vite build with a module Worker (web/vite.config.js: worker.format \"es\"), run in Chromium", async () => {
+test("Vite build (no config) of a page with a module Worker, run in Chromium", async () => {
   await sh(join(BIN, "vite"), ["build", "web", "--base", "./", "--outDir", "dist", "--emptyOutDir", "--logLevel", "warn"]);
   console.log(`vite page + worker: ${await load("/web/dist/index.html")}`);
 });

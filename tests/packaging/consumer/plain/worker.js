@@ -1,5 +1,5 @@
 // A module Worker without a bundler (import maps do not reach workers: the path is spelled out).
-import * as wt from "/node_modules/workflow-templates/workflow_templates.js";
+import init, * as wt from "/node_modules/workflow-templates/workflow_templates.js";
 import { check } from "/check.js";
 
-check(wt, "indexeddb").then((result) => postMessage({ ok: true, result }), (e) => postMessage({ ok: false, error: String(e && e.stack || e) }));
+init().then(() => check(wt, "indexeddb")).then((result) => postMessage({ ok: true, result }), (e) => postMessage({ ok: false, error: String(e && e.stack || e) }));

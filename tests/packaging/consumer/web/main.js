@@ -1,8 +1,9 @@
-// The browser app of the Vite and webpack consumers: the package loads itself on import.
-import * as wt from "workflow-templates";
+// The browser app of the Vite and webpack consumers, with the one documented line.
+import init, * as wt from "workflow-templates";
 import { check } from "../check.js";
 
 async function run() {
+  await init();
   const page = await check(wt, "indexeddb");
   const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
   const fromWorker = await new Promise((resolve, reject) => {
