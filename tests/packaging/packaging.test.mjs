@@ -2,7 +2,7 @@
 // (tests/packaging/consumer copied to target/packaging/consumer), where each consumer must run
 // and check a real result (tests/packaging/consumer/check.js): Node ESM, Node CommonJS (without
 // require(esm)), Vitest, a Vite build and a webpack 5 build (no config) loaded in headless
-// Chromium with a module Worker, an esbuild bundle, a plain <script type="module"> page with a
+// Chromium with a module Worker (and the Vite dev server), an esbuild bundle, a plain <script type="module"> page with a
 // module Worker, and tsc --strict (skipLibCheck false) for three module resolutions with and
 // without the DOM lib. Run after `bash scripts/build.sh`:
 //
@@ -135,14 +135,18 @@ async function browser() {
   return chromium.browser;
 }
 
-async function load(path) {
+async function load(path, origin) {
   const ctx = await (await browser()).newContext();
   try {
     const page = await ctx.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
-    await ctx.route((u) => !u.href.startsWith(base), (r) => r.abort());
-    await page.goto(base + path);
+    page.on("response", (r) => {
+      if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) console.log(`  (${path}: HTTP ${r.status()} ${r.url()})`);
+    });
+    origin ??= base;
+    await ctx.route((u) => !u.href.startsWith(origin), (r) => r.abort());
+    await page.goto(origin + path);
     const handle = await page.waitForFunction(() => window.__result, null, { timeout: 60_000 });
     const out = await handle.jsonValue();
     assert.ok(out.ok, `${path}: ${out.error}\n${errors.join("\n")}`);
@@ -166,6 +170,32 @@ test("Vite build (no config) of a page, served and run in Chromium", async () =>
 test("Vite build (no config) of a page with a module Worker, run in Chromium", async () => {
   await sh(join(BIN, "vite"), ["build", "web", "--base", "./", "--outDir", "dist", "--emptyOutDir", "--logLevel", "warn"]);
   console.log(`vite page + worker: ${await load("/web/dist/index.html")}`);
+});
+
+test("Vite dev server (no config) of a page, in Chromium", async () => {
+  await browser();
+  const { spawn } = await import("node:child_process");
+  const vite = spawn(join(BIN, "vite"), ["vite-page", "--host", "127.0.0.1", "--port", "0", "--force"], { cwd: APP, stdio: ["ignore", "pipe", "pipe"], detached: false });
+  try {
+    const origin = await new Promise((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`vite dev did not start: ${out}`)), 30_000);
+      const seen = (d) => {
+        out += d;
+        const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out.replace(/\x1b\[[0-9;]*m/g, ""));
+        if (m) {
+          clearTimeout(timer);
+          resolve(`http://127.0.0.1:${m[1]}`);
+        }
+      };
+      vite.stdout.on("data", seen);
+      vite.stderr.on("data", seen);
+      vite.on("exit", (code) => reject(new Error(`vite dev exited ${code}: ${out}`)));
+    });
+    console.log(`vite dev: ${await load("/", origin)}`);
+  } finally {
+    vite.kill("SIGTERM");
+  }
 });
 
 test("webpack 5 build (no config) run in Chromium, with a module Worker", async () => {
