@@ -1,7 +1,12 @@
 // Assembles the npm package from one wasm and wasm-bindgen's glue for two targets (called by
 // scripts/build.sh; see docs/npm-README.md for what users get and README.md "Packaging"):
 //
-//   node scripts/package.mjs OUT_DIR WEB_GLUE_DIR NODE_GLUE_DIR OPTIMISED_WASM
+//   node scripts/package.mjs OUT_DIR WEB_GLUE_DIR NODE_GLUE_DIR OPTIMISED_WASM [full|core]
+//
+// Called twice: "full" (the default) assembles the package root and its package.json, whose
+// `exports` already name `./core`; then "core" assembles OUT_DIR/core the same way from the
+// storage-free wasm (`cargo build --no-default-features`), without slim's export, package.json,
+// README or licences.
 //
 // OUT_DIR receives:
 //   workflow_templates.js   browser / bundler / worker entry: starts loading the wasm on import
@@ -13,20 +18,23 @@
 //   *.d.ts, *.d.mts, *.d.cts types per condition; workflow_templates_bg.wasm; package.json,
 //                           README.md (docs/npm-README.md), LICENSE-MIT, LICENSE-APACHE
 //
-// A future entry (say `./core` with its own wasm) is one more call of `entry()` below with its
-// own glue directories and an `exports` key of the same shape.
+// core/ holds the same files for `workflow-templates/core` (workflow_templates_core.js,
+// slim.js, loader.js, bindings.js, snippets/, node.cjs, node.mjs, types, its own wasm).
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const [out, webDir, nodeDir, wasmFile] = process.argv.slice(2).map((p) => join(process.cwd(), p));
-if (!out || !webDir || !nodeDir || !wasmFile) {
-  console.error("usage: node scripts/package.mjs OUT_DIR WEB_GLUE_DIR NODE_GLUE_DIR OPTIMISED_WASM");
+const [out, webDir, nodeDir, wasmFile] = process.argv.slice(2, 6).map((p) => join(process.cwd(), p));
+const KIND = process.argv[6] ?? "full";
+if (!out || !webDir || !nodeDir || !wasmFile || !["full", "core"].includes(KIND)) {
+  console.error("usage: node scripts/package.mjs OUT_DIR WEB_GLUE_DIR NODE_GLUE_DIR OPTIMISED_WASM [full|core]");
   process.exit(2);
 }
-const BASE = "workflow_templates"; // wasm-bindgen --out-name
+const CORE = KIND === "core";
+const BASE = CORE ? "workflow_templates_core" : "workflow_templates"; // wasm-bindgen --out-name
+const NAME = CORE ? "workflow-templates/core" : "workflow-templates"; // what users import
 const fail = (msg) => {
   console.error(`package: ${msg}`);
   process.exit(1);
@@ -55,14 +63,16 @@ write("bindings.js", glue);
 
 const functions = [...glue.matchAll(/^export function (\w+)\(/gm)].map((m) => m[1]).sort();
 const classes = [...glue.matchAll(/^export class (\w+) /gm)].map((m) => m[1]).sort();
-if (!functions.includes("validateTemplate") || !classes.includes("TemplateCatalog")) fail("the glue lacks validateTemplate or TemplateCatalog");
+if (!functions.includes("validateTemplate") || classes.includes("TemplateCatalog") === CORE) {
+  fail(`the ${KIND} glue lacks validateTemplate, or ${CORE ? "has" : "lacks"} TemplateCatalog`);
+}
 const api = [...classes, ...functions];
 
 // ---- browser entries ----------------------------------------------------------------------
 write("loader.js", read(join(ROOT, "js/entry/loader.js")).replace('"./snippets/convert.js"', JSON.stringify(convert)));
 write(
   "slim.js",
-  `${GENERATED}// workflow-templates/slim: the API without loading. Call \`await init(source)\` once (source: the
+  `${GENERATED}// ${CORE ? "The API of workflow-templates/core" : "workflow-templates/slim: the API"} without loading. Call \`await init(source)\` once (source: the
 // wasm's URL, a Response, its bytes or a compiled module); a call made before that throws a
 // WorkflowTemplateError with code NOT_INITIALIZED that says what to do.
 import * as b from "./bindings.js";
@@ -76,7 +86,7 @@ ${functions.map((f) => `export function ${f}(...args) {\n  check(${JSON.stringif
 );
 write(
   BASE + ".js",
-  `${GENERATED}// workflow-templates for browsers, bundlers and workers: starts loading the wasm on import, from
+  `${GENERATED}// ${NAME} for browsers, bundlers and workers: starts loading the wasm on import, from
 // the file beside this module (bundlers that follow \`new URL(..., import.meta.url)\`, such as Vite
 // and webpack 5, emit it with the bundle). \`await init()\` (the default export) waits for it;
 // async calls (\`TemplateCatalog.open\`, \`destroy\`) wait by themselves. No top-level await: a
@@ -90,7 +100,7 @@ export { default } from "./slim.js";
 
 setHint(
   "call \`await init()\` (the default export) once before synchronous calls; if the wasm cannot be fetched from beside " +
-    "the package's module, serve workflow_templates_bg.wasm (from node_modules/workflow-templates/) and pass its URL: " +
+    "the package's module, serve ${BASE}_bg.wasm (from node_modules/workflow-templates/${CORE ? "core/" : ""}) and pass its URL: " +
     "\`await init(url)\`",
 );
 initAuto(new URL("./${BASE}_bg.wasm", import.meta.url));
@@ -180,12 +190,17 @@ write(`${BASE}.d.ts`, GENERATED + dts);
 write("slim.d.ts", `${GENERATED}export * from "./${BASE}.js";\nexport { default } from "./${BASE}.js";\n`);
 write("node.d.mts", `${GENERATED}export * from "./${BASE}.js";\nexport { default } from "./${BASE}.js";\n`);
 write("node.d.cts", GENERATED + dts); // a CommonJS module cannot re-export ESM types
+if (CORE) {
+  console.log(`package: ${relative(process.cwd(), out)}: ${api.length} exports of ${NAME} (${functions.length} functions)`);
+  process.exit(0);
+}
 
 // ---- package.json, README, licences --------------------------------------------------------
 const cargo = read(join(ROOT, "Cargo.toml"));
 const field = (k) => cargo.match(new RegExp(`^${k} = "([^"]*)"`, "m"))?.[1];
 const types = (file) => ({ types: `./${file}` });
 const browser = { ...types(`${BASE}.d.ts`), default: `./${BASE}.js` };
+const coreBrowser = { ...types("core/workflow_templates_core.d.ts"), default: "./core/workflow_templates_core.js" };
 const manifest = {
   name: "workflow-templates",
   version: field("version"),
@@ -207,12 +222,23 @@ const manifest = {
       default: browser,
     },
     "./slim": { ...types("slim.d.ts"), default: "./slim.js" },
+    // The storage-free entry (SPEC section 15), its own smaller wasm in core/.
+    "./core": {
+      node: {
+        import: { ...types("core/node.d.mts"), default: "./core/node.mjs" },
+        require: { ...types("core/node.d.cts"), default: "./core/node.cjs" },
+      },
+      browser: coreBrowser,
+      worker: coreBrowser,
+      default: coreBrowser,
+    },
+    "./core/workflow_templates_core_bg.wasm": "./core/workflow_templates_core_bg.wasm",
     [`./${BASE}_bg.wasm`]: `./${BASE}_bg.wasm`,
     "./package.json": "./package.json",
   },
-  files: ["*.js", "*.cjs", "*.mjs", "*.d.ts", "*.d.mts", "*.d.cts", `${BASE}_bg.wasm`, "snippets/", "LICENSE-MIT", "LICENSE-APACHE"],
+  files: ["*.js", "*.cjs", "*.mjs", "*.d.ts", "*.d.mts", "*.d.cts", `${BASE}_bg.wasm`, "snippets/", "core/", "LICENSE-MIT", "LICENSE-APACHE"],
   // Modules that run code when imported (loading the wasm, guarding the API): never drop them.
-  sideEffects: [`./${BASE}.js`, "./slim.js", "./loader.js", "./bindings.js", "./node.cjs", "./node.mjs"],
+  sideEffects: [`./${BASE}.js`, "./slim.js", "./loader.js", "./bindings.js", "./node.cjs", "./node.mjs", "./core/*.js", "./core/*.cjs", "./core/*.mjs"],
   engines: { node: ">=20" },
 };
 const repository = field("repository");

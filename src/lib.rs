@@ -2,14 +2,19 @@
 //!
 //! The core (everything but `wasm`) is plain Rust with no browser types: it compiles natively
 //! so a server can run the very same rules. `wasm` is a thin wasm-bindgen facade over it.
+//! Feature `catalog` (default) adds the catalog, its storage and the built-ins; without it the
+//! crate is the storage-free core of `workflow-templates/core`.
 
+#[cfg(feature = "catalog")]
 pub mod builtin;
+#[cfg(feature = "catalog")]
 pub mod catalog;
 pub mod error;
 pub mod hash;
 pub mod inherit;
 pub mod model;
 pub(crate) mod sort;
+#[cfg(feature = "catalog")]
 pub mod store;
 pub mod validate;
 

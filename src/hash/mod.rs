@@ -12,6 +12,9 @@ use sha2::{Digest, Sha256};
 
 use crate::model::WorkflowType;
 
+mod of_value;
+pub use of_value::config_hash_of_value;
+
 /// The behaviour-defining part of a template: what `config_hash` covers.
 #[derive(Debug, Clone, Copy)]
 pub struct ConfigParts<'a> {

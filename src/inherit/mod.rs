@@ -22,10 +22,12 @@ use serde_json::{Map, Value};
 use crate::hash::{config_hash, ConfigParts};
 use crate::model::{WorkflowTemplate, WorkflowType};
 
+mod chain;
 mod diff;
 mod merge;
 mod pointer;
 
+pub use chain::{check_chain, resolve_records};
 pub use diff::{diff, json_eq, Change, ChangeOp};
 pub use merge::{merge_params, strip_nulls};
 pub use pointer::{escape_token, leaf_pointers, pointer_of};

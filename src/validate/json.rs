@@ -190,7 +190,7 @@ pub(crate) fn describe(path: &str) -> String {
 }
 
 /// The JSON type of a value, for messages.
-pub(crate) fn type_name(v: &Value) -> &'static str {
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -47,7 +47,7 @@ mod json;
 
 pub use json::{
     check_json_value, check_json_value_with_depth, index_path, is_unsafe_number, json_depth, key_path, push_index,
-    push_key, MAX_JSON_DEPTH,
+    push_key, type_name, MAX_JSON_DEPTH,
 };
 
 use std::collections::HashMap;
@@ -59,7 +59,7 @@ use crate::hash::{self, ConfigParts};
 use crate::model::id::normalize_id;
 use crate::model::time::parse_ms;
 use crate::model::{TemplateCategory, WorkflowType, MAX_SAFE_INTEGER};
-use json::{describe, type_name};
+use json::describe;
 
 // ---- codes -------------------------------------------------------------------------------
 
@@ -751,9 +751,12 @@ fn check_float(v: &Value, field: &str, min: f64, max: Option<f64>, out: &mut Vec
     let Some(f) = n.as_f64() else { return };
     let ok = f >= min && max.is_none_or(|m| f <= m);
     if !ok {
+        // Bounds written as JavaScript writes numbers (ryu-js, already in for RFC 8785), not
+        // with `{:?}`: f64's Debug pulls in core's float formatting (~20 KB of wasm).
+        let js = |x: f64| ryu_js::Buffer::new().format(x).to_string();
         let range = match max {
-            Some(m) => format!("from {min:?} to {m:?}"),
-            None => format!("at least {min:?}"),
+            Some(m) => format!("from {} to {}", js(min), js(m)),
+            None => format!("at least {}", js(min)),
         };
         out.push(Violation::new(field, OUT_OF_RANGE, format!("{field} must be {range} (got {n})")));
     }

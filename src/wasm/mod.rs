@@ -1,11 +1,16 @@
 //! The thin wasm-bindgen facade: converts values and errors, nothing else. Names follow
 //! SPEC section 14 (camelCase methods, snake_case record fields).
 
+#[cfg(feature = "catalog")]
 mod catalog;
 pub mod convert;
+mod records;
+#[cfg(feature = "catalog")]
 pub mod remote;
+#[cfg(feature = "catalog")]
 pub mod store;
 
+#[cfg(feature = "catalog")]
 pub use catalog::TemplateCatalog;
 
 use std::cell::RefCell;
@@ -31,6 +36,7 @@ pub fn new_id() -> String {
 }
 
 /// The built-in templates (without usage statistics; a catalog's `get` adds them).
+#[cfg(feature = "catalog")]
 #[wasm_bindgen(js_name = builtinTemplates, unchecked_return_type = "WorkflowTemplate[]")]
 pub fn builtin_templates() -> JsValue {
     to_js(crate::builtin::all())
@@ -159,9 +165,9 @@ pub fn canonical_json(#[wasm_bindgen(unchecked_param_type = "unknown")] value: J
 pub fn config_hash(#[wasm_bindgen(unchecked_param_type = "TemplateDraft | WorkflowTemplate")] value: JsValue) -> Result<String, JsValue> {
     let c = convert::convert(&value);
     if c.problems.is_empty() {
-        return crate::catalog::config_hash_of_value(c.value).map_err(convert::err);
+        return crate::hash::config_hash_of_value(c.value).map_err(convert::err);
     }
-    let rules = match crate::catalog::config_hash_of_value(c.value) {
+    let rules = match crate::hash::config_hash_of_value(c.value) {
         Err(crate::Error::ValidationFailed(rules)) if c.problems.dropped == 0 => rules,
         _ => Vec::new(),
     };

@@ -18,6 +18,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
 import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
 import { root, startBrowser } from "../e2e/harness.mjs";
 
 const run = promisify(execFile);
@@ -53,7 +54,7 @@ before(async () => {
   console.log(`tarball ${packed.filename}: ${(packed.size / 1024).toFixed(1)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${packed.files.length} files`);
   // The consumer's own files, fresh; node_modules stays while its package-lock.json does.
   cpSync(join(root, "tests", "packaging", "consumer"), APP, { recursive: true });
-  for (const d of ["vite-page/dist", "web/dist", "webpack/dist", "esbuild/dist"]) rmSync(join(APP, d), { recursive: true, force: true });
+  for (const d of ["vite-page/dist", "web/dist", "webpack/dist", "esbuild/dist", "core/dist"]) rmSync(join(APP, d), { recursive: true, force: true });
   const stamp = createHash("sha256").update(readFileSync(join(APP, "package-lock.json"))).digest("hex");
   const stampFile = join(APP, "node_modules", ".packaging-stamp");
   if (!existsSync(stampFile) || readFileSync(stampFile, "utf8") !== stamp) {
@@ -68,13 +69,40 @@ before(async () => {
 test("npm pack lists only what users need", () => {
   const files = packed.files.map((f) => f.path).sort();
   const expected = ["LICENSE-APACHE", "LICENSE-MIT", "README.md", "bindings.js", "loader.js", "node.cjs", "node.d.cts", "node.d.mts",
-    "node.mjs", "package.json", "slim.d.ts", "slim.js", "workflow_templates.d.ts", "workflow_templates.js", "workflow_templates_bg.wasm"];
-  const snippets = files.filter((f) => f.startsWith("snippets/"));
-  assert.deepEqual(files.filter((f) => !f.startsWith("snippets/")), expected.sort());
-  assert.deepEqual(snippets.map((f) => f.replace(/^snippets\/[^/]+\//, "")).sort(), ["js/convert.js", "js/storage.js"]);
+    "node.mjs", "package.json", "slim.d.ts", "slim.js", "workflow_templates.d.ts", "workflow_templates.js", "workflow_templates_bg.wasm",
+    // workflow-templates/core: the same shape around its own wasm
+    ...["bindings.js", "loader.js", "node.cjs", "node.d.cts", "node.d.mts", "node.mjs", "slim.d.ts", "slim.js", "workflow_templates_core.d.ts",
+      "workflow_templates_core.js", "workflow_templates_core_bg.wasm"].map((f) => `core/${f}`)];
+  const isSnippet = (f) => /^(core\/)?snippets\//.test(f);
+  assert.deepEqual(files.filter((f) => !isSnippet(f)), expected.sort());
+  const snippets = (dir) => files.filter((f) => f.startsWith(`${dir}snippets/`)).map((f) => f.replace(/^(core\/)?snippets\/[^/]+\//, "")).sort();
+  assert.deepEqual(snippets(""), ["js/convert.js", "js/storage.js"]);
+  assert.deepEqual(snippets("core/"), ["js/convert.js"], "the core has no storage code");
   const manifest = JSON.parse(readFileSync(join(APP, "node_modules", "workflow-templates", "package.json"), "utf8"));
   assert.equal(manifest.repository, undefined, "no placeholder repository");
   assert.ok(manifest.engines.node && manifest.sideEffects && manifest.exports["./package.json"] && manifest.exports["./workflow_templates_bg.wasm"]);
+  assert.ok(manifest.exports["./core"].node.import.types && manifest.exports["./core"].browser.types && manifest.exports["./core/workflow_templates_core_bg.wasm"]);
+});
+
+test("workflow-templates/core: its wasm within the 60 KiB gzip budget (SPEC section 15), smaller than the full one", () => {
+  const dir = join(APP, "node_modules", "workflow-templates");
+  const gz = (f) => gzipSync(readFileSync(join(dir, f)), { level: 9 }).length;
+  const core = gz("core/workflow_templates_core_bg.wasm");
+  const full = gz("workflow_templates_bg.wasm");
+  console.log(`wasm gzip: core ${(core / 1024).toFixed(1)} KiB, full ${(full / 1024).toFixed(1)} KiB`);
+  assert.ok(core <= 60 * 1024, `core wasm is ${core} B gzipped`);
+  assert.ok(core < full);
+});
+
+test("workflow-templates/core in Node ESM, no loading code", async () => {
+  const { stdout } = await sh(process.execPath, ["node/core.mjs"]);
+  console.log(`core node esm: ${result(stdout)}`);
+});
+
+test("workflow-templates/core in Node CommonJS, no loading code, without require(esm)", async () => {
+  const flags = process.features.require_module !== undefined || /^v(2[2-9]|20\.(19|[2-9]\d))/.test(process.version) ? ["--no-experimental-require-module"] : [];
+  const { stdout } = await sh(process.execPath, [...flags, "node/core.cjs"]);
+  console.log(`core node cjs: ${result(stdout)}`);
 });
 
 test("Node ESM: import with no loading code", async () => {
@@ -106,7 +134,7 @@ for (const tsc of [["typescript 5.9", () => join(BIN, "tsc")], ["typescript (rep
             lib: dom ? ["es2022", "dom"] : ["es2022"],
           },
           // consumer.ts is CommonJS under node16/nodenext (require types), consumer.mts ESM.
-          files: ["consumer.ts", "consumer.mts", "slim.mts"],
+          files: ["consumer.ts", "consumer.mts", "slim.mts", "core.mts"],
         }));
         await sh(tsc[1](), ["-p", join("ts", name)]);
       });
@@ -206,6 +234,11 @@ test("webpack 5 build (no config) run in Chromium, with a module Worker", async 
 test("esbuild bundle: NOT_INITIALIZED before the one documented line, then it runs", async () => {
   await sh(join(BIN, "esbuild"), ["esbuild/main.js", "--bundle", "--format=esm", "--outdir=esbuild/dist", "--loader:.wasm=file", "--log-level=warning"]);
   console.log(`esbuild: ${await load("/esbuild/index.html")}`);
+});
+
+test("workflow-templates/core in an esbuild browser bundle: one await init(url), then real results", async () => {
+  await sh(join(BIN, "esbuild"), ["core/main.js", "--bundle", "--format=esm", "--outdir=core/dist", "--loader:.wasm=file", "--log-level=warning"]);
+  console.log(`core esbuild: ${await load("/core/index.html")}`);
 });
 
 test("plain <script type=\"module\"> page with a module Worker, no bundler", async () => {
