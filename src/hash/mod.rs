@@ -39,7 +39,8 @@ pub fn config_value(p: &ConfigParts) -> Value {
 
 fn sorted(list: &[String]) -> Vec<&str> {
     let mut v: Vec<&str> = list.iter().map(String::as_str).collect();
-    v.sort_unstable();
+    // crate::sort, not sort_unstable: one instantiation of the standard sort for the crate.
+    crate::sort::sort_by(&mut v, |a, b| a.cmp(b));
     v
 }
 
@@ -123,7 +124,7 @@ fn write_object<S: Sink + ?Sized>(m: &Map<String, Value>, out: &mut S) {
         }
     } else {
         let mut members: Vec<(&String, &Value)> = m.iter().collect();
-        members.sort_unstable_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+        crate::sort::sort_by(&mut members, |a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
         for (i, (k, x)) in members.into_iter().enumerate() {
             write_member(i, k, x, out);
         }

@@ -11,7 +11,10 @@
 //!   entered at the bound can still be edited 31,536,000,000 times. Past [`MAX_MS`] an edit is
 //!   refused with a coded error ([`later`]), never written as a 5-digit year.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+//!
+//! Parsing and formatting are written here (days from the civil date, Howard Hinnant's
+//! algorithm) instead of with chrono: the wasm is smaller (BENCHMARKS.md "What each change
+//! bought"), and `tests/time_props.rs` checks both against chrono as the oracle.
 
 /// `0000-01-01T00:00:00.000Z`.
 pub const MIN_MS: i64 = -62_167_219_200_000;
@@ -23,9 +26,109 @@ pub const LATEST_ACCEPTED_MS: i64 = 253_370_764_799_999;
 /// The canonical form of `ms`, clamped into [`MIN_MS`]`..=`[`MAX_MS`] (so it is always the
 /// fixed-width form; callers that must not clamp use [`later`] or check first).
 pub fn format_ms(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms.clamp(MIN_MS, MAX_MS))
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+    let ms = ms.clamp(MIN_MS, MAX_MS);
+    let (days, in_day) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
+    let (y, m, d) = civil_from_days(days);
+    let (h, min, sec, milli) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000);
+    let mut out = String::with_capacity(24);
+    for (n, width, sep) in [(y, 4, '-'), (m, 2, '-'), (d, 2, 'T'), (h, 2, ':'), (min, 2, ':'), (sec, 2, '.'), (milli, 3, 'Z')] {
+        let digits = itoa::Buffer::new().format(n).to_string();
+        for _ in digits.len()..width {
+            out.push('0');
+        }
+        out.push_str(&digits);
+        out.push(sep);
+    }
+    out
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (valid month and day).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`]: (year, month, day).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// RFC 3339 section 5.6 `date-time`: `YYYY-MM-DD` `T` (or `t`, or a space, as RFC 3339 allows)
+/// `hh:mm:ss`, an optional fraction of one or more digits (truncated to ms), then `Z`/`z` or
+/// `+hh:mm`/`-hh:mm`. A second of 60 (a leap second) counts as the next second, as chrono does.
+fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = b.get(from..from + len)?;
+        part.iter().try_fold(0i64, |n, c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+    };
+    let at = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
+    if !(at(4, b"-") && at(7, b"-") && at(10, b"Tt ") && at(13, b":") && at(16, b":")) {
+        return None;
+    }
+    let (y, mo, d, h, mi, sec) = (num(0, 4)?, num(5, 2)?, num(8, 2)?, num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut milli = 0;
+    if at(i, b".") {
+        i += 1;
+        let start = i;
+        while at(i, b"0123456789") {
+            if i - start < 3 {
+                milli = milli * 10 + i64::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        for _ in (i - start)..3 {
+            milli *= 10;
+        }
+    }
+    let offset_min = match b.get(i) {
+        Some(b'Z' | b'z') if b.len() == i + 1 => 0,
+        Some(&sign @ (b'+' | b'-')) if b.len() == i + 6 && at(i + 3, b":") => {
+            let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 60 + om;
+            if sign == b'-' {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    Some(secs * 1000 + milli)
 }
 
 /// Parses any RFC 3339 timestamp (any offset, any fraction) to milliseconds since the epoch.
@@ -35,8 +138,7 @@ pub fn parse_ms(s: &str) -> Option<i64> {
     if s.len() > 64 {
         return None;
     }
-    let dt = DateTime::parse_from_rfc3339(s).ok()?;
-    let ms = dt.timestamp_millis();
+    let ms = parse_rfc3339(s)?;
     (MIN_MS..=MAX_MS).contains(&ms).then_some(ms)
 }
 

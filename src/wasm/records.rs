@@ -89,8 +89,8 @@ pub fn merge_params(
 /// `[{ path, op, before, after }]` sorted by path.
 #[wasm_bindgen(js_name = diffRecords, unchecked_return_type = "Change[]")]
 pub fn diff_records(
-    #[wasm_bindgen(unchecked_param_type = "JsonValue")] before: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "JsonValue")] after: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] before: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "unknown")] after: JsValue,
 ) -> Result<JsValue, JsValue> {
     let a = arg(&before, "before")?;
     let b = arg(&after, "after")?;

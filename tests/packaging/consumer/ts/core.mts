@@ -10,7 +10,7 @@ export async function useCore(chain: WorkflowTemplate[]): Promise<string> {
   const changes: Change[] = diffRecords(chain[0], chain[1]);
   const merged: Record<string, unknown> = mergeParams({ a: 1 }, { b: null });
   try {
-    configHash({ name: "x" });
+    configHash({ name: "x", workflow_type: "plain", default_params: { a: 1 } });
   } catch (e) {
     if (e instanceof WorkflowTemplateError) return e.code;
   }
