@@ -3,7 +3,7 @@
 // templates, errors before typing, the statistics tiles.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser, openEditor, go, createTemplate, text, waitText, hashOf, ready, noPageErrors } from "./harness.mjs";
+import { startServer, startBrowser, openEditor, go, shot, createTemplate, text, waitText, hashOf, ready, noPageErrors } from "./harness.mjs";
 
 const CODE_ASSISTANT = "00000000000000000000000003";
 let server, browser, page;
@@ -41,6 +41,7 @@ test("deriving shows what is inherited (parameters, tools, retrievers), read-onl
   await waitText(page, "#inherited-params", /\/model\/temperature\s+0\.5\s+set here/);
   await waitText(page, "#inherited-tools", /web_search set here/);
   assert.match(await text(page, "#inherited-params caption"), /4 inherited, 1 set here/);
+  await shot(page, "editor-inherited");
 
   // two levels: each value names the template that supplied it
   await page.getByLabel("Name", { exact: true }).fill("Middle coder");
@@ -78,6 +79,7 @@ test("the inheritance chain reads one way in words, and its arrows are visible",
     return (a + 0.05) / (b + 0.05);
   }));
   assert.equal(contrasts.length, 2);
+  await shot(page, "inheritance-chain");
   for (const c of contrasts) assert.ok(c >= 4.5, `arrow contrast ${c.toFixed(2)} < 4.5`);
   noPageErrors(assert, page);
 });
@@ -199,6 +201,7 @@ test("statistics tiles: every value on one line inside its tile, wide or narrow"
       return { id: v.id, lines, clipped: v.scrollWidth > v.clientWidth + 1, outside: vb.right > tb.right + 1 };
     }).filter((x) => x.lines > 1 || x.clipped || x.outside));
     assert.deepEqual(bad, [], `at ${width}px`);
+    if (width === 1280 || width === 390) await shot(page, `stats-tiles-${width}`);
   }
   await page.setViewportSize({ width: 1280, height: 860 });
   noPageErrors(assert, page);

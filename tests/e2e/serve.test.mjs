@@ -15,15 +15,16 @@ before(async () => {
 });
 after(() => new Promise((r) => busy.close(r)));
 
-/** Runs a command to its end: { code, out, ms }. */
+/** Runs a command to its end: { code, out, ms }. Its own process group, so a timeout stops
+ * whatever it started too (a broken check would let `npm start` go on to the build). */
 function run(cmd, args, env) {
   const start = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let out = "";
     child.stdout.on("data", (d) => { out += d; });
     child.stderr.on("data", (d) => { out += d; });
-    const timer = setTimeout(() => { child.kill("SIGTERM"); reject(new Error(`${cmd} ${args.join(" ")} did not stop: ${out}`)); }, 30_000);
+    const timer = setTimeout(() => { process.kill(-child.pid, "SIGTERM"); reject(new Error(`${cmd} ${args.join(" ")} did not stop: ${out}`)); }, 30_000);
     child.on("exit", (code) => { clearTimeout(timer); resolve({ code, out, ms: Date.now() - start }); });
   });
 }

@@ -228,7 +228,7 @@ async function editTab(app, record, base, canEdit) {
           ...(parse.default_params ? [h("li", {}, h("code", {}, "default_params"), `: JSON error at line ${parse.default_params.line}`)] : []),
           ...(parse.extra_metadata ? [h("li", {}, h("code", {}, "extra_metadata"), `: JSON error at line ${parse.extra_metadata.line}`)] : []),
           ...shown.map((v) => h("li", {}, violationText(v)))]))
-      : waiting > 0 ? h("p", { class: "muted", id: "not-checked" }, "Fill in the fields; what needs fixing shows here as you go.")
+      : waiting > 0 ? h("p", { class: "hint", id: "not-checked" }, "Fill in the fields; what needs fixing shows here as you go.")
         : h("p", { class: "ok" }, "✓ No problems found."));
     saveBtn.disabled = false;
   }
