@@ -62,12 +62,14 @@ test("deriving shows what is inherited (parameters, tools, retrievers), read-onl
 
 test("the inheritance chain reads one way in words, and its arrows are visible", async () => {
   const mid = await createTemplate(page, { name: "Chain middle", base: CODE_ASSISTANT, params: '{ "a": 1 }' });
-  const leaf = await createTemplate(page, { name: "Chain leaf", base: mid, params: '{ "b": 2 }' });
+  const leaf = await createTemplate(page, { name: "Chain leaf", base: mid, params: '{ "b": 2 }', tools: "web_search" });
   await go(page, `#/t/${leaf}/inheritance`);
   const chain = await text(page, "#chain");
   assert.match(chain, /^Code Assistant\s+root[\s\S]*Chain middle\s+derives from Code Assistant[\s\S]*Chain leaf \(this\)\s+derives from Chain middle$/);
   assert.doesNotMatch(chain + await text(page, "#chain-hint"), /level/i, "no bare level numbers");
   assert.match(await text(page, "#chain-hint"), /From the root to this template, 3 templates/);
+  // the effective lists say where each entry comes from too
+  assert.equal(await text(page, "#eff-tools"), "code_interpreter (Code Assistant), repo_search (Code Assistant), web_search (this template)");
   // every arrow (including the one before the current template) contrasts with what is behind it
   const contrasts = await page.$$eval("#chain li + li", (items) => items.map((li) => {
     const rgb = (c) => c.match(/[\d.]+/g).slice(0, 3).map(Number);

@@ -452,6 +452,12 @@ async function inheritanceTab(app, record) {
   // One direction, in words: the root on the left, this template last; each derives from the
   // one before it (the package numbers levels from the leaf, which reads backwards here).
   const rootFirst = [...res.chain].sort((x, y) => y.level - x.level);
+  // Tools and retrievers are a union, root first: each belongs to the first template naming it.
+  const records = await Promise.all(rootFirst.map((c) => (c.id === record.id ? record : app.catalog.get(c.id).catch(() => null))));
+  const listed = (items, key) => (items.length ? items.map((item, i) => {
+    const by = records.find((t) => t && (t[key] ?? []).includes(item));
+    return [i ? ", " : "", item, by && rootFirst.length > 1 ? h("span", { class: "from" }, ` (${by.id === record.id ? "this template" : by.name})`) : null];
+  }) : "none");
   const role = (c, i) => (rootFirst.length === 1 ? "a root template: it inherits nothing"
     : i === 0 ? "root" : `derives from ${rootFirst[i - 1].name}`);
   return h("div", { class: "inherit" },
@@ -469,8 +475,8 @@ async function inheritanceTab(app, record) {
       h("h2", {}, "Effective configuration"),
       h("dl", { class: "kv" },
         h("dt", {}, "Workflow type"), h("dd", {}, pill(res.effective.workflow_type, `type-${res.effective.workflow_type}`)),
-        h("dt", {}, "Tools"), h("dd", { id: "eff-tools" }, res.effective.required_tools.join(", ") || "none"),
-        h("dt", {}, "Retrievers"), h("dd", { id: "eff-retrievers" }, res.effective.required_retrievers.join(", ") || "none"),
+        h("dt", {}, "Tools"), h("dd", { id: "eff-tools" }, listed(res.effective.required_tools, "required_tools")),
+        h("dt", {}, "Retrievers"), h("dd", { id: "eff-retrievers" }, listed(res.effective.required_retrievers, "required_retrievers")),
         h("dt", {}, "Resolved hash"), h("dd", {}, h("code", { class: "hash", id: "inherit-resolved-hash" }, res.resolved_hash)),
         h("dt", {}, "config_hash"), h("dd", {}, h("code", { class: "hash" }, record.config_hash))),
       h("table", { class: "grid", id: "provenance" },
