@@ -26,9 +26,27 @@ export function jsonEqual(a, b) {
   return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
 }
 
+/** Number of object members in a JSON value. */
+function members(v) {
+  if (Array.isArray(v)) return v.reduce((n, x) => n + members(x), 0);
+  if (v === null || typeof v !== "object") return 0;
+  return Object.values(v).reduce((n, x) => n + 1 + members(x), 0);
+}
+
+/** The value `text` means, or undefined when it is not JSON or repeats a key in an object:
+ * JSON.parse keeps the last of repeated keys, so such a text would show a value that is not
+ * stored. Every `"string":` outside a string is a key (a left-to-right scan over valid JSON
+ * consumes strings whole), so more keys in the text than members in the value means a repeat. */
+function meaning(text) {
+  let value;
+  try { value = JSON.parse(text); } catch { return undefined; }
+  const keys = [...text.matchAll(/"(?:[^"\\]|\\.)*"(\s*:)?/g)].filter((m) => m[1] !== undefined).length;
+  return keys === members(value) ? value : undefined;
+}
+
 /** Remembers `text` as the way `field` of template `id` was typed. */
 export function rememberText(id, field, text) {
-  if (!id || typeof text !== "string" || text.trim() === "") return;
+  if (!id || typeof text !== "string" || text.trim() === "" || meaning(text) === undefined) return;
   const data = load();
   const slot = `${id}/${field}`;
   delete data[slot]; // re-inserted last: the newest
@@ -43,5 +61,6 @@ export function rememberText(id, field, text) {
 export function recallText(id, field, value) {
   const text = load()[`${id}/${field}`];
   if (typeof text !== "string") return null;
-  try { return jsonEqual(JSON.parse(text), value) ? text : null; } catch { return null; }
+  const meant = meaning(text);
+  return meant !== undefined && jsonEqual(meant, value) ? text : null;
 }

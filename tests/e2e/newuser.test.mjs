@@ -143,19 +143,44 @@ test("saving keeps the key order the user typed, across a reload; a change made 
   await page.reload();
   await ready(page);
   assert.equal(await page.inputValue("#t-default_params"), edited, "kept after a reload");
+  // a new version made from the Versions tab has the same content: the text carries over
+  await go(page, `#/t/${id}/versions`);
+  await page.getByRole("button", { name: "+ New version…" }).click();
+  await page.fill("#nv-changelog", "same content");
+  await page.evaluate(() => { document.body.dataset.ready = "false"; });
+  await page.getByRole("button", { name: "Create version" }).click();
+  await page.waitForFunction((old) => !location.hash.includes(old) && document.body.dataset.ready === "true", id);
+  const latest = (await hashOf(page)).split("/")[2];
+  await go(page, `#/t/${latest}`);
+  assert.equal(await page.inputValue("#t-default_params"), edited, "carried over to the new version");
 
   // stored canonically: a change made elsewhere is shown as the package returns it
   await page.evaluate(async (tid) => {
     const { app } = await import("/app.js");
     const t = await app.catalog.get(tid);
     await app.catalog.update(tid, { default_params: { ...t.default_params, zeta: 3 } }, { ifMatch: t.updated_at });
-  }, id);
+  }, latest);
   await page.evaluate(() => { document.body.dataset.ready = "false"; });
   await page.reload();
   await ready(page);
   const shown = await page.inputValue("#t-default_params");
   assert.deepEqual(JSON.parse(shown), { ...JSON.parse(edited), zeta: 3 });
   assert.notEqual(shown, edited.replace('"zeta": 2', '"zeta": 3'), "the remembered text is not used once it means something else");
+  noPageErrors(assert, page);
+});
+
+test("a typed text with a repeated key is not kept: what shows is what is stored (nothing hidden in the text)", async () => {
+  // JSON.parse keeps the last of repeated keys; showing the raw text would show a value that is
+  // not stored (say, to another acting user of this browser viewing a public template).
+  await go(page, "#/new");
+  await page.getByLabel("Name", { exact: true }).fill("Repeated key");
+  await page.getByLabel("Default parameters (JSON object)").fill('{ "b": 1, "a": "not stored", "a": 2 }');
+  await page.evaluate(() => { document.body.dataset.ready = "false"; });
+  await page.getByRole("button", { name: "Create template" }).click();
+  await page.waitForFunction(() => location.hash.startsWith("#/t/") && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
+  const shown = await page.inputValue("#t-default_params");
+  assert.doesNotMatch(shown, /not stored/);
+  assert.deepEqual(JSON.parse(shown), { a: 2, b: 1 });
   noPageErrors(assert, page);
 });
 

@@ -529,6 +529,10 @@ async function versionsTab(app, record) {
     if (!data) return;
     try {
       const v = await app.catalog.newVersion(latest.id, {}, String(data.get("changelog")), { ifMatch: latest.updated_at });
+      for (const field of ["default_params", "extra_metadata"]) { // same content: the typed text carries over
+        const typed = recallText(latest.id, field, latest[field]);
+        if (typed) rememberText(v.id, field, typed);
+      }
       toast(`Version ${v.version} created.`, "ok");
       navigate(`#/t/${v.id}/versions`);
     } catch (e) { out.replaceChildren(errorBanner(e)); }
