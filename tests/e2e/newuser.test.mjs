@@ -208,6 +208,16 @@ test("Format is hidden on read-only templates; errors wait until the user typed 
   assert.doesNotMatch(await text(page, "#t-default_params-error") + await text(page, "#validation-summary"),
     /default_params\.model\.temperature\s+default_params\.model\.temperature/);
   await go(page, "#/browse"); // leaves with "Discard and leave"
+
+  // the spec form too
+  await go(page, "#/specs/new");
+  await page.waitForSelector("#spec-summary");
+  assert.equal(await text(page, "#serr-name"), "");
+  assert.doesNotMatch(await text(page, "#spec-summary"), /to fix/);
+  await page.getByRole("button", { name: "Create spec" }).click();
+  await waitText(page, "#serr-name", /must not be empty/);
+  assert.match(await text(page, "#spec-summary"), /1 problem to fix/);
+  await go(page, "#/browse");
   noPageErrors(assert, page);
 });
 
