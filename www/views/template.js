@@ -5,6 +5,7 @@ import {
 } from "../ui.js";
 import { jsonEditor } from "../jsonedit.js";
 import { rememberText, recallText } from "../keyorder.js";
+import { inheritedPanel, leaves, show } from "./inherited.js";
 import { navigate, route } from "../app.js";
 
 export const name = "template";
@@ -65,7 +66,6 @@ async function baseOptions(app, record, selected) {
   return options;
 }
 
-function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
 
 async function editTab(app, record, base, canEdit) {
   const { wt, catalog } = app;
@@ -116,7 +116,7 @@ async function editTab(app, record, base, canEdit) {
 
   const general = h("div", { id: "form-problem", "aria-live": "assertive" });
   // What the base chain supplies, read-only, updated with the draft (catalog.preview).
-  const inherited = h("section", { class: "inherited", id: "inherited", "aria-labelledby": "inherited-title", hidden: true });
+  const inherited = inheritedPanel(catalog);
   const configHashOut = h("output", { id: "config-hash", class: "hash" });
   const resolvedHashOut = h("output", { id: "resolved-hash", class: "hash" });
   const summary = h("div", { id: "validation-summary", class: "validation", "aria-live": "polite" });
@@ -141,7 +141,7 @@ async function editTab(app, record, base, canEdit) {
         fieldBox("required_tools", "Required tools", f.required_tools, "Separated by commas or spaces. Inherited tools are added."),
         fieldBox("required_retrievers", "Required retrievers", f.required_retrievers, "Separated by commas or spaces.")),
       params.root,
-      inherited,
+      inherited.root,
       h("div", { class: "row" },
         fieldBox("tags", "Tags", f.tags, "Comma separated, up to 32."),
         fieldBox("estimated_complexity", "Estimated complexity", f.estimated_complexity, "A whole number, optional.")),
@@ -258,66 +258,15 @@ async function editTab(app, record, base, canEdit) {
         if (e?.code && e.code !== "VALIDATION_FAILED") violations.push({ field: "base_template_id", code: e.code, message: plainError(e).plain });
       }
     }
-    const inheritance = d.base_template_id && resolution ? await inheritedView(resolution, d) : null;
+    const inheritance = d.base_template_id && resolution ? await inherited.compute(resolution, d) : null;
     if (mySeq !== seq) return;
-    paintInherited(d, inheritance);
+    inherited.paint(d, inheritance);
     configHashOut.textContent = chash ?? "— (fix the configuration first)";
     resolvedHashOut.textContent = rhash ?? "—";
     configHashOut.title = chash ?? ""; resolvedHashOut.title = rhash ?? "";
     showViolations(violations, parse);
     form.dataset.valid = String(violations.length === 0 && !parse.default_params && !parse.extra_metadata);
   }
-  // -- what is inherited: effective parameters, tools and retrievers with their suppliers
-  const ancestors = new Map(); // id -> Promise<record | null>: each ancestor's own tools and retrievers
-  const ancestor = (id) => {
-    if (!ancestors.has(id)) ancestors.set(id, catalog.get(id).catch(() => null));
-    return ancestors.get(id);
-  };
-  /** The supplier of every effective value of a preview: { leafId, names, params, tools, retrievers }. */
-  async function inheritedView(r, d) {
-    const leafId = r.chain.find((c) => c.level === 0)?.id ?? r.id;
-    const names = new Map(r.chain.map((c) => [c.id, c.name]));
-    const rootFirst = [...r.chain].sort((x, y) => y.level - x.level).filter((c) => c.id !== leafId);
-    const records = (await Promise.all(rootFirst.map((c) => ancestor(c.id)))).filter(Boolean);
-    // Lists are a union, root first (SPEC section 5): the supplier is the first that names it.
-    const supplier = (key, item) => records.find((t) => (t[key] ?? []).includes(item))?.id ?? leafId;
-    return {
-      leafId, names,
-      params: leaves(r.effective.default_params).map(([path, value]) => ({ path, value, from: r.provenance[path] ?? leafId })),
-      tools: r.effective.required_tools.map((t) => ({ item: t, from: supplier("required_tools", t) })),
-      retrievers: r.effective.required_retrievers.map((t) => ({ item: t, from: supplier("required_retrievers", t) })),
-      baseName: names.get(d.base_template_id) ?? d.base_template_id,
-    };
-  }
-  function paintInherited(d, view) {
-    inherited.hidden = !d.base_template_id;
-    if (inherited.hidden) { inherited.replaceChildren(); return; }
-    const title = h("h2", { id: "inherited-title" }, view ? `What this template inherits from ${view.baseName}` : "What this template inherits");
-    if (!view) {
-      inherited.replaceChildren(title, h("p", { class: "hint", id: "inherited-stale" }, "Shown again once the base and the parameters above are valid."));
-      return;
-    }
-    const from = (id) => (id === view.leafId
-      ? h("span", { class: "from own" }, "set here")
-      : h("span", { class: "from" }, "from ", h("strong", {}, view.names.get(id) ?? id)));
-    const own = view.params.filter((p) => p.from === view.leafId).length;
-    const list = (key, items, none) => (items.length
-      ? h("ul", { class: "inherited-list", id: `inherited-${key}` }, items.map((t) => h("li", { dataset: { from: t.from === view.leafId ? "own" : "inherited" } },
-        h("code", {}, t.item), " ", from(t.from))))
-      : h("p", { class: "muted", id: `inherited-${key}` }, none));
-    inherited.replaceChildren(title,
-      h("p", { class: "hint" }, "Read-only: the effective configuration after inheritance, as it would be saved now. Your parameters above merge over the inherited ones; your tools and retrievers are added to theirs."),
-      h("table", { class: "grid", id: "inherited-params" },
-        h("caption", {}, `Effective parameters: ${view.params.length - own} inherited, ${own} set here`),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Parameter"), h("th", { scope: "col" }, "Value"), h("th", { scope: "col" }, "Where it comes from"))),
-        h("tbody", {}, view.params.length ? view.params.map((p) => h("tr", { dataset: { path: p.path, from: p.from === view.leafId ? "own" : "inherited" } },
-          h("th", { scope: "row" }, h("code", {}, p.path)), h("td", {}, h("code", {}, show(p.value))), h("td", {}, from(p.from))))
-          : h("tr", {}, h("td", { colspan: 3 }, "No parameters.")))),
-      h("div", { class: "row" },
-        h("div", {}, h("h3", { class: "sub" }, "Effective tools"), list("tools", view.tools, "No tools.")),
-        h("div", {}, h("h3", { class: "sub" }, "Effective retrievers"), list("retrievers", view.retrievers, "No retrievers."))));
-  }
-
   form.addEventListener("input", () => { current.dirty = canEdit; refresh(); });
   form.addEventListener("change", () => refresh());
   await refresh();
@@ -422,7 +371,6 @@ async function editTab(app, record, base, canEdit) {
 
 // ---- inheritance --------------------------------------------------------------------------
 
-function show(value) { return JSON.stringify(value); }
 // The fields a user writes (TemplateDraft less changelog): a diff counts their changes as the
 // template's; every other field (id, version, is_latest, config_hash, changelog, timestamps,
 // usage and rating statistics) is bookkeeping the catalog keeps, listed apart.
@@ -430,15 +378,6 @@ const AUTHORED = new Set(["name", "description", "workflow_type", "category", "d
   "required_retrievers", "base_template_id", "is_public", "tags", "extra_metadata", "estimated_complexity"]);
 const authored = (path) => AUTHORED.has(path.split("/")[1]?.replaceAll("~1", "/").replaceAll("~0", "~"));
 
-function leaves(obj, prefix = "") {
-  const out = [];
-  for (const [k, v] of Object.entries(obj)) {
-    const path = `${prefix}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`;
-    if (isObject(v) && Object.keys(v).length) out.push(...leaves(v, path));
-    else out.push([path, v]);
-  }
-  return out;
-}
 
 async function inheritanceTab(app, record) {
   const res = await app.catalog.resolve(record.id);
