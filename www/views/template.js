@@ -66,7 +66,6 @@ async function baseOptions(app, record, selected) {
   return options;
 }
 
-
 async function editTab(app, record, base, canEdit) {
   const { wt, catalog } = app;
   const src = record ?? {
