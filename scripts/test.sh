@@ -9,7 +9,8 @@
 #   5 node        node --test tests/node/ against the built pkg/
 #   5b pages      node --test tests/pages/: page-level storage tests in Chromium (playwright-core)
 #   6 types       tsc --noEmit -p tests/ts against pkg/workflow_templates.d.ts
-#   7 e2e         tests/e2e/: the template editor in Chromium (playwright-core), also against the server
+#   7 e2e         tests/e2e/: the template editor in Chromium (playwright-core, axe-core), also against
+#                 the server; its main flows in Firefox ESR (puppeteer-core over WebDriver BiDi)
 #   8 packaging   tests/packaging/: `npm pack` of pkg/ installed into a throwaway consumer project, run
 #                 as Node ESM/CJS, Vitest, Vite, webpack, esbuild, a plain page, workers, tsc x 6
 #
@@ -209,7 +210,7 @@ fi
 
 # ---- 7. the template editor end to end (www/ in headless Chromium via playwright-core) -----
 # tests/e2e/*.test.mjs start scripts/serve.mjs on a free loopback port and Debian's Chromium
-# themselves. With ONLY=e2e the step builds the package first.
+# (firefox.test.mjs: firefox-esr) themselves. With ONLY=e2e the step builds the package first.
 if wanted e2e; then
   if [ "$built" = 1 ]; then
     step e2e bash -c 'cargo build -p workflow-templates-server --bins && node --test --test-concurrency=1 --test-reporter=spec tests/e2e/'
