@@ -180,15 +180,14 @@ impl IfMatch {
                 return Ok(WriteOptions { if_match: Some((*only).clone()) });
             }
         }
-        let actual = match cands.first() {
-            None => None,
-            Some(first) => match current() {
-                Ok(a) => Some(a),
-                // A stored row that fails verification (only its owner's delete reaches it): the
-                // core compares the tag with what is stored, bad timestamp and all.
-                Err(e) if e.code == "INTEGRITY" => return Ok(WriteOptions { if_match: Some((*first).clone()) }),
-                Err(e) => return Err(e),
-            },
+        // Also with no candidate (weak tags only): a request refused anyway (403, 404) is
+        // refused for that, not for its precondition (RFC 9110 section 13.2.1).
+        let actual = match current() {
+            Ok(a) => Some(a),
+            // A stored row that fails verification (only its owner's delete reaches it): the
+            // core compares the tag with what is stored, bad timestamp and all.
+            Err(e) if e.code == "INTEGRITY" && !cands.is_empty() => return Ok(WriteOptions { if_match: Some(cands[0].clone()) }),
+            Err(e) => return Err(e),
         };
         let hit = actual.as_ref().and_then(|a| cands.iter().find(|c| **c == a || parse_ms(c).is_some_and(|m| Some(m) == parse_ms(a))));
         match hit {

@@ -40,7 +40,7 @@ pub(crate) async fn request_log(mut req: Request, next: Next) -> Response {
         method = %method,
         path = %path,
         status = resp.status().as_u16(),
-        duration_ms = format!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
+        duration_ms = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
         user = %user,
         "request"
     );
