@@ -94,11 +94,11 @@ pub struct EntityTag {
 }
 
 /// Parses `1#entity-tag` (`"a", W/"b"`), OWS and empty list elements allowed (RFC 9110
-/// section 5.6.1). Also a bare value without quotes (this server's timestamp sent as is, which
-/// earlier clients did): one strong tag.
+/// section 5.6.1). Also a bare value that starts with a digit and has no quote, comma or space
+/// (this server's timestamp sent unquoted, as earlier clients did): one strong tag.
 pub(crate) fn entity_tags(list: &str) -> Result<Vec<EntityTag>, &'static str> {
     let s = list.trim();
-    if !s.is_empty() && !s.starts_with('"') && !s.starts_with("W/") && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b',') {
+    if s.starts_with(|c: char| c.is_ascii_digit()) && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b',') {
         return Ok(vec![EntityTag { weak: false, opaque: s.to_string() }]);
     }
     let mut out = Vec::new();
@@ -257,8 +257,8 @@ pub(crate) fn discover_options(app: &App, pairs: Vec<(String, String)>) -> ApiRe
                 _ => return Err(ApiError::bad(format!("{k} must be true or false"))),
             },
             "limit" | "offset" => match v.parse::<u64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => return Err(ApiError::bad(format!("{k} must be a non-negative integer"))),
+                Ok(n) if n <= workflow_templates::model::MAX_SAFE_INTEGER => Value::from(n),
+                _ => return Err(ApiError::bad(format!("{k} must be an integer in 0..=2^53-1"))),
             },
             _ => Value::String(v),
         };
