@@ -473,6 +473,49 @@ mod tests {
         assert_eq!(documented, routes.len(), "openapi.yaml documents a path the router does not serve");
     }
 
+    /// Issue 13: every operation that needs a token documents 400, 401 and 503; every one with a
+    /// body 408, 413, 415 and 422; with If-Match 412; with `{id}` 404 (what Schemathesis's
+    /// status_code_conformance would otherwise find one request at a time).
+    #[test]
+    fn openapi_documents_the_statuses_every_operation_can_answer() {
+        let lines: Vec<&str> = OPENAPI.lines().collect();
+        let mut ops = Vec::new();
+        let mut path = "";
+        for (i, l) in lines.iter().enumerate() {
+            if let Some(p) = l.strip_prefix("  /v1/") {
+                path = p.trim_end_matches(':');
+            } else if l.starts_with("components:") {
+                break;
+            } else if ["    get:", "    post:", "    put:", "    patch:", "    delete:"].contains(l) {
+                let end = lines[i + 1..].iter().position(|x| !x.is_empty() && !x.starts_with("     ")).map_or(lines.len(), |n| i + 1 + n);
+                ops.push((path, l.trim().trim_end_matches(':'), lines[i + 1..end].join("\n")));
+            }
+        }
+        assert!(ops.len() >= 24, "{}", ops.len());
+        for (path, method, block) in ops {
+            if block.contains("security: []") {
+                continue;
+            }
+            let mut want = vec!["400", "401", "503"];
+            if block.contains("requestBody:") {
+                want.extend(["408", "413", "415", "422"]);
+            }
+            if block.contains("parameters/IfMatch") {
+                want.push("412");
+            }
+            if path.contains("{id}") {
+                want.push("404");
+            }
+            for code in want {
+                assert!(block.contains(&format!("\"{code}\":")), "{method} /v1/{path} does not document {code}");
+            }
+            assert!(block.contains("responses/Unauthorized") && block.contains("responses/Unavailable"), "{method} /v1/{path}: 401 and 503 use the responses with their headers");
+            if block.contains("\"201\":") {
+                assert!(block.contains("Created\" }"), "{method} /v1/{path}: a 201 documents Location");
+            }
+        }
+    }
+
     #[test]
     fn every_error_code_has_a_status() {
         for code in workflow_templates::error::ERROR_CODES {
