@@ -471,6 +471,14 @@ impl Conn {
         }
     }
 
+    /// False once a PostgreSQL session is closed (e.g. the server terminated it).
+    pub fn is_open(&self) -> bool {
+        match self {
+            Conn::Sqlite(_) => true,
+            Conn::Postgres(c) => c.client.as_ref().is_some_and(|c| !c.is_closed()),
+        }
+    }
+
     fn healthy(&self) -> bool {
         match self {
             Conn::Sqlite(c) => c.is_autocommit(),
