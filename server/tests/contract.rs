@@ -9,6 +9,11 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
+/// (method, path, headers, body) of a request.
+type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, Option<Vec<u8>>);
+/// The If-Match to send given the current ETag, and the status the edit must get.
+type TagCase = (Box<dyn Fn(&str) -> String>, u16);
+
 fn body(v: &Value) -> Vec<u8> {
     v.to_string().into_bytes()
 }
@@ -22,7 +27,7 @@ fn authentication_comes_before_headers_path_and_body() {
         let id = srv.client(Some(&a.token)).post("/v1/templates", &draft("mine", false)).json()["id"].as_str().unwrap().to_string();
         for token in [None, Some("wt_not_a_token")] {
             let c = srv.client(token);
-            let cases: Vec<(&str, String, Vec<(&str, &str)>, Option<Vec<u8>>)> = vec![
+            let cases: Vec<Case> = vec![
                 ("PATCH", format!("/v1/templates/{id}"), vec![("If-Match", "\"unterminated")], Some(body(&json!({})))),
                 ("DELETE", format!("/v1/templates/{id}"), vec![("If-Match", "no, not this")], None),
                 ("POST", format!("/v1/templates/{id}/versions"), vec![("If-Match", "W/")], Some(body(&json!({})))),
@@ -61,7 +66,7 @@ fn if_match_is_a_list_of_entity_tags_compared_strongly() {
         let l = db.label;
         let mut n = 0;
         // (If-Match given the current ETag E, expected status of the edit)
-        let cases: Vec<(Box<dyn Fn(&str) -> String>, u16)> = vec![
+        let cases: Vec<TagCase> = vec![
             (Box::new(|e: &str| e.to_string()), 200),
             (Box::new(|e: &str| e.trim_matches('"').to_string()), 200),
             (Box::new(|_: &str| "*".into()), 200),
