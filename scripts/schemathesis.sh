@@ -3,7 +3,8 @@
 # against the reference server: every check, examples + coverage + fuzzing + the stateful phase
 # (openapi.yaml's `links`), bounded examples (ST_MAX_EXAMPLES, default 8), on a fresh SQLite
 # database with a fresh user token. What is configured away, and why, is in
-# server/schemathesis.toml. Exit status: schemathesis's (non-zero on any failure).
+# server/schemathesis.toml. No example database is kept between runs (`--generation-database
+# none`), so a run depends only on the seed. Exit status: non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
@@ -39,7 +40,10 @@ url=$(sed -n 's/^listening on //p' "$work/stdout")
 echo "schemathesis.sh: server at $url (log: $work/server.log)"
 
 status=0
-"$ST" --config-file server/schemathesis.toml run server/openapi.yaml \
+# Run from the temporary directory: Schemathesis keeps a cache of crashes in ./.schemathesis,
+# which must neither land in the repository nor carry over to the next run.
+root=$PWD
+(cd "$work" && "$ST" --config-file "$root/server/schemathesis.toml" run "$root/server/openapi.yaml" \
   --url "$url" \
   -H "Authorization: Bearer $token" \
   --checks all \
@@ -47,9 +51,10 @@ status=0
   --max-examples "${ST_MAX_EXAMPLES:-8}" \
   --seed "${ST_SEED:-1313}" \
   --workers 1 \
+  --generation-database none \
   --request-timeout 10 \
   --suppress-health-check too_slow,filter_too_much \
-  --report junit --report-dir target/schemathesis "$@" || status=$?
+  --report junit --report-dir "$root/target/schemathesis" "$@") || status=$?
 if grep -q -E 'panicked|INTEGRITY' "$work/server.log"; then
   echo "schemathesis.sh: the server logged a panic or an integrity error:" >&2
   grep -E 'panicked|INTEGRITY' "$work/server.log" | head -20 >&2
