@@ -3,13 +3,16 @@
 #
 #   1 native      cargo test -p workflow-templates (unit, integration, property, doc tests)
 #   1b server     scripts/server-test.sh: the reference server on SQLite and PostgreSQL
+#   1c schemathesis  scripts/schemathesis.sh: Schemathesis (all checks, stateful links) against
+#                 the server on SQLite (documented noise: server/schemathesis.toml)
 #   2 vectors     python3 scripts/check_vectors.py (RFC 8785 vectors against PyPI rfc8785)
 #   3 build       scripts/build.sh (cargo release + wasm-bindgen web/nodejs + wasm-opt; built once, reused below)
 #   4 browser     tests/wasm_*.rs in headless Chromium, Firefox and WebKit (wasm-bindgen-test-runner)
 #   5 node        node --test tests/node/ against the built pkg/
 #   5b pages      node --test tests/pages/: page-level storage tests in Chromium (playwright-core)
 #   6 types       tsc --noEmit -p tests/ts against pkg/workflow_templates.d.ts
-#   7 e2e         tests/e2e/: the template editor in Chromium (playwright-core), also against the server
+#   7 e2e         tests/e2e/: the template editor in Chromium (playwright-core, axe-core), also against
+#                 the server; its main flows in Firefox ESR (puppeteer-core over WebDriver BiDi)
 #   8 packaging   tests/packaging/: `npm pack` of pkg/ installed into a throwaway consumer project, run
 #                 as Node ESM/CJS, Vitest, Vite, webpack, esbuild, a plain page, workers, tsc x 6
 #
@@ -97,6 +100,9 @@ wanted native && step native cargo test -p workflow-templates
 
 # ---- 1b. the reference server: SQLite and PostgreSQL (scripts/server-test.sh) ---------------
 wanted server && step server bash scripts/server-test.sh
+
+# ---- 1c. the server's OpenAPI contract, by Schemathesis (scripts/schemathesis.sh) ------------
+wanted schemathesis && step schemathesis bash scripts/schemathesis.sh
 
 # ---- 2. RFC 8785 vectors against the Python oracle ----------------------------------------
 if wanted vectors; then
@@ -209,7 +215,7 @@ fi
 
 # ---- 7. the template editor end to end (www/ in headless Chromium via playwright-core) -----
 # tests/e2e/*.test.mjs start scripts/serve.mjs on a free loopback port and Debian's Chromium
-# themselves. With ONLY=e2e the step builds the package first.
+# (firefox.test.mjs: firefox-esr) themselves. With ONLY=e2e the step builds the package first.
 if wanted e2e; then
   if [ "$built" = 1 ]; then
     step e2e bash -c 'cargo build -p workflow-templates-server --bins && node --test --test-concurrency=1 --test-reporter=spec tests/e2e/'
