@@ -261,7 +261,10 @@ async function sizes() {
   const glue = Buffer.concat(await Promise.all(glueFiles.map((f) => readFile(f))));
   const gz = (b) => zlib.gzipSync(b, { level: 9 }).length;
   const br = (b) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length } }).length;
-  return { wasm: { raw: wasm.length, gzip: gz(wasm), brotli: br(wasm) }, glue: { files: glueFiles.map((f) => path.relative(ROOT, f)), raw: glue.length, gzip: gz(glue), brotli: br(glue) } };
+  const coreFile = path.join(pkg, "core", "workflow_templates_core_bg.wasm");
+  const core = existsSync(coreFile) ? await readFile(coreFile) : null;
+  return { wasm: { raw: wasm.length, gzip: gz(wasm), brotli: br(wasm) },
+    coreWasm: core && { raw: core.length, gzip: gz(core), brotli: br(core) }, glue: { files: glueFiles.map((f) => path.relative(ROOT, f)), raw: glue.length, gzip: gz(glue), brotli: br(glue) } };
 }
 
 // ------------------------------------------------------------------------------ main
@@ -286,6 +289,7 @@ const S = report.size;
 const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
 const sizeTable = `### 5. Size (pkg/)\n\n` + table(["file", "raw", "gzip -9", "brotli q11"], [
   ["workflow_templates_bg.wasm", kib(S.wasm.raw), kib(S.wasm.gzip), kib(S.wasm.brotli)],
+  ...(S.coreWasm ? [["core/workflow_templates_core_bg.wasm", kib(S.coreWasm.raw), kib(S.coreWasm.gzip), kib(S.coreWasm.brotli)]] : []),
   [`JS glue (${S.glue.files.length} files)`, kib(S.glue.raw), kib(S.glue.gzip), kib(S.glue.brotli)],
 ]);
 console.log(`machine: ${report.machine.nproc} CPUs, ${report.machine.cpu}, load ${report.machine.loadavg}\n`);
