@@ -1,0 +1,115 @@
+//! Issue 10, second look: variants of its kinds that the first fixes missed, each against a real
+//! server process (users A, B, C), on SQLite and (when WT_TEST_POSTGRES_URL is set) PostgreSQL.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const MAX_SAFE: u64 = 9_007_199_254_740_991;
+
+fn id_of(r: &Resp) -> String {
+    assert!(r.status == 200 || r.status == 201, "expected success, got {} {}", r.status, String::from_utf8_lossy(&r.raw));
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+fn body(r: &Resp) -> String {
+    String::from_utf8_lossy(&r.raw).into_owned()
+}
+
+/// The caller's export with the template `id` changed by `f` (its config_hash recomputed).
+fn bundle_with(c: &Client, id: &str, f: impl FnOnce(&mut Value)) -> Value {
+    let mut bundle = c.get("/v1/export").json();
+    let t = bundle["workflow_templates"].as_array_mut().unwrap().iter_mut().find(|t| t["id"] == id).expect("template in the export");
+    f(t);
+    let rec: workflow_templates::WorkflowTemplate = serde_json::from_value(t.clone()).unwrap();
+    t["config_hash"] = json!(workflow_templates::hash::config_hash(&rec.config()));
+    bundle
+}
+
+/// Item 5 (what the owner of a public base may do): an import is one more way to edit a
+/// template, so it must not unpublish, or break the configuration of, a base that another
+/// user's template derives from (the PATCH is refused with HAS_DERIVED / a `derived` count).
+#[test]
+fn import_cannot_unpublish_or_break_a_base_others_derive_from() {
+    for db in backends() {
+        let (a, b) = (create_user(&db), create_user(&db));
+        let srv = Server::start(&db);
+        let (ca, cb) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)));
+        let l = db.label;
+        let p = id_of(&ca.post("/v1/templates", &json!({ "name": "public base P", "workflow_type": "tools", "required_tools": ["search"], "is_public": true })));
+        let q = id_of(&cb.post("/v1/templates", &json!({ "name": "B's private child", "workflow_type": "tools", "base_template_id": p })));
+        assert_eq!(cb.get(&format!("/v1/templates/{q}/resolve")).status, 200, "{l}");
+
+        // The PATCH is refused (shared_catalog.rs); the same change by import must be too.
+        assert_eq!(ca.patch(&format!("/v1/templates/{p}"), &json!({ "is_public": false })).status, 409, "{l}");
+        let r = ca.post("/v1/import", &bundle_with(&ca, &p, |t| t["is_public"] = json!(false)));
+        assert!((400..500).contains(&r.status), "{l}: an import made P private under B's child: {} {}", r.status, body(&r));
+        assert!(!body(&r).contains(&q), "{l}: {}", body(&r));
+        let r = ca.post(
+            "/v1/import",
+            &bundle_with(&ca, &p, |t| {
+                t["workflow_type"] = json!("plain");
+                t["required_tools"] = json!([]);
+            }),
+        );
+        assert!((400..500).contains(&r.status), "{l}: an import broke B's child's configuration: {} {}", r.status, body(&r));
+        assert!(!body(&r).contains(&q), "{l}: {}", body(&r));
+
+        // B's child still resolves, and B can still read and export it.
+        let res = cb.get(&format!("/v1/templates/{q}/resolve"));
+        assert_eq!(res.status, 200, "{l}: B's child after A's imports: {}", body(&res));
+        assert_eq!(cb.get(&format!("/v1/templates/{p}")).status, 200, "{l}: P is still public");
+    }
+}
+
+/// Item 2 (counters) / lock-out: one use recorded by one user with the largest accepted values
+/// must not stop every other user's usage from counting on a shared template or a built-in
+/// for ever (each run's values are bounded by 2^53-1, and so are the sums).
+#[test]
+fn one_recorded_use_cannot_stop_usage_counting_for_everyone() {
+    for db in backends() {
+        let (a, cu) = (create_user(&db), create_user(&db));
+        let srv = Server::start(&db);
+        let (ca, cc) = (srv.client(Some(&a.token)), srv.client(Some(&cu.token)));
+        let l = db.label;
+        let p = id_of(&ca.post("/v1/templates", &json!({ "name": "A's shared P", "workflow_type": "plain", "is_public": true })));
+        for target in [p.as_str(), BUILTIN] {
+            for run in [
+                json!({ "success": true, "responseTimeMs": MAX_SAFE }),
+                json!({ "success": true, "responseTimeMs": 1, "tokens": MAX_SAFE }),
+                json!({ "success": true, "responseTimeMs": 1, "cost": MAX_SAFE as f64 }),
+            ] {
+                // C's one request (accepted: every value is within its documented bound) ...
+                let r = cc.post(&format!("/v1/templates/{target}/usage"), &run);
+                assert_eq!(r.status, 200, "{l}: {run}: {}", body(&r));
+                // ... and A's ordinary runs still count.
+                let r = ca.post(&format!("/v1/templates/{target}/usage"), &json!({ "success": true, "responseTimeMs": 120, "tokens": 10, "cost": 0.01 }));
+                assert_eq!(r.status, 200, "{l}: after C's run {run} on {target}, A's ordinary use is refused: {}", body(&r));
+            }
+        }
+    }
+}
+
+/// Lock-out of one's own data: B rated A's public template; A then made it private (allowed:
+/// nothing derives from it). B's own export, imported back unchanged, must be accepted (a
+/// restore never fails on what the server itself exported), and must not tell B anything new.
+#[test]
+fn own_export_imports_back_after_a_rated_template_went_private() {
+    for db in backends() {
+        let (a, b) = (create_user(&db), create_user(&db));
+        let srv = Server::start(&db);
+        let (ca, cb) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)));
+        let l = db.label;
+        let p = id_of(&ca.post("/v1/templates", &json!({ "name": "rated then hidden", "workflow_type": "plain", "is_public": true })));
+        id_of(&cb.post("/v1/templates", &json!({ "name": "B's own", "workflow_type": "plain" })));
+        assert_eq!(cb.put(&format!("/v1/templates/{p}/rating"), &json!({ "stars": 4 })).status, 200, "{l}");
+        let r = ca.patch(&format!("/v1/templates/{p}"), &json!({ "is_public": false, "name": "A's secret name now" }));
+        assert_eq!(r.status, 200, "{l}: {}", body(&r));
+        let export = cb.get("/v1/export");
+        assert_eq!(export.status, 200, "{l}");
+        assert!(!body(&export).contains("A's secret name now"), "{l}: {}", body(&export));
+        let r = cb.post("/v1/import", &export.json());
+        assert_eq!(r.status, 200, "{l}: B's unchanged export is refused: {}", body(&r));
+    }
+}
