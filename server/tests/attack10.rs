@@ -113,3 +113,24 @@ fn own_export_imports_back_after_a_rated_template_went_private() {
         assert_eq!(r.status, 200, "{l}: B's unchanged export is refused: {}", body(&r));
     }
 }
+
+/// Item 6 (%-encoding), the query-string variant: a query parameter that is not UTF-8 once
+/// percent-decoded is refused like such a path segment (400 INVALID_ARGUMENT, JSON), not
+/// silently decoded to U+FFFD (which would search for, or match, that character).
+#[test]
+fn query_parameters_that_are_not_utf8_are_refused() {
+    let db = sqlite_db();
+    let a = create_user(&db);
+    let srv = Server::start(&db);
+    let c = srv.client(Some(&a.token));
+    id_of(&c.post("/v1/templates", &json!({ "name": "odd \u{FFFD} name", "workflow_type": "plain", "is_public": true })));
+    for q in ["/v1/templates?text=%FF", "/v1/templates?tags=%C0%AF", "/v1/templates?text=ok&%FF=1", "/v1/templates?text=%ED%A0%80"] {
+        let r = c.get(q);
+        assert_eq!((r.status, r.code().as_str()), (400, "INVALID_ARGUMENT"), "{q}: {}", body(&r));
+        assert!(r.header("content-type").is_some_and(|t| t.starts_with("application/json")), "{q}");
+    }
+    // Well-formed escapes still decode (and '+' is a space).
+    let r = c.get("/v1/templates?text=odd+%EF%BF%BD");
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert_eq!(r.json()["total"], 1, "{}", body(&r));
+}

@@ -216,9 +216,12 @@ impl<S: Store, E: Env> Catalog<S, E> {
         {
             let mut ids: Vec<&String> = templates.keys().collect();
             crate::sort::sort_by(&mut ids, |a, b| a.cmp(b));
+            // A record that replaces a stored one is an edit of it: what derives from it in
+            // storage (other users' templates too) is checked as for an update.
+            let replaced: BTreeSet<&String> = template_writes.iter().filter(|(_, e)| matches!(e, Expect::Rev(_))).map(|(t, _)| &t.id).collect();
             for id in ids {
                 let t = &templates[id];
-                if let Err(e) = self.check_inheritance_import(t, &templates).await {
+                if let Err(e) = self.check_inheritance_import(t, &templates, replaced.contains(id)).await {
                     match e {
                         Error::ValidationFailed(list) => v.extend(prefixed(&format!("workflow_templates[{id}]"), list)),
                         Error::BaseNotFound { .. } | Error::InheritanceCycle { .. } | Error::InheritanceTooDeep { .. } | Error::HasDerived { .. } => {
@@ -428,8 +431,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
         Ok(out)
     }
 
-    async fn check_inheritance_import(&self, t: &WorkflowTemplate, bundle: &HashMap<String, WorkflowTemplate>) -> Result<()> {
-        if t.base_template_id.is_none() {
+    /// The inheritance checks of an imported record: its own chain when it has a base, and the
+    /// templates derived from it when it replaces a stored record (an import must not unpublish
+    /// or break a base others derive from any more than `update` may).
+    async fn check_inheritance_import(&self, t: &WorkflowTemplate, bundle: &HashMap<String, WorkflowTemplate>, replaces: bool) -> Result<()> {
+        if t.base_template_id.is_none() && !replaces {
             return Ok(());
         }
         self.check_inheritance(t, bundle).await
