@@ -134,3 +134,30 @@ fn query_parameters_that_are_not_utf8_are_refused() {
     assert_eq!(r.status, 200, "{}", body(&r));
     assert_eq!(r.json()["total"], 1, "{}", body(&r));
 }
+
+/// Bad input of any shape gets a coded client error, the same on every backend: U+0000 in a
+/// plain text column (description, changelog, a spec's description) is accepted by SQLite but
+/// makes PostgreSQL answer 503 STORAGE_UNAVAILABLE (a retryable outage) with the driver's
+/// message. (Fails only when WT_TEST_POSTGRES_URL is set.)
+#[test]
+fn nul_in_text_fields_is_the_same_coded_answer_on_every_backend() {
+    for db in backends() {
+        let a = create_user(&db);
+        let srv = Server::start(&db);
+        let c = srv.client(Some(&a.token));
+        let l = db.label;
+        let t = id_of(&c.post("/v1/templates", &json!({ "name": "nul base", "workflow_type": "plain" })));
+        let tries = [
+            ("POST", "/v1/templates".to_string(), json!({ "name": "nul description", "workflow_type": "plain", "description": "a\u{0}b" })),
+            ("PATCH", format!("/v1/templates/{t}"), json!({ "description": "a\u{0}b" })),
+            ("POST", format!("/v1/templates/{t}/versions"), json!({ "patch": {}, "changelog": "a\u{0}b" })),
+            ("POST", "/v1/specs".to_string(), json!({ "name": "nul spec", "workflow_type": "plain", "description": "a\u{0}b" })),
+        ];
+        for (method, path, b_) in tries {
+            let raw = b_.to_string();
+            let r = c.req(method, &path, &[], Some(raw.as_bytes()));
+            let coded_4xx = (400..500).contains(&r.status) && !r.code().is_empty();
+            assert!(r.status < 300 || coded_4xx, "{l}: {method} {path} with U+0000: {} {}", r.status, body(&r));
+        }
+    }
+}
