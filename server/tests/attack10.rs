@@ -161,3 +161,57 @@ fn nul_in_text_fields_is_the_same_coded_answer_on_every_backend() {
         }
     }
 }
+
+/// Item 1, pages: a bad row must never cost an intact row its place. Discovery pages come from
+/// the ordered indexes (SQL order) and are re-sorted by the core; a row the store quarantines
+/// (undecodable: broken JSON column, negative counter) or whose sort key the core reads
+/// differently (a 5-digit year) sorts elsewhere in the core than in SQL, so paging through
+/// "popular" / "recent" with a small limit must still show every intact row exactly once.
+#[test]
+fn paging_past_a_bad_row_never_loses_or_repeats_an_intact_row() {
+    use workflow_templates_server::db::text;
+    for db in backends() {
+        let (a, cu) = (create_user(&db), create_user(&db));
+        let srv = Server::start(&db);
+        let (ca, cc) = (srv.client(Some(&a.token)), srv.client(Some(&cu.token)));
+        let l = db.label;
+        let mk = |name: &str, uses: usize, stars: u64| {
+            let id = id_of(&ca.post("/v1/templates", &json!({ "name": name, "workflow_type": "plain", "is_public": true })));
+            for _ in 0..uses {
+                assert_eq!(cc.post(&format!("/v1/templates/{id}/usage"), &json!({ "success": true, "responseTimeMs": 5 })).status, 200);
+            }
+            assert_eq!(cc.put(&format!("/v1/templates/{id}/rating"), &json!({ "stars": stars })).status, 200);
+            id
+        };
+        let bad_json = mk("m bad json", 6, 5);
+        let intact = [mk("x intact", 3, 4), mk("y intact", 2, 3), mk("z intact", 1, 2)];
+        let bad_year = mk("a bad year", 0, 1);
+        let mut conn = db_conn(&db);
+        assert_eq!(conn.execute("UPDATE workflow_templates SET default_params = {t1} WHERE id = {t2}", &[text("{broken"), text(&bad_json)]).unwrap(), 1, "{l}");
+        let year_10000 = if l == "sqlite" { "+10000-01-01T00:00:00.000Z" } else { "10000-01-01T00:00:00.000Z" };
+        assert_eq!(conn.execute("UPDATE workflow_templates SET updated_at = {ts1} WHERE id = {t2}", &[text(year_10000), text(&bad_year)]).unwrap(), 1, "{l}");
+        drop(conn);
+        for sort in ["popular", "rating", "recent", "name"] {
+            for limit in [1, 2, 3] {
+                let (mut seen, mut skipped, mut offset) = (Vec::new(), 0, 0);
+                loop {
+                    let r = cc.get(&format!("/v1/templates?sort={sort}&includeBuiltin=false&limit={limit}&offset={offset}"));
+                    assert_eq!(r.status, 200, "{l}: {}", body(&r));
+                    let page = r.json();
+                    seen.extend(page["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()));
+                    skipped += page["skipped"].as_u64().unwrap_or(0);
+                    offset += limit;
+                    if offset >= page["total"].as_u64().unwrap() {
+                        break;
+                    }
+                }
+                let mut got = seen.clone();
+                got.sort();
+                let mut want: Vec<String> = intact.to_vec();
+                want.sort();
+                assert_eq!(got, want, "{l}: sort={sort} limit={limit}: pages showed {seen:?}, skipped {skipped}");
+                assert_eq!(skipped, 2, "{l}: sort={sort} limit={limit}");
+            }
+        }
+    }
+}
