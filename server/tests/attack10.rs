@@ -183,11 +183,11 @@ fn paging_past_a_bad_row_never_loses_or_repeats_an_intact_row() {
             assert_eq!(cc.put(&format!("/v1/templates/{id}/rating"), &json!({ "stars": stars })).status, 200);
             id
         };
-        let bad_json = mk("m bad json", 6, 5);
+        let bad_json = mk("m undecodable", 6, 5);
         let intact = [mk("x intact", 3, 4), mk("y intact", 2, 3), mk("z intact", 1, 2)];
         let bad_year = mk("a bad year", 0, 1);
         let mut conn = db_conn(&db);
-        assert_eq!(conn.execute("UPDATE workflow_templates SET default_params = {t1} WHERE id = {t2}", &[text("{broken"), text(&bad_json)]).unwrap(), 1, "{l}");
+        assert_eq!(conn.execute("UPDATE workflow_templates SET rating_count = -1 WHERE id = {t1}", &[text(&bad_json)]).unwrap(), 1, "{l}");
         let year_10000 = if l == "sqlite" { "+10000-01-01T00:00:00.000Z" } else { "10000-01-01T00:00:00.000Z" };
         assert_eq!(conn.execute("UPDATE workflow_templates SET updated_at = {ts1} WHERE id = {t2}", &[text(year_10000), text(&bad_year)]).unwrap(), 1, "{l}");
         drop(conn);
