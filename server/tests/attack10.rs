@@ -111,6 +111,14 @@ fn own_export_imports_back_after_a_rated_template_went_private() {
         assert!(!body(&export).contains("A's secret name now"), "{l}: {}", body(&export));
         let r = cb.post("/v1/import", &export.json());
         assert_eq!(r.status, 200, "{l}: B's unchanged export is refused: {}", body(&r));
+        let t = ca.get(&format!("/v1/templates/{p}")).json();
+        assert_eq!((t["rating"].as_f64(), t["rating_count"].as_u64()), (Some(4.0), Some(1)), "{l}: the aggregate is what the rows say: {t}");
+        // Changed, the same row is refused as for a template that does not exist.
+        let mut bundle = export.json();
+        bundle["ratings"][0]["stars"] = json!(1);
+        let r = cb.post("/v1/import", &bundle);
+        assert_eq!((r.status, r.code().as_str()), (422, "VALIDATION_FAILED"), "{l}: {}", body(&r));
+        assert!(!body(&r).contains("A's secret name now"), "{l}");
     }
 }
 

@@ -262,6 +262,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // Ratings: the importer's own, of templates it can see (or that the bundle brings);
         // each bundle row is validated, then every aggregate it touches is recomputed below.
         let mut rating_rows: Vec<Rating> = Vec::new();
+        let mut unchanged_ratings = 0;
         for (i, raw) in r_in.iter().enumerate() {
             let at = format!("ratings[{i}]");
             let mut r: Rating = match serde_json::from_value(raw.clone()) {
@@ -298,6 +299,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
             let known = templates.contains_key(&r.template_id) || builtin::is_builtin_id(&r.template_id) || self.load_visible(&r.template_id).await.is_ok();
             if !known {
+                // The user's own rating, brought back exactly as stored (their export, after the
+                // template's owner made it private): nothing to write, and nothing the user did
+                // not know; refusing it would make their own export impossible to restore.
+                let stored = self.store.get_rating(&r.template_id, &self.user).await?;
+                if stored.is_some_and(|s| s.record.stars == r.stars && s.record.updated_at == r.updated_at) {
+                    unchanged_ratings += 1;
+                    continue;
+                }
                 v.push(Violation::new(format!("{at}.template_id"), "NOT_FOUND", "rated template not found"));
                 continue;
             }
@@ -378,7 +387,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
         }
         writes.extend(specs_writes);
-        let ratings = rating_rows.len();
+        let ratings = rating_rows.len() + unchanged_ratings;
         for r in rating_rows {
             let expect = stored_rows.get(&r.template_id).and_then(|rows| rows.iter().find(|x| x.record.user_id == self.user)).map(|e| Expect::Rev(e.rev)).unwrap_or(Expect::Absent);
             writes.push(Write::PutRating { record: r, expect });
