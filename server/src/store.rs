@@ -192,6 +192,10 @@ fn decode_template(r: &Row) -> Result<Stored<WorkflowTemplate>> {
     decode_template_strict(r).or_else(|e| quarantined(r, &e))
 }
 
+/// The `config_hash` of a quarantined record: the placeholder stands for a row that could not be
+/// read, so it is never written back (that would replace what is stored with defaults).
+const QUARANTINED: &str = "unreadable row";
+
 fn quarantined(r: &Row, why: &Error) -> Result<Stored<WorkflowTemplate>> {
     use workflow_templates::{TemplateCategory, WorkflowType};
     let col = |name: &str| TEMPLATE_COLS.iter().position(|(c, _)| *c == name).and_then(|i| r.get(i + 1));
@@ -209,7 +213,7 @@ fn quarantined(r: &Row, why: &Error) -> Result<Stored<WorkflowTemplate>> {
     t.category = txt("category").and_then(|c| TemplateCategory::parse(&c)).unwrap_or_default();
     t.workflow_type = txt("workflow_type").and_then(|w| WorkflowType::parse(&w)).unwrap_or(WorkflowType::Plain);
     // Never a valid SHA-256: the core's verification refuses the record.
-    t.config_hash = "unreadable row".into();
+    t.config_hash = QUARANTINED.into();
     let rev = r.first().and_then(V::int).filter(|n| *n >= 0).unwrap_or(0) as u64;
     Ok(Stored { rev, record: t })
 }
@@ -428,6 +432,12 @@ fn upsert(c: &mut Conn, table: &str, cols: &[(&str, K)], extra: &[(&str, K)], va
 fn apply(c: &mut Conn, w: Write) -> Result<()> {
     match w {
         Write::PutTemplate { record, expect } => {
+            if record.config_hash == QUARANTINED {
+                // An edit that rewrites a whole lineage (rename) or promotes the next version
+                // met a row that cannot be read: refuse rather than lose it (its owner deletes
+                // it, or replaces it by import, first).
+                return Err(Error::Integrity { id: record.id, message: "a stored row that cannot be read is never rewritten; delete it or replace it by import first".into() });
+            }
             let cur = current_rev(c, "workflow_templates", "id = {t1} AND is_builtin = {b2}", &[text(&record.id), P::Bool(false)])?;
             if cur.is_none() && builtin::is_builtin_id(&record.id) {
                 return Err(Error::BuiltinReadOnly { id: record.id });

@@ -223,3 +223,39 @@ fn paging_past_a_bad_row_never_loses_or_repeats_an_intact_row() {
         }
     }
 }
+
+/// Item 1's quarantine must never lose stored data: a row the store cannot decode is read as a
+/// placeholder record (empty configuration, a hash that never verifies). An owner's edit that
+/// rewrites every version (a rename) or promotes the next version (deleting the latest) must
+/// not write that placeholder over what is stored.
+#[test]
+fn edits_never_write_a_quarantined_placeholder_over_the_stored_row() {
+    use workflow_templates_server::db::text;
+    for db in backends() {
+        let b = create_user(&db);
+        let srv = Server::start(&db);
+        let cb = srv.client(Some(&b.token));
+        let l = db.label;
+        let stored = |conn: &mut workflow_templates_server::db::Conn, id: &str| -> String {
+            let rows = conn.query("SELECT CAST(default_params AS TEXT), config_hash FROM workflow_templates WHERE id = {t1}", &[text(id)]).unwrap();
+            format!("{:?}", rows[0])
+        };
+        for how in ["rename", "delete the latest"] {
+            let v1 = id_of(&cb.post("/v1/templates", &json!({ "name": format!("lineage {how}"), "workflow_type": "plain", "default_params": { "precious": "data" } })));
+            let v2 = id_of(&cb.post(&format!("/v1/templates/{v1}/versions"), &json!({ "patch": { "description": "v2" } })));
+            let mut conn = db_conn(&db);
+            assert_eq!(conn.execute("UPDATE workflow_templates SET usage_count = -1 WHERE id = {t1}", &[text(&v1)]).unwrap(), 1, "{l}");
+            let before = stored(&mut conn, &v1);
+            assert!(before.contains("precious"), "{l}: {before}");
+            let r = match how {
+                "rename" => cb.patch(&format!("/v1/templates/{v2}"), &json!({ "name": format!("renamed {how}") })),
+                _ => cb.delete(&format!("/v1/templates/{v2}")),
+            };
+            assert!(r.status < 500 || r.code() == "INTEGRITY", "{l}: {how}: {} {}", r.status, body(&r));
+            let after = stored(&mut conn, &v1);
+            assert!(after.contains("precious") && !after.contains("unreadable row"), "{l}: {how} wrote the placeholder over the stored row: {before} -> {after}");
+            // The owner can still delete the bad row.
+            assert_eq!(cb.delete(&format!("/v1/templates/{v1}")).status, 204, "{l}: {how}");
+        }
+    }
+}
