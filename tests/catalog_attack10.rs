@@ -4,6 +4,7 @@
 
 mod support;
 
+use proptest::strategy::Strategy as _;
 use serde_json::{json, Value};
 use support::*;
 use workflow_templates::catalog::UsageRun;
@@ -75,4 +76,45 @@ fn total_cost_is_the_exact_sum_of_the_recorded_costs_whatever_the_order() {
         seen.push(ok(block_on(a.get(&t.id))).total_cost);
     }
     assert_eq!(seen, vec![0.6, 0.6], "the same costs in two orders");
+}
+
+/// The oracle of the property below: costs that are whole multiples of 2^-70 (every double in
+/// 2^-17..=10^6 is, and so are the usual decimal costs such as 0.1) summed exactly as integers
+/// in units of 2^-70, then rounded once (u128 -> f64 rounds to nearest, ties to even).
+fn exact_total(costs: &[f64]) -> f64 {
+    let unit = 2f64.powi(70);
+    let sum: u128 = costs.iter().map(|c| c * unit).inspect(|x| assert_eq!(x.fract(), 0.0)).map(|x| x as u128).sum();
+    sum as f64 / unit
+}
+
+fn cost() -> impl proptest::strategy::Strategy<Value = f64> {
+    use proptest::prelude::*;
+    prop_oneof![
+        2 => prop::sample::select(vec![0.0, 0.1, 0.2, 0.3, 0.01, 0.07, 1e-5, 1.1, 2.675, 999_999.99, 1_000_000.0]),
+        2 => (0.0f64..1.0).prop_filter("a multiple of 2^-70", |c| (c * 2f64.powi(70)).fract() == 0.0),
+        1 => (0.0f64..=1_000_000.0).prop_filter("a multiple of 2^-70", |c| (c * 2f64.powi(70)).fract() == 0.0),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Item 7, total_cost: random costs recorded in two random orders give the same total,
+    /// the correctly rounded exact sum of the costs.
+    #[test]
+    fn total_cost_is_the_correctly_rounded_sum_in_any_order(
+        (costs, shuffled) in proptest::collection::vec(cost(), 1..24)
+            .prop_flat_map(|v| (proptest::strategy::Just(v.clone()), proptest::strategy::Just(v).prop_shuffle()))
+    ) {
+        let fx = Fx::new();
+        let a = shared(&fx, U1);
+        let want = exact_total(&costs);
+        for (n, order) in [&costs, &shuffled].into_iter().enumerate() {
+            let t = create(&a, &format!("order {n}"), json!({}));
+            for c in order {
+                ok(block_on(a.record_usage(&t.id, &UsageRun { success: true, response_time_ms: 1, tokens: 0, cost: *c })));
+            }
+            proptest::prop_assert_eq!(ok(block_on(a.get(&t.id))).total_cost, want, "costs {:?}", order);
+        }
+    }
 }

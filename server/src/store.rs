@@ -98,7 +98,7 @@ const STATS_COLS: &[(&str, K)] = &[
     ("avg_tokens_per_use", K::Real),
 ];
 
-const TOTALS_COLS: &[(&str, K)] = &[("id", K::Text), ("usage_count", K::Int), ("successes", K::Int), ("response_time_ms", K::Int)];
+const TOTALS_COLS: &[(&str, K)] = &[("id", K::Text), ("usage_count", K::Int), ("successes", K::Int), ("response_time_ms", K::Int), ("cost_sum", K::Json)];
 
 const TIMESTAMPS: &[&str] = &["created_at", "updated_at", "last_used_at"];
 const ENUMS: &[(&str, &str)] = &[("workflow_type", "workflowtype"), ("category", "templatecategory")];
@@ -498,7 +498,7 @@ fn apply(c: &mut Conn, w: Write) -> Result<()> {
         Write::PutUsageTotals { record } => {
             let cur = current_rev(c, "usage_totals", "id = {t1}", &[text(&record.id)])?;
             let rev = check(Expect::Any, cur, &record.id)?;
-            let values = vec![text(&record.id), u(record.usage_count), u(record.successes), u(record.response_time_ms), u(rev)];
+            let values = vec![text(&record.id), u(record.usage_count), u(record.successes), u(record.response_time_ms), json_param(&record.cost_sum), u(rev)];
             upsert(c, "usage_totals", TOTALS_COLS, &[("rev", K::Int)], values, &["id"], cur.is_some()).map_err(|e| unique_as_conflict(e, &record.id, Expect::Any))?;
         }
         Write::DeleteUsageTotals { id } => {

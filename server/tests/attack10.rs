@@ -65,7 +65,10 @@ fn import_cannot_unpublish_or_break_a_base_others_derive_from() {
 
 /// Item 2 (counters) / lock-out: one use recorded by one user with the largest accepted values
 /// must not stop every other user's usage from counting on a shared template or a built-in
-/// for ever (each run's values are bounded by 2^53-1, and so are the sums).
+/// for ever. Each run is bounded so that no real run is refused and no one request moves a
+/// total near 2^53-1 (responseTimeMs <= 24 h, tokens <= 10^8, cost <= 10^6): a run above is
+/// VALIDATION_FAILED / OUT_OF_RANGE at its field, a run at the bound counts, and so do later
+/// ordinary runs.
 #[test]
 fn one_recorded_use_cannot_stop_usage_counting_for_everyone() {
     for db in backends() {
@@ -75,17 +78,29 @@ fn one_recorded_use_cannot_stop_usage_counting_for_everyone() {
         let l = db.label;
         let p = id_of(&ca.post("/v1/templates", &json!({ "name": "A's shared P", "workflow_type": "plain", "is_public": true })));
         for target in [p.as_str(), BUILTIN] {
-            for run in [
-                json!({ "success": true, "responseTimeMs": MAX_SAFE }),
-                json!({ "success": true, "responseTimeMs": 1, "tokens": MAX_SAFE }),
-                json!({ "success": true, "responseTimeMs": 1, "cost": MAX_SAFE as f64 }),
+            let url = format!("/v1/templates/{target}/usage");
+            for (field, huge, at_bound) in [
+                ("responseTimeMs", json!({ "success": true, "responseTimeMs": MAX_SAFE }), json!({ "success": true, "responseTimeMs": 86_400_000 })),
+                ("tokens", json!({ "success": true, "responseTimeMs": 1, "tokens": MAX_SAFE }), json!({ "success": true, "responseTimeMs": 1, "tokens": 100_000_000 })),
+                ("cost", json!({ "success": true, "responseTimeMs": 1, "cost": MAX_SAFE as f64 }), json!({ "success": true, "responseTimeMs": 1, "cost": 1_000_000.0 })),
+                ("responseTimeMs", json!({ "success": true, "responseTimeMs": 86_400_001 }), json!({ "success": false, "responseTimeMs": 0 })),
+                ("tokens", json!({ "success": true, "responseTimeMs": 1, "tokens": 100_000_001 }), json!({ "success": true, "responseTimeMs": 1, "tokens": 0 })),
+                ("cost", json!({ "success": true, "responseTimeMs": 1, "cost": 1_000_000.5 }), json!({ "success": true, "responseTimeMs": 1, "cost": 0.0 })),
             ] {
-                // C's one request (accepted: every value is within its documented bound) ...
-                let r = cc.post(&format!("/v1/templates/{target}/usage"), &run);
-                assert_eq!(r.status, 200, "{l}: {run}: {}", body(&r));
+                // C's run above a per-run bound is refused at its field, and nothing is counted ...
+                let before = cc.get(&format!("/v1/templates/{target}")).json()["usage_count"].as_u64().unwrap();
+                let r = cc.post(&url, &huge);
+                assert_eq!((r.status, r.code().as_str()), (400, "VALIDATION_FAILED"), "{l}: {huge}: {}", body(&r));
+                let v = &r.json()["error"]["details"]["violations"];
+                assert_eq!((v[0]["field"].as_str(), v[0]["code"].as_str(), v.as_array().unwrap().len()), (Some(field), Some("OUT_OF_RANGE"), 1), "{l}: {v}");
+                assert_eq!(cc.get(&format!("/v1/templates/{target}")).json()["usage_count"].as_u64(), Some(before), "{l}");
+                // ... one at the bound counts ...
+                let r = cc.post(&url, &at_bound);
+                assert_eq!(r.status, 200, "{l}: {at_bound}: {}", body(&r));
                 // ... and A's ordinary runs still count.
-                let r = ca.post(&format!("/v1/templates/{target}/usage"), &json!({ "success": true, "responseTimeMs": 120, "tokens": 10, "cost": 0.01 }));
-                assert_eq!(r.status, 200, "{l}: after C's run {run} on {target}, A's ordinary use is refused: {}", body(&r));
+                let r = ca.post(&url, &json!({ "success": true, "responseTimeMs": 120, "tokens": 10, "cost": 0.01 }));
+                assert_eq!(r.status, 200, "{l}: after C's run {at_bound} on {target}, A's ordinary use is refused: {}", body(&r));
+                assert_eq!(r.json()["usage_count"].as_u64(), Some(before + 2), "{l}");
             }
         }
     }
@@ -144,9 +159,11 @@ fn query_parameters_that_are_not_utf8_are_refused() {
 }
 
 /// Bad input of any shape gets a coded client error, the same on every backend: U+0000 in a
-/// plain text column (description, changelog, a spec's description) is accepted by SQLite but
-/// makes PostgreSQL answer 503 STORAGE_UNAVAILABLE (a retryable outage) with the driver's
-/// message. (Fails only when WT_TEST_POSTGRES_URL is set.)
+/// plain text column (description, changelog, a spec's description) was accepted by SQLite but
+/// made PostgreSQL answer 503 STORAGE_UNAVAILABLE (a retryable outage) with the driver's
+/// message. Now every string of a record, JSON values and keys included, is refused by the
+/// core with VALIDATION_FAILED / CONTROL_CHAR at its path, on every backend, and nothing is
+/// stored. (The PostgreSQL half runs when WT_TEST_POSTGRES_URL is set.)
 #[test]
 fn nul_in_text_fields_is_the_same_coded_answer_on_every_backend() {
     for db in backends() {
@@ -155,18 +172,33 @@ fn nul_in_text_fields_is_the_same_coded_answer_on_every_backend() {
         let c = srv.client(Some(&a.token));
         let l = db.label;
         let t = id_of(&c.post("/v1/templates", &json!({ "name": "nul base", "workflow_type": "plain" })));
+        let mut import = c.get("/v1/export").json();
+        import["workflow_templates"][0]["default_params"] = json!({ "deep": ["ok", "a\u{0}b"] });
         let tries = [
-            ("POST", "/v1/templates".to_string(), json!({ "name": "nul description", "workflow_type": "plain", "description": "a\u{0}b" })),
-            ("PATCH", format!("/v1/templates/{t}"), json!({ "description": "a\u{0}b" })),
-            ("POST", format!("/v1/templates/{t}/versions"), json!({ "patch": {}, "changelog": "a\u{0}b" })),
-            ("POST", "/v1/specs".to_string(), json!({ "name": "nul spec", "workflow_type": "plain", "description": "a\u{0}b" })),
+            ("POST", "/v1/templates".to_string(), json!({ "name": "nul description", "workflow_type": "plain", "description": "a\u{0}b" }), "description"),
+            ("POST", "/v1/templates".to_string(), json!({ "name": "nul\u{0}name", "workflow_type": "plain" }), "name"),
+            ("POST", "/v1/templates".to_string(), json!({ "name": "nul tag", "workflow_type": "plain", "tags": ["a\u{0}"] }), "tags[0]"),
+            ("POST", "/v1/templates".to_string(), json!({ "name": "nul param", "workflow_type": "plain", "default_params": { "p": "a\u{0}b" } }), "default_params.p"),
+            ("PATCH", format!("/v1/templates/{t}"), json!({ "description": "a\u{0}b" }), "description"),
+            ("PATCH", format!("/v1/templates/{t}"), json!({ "default_params": { "k\u{0}": 1 } }), "default_params[\"k\\u0000\"]"),
+            ("PATCH", format!("/v1/templates/{t}"), json!({ "extra_metadata": { "m": { "n": "\u{0}" } } }), "extra_metadata.m.n"),
+            ("POST", format!("/v1/templates/{t}/versions"), json!({ "patch": {}, "changelog": "a\u{0}b" }), "changelog"),
+            ("POST", "/v1/specs".to_string(), json!({ "name": "nul spec", "workflow_type": "plain", "description": "a\u{0}b" }), "description"),
+            ("POST", "/v1/specs".to_string(), json!({ "name": "nul spec 2", "workflow_type": "plain", "default_params": { "\u{0}": true } }), "default_params[\"\\u0000\"]"),
+            ("POST", "/v1/import".to_string(), import, "workflow_templates[0].default_params.deep[1]"),
         ];
-        for (method, path, b_) in tries {
+        for (method, path, b_, field) in tries {
             let raw = b_.to_string();
             let r = c.req(method, &path, &[], Some(raw.as_bytes()));
-            let coded_4xx = (400..500).contains(&r.status) && !r.code().is_empty();
-            assert!(r.status < 300 || coded_4xx, "{l}: {method} {path} with U+0000: {} {}", r.status, body(&r));
+            assert_eq!((r.status, r.code().as_str()), (422, "VALIDATION_FAILED"), "{l}: {method} {path} with U+0000: {}", body(&r));
+            let vs = r.json()["error"]["details"]["violations"].clone();
+            assert!(vs.as_array().unwrap().iter().any(|v| v["code"] == "CONTROL_CHAR" && v["field"].as_str().is_some_and(|f| f.ends_with(field))), "{l}: {method} {path}: {vs}");
         }
+        // Nothing was stored: one template, unchanged, and no spec.
+        let list = c.get("/v1/templates?includeBuiltin=false").json();
+        assert_eq!(list["total"], 1, "{l}: {list}");
+        let got = c.get(&format!("/v1/templates/{t}")).json();
+        assert_eq!((got["version"].as_u64(), got["description"].as_str(), got["default_params"].clone()), (Some(1), Some(""), json!({})), "{l}: {got}");
     }
 }
 

@@ -54,7 +54,7 @@ pub struct BuiltinStats {
 /// record state the sums belong to: sums whose count (or means) disagree with the record are
 /// stale (a row from before this table existed, a restore) and the catalog derives them from the
 /// record again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageTotals {
     pub id: String,
@@ -63,6 +63,12 @@ pub struct UsageTotals {
     pub successes: u64,
     /// The sum of every recorded `responseTimeMs`.
     pub response_time_ms: u64,
+    /// The exact sum of every recorded `cost`, as non-overlapping finite doubles in increasing
+    /// magnitude (Shewchuk's partials, see `catalog::usage::ExactSum`); `total_cost` is their
+    /// correctly rounded sum. Absent in rows written before it was kept: derived from the
+    /// record's `total_cost`, as the other stale sums are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_sum: Option<Vec<f64>>,
 }
 
 /// What a write expects to find in storage; a mismatch fails the whole batch with `CONFLICT`.

@@ -364,11 +364,22 @@ export interface Page<T> {
   skipped?: number;
 }
 
-/** One use of a template, for `recordUsage(id, run)`. */
+/**
+ * One use of a template, for `recordUsage(id, run)`. Per-run bounds (no real run reaches them;
+ * a value above is `VALIDATION_FAILED` with `OUT_OF_RANGE` at that field): `responseTimeMs` an
+ * integer in 0..=86 400 000 (24 h), `tokens` an integer in 0..=100 000 000, `cost` a finite
+ * number in 0..=1 000 000. They keep one run from pushing a shared total to 2^53-1 (a use that
+ * would pass it is `INVALID_ARGUMENT`). `total_cost` is the correctly rounded exact sum of the
+ * recorded costs, whatever their order.
+ */
 export interface UsageRun {
+  /** Required. */
   success: boolean;
+  /** Required; milliseconds, 0..=86 400 000. */
   responseTimeMs: number;
+  /** 0..=100 000 000; default 0. */
   tokens?: number;
+  /** 0..=1 000 000; default 0. */
   cost?: number;
 }
 

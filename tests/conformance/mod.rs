@@ -628,12 +628,16 @@ pub async fn import_is_one_transaction<H: Harness>(h: &H) {
 pub async fn usage_totals_are_kept_with_the_statistics<H: Harness>(h: &H) {
     let s = h.fresh().await;
     let t = template(40, U1, "Totals");
-    let sums = UsageTotals { id: t.id.clone(), usage_count: 3, successes: 2, response_time_ms: (1u64 << 53) - 1 };
+    // The cost's partials (with a tiny one and a negative one) come back bit for bit.
+    let partials = vec![-2.7755575615628914e-17, 5e-324, 0.6000000000000001];
+    let sums = UsageTotals { id: t.id.clone(), usage_count: 3, successes: 2, response_time_ms: (1u64 << 53) - 1, cost_sum: Some(partials) };
     ok(s.commit(vec![put(&t, Expect::Absent), Write::PutUsageTotals { record: sums.clone() }]).await);
     assert_eq!(ok(s.get_usage_totals(&t.id).await).map(|x| x.record), Some(sums.clone()));
     // A failed batch leaves the earlier sums as they were.
     let mut later = sums.clone();
     later.usage_count = 4;
+    // A row from before the cost sum was kept has none.
+    later.cost_sum = None;
     assert_eq!(code(s.commit(vec![Write::PutUsageTotals { record: later.clone() }, put(&t, Expect::Absent)]).await), "CONFLICT");
     assert_eq!(ok(s.get_usage_totals(&t.id).await).map(|x| x.record), Some(sums.clone()));
     ok(s.commit(vec![Write::PutUsageTotals { record: later.clone() }]).await);
