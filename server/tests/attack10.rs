@@ -90,7 +90,7 @@ fn one_recorded_use_cannot_stop_usage_counting_for_everyone() {
                 // C's run above a per-run bound is refused at its field, and nothing is counted ...
                 let before = cc.get(&format!("/v1/templates/{target}")).json()["usage_count"].as_u64().unwrap();
                 let r = cc.post(&url, &huge);
-                assert_eq!((r.status, r.code().as_str()), (400, "VALIDATION_FAILED"), "{l}: {huge}: {}", body(&r));
+                assert_eq!((r.status, r.code().as_str()), (422, "VALIDATION_FAILED"), "{l}: {huge}: {}", body(&r));
                 let v = &r.json()["error"]["details"]["violations"];
                 assert_eq!((v[0]["field"].as_str(), v[0]["code"].as_str(), v.as_array().unwrap().len()), (Some(field), Some("OUT_OF_RANGE"), 1), "{l}: {v}");
                 assert_eq!(cc.get(&format!("/v1/templates/{target}")).json()["usage_count"].as_u64(), Some(before), "{l}");
