@@ -6,8 +6,8 @@
 #
 #   bash scripts/setup.sh
 #
-# Environment: WASM_PACK_VERSION (default 0.15.1) is the wasm-pack installed when none is on
-# PATH. The wasm-bindgen-cli version is never chosen here: it is read from Cargo.lock.
+# The wasm-bindgen-cli version is never chosen here: it is read from Cargo.lock (scripts/build.sh
+# runs cargo and wasm-bindgen itself: no wasm-pack).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -95,14 +95,6 @@ else
   have_wb || { say "wasm-bindgen $WB_VERSION still not on PATH after install"; exit 1; }
 fi
 
-# ---- wasm-pack -----------------------------------------------------------------------------
-if command -v wasm-pack >/dev/null 2>&1; then
-  say "wasm-pack: present ($(wasm-pack --version 2>/dev/null))"
-else
-  run_logged "cargo install wasm-pack ${WASM_PACK_VERSION:-0.15.1} (about 3 minutes)" \
-    cargo install wasm-pack --version "${WASM_PACK_VERSION:-0.15.1}"
-fi
-
 # What the tests need beyond the build (browsers, drivers, PostgreSQL); `npm start` sets
 # SETUP_FOR=start and skips them.
 if [ "${SETUP_FOR:-test}" = test ]; then
@@ -173,6 +165,23 @@ else
   fi
   python3 -c 'import rfc8785' || { say "rfc8785 still not importable"; exit 1; }
 fi
+
+# ---- Schemathesis (scripts/schemathesis.sh) in its own cached virtualenv ---------------------
+# A venv keeps its many dependencies out of the system Python; it lives in the user's cache,
+# so worktrees and CI reruns share it. SCHEMATHESIS_SPEC pins the version range.
+ST_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/wt-schemathesis/venv"
+ST_SPEC="${SCHEMATHESIS_SPEC:-schemathesis>=4.32,<5}"
+if "$ST_VENV/bin/python" -c 'import schemathesis, sys; sys.exit(0 if schemathesis.__version__.startswith("4.") else 1)' >/dev/null 2>&1; then
+  say "schemathesis: present ($("$ST_VENV/bin/schemathesis" --version 2>/dev/null))"
+else
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    apt_install python3-venv
+  fi
+  rm -rf "$ST_VENV"
+  run_logged "python3 -m venv $ST_VENV" python3 -m venv "$ST_VENV"
+  run_logged "pip install $ST_SPEC" "$ST_VENV/bin/pip" install --disable-pip-version-check "$ST_SPEC"
+  "$ST_VENV/bin/schemathesis" --version || { say "schemathesis still not runnable"; exit 1; }
+fi
 fi
 
-say "ready (wasm-bindgen $WB_VERSION, $(wasm-pack --version), $(/usr/bin/chromium --version 2>/dev/null | head -n1), node $(node --version))"
+say "ready (wasm-bindgen $WB_VERSION, $(/usr/bin/chromium --version 2>/dev/null | head -n1), node $(node --version))"
