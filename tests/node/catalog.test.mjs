@@ -1009,6 +1009,14 @@ describe("recordUsage and rate", () => {
     assert.deepEqual(fields, ["cost", "extra", "responseTimeMs", "success", "tokens"]);
     await rejects(() => cat.recordUsage(t.id, {}), "VALIDATION_FAILED");
     await rejects(() => cat.recordUsage(t.id, { success: true, responseTimeMs: 2 ** 53 }), "VALIDATION_FAILED");
+    // Per-run bounds (README, Usage): above is OUT_OF_RANGE at the field, at the bound counts.
+    for (const [field, over, at] of [["responseTimeMs", 86_400_001, 86_400_000], ["tokens", 100_000_001, 100_000_000], ["cost", 1_000_000.5, 1_000_000]]) {
+      const base = { success: true, responseTimeMs: 1 };
+      const e = await rejects(() => cat.recordUsage(t.id, { ...base, [field]: over }), "VALIDATION_FAILED");
+      assert.deepEqual(e.details.violations.map((v) => [v.field, v.code]), [[field, "OUT_OF_RANGE"]]);
+      assert.equal((await cat.get(t.id)).usage_count, 0);
+      await cat.recordUsage(GENERAL_ASSISTANT, { ...base, [field]: at });
+    }
     await rejects(() => cat.recordUsage(t.id, undefined), "INVALID_ARGUMENT");
     await rejects(() => cat.recordUsage(t.id, 5), "VALIDATION_FAILED");
     await rejects(() => cat.recordUsage(wt.newId(), { success: true, responseTimeMs: 1 }), "NOT_FOUND");
