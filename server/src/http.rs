@@ -117,20 +117,20 @@ fn bearer(headers: &HeaderMap) -> ApiResult<String> {
 
 /// How a lost response of an idempotent request is rebuilt from the record it wrote.
 #[derive(Clone, Copy, PartialEq)]
-enum Replay {
+pub(crate) enum Replay {
     /// The template the request wrote, answered with this status.
     Template(StatusCode),
     Spec(StatusCode),
     Nothing,
 }
 
-struct Idem {
+pub(crate) struct Idem {
     key: String,
     request_hash: String,
     replay: Replay,
 }
 
-fn idem_of(headers: &HeaderMap, method: &Method, path: &str, body: &[u8], replay: Replay) -> ApiResult<Option<Idem>> {
+pub(crate) fn idem_of(headers: &HeaderMap, method: &Method, path: &str, body: &[u8], replay: Replay) -> ApiResult<Option<Idem>> {
     let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
     let key = v.to_str().map_err(|_| ApiError::bad("Idempotency-Key must be visible ASCII"))?.trim().to_string();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..0x7f).contains(&b)) {
@@ -190,7 +190,7 @@ pub fn expire_idempotency_keys(pool: &Arc<Pool>, ttl: std::time::Duration) -> Re
 
 /// Authenticates, then runs `op` against a catalog for the user on a blocking thread, with
 /// idempotency-key handling when `idem` is given.
-async fn run<F>(app: &App, headers: &HeaderMap, idem: Option<Idem>, op: F) -> Response
+pub(crate) async fn run<F>(app: &App, headers: &HeaderMap, idem: Option<Idem>, op: F) -> Response
 where
     F: FnOnce(&Cat) -> ApiResult<Reply> + Send + 'static,
 {
@@ -522,6 +522,12 @@ pub fn router(app: App) -> Router {
         .route("/v1/templates", get(discover).post(create))
         .route("/v1/templates/{id}", get(get_one).patch(update).delete(delete))
         .route("/v1/templates/{id}/versions", get(versions).post(new_version))
+        .route("/v1/templates/{id}/versions/labelled", get(crate::registry::labelled_versions))
+        .route("/v1/templates/{id}/labels", get(crate::registry::labels))
+        .route("/v1/templates/{id}/labels/{label}", put(crate::registry::set_label).delete(crate::registry::remove_label))
+        .route("/v1/templates/{id}/restore", post(crate::registry::restore))
+        .route("/v1/by-name", get(crate::registry::get_by_name))
+        .route("/v1/by-name/resolve", get(crate::registry::resolve_by_name))
         .route("/v1/templates/{id}/chain", get(chain))
         .route("/v1/templates/{id}/resolve", get(resolve))
         .route("/v1/templates/{id}/derived", get(derived))

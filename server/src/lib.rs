@@ -6,6 +6,7 @@ pub mod db;
 pub mod extract;
 pub mod http;
 pub mod migrations;
+pub mod registry;
 pub mod reply;
 pub mod serve;
 pub mod store;
