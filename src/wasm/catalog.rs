@@ -273,11 +273,13 @@ impl TemplateCatalog {
     }
 
     /// `versions(id)`, or with `{ withLabels: true }` each version as `{ record, labels }`.
+    /// (The typed overloads are in types.d.ts, merged into this class: TypeScript tries a
+    /// class's own signature first, so this one takes `never` and is never chosen.)
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[] | LabelledVersion[]>")]
     pub fn versions(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "VersionsOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "never")] options: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         if try_js!(with_labels(&options)) {

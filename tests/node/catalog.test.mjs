@@ -1158,7 +1158,7 @@ describe("exportAll / importAll", () => {
     const events = [];
     other.subscribe((ev) => events.push(ev));
     const report = await other.importAll(JSON.parse(text));
-    assert.deepEqual(report, { templates: ids.length, specs: 1, ratings: 2, builtin_stats: bundle.builtin_stats.length, builtin_stats_ignored: 0 });
+    assert.deepEqual(report, { templates: ids.length, specs: 1, ratings: 2, builtin_stats: bundle.builtin_stats.length, builtin_stats_ignored: 0, labels: 0 });
     assert.deepEqual(events, [{ kind: "import", op: "import", id: null, external: false }]);
     for (const id of ids) assert.deepEqual(await other.get(id), await cat.get(id), `template ${id}`);
     assert.deepEqual(await other.getSpec(spec.id), await cat.getSpec(spec.id));

@@ -261,6 +261,10 @@ export async function catalogUsage(userId: string, adapter: StorageAdapter): Pro
   await catalog.setLabel(versions[0].id, "production", { ifMatch: prod.updated_at });
   const labels: Label[] = await catalog.labels(v2.id);
   const labelled: LabelledVersion[] = await catalog.versions(v2.id, { withLabels: true });
+  const unlabelled: WorkflowTemplate[] = await catalog.versions(v2.id, { withLabels: false });
+  // @ts-expect-error withLabels is a boolean
+  await catalog.versions(v2.id, { withLabels: "yes" });
+  console.log(unlabelled.length);
   const badges: string[] = labelled[0].labels;
   const record: WorkflowTemplate = labelled[0].record;
   await catalog.removeLabel(v2.id, "production", { ifMatch: labels[0].updated_at });
@@ -303,7 +307,7 @@ export async function catalogUsage(userId: string, adapter: StorageAdapter): Pro
   const bundle: ExportBundle = await catalog.exportAll();
   const report: ImportReport = await catalog.importAll(bundle);
   const unsubscribe: () => void = catalog.subscribe((event: ChangeEvent) => {
-    const kind: "template" | "spec" | "rating" | "usage" | "import" | "storage" = event.kind;
+    const kind: "template" | "spec" | "rating" | "usage" | "label" | "import" | "storage" = event.kind;
     const fromAnotherTab: boolean = event.external;
     const changed: string | null = event.id;
     console.log(kind, changed, fromAnotherTab);
