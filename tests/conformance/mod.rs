@@ -11,6 +11,7 @@
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 mod labels;
+#[allow(unused_imports)]
 pub use labels::*;
 
 use std::cell::{Cell, RefCell};
