@@ -254,7 +254,8 @@ async function runBrowser(driver, report) {
 async function sizes() {
   const pkg = path.join(ROOT, "pkg");
   const wasm = await readFile(path.join(pkg, "workflow_templates_bg.wasm"));
-  const glueFiles = [path.join(pkg, "workflow_templates.js")];
+  // What a browser loads: the entry, slim.js (the guarded API), loader.js, the glue and its snippets.
+  const glueFiles = ["workflow_templates.js", "slim.js", "loader.js", "bindings.js"].map((f) => path.join(pkg, f)).filter((f) => existsSync(f));
   const walk = async (d) => { for (const e of await readdir(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) await walk(p); else if (p.endsWith(".js")) glueFiles.push(p); } };
   if (existsSync(path.join(pkg, "snippets"))) await walk(path.join(pkg, "snippets"));
   const glue = Buffer.concat(await Promise.all(glueFiles.map((f) => readFile(f))));

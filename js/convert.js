@@ -236,11 +236,20 @@ export function fromJson(text) {
   return JSON.parse(text);
 }
 
-/** A real Error (instanceof Error, with a stack) carrying a stable code and details. */
+/**
+ * The class of every error the package throws or rejects with: a real Error (instanceof Error,
+ * with a stack) carrying a stable `code` (SPEC section 13) and `details`. The package entries
+ * export this very class, so `e instanceof WorkflowTemplateError` works.
+ */
+export class WorkflowTemplateError extends Error {
+  constructor(code, message, details = null) {
+    super(message);
+    this.name = "WorkflowTemplateError";
+    this.code = code;
+    this.details = details;
+  }
+}
+
 export function makeError(code, message, detailsJson) {
-  const err = new Error(message);
-  err.name = "WorkflowTemplateError";
-  err.code = code;
-  err.details = detailsJson ? JSON.parse(detailsJson) : null;
-  return err;
+  return new WorkflowTemplateError(code, message, detailsJson ? JSON.parse(detailsJson) : null);
 }

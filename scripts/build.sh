@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the npm package into pkg/: wasm-pack (release, --target web), then wasm-opt from the
-# npm package `binaryen` (wasm-pack's own wasm-opt download is disabled in Cargo.toml), then
-# checks the result and prints its size.
+# Builds the npm package into pkg/: the wasm once (cargo, release), wasm-bindgen's JS glue for
+# two targets from it (`web` for browsers and bundlers, `nodejs` for Node: a fraction of a second
+# each), wasm-opt from the npm package `binaryen`, then scripts/package.mjs assembles the entries,
+# types and package.json (README.md "Packaging"); checks the result and prints its size.
 #
 #   bash scripts/build.sh            (run scripts/setup.sh once before, or use `npm run build`)
 set -euo pipefail
@@ -10,7 +11,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 case ":$PATH:" in *":$CARGO_BIN:"*) ;; *) export PATH="$CARGO_BIN:$PATH" ;; esac
 
-WASM=pkg/workflow_templates_bg.wasm
+GEN=target/wasm-bindgen
+WASM=$GEN/web/workflow_templates_bg.wasm
 WASM_OPT=node_modules/.bin/wasm-opt
 if [ ! -x "$WASM_OPT" ]; then
   echo "build: $WASM_OPT is missing; run bash scripts/setup.sh (or npm ci) first" >&2
@@ -27,14 +29,16 @@ if command -v flock >/dev/null 2>&1 && ! flock -n 9; then
 fi
 
 start=$SECONDS
-echo "build: wasm-pack build --release --target web"
-wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name workflow_templates
-
-name=$(node -p 'require("./pkg/package.json").name')
-if [ "$name" != "workflow-templates" ]; then
-  echo "build: pkg/package.json has name '$name', expected 'workflow-templates'" >&2
-  exit 1
-fi
+echo "build: cargo build --release --target wasm32-unknown-unknown"
+cargo build --quiet --lib --release --target wasm32-unknown-unknown
+RAW=target/wasm32-unknown-unknown/release/workflow_templates.wasm
+rm -rf "$GEN"
+for t in web nodejs; do
+  wasm-bindgen --target "$t" --out-dir "$GEN/$t" --out-name workflow_templates "$RAW"
+done
+# Both targets get the same wasm (the glue differs, not the module): one file ships.
+cmp -s "$GEN/web/workflow_templates_bg.wasm" "$GEN/nodejs/workflow_templates_bg.wasm" \
+  || { echo "build: wasm-bindgen made different wasm for web and nodejs" >&2; exit 1; }
 
 # The features rustc >= 1.87 enables by default for wasm32-unknown-unknown (wasm-bindgen's
 # externref table needs reference-types; memory.copy/fill need bulk memory). Every browser
@@ -67,6 +71,17 @@ node -e '
 chmod 644 "$OPT"
 mv "$OPT" "$WASM"
 
+# Assemble into a fresh directory, then swap it in (a served pkg/ is never half written).
+node scripts/package.mjs target/pkg-next "$GEN/web" "$GEN/nodejs" "$WASM"
+rm -rf pkg
+mv target/pkg-next pkg
+# The Node entry must load by itself (no loading code) and answer.
+node -e '
+  const wt = require("./pkg/node.cjs");
+  if (wt.validateTemplate({ name: "x", workflow_type: "plain" }).ok !== true) throw new Error("build: pkg/node.cjs does not validate");
+'
+WASM=pkg/workflow_templates_bg.wasm
+
 node --input-type=module -e '
   import { readFileSync } from "node:fs";
   import zlib from "node:zlib";
@@ -79,7 +94,7 @@ node --input-type=module -e '
       params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
     }).length]);
   }
-  const js = readFileSync(file.replace(/_bg\.wasm$/, ".js"));
+  const js = readFileSync(file.replace(/workflow_templates_bg\.wasm$/, "bindings.js"));
   rows.push(["js glue", js.length], ["js glue gzip -9", zlib.gzipSync(js, { level: 9 }).length]);
   console.log("build: pkg/" + file.split("/").pop());
   for (const [what, n] of rows) {

@@ -1,20 +1,25 @@
 // A tiny static server for the demo page: www/ at /, the built package pkg/ at /pkg/.
 // Loopback only. PORT picks the port (default 8080; 0 picks a free one).
 //
-//   node scripts/serve.mjs          (npm start runs setup and build first)
+//   node scripts/serve.mjs          (npm start checks the port, then runs setup and build first)
 
 import { createServer } from "node:http";
 import { open, stat } from "node:fs/promises";
 import { extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { HOST as host, portFrom, portAdvice } from "./port.mjs";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const mounts = [
   ["/pkg/", join(root, "pkg")],
   ["/", join(root, "www")],
 ];
-const host = "127.0.0.1";
-const port = Number.parseInt(process.env.PORT ?? "8080", 10);
+const parsed = portFrom(process.env.PORT);
+if (parsed.error) {
+  console.error(`serve: ${parsed.error}`);
+  process.exit(1);
+}
+const port = parsed.value;
 
 const MIME = {
   ".html": "text/html; charset=utf-8",
@@ -93,7 +98,7 @@ const server = createServer(async (req, res) => {
 });
 
 server.on("error", (e) => {
-  console.error(`serve: ${e.message}`);
+  console.error(`serve: ${portAdvice(port, e)}`);
   process.exit(1);
 });
 server.listen(port, host, () => {

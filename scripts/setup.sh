@@ -6,8 +6,8 @@
 #
 #   bash scripts/setup.sh
 #
-# Environment: WASM_PACK_VERSION (default 0.15.1) is the wasm-pack installed when none is on
-# PATH. The wasm-bindgen-cli version is never chosen here: it is read from Cargo.lock.
+# The wasm-bindgen-cli version is never chosen here: it is read from Cargo.lock (scripts/build.sh
+# runs cargo and wasm-bindgen itself: no wasm-pack).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -95,14 +95,6 @@ else
   have_wb || { say "wasm-bindgen $WB_VERSION still not on PATH after install"; exit 1; }
 fi
 
-# ---- wasm-pack -----------------------------------------------------------------------------
-if command -v wasm-pack >/dev/null 2>&1; then
-  say "wasm-pack: present ($(wasm-pack --version 2>/dev/null))"
-else
-  run_logged "cargo install wasm-pack ${WASM_PACK_VERSION:-0.15.1} (about 3 minutes)" \
-    cargo install wasm-pack --version "${WASM_PACK_VERSION:-0.15.1}"
-fi
-
 # What the tests need beyond the build (browsers, drivers, PostgreSQL); `npm start` sets
 # SETUP_FOR=start and skips them.
 if [ "${SETUP_FOR:-test}" = test ]; then
@@ -175,4 +167,4 @@ else
 fi
 fi
 
-say "ready (wasm-bindgen $WB_VERSION, $(wasm-pack --version), $(/usr/bin/chromium --version 2>/dev/null | head -n1), node $(node --version))"
+say "ready (wasm-bindgen $WB_VERSION, $(/usr/bin/chromium --version 2>/dev/null | head -n1), node $(node --version))"

@@ -4,12 +4,15 @@
 #   1 native      cargo test -p workflow-templates (unit, integration, property, doc tests)
 #   1b server     scripts/server-test.sh: the reference server on SQLite and PostgreSQL
 #   2 vectors     python3 scripts/check_vectors.py (RFC 8785 vectors against PyPI rfc8785)
-#   3 build       scripts/build.sh (wasm-pack release + wasm-opt; built once, reused below)
+#   3 build       scripts/build.sh (cargo release + wasm-bindgen web/nodejs + wasm-opt; built once, reused below)
 #   4 browser     tests/wasm_*.rs in headless Chromium, Firefox and WebKit (wasm-bindgen-test-runner)
 #   5 node        node --test tests/node/ against the built pkg/
 #   5b pages      node --test tests/pages/: page-level storage tests in Chromium (playwright-core)
 #   6 types       tsc --noEmit -p tests/ts against pkg/workflow_templates.d.ts
-#   7 e2e         tests/e2e/: the template editor in Chromium (playwright-core), also against the server
+#   7 e2e         tests/e2e/: the template editor in Chromium (playwright-core, axe-core), also against
+#                 the server; its main flows in Firefox ESR (puppeteer-core over WebDriver BiDi)
+#   8 packaging   tests/packaging/: `npm pack` of pkg/ installed into a throwaway consumer project, run
+#                 as Node ESM/CJS, Vitest, Vite, webpack, esbuild, a plain page, workers, tsc x 6
 #
 # Every step runs even when an earlier one failed (except those that need the build); the exit
 # status is non-zero when any step failed. FAIL_FAST=1 stops at the first failure.
@@ -107,7 +110,7 @@ fi
 
 # ---- 3. the wasm package, built once -------------------------------------------------------
 built=0
-if wanted build || wanted node || wanted pages || wanted types; then
+if wanted build || wanted node || wanted pages || wanted types || wanted packaging; then
   step build bash scripts/build.sh
   [ "${RESULTS[${#RESULTS[@]}-1]}" = passed ] && built=1
 fi
@@ -207,7 +210,7 @@ fi
 
 # ---- 7. the template editor end to end (www/ in headless Chromium via playwright-core) -----
 # tests/e2e/*.test.mjs start scripts/serve.mjs on a free loopback port and Debian's Chromium
-# themselves. With ONLY=e2e the step builds the package first.
+# (firefox.test.mjs: firefox-esr) themselves. With ONLY=e2e the step builds the package first.
 if wanted e2e; then
   if [ "$built" = 1 ]; then
     step e2e bash -c 'cargo build -p workflow-templates-server --bins && node --test --test-concurrency=1 --test-reporter=spec tests/e2e/'
@@ -215,6 +218,17 @@ if wanted e2e; then
     skip e2e "the build failed"
   else
     step e2e bash -c 'bash scripts/build.sh && cargo build -p workflow-templates-server --bins && node --test --test-concurrency=1 --test-reporter=spec tests/e2e/'
+  fi
+fi
+
+# ---- 8. the packed tarball in throwaway consumer projects (tests/packaging/) ----------------
+# Installs the consumer's pinned dependencies once (npm cache, --prefer-offline) under
+# target/packaging/; reruns only reinstall the tarball.
+if wanted packaging; then
+  if [ "$built" = 1 ]; then
+    step packaging node --test --test-reporter=spec tests/packaging/packaging.test.mjs
+  else
+    skip packaging "the build failed"
   fi
 fi
 

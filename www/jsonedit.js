@@ -1,7 +1,7 @@
 // A JSON editing area: a monospace textarea with a line-number gutter, parse errors located by
 // line and column (the gutter marks the line), and a Format button. Tab is left alone so the
 // keyboard can still leave the field.
-import { h } from "./ui.js";
+import { h, violationText } from "./ui.js";
 
 /** Finds the first syntax error of `text` as JSON: { offset, line, column, message } or null. */
 export function locateJsonError(text) {
@@ -122,6 +122,12 @@ export function jsonEditor({ id, label, hint, allowEmpty = false, rows = 10 }) {
       badLine = 0;
       sync();
     },
+    /** Shows `text` as it is (the caller made sure it is JSON for the value). */
+    setText(text) {
+      textarea.value = text;
+      badLine = 0;
+      sync();
+    },
     /** Shows a parse error or a list of violations ({ field, code, message }) under the area. */
     show(parseError, violations = []) {
       error.replaceChildren();
@@ -129,7 +135,7 @@ export function jsonEditor({ id, label, hint, allowEmpty = false, rows = 10 }) {
         error.append(h("p", {}, `JSON error at line ${parseError.line}, column ${parseError.column}: ${parseError.message}.`));
       }
       for (const v of violations) {
-        error.append(h("p", {}, h("code", {}, v.field), ` ${v.message} `, h("span", { class: "code" }, v.code)));
+        error.append(h("p", {}, violationText(v), " ", h("span", { class: "code" }, v.code)));
       }
       const invalid = Boolean(parseError) || violations.length > 0;
       textarea.setAttribute("aria-invalid", invalid ? "true" : "false");

@@ -64,6 +64,16 @@ const PLAIN = {
   INVALID_ARGUMENT: "The request was not understood (an argument was invalid).",
 };
 
+/** A violation for people: its field in code, then the message without saying the field twice
+ * (most package messages start with the field path already). */
+export function violationText(v) {
+  const field = v.field || "(record)";
+  const message = v.message ?? "";
+  return message.startsWith(`${v.field} `) && v.field
+    ? [h("code", {}, field), message.slice(v.field.length)]
+    : [h("code", {}, field), `: ${message}`];
+}
+
 export function plainError(error) {
   const code = error?.code ?? "ERROR";
   return { code, plain: PLAIN[code] ?? "Something went wrong.", detail: error?.message ?? String(error) };

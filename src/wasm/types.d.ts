@@ -1,6 +1,9 @@
 // ---- Types of workflow-templates (included verbatim into workflow_templates.d.ts) ----------
 // Records use the schema's snake_case column names; option objects and methods are camelCase.
-// Only interfaces and type aliases here: this text is a typescript_custom_section.
+// This text is a typescript_custom_section: only declarations (no values); it must compile
+// under `tsc --strict` without skipLibCheck and without the DOM lib (no RequestInfo, Response,
+// BufferSource or WebAssembly types; scripts/package.mjs drops wasm-bindgen's init types and
+// `[Symbol.dispose]` for the same reason).
 
 /** Any JSON value. Numbers are finite and within +-(2^53-1); strings are well-formed UTF-16. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -199,17 +202,28 @@ export type ErrorCode =
   | "HAS_LABELS";
 
 /**
- * The errors the package throws and rejects with: real `Error` objects (`instanceof Error`,
- * with a stack) whose `name` is `"WorkflowTemplateError"`. `details` depends on the code, e.g.
- * `{ violations: Violation[] }` for VALIDATION_FAILED, `{ ids, hidden }` for INHERITANCE_CYCLE,
- * `{ id, derived, hidden }` for HAS_DERIVED, `{ id, labels }` for HAS_LABELS (deleting a version
- * labels point at), `{ reference }` for BASE_NOT_FOUND (`""` when only
- * a template you cannot see names the missing base); null when there is nothing more to say.
- * An error names (by id or name) only templates the acting user may `get`; the others are
- * counted (`hidden`, or one violation at field `derived` saying how many).
+ * The one code the JS loader adds (not thrown by the wasm, so not in `errorCodes()`): a call
+ * made before the wasm module is loaded (`workflow-templates/slim` before `await init()`, or
+ * after an automatic load failed). The message says what to do.
  */
-export interface WorkflowTemplateError extends Error {
-  code: ErrorCode;
+export type InitErrorCode = "NOT_INITIALIZED";
+
+/**
+ * The errors the package throws and rejects with: real `Error` objects (`instanceof Error`,
+ * with a stack) of this class, whose `name` is `"WorkflowTemplateError"`. Every entry exports
+ * the class, so `e instanceof WorkflowTemplateError` narrows `e.code` to `ErrorCode`.
+ * `details` depends on the code, e.g. `{ violations: Violation[] }` for VALIDATION_FAILED,
+ * `{ ids, hidden }` for INHERITANCE_CYCLE, `{ id, derived, hidden }` for HAS_DERIVED,
+ * `{ id, labels }` for HAS_LABELS (deleting a version labels point at),
+ * `{ reference }` for BASE_NOT_FOUND (`""` when only a template you cannot see names the missing
+ * base); null when there is nothing more to say. An error names (by id or name) only templates
+ * the acting user may `get`; the others are counted (`hidden`, or one violation at field
+ * `derived` saying how many).
+ */
+export declare class WorkflowTemplateError extends Error {
+  constructor(code: ErrorCode, message: string, details?: unknown);
+  name: "WorkflowTemplateError";
+  code: ErrorCode | InitErrorCode;
   details: unknown;
 }
 

@@ -1,6 +1,7 @@
 // Keyboard use, labels for screen readers, and layouts at laptop and phone widths.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import { startServer, startBrowser, openEditor, go, shot, createTemplate, text, noPageErrors } from "./harness.mjs";
 
 let server, browser;
@@ -113,6 +114,66 @@ for (const [label, viewport] of [["laptop", { width: 1366, height: 768 }], ["pho
       assert.ok(overflow <= 1, `${route} scrolls sideways by ${overflow}px at ${label} width`);
       if (label === "phone" || name === "editor") await shot(page, `${label}-${name}`);
     }
+    noPageErrors(assert, page);
+    await context.close();
+  });
+}
+
+// ---- axe-core: WCAG 2.1 A/AA on every route and tab, light and dark ---------------------------
+// axe-core comes from node_modules (devDependency) and is injected into the page: nothing from
+// the network. Best-practice rules (heading order, landmarks) run too.
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
+
+/** Violations of the page as it is now: [{ rule, impact, where: "route", targets }]. */
+async function axeViolations(page, where) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.addScriptTag({ path: AXE });
+  const found = await page.evaluate(async (tags) => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ rule: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  }, AXE_TAGS);
+  return found.map((v) => ({ where, ...v }));
+}
+
+for (const colorScheme of ["light", "dark"]) {
+  test(`axe-core finds no WCAG 2.1 AA (or best-practice) violation on any route or tab (${colorScheme})`, async () => {
+    const context = await browser.browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme });
+    const { page } = await openEditor(browser.browser, server.url, { context });
+    const id = await createTemplate(page, { name: "Axe base", type: "tools", tools: "web_search", params: '{ "a": 1 }', isPublic: true });
+    const child = await createTemplate(page, { name: "Axe child", base: id, params: '{ "b": 2 }' });
+    // a second version (so the diff shows) and a rating (so the statistics show values)
+    await go(page, `#/t/${child}`);
+    await page.getByRole("button", { name: "Save as new version…" }).click();
+    await page.fill("#changelog", "second");
+    await page.getByRole("button", { name: "Create version" }).click();
+    await page.waitForFunction((old) => location.hash.startsWith("#/t/") && !location.hash.includes(old) && document.body.dataset.ready === "true", child);
+    const v2 = (await page.evaluate(() => location.hash)).split("/")[2];
+    await go(page, `#/t/${v2}/stats`);
+    await page.check("#star-4", { force: true });
+    await page.click("#rate");
+    await page.waitForFunction(() => /4\.0/.test(document.querySelector("#stat-rating")?.textContent ?? ""));
+    await go(page, "#/specs/new");
+    await page.getByLabel("Name", { exact: true }).fill("Axe spec");
+    await page.getByRole("button", { name: "Create spec" }).click();
+    await page.waitForFunction(() => /^#\/specs\/[0-9A-Z]{26}$/.test(location.hash) && document.body.dataset.ready === "true");
+    const spec = await page.evaluate(() => location.hash);
+
+    const routes = ["#/browse", "#/popular", "#/new", `#/new?base=${id}`, `#/t/${v2}`, `#/t/${v2}/inheritance`,
+      `#/t/${v2}/versions`, `#/t/${v2}/stats`, `#/t/${child}`, "#/t/00000000000000000000000003", "#/t/00000000000000000000000003/inheritance",
+      "#/specs", "#/specs/new", spec, "#/data"];
+    const all = [];
+    for (const route of routes) {
+      await go(page, route);
+      all.push(...await axeViolations(page, route));
+    }
+    // states that only show after input: field errors, a JSON error
+    await go(page, "#/new");
+    await page.getByLabel("Name", { exact: true }).fill("x");
+    await page.getByLabel("Name", { exact: true }).fill("");
+    await page.getByLabel("Default parameters (JSON object)").fill("{ nope");
+    await page.waitForSelector("#t-name[aria-invalid=true]");
+    all.push(...await axeViolations(page, "#/new with errors"));
+    assert.deepEqual(all, [], `${all.length} violations:\n${all.map((v) => `${v.where} ${v.rule} (${v.impact}): ${v.targets.join(" | ")}`).join("\n")}`);
     noPageErrors(assert, page);
     await context.close();
   });

@@ -19,7 +19,7 @@ after(async () => {
   await server?.stop();
 });
 
-const names = (page) => page.$$eval("#results .tcard h3", (els) => els.map((e) => e.textContent.trim()));
+const names = (page) => page.$$eval("#results .tcard .tcard-title", (els) => els.map((e) => e.textContent.trim()));
 /** Waits for the summary to say exactly `expected` ("3 templates found" must not match "13 …"). */
 const settle = async (page, expected) => waitText(page, "#results-summary",
   expected instanceof RegExp ? expected : new RegExp(`^${expected}$`));
@@ -93,11 +93,11 @@ test("sorts by name, recent, popular and rating", async () => {
   await go(page, "#/browse");
   await resetFilters(page);
   await page.getByLabel("Sort by", { exact: true }).selectOption("name");
-  await waitText(page, "#results .tcard h3", "Alpha helper");
+  await waitText(page, "#results .tcard .tcard-title", "Alpha helper");
   const byName = await names(page);
   assert.deepEqual(byName, [...byName].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())));
   await page.getByLabel("Sort by", { exact: true }).selectOption("recent");
-  await waitText(page, "#results .tcard h3", "Zeta search");
+  await waitText(page, "#results .tcard .tcard-title", "Zeta search");
 
   // one run and one rating make "Beta writer" the most used and the best rated
   await page.getByRole("link", { name: "Beta writer", exact: true }).click();
@@ -111,9 +111,9 @@ test("sorts by name, recent, popular and rating", async () => {
   await waitText(page, "#stat-rating", "5.0");
   await go(page, "#/browse");
   await page.getByLabel("Sort by", { exact: true }).selectOption("popular");
-  await waitText(page, "#results .tcard h3", "Beta writer");
+  await waitText(page, "#results .tcard .tcard-title", "Beta writer");
   await page.getByLabel("Sort by", { exact: true }).selectOption("rating");
-  await waitText(page, "#results .tcard h3", "Beta writer");
+  await waitText(page, "#results .tcard .tcard-title", "Beta writer");
   assert.match(await text(page, '#results .tcard:first-child .rating'), /5\.0 \(1\)/);
   noPageErrors(assert, page);
 });

@@ -165,7 +165,8 @@ test("versions: new version with a changelog, history, side-by-side diff", async
   const diff = await text(page, "#diff-table");
   assert.match(diff, /\/description\s+""\s+"Reviews code strictly\."/);
   assert.match(diff, /\/default_params\/model\/temperature\s+0\s+0\.1/);
-  assert.match(diff, /\/changelog/);
+  assert.doesNotMatch(diff, /\/changelog/, "bookkeeping is listed apart");
+  assert.match(await page.$eval("#diff-bookkeeping-table", (t) => t.textContent), /\/changelog/);
   await shot(page, "versions-diff");
   // reverse the comparison
   await page.getByLabel("From").selectOption(v2);

@@ -7,10 +7,9 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import init, * as wt from "../../pkg/workflow_templates.js";
+import * as wt from "../../pkg/node.mjs"; // the Node entry: loads the wasm by itself
 import { MapAdapter } from "../../examples/map-adapter.js";
 
-await init({ module_or_path: await readFile(new URL("../../pkg/workflow_templates_bg.wasm", import.meta.url)) });
 const { TemplateCatalog } = wt;
 const CODES = new Set(wt.errorCodes());
 

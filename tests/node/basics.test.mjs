@@ -12,8 +12,8 @@ import init, {
   newId,
   validateSpec,
   validateTemplate,
-} from "../../pkg/workflow_templates.js";
-import * as pkg from "../../pkg/workflow_templates.js";
+} from "../../pkg/node.mjs";
+import * as pkg from "../../pkg/node.mjs";
 
 const CATEGORIES = [
   "general", "customer_support", "programming", "research", "data_analysis",

@@ -11,10 +11,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
-import init, * as wt from "../../pkg/workflow_templates.js";
-
-await init({ module_or_path: await readFile(new URL("../../pkg/workflow_templates_bg.wasm", import.meta.url)) });
+import * as wt from "../../pkg/node.mjs"; // the Node entry: loads the wasm by itself
 
 const MAX_DEPTH = 64; // js/convert.js: containers at depth 64 (the root is 0) are refused
 const MAX_ITEMS = 262144; // js/convert.js: longer arrays are refused without a walk

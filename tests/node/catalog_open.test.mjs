@@ -5,9 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import init, * as wt from "../../pkg/workflow_templates.js";
+import * as wt from "../../pkg/node.mjs"; // the Node entry: loads the wasm by itself
 
-await init({ module_or_path: await readFile(new URL("../../pkg/workflow_templates_bg.wasm", import.meta.url)) });
 
 const { TemplateCatalog } = wt;
 const CODES = new Set(wt.errorCodes());

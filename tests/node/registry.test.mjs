@@ -7,10 +7,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
-import init, * as wt from "../../pkg/workflow_templates.js";
-
-await init({ module_or_path: await readFile(new URL("../../pkg/workflow_templates_bg.wasm", import.meta.url)) });
+import * as wt from "../../pkg/node.mjs"; // the Node entry: loads the wasm by itself
 
 const { TemplateCatalog } = wt;
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

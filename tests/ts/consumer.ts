@@ -317,7 +317,9 @@ export async function catalogUsage(userId: string, adapter: StorageAdapter): Pro
   try {
     await catalog.delete(v2.id);
   } catch (e) {
-    if (isWorkflowTemplateError(e)) {
+    // The loader's NOT_INITIALIZED is outside ErrorCode (the codes errorCodes() lists): ruling
+    // it out narrows e.code to ErrorCode.
+    if (isWorkflowTemplateError(e) && e.code !== "NOT_INITIALIZED") {
       const code: ErrorCode = e.code;
       console.log(describeError(code), e.message, e.stack, e.details);
     }

@@ -6,12 +6,14 @@ const PAGE = 12;
 const state = { text: "", category: "", workflowType: "", tags: "", scope: "all", sort: "popular", offset: 0 };
 let current = null; // { app, results }
 
-export function templateCard(app, t) {
+/** A template's card; `heading` is the level its title takes under the page's outline (h2 on
+ * the list, h3 under a category's h2 on Popular): no skipped level. */
+export function templateCard(app, t, { heading = "h2" } = {}) {
   const mine = t.owner_id === app.userId;
   const visibility = t.is_builtin ? pill("built-in", "builtin") : t.is_public ? pill("public", "public") : pill("private", "private");
   return h("li", { class: "tcard", dataset: { id: t.id } },
     h("div", { class: "tcard-head" },
-      h("h3", {}, h("a", { href: `#/t/${t.id}` }, t.name)),
+      h(heading, { class: "tcard-title" }, h("a", { href: `#/t/${t.id}` }, t.name)),
       visibility),
     h("p", { class: "meta" },
       pill(label(t.category)), " ", pill(t.workflow_type, `type-${t.workflow_type}`),

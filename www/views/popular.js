@@ -13,7 +13,7 @@ export async function render(app) {
       const items = byCategory[c] ?? [];
       return h("section", { class: "category", "aria-labelledby": `cat-${c}` },
         h("h2", { id: `cat-${c}` }, label(c)),
-        items.length ? h("ol", { class: "cards compact" }, items.map((t) => templateCard(app, t)))
+        items.length ? h("ol", { class: "cards compact" }, items.map((t) => templateCard(app, t, { heading: "h3" })))
           : h("p", { class: "muted" }, "No public template yet."));
     }));
   }

@@ -1,5 +1,5 @@
 // Template specs: list, create, edit, delete, instantiate.
-import { h, $, WORKFLOW_TYPES, TYPE_HELP, pill, fmtDate, splitList, errorBanner, toast, modal, plainError } from "../ui.js";
+import { h, $, WORKFLOW_TYPES, TYPE_HELP, pill, fmtDate, splitList, errorBanner, toast, modal, plainError, violationText } from "../ui.js";
 import { jsonEditor } from "../jsonedit.js";
 import { navigate, route } from "../app.js";
 
@@ -66,22 +66,33 @@ async function specEditor(app, spec) {
       metaError: m.ok ? null : m.error,
     };
   }
+  // A new spec shows a field's problems once it was touched or a save was tried (as templates do).
+  const touched = new Set();
+  let showAll = Boolean(spec);
+  const visible = (key) => showAll || touched.has(key);
+  const unplaced = h("div", { id: "spec-unplaced" });
   function showViolations(violations, parseError, metaError = null) {
     for (const box of Object.values(errs)) box.replaceChildren();
     for (const c of Object.values(f)) c.removeAttribute("aria-invalid");
+    unplaced.replaceChildren();
     const pv = [], mv = [];
+    let shown = 0;
     for (const v of violations) {
       const top = v.field.split(/[.[]/)[0];
+      const known = top === "default_params" || top === "extra_metadata" || errs[top];
+      if (known && !visible(top)) continue;
+      shown++;
       if (top === "default_params") pv.push(v);
       else if (top === "extra_metadata") mv.push(v);
       else if (errs[top]) { errs[top].append(h("p", {}, `${v.message} `, h("span", { class: "code" }, v.code))); f[top].setAttribute("aria-invalid", "true"); }
-      else problem.append(h("p", { class: "bad" }, `${v.field}: ${v.message}`));
+      else unplaced.append(h("p", { class: "bad" }, violationText(v)));
     }
     params.show(parseError, pv);
     meta.show(metaError, mv);
-    const n = violations.length + (parseError ? 1 : 0) + (metaError ? 1 : 0);
-    summary.textContent = n ? `${n} problem${n === 1 ? "" : "s"} to fix.` : "✓ No problems found.";
-    summary.className = `validation ${n ? "bad" : "ok"}`;
+    const n = shown + (parseError ? 1 : 0) + (metaError ? 1 : 0);
+    const waiting = n === 0 && violations.length > 0;
+    summary.textContent = n ? `${n} problem${n === 1 ? "" : "s"} to fix.` : waiting ? "Fill in the fields; what needs fixing shows here as you go." : "✓ No problems found.";
+    summary.className = `validation ${n ? "bad" : waiting ? "hint" : "ok"}`;
   }
   function refresh() {
     const { d, parseError, metaError } = draft();
@@ -90,6 +101,8 @@ async function specEditor(app, spec) {
 
   const form = h("form", { class: "card spec-form", id: "spec-form", novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
+    showAll = true;
+    refresh();
     problem.replaceChildren();
     const { d, parseError, metaError } = draft();
     if (parseError || metaError) {
@@ -115,6 +128,7 @@ async function specEditor(app, spec) {
   h("h2", {}, spec ? `Spec: ${spec.name}` : "New spec"),
   spec ? h("p", { class: "muted" }, `Used ${spec.usage_count}× · last used ${fmtDate(spec.last_used_at)} · edited ${fmtDate(spec.updated_at)}`) : null,
   problem,
+  unplaced,
   field("name", "Name", f.name),
   field("description", "Description", f.description),
   h("div", { class: "row" }, field("workflow_type", "Workflow type", f.workflow_type), field("base_template_name", "Base template name (optional)", f.base_template_name, "Resolved when instantiated: your own template of that name, else a built-in, else a single public one.")),
@@ -133,6 +147,9 @@ async function specEditor(app, spec) {
       try { await catalog.deleteSpec(spec.id); toast(`Deleted spec “${spec.name}”.`, "ok"); navigate("#/specs"); }
       catch (err) { problem.append(errorBanner(err)); }
     } }, "Delete…") : null));
+  for (const [key, control] of Object.entries(f)) control.addEventListener("input", () => touched.add(key));
+  params.textarea.addEventListener("input", () => touched.add("default_params"));
+  meta.textarea.addEventListener("input", () => touched.add("extra_metadata"));
   form.addEventListener("input", () => { if (current) current.dirty = true; refresh(); });
   form.addEventListener("change", refresh);
   refresh();

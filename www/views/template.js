@@ -1,9 +1,11 @@
 // One template: edit with live validation, inheritance, versions, usage and rating.
 import {
   h, $, CATEGORIES, WORKFLOW_TYPES, TYPE_HELP, label, pill, stars, fmtNumber, fmtDate, splitList,
-  errorBanner, toast, modal, shortHash, plainError,
+  errorBanner, toast, modal, shortHash, plainError, violationText,
 } from "../ui.js";
 import { jsonEditor } from "../jsonedit.js";
+import { rememberText, recallText } from "../keyorder.js";
+import { inheritedPanel, leaves, show } from "./inherited.js";
 import { navigate, route } from "../app.js";
 
 export const name = "template";
@@ -64,8 +66,6 @@ async function baseOptions(app, record, selected) {
   return options;
 }
 
-function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
-
 async function editTab(app, record, base, canEdit) {
   const { wt, catalog } = app;
   const src = record ?? {
@@ -99,13 +99,23 @@ async function editTab(app, record, base, canEdit) {
   f.workflow_type.value = src.workflow_type;
   f.category.value = src.category;
   f.base_template_id.value = src.base_template_id ?? "";
-  const params = jsonEditor({ id: "t-default_params", label: "Default parameters (JSON object)", hint: "Merged over the base template's parameters: objects merge key by key, a null removes an inherited key.", rows: 12 });
+  const params = jsonEditor({ id: "t-default_params", label: "Default parameters (JSON object)", hint: "Merged over the base template's parameters: objects merge key by key, a null removes an inherited key. With a base, {} keeps everything it inherits (listed under “What this template inherits”).", rows: 12 });
   const meta = jsonEditor({ id: "t-extra_metadata", label: "Extra metadata (JSON object, optional)", allowEmpty: true, rows: 4 });
-  params.set(src.default_params);
-  meta.set(src.extra_metadata);
+  // The package returns objects with sorted keys; show them as the user typed them when that
+  // text still means the stored value (www/keyorder.js).
+  const typed = (field) => (record ? recallText(record.id, field, record[field]) : null);
+  const paramsText = typed("default_params"), metaText = typed("extra_metadata");
+  if (paramsText) params.setText(paramsText); else params.set(src.default_params);
+  if (metaText) meta.setText(metaText); else meta.set(src.extra_metadata);
+  const rememberTyped = (id) => {
+    rememberText(id, "default_params", params.textarea.value);
+    rememberText(id, "extra_metadata", meta.textarea.value);
+  };
   errs.default_params = null; errs.extra_metadata = null;
 
   const general = h("div", { id: "form-problem", "aria-live": "assertive" });
+  // What the base chain supplies, read-only, updated with the draft (catalog.preview).
+  const inherited = inheritedPanel(catalog);
   const configHashOut = h("output", { id: "config-hash", class: "hash" });
   const resolvedHashOut = h("output", { id: "resolved-hash", class: "hash" });
   const summary = h("div", { id: "validation-summary", class: "validation", "aria-live": "polite" });
@@ -130,6 +140,7 @@ async function editTab(app, record, base, canEdit) {
         fieldBox("required_tools", "Required tools", f.required_tools, "Separated by commas or spaces. Inherited tools are added."),
         fieldBox("required_retrievers", "Required retrievers", f.required_retrievers, "Separated by commas or spaces.")),
       params.root,
+      inherited.root,
       h("div", { class: "row" },
         fieldBox("tags", "Tags", f.tags, "Comma separated, up to 32."),
         fieldBox("estimated_complexity", "Estimated complexity", f.estimated_complexity, "A whole number, optional.")),
@@ -202,14 +213,22 @@ async function editTab(app, record, base, canEdit) {
     }
     params.show(parse.default_params, byField.default_params);
     meta.show(parse.extra_metadata, byField.extra_metadata);
-    const problems = violations.length + (parse.default_params ? 1 : 0) + (parse.extra_metadata ? 1 : 0);
-    summary.replaceChildren(problems === 0
-      ? h("p", { class: "ok" }, "✓ No problems found.")
-      : h("div", {}, h("p", { class: "bad" }, `${problems} problem${problems === 1 ? "" : "s"} to fix:`),
+    // Like the fields, the summary lists a new template's problems once their field was touched
+    // (or a save was tried): no "must not be empty" before the user typed anything.
+    const shown = violations.filter((v) => {
+      const top = v.field.split(/[.[]/)[0];
+      return !(top in byField || errs[top]) || visible(top);
+    });
+    const waiting = violations.length - shown.length;
+    const problems = shown.length + (parse.default_params ? 1 : 0) + (parse.extra_metadata ? 1 : 0);
+    summary.replaceChildren(problems > 0
+      ? h("div", {}, h("p", { class: "bad" }, `${problems} problem${problems === 1 ? "" : "s"} to fix:`),
         h("ul", {}, [
-          ...(parse.default_params ? [h("li", {}, `default_params: JSON error at line ${parse.default_params.line}`)] : []),
-          ...(parse.extra_metadata ? [h("li", {}, `extra_metadata: JSON error at line ${parse.extra_metadata.line}`)] : []),
-          ...violations.map((v) => h("li", {}, h("code", {}, v.field || "(record)"), ` ${v.message}`))])));
+          ...(parse.default_params ? [h("li", {}, h("code", {}, "default_params"), `: JSON error at line ${parse.default_params.line}`)] : []),
+          ...(parse.extra_metadata ? [h("li", {}, h("code", {}, "extra_metadata"), `: JSON error at line ${parse.extra_metadata.line}`)] : []),
+          ...shown.map((v) => h("li", {}, violationText(v)))]))
+      : waiting > 0 ? h("p", { class: "hint", id: "not-checked" }, "Fill in the fields; what needs fixing shows here as you go.")
+        : h("p", { class: "ok" }, "✓ No problems found."));
     saveBtn.disabled = false;
   }
 
@@ -222,11 +241,13 @@ async function editTab(app, record, base, canEdit) {
     let chash = null;
     try { chash = wt.configHash(d); } catch { /* shown as — */ }
     let rhash = null;
+    let resolution = null;
     if (!parse.default_params) {
       try {
         // The package resolves the unsaved draft with the same rules as a save (preview).
         const r = await catalog.preview(d, record && canEdit ? record.id : undefined);
         rhash = r.resolved_hash;
+        resolution = r;
         if (d.base_template_id) {
           // Workflow-type consistency is checked on the effective configuration.
           const effCheck = wt.validateTemplate({ name: "x", ...r.effective });
@@ -236,7 +257,9 @@ async function editTab(app, record, base, canEdit) {
         if (e?.code && e.code !== "VALIDATION_FAILED") violations.push({ field: "base_template_id", code: e.code, message: plainError(e).plain });
       }
     }
+    const inheritance = d.base_template_id && resolution ? await inherited.compute(resolution, d) : null;
     if (mySeq !== seq) return;
+    inherited.paint(d, inheritance);
     configHashOut.textContent = chash ?? "— (fix the configuration first)";
     resolvedHashOut.textContent = rhash ?? "—";
     configHashOut.title = chash ?? ""; resolvedHashOut.title = rhash ?? "";
@@ -291,11 +314,13 @@ async function editTab(app, record, base, canEdit) {
     try {
       if (!record) {
         const created = await catalog.create(d);
+        rememberTyped(created.id);
         current.dirty = false;
         toast(`Created “${created.name}”.`, "ok");
         navigate(`#/t/${created.id}`);
       } else {
         const saved = await catalog.update(record.id, d, { ifMatch: record.updated_at });
+        rememberTyped(saved.id);
         app.ownWrites.add(saved.updated_at);
         current.dirty = false;
         toast(`Saved “${saved.name}”.`, "ok");
@@ -320,6 +345,7 @@ async function editTab(app, record, base, canEdit) {
     const attempt = async () => {
       try {
         const v = await catalog.newVersion(record.id, d, String(data.get("changelog")), { ifMatch: record.updated_at });
+        rememberTyped(v.id);
         current.dirty = false;
         toast(`Version ${v.version} created.`, "ok");
         navigate(`#/t/${v.id}`);
@@ -344,18 +370,13 @@ async function editTab(app, record, base, canEdit) {
 
 // ---- inheritance --------------------------------------------------------------------------
 
-function show(value) { return JSON.stringify(value); }
-const META_FIELDS = new Set(["/id", "/created_at", "/updated_at", "/is_latest", "/version", "/config_hash", "/changelog"]);
+// The fields a user writes (TemplateDraft less changelog): a diff counts their changes as the
+// template's; every other field (id, version, is_latest, config_hash, changelog, timestamps,
+// usage and rating statistics) is bookkeeping the catalog keeps, listed apart.
+const AUTHORED = new Set(["name", "description", "workflow_type", "category", "default_params", "required_tools",
+  "required_retrievers", "base_template_id", "is_public", "tags", "extra_metadata", "estimated_complexity"]);
+const authored = (path) => AUTHORED.has(path.split("/")[1]?.replaceAll("~1", "/").replaceAll("~0", "~"));
 
-function leaves(obj, prefix = "") {
-  const out = [];
-  for (const [k, v] of Object.entries(obj)) {
-    const path = `${prefix}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`;
-    if (isObject(v) && Object.keys(v).length) out.push(...leaves(v, path));
-    else out.push([path, v]);
-  }
-  return out;
-}
 
 async function inheritanceTab(app, record) {
   const res = await app.catalog.resolve(record.id);
@@ -366,12 +387,25 @@ async function inheritanceTab(app, record) {
   };
   const rows = leaves(res.effective.default_params).sort(([a], [b]) => a.localeCompare(b));
   const children = await app.catalog.derived(record.id);
+  // One direction, in words: the root on the left, this template last; each derives from the
+  // one before it (the package numbers levels from the leaf, which reads backwards here).
+  const rootFirst = [...res.chain].sort((x, y) => y.level - x.level);
+  // Tools and retrievers are a union, root first: each belongs to the first template naming it.
+  const records = await Promise.all(rootFirst.map((c) => (c.id === record.id ? record : app.catalog.get(c.id).catch(() => null))));
+  const listed = (items, key) => (items.length ? items.map((item, i) => {
+    const by = records.find((t) => t && (t[key] ?? []).includes(item));
+    return [i ? ", " : "", item, by && rootFirst.length > 1 ? h("span", { class: "from" }, ` (${by.id === record.id ? "this template" : by.name})`) : null];
+  }) : "none");
+  const role = (c, i) => (rootFirst.length === 1 ? "a root template: it inherits nothing"
+    : i === 0 ? "root" : `derives from ${rootFirst[i - 1].name}`);
   return h("div", { class: "inherit" },
     h("section", { class: "card" },
       h("h2", {}, "Inheritance chain"),
-      h("ol", { class: "chain", id: "chain" }, [...res.chain].reverse().map((c) =>
-        h("li", { class: c.id === record.id ? "current" : "" }, h("span", { class: "level" }, `level ${c.level}`), " ", who(c.id)))),
-      h("p", { class: "hint" }, "Root first; each level merges its parameters over the one above."),
+      h("p", { class: "hint", id: "chain-hint" }, rootFirst.length === 1 ? "This template has no base."
+        : `From the root to this template, ${rootFirst.length} templates: each merges its parameters over those of the one before it.`),
+      h("ol", { class: "chain", id: "chain", "aria-describedby": "chain-hint" }, rootFirst.map((c, i) =>
+        h("li", { class: c.id === record.id ? "current" : "", "aria-current": c.id === record.id ? "true" : null },
+          h("span", { class: "chip" }, who(c.id), h("span", { class: "role" }, role(c, i)))))),
       h("h3", { class: "sub" }, "Derived from this version"),
       children.length ? h("ul", { class: "derived", id: "derived" }, children.map((c) => h("li", {}, h("a", { href: `#/t/${c.id}/inheritance` }, c.name), " ", h("span", { class: "muted" }, `v${c.version} · ${c.owner_id === app.userId ? "yours" : app.userName(c.owner_id)}`))))
         : h("p", { class: "muted", id: "derived" }, "No template you can see derives from it yet.")),
@@ -379,8 +413,8 @@ async function inheritanceTab(app, record) {
       h("h2", {}, "Effective configuration"),
       h("dl", { class: "kv" },
         h("dt", {}, "Workflow type"), h("dd", {}, pill(res.effective.workflow_type, `type-${res.effective.workflow_type}`)),
-        h("dt", {}, "Tools"), h("dd", { id: "eff-tools" }, res.effective.required_tools.join(", ") || "none"),
-        h("dt", {}, "Retrievers"), h("dd", { id: "eff-retrievers" }, res.effective.required_retrievers.join(", ") || "none"),
+        h("dt", {}, "Tools"), h("dd", { id: "eff-tools" }, listed(res.effective.required_tools, "required_tools")),
+        h("dt", {}, "Retrievers"), h("dd", { id: "eff-retrievers" }, listed(res.effective.required_retrievers, "required_retrievers")),
         h("dt", {}, "Resolved hash"), h("dd", {}, h("code", { class: "hash", id: "inherit-resolved-hash" }, res.resolved_hash)),
         h("dt", {}, "config_hash"), h("dd", {}, h("code", { class: "hash" }, record.config_hash))),
       h("table", { class: "grid", id: "provenance" },
@@ -405,14 +439,24 @@ async function versionsTab(app, record) {
     try {
       const changes = await app.catalog.diff(a.value, b.value);
       const va = versions.find((v) => v.id === a.value), vb = versions.find((v) => v.id === b.value);
-      if (changes.length === 0) { out.append(h("p", {}, "These two are identical.")); return; }
-      out.append(h("table", { class: "grid diff", id: "diff-table" },
-        h("caption", {}, `${changes.length} changed field${changes.length === 1 ? "" : "s"}`),
+      if (changes.length === 0) { out.append(h("p", { id: "diff-none" }, "These two are identical.")); return; }
+      const mine = changes.filter((c) => authored(c.path));
+      const kept = changes.filter((c) => !authored(c.path));
+      const table = (id, caption, rows) => h("table", { class: "grid diff", id },
+        h("caption", {}, caption),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, `v${va.version}`), h("th", { scope: "col" }, `v${vb.version}`))),
-        h("tbody", {}, changes.map((c) => h("tr", { class: `op-${c.op}${META_FIELDS.has(c.path) ? " meta-row" : ""}` },
+        h("tbody", {}, rows.map((c) => h("tr", { class: `op-${c.op}` },
           h("th", { scope: "row" }, h("code", {}, c.path)),
           h("td", { class: "before" }, c.op === "add" ? h("em", {}, "absent") : h("code", {}, show(c.before))),
-          h("td", { class: "after" }, c.op === "remove" ? h("em", {}, "absent") : h("code", {}, show(c.after))))))));
+          h("td", { class: "after" }, c.op === "remove" ? h("em", {}, "absent") : h("code", {}, show(c.after)))))));
+      out.append(mine.length
+        ? table("diff-table", `${mine.length} change${mine.length === 1 ? "" : "s"} to the template (configuration and description)`, mine)
+        : h("p", { id: "diff-none" }, "No change to the template's configuration or description; only the catalog's bookkeeping differs."));
+      if (kept.length) {
+        out.append(h("details", { class: "bookkeeping", id: "diff-bookkeeping" },
+          h("summary", {}, `Bookkeeping kept by the catalog: ${kept.length} field${kept.length === 1 ? "" : "s"} (${kept.map((c) => c.path.split("/")[1]).filter((k, i, all) => all.indexOf(k) === i).join(", ")})`),
+          table("diff-bookkeeping-table", "Fields the catalog sets (ids, version, timestamps, hash, changelog, statistics)", kept)));
+      }
     } catch (e) { out.append(errorBanner(e)); }
   }
   const owner = record.owner_id === app.userId && !record.is_builtin;
@@ -423,6 +467,10 @@ async function versionsTab(app, record) {
     if (!data) return;
     try {
       const v = await app.catalog.newVersion(latest.id, {}, String(data.get("changelog")), { ifMatch: latest.updated_at });
+      for (const field of ["default_params", "extra_metadata"]) { // same content: the typed text carries over
+        const typed = recallText(latest.id, field, latest[field]);
+        if (typed) rememberText(v.id, field, typed);
+      }
       toast(`Version ${v.version} created.`, "ok");
       navigate(`#/t/${v.id}/versions`);
     } catch (e) { out.replaceChildren(errorBanner(e)); }
@@ -432,7 +480,7 @@ async function versionsTab(app, record) {
     h("section", { class: "card" },
       h("div", { class: "label-row" }, h("h2", {}, "History"), newVersionBtn),
       h("table", { class: "grid", id: "version-table" },
-        h("thead", {}, h("tr", {}, ["Version", "Changelog", "Edited", "config_hash", ""].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Version", "Changelog", "Edited", "config_hash"].map((t) => h("th", { scope: "col" }, t)), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Open")))),
         h("tbody", {}, versions.map((v) => h("tr", { class: v.id === record.id ? "current" : "" },
           h("td", {}, `v${v.version} `, v.is_latest ? pill("latest", "public") : null),
           h("td", {}, v.changelog || h("span", { class: "muted" }, "—")),
