@@ -349,3 +349,22 @@ fn stored_label_rows_that_do_not_check_out_are_left_out() {
     ok(block_on(a.set_label(&t1.id, "ghost", no())));
     assert_eq!(ok(block_on(a.labels(&t1.id))).len(), 2);
 }
+
+#[test]
+fn an_import_does_not_move_a_labelled_version_to_another_name() {
+    let fx = Fx::new();
+    let a = fx.cat(U1);
+    let t1 = create(&a, "Stays", json!({}));
+    ok(block_on(a.set_label(&t1.id, "production", no())));
+    let mut bundle = ok(block_on(a.export_all()));
+    bundle["workflow_templates"][0]["name"] = json!("Renamed by import");
+    bundle["template_labels"] = json!([]);
+    let e = err(block_on(a.import_all(bundle.clone())));
+    let workflow_templates::Error::ValidationFailed(v) = &e else { panic!("{e}") };
+    assert!(v.iter().any(|x| x.field == "workflow_templates[0].name" && x.code == "HAS_LABELS" && x.message.contains("production")), "{v:?}");
+    assert_eq!(fx.stored(&t1.id).unwrap().record.name, "Stays");
+    // Without the label, the same import renames it.
+    ok(block_on(a.remove_label(&t1.id, "production", no())));
+    ok(block_on(a.import_all(bundle)));
+    assert_eq!(fx.stored(&t1.id).unwrap().record.name, "Renamed by import");
+}

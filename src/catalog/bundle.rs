@@ -193,6 +193,17 @@ impl<S: Store, E: Env> Catalog<S, E> {
                     if self.shared {
                         t.set_stats(existing.record.stats());
                     }
+                    // A label belongs to its lineage: a replacement that moves a labelled
+                    // version to another name would leave the label pointing nowhere.
+                    let old_key = name_key(&existing.record.name);
+                    if old_key != name_key(&t.name) {
+                        let held: Vec<String> = self.store.find_labels(&self.user, Some(&old_key)).await?.into_iter().filter(|l| l.record.template_id == t.id).map(|l| l.record.label).collect();
+                        if !held.is_empty() {
+                            v.push(Violation::new(format!("{at}.name"), "HAS_LABELS", format!("the stored version is labelled {} under its stored name; remove or move those labels before renaming it", held.join(", "))));
+                            templates.remove(&t.id);
+                            continue;
+                        }
+                    }
                     template_writes.push((t, Expect::Rev(existing.rev)));
                 }
                 None => {
