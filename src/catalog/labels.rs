@@ -88,8 +88,8 @@ pub(crate) fn verify_label(l: &mut TemplateLabel) -> Result<()> {
 }
 
 impl<S: Store, E: Env> Catalog<S, E> {
-    /// The label rows of `t`'s lineage that check out (module docs); with `lineage`, the
-    /// versions already read, else they are read here.
+    /// The label rows of `t`'s lineage that check out (module docs), by label name; the others
+    /// are reported and left out.
     pub(crate) async fn lineage_labels(&self, t: &WorkflowTemplate) -> Result<Vec<Stored<TemplateLabel>>> {
         let key = name_key(&t.name);
         let rows = self.store.find_labels(&t.owner_id, Some(&key)).await?;
