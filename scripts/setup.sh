@@ -165,6 +165,23 @@ else
   fi
   python3 -c 'import rfc8785' || { say "rfc8785 still not importable"; exit 1; }
 fi
+
+# ---- Schemathesis (scripts/schemathesis.sh) in its own cached virtualenv ---------------------
+# A venv keeps its many dependencies out of the system Python; it lives in the user's cache,
+# so worktrees and CI reruns share it. SCHEMATHESIS_SPEC pins the version range.
+ST_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/wt-schemathesis/venv"
+ST_SPEC="${SCHEMATHESIS_SPEC:-schemathesis>=4.32,<5}"
+if "$ST_VENV/bin/python" -c 'import schemathesis, sys; sys.exit(0 if schemathesis.__version__.startswith("4.") else 1)' >/dev/null 2>&1; then
+  say "schemathesis: present ($("$ST_VENV/bin/schemathesis" --version 2>/dev/null))"
+else
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    apt_install python3-venv
+  fi
+  rm -rf "$ST_VENV"
+  run_logged "python3 -m venv $ST_VENV" python3 -m venv "$ST_VENV"
+  run_logged "pip install $ST_SPEC" "$ST_VENV/bin/pip" install --disable-pip-version-check "$ST_SPEC"
+  "$ST_VENV/bin/schemathesis" --version || { say "schemathesis still not runnable"; exit 1; }
+fi
 fi
 
 say "ready (wasm-bindgen $WB_VERSION, $(/usr/bin/chromium --version 2>/dev/null | head -n1), node $(node --version))"

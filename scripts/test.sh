@@ -3,6 +3,8 @@
 #
 #   1 native      cargo test -p workflow-templates (unit, integration, property, doc tests)
 #   1b server     scripts/server-test.sh: the reference server on SQLite and PostgreSQL
+#   1c schemathesis  scripts/schemathesis.sh: Schemathesis (all checks, stateful links) against
+#                 the server on SQLite (documented noise: server/schemathesis.toml)
 #   2 vectors     python3 scripts/check_vectors.py (RFC 8785 vectors against PyPI rfc8785)
 #   3 build       scripts/build.sh (cargo release + wasm-bindgen web/nodejs + wasm-opt; built once, reused below)
 #   4 browser     tests/wasm_*.rs in headless Chromium, Firefox and WebKit (wasm-bindgen-test-runner)
@@ -98,6 +100,9 @@ wanted native && step native cargo test -p workflow-templates
 
 # ---- 1b. the reference server: SQLite and PostgreSQL (scripts/server-test.sh) ---------------
 wanted server && step server bash scripts/server-test.sh
+
+# ---- 1c. the server's OpenAPI contract, by Schemathesis (scripts/schemathesis.sh) ------------
+wanted schemathesis && step schemathesis bash scripts/schemathesis.sh
 
 # ---- 2. RFC 8785 vectors against the Python oracle ----------------------------------------
 if wanted vectors; then

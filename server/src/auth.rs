@@ -1,11 +1,16 @@
 //! Accounts and bearer tokens. A token is 256 random bits (hex, prefixed `wt_`); only its
 //! SHA-256 is stored, so a copy of the database does not hand out working tokens.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
 use workflow_templates::model::id::{random_bits, IdGenerator};
 use workflow_templates::model::time::format_ms;
 
 use crate::db::{text, Conn, DbResult};
+use crate::http::App;
+use crate::reply::{ApiError, ApiResult};
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);
@@ -65,4 +70,49 @@ fn add_token_in(c: &mut Conn, user_id: &str, token: &str, label: &str) -> DbResu
 pub fn user_for_token(c: &mut Conn, token: &str) -> DbResult<Option<String>> {
     let rows = c.query("SELECT user_id FROM api_tokens WHERE token_hash = {t1}", &[text(sha256_hex(token.as_bytes()))])?;
     Ok(rows.first().and_then(|r| r[0].text().map(str::to_string)))
+}
+
+// ---- the extractor ------------------------------------------------------------------------
+
+/// The authenticated user of a request: `Authorization: Bearer <token>`, looked up by the
+/// token's SHA-256. A handler that takes `UserAuth` as its first argument authenticates before
+/// anything else of the request is read (headers, path, body), so a request without a valid
+/// token is 401 whatever else is wrong with it.
+#[derive(Debug, Clone)]
+pub struct UserAuth {
+    pub user_id: String,
+}
+
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 section 2.1).
+pub fn bearer(headers: &HeaderMap) -> ApiResult<String> {
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::unauthorized("missing Authorization: Bearer <token>"));
+    };
+    let v = v.to_str().map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
+    let (scheme, token) = v.split_once(' ').ok_or_else(|| ApiError::unauthorized("Authorization must be Bearer <token>"))?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 256 {
+        return Err(ApiError::unauthorized("Authorization must be Bearer <token>"));
+    }
+    Ok(token.to_string())
+}
+
+impl FromRequestParts<App> for UserAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?;
+        let pool = app.pool.clone();
+        let user = tokio::task::spawn_blocking(move || -> ApiResult<Option<String>> { let mut c = pool.get()?;
+            Ok(user_for_token(&mut c, &token)?)
+        })
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", format!("the request failed: {e}")))??
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token").invalid_token())?;
+        // The request log names the user (never the token).
+        if let Some(slot) = parts.extensions.get::<crate::logging::LogUser>() {
+            slot.set(&user);
+        }
+        Ok(UserAuth { user_id: user })
+    }
 }

@@ -1,11 +1,11 @@
 //! One small synchronous database layer over SQLite (rusqlite) and PostgreSQL (postgres):
 //! a connection enum, typed parameters, untyped result values, a tiny SQL template language that
-//! renders the same statement for both dialects, and a connection pool.
+//! renders the same statement for both dialects, and the connection pool (r2d2 over our `Conn`).
 //!
 //! Values always travel as bound parameters. The only SQL text built at run time is assembled
 //! from constant fragments (placeholders and column lists), never from request data.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use workflow_templates::Error;
@@ -253,16 +253,21 @@ pub enum Conn {
 /// A PostgreSQL connection with its prepared statements (one round trip per query instead of
 /// a prepare and an execute).
 pub struct PgConn {
-    client: postgres::Client,
+    /// Always `Some` until the connection is dropped (then moved to a closing thread).
+    client: Option<postgres::Client>,
     statements: std::collections::HashMap<String, postgres::Statement>,
 }
 
 impl PgConn {
+    fn client(&mut self) -> DbResult<&mut postgres::Client> {
+        self.client.as_mut().ok_or_else(|| other("the connection is closed"))
+    }
+
     fn statement(&mut self, sql: &str) -> DbResult<postgres::Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let st = self.client.prepare(sql)?;
+        let st = self.client()?.prepare(sql)?;
         if self.statements.len() >= 512 {
             self.statements.clear();
         }
@@ -346,7 +351,7 @@ impl Conn {
             DbUrl::Postgres(u) => {
                 let mut c = postgres::Client::connect(u, postgres::NoTls)?;
                 c.batch_execute("SET lock_timeout = '15s'; SET statement_timeout = '60s'; SET TIME ZONE 'UTC';")?;
-                Ok(Conn::Postgres(Box::new(PgConn { client: c, statements: Default::default() })))
+                Ok(Conn::Postgres(Box::new(PgConn { client: Some(c), statements: Default::default() })))
             }
         }
     }
@@ -395,7 +400,7 @@ impl Conn {
             }
             Conn::Postgres(c) => {
                 let st = c.statement(&sql)?;
-                let rows = c.client.query(&st, &pg_params(params))?;
+                let rows = c.client()?.query(&st, &pg_params(params))?;
                 rows.iter().map(pg_row).collect()
             }
         }
@@ -411,7 +416,7 @@ impl Conn {
             }
             Conn::Postgres(c) => {
                 let st = c.statement(&sql)?;
-                Ok(c.client.execute(&st, &pg_params(params))?)
+                Ok(c.client()?.execute(&st, &pg_params(params))?)
             }
         }
     }
@@ -426,7 +431,7 @@ impl Conn {
                 if !(t.starts_with("BEGIN") || t == "COMMIT" || t == "ROLLBACK") {
                     c.statements.clear();
                 }
-                Ok(c.client.batch_execute(sql)?)
+                Ok(c.client()?.batch_execute(sql)?)
             }
         }
     }
@@ -466,87 +471,81 @@ impl Conn {
         }
     }
 
+    /// False once a PostgreSQL session is closed (e.g. the server terminated it).
+    pub fn is_open(&self) -> bool {
+        match self {
+            Conn::Sqlite(_) => true,
+            Conn::Postgres(c) => c.client.as_ref().is_some_and(|c| !c.is_closed()),
+        }
+    }
+
     fn healthy(&self) -> bool {
         match self {
             Conn::Sqlite(c) => c.is_autocommit(),
-            Conn::Postgres(c) => !c.client.is_closed(),
+            Conn::Postgres(c) => c.client.as_ref().is_some_and(|c| !c.is_closed()),
         }
     }
 }
 
-struct PoolState {
-    idle: Vec<Conn>,
-    open: usize,
+/// The sync `postgres::Client` blocks on its own runtime when dropped, which panics on a thread
+/// that is driving a tokio runtime (e.g. when the server shuts down and drops its pool):
+/// PostgreSQL connections are therefore closed on a thread of their own.
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        let (client, statements) = (self.client.take(), std::mem::take(&mut self.statements));
+        let _ = std::thread::Builder::new().name("wt-pg-close".into()).spawn(move || drop((statements, client)));
+    }
 }
 
-/// A small blocking connection pool: at most `max` connections; callers wait for one.
+/// Opens and checks our `Conn` for r2d2 (the same set-up as `Conn::open`: busy timeout, WAL,
+/// foreign keys on SQLite; lock and statement timeouts on PostgreSQL). One manager for both
+/// dialects keeps one connection type (and PostgreSQL's prepared-statement cache per connection).
+#[derive(Debug)]
+pub struct Manager(DbUrl);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = DbError;
+
+    fn connect(&self) -> DbResult<Conn> {
+        Conn::open(&self.0)
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> DbResult<()> {
+        conn.batch("SELECT 1")
+    }
+
+    /// A connection given back inside a transaction (a request that failed half-way) is rolled
+    /// back; one that cannot be (or a closed PostgreSQL session) is dropped.
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        if !conn.healthy() {
+            conn.rollback();
+        }
+        !conn.healthy()
+    }
+}
+
+impl std::error::Error for DbError {}
+
+pub type Pooled = r2d2::PooledConnection<Manager>;
+
+/// The connection pool (r2d2): at most `max` connections, opened when needed; a caller waits up
+/// to 30 s for a free one (then `STORAGE_UNAVAILABLE`).
 pub struct Pool {
     url: DbUrl,
-    max: usize,
-    state: Mutex<PoolState>,
-    freed: Condvar,
-}
-
-pub struct Pooled {
-    conn: Option<Conn>,
-    pool: Arc<Pool>,
-}
-
-impl std::ops::Deref for Pooled {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        self.conn.as_ref().expect("connection present until drop")
-    }
-}
-
-impl std::ops::DerefMut for Pooled {
-    fn deref_mut(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("connection present until drop")
-    }
-}
-
-/// Closes a connection. The sync `postgres::Client` blocks on its own runtime when dropped,
-/// which panics on a thread that is driving a tokio runtime (e.g. when the server shuts down
-/// and drops its pool): PostgreSQL connections are therefore closed on a thread of their own.
-fn dispose(c: Conn) {
-    match c {
-        Conn::Sqlite(c) => drop(c),
-        pg @ Conn::Postgres(_) => {
-            let _ = std::thread::Builder::new().name("wt-pg-close".into()).spawn(move || drop(pg));
-        }
-    }
-}
-
-impl Drop for Pooled {
-    fn drop(&mut self) {
-        let Some(mut c) = self.conn.take() else { return };
-        let mut st = self.pool.state.lock().unwrap_or_else(|e| e.into_inner());
-        if !c.healthy() {
-            c.rollback();
-        }
-        if c.healthy() {
-            st.idle.push(c);
-        } else {
-            st.open -= 1;
-            dispose(c);
-        }
-        drop(st);
-        self.pool.freed.notify_one();
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        let st = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        for c in st.idle.drain(..) {
-            dispose(c);
-        }
-    }
+    inner: r2d2::Pool<Manager>,
 }
 
 impl Pool {
     pub fn new(url: DbUrl, max: usize) -> Arc<Pool> {
-        Arc::new(Pool { url, max: max.max(1), state: Mutex::new(PoolState { idle: Vec::new(), open: 0 }), freed: Condvar::new() })
+        let inner = r2d2::Pool::builder()
+            .max_size(max.clamp(1, u32::MAX as usize) as u32)
+            .min_idle(Some(0))
+            .test_on_check_out(false)
+            .connection_timeout(Duration::from_secs(30))
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(Manager(url.clone()));
+        Arc::new(Pool { url, inner })
     }
 
     pub fn url(&self) -> &DbUrl {
@@ -558,32 +557,18 @@ impl Pool {
     }
 
     /// A connection, waiting up to 30 s for one to be free.
-    pub fn get(self: &Arc<Self>) -> DbResult<Pooled> {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(c) = st.idle.pop() {
-                return Ok(Pooled { conn: Some(c), pool: self.clone() });
-            }
-            if st.open < self.max {
-                st.open += 1;
-                drop(st);
-                return match Conn::open(&self.url) {
-                    Ok(c) => Ok(Pooled { conn: Some(c), pool: self.clone() }),
-                    Err(e) => {
-                        self.state.lock().unwrap_or_else(|e| e.into_inner()).open -= 1;
-                        self.freed.notify_one();
-                        Err(e)
-                    }
-                };
-            }
-            let now = std::time::Instant::now();
-            if now >= deadline {
-                return Err(DbError { kind: DbErrorKind::Busy, message: "no database connection free within 30 s".into() });
-            }
-            st = self.freed.wait_timeout(st, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
-        }
+    pub fn get(&self) -> DbResult<Pooled> {
+        self.inner.get().map_err(pool_error)
     }
+
+    /// A connection within `wait` (the health check's short wait).
+    pub fn get_timeout(&self, wait: Duration) -> DbResult<Pooled> {
+        self.inner.get_timeout(wait).map_err(pool_error)
+    }
+}
+
+fn pool_error(e: r2d2::Error) -> DbError {
+    DbError { kind: DbErrorKind::Busy, message: format!("no database connection: {e}") }
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use serde_json::{Map, Value};
 use workflow_templates::catalog::{DiscoverOptions, WriteOptions};
+use workflow_templates::model::time::parse_ms;
 
 use crate::http::App;
 use crate::reply::{ApiError, ApiResult};
@@ -85,18 +86,132 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
-pub(crate) fn if_match(headers: &HeaderMap) -> ApiResult<WriteOptions> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(WriteOptions::default()) };
-    let s = v.to_str().map_err(|_| ApiError::bad("If-Match must be the updated_at of the copy being edited"))?.trim();
-    let s = s.strip_prefix("W/").unwrap_or(s);
-    let s = s.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(s);
-    if s == "*" {
-        return Ok(WriteOptions::default());
+/// One entity tag of an `If-Match` / `If-None-Match` list (RFC 9110 section 8.8.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityTag {
+    pub weak: bool,
+    pub opaque: String,
+}
+
+/// Parses `1#entity-tag` (`"a", W/"b"`), OWS and empty list elements allowed (RFC 9110
+/// section 5.6.1). Also a bare value that starts with a digit and has no quote, comma or space
+/// (this server's timestamp sent unquoted, as earlier clients did): one strong tag.
+pub(crate) fn entity_tags(list: &str) -> Result<Vec<EntityTag>, &'static str> {
+    let s = list.trim();
+    if s.starts_with(|c: char| c.is_ascii_digit()) && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b',') {
+        return Ok(vec![EntityTag { weak: false, opaque: s.to_string() }]);
     }
-    if s.is_empty() || s.len() > 64 {
-        return Err(ApiError::bad("If-Match must be the updated_at of the copy being edited"));
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            break;
+        }
+        let weak = rest.starts_with("W/");
+        if weak {
+            rest = &rest[2..];
+        }
+        let Some(body) = rest.strip_prefix('"') else { return Err("an entity tag is a quoted string, optionally prefixed W/") };
+        let Some(end) = body.find('"') else { return Err("an entity tag is missing its closing quote") };
+        let opaque = &body[..end];
+        // etagc = %x21 / %x23-7E / obs-text; HeaderValue::to_str has already refused obs-text.
+        if !opaque.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)) {
+            return Err("an entity tag holds visible characters other than the double quote");
+        }
+        out.push(EntityTag { weak, opaque: opaque.to_string() });
+        rest = body[end + 1..].trim_start_matches([' ', '\t']);
+        if !(rest.is_empty() || rest.starts_with(',')) {
+            return Err("entity tags are separated by commas");
+        }
     }
-    Ok(WriteOptions { if_match: Some(s.to_string()) })
+    if out.is_empty() {
+        return Err("an empty list");
+    }
+    Ok(out)
+}
+
+/// The `If-Match` precondition of an edit or delete (RFC 9110 section 13.1.1): absent or `*`
+/// (no condition), or a list of entity tags of which one must match the record's current `ETag`
+/// by the strong comparison, so weak tags never match. A tag that is not one of this server's
+/// ETags (an opaque value) simply does not match: 412. Only a header that is not an entity-tag
+/// list at all is 400.
+#[derive(Debug, Clone, Default)]
+pub enum IfMatch {
+    #[default]
+    Any,
+    /// The strong tags' opaque values (possibly none: a list of weak tags only).
+    Strong(Vec<String>),
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(v) = parts.headers.get(header::IF_MATCH) else { return Ok(IfMatch::Any) };
+        let bad = |why: &str| ApiError::bad(format!("If-Match must be * or a list of entity tags (RFC 9110 section 13.1.1): {why}"));
+        let s = v.to_str().map_err(|_| bad("not visible ASCII"))?.trim();
+        if s == "*" {
+            return Ok(IfMatch::Any);
+        }
+        let tags = entity_tags(s).map_err(bad)?;
+        Ok(IfMatch::Strong(tags.into_iter().filter(|t| !t.weak).map(|t| t.opaque).collect()))
+    }
+}
+
+impl IfMatch {
+    /// The core's single `ifMatch` for this precondition. The core compares it with the stored
+    /// `updated_at` inside the write's own revision-guarded transaction. With several candidate
+    /// tags, `current` (the record's id and `updated_at` as read now) picks the one that matches;
+    /// the core then checks it again atomically. No matching tag: 412 `CONFLICT`.
+    pub(crate) fn options(&self, id: &str, current: impl FnOnce() -> ApiResult<String>) -> ApiResult<WriteOptions> {
+        let tags = match self {
+            IfMatch::Any => return Ok(WriteOptions::default()),
+            IfMatch::Strong(t) => t,
+        };
+        let mut cands: Vec<&String> = Vec::new();
+        for t in tags {
+            if !cands.contains(&t) {
+                cands.push(t);
+            }
+        }
+        if let [only] = cands.as_slice() {
+            if parse_ms(only).is_some() {
+                return Ok(WriteOptions { if_match: Some((*only).clone()) });
+            }
+        }
+        // Also with no candidate (weak tags only): a request refused anyway (403, 404) is
+        // refused for that, not for its precondition (RFC 9110 section 13.2.1).
+        let actual = match current() {
+            Ok(a) => Some(a),
+            // A stored row that fails verification (only its owner's delete reaches it): the
+            // core compares the tag with what is stored, bad timestamp and all.
+            Err(e) if e.code == "INTEGRITY" && !cands.is_empty() => return Ok(WriteOptions { if_match: Some(cands[0].clone()) }),
+            Err(e) => return Err(e),
+        };
+        let hit = actual.as_ref().and_then(|a| cands.iter().find(|c| **c == a || parse_ms(c).is_some_and(|m| Some(m) == parse_ms(a))));
+        match hit {
+            Some(c) => Ok(WriteOptions { if_match: Some((*c).clone()) }),
+            None => Err(ApiError::new(StatusCode::PRECONDITION_FAILED, "CONFLICT", format!("If-Match matches no current entity tag of {id}"))
+                .with_details(serde_json::json!({ "id": id, "expected": tags, "actual": actual }))),
+        }
+    }
+}
+
+/// The `Idempotency-Key` header: 1..=255 visible ASCII characters (see `idempotency.rs`).
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(v) = parts.headers.get("idempotency-key") else { return Ok(IdempotencyKey(None)) };
+        let key = v.to_str().map_err(|_| ApiError::bad("Idempotency-Key must be visible ASCII"))?.trim().to_string();
+        if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+            return Err(ApiError::bad("Idempotency-Key must be 1..=255 visible ASCII characters"));
+        }
+        Ok(IdempotencyKey(Some(key)))
+    }
 }
 
 /// Query parameters as (key, value) pairs, bounded in size.
@@ -142,8 +257,8 @@ pub(crate) fn discover_options(app: &App, pairs: Vec<(String, String)>) -> ApiRe
                 _ => return Err(ApiError::bad(format!("{k} must be true or false"))),
             },
             "limit" | "offset" => match v.parse::<u64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => return Err(ApiError::bad(format!("{k} must be a non-negative integer"))),
+                Ok(n) if n <= workflow_templates::model::MAX_SAFE_INTEGER => Value::from(n),
+                _ => return Err(ApiError::bad(format!("{k} must be an integer in 0..=2^53-1"))),
             },
             _ => Value::String(v),
         };

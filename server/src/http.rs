@@ -10,21 +10,27 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::{json, Value};
 use workflow_templates::catalog::{Catalog, Env, SkippedRow, SystemEnv, UsageRun};
+use workflow_templates::model::time::parse_ms;
 use workflow_templates::Error;
 
-use crate::auth;
-use crate::extract::{discover_options, if_match, object_body, only_keys, query_pairs, Id, JsonBody};
-use crate::reply::{json_errors, ApiError, ApiResult, Reply};
+pub use crate::auth::UserAuth;
+use crate::db::Pool;
+use crate::extract::{discover_options, object_body, only_keys, query_pairs, IdempotencyKey, Id, IfMatch, JsonBody};
+use crate::idempotency::{self, idem_of, Idem, Replay};
 pub use crate::reply::status_of;
-use crate::db::{int, text, Pool};
+use crate::reply::{json_errors, not_modified, ApiError, ApiResult, Reply};
 use crate::store::{IdemClaim, SqlStore};
+
+/// Where created records are read (the `Location` of a 201).
+const TEMPLATES: &str = "/v1/templates";
+const SPECS: &str = "/v1/specs";
 
 pub type Cat = Catalog<SqlStore, ServerEnv>;
 
@@ -40,7 +46,7 @@ impl Env for ServerEnv {
         SystemEnv.now_ms()
     }
     fn skipped_row(&self, row: &SkippedRow) {
-        eprintln!("left out stored {} row {} ({}: {}) from a list for user {}", row.table, row.id, row.code, row.message, self.user);
+        tracing::warn!("left out stored {} row {} ({}: {}) from a list for user {}", row.table, row.id, row.code, row.message, self.user);
     }
 }
 
@@ -58,6 +64,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// No body frame received, or no response byte accepted, for this long closes the connection.
     pub idle_timeout: Duration,
+    /// An Idempotency-Key older than this is forgotten (`--idempotency-ttl-hours`).
+    pub idempotency_ttl: Duration,
 }
 
 impl Default for Config {
@@ -70,6 +78,7 @@ impl Default for Config {
             max_text: 1000,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -102,147 +111,48 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> ApiResult<String> {
-    let Some(v) = headers.get(header::AUTHORIZATION) else {
-        return Err(ApiError::unauthorized("missing Authorization: Bearer <token>"));
-    };
-    let v = v.to_str().map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
-    let (scheme, token) = v.split_once(' ').ok_or_else(|| ApiError::unauthorized("Authorization must be Bearer <token>"))?;
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 256 {
-        return Err(ApiError::unauthorized("Authorization must be Bearer <token>"));
-    }
-    Ok(token.to_string())
-}
-
-/// How a lost response of an idempotent request is rebuilt from the record it wrote.
-#[derive(Clone, Copy, PartialEq)]
-pub(crate) enum Replay {
-    /// The template the request wrote, answered with this status.
-    Template(StatusCode),
-    Spec(StatusCode),
-    Nothing,
-}
-
-pub(crate) struct Idem {
-    key: String,
-    request_hash: String,
-    replay: Replay,
-}
-
-pub(crate) fn idem_of(headers: &HeaderMap, method: &Method, path: &str, body: &[u8], replay: Replay) -> ApiResult<Option<Idem>> {
-    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
-    let key = v.to_str().map_err(|_| ApiError::bad("Idempotency-Key must be visible ASCII"))?.trim().to_string();
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-        return Err(ApiError::bad("Idempotency-Key must be 1..=255 visible ASCII characters"));
-    }
-    let mut h = Vec::with_capacity(body.len() + path.len() + 16);
-    h.extend_from_slice(method.as_str().as_bytes());
-    h.push(b' ');
-    h.extend_from_slice(path.as_bytes());
-    h.push(b'\n');
-    h.extend_from_slice(body);
-    Ok(Some(Idem { key, request_hash: auth::sha256_hex(&h), replay }))
-}
-
-fn stored_reply(status: i64, body: &str) -> ApiResult<Reply> {
-    let body: Option<Value> = if body.is_empty() { None } else { Some(serde_json::from_str(body).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", e.to_string()))?) };
-    let etag = body.as_ref().and_then(|b| b.get("updated_at")).and_then(Value::as_str).map(str::to_string);
-    Ok(Reply { status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK), body, etag, replayed: false })
-}
-
-/// Looks up an idempotency key. `Some` when the request was already applied: its reply.
-/// Waits (bounded) while a concurrent twin is between its commit and storing its response.
-fn replay(cat: &Cat, user: &str, idem: &Idem, wait: Duration) -> ApiResult<Option<Reply>> {
-    let deadline = std::time::Instant::now() + wait;
-    loop {
-        let rows = cat
-            .store()
-            .conn()
-            .query("SELECT request_hash, status, response, resource_id FROM idempotency_keys WHERE user_id = {t1} AND idem_key = {t2}", &[text(user), text(&idem.key)])?;
-        let Some(r) = rows.first() else { return Ok(None) };
-        if r[0].text() != Some(idem.request_hash.as_str()) {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ARGUMENT", "this Idempotency-Key was used for a different request"));
-        }
-        if let (Some(status), Some(body)) = (r[1].int(), r[2].text()) {
-            return stored_reply(status, body).map(Some);
-        }
-        if std::time::Instant::now() >= deadline {
-            // Applied, but the response was never stored (the server stopped in between):
-            // rebuild it from the record the request wrote.
-            let id = r[3].text().unwrap_or_default().to_string();
-            return match idem.replay {
-                Replay::Template(status) => Reply::with(status, block_on(cat.get(&id))?).map(Some),
-                Replay::Spec(status) => Reply::with(status, block_on(cat.get_spec(&id))?).map(Some),
-                Replay::Nothing => Reply::ok(json!({ "replayed": true })).map(Some),
-            };
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Forgets idempotency keys older than `ttl` (a retry after that is a new request).
-pub fn expire_idempotency_keys(pool: &Arc<Pool>, ttl: std::time::Duration) -> Result<u64, crate::db::DbError> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    let cutoff = workflow_templates::model::time::format_ms(now - ttl.as_millis() as i64);
-    pool.get()?.execute("DELETE FROM idempotency_keys WHERE created_at < {ts1}", &[text(cutoff)])
-}
-
-/// Authenticates, then runs `op` against a catalog for the user on a blocking thread, with
-/// idempotency-key handling when `idem` is given.
-pub(crate) async fn run<F>(app: &App, headers: &HeaderMap, idem: Option<Idem>, op: F) -> Response
+/// Runs `op` against a catalog for the authenticated user on a blocking thread (the core's
+/// futures are not `Send`), with idempotency-key handling when `idem` is given.
+pub async fn run<F>(app: &App, user: UserAuth, idem: Option<Idem>, op: F) -> ApiResult<Reply>
 where
     F: FnOnce(&Cat) -> ApiResult<Reply> + Send + 'static,
 {
-    let token = match bearer(headers) {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
     let pool = app.pool.clone();
-    let res = tokio::task::spawn_blocking(move || -> ApiResult<Reply> {
-        let mut conn = pool.get()?;
-        let user = auth::user_for_token(&mut conn, &token)?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+    let ttl = app.cfg.idempotency_ttl;
+    tokio::task::spawn_blocking(move || -> ApiResult<Reply> {
+        let user = user.user_id;
+        let conn = pool.get()?;
         let claim = idem.as_ref().map(|i| IdemClaim { user_id: user.clone(), key: i.key.clone(), request_hash: i.request_hash.clone() });
         let cat = Catalog::new(SqlStore::for_request(conn, claim), ServerEnv { user: user.clone() }, &user)?.shared(true);
-        if let Some(i) = &idem {
-            // A row without a response is a twin between its commit and storing its answer
-            // (wait briefly for it), or a server that stopped right there (rebuild it).
-            if let Some(r) = replay(&cat, &user, i, Duration::from_secs(2))? {
-                return Ok(replayed(r));
-            }
+        let Some(i) = &idem else { return op(&cat) };
+        // A row without a response is a twin between its commit and storing its answer
+        // (wait briefly for it), or a server that stopped right there (rebuild it).
+        if let Some(r) = idempotency::replay(&cat, &user, i, ttl, Duration::from_secs(2))? {
+            return Ok(replayed(r));
         }
         let out = op(&cat);
-        let Some(i) = &idem else { return out };
         if cat.store().idem_taken.get() {
             // A concurrent twin of this request holds the key: answer what it answered.
-            return match replay(&cat, &user, i, Duration::from_secs(10))? {
+            return match idempotency::replay(&cat, &user, i, ttl, Duration::from_secs(10))? {
                 Some(r) => Ok(replayed(r)),
                 None => Err(ApiError::new(StatusCode::PRECONDITION_FAILED, "CONFLICT", "a request with this Idempotency-Key is in progress; retry")),
             };
         }
-        if out.is_err() {
+        match &out {
             // The failure may be the twin's success seen from here (e.g. NAME_TAKEN by the very
             // template the twin created): when the key is now spent, answer what the twin did.
-            if let Some(r) = replay(&cat, &user, i, Duration::from_secs(10))? {
-                return Ok(replayed(r));
+            Err(_) => {
+                if let Some(r) = idempotency::replay(&cat, &user, i, ttl, Duration::from_secs(10))? {
+                    return Ok(replayed(r));
+                }
             }
-        }
-        if let Ok(reply) = &out {
             // The request's effect and the key were committed together; now keep its answer.
-            let body = reply.body.as_ref().map(Value::to_string).unwrap_or_default();
-            cat.store().conn().execute(
-                "UPDATE idempotency_keys SET status = {i1}, response = {t2} WHERE user_id = {t3} AND idem_key = {t4}",
-                &[int(reply.status.as_u16() as i64), text(body), text(&user), text(&i.key)],
-            )?;
+            Ok(reply) => idempotency::keep(&cat, &user, i, reply)?,
         }
         out
     })
-    .await;
-    match res {
-        Ok(Ok(r)) => r.into_response(),
-        Ok(Err(e)) => e.into_response(),
-        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", format!("the request failed: {e}")).into_response(),
-    }
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", format!("the request failed: {e}")))?
 }
 
 /// Marks a reply as the stored answer of an earlier request with the same Idempotency-Key.
@@ -250,198 +160,216 @@ fn replayed(r: Reply) -> Reply {
     Reply { replayed: true, ..r }
 }
 
-// ---- handlers -----------------------------------------------------------------------------
+/// An edit of a version that is not the latest is 409 (the request conflicts with the state of
+/// the template, RFC 9110 section 15.5.10), code `INVALID_ARGUMENT` (the core's code for it, so
+/// the JS remote adapter reports what the in-browser catalog does), details
+/// `{ reason: "NOT_LATEST", id }`.
+fn not_latest(cat: &Cat, id: &str, e: ApiError) -> ApiError {
+    if e.code != "INVALID_ARGUMENT" {
+        return e;
+    }
+    match block_on(cat.get(id)) {
+        Ok(t) if !t.is_latest => ApiError { status: StatusCode::CONFLICT, details: json!({ "reason": "NOT_LATEST", "id": id }), ..e },
+        _ => e,
+    }
+}
 
-async fn health() -> Response {
-    axum::Json(json!({ "ok": true, "service": "workflow-templates-server", "version": env!("CARGO_PKG_VERSION") })).into_response()
+// ---- handlers -----------------------------------------------------------------------------
+//
+// The shape of a handler: `UserAuth` first (authentication before anything else), then the
+// state, path, header extractors (`IfMatch`, `IdempotencyKey`), the body last; it returns
+// `ApiResult<Reply>` and the catalog call runs inside `run`, errors propagating with `?`.
+
+/// Liveness and readiness: 200 when the database answers a query within 3 s, else 503
+/// `STORAGE_UNAVAILABLE` with `Retry-After`.
+async fn health(State(app): State<App>) -> ApiResult<Reply> {
+    let pool = app.pool.clone();
+    let probe = tokio::task::spawn_blocking(move || -> ApiResult<()> {
+        // Idle sessions the database closed fail once each and are dropped (the pool does not
+        // test on checkout): go on to the next one, so that health says what the database
+        // says now, not what a dead session says.
+        let deadline = std::time::Instant::now() + Duration::from_millis(2500);
+        loop {
+            let wait = deadline.saturating_duration_since(std::time::Instant::now()).max(Duration::from_millis(1));
+            let mut conn = pool.get_timeout(wait)?;
+            match conn.query("SELECT COUNT(*) FROM wt_schema_migrations", &[]) {
+                Ok(_) => return Ok(()),
+                Err(e) if !conn.is_open() && std::time::Instant::now() < deadline => drop(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    });
+    let down = |why: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "STORAGE_UNAVAILABLE", format!("the database does not answer: {why}"));
+    match tokio::time::timeout(Duration::from_secs(3), probe).await {
+        Ok(Ok(Ok(()))) => Reply::ok(json!({ "ok": true, "database": "up", "service": "workflow-templates-server", "version": env!("CARGO_PKG_VERSION") })),
+        Ok(Ok(Err(e))) => Err(down(e.message)),
+        Ok(Err(e)) => Err(down(e.to_string())),
+        Err(_) => Err(down("no answer within 3 s".into())),
+    }
 }
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/yaml; charset=utf-8")], OPENAPI).into_response()
 }
 
-async fn me(State(app): State<App>, headers: HeaderMap) -> Response {
-    run(&app, &headers, None, |cat| Reply::ok(json!({ "user_id": cat.user_id() }))).await
+async fn me(user: UserAuth) -> ApiResult<Reply> {
+    Reply::ok(json!({ "user_id": user.user_id }))
 }
 
-async fn discover(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let opts = match query_pairs(&app, &q).and_then(|p| discover_options(&app, p)) {
-        Ok(o) => o,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.discover(&opts))?)).await
+async fn discover(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
+    let opts = discover_options(&app, query_pairs(&app, &q)?)?;
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.discover(&opts))?)).await
 }
 
-async fn create(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> Response {
-    let idem = match idem_of(&headers, &Method::POST, "/v1/templates", &body.raw, Replay::Template(StatusCode::CREATED)) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.create(body.value))?)).await
+async fn create(user: UserAuth, State(app): State<App>, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let idem = idem_of(key, &Method::POST, "/v1/templates", &body.raw, Replay::Template(StatusCode::CREATED));
+    run(&app, user, idem, move |cat| Reply::created(TEMPLATES, block_on(cat.create(body.value))?)).await
 }
 
-async fn get_one(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.get(&id))?)).await
+async fn get_one(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.get(&id))?)).await
 }
 
-async fn update(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
-    let opts = match if_match(&headers) {
-        Ok(o) => o,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.update(&id, body.value, opts))?)).await
+/// The `updated_at` of the caller's own template as read now (for an `If-Match` list). A
+/// template the caller may not edit answers as the edit would (403 / 404), before any
+/// precondition (RFC 9110 section 13.2.1).
+fn template_etag(cat: &Cat, id: &str) -> ApiResult<String> {
+    let t = block_on(cat.get(id))?;
+    if t.is_builtin {
+        return Err(Error::BuiltinReadOnly { id: t.id }.into());
+    }
+    if t.owner_id != cat.user_id() {
+        return Err(Error::Forbidden(format!("template {} belongs to another user", t.id)).into());
+    }
+    Ok(t.updated_at)
 }
 
-async fn delete(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
-    let opts = match if_match(&headers) {
-        Ok(o) => o,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| {
+async fn update(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, body: JsonBody) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| {
+        let opts = cond.options(&id, || template_etag(cat, &id))?;
+        Reply::ok(block_on(cat.update(&id, body.value, opts)).map_err(|e| not_latest(cat, &id, e.into()))?)
+    })
+    .await
+}
+
+async fn delete(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| {
+        let opts = cond.options(&id, || template_etag(cat, &id))?;
         block_on(cat.delete_with(&id, opts))?;
         Reply::no_content()
     })
     .await
 }
 
-async fn new_version(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
-    let prep = (|| -> ApiResult<_> {
-        let opts = if_match(&headers)?;
-        let mut m = object_body(body.value.clone(), &["patch", "changelog"], "a new-version request")?;
-        let patch = m.remove("patch").unwrap_or(Value::Null);
-        let changelog = match m.remove("changelog") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => return Err(ApiError::bad("changelog must be a string")),
-        };
-        let idem = idem_of(&headers, &Method::POST, &format!("/v1/templates/{id}/versions"), &body.raw, Replay::Template(StatusCode::CREATED))?;
-        Ok((opts, patch, changelog, idem))
-    })();
-    let (opts, patch, changelog, idem) = match prep {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
+async fn new_version(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let mut m = object_body(body.value.clone(), &["patch", "changelog"], "a new-version request")?;
+    let patch = m.remove("patch").unwrap_or(Value::Null);
+    let changelog = match m.remove("changelog") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(ApiError::bad("changelog must be a string")),
     };
-    run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.new_version(&id, patch, changelog, opts))?)).await
+    let idem = idem_of(key, &Method::POST, &format!("/v1/templates/{id}/versions"), &body.raw, Replay::Template(StatusCode::CREATED));
+    run(&app, user, idem, move |cat| {
+        let opts = cond.options(&id, || template_etag(cat, &id))?;
+        Reply::created(TEMPLATES, block_on(cat.new_version(&id, patch, changelog, opts)).map_err(|e| not_latest(cat, &id, e.into()))?)
+    })
+    .await
 }
 
-async fn versions(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.versions(&id))?)).await
+async fn versions(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.versions(&id))?)).await
 }
 
-async fn chain(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.chain(&id))?)).await
+async fn chain(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.chain(&id))?)).await
 }
 
 /// `preview(draft, id?)`: resolve of an unsaved draft; writes nothing.
-async fn preview(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> Response {
-    let prep = (|| -> ApiResult<_> {
-        let mut m = object_body(body.value, &["draft", "id"], "a preview request")?;
-        let draft = m.remove("draft").unwrap_or(Value::Null);
-        let id = match m.remove("id") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => return Err(ApiError::bad("id must be a string")),
-        };
-        Ok((draft, id))
-    })();
-    let (draft, id) = match prep {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
+async fn preview(user: UserAuth, State(app): State<App>, body: JsonBody) -> ApiResult<Reply> {
+    let mut m = object_body(body.value, &["draft", "id"], "a preview request")?;
+    let draft = m.remove("draft").unwrap_or(Value::Null);
+    let id = match m.remove("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(ApiError::bad("id must be a string")),
     };
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.preview(draft, id.as_deref()))?)).await
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.preview(draft, id.as_deref()))?)).await
 }
 
-async fn resolve(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.resolve(&id))?)).await
+async fn resolve(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.resolve(&id))?)).await
 }
 
-async fn derived(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.derived(&id))?)).await
+async fn derived(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.derived(&id))?)).await
 }
 
-async fn diff(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let pairs = match query_pairs(&app, &q).and_then(|p| only_keys(&p, &["a", "b"]).map(|()| p)) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
+async fn diff(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
+    let pairs = query_pairs(&app, &q)?;
+    only_keys(&pairs, &["a", "b"])?;
     let get = |k: &str| pairs.iter().find(|(p, _)| p == k).map(|(_, v)| v.clone());
     let (Some(a), Some(b)) = (get("a"), get("b")) else {
-        return ApiError::bad("diff needs query parameters a and b (template ids)").into_response();
+        return Err(ApiError::bad("diff needs query parameters a and b (template ids)"));
     };
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.diff(&a, &b))?)).await
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.diff(&a, &b))?)).await
 }
 
-async fn usage(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
-    let prep = (|| -> ApiResult<_> {
-        let run = UsageRun::from_value(&body.value)?;
-        let idem = idem_of(&headers, &Method::POST, &format!("/v1/templates/{id}/usage"), &body.raw, Replay::Template(StatusCode::OK))?;
-        Ok((run, idem))
-    })();
-    let (usage_run, idem) = match prep {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
+async fn usage(user: UserAuth, State(app): State<App>, Id(id): Id, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let usage_run = UsageRun::from_value(&body.value)?;
+    let idem = idem_of(key, &Method::POST, &format!("/v1/templates/{id}/usage"), &body.raw, Replay::Template(StatusCode::OK));
+    run(&app, user, idem, move |cat| Reply::ok(block_on(cat.record_usage(&id, &usage_run))?)).await
+}
+
+async fn rate(user: UserAuth, State(app): State<App>, Id(id): Id, body: JsonBody) -> ApiResult<Reply> {
+    let m = object_body(body.value, &["stars"], "a rating")?;
+    let stars = m.get("stars").and_then(Value::as_f64).ok_or_else(|| ApiError::bad("stars must be a number in 0..=5"))?;
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.rate(&id, stars))?)).await
+}
+
+async fn popular(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
+    let p = query_pairs(&app, &q)?;
+    only_keys(&p, &["n"])?;
+    let n = match p.first() {
+        None => 10,
+        Some((_, v)) => v.parse::<usize>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::bad("n must be an integer in 1..=100"))?,
     };
-    run(&app, &headers, idem, move |cat| Reply::ok(block_on(cat.record_usage(&id, &usage_run))?)).await
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.popular_by_category(n))?)).await
 }
 
-async fn rate(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
-    let stars = match object_body(body.value, &["stars"], "a rating").and_then(|m| m.get("stars").and_then(Value::as_f64).ok_or_else(|| ApiError::bad("stars must be a number in 0..=5"))) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.rate(&id, stars))?)).await
+async fn list_specs(user: UserAuth, State(app): State<App>) -> ApiResult<Reply> {
+    run(&app, user, None, |cat| Reply::ok(block_on(cat.list_specs())?)).await
 }
 
-async fn popular(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let n = match query_pairs(&app, &q).and_then(|p| {
-        only_keys(&p, &["n"])?;
-        match p.first() {
-            None => Ok(10),
-            Some((_, v)) => v.parse::<usize>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::bad("n must be an integer in 1..=100")),
-        }
-    }) {
-        Ok(n) => n,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.popular_by_category(n))?)).await
+async fn create_spec(user: UserAuth, State(app): State<App>, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let idem = idem_of(key, &Method::POST, "/v1/specs", &body.raw, Replay::Spec(StatusCode::CREATED));
+    run(&app, user, idem, move |cat| Reply::created(SPECS, block_on(cat.create_spec(body.value))?)).await
 }
 
-async fn list_specs(State(app): State<App>, headers: HeaderMap) -> Response {
-    run(&app, &headers, None, |cat| Reply::ok(block_on(cat.list_specs())?)).await
+async fn get_spec(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.get_spec(&id))?)).await
 }
 
-async fn create_spec(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> Response {
-    let idem = match idem_of(&headers, &Method::POST, "/v1/specs", &body.raw, Replay::Spec(StatusCode::CREATED)) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.create_spec(body.value))?)).await
+fn spec_etag(cat: &Cat, id: &str) -> ApiResult<String> {
+    Ok(block_on(cat.get_spec(id))?.updated_at)
 }
 
-async fn get_spec(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.get_spec(&id))?)).await
+async fn update_spec(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, body: JsonBody) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| {
+        let opts = cond.options(&id, || spec_etag(cat, &id))?;
+        Reply::ok(block_on(cat.update_spec(&id, body.value, opts))?)
+    })
+    .await
 }
 
-async fn update_spec(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
-    let opts = match if_match(&headers) {
-        Ok(o) => o,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.update_spec(&id, body.value, opts))?)).await
-}
-
-async fn delete_spec(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
-    let opts = match if_match(&headers) {
-        Ok(o) => o,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| {
+async fn delete_spec(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| {
+        let opts = cond.options(&id, || spec_etag(cat, &id))?;
         // Specs have no conditional delete in the core: compare first, then delete (a spec
         // changes only through its owner, so the window is the owner's own concurrency).
         if let Some(want) = &opts.if_match {
             let cur = block_on(cat.get_spec(&id))?;
-            let same = workflow_templates::model::time::parse_ms(want).is_some_and(|w| Some(w) == workflow_templates::model::time::parse_ms(&cur.updated_at));
-            if !same {
+            if parse_ms(want).is_none_or(|w| Some(w) != parse_ms(&cur.updated_at)) {
                 return Err(Error::Conflict { id: cur.id, expected: want.clone(), actual: cur.updated_at }.into());
             }
         }
@@ -451,32 +379,26 @@ async fn delete_spec(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> 
     .await
 }
 
-async fn instantiate(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
-    let idem = match idem_of(&headers, &Method::POST, &format!("/v1/specs/{id}/instantiate"), &body.raw, Replay::Template(StatusCode::CREATED)) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.instantiate_spec(&id, body.value))?)).await
+async fn instantiate(user: UserAuth, State(app): State<App>, Id(id): Id, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let idem = idem_of(key, &Method::POST, &format!("/v1/specs/{id}/instantiate"), &body.raw, Replay::Template(StatusCode::CREATED));
+    run(&app, user, idem, move |cat| Reply::created(TEMPLATES, block_on(cat.instantiate_spec(&id, body.value))?)).await
 }
 
-async fn export(State(app): State<App>, headers: HeaderMap) -> Response {
-    run(&app, &headers, None, |cat| Reply::ok(block_on(cat.export_all())?)).await
+async fn export(user: UserAuth, State(app): State<App>) -> ApiResult<Reply> {
+    run(&app, user, None, |cat| Reply::ok(block_on(cat.export_all())?)).await
 }
 
-async fn import(State(app): State<App>, headers: HeaderMap, body: JsonBody) -> Response {
-    let idem = match idem_of(&headers, &Method::POST, "/v1/import", &body.raw, Replay::Nothing) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, idem, move |cat| Reply::ok(block_on(cat.import_all(body.value))?)).await
+async fn import(user: UserAuth, State(app): State<App>, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let idem = idem_of(key, &Method::POST, "/v1/import", &body.raw, Replay::Nothing);
+    run(&app, user, idem, move |cat| Reply::ok(block_on(cat.import_all(body.value))?)).await
 }
 
-async fn not_found() -> Response {
-    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint (see /v1/openapi.yaml)").into_response()
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint (see /v1/openapi.yaml)")
 }
 
-async fn method_not_allowed() -> Response {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "INVALID_ARGUMENT", "method not allowed on this endpoint (see /v1/openapi.yaml)").into_response()
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "INVALID_ARGUMENT", "method not allowed on this endpoint (see /v1/openapi.yaml)")
 }
 
 // ---- CORS and common headers ----------------------------------------------------------------
@@ -544,8 +466,10 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(app.cfg.max_body))
+        .layer(middleware::from_fn(not_modified))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(app.clone(), cors))
+        .layer(middleware::from_fn(crate::logging::request_log))
         .with_state(app)
 }
 
@@ -564,6 +488,49 @@ mod tests {
         }
         let documented = OPENAPI.lines().filter(|l| l.starts_with("  /v1/")).count();
         assert_eq!(documented, routes.len(), "openapi.yaml documents a path the router does not serve");
+    }
+
+    /// Issue 13: every operation that needs a token documents 400, 401 and 503; every one with a
+    /// body 408, 413, 415 and 422; with If-Match 412; with `{id}` 404 (what Schemathesis's
+    /// status_code_conformance would otherwise find one request at a time).
+    #[test]
+    fn openapi_documents_the_statuses_every_operation_can_answer() {
+        let lines: Vec<&str> = OPENAPI.lines().collect();
+        let mut ops = Vec::new();
+        let mut path = "";
+        for (i, l) in lines.iter().enumerate() {
+            if let Some(p) = l.strip_prefix("  /v1/") {
+                path = p.trim_end_matches(':');
+            } else if l.starts_with("components:") {
+                break;
+            } else if ["    get:", "    post:", "    put:", "    patch:", "    delete:"].contains(l) {
+                let end = lines[i + 1..].iter().position(|x| !x.is_empty() && !x.starts_with("     ")).map_or(lines.len(), |n| i + 1 + n);
+                ops.push((path, l.trim().trim_end_matches(':'), lines[i + 1..end].join("\n")));
+            }
+        }
+        assert!(ops.len() >= 24, "{}", ops.len());
+        for (path, method, block) in ops {
+            if block.contains("security: []") {
+                continue;
+            }
+            let mut want = vec!["400", "401", "503"];
+            if block.contains("requestBody:") {
+                want.extend(["408", "413", "415", "422"]);
+            }
+            if block.contains("parameters/IfMatch") {
+                want.push("412");
+            }
+            if path.contains("{id}") {
+                want.push("404");
+            }
+            for code in want {
+                assert!(block.contains(&format!("\"{code}\":")), "{method} /v1/{path} does not document {code}");
+            }
+            assert!(block.contains("responses/Unauthorized") && block.contains("responses/Unavailable"), "{method} /v1/{path}: 401 and 503 use the responses with their headers");
+            if block.contains("\"201\":") {
+                assert!(block.contains("Created\" }"), "{method} /v1/{path}: a 201 documents Location");
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@ pub mod auth;
 pub mod db;
 pub mod extract;
 pub mod http;
+pub mod idempotency;
+pub mod logging;
 pub mod migrations;
 pub mod registry;
 pub mod reply;

@@ -2,7 +2,7 @@
 //!
 //!     workflow-templates-server serve   [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
 //!                                       [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
-//!                                       [--header-read-timeout SECS] [--idle-timeout SECS]
+//!                                       [--header-read-timeout SECS] [--idle-timeout SECS] [--log LEVEL]
 //!     workflow-templates-server migrate up [--to ID]|down|status [--db URL]
 //!     workflow-templates-server user create [--db URL] [--name NAME]
 //!     workflow-templates-server token create --user ID [--db URL] [--label TEXT]
@@ -13,19 +13,22 @@
 use std::sync::Arc;
 
 use workflow_templates_server::db::{Conn, DbUrl, Pool};
-use workflow_templates_server::http::{self, App, Config};
+use workflow_templates_server::http::{App, Config};
 use workflow_templates_server::{auth, migrations, store};
 
 const USAGE: &str = "usage:
   workflow-templates-server serve [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
                                   [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
                                   [--idempotency-ttl-hours N] [--header-read-timeout SECS] [--idle-timeout SECS]
+                                  [--log LEVEL]
   workflow-templates-server migrate up [--to ID]|down|status [--db URL]
   workflow-templates-server user create [--db URL] [--name NAME]
   workflow-templates-server token create --user ID [--db URL] [--label TEXT]
 
 URL is sqlite://PATH (default: $WT_DB or sqlite://workflow-templates.db) or postgres://USER@HOST:PORT/DB.
-The server binds 127.0.0.1:8787 unless told otherwise; --port 0 picks a free port.";
+The server binds 127.0.0.1:8787 unless told otherwise; --port 0 picks a free port.
+--log is error, warn, info (default: one line per request), debug, trace, or a tracing EnvFilter
+directive such as warn,wt::http=info.";
 
 struct Args {
     words: Vec<String>,
@@ -113,7 +116,7 @@ fn real_main() -> Result<(), String> {
     let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["serve"] | [] => {
-            args.check(&["db", "port", "host", "cors-origin", "max-body", "max-import-body", "pool", "no-migrate", "idempotency-ttl-hours", "header-read-timeout", "idle-timeout"])?;
+            args.check(&["db", "port", "host", "cors-origin", "max-body", "max-import-body", "pool", "no-migrate", "idempotency-ttl-hours", "header-read-timeout", "idle-timeout", "log"])?;
             serve(&args)
         }
         ["migrate", action] => {
@@ -165,10 +168,12 @@ fn real_main() -> Result<(), String> {
 }
 
 fn serve(args: &Args) -> Result<(), String> {
+    workflow_templates_server::logging::init(&args.one("log").unwrap_or_else(|| "info".into()))?;
     let url = args.db()?;
     let port = args.num("port", 8787)?;
     let host = args.one("host").unwrap_or_else(|| "127.0.0.1".into());
     let defaults = Config::default();
+    let ttl = std::time::Duration::from_secs((args.num("idempotency-ttl-hours", 24)? as u64).saturating_mul(3600));
     let origins = args.all("cors-origin");
     let cfg = Config {
         cors_origins: if origins.is_empty() { defaults.cors_origins.clone() } else { origins },
@@ -176,6 +181,7 @@ fn serve(args: &Args) -> Result<(), String> {
         max_import_body: args.num("max-import-body", defaults.max_import_body)?,
         header_read_timeout: args.secs("header-read-timeout", defaults.header_read_timeout)?,
         idle_timeout: args.secs("idle-timeout", defaults.idle_timeout)?,
+        idempotency_ttl: ttl,
         ..defaults
     };
     {
@@ -189,11 +195,10 @@ fn serve(args: &Args) -> Result<(), String> {
             migrate_up(&mut c)?;
         }
         if let Err(e) = c.optimize() {
-            eprintln!("refreshing the planner's statistics: {e}");
+            tracing::warn!("refreshing the planner's statistics: {e}");
         }
     }
     let pool_size = args.num("pool", 16)?;
-    let ttl = std::time::Duration::from_secs(args.num("idempotency-ttl-hours", 24)? as u64 * 3600);
     let app = App { pool: Pool::new(url, pool_size), cfg: Arc::new(cfg) };
     let sweeper_pool = app.pool.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -208,11 +213,11 @@ fn serve(args: &Args) -> Result<(), String> {
                 tick.tick().await;
                 let p = sweeper_pool.clone();
                 let done = tokio::task::spawn_blocking(move || {
-                    http::expire_idempotency_keys(&p, ttl)?;
+                    workflow_templates_server::idempotency::expire(&p, ttl)?;
                     p.get()?.optimize()
                 });
                 if let Ok(Err(e)) = done.await {
-                    eprintln!("periodic upkeep: {e}");
+                    tracing::warn!("periodic upkeep: {e}");
                 }
             }
         });

@@ -3,37 +3,42 @@
 //! (the core enforces them); writes that can race take `If-Match` (see openapi.yaml).
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, StatusCode};
 use serde_json::Value;
 use workflow_templates::catalog::ByName;
 
-use crate::extract::{if_match, object_body, only_keys, query_pairs, Id, JsonBody};
-use crate::http::{block_on, idem_of, run, App, Replay};
+use crate::extract::{object_body, only_keys, query_pairs, IdempotencyKey, Id, IfMatch, JsonBody};
+use crate::http::{block_on, run, App, Cat, UserAuth};
+use crate::idempotency::{idem_of, Replay};
 use crate::reply::{ApiError, ApiResult, Reply};
 
+type IdLabel = Result<Path<(String, String)>, axum::extract::rejection::PathRejection>;
+
 /// `{id}` and `{label}` path segments.
-fn id_label(p: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>) -> ApiResult<(String, String)> {
+fn id_label(p: IdLabel) -> ApiResult<(String, String)> {
     match p {
         Ok(Path(v)) => Ok(v),
         Err(e) => Err(ApiError::bad(format!("bad path: {}", e.body_text()))),
     }
 }
 
+/// The label's current `updated_at` (its ETag), `""` when the lineage has no such label (so no
+/// tag matches: 412), for an `If-Match` list.
+fn label_etag(cat: &Cat, id: &str, label: &str) -> ApiResult<String> {
+    Ok(block_on(cat.labels(id))?.into_iter().find(|l| l.label == label).map(|l| l.updated_at).unwrap_or_default())
+}
+
 /// GET /v1/templates/{id}/labels
-pub async fn labels(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.labels(&id))?)).await
+pub async fn labels(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.labels(&id))?)).await
 }
 
 /// PUT /v1/templates/{id}/labels/{label}: points the label at version `id`. `If-Match` is the
-/// label's `updated_at` (its ETag).
-pub async fn set_label(State(app): State<App>, headers: HeaderMap, path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>) -> Response {
-    let prep = id_label(path).and_then(|p| Ok((p, if_match(&headers)?)));
-    let ((id, label), opts) = match prep {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| {
+/// label's `updated_at` (the ETag of this answer).
+pub async fn set_label(user: UserAuth, State(app): State<App>, path: IdLabel, cond: IfMatch) -> ApiResult<Reply> {
+    let (id, label) = id_label(path)?;
+    run(&app, user, None, move |cat| {
+        let opts = cond.options(&id, || label_etag(cat, &id, &label))?;
         let l = block_on(cat.set_label(&id, &label, opts))?;
         let etag = l.updated_at.clone();
         let mut r = Reply::ok(l)?;
@@ -44,13 +49,10 @@ pub async fn set_label(State(app): State<App>, headers: HeaderMap, path: Result<
 }
 
 /// DELETE /v1/templates/{id}/labels/{label}
-pub async fn remove_label(State(app): State<App>, headers: HeaderMap, path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>) -> Response {
-    let prep = id_label(path).and_then(|p| Ok((p, if_match(&headers)?)));
-    let ((id, label), opts) = match prep {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| {
+pub async fn remove_label(user: UserAuth, State(app): State<App>, path: IdLabel, cond: IfMatch) -> ApiResult<Reply> {
+    let (id, label) = id_label(path)?;
+    run(&app, user, None, move |cat| {
+        let opts = cond.options(&id, || label_etag(cat, &id, &label))?;
         block_on(cat.remove_label(&id, &label, opts))?;
         Reply::no_content()
     })
@@ -58,8 +60,8 @@ pub async fn remove_label(State(app): State<App>, headers: HeaderMap, path: Resu
 }
 
 /// GET /v1/templates/{id}/versions/labelled: `versions` with each version's labels.
-pub async fn labelled_versions(State(app): State<App>, headers: HeaderMap, Id(id): Id) -> Response {
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.versions_with_labels(&id))?)).await
+pub async fn labelled_versions(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.versions_with_labels(&id))?)).await
 }
 
 /// `name`, `version`, `label`, `owner` query parameters.
@@ -76,41 +78,36 @@ fn by_name(app: &App, q: &Option<String>) -> ApiResult<(String, ByName)> {
 }
 
 /// GET /v1/by-name?name=&version=&label=&owner=
-pub async fn get_by_name(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let (name, o) = match by_name(&app, &q) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.get_by_name(&name, &o))?)).await
+pub async fn get_by_name(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
+    let (name, o) = by_name(&app, &q)?;
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.get_by_name(&name, &o))?)).await
 }
 
 /// GET /v1/by-name/resolve?name=&version=&label=&owner=
-pub async fn resolve_by_name(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let (name, o) = match by_name(&app, &q) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    run(&app, &headers, None, move |cat| Reply::ok(block_on(cat.resolve_by_name(&name, &o))?)).await
+pub async fn resolve_by_name(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
+    let (name, o) = by_name(&app, &q)?;
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.resolve_by_name(&name, &o))?)).await
+}
+
+/// The `updated_at` of the latest version of `id`'s lineage (the record a restore supersedes).
+fn latest_etag(cat: &Cat, id: &str) -> ApiResult<String> {
+    block_on(cat.versions(id))?.into_iter().find(|t| t.is_latest).map(|t| t.updated_at).ok_or_else(|| ApiError::from(workflow_templates::Error::not_found("template", id)))
 }
 
 /// POST /v1/templates/{id}/restore `{ changelog? }`: a new latest version with version `id`'s
 /// configuration. `If-Match` is the current latest version's `updated_at`; an Idempotency-Key
 /// makes a retry answer the version the first attempt made.
-pub async fn restore(State(app): State<App>, headers: HeaderMap, Id(id): Id, body: JsonBody) -> Response {
-    let prep = (|| -> ApiResult<_> {
-        let opts = if_match(&headers)?;
-        let mut m = object_body(body.value.clone(), &["changelog"], "a restore request")?;
-        let changelog = match m.remove("changelog") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => return Err(ApiError::bad("changelog must be a string")),
-        };
-        let idem = idem_of(&headers, &Method::POST, &format!("/v1/templates/{id}/restore"), &body.raw, Replay::Template(StatusCode::CREATED))?;
-        Ok((opts, changelog, idem))
-    })();
-    let (opts, changelog, idem) = match prep {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
+pub async fn restore(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let mut m = object_body(body.value.clone(), &["changelog"], "a restore request")?;
+    let changelog = match m.remove("changelog") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(ApiError::bad("changelog must be a string")),
     };
-    run(&app, &headers, idem, move |cat| Reply::created(block_on(cat.restore_version(&id, changelog, opts))?)).await
+    let idem = idem_of(key, &Method::POST, &format!("/v1/templates/{id}/restore"), &body.raw, Replay::Template(StatusCode::CREATED));
+    run(&app, user, idem, move |cat| {
+        let opts = cond.options(&id, || latest_etag(cat, &id))?;
+        Reply::created("/v1/templates", block_on(cat.restore_version(&id, changelog, opts))?)
+    })
+    .await
 }

@@ -17,17 +17,25 @@ pub struct ApiError {
     pub(crate) code: &'static str,
     pub(crate) message: String,
     pub(crate) details: Value,
+    /// A 401 for a token that was presented but is unknown (RFC 6750 `error="invalid_token"`).
+    pub(crate) invalid_token: bool,
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), details: Value::Null }
+        ApiError { status, code, message: message.into(), details: Value::Null, invalid_token: false }
     }
     pub(crate) fn bad(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
     }
     pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+    }
+    pub(crate) fn invalid_token(self) -> Self {
+        ApiError { invalid_token: true, ..self }
+    }
+    pub(crate) fn with_details(self, details: Value) -> Self {
+        ApiError { details, ..self }
     }
 }
 
@@ -51,7 +59,7 @@ pub fn status_of(code: &str) -> StatusCode {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let code = e.code();
-        ApiError { status: status_of(code), code, message: e.to_string(), details: e.details() }
+        ApiError { status: status_of(code), code, message: e.to_string(), details: e.details(), invalid_token: false }
     }
 }
 
@@ -64,13 +72,22 @@ impl From<crate::db::DbError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            eprintln!("error {} {}: {}", self.status.as_u16(), self.code, self.message);
+            tracing::error!(status = self.status.as_u16(), code = self.code, "{}", self.message);
         }
         let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
         let mut r = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::REQUEST_TIMEOUT {
             // The rest of the body never came: this connection cannot carry another request.
             r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 section 11.6.1 / RFC 6750 section 3: say which scheme is wanted.
+            let v = if self.invalid_token { r#"Bearer realm="workflow-templates", error="invalid_token""# } else { r#"Bearer realm="workflow-templates""# };
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(v));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // RFC 9110 section 10.2.3: the database was down or locked; worth a retry soon.
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
         }
         r
     }
@@ -104,7 +121,10 @@ pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
     ApiError::new(status, code_for_status(status), message).into_response()
 }
 
-pub(crate) type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `Retry-After` of every 503 (seconds).
+pub const RETRY_AFTER_SECS: &str = "2";
 
 // ---- replies ------------------------------------------------------------------------------
 
@@ -114,23 +134,30 @@ pub struct Reply {
     pub(crate) body: Option<Value>,
     pub(crate) etag: Option<String>,
     pub(crate) replayed: bool,
+    /// `Location` of a 201: where the created record is read (RFC 9110 section 10.2.2).
+    pub(crate) location: Option<String>,
 }
 
 impl Reply {
     pub(crate) fn ok(v: impl serde::Serialize) -> ApiResult<Reply> {
         Self::with(StatusCode::OK, v)
     }
-    pub(crate) fn created(v: impl serde::Serialize) -> ApiResult<Reply> {
-        Self::with(StatusCode::CREATED, v)
+    /// 201 for a new record read at `{collection}/{id}` (`/v1/templates`, `/v1/specs`).
+    pub(crate) fn created(collection: &str, v: impl serde::Serialize) -> ApiResult<Reply> {
+        Self::with(StatusCode::CREATED, v).map(|r| r.located(collection))
+    }
+    pub(crate) fn located(self, collection: &str) -> Reply {
+        let id = self.body.as_ref().and_then(|b| b.get("id")).and_then(Value::as_str).map(|id| format!("{collection}/{id}"));
+        Reply { location: id, ..self }
     }
     pub(crate) fn with(status: StatusCode, v: impl serde::Serialize) -> ApiResult<Reply> {
         let body = serde_json::to_value(v).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", e.to_string()))?;
         // A single record carries its updated_at as ETag: the If-Match token of its next edit.
         let etag = body.get("updated_at").and_then(Value::as_str).filter(|_| body.get("id").is_some()).map(str::to_string);
-        Ok(Reply { status, body: Some(body), etag, replayed: false })
+        Ok(Reply { status, body: Some(body), etag, replayed: false, location: None })
     }
     pub(crate) fn no_content() -> ApiResult<Reply> {
-        Ok(Reply { status: StatusCode::NO_CONTENT, body: None, etag: None, replayed: false })
+        Ok(Reply { status: StatusCode::NO_CONTENT, body: None, etag: None, replayed: false, location: None })
     }
 }
 
@@ -143,6 +170,9 @@ impl IntoResponse for Reply {
         if self.replayed {
             r.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
         }
+        if let Some(l) = self.location.filter(|_| self.status == StatusCode::CREATED).and_then(|l| HeaderValue::from_str(&l).ok()) {
+            r.headers_mut().insert(header::LOCATION, l);
+        }
         if let Some(e) = self.etag {
             if let Ok(v) = HeaderValue::from_str(&format!("\"{e}\"")) {
                 r.headers_mut().insert(header::ETAG, v);
@@ -152,3 +182,38 @@ impl IntoResponse for Reply {
     }
 }
 
+
+// ---- conditional GET ------------------------------------------------------------------------
+
+/// `If-None-Match` on a GET whose 200 answer carries an `ETag` (one template, one spec): 304
+/// Not Modified, without a body, when any listed tag matches by the weak comparison or the list
+/// is `*` (RFC 9110 sections 13.1.2 and 15.4.5). Runs after the handler, so authentication and
+/// visibility are checked as for any GET.
+pub(crate) async fn not_modified(req: Request, next: Next) -> Response {
+    let inm = (req.method() == axum::http::Method::GET).then(|| req.headers().get(header::IF_NONE_MATCH).cloned()).flatten();
+    let resp = next.run(req).await;
+    let Some(inm) = inm else { return resp };
+    if resp.status() != StatusCode::OK {
+        return resp;
+    }
+    let Some(etag) = resp.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string) else { return resp };
+    let list = inm.to_str().unwrap_or("");
+    let matches = list.trim() == "*" || crate::extract::entity_tags(list).is_ok_and(|tags| tags.iter().any(|t| t.opaque == opaque(&etag)));
+    if !matches {
+        return resp;
+    }
+    let mut r = StatusCode::NOT_MODIFIED.into_response();
+    for name in [header::ETAG, header::CACHE_CONTROL, header::VARY] {
+        if let Some(v) = resp.headers().get(&name) {
+            r.headers_mut().insert(name, v.clone());
+        }
+    }
+    r
+}
+
+/// The opaque-tag of an entity tag (`W/"x"` or `"x"` -> `x`).
+fn opaque(tag: &str) -> &str {
+    let t = tag.trim();
+    let t = t.strip_prefix("W/").unwrap_or(t);
+    t.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(t)
+}

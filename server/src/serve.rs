@@ -37,7 +37,7 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
                 Ok((tcp, _)) => tcp,
                 Err(e) => {
                     // Out of file descriptors and the like: wait a little instead of spinning.
-                    eprintln!("accepting a connection: {e}");
+                    tracing::warn!("accepting a connection: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -59,6 +59,6 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
     drop(listener);
     tokio::select! {
         _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(DRAIN) => eprintln!("shutdown: requests still running after {DRAIN:?}; stopping anyway"),
+        _ = tokio::time::sleep(DRAIN) => tracing::warn!("shutdown: requests still running after {DRAIN:?}; stopping anyway"),
     }
 }

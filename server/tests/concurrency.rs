@@ -213,7 +213,7 @@ fn idempotent_retries_apply_once_even_across_a_restart() {
         // Keys expire after their TTL; a retry after that is a new request.
         std::thread::sleep(std::time::Duration::from_millis(5));
         let pool = workflow_templates_server::db::Pool::new(DbUrl::parse(&db.url).unwrap(), 1);
-        let gone = workflow_templates_server::http::expire_idempotency_keys(&pool, std::time::Duration::ZERO).unwrap();
+        let gone = workflow_templates_server::idempotency::expire(&pool, std::time::Duration::ZERO).unwrap();
         assert!(gone >= 8, "{l}: {gone}");
         let r = idem_post(&c, &path, "use-1", &usage_body(7));
         assert_eq!((r.header("idempotent-replayed"), r.json()["usage_count"].as_u64()), (None, Some(5)), "{l}");

@@ -162,8 +162,11 @@ fn spawn(db: &str, extra: &[String], log: Option<&std::path::Path>) -> (Child, u
         Some(p) => Stdio::from(std::fs::OpenOptions::new().create(true).append(true).open(p).expect("open the server log")),
         None => Stdio::inherit(),
     };
+    // One log line per request is the default; tests keep only warnings unless they ask.
+    let quiet: &[&str] = if extra.iter().any(|a| a == "--log" || a.starts_with("--log=")) { &[] } else { &["--log", "warn"] };
     let mut child = Command::new(BIN)
         .args(["serve", "--db", db, "--port", "0"])
+        .args(quiet)
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(stderr)
