@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use workflow_templates::builtin;
 use workflow_templates::catalog::Sort;
 use workflow_templates::model::{TemplateSpec, UsageStats, WorkflowTemplate};
-use workflow_templates::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, UsageTotals, Write};
+use workflow_templates::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, TemplateLabel, UsageTotals, Write};
 use workflow_templates::{Error, Result};
 
 use crate::db::{int, text, Conn, DbErrorKind, Dialect, Pooled, Row, P, V};
@@ -99,6 +99,8 @@ const STATS_COLS: &[(&str, K)] = &[
 ];
 
 const TOTALS_COLS: &[(&str, K)] = &[("id", K::Text), ("usage_count", K::Int), ("successes", K::Int), ("response_time_ms", K::Int), ("cost_sum", K::Json)];
+const LABEL_COLS: &[(&str, K)] =
+    &[("owner_id", K::Text), ("name_key", K::Text), ("label", K::Text), ("template_id", K::Text), ("version", K::Int), ("updated_at", K::Text)];
 
 const TIMESTAMPS: &[&str] = &["created_at", "updated_at", "last_used_at"];
 const ENUMS: &[(&str, &str)] = &[("workflow_type", "workflowtype"), ("category", "templatecategory")];
@@ -504,6 +506,27 @@ fn apply(c: &mut Conn, w: Write) -> Result<()> {
         Write::DeleteUsageTotals { id } => {
             c.execute("DELETE FROM usage_totals WHERE id = {t1}", &[text(&id)])?;
         }
+        Write::PutLabel { record, expect } => {
+            let key = record.key();
+            let pk = [text(&record.owner_id), text(&record.name_key), text(&record.label)];
+            let cur = current_rev(c, "template_labels", "owner_id = {t1} AND name_key = {t2} AND label = {t3}", &pk)?;
+            let rev = check(expect, cur, &key)?;
+            let values = vec![text(&record.owner_id), text(&record.name_key), text(&record.label), text(&record.template_id), u(record.version), text(&record.updated_at), u(rev)];
+            upsert(c, "template_labels", LABEL_COLS, &[("rev", K::Int)], values, &["owner_id", "name_key", "label"], cur.is_some()).map_err(|e| unique_as_conflict(e, &key, expect))?;
+        }
+        Write::DeleteLabel { key, expect } => {
+            // The key is `{owner}:{label}:{name_key}` (TemplateLabel::key): owner and label hold no ':'.
+            let mut parts = key.splitn(3, ':');
+            let (Some(owner), Some(label), Some(nk)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(Error::invalid(format!("{key:?} is not a label key")));
+            };
+            let pk = [text(owner), text(nk), text(label)];
+            let cur = current_rev(c, "template_labels", "owner_id = {t1} AND name_key = {t2} AND label = {t3}", &pk)?;
+            check(expect, cur, &key)?;
+            if cur.is_some() {
+                c.execute("DELETE FROM template_labels WHERE owner_id = {t1} AND name_key = {t2} AND label = {t3}", &pk)?;
+            }
+        }
     }
     Ok(())
 }
@@ -538,7 +561,7 @@ fn first_id(w: &Write) -> Option<String> {
         Write::PutBuiltinStats { record, .. } => Some(record.id.clone()),
         Write::DeleteTemplate { id, .. } | Write::DeleteSpec { id, .. } => Some(id.clone()),
         Write::DeleteRating { template_id, .. } => Some(template_id.clone()),
-        Write::PutUsageTotals { .. } | Write::DeleteUsageTotals { .. } => None,
+        Write::PutUsageTotals { .. } | Write::DeleteUsageTotals { .. } | Write::PutLabel { .. } | Write::DeleteLabel { .. } => None,
     }
 }
 
@@ -717,6 +740,14 @@ impl Store for SqlStore {
     async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>> {
         let sql = format!("SELECT {} FROM usage_totals WHERE id = {{t1}}", select_list(TOTALS_COLS));
         self.query(&sql, &[text(id)])?.first().map(|r| decode("usage_totals", TOTALS_COLS, r)).transpose()
+    }
+
+    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<TemplateLabel>>> {
+        let (sql, params) = match name_key {
+            Some(n) => (format!("SELECT {} FROM template_labels WHERE owner_id = {{t1}} AND name_key = {{t2}} ORDER BY label", select_list(LABEL_COLS)), vec![text(owner_id), text(n)]),
+            None => (format!("SELECT {} FROM template_labels WHERE owner_id = {{t1}} ORDER BY name_key, label", select_list(LABEL_COLS)), vec![text(owner_id)]),
+        };
+        self.query(&sql, &params)?.iter().map(|r| decode("template_labels", LABEL_COLS, r)).collect()
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {

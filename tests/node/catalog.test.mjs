@@ -32,6 +32,7 @@ const SPEC_CODES = [
   "VALIDATION_FAILED", "NOT_FOUND", "FORBIDDEN", "NAME_TAKEN", "CONFLICT", "INHERITANCE_CYCLE",
   "INHERITANCE_TOO_DEEP", "BASE_NOT_FOUND", "AMBIGUOUS_BASE", "BUILTIN_READ_ONLY", "HAS_DERIVED",
   "INTEGRITY", "STORAGE_QUOTA", "STORAGE_UNAVAILABLE", "NETWORK", "UNAUTHORIZED", "INVALID_ARGUMENT",
+  "HAS_LABELS",
 ];
 const CODES = new Set(wt.errorCodes());
 const VIOLATION_CODES = typeof wt.violationCodes === "function" ? new Set(wt.violationCodes()) : null;
@@ -1164,7 +1165,7 @@ describe("exportAll / importAll", () => {
     const events = [];
     other.subscribe((ev) => events.push(ev));
     const report = await other.importAll(JSON.parse(text));
-    assert.deepEqual(report, { templates: ids.length, specs: 1, ratings: 2, builtin_stats: bundle.builtin_stats.length, builtin_stats_ignored: 0 });
+    assert.deepEqual(report, { templates: ids.length, specs: 1, ratings: 2, builtin_stats: bundle.builtin_stats.length, builtin_stats_ignored: 0, labels: 0 });
     assert.deepEqual(events, [{ kind: "import", op: "import", id: null, external: false }]);
     for (const id of ids) assert.deepEqual(await other.get(id), await cat.get(id), `template ${id}`);
     assert.deepEqual(await other.getSpec(spec.id), await cat.getSpec(spec.id));
