@@ -48,6 +48,10 @@ pub enum Error {
     /// `derived`: the ids the caller may see; `hidden`: how many others.
     #[error("template {id} has derived templates: {}{}", .derived.join(", "), hidden_note(*.hidden))]
     HasDerived { id: String, derived: Vec<String>, hidden: usize },
+    /// Deleting a version that labels point at (SPEC section 6): `labels` names them, so a
+    /// pointer such as `production` never dangles or vanishes silently.
+    #[error("template {id} holds the labels {}: move or remove them first", .labels.join(", "))]
+    HasLabels { id: String, labels: Vec<String> },
     #[error("integrity check failed for {id}: {message}")]
     Integrity { id: String, message: String },
     #[error("storage quota exceeded: {0}")]
@@ -89,10 +93,12 @@ fn summarize(v: &[Violation]) -> String {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Every code an `Error` can carry, in the order of SPEC section 13.
-pub const ERROR_CODES: [&str; 17] = [
+/// `HAS_LABELS` (issue 14) is appended last so earlier positions stay.
+pub const ERROR_CODES: [&str; 18] = [
     "VALIDATION_FAILED", "NOT_FOUND", "FORBIDDEN", "NAME_TAKEN", "CONFLICT", "INHERITANCE_CYCLE",
     "INHERITANCE_TOO_DEEP", "BASE_NOT_FOUND", "AMBIGUOUS_BASE", "BUILTIN_READ_ONLY", "HAS_DERIVED",
     "INTEGRITY", "STORAGE_QUOTA", "STORAGE_UNAVAILABLE", "NETWORK", "UNAUTHORIZED", "INVALID_ARGUMENT",
+    "HAS_LABELS",
 ];
 
 impl Error {
@@ -124,6 +130,7 @@ impl Error {
             Error::AmbiguousBase { .. } => "AMBIGUOUS_BASE",
             Error::BuiltinReadOnly { .. } => "BUILTIN_READ_ONLY",
             Error::HasDerived { .. } => "HAS_DERIVED",
+            Error::HasLabels { .. } => "HAS_LABELS",
             Error::Integrity { .. } => "INTEGRITY",
             Error::StorageQuota(_) => "STORAGE_QUOTA",
             Error::StorageUnavailable(_) => "STORAGE_UNAVAILABLE",
@@ -147,6 +154,7 @@ impl Error {
             Error::AmbiguousBase { name, candidates } => json!({ "name": name, "candidates": candidates }),
             Error::BuiltinReadOnly { id } => json!({ "id": id }),
             Error::HasDerived { id, derived, hidden } => json!({ "id": id, "derived": derived, "hidden": hidden }),
+            Error::HasLabels { id, labels } => json!({ "id": id, "labels": labels }),
             Error::Integrity { id, .. } => json!({ "id": id }),
             Error::Remote { details, .. } => details.clone(),
             _ => Value::Null,

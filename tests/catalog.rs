@@ -108,6 +108,9 @@ impl Store for Shared {
     async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<workflow_templates::store::UsageTotals>>> {
         self.inner.get_usage_totals(id).await
     }
+    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<workflow_templates::store::TemplateLabel>>> {
+        self.inner.find_labels(owner_id, name_key).await
+    }
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         let hook = self.hook.borrow_mut().take();
         if let Some(h) = hook {

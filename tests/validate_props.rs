@@ -35,7 +35,7 @@ fn interesting_string() -> impl Strategy<Value = String> {
         1 => prop::sample::select(vec![
             "", " ", "__proto__", "plain", "tools", "rag", "full", "custom", "general",
             "01ARZ3NDEKTSV4RRFFQ69G5FAV", "01arz3ndektsv4rrffq69g5fav", "2026-01-01T00:00:00Z",
-            "2026-13-01T00:00:00Z", "a\nb", "\u{FEFF}x", "x ", "ticket_lookup", "ΣΑΣ", "😀",
+            "2026-13-01T00:00:00Z", "a\nb", "\u{FEFF}x", "x ", "ticket_lookup", "ΣΑΣ", "😀", "nul\u{0}",
         ])
         .prop_map(String::from),
         1 => "[0-9a-f]{64}",
@@ -221,7 +221,8 @@ fn valid_template() -> impl Strategy<Value = WorkflowTemplate> {
                     }
                 }),
             );
-            let text = (name(), "(?s).{0,60}", category(), prop::option::of("(?s).{0,30}"), tags());
+            // Any text but U+0000, which no record may hold (validate/mod.rs).
+            let text = (name(), "[^\\x00]{0,60}", category(), prop::option::of("[^\\x00]{0,30}"), tags());
             let json = (safe_map(safe_json()), prop::option::of(safe_map(safe_json())));
             let misc = (1..=MAX_SAFE_INTEGER, any::<bool>(), any::<bool>(), prop::option::of(0..=MAX_SAFE_INTEGER));
             (Just(wt), ids, config_lists(wt, has_base), text, json, misc, timestamps(), stats())
@@ -287,7 +288,7 @@ fn valid_spec() -> impl Strategy<Value = TemplateSpec> {
                 config_lists(wt, has_base),
                 (
                     name(),
-                    "(?s).{0,60}",
+                    "[^\\x00]{0,60}",
                     tags(),
                     if has_base { name().prop_map(Some).boxed() } else { Just(None).boxed() },
                 ),
@@ -357,18 +358,22 @@ fn check_shape(input: &Value, vs: &[Violation]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Naive recursive reference for the generic checks (fine on the small values generated here).
-fn reference_counts(v: &Value) -> (usize, usize, usize) {
+/// Naive recursive reference for the generic checks (fine on the small values generated here):
+/// (unsafe numbers, `__proto__` keys, depth, strings and keys holding U+0000).
+fn reference_counts(v: &Value) -> (usize, usize, usize, usize) {
+    let nul = |s: &str| usize::from(s.contains('\0'));
     match v {
-        Value::Number(n) => (usize::from(validate::is_unsafe_number(n)), 0, 0),
-        Value::Array(a) => {
-            a.iter().map(reference_counts).fold((0, 0, 1), |(u, f, d), (u2, f2, d2)| (u + u2, f + f2, d.max(d2 + 1)))
-        }
-        Value::Object(m) => m.iter().fold((0, 0, 1), |(u, f, d), (k, x)| {
-            let (u2, f2, d2) = reference_counts(x);
-            (u + u2, f + f2 + usize::from(k == "__proto__"), d.max(d2 + 1))
+        Value::Number(n) => (usize::from(validate::is_unsafe_number(n)), 0, 0, 0),
+        Value::String(s) => (0, 0, 0, nul(s)),
+        Value::Array(a) => a
+            .iter()
+            .map(reference_counts)
+            .fold((0, 0, 1, 0), |(u, f, d, z), (u2, f2, d2, z2)| (u + u2, f + f2, d.max(d2 + 1), z + z2)),
+        Value::Object(m) => m.iter().fold((0, 0, 1, 0), |(u, f, d, z), (k, x)| {
+            let (u2, f2, d2, z2) = reference_counts(x);
+            (u + u2, f + f2 + usize::from(k == "__proto__"), d.max(d2 + 1), z + z2 + nul(k))
         }),
-        _ => (0, 0, 0),
+        _ => (0, 0, 0, 0),
     }
 }
 
@@ -417,12 +422,13 @@ proptest! {
 
     #[test]
     fn generic_walk_matches_reference(v in arb_json()) {
-        let (unsafe_numbers, protos, depth) = reference_counts(&v);
+        let (unsafe_numbers, protos, depth, nuls) = reference_counts(&v);
         let mut out = Vec::new();
         validate::check_json_value(&v, "f", &mut out);
         let count = |code: &str| out.iter().filter(|x| x.code == code).count();
         prop_assert_eq!(count(validate::UNSAFE_NUMBER), unsafe_numbers);
         prop_assert_eq!(count(validate::FORBIDDEN_KEY), protos);
+        prop_assert_eq!(count(validate::CONTROL_CHAR), nuls);
         prop_assert_eq!(count(validate::TOO_DEEP), 0);
         prop_assert_eq!(validate::json_depth(&v, 1000), depth);
         prop_assert!(out.iter().all(|x| x.field.starts_with('f')));

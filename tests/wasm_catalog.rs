@@ -213,7 +213,7 @@ async fn new_version_moves_latest_and_versions_lists_newest_first() {
     assert_ne!(string(&v2, "config_hash"), string(&v1, "config_hash"));
     let old = ok(cat.get(id_of(&v1))).await;
     assert_eq!(get(&old, "is_latest"), JsValue::FALSE);
-    let list = array(&ok(cat.versions(id_of(&v1))).await);
+    let list = array(&ok(cat.versions(id_of(&v1), JsValue::UNDEFINED)).await);
     let got: Vec<(f64, bool)> = list.iter().map(|v| (number(v, "version"), get(v, "is_latest").is_truthy())).collect();
     assert_eq!(got, vec![(2.0, true), (1.0, false)]);
     let diff = array(&ok(cat.diff(id_of(&v1), id_of(&v2))).await);

@@ -148,3 +148,34 @@ async fn the_counter_migration_counts_what_an_older_schema_holds() {
     now.close();
     within(15_000, indexeddb::destroy(&name)).await.unwrap();
 }
+
+/// Migration 005 (issue 14): a database made at schema 4 (today's main before labels) opens at
+/// the current schema with its data intact and takes labels, which outlive the connection.
+#[wasm_bindgen_test]
+async fn a_schema_4_database_upgrades_in_place_and_takes_labels() {
+    use workflow_templates::catalog::WriteOptions;
+    let name = unique("wt-migrate-005");
+    IndexedDbStore::open_at(&name, 4).await.unwrap().close();
+    let mut t = conformance::template(950, U1, "Labelled later");
+    t.config_hash = workflow_templates::hash::config_hash(&t.config());
+    let mut row = json!({ "rev": 1, "record": t, "name_key": "labelled later", "is_public": 0, "is_latest": 1, "is_builtin": 0 });
+    for (k, v) in ["k_popular", "k_rating", "k_recent", "k_name"].iter().zip(indexeddb::sort_keys(&t)) {
+        row[*k] = v;
+    }
+    let put = Function::new_with_args(
+        "name, row",
+        "return new Promise((res, rej) => { const r = indexedDB.open(name); r.onsuccess = () => { const db = r.result; if (db.version !== 4 || db.objectStoreNames.contains('template_labels')) { db.close(); rej(new Error('not a schema 4 database')); return; } const tx = db.transaction('workflow_templates', 'readwrite'); tx.objectStore('workflow_templates').put(row); tx.oncomplete = () => { db.close(); res(); }; tx.onabort = () => rej(tx.error); }; })",
+    );
+    let row = js_sys::JSON::parse(&row.to_string()).unwrap();
+    JsFuture::from(put.call2(&JsValue::NULL, &name.clone().into(), &row).unwrap().unchecked_into::<Promise>()).await.unwrap();
+    let c = catalog(&name).await;
+    assert_eq!(c.get(&t.id).await.unwrap_or_else(|e| panic!("{}: {e}", e.code())).name, "Labelled later");
+    c.set_label(&t.id, "production", WriteOptions::default()).await.unwrap_or_else(|e| panic!("{}: {e}", e.code()));
+    assert_eq!(c.delete(&t.id).await.unwrap_err().code(), "HAS_LABELS");
+    c.store().close();
+    let again = catalog(&name).await;
+    let labels = again.labels(&t.id).await.unwrap();
+    assert_eq!((labels.len(), labels[0].label.as_str()), (1, "production"));
+    again.store().close();
+    within(15_000, indexeddb::destroy(&name)).await.unwrap();
+}

@@ -220,7 +220,37 @@ pub(crate) fn query_pairs(app: &App, q: &Option<String>) -> ApiResult<Vec<(Strin
     if q.len() > app.cfg.max_query {
         return Err(ApiError::bad(format!("query string longer than {} bytes", app.cfg.max_query)));
     }
+    // form_urlencoded decodes lossily (bytes that are not UTF-8 become U+FFFD, which would then
+    // be searched for): refuse them as a path segment's are (issue 10, item 6).
+    for piece in q.split('&') {
+        for part in piece.splitn(2, '=') {
+            if std::str::from_utf8(&percent_decoded(part.as_bytes())).is_err() {
+                return Err(ApiError::bad("a query parameter is not UTF-8 once percent-decoded"));
+            }
+        }
+    }
     Ok(form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+}
+
+/// `%XX` escapes decoded to bytes; a `%` not followed by two hex digits stays as it is (as in
+/// form_urlencoded).
+fn percent_decoded(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match (s[i], s.get(i + 1).copied().and_then(hex), s.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(h * 16 + l);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 pub(crate) fn only_keys(pairs: &[(String, String)], allowed: &[&str]) -> ApiResult<()> {

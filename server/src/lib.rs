@@ -8,6 +8,7 @@ pub mod http;
 pub mod idempotency;
 pub mod logging;
 pub mod migrations;
+pub mod registry;
 pub mod reply;
 pub mod serve;
 pub mod store;

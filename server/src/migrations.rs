@@ -18,6 +18,10 @@
 //!   discovery sort, read by `Store::top_public` (a discovery page without reading every row).
 //! - 004_usage_totals: the exact sums behind the usage means (`store::UsageTotals`), a table of
 //!   their own (the schema's columns are fixed); rows appear with the next recorded use.
+//! - 005_template_labels: labels that pin a version of a lineage (issue 14), one row per
+//!   (owner, name key, label); existing data needs nothing (no template has a label yet).
+//! - 006_usage_cost_sum: `usage_totals.cost_sum`, the exact sum of the recorded costs behind
+//!   `total_cost` (JSON partials; NULL in older rows, derived on their next use).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -85,6 +89,22 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/004_usage_totals.down.sql"),
         pg_up: include_str!("../migrations/postgres/004_usage_totals.up.sql"),
         pg_down: include_str!("../migrations/postgres/004_usage_totals.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "005_template_labels",
+        sqlite_up: include_str!("../migrations/sqlite/005_template_labels.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/005_template_labels.down.sql"),
+        pg_up: include_str!("../migrations/postgres/005_template_labels.up.sql"),
+        pg_down: include_str!("../migrations/postgres/005_template_labels.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "006_usage_cost_sum",
+        sqlite_up: include_str!("../migrations/sqlite/006_usage_cost_sum.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/006_usage_cost_sum.down.sql"),
+        pg_up: include_str!("../migrations/postgres/006_usage_cost_sum.up.sql"),
+        pg_down: include_str!("../migrations/postgres/006_usage_cost_sum.down.sql"),
         post_up: None,
     },
 ];

@@ -45,7 +45,7 @@ pub fn status_of(code: &str) -> StatusCode {
         "VALIDATION_FAILED" | "INHERITANCE_CYCLE" | "INHERITANCE_TOO_DEEP" | "BASE_NOT_FOUND" => StatusCode::UNPROCESSABLE_ENTITY,
         "NOT_FOUND" => StatusCode::NOT_FOUND,
         "FORBIDDEN" | "BUILTIN_READ_ONLY" => StatusCode::FORBIDDEN,
-        "NAME_TAKEN" | "HAS_DERIVED" | "AMBIGUOUS_BASE" => StatusCode::CONFLICT,
+        "NAME_TAKEN" | "HAS_DERIVED" | "HAS_LABELS" | "AMBIGUOUS_BASE" => StatusCode::CONFLICT,
         "CONFLICT" => StatusCode::PRECONDITION_FAILED,
         "UNAUTHORIZED" => StatusCode::UNAUTHORIZED,
         "INVALID_ARGUMENT" => StatusCode::BAD_REQUEST,

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use workflow_templates::builtin;
 use workflow_templates::catalog::Sort;
 use workflow_templates::model::{TemplateSpec, UsageStats, WorkflowTemplate};
-use workflow_templates::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, UsageTotals, Write};
+use workflow_templates::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, TemplateLabel, UsageTotals, Write};
 use workflow_templates::{Error, Result};
 
 use crate::db::{int, text, Conn, DbErrorKind, Dialect, Pooled, Row, P, V};
@@ -98,7 +98,9 @@ const STATS_COLS: &[(&str, K)] = &[
     ("avg_tokens_per_use", K::Real),
 ];
 
-const TOTALS_COLS: &[(&str, K)] = &[("id", K::Text), ("usage_count", K::Int), ("successes", K::Int), ("response_time_ms", K::Int)];
+const TOTALS_COLS: &[(&str, K)] = &[("id", K::Text), ("usage_count", K::Int), ("successes", K::Int), ("response_time_ms", K::Int), ("cost_sum", K::Json)];
+const LABEL_COLS: &[(&str, K)] =
+    &[("owner_id", K::Text), ("name_key", K::Text), ("label", K::Text), ("template_id", K::Text), ("version", K::Int), ("updated_at", K::Text)];
 
 const TIMESTAMPS: &[&str] = &["created_at", "updated_at", "last_used_at"];
 const ENUMS: &[(&str, &str)] = &[("workflow_type", "workflowtype"), ("category", "templatecategory")];
@@ -192,6 +194,10 @@ fn decode_template(r: &Row) -> Result<Stored<WorkflowTemplate>> {
     decode_template_strict(r).or_else(|e| quarantined(r, &e))
 }
 
+/// The `config_hash` of a quarantined record: the placeholder stands for a row that could not be
+/// read, so it is never written back (that would replace what is stored with defaults).
+const QUARANTINED: &str = "unreadable row";
+
 fn quarantined(r: &Row, why: &Error) -> Result<Stored<WorkflowTemplate>> {
     use workflow_templates::{TemplateCategory, WorkflowType};
     let col = |name: &str| TEMPLATE_COLS.iter().position(|(c, _)| *c == name).and_then(|i| r.get(i + 1));
@@ -209,7 +215,7 @@ fn quarantined(r: &Row, why: &Error) -> Result<Stored<WorkflowTemplate>> {
     t.category = txt("category").and_then(|c| TemplateCategory::parse(&c)).unwrap_or_default();
     t.workflow_type = txt("workflow_type").and_then(|w| WorkflowType::parse(&w)).unwrap_or(WorkflowType::Plain);
     // Never a valid SHA-256: the core's verification refuses the record.
-    t.config_hash = "unreadable row".into();
+    t.config_hash = QUARANTINED.into();
     let rev = r.first().and_then(V::int).filter(|n| *n >= 0).unwrap_or(0) as u64;
     Ok(Stored { rev, record: t })
 }
@@ -428,6 +434,12 @@ fn upsert(c: &mut Conn, table: &str, cols: &[(&str, K)], extra: &[(&str, K)], va
 fn apply(c: &mut Conn, w: Write) -> Result<()> {
     match w {
         Write::PutTemplate { record, expect } => {
+            if record.config_hash == QUARANTINED {
+                // An edit that rewrites a whole lineage (rename) or promotes the next version
+                // met a row that cannot be read: refuse rather than lose it (its owner deletes
+                // it, or replaces it by import, first).
+                return Err(Error::Integrity { id: record.id, message: "a stored row that cannot be read is never rewritten; delete it or replace it by import first".into() });
+            }
             let cur = current_rev(c, "workflow_templates", "id = {t1} AND is_builtin = {b2}", &[text(&record.id), P::Bool(false)])?;
             if cur.is_none() && builtin::is_builtin_id(&record.id) {
                 return Err(Error::BuiltinReadOnly { id: record.id });
@@ -488,11 +500,32 @@ fn apply(c: &mut Conn, w: Write) -> Result<()> {
         Write::PutUsageTotals { record } => {
             let cur = current_rev(c, "usage_totals", "id = {t1}", &[text(&record.id)])?;
             let rev = check(Expect::Any, cur, &record.id)?;
-            let values = vec![text(&record.id), u(record.usage_count), u(record.successes), u(record.response_time_ms), u(rev)];
+            let values = vec![text(&record.id), u(record.usage_count), u(record.successes), u(record.response_time_ms), json_param(&record.cost_sum), u(rev)];
             upsert(c, "usage_totals", TOTALS_COLS, &[("rev", K::Int)], values, &["id"], cur.is_some()).map_err(|e| unique_as_conflict(e, &record.id, Expect::Any))?;
         }
         Write::DeleteUsageTotals { id } => {
             c.execute("DELETE FROM usage_totals WHERE id = {t1}", &[text(&id)])?;
+        }
+        Write::PutLabel { record, expect } => {
+            let key = record.key();
+            let pk = [text(&record.owner_id), text(&record.name_key), text(&record.label)];
+            let cur = current_rev(c, "template_labels", "owner_id = {t1} AND name_key = {t2} AND label = {t3}", &pk)?;
+            let rev = check(expect, cur, &key)?;
+            let values = vec![text(&record.owner_id), text(&record.name_key), text(&record.label), text(&record.template_id), u(record.version), text(&record.updated_at), u(rev)];
+            upsert(c, "template_labels", LABEL_COLS, &[("rev", K::Int)], values, &["owner_id", "name_key", "label"], cur.is_some()).map_err(|e| unique_as_conflict(e, &key, expect))?;
+        }
+        Write::DeleteLabel { key, expect } => {
+            // The key is `{owner}:{label}:{name_key}` (TemplateLabel::key): owner and label hold no ':'.
+            let mut parts = key.splitn(3, ':');
+            let (Some(owner), Some(label), Some(nk)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(Error::invalid(format!("{key:?} is not a label key")));
+            };
+            let pk = [text(owner), text(nk), text(label)];
+            let cur = current_rev(c, "template_labels", "owner_id = {t1} AND name_key = {t2} AND label = {t3}", &pk)?;
+            check(expect, cur, &key)?;
+            if cur.is_some() {
+                c.execute("DELETE FROM template_labels WHERE owner_id = {t1} AND name_key = {t2} AND label = {t3}", &pk)?;
+            }
         }
     }
     Ok(())
@@ -528,7 +561,7 @@ fn first_id(w: &Write) -> Option<String> {
         Write::PutBuiltinStats { record, .. } => Some(record.id.clone()),
         Write::DeleteTemplate { id, .. } | Write::DeleteSpec { id, .. } => Some(id.clone()),
         Write::DeleteRating { template_id, .. } => Some(template_id.clone()),
-        Write::PutUsageTotals { .. } | Write::DeleteUsageTotals { .. } => None,
+        Write::PutUsageTotals { .. } | Write::DeleteUsageTotals { .. } | Write::PutLabel { .. } | Write::DeleteLabel { .. } => None,
     }
 }
 
@@ -707,6 +740,14 @@ impl Store for SqlStore {
     async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>> {
         let sql = format!("SELECT {} FROM usage_totals WHERE id = {{t1}}", select_list(TOTALS_COLS));
         self.query(&sql, &[text(id)])?.first().map(|r| decode("usage_totals", TOTALS_COLS, r)).transpose()
+    }
+
+    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<TemplateLabel>>> {
+        let (sql, params) = match name_key {
+            Some(n) => (format!("SELECT {} FROM template_labels WHERE owner_id = {{t1}} AND name_key = {{t2}} ORDER BY label", select_list(LABEL_COLS)), vec![text(owner_id), text(n)]),
+            None => (format!("SELECT {} FROM template_labels WHERE owner_id = {{t1}} ORDER BY name_key, label", select_list(LABEL_COLS)), vec![text(owner_id)]),
+        };
+        self.query(&sql, &params)?.iter().map(|r| decode("template_labels", LABEL_COLS, r)).collect()
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {

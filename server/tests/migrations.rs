@@ -234,7 +234,7 @@ fn migrate_up_down_up_on_a_database_with_data() {
         // Up again: a working, empty server.
         cli(&["migrate", "up", "--db", &db.url]);
         let mut c = open(&db);
-        assert_eq!(index_names(&mut c).len(), 13 + 11, "{l}: the seed's 13 plus the server's");
+        assert_eq!(index_names(&mut c).len(), 13 + 12, "{l}: the seed's 13 plus the server's");
         drop(c);
         let old = Server::start(&db);
         assert_eq!(old.client(Some(&a.token)).get("/v1/me").status, 401, "{l}: the old token went with the users table");
@@ -252,5 +252,47 @@ fn migrate_up_down_up_on_a_database_with_data() {
         assert!(tables(&mut conn).is_empty());
         migrations::up(&mut conn).unwrap();
         assert!(migrations::is_current(&mut conn).unwrap());
+    }
+}
+
+/// A database made by the server before labels (migrations up to 004, with a template in it)
+/// upgrades in place: 005 adds `template_labels`, the data is served as before and takes labels
+/// (issue 14); the down migrations then run from 005.
+#[test]
+fn a_database_from_before_labels_upgrades_in_place() {
+    for db in backends() {
+        let l = db.label;
+        let mut c = open(&db);
+        migrations::up_to(&mut c, Some("004_usage_totals")).unwrap();
+        assert!(!tables(&mut c).contains(&"template_labels".to_string()), "{l}");
+        let user = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+        let tid = "01ARZ3NDEKTSV4RRFFQ69G5FAW";
+        c.execute("INSERT INTO users (id, name) VALUES ({t1}, {t2})", &[text(user), text("old user")]).unwrap();
+        let mut t = WorkflowTemplate::with_defaults(tid.into(), user.into(), format_ms(1_790_000_000_000));
+        t.name = "Before labels".into();
+        t.config_hash = config_hash(&t.config());
+        c.execute(
+            "INSERT INTO workflow_templates (id, created_at, updated_at, owner_id, name, name_key, description, workflow_type, default_params, config_hash) VALUES ({t1}, {ts2}, {ts3}, {t4}, {t5}, {t6}, {t7}, {e:workflowtype:8}, {j9}, {t10})",
+            &[text(tid), text(&t.created_at), text(&t.updated_at), text(user), text(&t.name), text("before labels"), text(""), text("plain"), text("{}"), text(&t.config_hash)],
+        )
+        .unwrap();
+        drop(c);
+        assert!(cli(&["migrate", "up", "--db", &db.url]).contains("005_template_labels"), "{l}");
+        let out = cli(&["token", "create", "--db", &db.url, "--user", user]);
+        let token = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["token"].as_str().unwrap().to_string();
+        {
+            let srv = Server::start(&db);
+            let cl = srv.client(Some(&token));
+            assert_eq!(cl.get(&format!("/v1/templates/{tid}")).json(), serde_json::to_value(&t).unwrap(), "{l}");
+            let put = cl.put(&format!("/v1/templates/{tid}/labels/production"), &json!(null));
+            assert_eq!(put.status, 200, "{l}: {}", String::from_utf8_lossy(&put.raw));
+            assert_eq!(cl.get(&format!("/v1/templates/{tid}/labels")).json()[0]["label"], "production", "{l}");
+            let del = cl.delete(&format!("/v1/templates/{tid}"));
+            assert_eq!((del.status, del.code().as_str()), (409, "HAS_LABELS"), "{l}");
+        }
+        // Down to base with labels stored: 005's down runs first and nothing of ours is left.
+        let mut c = open(&db);
+        assert_eq!(migrations::down(&mut c).unwrap()[0], "005_template_labels", "{l}");
+        assert_eq!(tables(&mut c), Vec::<String>::new(), "{l}");
     }
 }

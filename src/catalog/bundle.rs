@@ -7,12 +7,12 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{violations, Catalog, Env, Loaded};
+use super::{violations, Catalog, Env, LabelInfo, Loaded};
 use crate::builtin;
 use crate::error::{Error, Result, Violation};
 use crate::model::id::normalize_id;
 use crate::model::{time, TemplateSpec, UsageStats, WorkflowTemplate};
-use crate::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use crate::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, TemplateLabel, Write};
 use crate::validate::{self, Options};
 
 pub const FORMAT_VERSION: u64 = 1;
@@ -28,6 +28,8 @@ pub struct ImportReport {
     /// Built-in statistics rows not applied: a shared catalog never takes them, a private one
     /// only seeds built-ins that have none.
     pub builtin_stats_ignored: usize,
+    /// Label rows written (`template_labels`).
+    pub labels: usize,
 }
 
 fn list<'a>(m: &'a serde_json::Map<String, Value>, key: &str, out: &mut Vec<Violation>) -> &'a [Value] {
@@ -85,6 +87,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let ratings: Vec<Rating> = self.export_verified(rows.into_iter().map(|s| s.record), "template_ratings", &mut skipped);
         let rows = self.store.all_builtin_stats().await?;
         let stats: Vec<BuiltinStats> = self.export_verified(rows.into_iter().map(|s| s.record), "builtin_stats", &mut skipped);
+        let labels = self.export_labels(&templates, &mut skipped).await?;
         let mut bundle = json!({
             "format_version": FORMAT_VERSION,
             "exported_at": self.now(),
@@ -93,6 +96,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             "template_specs": specs,
             "ratings": ratings,
             "builtin_stats": stats,
+            "template_labels": labels,
         });
         if !skipped.is_empty() {
             bundle["skipped"] = Value::Array(skipped);
@@ -113,7 +117,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         for k in m.keys() {
             // `skipped` is export's report of rows left out; an import ignores it.
-            if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats", "skipped"].contains(&k.as_str()) {
+            if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats", "template_labels", "skipped"].contains(&k.as_str()) {
                 v.push(Violation::new(validate::key_path("", k), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
             }
         }
@@ -126,7 +130,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let s_in = list(&m, "template_specs", &mut v);
         let r_in = list(&m, "ratings", &mut v);
         let b_in = list(&m, "builtin_stats", &mut v);
-        if t_in.len() + s_in.len() + r_in.len() + b_in.len() > MAX_IMPORT_RECORDS {
+        let l_in = list(&m, "template_labels", &mut v);
+        if t_in.len() + s_in.len() + r_in.len() + b_in.len() + l_in.len() > MAX_IMPORT_RECORDS {
             return Err(Error::invalid(format!("a bundle holds at most {MAX_IMPORT_RECORDS} records")));
         }
         let opts = Options { complete: true, allow_builtin: false };
@@ -188,6 +193,17 @@ impl<S: Store, E: Env> Catalog<S, E> {
                     if self.shared {
                         t.set_stats(existing.record.stats());
                     }
+                    // A label belongs to its lineage: a replacement that moves a labelled
+                    // version to another name would leave the label pointing nowhere.
+                    let old_key = name_key(&existing.record.name);
+                    if old_key != name_key(&t.name) {
+                        let held: Vec<String> = self.store.find_labels(&self.user, Some(&old_key)).await?.into_iter().filter(|l| l.record.template_id == t.id).map(|l| l.record.label).collect();
+                        if !held.is_empty() {
+                            v.push(Violation::new(format!("{at}.name"), "HAS_LABELS", format!("the stored version is labelled {} under its stored name; remove or move those labels before renaming it", held.join(", "))));
+                            templates.remove(&t.id);
+                            continue;
+                        }
+                    }
                     template_writes.push((t, Expect::Rev(existing.rev)));
                 }
                 None => {
@@ -216,9 +232,12 @@ impl<S: Store, E: Env> Catalog<S, E> {
         {
             let mut ids: Vec<&String> = templates.keys().collect();
             crate::sort::sort_by(&mut ids, |a, b| a.cmp(b));
+            // A record that replaces a stored one is an edit of it: what derives from it in
+            // storage (other users' templates too) is checked as for an update.
+            let replaced: BTreeSet<&String> = template_writes.iter().filter(|(_, e)| matches!(e, Expect::Rev(_))).map(|(t, _)| &t.id).collect();
             for id in ids {
                 let t = &templates[id];
-                if let Err(e) = self.check_inheritance_import(t, &templates).await {
+                if let Err(e) = self.check_inheritance_import(t, &templates, replaced.contains(id)).await {
                     match e {
                         Error::ValidationFailed(list) => v.extend(prefixed(&format!("workflow_templates[{id}]"), list)),
                         Error::BaseNotFound { .. } | Error::InheritanceCycle { .. } | Error::InheritanceTooDeep { .. } | Error::HasDerived { .. } => {
@@ -259,6 +278,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // Ratings: the importer's own, of templates it can see (or that the bundle brings);
         // each bundle row is validated, then every aggregate it touches is recomputed below.
         let mut rating_rows: Vec<Rating> = Vec::new();
+        let mut unchanged_ratings = 0;
         for (i, raw) in r_in.iter().enumerate() {
             let at = format!("ratings[{i}]");
             let mut r: Rating = match serde_json::from_value(raw.clone()) {
@@ -295,6 +315,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
             let known = templates.contains_key(&r.template_id) || builtin::is_builtin_id(&r.template_id) || self.load_visible(&r.template_id).await.is_ok();
             if !known {
+                // The user's own rating, brought back exactly as stored (their export, after the
+                // template's owner made it private): nothing to write, and nothing the user did
+                // not know; refusing it would make their own export impossible to restore.
+                let stored = self.store.get_rating(&r.template_id, &self.user).await?;
+                if stored.is_some_and(|s| s.record.stars == r.stars && s.record.updated_at == r.updated_at) {
+                    unchanged_ratings += 1;
+                    continue;
+                }
                 v.push(Violation::new(format!("{at}.template_id"), "NOT_FOUND", "rated template not found"));
                 continue;
             }
@@ -334,6 +362,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 builtin_new.insert(b.id.clone(), (b.stats, Expect::Absent));
             }
         }
+
+        let label_writes = self.import_labels(l_in, &templates, &mut v).await?;
 
         if !v.is_empty() {
             return Err(violations(v));
@@ -375,7 +405,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
         }
         writes.extend(specs_writes);
-        let ratings = rating_rows.len();
+        let ratings = rating_rows.len() + unchanged_ratings;
         for r in rating_rows {
             let expect = stored_rows.get(&r.template_id).and_then(|rows| rows.iter().find(|x| x.record.user_id == self.user)).map(|e| Expect::Rev(e.rev)).unwrap_or(Expect::Absent);
             writes.push(Write::PutRating { record: r, expect });
@@ -404,7 +434,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
             writes.push(Write::PutBuiltinStats { record: BuiltinStats { id, stats }, expect });
         }
 
-        let report = ImportReport { templates: templates.len(), specs, ratings, builtin_stats, builtin_stats_ignored: builtin_ignored };
+        let labels = label_writes.len();
+        writes.extend(label_writes);
+        let report = ImportReport { templates: templates.len(), specs, ratings, builtin_stats, builtin_stats_ignored: builtin_ignored, labels };
         self.store.commit(writes).await?;
         self.emit("import", "import", None);
         Ok(report)
@@ -428,8 +460,114 @@ impl<S: Store, E: Env> Catalog<S, E> {
         Ok(out)
     }
 
-    async fn check_inheritance_import(&self, t: &WorkflowTemplate, bundle: &HashMap<String, WorkflowTemplate>) -> Result<()> {
-        if t.base_template_id.is_none() {
+    /// The acting user's labels whose rows check out, as `{ label, template_id, version,
+    /// updated_at }`; rows that do not are listed under `skipped` (table `template_labels`).
+    async fn export_labels(&self, templates: &[WorkflowTemplate], skipped: &mut Vec<Value>) -> Result<Vec<LabelInfo>> {
+        let mut out = Vec::new();
+        for mut row in self.store.find_labels(&self.user, None).await? {
+            let l = &mut row.record;
+            let fits = super::labels::verify_label(l).and_then(|_| {
+                match templates.iter().any(|t| t.id == l.template_id && t.version == l.version && name_key(&t.name) == l.name_key) {
+                    true => Ok(()),
+                    false => Err(Error::Integrity { id: l.key(), message: format!("points at {} version {}, which is not a version of this lineage", l.template_id, l.version) }),
+                }
+            });
+            match fits {
+                Ok(()) => out.push(LabelInfo::from(&row.record)),
+                Err(e) => {
+                    let key = row.record.key();
+                    self.skip("template_labels", &key, &e);
+                    let message = match &e {
+                        Error::Integrity { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    };
+                    skipped.push(json!({ "table": "template_labels", "id": key, "code": e.code(), "message": message, "record": row.record }));
+                }
+            }
+        }
+        crate::sort::sort_by(&mut out, |a, b| a.template_id.cmp(&b.template_id).then_with(|| a.label.cmp(&b.label)));
+        Ok(out)
+    }
+
+    /// Checks the bundle's labels: each `{ label, template_id, version, updated_at }` names a
+    /// valid label (not `latest`) and a version the bundle brings or the acting user owns, with
+    /// that version number; one row per lineage and label. A row replaces the stored one.
+    async fn import_labels(&self, rows: &[Value], bundle: &HashMap<String, WorkflowTemplate>, v: &mut Vec<Violation>) -> Result<Vec<Write>> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Row {
+            label: String,
+            template_id: String,
+            version: u64,
+            updated_at: String,
+        }
+        let mut seen = BTreeSet::new();
+        let mut writes = Vec::new();
+        for (i, raw) in rows.iter().enumerate() {
+            let at = format!("template_labels[{i}]");
+            let mut r: Row = match serde_json::from_value(raw.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    v.push(Violation::new(at, validate::TYPE, e.to_string()));
+                    continue;
+                }
+            };
+            let mut bad = Vec::new();
+            if let Some(p) = super::labels::label_name_problem(&r.label) {
+                bad.push(Violation::new(format!("{at}.label"), validate::PATTERN, p));
+            } else if r.label == super::labels::LATEST {
+                bad.push(Violation::new(format!("{at}.label"), validate::PATTERN, "the label \"latest\" is reserved: it always names the latest version"));
+            }
+            crate::model::canonical::respell_time(&mut r.updated_at);
+            if time::parse_ms(&r.updated_at).is_none() {
+                bad.push(Violation::new(format!("{at}.updated_at"), validate::INVALID_TIMESTAMP, "updated_at must be an RFC 3339 timestamp"));
+            }
+            late_timestamps(&at, &json!({ "updated_at": r.updated_at }), &["updated_at"], &mut bad);
+            let target = match normalize_id(&r.template_id) {
+                Some(id) => {
+                    r.template_id = id.clone();
+                    match bundle.get(&id) {
+                        Some(t) => Some(t.clone()),
+                        None => match self.load_owned(&id).await {
+                            Ok(s) => Some(s.record),
+                            Err(_) => None,
+                        },
+                    }
+                }
+                None => {
+                    bad.push(Violation::new(format!("{at}.template_id"), validate::INVALID_ID, "template_id must be a ULID"));
+                    None
+                }
+            };
+            if !bad.is_empty() {
+                v.extend(bad);
+                continue;
+            }
+            let Some(t) = target else {
+                v.push(Violation::new(format!("{at}.template_id"), "NOT_FOUND", "a label points at a template the bundle brings or you own"));
+                continue;
+            };
+            if t.version != r.version {
+                v.push(Violation::new(format!("{at}.version"), "INCONSISTENT", format!("{} is version {}, not {}", t.id, t.version, r.version)));
+                continue;
+            }
+            let key = name_key(&t.name);
+            if !seen.insert((key.clone(), r.label.clone())) {
+                v.push(Violation::new(format!("{at}.label"), validate::DUPLICATE, format!("label {:?} appears twice for {:?}", r.label, t.name)));
+                continue;
+            }
+            let record = TemplateLabel { owner_id: self.user.clone(), name_key: key.clone(), label: r.label, template_id: t.id.clone(), version: t.version, updated_at: r.updated_at };
+            let expect = self.store.find_labels(&self.user, Some(&key)).await?.into_iter().find(|x| x.record.label == record.label).map(|x| Expect::Rev(x.rev)).unwrap_or(Expect::Absent);
+            writes.push(Write::PutLabel { record, expect });
+        }
+        Ok(writes)
+    }
+
+    /// The inheritance checks of an imported record: its own chain when it has a base, and the
+    /// templates derived from it when it replaces a stored record (an import must not unpublish
+    /// or break a base others derive from any more than `update` may).
+    async fn check_inheritance_import(&self, t: &WorkflowTemplate, bundle: &HashMap<String, WorkflowTemplate>, replaces: bool) -> Result<()> {
+        if t.base_template_id.is_none() && !replaces {
             return Ok(());
         }
         self.check_inheritance(t, bundle).await

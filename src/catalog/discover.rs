@@ -189,28 +189,77 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let need = o.offset as usize + o.limit;
         let Some(read) = self.store.browse_page(&self.user, o.sort, need, o.include_builtin).await? else { return Ok(None) };
         let (top, public_total) = read.public;
-        let mut all: Vec<WorkflowTemplate> = top.into_iter().map(|s| s.record).collect();
+        let public: Vec<WorkflowTemplate> = top.into_iter().map(|s| s.record).collect();
         // The viewer's own private ones: the first `need` from an ordered index where the adapter
-        // has one, else all of them.
+        // has one, else all of them (then sorted here).
         let (own, own_total) = match read.private {
             Some((rows, total)) => (rows.into_iter().map(|s| s.record).collect::<Vec<_>>(), Some(total)),
             None => {
                 let f = TemplateFilter { owner_id: Some(self.user.clone()), is_latest: Some(true), is_public: Some(false), ..Default::default() };
-                (self.store.find_templates(&f).await?.into_iter().map(|s| s.record).collect(), None)
+                let mut all: Vec<WorkflowTemplate> = self.store.find_templates(&f).await?.into_iter().map(|s| s.record).collect();
+                crate::sort::sort_by(&mut all, |a, b| order(o.sort, a, b));
+                (all, None)
             }
         };
         // The two reads are separate: a template unpublished in between would come twice.
         let before = own.len();
-        let own: Vec<WorkflowTemplate> = own.into_iter().filter(|t| !all.iter().any(|p| p.id == t.id)).collect();
+        let own: Vec<WorkflowTemplate> = own.into_iter().filter(|t| !public.iter().any(|p| p.id == t.id)).collect();
         let mut total = public_total + own_total.unwrap_or(before) - (before - own.len());
-        all.extend(own);
+        let mut builtins = Vec::new();
         if o.include_builtin {
-            let b = self.with_stats(read.builtin_stats);
-            total += b.len();
-            all.extend(b);
+            builtins = self.with_stats(read.builtin_stats);
+            total += builtins.len();
+            crate::sort::sort_by(&mut builtins, |a, b| order(o.sort, a, b));
         }
-        crate::sort::sort_by(&mut all, |a, b| order(o.sort, a, b));
-        Ok(Some(self.page(all, total, o)))
+        let merged = self.merge_in_order([public, own, builtins], o.sort, need);
+        let mut items = Vec::with_capacity(o.limit);
+        let mut skipped = 0;
+        for (t, checked) in merged.into_iter().skip(o.offset as usize) {
+            match checked {
+                Ok(()) => items.push(t),
+                Err(e) => {
+                    self.skip("workflow_templates", &t.id, &e);
+                    skipped += 1;
+                }
+            }
+        }
+        Ok(Some(Page { items, total, limit: o.limit, offset: o.offset, skipped }))
+    }
+
+    /// The first `need` rows of lists that are each in the sort's order (the ordered indexes'
+    /// pages, the built-ins), merged, each stored row verified as it comes up. A row that fails
+    /// verification keeps the place its list gave it (its stored sort key, which the record the
+    /// core reads may not show: a quarantined row, an unreadable timestamp) and is never compared:
+    /// so the slice `[offset, offset + limit)` is the same whatever `need` was read, and paging
+    /// never loses or repeats an intact row (issue 10, item 1).
+    fn merge_in_order<const N: usize>(&self, lists: [Vec<WorkflowTemplate>; N], sort: Sort, need: usize) -> Vec<(WorkflowTemplate, Result<()>)> {
+        let mut lists = lists.map(|l| l.into_iter());
+        let mut heads: [Option<(WorkflowTemplate, Result<()>)>; N] = std::array::from_fn(|_| None);
+        let mut out = Vec::with_capacity(need);
+        while out.len() < need {
+            for (head, list) in heads.iter_mut().zip(lists.iter_mut()) {
+                if head.is_none() {
+                    *head = list.next().map(|mut t| {
+                        let checked = if t.is_builtin { Ok(()) } else { Self::verify(&mut t) };
+                        (t, checked)
+                    });
+                }
+            }
+            let next = match heads.iter().position(|h| matches!(h, Some((_, Err(_))))) {
+                Some(bad) => Some(bad),
+                None => heads
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, h)| h.as_ref().map(|(t, _)| (i, t)))
+                    .min_by(|a, b| order(sort, a.1, b.1).then(a.0.cmp(&b.0)))
+                    .map(|(i, _)| i),
+            };
+            match next.and_then(|i| heads[i].take()) {
+                Some(row) => out.push(row),
+                None => break,
+            }
+        }
+        out
     }
 
     /// The requested slice of candidates already in order, each stored record verified: one

@@ -6,6 +6,7 @@ mod bundle;
 pub mod discover;
 mod inheritance;
 mod integrity;
+mod labels;
 mod specs;
 mod usage;
 
@@ -18,6 +19,7 @@ use serde_json::{Map, Value};
 
 pub use discover::{DiscoverOptions, Page, Sort};
 pub use integrity::SkippedRow;
+pub use labels::{label_name_problem, ByName, LabelInfo, LabelledVersion};
 pub use usage::UsageRun;
 
 use crate::builtin;
@@ -62,8 +64,9 @@ impl Env for SystemEnv {
 /// storage adapter from elsewhere, e.g. another tab on the same database.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChangeEvent {
-    /// "template", "spec", "rating", "usage", "import", or "storage" (the adapter's own news,
-    /// e.g. op "closed" when another tab upgraded the database).
+    /// "template", "spec", "rating", "usage", "label" (id: the version the label points or
+    /// pointed at), "import", or "storage" (the adapter's own news, e.g. op "closed" when
+    /// another tab upgraded the database).
     pub kind: &'static str,
     /// "create", "update", "delete", "import" or "closed".
     pub op: &'static str,
@@ -71,7 +74,7 @@ pub struct ChangeEvent {
     pub external: bool,
 }
 
-const EVENT_KINDS: [&str; 6] = ["template", "spec", "rating", "usage", "import", "storage"];
+const EVENT_KINDS: [&str; 7] = ["template", "spec", "rating", "usage", "label", "import", "storage"];
 const EVENT_OPS: [&str; 5] = ["create", "update", "delete", "import", "closed"];
 
 impl ChangeEvent {
@@ -613,6 +616,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
         if record.name != current.record.name {
             if name_key(&record.name) != name_key(&current.record.name) {
                 self.check_name_free(&record.name).await?;
+                // Labels belong to the lineage: they move to its new name in the same commit.
+                for l in self.store.find_labels(&current.record.owner_id, Some(&name_key(&current.record.name))).await? {
+                    let mut moved = l.record.clone();
+                    moved.name_key = name_key(&record.name);
+                    writes.push(Write::DeleteLabel { key: l.record.key(), expect: Expect::Rev(l.rev) });
+                    writes.push(Write::PutLabel { record: moved, expect: Expect::Any });
+                }
             }
             // Versions share their name: rename the whole lineage in the same commit.
             for old in self.lineage(&current.record).await? {
@@ -737,6 +747,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
             let derived: Vec<String> = children.iter().filter(|c| Self::visible_to(&c.record, &self.user)).map(|c| c.record.id.clone()).collect();
             let hidden = children.len() - derived.len();
             return Err(Error::HasDerived { id: current.record.id.clone(), derived, hidden });
+        }
+        // A label never dangles (SPEC section 6). Rows that do not check out do not hold a
+        // delete up; they are reported by `lineage_labels`.
+        let held: Vec<String> =
+            self.lineage_labels(&current.record).await?.into_iter().filter(|l| l.record.template_id == current.record.id).map(|l| l.record.label).collect();
+        if !held.is_empty() {
+            return Err(Error::HasLabels { id: current.record.id.clone(), labels: held });
         }
         let mut writes = vec![Write::DeleteTemplate { id: current.record.id.clone(), expect: Expect::Rev(current.rev) }];
         let mut promoted = None;

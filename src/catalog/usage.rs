@@ -22,7 +22,15 @@ pub struct UsageRun {
     pub cost: f64,
 }
 
-fn uint(v: Option<&Value>, field: &str, required: bool, out: &mut Vec<Violation>) -> u64 {
+/// Per-run bounds (no real run reaches them): a day of response time, 10^8 tokens, a cost of
+/// 10^6. They keep one request from pushing a shared total to its 2^53-1 bound (which would
+/// refuse every later use of a public template or built-in for everyone): reaching it now
+/// takes on the order of 10^8 recorded uses.
+pub const MAX_RUN_RESPONSE_TIME_MS: u64 = 86_400_000;
+pub const MAX_RUN_TOKENS: u64 = 100_000_000;
+pub const MAX_RUN_COST: f64 = 1_000_000.0;
+
+fn uint(v: Option<&Value>, field: &str, required: bool, max: u64, out: &mut Vec<Violation>) -> u64 {
     match v {
         None | Some(Value::Null) if !required => 0,
         None | Some(Value::Null) => {
@@ -30,9 +38,9 @@ fn uint(v: Option<&Value>, field: &str, required: bool, out: &mut Vec<Violation>
             0
         }
         Some(n) => match n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64)) {
-            Some(x) if x <= MAX_SAFE_INTEGER => x,
+            Some(x) if x <= max => x,
             _ => {
-                out.push(Violation::new(field, validate::OUT_OF_RANGE, format!("{field} must be an integer in 0..=2^53-1")));
+                out.push(Violation::new(field, validate::OUT_OF_RANGE, format!("{field} must be an integer in 0..={max}")));
                 0
             }
         },
@@ -58,14 +66,14 @@ impl UsageRun {
                 false
             }
         };
-        let response_time_ms = uint(m.get("responseTimeMs"), "responseTimeMs", true, &mut out);
-        let tokens = uint(m.get("tokens"), "tokens", false, &mut out);
+        let response_time_ms = uint(m.get("responseTimeMs"), "responseTimeMs", true, MAX_RUN_RESPONSE_TIME_MS, &mut out);
+        let tokens = uint(m.get("tokens"), "tokens", false, MAX_RUN_TOKENS, &mut out);
         let cost = match m.get("cost") {
             None | Some(Value::Null) => 0.0,
             Some(c) => match c.as_f64() {
-                Some(x) if x.is_finite() && (0.0..=MAX_SAFE_INTEGER as f64).contains(&x) => x,
+                Some(x) if x.is_finite() && (0.0..=MAX_RUN_COST).contains(&x) => x,
                 _ => {
-                    out.push(Violation::new("cost", validate::OUT_OF_RANGE, "cost must be a number in 0..=2^53-1"));
+                    out.push(Violation::new("cost", validate::OUT_OF_RANGE, format!("cost must be a number in 0..={MAX_RUN_COST}")));
                     0.0
                 }
             },
@@ -86,18 +94,23 @@ fn over_bound(what: &str) -> Error {
 /// The exact sums of `s`, from `stored` when they belong to this state of the statistics, else
 /// derived from the record (a template from before sums were kept, or restored by an import):
 /// the success count exactly (`round(success_rate * n)`, exact while n < 2^51), the response
-/// time as `avg * n`. From the next use on, the sums are exact.
+/// time as `avg * n`, the cost as `total_cost`. From the next use on, the sums are exact.
 pub fn totals_of(id: &str, s: &UsageStats, stored: Option<&UsageTotals>) -> UsageTotals {
+    let cost_of = |t: Option<&UsageTotals>| {
+        let kept = t.and_then(|t| t.cost_sum.as_deref()).and_then(ExactSum::from_partials);
+        let kept = kept.filter(|c| c.value() == s.total_cost);
+        Some(kept.unwrap_or_else(|| ExactSum::from_partials(&[s.total_cost]).unwrap_or_default()).into_partials())
+    };
     if let Some(t) = stored {
         let fresh = t.usage_count == s.usage_count && t.successes <= t.usage_count && derived(t) == (s.success_rate, s.avg_response_time_ms);
         if fresh && t.id == id {
-            return t.clone();
+            return UsageTotals { cost_sum: cost_of(Some(t)), ..t.clone() };
         }
     }
     let n = s.usage_count;
     let successes = ((s.success_rate.unwrap_or(0.0) * n as f64).round() as u64).min(n);
     let response_time_ms = s.avg_response_time_ms.unwrap_or(0).saturating_mul(n).min(MAX_SAFE_INTEGER);
-    UsageTotals { id: id.to_string(), usage_count: n, successes, response_time_ms }
+    UsageTotals { id: id.to_string(), usage_count: n, successes, response_time_ms, cost_sum: cost_of(None) }
 }
 
 /// success_rate and avg_response_time_ms from the sums: each one division of exact integers
@@ -113,7 +126,8 @@ fn derived(t: &UsageTotals) -> (Option<f64>, Option<u64>) {
 
 /// Adds one run to the statistics and their exact sums: counters and totals add up;
 /// success_rate, the average response time (rounded to whole ms) and tokens per use are the
-/// means of every recorded use, computed from the sums.
+/// means of every recorded use, computed from the sums; total_cost is the correctly rounded
+/// sum of every recorded cost (whatever their order).
 pub fn add_usage(s: &mut UsageStats, totals: &mut UsageTotals, run: &UsageRun, now: &str) -> Result<()> {
     let bounded = |x: Option<u64>| x.filter(|n| *n <= MAX_SAFE_INTEGER);
     let n = bounded(s.usage_count.checked_add(1));
@@ -122,10 +136,13 @@ pub fn add_usage(s: &mut UsageStats, totals: &mut UsageTotals, run: &UsageRun, n
     let (Some(n), Some(tokens), Some(response)) = (n, tokens, response) else {
         return Err(over_bound("usage counters"));
     };
-    let total_cost = s.total_cost + run.cost;
+    let mut cost = totals.cost_sum.as_deref().and_then(ExactSum::from_partials).unwrap_or_default();
+    cost.add(run.cost);
+    let total_cost = cost.value();
     if !total_cost.is_finite() || total_cost > MAX_SAFE_INTEGER as f64 {
         return Err(over_bound("total_cost"));
     }
+    totals.cost_sum = Some(cost.into_partials());
     totals.usage_count = n;
     totals.successes += u64::from(run.success);
     totals.response_time_ms = response;
@@ -143,49 +160,95 @@ pub(crate) fn counts(stars: f64) -> bool {
     stars.is_finite() && (0.0..=5.0).contains(&stars)
 }
 
-/// The correctly rounded sum of non-negative finite numbers, whatever their order
-/// (Shewchuk's exact partials, as Python's `math.fsum`).
-pub(crate) fn exact_sum(xs: impl IntoIterator<Item = f64>) -> f64 {
-    let mut partials: Vec<f64> = Vec::new();
-    for mut x in xs {
+/// An exact sum of finite doubles: Shewchuk's non-overlapping partials ("Adaptive Precision
+/// Floating-Point Arithmetic", 1997), the accumulator behind Python's `math.fsum`. `value` is
+/// the correctly rounded (half to even) sum, whatever the order of the additions. For the
+/// non-negative, bounded numbers added here (costs, stars) the partials stay few (at most one
+/// per 53-bit slice of the exponent range) and finite. Written here rather than taken from a
+/// crate: the registry could not be searched from this machine, and the algorithm is short.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExactSum {
+    /// Non-overlapping, in increasing magnitude, none zero.
+    partials: Vec<f64>,
+}
+
+/// More partials than any sum of finite doubles can need (2098 exponent bits / 53 + slack).
+const MAX_PARTIALS: usize = 64;
+
+impl ExactSum {
+    /// The sum kept as `partials` (as stored); `None` when they are not a kept sum (a value that
+    /// is not finite, or too many), so the caller derives it again.
+    pub fn from_partials(partials: &[f64]) -> Option<Self> {
+        if partials.len() > MAX_PARTIALS || partials.iter().any(|x| !x.is_finite()) {
+            return None;
+        }
+        let mut s = ExactSum::default();
+        for &x in partials {
+            s.add(x);
+        }
+        s.value().is_finite().then_some(s)
+    }
+
+    pub fn into_partials(self) -> Vec<f64> {
+        self.partials
+    }
+
+    /// Adds `x` exactly (a finite double).
+    pub fn add(&mut self, mut x: f64) {
         let mut i = 0;
-        for j in 0..partials.len() {
-            let mut y = partials[j];
+        for j in 0..self.partials.len() {
+            let mut y = self.partials[j];
             if x.abs() < y.abs() {
                 std::mem::swap(&mut x, &mut y);
             }
             let hi = x + y;
             let lo = y - (hi - x);
             if lo != 0.0 {
-                partials[i] = lo;
+                self.partials[i] = lo;
                 i += 1;
             }
             x = hi;
         }
-        partials.truncate(i);
-        partials.push(x);
-    }
-    let Some(mut hi) = partials.pop() else { return 0.0 };
-    let mut lo = 0.0;
-    while let Some(y) = partials.pop() {
-        let x = hi;
-        hi = x + y;
-        lo = y - (hi - x);
-        if lo != 0.0 {
-            break;
+        self.partials.truncate(i);
+        if x != 0.0 {
+            self.partials.push(x);
         }
     }
-    // Round half to even across the remaining partials.
-    if let Some(&next) = partials.last() {
-        if (lo < 0.0 && next < 0.0) || (lo > 0.0 && next > 0.0) {
-            let y = lo * 2.0;
-            let x = hi + y;
-            if y == x - hi {
-                hi = x;
+
+    /// The correctly rounded sum (`math.fsum`'s final step).
+    pub fn value(&self) -> f64 {
+        let mut partials = self.partials.clone();
+        let Some(mut hi) = partials.pop() else { return 0.0 };
+        let mut lo = 0.0;
+        while let Some(y) = partials.pop() {
+            let x = hi;
+            hi = x + y;
+            lo = y - (hi - x);
+            if lo != 0.0 {
+                break;
             }
         }
+        // Round half to even across the remaining partials.
+        if let Some(&next) = partials.last() {
+            if (lo < 0.0 && next < 0.0) || (lo > 0.0 && next > 0.0) {
+                let y = lo * 2.0;
+                let x = hi + y;
+                if y == x - hi {
+                    hi = x;
+                }
+            }
+        }
+        hi
     }
-    hi
+}
+
+/// The correctly rounded sum of finite numbers, whatever their order.
+pub(crate) fn exact_sum(xs: impl IntoIterator<Item = f64>) -> f64 {
+    let mut s = ExactSum::default();
+    for x in xs {
+        s.add(x);
+    }
+    s.value()
 }
 
 /// `rating` and `rating_count` as the stored ratings say: their number, and the exact sum of
@@ -302,7 +365,7 @@ mod tests {
         assert_eq!(s.total_tokens_used, 100);
         assert_eq!(s.avg_tokens_per_use, Some(25.0));
         assert_eq!(s.total_cost, 2.0);
-        assert_eq!(t, UsageTotals { id: "X".into(), usage_count: 4, successes: 3, response_time_ms: 1001 });
+        assert_eq!(t, UsageTotals { id: "X".into(), usage_count: 4, successes: 3, response_time_ms: 1001, cost_sum: Some(vec![2.0]) });
     }
 
     #[test]
@@ -318,7 +381,7 @@ mod tests {
         restored.usage_count = 10;
         restored.success_rate = Some(0.3);
         restored.avg_response_time_ms = Some(7);
-        assert_eq!(totals_of("X", &restored, Some(&t)), UsageTotals { id: "X".into(), usage_count: 10, successes: 3, response_time_ms: 70 });
+        assert_eq!(totals_of("X", &restored, Some(&t)), UsageTotals { id: "X".into(), usage_count: 10, successes: 3, response_time_ms: 70, cost_sum: Some(vec![1.5]) });
         assert_eq!(totals_of("Y", &s, Some(&t)).id, "Y");
     }
 

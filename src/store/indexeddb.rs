@@ -41,7 +41,9 @@ pub const USAGE_TOTALS: &str = "usage_totals";
 /// count over an index of 100,000 entries).
 pub const COUNTERS: &str = "counters";
 const PUBLIC_LATEST: &str = "public_latest";
-const ALL_STORES: [&str; 6] = [TEMPLATES, SPECS, RATINGS, BUILTIN_STATS, COUNTERS, USAGE_TOTALS];
+/// Labels (`super::TemplateLabel`), keyed by `TemplateLabel::key` (migration 005).
+pub const TEMPLATE_LABELS: &str = "template_labels";
+const ALL_STORES: [&str; 7] = [TEMPLATES, SPECS, RATINGS, BUILTIN_STATS, COUNTERS, USAGE_TOTALS, TEMPLATE_LABELS];
 
 /// (name, key path) of every index, per store. The first 13 are the schema's.
 const TEMPLATE_INDEXES: [(&str, &[&str]); 18] = [
@@ -79,7 +81,7 @@ const RATING_INDEXES: [(&str, &[&str]); 2] =
     [("ratings_by_user", &["record.user_id"]), ("ratings_by_template", &["record.template_id"])];
 
 /// The schema version this build creates: one migration per version, run in order.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 fn key_path(parts: &[&str]) -> KeyPath {
     if parts.len() == 1 {
@@ -160,6 +162,17 @@ fn migrate_004(db: &Database) -> std::result::Result<(), idb::Error> {
     Ok(())
 }
 
+/// Migration 005: labels (issue 14). A row is `{ rev, record, key }` (the key beside the
+/// record, as the record has no single id), found by owner (export) and by lineage.
+fn migrate_005(db: &Database) -> std::result::Result<(), idb::Error> {
+    let mut params = idb::ObjectStoreParams::new();
+    params.key_path(Some(KeyPath::new_single("key")));
+    let labels = db.create_object_store(TEMPLATE_LABELS, params)?;
+    labels.create_index("labels_by_owner", KeyPath::new_single("record.owner_id"), None)?;
+    labels.create_index("labels_by_lineage", KeyPath::new_array(["record.owner_id", "record.name_key"]), None)?;
+    Ok(())
+}
+
 /// Runs the migrations after `old` up to `new`, in order, in the upgrade transaction.
 fn migrate(db: &Database, upgrade: &IdbTransaction, old: u32, new: u32) -> std::result::Result<(), JsValue> {
     if old < 1 && new >= 1 {
@@ -173,6 +186,9 @@ fn migrate(db: &Database, upgrade: &IdbTransaction, old: u32, new: u32) -> std::
     }
     if old < 4 && new >= 4 {
         migrate_004(db).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    }
+    if old < 5 && new >= 5 {
+        migrate_005(db).map_err(|e| JsValue::from_str(&e.to_string()))?;
     }
     Ok(())
 }
@@ -598,6 +614,21 @@ fn plan(w: Write) -> Planned {
             Planned { store: USAGE_TOTALS, key, key_text: label.clone(), label, expect: Expect::Any, row: Some(Box::new(move |rev| plain_row(rev, &record))), claims: None, public_latest: false }
         }
         Write::DeleteUsageTotals { id } => Planned { store: USAGE_TOTALS, key: str_key(&id), key_text: id.clone(), label: id, expect: Expect::Any, row: None, claims: None, public_latest: false },
+        Write::PutLabel { record, expect } => {
+            let key = record.key();
+            let row_key = key.clone();
+            Planned {
+                store: TEMPLATE_LABELS,
+                key: str_key(&key),
+                key_text: key.clone(),
+                label: key,
+                expect,
+                row: Some(Box::new(move |rev| json!({ "rev": rev, "record": record, "key": row_key }))),
+                claims: None,
+                public_latest: false,
+            }
+        }
+        Write::DeleteLabel { key, expect } => Planned { store: TEMPLATE_LABELS, key: str_key(&key), key_text: key.clone(), label: key, expect, row: None, claims: None, public_latest: false },
     }
 }
 
@@ -951,6 +982,14 @@ impl Store for IndexedDbStore {
 
     async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<super::UsageTotals>>> {
         self.get_row(USAGE_TOTALS, str_key(id)).await
+    }
+
+    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<super::TemplateLabel>>> {
+        let rows: Vec<Stored<super::TemplateLabel>> = match name_key {
+            Some(n) => self.get_all(TEMPLATE_LABELS, Some("labels_by_lineage"), Some(Query::Key(array_key(&[str_key(owner_id), str_key(n)])))).await?,
+            None => self.get_all(TEMPLATE_LABELS, Some("labels_by_owner"), Some(Query::Key(str_key(owner_id)))).await?,
+        };
+        Ok(rows.into_iter().filter(|l| l.record.owner_id == owner_id && name_key.is_none_or(|n| n == l.record.name_key)).collect())
     }
 
     /// The browse page's reads in one readonly transaction, every request issued before any is

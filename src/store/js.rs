@@ -29,6 +29,8 @@ pub const RATINGS: &str = "template_ratings";
 pub const BUILTIN_STATS: &str = "builtin_stats";
 /// The exact usage sums (`super::UsageTotals`), keyed by template id.
 pub const USAGE_TOTALS: &str = "usage_totals";
+/// Labels (`super::TemplateLabel`), keyed by `TemplateLabel::key`.
+pub const TEMPLATE_LABELS: &str = "template_labels";
 
 pub struct JsStore {
     adapter: JsValue,
@@ -134,6 +136,8 @@ fn write_value(w: &Write) -> Result<Value> {
         Write::PutBuiltinStats { record, expect } => (BUILTIN_STATS, record.id.clone(), *expect, Some(serde_json::to_value(record))),
         Write::PutUsageTotals { record } => (USAGE_TOTALS, record.id.clone(), Expect::Any, Some(serde_json::to_value(record))),
         Write::DeleteUsageTotals { id } => (USAGE_TOTALS, id.clone(), Expect::Any, None),
+        Write::PutLabel { record, expect } => (TEMPLATE_LABELS, record.key(), *expect, Some(serde_json::to_value(record))),
+        Write::DeleteLabel { key, expect } => (TEMPLATE_LABELS, key.clone(), *expect, None),
     };
     let record = record.transpose().map_err(|e| Error::corrupt(e.to_string()))?.unwrap_or(Value::Null);
     Ok(json!({ "table": table, "key": key, "expect": expect_value(expect), "record": record }))
@@ -197,6 +201,15 @@ impl Store for JsStore {
 
     async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<super::UsageTotals>>> {
         self.get_row(USAGE_TOTALS, id).await
+    }
+
+    /// Asked by `{ owner_id }` only: the contract's `name_key` means `name.trim().toLowerCase()`
+    /// of a template record, which a label record does not have; an owner's labels are few.
+    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<super::TemplateLabel>>> {
+        let mut m = Map::new();
+        m.insert("owner_id".into(), Value::from(owner_id));
+        let rows: Vec<Stored<super::TemplateLabel>> = self.find_rows(TEMPLATE_LABELS, m).await?;
+        Ok(rows.into_iter().filter(|l| l.record.owner_id == owner_id && name_key.is_none_or(|n| n == l.record.name_key)).collect())
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {

@@ -155,6 +155,10 @@ impl Store for LocalStore {
         self.with_copy(|m| now(m.get_usage_totals(id)))?
     }
 
+    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<super::TemplateLabel>>> {
+        self.with_copy(|m| now(m.find_labels(owner_id, name_key)))?
+    }
+
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         let release = JsFuture::from(acquire_lock(&self.key))
             .await

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_expect, name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, UsageTotals, Write};
+use super::{check_expect, name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, TemplateLabel, UsageTotals, Write};
 use crate::error::{Error, Result};
 use crate::model::{TemplateSpec, WorkflowTemplate};
 
@@ -17,6 +17,7 @@ enum Undo {
     Rating((String, String), Option<Stored<Rating>>),
     Builtin(String, Option<Stored<BuiltinStats>>),
     Totals(String, Option<Stored<UsageTotals>>),
+    Label(String, Option<Stored<TemplateLabel>>),
 }
 
 #[derive(Debug, Default)]
@@ -26,6 +27,7 @@ struct State {
     ratings: BTreeMap<(String, String), Stored<Rating>>,
     builtin_stats: BTreeMap<String, Stored<BuiltinStats>>,
     usage_totals: BTreeMap<String, Stored<UsageTotals>>,
+    labels: BTreeMap<String, Stored<TemplateLabel>>,
     by_owner: HashMap<String, BTreeSet<String>>,
     by_base: HashMap<String, BTreeSet<String>>,
     public_latest: BTreeSet<String>,
@@ -113,6 +115,16 @@ impl State {
                 let old = self.usage_totals.remove(&id);
                 Undo::Totals(id, old)
             }
+            Write::PutLabel { record, expect } => {
+                let key = record.key();
+                let rev = check_expect(expect, self.labels.get(&key).map(|s| s.rev), &key)?;
+                Undo::Label(key.clone(), self.labels.insert(key, Stored { rev, record }))
+            }
+            Write::DeleteLabel { key, expect } => {
+                check_expect(expect, self.labels.get(&key).map(|s| s.rev), &key)?;
+                let old = self.labels.remove(&key);
+                Undo::Label(key, old)
+            }
         })
     }
 
@@ -153,6 +165,14 @@ impl State {
                     self.usage_totals.remove(&id);
                 }
             },
+            Undo::Label(key, old) => match old {
+                Some(o) => {
+                    self.labels.insert(key, o);
+                }
+                None => {
+                    self.labels.remove(&key);
+                }
+            },
         }
     }
 
@@ -189,6 +209,9 @@ pub struct Snapshot {
     /// Absent in what an older version persisted.
     #[serde(default)]
     pub usage_totals: Vec<Stored<UsageTotals>>,
+    /// Absent in what a version before labels persisted.
+    #[serde(default)]
+    pub template_labels: Vec<Stored<TemplateLabel>>,
 }
 
 impl MemoryStore {
@@ -204,6 +227,7 @@ impl MemoryStore {
             ratings: st.ratings.values().cloned().collect(),
             builtin_stats: st.builtin_stats.values().cloned().collect(),
             usage_totals: st.usage_totals.values().cloned().collect(),
+            template_labels: st.labels.values().cloned().collect(),
         }
     }
 
@@ -225,6 +249,9 @@ impl MemoryStore {
         }
         for t in snap.usage_totals {
             st.usage_totals.insert(t.record.id.clone(), t);
+        }
+        for l in snap.template_labels {
+            st.labels.insert(l.record.key(), l);
         }
         MemoryStore { state: RefCell::new(st) }
     }
@@ -293,6 +320,19 @@ impl Store for MemoryStore {
 
     async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>> {
         Ok(self.state.borrow().usage_totals.get(id).cloned())
+    }
+
+    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<TemplateLabel>>> {
+        let st = self.state.borrow();
+        // Keys start with `{owner}:`, so one owner's rows are one range of the ordered map.
+        let prefix = format!("{owner_id}:");
+        Ok(st
+            .labels
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(_, l)| l.record.owner_id == owner_id && name_key.is_none_or(|n| n == l.record.name_key))
+            .map(|(_, l)| l.clone())
+            .collect())
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {

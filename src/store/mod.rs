@@ -54,7 +54,7 @@ pub struct BuiltinStats {
 /// record state the sums belong to: sums whose count (or means) disagree with the record are
 /// stale (a row from before this table existed, a restore) and the catalog derives them from the
 /// record again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageTotals {
     pub id: String,
@@ -63,6 +63,41 @@ pub struct UsageTotals {
     pub successes: u64,
     /// The sum of every recorded `responseTimeMs`.
     pub response_time_ms: u64,
+    /// The exact sum of every recorded `cost`, as non-overlapping finite doubles in increasing
+    /// magnitude (Shewchuk's partials, see `catalog::usage::ExactSum`); `total_cost` is their
+    /// correctly rounded sum. Absent in rows written before it was kept: derived from the
+    /// record's `total_cost`, as the other stale sums are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_sum: Option<Vec<f64>>,
+}
+
+/// A label (SPEC section 6): a name such as `production` pointing at one version of a lineage
+/// (the templates with the same `owner_id` and case-insensitive name). Kept in its own table,
+/// `template_labels`, keyed by [`TemplateLabel::key`]: one row per (owner, name key, label), so
+/// moving a label is one conditional write of one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateLabel {
+    pub owner_id: String,
+    /// The lineage's `name_key` (trimmed, lowercased name).
+    pub name_key: String,
+    pub label: String,
+    pub template_id: String,
+    /// The version number of `template_id` (versions never change their number).
+    pub version: u64,
+    pub updated_at: String,
+}
+
+impl TemplateLabel {
+    /// The storage key: owner and label cannot hold `:` (a ULID, the label pattern), so the
+    /// name key, which can, goes last and the key is never ambiguous.
+    pub fn key(&self) -> String {
+        label_key(&self.owner_id, &self.name_key, &self.label)
+    }
+}
+
+pub fn label_key(owner_id: &str, name_key: &str, label: &str) -> String {
+    format!("{owner_id}:{label}:{name_key}")
 }
 
 /// What a write expects to find in storage; a mismatch fails the whole batch with `CONFLICT`.
@@ -89,6 +124,11 @@ pub enum Write {
     /// Always unconditional: the statistics write of the same batch carries the expectation.
     PutUsageTotals { record: UsageTotals },
     DeleteUsageTotals { id: String },
+    /// A label row (`template_labels`), guarded like a record: `Absent` to create one,
+    /// `Rev(n)` to move or remove the row that was read.
+    PutLabel { record: TemplateLabel, expect: Expect },
+    /// `key` is [`TemplateLabel::key`].
+    DeleteLabel { key: String, expect: Expect },
 }
 
 /// A conjunction of equalities on indexed template fields. Adapters answer it from their
@@ -199,6 +239,9 @@ pub trait Store {
     async fn get_builtin_stats(&self, id: &str) -> Result<Option<Stored<BuiltinStats>>>;
     async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>>;
     async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>>;
+    /// The label rows of `owner_id`, of one lineage when `name_key` is given (an index on
+    /// `(owner_id, name_key)`), else all of them (export).
+    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<TemplateLabel>>>;
     /// Applies every write or none. Fails with `CONFLICT` when an expectation does not hold and
     /// with `NAME_TAKEN` when the result would hold two latest templates with the same owner
     /// and name key.
@@ -284,6 +327,9 @@ impl<S: Store> Store for std::rc::Rc<S> {
     }
     async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<UsageTotals>>> {
         (**self).get_usage_totals(id).await
+    }
+    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<TemplateLabel>>> {
+        (**self).find_labels(owner_id, name_key).await
     }
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         (**self).commit(writes).await

@@ -1,11 +1,11 @@
 //! Generic checks that apply to every JSON value anywhere in a record: safe numbers, forbidden
-//! keys, and a bounded nesting depth. Also the field-path syntax shared by all violations.
+//! keys, no U+0000 in strings or keys, and a bounded nesting depth. Also the field-path syntax shared by all violations.
 
 use std::fmt::Write as _;
 
 use serde_json::{Number, Value};
 
-use super::{FORBIDDEN_KEY, TOO_DEEP, UNSAFE_NUMBER};
+use super::{CONTROL_CHAR, FORBIDDEN_KEY, TOO_DEEP, UNSAFE_NUMBER};
 use crate::error::Violation;
 use crate::model::MAX_SAFE_INTEGER;
 
@@ -112,6 +112,7 @@ impl Walker<'_> {
                     ),
                 ));
             }
+            Value::String(s) if s.contains('\0') => self.nul(path, "string"),
             Value::Array(a) => {
                 if !self.enter(path, depth) {
                     return;
@@ -130,6 +131,9 @@ impl Walker<'_> {
                 for (k, x) in m {
                     let len = path.len();
                     push_key(path, k);
+                    if k.contains('\0') {
+                        self.nul(path, "key");
+                    }
                     if k == "__proto__" {
                         self.out.push(Violation::new(
                             path.clone(),
@@ -143,6 +147,16 @@ impl Walker<'_> {
             }
             _ => {}
         }
+    }
+
+    /// U+0000 anywhere in a record is refused (PostgreSQL `text` and `jsonb` cannot hold it,
+    /// and every backend answers the same).
+    fn nul(&mut self, path: &str, what: &str) {
+        self.out.push(Violation::new(
+            path.to_string(),
+            CONTROL_CHAR,
+            format!("{} must not contain U+0000 (NUL) in a {what}", describe(path)),
+        ));
     }
 
     fn enter(&mut self, path: &str, depth: usize) -> bool {
@@ -163,9 +177,10 @@ impl Walker<'_> {
 
 /// The generic checks of SPEC section 3 for any JSON value, reported under `field`: numbers of
 /// magnitude above 2^53-1 (`UNSAFE_NUMBER`), `__proto__` keys (`FORBIDDEN_KEY`, at the key's
-/// path) and nesting deeper than [`MAX_JSON_DEPTH`] (`TOO_DEEP`, once). Strings need no check:
-/// a Rust string cannot hold a lone UTF-16 surrogate (the JS boundary and serde_json refuse
-/// them before a `Value` exists).
+/// path), U+0000 in a string or an object key (`CONTROL_CHAR`, at its path) and nesting deeper
+/// than [`MAX_JSON_DEPTH`] (`TOO_DEEP`, once). Lone UTF-16 surrogates need no check here: a
+/// Rust string cannot hold one (the JS boundary and serde_json refuse them before a `Value`
+/// exists).
 pub fn check_json_value(v: &Value, field: &str, out: &mut Vec<Violation>) {
     check_json_value_with_depth(v, field, MAX_JSON_DEPTH, out);
 }

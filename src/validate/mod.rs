@@ -38,6 +38,11 @@
 //!   No order is imposed on `last_used_at`, nor a link between `success_rate` and usage.
 //! - A top-level `__proto__` key is `FORBIDDEN_KEY`, not also `UNKNOWN_FIELD`; the same holds
 //!   in [`check_writable`].
+//! - U+0000 (NUL) is refused in every string of a record, and in every object key inside
+//!   `default_params` / `extra_metadata` (and unknown fields): `CONTROL_CHAR` at its path
+//!   (description and changelog otherwise allow control characters such as newlines). SPEC is
+//!   silent; PostgreSQL `text` and `jsonb` cannot hold U+0000, and the same rule holds on every
+//!   backend. `canonicalJson` / the config hash still accept it (they are not record validation).
 //! - Lone UTF-16 surrogates cannot exist in a Rust `String`: the JS boundary (`js/convert.js`)
 //!   finds them in JS values and in JSON text Rust's parser refuses, and [`boundary::merge`]
 //!   reports them (`LONE_SURROGATE`, with their paths) among the violations found here.
@@ -437,7 +442,9 @@ fn check_short_text(s: &str, field: &str, max: usize, out: &mut Vec<Violation>) 
             format!("{} must be at most {max} characters (has {n})", describe(field)),
         ));
     }
-    if s.chars().any(char::is_control) {
+    // U+0000 was already reported by the generic walk (check_json_value) at the same path.
+    let reported = out.iter().any(|v| v.field == field && v.code == CONTROL_CHAR);
+    if !reported && s.chars().any(char::is_control) {
         out.push(Violation::new(
             field,
             CONTROL_CHAR,

@@ -18,7 +18,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::convert::{arg, checked, err, record, to_js};
 use super::remote::Remote;
 use super::store::{AnyStore, WasmEnv};
-use crate::catalog::{Catalog, DiscoverOptions, UsageRun, WriteOptions};
+use crate::catalog::{ByName, Catalog, DiscoverOptions, UsageRun, WriteOptions};
 use crate::error::{Error, Result};
 
 type Core = Catalog<AnyStore, WasmEnv>;
@@ -101,6 +101,69 @@ fn write_options(v: &JsValue) -> std::result::Result<WriteOptions, JsValue> {
         }
     }
     Ok(w)
+}
+
+/// A label name, checked here too so that no other text reaches a remote URL path (a `..` would
+/// be a dot segment the URL parser removes).
+fn label_arg(v: &JsValue) -> std::result::Result<String, JsValue> {
+    match v.as_string() {
+        Some(l) if crate::catalog::label_name_problem(&l).is_none() => Ok(l),
+        _ => Err(err(Error::invalid("label must be a string matching ^[a-z0-9][a-z0-9_.-]{0,63}$"))),
+    }
+}
+
+/// An option object of known keys only (absent, `undefined` or `null`: no options).
+fn option_map(v: &JsValue, allowed: &[&str]) -> std::result::Result<serde_json::Map<String, Value>, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(serde_json::Map::new());
+    }
+    let o = arg(v, "options")?;
+    let Value::Object(m) = o else {
+        return Err(err(Error::invalid("options must be an object")));
+    };
+    if let Some(k) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(err(Error::invalid(format!("unknown option {k:?}"))));
+    }
+    Ok(m)
+}
+
+fn with_labels(v: &JsValue) -> std::result::Result<bool, JsValue> {
+    match option_map(v, &["withLabels"])?.get("withLabels") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(err(Error::invalid("withLabels must be a boolean"))),
+    }
+}
+
+fn by_name_options(v: &JsValue) -> std::result::Result<ByName, JsValue> {
+    let m = option_map(v, &["version", "label", "owner"])?;
+    let text = |k: &str| -> std::result::Result<Option<String>, JsValue> {
+        match m.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(err(Error::invalid(format!("{k} must be a string")))),
+        }
+    };
+    let version = match m.get("version") {
+        None | Some(Value::Null) => None,
+        Some(x) => Some(x.as_u64().filter(|n| *n >= 1 && *n <= crate::model::MAX_SAFE_INTEGER).ok_or_else(|| err(Error::invalid("version must be an integer >= 1")))?),
+    };
+    Ok(ByName { version, label: text("label")?, owner: text("owner")? })
+}
+
+fn restore_options(v: &JsValue) -> std::result::Result<(Option<String>, WriteOptions), JsValue> {
+    let m = option_map(v, &["changelog", "ifMatch"])?;
+    let changelog = match m.get("changelog") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(err(Error::invalid("changelog must be a string"))),
+    };
+    let if_match = match m.get("ifMatch") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(err(Error::invalid("ifMatch must be the updated_at string of the latest version"))),
+    };
+    Ok((changelog, WriteOptions { if_match }))
 }
 
 fn optional(v: &JsValue, what: &str) -> std::result::Result<Value, JsValue> {
@@ -209,10 +272,88 @@ impl TemplateCatalog {
         route!(self, promise, c => checked(p, c.new_version(&id, patch, changelog, opts).await), r => checked(p, r.new_version(&id, patch, changelog, opts.if_match).await))
     }
 
-    #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[]>")]
-    pub fn versions(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+    /// `versions(id)`, or with `{ withLabels: true }` each version as `{ record, labels }`.
+    /// (The typed overloads are in types.d.ts, merged into this class: TypeScript tries a
+    /// class's own signature first, so this one takes `never` and is never chosen.)
+    #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[] | LabelledVersion[]>")]
+    pub fn versions(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "never")] options: JsValue,
+    ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
+        if try_js!(with_labels(&options)) {
+            return route!(self, promise, c => c.versions_with_labels(&id).await, r => r.versions_with_labels(&id).await);
+        }
         route!(self, promise, c => c.versions(&id).await, r => r.versions(&id).await)
+    }
+
+    /// Points `label` at version `id` (owner only); `ifMatch` is the label's `updated_at`.
+    #[wasm_bindgen(js_name = setLabel, unchecked_return_type = "Promise<Label>")]
+    pub fn set_label(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] label: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WriteOptions")] options: JsValue,
+    ) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let label = try_js!(label_arg(&label));
+        let opts = try_js!(write_options(&options));
+        route!(self, promise, c => c.set_label(&id, &label, opts).await, r => r.set_label(&id, &label, opts.if_match).await)
+    }
+
+    #[wasm_bindgen(js_name = removeLabel, unchecked_return_type = "Promise<void>")]
+    pub fn remove_label(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] label: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WriteOptions")] options: JsValue,
+    ) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let label = try_js!(label_arg(&label));
+        let opts = try_js!(write_options(&options));
+        route!(self, promise_void, c => c.remove_label(&id, &label, opts).await, r => r.remove_label(&id, &label, opts.if_match).await)
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<Label[]>")]
+    pub fn labels(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        route!(self, promise, c => c.labels(&id).await, r => r.relation(&id, "labels").await)
+    }
+
+    #[wasm_bindgen(js_name = getByName, unchecked_return_type = "Promise<WorkflowTemplate>")]
+    pub fn get_by_name(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ByNameOptions")] options: JsValue,
+    ) -> Promise {
+        let name = try_js!(name.as_string().ok_or_else(|| err(Error::invalid("name must be a string"))));
+        let o = try_js!(by_name_options(&options));
+        route!(self, promise, c => c.get_by_name(&name, &o).await, r => r.by_name(&name, &o, false).await)
+    }
+
+    #[wasm_bindgen(js_name = resolveByName, unchecked_return_type = "Promise<Resolution>")]
+    pub fn resolve_by_name(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ByNameOptions")] options: JsValue,
+    ) -> Promise {
+        let name = try_js!(name.as_string().ok_or_else(|| err(Error::invalid("name must be a string"))));
+        let o = try_js!(by_name_options(&options));
+        route!(self, promise, c => c.resolve_by_name(&name, &o).await, r => r.by_name(&name, &o, true).await)
+    }
+
+    /// Rollback: a new latest version with version `id`'s configuration; `ifMatch` is the
+    /// current latest version's `updated_at`.
+    #[wasm_bindgen(js_name = restoreVersion, unchecked_return_type = "Promise<WorkflowTemplate>")]
+    pub fn restore_version(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "RestoreOptions")] options: JsValue,
+    ) -> Promise {
+        let id = try_js!(id_arg(&id, "id"));
+        let (changelog, opts) = try_js!(restore_options(&options));
+        route!(self, promise, c => c.restore_version(&id, changelog, opts).await, r => r.restore_version(&id, changelog, opts.if_match).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Change[]>")]

@@ -273,3 +273,43 @@ impl Remote {
         Ok(a.body)
     }
 }
+
+/// The registry methods (issue 14) over HTTP.
+impl Remote {
+    pub async fn versions_with_labels(&self, id: &str) -> Result<Value> {
+        Ok(self.call("GET", &format!("/v1/templates/{}/versions/labelled", enc(id)), None, None, Retry::Safe).await?.body)
+    }
+    /// A retry after a lost answer would be a spurious CONFLICT with `ifMatch`: not repeated then.
+    pub async fn set_label(&self, id: &str, label: &str, if_match: Option<String>) -> Result<Value> {
+        let retry = if if_match.is_some() { Retry::Never } else { Retry::Safe };
+        let a = self.call("PUT", &format!("/v1/templates/{}/labels/{}", enc(id), enc(label)), None, if_match.as_deref(), retry).await?;
+        self.emit("label", "update", a.body.get("template_id").and_then(Value::as_str).or(Some(id)));
+        Ok(a.body)
+    }
+    /// Never repeated: a retry after a lost answer would be a spurious NOT_FOUND.
+    pub async fn remove_label(&self, id: &str, label: &str, if_match: Option<String>) -> Result<()> {
+        self.call("DELETE", &format!("/v1/templates/{}/labels/{}", enc(id), enc(label)), None, if_match.as_deref(), Retry::Never).await?;
+        self.emit("label", "delete", Some(id));
+        Ok(())
+    }
+    pub async fn by_name(&self, name: &str, o: &crate::catalog::ByName, resolve: bool) -> Result<Value> {
+        let mut q = vec![format!("name={}", enc(name))];
+        if let Some(v) = o.version {
+            q.push(format!("version={v}"));
+        }
+        if let Some(l) = &o.label {
+            q.push(format!("label={}", enc(l)));
+        }
+        if let Some(w) = &o.owner {
+            q.push(format!("owner={}", enc(w)));
+        }
+        let path = if resolve { "/v1/by-name/resolve" } else { "/v1/by-name" };
+        Ok(self.call("GET", &format!("{path}?{}", q.join("&")), None, None, Retry::Safe).await?.body)
+    }
+    pub async fn restore_version(&self, id: &str, changelog: Option<String>, if_match: Option<String>) -> Result<Value> {
+        let body = json!({ "changelog": changelog });
+        let a = self.call("POST", &format!("/v1/templates/{}/restore", enc(id)), Some(&body), if_match.as_deref(), Retry::Keyed).await?;
+        self.emit("template", "create", id_of(&a.body));
+        Ok(a.body)
+    }
+}

@@ -164,6 +164,9 @@ impl Store for AnyStore {
     async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<crate::store::UsageTotals>>> {
         dispatch!(self, s => s.get_usage_totals(id).await)
     }
+    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<crate::store::TemplateLabel>>> {
+        dispatch!(self, s => s.find_labels(owner_id, name_key).await)
+    }
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
         dispatch!(self, s => s.commit(writes).await)
     }

@@ -198,7 +198,8 @@ export type ErrorCode =
   | "STORAGE_UNAVAILABLE"
   | "NETWORK"
   | "UNAUTHORIZED"
-  | "INVALID_ARGUMENT";
+  | "INVALID_ARGUMENT"
+  | "HAS_LABELS";
 
 /**
  * The one code the JS loader adds (not thrown by the wasm, so not in `errorCodes()`): a call
@@ -213,6 +214,7 @@ export type InitErrorCode = "NOT_INITIALIZED";
  * the class, so `e instanceof WorkflowTemplateError` narrows `e.code` to `ErrorCode`.
  * `details` depends on the code, e.g. `{ violations: Violation[] }` for VALIDATION_FAILED,
  * `{ ids, hidden }` for INHERITANCE_CYCLE, `{ id, derived, hidden }` for HAS_DERIVED,
+ * `{ id, labels }` for HAS_LABELS (deleting a version labels point at),
  * `{ reference }` for BASE_NOT_FOUND (`""` when only a template you cannot see names the missing
  * base); null when there is nothing more to say. An error names (by id or name) only templates
  * the acting user may `get`; the others are counted (`hidden`, or one violation at field
@@ -230,7 +232,11 @@ export declare class WorkflowTemplateError extends Error {
  * contract of SPEC section 12); until then any object is accepted by the type.
  */
 export interface StorageAdapter {
-  /** One record by key, or null. Keys: the record id; for ratings `${template_id}:${user_id}`. */
+  /**
+   * One record by key, or null. Keys: the record id; for ratings `${template_id}:${user_id}`;
+   * for labels (`template_labels`, records `TemplateLabelRow`) `${owner_id}:${label}:${name_key}`,
+   * which are only ever found by `{ owner_id }`.
+   */
   get(table: StorageTable, key: string): Promise<StoredRow | null>;
   /**
    * Every record whose fields equal all of `where` (`name_key` is the name trimmed and
@@ -249,7 +255,7 @@ export interface StorageAdapter {
 }
 
 /** The tables of the storage contract. */
-export type StorageTable = "workflow_templates" | "template_specs" | "template_ratings" | "builtin_stats" | "usage_totals";
+export type StorageTable = "workflow_templates" | "template_specs" | "template_ratings" | "builtin_stats" | "usage_totals" | "template_labels";
 
 /** A record with its revision, as adapters keep it. */
 export interface StoredRow<R = Record<string, unknown>> {
@@ -378,11 +384,22 @@ export interface Page<T> {
   skipped?: number;
 }
 
-/** One use of a template, for `recordUsage(id, run)`. */
+/**
+ * One use of a template, for `recordUsage(id, run)`. Per-run bounds (no real run reaches them;
+ * a value above is `VALIDATION_FAILED` with `OUT_OF_RANGE` at that field): `responseTimeMs` an
+ * integer in 0..=86 400 000 (24 h), `tokens` an integer in 0..=100 000 000, `cost` a finite
+ * number in 0..=1 000 000. They keep one run from pushing a shared total to 2^53-1 (a use that
+ * would pass it is `INVALID_ARGUMENT`). `total_cost` is the correctly rounded exact sum of the
+ * recorded costs, whatever their order.
+ */
 export interface UsageRun {
+  /** Required. */
   success: boolean;
+  /** Required; milliseconds, 0..=86 400 000. */
   responseTimeMs: number;
+  /** 0..=100 000 000; default 0. */
   tokens?: number;
+  /** 0..=1 000 000; default 0. */
   cost?: number;
 }
 
@@ -393,7 +410,8 @@ export interface UsageRun {
  * the database: this catalog is closed and the page should reload.
  */
 export interface ChangeEvent {
-  kind: "template" | "spec" | "rating" | "usage" | "import" | "storage";
+  /** `"label"`: a label was set, moved or removed; `id` is the version it points (pointed) at. */
+  kind: "template" | "spec" | "rating" | "usage" | "label" | "import" | "storage";
   op: "create" | "update" | "delete" | "import" | "closed";
   id: string | null;
   external: boolean;
@@ -433,6 +451,8 @@ export interface ExportBundle {
   template_specs: TemplateSpec[];
   ratings: Rating[];
   builtin_stats: BuiltinStats[];
+  /** The owner's labels (absent in bundles from before labels). */
+  template_labels?: Label[];
   /**
    * Stored rows left out because they failed verification, with what storage holds (so the
    * owner can repair and re-import them). `importAll` ignores this field.
@@ -459,4 +479,65 @@ export interface ImportReport {
   /** Built-in statistics rows not applied (a shared catalog, e.g. the server, takes none; a
    *  private one only seeds built-ins without statistics). */
   builtin_stats_ignored: number;
+  /** Label rows written. */
+  labels: number;
+}
+
+// ---- registry (SPEC section 6, issue 14) ----------------------------------------------------
+
+/**
+ * A label pointing at one version of a lineage (the templates with one owner and one
+ * case-insensitive name). Names match `^[a-z0-9][a-z0-9_.-]{0,63}$`; `latest` is reserved (it
+ * always means the latest version).
+ */
+export interface Label {
+  label: string;
+  template_id: string;
+  version: number;
+  /** Moves forward on every move: the `ifMatch` of the next `setLabel` / `removeLabel`. */
+  updated_at: string;
+}
+
+/** A row of the `template_labels` table as a storage adapter keeps it. */
+export interface TemplateLabelRow extends Label {
+  owner_id: string;
+  /** The lineage's name, trimmed and lowercased. */
+  name_key: string;
+}
+
+/** One entry of `versions(id, { withLabels: true })`: the record unchanged, and its labels. */
+export interface LabelledVersion {
+  record: WorkflowTemplate;
+  labels: string[];
+}
+
+/** Options of `versions`. */
+export interface VersionsOptions {
+  /** Each version as `{ record, labels }` instead of the bare record. */
+  withLabels?: boolean;
+}
+
+/**
+ * Options of `getByName` / `resolveByName`: `version` or `label` (not both) pick inside the
+ * lineage; `owner` (a user id) says whose lineage; without it the name resolves as a spec's
+ * `base_template_name` does (own, else built-in, else the single public one: AMBIGUOUS_BASE).
+ */
+export interface ByNameOptions {
+  version?: number;
+  label?: string;
+  owner?: string;
+}
+
+/** Options of `restoreVersion`. */
+export interface RestoreOptions {
+  /** Default: "Restored version N (<id>)". */
+  changelog?: string;
+  /** The `updated_at` of the current latest version (the one the restore supersedes). */
+  ifMatch?: string;
+}
+
+/** `versions` typed by its option (merged into the class's declaration). */
+export interface TemplateCatalog {
+  versions(id: string, options: { withLabels: true }): Promise<LabelledVersion[]>;
+  versions(id: string, options?: { withLabels?: false }): Promise<WorkflowTemplate[]>;
 }

@@ -10,6 +10,9 @@
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
+mod labels;
+#[allow(unused_imports)]
+pub use labels::*;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
@@ -96,14 +99,14 @@ pub async fn join_all<T>(futures: Vec<Pin<Box<dyn Future<Output = T> + '_>>>) ->
     .await
 }
 
-fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> &'static str {
+pub(crate) fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> &'static str {
     match r {
         Ok(v) => panic!("expected an error, got {v:?}"),
         Err(e) => e.code(),
     }
 }
 
-fn ok<T>(r: Result<T, Error>) -> T {
+pub(crate) fn ok<T>(r: Result<T, Error>) -> T {
     r.unwrap_or_else(|e| panic!("{}: {e}", e.code()))
 }
 
@@ -127,7 +130,7 @@ fn spec(n: u32, owner: &str, name: &str) -> TemplateSpec {
     .expect("a valid spec record")
 }
 
-fn put(t: &WorkflowTemplate, expect: Expect) -> Write {
+pub(crate) fn put(t: &WorkflowTemplate, expect: Expect) -> Write {
     Write::PutTemplate { record: t.clone(), expect }
 }
 
@@ -317,13 +320,13 @@ pub async fn every_index_query_matches_a_full_scan<H: Harness>(h: &H) {
 
 // ---- catalog-level behaviours over the adapter ---------------------------------------------
 
-async fn catalog<H: Harness>(h: &H, store: H::S, user: &str) -> Rc<Catalog<H::S, H::E>> {
+pub(crate) async fn catalog<H: Harness>(h: &H, store: H::S, user: &str) -> Rc<Catalog<H::S, H::E>> {
     let c = Rc::new(ok(Catalog::new(store, h.env(), user)));
     h.attach(&c);
     c
 }
 
-fn draft(name: &str, extra: Value) -> Value {
+pub(crate) fn draft(name: &str, extra: Value) -> Value {
     let mut v = json!({ "name": name, "workflow_type": "plain" });
     if let (Value::Object(m), Value::Object(e)) = (&mut v, extra) {
         m.extend(e);
@@ -628,12 +631,16 @@ pub async fn import_is_one_transaction<H: Harness>(h: &H) {
 pub async fn usage_totals_are_kept_with_the_statistics<H: Harness>(h: &H) {
     let s = h.fresh().await;
     let t = template(40, U1, "Totals");
-    let sums = UsageTotals { id: t.id.clone(), usage_count: 3, successes: 2, response_time_ms: (1u64 << 53) - 1 };
+    // The cost's partials (with a tiny one and a negative one) come back bit for bit.
+    let partials = vec![-2.7755575615628914e-17, 5e-324, 0.6000000000000001];
+    let sums = UsageTotals { id: t.id.clone(), usage_count: 3, successes: 2, response_time_ms: (1u64 << 53) - 1, cost_sum: Some(partials) };
     ok(s.commit(vec![put(&t, Expect::Absent), Write::PutUsageTotals { record: sums.clone() }]).await);
     assert_eq!(ok(s.get_usage_totals(&t.id).await).map(|x| x.record), Some(sums.clone()));
     // A failed batch leaves the earlier sums as they were.
     let mut later = sums.clone();
     later.usage_count = 4;
+    // A row from before the cost sum was kept has none.
+    later.cost_sum = None;
     assert_eq!(code(s.commit(vec![Write::PutUsageTotals { record: later.clone() }, put(&t, Expect::Absent)]).await), "CONFLICT");
     assert_eq!(ok(s.get_usage_totals(&t.id).await).map(|x| x.record), Some(sums.clone()));
     ok(s.commit(vec![Write::PutUsageTotals { record: later.clone() }]).await);
@@ -668,7 +675,8 @@ macro_rules! conformance_tests {
             catalog_writes_survive_a_new_handle,
             stale_edit_from_another_tab_conflicts, concurrent_usage_from_two_tabs_loses_nothing,
             subscribers_hear_of_changes, import_is_one_transaction, chain_reads_follow_base_pointers,
-            usage_totals_are_kept_with_the_statistics);
+            usage_totals_are_kept_with_the_statistics,
+            label_rows_are_guarded_and_found_by_lineage, labels_through_the_catalog);
     };
     (@each native, $h:expr, $($name:ident),*) => {
         $(

@@ -239,6 +239,16 @@ describe("validateTemplate / validateSpec", () => {
     assert.ok(r.violations.some((v) => v.field === "name"), JSON.stringify(r.violations).slice(0, 300));
     assertInstanceHealthy("named-field checks");
   });
+
+  it("refuses U+0000 in every string and key of a record, and canonicalJson still holds it", () => {
+    // PostgreSQL text/jsonb cannot hold U+0000; the rule is the same everywhere (README).
+    const r = validateTemplate({ name: "n", workflow_type: "plain", description: "a\0b", default_params: { "k\0": ["x", "y\0"] }, tags: ["t\0"] });
+    assertRefused(r, "NUL");
+    const got = r.violations.filter((v) => v.code === "CONTROL_CHAR").map((v) => v.field).sort();
+    assert.deepEqual(got, ["default_params[\"k\\u0000\"]", "default_params[\"k\\u0000\"][1]", "description", "tags[0]"], JSON.stringify(r.violations));
+    assert.equal(canonicalJson({ "\0": "\0" }), '{"\\u0000":"\\u0000"}');
+    assertInstanceHealthy("NUL checks");
+  });
 });
 
 describe("TypeScript unions match the runtime lists", () => {

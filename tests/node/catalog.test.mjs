@@ -32,6 +32,7 @@ const SPEC_CODES = [
   "VALIDATION_FAILED", "NOT_FOUND", "FORBIDDEN", "NAME_TAKEN", "CONFLICT", "INHERITANCE_CYCLE",
   "INHERITANCE_TOO_DEEP", "BASE_NOT_FOUND", "AMBIGUOUS_BASE", "BUILTIN_READ_ONLY", "HAS_DERIVED",
   "INTEGRITY", "STORAGE_QUOTA", "STORAGE_UNAVAILABLE", "NETWORK", "UNAUTHORIZED", "INVALID_ARGUMENT",
+  "HAS_LABELS",
 ];
 const CODES = new Set(wt.errorCodes());
 const VIOLATION_CODES = typeof wt.violationCodes === "function" ? new Set(wt.violationCodes()) : null;
@@ -1009,6 +1010,14 @@ describe("recordUsage and rate", () => {
     assert.deepEqual(fields, ["cost", "extra", "responseTimeMs", "success", "tokens"]);
     await rejects(() => cat.recordUsage(t.id, {}), "VALIDATION_FAILED");
     await rejects(() => cat.recordUsage(t.id, { success: true, responseTimeMs: 2 ** 53 }), "VALIDATION_FAILED");
+    // Per-run bounds (README, Usage): above is OUT_OF_RANGE at the field, at the bound counts.
+    for (const [field, over, at] of [["responseTimeMs", 86_400_001, 86_400_000], ["tokens", 100_000_001, 100_000_000], ["cost", 1_000_000.5, 1_000_000]]) {
+      const base = { success: true, responseTimeMs: 1 };
+      const e = await rejects(() => cat.recordUsage(t.id, { ...base, [field]: over }), "VALIDATION_FAILED");
+      assert.deepEqual(e.details.violations.map((v) => [v.field, v.code]), [[field, "OUT_OF_RANGE"]]);
+      assert.equal((await cat.get(t.id)).usage_count, 0);
+      await cat.recordUsage(GENERAL_ASSISTANT, { ...base, [field]: at });
+    }
     await rejects(() => cat.recordUsage(t.id, undefined), "INVALID_ARGUMENT");
     await rejects(() => cat.recordUsage(t.id, 5), "VALIDATION_FAILED");
     await rejects(() => cat.recordUsage(wt.newId(), { success: true, responseTimeMs: 1 }), "NOT_FOUND");
@@ -1156,7 +1165,7 @@ describe("exportAll / importAll", () => {
     const events = [];
     other.subscribe((ev) => events.push(ev));
     const report = await other.importAll(JSON.parse(text));
-    assert.deepEqual(report, { templates: ids.length, specs: 1, ratings: 2, builtin_stats: bundle.builtin_stats.length, builtin_stats_ignored: 0 });
+    assert.deepEqual(report, { templates: ids.length, specs: 1, ratings: 2, builtin_stats: bundle.builtin_stats.length, builtin_stats_ignored: 0, labels: 0 });
     assert.deepEqual(events, [{ kind: "import", op: "import", id: null, external: false }]);
     for (const id of ids) assert.deepEqual(await other.get(id), await cat.get(id), `template ${id}`);
     assert.deepEqual(await other.getSpec(spec.id), await cat.getSpec(spec.id));

@@ -254,6 +254,51 @@ for (const kind of KINDS) {
       assert.deepEqual(r, { same: true, cycle: "INHERITANCE_CYCLE" });
     });
 
+    test("registry: labels with ifMatch, HAS_LABELS, versions with labels, fetch by name, rollback", async () => {
+      const r = await inPage(optionsFor(kind), async ([a, b], wt, code) => {
+        const name = `Registry ${wt.newId()}`;
+        const events = [];
+        const off = a.subscribe((e) => events.push(`${e.kind}:${e.op}`));
+        const v1 = await a.create({ name, workflow_type: "plain", is_public: true, default_params: { v: 1 } });
+        const v2 = await a.newVersion(v1.id, { default_params: { v: 2 } }, "second");
+        const l = await a.setLabel(v1.id, "production");
+        const moved = await a.setLabel(v2.id, "production", { ifMatch: l.updated_at });
+        const stale = await code(a.setLabel(v1.id, "production", { ifMatch: l.updated_at }));
+        const badName = await code(a.setLabel(v1.id, "../x"));
+        const held = await code(a.delete(v2.id));
+        const labelled = (await a.versions(v1.id, { withLabels: true })).map((v) => [v.record.version, v.labels]);
+        const plain = (await a.versions(v1.id)).map((v) => v.version);
+        const byLabel = (await a.getByName(name.toLowerCase(), { label: "production" })).id === v2.id;
+        const byVersion = (await a.getByName(name, { version: 1, owner: a.userId })).id === v1.id;
+        const resolved = (await a.resolveByName(name, { label: "production" })).effective.default_params;
+        const staleRestore = await code(a.restoreVersion(v1.id, { ifMatch: v1.updated_at }));
+        const restored = await a.restoreVersion(v1.id, { ifMatch: v2.updated_at });
+        // Two memory catalogs never share a store: there is no other user to ask.
+        const shared = a.storage !== "memory";
+        const othersSee = shared ? (await b.labels(v1.id)).map((x) => x.label) : null;
+        const othersSet = shared ? await code(b.setLabel(v1.id, "mine")) : null;
+        const removed = await a.removeLabel(v2.id, "production", { ifMatch: moved.updated_at });
+        const gone = await code(a.removeLabel(v2.id, "production"));
+        off();
+        return {
+          label: [l.label, l.template_id === v1.id, l.version],
+          moved: moved.template_id === v2.id,
+          stale, badName, held, labelled, plain, byLabel, byVersion, resolved, staleRestore,
+          restored: [restored.version, restored.config_hash === v1.config_hash, restored.changelog === `Restored version 1 (${v1.id})`],
+          othersSee, othersSet, removed: removed === undefined, gone,
+          labelEvents: events.filter((e) => e.startsWith("label:")).length,
+        };
+      });
+      assert.deepEqual(r, {
+        ...r,
+        label: ["production", true, 1], moved: true, stale: "CONFLICT", badName: "INVALID_ARGUMENT", held: "HAS_LABELS",
+        labelled: [[2, ["production"]], [1, []]], plain: [2, 1], byLabel: true, byVersion: true, resolved: { v: 2 },
+        staleRestore: "CONFLICT", restored: [3, true, true], removed: true, gone: "NOT_FOUND",
+      });
+      assert.equal(r.labelEvents, 3, "set, move, remove (a failed write emits nothing)");
+      if (kind !== "memory") assert.deepEqual({ othersSee: r.othersSee, othersSet: r.othersSet }, { othersSee: ["production"], othersSet: "FORBIDDEN" });
+    });
+
     test("specs, instantiate, export and an all-or-nothing import", async () => {
       const r = await inPage(optionsFor(kind), async ([a], wt, code) => {
         const base = await a.create({ name: `Base ${wt.newId()}`, workflow_type: "plain" });

@@ -15,6 +15,10 @@ import init, {
   violationCodes,
 } from "../../pkg/workflow_templates.js";
 import type {
+  ByNameOptions,
+  Label,
+  LabelledVersion,
+  RestoreOptions,
   Change,
   ChainLink,
   ChangeEvent,
@@ -65,6 +69,7 @@ expectType<
     | "VALIDATION_FAILED" | "NOT_FOUND" | "FORBIDDEN" | "NAME_TAKEN" | "CONFLICT" | "INHERITANCE_CYCLE"
     | "INHERITANCE_TOO_DEEP" | "BASE_NOT_FOUND" | "AMBIGUOUS_BASE" | "BUILTIN_READ_ONLY" | "HAS_DERIVED"
     | "INTEGRITY" | "STORAGE_QUOTA" | "STORAGE_UNAVAILABLE" | "NETWORK" | "UNAUTHORIZED" | "INVALID_ARGUMENT"
+    | "HAS_LABELS"
   >
 >();
 
@@ -186,6 +191,7 @@ function describeError(code: ErrorCode): string {
       return "fix the base";
     case "BUILTIN_READ_ONLY":
     case "HAS_DERIVED":
+    case "HAS_LABELS":
       return "cannot change that";
     case "INTEGRITY":
     case "STORAGE_QUOTA":
@@ -250,6 +256,26 @@ export async function catalogUsage(userId: string, adapter: StorageAdapter): Pro
   const changes: Change[] = await catalog.diff(versions[1].id, versions[0].id);
   for (const c of changes) console.log(c.path, c.before, c.after);
 
+  // The registry (issue 14): labels, fetch by name, rollback.
+  const prod: Label = await catalog.setLabel(v2.id, "production");
+  await catalog.setLabel(versions[0].id, "production", { ifMatch: prod.updated_at });
+  const labels: Label[] = await catalog.labels(v2.id);
+  const labelled: LabelledVersion[] = await catalog.versions(v2.id, { withLabels: true });
+  const unlabelled: WorkflowTemplate[] = await catalog.versions(v2.id, { withLabels: false });
+  // @ts-expect-error withLabels is a boolean
+  await catalog.versions(v2.id, { withLabels: "yes" });
+  console.log(unlabelled.length);
+  const badges: string[] = labelled[0].labels;
+  const record: WorkflowTemplate = labelled[0].record;
+  await catalog.removeLabel(v2.id, "production", { ifMatch: labels[0].updated_at });
+  const byName: WorkflowTemplate = await catalog.getByName("Rust reviewer", { label: "production" } satisfies ByNameOptions);
+  await catalog.getByName("Rust reviewer");
+  await catalog.getByName("Rust reviewer", { version: 1, owner: byName.owner_id });
+  const resolvedByName: Resolution = await catalog.resolveByName("Rust reviewer", { label: "latest" });
+  const restored: WorkflowTemplate = await catalog.restoreVersion(v2.id, { changelog: "back", ifMatch: record.updated_at } satisfies RestoreOptions);
+  await catalog.restoreVersion(v2.id);
+  console.log(badges, resolvedByName.resolved_hash, restored.version);
+
   const page: Page<WorkflowTemplate> = await catalog.discover({ text: "review", sort: "popular", limit: 20 } satisfies DiscoverOptions);
   await catalog.discover();
   await catalog.discover({ category: "programming", workflowType: "tools", tags: ["rust"], includeBuiltin: false, latestOnly: true, offset: 20 });
@@ -281,7 +307,7 @@ export async function catalogUsage(userId: string, adapter: StorageAdapter): Pro
   const bundle: ExportBundle = await catalog.exportAll();
   const report: ImportReport = await catalog.importAll(bundle);
   const unsubscribe: () => void = catalog.subscribe((event: ChangeEvent) => {
-    const kind: "template" | "spec" | "rating" | "usage" | "import" | "storage" = event.kind;
+    const kind: "template" | "spec" | "rating" | "usage" | "label" | "import" | "storage" = event.kind;
     const fromAnotherTab: boolean = event.external;
     const changed: string | null = event.id;
     console.log(kind, changed, fromAnotherTab);

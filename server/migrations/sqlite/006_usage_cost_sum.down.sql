@@ -1,0 +1,1 @@
+ALTER TABLE usage_totals DROP COLUMN cost_sum;

@@ -1,0 +1,113 @@
+//! The registry endpoints of issue 14 (SPEC section 6): labels, fetch by name, rollback. Each
+//! is one core call for the authenticated user, with the same access rules as everything else
+//! (the core enforces them); writes that can race take `If-Match` (see openapi.yaml).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Method, StatusCode};
+use serde_json::Value;
+use workflow_templates::catalog::ByName;
+
+use crate::extract::{object_body, only_keys, query_pairs, IdempotencyKey, Id, IfMatch, JsonBody};
+use crate::http::{block_on, run, App, Cat, UserAuth};
+use crate::idempotency::{idem_of, Replay};
+use crate::reply::{ApiError, ApiResult, Reply};
+
+type IdLabel = Result<Path<(String, String)>, axum::extract::rejection::PathRejection>;
+
+/// `{id}` and `{label}` path segments.
+fn id_label(p: IdLabel) -> ApiResult<(String, String)> {
+    match p {
+        Ok(Path(v)) => Ok(v),
+        Err(e) => Err(ApiError::bad(format!("bad path: {}", e.body_text()))),
+    }
+}
+
+/// The label's current `updated_at` (its ETag), `""` when the lineage has no such label (so no
+/// tag matches: 412), for an `If-Match` list.
+fn label_etag(cat: &Cat, id: &str, label: &str) -> ApiResult<String> {
+    Ok(block_on(cat.labels(id))?.into_iter().find(|l| l.label == label).map(|l| l.updated_at).unwrap_or_default())
+}
+
+/// GET /v1/templates/{id}/labels
+pub async fn labels(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.labels(&id))?)).await
+}
+
+/// PUT /v1/templates/{id}/labels/{label}: points the label at version `id`. `If-Match` is the
+/// label's `updated_at` (the ETag of this answer).
+pub async fn set_label(user: UserAuth, State(app): State<App>, path: IdLabel, cond: IfMatch) -> ApiResult<Reply> {
+    let (id, label) = id_label(path)?;
+    run(&app, user, None, move |cat| {
+        let opts = cond.options(&id, || label_etag(cat, &id, &label))?;
+        let l = block_on(cat.set_label(&id, &label, opts))?;
+        let etag = l.updated_at.clone();
+        let mut r = Reply::ok(l)?;
+        r.etag = Some(etag);
+        Ok(r)
+    })
+    .await
+}
+
+/// DELETE /v1/templates/{id}/labels/{label}
+pub async fn remove_label(user: UserAuth, State(app): State<App>, path: IdLabel, cond: IfMatch) -> ApiResult<Reply> {
+    let (id, label) = id_label(path)?;
+    run(&app, user, None, move |cat| {
+        let opts = cond.options(&id, || label_etag(cat, &id, &label))?;
+        block_on(cat.remove_label(&id, &label, opts))?;
+        Reply::no_content()
+    })
+    .await
+}
+
+/// GET /v1/templates/{id}/versions/labelled: `versions` with each version's labels.
+pub async fn labelled_versions(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.versions_with_labels(&id))?)).await
+}
+
+/// `name`, `version`, `label`, `owner` query parameters.
+fn by_name(app: &App, q: &Option<String>) -> ApiResult<(String, ByName)> {
+    let pairs = query_pairs(app, q)?;
+    only_keys(&pairs, &["name", "version", "label", "owner"])?;
+    let get = |k: &str| pairs.iter().find(|(p, _)| p == k).map(|(_, v)| v.clone());
+    let name = get("name").ok_or_else(|| ApiError::bad("the query parameter name is required"))?;
+    let version = match get("version") {
+        None => None,
+        Some(v) => Some(v.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| ApiError::bad("version must be an integer >= 1"))?),
+    };
+    Ok((name, ByName { version, label: get("label"), owner: get("owner") }))
+}
+
+/// GET /v1/by-name?name=&version=&label=&owner=
+pub async fn get_by_name(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
+    let (name, o) = by_name(&app, &q)?;
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.get_by_name(&name, &o))?)).await
+}
+
+/// GET /v1/by-name/resolve?name=&version=&label=&owner=
+pub async fn resolve_by_name(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
+    let (name, o) = by_name(&app, &q)?;
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.resolve_by_name(&name, &o))?)).await
+}
+
+/// The `updated_at` of the latest version of `id`'s lineage (the record a restore supersedes).
+fn latest_etag(cat: &Cat, id: &str) -> ApiResult<String> {
+    block_on(cat.versions(id))?.into_iter().find(|t| t.is_latest).map(|t| t.updated_at).ok_or_else(|| ApiError::from(workflow_templates::Error::not_found("template", id)))
+}
+
+/// POST /v1/templates/{id}/restore `{ changelog? }`: a new latest version with version `id`'s
+/// configuration. `If-Match` is the current latest version's `updated_at`; an Idempotency-Key
+/// makes a retry answer the version the first attempt made.
+pub async fn restore(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let mut m = object_body(body.value.clone(), &["changelog"], "a restore request")?;
+    let changelog = match m.remove("changelog") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(ApiError::bad("changelog must be a string")),
+    };
+    let idem = idem_of(key, &Method::POST, &format!("/v1/templates/{id}/restore"), &body.raw, Replay::Template(StatusCode::CREATED));
+    run(&app, user, idem, move |cat| {
+        let opts = cond.options(&id, || latest_etag(cat, &id))?;
+        Reply::created("/v1/templates", block_on(cat.restore_version(&id, changelog, opts))?)
+    })
+    .await
+}
