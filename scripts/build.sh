@@ -39,20 +39,32 @@ FEATURES=(
 WASM_OPT_FLAGS=(-Oz --converge --strip-debug --strip-producers)
 OPT=""
 trap 'rm -f "$OPT"' EXIT
-rm -rf "$GEN"
+mkdir -p "$GEN"
 
-# build_wasm NAME [cargo flags...]: cargo build, wasm-bindgen's glue for `web` and `nodejs` in
-# $GEN/NAME-{web,nodejs}/ (out-name NAME), wasm-opt, and checks of the optimised module.
+# build_wasm NAME TARGET_DIR [cargo flags...]: cargo build, wasm-bindgen's glue for `web` and
+# `nodejs` in $GEN/NAME-{web,nodejs}/ (out-name NAME), wasm-opt, and checks of the optimised
+# module. Each build has its own target directory: a cdylib's output file does not depend on
+# the features, so building both feature sets in one directory would re-link each every time.
 build_wasm() {
-  local name=$1
-  shift
-  echo "build: cargo build --release --target wasm32-unknown-unknown $* ($name)"
-  cargo build --quiet --lib --release --target wasm32-unknown-unknown "$@"
-  local raw=target/wasm32-unknown-unknown/release/workflow_templates.wasm
+  local name=$1 dir=$2
+  shift 2
+  echo "build: cargo build --release --target wasm32-unknown-unknown --target-dir $dir $* ($name)"
+  cargo build --quiet --lib --release --target wasm32-unknown-unknown --target-dir "$dir" "$@"
+  local raw=$dir/wasm32-unknown-unknown/release/workflow_templates.wasm
+  local wasm=$GEN/$name-web/${name}_bg.wasm
+  # Skip work already done: the same module from cargo, the same script and the same tools
+  # give the same glue and the same optimised wasm (wasm-opt is most of a rebuild's time).
+  local key
+  key=$( { sha256sum "$raw" scripts/build.sh; "$WASM_OPT" --version; wasm-bindgen --version; } | sha256sum | cut -c1-64)
+  if [ "${FORCE_BUILD:-0}" != 1 ] && [ -f "$GEN/$name.key" ] && [ "$(cat "$GEN/$name.key")" = "$key" ] \
+    && [ -f "$wasm" ] && [ -f "$GEN/$name-nodejs/$name.js" ] && [ -f "$GEN/$name.raw-size" ]; then
+    echo "build: $name unchanged since the last build: wasm-bindgen and wasm-opt skipped (FORCE_BUILD=1 redoes them)"
+    return
+  fi
+  rm -rf "$GEN/$name-web" "$GEN/$name-nodejs" "$GEN/$name.key"
   for t in web nodejs; do
     wasm-bindgen --target "$t" --out-dir "$GEN/$name-$t" --out-name "$name" "$raw"
   done
-  local wasm=$GEN/$name-web/${name}_bg.wasm
   # Both targets get the same wasm (the glue differs, not the module): one file ships.
   cmp -s "$wasm" "$GEN/$name-nodejs/${name}_bg.wasm" \
     || { echo "build: wasm-bindgen made different wasm for web and nodejs ($name)" >&2; exit 1; }
@@ -78,11 +90,12 @@ build_wasm() {
   ' "$OPT"
   chmod 644 "$OPT"
   mv "$OPT" "$wasm"
+  echo "$key" > "$GEN/$name.key"
 }
 
-build_wasm workflow_templates
+build_wasm workflow_templates target
 # The storage-free core of `workflow-templates/core` (Cargo feature `catalog` left out).
-build_wasm workflow_templates_core --no-default-features
+build_wasm workflow_templates_core target/wasm-core --no-default-features
 
 # Assemble into a fresh directory, then swap it in (a served pkg/ is never half written).
 node scripts/package.mjs target/pkg-next "$GEN/workflow_templates-web" "$GEN/workflow_templates-nodejs" \
