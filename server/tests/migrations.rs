@@ -290,9 +290,11 @@ fn a_database_from_before_labels_upgrades_in_place() {
             let del = cl.delete(&format!("/v1/templates/{tid}"));
             assert_eq!((del.status, del.code().as_str()), (409, "HAS_LABELS"), "{l}");
         }
-        // Down to base with labels stored: 005's down runs first and nothing of ours is left.
+        // Down to base with labels stored: newest first (006, then 005 with the labels), and
+        // nothing of ours is left.
         let mut c = open(&db);
-        assert_eq!(migrations::down(&mut c).unwrap()[0], "005_template_labels", "{l}");
+        let reverted = migrations::down(&mut c).unwrap();
+        assert_eq!(reverted[..2], ["006_usage_cost_sum", "005_template_labels"], "{l}");
         assert_eq!(tables(&mut c), Vec::<String>::new(), "{l}");
     }
 }
