@@ -123,6 +123,16 @@ fn fill_name_keys(c: &mut Conn) -> DbResult<()> {
     Ok(())
 }
 
+/// Serialises schema changes between processes, until the current transaction ends: SQLite's
+/// `BEGIN IMMEDIATE` already holds the database's write lock; PostgreSQL takes a transaction-level
+/// advisory lock (its key is arbitrary but fixed: "wt" schema).
+pub(crate) fn schema_lock(c: &mut Conn) -> DbResult<()> {
+    match c.dialect() {
+        Dialect::Sqlite => Ok(()),
+        Dialect::Postgres => c.batch("SELECT pg_advisory_xact_lock(7774001)"),
+    }
+}
+
 fn ensure_table(c: &mut Conn) -> DbResult<()> {
     let sql = match c.dialect() {
         Dialect::Sqlite => format!("CREATE TABLE IF NOT EXISTS {TABLE} (id VARCHAR(64) NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"),
@@ -161,25 +171,33 @@ pub fn up_to(c: &mut Conn, target: Option<&str>) -> DbResult<Vec<&'static str>> 
         }
     }
     let mut done = Vec::new();
-    c.transaction(ensure_table)?;
-    let have = applied(c)?;
+    c.transaction(|c| {
+        schema_lock(c)?;
+        ensure_table(c)
+    })?;
     for m in MIGRATIONS {
-        if have.iter().any(|h| h == m.id) {
-            continue;
-        }
         let sql = match c.dialect() {
             Dialect::Sqlite => m.sqlite_up,
             Dialect::Postgres => m.pg_up,
         };
-        c.transaction(|c| -> DbResult<()> {
+        // Several processes may migrate one database at once (they start together behind a
+        // load balancer): each migration is decided and applied under the schema lock, so the
+        // first applies it and the others see it applied.
+        let applied_here = c.transaction(|c| -> DbResult<bool> {
+            schema_lock(c)?;
+            if applied(c)?.iter().any(|h| h == m.id) {
+                return Ok(false);
+            }
             c.batch(sql).map_err(|e| DbError { message: format!("migration {} up: {}", m.id, e.message), ..e })?;
             if let Some(post) = m.post_up {
                 post(c)?;
             }
             c.execute(&format!("INSERT INTO {TABLE} (id) VALUES ({{t1}})"), &[crate::db::text(m.id)])?;
-            Ok(())
+            Ok(true)
         })?;
-        done.push(m.id);
+        if applied_here {
+            done.push(m.id);
+        }
         if Some(m.id) == target {
             break;
         }

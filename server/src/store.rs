@@ -808,6 +808,8 @@ fn decode_stats(r: &Row) -> Result<Stored<BuiltinStats>> {
 /// built-ins (a derived template's base, a rating, built-in statistics) hold. Reads skip them.
 pub fn sync_builtins(c: &mut Conn) -> Result<()> {
     c.transaction(|c| -> Result<()> {
+        // Processes starting together read "absent" at once and would both insert.
+        crate::migrations::schema_lock(c)?;
         for b in builtin::all() {
             let cur = c.query("SELECT rev FROM workflow_templates WHERE id = {t1}", &[text(&b.id)])?;
             let mut values = params_of(TEMPLATE_COLS, &b.to_value());
