@@ -108,7 +108,7 @@ for (const [label, viewport] of [["laptop", { width: 1366, height: 768 }], ["pho
   test(`readable at ${label} width (${viewport.width}px): no sideways scrolling`, async () => {
     const { page, context } = await openEditor(browser.browser, server.url, { viewport });
     const id = await createTemplate(page, { name: "Narrow check", base: "00000000000000000000000002", params: '{ "model": { "temperature": 0.3 } }' });
-    for (const [route, name] of [["#/browse", "browse"], [`#/t/${id}`, "editor"], [`#/t/${id}/inheritance`, "inheritance"], [`#/t/${id}/stats`, "stats"], ["#/specs/new", "specs"], ["#/data", "data"]]) {
+    for (const [route, name] of [["#/browse", "browse"], [`#/t/${id}`, "editor"], [`#/t/${id}/inheritance`, "inheritance"], [`#/t/${id}/stats`, "stats"], [`#/t/${id}/versions`, "versions"], ["#/specs/new", "specs"], ["#/data", "data"]]) {
       await go(page, route);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 1, `${route} scrolls sideways by ${overflow}px at ${label} width`);

@@ -151,8 +151,8 @@ export async function versionsTab(app, record, state) {
 
   function row(v) {
     const actions = owner ? [
-      h("button", { type: "button", class: "btn small", dataset: { action: "set-label" }, "aria-label": `Set label on version ${v.version}`, onclick: () => setLabelDialog(app, v, labels, repaint, reload) }, "Set label…"),
-      v.is_latest ? null : h("button", { type: "button", class: "btn small", dataset: { action: "restore" }, "aria-label": `Restore version ${v.version}`, onclick: restore(v) }, "Restore this version…"),
+      h("button", { type: "button", class: "btn small", dataset: { action: "set-label" }, onclick: () => setLabelDialog(app, v, labels, repaint, reload) }, "Set label…", h("span", { class: "sr-only" }, ` (version ${v.version})`)),
+      v.is_latest ? null : h("button", { type: "button", class: "btn small", dataset: { action: "restore" }, onclick: restore(v) }, "Restore this version…", h("span", { class: "sr-only" }, ` (version ${v.version})`)),
     ] : [];
     return h("tr", { class: v.id === record.id ? "current" : "", dataset: { version: v.version, id: v.id } },
       h("td", {}, `v${v.version} `, v.is_latest ? pill("latest", "public") : null),
