@@ -1,6 +1,6 @@
 // The template editor: a single page over the workflow-templates package (plain ES modules, no
 // build step). Hash routes keep every view linkable and reload-proof:
-//   #/browse  #/popular  #/new  #/new?base=ID  #/t/ID[/inheritance|/versions|/stats]
+//   #/browse[?label=L]  #/popular  #/new  #/new?base=ID  #/t/ID[/inheritance|/versions|/stats]
 //   #/specs  #/specs/new  #/specs/ID  #/data
 import init, * as wt from "/pkg/workflow_templates.js";
 import { h, $, $$, toast, errorBanner, modal } from "./ui.js";
@@ -148,6 +148,14 @@ async function onHashChange() {
   route();
 }
 
+/** Puts a view's state into the route without routing again (a filter typed on the page). */
+export function replaceRoute(hash) {
+  if (location.hash === hash) return;
+  history.replaceState(null, "", hash);
+  routedHash = location.hash;
+  document.body.dataset.route = location.hash;
+}
+
 let routeToken = 0;
 export async function route() {
   const token = ++routeToken;
@@ -157,7 +165,8 @@ export async function route() {
   const [head, a, b] = parts;
   let view = browse;
   let params = {};
-  if (head === "popular") view = popular;
+  if (!head || head === "browse") params = { query };
+  else if (head === "popular") view = popular;
   else if (head === "new") { view = template; params = { id: null, base: query.get("base"), tab: "edit" }; }
   else if (head === "t" && a) { view = template; params = { id: a, tab: b ?? "edit" }; }
   else if (head === "specs") { view = specs; params = { id: a ?? null }; }

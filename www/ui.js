@@ -56,6 +56,7 @@ const PLAIN = {
   AMBIGUOUS_BASE: "More than one public template has that base name; make the name unique.",
   BUILTIN_READ_ONLY: "Built-in templates are read-only. Derive your own copy to change it.",
   HAS_DERIVED: "Other templates derive from this one, so it cannot be deleted yet.",
+  HAS_LABELS: "Labels point at this version, so it cannot be deleted yet: move or remove them on the Versions tab first.",
   INTEGRITY: "Stored data failed its integrity check (its config hash does not match).",
   STORAGE_QUOTA: "The browser's storage is full. Delete something or export and clear data.",
   STORAGE_UNAVAILABLE: "Browser storage is not available here.",
@@ -86,6 +87,10 @@ export function errorBanner(error, ...actions) {
   const derived = error?.details?.derived;
   if (code === "HAS_DERIVED" && Array.isArray(derived)) {
     extra.push(h("p", {}, `Derived: ${derived.map((d) => (typeof d === "string" ? d : d.name ?? d.id)).join(", ")}`));
+  }
+  const labels = error?.details?.labels;
+  if (code === "HAS_LABELS" && Array.isArray(labels)) {
+    extra.push(h("p", { class: "has-labels" }, `Labels on it: ${labels.map((l) => (typeof l === "string" ? l : l.label)).join(", ")}`));
   }
   return h("div", { class: "banner error", role: "alert", dataset: { code } },
     h("p", {}, h("strong", {}, plain), " ", h("code", { class: "code" }, code)),

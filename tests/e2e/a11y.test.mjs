@@ -108,7 +108,7 @@ for (const [label, viewport] of [["laptop", { width: 1366, height: 768 }], ["pho
   test(`readable at ${label} width (${viewport.width}px): no sideways scrolling`, async () => {
     const { page, context } = await openEditor(browser.browser, server.url, { viewport });
     const id = await createTemplate(page, { name: "Narrow check", base: "00000000000000000000000002", params: '{ "model": { "temperature": 0.3 } }' });
-    for (const [route, name] of [["#/browse", "browse"], [`#/t/${id}`, "editor"], [`#/t/${id}/inheritance`, "inheritance"], [`#/t/${id}/stats`, "stats"], ["#/specs/new", "specs"], ["#/data", "data"]]) {
+    for (const [route, name] of [["#/browse", "browse"], [`#/t/${id}`, "editor"], [`#/t/${id}/inheritance`, "inheritance"], [`#/t/${id}/stats`, "stats"], [`#/t/${id}/versions`, "versions"], ["#/specs/new", "specs"], ["#/data", "data"]]) {
       await go(page, route);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 1, `${route} scrolls sideways by ${overflow}px at ${label} width`);
@@ -166,6 +166,32 @@ for (const colorScheme of ["light", "dark"]) {
       await go(page, route);
       all.push(...await axeViolations(page, route));
     }
+    // labels: a badge with its remove button, the Set label dialog open with a refused name,
+    // the Restore dialog, the label filter and an Open by name error
+    await go(page, `#/t/${v2}/versions`);
+    await page.click(`#version-table tr[data-version="2"] [data-action="set-label"]`);
+    await page.fill("#label-name", "production");
+    await page.click("#label-submit");
+    await page.waitForSelector(`#version-table tr[data-version="2"] .label-badge[data-label="production"]`);
+    await page.click(`#version-table tr[data-version="1"] [data-action="set-label"]`);
+    await page.fill("#label-name", "Not OK");
+    await page.click("#label-submit");
+    await page.waitForSelector("#label-name[aria-invalid=true]");
+    all.push(...await axeViolations(page, "Set label dialog"));
+    await page.keyboard.press("Escape");
+    await page.waitForFunction(() => !document.querySelector("dialog"));
+    all.push(...await axeViolations(page, "versions with a label"));
+    await page.click(`#version-table tr[data-version="1"] [data-action="restore"]`);
+    await page.waitForSelector("#restore-changelog");
+    all.push(...await axeViolations(page, "Restore dialog"));
+    await page.keyboard.press("Escape");
+    await page.waitForFunction(() => !document.querySelector("dialog"));
+    await go(page, "#/browse?label=production");
+    await page.waitForSelector(".card-label .label-badge");
+    await page.fill("#obn-name", "No such template");
+    await page.click("#obn-open");
+    await page.waitForSelector("#obn-problem .banner");
+    all.push(...await axeViolations(page, "#/browse?label=production, Open by name NOT_FOUND"));
     // states that only show after input: field errors, a JSON error
     await go(page, "#/new");
     await page.getByLabel("Name", { exact: true }).fill("x");

@@ -74,3 +74,36 @@ test("the editor works on the server: storage badge, create, and access control 
   assert.equal((await res.json()).name, "On the server");
   assert.deepEqual(page.errors.map(String), []);
 });
+
+test("labels, restore and Open by name on the server (the same UI over the remote storage)", async () => {
+  const page = await editorOnServer();
+  await page.getByLabel("Acting as").selectOption(users[0].user_id);
+  await page.waitForFunction((id) => document.body.dataset.user === id && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash, users[0].user_id);
+  const v1 = await createTemplate(page, { name: "Server labelled", isPublic: true, params: '{"temperature": 0.1}' });
+  await go(page, `#/t/${v1}/versions`);
+  await page.click("#new-version");
+  await page.fill("#nv-changelog", "second");
+  await page.getByRole("button", { name: "Create version" }).click();
+  await page.waitForFunction((old) => location.hash.endsWith("/versions") && !location.hash.includes(old) && document.body.dataset.ready === "true", v1);
+  await page.click(`#version-table tr[data-version="1"] [data-action="set-label"]`);
+  await page.fill("#label-name", "production");
+  await page.click("#label-submit");
+  await page.waitForSelector(`#version-table tr[data-version="1"] .label-badge[data-label="production"]`);
+  await page.click(`#version-table tr[data-version="1"] [data-action="restore"]`);
+  await page.getByRole("button", { name: "Restore", exact: true }).click();
+  await page.waitForFunction(() => /^#\/t\/[0-9A-Z]{26}$/.test(location.hash) && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash);
+  assert.match(await page.textContent(".template-head .meta"), /version 3 \(latest\)/);
+  // Bob: the badge, no controls; the label filter and Open by name find Alice's version 1
+  await page.getByLabel("Acting as").selectOption(users[1].user_id);
+  await page.waitForFunction((id) => document.body.dataset.user === id && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash, users[1].user_id);
+  await go(page, `#/t/${v1}/versions`);
+  await page.waitForSelector(`#version-table tr[data-version="1"] .label-badge[data-label="production"]`);
+  assert.equal(await page.$$eval("#version-table [data-action], #version-table .badge-x", (els) => els.length), 0);
+  await go(page, "#/browse?label=production");
+  await page.waitForFunction((id) => [...document.querySelectorAll("#results .tcard")].some((c) => c.querySelector(".card-label a")?.getAttribute("href") === `#/t/${id}`), v1);
+  await page.fill("#obn-name", "Server labelled");
+  await page.fill("#obn-pick", "production");
+  await page.click("#obn-open");
+  await page.waitForFunction((id) => location.hash === `#/t/${id}` && document.body.dataset.ready === "true", v1);
+  assert.deepEqual(page.errors.map(String), []);
+});

@@ -1,12 +1,13 @@
 // One template: edit with live validation, inheritance, versions, usage and rating.
 import {
   h, $, CATEGORIES, WORKFLOW_TYPES, TYPE_HELP, label, pill, stars, fmtNumber, fmtDate, splitList,
-  errorBanner, toast, modal, shortHash, plainError, violationText,
+  errorBanner, toast, modal, plainError, violationText,
 } from "../ui.js";
 import { jsonEditor } from "../jsonedit.js";
 import { rememberText, recallText } from "../keyorder.js";
 import { inheritedPanel, leaves, show } from "./inherited.js";
 import { navigate, route } from "../app.js";
+import { versionsTab } from "./versions.js";
 
 export const name = "template";
 let current = null;
@@ -42,7 +43,7 @@ export async function render(app, params) {
   let body;
   if (!record || params.tab === "edit") body = await editTab(app, record, base, canEdit);
   else if (params.tab === "inheritance") body = await inheritanceTab(app, record);
-  else if (params.tab === "versions") body = await versionsTab(app, record);
+  else if (params.tab === "versions") body = await versionsTab(app, record, current);
   else body = await statsTab(app, record);
 
   const liveNote = h("div", { id: "live-note", "aria-live": "polite" });
@@ -370,14 +371,6 @@ async function editTab(app, record, base, canEdit) {
 
 // ---- inheritance --------------------------------------------------------------------------
 
-// The fields a user writes (TemplateDraft less changelog): a diff counts their changes as the
-// template's; every other field (id, version, is_latest, config_hash, changelog, timestamps,
-// usage and rating statistics) is bookkeeping the catalog keeps, listed apart.
-const AUTHORED = new Set(["name", "description", "workflow_type", "category", "default_params", "required_tools",
-  "required_retrievers", "base_template_id", "is_public", "tags", "extra_metadata", "estimated_complexity"]);
-const authored = (path) => AUTHORED.has(path.split("/")[1]?.replaceAll("~1", "/").replaceAll("~0", "~"));
-
-
 async function inheritanceTab(app, record) {
   const res = await app.catalog.resolve(record.id);
   const names = new Map(res.chain.map((c) => [c.id, c]));
@@ -423,76 +416,6 @@ async function inheritanceTab(app, record) {
         h("tbody", {}, rows.length ? rows.map(([path, value]) => h("tr", { dataset: { path } },
           h("th", { scope: "row" }, h("code", {}, path)), h("td", {}, h("code", {}, show(value))), h("td", {}, who(res.provenance[path]))))
           : h("tr", {}, h("td", { colspan: 3 }, "No parameters."))))));
-}
-
-// ---- versions -----------------------------------------------------------------------------
-
-async function versionsTab(app, record) {
-  const versions = await app.catalog.versions(record.id);
-  const opt = (v) => h("option", { value: v.id }, `v${v.version}${v.is_latest ? " (latest)" : ""} · ${fmtDate(v.updated_at)}`);
-  const a = h("select", { id: "diff-a" }, versions.map(opt));
-  const b = h("select", { id: "diff-b" }, versions.map(opt));
-  if (versions.length > 1) { a.value = versions[1].id; b.value = versions[0].id; }
-  const out = h("div", { id: "diff-out", "aria-live": "polite" });
-  async function compare() {
-    out.replaceChildren();
-    try {
-      const changes = await app.catalog.diff(a.value, b.value);
-      const va = versions.find((v) => v.id === a.value), vb = versions.find((v) => v.id === b.value);
-      if (changes.length === 0) { out.append(h("p", { id: "diff-none" }, "These two are identical.")); return; }
-      const mine = changes.filter((c) => authored(c.path));
-      const kept = changes.filter((c) => !authored(c.path));
-      const table = (id, caption, rows) => h("table", { class: "grid diff", id },
-        h("caption", {}, caption),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, `v${va.version}`), h("th", { scope: "col" }, `v${vb.version}`))),
-        h("tbody", {}, rows.map((c) => h("tr", { class: `op-${c.op}` },
-          h("th", { scope: "row" }, h("code", {}, c.path)),
-          h("td", { class: "before" }, c.op === "add" ? h("em", {}, "absent") : h("code", {}, show(c.before))),
-          h("td", { class: "after" }, c.op === "remove" ? h("em", {}, "absent") : h("code", {}, show(c.after)))))));
-      out.append(mine.length
-        ? table("diff-table", `${mine.length} change${mine.length === 1 ? "" : "s"} to the template (configuration and description)`, mine)
-        : h("p", { id: "diff-none" }, "No change to the template's configuration or description; only the catalog's bookkeeping differs."));
-      if (kept.length) {
-        out.append(h("details", { class: "bookkeeping", id: "diff-bookkeeping" },
-          h("summary", {}, `Bookkeeping kept by the catalog: ${kept.length} field${kept.length === 1 ? "" : "s"} (${kept.map((c) => c.path.split("/")[1]).filter((k, i, all) => all.indexOf(k) === i).join(", ")})`),
-          table("diff-bookkeeping-table", "Fields the catalog sets (ids, version, timestamps, hash, changelog, statistics)", kept)));
-      }
-    } catch (e) { out.append(errorBanner(e)); }
-  }
-  const owner = record.owner_id === app.userId && !record.is_builtin;
-  const latest = versions[0];
-  const newVersionBtn = owner ? h("button", { type: "button", class: "btn", id: "new-version", onclick: async () => {
-    const data = await modal("New version", [h("p", {}, `Creates version ${latest.version + 1} from version ${latest.version} (edit it afterwards, or use “Save as new version” in the editor to include edits).`),
-      h("label", { for: "nv-changelog" }, "Changelog"), h("textarea", { id: "nv-changelog", name: "changelog", rows: 3 })], { submit: "Create version" });
-    if (!data) return;
-    try {
-      const v = await app.catalog.newVersion(latest.id, {}, String(data.get("changelog")), { ifMatch: latest.updated_at });
-      for (const field of ["default_params", "extra_metadata"]) { // same content: the typed text carries over
-        const typed = recallText(latest.id, field, latest[field]);
-        if (typed) rememberText(v.id, field, typed);
-      }
-      toast(`Version ${v.version} created.`, "ok");
-      navigate(`#/t/${v.id}/versions`);
-    } catch (e) { out.replaceChildren(errorBanner(e)); }
-  } }, "+ New version…") : null;
-  if (versions.length > 1) await compare();
-  return h("div", { class: "versions" },
-    h("section", { class: "card" },
-      h("div", { class: "label-row" }, h("h2", {}, "History"), newVersionBtn),
-      h("table", { class: "grid", id: "version-table" },
-        h("thead", {}, h("tr", {}, ["Version", "Changelog", "Edited", "config_hash"].map((t) => h("th", { scope: "col" }, t)), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Open")))),
-        h("tbody", {}, versions.map((v) => h("tr", { class: v.id === record.id ? "current" : "" },
-          h("td", {}, `v${v.version} `, v.is_latest ? pill("latest", "public") : null),
-          h("td", {}, v.changelog || h("span", { class: "muted" }, "—")),
-          h("td", {}, fmtDate(v.updated_at)),
-          h("td", {}, h("code", { title: v.config_hash }, shortHash(v.config_hash))),
-          h("td", {}, v.id === record.id ? h("span", { class: "muted" }, "viewing") : h("a", { href: `#/t/${v.id}` }, `Open v${v.version}`))))))),
-    h("section", { class: "card" },
-      h("h2", {}, "Compare two versions"),
-      versions.length < 2 ? h("p", { class: "muted" }, "There is only one version so far.") : h("form", { class: "inline", onsubmit: (e) => { e.preventDefault(); compare(); } },
-        h("div", { class: "filter" }, h("label", { for: "diff-a" }, "From"), a), h("div", { class: "filter" }, h("label", { for: "diff-b" }, "To"), b),
-        h("button", { type: "submit", class: "btn primary", id: "compare" }, "Compare")),
-      out));
 }
 
 // ---- usage and rating ---------------------------------------------------------------------
@@ -556,6 +479,9 @@ async function statsTab(app, record) {
 
 export async function onChange(event) {
   const c = current;
+  // A label moved (here or in another tab): the event names the version it points (pointed)
+  // at, maybe not this one, so the Versions tab repaints its badges whatever the id.
+  if (event.kind === "label") { await c?.refreshLabels?.(); return; }
   if (!c?.record || (event.id && event.id !== c.record.id && event.kind !== "import")) return;
   let fresh;
   try { fresh = await c.app.catalog.get(c.record.id); } catch (e) {
