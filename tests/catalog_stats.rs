@@ -1,102 +1,27 @@
 //! Native tests of statistics, timestamps and what import may bring in (issue 10, items 1-4
-//! and 7), over the in-memory store. The harness is a small copy of tests/catalog.rs's: the
-//! memory store never waits, so `block_on` polls once.
+//! and 7), over the in-memory store, with the shared harness of tests/support (a frozen clock:
+//! timestamps are exactly what the test set).
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::cell::Cell;
-use std::future::Future;
-use std::pin::pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+mod support;
 
 use serde_json::{json, Value};
-use workflow_templates::catalog::{Catalog, Env, UsageRun, WriteOptions};
+use support::*;
+use workflow_templates::catalog::{UsageRun, WriteOptions};
 use workflow_templates::hash::config_hash;
 use workflow_templates::model::time::{format_ms, LATEST_ACCEPTED_MS, MAX_MS};
-use workflow_templates::store::memory::MemoryStore;
-use workflow_templates::store::{Expect, SpecFilter, Store, Stored, TemplateFilter, Write};
-use workflow_templates::{Error, Result, WorkflowTemplate};
+use workflow_templates::store::Store;
+use workflow_templates::{Error, WorkflowTemplate};
 
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("the in-memory catalog should never wait"),
-    }
-}
-
-#[derive(Clone)]
-struct Clock(Rc<Cell<i64>>);
-
-impl Env for Clock {
-    fn now_ms(&self) -> i64 {
-        self.0.get()
-    }
-}
-
-type Cat = Catalog<Rc<MemoryStore>, Clock>;
-
-/// 2027-01-15T08:00:00.000Z.
-const T0: i64 = 1_800_000_000_000;
-const U1: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
-const U2: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAW";
-const U3: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAX";
 const GENERAL_ASSISTANT: &str = "00000000000000000000000001";
 const LAST: &str = "9999-12-31T23:59:59.999Z";
 const LAST_ACCEPTED: &str = "9998-12-31T23:59:59.999Z";
-
-struct Fx {
-    mem: Rc<MemoryStore>,
-    clock: Clock,
-}
-
-impl Fx {
-    fn new() -> Self {
-        Fx { mem: Rc::new(MemoryStore::new()), clock: Clock(Rc::new(Cell::new(T0))) }
-    }
-    fn cat(&self, user: &str) -> Cat {
-        Catalog::new(self.mem.clone(), self.clock.clone(), user).unwrap()
-    }
-    fn tick(&self) {
-        self.clock.0.set(self.clock.0.get() + 1000);
-    }
-    fn stored(&self, id: &str) -> Stored<WorkflowTemplate> {
-        block_on(self.mem.get_template(id)).unwrap().unwrap()
-    }
-    /// Writes a record straight into the store (what a JS adapter or a server row could hold).
-    fn plant(&self, record: WorkflowTemplate) {
-        let expect = block_on(self.mem.get_template(&record.id)).unwrap().map(|s| Expect::Rev(s.rev)).unwrap_or(Expect::Absent);
-        block_on(self.mem.commit(vec![Write::PutTemplate { record, expect }])).unwrap();
-    }
-    fn snapshot(&self) -> Value {
-        json!({
-            "t": block_on(self.mem.find_templates(&TemplateFilter::default())).unwrap(),
-            "s": block_on(self.mem.find_specs(&SpecFilter::default())).unwrap(),
-            "r": block_on(self.mem.find_ratings(None, None)).unwrap(),
-            "b": block_on(self.mem.all_builtin_stats()).unwrap(),
-        })
-    }
-}
-
-fn ok<T>(r: Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("unexpected error {}: {e}", e.code()))
-}
-
-fn err<T: std::fmt::Debug>(r: Result<T>) -> Error {
-    r.expect_err("expected an error")
-}
 
 fn violations(e: &Error) -> Vec<(String, String)> {
     match e {
         Error::ValidationFailed(v) => v.iter().map(|x| (x.field.clone(), x.code.clone())).collect(),
         other => panic!("expected VALIDATION_FAILED, got {}: {other}", other.code()),
     }
-}
-
-fn create(c: &Cat, name: &str, extra: Value) -> WorkflowTemplate {
-    let mut d = json!({ "name": name, "workflow_type": "plain" });
-    d.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    ok(block_on(c.create(d)))
 }
 
 fn run(success: bool, response_time_ms: u64) -> UsageRun {
@@ -115,14 +40,14 @@ fn rewrite(bundle: &mut Value, i: usize, f: impl FnOnce(&mut WorkflowTemplate)) 
 
 #[test]
 fn import_refuses_every_timestamp_past_the_entry_bound() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "Mine", json!({}));
     ok(block_on(c.rate(&t.id, 3.0)));
     ok(block_on(c.record_usage(GENERAL_ASSISTANT, &run(true, 5))));
     ok(block_on(c.create_spec(json!({ "name": "Spec", "workflow_type": "plain" }))));
     let bundle = ok(block_on(c.export_all()));
-    let target = Fx::new();
+    let target = Fx::frozen();
     let tc = target.cat(U1);
     let before = target.snapshot();
 
@@ -162,14 +87,14 @@ fn import_refuses_every_timestamp_past_the_entry_bound() {
 
 #[test]
 fn an_edit_that_cannot_move_updated_at_forward_is_a_coded_error_and_writes_nothing() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (c1, c2) = (fx.cat(U1), fx.cat(U2));
     let v1 = create(&c1, "Edge", json!({ "is_public": true }));
     fx.tick();
     let v2 = ok(block_on(c1.new_version(&v1.id, json!({}), None, WriteOptions::default())));
     // A row at the last representable instant (written by another adapter, or an old import).
     for id in [&v1.id, &v2.id] {
-        let mut r = fx.stored(id).record;
+        let mut r = fx.stored(id).unwrap().record;
         r.updated_at = LAST.into();
         fx.plant(r);
     }
@@ -199,8 +124,8 @@ fn an_edit_that_cannot_move_updated_at_forward_is_a_coded_error_and_writes_nothi
 #[test]
 fn a_clock_outside_the_range_never_writes_an_unreadable_timestamp() {
     for ms in [MAX_MS + 1, 253_402_300_800_000 + 86_400_000 * 200, i64::MAX, i64::MIN] {
-        let fx = Fx::new();
-        fx.clock.0.set(ms);
+        let fx = Fx::frozen();
+        fx.clock.set(ms);
         let c = fx.cat(U1);
         let t = create(&c, "Clock", json!({}));
         let expected = if ms > 0 { LAST_ACCEPTED.to_string() } else { format_ms(i64::MIN) };
@@ -225,10 +150,10 @@ fn discover_ids(c: &Cat, sort: &str) -> Vec<String> {
 
 #[test]
 fn a_rating_count_at_the_bound_never_turns_a_read_into_integrity() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (c2, c3) = (fx.cat(U2), fx.cat(U3));
     let r = create(&c2, "Maxed", json!({ "is_public": true }));
-    let mut planted = fx.stored(&r.id).record;
+    let mut planted = fx.stored(&r.id).unwrap().record;
     (planted.rating, planted.rating_count) = (Some(5.0), MAX);
     fx.plant(planted);
     let after = ok(block_on(c3.rate(&r.id, 4.0)));
@@ -240,7 +165,7 @@ fn a_rating_count_at_the_bound_never_turns_a_read_into_integrity() {
 
 #[test]
 fn imported_statistics_at_the_bound_are_read_listed_and_sorted_and_the_next_increment_is_refused() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "Busy", json!({ "is_public": true }));
     let s = ok(block_on(c.create_spec(json!({ "name": "Spec", "workflow_type": "plain" }))));
@@ -279,7 +204,7 @@ fn rating_row(template_id: &str, user_id: &str, stars: f64) -> Value {
 #[test]
 fn imported_ratings_are_folded_into_the_aggregate_whatever_the_order() {
     for shared in [false, true] {
-        let fx = Fx::new();
+        let fx = Fx::frozen();
         let cat = |u: &str| fx.cat(u).shared(shared);
         let (a, b, c) = (cat(U1), cat(U2), cat(U3));
         let p = create(&a, "P", json!({ "is_public": true }));
@@ -306,7 +231,7 @@ fn imported_ratings_are_folded_into_the_aggregate_whatever_the_order() {
 
 #[test]
 fn import_refuses_rating_rows_it_may_not_write() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (a, b) = (fx.cat(U1), fx.cat(U2));
     let private = create(&a, "Hidden", json!({}));
     let public = create(&a, "Shown", json!({ "is_public": true }));
@@ -334,7 +259,7 @@ fn import_refuses_rating_rows_it_may_not_write() {
 #[test]
 fn rating_means_are_exact_whatever_the_order_of_rates() {
     let users: Vec<String> = (0..7).map(|i| format!("01ARZ3NDEKTSV4RRFFQ69G5FB{i}")).collect();
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let owner = fx.cat(U1);
     let t = create(&owner, "Seven", json!({ "is_public": true }));
     for (i, u) in users.iter().enumerate() {
@@ -367,7 +292,7 @@ fn forge(t: &mut WorkflowTemplate) {
 
 #[test]
 fn a_shared_catalog_takes_no_statistics_from_an_import() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (a, b, c) = (fx.cat(U1).shared(true), fx.cat(U2).shared(true), fx.cat(U3).shared(true));
     let honest = create(&a, "Honest", json!({ "is_public": true }));
     ok(block_on(c.record_usage(&honest.id, &run(true, 10))));
@@ -418,7 +343,7 @@ fn a_shared_catalog_takes_no_statistics_from_an_import() {
 
 #[test]
 fn a_private_catalog_restores_usage_statistics_but_ratings_follow_the_rating_rows() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let b = fx.cat(U2);
     let t = create(&b, "Restored", json!({}));
     let mut bundle = ok(block_on(b.export_all()));
@@ -431,7 +356,7 @@ fn a_private_catalog_restores_usage_statistics_but_ratings_follow_the_rating_row
 
 #[test]
 fn a_shared_catalog_refuses_imported_records_dated_in_the_future() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let b = fx.cat(U2).shared(true);
     create(&b, "Dated", json!({ "is_public": true }));
     let mut bundle = ok(block_on(b.export_all()));
@@ -449,7 +374,7 @@ fn a_shared_catalog_refuses_imported_records_dated_in_the_future() {
 
 #[test]
 fn usage_means_come_from_exact_sums_not_from_the_rounded_mean() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "Timed", json!({}));
     ok(block_on(c.record_usage(&t.id, &run(true, 1))));
@@ -471,7 +396,7 @@ fn usage_means_come_from_exact_sums_not_from_the_rounded_mean() {
 
 #[test]
 fn a_deleted_or_restored_template_leaves_no_stale_sums() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "Gone", json!({}));
     ok(block_on(c.record_usage(&t.id, &run(true, 10))));
@@ -501,7 +426,7 @@ mod props {
             ops in proptest::collection::vec((0usize..4, any::<bool>(), 0u64..5_000, 0u8..=10, any::<bool>()), 1..60)
         ) {
             let users = [U1, U2, U3, "01ARZ3NDEKTSV4RRFFQ69G5FB9"];
-            let fx = Fx::new();
+            let fx = Fx::frozen();
             let owner = fx.cat(U1);
             let t = create(&owner, "Prop", json!({ "is_public": true }));
             let (mut runs, mut stars): (Vec<(bool, u64)>, std::collections::BTreeMap<usize, f64>) = (Vec::new(), Default::default());

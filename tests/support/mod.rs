@@ -1,6 +1,8 @@
-//! Shared harness of the catalog integrity, leak and canonical-form tests: a memory store that
-//! several catalogs (users) share, a clock the test sets, an `Env` that records the rows the
-//! catalog left out of lists, and a way to plant any record (corrupt ones too) in storage.
+//! Shared harness of the native catalog tests: a memory store that several catalogs (users, or
+//! two "tabs" of one user) share, a clock the test sets and advances, an `Env` that records the
+//! rows the catalog left out of lists, a hook that runs right before the next commit (to
+//! interleave a second writer between another writer's read and its commit), and a way to plant
+//! any record (corrupt ones too) in storage.
 //! The memory store never waits, so every future completes on its first poll.
 #![allow(dead_code)]
 
@@ -32,15 +34,18 @@ pub const U1: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 pub const U2: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAW";
 pub const U3: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAX";
 
+/// `step` is how far the clock moves on each read: 1 gives every write its own instant, 0 keeps
+/// the clock where the test put it (for tests that assert exact timestamps).
 pub struct TestEnv {
     clock: Rc<Cell<i64>>,
+    step: i64,
     skipped: Rc<RefCell<Vec<SkippedRow>>>,
 }
 
 impl Env for TestEnv {
     fn now_ms(&self) -> i64 {
         let t = self.clock.get();
-        self.clock.set(t + 1);
+        self.clock.set(t + self.step);
         t
     }
     fn skipped_row(&self, row: &SkippedRow) {
@@ -48,11 +53,21 @@ impl Env for TestEnv {
     }
 }
 
+pub type Hook = Box<dyn FnOnce()>;
+
 /// The shared memory store; with `indexed`, it also answers `top_public` (an ordered index, as
-/// IndexedDB and the SQL stores have), so discovery takes its indexed path.
+/// IndexedDB and the SQL stores have), so discovery takes its indexed path. `hook`, when set,
+/// runs once right before the next commit.
 pub struct Shared {
     pub inner: Rc<MemoryStore>,
     pub indexed: bool,
+    pub hook: RefCell<Option<Hook>>,
+}
+
+impl Shared {
+    pub fn before_next_commit(&self, f: impl FnOnce() + 'static) {
+        *self.hook.borrow_mut() = Some(Box::new(f));
+    }
 }
 
 impl Store for Shared {
@@ -87,6 +102,10 @@ impl Store for Shared {
         self.inner.find_labels(owner_id, name_key).await
     }
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
+        let hook = self.hook.borrow_mut().take();
+        if let Some(h) = hook {
+            h();
+        }
         self.inner.commit(writes).await
     }
     async fn top_public(&self, sort: Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
@@ -108,21 +127,43 @@ pub struct Fx {
     pub clock: Rc<Cell<i64>>,
     pub skipped: Rc<RefCell<Vec<SkippedRow>>>,
     pub indexed: bool,
+    /// How far the clock moves on each read (see `TestEnv`).
+    pub step: i64,
 }
 
 impl Fx {
     pub fn new() -> Self {
-        Fx { mem: Rc::new(MemoryStore::new()), clock: Rc::new(Cell::new(T0)), skipped: Rc::default(), indexed: false }
+        Fx { mem: Rc::new(MemoryStore::new()), clock: Rc::new(Cell::new(T0)), skipped: Rc::default(), indexed: false, step: 1 }
     }
 
     pub fn indexed() -> Self {
         Fx { indexed: true, ..Fx::new() }
     }
 
+    /// A fixture whose clock moves only when the test sets or advances it.
+    pub fn frozen() -> Self {
+        Fx { step: 0, ..Fx::new() }
+    }
+
     pub fn cat(&self, user: &str) -> Cat {
-        let store = Shared { inner: self.mem.clone(), indexed: self.indexed };
-        let env = TestEnv { clock: self.clock.clone(), skipped: self.skipped.clone() };
+        let store = Shared { inner: self.mem.clone(), indexed: self.indexed, hook: RefCell::new(None) };
+        let env = TestEnv { clock: self.clock.clone(), step: self.step, skipped: self.skipped.clone() };
         Catalog::new(store, env, user).unwrap_or_else(|e| panic!("Catalog::new({user}): {e}"))
+    }
+
+    /// Moves the clock one second on.
+    pub fn tick(&self) {
+        self.clock.set(self.clock.get() + 1000);
+    }
+
+    /// Every record in the store, to compare before and after an operation that must write nothing.
+    pub fn snapshot(&self) -> Value {
+        json!({
+            "t": block_on(self.mem.find_templates(&TemplateFilter::default())).unwrap(),
+            "s": block_on(self.mem.find_specs(&SpecFilter::default())).unwrap(),
+            "r": block_on(self.mem.find_ratings(None, None)).unwrap(),
+            "b": block_on(self.mem.all_builtin_stats()).unwrap(),
+        })
     }
 
     pub fn stored(&self, id: &str) -> Option<Stored<WorkflowTemplate>> {
