@@ -6,33 +6,25 @@
 //! exactly the guard's UNKNOWN_FIELD, nothing is written and nothing is announced.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod support;
+
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
 use serde_json::{json, Value};
-use workflow_templates::catalog::{Catalog, Env, WriteOptions};
-use workflow_templates::store::memory::MemoryStore;
+use support::*;
+use workflow_templates::catalog::WriteOptions;
 use workflow_templates::validate::boundary::{self, GUARD_KEY};
 use workflow_templates::validate::key_path;
 use workflow_templates::Error;
 
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("the in-memory catalog should never wait"),
-    }
-}
+const USER: &str = "01KGGGGGGGGGGGGGGGGGGGGGGG";
 
-struct Clock;
-
-impl Env for Clock {
-    fn now_ms(&self) -> i64 {
-        1_767_225_600_000
-    }
+/// One catalog of `USER` over a fresh store, its clock held at 2026-01-01T00:00:00.000Z.
+fn catalog() -> Cat {
+    let fx = Fx::frozen();
+    fx.clock.set(1_767_225_600_000);
+    fx.cat(USER)
 }
 
 fn guarded(mut v: Value) -> Value {
@@ -55,13 +47,12 @@ fn assert_refused<T: std::fmt::Debug>(what: &str, r: workflow_templates::Result<
 
 #[test]
 fn every_writing_operation_refuses_the_guard_key_before_writing() {
-    let user = "01KGGGGGGGGGGGGGGGGGGGGGGG";
-    let c = Catalog::new(MemoryStore::new(), Clock, user).unwrap();
+    let c = catalog();
     let events = Rc::new(RefCell::new(Vec::new()));
     let t = block_on(c.create(json!({"name": "Kept", "workflow_type": "plain"}))).unwrap();
     let spec = block_on(c.create_spec(json!({"name": "Kept spec", "workflow_type": "plain"}))).unwrap();
     let bundle = block_on(c.export_all()).unwrap();
-    let before = c.store().snapshot();
+    let before = c.store().inner.snapshot();
     let seen = events.clone();
     c.subscribe(move |ev| seen.borrow_mut().push(format!("{ev:?}")));
 
@@ -77,13 +68,13 @@ fn every_writing_operation_refuses_the_guard_key_before_writing() {
     assert_refused("instantiate_spec without overrides", block_on(c.instantiate_spec(&spec.id, guarded(json!({})))));
     assert_refused("import_all", block_on(c.import_all(guarded(bundle))));
 
-    assert_eq!(c.store().snapshot(), before, "nothing may be written");
+    assert_eq!(c.store().inner.snapshot(), before, "nothing may be written");
     assert!(events.borrow().is_empty(), "nothing may be announced: {:?}", events.borrow());
 }
 
 #[test]
 fn import_violations_inside_a_record_use_the_documented_path_syntax() {
-    let c = Catalog::new(MemoryStore::new(), Clock, "01KGGGGGGGGGGGGGGGGGGGGGGG").unwrap();
+    let c = catalog();
     block_on(c.create(json!({"name": "Kept", "workflow_type": "plain"}))).unwrap();
     let mut bundle = block_on(c.export_all()).unwrap();
     bundle["workflow_templates"][0]["odd key"] = json!(1);
