@@ -1,133 +1,28 @@
 //! Native integration tests of the catalog (SPEC sections 5-11) over the in-memory store.
 //!
-//! The catalog is async with non-`Send` futures. The memory store never waits, so every future
-//! completes on its first poll: `block_on` polls once with a no-op waker and panics otherwise.
-//! Time comes from `TestEnv`, whose clock the tests set and advance. Several catalogs (several
-//! users, or two "tabs" of one user) share one `MemoryStore` through `Shared`, a forwarding
-//! wrapper around `Rc<MemoryStore>` that can also run a hook right before a commit — which is how
-//! the tests interleave a second writer between another writer's read and its commit.
+//! The harness is tests/support: `block_on` polls once (the memory store never waits), the
+//! fixture's clock moves only when a test sets or advances it (`Fx::frozen`), and `Shared` lets
+//! several catalogs share one `MemoryStore` and runs a hook right before the next commit — which
+//! is how the tests interleave a second writer between another writer's read and its commit.
 #![cfg(not(target_arch = "wasm32"))]
+
+mod support;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-use std::pin::pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use support::*;
 use workflow_templates::builtin;
-use workflow_templates::catalog::{Catalog, ChangeEvent, DiscoverOptions, Env, Page, Sort, UsageRun, WriteOptions};
+use workflow_templates::catalog::{Catalog, ChangeEvent, DiscoverOptions, Page, Sort, UsageRun, WriteOptions};
 use workflow_templates::hash::{config_hash, ConfigParts};
 use workflow_templates::model::id::BUILTIN_OWNER;
 use workflow_templates::model::time::format_ms;
 use workflow_templates::model::MAX_SAFE_INTEGER;
-use workflow_templates::store::memory::MemoryStore;
-use workflow_templates::store::{BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
+use workflow_templates::store::{BuiltinStats, Expect, Rating, Store, Write};
 use workflow_templates::{Error, Result, TemplateCategory, TemplateSpec, WorkflowTemplate, WorkflowType};
 
-// ---- harness -------------------------------------------------------------------------------
-
-/// Runs a future that must complete on its first poll (the memory store never waits).
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("future returned Pending: the in-memory catalog should never wait"),
-    }
-}
-
-/// A clock the test controls, shared by every catalog of a fixture.
-#[derive(Clone)]
-struct Clock(Rc<Cell<i64>>);
-
-impl Clock {
-    fn now(&self) -> i64 {
-        self.0.get()
-    }
-    fn set(&self, ms: i64) {
-        self.0.set(ms)
-    }
-    fn advance(&self, ms: i64) {
-        self.0.set(self.0.get() + ms)
-    }
-    fn now_str(&self) -> String {
-        format_ms(self.now())
-    }
-}
-
-struct TestEnv(Clock);
-
-impl Env for TestEnv {
-    fn now_ms(&self) -> i64 {
-        self.0.now()
-    }
-}
-
-type Hook = Box<dyn FnOnce()>;
-
-/// A `Store` over a shared `MemoryStore`, forwarding every method. `hook`, when set, runs once
-/// right before the next commit (to interleave another writer).
-struct Shared {
-    inner: Rc<MemoryStore>,
-    hook: RefCell<Option<Hook>>,
-}
-
-impl Shared {
-    fn before_next_commit(&self, f: impl FnOnce() + 'static) {
-        *self.hook.borrow_mut() = Some(Box::new(f));
-    }
-}
-
-impl Store for Shared {
-    async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {
-        self.inner.get_template(id).await
-    }
-    async fn find_templates(&self, filter: &TemplateFilter) -> Result<Vec<Stored<WorkflowTemplate>>> {
-        self.inner.find_templates(filter).await
-    }
-    async fn get_spec(&self, id: &str) -> Result<Option<Stored<TemplateSpec>>> {
-        self.inner.get_spec(id).await
-    }
-    async fn find_specs(&self, filter: &SpecFilter) -> Result<Vec<Stored<TemplateSpec>>> {
-        self.inner.find_specs(filter).await
-    }
-    async fn get_rating(&self, template_id: &str, user_id: &str) -> Result<Option<Stored<Rating>>> {
-        self.inner.get_rating(template_id, user_id).await
-    }
-    async fn find_ratings(&self, user_id: Option<&str>, template_id: Option<&str>) -> Result<Vec<Stored<Rating>>> {
-        self.inner.find_ratings(user_id, template_id).await
-    }
-    async fn get_builtin_stats(&self, id: &str) -> Result<Option<Stored<BuiltinStats>>> {
-        self.inner.get_builtin_stats(id).await
-    }
-    async fn all_builtin_stats(&self) -> Result<Vec<Stored<BuiltinStats>>> {
-        self.inner.all_builtin_stats().await
-    }
-    async fn get_usage_totals(&self, id: &str) -> Result<Option<Stored<workflow_templates::store::UsageTotals>>> {
-        self.inner.get_usage_totals(id).await
-    }
-    async fn find_labels(&self, owner_id: &str, name_key: Option<&str>) -> Result<Vec<Stored<workflow_templates::store::TemplateLabel>>> {
-        self.inner.find_labels(owner_id, name_key).await
-    }
-    async fn commit(&self, writes: Vec<Write>) -> Result<()> {
-        let hook = self.hook.borrow_mut().take();
-        if let Some(h) = hook {
-            h();
-        }
-        self.inner.commit(writes).await
-    }
-}
-
-type Cat = Catalog<Shared, TestEnv>;
-
-/// 2027-01-15T08:00:00.000Z: after the built-ins' timestamp (2026-01-01).
-const T0: i64 = 1_800_000_000_000;
-
-const U1: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
-const U2: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAW";
-const U3: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAX";
 /// A well-formed id that no record has.
 const MISSING: &str = "01ARZ3NDEKTSV4RRFFQ69G5FB0";
 
@@ -136,79 +31,6 @@ const CODE_ASSISTANT: &str = "00000000000000000000000003";
 const RESEARCH_ANALYST: &str = "00000000000000000000000004";
 const CREATIVE_WRITER: &str = "00000000000000000000000006";
 const DOCUMENT_QA: &str = "0000000000000000000000000A";
-
-struct Fx {
-    mem: Rc<MemoryStore>,
-    clock: Clock,
-}
-
-impl Fx {
-    fn new() -> Self {
-        Fx { mem: Rc::new(MemoryStore::new()), clock: Clock(Rc::new(Cell::new(T0))) }
-    }
-
-    fn cat(&self, user: &str) -> Cat {
-        let store = Shared { inner: self.mem.clone(), hook: RefCell::new(None) };
-        match Catalog::new(store, TestEnv(self.clock.clone()), user) {
-            Ok(c) => c,
-            Err(e) => panic!("Catalog::new({user}): {e}"),
-        }
-    }
-
-    fn tick(&self) {
-        self.clock.advance(1000);
-    }
-
-    fn stored(&self, id: &str) -> Stored<WorkflowTemplate> {
-        block_on(self.mem.get_template(id)).unwrap().unwrap_or_else(|| panic!("{id} not in the store"))
-    }
-
-    /// Writes a record straight into the store, bypassing every catalog rule.
-    fn plant(&self, record: WorkflowTemplate) {
-        let expect = match block_on(self.mem.get_template(&record.id)).unwrap() {
-            Some(s) => Expect::Rev(s.rev),
-            None => Expect::Absent,
-        };
-        block_on(self.mem.commit(vec![Write::PutTemplate { record, expect }])).unwrap();
-    }
-
-    fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            templates: block_on(self.mem.find_templates(&TemplateFilter::default())).unwrap(),
-            specs: block_on(self.mem.find_specs(&SpecFilter::default())).unwrap(),
-            ratings: block_on(self.mem.find_ratings(None, None)).unwrap(),
-            builtin_stats: block_on(self.mem.all_builtin_stats()).unwrap(),
-        }
-    }
-
-    /// How many latest versions of `name` the owner has (must always be 0 or 1).
-    fn latest_count(&self, owner: &str, name: &str) -> usize {
-        let f = TemplateFilter { owner_id: Some(owner.into()), name_key: Some(name.to_lowercase()), is_latest: Some(true), ..Default::default() };
-        block_on(self.mem.find_templates(&f)).unwrap().len()
-    }
-}
-
-#[derive(Debug, PartialEq)]
-struct Snapshot {
-    templates: Vec<Stored<WorkflowTemplate>>,
-    specs: Vec<Stored<TemplateSpec>>,
-    ratings: Vec<Stored<Rating>>,
-    builtin_stats: Vec<Stored<BuiltinStats>>,
-}
-
-fn err<T>(r: Result<T>) -> Error {
-    match r {
-        Ok(_) => panic!("expected an error, got Ok"),
-        Err(e) => e,
-    }
-}
-
-fn ok<T>(r: Result<T>) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("unexpected error {}: {e}", e.code()),
-    }
-}
 
 /// (field, code) of every violation of a VALIDATION_FAILED error.
 fn violations(e: &Error) -> Vec<(String, String)> {
@@ -224,21 +46,6 @@ fn has_violation(e: &Error, field: &str, code: &str) -> bool {
 
 fn has_code(e: &Error, code: &str) -> bool {
     violations(e).iter().any(|(_, c)| c == code)
-}
-
-/// `{"name": name, "workflow_type": "plain"}` with `extra`'s fields added (or replaced).
-fn draft(name: &str, extra: Value) -> Value {
-    let mut m = Map::new();
-    m.insert("name".into(), json!(name));
-    m.insert("workflow_type".into(), json!("plain"));
-    if let Value::Object(e) = extra {
-        m.extend(e);
-    }
-    Value::Object(m)
-}
-
-fn create(c: &Cat, name: &str, extra: Value) -> WorkflowTemplate {
-    ok(block_on(c.create(draft(name, extra))))
 }
 
 fn get(c: &Cat, id: &str) -> WorkflowTemplate {
@@ -281,11 +88,11 @@ fn idv(ts: &[&WorkflowTemplate]) -> Vec<String> {
 
 #[test]
 fn harness_users_are_canonical_ulids_and_catalog_normalises_user_id() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     for u in [U1, U2, U3, MISSING] {
         assert_eq!(fx.cat(&u.to_lowercase()).user_id(), u);
     }
-    let bad = Catalog::new(Shared { inner: fx.mem.clone(), hook: RefCell::new(None) }, TestEnv(fx.clock.clone()), "not-a-ulid");
+    let bad = Catalog::new(fx.store(), fx.env(), "not-a-ulid").map(|_| ());
     assert_eq!(err(bad).code(), "INVALID_ARGUMENT");
 }
 
@@ -293,7 +100,7 @@ fn harness_users_are_canonical_ulids_and_catalog_normalises_user_id() {
 
 #[test]
 fn create_fills_defaults_and_trims_the_name() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = ok(block_on(c.create(json!({ "name": "  My Template \t", "workflow_type": "plain" }))));
     assert_eq!(t.name, "My Template");
@@ -316,14 +123,14 @@ fn create_fills_defaults_and_trims_the_name() {
     assert_eq!(t.id.len(), 26);
     assert_eq!(t.id, t.id.to_uppercase());
     // What create returns is exactly what is stored, and lowercase ids are accepted by get.
-    assert_eq!(fx.stored(&t.id).record, t);
+    assert_eq!(fx.stored(&t.id).unwrap().record, t);
     assert_eq!(get(&c, &t.id), t);
     assert_eq!(get(&c, &t.id.to_lowercase()), t);
 }
 
 #[test]
 fn create_keeps_given_writable_fields() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(
         &c,
@@ -349,7 +156,7 @@ fn create_keeps_given_writable_fields() {
 
 #[test]
 fn create_normalises_a_lowercase_base_id() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let root = create(&c, "Root", json!({}));
     let d = create(&c, "Derived", json!({ "base_template_id": root.id.to_lowercase() }));
@@ -361,7 +168,7 @@ fn create_normalises_a_lowercase_base_id() {
 
 #[test]
 fn create_refuses_read_only_and_unknown_fields() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let e = err(block_on(c.create(draft(
         "x",
@@ -381,7 +188,7 @@ fn create_refuses_read_only_and_unknown_fields() {
 
 #[test]
 fn create_reports_every_violation_at_once() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let e = err(block_on(c.create(json!({
         "name": "", "workflow_type": "nope", "category": "misc", "usage_count": 1, "extra": 1,
@@ -411,7 +218,7 @@ fn create_reports_every_violation_at_once() {
 
 #[test]
 fn create_name_taken_is_case_insensitive_and_per_owner() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c1 = fx.cat(U1);
     let c2 = fx.cat(U2);
     let a = create(&c1, "Alpha", json!({}));
@@ -428,7 +235,7 @@ fn create_name_taken_is_case_insensitive_and_per_owner() {
 
 #[test]
 fn create_checks_workflow_type_consistency_on_the_effective_configuration() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let e = err(block_on(c.create(draft("p", json!({ "required_tools": ["search"] })))));
     assert!(has_violation(&e, "workflow_type", "WORKFLOW_TYPE_MISMATCH"), "{:?}", violations(&e));
@@ -457,7 +264,7 @@ fn create_checks_workflow_type_consistency_on_the_effective_configuration() {
 
 #[test]
 fn get_visibility_rules() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c1 = fx.cat(U1);
     let c2 = fx.cat(U2);
     let private = create(&c1, "Mine", json!({}));
@@ -482,7 +289,7 @@ fn get_visibility_rules() {
 
 #[test]
 fn others_private_template_is_not_found_for_every_operation() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c1 = fx.cat(U1);
     let c2 = fx.cat(U2);
     let p = create(&c1, "Private", json!({}));
@@ -500,14 +307,14 @@ fn others_private_template_is_not_found_for_every_operation() {
     // Deriving from it is BASE_NOT_FOUND.
     let e = err(block_on(c2.create(draft("Sneaky", json!({ "base_template_id": id })))));
     assert_eq!(e.code(), "BASE_NOT_FOUND");
-    assert_eq!(fx.stored(id).record, p);
+    assert_eq!(fx.stored(id).unwrap().record, p);
 }
 
 // ---- update --------------------------------------------------------------------------------
 
 #[test]
 fn update_edits_in_place() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "Alpha", json!({ "default_params": { "a": 1 } }));
     fx.tick();
@@ -518,9 +325,9 @@ fn update_edits_in_place() {
     assert_eq!(u.description, "new");
     assert_eq!(u.category, TemplateCategory::Business);
     assert_eq!(u.created_at, t.created_at);
-    assert_eq!(u.updated_at, fx.clock.now_str());
+    assert_eq!(u.updated_at, format_ms(fx.clock.get()));
     assert_eq!(u.config_hash, t.config_hash, "description and category are not configuration");
-    assert_eq!(fx.stored(&t.id).record, u);
+    assert_eq!(fx.stored(&t.id).unwrap().record, u);
     assert_eq!(fx.snapshot().templates.len(), 1);
 
     let u2 = ok(block_on(c.update(&t.id, json!({ "default_params": { "a": 2 } }), no_opts())));
@@ -533,12 +340,12 @@ fn update_edits_in_place() {
     let e = err(block_on(c.update(&t.id, json!({ "name": "" }), no_opts())));
     assert_eq!(e.code(), "VALIDATION_FAILED");
     assert_eq!(err(block_on(c.update(&t.id, json!([1]), no_opts()))).code(), "VALIDATION_FAILED");
-    assert_eq!(fx.stored(&t.id).record, u2);
+    assert_eq!(fx.stored(&t.id).unwrap().record, u2);
 }
 
 #[test]
 fn update_moves_updated_at_strictly_forward_even_with_a_frozen_or_backward_clock() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "Alpha", json!({}));
     let u1 = ok(block_on(c.update(&t.id, json!({ "description": "1" }), no_opts())));
@@ -553,7 +360,7 @@ fn update_moves_updated_at_strictly_forward_even_with_a_frozen_or_backward_clock
 
 #[test]
 fn update_if_match() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "Alpha", json!({}));
     fx.tick();
@@ -561,7 +368,7 @@ fn update_if_match() {
     // The token of the copy before that edit is stale now.
     let e = err(block_on(c.update(&t.id, json!({ "description": "b" }), if_match(&t.updated_at))));
     assert_eq!(e.code(), "CONFLICT");
-    assert_eq!(fx.stored(&t.id).record, u);
+    assert_eq!(fx.stored(&t.id).unwrap().record, u);
     // The current token works.
     let u2 = ok(block_on(c.update(&t.id, json!({ "description": "c" }), if_match(&u.updated_at))));
     assert_eq!(u2.description, "c");
@@ -571,7 +378,7 @@ fn update_if_match() {
 
 #[test]
 fn update_access_control() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c1 = fx.cat(U1);
     let c2 = fx.cat(U2);
     let public = create(&c1, "Public", json!({ "is_public": true }));
@@ -579,7 +386,7 @@ fn update_access_control() {
     assert_eq!(err(block_on(c2.update(id, json!({ "description": "x" }), no_opts()))).code(), "FORBIDDEN");
     assert_eq!(err(block_on(c2.new_version(id, json!({}), None, no_opts()))).code(), "FORBIDDEN");
     assert_eq!(err(block_on(c2.delete(id))).code(), "FORBIDDEN");
-    assert_eq!(fx.stored(id).record, public);
+    assert_eq!(fx.stored(id).unwrap().record, public);
     for b in [GENERAL_ASSISTANT, CODE_ASSISTANT] {
         assert_eq!(err(block_on(c1.update(b, json!({ "description": "x" }), no_opts()))).code(), "BUILTIN_READ_ONLY");
         assert_eq!(err(block_on(c1.new_version(b, json!({}), None, no_opts()))).code(), "BUILTIN_READ_ONLY");
@@ -590,7 +397,7 @@ fn update_access_control() {
 
 #[test]
 fn update_name_taken_and_rename_renames_every_version() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let v1 = create(&c, "Alpha", json!({}));
     let other = create(&c, "Beta", json!({}));
@@ -607,7 +414,7 @@ fn update_name_taken_and_rename_renames_every_version() {
     assert_eq!(ids(&vs), vec![v3.id.clone(), v2.id.clone(), v1.id.clone()]);
     assert!(vs.iter().all(|v| v.name == "Omega"), "{:?}", vs.iter().map(|v| &v.name).collect::<Vec<_>>());
     for v in [&v1, &v2, &v3] {
-        assert_eq!(fx.stored(&v.id).record.name, "Omega");
+        assert_eq!(fx.stored(&v.id).unwrap().record.name, "Omega");
     }
     assert_eq!(fx.latest_count(U1, "omega"), 1);
     // The old name is free again; versions of the renamed template stay together.
@@ -622,7 +429,7 @@ fn update_name_taken_and_rename_renames_every_version() {
 
 #[test]
 fn update_of_a_base_that_breaks_a_derived_template_is_refused() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let base = create(&c, "Base", json!({ "workflow_type": "tools", "required_tools": ["calc"] }));
     let child = create(&c, "Child", json!({ "workflow_type": "tools", "base_template_id": base.id }));
@@ -632,19 +439,19 @@ fn update_of_a_base_that_breaks_a_derived_template_is_refused() {
     assert_eq!(e.code(), "VALIDATION_FAILED");
     let v = violations(&e);
     assert!(v.iter().any(|(f, c)| f.starts_with("derived[") && c == "WORKFLOW_TYPE_MISMATCH"), "{v:?}");
-    assert_eq!(fx.stored(&base.id).record, base);
+    assert_eq!(fx.stored(&base.id).unwrap().record, base);
     // Same for the middle link (the grandchild would break).
     let e = err(block_on(c.update(&child.id, json!({ "base_template_id": null }), no_opts())));
     assert_eq!(e.code(), "VALIDATION_FAILED");
-    assert_eq!(fx.stored(&child.id).record, child);
-    assert_eq!(fx.stored(&grandchild.id).record, grandchild);
+    assert_eq!(fx.stored(&child.id).unwrap().record, child);
+    assert_eq!(fx.stored(&grandchild.id).unwrap().record, grandchild);
     // Adding a second tool is fine.
     ok(block_on(c.update(&base.id, json!({ "required_tools": ["calc", "web"] }), no_opts())));
 }
 
 #[test]
 fn update_that_would_close_a_cycle_is_refused() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let a = create(&c, "A", json!({}));
     let b = create(&c, "B", json!({ "base_template_id": a.id }));
@@ -652,15 +459,15 @@ fn update_that_would_close_a_cycle_is_refused() {
     assert_eq!(e.code(), "INHERITANCE_CYCLE");
     let e = err(block_on(c.update(&a.id, json!({ "base_template_id": a.id }), no_opts())));
     assert_eq!(e.code(), "INHERITANCE_CYCLE");
-    assert_eq!(fx.stored(&a.id).record, a);
-    assert_eq!(fx.stored(&b.id).record, b);
+    assert_eq!(fx.stored(&a.id).unwrap().record, a);
+    assert_eq!(fx.stored(&b.id).unwrap().record, b);
 }
 
 // ---- versions ------------------------------------------------------------------------------
 
 #[test]
 fn new_version_and_versions() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let v1 = create(&c, "Alpha", json!({ "default_params": { "model": { "name": "a", "temperature": 0.5 } }, "is_public": true }));
     use_once(&c, &v1.id);
@@ -679,12 +486,12 @@ fn new_version_and_versions() {
     assert_eq!((v2.name.as_str(), v2.owner_id.as_str()), ("Alpha", U1));
     assert!(v2.is_public, "other fields carry over");
     assert_eq!(v2.changelog.as_deref(), Some("switch model"));
-    assert_eq!(v2.created_at, fx.clock.now_str());
+    assert_eq!(v2.created_at, format_ms(fx.clock.get()));
     assert_eq!(v2.created_at, v2.updated_at);
     assert_eq!(v2.config_hash, config_hash(&v2.config()));
     assert_ne!(v2.config_hash, v1.config_hash);
     assert_eq!((v2.usage_count, v2.last_used_at.clone()), (0, None), "statistics start over");
-    assert_eq!(fx.stored(&v2.id).record, v2);
+    assert_eq!(fx.stored(&v2.id).unwrap().record, v2);
     let old = get(&c, &v1.id);
     assert!(!old.is_latest);
     assert_eq!(old.usage_count, 1);
@@ -716,7 +523,7 @@ fn new_version_and_versions() {
 
 #[test]
 fn new_version_if_match() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let v1 = create(&c, "Alpha", json!({}));
     let token = v1.updated_at.clone();
@@ -724,16 +531,16 @@ fn new_version_if_match() {
     let e = err(block_on(c.new_version(&v1.id, json!({}), None, if_match(&token))));
     assert_eq!(e.code(), "CONFLICT");
     assert_eq!(ok(block_on(c.versions(&v1.id))).len(), 1);
-    assert_eq!(fx.stored(&v1.id).record, edited);
+    assert_eq!(fx.stored(&v1.id).unwrap().record, edited);
     let v2 = ok(block_on(c.new_version(&v1.id, json!({}), None, if_match(&edited.updated_at))));
     assert_eq!(v2.version, 2);
     // The previous latest moved on when it lost is_latest.
-    assert!(fx.stored(&v1.id).record.updated_at > edited.updated_at);
+    assert!(fx.stored(&v1.id).unwrap().record.updated_at > edited.updated_at);
 }
 
 #[test]
 fn diff_reaches_inside_default_params() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let v1 = create(&c, "Alpha", json!({ "default_params": { "model": { "name": "a", "temperature": 0.5 }, "k": 1 } }));
     fx.tick();
@@ -761,7 +568,7 @@ fn diff_reaches_inside_default_params() {
 
 #[test]
 fn delete_is_refused_while_derived_templates_exist() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c1 = fx.cat(U1);
     let c2 = fx.cat(U2);
     let a = create(&c1, "A", json!({ "is_public": true }));
@@ -780,7 +587,7 @@ fn delete_is_refused_while_derived_templates_exist() {
     assert_eq!(e.code(), "HAS_DERIVED");
     assert!(!e.to_string().contains(&hidden.id), "{e}");
     assert!(!e.details().to_string().contains(&hidden.id));
-    assert_eq!(fx.stored(&a.id).record, a);
+    assert_eq!(fx.stored(&a.id).unwrap().record, a);
     ok(block_on(c2.delete(&hidden.id)));
     ok(block_on(c1.delete(&a.id)));
     assert_eq!(err(block_on(c1.get(&a.id))).code(), "NOT_FOUND");
@@ -790,7 +597,7 @@ fn delete_is_refused_while_derived_templates_exist() {
 
 #[test]
 fn deleting_the_latest_promotes_the_highest_remaining_version() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let v1 = create(&c, "Alpha", json!({}));
     let v2 = ok(block_on(c.new_version(&v1.id, json!({}), None, no_opts())));
@@ -816,7 +623,7 @@ fn deleting_the_latest_promotes_the_highest_remaining_version() {
 
 #[test]
 fn delete_removes_the_ratings_of_the_template() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c1 = fx.cat(U1);
     let c2 = fx.cat(U2);
     let t = create(&c1, "Rated", json!({ "is_public": true }));
@@ -831,7 +638,7 @@ fn delete_removes_the_ratings_of_the_template() {
 
 #[test]
 fn chain_and_resolve_merge_deeply_with_provenance() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let a = create(
         &c,
@@ -900,7 +707,7 @@ fn chain_and_resolve_merge_deeply_with_provenance() {
 
 #[test]
 fn resolve_unions_tools_and_retrievers_root_first() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let root = create(&c, "Root", json!({ "workflow_type": "tools", "required_tools": ["b", "a"] }));
     let mid = create(&c, "Mid", json!({ "workflow_type": "full", "base_template_id": root.id, "required_tools": ["c", "a"], "required_retrievers": ["r1"] }));
@@ -913,7 +720,7 @@ fn resolve_unions_tools_and_retrievers_root_first() {
 
 #[test]
 fn sixteen_levels_are_fine_and_the_seventeenth_is_too_deep() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let mut prev = create(&c, "L0", json!({ "default_params": { "level": 0 } }));
     let root = prev.id.clone();
@@ -943,7 +750,7 @@ fn sixteen_levels_are_fine_and_the_seventeenth_is_too_deep() {
 
 #[test]
 fn base_not_found() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c1 = fx.cat(U1);
     let c2 = fx.cat(U2);
     assert_eq!(err(block_on(c1.create(draft("x", json!({ "base_template_id": MISSING }))))).code(), "BASE_NOT_FOUND");
@@ -959,7 +766,7 @@ fn base_not_found() {
 
 #[test]
 fn a_cycle_planted_in_storage_is_reported_with_its_ids() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let a = create(&c, "A", json!({}));
     let b = create(&c, "B", json!({ "base_template_id": a.id }));
@@ -994,7 +801,7 @@ fn a_cycle_planted_in_storage_is_reported_with_its_ids() {
 
 #[test]
 fn a_record_with_a_wrong_hash_fails_integrity_on_read() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "A", json!({ "is_public": true, "default_params": { "a": 1 } }));
     let mut bad = t.clone();
@@ -1014,7 +821,7 @@ fn a_record_with_a_wrong_hash_fails_integrity_on_read() {
 
 #[test]
 fn derived_lists_direct_visible_children() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (c1, c2, c3) = (fx.cat(U1), fx.cat(U2), fx.cat(U3));
     let a = create(&c1, "A", json!({ "is_public": true, "base_template_id": GENERAL_ASSISTANT }));
     let b = create(&c1, "B", json!({ "base_template_id": a.id }));
@@ -1034,7 +841,7 @@ fn derived_lists_direct_visible_children() {
 
 #[test]
 fn record_usage_counts_and_averages() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "Used", json!({}));
     fx.tick();
@@ -1049,7 +856,7 @@ fn record_usage_counts_and_averages() {
     assert_eq!(r.total_tokens_used, 60);
     assert_eq!(r.avg_tokens_per_use, Some(20.0));
     assert_eq!(r.total_cost, 1.0);
-    assert_eq!(r.last_used_at.as_deref(), Some(fx.clock.now_str().as_str()));
+    assert_eq!(r.last_used_at.as_deref(), Some(format_ms(fx.clock.get()).as_str()));
     // Statistics are not edits: updated_at and the configuration stay put.
     assert_eq!(r.updated_at, t.updated_at);
     assert_eq!(r.config_hash, t.config_hash);
@@ -1058,7 +865,7 @@ fn record_usage_counts_and_averages() {
 
 #[test]
 fn usage_of_a_builtin_persists_beside_it() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (c1, c2, c3) = (fx.cat(U1), fx.cat(U2), fx.cat(U3));
     ok(block_on(c1.record_usage(CODE_ASSISTANT, &run(true, 100, 5, 0.1))));
     ok(block_on(c1.record_usage(CODE_ASSISTANT, &run(false, 200, 5, 0.1))));
@@ -1101,18 +908,18 @@ fn invalid_usage_runs_are_refused() {
     assert_eq!(r, run(false, 5, 7, 0.5));
 
     // Counters never pass 2^53-1; a refused run changes nothing.
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "Big", json!({}));
     ok(block_on(c.record_usage(&t.id, &run(true, 1, MAX_SAFE_INTEGER, 0.0))));
-    let before = fx.stored(&t.id);
+    let before = fx.stored(&t.id).unwrap();
     assert_eq!(err(block_on(c.record_usage(&t.id, &run(true, 1, 1, 0.0)))).code(), "INVALID_ARGUMENT");
-    assert_eq!(fx.stored(&t.id), before);
+    assert_eq!(fx.stored(&t.id).unwrap(), before);
 }
 
 #[test]
 fn ratings_one_per_user() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (c1, c2, c3) = (fx.cat(U1), fx.cat(U2), fx.cat(U3));
     let t = create(&c1, "Rated", json!({ "is_public": true }));
     assert_eq!((t.rating, t.rating_count), (None, 0));
@@ -1146,7 +953,7 @@ fn ratings_one_per_user() {
 
 #[test]
 fn two_tabs_stale_if_match_conflicts() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let a = fx.cat(U1);
     let b = fx.cat(U1);
     let t = create(&a, "Shared", json!({}));
@@ -1162,7 +969,7 @@ fn two_tabs_stale_if_match_conflicts() {
 
 #[test]
 fn a_write_that_lands_between_read_and_commit_is_not_overwritten() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let a = fx.cat(U1);
     let b = Rc::new(fx.cat(U1));
     let t = create(&a, "Shared", json!({}));
@@ -1191,7 +998,7 @@ fn a_write_that_lands_between_read_and_commit_is_not_overwritten() {
 fn a_rating_that_lands_while_an_import_folds_ratings_is_never_lost() {
     // Issue 10 item 4: an import recomputes the aggregate of every template its rating rows
     // touch; a rating made meanwhile must fail the import's commit, not vanish from the count.
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (a, b) = (fx.cat(U1), fx.cat(U2));
     let c = Rc::new(fx.cat(U3));
     let p = create(&a, "Rated meanwhile", json!({ "is_public": true }));
@@ -1211,7 +1018,7 @@ fn a_rating_that_lands_while_an_import_folds_ratings_is_never_lost() {
 
 #[test]
 fn concurrent_usage_from_two_users_loses_no_increment() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let a = fx.cat(U1);
     let b = Rc::new(fx.cat(U2));
     let t = create(&a, "Popular", json!({ "is_public": true }));
@@ -1243,7 +1050,7 @@ fn an_edit_is_not_refused_because_a_use_was_recorded_meanwhile() {
     // an editor's copy" (catalog/usage.rs). The edit below starts from the current copy (its
     // ifMatch token is still current when it commits); another user merely ran the template in
     // between. The edit must go through and keep that use.
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let a = fx.cat(U1);
     let b = Rc::new(fx.cat(U2));
     let t = create(&a, "Hot", json!({ "is_public": true }));
@@ -1270,7 +1077,7 @@ fn an_edit_is_not_refused_because_a_use_was_recorded_meanwhile() {
 
 #[test]
 fn concurrent_ratings_from_two_users_both_count() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let a = fx.cat(U1);
     let b = Rc::new(fx.cat(U2));
     let t = create(&a, "Rated", json!({ "is_public": true }));
@@ -1294,7 +1101,7 @@ fn concurrent_ratings_from_two_users_both_count() {
 
 #[test]
 fn spec_crud_and_privacy() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (c1, c2) = (fx.cat(U1), fx.cat(U2));
     let s = ok(block_on(c1.create_spec(json!({
         "name": " My Spec ", "workflow_type": "rag", "required_retrievers": ["docs"],
@@ -1321,7 +1128,7 @@ fn spec_crud_and_privacy() {
     fx.tick();
     let u = ok(block_on(c1.update_spec(&s.id, json!({ "description": "now" }), if_match(&s.updated_at))));
     assert_eq!(u.description, "now");
-    assert_eq!(u.updated_at, fx.clock.now_str());
+    assert_eq!(u.updated_at, format_ms(fx.clock.get()));
     assert_eq!(u.created_at, s.created_at);
     assert_eq!(ok(block_on(c1.get_spec(&s.id))), u);
     assert_eq!(ids_s(&ok(block_on(c1.list_specs()))), vec![s.id.clone(), s2.id.clone()], "most recently updated first");
@@ -1351,7 +1158,7 @@ fn ids_s(v: &[TemplateSpec]) -> Vec<String> {
 
 #[test]
 fn create_spec_reports_every_violation_at_once() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     // SPEC 3: the catalog's VALIDATION_FAILED carries the same full list as validateSpec.
     let e = err(block_on(c.create_spec(json!({ "description": 5, "usage_count": 1 }))));
@@ -1372,7 +1179,7 @@ fn instantiate(c: &Cat, spec_id: &str, name: &str) -> Result<WorkflowTemplate> {
 
 #[test]
 fn instantiate_spec_copies_the_spec_and_counts_the_use() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let s = ok(block_on(c.create_spec(json!({
         "name": "Helper", "description": "helps", "workflow_type": "rag", "required_retrievers": ["docs"],
@@ -1387,10 +1194,10 @@ fn instantiate_spec_copies_the_spec_and_counts_the_use() {
     assert_eq!(t.extra_metadata.as_ref().map(|m| Value::Object(m.clone())), Some(json!({ "m": 1 })));
     assert_eq!((t.owner_id.as_str(), t.version, t.is_latest, t.base_template_id.clone()), (U1, 1, true, None));
     assert_eq!(t.config_hash, config_hash(&t.config()));
-    assert_eq!(fx.stored(&t.id).record, t);
+    assert_eq!(fx.stored(&t.id).unwrap().record, t);
     let s1 = ok(block_on(c.get_spec(&s.id)));
     assert_eq!(s1.usage_count, 1);
-    assert_eq!(s1.last_used_at.as_deref(), Some(fx.clock.now_str().as_str()));
+    assert_eq!(s1.last_used_at.as_deref(), Some(format_ms(fx.clock.get()).as_str()));
     // Overrides win.
     fx.tick();
     let t2 = ok(block_on(c.instantiate_spec(&s.id, json!({ "name": "Helper 2", "is_public": true, "default_params": { "k": 4 } }))));
@@ -1406,7 +1213,7 @@ fn instantiate_spec_copies_the_spec_and_counts_the_use() {
 
 #[test]
 fn instantiate_spec_resolves_the_base_name() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (c1, c2, c3) = (fx.cat(U1), fx.cat(U2), fx.cat(U3));
 
     // A built-in, by name, case-insensitively.
@@ -1458,7 +1265,7 @@ fn instantiate_spec_resolves_the_base_name() {
 
 #[test]
 fn instantiate_spec_name_taken_leaves_the_spec_unchanged() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let s = spec(&c, "Recipe", None, "plain");
     fx.tick();
@@ -1500,7 +1307,7 @@ struct Disc {
 /// usage: t3 3, t1 1, t2 1, t5 0, t4 5. ratings: t2 4 (1), t3 2 (2), t1 2 (1), t4 5.
 /// updated_at: t2 < t3 < t4 < t5 < t1 (t1 edited last).
 fn disc() -> Disc {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (c1, c2) = (fx.cat(U1), fx.cat(U2));
     fx.tick();
     let t1 = create(&c1, "Beta", json!({ "category": "programming", "is_public": true, "tags": ["X", "y"], "description": "Finds BUGS fast" }));
@@ -1738,7 +1545,7 @@ fn discover_options_parse_and_refuse() {
 
 #[test]
 fn popular_by_category() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (c1, c2) = (fx.cat(U1), fx.cat(U2));
     let chatter = create(&c1, "Chatter", json!({ "category": "general", "is_public": true }));
     let hidden = create(&c1, "Hidden", json!({ "category": "general" }));
@@ -1798,7 +1605,7 @@ struct Exported {
 }
 
 fn exported() -> Exported {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let (c1, c2) = (fx.cat(U1), fx.cat(U2));
     let a1 = create(&c1, "Alpha", json!({ "is_public": true, "default_params": { "model": { "name": "a" } }, "tags": ["t"] }));
     fx.tick();
@@ -1856,8 +1663,8 @@ fn export_contains_what_the_user_owns() {
 #[test]
 fn export_import_round_trip_reproduces_records_exactly() {
     let e = exported();
-    let fx2 = Fx::new();
-    fx2.clock.set(e.fx.clock.now() + 86_400_000);
+    let fx2 = Fx::frozen();
+    fx2.clock.set(e.fx.clock.get() + 86_400_000);
     let c = fx2.cat(U1);
     let report = ok(block_on(c.import_all(e.bundle.clone())));
     assert_eq!((report.templates, report.specs, report.ratings, report.builtin_stats), (4, 1, 2, 1));
@@ -1907,7 +1714,7 @@ fn rewrite(bundle: &mut Value, id: &str, f: impl FnOnce(&mut WorkflowTemplate)) 
 /// A target store that already holds data, so "writes nothing" is checked against more than
 /// an empty store.
 fn import_target() -> Fx {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let t = create(&c, "Existing", json!({ "is_public": true }));
     ok(block_on(c.rate(&t.id, 3.0)));
@@ -1991,12 +1798,12 @@ fn import_refuses_a_name_clash_with_the_target_and_writes_nothing() {
 fn import_refuses_a_lineage_without_a_latest_version() {
     // SPEC 6: no reader ever sees two latest versions of a template, or none. A bundle whose
     // only version of "Solo" is not latest would leave "Solo" with no latest version.
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     create(&c, "Solo", json!({}));
     let mut bundle = ok(block_on(c.export_all()));
     bundle["workflow_templates"][0]["is_latest"] = json!(false);
-    let target = Fx::new();
+    let target = Fx::frozen();
     let before = target.snapshot();
     let r = block_on(target.cat(U1).import_all(bundle));
     assert!(r.is_err(), "a lineage with no latest version was imported");
@@ -2009,12 +1816,12 @@ fn import_does_not_overwrite_builtin_statistics_recorded_by_others() {
     // Usage of built-ins is shared by every user of a store. One user's import (a backup made
     // elsewhere) must not erase the uses other users recorded here (SPEC 8: a catalog acts for
     // one user; SPEC 9: no increment is lost).
-    let source = Fx::new();
+    let source = Fx::frozen();
     let c_src = source.cat(U1);
     use_once(&c_src, GENERAL_ASSISTANT);
     let bundle = ok(block_on(c_src.export_all()));
 
-    let target = Fx::new();
+    let target = Fx::frozen();
     let (c1, c2) = (target.cat(U1), target.cat(U2));
     use_once(&c2, GENERAL_ASSISTANT);
     use_once(&c2, GENERAL_ASSISTANT);
@@ -2056,7 +1863,7 @@ fn import_refuses_foreign_records_and_bad_bundles() {
 
 #[test]
 fn import_refuses_ids_of_another_users_templates_and_restores_own_ones() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let theirs = create(&fx.cat(U2), "Theirs", json!({}));
     let c = fx.cat(U1);
     let mine = create(&c, "Mine", json!({}));
@@ -2085,7 +1892,7 @@ fn import_refuses_ids_of_another_users_templates_and_restores_own_ones() {
 
 #[test]
 fn subscribe_and_unsubscribe() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let events: Rc<RefCell<Vec<ChangeEvent>>> = Rc::default();
     let e2 = events.clone();
@@ -2117,7 +1924,7 @@ fn subscribe_and_unsubscribe() {
 
 #[test]
 fn subscribe_sees_versions_usage_ratings_specs_and_imports() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let events: Rc<RefCell<Vec<ChangeEvent>>> = Rc::default();
     let e2 = events.clone();
@@ -2156,7 +1963,7 @@ fn subscribe_sees_versions_usage_ratings_specs_and_imports() {
 
 #[test]
 fn preview_of_a_draft_equals_resolve_after_saving_it_and_writes_nothing() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let base = create(&c, "Base", json!({ "workflow_type": "rag", "required_retrievers": ["docs"], "default_params": { "model": { "name": "m", "temperature": 0.7 }, "drop": 1 } }));
     let d = draft("Child", json!({ "workflow_type": "rag", "base_template_id": base.id.to_lowercase(), "default_params": { "model": { "temperature": 0.1 }, "drop": null } }));
@@ -2179,7 +1986,7 @@ fn preview_of_a_draft_equals_resolve_after_saving_it_and_writes_nothing() {
 
 #[test]
 fn preview_reports_what_a_save_would_refuse() {
-    let fx = Fx::new();
+    let fx = Fx::frozen();
     let c = fx.cat(U1);
     let other = fx.cat(U2);
     let a = create(&c, "A", json!({}));

@@ -145,10 +145,17 @@ impl Fx {
         Fx { step: 0, ..Fx::new() }
     }
 
+    /// A new view of the shared store, with no hook set.
+    pub fn store(&self) -> Shared {
+        Shared { inner: self.mem.clone(), indexed: self.indexed, hook: RefCell::new(None) }
+    }
+
+    pub fn env(&self) -> TestEnv {
+        TestEnv { clock: self.clock.clone(), step: self.step, skipped: self.skipped.clone() }
+    }
+
     pub fn cat(&self, user: &str) -> Cat {
-        let store = Shared { inner: self.mem.clone(), indexed: self.indexed, hook: RefCell::new(None) };
-        let env = TestEnv { clock: self.clock.clone(), step: self.step, skipped: self.skipped.clone() };
-        Catalog::new(store, env, user).unwrap_or_else(|e| panic!("Catalog::new({user}): {e}"))
+        Catalog::new(self.store(), self.env(), user).unwrap_or_else(|e| panic!("Catalog::new({user}): {e}"))
     }
 
     /// Moves the clock one second on.
@@ -157,13 +164,19 @@ impl Fx {
     }
 
     /// Every record in the store, to compare before and after an operation that must write nothing.
-    pub fn snapshot(&self) -> Value {
-        json!({
-            "t": block_on(self.mem.find_templates(&TemplateFilter::default())).unwrap(),
-            "s": block_on(self.mem.find_specs(&SpecFilter::default())).unwrap(),
-            "r": block_on(self.mem.find_ratings(None, None)).unwrap(),
-            "b": block_on(self.mem.all_builtin_stats()).unwrap(),
-        })
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            templates: block_on(self.mem.find_templates(&TemplateFilter::default())).unwrap(),
+            specs: block_on(self.mem.find_specs(&SpecFilter::default())).unwrap(),
+            ratings: block_on(self.mem.find_ratings(None, None)).unwrap(),
+            builtin_stats: block_on(self.mem.all_builtin_stats()).unwrap(),
+        }
+    }
+
+    /// How many latest versions of `name` the owner has (must always be 0 or 1).
+    pub fn latest_count(&self, owner: &str, name: &str) -> usize {
+        let f = TemplateFilter { owner_id: Some(owner.into()), name_key: Some(name.to_lowercase()), is_latest: Some(true), ..Default::default() };
+        block_on(self.mem.find_templates(&f)).unwrap().len()
     }
 
     pub fn stored(&self, id: &str) -> Option<Stored<WorkflowTemplate>> {
@@ -187,6 +200,14 @@ impl Fx {
     pub fn take_skipped(&self) -> Vec<String> {
         self.skipped.borrow_mut().drain(..).map(|r| r.id).collect()
     }
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    pub templates: Vec<Stored<WorkflowTemplate>>,
+    pub specs: Vec<Stored<TemplateSpec>>,
+    pub ratings: Vec<Stored<Rating>>,
+    pub builtin_stats: Vec<Stored<BuiltinStats>>,
 }
 
 pub fn ok<T>(r: Result<T>) -> T {
