@@ -26,19 +26,10 @@ use workflow_templates::{Error, Result, TemplateCategory, TemplateSpec, Workflow
 /// A well-formed id that no record has.
 const MISSING: &str = "01ARZ3NDEKTSV4RRFFQ69G5FB0";
 
-const GENERAL_ASSISTANT: &str = "00000000000000000000000001";
 const CODE_ASSISTANT: &str = "00000000000000000000000003";
 const RESEARCH_ANALYST: &str = "00000000000000000000000004";
 const CREATIVE_WRITER: &str = "00000000000000000000000006";
 const DOCUMENT_QA: &str = "0000000000000000000000000A";
-
-/// (field, code) of every violation of a VALIDATION_FAILED error.
-fn violations(e: &Error) -> Vec<(String, String)> {
-    match e {
-        Error::ValidationFailed(v) => v.iter().map(|x| (x.field.clone(), x.code.clone())).collect(),
-        other => panic!("expected VALIDATION_FAILED, got {}: {other}", other.code()),
-    }
-}
 
 fn has_violation(e: &Error, field: &str, code: &str) -> bool {
     violations(e).iter().any(|(f, c)| f == field && c == code)

@@ -11,18 +11,10 @@ use workflow_templates::catalog::{UsageRun, WriteOptions};
 use workflow_templates::hash::config_hash;
 use workflow_templates::model::time::{format_ms, LATEST_ACCEPTED_MS, MAX_MS};
 use workflow_templates::store::Store;
-use workflow_templates::{Error, WorkflowTemplate};
+use workflow_templates::WorkflowTemplate;
 
-const GENERAL_ASSISTANT: &str = "00000000000000000000000001";
 const LAST: &str = "9999-12-31T23:59:59.999Z";
 const LAST_ACCEPTED: &str = "9998-12-31T23:59:59.999Z";
-
-fn violations(e: &Error) -> Vec<(String, String)> {
-    match e {
-        Error::ValidationFailed(v) => v.iter().map(|x| (x.field.clone(), x.code.clone())).collect(),
-        other => panic!("expected VALIDATION_FAILED, got {}: {other}", other.code()),
-    }
-}
 
 fn run(success: bool, response_time_ms: u64) -> UsageRun {
     UsageRun { success, response_time_ms, tokens: 0, cost: 0.0 }

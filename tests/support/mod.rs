@@ -33,6 +33,8 @@ pub const T0: i64 = 1_800_000_000_000;
 pub const U1: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 pub const U2: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAW";
 pub const U3: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAX";
+/// The built-in "General Assistant".
+pub const GENERAL_ASSISTANT: &str = "00000000000000000000000001";
 
 /// `step` is how far the clock moves on each read: 1 gives every write its own instant, 0 keeps
 /// the clock where the test put it (for tests that assert exact timestamps).
@@ -236,6 +238,14 @@ pub fn draft(name: &str, extra: Value) -> Value {
 
 pub fn create(c: &Cat, name: &str, extra: Value) -> WorkflowTemplate {
     ok(block_on(c.create(draft(name, extra))))
+}
+
+/// (field, code) of every violation of a VALIDATION_FAILED error.
+pub fn violations(e: &Error) -> Vec<(String, String)> {
+    match e {
+        Error::ValidationFailed(v) => v.iter().map(|x| (x.field.clone(), x.code.clone())).collect(),
+        other => panic!("expected VALIDATION_FAILED, got {}: {other}", other.code()),
+    }
 }
 
 /// The error's message and details as one text (to look for what must not be there).
