@@ -170,7 +170,23 @@ browser_step() {
   failure_lines "$log" 60
   echo "==== test.sh: browser-$engine: running it once more (first run kept in $log)"
   RETRIED+=("browser-$engine")
-  browser_tests "$engine"
+  # WebKitGTK sometimes traps with "RuntimeError: Out of bounds memory access" inside derived
+  # serde code of a debug test build (seen in 2 of ~10 suite runs, each time in a different
+  # test; never in Chromium or Firefox on the same wasm, nor with a 4x smaller shadow stack in
+  # either engine): an engine fault, not a test result. Only that trap earns WebKit a third run;
+  # any other failure of the second run fails the step.
+  local second="target/test-logs/browser-$engine.second.log"
+  if browser_tests "$engine" > "$second" 2>&1; then
+    cat "$second"
+    return 0
+  fi
+  cat "$second"
+  if [ "$engine" = webkit ] && grep -q "Out of bounds memory access" "$second"; then
+    echo "==== test.sh: browser-webkit: WebKit trapped again (Out of bounds memory access); a third run"
+    browser_tests "$engine"
+    return
+  fi
+  return 1
 }
 
 if wanted browser; then
