@@ -207,19 +207,8 @@ fn as_object(v: Value, what: &str) -> Result<Map<String, Value>> {
         other => Err(violations(vec![Violation::new(
             "",
             validate::TYPE,
-            format!("{what} must be an object, got {}", kind_of(&other)),
+            format!("{what} must be an object, got {}", validate::type_name(&other)),
         )])),
-    }
-}
-
-pub(crate) fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

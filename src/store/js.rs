@@ -97,7 +97,7 @@ impl JsStore {
         let where_ = crate::wasm::convert::to_js(&Value::Object(filter));
         match self.call("find", &[table.into(), where_]).await? {
             Value::Array(rows) => rows.into_iter().map(|r| row(table, r)).collect(),
-            other => Err(Error::corrupt(format!("the storage adapter's find() must resolve with an array, got {}", crate::catalog::kind_of(&other)))),
+            other => Err(Error::corrupt(format!("the storage adapter's find() must resolve with an array, got {}", crate::validate::type_name(&other)))),
         }
     }
 }
