@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
 use serde::Serialize;
@@ -247,7 +247,7 @@ struct StreamState {
 }
 
 /// GET /v1/changes/stream?since= (`Last-Event-ID` wins over `since`).
-pub async fn stream(user: UserAuth, State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+pub async fn stream(user: UserAuth, State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<([(HeaderName, &'static str); 1], Sse<impl Stream<Item = Result<Event, Infallible>>>)> {
     let pairs = query_pairs(&app, &q)?;
     only_keys(&pairs, &["since"])?;
     let since = match headers.get("last-event-id") {
@@ -270,7 +270,9 @@ pub async fn stream(user: UserAuth, State(app): State<App>, headers: HeaderMap, 
         let ev = next_event(&mut st).await?;
         Some((Ok(ev), st))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(keep_alive).text("keep-alive")))
+    // nginx buffers proxied responses unless told not to (other proxies: see server/README.md).
+    let no_buffering = [(HeaderName::from_static("x-accel-buffering"), "no")];
+    Ok((no_buffering, Sse::new(events).keep_alive(KeepAlive::new().interval(keep_alive).text("keep-alive"))))
 }
 
 /// The stream's next event: a queued change, else waits for the head to move (or shutdown),

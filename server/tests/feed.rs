@@ -206,6 +206,7 @@ fn the_stream_delivers_live_keeps_alive_and_resumes() {
         let st = open_stream(s.port, &u.token, "?since=now", None);
         assert_eq!(st.status, 200, "{l}");
         assert!(st.content_type.starts_with("text/event-stream"), "{l}: {}", st.content_type);
+        assert!(st.head.to_lowercase().contains("x-accel-buffering: no"), "{l}: {}", st.head);
         let t0 = Instant::now();
         let id1 = create(&c, "live one", false);
         let e1 = st.next_change(Duration::from_secs(5)).expect("a change within 5 s");

@@ -19,6 +19,8 @@ pub struct Sse {
 /// An open stream: blocks arrive on `rx`; the channel closes when the server ends the stream.
 pub struct Stream {
     pub status: u16,
+    /// The response head, as received.
+    pub head: String,
     pub content_type: String,
     pub rx: mpsc::Receiver<Sse>,
 }
@@ -82,7 +84,7 @@ pub fn open_stream(port: u16, token: &str, query: &str, last_event_id: Option<&s
             }
         }
     });
-    Stream { status, content_type, rx }
+    Stream { status, head, content_type, rx }
 }
 
 impl Stream {
