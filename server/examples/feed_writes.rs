@@ -1,8 +1,9 @@
 //! Write throughput with the change feed (issue 15): C keep-alive clients, one user each, write
 //! through the in-process server as fast as they can: `create` (POST /v1/templates) and
-//! `recordUsage` on the client's own template. On PostgreSQL every writing transaction takes the
-//! feed's commit-order lock (`feed::lock_for_write`), so this shows what serialising the
-//! commits costs against the same run with the lock or the triggers taken out.
+//! `recordUsage` on the client's own template. On PostgreSQL every writing transaction numbers
+//! its change rows under the feed's commit-order lock right before COMMIT
+//! (`feed::finish_write`), so this shows what serialising the commits costs against the same
+//! run with the lock or the triggers taken out.
 //!
 //!     cargo run -p workflow-templates-server --release --example feed_writes -- \
 //!         [--db URL] [--writes 400] [--concurrency 8]

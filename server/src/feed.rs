@@ -4,9 +4,10 @@
 //!
 //! - **Cursor**: the `seq` of a change row, as a decimal string (opaque to clients). A reader
 //!   never passes a row that commits later: on SQLite writers are serialised by the file's write
-//!   lock; on PostgreSQL every writing transaction takes [`LOCK_KEY`] (a transaction-level
-//!   advisory lock) before its first row lock, so change rows are numbered and committed one
-//!   transaction at a time and every `seq` at or below the highest committed one is final.
+//!   lock; on PostgreSQL every writing transaction numbers its change rows as its last step
+//!   before COMMIT, under [`LOCK_KEY`] (a transaction-level advisory lock; [`finish_write`]),
+//!   so rows are numbered and committed one transaction at a time and every `seq` at or below
+//!   the highest committed one is final.
 //! - **Access**: a row is sent to its owner, and to others only when its record was public
 //!   before or after the change (`public_before` / `public_after`, stored by the trigger). For
 //!   others a change that leaves the record unreadable (made private, label moved to a private
@@ -43,13 +44,30 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub const DEFAULT_LIMIT: i64 = 500;
 pub const MAX_LIMIT: i64 = 1000;
 
-/// Taken first thing by every writing transaction of the server (store.rs `commit`), before any
-/// row lock, so waiting for it can never be part of a deadlock; held until commit or rollback.
-pub fn lock_for_write(c: &mut Conn) -> DbResult<()> {
-    match c.dialect() {
-        Dialect::Sqlite => Ok(()),
-        Dialect::Postgres => c.execute("SELECT pg_advisory_xact_lock({i1})", &[int(LOCK_KEY)]).map(drop),
+/// The last step of every writing transaction of the server (store.rs `commit`), right before
+/// COMMIT. On PostgreSQL it numbers the transaction's change rows (placeholders until now):
+/// deferred constraints are checked first (`SET CONSTRAINTS ALL IMMEDIATE`, so COMMIT takes no
+/// more locks), then [`LOCK_KEY`] is taken and the rows get the next numbers after the highest
+/// committed one, in the order they were written. The lock is held until COMMIT, and nothing in
+/// between waits for another lock, so it cannot be part of a deadlock and holds up other
+/// writers only for this one statement and the commit itself. SQLite needs nothing: its writers
+/// are serialised (`BEGIN IMMEDIATE`) and the trigger numbers rows with `AUTOINCREMENT`.
+pub fn finish_write(c: &mut Conn) -> DbResult<()> {
+    if c.dialect() == Dialect::Sqlite {
+        return Ok(());
     }
+    c.execute("SET CONSTRAINTS ALL IMMEDIATE", &[])?;
+    c.execute("SELECT pg_advisory_xact_lock({i1})", &[int(LOCK_KEY)])?;
+    // A fresh snapshot (READ COMMITTED), taken after the lock: the previous holder's rows are
+    // committed and visible, so their highest number is the head.
+    c.execute(
+        "UPDATE wt_changes AS w SET seq = t.head + t.rn \
+         FROM (SELECT p.seq AS pending, (SELECT COALESCE(MAX(seq), 0) FROM wt_changes WHERE seq > 0) AS head, row_number() OVER (ORDER BY p.seq DESC) AS rn \
+               FROM wt_changes AS p WHERE p.seq < 0 AND p.xid = pg_current_xact_id()) AS t \
+         WHERE w.seq = t.pending",
+        &[],
+    )
+    .map(drop)
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -90,8 +108,10 @@ pub fn parse_since(s: &str) -> ApiResult<Since> {
 }
 
 /// The highest committed `seq` (0 for an empty feed). Every row at or below it is committed.
+/// (Negative numbers are PostgreSQL placeholders: rows of a write made outside the server's
+/// commit, which were never numbered; they are never delivered.)
 pub fn head(c: &mut Conn) -> DbResult<i64> {
-    let rows = c.query("SELECT COALESCE(MAX(seq), 0) FROM wt_changes", &[])?;
+    let rows = c.query("SELECT COALESCE(MAX(seq), 0) FROM wt_changes WHERE seq > 0", &[])?;
     Ok(rows.first().and_then(|r| r[0].int()).unwrap_or(0))
 }
 

@@ -766,8 +766,6 @@ impl Store for SqlStore {
         }
         let taken = Cell::new(false);
         let result = c.transaction(|c| -> Result<()> {
-            // Before any row lock: the change feed's commit-order lock (feed.rs).
-            crate::feed::lock_for_write(c)?;
             for w in writes {
                 apply(c, w)?;
             }
@@ -785,6 +783,8 @@ impl Store for SqlStore {
                     return Err(e.into());
                 }
             }
+            // Last, right before COMMIT: number the change rows in commit order (feed.rs).
+            crate::feed::finish_write(c)?;
             Ok(())
         });
         if result.is_ok() && claim.is_some() {

@@ -305,12 +305,13 @@ fn cursors_are_unique_and_increasing() {
 }
 
 /// A change numbered before another but committed after it is not skipped: a transaction
-/// (opened here, behind the server's back) touches a template and stays open while the server
+/// (opened here, behind the server's back, doing what the server's commit does) writes a
+/// template and numbers its change (`feed::finish_write`), then stays open while the server
 /// commits another write and a reader pages the feed; then it commits. Paging on from the
-/// reader's cursor must still return the late change. Breaks on PostgreSQL without the
-/// commit-order lock (`feed::lock_for_write` and the trigger's `pg_advisory_xact_lock`): the
-/// server's write would commit with the next `seq`, the reader's cursor would move past the
-/// open transaction's `seq`, and its change would never be read.
+/// reader's cursor must return both, the held one first. Breaks on PostgreSQL without the
+/// commit-order lock in `finish_write`: the server's write would take a number of its own and
+/// commit first (with a sequence: the reader's cursor passes the held change, never read; with
+/// `MAX(seq) + 1`: the same number twice, and the second commit fails).
 #[test]
 fn a_change_committed_late_is_not_skipped() {
     for db in backends() {
@@ -323,6 +324,7 @@ fn a_change_committed_late_is_not_skipped() {
         let mut conn = db_conn(&db);
         conn.begin().unwrap();
         conn.execute("UPDATE workflow_templates SET description = {t1} WHERE id = {t2}", &[workflow_templates_server::db::text("late"), workflow_templates_server::db::text(held.as_str())]).unwrap();
+        workflow_templates_server::feed::finish_write(&mut conn).unwrap();
         let writer = {
             let c = c.clone();
             std::thread::spawn(move || create(&c, "meanwhile", false))

@@ -280,7 +280,7 @@ fn a_label_move_race_across_processes_has_one_winner() {
 /// spread over both processes while a reader pages `GET /v1/changes` through both, small pages,
 /// as fast as it can. The reader must end with every change row exactly once, in cursor order,
 /// the same list a walk after the writes gives. Breaks on PostgreSQL without the commit-order
-/// lock (`feed::lock_for_write`): a row numbered before another but committed after it is
+/// lock (`feed::finish_write`): a row numbered before another but committed after it is
 /// passed by a reader that already moved its cursor beyond, and never read.
 #[test]
 fn a_feed_reader_during_concurrent_writes_on_two_processes_sees_every_change_once() {

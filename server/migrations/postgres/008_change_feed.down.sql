@@ -5,3 +5,4 @@ DROP TRIGGER wt_changes_specs ON template_specs;
 DROP TRIGGER wt_changes_templates ON workflow_templates;
 DROP FUNCTION wt_changes_log();
 DROP TABLE wt_changes;
+DROP SEQUENCE wt_changes_pending;

@@ -3,14 +3,18 @@
 -- feed's access rule needs (the record's owner, whether it was public before and after), so
 -- `GET /v1/changes` filters by visibility in SQL. Cursor = `seq`.
 --
--- Cursor safety: sequence values are taken before commit and commit out of order, so a reader
--- of `seq > cursor` could pass a row that commits later. Every transaction that appends here
--- holds the transaction-level advisory lock 7774002 (the server's writes take it first thing,
--- see store.rs `commit`; the triggers take it too, a no-op when held), so change rows are
--- numbered and committed one transaction at a time: `seq` order is commit order and every
--- row below the highest committed `seq` is already committed.
+-- Cursor safety: numbers taken from a sequence during a transaction commit out of order, so a
+-- reader of `seq > cursor` could pass a row that commits later. So the triggers insert a
+-- placeholder (a negative `seq` from `wt_changes_pending`, and the transaction's `xid`), and
+-- the server's commit numbers its rows as its last step before COMMIT (feed.rs
+-- `finish_write`): deferred constraints checked, then the transaction-level advisory lock
+-- 7774002, then `seq` = the highest committed `seq` + 1, 2, ... . Numbering and commit happen
+-- one transaction at a time, and nothing waits for another lock in between, so `seq` order is
+-- commit order and every row at or below the highest committed `seq` is final.
+CREATE SEQUENCE wt_changes_pending;
 CREATE TABLE wt_changes (
-    seq BIGSERIAL NOT NULL,
+    seq BIGINT NOT NULL DEFAULT -nextval('wt_changes_pending'),
+    xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
     kind VARCHAR(16) NOT NULL,
     op VARCHAR(8) NOT NULL,
     record_id VARCHAR(26) NOT NULL,
@@ -35,7 +39,6 @@ BEGIN
             RETURN NULL;
         END IF;
     END IF;
-    PERFORM pg_advisory_xact_lock(7774002);
     IF TG_TABLE_NAME = 'workflow_templates' THEN
         IF TG_OP = 'DELETE' THEN
             INSERT INTO wt_changes (kind, op, record_id, owner_id, public_before, public_after) VALUES ('template', 'delete', OLD.id, OLD.owner_id, OLD.is_public, false);
