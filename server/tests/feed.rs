@@ -338,3 +338,25 @@ fn a_change_committed_late_is_not_skipped() {
         assert_eq!(got, [held.as_str(), other.as_str()], "{l}: read before the commit {mid:?}, after {rest:?}");
     }
 }
+
+/// Idle streams hold no database connection: with a pool of 2, four open streams leave the
+/// pool free for requests, and all four still get the next change. Breaks if a stream kept a
+/// pooled connection while waiting (requests would wait 30 s for one, then 503).
+#[test]
+fn idle_streams_hold_no_database_connection() {
+    for db in backends() {
+        let l = db.label;
+        let s = Server::start_with(&db, &["--pool", "2"]);
+        let u = create_user(&db);
+        let c = s.client(Some(&u.token));
+        let streams: Vec<_> = (0..4).map(|_| open_stream(s.port, &u.token, "?since=now", None)).collect();
+        std::thread::sleep(Duration::from_millis(600));
+        let t0 = Instant::now();
+        let id = create(&c, "with four streams open", false);
+        assert_eq!(c.get("/v1/changes?since=now").status, 200, "{l}");
+        assert!(t0.elapsed() < Duration::from_secs(5), "{l}: requests waited {:?} for a connection", t0.elapsed());
+        for st in &streams {
+            assert_eq!(data(&st.next_change(Duration::from_secs(5)).expect("the change"))["id"], id.as_str(), "{l}");
+        }
+    }
+}
