@@ -92,3 +92,9 @@ test("hostile option values reject with INVALID_ARGUMENT", async () => {
     assertRejectedWith(await outcome(() => TemplateCatalog.open(opts)), "INVALID_ARGUMENT", what);
   }
 });
+
+test("storagePersisted / requestPersistentStorage resolve false (never reject) where navigator.storage is missing", async () => {
+  assert.equal(globalThis.navigator?.storage, undefined, "Node has no StorageManager");
+  assert.equal(await TemplateCatalog.storagePersisted(), false);
+  assert.equal(await TemplateCatalog.requestPersistentStorage(), false);
+});
