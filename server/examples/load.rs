@@ -120,7 +120,7 @@ fn main() {
     let seeded = t0.elapsed();
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let app = App { pool, cfg: Arc::new(Config::default()) };
+    let app = App::new(pool, Config::default());
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let port = listener.local_addr().unwrap().port();
     // The server binary's own accept loop (timeouts and all).

@@ -66,6 +66,10 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// An Idempotency-Key older than this is forgotten (`--idempotency-ttl-hours`).
     pub idempotency_ttl: Duration,
+    /// A change stream more than this many visible changes behind gets `resync` (`--feed-backlog`).
+    pub feed_backlog: i64,
+    /// Interval of the `: keep-alive` comments on an idle change stream (`--feed-keep-alive`).
+    pub feed_keep_alive: Duration,
 }
 
 impl Default for Config {
@@ -79,6 +83,8 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             idempotency_ttl: Duration::from_secs(24 * 3600),
+            feed_backlog: crate::feed::MAX_LIMIT,
+            feed_keep_alive: crate::feed::KEEP_ALIVE,
         }
     }
 }
@@ -87,6 +93,15 @@ impl Default for Config {
 pub struct App {
     pub pool: Arc<Pool>,
     pub cfg: Arc<Config>,
+    /// The change feed's per-process poller and stream bookkeeping (`feed.rs`).
+    pub feed: Arc<crate::feed::Hub>,
+}
+
+impl App {
+    pub fn new(pool: Arc<Pool>, cfg: Config) -> App {
+        let feed = crate::feed::Hub::new(cfg.feed_backlog);
+        App { pool, cfg: Arc::new(cfg), feed }
+    }
 }
 
 // ---- running the catalog ------------------------------------------------------------------
@@ -403,7 +418,7 @@ async fn method_not_allowed() -> ApiError {
 
 // ---- CORS and common headers ----------------------------------------------------------------
 
-const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, Idempotency-Key";
+const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, Idempotency-Key, Last-Event-ID";
 const EXPOSE_HEADERS: &str = "ETag";
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 
@@ -461,6 +476,8 @@ pub fn router(app: App) -> Router {
         .route("/v1/specs", get(list_specs).post(create_spec))
         .route("/v1/specs/{id}", get(get_spec).patch(update_spec).delete(delete_spec))
         .route("/v1/specs/{id}/instantiate", post(instantiate))
+        .route("/v1/changes", get(crate::feed::changes))
+        .route("/v1/changes/stream", get(crate::feed::stream))
         .route("/v1/export", get(export))
         .route("/v1/import", post(import).layer(DefaultBodyLimit::max(import_limit)))
         .fallback(not_found)

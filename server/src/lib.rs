@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod db;
 pub mod extract;
+pub mod feed;
 pub mod http;
 pub mod idempotency;
 pub mod logging;

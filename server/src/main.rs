@@ -2,7 +2,7 @@
 //!
 //!     workflow-templates-server serve   [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
 //!                                       [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
-//!                                       [--header-read-timeout SECS] [--idle-timeout SECS] [--log LEVEL]
+//!                                       [--header-read-timeout SECS] [--idle-timeout SECS] [--log LEVEL] [--feed-backlog N] [--feed-keep-alive SECS]
 //!     workflow-templates-server migrate up [--to ID]|down|status [--db URL]
 //!     workflow-templates-server user create [--db URL] [--name NAME]
 //!     workflow-templates-server token create --user ID [--db URL] [--label TEXT]
@@ -10,7 +10,6 @@
 //! URL: `sqlite://PATH` (default `sqlite://workflow-templates.db`, or env `WT_DB`) or
 //! `postgres://user@host:port/db`.
 
-use std::sync::Arc;
 
 use workflow_templates_server::db::{Conn, DbUrl, Pool};
 use workflow_templates_server::http::{App, Config};
@@ -20,7 +19,7 @@ const USAGE: &str = "usage:
   workflow-templates-server serve [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
                                   [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
                                   [--idempotency-ttl-hours N] [--header-read-timeout SECS] [--idle-timeout SECS]
-                                  [--log LEVEL]
+                                  [--log LEVEL] [--feed-backlog N] [--feed-keep-alive SECS]
   workflow-templates-server migrate up [--to ID]|down|status [--db URL]
   workflow-templates-server user create [--db URL] [--name NAME]
   workflow-templates-server token create --user ID [--db URL] [--label TEXT]
@@ -116,7 +115,7 @@ fn real_main() -> Result<(), String> {
     let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["serve"] | [] => {
-            args.check(&["db", "port", "host", "cors-origin", "max-body", "max-import-body", "pool", "no-migrate", "idempotency-ttl-hours", "header-read-timeout", "idle-timeout", "log"])?;
+            args.check(&["db", "port", "host", "cors-origin", "max-body", "max-import-body", "pool", "no-migrate", "idempotency-ttl-hours", "header-read-timeout", "idle-timeout", "log", "feed-backlog", "feed-keep-alive"])?;
             serve(&args)
         }
         ["migrate", action] => {
@@ -182,6 +181,8 @@ fn serve(args: &Args) -> Result<(), String> {
         header_read_timeout: args.secs("header-read-timeout", defaults.header_read_timeout)?,
         idle_timeout: args.secs("idle-timeout", defaults.idle_timeout)?,
         idempotency_ttl: ttl,
+        feed_backlog: args.num("feed-backlog", defaults.feed_backlog as usize)?.clamp(1, workflow_templates_server::feed::MAX_LIMIT as usize) as i64,
+        feed_keep_alive: args.secs("feed-keep-alive", defaults.feed_keep_alive)?,
         ..defaults
     };
     {
@@ -199,7 +200,7 @@ fn serve(args: &Args) -> Result<(), String> {
         }
     }
     let pool_size = args.num("pool", 16)?;
-    let app = App { pool: Pool::new(url, pool_size), cfg: Arc::new(cfg) };
+    let app = App::new(Pool::new(url, pool_size), cfg);
     let sweeper_pool = app.pool.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(async move {

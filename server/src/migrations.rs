@@ -22,6 +22,10 @@
 //!   (owner, name key, label); existing data needs nothing (no template has a label yet).
 //! - 006_usage_cost_sum: `usage_totals.cost_sum`, the exact sum of the recorded costs behind
 //!   `total_cost` (JSON partials; NULL in older rows, derived on their next use).
+//! - 008_change_feed: `wt_changes`, the change feed of issue 15, appended by triggers in every
+//!   writing transaction (see `feed.rs`). Numbered 008, not 007: 007 is reserved for another
+//!   branch. The runner applies what is missing by id, whatever else is applied, so a database
+//!   at 008 that lacks 007 gets 007 on its next `up` (the two touch different objects).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -105,6 +109,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/006_usage_cost_sum.down.sql"),
         pg_up: include_str!("../migrations/postgres/006_usage_cost_sum.up.sql"),
         pg_down: include_str!("../migrations/postgres/006_usage_cost_sum.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "008_change_feed",
+        sqlite_up: include_str!("../migrations/sqlite/008_change_feed.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/008_change_feed.down.sql"),
+        pg_up: include_str!("../migrations/postgres/008_change_feed.up.sql"),
+        pg_down: include_str!("../migrations/postgres/008_change_feed.down.sql"),
         post_up: None,
     },
 ];

@@ -28,6 +28,7 @@ const DRAIN: Duration = Duration::from_secs(30);
 
 pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output = ()>) {
     let (header_read, idle) = (app.cfg.header_read_timeout, app.cfg.idle_timeout);
+    let feed = app.feed.clone();
     let router = router(app);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -57,6 +58,8 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
         });
     }
     drop(listener);
+    // Change streams never end by themselves: end them so their connections can drain.
+    feed.close();
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(DRAIN) => tracing::warn!("shutdown: requests still running after {DRAIN:?}; stopping anyway"),

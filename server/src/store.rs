@@ -766,6 +766,8 @@ impl Store for SqlStore {
         }
         let taken = Cell::new(false);
         let result = c.transaction(|c| -> Result<()> {
+            // Before any row lock: the change feed's commit-order lock (feed.rs).
+            crate::feed::lock_for_write(c)?;
             for w in writes {
                 apply(c, w)?;
             }

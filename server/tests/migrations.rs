@@ -294,7 +294,37 @@ fn a_database_from_before_labels_upgrades_in_place() {
         // nothing of ours is left.
         let mut c = open(&db);
         let reverted = migrations::down(&mut c).unwrap();
-        assert_eq!(reverted[..2], ["006_usage_cost_sum", "005_template_labels"], "{l}");
+        let at = |id: &str| reverted.iter().position(|r| *r == id).unwrap();
+        assert_eq!(at("005_template_labels"), at("006_usage_cost_sum") + 1, "{l}: {reverted:?}");
         assert_eq!(tables(&mut c), Vec::<String>::new(), "{l}");
+    }
+}
+
+/// A database at 006 with data upgrades to the change feed (008): the feed starts empty (no
+/// backfill: a client starts from a snapshot and `since=now`), every later write is in it, and
+/// `down` removes the table, its triggers and (PostgreSQL) the trigger function.
+#[test]
+fn a_database_from_before_the_feed_upgrades_in_place() {
+    for db in backends() {
+        let l = db.label;
+        let mut c = open(&db);
+        migrations::up_to(&mut c, Some("006_usage_cost_sum")).unwrap();
+        assert!(!tables(&mut c).contains(&"wt_changes".to_string()), "{l}");
+        drop(c);
+        let u = create_user(&db); // migrates to head
+        let srv = Server::start(&db);
+        let cl = srv.client(Some(&u.token));
+        assert_eq!(cl.get("/v1/changes").json(), json!({ "changes": [], "cursor": "0", "more": false }), "{l}");
+        assert_eq!(cl.post("/v1/templates", &draft("after 008", false)).status, 201, "{l}");
+        assert_eq!(cl.get("/v1/changes").json()["changes"].as_array().unwrap().len(), 1, "{l}");
+        drop(srv);
+        let mut c = open(&db);
+        migrations::down(&mut c).unwrap();
+        assert_eq!(tables(&mut c), Vec::<String>::new(), "{l}");
+        let leftovers = match c.dialect() {
+            workflow_templates_server::db::Dialect::Sqlite => c.query("SELECT name FROM sqlite_master WHERE type = 'trigger'", &[]).unwrap(),
+            workflow_templates_server::db::Dialect::Postgres => c.query("SELECT proname::text FROM pg_proc WHERE proname = 'wt_changes_log'", &[]).unwrap(),
+        };
+        assert!(leftovers.is_empty(), "{l}: {leftovers:?}");
     }
 }

@@ -4,6 +4,8 @@
 //! database, dropped afterwards).
 #![allow(dead_code)]
 
+pub mod sse;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,17 @@
+DROP TRIGGER wt_changes_templates_ins;
+DROP TRIGGER wt_changes_templates_owner;
+DROP TRIGGER wt_changes_templates_upd;
+DROP TRIGGER wt_changes_templates_del;
+DROP TRIGGER wt_changes_specs_ins;
+DROP TRIGGER wt_changes_specs_upd;
+DROP TRIGGER wt_changes_specs_del;
+DROP TRIGGER wt_changes_ratings_ins;
+DROP TRIGGER wt_changes_ratings_upd;
+DROP TRIGGER wt_changes_ratings_del;
+DROP TRIGGER wt_changes_labels_ins;
+DROP TRIGGER wt_changes_labels_upd;
+DROP TRIGGER wt_changes_labels_del;
+DROP TRIGGER wt_changes_builtin_stats_ins;
+DROP TRIGGER wt_changes_builtin_stats_upd;
+DROP TRIGGER wt_changes_builtin_stats_del;
+DROP TABLE wt_changes;
