@@ -19,20 +19,24 @@ const SAFE = "safe";
 const KEYED = "keyed";
 const ONCE = "once";
 
-// name: [method, path template ({param} = an encoded argument), retry class, events]. An event
-// is [kind, op, where its id comes from]: "id" = the `id` argument, "$id" = the answer's `id`,
-// "$template_id" = the answer's `template_id` (else the `id` argument), null = no id.
+// name: [method, path template ({param} = an encoded argument), retry class, events, echoes].
+// An event is [kind, op, where its id comes from]: "id" = the `id` argument, "$id" = the
+// answer's `id`, "$template_id" = the answer's `template_id` (else the `id` argument), null = no
+// id. Echoes are the change-feed rows [kind, op, id from] the write is sure to add (kind
+// "stats": builtin_stats for a built-in, else template), so that the feed does not deliver this
+// client's own write again as another client's; a row not listed (say, the previous latest
+// version's put after restoreVersion) is delivered as an external change.
 // Query strings come from the `query` argument (arrays repeat the key; null is left out).
 export const ENDPOINTS = {
   me: ["GET", "/v1/me", SAFE],
-  create: ["POST", "/v1/templates", KEYED, [["template", "create", "$id"]]],
+  create: ["POST", "/v1/templates", KEYED, [["template", "create", "$id"]], [["template", "put", "$id"]]],
   get: ["GET", "/v1/templates/{id}", SAFE],
-  update: ["PATCH", "/v1/templates/{id}", ONCE, [["template", "update", "id"]]],
-  newVersion: ["POST", "/v1/templates/{id}/versions", KEYED, [["template", "create", "$id"], ["template", "update", "id"]]],
+  update: ["PATCH", "/v1/templates/{id}", ONCE, [["template", "update", "id"]], [["template", "put", "id"]]],
+  newVersion: ["POST", "/v1/templates/{id}/versions", KEYED, [["template", "create", "$id"], ["template", "update", "id"]], [["template", "put", "id"], ["template", "put", "$id"]]],
   versions: ["GET", "/v1/templates/{id}/versions", SAFE],
   versionsWithLabels: ["GET", "/v1/templates/{id}/versions/labelled", SAFE],
-  restoreVersion: ["POST", "/v1/templates/{id}/restore", KEYED, [["template", "create", "$id"]]],
-  delete: ["DELETE", "/v1/templates/{id}", SAFE, [["template", "delete", "id"]]],
+  restoreVersion: ["POST", "/v1/templates/{id}/restore", KEYED, [["template", "create", "$id"]], [["template", "put", "$id"]]],
+  delete: ["DELETE", "/v1/templates/{id}", SAFE, [["template", "delete", "id"]], [["template", "delete", "id"]]],
   diff: ["GET", "/v1/diff", SAFE],
   discover: ["GET", "/v1/templates", SAFE],
   popularByCategory: ["GET", "/v1/popular-by-category", SAFE],
@@ -40,21 +44,21 @@ export const ENDPOINTS = {
   resolve: ["GET", "/v1/templates/{id}/resolve", SAFE],
   derived: ["GET", "/v1/templates/{id}/derived", SAFE],
   preview: ["POST", "/v1/preview", SAFE],
-  recordUsage: ["POST", "/v1/templates/{id}/usage", KEYED, [["usage", "update", "id"]]],
-  rate: ["PUT", "/v1/templates/{id}/rating", SAFE, [["rating", "update", "id"]]],
+  recordUsage: ["POST", "/v1/templates/{id}/usage", KEYED, [["usage", "update", "id"]], [["stats", "put", "id"]]],
+  rate: ["PUT", "/v1/templates/{id}/rating", SAFE, [["rating", "update", "id"]], [["rating", "put", "id"], ["stats", "put", "id"]]],
   labels: ["GET", "/v1/templates/{id}/labels", SAFE],
-  setLabel: ["PUT", "/v1/templates/{id}/labels/{label}", SAFE, [["label", "update", "$template_id"]]],
-  removeLabel: ["DELETE", "/v1/templates/{id}/labels/{label}", ONCE, [["label", "delete", "id"]]],
+  setLabel: ["PUT", "/v1/templates/{id}/labels/{label}", SAFE, [["label", "update", "$template_id"]], [["label", "put", "$template_id"]]],
+  removeLabel: ["DELETE", "/v1/templates/{id}/labels/{label}", ONCE, [["label", "delete", "id"]], [["label", "delete", "id"]]],
   getByName: ["GET", "/v1/by-name", SAFE],
   resolveByName: ["GET", "/v1/by-name/resolve", SAFE],
-  createSpec: ["POST", "/v1/specs", KEYED, [["spec", "create", "$id"]]],
+  createSpec: ["POST", "/v1/specs", KEYED, [["spec", "create", "$id"]], [["spec", "put", "$id"]]],
   getSpec: ["GET", "/v1/specs/{id}", SAFE],
-  updateSpec: ["PATCH", "/v1/specs/{id}", ONCE, [["spec", "update", "id"]]],
-  deleteSpec: ["DELETE", "/v1/specs/{id}", SAFE, [["spec", "delete", "id"]]],
+  updateSpec: ["PATCH", "/v1/specs/{id}", ONCE, [["spec", "update", "id"]], [["spec", "put", "id"]]],
+  deleteSpec: ["DELETE", "/v1/specs/{id}", SAFE, [["spec", "delete", "id"]], [["spec", "delete", "id"]]],
   listSpecs: ["GET", "/v1/specs", SAFE],
-  instantiateSpec: ["POST", "/v1/specs/{id}/instantiate", KEYED, [["template", "create", "$id"], ["spec", "update", "id"]]],
+  instantiateSpec: ["POST", "/v1/specs/{id}/instantiate", KEYED, [["template", "create", "$id"], ["spec", "update", "id"]], [["template", "put", "$id"], ["spec", "put", "id"]]],
   exportAll: ["GET", "/v1/export", SAFE],
-  importAll: ["POST", "/v1/import", KEYED, [["import", "import", null]]],
+  importAll: ["POST", "/v1/import", KEYED, [["import", "import", null]], []],
   changes: ["GET", "/v1/changes", SAFE],
 };
 
@@ -87,6 +91,14 @@ export function randomKey() {
   const b = new Uint8Array(16);
   globalThis.crypto.getRandomValues(b);
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+const BUILTIN_ID = /^0{24}\d\d$/;
+
+/** An event's or echo's id: the `id` argument, or a field of the answer. */
+function idFrom(from, args, value) {
+  const v = from === "id" ? args.id : from === "$id" ? value?.id : from === "$template_id" ? value?.template_id ?? args.id : null;
+  return typeof v === "string" ? v : null;
 }
 
 // A coded error as the JSON text Rust reads: { code, message, details }.
@@ -132,8 +144,9 @@ function answer(label, status, text) {
 /**
  * Calls endpoint `name` of the server at `base` (no trailing slash) as the holder of `token`
  * (null: no Authorization header). `argsJson` is the JSON text of { id?, label?, query?, body?,
- * ifMatch?, idempotencyKey? }. Resolves with [answer JSON text or "null", events] where events
- * are [kind, op, id | null] to emit; rejects with the JSON text of { code, message, details }.
+ * ifMatch?, idempotencyKey? }. Resolves with [answer JSON text or "null", events, echoes] where
+ * events are [kind, op, id | null] to emit and echoes the "kind op id" feed rows to expect;
+ * rejects with the JSON text of { code, message, details }.
  */
 export async function remoteCall(base, token, name, argsJson) {
   const [method, template, retry, emits = []] = ENDPOINTS[name];
@@ -163,11 +176,203 @@ export async function remoteCall(base, token, name, argsJson) {
       continue;
     }
     const value = answer(label, reply.status, reply.text);
-    const events = emits.map(([kind, op, from]) => {
-      const fromAnswer = from === "$id" ? value?.id : from === "$template_id" ? value?.template_id ?? args.id : undefined;
-      return [kind, op, from === "id" ? args.id : typeof fromAnswer === "string" ? fromAnswer : null];
+    const events = emits.map(([kind, op, from]) => [kind, op, idFrom(from, args, value)]);
+    const echoes = (ENDPOINTS[name][4] ?? []).map(([kind, op, from]) => {
+      const id = idFrom(from, args, value);
+      return `${kind === "stats" ? (BUILTIN_ID.test(id) ? "builtin_stats" : "template") : kind} ${op} ${id}`;
     });
-    return [value === null ? "null" : reply.text, events];
+    return [value === null ? "null" : reply.text, events, echoes];
   }
   throw failure("NETWORK", last);
+}
+
+// ---- live updates: the change feed (server/openapi.yaml listChanges, streamChanges) ---------
+
+// A feed change as the subscribe event it becomes: kind, and op (put: "update", since the feed
+// does not say whether the record is new). The built-ins' statistics are "usage" events.
+const FEED_KINDS = { template: "template", spec: "spec", rating: "rating", label: "label", builtin_stats: "usage" };
+// This client's own writes come back through the feed: each success expects the feed rows its
+// events stand for, and the first matching change is not delivered again (external: true is for
+// other clients' changes). Expectations not met within ECHO_TTL_MS are dropped.
+const ECHO_TTL_MS = 60000;
+// No byte for this long (the server sends a keep-alive comment every 15 s): the stream is dead.
+const STALL_MS = 45000;
+const RECONNECT_MAX_MS = 30000;
+
+/** One server, one token: `call` (remoteCall plus echo bookkeeping) and the feed connection. */
+export class RemoteClient {
+  constructor(base, token) {
+    this.base = base;
+    this.token = token;
+    this.writing = 0; // writes in flight: feed changes wait until their echoes are known
+    this.echoes = []; // [key, expiry]
+    this.held = [];
+    this.feed = null; // { deliver, cursor, abort, timer }
+  }
+
+  async call(name, argsJson) {
+    const write = (ENDPOINTS[name][3] ?? []).length > 0;
+    if (write) this.writing++;
+    try {
+      const reply = await remoteCall(this.base, this.token, name, argsJson);
+      const until = Date.now() + ECHO_TTL_MS;
+      for (const key of reply[2]) this.echoes.push([key, until]);
+      return reply;
+    } finally {
+      if (write) {
+        this.writing--;
+        this.#flush();
+      }
+    }
+  }
+
+  /** Starts delivering other clients' changes to `deliver(kind, op, id)` (no-op when running). */
+  startFeed(deliver) {
+    if (this.feed) return;
+    const feed = { deliver, cursor: null, abort: null, timer: null };
+    this.feed = feed;
+    this.#run(feed).catch(() => {});
+  }
+
+  /** Closes the feed connection (changes after this are not delivered). */
+  stopFeed() {
+    const feed = this.feed;
+    this.feed = null;
+    this.held = [];
+    if (feed) {
+      clearTimeout(feed.timer);
+      feed.abort?.abort();
+    }
+  }
+
+  #headers(accept) {
+    const h = { Accept: accept };
+    if (this.token !== null && this.token !== undefined) h.Authorization = `Bearer ${this.token}`;
+    return h;
+  }
+
+  #take(feed, change) {
+    if (this.feed !== feed || !change || typeof change.id !== "string" || !FEED_KINDS[change.kind]) return;
+    this.held.push(change);
+    this.#flush();
+  }
+
+  #flush() {
+    if (this.writing > 0 || !this.feed) return;
+    const now = Date.now();
+    this.echoes = this.echoes.filter(([, until]) => until > now);
+    const { deliver } = this.feed;
+    for (const c of this.held.splice(0)) {
+      const key = `${c.kind} ${c.op === "delete" ? "delete" : "put"} ${c.id}`;
+      const echo = this.echoes.findIndex(([k]) => k === key);
+      if (echo >= 0) {
+        this.echoes.splice(echo, 1);
+        continue;
+      }
+      try {
+        deliver(FEED_KINDS[c.kind], c.op === "delete" ? "delete" : "update", c.id);
+      } catch {
+        // a listener's failure is not the feed's
+      }
+    }
+  }
+
+  /** GET /v1/changes from the feed's cursor until there is no more (a resync). */
+  async #catchUp(feed) {
+    for (let more = true; more && this.feed === feed; ) {
+      const args = JSON.stringify({ query: { since: feed.cursor, limit: 1000 } });
+      const page = JSON.parse((await remoteCall(this.base, this.token, "changes", args))[0]);
+      if (this.feed !== feed) return;
+      for (const c of page.changes) this.#take(feed, c);
+      feed.cursor = page.cursor;
+      more = page.more === true;
+    }
+  }
+
+  async #run(feed) {
+    let failures = 0;
+    while (this.feed === feed) {
+      try {
+        if (feed.cursor === null) {
+          // A concrete cursor first: a reconnect then resumes from it, whenever it happens.
+          const head = await remoteCall(this.base, this.token, "changes", JSON.stringify({ query: { since: "now" } }));
+          feed.cursor = JSON.parse(head[0]).cursor;
+        }
+        const ended = await this.#stream(feed, () => { failures = 0; });
+        if (ended === "resync") await this.#catchUp(feed);
+      } catch (e) {
+        // A refused token ends the feed (the catalog's next call reports UNAUTHORIZED).
+        if (e === "UNAUTHORIZED" || (typeof e === "string" && e.includes('"UNAUTHORIZED"'))) {
+          if (this.feed === feed) this.feed = null;
+          return;
+        }
+        failures++;
+      }
+      if (this.feed !== feed) return;
+      // Reconnect at once after a clean end; with full-jitter backoff after failures.
+      if (failures > 0) {
+        const cap = Math.min(RECONNECT_MAX_MS, 500 * 2 ** Math.min(failures, 10));
+        await new Promise((r) => { feed.timer = setTimeout(r, 250 + Math.random() * cap); });
+      }
+    }
+  }
+
+  /** One stream connection from feed.cursor; resolves "resync" or "ended", rejects on failure. */
+  async #stream(feed, connected) {
+    const abort = new AbortController();
+    feed.abort = abort;
+    let stall;
+    const alive = () => { clearTimeout(stall); stall = setTimeout(() => abort.abort(), STALL_MS); };
+    alive();
+    try {
+      const headers = this.#headers("text/event-stream");
+      headers["Last-Event-ID"] = feed.cursor;
+      const res = await fetch(`${this.base}/v1/changes/stream?since=${encodeURIComponent(feed.cursor)}`, {
+        headers, signal: abort.signal, credentials: "omit", cache: "no-store",
+      });
+      if (res.status === 401) throw "UNAUTHORIZED";
+      if (!res.ok || !res.body) throw new Error(`the change stream answered ${res.status}`);
+      connected();
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return "ended";
+        alive();
+        buffer += value;
+        // Events end with a blank line (SSE: CRLF, LF or CR line ends).
+        const blocks = buffer.split(/\r\n\r\n|\n\n|\r\r/);
+        buffer = blocks.pop();
+        for (const block of blocks) {
+          let event = "message", data = [], id = null;
+          for (const line of block.split(/\r\n|\n|\r/)) {
+            if (line === "" || line.startsWith(":")) continue;
+            const i = line.indexOf(":");
+            const field = i < 0 ? line : line.slice(0, i);
+            const v = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
+            if (field === "event") event = v;
+            else if (field === "data") data.push(v);
+            else if (field === "id") id = v;
+          }
+          if (this.feed !== feed) return "ended";
+          if (event === "resync") {
+            abort.abort();
+            return "resync";
+          }
+          if (event === "change") {
+            let change = null;
+            try {
+              change = JSON.parse(data.join("\n"));
+            } catch {
+              // not a change: skipped
+            }
+            this.#take(feed, change);
+            if (id !== null) feed.cursor = id;
+          }
+        }
+      }
+    } finally {
+      clearTimeout(stall);
+    }
+  }
 }

@@ -548,8 +548,9 @@ impl TemplateCatalog {
     /// Closes the catalog: later calls reject with STORAGE_UNAVAILABLE.
     pub fn close(&self) {
         self.closed.set(true);
-        if let Api::Local(c) = &self.api {
-            c.store().close();
+        match &self.api {
+            Api::Local(c) => c.store().close(),
+            Api::Remote(r) => r.close(),
         }
     }
 }

@@ -8,6 +8,9 @@
 //! the HTTP work (timeouts, retries with backoff, Idempotency-Key, If-Match) outside the wasm;
 //! this side checks what it sends, names the endpoint and converts the answer.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -17,17 +20,28 @@ use crate::error::{Error, Result};
 
 #[wasm_bindgen(module = "/js/remote.js")]
 extern "C" {
-    /// See js/remote.js: resolves with `[answer JSON text, [[kind, op, id]...]]`, rejects with
-    /// the JSON text of `{ code, message, details }`.
-    #[wasm_bindgen(js_name = remoteCall)]
-    fn remote_call(base: &str, token: Option<String>, name: &str, args: &str) -> js_sys::Promise;
+    /// See js/remote.js: one server and token; `call` resolves with `[answer JSON text,
+    /// [[kind, op, id]...]]` and rejects with the JSON text of `{ code, message, details }`.
+    type RemoteClient;
+    #[wasm_bindgen(constructor)]
+    fn new(base: &str, token: Option<String>) -> RemoteClient;
+    #[wasm_bindgen(method)]
+    fn call(this: &RemoteClient, name: &str, args: &str) -> js_sys::Promise;
+    #[wasm_bindgen(method, js_name = startFeed)]
+    fn start_feed(this: &RemoteClient, deliver: &js_sys::Function);
+    #[wasm_bindgen(method, js_name = stopFeed)]
+    fn stop_feed(this: &RemoteClient);
 }
 
 pub struct Remote {
-    base: String,
-    token: Option<String>,
+    client: RemoteClient,
     user: String,
-    listeners: Listeners,
+    listeners: Rc<Listeners>,
+    /// Subscribers now: the feed is connected while there is at least one.
+    subscribers: Cell<usize>,
+    closed: Cell<bool>,
+    /// Hands the feed's changes to the listeners as `external: true` events.
+    deliver: Closure<dyn Fn(String, String, Option<String>)>,
 }
 
 impl Remote {
@@ -40,7 +54,15 @@ impl Remote {
         if token.as_ref().is_some_and(|t| t.is_empty() || t.len() > 256 || t.chars().any(|c| !c.is_ascii_graphic())) {
             return Err(Error::invalid("token must be 1..=256 visible ASCII characters"));
         }
-        let r = Remote { base, token, user: user_id.to_string(), listeners: Listeners::default() };
+        let listeners = Rc::new(Listeners::default());
+        let to = listeners.clone();
+        let deliver = Closure::<dyn Fn(String, String, Option<String>)>::new(move |kind: String, op: String, id: Option<String>| {
+            if let Some(e) = ChangeEvent::external(&kind, &op, id) {
+                to.deliver(&e);
+            }
+        });
+        let client = RemoteClient::new(&base, token);
+        let r = Remote { client, user: user_id.to_string(), listeners, subscribers: Cell::new(0), closed: Cell::new(false), deliver };
         let me = r.call("me", json!({})).await?;
         match me.get("user_id").and_then(Value::as_str) {
             Some(u) if u == user_id => Ok(r),
@@ -61,7 +83,7 @@ impl Remote {
                 return Err(Error::invalid("ifMatch must be the updated_at string of the copy being edited"));
             }
         }
-        let reply = JsFuture::from(remote_call(&self.base, self.token.clone(), name, &args.to_string())).await;
+        let reply = JsFuture::from(self.client.call(name, &args.to_string())).await;
         let reply = match reply {
             Ok(r) => js_sys::Array::from(&r),
             Err(e) => return Err(failure(&e)),
@@ -80,14 +102,34 @@ impl Remote {
         Ok(body)
     }
 
-    // ---- events: this catalog's own writes -------------------------------------------------
+    // ---- events: this catalog's own writes, and other clients' from the change feed ---------
 
+    /// The first subscriber connects the feed (GET /v1/changes/stream).
     pub fn subscribe(&self, f: impl Fn(&ChangeEvent) + 'static) -> u64 {
-        self.listeners.subscribe(f)
+        let handle = self.listeners.subscribe(f);
+        self.subscribers.set(self.subscribers.get() + 1);
+        if self.subscribers.get() == 1 && !self.closed.get() {
+            self.client.start_feed(self.deliver.as_ref().unchecked_ref());
+        }
+        handle
     }
 
+    /// The last one to leave closes it.
     pub fn unsubscribe(&self, handle: u64) -> bool {
-        self.listeners.unsubscribe(handle)
+        let gone = self.listeners.unsubscribe(handle);
+        if gone {
+            self.subscribers.set(self.subscribers.get() - 1);
+            if self.subscribers.get() == 0 {
+                self.client.stop_feed();
+            }
+        }
+        gone
+    }
+
+    /// `close()`: no more feed (listeners stay, as for the other adapters, but hear nothing).
+    pub fn close(&self) {
+        self.closed.set(true);
+        self.client.stop_feed();
     }
 }
 
