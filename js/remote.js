@@ -298,8 +298,12 @@ export class RemoteClient {
           const head = await remoteCall(this.base, this.token, "changes", JSON.stringify({ query: { since: "now" } }));
           feed.cursor = JSON.parse(head[0]).cursor;
         }
+        const opened = Date.now();
         const ended = await this.#stream(feed, () => { failures = 0; });
         if (ended === "resync") await this.#catchUp(feed);
+        // A stream that ends as soon as it opens (a proxy, a server shutting down) is a failure:
+        // reconnecting at once would spin.
+        else if (Date.now() - opened < 1000) failures++;
       } catch (e) {
         // A refused token ends the feed (the catalog's next call reports UNAUTHORIZED).
         if (e === "UNAUTHORIZED" || (typeof e === "string" && e.includes('"UNAUTHORIZED"'))) {

@@ -201,3 +201,21 @@ test("unsubscribing the last listener and close() end the feed connection", asyn
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal((await events(A1)).length, before, "a closed catalog hears nothing");
 });
+
+test("a stream that ends at once is retried with backoff, not in a loop; a 401 ends the feed", async () => {
+  const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "*", "access-control-allow-methods": "GET" };
+  for (const [status, body, most] of [[200, ": hello\n\n", 8], [401, JSON.stringify({ error: { code: "UNAUTHORIZED", message: "no" } }), 1]]) {
+    const ctx = await context();
+    let streams = 0;
+    await ctx.route(/\/v1\/changes\/stream/, (r) => {
+      if (r.request().method() === "OPTIONS") return r.fulfill({ status: 204, headers: cors });
+      streams++;
+      return r.fulfill({ status, headers: { ...cors, "content-type": status === 200 ? "text/event-stream" : "application/json" }, body });
+    });
+    const page = await tab(ctx, users[0]);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok(streams >= 1 && streams <= most, `${streams} stream requests in 3 s after answers ${status}`);
+    assert.deepEqual(page.errors.map(String), []);
+    await ctx.close();
+  }
+});

@@ -98,3 +98,10 @@ test("storagePersisted / requestPersistentStorage resolve false (never reject) w
   assert.equal(await TemplateCatalog.storagePersisted(), false);
   assert.equal(await TemplateCatalog.requestPersistentStorage(), false);
 });
+
+test("replica is not an option yet (docs/replica.md): refused as unknown, before any request", async () => {
+  const e = await TemplateCatalog.open({ userId: wt.newId(), storage: "remote", baseUrl: "http://127.0.0.1:9", token: "t", replica: true }).then(
+    () => assert.fail("opened"), (e) => e);
+  assert.equal(e.code, "INVALID_ARGUMENT");
+  assert.match(e.message, /unknown open option "replica"/);
+});
