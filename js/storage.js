@@ -1,5 +1,5 @@
 // Small browser helpers for the storage adapters: things web-sys makes awkward (Web Locks,
-// calling an app's adapter object safely).
+// calling an app's adapter object safely). The remote adapter's HTTP client is js/remote.js.
 
 // Resolves with a function that releases an exclusive lock `name` held across every tab of the
 // origin (Web Locks API). Without the API (old engines) it resolves at once with a no-op:
@@ -66,29 +66,6 @@ export function describeRejection(e) {
   } catch {
     return JSON.stringify({ code, message: String(message).slice(0, 500), details: null });
   }
-}
-
-// One HTTP request for the remote adapter: resolves with { status, text, etag } whatever the
-// status; rejects with { network: true, message } when no answer came (refused, DNS, CORS,
-// offline) or none came within `timeoutMs`.
-export async function httpRequest(url, method, headers, body, timeoutMs) {
-  const controller = typeof AbortController === "function" ? new AbortController() : null;
-  const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
-  try {
-    const res = await fetch(url, { method, headers, body: body ?? undefined, signal: controller?.signal, credentials: "omit", cache: "no-store" });
-    const text = await res.text();
-    return { status: res.status, text, etag: res.headers.get("etag") };
-  } catch (e) {
-    const timedOut = e && e.name === "AbortError";
-    throw { network: true, message: timedOut ? `no answer within ${timeoutMs} ms` : String((e && e.message) || e) };
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
-}
-
-// Resolves after `ms` milliseconds (retry backoff).
-export function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -87,6 +87,30 @@ function showStorageNotice(storage, tried) {
     h("p", { class: "detail" }, tried.map((t) => `${names[t.storage]}: ${t.message}`).join(" · ")));
 }
 
+/** On browser storage (IndexedDB, localStorage) this browser holds the only copy: ask for
+ * persistent storage (the browser may decide by itself or ask the user), show the answer, and
+ * remind to export when the browser may still delete it (issue 15). */
+async function showPersistence(storage, userId) {
+  const badge = $("#persist-badge");
+  const notice = $("#persist-notice");
+  badge.hidden = true;
+  notice.hidden = true;
+  delete document.body.dataset.persisted;
+  if (storage !== "indexeddb" && storage !== "local") return;
+  const persisted = (await wt.TemplateCatalog.storagePersisted()) || (await wt.TemplateCatalog.requestPersistentStorage());
+  if (app.userId !== userId || app.storage !== storage) return; // switched meanwhile
+  document.body.dataset.persisted = String(persisted);
+  badge.hidden = false;
+  badge.textContent = persisted ? "persistent" : "not persistent";
+  badge.className = `pill ${persisted ? "persist-yes" : "persist-no"}`;
+  notice.hidden = persisted;
+  if (!persisted) {
+    notice.replaceChildren(h("p", {},
+      "The browser did not grant persistent storage: it may delete your templates to free space (Safari does after 7 days without a visit). ",
+      h("a", { href: "#/data" }, "Export"), " them now and then to keep a copy."));
+  }
+}
+
 // In memory mode every open() is a separate, empty store: keep each user's catalog for the
 // lifetime of the tab so switching back and forth loses nothing.
 const memoryCatalogs = new Map();
@@ -108,6 +132,7 @@ async function switchUser(userId) {
   $("#user-select").value = userId;
   document.body.dataset.user = userId;
   showStorageNotice(storage, tried);
+  showPersistence(storage, userId).catch((e) => console.warn("persistent storage:", e));
   app.unsubscribe = catalog.subscribe((event) => {
     try { app.view?.onChange?.(event); } catch (e) { console.error(e); }
   });

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -151,6 +151,11 @@ fn by_name_options(v: &JsValue) -> std::result::Result<ByName, JsValue> {
     Ok(ByName { version, label: text("label")?, owner: text("owner")? })
 }
 
+/// The query of GET /v1/by-name and /v1/by-name/resolve.
+fn by_name_args(name: &str, o: &ByName) -> Value {
+    json!({ "query": { "name": name, "version": o.version, "label": o.label, "owner": o.owner } })
+}
+
 fn restore_options(v: &JsValue) -> std::result::Result<(Option<String>, WriteOptions), JsValue> {
     let m = option_map(v, &["changelog", "ifMatch"])?;
     let changelog = match m.get("changelog") {
@@ -231,13 +236,13 @@ impl TemplateCatalog {
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn create(&self, #[wasm_bindgen(unchecked_param_type = "TemplateDraft")] draft: JsValue) -> Promise {
         let (draft, p) = record(&draft);
-        route!(self, promise, c => checked(p, c.create(draft).await), r => checked(p, r.create(draft).await))
+        route!(self, promise, c => checked(p, c.create(draft).await), r => checked(p, r.call("create", json!({ "body": draft })).await))
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.get(&id).await, r => r.get(&id).await)
+        route!(self, promise, c => c.get(&id).await, r => r.call("get", json!({ "id": id })).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -250,7 +255,7 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let (patch, p) = record(&patch);
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => checked(p, c.update(&id, patch, opts).await), r => checked(p, r.update(&id, patch, opts.if_match).await))
+        route!(self, promise, c => checked(p, c.update(&id, patch, opts).await), r => checked(p, r.call("update", json!({ "id": id, "body": patch, "ifMatch": opts.if_match })).await))
     }
 
     #[wasm_bindgen(js_name = newVersion, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -269,7 +274,7 @@ impl TemplateCatalog {
             Some(try_js!(changelog.as_string().ok_or_else(|| err(Error::invalid("changelog must be a string")))))
         };
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => checked(p, c.new_version(&id, patch, changelog, opts).await), r => checked(p, r.new_version(&id, patch, changelog, opts.if_match).await))
+        route!(self, promise, c => checked(p, c.new_version(&id, patch, changelog, opts).await), r => checked(p, r.call("newVersion", json!({ "id": id, "body": { "patch": patch, "changelog": changelog }, "ifMatch": opts.if_match })).await))
     }
 
     /// `versions(id)`, or with `{ withLabels: true }` each version as `{ record, labels }`.
@@ -283,9 +288,9 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         if try_js!(with_labels(&options)) {
-            return route!(self, promise, c => c.versions_with_labels(&id).await, r => r.versions_with_labels(&id).await);
+            return route!(self, promise, c => c.versions_with_labels(&id).await, r => r.call("versionsWithLabels", json!({ "id": id })).await);
         }
-        route!(self, promise, c => c.versions(&id).await, r => r.versions(&id).await)
+        route!(self, promise, c => c.versions(&id).await, r => r.call("versions", json!({ "id": id })).await)
     }
 
     /// Points `label` at version `id` (owner only); `ifMatch` is the label's `updated_at`.
@@ -299,7 +304,7 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let label = try_js!(label_arg(&label));
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => c.set_label(&id, &label, opts).await, r => r.set_label(&id, &label, opts.if_match).await)
+        route!(self, promise, c => c.set_label(&id, &label, opts).await, r => r.call("setLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match })).await)
     }
 
     #[wasm_bindgen(js_name = removeLabel, unchecked_return_type = "Promise<void>")]
@@ -312,13 +317,13 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let label = try_js!(label_arg(&label));
         let opts = try_js!(write_options(&options));
-        route!(self, promise_void, c => c.remove_label(&id, &label, opts).await, r => r.remove_label(&id, &label, opts.if_match).await)
+        route!(self, promise_void, c => c.remove_label(&id, &label, opts).await, r => r.call("removeLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match })).await.map(drop))
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Label[]>")]
     pub fn labels(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.labels(&id).await, r => r.relation(&id, "labels").await)
+        route!(self, promise, c => c.labels(&id).await, r => r.call("labels", json!({ "id": id })).await)
     }
 
     #[wasm_bindgen(js_name = getByName, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -329,7 +334,7 @@ impl TemplateCatalog {
     ) -> Promise {
         let name = try_js!(name.as_string().ok_or_else(|| err(Error::invalid("name must be a string"))));
         let o = try_js!(by_name_options(&options));
-        route!(self, promise, c => c.get_by_name(&name, &o).await, r => r.by_name(&name, &o, false).await)
+        route!(self, promise, c => c.get_by_name(&name, &o).await, r => r.call("getByName", by_name_args(&name, &o)).await)
     }
 
     #[wasm_bindgen(js_name = resolveByName, unchecked_return_type = "Promise<Resolution>")]
@@ -340,7 +345,7 @@ impl TemplateCatalog {
     ) -> Promise {
         let name = try_js!(name.as_string().ok_or_else(|| err(Error::invalid("name must be a string"))));
         let o = try_js!(by_name_options(&options));
-        route!(self, promise, c => c.resolve_by_name(&name, &o).await, r => r.by_name(&name, &o, true).await)
+        route!(self, promise, c => c.resolve_by_name(&name, &o).await, r => r.call("resolveByName", by_name_args(&name, &o)).await)
     }
 
     /// Rollback: a new latest version with version `id`'s configuration; `ifMatch` is the
@@ -353,7 +358,7 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let (changelog, opts) = try_js!(restore_options(&options));
-        route!(self, promise, c => c.restore_version(&id, changelog, opts).await, r => r.restore_version(&id, changelog, opts.if_match).await)
+        route!(self, promise, c => c.restore_version(&id, changelog, opts).await, r => r.call("restoreVersion", json!({ "id": id, "body": { "changelog": changelog }, "ifMatch": opts.if_match })).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Change[]>")]
@@ -364,20 +369,20 @@ impl TemplateCatalog {
     ) -> Promise {
         let a = try_js!(id_arg(&a, "idA"));
         let b = try_js!(id_arg(&b, "idB"));
-        route!(self, promise, c => c.diff(&a, &b).await, r => r.diff(&a, &b).await)
+        route!(self, promise, c => c.diff(&a, &b).await, r => r.call("diff", json!({ "query": { "a": a, "b": b } })).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise_void, c => c.delete(&id).await, r => r.delete(&id).await)
+        route!(self, promise_void, c => c.delete(&id).await, r => r.call("delete", json!({ "id": id })).await.map(drop))
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Page<WorkflowTemplate>>")]
     pub fn discover(&self, #[wasm_bindgen(unchecked_optional_param_type = "DiscoverOptions")] options: JsValue) -> Promise {
         let raw = try_js!(optional(&options, "options"));
         let o = try_js!(DiscoverOptions::from_value(&raw).map_err(err));
-        route!(self, promise, c => c.discover(&o).await, r => r.discover(&raw).await)
+        route!(self, promise, c => c.discover(&o).await, r => r.call("discover", json!({ "query": raw })).await)
     }
 
     #[wasm_bindgen(js_name = popularByCategory, unchecked_return_type = "Promise<Record<TemplateCategory, WorkflowTemplate[]>>")]
@@ -387,19 +392,19 @@ impl TemplateCatalog {
             Some(x) if x.fract() == 0.0 && (1.0..=100.0).contains(&x) => Ok(x as usize),
             _ => Err(err(Error::invalid("n must be an integer in 1..=100"))),
         });
-        route!(self, promise, c => c.popular_by_category(n).await, r => r.popular_by_category(n).await)
+        route!(self, promise, c => c.popular_by_category(n).await, r => r.call("popularByCategory", json!({ "query": { "n": n } })).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<ChainLink[]>")]
     pub fn chain(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.chain(&id).await, r => r.relation(&id, "chain").await)
+        route!(self, promise, c => c.chain(&id).await, r => r.call("chain", json!({ "id": id })).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Resolution>")]
     pub fn resolve(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.resolve(&id).await, r => r.relation(&id, "resolve").await)
+        route!(self, promise, c => c.resolve(&id).await, r => r.call("resolve", json!({ "id": id })).await)
     }
 
     /// `resolve` of an unsaved draft (live previews in editors); writes nothing. With `id`, the
@@ -412,13 +417,13 @@ impl TemplateCatalog {
     ) -> Promise {
         let (draft, p) = record(&draft);
         let id = if id.is_undefined() || id.is_null() { None } else { Some(try_js!(id_arg(&id, "id"))) };
-        route!(self, promise, c => checked(p, c.preview(draft, id.as_deref()).await), r => checked(p, r.preview(draft, id).await))
+        route!(self, promise, c => checked(p, c.preview(draft, id.as_deref()).await), r => checked(p, r.call("preview", json!({ "body": { "draft": draft, "id": id } })).await))
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[]>")]
     pub fn derived(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.derived(&id).await, r => r.relation(&id, "derived").await)
+        route!(self, promise, c => c.derived(&id).await, r => r.call("derived", json!({ "id": id })).await)
     }
 
     #[wasm_bindgen(js_name = recordUsage, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -430,26 +435,26 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let raw = try_js!(arg(&run, "run"));
         let run = try_js!(UsageRun::from_value(&raw).map_err(err));
-        route!(self, promise, c => c.record_usage(&id, &run).await, r => r.record_usage(&id, &raw).await)
+        route!(self, promise, c => c.record_usage(&id, &run).await, r => r.call("recordUsage", json!({ "id": id, "body": raw })).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn rate(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] stars: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let stars = try_js!(stars.as_f64().ok_or_else(|| err(Error::invalid("stars must be a number in 0..=5"))));
-        route!(self, promise, c => c.rate(&id, stars).await, r => r.rate(&id, stars).await)
+        route!(self, promise, c => c.rate(&id, stars).await, r => r.call("rate", json!({ "id": id, "body": { "stars": stars } })).await)
     }
 
     #[wasm_bindgen(js_name = createSpec, unchecked_return_type = "Promise<TemplateSpec>")]
     pub fn create_spec(&self, #[wasm_bindgen(unchecked_param_type = "SpecDraft")] draft: JsValue) -> Promise {
         let (draft, p) = record(&draft);
-        route!(self, promise, c => checked(p, c.create_spec(draft).await), r => checked(p, r.create_spec(draft).await))
+        route!(self, promise, c => checked(p, c.create_spec(draft).await), r => checked(p, r.call("createSpec", json!({ "body": draft })).await))
     }
 
     #[wasm_bindgen(js_name = getSpec, unchecked_return_type = "Promise<TemplateSpec>")]
     pub fn get_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.get_spec(&id).await, r => r.get_spec(&id).await)
+        route!(self, promise, c => c.get_spec(&id).await, r => r.call("getSpec", json!({ "id": id })).await)
     }
 
     #[wasm_bindgen(js_name = updateSpec, unchecked_return_type = "Promise<TemplateSpec>")]
@@ -462,18 +467,18 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let (patch, p) = record(&patch);
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => checked(p, c.update_spec(&id, patch, opts).await), r => checked(p, r.update_spec(&id, patch, opts.if_match).await))
+        route!(self, promise, c => checked(p, c.update_spec(&id, patch, opts).await), r => checked(p, r.call("updateSpec", json!({ "id": id, "body": patch, "ifMatch": opts.if_match })).await))
     }
 
     #[wasm_bindgen(js_name = deleteSpec, unchecked_return_type = "Promise<void>")]
     pub fn delete_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise_void, c => c.delete_spec(&id).await, r => r.delete_spec(&id).await)
+        route!(self, promise_void, c => c.delete_spec(&id).await, r => r.call("deleteSpec", json!({ "id": id })).await.map(drop))
     }
 
     #[wasm_bindgen(js_name = listSpecs, unchecked_return_type = "Promise<TemplateSpec[]>")]
     pub fn list_specs(&self) -> Promise {
-        route!(self, promise, c => c.list_specs().await, r => r.list_specs().await)
+        route!(self, promise, c => c.list_specs().await, r => r.call("listSpecs", json!({})).await)
     }
 
     #[wasm_bindgen(js_name = instantiateSpec, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -484,18 +489,18 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&spec_id, "specId"));
         let (overrides, p) = optional_record(&overrides);
-        route!(self, promise, c => checked(p, c.instantiate_spec(&id, overrides).await), r => checked(p, r.instantiate_spec(&id, overrides).await))
+        route!(self, promise, c => checked(p, c.instantiate_spec(&id, overrides).await), r => checked(p, r.call("instantiateSpec", json!({ "id": id, "body": overrides })).await))
     }
 
     #[wasm_bindgen(js_name = exportAll, unchecked_return_type = "Promise<ExportBundle>")]
     pub fn export_all(&self) -> Promise {
-        route!(self, promise, c => c.export_all().await, r => r.export_all().await)
+        route!(self, promise, c => c.export_all().await, r => r.call("exportAll", json!({})).await)
     }
 
     #[wasm_bindgen(js_name = importAll, unchecked_return_type = "Promise<ImportReport>")]
     pub fn import_all(&self, #[wasm_bindgen(unchecked_param_type = "ExportBundle")] bundle: JsValue) -> Promise {
         let (bundle, p) = record(&bundle);
-        route!(self, promise, c => checked(p, c.import_all(bundle).await), r => checked(p, r.import_all(bundle).await))
+        route!(self, promise, c => checked(p, c.import_all(bundle).await), r => checked(p, r.call("importAll", json!({ "body": bundle })).await))
     }
 
     /// Calls `callback({ kind, op, id })` after every change; returns a function that
@@ -543,8 +548,9 @@ impl TemplateCatalog {
     /// Closes the catalog: later calls reject with STORAGE_UNAVAILABLE.
     pub fn close(&self) {
         self.closed.set(true);
-        if let Api::Local(c) = &self.api {
-            c.store().close();
+        match &self.api {
+            Api::Local(c) => c.store().close(),
+            Api::Remote(r) => r.close(),
         }
     }
 }

@@ -4,6 +4,8 @@
 #[cfg(feature = "catalog")]
 mod catalog;
 pub mod convert;
+#[cfg(feature = "catalog")]
+mod persist;
 mod records;
 #[cfg(feature = "catalog")]
 pub mod remote;

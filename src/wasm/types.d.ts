@@ -414,6 +414,11 @@ export interface ChangeEvent {
   kind: "template" | "spec" | "rating" | "usage" | "label" | "import" | "storage";
   op: "create" | "update" | "delete" | "import" | "closed";
   id: string | null;
+  /**
+   * `true` for a change made elsewhere: another tab (IndexedDB, localStorage) or, on storage
+   * `"remote"`, another client, heard from the server's change feed (op `"update"` for a put,
+   * `"delete"`; README "Live updates on remote"). `false` for this catalog's own writes.
+   */
   external: boolean;
 }
 

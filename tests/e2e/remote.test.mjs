@@ -107,3 +107,28 @@ test("labels, restore and Open by name on the server (the same UI over the remot
   await page.waitForFunction((id) => location.hash === `#/t/${id}` && document.body.dataset.ready === "true", v1);
   assert.deepEqual(page.errors.map(String), []);
 });
+
+test("Bob's editor shows Alice's edit of a public template live (the server's change feed)", async () => {
+  const page = await editorOnServer();
+  await page.getByLabel("Acting as").selectOption(users[1].user_id);
+  await page.waitForFunction((id) => document.body.dataset.user === id && document.body.dataset.ready === "true" && document.body.dataset.route === location.hash, users[1].user_id);
+  // Alice works from another client (here: plain HTTP from Node).
+  const alice = { Authorization: `Bearer ${users[0].token}`, "Content-Type": "application/json" };
+  const made = await fetch(`${serverUrl}/v1/templates`, { method: "POST", headers: alice, body: JSON.stringify({ name: "Watched live", workflow_type: "plain", is_public: true }) });
+  assert.equal(made.status, 201);
+  const { id } = await made.json();
+  await go(page, `#/t/${id}`);
+  assert.equal(await page.$("#changed-elsewhere"), null);
+  await new Promise((r) => setTimeout(r, 300)); // the feed connected when the editor subscribed; margin for a loaded machine
+  const edited = await fetch(`${serverUrl}/v1/templates/${id}`, { method: "PATCH", headers: alice, body: JSON.stringify({ description: "Edited by Alice elsewhere" }) });
+  assert.equal(edited.status, 200);
+  const start = Date.now();
+  await page.waitForSelector("#changed-elsewhere", { timeout: 5000 });
+  // The description is shown in the (read-only) form: the repainted view has Alice's new one.
+  const shows = () => [...document.querySelectorAll("#view input, #view textarea")].some((e) => e.value.includes("Edited by Alice elsewhere"))
+    || document.querySelector("#view").textContent.includes("Edited by Alice elsewhere");
+  await page.waitForFunction(shows, null, { timeout: 5000 });
+  assert.ok(Date.now() - start < 3000, `shown after ${Date.now() - start} ms`);
+  assert.match(await page.textContent("#changed-elsewhere"), /another tab or client of the server/);
+  assert.deepEqual(page.errors.map(String), []);
+});

@@ -92,3 +92,16 @@ test("hostile option values reject with INVALID_ARGUMENT", async () => {
     assertRejectedWith(await outcome(() => TemplateCatalog.open(opts)), "INVALID_ARGUMENT", what);
   }
 });
+
+test("storagePersisted / requestPersistentStorage resolve false (never reject) where navigator.storage is missing", async () => {
+  assert.equal(globalThis.navigator?.storage, undefined, "Node has no StorageManager");
+  assert.equal(await TemplateCatalog.storagePersisted(), false);
+  assert.equal(await TemplateCatalog.requestPersistentStorage(), false);
+});
+
+test("replica is not an option yet (docs/replica.md): refused as unknown, before any request", async () => {
+  const e = await TemplateCatalog.open({ userId: wt.newId(), storage: "remote", baseUrl: "http://127.0.0.1:9", token: "t", replica: true }).then(
+    () => assert.fail("opened"), (e) => e);
+  assert.equal(e.code, "INVALID_ARGUMENT");
+  assert.match(e.message, /unknown open option "replica"/);
+});

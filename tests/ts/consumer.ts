@@ -327,6 +327,10 @@ export async function catalogUsage(userId: string, adapter: StorageAdapter): Pro
   catalog.close();
   await TemplateCatalog.destroy("workflow-templates");
   await TemplateCatalog.destroy();
+  const persisted: boolean = await TemplateCatalog.storagePersisted();
+  const granted: boolean = await TemplateCatalog.requestPersistentStorage();
+  // @ts-expect-error: no argument
+  await TemplateCatalog.requestPersistentStorage("yes");
 
-  console.log(page.items.length, page.total, programming, chain, effectiveType, effectiveTools, suppliedBy, children, rated, specs, fromSpec, report);
+  console.log(persisted, granted, page.items.length, page.total, programming, chain, effectiveType, effectiveTools, suppliedBy, children, rated, specs, fromSpec, report);
 }

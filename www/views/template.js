@@ -477,6 +477,9 @@ async function statsTab(app, record) {
 
 // ---- live updates from other tabs ---------------------------------------------------------
 
+/** Where a change from elsewhere came from: on the server, any other client (the change feed). */
+const elsewhere = (app) => (app.storage === "remote" ? "elsewhere (another tab or client of the server)" : "in another tab");
+
 export async function onChange(event) {
   const c = current;
   // A label moved (here or in another tab): the event names the version it points (pointed)
@@ -492,11 +495,11 @@ export async function onChange(event) {
   if (fresh.updated_at === c.record.updated_at || c.app.ownWrites.has(fresh.updated_at)) { await c.paintStats?.(); return; }
   if (c.dirty) {
     c.liveNote?.replaceChildren(h("div", { class: "banner warn", id: "changed-elsewhere" },
-      h("strong", {}, "This template was changed in another tab. "), "Your unsaved edits are kept; saving will ask whether to overwrite."));
+      h("strong", {}, `This template was changed ${elsewhere(c.app)}. `), "Your unsaved edits are kept; saving will ask whether to overwrite."));
   } else {
     c.app.focusHeading = false;
     await route();
-    $("#live-note")?.replaceChildren(h("div", { class: "banner info", id: "changed-elsewhere" }, "Updated with changes made in another tab."));
+    $("#live-note")?.replaceChildren(h("div", { class: "banner info", id: "changed-elsewhere" }, `Updated with changes made ${elsewhere(c.app)}.`));
   }
 }
 

@@ -8,6 +8,10 @@ export async function use(): Promise<string> {
   const first: string | undefined = result.violations[0]?.code;
   const catalog: TemplateCatalog = await TemplateCatalog.open({ userId: "01JD0000000000000000000001", storage: "memory" });
   const made: WorkflowTemplate = await catalog.create({ name: "Typed", workflow_type: "plain" });
+  const persistent: boolean = (await TemplateCatalog.storagePersisted()) || (await TemplateCatalog.requestPersistentStorage());
+  // @ts-expect-error: the answer is a boolean, not a string
+  const notText: string = await TemplateCatalog.storagePersisted();
+  void persistent, notText;
   try {
     await catalog.get("nope");
   } catch (e) {

@@ -1,0 +1,382 @@
+// The remote adapter's HTTP client (`storage: "remote"`, README "Remote"): every endpoint of the
+// reference server the catalog uses is one row of ENDPOINTS (method, path template, retry
+// class, the events a success emits), and `remoteCall` is the one generic call. Rust
+// (src/wasm/remote.rs) checks the arguments, names the endpoint and converts the answer; the
+// HTTP plumbing (fetch, timeouts, retries with backoff, Idempotency-Key, If-Match) lives here,
+// outside the wasm (issue 12: a hand-written method per endpoint cost size and clarity).
+
+// Per-attempt timeout, attempts in all for a repeatable request, backoff base.
+const TIMEOUT_MS = 15000;
+const ATTEMPTS = 4;
+const BACKOFF_MS = 150;
+
+// Retry classes. SAFE: the same request twice has the effect of one (GET, PUT, DELETE) — but a
+// SAFE request carrying If-Match is sent once (a repeat after a lost answer would report a
+// spurious CONFLICT). KEYED: a POST the server deduplicates by its Idempotency-Key (one key per
+// call, reused by its retries). ONCE: never repeated (PATCH: a spurious CONFLICT; removeLabel:
+// a spurious NOT_FOUND).
+const SAFE = "safe";
+const KEYED = "keyed";
+const ONCE = "once";
+
+// name: [method, path template ({param} = an encoded argument), retry class, events, echoes].
+// An event is [kind, op, where its id comes from]: "id" = the `id` argument, "$id" = the
+// answer's `id`, "$template_id" = the answer's `template_id` (else the `id` argument), null = no
+// id. Echoes are the change-feed rows [kind, op, id from] the write is sure to add (kind
+// "stats": builtin_stats for a built-in, else template), so that the feed does not deliver this
+// client's own write again as another client's; a row not listed (say, the previous latest
+// version's put after restoreVersion) is delivered as an external change.
+// Query strings come from the `query` argument (arrays repeat the key; null is left out).
+export const ENDPOINTS = {
+  me: ["GET", "/v1/me", SAFE],
+  create: ["POST", "/v1/templates", KEYED, [["template", "create", "$id"]], [["template", "put", "$id"]]],
+  get: ["GET", "/v1/templates/{id}", SAFE],
+  update: ["PATCH", "/v1/templates/{id}", ONCE, [["template", "update", "id"]], [["template", "put", "id"]]],
+  newVersion: ["POST", "/v1/templates/{id}/versions", KEYED, [["template", "create", "$id"], ["template", "update", "id"]], [["template", "put", "id"], ["template", "put", "$id"]]],
+  versions: ["GET", "/v1/templates/{id}/versions", SAFE],
+  versionsWithLabels: ["GET", "/v1/templates/{id}/versions/labelled", SAFE],
+  restoreVersion: ["POST", "/v1/templates/{id}/restore", KEYED, [["template", "create", "$id"]], [["template", "put", "$id"]]],
+  delete: ["DELETE", "/v1/templates/{id}", SAFE, [["template", "delete", "id"]], [["template", "delete", "id"]]],
+  diff: ["GET", "/v1/diff", SAFE],
+  discover: ["GET", "/v1/templates", SAFE],
+  popularByCategory: ["GET", "/v1/popular-by-category", SAFE],
+  chain: ["GET", "/v1/templates/{id}/chain", SAFE],
+  resolve: ["GET", "/v1/templates/{id}/resolve", SAFE],
+  derived: ["GET", "/v1/templates/{id}/derived", SAFE],
+  preview: ["POST", "/v1/preview", SAFE],
+  recordUsage: ["POST", "/v1/templates/{id}/usage", KEYED, [["usage", "update", "id"]], [["stats", "put", "id"]]],
+  rate: ["PUT", "/v1/templates/{id}/rating", SAFE, [["rating", "update", "id"]], [["rating", "put", "id"], ["stats", "put", "id"]]],
+  labels: ["GET", "/v1/templates/{id}/labels", SAFE],
+  setLabel: ["PUT", "/v1/templates/{id}/labels/{label}", SAFE, [["label", "update", "$template_id"]], [["label", "put", "$template_id"]]],
+  removeLabel: ["DELETE", "/v1/templates/{id}/labels/{label}", ONCE, [["label", "delete", "id"]], [["label", "delete", "id"]]],
+  getByName: ["GET", "/v1/by-name", SAFE],
+  resolveByName: ["GET", "/v1/by-name/resolve", SAFE],
+  createSpec: ["POST", "/v1/specs", KEYED, [["spec", "create", "$id"]], [["spec", "put", "$id"]]],
+  getSpec: ["GET", "/v1/specs/{id}", SAFE],
+  updateSpec: ["PATCH", "/v1/specs/{id}", ONCE, [["spec", "update", "id"]], [["spec", "put", "id"]]],
+  deleteSpec: ["DELETE", "/v1/specs/{id}", SAFE, [["spec", "delete", "id"]], [["spec", "delete", "id"]]],
+  listSpecs: ["GET", "/v1/specs", SAFE],
+  instantiateSpec: ["POST", "/v1/specs/{id}/instantiate", KEYED, [["template", "create", "$id"], ["spec", "update", "id"]], [["template", "put", "$id"], ["spec", "put", "id"]]],
+  exportAll: ["GET", "/v1/export", SAFE],
+  importAll: ["POST", "/v1/import", KEYED, [["import", "import", null]], []],
+  changes: ["GET", "/v1/changes", SAFE],
+};
+
+// One HTTP request: resolves with { status, text, etag } whatever the status; rejects with
+// { network: true, message } when no answer came (refused, DNS, CORS, offline) or none came
+// within `timeoutMs`.
+export async function httpRequest(url, method, headers, body, timeoutMs) {
+  const controller = typeof AbortController === "function" ? new AbortController() : null;
+  const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
+  try {
+    const res = await fetch(url, { method, headers, body: body ?? undefined, signal: controller?.signal, credentials: "omit", cache: "no-store" });
+    const text = await res.text();
+    return { status: res.status, text, etag: res.headers.get("etag") };
+  } catch (e) {
+    const timedOut = e && e.name === "AbortError";
+    throw { network: true, message: timedOut ? `no answer within ${timeoutMs} ms` : String((e && e.message) || e) };
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+// Resolves after `ms` milliseconds (retry backoff).
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// 128 random bits as hex: an Idempotency-Key (crypto.getRandomValues works outside secure
+// contexts too, unlike crypto.randomUUID).
+export function randomKey() {
+  const b = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+const BUILTIN_ID = /^0{24}\d\d$/;
+
+/** An event's or echo's id: the `id` argument, or a field of the answer. */
+function idFrom(from, args, value) {
+  const v = from === "id" ? args.id : from === "$id" ? value?.id : from === "$template_id" ? value?.template_id ?? args.id : null;
+  return typeof v === "string" ? v : null;
+}
+
+// A coded error as the JSON text Rust reads: { code, message, details }.
+const failure = (code, message, details = null) => JSON.stringify({ code, message, details });
+
+function urlOf(base, template, args) {
+  let path = template.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(String(args[k])));
+  const q = [];
+  for (const [k, v] of Object.entries(args.query ?? {})) {
+    for (const x of Array.isArray(v) ? v : [v]) {
+      if (x !== null && x !== undefined) q.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(x))}`);
+    }
+  }
+  if (q.length) path += `?${q.join("&")}`;
+  return base + path;
+}
+
+// What the server's answer means: the parsed body, or a rejection with a coded error (401 is
+// UNAUTHORIZED and 412 CONFLICT whatever the body says; otherwise the error envelope's code).
+function answer(label, status, text) {
+  if (status >= 200 && status < 300) {
+    if (status === 204 || text === "") return null;
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw failure("NETWORK", `${label}: the answer is not JSON: ${e.message}`);
+    }
+  }
+  let err = null;
+  try {
+    err = JSON.parse(text)?.error ?? null;
+  } catch {
+    // not JSON: no envelope
+  }
+  const message = typeof err?.message === "string" ? err.message : `${label}: HTTP ${status}`;
+  const details = err?.details ?? null;
+  if (status === 401) throw failure("UNAUTHORIZED", message, details);
+  if (status === 412) throw failure("CONFLICT", message, details);
+  if (typeof err?.code === "string") throw failure(err.code, message, details);
+  throw failure("NETWORK", `${label}: HTTP ${status} without an error body`);
+}
+
+/**
+ * Calls endpoint `name` of the server at `base` (no trailing slash) as the holder of `token`
+ * (null: no Authorization header). `argsJson` is the JSON text of { id?, label?, query?, body?,
+ * ifMatch?, idempotencyKey? }. Resolves with [answer JSON text or "null", events, echoes] where
+ * events are [kind, op, id | null] to emit and echoes the "kind op id" feed rows to expect;
+ * rejects with the JSON text of { code, message, details }.
+ */
+export async function remoteCall(base, token, name, argsJson) {
+  const [method, template, retry, emits = []] = ENDPOINTS[name];
+  const args = JSON.parse(argsJson);
+  const label = `${method} ${template}`;
+  const headers = { Accept: "application/json" };
+  if (token !== null && token !== undefined) headers.Authorization = `Bearer ${token}`;
+  const body = args.body === undefined ? undefined : JSON.stringify(args.body);
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (typeof args.ifMatch === "string") headers["If-Match"] = `"${args.ifMatch}"`;
+  if (retry === KEYED) headers["Idempotency-Key"] = args.idempotencyKey ?? randomKey();
+  const attempts = retry === ONCE || (retry === SAFE && headers["If-Match"]) ? 1 : ATTEMPTS;
+  const url = urlOf(base, template, args);
+  let last = `${label}: no attempt made`;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    // Full jitter: a random wait up to the exponential cap.
+    if (attempt > 0) await sleep(Math.random() * BACKOFF_MS * 2 ** attempt);
+    let reply;
+    try {
+      reply = await httpRequest(url, method, headers, body, TIMEOUT_MS);
+    } catch (e) {
+      last = `${label}: ${e.message}`;
+      continue;
+    }
+    if (reply.status >= 502 && reply.status <= 504) {
+      last = `${label}: the server answered ${reply.status}`;
+      continue;
+    }
+    const value = answer(label, reply.status, reply.text);
+    const events = emits.map(([kind, op, from]) => [kind, op, idFrom(from, args, value)]);
+    const echoes = (ENDPOINTS[name][4] ?? []).map(([kind, op, from]) => {
+      const id = idFrom(from, args, value);
+      return `${kind === "stats" ? (BUILTIN_ID.test(id) ? "builtin_stats" : "template") : kind} ${op} ${id}`;
+    });
+    return [value === null ? "null" : reply.text, events, echoes];
+  }
+  throw failure("NETWORK", last);
+}
+
+// ---- live updates: the change feed (server/openapi.yaml listChanges, streamChanges) ---------
+
+// A feed change as the subscribe event it becomes: kind, and op (put: "update", since the feed
+// does not say whether the record is new). The built-ins' statistics are "usage" events.
+const FEED_KINDS = { template: "template", spec: "spec", rating: "rating", label: "label", builtin_stats: "usage" };
+// This client's own writes come back through the feed: each success expects the feed rows its
+// events stand for, and the first matching change is not delivered again (external: true is for
+// other clients' changes). Expectations not met within ECHO_TTL_MS are dropped.
+const ECHO_TTL_MS = 60000;
+// No byte for this long (the server sends a keep-alive comment every 15 s): the stream is dead.
+const STALL_MS = 45000;
+const RECONNECT_MAX_MS = 30000;
+
+/** One server, one token: `call` (remoteCall plus echo bookkeeping) and the feed connection. */
+export class RemoteClient {
+  constructor(base, token) {
+    this.base = base;
+    this.token = token;
+    this.writing = 0; // writes in flight: feed changes wait until their echoes are known
+    this.echoes = []; // [key, expiry]
+    this.held = [];
+    this.feed = null; // { deliver, cursor, abort, timer }
+  }
+
+  async call(name, argsJson) {
+    const write = (ENDPOINTS[name][3] ?? []).length > 0;
+    if (write) this.writing++;
+    try {
+      const reply = await remoteCall(this.base, this.token, name, argsJson);
+      const until = Date.now() + ECHO_TTL_MS;
+      for (const key of reply[2]) this.echoes.push([key, until]);
+      return reply;
+    } finally {
+      if (write) {
+        this.writing--;
+        this.#flush();
+      }
+    }
+  }
+
+  /** Starts delivering other clients' changes to `deliver(kind, op, id)` (no-op when running). */
+  startFeed(deliver) {
+    if (this.feed) return;
+    const feed = { deliver, cursor: null, abort: null, timer: null };
+    this.feed = feed;
+    this.#run(feed).catch(() => {});
+  }
+
+  /** Closes the feed connection (changes after this are not delivered). */
+  stopFeed() {
+    const feed = this.feed;
+    this.feed = null;
+    this.held = [];
+    if (feed) {
+      clearTimeout(feed.timer);
+      feed.abort?.abort();
+    }
+  }
+
+  #headers(accept) {
+    const h = { Accept: accept };
+    if (this.token !== null && this.token !== undefined) h.Authorization = `Bearer ${this.token}`;
+    return h;
+  }
+
+  #take(feed, change) {
+    if (this.feed !== feed || !change || typeof change.id !== "string" || !FEED_KINDS[change.kind]) return;
+    this.held.push(change);
+    this.#flush();
+  }
+
+  #flush() {
+    if (this.writing > 0 || !this.feed) return;
+    const now = Date.now();
+    this.echoes = this.echoes.filter(([, until]) => until > now);
+    const { deliver } = this.feed;
+    for (const c of this.held.splice(0)) {
+      const key = `${c.kind} ${c.op === "delete" ? "delete" : "put"} ${c.id}`;
+      const echo = this.echoes.findIndex(([k]) => k === key);
+      if (echo >= 0) {
+        this.echoes.splice(echo, 1);
+        continue;
+      }
+      try {
+        deliver(FEED_KINDS[c.kind], c.op === "delete" ? "delete" : "update", c.id);
+      } catch {
+        // a listener's failure is not the feed's
+      }
+    }
+  }
+
+  /** GET /v1/changes from the feed's cursor until there is no more (a resync). */
+  async #catchUp(feed) {
+    for (let more = true; more && this.feed === feed; ) {
+      const args = JSON.stringify({ query: { since: feed.cursor, limit: 1000 } });
+      const page = JSON.parse((await remoteCall(this.base, this.token, "changes", args))[0]);
+      if (this.feed !== feed) return;
+      for (const c of page.changes) this.#take(feed, c);
+      feed.cursor = page.cursor;
+      more = page.more === true;
+    }
+  }
+
+  async #run(feed) {
+    let failures = 0;
+    while (this.feed === feed) {
+      try {
+        if (feed.cursor === null) {
+          // A concrete cursor first: a reconnect then resumes from it, whenever it happens.
+          const head = await remoteCall(this.base, this.token, "changes", JSON.stringify({ query: { since: "now" } }));
+          feed.cursor = JSON.parse(head[0]).cursor;
+        }
+        const opened = Date.now();
+        const ended = await this.#stream(feed, () => { failures = 0; });
+        if (ended === "resync") await this.#catchUp(feed);
+        // A stream that ends as soon as it opens (a proxy, a server shutting down) is a failure:
+        // reconnecting at once would spin.
+        else if (Date.now() - opened < 1000) failures++;
+      } catch (e) {
+        // A refused token ends the feed (the catalog's next call reports UNAUTHORIZED).
+        if (e === "UNAUTHORIZED" || (typeof e === "string" && e.includes('"UNAUTHORIZED"'))) {
+          if (this.feed === feed) this.feed = null;
+          return;
+        }
+        failures++;
+      }
+      if (this.feed !== feed) return;
+      // Reconnect at once after a clean end; with full-jitter backoff after failures.
+      if (failures > 0) {
+        const cap = Math.min(RECONNECT_MAX_MS, 500 * 2 ** Math.min(failures, 10));
+        await new Promise((r) => { feed.timer = setTimeout(r, 250 + Math.random() * cap); });
+      }
+    }
+  }
+
+  /** One stream connection from feed.cursor; resolves "resync" or "ended", rejects on failure. */
+  async #stream(feed, connected) {
+    const abort = new AbortController();
+    feed.abort = abort;
+    let stall;
+    const alive = () => { clearTimeout(stall); stall = setTimeout(() => abort.abort(), STALL_MS); };
+    alive();
+    try {
+      const headers = this.#headers("text/event-stream");
+      headers["Last-Event-ID"] = feed.cursor;
+      const res = await fetch(`${this.base}/v1/changes/stream?since=${encodeURIComponent(feed.cursor)}`, {
+        headers, signal: abort.signal, credentials: "omit", cache: "no-store",
+      });
+      if (res.status === 401) throw "UNAUTHORIZED";
+      if (!res.ok || !res.body) throw new Error(`the change stream answered ${res.status}`);
+      connected();
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return "ended";
+        alive();
+        buffer += value;
+        // Events end with a blank line (SSE: CRLF, LF or CR line ends).
+        const blocks = buffer.split(/\r\n\r\n|\n\n|\r\r/);
+        buffer = blocks.pop();
+        for (const block of blocks) {
+          let event = "message", data = [], id = null;
+          for (const line of block.split(/\r\n|\n|\r/)) {
+            if (line === "" || line.startsWith(":")) continue;
+            const i = line.indexOf(":");
+            const field = i < 0 ? line : line.slice(0, i);
+            const v = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
+            if (field === "event") event = v;
+            else if (field === "data") data.push(v);
+            else if (field === "id") id = v;
+          }
+          if (this.feed !== feed) return "ended";
+          if (event === "resync") {
+            abort.abort();
+            return "resync";
+          }
+          if (event === "change") {
+            let change = null;
+            try {
+              change = JSON.parse(data.join("\n"));
+            } catch {
+              // not a change: skipped
+            }
+            this.#take(feed, change);
+            if (id !== null) feed.cursor = id;
+          }
+        }
+      }
+    } finally {
+      clearTimeout(stall);
+    }
+  }
+}
