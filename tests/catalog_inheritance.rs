@@ -54,7 +54,7 @@ fn chain_and_resolve_merge_deeply_with_provenance() {
             "extra": [1, 2]
         })
     );
-    let want: BTreeMap<String, String> = [
+    let want: BTreeMap<String, Value> = [
         ("/model/name", GENERAL_ASSISTANT),
         ("/model/temperature", a.id.as_str()),
         ("/model/max_tokens", leaf.id.as_str()),
@@ -63,7 +63,7 @@ fn chain_and_resolve_merge_deeply_with_provenance() {
         ("/extra", leaf.id.as_str()),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .map(|(k, v)| (k.to_string(), json!(v)))
     .collect();
     assert_eq!(r.provenance, want);
     let expect_hash = config_hash(&ConfigParts {
@@ -234,8 +234,8 @@ fn preview_of_a_draft_equals_resolve_after_saving_it_and_writes_nothing() {
     let r = ok(block_on(c.resolve(&saved.id)));
     assert_eq!((&p.effective, &p.resolved_hash), (&r.effective, &r.resolved_hash));
     assert_eq!(p.chain.len(), 2);
-    assert_eq!(p.provenance.get("/model/name"), Some(&base.id));
-    assert_eq!(p.provenance.get("/model/temperature"), Some(&p.id), "the draft supplies its own keys");
+    assert_eq!(p.provenance.get("/model/name"), Some(&json!(base.id)));
+    assert_eq!(p.provenance.get("/model/temperature"), Some(&json!(p.id)), "the draft supplies its own keys");
     assert!(!p.provenance.contains_key("/drop"));
     // Without a base it is the draft alone: its resolved hash is its config hash.
     let alone = ok(block_on(c.preview(json!({ "workflow_type": "plain", "default_params": { "a": 1 } }), None)));

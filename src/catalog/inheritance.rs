@@ -29,7 +29,7 @@ pub struct Resolved {
     pub id: String,
     pub chain: Vec<ChainLink>,
     pub effective: inherit::Effective,
-    pub provenance: std::collections::BTreeMap<String, String>,
+    pub provenance: inherit::Provenance,
     pub resolved_hash: String,
 }
 

@@ -1,9 +1,7 @@
 //! Checks of one field each (names, texts, lists, tags, JSON columns), shared by the record
 //! rules of `mod.rs` and by callers that check one field on its own.
 
-use std::collections::HashMap;
-
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::json::describe;
 use super::*;
@@ -105,11 +103,30 @@ fn string_array<'a>(v: &'a Value, field: &str, max: usize, out: &mut Vec<Violati
     Some(items)
 }
 
+/// The index where each item of a list was first seen. Kept in a `serde_json::Map` (a B-tree of
+/// `String` to `Value`) rather than a `HashMap`: the wasm carries that map's code anyway, and a
+/// hash map would add hashbrown and SipHash for three small sets (BENCHMARKS.md, "Size").
+#[derive(Default)]
+pub(crate) struct Seen(Map<String, Value>);
+
+impl Seen {
+    /// `None` when `key` is new (it is recorded at `index`); else the index it was first seen at.
+    pub(crate) fn first(&mut self, key: String, index: usize) -> Option<u64> {
+        match self.0.get(&key) {
+            Some(first) => first.as_u64(),
+            None => {
+                self.0.insert(key, Value::from(index as u64));
+                None
+            }
+        }
+    }
+}
+
 /// required_tools / required_retrievers (non-null): an array of at most 64 distinct strings
 /// matching [`RESOURCE_NAME_PATTERN`].
 pub fn check_resource_list(v: &Value, field: &str, out: &mut Vec<Violation>) {
     let Some(items) = string_array(v, field, MAX_RESOURCES, out) else { return };
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen = Seen::default();
     for (i, item) in items.iter().enumerate() {
         let path = index_path(field, i);
         let Some(s) = item.as_str() else {
@@ -123,10 +140,8 @@ pub fn check_resource_list(v: &Value, field: &str, out: &mut Vec<Violation>) {
                 format!("{path} must match {RESOURCE_NAME_PATTERN} (1..=128 characters: letters, digits, _ . : / -, starting with a letter or digit)"),
             ));
         }
-        if let Some(first) = seen.get(s) {
+        if let Some(first) = seen.first(s.to_string(), i) {
             out.push(Violation::new(path.clone(), DUPLICATE, format!("{path} repeats {field}[{first}]")));
-        } else {
-            seen.insert(s, i);
         }
     }
 }
@@ -135,7 +150,7 @@ pub fn check_resource_list(v: &Value, field: &str, out: &mut Vec<Violation>) {
 /// control characters, distinct case-insensitively.
 pub fn check_tags(v: &Value, field: &str, out: &mut Vec<Violation>) {
     let Some(items) = string_array(v, field, MAX_TAGS, out) else { return };
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen = Seen::default();
     for (i, item) in items.iter().enumerate() {
         let path = index_path(field, i);
         let Some(s) = item.as_str() else {
@@ -143,15 +158,12 @@ pub fn check_tags(v: &Value, field: &str, out: &mut Vec<Violation>) {
             continue;
         };
         check_short_text(s, &path, MAX_TAG_CHARS, out);
-        let folded = s.to_lowercase();
-        if let Some(first) = seen.get(&folded) {
+        if let Some(first) = seen.first(s.to_lowercase(), i) {
             out.push(Violation::new(
                 path.clone(),
                 DUPLICATE,
                 format!("{path} repeats {field}[{first}] (tags are compared case-insensitively)"),
             ));
-        } else {
-            seen.insert(folded, i);
         }
     }
 }

@@ -70,6 +70,7 @@ pub use codes::*;
 pub use fields::{
     check_default_params, check_extra_metadata, check_name, check_resource_list, check_tags, is_resource_name, is_trimmed,
 };
+pub(crate) use fields::Seen;
 use fields::{check_text, not_an_object, type_violation};
 
 #[derive(Debug, Clone, Copy, Default)]
