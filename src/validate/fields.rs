@@ -103,6 +103,18 @@ fn string_array<'a>(v: &'a Value, field: &str, max: usize, out: &mut Vec<Violati
     Some(items)
 }
 
+/// Calls `f` with the index, path and text of each string item of a list column; an item that is
+/// not a string is a TYPE violation.
+fn each_string<'a>(items: &'a [Value], field: &str, out: &mut Vec<Violation>, mut f: impl FnMut(usize, String, &'a str, &mut Vec<Violation>)) {
+    for (i, item) in items.iter().enumerate() {
+        let path = index_path(field, i);
+        match item.as_str() {
+            Some(s) => f(i, path, s, out),
+            None => out.push(type_violation(&path, "a string", item)),
+        }
+    }
+}
+
 /// The index where each item of a list was first seen. Kept in a `serde_json::Map` (a B-tree of
 /// `String` to `Value`) rather than a `HashMap`: the wasm carries that map's code anyway, and a
 /// hash map would add hashbrown and SipHash for three small sets (BENCHMARKS.md, "Size").
@@ -127,12 +139,7 @@ impl Seen {
 pub fn check_resource_list(v: &Value, field: &str, out: &mut Vec<Violation>) {
     let Some(items) = string_array(v, field, MAX_RESOURCES, out) else { return };
     let mut seen = Seen::default();
-    for (i, item) in items.iter().enumerate() {
-        let path = index_path(field, i);
-        let Some(s) = item.as_str() else {
-            out.push(type_violation(&path, "a string", item));
-            continue;
-        };
+    each_string(items, field, out, |i, path, s, out| {
         if !is_resource_name(s) {
             out.push(Violation::new(
                 path.clone(),
@@ -143,7 +150,7 @@ pub fn check_resource_list(v: &Value, field: &str, out: &mut Vec<Violation>) {
         if let Some(first) = seen.first(s.to_string(), i) {
             out.push(Violation::new(path.clone(), DUPLICATE, format!("{path} repeats {field}[{first}]")));
         }
-    }
+    });
 }
 
 /// tags (non-null): an array of at most 32 strings, each trimmed, 1..=64 characters, without
@@ -151,12 +158,7 @@ pub fn check_resource_list(v: &Value, field: &str, out: &mut Vec<Violation>) {
 pub fn check_tags(v: &Value, field: &str, out: &mut Vec<Violation>) {
     let Some(items) = string_array(v, field, MAX_TAGS, out) else { return };
     let mut seen = Seen::default();
-    for (i, item) in items.iter().enumerate() {
-        let path = index_path(field, i);
-        let Some(s) = item.as_str() else {
-            out.push(type_violation(&path, "a string", item));
-            continue;
-        };
+    each_string(items, field, out, |i, path, s, out| {
         check_short_text(s, &path, MAX_TAG_CHARS, out);
         if let Some(first) = seen.first(s.to_lowercase(), i) {
             out.push(Violation::new(
@@ -165,7 +167,7 @@ pub fn check_tags(v: &Value, field: &str, out: &mut Vec<Violation>) {
                 format!("{path} repeats {field}[{first}] (tags are compared case-insensitively)"),
             ));
         }
-    }
+    });
 }
 
 /// default_params: a JSON object, nesting depth <= 32, canonical size <= 256 KiB, plus the
