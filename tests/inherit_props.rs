@@ -162,7 +162,8 @@ proptest! {
         prop_assert_eq!(keys, leaves.iter().collect::<BTreeSet<_>>());
         let effective = Value::Object(r.effective.default_params.clone());
         for (ptr, id) in &r.provenance {
-            let supplier = ts.iter().find(|t| &t.id == id).expect("supplier is on the chain");
+            let id = id.as_str().expect("provenance values are ids");
+            let supplier = ts.iter().find(|t| t.id == id).expect("supplier is on the chain");
             let value = effective.pointer(ptr).expect("provenance pointer resolves");
             if !value.is_object() {
                 let own = Value::Object(supplier.default_params.clone());

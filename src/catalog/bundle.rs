@@ -72,6 +72,17 @@ fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = Violation> 
     v.into_iter().map(move |x| Violation { field: if x.field.is_empty() || x.field.starts_with('[') { format!("{prefix}{}", x.field) } else { format!("{prefix}.{}", x.field) }, ..x })
 }
 
+/// A bundle row read as `T`; when it is not one, a TYPE violation at `at` and `None`.
+fn row<T: serde::de::DeserializeOwned>(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<T> {
+    match serde_json::from_value(raw.clone()) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            v.push(Violation::new(at, validate::TYPE, e.to_string()));
+            None
+        }
+    }
+}
+
 impl<S: Store, E: Env> Catalog<S, E> {
     pub async fn export_all(&self) -> Result<Value> {
         // What fails verification is left out and listed under `skipped` with what storage
@@ -156,13 +167,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.extend(prefixed(&at, errs));
                 continue;
             }
-            let t: WorkflowTemplate = match serde_json::from_value(raw.clone()) {
-                Ok(t) => t,
-                Err(e) => {
-                    v.push(Violation::new(at, validate::TYPE, e.to_string()));
-                    continue;
-                }
-            };
+            let Some(t) = row::<WorkflowTemplate>(raw, &at, &mut v) else { continue };
             if t.owner_id != self.user {
                 v.push(Violation::new(format!("{at}.owner_id"), "FORBIDDEN", "records are imported by their owner only"));
                 continue;
@@ -281,13 +286,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut unchanged_ratings = 0;
         for (i, raw) in r_in.iter().enumerate() {
             let at = format!("ratings[{i}]");
-            let mut r: Rating = match serde_json::from_value(raw.clone()) {
-                Ok(r) => r,
-                Err(e) => {
-                    v.push(Violation::new(at, validate::TYPE, e.to_string()));
-                    continue;
-                }
-            };
+            let Some(mut r) = row::<Rating>(raw, &at, &mut v) else { continue };
             let mut bad = Vec::new();
             match normalize_id(&r.template_id) {
                 Some(id) => r.template_id = id,
@@ -336,13 +335,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut builtin_ignored = 0;
         for (i, raw) in b_in.iter().enumerate() {
             let at = format!("builtin_stats[{i}]");
-            let b: BuiltinStats = match serde_json::from_value(raw.clone()) {
-                Ok(b) => b,
-                Err(e) => {
-                    v.push(Violation::new(at, validate::TYPE, e.to_string()));
-                    continue;
-                }
-            };
+            let Some(b) = row::<BuiltinStats>(raw, &at, &mut v) else { continue };
             // Check the statistics with the template rules by applying them to the built-in.
             let Some(base) = builtin::get(&b.id) else {
                 v.push(Violation::new(format!("{at}.id"), "NOT_FOUND", "not a built-in template id"));
@@ -505,13 +498,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let mut writes = Vec::new();
         for (i, raw) in rows.iter().enumerate() {
             let at = format!("template_labels[{i}]");
-            let mut r: Row = match serde_json::from_value(raw.clone()) {
-                Ok(r) => r,
-                Err(e) => {
-                    v.push(Violation::new(at, validate::TYPE, e.to_string()));
-                    continue;
-                }
-            };
+            let Some(mut r) = row::<Row>(raw, &at, v) else { continue };
             let mut bad = Vec::new();
             if let Some(p) = super::labels::label_name_problem(&r.label) {
                 bad.push(Violation::new(format!("{at}.label"), validate::PATTERN, p));

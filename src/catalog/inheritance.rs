@@ -6,14 +6,32 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{as_object, normalize_input, violations, Catalog, ChainLink, Env, Prefetched, Resolved};
+use super::{as_object, normalize_input, violations, Catalog, Env, Prefetched};
 use crate::error::{Error, Result, Violation};
 use crate::inherit::{self, Resolution, MAX_DEPTH};
 use crate::model::WorkflowTemplate;
 use crate::store::{Store, TemplateFilter};
 use crate::validate::{self, Options};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainLink {
+    pub id: String,
+    pub name: String,
+    pub base_template_id: Option<String>,
+    pub level: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    pub id: String,
+    pub chain: Vec<ChainLink>,
+    pub effective: inherit::Effective,
+    pub provenance: inherit::Provenance,
+    pub resolved_hash: String,
+}
 
 impl<S: Store, E: Env> Catalog<S, E> {
     /// The chain from `leaf` to its root, leaf first. Each base must be visible to the owner of

@@ -10,7 +10,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{busy, is_revision_conflict, Catalog, Env, Loaded, WriteOptions};
+use super::retry::{retry_on_conflict, EDIT_ATTEMPTS};
+use super::{Catalog, Env, Loaded, WriteOptions};
 use crate::builtin;
 use crate::error::{Error, Result};
 use crate::model::id::{is_canonical_id, normalize_id, BUILTIN_OWNER};
@@ -148,13 +149,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// cannot both succeed (the loser retries and sees the other).
     pub async fn set_label(&self, id: &str, label: &str, opts: WriteOptions) -> Result<LabelInfo> {
         check_label_arg(label, false)?;
-        for _ in 0..super::EDIT_RETRIES {
-            match self.set_label_once(id, label, &opts).await {
-                Err(e) if is_revision_conflict(&e) => continue,
-                other => return other,
-            }
-        }
-        Err(busy(id))
+        retry_on_conflict(EDIT_ATTEMPTS, id, || self.set_label_once(id, label, &opts)).await
     }
 
     async fn set_label_once(&self, id: &str, label: &str, opts: &WriteOptions) -> Result<LabelInfo> {

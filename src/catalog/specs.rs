@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{as_object, normalize_input, violations, Catalog, Env, WriteOptions};
+use super::retry::{retry_on_conflict, EDIT_ATTEMPTS};
+use super::{as_object, normalize_input, overlay, violations, Catalog, Env, WriteOptions};
 use crate::builtin;
 use crate::error::{Error, Result, Violation};
 use crate::model::spec::{SPEC_READ_ONLY, SPEC_WRITABLE};
@@ -14,17 +15,7 @@ use crate::validate::{self, Options};
 impl<S: Store, E: Env> Catalog<S, E> {
     fn build_spec(&self, base: &TemplateSpec, patch: Map<String, Value>) -> Result<TemplateSpec> {
         let mut v = Vec::new();
-        validate::check_writable(&patch, SPEC_READ_ONLY, SPEC_WRITABLE, &mut v);
-        let mut obj = match base.to_value() {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
-        for (k, val) in patch {
-            if SPEC_WRITABLE.contains(&k.as_str()) {
-                obj.insert(k, val);
-            }
-        }
-        let value = Value::Object(obj);
+        let value = Value::Object(overlay(base.to_value(), patch, SPEC_READ_ONLY, SPEC_WRITABLE, &mut v));
         v.extend(validate::validate_spec(&value, Options { complete: false, allow_builtin: false }));
         if !v.is_empty() {
             return Err(violations(v));
@@ -123,13 +114,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             Some(_) => opts,
             None => WriteOptions { if_match: Some(self.load_spec(id).await?.record.updated_at) },
         };
-        for _ in 0..16 {
-            match self.update_spec_once(id, patch.clone(), &opts).await {
-                Err(e) if super::is_revision_conflict(&e) => continue,
-                other => return other,
-            }
-        }
-        Err(super::busy(id))
+        retry_on_conflict(EDIT_ATTEMPTS, id, || self.update_spec_once(id, patch.clone(), &opts)).await
     }
 
     async fn update_spec_once(&self, id: &str, patch: Value, opts: &WriteOptions) -> Result<TemplateSpec> {
@@ -152,18 +137,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub async fn delete_spec(&self, id: &str) -> Result<()> {
-        for _ in 0..16 {
+        let deleted = retry_on_conflict(EDIT_ATTEMPTS, id, || async move {
             let current = self.load_spec_raw(id).await?;
-            match self.store.commit(vec![Write::DeleteSpec { id: current.record.id.clone(), expect: Expect::Rev(current.rev) }]).await {
-                Err(e) if super::is_revision_conflict(&e) => continue,
-                Err(e) => return Err(e),
-                Ok(()) => {
-                    self.emit("spec", "delete", Some(&current.record.id));
-                    return Ok(());
-                }
-            }
-        }
-        Err(super::busy(id))
+            self.store.commit(vec![Write::DeleteSpec { id: current.record.id.clone(), expect: Expect::Rev(current.rev) }]).await?;
+            Ok(current.record.id)
+        })
+        .await?;
+        self.emit("spec", "delete", Some(&deleted));
+        Ok(())
     }
 
     /// The acting user's specs, most recently updated first (a stored spec that fails

@@ -5,14 +5,12 @@
 
 use serde_json::Value;
 
+use super::retry::{retry_on_conflict, STATS_ATTEMPTS};
 use super::{violations, Catalog, Env, Loaded};
 use crate::error::{Error, Result, Violation};
 use crate::model::{UsageStats, MAX_SAFE_INTEGER};
 use crate::store::{Expect, Rating, Store, UsageTotals, Write};
 use crate::validate;
-
-/// How many times a statistics write is retried when another writer got there first.
-const RETRIES: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct UsageRun {
@@ -284,7 +282,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     /// Records one use of a template the acting user can see; returns the new statistics.
     pub async fn record_usage(&self, id: &str, run: &UsageRun) -> Result<crate::model::WorkflowTemplate> {
-        for _ in 0..RETRIES {
+        let t = retry_on_conflict(STATS_ATTEMPTS, id, || async move {
             let loaded = self.load_visible(id).await?;
             let tid = loaded.record().id.clone();
             let mut stats = loaded.record().stats();
@@ -293,18 +291,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
             add_usage(&mut stats, &mut totals, run, &self.now())?;
             // The sums go with the statistics, in one commit guarded by the record's revision.
             let writes = vec![self.stats_write(&loaded, stats.clone()), Write::PutUsageTotals { record: totals }];
-            match self.store.commit(writes).await {
-                Ok(()) => {
-                    let mut t = loaded.into_record();
-                    t.set_stats(stats);
-                    self.emit("usage", "update", Some(&t.id));
-                    return Ok(t);
-                }
-                Err(Error::Conflict { .. }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(Error::Conflict { id: id.to_string(), expected: "a quiet moment".into(), actual: "too many concurrent writers".into() })
+            self.store.commit(writes).await?;
+            let mut t = loaded.into_record();
+            t.set_stats(stats);
+            Ok(t)
+        })
+        .await?;
+        self.emit("usage", "update", Some(&t.id));
+        Ok(t)
     }
 
     /// One rating per user and template (0..=5); a second rating replaces the first.
@@ -312,7 +306,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         if !stars.is_finite() || !(0.0..=5.0).contains(&stars) {
             return Err(violations(vec![Violation::new("stars", validate::OUT_OF_RANGE, "stars must be a number in 0..=5")]));
         }
-        for _ in 0..RETRIES {
+        let t = retry_on_conflict(STATS_ATTEMPTS, id, || async move {
             let loaded = self.load_visible(id).await?;
             let tid = loaded.record().id.clone();
             // The aggregate is recomputed from every stored rating of the template, this user's
@@ -329,18 +323,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 Write::PutRating { record: rating, expect: old.as_ref().map(|r| Expect::Rev(r.rev)).unwrap_or(Expect::Absent) },
                 self.stats_write(&loaded, stats.clone()),
             ];
-            match self.store.commit(writes).await {
-                Ok(()) => {
-                    let mut t = loaded.into_record();
-                    t.set_stats(stats);
-                    self.emit("rating", "update", Some(&tid));
-                    return Ok(t);
-                }
-                Err(Error::Conflict { .. }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(Error::Conflict { id: id.to_string(), expected: "a quiet moment".into(), actual: "too many concurrent writers".into() })
+            self.store.commit(writes).await?;
+            let mut t = loaded.into_record();
+            t.set_stats(stats);
+            Ok(t)
+        })
+        .await?;
+        self.emit("rating", "update", Some(&t.id));
+        Ok(t)
     }
 }
 

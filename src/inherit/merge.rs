@@ -1,7 +1,5 @@
 //! The deep merge of `default_params` (SPEC section 5), with optional provenance tracking.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 use super::pointer::{for_each_leaf, push_token, walks_into};
@@ -46,13 +44,13 @@ pub fn strip_nulls(map: &Map<String, Value>, level: usize) -> Map<String, Value>
 
 /// Provenance being built while merging the template with id `id`.
 pub(crate) struct Prov<'a> {
-    pub map: &'a mut BTreeMap<String, String>,
+    pub map: &'a mut super::Provenance,
     pub id: &'a str,
 }
 
 impl Prov<'_> {
     fn set(&mut self, path: &str) {
-        self.map.insert(path.to_owned(), self.id.to_owned());
+        self.map.insert(path.to_owned(), Value::String(self.id.to_owned()));
     }
 
     /// Removes the entry of `path` and every entry below it. The pointers that start with
@@ -78,7 +76,7 @@ impl Prov<'_> {
                 let id = self.id;
                 let map = &mut *self.map;
                 for_each_leaf(m, level, path, &mut |p, _| {
-                    map.insert(p.to_owned(), id.to_owned());
+                    map.insert(p.to_owned(), Value::String(id.to_owned()));
                 });
             }
             _ => self.set(path),

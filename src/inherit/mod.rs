@@ -14,7 +14,7 @@
 //! - Recursion is bounded: objects [`MAX_NESTING`] levels below the params object are opaque
 //!   values (replaced, compared and reported whole). Validation already caps params at 32.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -64,11 +64,16 @@ impl Effective {
     }
 }
 
+/// JSON pointer -> id (a JSON string) of the template that supplied the value there. A map of
+/// `Value`s rather than of `String`s: it is the map `serde_json::Map` wraps, so the wasm carries
+/// one copy of the B-tree code instead of two (BENCHMARKS.md, "Size: what each change bought").
+pub type Provenance = BTreeMap<String, Value>;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resolution {
     pub effective: Effective,
     /// JSON pointer of every effective parameter -> id of the template that supplied it.
-    pub provenance: BTreeMap<String, String>,
+    pub provenance: Provenance,
     pub resolved_hash: String,
 }
 
@@ -98,7 +103,7 @@ pub fn resolve(chain: &[&WorkflowTemplate]) -> Resolution {
             params = t.default_params.clone();
             let mut path = String::new();
             pointer::for_each_leaf(&params, 0, &mut path, &mut |p, _| {
-                provenance.insert(p.to_owned(), t.id.clone());
+                provenance.insert(p.to_owned(), Value::String(t.id.clone()));
             });
         } else {
             let mut prov = merge::Prov { map: &mut provenance, id: &t.id };
@@ -123,13 +128,13 @@ pub fn resolve(chain: &[&WorkflowTemplate]) -> Resolution {
 #[derive(Default)]
 struct Union {
     items: Vec<String>,
-    seen: HashSet<String>,
+    seen: crate::validate::Seen,
 }
 
 impl Union {
     fn extend(&mut self, list: Option<&[String]>) {
         for s in list.unwrap_or(&[]) {
-            if self.seen.insert(s.clone()) {
+            if self.seen.first(s.clone(), self.items.len()).is_none() {
                 self.items.push(s.clone());
             }
         }

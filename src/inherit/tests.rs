@@ -24,8 +24,8 @@ fn tpl(id: &str, base: Option<&str>, params: Value, tools: Option<&[&str]>, retr
     }
 }
 
-fn prov(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+fn prov(pairs: &[(&str, &str)]) -> Provenance {
+    pairs.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect()
 }
 
 fn merged(base: Value, derived: Value) -> Value {

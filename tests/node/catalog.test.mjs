@@ -6,218 +6,34 @@
 // Every catalog here is opened with `storage: "memory"` (Node has neither IndexedDB nor
 // localStorage; the browser adapters are tested in real browsers by tests/wasm_*.rs). Each
 // `open` gets its own empty store, so every test opens its own catalog.
-// Rejections are checked by `rejects()` below: the call must not throw synchronously, must return
+// Rejections are checked by `rejects()` (catalog_support.mjs): the call must not throw synchronously, must return
 // a Promise, and the Promise must reject with a real Error carrying a code from errorCodes().
 
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
-import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import * as wt from "../../pkg/node.mjs"; // the Node entry: loads the wasm by itself
-
-
-const { TemplateCatalog } = wt;
-
-// ---- constants ------------------------------------------------------------------------------
-
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-const HEX64 = /^[0-9a-f]{64}$/;
-const SNAKE = /^[a-z][a-z0-9_]*$/;
-const BUILTIN_OWNER = "00000000000000000000000000";
-const GENERAL_ASSISTANT = "00000000000000000000000001"; // plain, general
-const SUPPORT_DESK = "00000000000000000000000002"; // full, customer_support
-const SPEC_CODES = [
-  "VALIDATION_FAILED", "NOT_FOUND", "FORBIDDEN", "NAME_TAKEN", "CONFLICT", "INHERITANCE_CYCLE",
-  "INHERITANCE_TOO_DEEP", "BASE_NOT_FOUND", "AMBIGUOUS_BASE", "BUILTIN_READ_ONLY", "HAS_DERIVED",
-  "INTEGRITY", "STORAGE_QUOTA", "STORAGE_UNAVAILABLE", "NETWORK", "UNAUTHORIZED", "INVALID_ARGUMENT",
-  "HAS_LABELS",
-];
-const CODES = new Set(wt.errorCodes());
-const VIOLATION_CODES = typeof wt.violationCodes === "function" ? new Set(wt.violationCodes()) : null;
-const CATEGORIES = [
-  "general", "customer_support", "programming", "research", "data_analysis", "creative",
-  "educational", "business", "custom",
-];
-const TEMPLATE_COLUMNS = [
-  "id", "created_at", "updated_at", "owner_id", "name", "description", "workflow_type", "category",
-  "default_params", "required_tools", "required_retrievers", "base_template_id", "is_builtin",
-  "version", "is_latest", "changelog", "is_public", "rating", "rating_count", "usage_count",
-  "success_rate", "avg_response_time_ms", "last_used_at", "total_tokens_used", "total_cost",
-  "avg_tokens_per_use", "tags", "extra_metadata", "config_hash", "estimated_complexity",
-];
-const SPEC_COLUMNS = [
-  "id", "created_at", "updated_at", "owner_id", "name", "description", "workflow_type",
-  "default_params", "required_tools", "required_retrievers", "base_template_name", "usage_count",
-  "last_used_at", "tags", "extra_metadata",
-];
-const METHODS = [
-  "create", "get", "update", "newVersion", "versions", "diff", "delete", "discover",
-  "popularByCategory", "chain", "resolve", "derived", "recordUsage", "rate", "createSpec", "getSpec",
-  "updateSpec", "deleteSpec", "listSpecs", "instantiateSpec", "exportAll", "importAll", "subscribe",
-  "close",
-];
-
-// ---- helpers --------------------------------------------------------------------------------
-
-async function open(userId = wt.newId()) {
-  const cat = await TemplateCatalog.open({ userId, storage: "memory" });
-  assert.ok(cat instanceof TemplateCatalog);
-  return cat;
-}
-
-/** Calls `call()`, which must return a Promise (never throw), and expects it to reject with a
- * coded Error; `codes` is one code or a list of acceptable ones. Returns the error. */
-async function rejects(call, codes, what = "call") {
-  let p;
-  try {
-    p = call();
-  } catch (e) {
-    assert.fail(`${what} threw synchronously instead of returning a rejected Promise: ${e && e.stack || e}`);
-  }
-  assert.ok(p instanceof Promise, `${what} did not return a Promise`);
-  let settled;
-  try {
-    settled = { value: await p };
-  } catch (e) {
-    settled = { error: e };
-  }
-  assert.ok("error" in settled, `${what} resolved (${JSON.stringify(settled.value)?.slice(0, 200)}) but should reject with ${codes}`);
-  const e = settled.error;
-  assertCodedError(e, what);
-  const want = Array.isArray(codes) ? codes : [codes];
-  assert.ok(want.includes(e.code), `${what}: expected ${want.join(" or ")}, got ${e.code}: ${e.message.slice(0, 300)}`);
-  return e;
-}
-
-function assertCodedError(e, what = "error") {
-  assert.ok(e instanceof Error, `${what}: rejection is not an Error: ${String(e)}`);
-  assert.equal(typeof e.code, "string", `${what}: no code`);
-  assert.ok(CODES.has(e.code), `${what}: code ${e.code} is not one of errorCodes()`);
-  assert.equal(typeof e.message, "string");
-  assert.ok(e.message.length > 0, `${what}: empty message`);
-  assert.equal(typeof e.stack, "string");
-  assert.ok(e.stack.length > 0, `${what}: empty stack`);
-  assert.ok("details" in e, `${what}: no details property`);
-  if (e.code === "VALIDATION_FAILED") {
-    assert.ok(e.details && Array.isArray(e.details.violations), `${what}: VALIDATION_FAILED without details.violations`);
-    assert.ok(e.details.violations.length > 0, `${what}: VALIDATION_FAILED with no violation`);
-    for (const v of e.details.violations) {
-      assert.deepEqual(Object.keys(v).sort(), ["code", "field", "message"]);
-      assert.equal(typeof v.field, "string");
-      assert.equal(typeof v.code, "string");
-      assert.equal(typeof v.message, "string");
-      assert.ok(v.message.length > 0);
-      // violationCodes() should list them all (a dedicated test checks import's codes); error
-      // codes are tolerated here so that one gap does not fail every test that meets it
-      if (VIOLATION_CODES) assert.ok(VIOLATION_CODES.has(v.code) || CODES.has(v.code), `${what}: violation code ${v.code} is neither a violation code nor an error code`);
-    }
-  }
-  assertPlain(e.details, `${what}.details`);
-}
-
-/** JSON-only data all the way down: plain objects and arrays, finite numbers, no Map, no BigInt. */
-function assertPlain(v, at = "value") {
-  if (v === null) return;
-  switch (typeof v) {
-    case "string":
-    case "boolean":
-      return;
-    case "number":
-      assert.ok(Number.isFinite(v), `${at} is ${v}`);
-      return;
-    case "object":
-      break;
-    default:
-      assert.fail(`${at} is a ${typeof v}`);
-  }
-  if (Array.isArray(v)) {
-    v.forEach((x, i) => assertPlain(x, `${at}[${i}]`));
-    return;
-  }
-  assert.equal(Object.getPrototypeOf(v), Object.prototype, `${at} is not a plain object (${v?.constructor?.name})`);
-  for (const [k, x] of Object.entries(v)) assertPlain(x, `${at}.${k}`);
-}
-
-function assertTimestamp(s, at) {
-  assert.equal(typeof s, "string", `${at} is not a string`);
-  assert.match(s, TIMESTAMP, at);
-  assert.equal(new Date(s).toISOString(), s, `${at} is not a real instant`);
-}
-
-function assertTemplate(t, at = "template") {
-  assertPlain(t, at);
-  assert.deepEqual(Object.keys(t).sort(), [...TEMPLATE_COLUMNS].sort(), `${at}: columns`);
-  for (const k of Object.keys(t)) assert.match(k, SNAKE);
-  assert.match(t.id, ULID, `${at}.id`);
-  assert.match(t.owner_id, t.is_builtin ? /^0{26}$/ : ULID, `${at}.owner_id`);
-  if (t.base_template_id !== null) assert.match(t.base_template_id, ULID);
-  assertTimestamp(t.created_at, `${at}.created_at`);
-  assertTimestamp(t.updated_at, `${at}.updated_at`);
-  assert.ok(t.updated_at >= t.created_at, `${at}: updated_at before created_at`);
-  if (t.last_used_at !== null) assertTimestamp(t.last_used_at, `${at}.last_used_at`);
-  for (const k of ["version", "usage_count", "rating_count", "total_tokens_used"]) {
-    assert.equal(typeof t[k], "number", `${at}.${k}`);
-    assert.ok(Number.isSafeInteger(t[k]) && t[k] >= 0, `${at}.${k} = ${t[k]}`);
-  }
-  assert.equal(typeof t.total_cost, "number");
-  assert.equal(typeof t.is_latest, "boolean");
-  assert.equal(typeof t.is_public, "boolean");
-  assert.equal(typeof t.is_builtin, "boolean");
-  assert.equal(t.rating === null, t.rating_count === 0, `${at}: rating null exactly when rating_count is 0`);
-  assert.match(t.config_hash, HEX64);
-  assert.equal(t.config_hash, expectedConfigHash(t), `${at}: config_hash differs from an independent RFC 8785 + SHA-256`);
-}
-
-function assertSpec(s, at = "spec") {
-  assertPlain(s, at);
-  assert.deepEqual(Object.keys(s).sort(), [...SPEC_COLUMNS].sort(), `${at}: columns`);
-  assert.match(s.id, ULID);
-  assert.match(s.owner_id, ULID);
-  assertTimestamp(s.created_at, `${at}.created_at`);
-  assertTimestamp(s.updated_at, `${at}.updated_at`);
-  if (s.last_used_at !== null) assertTimestamp(s.last_used_at, `${at}.last_used_at`);
-  assert.ok(Number.isSafeInteger(s.usage_count));
-}
-
-/** Code-point order (what the SPEC sorts by), not UTF-16 code-unit order. */
-function byCodePoint(a, b) {
-  const x = [...a].map((c) => c.codePointAt(0));
-  const y = [...b].map((c) => c.codePointAt(0));
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return x.length - y.length;
-}
-
-function sha256Hex(text) {
-  return createHash("sha256").update(Buffer.from(text, "utf8")).digest("hex");
-}
-
-/** SPEC section 4, computed without the library: npm `canonicalize` (RFC 8785) + node:crypto. */
-function hashOfConfig({ workflow_type, default_params, required_tools, required_retrievers, base_template_id }) {
-  return sha256Hex(canonicalize({
-    workflow_type,
-    default_params: default_params ?? {},
-    required_tools: [...(required_tools ?? [])].sort(byCodePoint),
-    required_retrievers: [...(required_retrievers ?? [])].sort(byCodePoint),
-    base_template_id: base_template_id ?? null,
-  }));
-}
-
-function expectedConfigHash(t) {
-  return hashOfConfig(t);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const draft = (name, extra = {}) => ({ name, workflow_type: "plain", ...extra });
-
-/** The bundle minus the moment it was taken. */
-function stable(bundle) {
-  const { exported_at, ...rest } = bundle;
-  assertTimestamp(exported_at, "exported_at");
-  return rest;
-}
+import {
+  BUILTIN_OWNER,
+  CATEGORIES,
+  GENERAL_ASSISTANT,
+  METHODS,
+  SPEC_CODES,
+  SUPPORT_DESK,
+  TemplateCatalog,
+  ULID,
+  VIOLATION_CODES,
+  assertCodedError,
+  assertPlain,
+  assertSpec,
+  assertTemplate,
+  draft,
+  expectedConfigHash,
+  hashOfConfig,
+  open,
+  rejects,
+  stable,
+  wt,
+} from "./catalog_support.mjs";
 
 // ---- the module ------------------------------------------------------------------------------
 
@@ -389,109 +205,11 @@ describe("create and get", () => {
     assert.deepEqual(again.default_params, { a: { b: 1 } });
     assert.equal(again.name, "Isolated");
   });
-
-  test("every violation is reported at once, with field paths", async () => {
-    const cat = await open();
-    const e = await rejects(() => cat.create({ tags: ["a", "A"], required_tools: ["ok", "bad name!"], usage_count: 3, bogus: 1 }), "VALIDATION_FAILED");
-    const got = e.details.violations.map((v) => `${v.field}:${v.code}`);
-    for (const want of ["name:REQUIRED", "workflow_type:REQUIRED", "bogus:UNKNOWN_FIELD", "usage_count:READ_ONLY", "required_tools[1]:PATTERN"]) {
-      assert.ok(got.includes(want), `missing ${want} in ${got}`);
-    }
-    assert.ok(got.some((g) => g.startsWith("tags") && g.endsWith(":DUPLICATE")), `no duplicate-tag violation in ${got}`);
-  });
-
-  test("field rules: read-only fields, enums, type consistency, names, unsafe numbers", async () => {
-    const cat = await open();
-    const cases = [
-      [{ ...draft("RO"), id: wt.newId() }, "id", "READ_ONLY"],
-      [{ ...draft("RO"), config_hash: "0".repeat(64) }, "config_hash", "READ_ONLY"],
-      [{ ...draft("RO"), is_builtin: true }, "is_builtin", "READ_ONLY"],
-      [draft("Enum", { workflow_type: "magic" }), "workflow_type", "INVALID_ENUM"],
-      [draft("Enum", { category: "misc" }), "category", "INVALID_ENUM"],
-      [draft("Mismatch", { workflow_type: "tools" }), "workflow_type", "WORKFLOW_TYPE_MISMATCH"],
-      [draft("Mismatch", { workflow_type: "plain", required_retrievers: ["kb"] }), "workflow_type", "WORKFLOW_TYPE_MISMATCH"],
-      [draft(""), "name", null],
-      [draft("bad\u0007name"), "name", "CONTROL_CHAR"],
-      [draft("x".repeat(256)), "name", "TOO_LONG"],
-      [draft("Params", { default_params: [] }), "default_params", "TYPE"],
-      [draft("Params", { default_params: null }), "default_params", "TYPE"],
-      [draft("Unsafe", { default_params: { n: 2 ** 53 } }), "default_params.n", "UNSAFE_NUMBER"],
-      [draft("Base", { base_template_id: "nope" }), "base_template_id", "INVALID_ID"],
-    ];
-    for (const [d, field, code] of cases) {
-      const e = await rejects(() => cat.create(d), "VALIDATION_FAILED", `create ${JSON.stringify(d).slice(0, 80)}`);
-      const hit = e.details.violations.find((v) => v.field === field && (code === null || v.code === code));
-      assert.ok(hit, `expected ${field}:${code} in ${JSON.stringify(e.details.violations)}`);
-    }
-    assert.equal((await cat.discover({ includeBuiltin: false })).total, 0, "nothing was written");
-  });
-
-  test("names are unique per owner among latest versions, case-insensitively (NAME_TAKEN)", async () => {
-    const cat = await open();
-    await cat.create(draft("Unique Name"));
-    const e = await rejects(() => cat.create(draft("  unique NAME ")), "NAME_TAKEN");
-    assert.equal(e.details.name, "unique NAME");
-    // a built-in's name is not this owner's
-    await cat.create(draft("General Assistant"));
-  });
-
-  test("a missing base is BASE_NOT_FOUND", async () => {
-    const cat = await open();
-    const missing = wt.newId();
-    const e = await rejects(() => cat.create(draft("Orphan", { base_template_id: missing })), "BASE_NOT_FOUND");
-    assert.equal(e.details.reference, missing);
-  });
-
-  test("get: unknown ids are NOT_FOUND, malformed ids INVALID_ARGUMENT", async () => {
-    const cat = await open();
-    const id = wt.newId();
-    const e = await rejects(() => cat.get(id), "NOT_FOUND");
-    assert.deepEqual(e.details, { kind: "template", id });
-    for (const bad of ["", "nope", "0".repeat(25), "U".repeat(26), `${id} `, "01ARZ3NDEKTSV4RRFFQ69G5FAVX"]) {
-      await rejects(() => cat.get(bad), "INVALID_ARGUMENT", `get(${JSON.stringify(bad)})`);
-    }
-  });
 });
 
 // ---- update / newVersion / versions / diff / delete ----------------------------------------------
 
 describe("update", () => {
-  test("edits in place, bumps updated_at strictly, recomputes config_hash only for configuration", async () => {
-    const cat = await open();
-    const t = await cat.create(draft("Editable", { default_params: { model: { name: "a" } } }));
-    let prev = t;
-    for (let i = 0; i < 5; i++) {
-      const u = await cat.update(t.id, { description: `edit ${i}` });
-      assertTemplate(u);
-      assert.equal(u.id, t.id);
-      assert.equal(u.created_at, t.created_at);
-      assert.ok(u.updated_at > prev.updated_at, `updated_at ${u.updated_at} not after ${prev.updated_at}`);
-      assert.equal(u.config_hash, t.config_hash, "description is not configuration");
-      prev = u;
-    }
-    const u = await cat.update(t.id, { default_params: { model: { name: "b" } }, is_public: true, category: "research" });
-    assert.notEqual(u.config_hash, t.config_hash);
-    assert.equal(u.is_public, true);
-    assert.equal(u.category, "research");
-    assert.deepEqual(await cat.get(t.id), u);
-  });
-
-  test("ifMatch: the current updated_at passes; a stale one is CONFLICT with details; garbage is INVALID_ARGUMENT", async () => {
-    const cat = await open();
-    const t = await cat.create(draft("Guarded"));
-    const u = await cat.update(t.id, { description: "first" }, { ifMatch: t.updated_at });
-    const e = await rejects(() => cat.update(t.id, { description: "stale" }, { ifMatch: t.updated_at }), "CONFLICT");
-    assert.deepEqual(e.details, { id: t.id, expected: t.updated_at, actual: u.updated_at });
-    assert.equal((await cat.get(t.id)).description, "first", "the conflicting write changed nothing");
-    await cat.update(t.id, { description: "second" }, { ifMatch: u.updated_at });
-    await cat.update(t.id, { description: "no guard" }, { ifMatch: null });
-    await cat.update(t.id, { description: "no options" }, undefined);
-    await rejects(() => cat.update(t.id, { description: "x" }, { ifMatch: "yesterday" }), "INVALID_ARGUMENT");
-    await rejects(() => cat.update(t.id, { description: "x" }, { ifMatch: 12 }), "INVALID_ARGUMENT");
-    await rejects(() => cat.update(t.id, { description: "x" }, { ifmatch: u.updated_at }), "INVALID_ARGUMENT");
-    await rejects(() => cat.update(t.id, { description: "x" }, "opts"), "INVALID_ARGUMENT");
-  });
-
   test("two editors starting from the same copy: one wins, the other gets CONFLICT", async () => {
     const cat = await open();
     const t = await cat.create(draft("Contended"));
@@ -506,127 +224,6 @@ describe("update", () => {
     const won = results.find((r) => r.status === "fulfilled").value;
     assert.deepEqual(await cat.get(t.id), won);
   });
-
-  test("refusals leave the record unchanged", async () => {
-    const cat = await open();
-    await cat.create(draft("Taken"));
-    const t = await cat.create(draft("Mine", { default_params: { k: 1 } }));
-    await rejects(() => cat.update(t.id, { usage_count: 100 }), "VALIDATION_FAILED");
-    await rejects(() => cat.update(t.id, { workflow_type: "rag" }), "VALIDATION_FAILED");
-    await rejects(() => cat.update(t.id, { name: "TAKEN" }), "NAME_TAKEN");
-    await rejects(() => cat.update(t.id, null), "VALIDATION_FAILED");
-    await rejects(() => cat.update(wt.newId(), { description: "x" }), "NOT_FOUND");
-    assert.deepEqual(await cat.get(t.id), t);
-  });
-
-  test("a change that would break a derived template's type consistency is refused", async () => {
-    const cat = await open();
-    const root = await cat.create({ name: "Root T", workflow_type: "tools", required_tools: ["search"] });
-    const child = await cat.create({ name: "Child T", workflow_type: "tools", base_template_id: root.id });
-    const e = await rejects(() => cat.update(root.id, { workflow_type: "full", required_retrievers: ["kb"] }), "VALIDATION_FAILED");
-    assert.ok(e.details.violations.some((v) => v.code === "WORKFLOW_TYPE_MISMATCH" && v.field.includes(child.id)), JSON.stringify(e.details));
-    assert.deepEqual(await cat.get(root.id), root);
-  });
-
-  test("a base that would close a cycle is INHERITANCE_CYCLE naming the ids", async () => {
-    const cat = await open();
-    const a = await cat.create(draft("Cycle A"));
-    const b = await cat.create(draft("Cycle B", { base_template_id: a.id }));
-    const e = await rejects(() => cat.update(a.id, { base_template_id: b.id }), "INHERITANCE_CYCLE");
-    assert.ok(e.details.ids.includes(a.id) && e.details.ids.includes(b.id), JSON.stringify(e.details));
-    await rejects(() => cat.update(a.id, { base_template_id: a.id }), "INHERITANCE_CYCLE");
-    assert.deepEqual(await cat.get(a.id), a);
-  });
-
-  test("a rename renames every version", async () => {
-    const cat = await open();
-    const v1 = await cat.create(draft("Old Name"));
-    const v2 = await cat.newVersion(v1.id, { description: "v2" }, "second");
-    await cat.update(v2.id, { name: "New Name" });
-    const vs = await cat.versions(v2.id);
-    assert.deepEqual(vs.map((v) => v.name), ["New Name", "New Name"]);
-    await cat.create(draft("Old Name")); // free again
-  });
-});
-
-describe("newVersion, versions, diff", () => {
-  test("writes version + 1 and moves is_latest atomically", async () => {
-    const cat = await open();
-    const v1 = await cat.create(draft("Versioned", { default_params: { model: { name: "m1", temperature: 0.1 } } }));
-    await cat.recordUsage(v1.id, { success: true, responseTimeMs: 10 });
-    const v2 = await cat.newVersion(v1.id, { default_params: { model: { name: "m2", temperature: 0.1 } } }, "switch model");
-    assertTemplate(v2);
-    assert.notEqual(v2.id, v1.id);
-    assert.ok(v2.id > v1.id);
-    assert.equal(v2.version, 2);
-    assert.equal(v2.is_latest, true);
-    assert.equal(v2.name, v1.name);
-    assert.equal(v2.owner_id, v1.owner_id);
-    assert.equal(v2.changelog, "switch model");
-    assert.equal(v2.usage_count, 0, "statistics start afresh");
-    const old = await cat.get(v1.id);
-    assert.equal(old.is_latest, false);
-    assert.equal(old.version, 1);
-    const v3 = await cat.newVersion(v2.id, undefined, null);
-    assert.equal(v3.version, 3);
-    assert.equal(v3.changelog, null);
-    assert.equal(v3.config_hash, v2.config_hash);
-    const vs = await cat.versions(v1.id);
-    vs.forEach((v, i) => assertTemplate(v, `versions[${i}]`));
-    assert.deepEqual(vs.map((v) => v.version), [3, 2, 1]);
-    assert.deepEqual(vs.map((v) => v.is_latest), [true, false, false]);
-    assert.deepEqual((await cat.versions(v3.id)).map((v) => v.id), [v3.id, v2.id, v1.id]);
-    // discovery: latest only by default
-    const latest = await cat.discover({ text: "Versioned" });
-    assert.deepEqual(latest.items.map((t) => t.id), [v3.id]);
-    const all = await cat.discover({ text: "Versioned", latestOnly: false, sort: "name" });
-    assert.deepEqual(all.items.map((t) => t.id).sort(), [v1.id, v2.id, v3.id].sort());
-  });
-
-  test("ifMatch, rules and refusals", async () => {
-    const cat = await open();
-    const v1 = await cat.create(draft("NV"));
-    const u = await cat.update(v1.id, { description: "edited" });
-    const e = await rejects(() => cat.newVersion(v1.id, {}, "x", { ifMatch: v1.updated_at }), "CONFLICT");
-    assert.equal(e.details.actual, u.updated_at);
-    const v2 = await cat.newVersion(v1.id, {}, "ok", { ifMatch: u.updated_at });
-    await rejects(() => cat.newVersion(v1.id, {}, "from old"), "INVALID_ARGUMENT", "newVersion of a non-latest version");
-    await rejects(() => cat.update(v1.id, { description: "old" }), "INVALID_ARGUMENT", "update of a non-latest version");
-    const rn = await rejects(() => cat.newVersion(v2.id, { name: "Other" }, "rename"), "VALIDATION_FAILED");
-    assert.ok(rn.details.violations.some((v) => v.field === "name" && v.code === "READ_ONLY"));
-    await rejects(() => cat.newVersion(v2.id, { version: 9 }), "VALIDATION_FAILED");
-    await rejects(() => cat.newVersion(v2.id, {}, 42), "INVALID_ARGUMENT");
-    await rejects(() => cat.newVersion(v2.id, "patch"), "VALIDATION_FAILED");
-    await rejects(() => cat.newVersion(GENERAL_ASSISTANT, {}), "BUILTIN_READ_ONLY");
-    const vs = await cat.versions(v2.id);
-    assert.equal(vs.length, 2);
-    assert.equal(vs.filter((v) => v.is_latest).length, 1);
-  });
-
-  test("diff lists changed fields with JSON-pointer paths into JSON columns", async () => {
-    const cat = await open();
-    const v1 = await cat.create(draft("Diffed", { default_params: { model: { name: "m1", temperature: 0.1 }, keep: true } }));
-    const v2 = await cat.newVersion(v1.id, { default_params: { model: { name: "m2", temperature: 0.1 }, keep: true, added: [1] }, description: "new" }, "v2");
-    const changes = await cat.diff(v1.id, v2.id);
-    assertPlain(changes, "diff");
-    const at = (p) => changes.find((c) => c.path === p);
-    for (const c of changes) {
-      assert.match(c.path, /^(\/[^/]+)+$/);
-      assert.ok("before" in c && "after" in c);
-    }
-    assert.deepEqual([at("/default_params/model/name").before, at("/default_params/model/name").after], ["m1", "m2"]);
-    assert.ok(changes.some((c) => c.path.startsWith("/default_params/added") && c.before === null), JSON.stringify(changes));
-    assert.deepEqual([at("/description").before, at("/description").after], ["", "new"]);
-    assert.deepEqual([at("/version").before, at("/version").after], [1, 2]);
-    assert.equal(at("/default_params/model/temperature"), undefined, "unchanged values are not listed");
-    assert.equal(at("/default_params/keep"), undefined);
-    assert.equal(at("/name"), undefined);
-    assert.deepEqual(await cat.diff(v2.id, v2.id), []);
-    const vsBuiltin = await cat.diff(GENERAL_ASSISTANT, v1.id);
-    assert.ok(vsBuiltin.some((c) => c.path === "/is_builtin"));
-    await rejects(() => cat.diff(v1.id, wt.newId()), "NOT_FOUND");
-    await rejects(() => cat.diff(v1.id), "INVALID_ARGUMENT");
-  });
 });
 
 describe("delete", () => {
@@ -637,155 +234,122 @@ describe("delete", () => {
     assert.equal(await cat.delete(t.id), undefined);
     assert.equal(await cat.deleteSpec(s.id), undefined);
   });
+});
 
-  test("deleting the latest version promotes the highest remaining one", async () => {
+// ---- what the binding converts, for the methods whose rules are tested in Rust -----------------
+// The rules themselves (versions, inheritance, statistics, specs, discovery order, import checks)
+// are tested once, in tests/catalog_*.rs; tests/node/README.md names the Rust test of every rule
+// this file used to test too. What stays here is what the wasm-bindgen layer can break.
+
+describe("results, errors and options at the boundary", () => {
+  test("every method resolves to plain JSON of the documented shape", async () => {
     const cat = await open();
-    const v1 = await cat.create(draft("Deletable"));
-    const v2 = await cat.newVersion(v1.id, { description: "2" }, "2");
-    const v3 = await cat.newVersion(v2.id, { description: "3" }, "3");
-    const before2 = await cat.get(v2.id);
-    await cat.delete(v3.id);
-    await rejects(() => cat.get(v3.id), "NOT_FOUND");
-    const p = await cat.get(v2.id);
-    assert.equal(p.is_latest, true);
-    assert.ok(p.updated_at > before2.updated_at);
-    assert.deepEqual((await cat.versions(v1.id)).map((v) => [v.version, v.is_latest]), [[2, true], [1, false]]);
-    // deleting a non-latest version leaves the latest alone
-    await cat.delete(v1.id);
-    assert.deepEqual((await cat.versions(v2.id)).map((v) => [v.version, v.is_latest]), [[2, true]]);
-    await cat.delete(v2.id);
-    await rejects(() => cat.versions(v2.id), "NOT_FOUND");
-    await cat.create(draft("Deletable")); // the name is free
+    const root = await cat.create({ name: "Shape root", workflow_type: "tools", required_tools: ["search"], default_params: { model: { name: "m", temperature: 0.5 } } });
+    const leaf = await cat.create({ name: "Shape leaf", workflow_type: "tools", base_template_id: root.id, default_params: { model: { temperature: 0 } } });
+    const v2 = await cat.newVersion(leaf.id, { description: "v2" }, "second");
+    assertTemplate(v2, "newVersion");
+    assertTemplate(await cat.update(v2.id, { description: "edited" }), "update");
+    const versions = await cat.versions(v2.id);
+    versions.forEach((v, i) => assertTemplate(v, `versions[${i}]`));
+    const chain = await cat.chain(v2.id);
+    assertPlain(chain, "chain");
+    for (const l of chain) assert.deepEqual(Object.keys(l).sort(), ["base_template_id", "id", "level", "name"]);
+    assert.equal(typeof chain[1].level, "number");
+    const r = await cat.resolve(v2.id);
+    assertPlain(r, "resolve");
+    assert.deepEqual(Object.keys(r).sort(), ["chain", "effective", "id", "provenance", "resolved_hash"]);
+    assert.deepEqual(Object.keys(r.effective).sort(), ["default_params", "required_retrievers", "required_tools", "workflow_type"]);
+    assert.equal(r.resolved_hash, hashOfConfig({ ...r.effective, base_template_id: null }), "resolved_hash vs an independent RFC 8785 + SHA-256");
+    const p = await cat.preview({ name: "Unsaved", workflow_type: "tools", base_template_id: root.id });
+    assertPlain(p, "preview");
+    assert.deepEqual(p.effective.required_tools, ["search"]);
+    const diff = await cat.diff(leaf.id, v2.id);
+    assertPlain(diff, "diff");
+    for (const c of diff) assert.deepEqual(Object.keys(c).sort(), ["after", "before", "op", "path"]);
+    (await cat.derived(root.id)).forEach((t) => assertTemplate(t, "derived"));
+    const used = await cat.recordUsage(v2.id, { success: true, responseTimeMs: 10, tokens: 3, cost: 0.25 });
+    assertTemplate(used, "recordUsage");
+    assert.equal(used.total_cost, 0.25);
+    assertTemplate(await cat.rate(v2.id, 4.5), "rate");
+    const page = await cat.discover();
+    assertPlain(page, "discover");
+    assert.deepEqual(Object.keys(page).sort(), ["items", "limit", "offset", "total"]);
+    page.items.forEach((t, i) => assertTemplate(t, `items[${i}]`));
+    const popular = await cat.popularByCategory(2);
+    assertPlain(popular, "popularByCategory");
+    assert.deepEqual(Object.keys(popular).sort(), [...CATEGORIES].sort());
+    const spec = await cat.createSpec({ name: "Shape spec", workflow_type: "tools", base_template_name: "Shape root" });
+    assertSpec(spec);
+    assertSpec(await cat.updateSpec(spec.id, { description: "x" }));
+    assertSpec(await cat.getSpec(spec.id));
+    (await cat.listSpecs()).forEach((s) => assertSpec(s));
+    assertTemplate(await cat.instantiateSpec(spec.id, { name: "From spec" }), "instantiateSpec");
+    assert.equal(await cat.deleteSpec(spec.id), undefined);
   });
 
-  test("HAS_DERIVED while children exist, listing them", async () => {
+  test("each error code's details arrive as a plain object with their documented fields", async () => {
     const cat = await open();
-    const base = await cat.create(draft("Parent"));
-    const c1 = await cat.create(draft("Kid 1", { base_template_id: base.id }));
-    const c2 = await cat.create(draft("Kid 2", { base_template_id: base.id }));
-    const e = await rejects(() => cat.delete(base.id), "HAS_DERIVED");
+    const base = await cat.create(draft("Detail base"));
+    const kid = await cat.create(draft("Detail kid", { base_template_id: base.id }));
+    const u = await cat.update(base.id, { description: "moved" });
+    let e = await rejects(() => cat.update(base.id, { description: "stale" }, { ifMatch: base.updated_at }), "CONFLICT");
+    assert.deepEqual(e.details, { id: base.id, expected: base.updated_at, actual: u.updated_at });
+    e = await rejects(() => cat.create(draft(" detail BASE ")), "NAME_TAKEN");
+    assert.deepEqual(e.details, { name: "detail BASE" });
+    const missing = wt.newId();
+    e = await rejects(() => cat.get(missing), "NOT_FOUND");
+    assert.deepEqual(e.details, { kind: "template", id: missing });
+    e = await rejects(() => cat.create(draft("Orphan", { base_template_id: missing })), "BASE_NOT_FOUND");
+    assert.equal(e.details.reference, missing);
+    e = await rejects(() => cat.delete(base.id), "HAS_DERIVED");
     assert.equal(e.details.id, base.id);
-    assert.deepEqual([...e.details.derived].sort(), [c1.id, c2.id].sort());
-    assert.deepEqual(await cat.get(base.id), base);
-    await cat.delete(c1.id);
-    await cat.delete(c2.id);
-    await cat.delete(base.id);
-    await rejects(() => cat.get(base.id), "NOT_FOUND");
+    assert.deepEqual(e.details.derived, [kid.id]);
+    e = await rejects(() => cat.delete(GENERAL_ASSISTANT), "BUILTIN_READ_ONLY");
+    assert.deepEqual(e.details, { id: GENERAL_ASSISTANT });
+    e = await rejects(() => cat.update(base.id, { base_template_id: kid.id }), "INHERITANCE_CYCLE");
+    assert.ok(Array.isArray(e.details.ids) && e.details.ids.includes(base.id) && e.details.ids.includes(kid.id), JSON.stringify(e.details));
+    e = await rejects(() => cat.create({ tags: ["a", "A"], bogus: 1 }), "VALIDATION_FAILED");
+    assert.ok(e.details.violations.some((v) => v.field === "bogus" && v.code === "UNKNOWN_FIELD"));
+    let prev = null;
+    for (let i = 0; i < 16; i++) prev = (await cat.create(draft(`Level ${i}`, { base_template_id: prev }))).id;
+    e = await rejects(() => cat.create(draft("Level 16", { base_template_id: prev })), "INHERITANCE_TOO_DEEP");
+    assert.equal(e.details.limit, 16);
   });
 
-  test("built-ins and unknown ids are refused", async () => {
+  test("options and arguments are converted and checked at the boundary", async () => {
     const cat = await open();
-    const e = await rejects(() => cat.delete(GENERAL_ASSISTANT), "BUILTIN_READ_ONLY");
-    assert.equal(e.details.id, GENERAL_ASSISTANT);
-    await rejects(() => cat.delete(wt.newId()), "NOT_FOUND");
-    await cat.get(GENERAL_ASSISTANT);
+    const t = await cat.create(draft("Options"));
+    // ifMatch: absent, undefined and null mean no guard; anything but a string is refused.
+    await cat.update(t.id, { description: "no guard" }, { ifMatch: null });
+    await cat.update(t.id, { description: "no options" }, undefined);
+    await cat.update(t.id, { description: "empty options" }, {});
+    for (const o of [{ ifMatch: 12 }, { ifmatch: t.updated_at }, "opts", 5, [t.updated_at]]) {
+      await rejects(() => cat.update(t.id, { description: "x" }, o), "INVALID_ARGUMENT", `update options ${JSON.stringify(o)}`);
+    }
+    // newVersion: an undefined patch is no change, a null changelog none; a changelog must be a string.
+    const v2 = await cat.newVersion(t.id, undefined, null);
+    assert.equal(v2.changelog, null);
+    await rejects(() => cat.newVersion(v2.id, {}, 42), "INVALID_ARGUMENT", "changelog 42");
+    await rejects(() => cat.diff(v2.id), "INVALID_ARGUMENT", "diff without its second id");
+    const s = await cat.createSpec(draft("Options spec"));
+    await rejects(() => cat.updateSpec(s.id, { description: "x" }, { ifMatch: 7 }), "INVALID_ARGUMENT", "updateSpec ifMatch 7");
+    // rate takes a number; recordUsage a run object.
+    for (const stars of ["4", 4n, undefined, null, {}]) await rejects(() => cat.rate(t.id, stars), "INVALID_ARGUMENT", `rate ${String(stars)}`);
+    await rejects(() => cat.recordUsage(v2.id, undefined), "INVALID_ARGUMENT", "recordUsage without a run");
+    const e = await rejects(() => cat.recordUsage(v2.id, { success: "yes", responseTimeMs: -1, extra: 1 }), "VALIDATION_FAILED");
+    assert.deepEqual(e.details.violations.map((v) => v.field).sort(), ["extra", "responseTimeMs", "success"], "run fields keep their JavaScript names");
+    // popularByCategory takes an integer n; discover's null options are the defaults.
+    for (const n of [0, 101, 1.5, -1, NaN, Infinity, "3", null, {}, 3n]) {
+      await rejects(() => cat.popularByCategory(n), "INVALID_ARGUMENT", `popularByCategory(${String(n)})`);
+    }
+    const nulls = await cat.discover({ text: null, category: null, sort: null, limit: null, offset: null, tags: null });
+    assert.deepEqual(nulls, await cat.discover({}), "null options are the defaults");
   });
 });
 
 // ---- discovery --------------------------------------------------------------------------------
 
-/** The SPEC section 11 orders, written independently of the library. */
-function compare(sort) {
-  const name = (a, b) => {
-    const x = a.name.toLowerCase();
-    const y = b.name.toLowerCase();
-    return x < y ? -1 : x > y ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-  };
-  const rating = (a, b) => (a.rating === b.rating ? 0 : a.rating === null ? 1 : b.rating === null ? -1 : b.rating - a.rating);
-  const id = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  const by = {
-    popular: (a, b) => b.usage_count - a.usage_count || rating(a, b) || name(a, b),
-    rating: (a, b) => rating(a, b) || b.rating_count - a.rating_count || name(a, b),
-    // newest first; ties (same millisecond) newest id first, as ids grow with creation time
-    recent: (a, b) => (a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : 0) || -id(a, b),
-    name,
-  }[sort];
-  return (a, b) => by(a, b) || id(a, b);
-}
-
-async function discoveryFixture() {
-  const cat = await open();
-  const alpha = await cat.create({ name: "Alpha Search", workflow_type: "rag", category: "research", required_retrievers: ["web"], tags: ["search", "Beta"], is_public: true });
-  const beta = await cat.create({ name: "beta tools", workflow_type: "tools", category: "programming", required_tools: ["t1"], tags: ["beta"] });
-  const gamma = await cat.create({ name: "Gamma", workflow_type: "plain", description: "Contains a NEEDLE somewhere" });
-  const run = { success: true, responseTimeMs: 5 };
-  for (let i = 0; i < 3; i++) await cat.recordUsage(gamma.id, run);
-  await cat.recordUsage(alpha.id, run);
-  for (let i = 0; i < 2; i++) await cat.recordUsage(GENERAL_ASSISTANT, run);
-  await cat.rate(alpha.id, 5);
-  await cat.rate(beta.id, 3);
-  return { cat, alpha, beta, gamma };
-}
-
 describe("discover", () => {
-  test("defaults: built-ins and own templates, popular order, page fields", async () => {
-    const { cat, alpha, beta, gamma } = await discoveryFixture();
-    const page = await cat.discover();
-    assertPlain(page, "page");
-    assert.deepEqual(Object.keys(page).sort(), ["items", "limit", "offset", "total"]);
-    assert.equal(page.total, wt.builtinTemplates().length + 3);
-    assert.equal(page.limit, 20);
-    assert.equal(page.offset, 0);
-    page.items.forEach((t, i) => assertTemplate(t, `items[${i}]`));
-    assert.deepEqual(page.items.map((t) => t.id), [...page.items].sort(compare("popular")).map((t) => t.id));
-    assert.deepEqual(page.items.slice(0, 3).map((t) => t.id), [gamma.id, GENERAL_ASSISTANT, alpha.id]);
-    assert.equal(page.items[3].id, beta.id, "rated before unrated among unused templates");
-    assert.equal(page.items.find((t) => t.id === GENERAL_ASSISTANT).usage_count, 2, "built-ins carry their statistics");
-  });
-
-  for (const sort of ["popular", "rating", "recent", "name"]) {
-    test(`sort ${sort} is the SPEC's total order`, async () => {
-      const { cat } = await discoveryFixture();
-      const page = await cat.discover({ sort, limit: 100 });
-      assert.deepEqual(page.items.map((t) => t.id), [...page.items].sort(compare(sort)).map((t) => t.id));
-      if (sort === "rating") assert.deepEqual(page.items.slice(0, 2).map((t) => t.name), ["Alpha Search", "beta tools"]);
-      if (sort === "name") assert.equal(page.items.findIndex((t) => t.name === "beta tools") < page.items.findIndex((t) => t.name === "Blank Template"), true);
-    });
-  }
-
-  test("filters: text, category, workflowType, tags, owner, includeBuiltin", async () => {
-    const { cat, alpha, beta, gamma } = await discoveryFixture();
-    const ids = async (o) => (await cat.discover({ limit: 100, sort: "name", ...o })).items.map((t) => t.id);
-    assert.deepEqual(await ids({ text: "needle" }), [gamma.id]);
-    assert.deepEqual(await ids({ text: "  ALPHA " }), [alpha.id]);
-    assert.deepEqual(await ids({ category: "research" }), [alpha.id, "00000000000000000000000004"]);
-    assert.deepEqual(await ids({ workflowType: "tools" }), [beta.id, "00000000000000000000000003", "00000000000000000000000005"]);
-    assert.deepEqual(await ids({ tags: ["BETA"] }), [alpha.id, beta.id]);
-    assert.deepEqual(await ids({ tags: ["beta", "search"] }), [alpha.id]);
-    assert.deepEqual(await ids({ tags: [] }), await ids({}));
-    assert.deepEqual((await ids({ owner: cat.userId.toLowerCase() })).sort(), [alpha.id, beta.id, gamma.id].sort());
-    assert.deepEqual((await ids({ includeBuiltin: false })).sort(), [alpha.id, beta.id, gamma.id].sort());
-    const builtins = await ids({ owner: BUILTIN_OWNER });
-    assert.deepEqual(builtins.sort(), wt.builtinTemplates().map((t) => t.id).sort());
-    assert.deepEqual(await ids({ owner: wt.newId() }), [], "a stranger has nothing public here");
-    assert.deepEqual(await ids({ category: "research", workflowType: "plain" }), []);
-    const nulls = await cat.discover({ text: null, category: null, sort: null, limit: null, offset: null, tags: null });
-    assert.deepEqual(nulls, await cat.discover({}), "null options are the defaults");
-  });
-
-  test("paging: pages tile the result with no overlap or gap; total stays", async () => {
-    const { cat } = await discoveryFixture();
-    for (let i = 0; i < 9; i++) await cat.create(draft(`Filler ${i}`));
-    const all = await cat.discover({ limit: 100, sort: "recent" });
-    const total = all.total;
-    assert.equal(total, wt.builtinTemplates().length + 12);
-    for (const limit of [1, 4, 7]) {
-      const seen = [];
-      for (let offset = 0; offset < total; offset += limit) {
-        const page = await cat.discover({ limit, offset, sort: "recent" });
-        assert.equal(page.total, total);
-        assert.equal(page.limit, limit);
-        assert.equal(page.offset, offset);
-        assert.ok(page.items.length <= limit);
-        seen.push(...page.items.map((t) => t.id));
-      }
-      assert.deepEqual(seen, all.items.map((t) => t.id), `limit ${limit}`);
-    }
-    const past = await cat.discover({ offset: 1000 });
-    assert.deepEqual(past.items, []);
-    assert.equal(past.total, total);
-  });
-
   test("offsets beyond 2^32 are honoured, not wrapped (usize is 32-bit on wasm32)", async () => {
     const cat = await open();
     for (const offset of [2 ** 32, 2 ** 32 + 1, 2 ** 40, 2 ** 53]) {
@@ -809,33 +373,6 @@ describe("discover", () => {
   });
 });
 
-describe("popularByCategory", () => {
-  test("top n public templates of every category, most used first; private ones excluded", async () => {
-    const { cat, alpha, beta } = await discoveryFixture();
-    const all = await cat.popularByCategory();
-    assertPlain(all, "popularByCategory");
-    assert.deepEqual(Object.keys(all).sort(), [...CATEGORIES].sort());
-    for (const [c, items] of Object.entries(all)) {
-      assert.ok(items.length >= 1 && items.length <= 10, c);
-      for (const t of items) {
-        assertTemplate(t);
-        assert.equal(t.category, c);
-        assert.ok(t.is_public);
-      }
-      assert.deepEqual(items.map((t) => t.id), [...items].sort(compare("popular")).map((t) => t.id));
-    }
-    assert.deepEqual(all.research.map((t) => t.id), [alpha.id, "00000000000000000000000004"]);
-    assert.ok(!all.programming.some((t) => t.id === beta.id), "beta is private");
-    const one = await cat.popularByCategory(1);
-    for (const items of Object.values(one)) assert.equal(items.length, 1);
-    assert.deepEqual(one.research.map((t) => t.id), [alpha.id]);
-    assert.deepEqual(one.general.map((t) => t.id), [GENERAL_ASSISTANT]);
-    for (const n of [0, 101, 1.5, -1, NaN, Infinity, "3", null, {}, 3n]) {
-      await rejects(() => cat.popularByCategory(n), "INVALID_ARGUMENT", `popularByCategory(${String(n)})`);
-    }
-  });
-});
-
 // ---- inheritance ---------------------------------------------------------------------------------
 
 async function inheritanceFixture() {
@@ -846,134 +383,9 @@ async function inheritanceFixture() {
   return { cat, R, M, L };
 }
 
-describe("chain, resolve, derived", () => {
-  test("chain runs from the leaf (level 0) to the root", async () => {
-    const { cat, R, M, L } = await inheritanceFixture();
-    const chain = await cat.chain(L.id);
-    assertPlain(chain, "chain");
-    assert.deepEqual(chain, [
-      { id: L.id, name: "Leaf", base_template_id: M.id, level: 0 },
-      { id: M.id, name: "Mid", base_template_id: R.id, level: 1 },
-      { id: R.id, name: "Root", base_template_id: null, level: 2 },
-    ]);
-    assert.deepEqual(await cat.chain(R.id), [{ id: R.id, name: "Root", base_template_id: null, level: 0 }]);
-    assert.deepEqual(await cat.chain(GENERAL_ASSISTANT), [{ id: GENERAL_ASSISTANT, name: "General Assistant", base_template_id: null, level: 0 }]);
-    await rejects(() => cat.chain(wt.newId()), "NOT_FOUND");
-  });
-
-  test("resolve: deep merge, null removes, arrays replace, tool union root first, provenance", async () => {
-    const { cat, R, M, L } = await inheritanceFixture();
-    const r = await cat.resolve(L.id);
-    assertPlain(r, "resolution");
-    assert.deepEqual(Object.keys(r).sort(), ["chain", "effective", "id", "provenance", "resolved_hash"]);
-    assert.equal(r.id, L.id);
-    assert.deepEqual(r.chain, await cat.chain(L.id));
-    assert.deepEqual(r.effective, {
-      workflow_type: "full",
-      default_params: { model: { name: "m-root", temperature: 0.7, max_tokens: 500 }, retrieval: { top_k: 9, rerank: true }, stop: ["b", "c"] },
-      required_tools: ["search", "calc", "browser", "zeta"],
-      required_retrievers: ["docs"],
-    });
-    assert.deepEqual(r.provenance, {
-      "/model/name": R.id,
-      "/model/temperature": M.id,
-      "/model/max_tokens": L.id,
-      "/retrieval/top_k": L.id,
-      "/retrieval/rerank": L.id,
-      "/stop": M.id,
-    });
-    assert.match(r.resolved_hash, HEX64);
-    assert.equal(r.resolved_hash, hashOfConfig({ ...r.effective, base_template_id: null }), "resolved_hash vs independent computation");
-    assert.notEqual(r.resolved_hash, L.config_hash);
-    assert.equal(L.config_hash, expectedConfigHash(L));
-  });
-
-  test("resolved_hash equals config_hash for a root (custom and built-in)", async () => {
-    const { cat, R } = await inheritanceFixture();
-    const r = await cat.resolve(R.id);
-    assert.equal(r.resolved_hash, R.config_hash);
-    assert.equal(r.resolved_hash, hashOfConfig({ ...R, base_template_id: null }));
-    assert.deepEqual(Object.values(r.provenance), Array(Object.keys(r.provenance).length).fill(R.id));
-    for (const b of wt.builtinTemplates()) {
-      const rb = await cat.resolve(b.id);
-      assert.equal(rb.resolved_hash, b.config_hash, b.name);
-    }
-  });
-
-  test("a template derived from a built-in resolves against it", async () => {
-    const cat = await open();
-    const t = await cat.create({ name: "My Support", workflow_type: "full", base_template_id: SUPPORT_DESK, required_tools: ["refund"], default_params: { tone: "formal", retrieval: { top_k: 2 } } });
-    const r = await cat.resolve(t.id);
-    const b = (await cat.get(SUPPORT_DESK));
-    assert.deepEqual(r.effective.required_tools, [...b.required_tools, "refund"]);
-    assert.deepEqual(r.effective.required_retrievers, b.required_retrievers);
-    assert.equal(r.effective.default_params.tone, "formal");
-    assert.equal(r.effective.default_params.retrieval.top_k, 2);
-    assert.equal(r.effective.default_params.retrieval.min_score, b.default_params.retrieval.min_score);
-    assert.equal(r.provenance["/retrieval/min_score"], SUPPORT_DESK);
-    assert.equal(r.provenance["/tone"], t.id);
-    assert.equal(r.resolved_hash, hashOfConfig({ ...r.effective, base_template_id: null }));
-    assert.deepEqual((await cat.derived(SUPPORT_DESK)).map((x) => x.id), [t.id]);
-  });
-
-  test("derived lists direct children only", async () => {
-    const { cat, R, M, L } = await inheritanceFixture();
-    const kids = await cat.derived(R.id);
-    kids.forEach((k) => assertTemplate(k));
-    assert.deepEqual(kids.map((k) => k.id), [M.id]);
-    assert.deepEqual((await cat.derived(M.id)).map((k) => k.id), [L.id]);
-    assert.deepEqual(await cat.derived(L.id), []);
-    assert.deepEqual(await cat.derived(GENERAL_ASSISTANT), []);
-    await rejects(() => cat.derived(wt.newId()), "NOT_FOUND");
-  });
-
-  test("at most 16 levels: the 17th is INHERITANCE_TOO_DEEP", async () => {
-    const cat = await open();
-    let prev = null;
-    for (let i = 0; i < 16; i++) prev = (await cat.create(draft(`Level ${i}`, { base_template_id: prev }))).id;
-    assert.equal((await cat.chain(prev)).length, 16);
-    const e = await rejects(() => cat.create(draft("Level 16", { base_template_id: prev })), "INHERITANCE_TOO_DEEP");
-    assert.equal(e.details.limit, 16);
-  });
-});
-
 // ---- usage and ratings -------------------------------------------------------------------------
 
 describe("recordUsage and rate", () => {
-  test("recordUsage keeps running totals and means; updated_at is not an edit", async () => {
-    const cat = await open();
-    const t = await cat.create(draft("Used"));
-    await cat.recordUsage(t.id, { success: true, responseTimeMs: 100, tokens: 10, cost: 0.5 });
-    await cat.recordUsage(t.id, { success: false, responseTimeMs: 200, tokens: 20, cost: 0.25 });
-    const u = await cat.recordUsage(t.id, { success: true, responseTimeMs: 300, tokens: 30 });
-    assertTemplate(u);
-    assert.equal(u.usage_count, 3);
-    assert.ok(Math.abs(u.success_rate - 2 / 3) < 1e-12);
-    assert.equal(u.avg_response_time_ms, 200);
-    assert.equal(u.total_tokens_used, 60);
-    assert.equal(u.total_cost, 0.75);
-    assert.equal(u.avg_tokens_per_use, 20);
-    assertTimestamp(u.last_used_at, "last_used_at");
-    assert.equal(u.updated_at, t.updated_at, "statistics do not move updated_at (the ifMatch token)");
-    assert.equal(u.config_hash, t.config_hash);
-    assert.deepEqual(await cat.get(t.id), u);
-    await cat.update(t.id, { description: "still editable with the old token" }, { ifMatch: t.updated_at });
-  });
-
-  test("recordUsage on a built-in is kept beside it; builtinTemplates() stays pristine", async () => {
-    const cat = await open();
-    const u = await cat.recordUsage(GENERAL_ASSISTANT, { success: true, responseTimeMs: 40, tokens: 7, cost: 0.01 });
-    assertTemplate(u);
-    assert.equal(u.is_builtin, true);
-    assert.equal(u.usage_count, 1);
-    assert.equal(u.total_tokens_used, 7);
-    assert.equal((await cat.get(GENERAL_ASSISTANT)).usage_count, 1);
-    assert.equal(wt.builtinTemplates().find((b) => b.id === GENERAL_ASSISTANT).usage_count, 0);
-    assert.equal((await cat.discover({ owner: BUILTIN_OWNER })).items[0].id, GENERAL_ASSISTANT, "most used first");
-    const other = await open(cat.userId);
-    assert.equal((await other.get(GENERAL_ASSISTANT)).usage_count, 0, "another store has its own statistics");
-  });
-
   test("no increment is lost when many uses are recorded at once", async () => {
     const cat = await open();
     const t = await cat.create(draft("Busy"));
@@ -986,152 +398,9 @@ describe("recordUsage and rate", () => {
     assert.equal(got.success_rate, 0.5);
     assert.equal((await cat.get(GENERAL_ASSISTANT)).usage_count, n);
   });
-
-  test("a cost that total_cost cannot hold is refused, and the template stays readable", async () => {
-    // total_cost must stay within +-(2^53-1) (SPEC section 3: every number in a record); a run
-    // that would push it past that must be refused, not written and then reported as INTEGRITY
-    // on every later read.
-    const cat = await open();
-    const t = await cat.create(draft("Expensive"));
-    await rejects(() => cat.recordUsage(t.id, { success: true, responseTimeMs: 1, cost: 1e16 }), ["VALIDATION_FAILED", "INVALID_ARGUMENT"], "cost 1e16");
-    assert.deepEqual(await cat.get(t.id), t, "the template is still readable and unchanged");
-    await cat.discover();
-    await cat.exportAll();
-    await rejects(() => cat.recordUsage(GENERAL_ASSISTANT, { success: true, responseTimeMs: 1, cost: 2 ** 53 }), ["VALIDATION_FAILED", "INVALID_ARGUMENT"], "built-in cost 2^53");
-    const bundle = await cat.exportAll();
-    await (await open(cat.userId)).importAll(bundle); // what export gives, import takes
-  });
-
-  test("bad runs are refused with every problem listed", async () => {
-    const cat = await open();
-    const t = await cat.create(draft("Runs"));
-    const e = await rejects(() => cat.recordUsage(t.id, { success: "yes", responseTimeMs: -1, tokens: 1.5, cost: -1, extra: 1 }), "VALIDATION_FAILED");
-    const fields = e.details.violations.map((v) => v.field).sort();
-    assert.deepEqual(fields, ["cost", "extra", "responseTimeMs", "success", "tokens"]);
-    await rejects(() => cat.recordUsage(t.id, {}), "VALIDATION_FAILED");
-    await rejects(() => cat.recordUsage(t.id, { success: true, responseTimeMs: 2 ** 53 }), "VALIDATION_FAILED");
-    // Per-run bounds (README, Usage): above is OUT_OF_RANGE at the field, at the bound counts.
-    for (const [field, over, at] of [["responseTimeMs", 86_400_001, 86_400_000], ["tokens", 100_000_001, 100_000_000], ["cost", 1_000_000.5, 1_000_000]]) {
-      const base = { success: true, responseTimeMs: 1 };
-      const e = await rejects(() => cat.recordUsage(t.id, { ...base, [field]: over }), "VALIDATION_FAILED");
-      assert.deepEqual(e.details.violations.map((v) => [v.field, v.code]), [[field, "OUT_OF_RANGE"]]);
-      assert.equal((await cat.get(t.id)).usage_count, 0);
-      await cat.recordUsage(GENERAL_ASSISTANT, { ...base, [field]: at });
-    }
-    await rejects(() => cat.recordUsage(t.id, undefined), "INVALID_ARGUMENT");
-    await rejects(() => cat.recordUsage(t.id, 5), "VALIDATION_FAILED");
-    await rejects(() => cat.recordUsage(wt.newId(), { success: true, responseTimeMs: 1 }), "NOT_FOUND");
-    assert.equal((await cat.get(t.id)).usage_count, 0);
-  });
-
-  test("rate keeps one rating per user; a second replaces the first", async () => {
-    const cat = await open();
-    const t = await cat.create(draft("Rated"));
-    let r = await cat.rate(t.id, 4);
-    assertTemplate(r);
-    assert.deepEqual([r.rating, r.rating_count], [4, 1]);
-    r = await cat.rate(t.id, 2);
-    assert.deepEqual([r.rating, r.rating_count], [2, 1]);
-    r = await cat.rate(t.id, 0);
-    assert.deepEqual([r.rating, r.rating_count], [0, 1]);
-    assert.deepEqual(await cat.get(t.id), r);
-    const b = await cat.rate(GENERAL_ASSISTANT, 5);
-    assert.deepEqual([b.rating, b.rating_count], [5, 1]);
-    assert.deepEqual([(await cat.get(GENERAL_ASSISTANT)).rating, (await cat.get(GENERAL_ASSISTANT)).rating_count], [5, 1]);
-    for (const s of [5.5, -1, NaN, Infinity, -Infinity]) await rejects(() => cat.rate(t.id, s), "VALIDATION_FAILED", `rate ${s}`);
-    for (const s of ["4", 4n, undefined, null, {}]) await rejects(() => cat.rate(t.id, s), "INVALID_ARGUMENT", `rate ${String(s)}`);
-    await rejects(() => cat.rate(wt.newId(), 3), "NOT_FOUND");
-    assert.deepEqual([(await cat.get(t.id)).rating, (await cat.get(t.id)).rating_count], [0, 1]);
-  });
 });
 
 // ---- specs -----------------------------------------------------------------------------------
-
-describe("template specs", () => {
-  test("createSpec / getSpec / updateSpec / listSpecs / deleteSpec", async () => {
-    const cat = await open();
-    const s = await cat.createSpec({ name: "  Recipe  ", workflow_type: "rag", required_retrievers: ["kb"], default_params: { retrieval: { top_k: 2 } }, tags: ["x"] });
-    assertSpec(s);
-    assert.equal(s.name, "Recipe");
-    assert.equal(s.owner_id, cat.userId);
-    assert.equal(s.usage_count, 0);
-    assert.equal(s.last_used_at, null);
-    assert.equal(s.base_template_name, null);
-    assert.deepEqual(await cat.getSpec(s.id), s);
-    assert.deepEqual(await cat.getSpec(s.id.toLowerCase()), s);
-    const u = await cat.updateSpec(s.id, { description: "edited" }, { ifMatch: s.updated_at });
-    assertSpec(u);
-    assert.equal(u.description, "edited");
-    assert.ok(u.updated_at > s.updated_at);
-    assert.equal(u.created_at, s.created_at);
-    const c = await rejects(() => cat.updateSpec(s.id, { description: "stale" }, { ifMatch: s.updated_at }), "CONFLICT");
-    assert.equal(c.details.actual, u.updated_at);
-    await rejects(() => cat.updateSpec(s.id, { usage_count: 3 }), "VALIDATION_FAILED");
-    await rejects(() => cat.updateSpec(s.id, { workflow_type: "tools" }), "VALIDATION_FAILED");
-    await rejects(() => cat.updateSpec(s.id, { description: "x" }, { ifMatch: "soon" }), "INVALID_ARGUMENT");
-    assert.deepEqual(await cat.getSpec(s.id), u);
-    await sleep(3); // updated_at may run a millisecond ahead of the clock after quick edits
-    const s2 = await cat.createSpec(draft("Second recipe"));
-    const list = await cat.listSpecs();
-    list.forEach((x) => assertSpec(x));
-    assert.deepEqual(list.map((x) => x.id), [s2.id, s.id], "most recently updated first");
-    await sleep(3);
-    await cat.updateSpec(s.id, { description: "touched" });
-    assert.deepEqual((await cat.listSpecs()).map((x) => x.id), [s.id, s2.id]);
-    await cat.deleteSpec(s.id);
-    const nf = await rejects(() => cat.getSpec(s.id), "NOT_FOUND");
-    assert.equal(nf.details.kind, "spec");
-    await rejects(() => cat.deleteSpec(s.id), "NOT_FOUND");
-    await rejects(() => cat.updateSpec(s.id, {}), "NOT_FOUND");
-    assert.deepEqual((await cat.listSpecs()).map((x) => x.id), [s2.id]);
-  });
-
-  test("bad spec drafts list every problem", async () => {
-    const cat = await open();
-    const e = await rejects(() => cat.createSpec({}), "VALIDATION_FAILED");
-    assert.deepEqual(e.details.violations.map((v) => `${v.field}:${v.code}`).sort(), ["name:REQUIRED", "workflow_type:REQUIRED"]);
-    await rejects(() => cat.createSpec(draft("S", { workflow_type: "tools" })), "VALIDATION_FAILED");
-    await rejects(() => cat.createSpec(draft("S", { id: wt.newId() })), "VALIDATION_FAILED");
-    await rejects(() => cat.createSpec(draft("S", { category: "general" })), "VALIDATION_FAILED", "specs have no category");
-    await rejects(() => cat.createSpec(null), "VALIDATION_FAILED");
-    assert.deepEqual(await cat.listSpecs(), []);
-  });
-
-  test("instantiateSpec resolves base_template_name, applies overrides, counts the use in the same commit", async () => {
-    const cat = await open();
-    const spec = await cat.createSpec({ name: "From Spec", workflow_type: "plain", base_template_name: "  general ASSISTANT ", default_params: { model: { temperature: 0.1 } }, tags: ["s"] });
-    const t = await cat.instantiateSpec(spec.id);
-    assertTemplate(t);
-    assert.equal(t.name, "From Spec");
-    assert.equal(t.base_template_id, GENERAL_ASSISTANT);
-    assert.deepEqual(t.default_params, { model: { temperature: 0.1 } });
-    assert.deepEqual(t.tags, ["s"]);
-    assert.equal(t.owner_id, cat.userId);
-    const used = await cat.getSpec(spec.id);
-    assert.equal(used.usage_count, 1);
-    assertTimestamp(used.last_used_at, "spec.last_used_at");
-    // the same name again: NAME_TAKEN, and the spec's count did not move (one transaction)
-    await rejects(() => cat.instantiateSpec(spec.id), "NAME_TAKEN");
-    assert.equal((await cat.getSpec(spec.id)).usage_count, 1);
-    const t2 = await cat.instantiateSpec(spec.id, { name: "Override", is_public: true, description: "o" });
-    assert.equal(t2.name, "Override");
-    assert.equal(t2.is_public, true);
-    assert.equal(t2.description, "o");
-    assert.equal((await cat.getSpec(spec.id)).usage_count, 2);
-    // the user's own latest template of that name wins over a built-in of that name
-    const own = await cat.create(draft("General Assistant"));
-    const t3 = await cat.instantiateSpec(spec.id, { name: "Third" });
-    assert.equal(t3.base_template_id, own.id);
-    const t4 = await cat.instantiateSpec(spec.id, { name: "Fourth", base_template_id: SUPPORT_DESK, workflow_type: "full" });
-    assert.equal(t4.base_template_id, SUPPORT_DESK);
-    await rejects(() => cat.instantiateSpec(spec.id, { name: "Bad", usage_count: 1 }), "VALIDATION_FAILED");
-    const lost = await cat.createSpec({ name: "Lost", workflow_type: "plain", base_template_name: "No Such Template" });
-    const e = await rejects(() => cat.instantiateSpec(lost.id), "BASE_NOT_FOUND");
-    assert.equal(e.details.reference, "No Such Template");
-    assert.equal((await cat.getSpec(lost.id)).usage_count, 0);
-    await rejects(() => cat.instantiateSpec(wt.newId()), "NOT_FOUND");
-  });
-});
 
 // ---- export / import ------------------------------------------------------------------------------
 
@@ -1201,41 +470,6 @@ describe("exportAll / importAll", () => {
     const missing = [...seen].filter((c) => !VIOLATION_CODES.has(c));
     assert.deepEqual(missing, [], `import reports violation codes that violationCodes() does not list: ${missing.join(", ")}`);
   });
-
-  test("a bundle of another user is refused whole", async () => {
-    const { cat } = await populated();
-    const bundle = await cat.exportAll();
-    const stranger = await open();
-    const e = await rejects(() => stranger.importAll(bundle), "VALIDATION_FAILED");
-    assert.ok(e.details.violations.some((v) => v.code === "FORBIDDEN"));
-    const after = await stranger.exportAll();
-    assert.deepEqual([after.workflow_templates, after.template_specs, after.ratings, after.builtin_stats], [[], [], [], []]);
-  });
-
-  test("one bad record (hash, reference, version) means nothing is written", async () => {
-    const { cat } = await populated();
-    const bundle = await cat.exportAll();
-    const tamper = [
-      (b) => { b.workflow_templates[0].default_params = { tampered: true }; },
-      (b) => { b.workflow_templates[0].base_template_id = wt.newId(); b.workflow_templates[0].config_hash = expectedConfigHash(b.workflow_templates[0]); },
-      (b) => { b.workflow_templates.forEach((t) => { t.is_latest = true; }); },
-      (b) => { b.format_version = 2; },
-      (b) => { b.extra = 1; },
-      (b) => { b.template_specs[0].usage_count = -1; },
-      (b) => { b.ratings[0].stars = 9; },
-      (b) => { b.workflow_templates[1].is_builtin = true; },
-    ];
-    for (const [i, f] of tamper.entries()) {
-      const b = structuredClone(bundle);
-      f(b);
-      const fresh = await open(cat.userId);
-      await rejects(() => fresh.importAll(b), "VALIDATION_FAILED", `tamper #${i}`);
-      const after = await fresh.exportAll();
-      assert.deepEqual([after.workflow_templates, after.template_specs, after.ratings, after.builtin_stats], [[], [], [], []], `tamper #${i} wrote something`);
-    }
-    const hm = await rejects(() => cat.importAll((() => { const b = structuredClone(bundle); b.workflow_templates[0].default_params = { x: 1 }; return b; })()), "VALIDATION_FAILED");
-    assert.ok(hm.details.violations.some((v) => v.code === "HASH_MISMATCH"), JSON.stringify(hm.details.violations));
-  });
 });
 
 // ---- subscribe --------------------------------------------------------------------------------
@@ -1280,15 +514,6 @@ describe("subscribe", () => {
     assert.equal(unsubscribe(), undefined);
     await cat.create(draft("Unwatched"));
     assert.equal(events.length, n, "no event after unsubscribe");
-  });
-
-  test("failed writes emit nothing", async () => {
-    const cat = await open();
-    const events = [];
-    cat.subscribe((ev) => events.push(ev));
-    await rejects(() => cat.create({}), "VALIDATION_FAILED");
-    await rejects(() => cat.update(GENERAL_ASSISTANT, {}), "BUILTIN_READ_ONLY");
-    assert.deepEqual(events, []);
   });
 
   test("a throwing callback breaks neither the write nor other subscribers", async () => {
@@ -1374,219 +599,6 @@ describe("access control (one user per store in this release)", () => {
     assert.deepEqual(await cat.get(GENERAL_ASSISTANT), builtins.find((b) => b.id === GENERAL_ASSISTANT));
   });
 
-  test("own templates: private ones are visible to their owner", async () => {
-    const cat = await open();
-    const t = await cat.create(draft("Private", { is_public: false }));
-    assert.deepEqual(await cat.get(t.id), t);
-    assert.ok((await cat.discover({ text: "Private" })).items.some((x) => x.id === t.id));
-  });
-
   // Cross-user visibility over one shared store: tests/node/adapter.test.mjs.
 });
 
-// ---- hostile inputs --------------------------------------------------------------------------------
-
-function hostileValues() {
-  const base = { name: "Hostile", workflow_type: "plain" };
-  const cyclic = { ...base, default_params: {} };
-  cyclic.default_params.self = cyclic;
-  const cyclicArray = { ...base, default_params: { list: [] } };
-  cyclicArray.default_params.list.push(cyclicArray.default_params.list);
-  let deep = {};
-  const deepRoot = deep;
-  for (let i = 0; i < 200; i++) deep = deep.n = {};
-  const throwingGetter = { ...base };
-  Object.defineProperty(throwingGetter, "description", { enumerable: true, get() { throw new Error("getter says no"); } });
-  const trap = () => { throw new Error("trap says no"); };
-  const proxy = new Proxy({}, { get: trap, has: trap, ownKeys: trap, getOwnPropertyDescriptor: trap, getPrototypeOf: trap });
-  const revocable = Proxy.revocable({}, {});
-  revocable.revoke();
-  return [
-    ["null", null],
-    ["42", 42],
-    ['"x"', "x"],
-    ["[]", []],
-    ["a function", () => ({ name: "fn" })],
-    ["a cyclic object", cyclic],
-    ["a cyclic array", cyclicArray],
-    ["a BigInt in default_params", { ...base, default_params: { tokens: 10n } }],
-    ["a Map as default_params", { ...base, default_params: new Map([["a", 1]]) }],
-    ["NaN in default_params", { ...base, default_params: { t: NaN } }],
-    ["Infinity in default_params", { ...base, default_params: { t: -Infinity } }],
-    ["a throwing getter", throwingGetter],
-    ["a Proxy with throwing traps", proxy],
-    ["a revoked Proxy", revocable.proxy],
-    ["a Proxy as default_params", { ...base, default_params: proxy }],
-    ["__proto__ from JSON.parse in default_params", { ...base, default_params: JSON.parse('{"__proto__":{"x":1}}') }],
-    ["a lone surrogate in name", { ...base, name: "bad \uD800 name" }],
-    ["a lone surrogate in a key", { ...base, default_params: { ["k\uDC00"]: 1 } }],
-    ["a 10 MB description", { ...base, description: "x".repeat(10 * 1024 * 1024) }],
-    ["200-deep params", { ...base, default_params: deepRoot }],
-    ["a Date in default_params", { ...base, default_params: { when: new Date(0) } }],
-    ["a Symbol value", { ...base, description: Symbol("s") }],
-    ["a class instance", new (class Draft { constructor() { Object.assign(this, base); } })()],
-    ["a 300 000-element array in default_params", { ...base, default_params: { big: Array.from({ length: 300_000 }, (_, i) => i) } }],
-  ];
-}
-
-const WRONG_IDS = [
-  ["a number", 42],
-  ["an object", {}],
-  ["undefined", undefined],
-  ["null", null],
-  ["an array", [GENERAL_ASSISTANT]],
-  ["a String object", new String(GENERAL_ASSISTANT)],
-  ["a BigInt", 1n],
-  ["a Symbol", Symbol("id")],
-  ["a Proxy", new Proxy({}, { get() { throw new Error("trap"); } })],
-  ["garbage text", "\uD800"],
-];
-
-describe("hostile inputs", () => {
-  test("never throw synchronously, always reject with a code, never change stored data or trap the instance", async () => {
-    const cat = await open();
-    const keep = await cat.create(draft("Kept", { default_params: { model: { name: "m" } }, tags: ["kept"] }));
-    const child = await cat.create(draft("Kept child", { base_template_id: keep.id }));
-    const spec = await cat.createSpec(draft("Kept spec"));
-    await cat.recordUsage(GENERAL_ASSISTANT, { success: true, responseTimeMs: 1 });
-    await cat.rate(keep.id, 4);
-    const before = stable(await cat.exportAll());
-    const events = [];
-    cat.subscribe((ev) => events.push(ev));
-    const ACCEPT = ["VALIDATION_FAILED", "INVALID_ARGUMENT"];
-
-    for (const [what, v] of hostileValues()) {
-      await rejects(() => cat.create(v), ACCEPT, `create(${what})`);
-      await rejects(() => cat.createSpec(v), ACCEPT, `createSpec(${what})`);
-      await rejects(() => cat.importAll(v), ACCEPT, `importAll(${what})`);
-      await rejects(() => cat.recordUsage(keep.id, v), ACCEPT, `recordUsage(id, ${what})`);
-      await rejects(() => cat.updateSpec(spec.id, v), ACCEPT, `updateSpec(id, ${what})`);
-      await rejects(() => cat.update(keep.id, v), ACCEPT, `update(id, ${what})`);
-      // as the patch of update/newVersion (null means "no changes" for newVersion and
-      // instantiateSpec, and no options for update/discover: valid, so not hostile there)
-      if (v !== null) {
-        await rejects(() => cat.newVersion(keep.id, v, "hostile"), ACCEPT, `newVersion(id, ${what})`);
-        await rejects(() => cat.instantiateSpec(spec.id, v), ACCEPT, `instantiateSpec(id, ${what})`);
-        await rejects(() => cat.discover(v), ACCEPT, `discover(${what})`);
-        await rejects(() => cat.update(keep.id, { description: "x" }, v), ACCEPT, `update options ${what}`);
-        await rejects(() => cat.newVersion(keep.id, {}, null, v), ACCEPT, `newVersion options ${what}`);
-        await rejects(() => cat.updateSpec(spec.id, {}, v), ACCEPT, `updateSpec options ${what}`);
-        await rejects(() => cat.rate(keep.id, v), ACCEPT, `rate(id, ${what})`);
-        if (v !== 42) await rejects(() => cat.popularByCategory(v), ACCEPT, `popularByCategory(${what})`); // 42 is a valid n
-      }
-      // as a changelog (null and strings are valid changelogs)
-      if (v !== null && typeof v !== "string") {
-        await rejects(() => cat.newVersion(keep.id, {}, v), "INVALID_ARGUMENT", `newVersion changelog ${what}`);
-      }
-    }
-
-    for (const [what, id] of WRONG_IDS) {
-      const calls = {
-        get: () => cat.get(id),
-        update: () => cat.update(id, { description: "x" }),
-        newVersion: () => cat.newVersion(id, {}, "x"),
-        versions: () => cat.versions(id),
-        "diff(a)": () => cat.diff(id, keep.id),
-        "diff(b)": () => cat.diff(keep.id, id),
-        delete: () => cat.delete(id),
-        chain: () => cat.chain(id),
-        resolve: () => cat.resolve(id),
-        derived: () => cat.derived(id),
-        recordUsage: () => cat.recordUsage(id, { success: true, responseTimeMs: 1 }),
-        rate: () => cat.rate(id, 3),
-        getSpec: () => cat.getSpec(id),
-        updateSpec: () => cat.updateSpec(id, { description: "x" }),
-        deleteSpec: () => cat.deleteSpec(id),
-        instantiateSpec: () => cat.instantiateSpec(id),
-      };
-      for (const [m, call] of Object.entries(calls)) await rejects(call, "INVALID_ARGUMENT", `${m}(${what})`);
-    }
-
-    // Stored data is exactly what it was, nothing was announced, and the instance still works.
-    assert.deepEqual(stable(await cat.exportAll()), before);
-    assert.deepEqual(events, []);
-    assert.deepEqual(await cat.get(keep.id), (await cat.exportAll()).workflow_templates.find((t) => t.id === keep.id));
-    assert.deepEqual((await cat.derived(keep.id)).map((t) => t.id), [child.id]);
-    const fresh = await cat.create(draft("Created after the storm", { default_params: { ok: true } }));
-    assertTemplate(fresh);
-    assert.deepEqual(await cat.get(fresh.id), fresh);
-    assert.equal((await cat.resolve(child.id)).effective.default_params.model.name, "m");
-    assert.match(wt.newId(), ULID);
-    assert.equal(wt.validateTemplate(draft("ok")).ok, true);
-    const other = await open();
-    assert.ok((await other.discover()).total >= wt.builtinTemplates().length);
-  });
-
-  test("many conversion problems give a bounded, coded rejection (a sparse array)", async () => {
-    const cat = await open();
-    const holes = [];
-    holes.length = 100_000; // `arr.length = n` in an app; every hole is undefined
-    const e = await rejects(() => cat.create(draft("Sparse", { default_params: { holes } })), ["VALIDATION_FAILED", "INVALID_ARGUMENT"], "sparse array");
-    assert.ok(e.message.length <= 64 * 1024, `the error message is ${e.message.length} characters long`);
-  });
-
-  test("huge problem texts reject with a coded error instead of throwing RangeError synchronously", async () => {
-    // The problems list of js/convert.js is JSON.stringify'd whole; past V8's longest string
-    // that throws RangeError out of create() itself (also reached by a sparse array of 10^7 holes,
-    // after 20 s). Three getters whose errors carry 200 MB messages reach it in a second.
-    const cat = await open();
-    const kept = await cat.create(draft("Kept"));
-    const huge = "x".repeat(200_000_000);
-    const d = draft("Huge problems");
-    for (let i = 0; i < 3; i++) Object.defineProperty(d, `g${i}`, { enumerable: true, get() { throw new Error(huge); } });
-    await rejects(() => cat.create(d), ["VALIDATION_FAILED", "INVALID_ARGUMENT"], "create with huge problems");
-    assert.deepEqual(await cat.get(kept.id), kept);
-  });
-
-  test("the module-level functions refuse hostile values with coded errors too", () => {
-    for (const [what, v] of hostileValues()) {
-      const r = wt.validateTemplate(v);
-      const hashable = what === "a 10 MB description"; // configHash reads only the configuration
-      assertPlain(r, `validateTemplate(${what})`);
-      assert.equal(r.ok, false, `validateTemplate(${what}) said ok`);
-      assert.ok(r.violations.length > 0);
-      const s = wt.validateSpec(v);
-      assert.equal(s.ok, false, `validateSpec(${what}) said ok`);
-      if (hashable) {
-        assert.match(wt.configHash(v), HEX64);
-        continue;
-      }
-      assert.throws(() => wt.configHash(v), (e) => {
-        assertCodedError(e, `configHash(${what})`);
-        return ["VALIDATION_FAILED", "INVALID_ARGUMENT"].includes(e.code);
-      });
-    }
-  });
-
-  test("values at the limits are accepted exactly up to the limit", async () => {
-    const cat = await open();
-    let p32 = {};
-    const root32 = p32;
-    for (let i = 1; i < 32; i++) p32 = p32.n = {};
-    const ok = await cat.create(draft("Depth 32", { default_params: root32 }));
-    assertTemplate(ok);
-    await rejects(() => cat.create(draft("Depth 33", { default_params: { n: root32 } })), "VALIDATION_FAILED");
-    await cat.create(draft("n".repeat(255), { description: "d".repeat(10000) }));
-    await rejects(() => cat.create(draft("Long", { description: "d".repeat(10001) })), "VALIDATION_FAILED");
-    await cat.create(draft("Safe", { default_params: { max: 2 ** 53 - 1, min: -(2 ** 53 - 1) } }));
-    await cat.create(draft("\u{1F600} emoji \u{10FFFF}", { default_params: { "\u{1F600}": "\uD83D\uDE00" } }));
-  });
-});
-
-describe("preview", () => {
-  test("a draft previews as it resolves once saved; nothing is written", async () => {
-    const cat = await open();
-    const base = await cat.create(draft("Preview base", { default_params: { model: { name: "m", temperature: 0.5 } } }));
-    const d = draft("Preview child", { base_template_id: base.id, default_params: { model: { temperature: 0 } } });
-    const p = await cat.preview(d);
-    assert.equal((await cat.discover({ includeBuiltin: false })).total, 1, "nothing written");
-    const saved = await cat.create(d);
-    const r = await cat.resolve(saved.id);
-    assert.deepEqual(p.effective, r.effective);
-    assert.equal(p.resolved_hash, r.resolved_hash);
-    assert.equal(p.provenance["/model/name"], base.id);
-    await rejects(() => cat.preview({ base_template_id: saved.id }, base.id), "INHERITANCE_CYCLE", "a base that closes a cycle");
-    await rejects(() => cat.preview({ default_params: 5 }), "VALIDATION_FAILED", "bad params");
-    await rejects(() => cat.preview("nope"), "VALIDATION_FAILED", "not an object (as create says)");
-  });
-});

@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 
 use serde_json::{json, Map, Value};
 use workflow_templates::catalog::discover::order;
-use workflow_templates::catalog::{Catalog, Env, SkippedRow, Sort};
+use workflow_templates::catalog::{Catalog, DiscoverOptions, Env, Page, SkippedRow, Sort, UsageRun, WriteOptions};
 use workflow_templates::store::memory::MemoryStore;
 use workflow_templates::store::{BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, UsageTotals, Write};
 use workflow_templates::{Error, Result, TemplateSpec, WorkflowTemplate};
@@ -64,11 +64,20 @@ pub struct Shared {
     pub inner: Rc<MemoryStore>,
     pub indexed: bool,
     pub hook: RefCell<Option<Hook>>,
+    /// Errors the next commits fail with, one each, before the store sees them; `commits`
+    /// counts every commit asked for.
+    pub refusals: RefCell<Vec<Error>>,
+    pub commits: Cell<usize>,
 }
 
 impl Shared {
     pub fn before_next_commit(&self, f: impl FnOnce() + 'static) {
         *self.hook.borrow_mut() = Some(Box::new(f));
+    }
+
+    /// The next `n` commits fail with `e` (as an adapter reports a race it lost) and write nothing.
+    pub fn refuse_commits(&self, n: usize, e: impl Fn() -> Error) {
+        self.refusals.borrow_mut().extend((0..n).map(|_| e()));
     }
 }
 
@@ -107,6 +116,14 @@ impl Store for Shared {
         let hook = self.hook.borrow_mut().take();
         if let Some(h) = hook {
             h();
+        }
+        self.commits.set(self.commits.get() + 1);
+        let refused = {
+            let mut r = self.refusals.borrow_mut();
+            (!r.is_empty()).then(|| r.remove(0))
+        };
+        if let Some(e) = refused {
+            return Err(e);
         }
         self.inner.commit(writes).await
     }
@@ -149,7 +166,7 @@ impl Fx {
 
     /// A new view of the shared store, with no hook set.
     pub fn store(&self) -> Shared {
-        Shared { inner: self.mem.clone(), indexed: self.indexed, hook: RefCell::new(None) }
+        Shared { inner: self.mem.clone(), indexed: self.indexed, hook: RefCell::new(None), refusals: RefCell::default(), commits: Cell::new(0) }
     }
 
     pub fn env(&self) -> TestEnv {
@@ -251,4 +268,58 @@ pub fn violations(e: &Error) -> Vec<(String, String)> {
 /// The error's message and details as one text (to look for what must not be there).
 pub fn everything_said(e: &Error) -> String {
     format!("{e} {}", e.details())
+}
+
+// ---- helpers of the catalog_*.rs topic files ----------------------------------------------
+
+/// A well-formed id that no record has.
+pub const MISSING: &str = "01ARZ3NDEKTSV4RRFFQ69G5FB0";
+
+pub const CODE_ASSISTANT: &str = "00000000000000000000000003";
+pub const RESEARCH_ANALYST: &str = "00000000000000000000000004";
+pub const CREATIVE_WRITER: &str = "00000000000000000000000006";
+pub const DOCUMENT_QA: &str = "0000000000000000000000000A";
+
+pub fn has_violation(e: &Error, field: &str, code: &str) -> bool {
+    violations(e).iter().any(|(f, c)| f == field && c == code)
+}
+
+pub fn has_code(e: &Error, code: &str) -> bool {
+    violations(e).iter().any(|(_, c)| c == code)
+}
+
+pub fn get(c: &Cat, id: &str) -> WorkflowTemplate {
+    ok(block_on(c.get(id)))
+}
+
+pub fn if_match(t: &str) -> WriteOptions {
+    WriteOptions { if_match: Some(t.to_string()) }
+}
+
+pub fn no_opts() -> WriteOptions {
+    WriteOptions::default()
+}
+
+pub fn run(success: bool, response_time_ms: u64, tokens: u64, cost: f64) -> UsageRun {
+    UsageRun { success, response_time_ms, tokens, cost }
+}
+
+pub fn use_once(c: &Cat, id: &str) -> WorkflowTemplate {
+    ok(block_on(c.record_usage(id, &run(true, 100, 10, 0.0))))
+}
+
+pub fn opts(v: Value) -> DiscoverOptions {
+    ok(DiscoverOptions::from_value(&v))
+}
+
+pub fn discover(c: &Cat, v: Value) -> Page<WorkflowTemplate> {
+    ok(block_on(c.discover(&opts(v))))
+}
+
+pub fn ids(ts: &[WorkflowTemplate]) -> Vec<String> {
+    ts.iter().map(|t| t.id.clone()).collect()
+}
+
+pub fn idv(ts: &[&WorkflowTemplate]) -> Vec<String> {
+    ts.iter().map(|t| t.id.clone()).collect()
 }
