@@ -22,6 +22,11 @@
 //!   (owner, name key, label); existing data needs nothing (no template has a label yet).
 //! - 006_usage_cost_sum: `usage_totals.cost_sum`, the exact sum of the recorded costs behind
 //!   `total_cost` (JSON partials; NULL in older rows, derived on their next use).
+//! - 007_discovery_query: discovery answered in SQL (issue 13, `crate::discover`): the
+//!   lowercased name and description and `updated_ms` beside each record, `template_tags`,
+//!   ordered indexes by the core's sort keys (public latest; each owner's latest) replacing
+//!   003's, and text indexes (PostgreSQL: pg_trgm GIN; SQLite: FTS5 trigram); existing rows get
+//!   their derived columns and tags in `post_up`.
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -106,6 +111,14 @@ CREATE TABLE users (
         pg_up: include_str!("../migrations/postgres/006_usage_cost_sum.up.sql"),
         pg_down: include_str!("../migrations/postgres/006_usage_cost_sum.down.sql"),
         post_up: None,
+    },
+    Migration {
+        id: "007_discovery_query",
+        sqlite_up: include_str!("../migrations/sqlite/007_discovery_query.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/007_discovery_query.down.sql"),
+        pg_up: include_str!("../migrations/postgres/007_discovery_query.up.sql"),
+        pg_down: include_str!("../migrations/postgres/007_discovery_query.down.sql"),
+        post_up: Some(crate::discover::fill_derived),
     },
 ];
 
