@@ -13,7 +13,7 @@
 //! store owns for one request (the server calls the catalog on a blocking thread).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 use workflow_templates::builtin;
@@ -149,7 +149,7 @@ fn apply(c: &mut Conn, w: Write) -> Result<()> {
             values.extend(discover::derived_values(&record));
             let extra: Vec<(&str, K)> = [("rev", K::Int), ("name_key", K::Text)].into_iter().chain(discover::DERIVED_COLS.iter().copied()).collect();
             upsert(c, "workflow_templates", TEMPLATE_COLS, &extra, values, &["id"], cur.is_some()).map_err(|e| unique_as_conflict(e, &record.id, expect))?;
-            discover::write_tags(c, &record)?;
+            discover::write_tags(c, &record, cur.is_some())?;
         }
         Write::DeleteTemplate { id, expect } => {
             let cur = current_rev(c, "workflow_templates", "id = {t1} AND is_builtin = {b2}", &[text(&id), P::Bool(false)])?;
@@ -232,23 +232,35 @@ fn apply(c: &mut Conn, w: Write) -> Result<()> {
     Ok(())
 }
 
-/// At most one latest template per (owner, name key) among the owners a batch touched. On
-/// PostgreSQL the owners' user rows are locked first (in id order), so two transactions that
-/// could break the rule for one owner check it one after the other, each seeing the other's
-/// committed rows.
-fn check_unique(c: &mut Conn, owners: &BTreeSet<String>) -> Result<()> {
-    for owner in owners {
+/// At most one latest template per (owner, name key) among the pairs a batch wrote (only a
+/// written record can add a latest row to a pair: a rename moves a record to the pair it is
+/// written under, and the pair it left only loses one). On PostgreSQL the owners' user rows are
+/// locked first (in id order), so two transactions that could break the rule for one owner
+/// check it one after the other, each seeing the other's committed rows. Only the written name
+/// keys are read, so a batch's check costs what it wrote, not what its owners hold (an import of
+/// thousands of records, issue 13's seeding).
+fn check_unique(c: &mut Conn, keys: &BTreeMap<String, BTreeSet<String>>) -> Result<()> {
+    for owner in keys.keys() {
         if c.dialect() == Dialect::Postgres {
             c.query("SELECT id FROM users WHERE id = {t1} FOR NO KEY UPDATE", &[text(owner)])?;
         }
     }
-    for owner in owners {
-        let rows = c.query(
-            "SELECT name_key, MIN(name) FROM workflow_templates WHERE owner_id = {t1} AND is_latest = {b2} AND is_builtin = {b3} GROUP BY name_key HAVING COUNT(*) > 1",
-            &[text(owner), P::Bool(true), P::Bool(false)],
-        )?;
-        if let Some(r) = rows.first() {
-            return Err(Error::NameTaken { name: r[1].text().unwrap_or_default().to_string() });
+    for (owner, names) in keys {
+        let names: Vec<&String> = names.iter().collect();
+        for chunk in names.chunks(500) {
+            let mut p = vec![text(owner), P::Bool(true), P::Bool(false)];
+            let mut list = Vec::with_capacity(chunk.len());
+            for k in chunk {
+                p.push(text(k.as_str()));
+                list.push(format!("{{t{}}}", p.len()));
+            }
+            let sql = format!(
+                "SELECT name_key, MIN(name) FROM workflow_templates WHERE owner_id = {{t1}} AND is_latest = {{b2}} AND is_builtin = {{b3}} AND name_key IN ({}) GROUP BY name_key HAVING COUNT(*) > 1",
+                list.join(", ")
+            );
+            if let Some(r) = c.query(&sql, &p)?.first() {
+                return Err(Error::NameTaken { name: r[1].text().unwrap_or_default().to_string() });
+            }
         }
     }
     Ok(())
@@ -423,10 +435,10 @@ impl Store for SqlStore {
         let c: &mut Conn = &mut conn;
         let claim = self.idem.borrow().clone();
         let resource = writes.first().and_then(first_id);
-        let mut owners = BTreeSet::new();
+        let mut owners: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for w in &writes {
             if let Write::PutTemplate { record, .. } = w {
-                owners.insert(record.owner_id.clone());
+                owners.entry(record.owner_id.clone()).or_default().insert(name_key(&record.name));
             }
         }
         let taken = Cell::new(false);
