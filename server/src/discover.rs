@@ -117,7 +117,16 @@ fn order_by(d: Dialect, sort: Sort) -> &'static str {
     }
 }
 
-const KEY_COLS: &str = "usage_count AS k_usage, rating AS k_rating, rating_count AS k_rcount, name_lc AS k_name_lc, name AS k_name, updated_ms AS k_ms, id AS k_id";
+/// The key columns a sort reads (the others are constants, so an ordered index that holds the
+/// sort's columns answers an arm by itself, without the table: PostgreSQL's index-only scan).
+fn key_cols(sort: Sort) -> &'static str {
+    match sort {
+        Sort::Popular => "w.usage_count AS k_usage, w.rating AS k_rating, 0 AS k_rcount, w.name_lc AS k_name_lc, w.name AS k_name, 0 AS k_ms, w.id AS k_id",
+        Sort::Rating => "0 AS k_usage, w.rating AS k_rating, w.rating_count AS k_rcount, w.name_lc AS k_name_lc, w.name AS k_name, 0 AS k_ms, w.id AS k_id",
+        Sort::Recent => "0 AS k_usage, CAST(NULL AS DOUBLE PRECISION) AS k_rating, 0 AS k_rcount, '' AS k_name_lc, '' AS k_name, w.updated_ms AS k_ms, w.id AS k_id",
+        Sort::Name => "0 AS k_usage, CAST(NULL AS DOUBLE PRECISION) AS k_rating, 0 AS k_rcount, w.name_lc AS k_name_lc, w.name AS k_name, 0 AS k_ms, w.id AS k_id",
+    }
+}
 
 /// `%text%` for LIKE with `\` as the escape character.
 fn like_pattern(q: &str) -> String {
@@ -173,6 +182,7 @@ pub(crate) fn page_sql(d: Dialect, q: &PageQuery) -> (String, String, Vec<P>) {
             }
         }
     }
+    let mut viewer_at = 0;
     let arms: Vec<String> = match &q.owner {
         Some(o) => {
             let n = bind(text(o));
@@ -184,17 +194,84 @@ pub(crate) fn page_sql(d: Dialect, q: &PageQuery) -> (String, String, Vec<P>) {
         }
         None => {
             let n = bind(text(&q.viewer));
+            viewer_at = n;
             vec![is(d, "is_public", true), format!("{} AND w.owner_id = {{t{n}}}", is(d, "is_public", false))]
         }
     };
-    let select = select_list(TEMPLATE_COLS);
-    let selects: Vec<String> = arms.iter().map(|a| format!("SELECT {select}, {KEY_COLS} FROM workflow_templates w WHERE {filter} AND {a}")).collect();
+    let counted = counts_answer(q).then(|| {
+        let mut sql = format!("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM discover_counts WHERE owner_key IN ('', {{t{viewer_at}}})");
+        if q.category.is_some() {
+            sql.push_str(" AND category = {t1}");
+        }
+        if q.workflow_type.is_some() {
+            sql.push_str(&format!(" AND workflow_type = {{t{}}}", if q.category.is_some() { 2 } else { 1 }));
+        }
+        sql
+    });
+    let counts: Vec<String> = arms.iter().map(|a| format!("(SELECT COUNT(*) FROM workflow_templates w WHERE {filter} AND {a})")).collect();
+    let total = counted.unwrap_or_else(|| format!("SELECT {}", counts.join(" + ")));
+    let order = order_by(d, q.sort);
+    // Inside an arm the order names the table's columns (PostgreSQL reads `alias COLLATE` as a
+    // column of the table, not the output alias).
+    let inner = [("k_name_lc", "w.name_lc"), ("k_name", "w.name"), ("k_usage", "w.usage_count"), ("k_rating", "w.rating"), ("k_rcount", "w.rating_count"), ("k_ms", "w.updated_ms"), ("k_id", "w.id")]
+        .iter()
+        .fold(order.to_string(), |o, (k, col)| o.replace(k, col));
+    let select = select_list(TEMPLATE_COLS).replace("rev, ", "w.rev, ");
+    // Each arm is ordered and limited on its own (its ordered index, read no deeper than the
+    // page's end), then the two are merged: a planner left with the whole UNION ALL may sort
+    // every row instead (PostgreSQL did at 100,000 rows).
+    let end = bind(int(i64::try_from(q.offset.saturating_add(q.limit as u64)).unwrap_or(i64::MAX)));
+    let keys = key_cols(q.sort);
+    let selects: Vec<String> =
+        arms.iter().map(|a| format!("SELECT * FROM (SELECT {keys} FROM workflow_templates w WHERE {filter} AND {a} ORDER BY {inner} LIMIT {{i{end}}}) a")).collect();
     let lim = bind(int(q.limit.min(1 << 20) as i64));
     let off = bind(int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
-    let rows = format!("SELECT * FROM ({}) u ORDER BY {} LIMIT {{i{lim}}} OFFSET {{i{off}}}", selects.join(" UNION ALL "), order_by(d, q.sort));
-    let counts: Vec<String> = arms.iter().map(|a| format!("(SELECT COUNT(*) FROM workflow_templates w WHERE {filter} AND {a})")).collect();
-    let total = format!("SELECT {}", counts.join(" + "));
+    // The page's keys first (stepping over `offset` entries reads keys only), then its rows.
+    let rows = format!(
+        "SELECT {select}, k.* FROM (SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}",
+        selects.join(" UNION ALL ")
+    );
     (rows, total, p)
+}
+
+/// Whether `discover_counts` answers the total: no text, tag or owner filter, latest only (the
+/// counters hold latest rows by (public, or the private owner), category and type).
+fn counts_answer(q: &PageQuery) -> bool {
+    q.text.is_none() && q.tags.is_empty() && q.owner.is_none() && q.latest_only
+}
+
+/// A latest stored row's counter in `discover_counts`: (`''` for a public row, else its owner;
+/// category; workflow type). `None` for a row that is not counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Bucket(String, String, String);
+
+pub(crate) fn bucket_of(t: &WorkflowTemplate) -> Option<Bucket> {
+    (t.is_latest && !t.is_builtin).then(|| Bucket(if t.is_public { String::new() } else { t.owner_id.clone() }, t.category.as_str().into(), t.workflow_type.as_str().into()))
+}
+
+/// The counter of the stored row `id` as its columns say (read before a write changes them).
+pub(crate) fn stored_bucket(c: &mut Conn, id: &str) -> DbResult<Option<Bucket>> {
+    let rows = c.query("SELECT owner_id, is_public, is_latest, is_builtin, {eo:category}, {eo:workflow_type} FROM workflow_templates WHERE id = {t1}", &[text(id)])?;
+    Ok(rows.first().and_then(|r| {
+        let (public, latest, builtin) = (r[1].bool()?, r[2].bool()?, r[3].bool()?);
+        (latest && !builtin).then(|| Bucket(if public { String::new() } else { r[0].text().unwrap_or_default().into() }, r[4].text().unwrap_or_default().into(), r[5].text().unwrap_or_default().into()))
+    }))
+}
+
+/// Moves one row's count from its old counter to its new one (in the write's transaction).
+pub(crate) fn move_count(c: &mut Conn, old: Option<Bucket>, new: Option<Bucket>) -> DbResult<()> {
+    if old == new {
+        return Ok(());
+    }
+    for (b, d) in [(old, -1i64), (new, 1)] {
+        if let Some(Bucket(o, cat, ty)) = b {
+            c.execute(
+                "INSERT INTO discover_counts (owner_key, category, workflow_type, n) VALUES ({t1}, {t2}, {t3}, {i4}) ON CONFLICT (owner_key, category, workflow_type) DO UPDATE SET n = discover_counts.n + excluded.n",
+                &[text(o), text(cat), text(ty), int(d)],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The sort key a row was ordered by, read from its key columns (the last seven).
@@ -215,8 +292,9 @@ fn key_of(r: &Row) -> SortKey {
 
 pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
     let (rows_sql, total_sql, p) = page_sql(c.dialect(), q);
-    // The total's statement binds the same parameters but not LIMIT/OFFSET (the last two).
-    let total = c.query(&total_sql, &p[..p.len() - 2])?.first().and_then(|r| r[0].int()).unwrap_or(0).max(0) as usize;
+    // The total's statement binds the same parameters but not the page's end, LIMIT and
+    // OFFSET (the last three).
+    let total = c.query(&total_sql, &p[..p.len() - 3])?.first().and_then(|r| r[0].int()).unwrap_or(0).max(0) as usize;
     let mut rows = Vec::new();
     if (q.offset as u128) < total as u128 {
         for mut r in c.query(&rows_sql, &p)? {

@@ -143,6 +143,7 @@ fn apply(c: &mut Conn, w: Write) -> Result<()> {
                 return Err(Error::BuiltinReadOnly { id: record.id });
             }
             let rev = check(expect, cur, &record.id)?;
+            let counted = if cur.is_some() { discover::stored_bucket(c, &record.id)? } else { None };
             let mut values = params_of(TEMPLATE_COLS, &record.to_value());
             values.push(u(rev));
             values.push(text(name_key(&record.name)));
@@ -150,11 +151,14 @@ fn apply(c: &mut Conn, w: Write) -> Result<()> {
             let extra: Vec<(&str, K)> = [("rev", K::Int), ("name_key", K::Text)].into_iter().chain(discover::DERIVED_COLS.iter().copied()).collect();
             upsert(c, "workflow_templates", TEMPLATE_COLS, &extra, values, &["id"], cur.is_some()).map_err(|e| unique_as_conflict(e, &record.id, expect))?;
             discover::write_tags(c, &record, cur.is_some())?;
+            discover::move_count(c, counted, discover::bucket_of(&record))?;
         }
         Write::DeleteTemplate { id, expect } => {
             let cur = current_rev(c, "workflow_templates", "id = {t1} AND is_builtin = {b2}", &[text(&id), P::Bool(false)])?;
             check(expect, cur, &id)?;
             if cur.is_some() {
+                let counted = discover::stored_bucket(c, &id)?;
+                discover::move_count(c, counted, None)?;
                 discover::delete_tags(c, &id)?;
                 c.execute("DELETE FROM workflow_templates WHERE id = {t1} AND is_builtin = {b2}", &[text(&id), P::Bool(false)])?;
             }

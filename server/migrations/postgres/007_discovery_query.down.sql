@@ -1,3 +1,4 @@
+DROP TABLE discover_counts;
 DROP INDEX idx_workflow_templates_description_trgm;
 DROP INDEX idx_workflow_templates_name_trgm;
 DROP INDEX idx_workflow_templates_own_name;

@@ -42,3 +42,16 @@ CREATE INDEX idx_workflow_templates_own_name ON workflow_templates (owner_id, na
 -- the exact LIKE, so the index's own case folding only widens the candidates).
 CREATE INDEX idx_workflow_templates_name_trgm ON workflow_templates USING gin (name_lc gin_trgm_ops) WHERE NOT is_builtin;
 CREATE INDEX idx_workflow_templates_description_trgm ON workflow_templates USING gin (description_lc gin_trgm_ops) WHERE NOT is_builtin;
+
+-- `total` of the common pages (no text, tag or owner filter, latest only) without counting
+-- rows: how many latest stored templates each counter holds: public ones (owner_key '') and
+-- each owner's private ones, by category and type. The store moves a row's count in the
+-- transaction that writes it.
+CREATE TABLE discover_counts (
+    owner_key VARCHAR(26) NOT NULL,
+    category VARCHAR(32) NOT NULL,
+    workflow_type VARCHAR(16) NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (owner_key, category, workflow_type)
+);
+INSERT INTO discover_counts (owner_key, category, workflow_type, n) SELECT CASE WHEN is_public THEN '' ELSE owner_id END, category::text, workflow_type::text, COUNT(*) FROM workflow_templates WHERE is_latest AND NOT is_builtin GROUP BY 1, 2, 3;

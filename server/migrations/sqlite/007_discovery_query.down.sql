@@ -1,3 +1,4 @@
+DROP TABLE discover_counts;
 DROP TRIGGER workflow_templates_search_ad;
 DROP TRIGGER workflow_templates_search_au;
 DROP TRIGGER workflow_templates_search_ai;

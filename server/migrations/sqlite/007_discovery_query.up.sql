@@ -69,3 +69,16 @@ CREATE TRIGGER workflow_templates_search_ad AFTER DELETE ON workflow_templates B
 END;
 -- Existing rows (post_up then fills the lowercased columns, which the triggers follow).
 INSERT INTO template_search_docs (template_id, name_lc, description_lc) SELECT id, name_lc, description_lc FROM workflow_templates;
+
+-- `total` of the common pages (no text, tag or owner filter, latest only) without counting
+-- rows: how many latest stored templates each counter holds: public ones (owner_key '') and
+-- each owner's private ones, by category and type. The store moves a row's count in the
+-- transaction that writes it.
+CREATE TABLE discover_counts (
+    owner_key VARCHAR(26) NOT NULL,
+    category VARCHAR(32) NOT NULL,
+    workflow_type VARCHAR(16) NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (owner_key, category, workflow_type)
+);
+INSERT INTO discover_counts (owner_key, category, workflow_type, n) SELECT CASE WHEN is_public = 1 THEN '' ELSE owner_id END, category, workflow_type, COUNT(*) FROM workflow_templates WHERE is_latest = 1 AND is_builtin = 0 GROUP BY 1, 2, 3;
