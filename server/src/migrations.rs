@@ -25,7 +25,8 @@
 //! - 007_discovery_query: discovery answered in SQL (issue 13, `crate::discover`): the
 //!   lowercased name and description and `updated_ms` beside each record, `template_tags`,
 //!   ordered indexes by the core's sort keys (public latest; each owner's latest) replacing
-//!   003's, and text indexes (PostgreSQL: pg_trgm GIN; SQLite: FTS5 trigram); existing rows get
+//!   003's, text indexes (PostgreSQL: pg_trgm GIN; SQLite: FTS5 trigram), and `discover_counts`
+//!   (latest rows per public/owner, category, type: the common pages' totals); existing rows get
 //!   their derived columns and tags in `post_up`.
 
 use workflow_templates::model::id::BUILTIN_OWNER;

@@ -28,15 +28,15 @@ DROP INDEX idx_workflow_templates_top_popular;
 DROP INDEX idx_workflow_templates_top_rating;
 DROP INDEX idx_workflow_templates_top_recent;
 DROP INDEX idx_workflow_templates_top_name;
-CREATE INDEX idx_workflow_templates_pub_popular ON workflow_templates (usage_count DESC, rating DESC NULLS LAST, name_lc COLLATE "C", name COLLATE "C", id COLLATE "C") WHERE is_public AND is_latest AND NOT is_builtin;
-CREATE INDEX idx_workflow_templates_pub_rating ON workflow_templates (rating DESC NULLS LAST, rating_count DESC, name_lc COLLATE "C", name COLLATE "C", id COLLATE "C") WHERE is_public AND is_latest AND NOT is_builtin;
-CREATE INDEX idx_workflow_templates_pub_recent ON workflow_templates (updated_ms DESC, id COLLATE "C" DESC) WHERE is_public AND is_latest AND NOT is_builtin;
-CREATE INDEX idx_workflow_templates_pub_name ON workflow_templates (name_lc COLLATE "C", name COLLATE "C", id COLLATE "C") WHERE is_public AND is_latest AND NOT is_builtin;
+CREATE INDEX idx_workflow_templates_pub_popular ON workflow_templates (usage_count DESC, rating DESC NULLS LAST, name_lc COLLATE "C", name COLLATE "C", id COLLATE "C", category, workflow_type) WHERE is_public AND is_latest AND NOT is_builtin;
+CREATE INDEX idx_workflow_templates_pub_rating ON workflow_templates (rating DESC NULLS LAST, rating_count DESC, name_lc COLLATE "C", name COLLATE "C", id COLLATE "C", category, workflow_type) WHERE is_public AND is_latest AND NOT is_builtin;
+CREATE INDEX idx_workflow_templates_pub_recent ON workflow_templates (updated_ms DESC, id COLLATE "C" DESC, category, workflow_type) WHERE is_public AND is_latest AND NOT is_builtin;
+CREATE INDEX idx_workflow_templates_pub_name ON workflow_templates (name_lc COLLATE "C", name COLLATE "C", id COLLATE "C", category, workflow_type) WHERE is_public AND is_latest AND NOT is_builtin;
 CREATE INDEX idx_workflow_templates_pub_category_type ON workflow_templates (category, workflow_type) WHERE is_public AND is_latest AND NOT is_builtin;
-CREATE INDEX idx_workflow_templates_own_popular ON workflow_templates (owner_id, usage_count DESC, rating DESC NULLS LAST, name_lc COLLATE "C", name COLLATE "C", id COLLATE "C") WHERE is_latest AND NOT is_builtin;
-CREATE INDEX idx_workflow_templates_own_rating ON workflow_templates (owner_id, rating DESC NULLS LAST, rating_count DESC, name_lc COLLATE "C", name COLLATE "C", id COLLATE "C") WHERE is_latest AND NOT is_builtin;
-CREATE INDEX idx_workflow_templates_own_recent ON workflow_templates (owner_id, updated_ms DESC, id COLLATE "C" DESC) WHERE is_latest AND NOT is_builtin;
-CREATE INDEX idx_workflow_templates_own_name ON workflow_templates (owner_id, name_lc COLLATE "C", name COLLATE "C", id COLLATE "C") WHERE is_latest AND NOT is_builtin;
+CREATE INDEX idx_workflow_templates_own_popular ON workflow_templates (owner_id, is_public, usage_count DESC, rating DESC NULLS LAST, name_lc COLLATE "C", name COLLATE "C", id COLLATE "C", category, workflow_type) WHERE is_latest AND NOT is_builtin;
+CREATE INDEX idx_workflow_templates_own_rating ON workflow_templates (owner_id, is_public, rating DESC NULLS LAST, rating_count DESC, name_lc COLLATE "C", name COLLATE "C", id COLLATE "C", category, workflow_type) WHERE is_latest AND NOT is_builtin;
+CREATE INDEX idx_workflow_templates_own_recent ON workflow_templates (owner_id, is_public, updated_ms DESC, id COLLATE "C" DESC, category, workflow_type) WHERE is_latest AND NOT is_builtin;
+CREATE INDEX idx_workflow_templates_own_name ON workflow_templates (owner_id, is_public, name_lc COLLATE "C", name COLLATE "C", id COLLATE "C", category, workflow_type) WHERE is_latest AND NOT is_builtin;
 
 -- `text`: trigram GIN indexes answer LIKE '%...%' (pg_trgm rechecks every candidate against
 -- the exact LIKE, so the index's own case folding only widens the candidates).

@@ -25,15 +25,15 @@ DROP INDEX idx_workflow_templates_top_popular;
 DROP INDEX idx_workflow_templates_top_rating;
 DROP INDEX idx_workflow_templates_top_recent;
 DROP INDEX idx_workflow_templates_top_name;
-CREATE INDEX idx_workflow_templates_pub_popular ON workflow_templates (usage_count DESC, rating DESC, name_lc, name, id) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
-CREATE INDEX idx_workflow_templates_pub_rating ON workflow_templates (rating DESC, rating_count DESC, name_lc, name, id) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
-CREATE INDEX idx_workflow_templates_pub_recent ON workflow_templates (updated_ms DESC, id DESC) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
-CREATE INDEX idx_workflow_templates_pub_name ON workflow_templates (name_lc, name, id) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
+CREATE INDEX idx_workflow_templates_pub_popular ON workflow_templates (usage_count DESC, rating DESC, name_lc, name, id, category, workflow_type) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
+CREATE INDEX idx_workflow_templates_pub_rating ON workflow_templates (rating DESC, rating_count DESC, name_lc, name, id, category, workflow_type) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
+CREATE INDEX idx_workflow_templates_pub_recent ON workflow_templates (updated_ms DESC, id DESC, category, workflow_type) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
+CREATE INDEX idx_workflow_templates_pub_name ON workflow_templates (name_lc, name, id, category, workflow_type) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
 CREATE INDEX idx_workflow_templates_pub_category_type ON workflow_templates (category, workflow_type) WHERE is_public = 1 AND is_latest = 1 AND is_builtin = 0;
-CREATE INDEX idx_workflow_templates_own_popular ON workflow_templates (owner_id, usage_count DESC, rating DESC, name_lc, name, id) WHERE is_latest = 1 AND is_builtin = 0;
-CREATE INDEX idx_workflow_templates_own_rating ON workflow_templates (owner_id, rating DESC, rating_count DESC, name_lc, name, id) WHERE is_latest = 1 AND is_builtin = 0;
-CREATE INDEX idx_workflow_templates_own_recent ON workflow_templates (owner_id, updated_ms DESC, id DESC) WHERE is_latest = 1 AND is_builtin = 0;
-CREATE INDEX idx_workflow_templates_own_name ON workflow_templates (owner_id, name_lc, name, id) WHERE is_latest = 1 AND is_builtin = 0;
+CREATE INDEX idx_workflow_templates_own_popular ON workflow_templates (owner_id, is_public, usage_count DESC, rating DESC, name_lc, name, id, category, workflow_type) WHERE is_latest = 1 AND is_builtin = 0;
+CREATE INDEX idx_workflow_templates_own_rating ON workflow_templates (owner_id, is_public, rating DESC, rating_count DESC, name_lc, name, id, category, workflow_type) WHERE is_latest = 1 AND is_builtin = 0;
+CREATE INDEX idx_workflow_templates_own_recent ON workflow_templates (owner_id, is_public, updated_ms DESC, id DESC, category, workflow_type) WHERE is_latest = 1 AND is_builtin = 0;
+CREATE INDEX idx_workflow_templates_own_name ON workflow_templates (owner_id, is_public, name_lc, name, id, category, workflow_type) WHERE is_latest = 1 AND is_builtin = 0;
 
 -- `text`: an FTS5 trigram index (substring matching; case_sensitive 1 because the columns are
 -- already lowercased) finds candidates for texts of 3 or more characters, and instr() on the
