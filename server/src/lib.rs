@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod db;
+pub mod discover;
 pub mod extract;
 pub mod feed;
 pub mod http;
@@ -11,5 +12,6 @@ pub mod logging;
 pub mod migrations;
 pub mod registry;
 pub mod reply;
+pub mod rows;
 pub mod serve;
 pub mod store;

@@ -22,10 +22,15 @@
 //!   (owner, name key, label); existing data needs nothing (no template has a label yet).
 //! - 006_usage_cost_sum: `usage_totals.cost_sum`, the exact sum of the recorded costs behind
 //!   `total_cost` (JSON partials; NULL in older rows, derived on their next use).
+//! - 007_discovery_query: discovery answered in SQL (issue 13, `crate::discover`): the
+//!   lowercased name and description and `updated_ms` beside each record, `template_tags`,
+//!   ordered indexes by the core's sort keys (public latest; each owner's latest) replacing
+//!   003's, text indexes (PostgreSQL: pg_trgm GIN; SQLite: FTS5 trigram), and `discover_counts`
+//!   (latest rows per public/owner, category, type: the common pages' totals); existing rows get
+//!   their derived columns and tags in `post_up`.
 //! - 008_change_feed: `wt_changes`, the change feed of issue 15, appended by triggers in every
-//!   writing transaction (see `feed.rs`). Numbered 008, not 007: 007 is reserved for another
-//!   branch. The runner applies what is missing by id, whatever else is applied, so a database
-//!   at 008 that lacks 007 gets 007 on its next `up` (the two touch different objects).
+//!   writing transaction (see `feed.rs`). The runner applies what is missing by id, whatever else
+//!   is applied (a database at 008 that lacks 007 gets 007 on its next `up`).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -110,6 +115,14 @@ CREATE TABLE users (
         pg_up: include_str!("../migrations/postgres/006_usage_cost_sum.up.sql"),
         pg_down: include_str!("../migrations/postgres/006_usage_cost_sum.down.sql"),
         post_up: None,
+    },
+    Migration {
+        id: "007_discovery_query",
+        sqlite_up: include_str!("../migrations/sqlite/007_discovery_query.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/007_discovery_query.down.sql"),
+        pg_up: include_str!("../migrations/postgres/007_discovery_query.up.sql"),
+        pg_down: include_str!("../migrations/postgres/007_discovery_query.down.sql"),
+        post_up: Some(crate::discover::fill_derived),
     },
     Migration {
         id: "008_change_feed",

@@ -234,7 +234,10 @@ fn migrate_up_down_up_on_a_database_with_data() {
         // Up again: a working, empty server.
         cli(&["migrate", "up", "--db", &db.url]);
         let mut c = open(&db);
-        assert_eq!(index_names(&mut c).len(), 13 + 12, "{l}: the seed's 13 plus the server's");
+        // 007 replaces 003's four ordered indexes with nine and adds template_tags' (and, on
+        // PostgreSQL, two trigram indexes; SQLite's text index is an FTS5 table).
+        let pg_trgm = if l == "postgres" { 2 } else { 0 };
+        assert_eq!(index_names(&mut c).len(), 13 + 12 + 6 + pg_trgm, "{l}: the seed's 13 plus the server's");
         drop(c);
         let old = Server::start(&db);
         assert_eq!(old.client(Some(&a.token)).get("/v1/me").status, 401, "{l}: the old token went with the users table");
@@ -270,10 +273,12 @@ fn a_database_from_before_labels_upgrades_in_place() {
         c.execute("INSERT INTO users (id, name) VALUES ({t1}, {t2})", &[text(user), text("old user")]).unwrap();
         let mut t = WorkflowTemplate::with_defaults(tid.into(), user.into(), format_ms(1_790_000_000_000));
         t.name = "Before labels".into();
+        t.description = "Straße İ".into();
+        t.tags = Some(vec!["Old".into(), "ÜBER".into()]);
         t.config_hash = config_hash(&t.config());
         c.execute(
-            "INSERT INTO workflow_templates (id, created_at, updated_at, owner_id, name, name_key, description, workflow_type, default_params, config_hash) VALUES ({t1}, {ts2}, {ts3}, {t4}, {t5}, {t6}, {t7}, {e:workflowtype:8}, {j9}, {t10})",
-            &[text(tid), text(&t.created_at), text(&t.updated_at), text(user), text(&t.name), text("before labels"), text(""), text("plain"), text("{}"), text(&t.config_hash)],
+            "INSERT INTO workflow_templates (id, created_at, updated_at, owner_id, name, name_key, description, workflow_type, default_params, config_hash, tags) VALUES ({t1}, {ts2}, {ts3}, {t4}, {t5}, {t6}, {t7}, {e:workflowtype:8}, {j9}, {t10}, {j11})",
+            &[text(tid), text(&t.created_at), text(&t.updated_at), text(user), text(&t.name), text("before labels"), text(&t.description), text("plain"), text("{}"), text(&t.config_hash), text(r#"["Old","ÜBER"]"#)],
         )
         .unwrap();
         drop(c);
@@ -284,6 +289,12 @@ fn a_database_from_before_labels_upgrades_in_place() {
             let srv = Server::start(&db);
             let cl = srv.client(Some(&token));
             assert_eq!(cl.get(&format!("/v1/templates/{tid}")).json(), serde_json::to_value(&t).unwrap(), "{l}");
+            // 007 derived the row's lowercased text, sort keys and tag rows: discovery in SQL
+            // finds it by text (both scripts' folding), by every tag, and in name order.
+            for q in ["text=STRA%C3%9FE%20%C4%B0&includeBuiltin=false", "text=stra%C3%9Fe&tags=old&tags=%C3%BCber&includeBuiltin=false", "sort=name&includeBuiltin=false&tags=OLD"] {
+                let page = cl.get(&format!("/v1/templates?{q}")).json();
+                assert_eq!((page["total"].clone(), page["items"][0]["id"].clone()), (json!(1), json!(tid)), "{l}: {q}: {page}");
+            }
             let put = cl.put(&format!("/v1/templates/{tid}/labels/production"), &json!(null));
             assert_eq!(put.status, 200, "{l}: {}", String::from_utf8_lossy(&put.raw));
             assert_eq!(cl.get(&format!("/v1/templates/{tid}/labels")).json()[0]["label"], "production", "{l}");
@@ -296,6 +307,7 @@ fn a_database_from_before_labels_upgrades_in_place() {
         let reverted = migrations::down(&mut c).unwrap();
         let at = |id: &str| reverted.iter().position(|r| *r == id).unwrap();
         assert_eq!(at("005_template_labels"), at("006_usage_cost_sum") + 1, "{l}: {reverted:?}");
+        assert_eq!(at("006_usage_cost_sum"), at("007_discovery_query") + 1, "{l}: {reverted:?}");
         assert_eq!(tables(&mut c), Vec::<String>::new(), "{l}");
     }
 }

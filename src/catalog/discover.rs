@@ -11,16 +11,11 @@ use crate::builtin;
 use crate::error::{Error, Result};
 use crate::model::id::{normalize_id, BUILTIN_OWNER};
 use crate::model::{TemplateCategory, WorkflowTemplate, WorkflowType};
-use crate::store::{Store, TemplateFilter};
+use crate::store::{PageQuery, PageRows, SortKey, Store, TemplateFilter};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Sort {
-    #[default]
-    Popular,
-    Rating,
-    Recent,
-    Name,
-}
+/// The sorts live in the storage contract (an adapter may answer a page natively); this path
+/// (`catalog::Sort`, `catalog::discover::Sort`) keeps working.
+pub use crate::store::Sort;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiscoverOptions {
@@ -280,7 +275,92 @@ impl<S: Store, E: Env> Catalog<S, E> {
         Page { items, total, limit: o.limit, offset: o.offset, skipped }
     }
 
+    /// A page the store answers natively (`Store::query_page`), the built-ins merged in by their
+    /// sort keys; `None` when the store does not answer (or `owner` is the built-in owner, whose
+    /// templates are all in memory). Only the page's stored rows are verified.
+    ///
+    /// The store is asked for the slice `[offset - m, offset + limit)` of the stored matches,
+    /// where `m` bounds how many built-ins can come first (all of them): a stored row's place is
+    /// its index plus the built-ins that sort before it; a built-in's is its index among the
+    /// built-ins plus the stored rows before it, which the slice tells exactly unless the
+    /// built-in sorts before the slice (then its place is before `offset`) or after a full slice
+    /// (then at or past `offset + limit`).
+    async fn discover_native(&self, o: &DiscoverOptions) -> Result<Option<Page<WorkflowTemplate>>> {
+        if o.owner.as_deref() == Some(BUILTIN_OWNER) {
+            return Ok(None);
+        }
+        let with_builtins = o.include_builtin && o.owner.is_none();
+        let m = if with_builtins { builtin::all().len() as u64 } else { 0 };
+        let s0 = o.offset.saturating_sub(m);
+        let q = PageQuery {
+            viewer: self.user.clone(),
+            text: o.text.as_ref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()),
+            category: o.category,
+            workflow_type: o.workflow_type,
+            tags: o.tags.clone(),
+            owner: o.owner.clone(),
+            latest_only: o.latest_only,
+            sort: o.sort,
+            offset: s0,
+            limit: (o.offset - s0) as usize + o.limit,
+        };
+        let Some(PageRows { mut rows, total }) = self.store.query_page(&q).await? else { return Ok(None) };
+        rows.truncate(q.limit);
+        let mut builtins: Vec<(SortKey, WorkflowTemplate)> = Vec::new();
+        if with_builtins {
+            for t in self.builtins_with_stats().await? {
+                let keep = o.category.is_none_or(|c| c == t.category)
+                    && o.workflow_type.is_none_or(|w| w == t.workflow_type)
+                    && q.text.as_ref().is_none_or(|x| crate::store::page::text_matches(x, &t))
+                    && o.tags.iter().all(|want| t.tags.iter().flatten().any(|have| have.to_lowercase() == *want));
+                if keep {
+                    builtins.push((SortKey::of(&t), t));
+                }
+            }
+            builtins.sort_by(|a, b| SortKey::compare(o.sort, &a.0, &b.0));
+        }
+        let before = |a: &SortKey, b: &SortKey| SortKey::compare(o.sort, a, b) == Ordering::Less;
+        let full = s0.saturating_add(rows.len() as u64) < total as u64;
+        let (first, last) = (rows.first().map(|r| r.key.clone()), rows.last().map(|r| r.key.clone()));
+        let mut placed: Vec<(u64, WorkflowTemplate)> = Vec::new();
+        let end = o.offset.saturating_add(o.limit as u64);
+        for (j, (k, b)) in builtins.iter().enumerate() {
+            if s0 > 0 && first.as_ref().is_none_or(|f| before(k, f)) {
+                continue;
+            }
+            if full && last.as_ref().is_none_or(|l| before(l, k)) {
+                continue;
+            }
+            let pos = j as u64 + s0 + rows.iter().filter(|r| before(&r.key, k)).count() as u64;
+            if (o.offset..end).contains(&pos) {
+                placed.push((pos, b.clone()));
+            }
+        }
+        for (i, r) in rows.into_iter().enumerate() {
+            let pos = s0 + i as u64 + builtins.iter().filter(|(k, _)| before(k, &r.key)).count() as u64;
+            if (o.offset..end).contains(&pos) {
+                placed.push((pos, r.stored.record));
+            }
+        }
+        placed.sort_by_key(|(pos, _)| *pos);
+        let mut items = Vec::with_capacity(placed.len());
+        let mut skipped = 0;
+        for (_, t) in placed {
+            match t.is_builtin {
+                true => items.push(t),
+                false => match self.verified(t) {
+                    Some(t) => items.push(t),
+                    None => skipped += 1,
+                },
+            }
+        }
+        Ok(Some(Page { items, total: total + builtins.len(), limit: o.limit, offset: o.offset, skipped }))
+    }
+
     pub async fn discover(&self, o: &DiscoverOptions) -> Result<Page<WorkflowTemplate>> {
+        if let Some(page) = self.discover_native(o).await? {
+            return Ok(page);
+        }
         if let Some(page) = self.discover_indexed(o).await? {
             return Ok(page);
         }

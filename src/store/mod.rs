@@ -10,6 +10,7 @@
 //! sets rev = previous rev + 1 on every put (1 for a new record).
 
 pub mod memory;
+pub mod page;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 #[cfg(target_arch = "wasm32")]
@@ -20,6 +21,7 @@ pub mod local;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+pub use page::{PageQuery, PageRow, PageRows, Sort, SortKey};
 use crate::model::{TemplateCategory, TemplateSpec, UsageStats, WorkflowTemplate, WorkflowType};
 
 /// A record with its revision: what adapters keep and what they hand back.
@@ -280,22 +282,29 @@ pub trait Store {
     /// The first `n` public latest templates in `sort` order (`catalog::discover::order`) and
     /// how many public latest templates there are, read from an ordered index; `None` when the
     /// adapter has no such index (the catalog then sorts every candidate itself).
-    async fn top_public(&self, _sort: crate::catalog::Sort, _n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+    async fn top_public(&self, _sort: Sort, _n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         Ok(None)
     }
     /// The first `n` private latest templates of `owner` in `sort` order and how many there
     /// are, from an ordered index; `None` when the adapter has none.
-    async fn top_private(&self, _owner: &str, _sort: crate::catalog::Sort, _n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+    async fn top_private(&self, _owner: &str, _sort: Sort, _n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         Ok(None)
     }
     /// `top_public`, `top_private` of `owner` and (with `builtins`) `all_builtin_stats`, as
     /// one read: `None` when there is no ordered public index. The default makes the three
     /// calls; IndexedDB issues them in one transaction at once (one round trip, not three).
-    async fn browse_page(&self, owner: &str, sort: crate::catalog::Sort, n: usize, builtins: bool) -> Result<Option<BrowseRead>> {
+    async fn browse_page(&self, owner: &str, sort: Sort, n: usize, builtins: bool) -> Result<Option<BrowseRead>> {
         let Some(public) = self.top_public(sort, n).await? else { return Ok(None) };
         let private = self.top_private(owner, sort, n).await?;
         let builtin_stats = if builtins { self.all_builtin_stats().await? } else { Vec::new() };
         Ok(Some(BrowseRead { public, private, builtin_stats }))
+    }
+    /// One page of discovery over the stored templates (`page::PageQuery`: filters, visibility
+    /// for the viewer, the sort with its tie-breakers, offset, limit) and how many match,
+    /// answered natively (indexes, SQL); `None`, the default, means "not answered" and the
+    /// catalog filters and sorts candidates in memory. Only the page's rows are handed back.
+    async fn query_page(&self, _q: &PageQuery) -> Result<Option<PageRows>> {
+        Ok(None)
     }
 }
 
@@ -340,14 +349,17 @@ impl<S: Store> Store for std::rc::Rc<S> {
     async fn get_templates(&self, ids: &[String]) -> Result<Vec<Option<Stored<WorkflowTemplate>>>> {
         (**self).get_templates(ids).await
     }
-    async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+    async fn top_public(&self, sort: Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         (**self).top_public(sort, n).await
     }
-    async fn top_private(&self, owner: &str, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+    async fn top_private(&self, owner: &str, sort: Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         (**self).top_private(owner, sort, n).await
     }
-    async fn browse_page(&self, owner: &str, sort: crate::catalog::Sort, n: usize, builtins: bool) -> Result<Option<BrowseRead>> {
+    async fn browse_page(&self, owner: &str, sort: Sort, n: usize, builtins: bool) -> Result<Option<BrowseRead>> {
         (**self).browse_page(owner, sort, n, builtins).await
+    }
+    async fn query_page(&self, q: &PageQuery) -> Result<Option<PageRows>> {
+        (**self).query_page(q).await
     }
 }
 

@@ -185,6 +185,9 @@ impl Store for AnyStore {
     async fn browse_page(&self, owner: &str, sort: crate::catalog::Sort, n: usize, builtins: bool) -> Result<Option<crate::store::BrowseRead>> {
         dispatch!(self, s => s.browse_page(owner, sort, n, builtins).await)
     }
+    async fn query_page(&self, q: &crate::store::PageQuery) -> Result<Option<crate::store::PageRows>> {
+        dispatch!(self, s => s.query_page(q).await)
+    }
 }
 
 const STORAGE_HELP: &str = "storage must be \"indexeddb\", \"memory\", \"local\", \"remote\" or an adapter object";

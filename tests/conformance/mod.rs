@@ -10,9 +10,12 @@
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
+mod discovery;
 mod labels;
 #[allow(unused_imports)]
 pub use labels::*;
+#[allow(unused_imports)]
+pub use discovery::*;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
@@ -672,6 +675,7 @@ macro_rules! conformance_tests {
             crud_and_revisions, conditional_writes_refuse_stale_revisions, batches_are_all_or_nothing,
             one_latest_template_per_owner_and_name, every_index_query_matches_a_full_scan,
             discovery_pages_and_orders, discovery_matches_the_catalog_order, own_private_templates_page_in_the_catalog_order,
+            discovery_queries_match_a_full_scan,
             catalog_writes_survive_a_new_handle,
             stale_edit_from_another_tab_conflicts, concurrent_usage_from_two_tabs_loses_nothing,
             subscribers_hear_of_changes, import_is_one_transaction, chain_reads_follow_base_pointers,

@@ -1,0 +1,326 @@
+//! Discovery answered in SQL (issue 13): `Store::query_page` of the storage contract over the
+//! indexes of migration 007, and the derived columns and tag rows the store writes beside every
+//! template so that the database can answer it with the core's exact rules.
+//!
+//! - Visibility: public rows, plus the viewer's own (`owner` narrows to one owner; another
+//!   owner's private rows never match). Written as two arms (public; the viewer's private) joined
+//!   by `UNION ALL` so each arm reads its own ordered partial index and the database merges
+//!   them (PostgreSQL: Merge Append; SQLite: a compound merge).
+//! - Order: the sort's columns with its tie-breakers (`store::SortKey::compare`), on the stored
+//!   `name_lc` / `updated_ms` the core computes, compared bytewise (`COLLATE "C"` / BINARY).
+//! - `text` (SPEC section 11: a case-insensitive substring of name or description): the stored
+//!   columns hold Rust's `to_lowercase` of each and the query's text is lowercased the same way,
+//!   so an exact substring test on them is the core's rule for every script (no database's own
+//!   folding is ever trusted). PostgreSQL: `LIKE '%t%'` (escaped) over pg_trgm GIN indexes, which
+//!   recheck exactly. SQLite: the FTS5 trigram index narrows to candidates when the text has 3 or
+//!   more characters (trigrams need 3), then `instr()` decides; a shorter text is `instr()` alone
+//!   over the other filters' rows (its cost grows with them: see server/README.md).
+//! - `tags`: one `id IN (SELECT template_id ...)` per tag on `template_tags` (tag, template_id):
+//!   a count can start from the tag's rows, a page can walk its ordered index and test each id.
+//! - Offsets: `LIMIT/OFFSET` on the ordered index: the database steps over `offset` index
+//!   entries (cost linear in the offset, no row is decoded); the API is offset-based, so there
+//!   is no client cursor to seek from.
+
+use std::collections::BTreeSet;
+
+use workflow_templates::model::WorkflowTemplate;
+use workflow_templates::store::page::updated_ms;
+use workflow_templates::store::{PageQuery, PageRow, PageRows, Sort, SortKey};
+use workflow_templates::Result;
+
+use crate::db::{int, text, Conn, DbResult, Dialect, Row, P, V};
+use crate::rows::{decode_template, select_list, K, TEMPLATE_COLS};
+
+/// The columns the store derives from a template and writes with it (migration 007).
+pub(crate) const DERIVED_COLS: &[(&str, K)] = &[("name_lc", K::Text), ("description_lc", K::Text), ("updated_ms", K::Int)];
+
+pub(crate) fn derived_values(t: &WorkflowTemplate) -> Vec<P> {
+    vec![text(t.name.to_lowercase()), text(t.description.to_lowercase()), int(updated_ms(&t.updated_at))]
+}
+
+/// The distinct lowercased tags of a template (what `tags` compares with).
+fn tag_keys(t: &WorkflowTemplate) -> BTreeSet<String> {
+    t.tags.iter().flatten().map(|x| x.to_lowercase()).collect()
+}
+
+/// Makes `template_tags` hold exactly the template's tags (nothing is written when they are
+/// already there: a recorded use rewrites the record, not its tags). A new record (`existed`
+/// false) has no rows yet: deleting a template deletes its rows.
+pub(crate) fn write_tags(c: &mut Conn, t: &WorkflowTemplate, existed: bool) -> DbResult<()> {
+    let want = tag_keys(t);
+    if !existed {
+        return insert_tags(c, &t.id, &want);
+    }
+    let have: BTreeSet<String> =
+        c.query("SELECT tag FROM template_tags WHERE template_id = {t1}", &[text(&t.id)])?.into_iter().filter_map(|r| r[0].text().map(str::to_string)).collect();
+    if have == want {
+        return Ok(());
+    }
+    c.execute("DELETE FROM template_tags WHERE template_id = {t1}", &[text(&t.id)])?;
+    insert_tags(c, &t.id, &want)
+}
+
+fn insert_tags(c: &mut Conn, id: &str, tags: &BTreeSet<String>) -> DbResult<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let mut p = vec![text(id)];
+    let mut values = Vec::with_capacity(tags.len());
+    for tag in tags {
+        p.push(text(tag));
+        values.push(format!("({{t1}}, {{t{}}})", p.len()));
+    }
+    c.execute(&format!("INSERT INTO template_tags (template_id, tag) VALUES {}", values.join(", ")), &p)?;
+    Ok(())
+}
+
+pub(crate) fn delete_tags(c: &mut Conn, id: &str) -> DbResult<()> {
+    c.execute("DELETE FROM template_tags WHERE template_id = {t1}", &[text(id)])?;
+    Ok(())
+}
+
+/// Migration 007's data step: the derived columns and tag rows of every stored template.
+pub(crate) fn fill_derived(c: &mut Conn) -> DbResult<()> {
+    let rows = c.query(&format!("SELECT {} FROM workflow_templates", select_list(TEMPLATE_COLS)), &[])?;
+    for r in &rows {
+        // A row the core cannot read keeps the columns' defaults (it is never listed intact).
+        let Ok(s) = crate::rows::decode_template_strict(r) else { continue };
+        let t = s.record;
+        let mut p = derived_values(&t);
+        p.push(text(&t.id));
+        c.execute("UPDATE workflow_templates SET name_lc = {t1}, description_lc = {t2}, updated_ms = {i3} WHERE id = {t4}", &p)?;
+        insert_tags(c, &t.id, &tag_keys(&t))?;
+    }
+    Ok(())
+}
+
+/// A boolean column as a literal condition, so PostgreSQL and SQLite can match the partial
+/// indexes' predicates (a bound parameter would hide the value from the planner).
+fn is(d: Dialect, col: &str, v: bool) -> String {
+    match (d, v) {
+        (Dialect::Postgres, true) => format!("w.{col}"),
+        (Dialect::Postgres, false) => format!("NOT w.{col}"),
+        (Dialect::Sqlite, v) => format!("w.{col} = {}", v as u8),
+    }
+}
+
+/// `ORDER BY` of a sort over the key columns (`k_*`) of the page's select list.
+fn order_by(d: Dialect, sort: Sort) -> &'static str {
+    match (d, sort) {
+        (Dialect::Sqlite, Sort::Popular) => "k_usage DESC, k_rating DESC, k_name_lc, k_name, k_id",
+        (Dialect::Sqlite, Sort::Rating) => "k_rating DESC, k_rcount DESC, k_name_lc, k_name, k_id",
+        (Dialect::Sqlite, Sort::Recent) => "k_ms DESC, k_id DESC",
+        (Dialect::Sqlite, Sort::Name) => "k_name_lc, k_name, k_id",
+        (Dialect::Postgres, Sort::Popular) => "k_usage DESC, k_rating DESC NULLS LAST, k_name_lc COLLATE \"C\", k_name COLLATE \"C\", k_id COLLATE \"C\"",
+        (Dialect::Postgres, Sort::Rating) => "k_rating DESC NULLS LAST, k_rcount DESC, k_name_lc COLLATE \"C\", k_name COLLATE \"C\", k_id COLLATE \"C\"",
+        (Dialect::Postgres, Sort::Recent) => "k_ms DESC, k_id COLLATE \"C\" DESC",
+        (Dialect::Postgres, Sort::Name) => "k_name_lc COLLATE \"C\", k_name COLLATE \"C\", k_id COLLATE \"C\"",
+    }
+}
+
+/// The key columns a sort reads (the others are constants, so an ordered index that holds the
+/// sort's columns answers an arm by itself, without the table: PostgreSQL's index-only scan).
+fn key_cols(sort: Sort) -> &'static str {
+    match sort {
+        Sort::Popular => "w.usage_count AS k_usage, w.rating AS k_rating, 0 AS k_rcount, w.name_lc AS k_name_lc, w.name AS k_name, 0 AS k_ms, w.id AS k_id",
+        Sort::Rating => "0 AS k_usage, w.rating AS k_rating, w.rating_count AS k_rcount, w.name_lc AS k_name_lc, w.name AS k_name, 0 AS k_ms, w.id AS k_id",
+        Sort::Recent => "0 AS k_usage, CAST(NULL AS DOUBLE PRECISION) AS k_rating, 0 AS k_rcount, '' AS k_name_lc, '' AS k_name, w.updated_ms AS k_ms, w.id AS k_id",
+        Sort::Name => "0 AS k_usage, CAST(NULL AS DOUBLE PRECISION) AS k_rating, 0 AS k_rcount, w.name_lc AS k_name_lc, w.name AS k_name, 0 AS k_ms, w.id AS k_id",
+    }
+}
+
+/// `%text%` for LIKE with `\` as the escape character.
+fn like_pattern(q: &str) -> String {
+    let mut s = String::with_capacity(q.len() + 2);
+    s.push('%');
+    for ch in q.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(ch);
+    }
+    s.push('%');
+    s
+}
+
+/// The statements of a page query: (rows, total, parameters).
+pub(crate) fn page_sql(d: Dialect, q: &PageQuery) -> (String, String, Vec<P>) {
+    let mut p: Vec<P> = Vec::new();
+    let mut bind = |v: P| {
+        p.push(v);
+        p.len()
+    };
+    let mut filter = format!("{}", is(d, "is_builtin", false));
+    if q.latest_only {
+        filter.push_str(&format!(" AND {}", is(d, "is_latest", true)));
+    }
+    // On SQLite, `+column` keeps its planner off the (category, type) index: walking the sort's
+    // ordered index and filtering finds a page in a few hundred entries, where reading every row
+    // of a category and sorting them cost 100 ms at 100,000 templates (PostgreSQL weighs both by
+    // its statistics).
+    let plus = if d == Dialect::Sqlite { "+" } else { "" };
+    if let Some(c) = q.category {
+        filter.push_str(&format!(" AND {plus}w.category = {{e:templatecategory:{}}}", bind(text(c.as_str()))));
+    }
+    if let Some(t) = q.workflow_type {
+        filter.push_str(&format!(" AND {plus}w.workflow_type = {{e:workflowtype:{}}}", bind(text(t.as_str()))));
+    }
+    for tag in q.tags.iter().collect::<BTreeSet<_>>() {
+        let n = bind(text(tag));
+        filter.push_str(&format!(" AND w.id IN (SELECT g.template_id FROM template_tags g WHERE g.tag = {{t{n}}})"));
+    }
+    if let Some(t) = &q.text {
+        match d {
+            Dialect::Postgres => {
+                let n = bind(text(like_pattern(t)));
+                filter.push_str(&format!(" AND (w.name_lc LIKE {{t{n}}} ESCAPE '\\' OR w.description_lc LIKE {{t{n}}} ESCAPE '\\')"));
+            }
+            Dialect::Sqlite => {
+                if t.chars().count() >= 3 {
+                    let phrase = format!("\"{}\"", t.replace('"', "\"\""));
+                    let n = bind(text(phrase));
+                    filter.push_str(&format!(
+                        " AND w.id IN (SELECT d.template_id FROM template_search s JOIN template_search_docs d ON d.doc = s.rowid WHERE template_search MATCH {{t{n}}})"
+                    ));
+                }
+                let n = bind(text(t));
+                filter.push_str(&format!(" AND (instr(w.name_lc, {{t{n}}}) > 0 OR instr(w.description_lc, {{t{n}}}) > 0)"));
+            }
+        }
+    }
+    let mut viewer_at = 0;
+    let arms: Vec<String> = match &q.owner {
+        // The owner's public rows, and their private ones when the viewer is the owner: each
+        // arm is a prefix of the (owner_id, is_public, sort keys) indexes.
+        Some(o) => {
+            let n = bind(text(o));
+            let mut arms = vec![format!("w.owner_id = {{t{n}}} AND {}", is(d, "is_public", true))];
+            if *o == q.viewer {
+                arms.push(format!("w.owner_id = {{t{n}}} AND {}", is(d, "is_public", false)));
+            }
+            arms
+        }
+        None => {
+            let n = bind(text(&q.viewer));
+            viewer_at = n;
+            vec![is(d, "is_public", true), format!("{} AND w.owner_id = {{t{n}}}", is(d, "is_public", false))]
+        }
+    };
+    let counted = counts_answer(q).then(|| {
+        let mut sql = format!("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM discover_counts WHERE owner_key IN ('', {{t{viewer_at}}})");
+        if q.category.is_some() {
+            sql.push_str(" AND category = {t1}");
+        }
+        if q.workflow_type.is_some() {
+            sql.push_str(&format!(" AND workflow_type = {{t{}}}", if q.category.is_some() { 2 } else { 1 }));
+        }
+        sql
+    });
+    let counts: Vec<String> = arms.iter().map(|a| format!("(SELECT COUNT(*) FROM workflow_templates w WHERE {filter} AND {a})")).collect();
+    let total = counted.unwrap_or_else(|| format!("SELECT {}", counts.join(" + ")));
+    let order = order_by(d, q.sort);
+    // Inside an arm the order names the table's columns (PostgreSQL reads `alias COLLATE` as a
+    // column of the table, not the output alias).
+    let inner = [("k_name_lc", "w.name_lc"), ("k_name", "w.name"), ("k_usage", "w.usage_count"), ("k_rating", "w.rating"), ("k_rcount", "w.rating_count"), ("k_ms", "w.updated_ms"), ("k_id", "w.id")]
+        .iter()
+        .fold(order.to_string(), |o, (k, col)| o.replace(k, col));
+    let select = select_list(TEMPLATE_COLS).replace("rev, ", "w.rev, ");
+    // Each arm is ordered and limited on its own (its ordered index, read no deeper than the
+    // page's end), then the two are merged: a planner left with the whole UNION ALL may sort
+    // every row instead (PostgreSQL did at 100,000 rows).
+    let end = bind(int(i64::try_from(q.offset.saturating_add(q.limit as u64)).unwrap_or(i64::MAX)));
+    let keys = key_cols(q.sort);
+    let selects: Vec<String> =
+        arms.iter().map(|a| format!("SELECT * FROM (SELECT {keys} FROM workflow_templates w WHERE {filter} AND {a} ORDER BY {inner} LIMIT {{i{end}}}) a")).collect();
+    let lim = bind(int(q.limit.min(1 << 20) as i64));
+    let off = bind(int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
+    // The page's keys first (stepping over `offset` entries reads keys only), then its rows.
+    let rows = format!(
+        "SELECT {select}, k.* FROM (SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}",
+        selects.join(" UNION ALL ")
+    );
+    (rows, total, p)
+}
+
+/// Whether `discover_counts` answers the total: no text, tag or owner filter, latest only (the
+/// counters hold latest rows by (public, or the private owner), category and type).
+fn counts_answer(q: &PageQuery) -> bool {
+    q.text.is_none() && q.tags.is_empty() && q.owner.is_none() && q.latest_only
+}
+
+/// A latest stored row's counter in `discover_counts`: (`''` for a public row, else its owner;
+/// category; workflow type). `None` for a row that is not counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Bucket(String, String, String);
+
+pub(crate) fn bucket_of(t: &WorkflowTemplate) -> Option<Bucket> {
+    (t.is_latest && !t.is_builtin).then(|| Bucket(if t.is_public { String::new() } else { t.owner_id.clone() }, t.category.as_str().into(), t.workflow_type.as_str().into()))
+}
+
+/// The counter of the stored row `id` as its columns say (read before a write changes them).
+pub(crate) fn stored_bucket(c: &mut Conn, id: &str) -> DbResult<Option<Bucket>> {
+    let rows = c.query("SELECT owner_id, is_public, is_latest, is_builtin, {eo:category}, {eo:workflow_type} FROM workflow_templates WHERE id = {t1}", &[text(id)])?;
+    Ok(rows.first().and_then(|r| {
+        let (public, latest, builtin) = (r[1].bool()?, r[2].bool()?, r[3].bool()?);
+        (latest && !builtin).then(|| Bucket(if public { String::new() } else { r[0].text().unwrap_or_default().into() }, r[4].text().unwrap_or_default().into(), r[5].text().unwrap_or_default().into()))
+    }))
+}
+
+/// Moves one row's count from its old counter to its new one (in the write's transaction).
+pub(crate) fn move_count(c: &mut Conn, old: Option<Bucket>, new: Option<Bucket>) -> DbResult<()> {
+    if old == new {
+        return Ok(());
+    }
+    for (b, d) in [(old, -1i64), (new, 1)] {
+        if let Some(Bucket(o, cat, ty)) = b {
+            c.execute(
+                "INSERT INTO discover_counts (owner_key, category, workflow_type, n) VALUES ({t1}, {t2}, {t3}, {i4}) ON CONFLICT (owner_key, category, workflow_type) DO UPDATE SET n = discover_counts.n + excluded.n",
+                &[text(o), text(cat), text(ty), int(d)],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The sort key a row was ordered by, read from its key columns (the last seven).
+fn key_of(r: &Row) -> SortKey {
+    let n = r.len();
+    let k = &r[n - 7..];
+    let txt = |v: &V| v.text().unwrap_or_default().to_string();
+    SortKey {
+        usage_count: k[0].int().unwrap_or(i64::MIN),
+        rating: k[1].real(),
+        rating_count: k[2].int().unwrap_or(i64::MIN),
+        name_lc: txt(&k[3]),
+        name: txt(&k[4]),
+        updated_ms: k[5].int().unwrap_or(i64::MIN),
+        id: txt(&k[6]),
+    }
+}
+
+pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
+    let (rows_sql, total_sql, p) = page_sql(c.dialect(), q);
+    // The total's statement binds the same parameters but not the page's end, LIMIT and
+    // OFFSET (the last three).
+    let total = c.query(&total_sql, &p[..p.len() - 3])?.first().and_then(|r| r[0].int()).unwrap_or(0).max(0) as usize;
+    let mut rows = Vec::new();
+    if (q.offset as u128) < total as u128 {
+        for mut r in c.query(&rows_sql, &p)? {
+            let key = key_of(&r);
+            r.truncate(TEMPLATE_COLS.len() + 1);
+            rows.push(PageRow { stored: decode_template(&r)?, key });
+        }
+    }
+    Ok(PageRows { rows, total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_escape_their_wildcards() {
+        assert_eq!(like_pattern("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
+        assert_eq!(like_pattern("é🚀"), "%é🚀%");
+    }
+}
