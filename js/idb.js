@@ -239,6 +239,7 @@ export function idbMutateBegin(db, headerJson) {
     finish(m, JSON.stringify(ours || !e ? m.fail ?? failure({ name: "AbortError", message: "the transaction was aborted" }) : failure(e, { op: m.fail?.op, add: m.fail?.add })));
   };
   for (const c of m.counters) {
+    c.where = Object.entries(c.where);
     c.delta = 0;
     c.done = false;
     c.row = null;
@@ -276,13 +277,19 @@ function guard(m, op, f) {
   }
 }
 
-const matches = (row, where) => row != null && Object.entries(where).every(([k, v]) => row[k] === v);
+const matches = (row, where) => row != null && where.every(([k, v]) => row[k] === v);
+
+// What a later op of the batch needs to know of a key's row: its revision and which counters
+// it falls under (not the row itself, which would be kept alive until the batch ends).
+function state(m, row) {
+  return row == null ? null : { rev: row[m.rev] ?? null, hit: m.counters.map((c) => matches(row, c.where)) };
+}
 
 export function idbMutateOps(m, opsJson) {
   if (m.outcome !== undefined || m.fail) return;
   for (const o of JSON.parse(opsJson)) {
     const i = m.ops.length;
-    o.id = o.s + "\u0000" + JSON.stringify(o.k);
+    o.id = o.s + (typeof o.k === "string" ? "\u0000s" + o.k : "\u0000a" + JSON.stringify(o.k));
     const first = !m.seen.has(o.id);
     m.seen.add(o.id);
     o.add = first && o.v !== undefined && o.e === 0;
@@ -294,7 +301,7 @@ export function idbMutateOps(m, opsJson) {
     if (o.read) {
       guard(m, i, () => {
         const r = m.tx.objectStore(o.s).get(o.k);
-        r.onsuccess = () => { o.cur = r.result ?? null; o.ready = true; drain(m); };
+        r.onsuccess = () => { o.cur = state(m, r.result); o.ready = true; drain(m); };
         r.onerror = () => noteFail(m, i, r.error);
       });
     }
@@ -307,17 +314,18 @@ function drain(m) {
   while (m.next < m.ops.length && !m.fail && m.ops[m.next].ready) {
     const i = m.next++;
     const o = m.ops[i];
-    const row = m.known.has(o.id) ? m.known.get(o.id) : o.read ? o.cur : null;
-    const cur = row == null ? null : row[m.rev] ?? null;
+    const was = m.known.has(o.id) ? m.known.get(o.id) : o.read ? o.cur : null;
+    const cur = was == null ? null : was.rev;
     if (o.e !== undefined && (o.e === 0 ? cur !== null : o.e !== cur)) return stop(m, { op: i, conflict: true, actual: cur });
-    for (const c of m.counters) {
-      if (c.store === o.s) c.delta += (o.v !== undefined && matches(o.v, c.where) ? 1 : 0) - (matches(row, c.where) ? 1 : 0);
-    }
+    const now = o.v === undefined ? null : state(m, o.v);
+    m.counters.forEach((c, j) => {
+      if (c.store === o.s) c.delta += (now?.hit[j] ? 1 : 0) - (was?.hit[j] ? 1 : 0);
+    });
     guard(m, i, () => {
       const os = m.tx.objectStore(o.s);
       let req;
       if (o.v !== undefined) {
-        o.v[m.rev] = (cur ?? 0) + 1;
+        o.v[m.rev] = now.rev = (cur ?? 0) + 1;
         req = o.add ? os.add(o.v) : os.put(o.v);
       } else {
         req = os.delete(o.k);
@@ -325,7 +333,8 @@ function drain(m) {
       // Only failures are listened to: the transaction's `complete` says every write landed,
       // and a failed one aborts it (as Dexie's bulkPut does).
       req.onerror = () => noteFail(m, i, req.error, o.add);
-      m.known.set(o.id, o.v === undefined ? null : o.v);
+      m.known.set(o.id, now);
+      o.v = undefined; // the op list keeps no row alive
     });
   }
   if (m.ending && m.next === m.ops.length && !m.fail) finishWrites(m);
