@@ -114,10 +114,6 @@ export function idbClose(db) {
   db.close();
 }
 
-export function idbVersion(db) {
-  return db.version;
-}
-
 export function idbDelete(name) {
   try {
     return settle(factory().deleteDatabase(name)).then(() => null);
