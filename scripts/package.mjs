@@ -12,7 +12,7 @@
 //   workflow_templates.js   browser / bundler / worker entry: starts loading the wasm on import
 //   slim.js                 the same API without loading: `await init(source)` first
 //   loader.js, bindings.js  the shared loading state; wasm-bindgen's `--target web` glue
-//   snippets/               wasm-bindgen's copies of js/convert.js, js/storage.js and js/remote.js
+//   snippets/               wasm-bindgen's copies of js/convert.js, js/storage.js, js/remote.js and js/idb.js
 //   node.cjs, node.mjs      Node entries: CommonJS (the `--target nodejs` glue bundled with its
 //                           snippets by esbuild, loads the wasm synchronously) and its ESM face
 //   *.d.ts, *.d.mts, *.d.cts types per condition; workflow_templates_bg.wasm; package.json,

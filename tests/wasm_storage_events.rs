@@ -41,6 +41,11 @@ async fn stubborn_connection(name: &str) -> JsValue {
     JsFuture::from(f.call1(&JsValue::NULL, &name.into()).unwrap().unchecked_into::<Promise>()).await.unwrap()
 }
 
+fn close_connection(db: &JsValue) {
+    let close: Function = js_sys::Reflect::get(db, &"close".into()).unwrap().unchecked_into();
+    close.call0(db).unwrap();
+}
+
 /// `p`, or an error if it has not settled within `ms` (a hang is a failure, not a stuck run).
 async fn within<T>(ms: i32, f: impl Future<Output = T>) -> T {
     let timer = Promise::new(&mut |_, reject| {
@@ -92,7 +97,7 @@ async fn a_blocked_upgrade_is_reported_not_left_hanging() {
     assert!(e.to_string().contains("blocked"), "{e}");
     // Once the other connection closes, the abandoned upgrade goes through and its connection
     // is closed at once: a later open at that version is not blocked by it.
-    other.unchecked_ref::<web_sys::IdbDatabase>().close();
+    close_connection(&other);
     within(15_000, IndexedDbStore::open_at(&name, indexeddb::SCHEMA_VERSION + 1)).await.unwrap_or_else(|e| panic!("{}: {e}", e.code())).close();
     within(15_000, indexeddb::destroy(&name)).await.unwrap();
 }
@@ -105,7 +110,7 @@ async fn a_blocked_delete_is_reported_not_left_hanging() {
     let e = within(15_000, indexeddb::destroy(&name)).await.unwrap_err();
     assert_eq!(e.code(), "STORAGE_UNAVAILABLE");
     assert!(e.to_string().contains("blocked"), "{e}");
-    other.unchecked_ref::<web_sys::IdbDatabase>().close();
+    close_connection(&other);
 }
 
 #[wasm_bindgen_test]

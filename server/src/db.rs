@@ -330,6 +330,11 @@ fn pg_row(r: &postgres::Row) -> DbResult<Row> {
     Ok(out)
 }
 
+/// SQLite's "database is locked" / "database table is locked".
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
 impl Conn {
     pub fn open(url: &DbUrl) -> DbResult<Conn> {
         match url {
@@ -342,9 +347,22 @@ impl Conn {
                 // mode. Opening a connection must never need the write lock (nor run `PRAGMA
                 // optimize`, whose ANALYZE writes; see `optimize`): while another process holds
                 // that lock, readers on new connections are still served.
-                let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-                if !mode.eq_ignore_ascii_case("wal") {
-                    c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+                // The switch needs the file to itself and SQLite may answer SQLITE_BUSY at once,
+                // without the busy handler (processes opening a fresh file together): wait for
+                // whoever holds it, then look again — it has usually switched the file already.
+                let started = std::time::Instant::now();
+                loop {
+                    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                    if mode.eq_ignore_ascii_case("wal") {
+                        break;
+                    }
+                    match c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                        Ok(_) => {}
+                        Err(e) if is_busy(&e) && started.elapsed() < Duration::from_secs(15) => {
+                            std::thread::sleep(Duration::from_millis(25));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Ok(Conn::Sqlite(c))
             }
