@@ -40,6 +40,11 @@ pub const LOCK_KEY: i64 = 7774002;
 pub const POLL: Duration = Duration::from_millis(250);
 /// `: keep-alive` comments on an idle stream (proxies drop streams silent for ~60 s).
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Open streams per user (`--feed-user-streams`) and per process (`--feed-max-streams`), and a
+/// stream's maximum lifetime (`--feed-stream-lifetime`): defaults.
+pub const USER_STREAMS: usize = 8;
+pub const MAX_STREAMS: usize = 1024;
+pub const STREAM_LIFETIME: Duration = Duration::from_secs(3600);
 /// Page size of `GET /v1/changes`: default and maximum.
 pub const DEFAULT_LIMIT: i64 = 500;
 pub const MAX_LIMIT: i64 = 1000;
@@ -131,9 +136,17 @@ fn start(c: &mut Conn, since: Since) -> ApiResult<i64> {
 /// start (past changes the user may not see, so they are not scanned again).
 pub fn page(c: &mut Conn, user: &str, since: i64, limit: i64) -> DbResult<Page> {
     let h = head(c)?;
+    // Two index-ordered reads merged (the user's own rows by `(owner_id, seq)`, others' public
+    // rows by the partial index on `seq`), so a user who sees little does not scan all history
+    // between `since` and the head (migration 009; plan in server/README.md "Change feed").
     let rows = c.query(
-        "SELECT seq, kind, CASE WHEN owner_id <> {t3} AND NOT public_after THEN 'delete' ELSE op END, record_id, label, {tso:at} \
-         FROM wt_changes WHERE seq > {i1} AND seq <= {i2} AND (owner_id = {t3} OR public_before OR public_after) ORDER BY seq LIMIT {i4}",
+        "SELECT seq, kind, op, record_id, label, at FROM ( \
+           SELECT * FROM (SELECT seq, kind, op, record_id, label, {tso:at} AS at FROM wt_changes \
+             WHERE owner_id = {t3} AND seq > {i1} AND seq <= {i2} ORDER BY seq LIMIT {i4}) AS own \
+           UNION ALL \
+           SELECT * FROM (SELECT seq, kind, CASE WHEN public_after THEN op ELSE 'delete' END AS op, record_id, label, {tso:at} AS at FROM wt_changes \
+             WHERE (public_before OR public_after) AND owner_id <> {t3} AND seq > {i1} AND seq <= {i2} ORDER BY seq LIMIT {i4}) AS pub \
+         ) AS x ORDER BY seq LIMIT {i4}",
         &[int(since), int(h), text(user), int(limit + 1)],
     )?;
     let more = rows.len() as i64 > limit;
@@ -190,6 +203,8 @@ pub struct Hub {
     head: watch::Sender<i64>,
     closed: watch::Sender<bool>,
     listeners: AtomicUsize,
+    /// Open streams per user id (admission under this lock; see [`Hub::admit`]).
+    per_user: Mutex<std::collections::HashMap<String, usize>>,
     wake: Notify,
     poller: Mutex<bool>,
     /// A stream whose reader is more than this many visible changes behind gets `resync`.
@@ -198,7 +213,25 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(backlog: i64) -> Arc<Hub> {
-        Arc::new(Hub { head: watch::channel(0).0, closed: watch::channel(false).0, listeners: AtomicUsize::new(0), wake: Notify::new(), poller: Mutex::new(false), backlog })
+        Arc::new(Hub { head: watch::channel(0).0, closed: watch::channel(false).0, listeners: AtomicUsize::new(0), per_user: Mutex::default(), wake: Notify::new(), poller: Mutex::new(false), backlog })
+    }
+
+    /// Counts a new stream of `user`, or refuses it: beyond `per_user` open streams of this user
+    /// 429 INVALID_ARGUMENT, beyond `max` in this process 503 STORAGE_UNAVAILABLE (both with
+    /// details `{ reason: "TOO_MANY_STREAMS", limit }`). The count lives as long as the guard.
+    fn admit(self: &Arc<Self>, user: &str, per_user: usize, max: usize) -> ApiResult<Listening> {
+        let mut users = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
+        let too_many = |status, code, limit: usize, msg: String| ApiError { details: json!({ "reason": "TOO_MANY_STREAMS", "limit": limit }), ..ApiError::new(status, code, msg) };
+        if self.listeners.load(Ordering::SeqCst) >= max {
+            return Err(too_many(axum::http::StatusCode::SERVICE_UNAVAILABLE, "STORAGE_UNAVAILABLE", max, format!("this server has {max} open change streams: try again later")));
+        }
+        let n = users.entry(user.to_string()).or_insert(0);
+        if *n >= per_user {
+            return Err(too_many(axum::http::StatusCode::TOO_MANY_REQUESTS, "INVALID_ARGUMENT", per_user, format!("at most {per_user} open change streams per user: close one first")));
+        }
+        *n += 1;
+        self.listeners.fetch_add(1, Ordering::SeqCst);
+        Ok(Listening(self.clone(), user.to_string()))
     }
 
     /// Ends every open stream (graceful shutdown) and stops the poller.
@@ -246,11 +279,18 @@ impl Hub {
     }
 }
 
-/// Counts an open stream for as long as it lives.
-struct Listening(Arc<Hub>);
+/// Counts an open stream (in the process and for its user) for as long as it lives.
+struct Listening(Arc<Hub>, String);
 
 impl Drop for Listening {
     fn drop(&mut self) {
+        let mut users = self.0.per_user.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = users.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                users.remove(&self.1);
+            }
+        }
         self.0.listeners.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -258,6 +298,11 @@ impl Drop for Listening {
 struct StreamState {
     app: App,
     user: String,
+    /// The request's bearer token, checked again at every page read: a deleted token ends the
+    /// stream with no more data.
+    token: String,
+    /// The stream ends here (`--feed-stream-lifetime`); the client reconnects with Last-Event-ID.
+    deadline: tokio::time::Instant,
     cursor: i64,
     queue: std::collections::VecDeque<Change>,
     head: watch::Receiver<i64>,
@@ -274,18 +319,19 @@ pub async fn stream(user: UserAuth, State(app): State<App>, headers: HeaderMap, 
         Some(v) => parse_since(v.to_str().map_err(|_| ApiError::bad("Last-Event-ID is not visible ASCII"))?.trim())?,
         None => pairs.iter().find(|(k, _)| k == "since").map(|(_, v)| parse_since(v)).transpose()?.unwrap_or(Since::Seq(0)),
     };
+    let token = crate::auth::bearer(&headers)?;
     let pool = app.pool.clone();
     let from = blocking(move || start(&mut *pool.get()?, since)).await?;
     let hub = app.feed.clone();
     let keep_alive = app.cfg.feed_keep_alive;
-    hub.listeners.fetch_add(1, Ordering::SeqCst);
-    let listening = Listening(hub.clone());
+    let listening = hub.admit(&user.user_id, app.cfg.feed_user_streams, app.cfg.feed_max_streams)?;
+    let deadline = tokio::time::Instant::now() + app.cfg.feed_stream_lifetime;
     hub.ensure_poller(app.pool.clone());
     hub.wake.notify_one();
     let mut head = hub.head.subscribe();
     // Read the first page at once, whatever the poller last saw.
     head.mark_changed();
-    let st = StreamState { user: user.user_id, cursor: from, queue: Default::default(), head, closed: hub.closed.subscribe(), ended: false, _listening: listening, app };
+    let st = StreamState { user: user.user_id, token, deadline, cursor: from, queue: Default::default(), head, closed: hub.closed.subscribe(), ended: false, _listening: listening, app };
     let events = futures_util::stream::unfold(st, |mut st| async move {
         let ev = next_event(&mut st).await?;
         Some((Ok(ev), st))
@@ -299,7 +345,7 @@ pub async fn stream(user: UserAuth, State(app): State<App>, headers: HeaderMap, 
 /// reads the next page, and answers `resync` when the reader is too far behind.
 async fn next_event(st: &mut StreamState) -> Option<Event> {
     loop {
-        if st.ended || *st.closed.borrow() {
+        if st.ended || *st.closed.borrow() || tokio::time::Instant::now() >= st.deadline {
             return None;
         }
         if let Some(c) = st.queue.pop_front() {
@@ -310,16 +356,26 @@ async fn next_event(st: &mut StreamState) -> Option<Event> {
         tokio::select! {
             changed = st.head.changed() => if changed.is_err() { return None },
             _ = st.closed.changed() => return None,
+            _ = tokio::time::sleep_until(st.deadline) => return None,
         }
-        let (pool, user, cursor, backlog) = (st.app.pool.clone(), st.user.clone(), st.cursor, st.app.feed.backlog);
-        let read = tokio::task::spawn_blocking(move || -> DbResult<Page> { page(&mut *pool.get()?, &user, cursor, backlog) }).await;
+        let (pool, user, token, cursor, backlog) = (st.app.pool.clone(), st.user.clone(), st.token.clone(), st.cursor, st.app.feed.backlog);
+        let read = tokio::task::spawn_blocking(move || -> DbResult<Option<Page>> {
+            let mut c = pool.get()?;
+            if crate::auth::user_for_token(&mut c, &token)?.as_deref() != Some(user.as_str()) {
+                return Ok(None);
+            }
+            page(&mut c, &user, cursor, backlog).map(Some)
+        })
+        .await;
         match read {
-            Ok(Ok(p)) if p.more => {
+            // The token was deleted (or moved to another user): no more data.
+            Ok(Ok(None)) => return None,
+            Ok(Ok(Some(p))) if p.more => {
                 // Too far behind to catch up here: the client pages GET /v1/changes instead.
                 st.ended = true;
                 return Some(Event::default().event("resync").data(json!({ "cursor": st.cursor.to_string() }).to_string()));
             }
-            Ok(Ok(p)) => {
+            Ok(Ok(Some(p))) => {
                 st.queue.extend(p.changes);
                 if st.queue.is_empty() {
                     // Only changes this user may not see: move past them.

@@ -70,6 +70,11 @@ pub struct Config {
     pub feed_backlog: i64,
     /// Interval of the `: keep-alive` comments on an idle change stream (`--feed-keep-alive`).
     pub feed_keep_alive: Duration,
+    /// Open change streams per user and per process (`--feed-user-streams`, `--feed-max-streams`).
+    pub feed_user_streams: usize,
+    pub feed_max_streams: usize,
+    /// A change stream ends after this long (`--feed-stream-lifetime`); the client reconnects.
+    pub feed_stream_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -85,6 +90,9 @@ impl Default for Config {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             feed_backlog: crate::feed::MAX_LIMIT,
             feed_keep_alive: crate::feed::KEEP_ALIVE,
+            feed_user_streams: crate::feed::USER_STREAMS,
+            feed_max_streams: crate::feed::MAX_STREAMS,
+            feed_stream_lifetime: crate::feed::STREAM_LIFETIME,
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //!     workflow-templates-server serve   [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
 //!                                       [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
-//!                                       [--header-read-timeout SECS] [--idle-timeout SECS] [--log LEVEL] [--feed-backlog N] [--feed-keep-alive SECS]
+//!                                       [--header-read-timeout SECS] [--idle-timeout SECS] [--log LEVEL] [--feed-backlog N] [--feed-keep-alive SECS] [--feed-user-streams N] [--feed-max-streams N] [--feed-stream-lifetime SECS]
 //!     workflow-templates-server migrate up [--to ID]|down|status [--db URL]
 //!     workflow-templates-server user create [--db URL] [--name NAME]
 //!     workflow-templates-server token create --user ID [--db URL] [--label TEXT]
@@ -19,7 +19,7 @@ const USAGE: &str = "usage:
   workflow-templates-server serve [--db URL] [--port N] [--host ADDR] [--cors-origin ORIGIN]...
                                   [--max-body BYTES] [--max-import-body BYTES] [--pool N] [--no-migrate]
                                   [--idempotency-ttl-hours N] [--header-read-timeout SECS] [--idle-timeout SECS]
-                                  [--log LEVEL] [--feed-backlog N] [--feed-keep-alive SECS]
+                                  [--log LEVEL] [--feed-backlog N] [--feed-keep-alive SECS] [--feed-user-streams N] [--feed-max-streams N] [--feed-stream-lifetime SECS]
   workflow-templates-server migrate up [--to ID]|down|status [--db URL]
   workflow-templates-server user create [--db URL] [--name NAME]
   workflow-templates-server token create --user ID [--db URL] [--label TEXT]
@@ -87,6 +87,13 @@ impl Args {
             Some(v) => v.parse().map_err(|_| format!("--{name} must be a number, not {v:?}")),
         }
     }
+    /// A whole number in `range`; anything else is refused at start.
+    fn bounded(&self, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+        match self.one(name) {
+            None => Ok(default),
+            Some(v) => v.parse::<u64>().ok().filter(|n| range.contains(n)).ok_or_else(|| format!("--{name} must be a whole number in {}..={}, not {v:?}", range.start(), range.end())),
+        }
+    }
     /// A timeout in whole seconds, 1..=30 (issue 10: no connection is held longer than 30 s
     /// by a client that sends or reads nothing).
     fn secs(&self, name: &str, default: std::time::Duration) -> Result<std::time::Duration, String> {
@@ -115,7 +122,7 @@ fn real_main() -> Result<(), String> {
     let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["serve"] | [] => {
-            args.check(&["db", "port", "host", "cors-origin", "max-body", "max-import-body", "pool", "no-migrate", "idempotency-ttl-hours", "header-read-timeout", "idle-timeout", "log", "feed-backlog", "feed-keep-alive"])?;
+            args.check(&["db", "port", "host", "cors-origin", "max-body", "max-import-body", "pool", "no-migrate", "idempotency-ttl-hours", "header-read-timeout", "idle-timeout", "log", "feed-backlog", "feed-keep-alive", "feed-user-streams", "feed-max-streams", "feed-stream-lifetime"])?;
             serve(&args)
         }
         ["migrate", action] => {
@@ -182,7 +189,11 @@ fn serve(args: &Args) -> Result<(), String> {
         idle_timeout: args.secs("idle-timeout", defaults.idle_timeout)?,
         idempotency_ttl: ttl,
         feed_backlog: args.num("feed-backlog", defaults.feed_backlog as usize)?.clamp(1, workflow_templates_server::feed::MAX_LIMIT as usize) as i64,
+        // 1..=30 s: below the client's 45 s silence timeout (secs()).
         feed_keep_alive: args.secs("feed-keep-alive", defaults.feed_keep_alive)?,
+        feed_user_streams: args.bounded("feed-user-streams", defaults.feed_user_streams as u64, 1..=10_000)? as usize,
+        feed_max_streams: args.bounded("feed-max-streams", defaults.feed_max_streams as u64, 1..=1_000_000)? as usize,
+        feed_stream_lifetime: std::time::Duration::from_secs(args.bounded("feed-stream-lifetime", defaults.feed_stream_lifetime.as_secs(), 1..=86_400)?),
         ..defaults
     };
     {

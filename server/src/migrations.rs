@@ -31,6 +31,9 @@
 //! - 008_change_feed: `wt_changes`, the change feed of issue 15, appended by triggers in every
 //!   writing transaction (see `feed.rs`). The runner applies what is missing by id, whatever else
 //!   is applied (a database at 008 that lacks 007 gets 007 on its next `up`).
+//! - 009_change_feed_access: a moved label is a delete of its old target and a put of its new
+//!   one (others never get the id of a version they cannot read), and the indexes behind a page
+//!   of `GET /v1/changes` for a user who sees little: `(owner_id, seq)` and public rows by `seq`.
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -130,6 +133,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/008_change_feed.down.sql"),
         pg_up: include_str!("../migrations/postgres/008_change_feed.up.sql"),
         pg_down: include_str!("../migrations/postgres/008_change_feed.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "009_change_feed_access",
+        sqlite_up: include_str!("../migrations/sqlite/009_change_feed_access.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/009_change_feed_access.down.sql"),
+        pg_up: include_str!("../migrations/postgres/009_change_feed_access.up.sql"),
+        pg_down: include_str!("../migrations/postgres/009_change_feed_access.down.sql"),
         post_up: None,
     },
 ];

@@ -360,3 +360,42 @@ fn idle_streams_hold_no_database_connection() {
         }
     }
 }
+
+/// A label moved between versions of one lineage whose visibility differs: another user only
+/// ever gets an id they could read before or after. Public -> private: a label delete naming
+/// the old (public) version, never the private one; private -> public: a put with the public
+/// id only. Breaks if the moved label's row carries the new id to readers of the old one.
+#[test]
+fn a_label_moved_across_visibility_names_only_readable_versions() {
+    for db in backends() {
+        let l = db.label;
+        let s = Server::start(&db);
+        let (ua, ub) = (create_user(&db), create_user(&db));
+        let (a, b) = (s.client(Some(&ua.token)), s.client(Some(&ub.token)));
+        let v1 = create(&a, "moving label", true);
+        let r = a.post(&format!("/v1/templates/{v1}/versions"), &json!({ "patch": { "is_public": false } }));
+        assert_eq!(r.status, 201, "{l} {}", String::from_utf8_lossy(&r.raw));
+        let v2 = r.json()["id"].as_str().unwrap().to_string();
+        assert_eq!(a.get(&format!("/v1/templates/{v2}")).json()["is_public"], false, "{l}");
+        assert_eq!(b.get(&format!("/v1/templates/{v2}")).status, 404, "{l}: v2 is private");
+        let (_, start) = walk(&b, "0", 1000);
+
+        // public -> private (an UPDATE of the label row), then back private -> public
+        assert_eq!(a.put(&format!("/v1/templates/{v1}/labels/prod"), &json!(null)).status, 200, "{l}");
+        assert_eq!(a.put(&format!("/v1/templates/{v2}/labels/prod"), &json!(null)).status, 200, "{l}");
+        let (mid_a, _) = walk(&a, &start, 1000);
+        let (mid_b, mid) = walk(&b, &start, 1000);
+        assert_eq!(a.put(&format!("/v1/templates/{v1}/labels/prod"), &json!(null)).status, 200, "{l}");
+        let (back_b, _) = walk(&b, &mid, 1000);
+
+        let raw_b = String::from_utf8(b.get(&format!("/v1/changes?since={start}&limit=1000")).raw).unwrap();
+        assert!(!raw_b.contains(&v2), "{l}: bob's feed names the private version {v2}: {raw_b}");
+        let ids = |cs: &[Value]| cs.iter().filter(|c| c["kind"] == "label").map(|c| (c["kind"].as_str().unwrap().to_string(), c["op"].as_str().unwrap().to_string(), c["id"].as_str().unwrap().to_string())).collect::<Vec<_>>();
+        let lab = |op: &str, id: &str| ("label".to_string(), op.to_string(), id.to_string());
+        assert_eq!(ids(&mid_b), vec![lab("put", &v1), lab("delete", &v1)], "{l}: the label was public, then gone for bob");
+        assert_eq!(ids(&back_b), vec![lab("put", &v1)], "{l}: private -> public is a put of the public id");
+        assert_eq!(mid_a.last().map(|c| (c["op"].as_str().unwrap(), c["id"].as_str().unwrap())), Some(("put", v2.as_str())), "{l}: the owner learns where the label is now: {mid_a:?}");
+        // the owner reads her label where it now points
+        assert!(has(&mid_a, "label", "put", &v2), "{l}: {mid_a:?}");
+    }
+}
