@@ -105,3 +105,36 @@ test("replica is not an option yet (docs/replica.md): refused as unknown, before
   assert.equal(e.code, "INVALID_ARGUMENT");
   assert.match(e.message, /unknown open option "replica"/);
 });
+
+test("ids that are not ULIDs ('.', '..', '%2e', '', other text) are INVALID_ARGUMENT alike on remote and memory, and the remote sends nothing", async () => {
+  const { createServer } = await import("node:http");
+  const user = wt.newId();
+  const seen = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    res.writeHead(req.url === "/v1/me" ? 200 : 418, { "content-type": "application/json" });
+    res.end(JSON.stringify(req.url === "/v1/me" ? { user_id: user } : { error: { code: "TEAPOT", message: "reached the server" } }));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const remote = await TemplateCatalog.open({ userId: user, storage: "remote", baseUrl: `http://127.0.0.1:${server.address().port}`, token: "t" });
+    const local = await TemplateCatalog.open({ userId: user, storage: "memory" });
+    seen.length = 0;
+    for (const bad of [".", "..", "%2e", "%2E%2e", "", "x", "01ARZ3NDEKTSV4RRFFQ69G5FA", "81ARZ3NDEKTSV4RRFFQ69G5FAV", "01ARZ3NDEKTSV4RRFFQ69G5FAV/.."]) {
+      for (const [name, call] of [
+        ["setLabel", (c) => c.setLabel(bad, "rating")], ["removeLabel", (c) => c.removeLabel(bad, "rating")],
+        ["get", (c) => c.get(bad)], ["delete", (c) => c.delete(bad)], ["rate", (c) => c.rate(bad, 3)],
+        ["labels", (c) => c.labels(bad)], ["getSpec", (c) => c.getSpec(bad)], ["deleteSpec", (c) => c.deleteSpec(bad)],
+        ["chain", (c) => c.chain(bad)], ["diff", (c) => c.diff(bad, bad)],
+      ]) {
+        for (const [where, c] of [["remote", remote], ["memory", local]]) {
+          const e = await call(c).then(() => null, (e) => e);
+          assert.equal(e?.code, "INVALID_ARGUMENT", `${where} ${name}(${JSON.stringify(bad)}): ${e?.code} ${e?.message}`);
+        }
+      }
+    }
+    assert.deepEqual(seen, [], "no request reached the server");
+  } finally {
+    server.close();
+  }
+});
