@@ -138,3 +138,53 @@ test("ids that are not ULIDs ('.', '..', '%2e', '', other text) are INVALID_ARGU
     server.close();
   }
 });
+
+test("remote subscribe: a CURSOR_AHEAD refusal is one storage/resync event and the feed goes on; another 4xx is one storage/error event", async () => {
+  const { createServer } = await import("node:http");
+  const user = wt.newId();
+  const X = wt.newId();
+  let streamAnswer = "ahead";
+  const streams = new Set();
+  const json = (res, status, v) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    if (url.pathname === "/v1/me") return json(res, 200, { user_id: user });
+    if (url.pathname === "/v1/changes") return json(res, 200, { changes: [], cursor: "3", more: false });
+    if (url.pathname === "/v1/changes/stream") {
+      if (streamAnswer === "ahead") {
+        streamAnswer = "ok";
+        return json(res, 400, { error: { code: "INVALID_ARGUMENT", message: "ahead", details: { reason: "CURSOR_AHEAD", head: "3" } } });
+      }
+      if (streamAnswer === "forbidden") return json(res, 403, { error: { code: "FORBIDDEN", message: "no" } });
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`id: 4\nevent: change\ndata: ${JSON.stringify({ cursor: "4", kind: "template", op: "put", id: X, at: "2026-01-01T00:00:00Z" })}\n\n`);
+      streams.add(res);
+      return;
+    }
+    json(res, 404, { error: { code: "NOT_FOUND", message: "no" } });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const c = await TemplateCatalog.open({ userId: user, storage: "remote", baseUrl: `http://127.0.0.1:${server.address().port}`, token: "t" });
+    const got = [];
+    c.subscribe((e) => got.push(e));
+    const wait = async (n) => {
+      for (let i = 0; got.length < n; i++) {
+        assert.ok(i < 300, `events so far: ${JSON.stringify(got)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await wait(2);
+    assert.deepEqual(got.slice(0, 2), [
+      { kind: "storage", op: "resync", id: null, external: true },
+      { kind: "template", op: "update", id: X, external: true },
+    ]);
+    streamAnswer = "forbidden";
+    for (const s of streams) s.destroy();
+    await wait(3);
+    assert.deepEqual(got[2], { kind: "storage", op: "error", id: null, external: true });
+    c.close();
+  } finally {
+    server.close();
+  }
+});
