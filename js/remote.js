@@ -101,11 +101,22 @@ function idFrom(from, args, value) {
   return typeof v === "string" ? v : null;
 }
 
-// A coded error as the JSON text Rust reads: { code, message, details }.
-const failure = (code, message, details = null) => JSON.stringify({ code, message, details });
+// A coded error as the JSON text Rust reads: { code, message, details } (and the HTTP status,
+// when there was an answer, for the feed's decisions).
+const failure = (code, message, details = null, status = null) => JSON.stringify({ code, message, details, status });
+
+// A path argument must stay one segment: "", "." and ".." (also as "%2e", which the URL parser
+// treats alike: WHATWG URL "single-dot / double-dot URL path segment") would be removed or climb
+// to another route, so they are refused before any request is sent. Everything else is
+// percent-encoded by encodeURIComponent ("/" included).
+function segment(k, v) {
+  const text = String(v);
+  if (/^(\.|%2e){0,2}$/i.test(text)) throw failure("INVALID_ARGUMENT", `${k} ${JSON.stringify(text)} cannot be a URL path segment`);
+  return encodeURIComponent(text);
+}
 
 function urlOf(base, template, args) {
-  let path = template.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(String(args[k])));
+  let path = template.replace(/\{(\w+)\}/g, (_, k) => segment(k, args[k]));
   const q = [];
   for (const [k, v] of Object.entries(args.query ?? {})) {
     for (const x of Array.isArray(v) ? v : [v]) {
@@ -135,10 +146,10 @@ function answer(label, status, text) {
   }
   const message = typeof err?.message === "string" ? err.message : `${label}: HTTP ${status}`;
   const details = err?.details ?? null;
-  if (status === 401) throw failure("UNAUTHORIZED", message, details);
-  if (status === 412) throw failure("CONFLICT", message, details);
-  if (typeof err?.code === "string") throw failure(err.code, message, details);
-  throw failure("NETWORK", `${label}: HTTP ${status} without an error body`);
+  if (status === 401) throw failure("UNAUTHORIZED", message, details, status);
+  if (status === 412) throw failure("CONFLICT", message, details, status);
+  if (typeof err?.code === "string") throw failure(err.code, message, details, status);
+  throw failure("NETWORK", `${label}: HTTP ${status} without an error body`, null, status);
 }
 
 /**
@@ -175,6 +186,9 @@ export async function remoteCall(base, token, name, argsJson) {
       last = `${label}: the server answered ${reply.status}`;
       continue;
     }
+    // A DELETE retried after a lost answer finds the record gone because the first attempt
+    // deleted it: that 404 is the success the caller asked for (README "Remote").
+    if (method === "DELETE" && attempt > 0 && reply.status === 404) reply = { status: 204, text: "" };
     const value = answer(label, reply.status, reply.text);
     const events = emits.map(([kind, op, from]) => [kind, op, idFrom(from, args, value)]);
     const echoes = (ENDPOINTS[name][4] ?? []).map(([kind, op, from]) => {
@@ -212,11 +226,19 @@ export class RemoteClient {
 
   async call(name, argsJson) {
     const write = (ENDPOINTS[name][3] ?? []).length > 0;
+    // An echo is expected only when the feed that will carry it already holds a cursor from
+    // before this write (and still holds it, in the same epoch, when the write is done): with no
+    // feed, or one that starts later (from `since=now`, after the write's row), the row never
+    // comes and a leftover expectation would swallow another client's change to the same record.
+    const feed = this.feed;
+    const epoch = feed && feed.cursor !== null ? feed.epoch : null;
     if (write) this.writing++;
     try {
       const reply = await remoteCall(this.base, this.token, name, argsJson);
-      const until = Date.now() + ECHO_TTL_MS;
-      for (const key of reply[2]) this.echoes.push([key, until]);
+      if (epoch !== null && this.feed === feed && feed.epoch === epoch) {
+        const until = Date.now() + ECHO_TTL_MS;
+        for (const key of reply[2]) this.echoes.push([key, until]);
+      }
       return reply;
     } finally {
       if (write) {
@@ -229,7 +251,8 @@ export class RemoteClient {
   /** Starts delivering other clients' changes to `deliver(kind, op, id)` (no-op when running). */
   startFeed(deliver) {
     if (this.feed) return;
-    const feed = { deliver, cursor: null, abort: null, timer: null };
+    // epoch: bumped whenever the cursor is replaced (not advanced), which voids echoes.
+    const feed = { deliver, cursor: null, epoch: 0, abort: null, timer: null };
     this.feed = feed;
     this.#run(feed).catch(() => {});
   }
@@ -239,6 +262,7 @@ export class RemoteClient {
     const feed = this.feed;
     this.feed = null;
     this.held = [];
+    this.echoes = [];
     if (feed) {
       clearTimeout(feed.timer);
       feed.abort?.abort();
@@ -249,6 +273,15 @@ export class RemoteClient {
     const h = { Accept: accept };
     if (this.token !== null && this.token !== undefined) h.Authorization = `Bearer ${this.token}`;
     return h;
+  }
+
+  /** The feed's own news as a `storage` event ("resync", "error"); no id. */
+  #tell(feed, op) {
+    try {
+      feed.deliver("storage", op, undefined);
+    } catch {
+      // a listener's failure is not the feed's
+    }
   }
 
   #take(feed, change) {
@@ -305,9 +338,31 @@ export class RemoteClient {
         // reconnecting at once would spin.
         else if (Date.now() - opened < 1000) failures++;
       } catch (e) {
-        // A refused token ends the feed (the catalog's next call reports UNAUTHORIZED).
-        if (e === "UNAUTHORIZED" || (typeof e === "string" && e.includes('"UNAUTHORIZED"'))) {
-          if (this.feed === feed) this.feed = null;
+        if (this.feed !== feed) return;
+        let err = null;
+        try {
+          err = typeof e === "string" ? JSON.parse(e) : null;
+        } catch {
+          // not a coded error: a failure to retry
+        }
+        if (err?.status === 400 && err.details?.reason === "CURSOR_AHEAD") {
+          // The server's feed is behind our cursor (its database was restored): changes in
+          // between may be lost, so subscribers re-read what they show, and the feed starts
+          // again from the server's head.
+          feed.cursor = null;
+          feed.epoch++;
+          this.echoes = [];
+          this.held = [];
+          this.#tell(feed, "resync");
+          continue;
+        }
+        if (typeof err?.status === "number" && err.status >= 400 && err.status < 500) {
+          // Refused (401 token, 403, another 4xx): the same request would be refused again.
+          // The feed ends and subscribers hear it once; the catalog's next call reports why.
+          this.feed = null;
+          this.held = [];
+          this.echoes = [];
+          this.#tell(feed, "error");
           return;
         }
         failures++;
@@ -334,8 +389,8 @@ export class RemoteClient {
       const res = await fetch(`${this.base}/v1/changes/stream?since=${encodeURIComponent(feed.cursor)}`, {
         headers, signal: abort.signal, credentials: "omit", cache: "no-store",
       });
-      if (res.status === 401) throw "UNAUTHORIZED";
-      if (!res.ok || !res.body) throw new Error(`the change stream answered ${res.status}`);
+      if (!res.ok) answer("GET /v1/changes/stream", res.status, await res.text());
+      if (!res.body) throw new Error(`the change stream answered ${res.status} without a body`);
       connected();
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";

@@ -15,17 +15,18 @@ use crate::store::Store;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChangeEvent {
     /// "template", "spec", "rating", "usage", "label" (id: the version the label points or
-    /// pointed at), "import", or "storage" (the adapter's own news, e.g. op "closed" when
-    /// another tab upgraded the database).
+    /// pointed at), "import", or "storage" (the adapter's own news: op "closed" when another
+    /// tab upgraded the database; on storage "remote", "resync" when the server's change feed
+    /// lost our place and "error" when it refused the feed, README "Live updates on remote").
     pub kind: &'static str,
-    /// "create", "update", "delete", "import" or "closed".
+    /// "create", "update", "delete", "import", "closed", "resync" or "error".
     pub op: &'static str,
     pub id: Option<String>,
     pub external: bool,
 }
 
 const EVENT_KINDS: [&str; 7] = ["template", "spec", "rating", "usage", "label", "import", "storage"];
-const EVENT_OPS: [&str; 5] = ["create", "update", "delete", "import", "closed"];
+const EVENT_OPS: [&str; 7] = ["create", "update", "delete", "import", "closed", "resync", "error"];
 
 impl ChangeEvent {
     /// An event reported from elsewhere; `None` when kind or op is not one this catalog emits

@@ -78,9 +78,17 @@ fn reject(e: JsValue) -> Promise {
     Promise::reject(&e)
 }
 
-/// Reads a string argument (ids), refusing anything else with INVALID_ARGUMENT.
+/// Reads an id argument: a ULID (built-in ids are ULIDs too; lowercase is accepted, as the core
+/// normalises it), refusing anything else with INVALID_ARGUMENT before the core or a remote
+/// request sees it, as the local catalog's own check does (`Env::parse_id`). On storage
+/// "remote" an id is a URL path segment: "." or ".." would be removed or climb to another
+/// route (WHATWG URL dot segments), so no other text may pass.
 fn id_arg(v: &JsValue, what: &str) -> std::result::Result<String, JsValue> {
-    v.as_string().ok_or_else(|| err(Error::invalid(format!("{what} must be a string id"))))
+    let s = v.as_string().ok_or_else(|| err(Error::invalid(format!("{what} must be a string id"))))?;
+    match crate::model::id::normalize_id(&s) {
+        Some(_) => Ok(s),
+        None => Err(err(Error::invalid(format!("{s:?} is not a ULID")))),
+    }
 }
 
 fn write_options(v: &JsValue) -> std::result::Result<WriteOptions, JsValue> {

@@ -104,11 +104,12 @@ impl Remote {
 
     // ---- events: this catalog's own writes, and other clients' from the change feed ---------
 
-    /// The first subscriber connects the feed (GET /v1/changes/stream).
+    /// The first subscriber connects the feed (GET /v1/changes/stream); a later one reconnects
+    /// it after the server refused it (`storage` / `error`; startFeed is a no-op while running).
     pub fn subscribe(&self, f: impl Fn(&ChangeEvent) + 'static) -> u64 {
         let handle = self.listeners.subscribe(f);
         self.subscribers.set(self.subscribers.get() + 1);
-        if self.subscribers.get() == 1 && !self.closed.get() {
+        if !self.closed.get() {
             self.client.start_feed(self.deliver.as_ref().unchecked_ref());
         }
         handle

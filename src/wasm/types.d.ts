@@ -407,12 +407,17 @@ export interface UsageRun {
  * What `subscribe` callbacks receive after every change: made through this catalog
  * (`external: false`) or in another tab on the same IndexedDB / localStorage database
  * (`external: true`). `{ kind: "storage", op: "closed" }` means another tab upgraded or deleted
- * the database: this catalog is closed and the page should reload.
+ * the database: this catalog is closed and the page should reload. On storage `"remote"`,
+ * `{ kind: "storage", op: "resync" }` means the server's change feed lost this client's place
+ * (400 `CURSOR_AHEAD`: its database was restored) and started again from its head: changes may
+ * have been missed, so re-read what you show; `{ kind: "storage", op: "error" }` means the
+ * server refused the feed (a 4xx, e.g. 401): no more external events until the next
+ * `subscribe` call reconnects it (README "Live updates on remote").
  */
 export interface ChangeEvent {
   /** `"label"`: a label was set, moved or removed; `id` is the version it points (pointed) at. */
   kind: "template" | "spec" | "rating" | "usage" | "label" | "import" | "storage";
-  op: "create" | "update" | "delete" | "import" | "closed";
+  op: "create" | "update" | "delete" | "import" | "closed" | "resync" | "error";
   id: string | null;
   /**
    * `true` for a change made elsewhere: another tab (IndexedDB, localStorage) or, on storage

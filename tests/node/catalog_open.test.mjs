@@ -105,3 +105,86 @@ test("replica is not an option yet (docs/replica.md): refused as unknown, before
   assert.equal(e.code, "INVALID_ARGUMENT");
   assert.match(e.message, /unknown open option "replica"/);
 });
+
+test("ids that are not ULIDs ('.', '..', '%2e', '', other text) are INVALID_ARGUMENT alike on remote and memory, and the remote sends nothing", async () => {
+  const { createServer } = await import("node:http");
+  const user = wt.newId();
+  const seen = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    res.writeHead(req.url === "/v1/me" ? 200 : 418, { "content-type": "application/json" });
+    res.end(JSON.stringify(req.url === "/v1/me" ? { user_id: user } : { error: { code: "TEAPOT", message: "reached the server" } }));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const remote = await TemplateCatalog.open({ userId: user, storage: "remote", baseUrl: `http://127.0.0.1:${server.address().port}`, token: "t" });
+    const local = await TemplateCatalog.open({ userId: user, storage: "memory" });
+    seen.length = 0;
+    for (const bad of [".", "..", "%2e", "%2E%2e", "", "x", "01ARZ3NDEKTSV4RRFFQ69G5FA", "81ARZ3NDEKTSV4RRFFQ69G5FAV", "01ARZ3NDEKTSV4RRFFQ69G5FAV/.."]) {
+      for (const [name, call] of [
+        ["setLabel", (c) => c.setLabel(bad, "rating")], ["removeLabel", (c) => c.removeLabel(bad, "rating")],
+        ["get", (c) => c.get(bad)], ["delete", (c) => c.delete(bad)], ["rate", (c) => c.rate(bad, 3)],
+        ["labels", (c) => c.labels(bad)], ["getSpec", (c) => c.getSpec(bad)], ["deleteSpec", (c) => c.deleteSpec(bad)],
+        ["chain", (c) => c.chain(bad)], ["diff", (c) => c.diff(bad, bad)],
+      ]) {
+        for (const [where, c] of [["remote", remote], ["memory", local]]) {
+          const e = await call(c).then(() => null, (e) => e);
+          assert.equal(e?.code, "INVALID_ARGUMENT", `${where} ${name}(${JSON.stringify(bad)}): ${e?.code} ${e?.message}`);
+        }
+      }
+    }
+    assert.deepEqual(seen, [], "no request reached the server");
+  } finally {
+    server.close();
+  }
+});
+
+test("remote subscribe: a CURSOR_AHEAD refusal is one storage/resync event and the feed goes on; another 4xx is one storage/error event", async () => {
+  const { createServer } = await import("node:http");
+  const user = wt.newId();
+  const X = wt.newId();
+  let streamAnswer = "ahead";
+  const streams = new Set();
+  const json = (res, status, v) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    if (url.pathname === "/v1/me") return json(res, 200, { user_id: user });
+    if (url.pathname === "/v1/changes") return json(res, 200, { changes: [], cursor: "3", more: false });
+    if (url.pathname === "/v1/changes/stream") {
+      if (streamAnswer === "ahead") {
+        streamAnswer = "ok";
+        return json(res, 400, { error: { code: "INVALID_ARGUMENT", message: "ahead", details: { reason: "CURSOR_AHEAD", head: "3" } } });
+      }
+      if (streamAnswer === "forbidden") return json(res, 403, { error: { code: "FORBIDDEN", message: "no" } });
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`id: 4\nevent: change\ndata: ${JSON.stringify({ cursor: "4", kind: "template", op: "put", id: X, at: "2026-01-01T00:00:00Z" })}\n\n`);
+      streams.add(res);
+      return;
+    }
+    json(res, 404, { error: { code: "NOT_FOUND", message: "no" } });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const c = await TemplateCatalog.open({ userId: user, storage: "remote", baseUrl: `http://127.0.0.1:${server.address().port}`, token: "t" });
+    const got = [];
+    c.subscribe((e) => got.push(e));
+    const wait = async (n) => {
+      for (let i = 0; got.length < n; i++) {
+        assert.ok(i < 300, `events so far: ${JSON.stringify(got)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await wait(2);
+    assert.deepEqual(got.slice(0, 2), [
+      { kind: "storage", op: "resync", id: null, external: true },
+      { kind: "template", op: "update", id: X, external: true },
+    ]);
+    streamAnswer = "forbidden";
+    for (const s of streams) s.destroy();
+    await wait(3);
+    assert.deepEqual(got[2], { kind: "storage", op: "error", id: null, external: true });
+    c.close();
+  } finally {
+    server.close();
+  }
+});
