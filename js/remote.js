@@ -356,7 +356,9 @@ export class RemoteClient {
           this.#tell(feed, "resync");
           continue;
         }
-        if (typeof err?.status === "number" && err.status >= 400 && err.status < 500) {
+        // 429 (this user has too many streams open, e.g. many tabs): a limit, not a refusal;
+        // retried with backoff like a 503, when another stream may have ended.
+        if (typeof err?.status === "number" && err.status >= 400 && err.status < 500 && err.status !== 429) {
           // Refused (401 token, 403, another 4xx): the same request would be refused again.
           // The feed ends and subscribers hear it once; the catalog's next call reports why.
           this.feed = null;

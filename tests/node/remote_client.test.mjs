@@ -232,6 +232,26 @@ test("feed: CURSOR_AHEAD restarts from the head and tells subscribers once; anot
   assert.equal(c.feed, null);
 });
 
+test("feed: 429 (too many streams for this user) is retried with backoff, not the end of the feed", async (t) => {
+  const f = await feedServer();
+  t.after(f.close);
+  const X = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+  const c = new RemoteClient(f.base, "tok");
+  const got = [];
+  c.startFeed((...e) => got.push(e));
+  await until("the stream", () => f.streams.size === 1);
+  f.reject = [429, { error: { code: "INVALID_ARGUMENT", message: "too many streams", details: { reason: "TOO_MANY_STREAMS", limit: 8 } } }];
+  for (const s of f.streams) s.destroy();
+  const refused = f.requests.length;
+  await until("a refused reconnect", () => f.requests.length > refused, 5000);
+  f.reject = null; // another tab closed its stream
+  await until("the stream again", () => f.streams.size === 1, 8000);
+  f.add("template", "put", X);
+  await until("the change", () => got.length === 1);
+  assert.deepEqual(got, [["template", "update", X]], "no error event: the feed went on");
+  c.stopFeed();
+});
+
 test("a retried DELETE whose first answer was lost reports success, not NOT_FOUND; a first-attempt 404 is still NOT_FOUND", async () => {
   const nf = JSON.stringify({ error: { code: "NOT_FOUND", message: "template T not found" } });
   for (const name of ["delete", "deleteSpec"]) {
