@@ -142,7 +142,7 @@ browser_tests() {
     return 1
   fi
   local -a env=(WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-180}"
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner)
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$PWD/scripts/wasm-test-runner.sh")
   case $engine in
     chrome) env+=(CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}") ;;
     firefox) env+=(GECKODRIVER="${GECKODRIVER:-$(command -v geckodriver)}") ;;
