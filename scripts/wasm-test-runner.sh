@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cargo's runner for the browser tests (CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER, set by
-# scripts/test.sh): wasm-bindgen-test-runner, run again (at most three times more) only when the test
+# scripts/test.sh): wasm-bindgen-test-runner, run again (at most five times more) only when the test
 # page never loaded its scripts, i.e. no test ran at all.
 #
 # Why: on a fresh runner, the runner's own HTTP server (rouille over tiny_http) sometimes never
@@ -12,7 +12,7 @@
 # started again. A run in which any test started is never repeated: its result stands.
 set -uo pipefail
 LOAD_S=${WT_WASM_LOAD_TIMEOUT:-60}
-for attempt in 1 2 3 4; do
+for attempt in 1 2 3 4 5 6; do
   log=$(mktemp)
   wasm-bindgen-test-runner "$@" > "$log" 2>&1 &
   pid=$!
@@ -27,8 +27,8 @@ for attempt in 1 2 3 4; do
     tail -n +1 -f --pid="$pid" "$log"
     wait "$pid"
     status=$?
-    if [ "$status" -ne 0 ] && [ "$started" = 0 ] && grep -q "Loading scripts...Failed to detect test as having been run" "$log" && [ "$attempt" -lt 4 ]; then
-      echo "wasm-test-runner.sh: the test page never loaded its scripts (no test ran); attempt $((attempt + 1)) of 4"
+    if [ "$status" -ne 0 ] && [ "$started" = 0 ] && grep -q "Loading scripts...Failed to detect test as having been run" "$log" && [ "$attempt" -lt 6 ]; then
+      echo "wasm-test-runner.sh: the test page never loaded its scripts (no test ran); attempt $((attempt + 1)) of 6"
       rm -f "$log"
       continue
     fi
@@ -41,9 +41,9 @@ for attempt in 1 2 3 4; do
   wait "$pid" 2>/dev/null
   cat "$log"
   rm -f "$log"
-  if [ "$attempt" -lt 4 ]; then
-    echo "wasm-test-runner.sh: no test started within ${LOAD_S} s (the page never loaded its scripts); attempt $((attempt + 1)) of 4"
+  if [ "$attempt" -lt 6 ]; then
+    echo "wasm-test-runner.sh: no test started within ${LOAD_S} s (the page never loaded its scripts); attempt $((attempt + 1)) of 6"
   fi
 done
-echo "wasm-test-runner.sh: the test page never loaded in 4 attempts"
+echo "wasm-test-runner.sh: the test page never loaded in 6 attempts"
 exit 1
