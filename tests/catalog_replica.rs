@@ -206,6 +206,11 @@ fn replaces_what_is_there_and_deletes_with_what_hangs_on_it() {
     let before = everything(&fx);
     ok(block_on(r.apply_remote(batch(json!({ "deleted": { "templates": [MISSING], "specs": [MISSING], "ratings": [MISSING] } })))));
     assert_eq!(everything(&fx), before);
+    // A labelled version deleted together with its label (the label row named twice).
+    ok(block_on(r.apply_remote(batch(s.full_batch()))));
+    assert_eq!(labels_of(&fx, U1).len(), 1);
+    ok(block_on(r.apply_remote(batch(json!({ "deleted": { "templates": [s.mine[0].id], "labels": [{ "template_id": s.mine[0].id, "label": "production" }] } })))));
+    assert!(labels_of(&fx, U1).is_empty() && fx.stored(&s.mine[0].id).is_none());
 }
 
 #[test]

@@ -415,6 +415,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
             rows.push(row);
         }
+        // Rows a deleted template already takes with it are not deleted twice.
+        let mut gone: HashSet<String> = writes.iter().filter_map(|w| if let Write::DeleteLabel { key, .. } = w { Some(key.clone()) } else { None }).collect();
         for d in &c.del_labels {
             if d.label == LATEST {
                 continue;
@@ -423,7 +425,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             for row in self.store.find_labels(&owner, None).await? {
                 let r = &row.record;
                 let hit = r.label == d.label && (r.template_id == d.template_id || r.name_key == key);
-                if hit && !put_keys.contains(&r.key()) {
+                if hit && !put_keys.contains(&r.key()) && gone.insert(r.key()) {
                     writes.push(Write::DeleteLabel { key: r.key(), expect: Expect::Any });
                     events.push(("label", "delete", r.template_id.clone()));
                 }
