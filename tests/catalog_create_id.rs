@@ -13,7 +13,8 @@ use std::rc::Rc;
 use serde_json::{json, Value};
 use support::*;
 use ulid::Ulid;
-use workflow_templates::catalog::ChangeEvent;
+use workflow_templates::catalog::{ChangeEvent, Made};
+use workflow_templates::store::Store;
 use workflow_templates::{Error, TemplateSpec, WorkflowTemplate};
 
 /// A ULID whose time part is `ms` (randomness fixed by `r`).
@@ -300,11 +301,63 @@ fn replay_lookups_answer_as_the_creates_would() {
     let (tid, sid, free) = (fresh(40), fresh(41), fresh(42));
     let t = ok(block_on(a.create_as(Some(&tid), draft("Mine", json!({})))));
     let s = ok(block_on(a.create_spec_as(Some(&sid), spec_draft("Mine"))));
-    assert_eq!(ok(block_on(a.template_replay(&tid.to_lowercase()))), Some(t));
+    assert_eq!(ok(block_on(a.template_replay(&tid.to_lowercase(), Made::First))), Some(t));
     assert_eq!(ok(block_on(a.spec_replay(&sid))), Some(s));
-    assert_eq!(ok(block_on(a.template_replay(&free))), None);
-    assert_taken(block_on(a.template_replay(&sid)), &sid);
-    assert_taken(block_on(b.template_replay(&tid)), &tid);
+    assert_eq!(ok(block_on(a.template_replay(&free, Made::First))), None);
+    assert_taken(block_on(a.template_replay(&sid, Made::First)), &sid);
+    assert_taken(block_on(b.template_replay(&tid, Made::First)), &tid);
     assert_taken(block_on(b.spec_replay(&sid)), &sid);
     assert_eq!(err(block_on(a.spec_replay(GENERAL_ASSISTANT))).code(), "INVALID_ARGUMENT");
+}
+
+/// The "in use by a record of the other kind" rule is a read before the commit, not part of it:
+/// a spec committed under the id between `create_as`'s check and its commit (another tab, or on
+/// the server another request/process) leaves a template and a spec under one id, a state that
+/// `create_as`/`create_spec_as` call CONFLICT for both (the template's commit expects only the
+/// template key to be absent).
+#[test]
+fn a_spec_committed_under_the_id_meanwhile_makes_the_template_create_conflict() {
+    let fx = Fx::new();
+    let a = fx.cat(U1);
+    let id = ulid::Ulid::from_parts((T0 - 60_000) as u64, 77).to_string();
+    // U2's spec lands under the id right before U1's template commit.
+    let spec = {
+        let server = Fx::new();
+        ok(block_on(server.cat(U2).create_spec_as(Some(&id), json!({ "name": "S", "workflow_type": "plain" }))))
+    };
+    let mem = fx.mem.clone();
+    a.store().before_next_commit(move || {
+        block_on(mem.commit(vec![workflow_templates::store::Write::PutSpec { record: spec, expect: workflow_templates::store::Expect::Absent }])).unwrap();
+    });
+    let made = block_on(a.create_as(Some(&id), draft("T", json!({}))));
+    let both = fx.stored(&id).is_some() && block_on(fx.mem.get_spec(&id)).unwrap().is_some();
+    assert!(!both, "a template and a spec both stored under {id} (create_as answered {:?})", made.map(|t| t.id));
+}
+
+/// A replay answers only a record the same operation would have made: one's own version 1 is
+/// no replay of a new version of another lineage, a version 2 no replay of a create or an
+/// instantiate, and a version of lineage A no replay of a restore in lineage B. Each is the
+/// uniform CONFLICT, and nothing is written.
+#[test]
+fn a_replay_is_answered_only_with_what_the_operation_would_have_made() {
+    let fx = Fx::new();
+    let a = fx.cat(U1);
+    let (v1_id, v2_id) = (fresh(50), fresh(51));
+    let a1 = ok(block_on(a.create_as(Some(&v1_id), draft("Lineage A", json!({})))));
+    let b1 = create(&a, "Lineage B", json!({}));
+    let a2 = ok(block_on(a.new_version_as(Some(&v2_id), &a1.id, json!({ "description": "two" }), None, no_opts())));
+    let commits = a.store().commits.get();
+    // v1 of A under the id of a "new version of B"; v2 of A under a "new version of B".
+    assert_taken(block_on(a.new_version_as(Some(&v1_id), &b1.id, json!({}), None, no_opts())), &v1_id);
+    assert_taken(block_on(a.new_version_as(Some(&v2_id), &b1.id, json!({}), None, no_opts())), &v2_id);
+    assert_taken(block_on(a.restore_version_as(Some(&v2_id), &b1.id, None, no_opts())), &v2_id);
+    // A version 2 is what no create or instantiate makes.
+    assert_taken(block_on(a.create_as(Some(&v2_id), draft("Lineage A", json!({})))), &v2_id);
+    let spec = ok(block_on(a.create_spec(spec_draft("S"))));
+    assert_taken(block_on(a.instantiate_spec_as(Some(&v2_id), &spec.id, json!({}))), &v2_id);
+    assert_eq!(a.store().commits.get(), commits + 1, "only the spec was written");
+    // The right operation still replays.
+    assert_eq!(ok(block_on(a.new_version_as(Some(&v2_id), &a1.id, json!({}), None, no_opts()))), get(&a, &a2.id));
+    assert_eq!(ok(block_on(a.restore_version_as(Some(&v2_id), &a1.id, None, no_opts()))), get(&a, &a2.id));
+    assert_eq!(ok(block_on(a.create_as(Some(&v1_id), draft("Lineage A", json!({}))))).id, a1.id);
 }

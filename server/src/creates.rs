@@ -16,7 +16,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
-use workflow_templates::catalog::is_id_in_use;
+use workflow_templates::catalog::{is_id_in_use, Made};
+use workflow_templates::model::id::normalize_id;
 use workflow_templates::Error;
 
 use crate::extract::{object_body, only_keys, query_pairs, IdempotencyKey, Id, IfMatch, JsonBody};
@@ -27,15 +28,16 @@ use crate::reply::{ApiError, ApiResult, Reply};
 const TEMPLATES: &str = "/v1/templates";
 const SPECS: &str = "/v1/specs";
 
-/// The `id` query parameter (the only one these POSTs take).
+/// The `id` query parameter (the only one these POSTs take), normalised when it is a ULID (the
+/// core refuses anything else with 400).
 fn chosen_id(app: &App, q: &Option<String>) -> ApiResult<Option<String>> {
     let pairs = query_pairs(app, q)?;
     only_keys(&pairs, &["id"])?;
-    Ok(pairs.into_iter().next().map(|(_, v)| v))
+    Ok(pairs.into_iter().next().map(|(_, v)| normalize_id(&v).unwrap_or(v)))
 }
 
-/// The path an Idempotency-Key is bound to: with the chosen id, so one key cannot be replayed
-/// for a request under another id.
+/// The path an Idempotency-Key is bound to: with the chosen id (normalised: `?id=` in lower and
+/// upper case name one record), so one key cannot be replayed for a request under another id.
 fn keyed(path: &str, id: &Option<String>) -> String {
     match id {
         Some(id) => format!("{path}?id={id}"),
@@ -55,9 +57,9 @@ fn answer(e: Error) -> ApiError {
 }
 
 /// 200 with the caller's own template when the create under `id` is a replay.
-fn template_replay(cat: &Cat, id: &Option<String>) -> ApiResult<Option<Reply>> {
+fn template_replay(cat: &Cat, id: &Option<String>, made: Made<'_>) -> ApiResult<Option<Reply>> {
     let Some(id) = id else { return Ok(None) };
-    block_on(cat.template_replay(id)).map_err(answer)?.map(Reply::ok).transpose()
+    block_on(cat.template_replay(id, made)).map_err(answer)?.map(Reply::ok).transpose()
 }
 
 fn spec_replay(cat: &Cat, id: &Option<String>) -> ApiResult<Option<Reply>> {
@@ -90,7 +92,7 @@ pub async fn create(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuer
     let id = chosen_id(&app, &q)?;
     let idem = idem_of(key, &Method::POST, &keyed(TEMPLATES, &id), &body.raw, Replay::Template(StatusCode::CREATED));
     run(&app, user, idem, move |cat| {
-        if let Some(r) = template_replay(cat, &id)? {
+        if let Some(r) = template_replay(cat, &id, Made::First)? {
             return Ok(r);
         }
         made(cat, TEMPLATES, || block_on(cat.create_as(id.as_deref(), body.value)).map_err(answer))
@@ -106,7 +108,7 @@ pub async fn new_version(user: UserAuth, State(app): State<App>, Id(src): Id, Ra
     let changelog = changelog_of(m.remove("changelog"))?;
     let idem = idem_of(key, &Method::POST, &keyed(&format!("/v1/templates/{src}/versions"), &id), &body.raw, Replay::Template(StatusCode::CREATED));
     run(&app, user, idem, move |cat| {
-        if let Some(r) = template_replay(cat, &id)? {
+        if let Some(r) = template_replay(cat, &id, Made::VersionOf(&src))? {
             return Ok(r);
         }
         let opts = cond.options(&src, || template_etag(cat, &src))?;
@@ -128,7 +130,7 @@ pub async fn restore(user: UserAuth, State(app): State<App>, Id(src): Id, RawQue
     let changelog = changelog_of(m.remove("changelog"))?;
     let idem = idem_of(key, &Method::POST, &keyed(&format!("/v1/templates/{src}/restore"), &id), &body.raw, Replay::Template(StatusCode::CREATED));
     run(&app, user, idem, move |cat| {
-        if let Some(r) = template_replay(cat, &id)? {
+        if let Some(r) = template_replay(cat, &id, Made::VersionOf(&src))? {
             return Ok(r);
         }
         let opts = cond.options(&src, || latest_etag(cat, &src))?;
@@ -155,7 +157,7 @@ pub async fn instantiate(user: UserAuth, State(app): State<App>, Id(spec): Id, R
     let id = chosen_id(&app, &q)?;
     let idem = idem_of(key, &Method::POST, &keyed(&format!("/v1/specs/{spec}/instantiate"), &id), &body.raw, Replay::Template(StatusCode::CREATED));
     run(&app, user, idem, move |cat| {
-        if let Some(r) = template_replay(cat, &id)? {
+        if let Some(r) = template_replay(cat, &id, Made::First)? {
             return Ok(r);
         }
         made(cat, TEMPLATES, || block_on(cat.instantiate_spec_as(id.as_deref(), &spec, body.value)).map_err(answer))

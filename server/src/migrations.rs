@@ -34,6 +34,9 @@
 //! - 009_change_feed_access: a moved label is a delete of its old target and a put of its new
 //!   one (others never get the id of a version they cannot read), and the indexes behind a page
 //!   of `GET /v1/changes` for a user who sees little: `(owner_id, seq)` and public rows by `seq`.
+//! - 010_record_ids: `wt_record_ids`, every id a template or spec ever held (filled by insert
+//!   triggers, never emptied; existing records and the deletes in `wt_changes` fill it first):
+//!   a chosen id (`?id=`) is never used again after a delete, and never by both kinds.
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -141,6 +144,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/009_change_feed_access.down.sql"),
         pg_up: include_str!("../migrations/postgres/009_change_feed_access.up.sql"),
         pg_down: include_str!("../migrations/postgres/009_change_feed_access.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "010_record_ids",
+        sqlite_up: include_str!("../migrations/sqlite/010_record_ids.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/010_record_ids.down.sql"),
+        pg_up: include_str!("../migrations/postgres/010_record_ids.up.sql"),
+        pg_down: include_str!("../migrations/postgres/010_record_ids.down.sql"),
         post_up: None,
     },
 ];

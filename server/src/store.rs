@@ -286,6 +286,16 @@ fn first_id(w: &Write) -> Option<String> {
 }
 
 impl Store for SqlStore {
+    /// `wt_record_ids` (migration 010) keeps every id a record held; one no record holds now
+    /// was deleted. Its insert triggers refuse the id in any later commit.
+    async fn retired_id(&self, id: &str) -> Result<Option<String>> {
+        let rows = self.query(
+            "SELECT owner_id FROM wt_record_ids r WHERE r.id = {t1} \
+             AND NOT EXISTS (SELECT 1 FROM workflow_templates w WHERE w.id = r.id) AND NOT EXISTS (SELECT 1 FROM template_specs s WHERE s.id = r.id)",
+            &[text(id)],
+        )?;
+        Ok(rows.first().and_then(|r| r[0].text()).map(str::to_string))
+    }
     /// The seed's recursive inheritance query: the template and its stored ancestors (built-ins
     /// end the walk; they live in memory), at most 17 levels (the core refuses deeper chains).
     async fn get_template(&self, id: &str) -> Result<Option<Stored<WorkflowTemplate>>> {

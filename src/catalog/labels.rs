@@ -310,7 +310,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// replay answers the stored version.
     pub async fn restore_version_as(&self, new_id: Option<&str>, id: &str, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
         if new_id.is_some() {
-            if let super::create_id::Chosen::Replay(r) = self.template_id_for(new_id).await? {
+            if let super::create_id::Chosen::Replay(r) = self.template_id_for(new_id, super::create_id::Made::VersionOf(id)).await? {
                 return Ok(r);
             }
         }

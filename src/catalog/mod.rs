@@ -28,7 +28,7 @@ use std::cell::RefCell;
 
 use serde_json::{Map, Value};
 
-pub use create_id::{id_in_use, is_id_in_use, MAX_ID_LEAD_MS};
+pub use create_id::{id_deleted, id_in_use, is_id_in_use, Made, MAX_ID_LEAD_MS};
 pub use discover::{DiscoverOptions, Page, Sort};
 pub use replica::{LabelRef, RemoteBatch, RemoteDeleted};
 #[cfg(not(target_arch = "wasm32"))]

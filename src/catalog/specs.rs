@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::create_id::Chosen;
+use super::create_id::{absent_spec, absent_template, Chosen, Made};
 use super::retry::{retry_on_conflict, EDIT_ATTEMPTS};
 use super::{as_object, normalize_input, overlay, violations, Catalog, Env, WriteOptions};
 use crate::builtin;
@@ -117,7 +117,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             return Err(violations(v));
         }
         let spec = self.build_spec(&base, m)?;
-        self.store.commit(vec![Write::PutSpec { record: spec.clone(), expect: Expect::Absent }]).await?;
+        self.store.commit(vec![Write::PutSpec { record: spec.clone(), expect: Expect::Absent }, absent_template(&spec.id)]).await?;
         Ok(spec)
     }
 
@@ -210,7 +210,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// `instantiate_spec` whose template gets the chosen id `id` (`create_id.rs`); a replay
     /// answers the stored template and counts no second use.
     pub async fn instantiate_spec_as(&self, id: Option<&str>, spec_id: &str, overrides: Value) -> Result<WorkflowTemplate> {
-        let fresh = match self.template_id_for(id).await? {
+        let fresh = match self.template_id_for(id, Made::First).await? {
             Chosen::Replay(r) => return Ok(r),
             Chosen::Free(n) => n,
         };
@@ -220,7 +220,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 self.emit("spec", "update", Some(&spec_id));
                 Ok(record)
             }
-            Err(e) => self.settle_template(id, e).await,
+            Err(e) => self.settle_template(id, Made::First, e).await,
         }
     }
 
@@ -258,6 +258,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             .commit(vec![
                 Write::PutTemplate { record: record.clone(), expect: Expect::Absent },
                 Write::PutSpec { record: used, expect: Expect::Rev(spec.rev) },
+                absent_spec(&record.id),
             ])
             .await?;
         Ok((record, spec.record.id.clone()))

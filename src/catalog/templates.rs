@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::create_id::Chosen;
+use super::create_id::{absent_spec, Chosen, Made};
 use super::retry::{retry_on_conflict, EDIT_ATTEMPTS};
 use super::{as_object, normalize_input, overlay, violations, Catalog, Env, Loaded};
 use crate::error::{Error, Result, Violation};
@@ -97,18 +97,18 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     /// `create` under a chosen id (`create_id.rs`): a replay answers the stored record.
     pub async fn create_as(&self, id: Option<&str>, draft: Value) -> Result<WorkflowTemplate> {
-        let fresh = match self.template_id_for(id).await? {
+        let fresh = match self.template_id_for(id, Made::First).await? {
             Chosen::Replay(r) => return Ok(r),
             Chosen::Free(n) => n,
         };
         let made = async {
             let record = self.prepare_create(fresh, draft).await?;
-            self.store.commit(vec![Write::PutTemplate { record: record.clone(), expect: Expect::Absent }]).await?;
+            self.store.commit(vec![Write::PutTemplate { record: record.clone(), expect: Expect::Absent }, absent_spec(&record.id)]).await?;
             Ok(record)
         };
         let record = match made.await {
             Ok(r) => r,
-            Err(e) => return self.settle_template(id, e).await,
+            Err(e) => return self.settle_template(id, Made::First, e).await,
         };
         self.emit("template", "create", Some(&record.id));
         Ok(record)
@@ -215,14 +215,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// answers the stored version, whatever has happened to its lineage since.
     pub async fn new_version_as(&self, new_id: Option<&str>, id: &str, patch: Value, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
         if new_id.is_some() {
-            if let Chosen::Replay(r) = self.template_id_for(new_id).await? {
+            if let Chosen::Replay(r) = self.template_id_for(new_id, Made::VersionOf(id)).await? {
                 return Ok(r);
             }
         }
         let made = async {
             let opts = self.pin(id, opts).await?;
             retry_on_conflict(EDIT_ATTEMPTS, id, || async {
-                let fresh = match self.template_id_for(new_id).await? {
+                let fresh = match self.template_id_for(new_id, Made::VersionOf(id)).await? {
                     Chosen::Replay(r) => return Ok(r),
                     Chosen::Free(n) => n,
                 };
@@ -232,7 +232,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         };
         match made.await {
             Ok(r) => Ok(r),
-            Err(e) => self.settle_template(new_id, e).await,
+            Err(e) => self.settle_template(new_id, Made::VersionOf(id), e).await,
         }
     }
 
@@ -270,6 +270,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             .commit(vec![
                 Write::PutTemplate { record: previous, expect: Expect::Rev(current.rev) },
                 Write::PutTemplate { record: record.clone(), expect: Expect::Absent },
+                absent_spec(&record.id),
             ])
             .await?;
         self.emit("template", "create", Some(&record.id));

@@ -306,6 +306,15 @@ pub trait Store {
     async fn query_page(&self, _q: &PageQuery) -> Result<Option<PageRows>> {
         Ok(None)
     }
+    /// The owner of a template or spec that once held `id` and is gone (deleted), for an
+    /// adapter that keeps such tombstones: the server's SQL store does, in the deleting
+    /// transaction, and refuses in the commit itself any record under such an id. `None`: the
+    /// id never held a record, or the adapter keeps no tombstones (the default: a browser store
+    /// holds one user's records and what the server answered, so no other user's chosen id ever
+    /// reaches it). A create under a chosen id never reuses a used id (`catalog::create_id`).
+    async fn retired_id(&self, _id: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// Several catalogs (users, or "tabs" in tests) can share one store.
@@ -360,6 +369,9 @@ impl<S: Store> Store for std::rc::Rc<S> {
     }
     async fn query_page(&self, q: &PageQuery) -> Result<Option<PageRows>> {
         (**self).query_page(q).await
+    }
+    async fn retired_id(&self, id: &str) -> Result<Option<String>> {
+        (**self).retired_id(id).await
     }
 }
 
