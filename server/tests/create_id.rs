@@ -257,6 +257,14 @@ fn a_deleted_public_templates_id_cannot_be_taken_by_another_user() {
             panic!("{l}: a deleted public id was re-created by another user (201); a derive made against the original now resolves to: {resolved}");
         }
         assert_eq!((squat.status, squat.code().as_str()), (409, "CONFLICT"), "{l}");
+        // Nor through an import of a bundle that says the id is the attacker's.
+        expect(&ca.post("/v1/templates", &json!({ "name": "Shared base", "workflow_type": "plain", "is_public": true })), 201, l);
+        let mut forged = expect(&ca.get("/v1/export"), 200, l);
+        forged["workflow_templates"][0]["id"] = json!(xid);
+        let imp = ca.post("/v1/import", &forged);
+        assert_eq!((imp.status, imp.code().as_str()), (422, "VALIDATION_FAILED"), "{l}: {}", String::from_utf8_lossy(&imp.raw));
+        assert_eq!(cv.get(&format!("/v1/templates/{xid}")).status, 404, "{l}");
+        // (Its owner may restore it from a backup: api.rs imports deleted records back.)
     }
 }
 

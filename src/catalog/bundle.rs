@@ -19,6 +19,9 @@ pub const FORMAT_VERSION: u64 = 1;
 /// Most records one import takes (a bundle is checked whole, in memory, before writing).
 pub const MAX_IMPORT_RECORDS: usize = 100_000;
 
+/// Why an import may not restore a record under an id whose record was deleted.
+const RETIRED: &str = "id is taken; an import may only replace or restore your own records";
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportReport {
     pub templates: usize,
@@ -211,6 +214,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
                     }
                     template_writes.push((t, Expect::Rev(existing.rev)));
                 }
+                // An id whose record was deleted is never used by anyone else (`create_id.rs`;
+                // only a store that keeps tombstones knows it: the server's). Its owner may
+                // restore it from a backup: references to it then find its owner's record again.
+                None if self.store.retired_id(&t.id).await?.is_some_and(|o| o != self.user) => {
+                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, RETIRED));
+                    templates.remove(&t.id);
+                }
                 None => {
                     let mut t = t;
                     if self.shared {
@@ -274,6 +284,10 @@ impl<S: Store, E: Env> Catalog<S, E> {
                     continue;
                 }
                 Some(e) => Expect::Rev(e.rev),
+                None if self.store.retired_id(&s.id).await?.is_some_and(|o| o != self.user) => {
+                    v.push(Violation::new(format!("{at}.id"), validate::DUPLICATE, RETIRED));
+                    continue;
+                }
                 None => Expect::Absent,
             };
             specs += 1;

@@ -1,9 +1,11 @@
 -- Every id a template or spec ever held (issue 15, `?id=`): a row is added by a trigger in the
--- transaction that inserts the record and is never removed, so the primary key refuses, in the
--- inserting commit itself, both a second record under an id of the other kind and any record
--- under an id whose record was deleted (a late replay of its create, or another user taking a
--- deleted public id that stale references still name). Two transactions inserting one id meet
--- at the primary key: the second waits for the first and fails. `owner_id` follows the owner.
+-- transaction that inserts the record and is never removed, so the inserting commit itself
+-- refuses (unique_violation) a record of the other kind under the id and any other user's
+-- record under an id whose record was deleted (taking a deleted public id that stale
+-- references still name). Only the same owner's record of the same kind may come back (an
+-- import restoring a backup; the core refuses a `?id=` create of it, a late replay). Two
+-- transactions inserting one id meet at the primary key: the second waits for the first.
+-- `owner_id` follows the record's owner.
 CREATE TABLE wt_record_ids (
     id VARCHAR(26) NOT NULL,
     kind VARCHAR(8) NOT NULL,
@@ -21,7 +23,11 @@ INSERT INTO wt_record_ids (id, kind, owner_id)
 CREATE FUNCTION wt_record_ids_put() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO wt_record_ids (id, kind, owner_id) VALUES (NEW.id, TG_ARGV[0], NEW.owner_id);
+        INSERT INTO wt_record_ids AS r (id, kind, owner_id) VALUES (NEW.id, TG_ARGV[0], NEW.owner_id)
+            ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id WHERE r.kind = EXCLUDED.kind AND r.owner_id = EXCLUDED.owner_id;
+        IF NOT FOUND THEN
+            RAISE unique_violation USING MESSAGE = 'id ' || NEW.id || ' was used by another record';
+        END IF;
     ELSIF OLD.owner_id <> NEW.owner_id THEN
         UPDATE wt_record_ids SET owner_id = NEW.owner_id WHERE id = NEW.id;
     END IF;
