@@ -251,8 +251,12 @@ fn events_are_external_and_reach_other_tabs_and_a_second_apply_is_a_no_op() {
     assert_eq!(kinds(&ev.borrow()), vec![("template", "update", s.theirs_public.id.clone(), true)]);
 }
 
+/// Another user's latest version that nothing here derives from goes when a higher version
+/// arrives; my own version with the number the batch's has (a version made here that the
+/// server has not accepted) refuses the batch NAME_TAKEN; my own lower version made here stays,
+/// no longer latest.
 #[test]
-fn a_displaced_latest_version_of_another_user_goes_but_my_own_refuses_the_batch() {
+fn a_displaced_latest_version_of_another_user_goes_but_my_own_same_number_refuses_the_batch() {
     let s = server();
     let fx = Fx::new();
     let r = fx.cat(U1);
@@ -262,14 +266,19 @@ fn a_displaced_latest_version_of_another_user_goes_but_my_own_refuses_the_batch(
     ok(block_on(r.apply_remote(batch(json!({ "templates": [v2] })))));
     assert!(fx.stored(&s.theirs_public.id).is_none(), "the stale latest copy is dropped");
     assert_eq!(fx.stored(&v2.id).unwrap().record, v2);
-    // My own latest template of that name made here (not yet accepted by the server): the
-    // batch is refused, nothing written.
+    // My own version 2 of that lineage made here (not yet accepted by the server): a batch
+    // with the server's version 2 is refused, nothing written.
     let mine_here = create(&r, "Lineage", json!({}));
+    let mine_v2 = ok(block_on(r.new_version(&mine_here.id, json!({ "description": "here" }), None, no_opts())));
     let before = everything(&fx);
     let e = err(block_on(r.apply_remote(batch(json!({ "templates": [s.mine[1]] })))));
     assert_eq!(e.code(), "NAME_TAKEN");
     assert_eq!(everything(&fx), before);
-    assert_eq!(get(&r, &mine_here.id), mine_here);
+    assert_eq!(get(&r, &mine_v2.id), mine_v2);
+    // A version 3 from the server displaces it: kept, no longer latest.
+    let v3 = ok(block_on(s.fx.cat(U1).new_version(&s.mine[1].id, json!({ "description": "three" }), None, no_opts())));
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [v3] })))));
+    assert!(!get(&r, &mine_v2.id).is_latest && get(&r, &v3.id).is_latest);
 }
 
 #[test]
@@ -292,4 +301,158 @@ fn labels_without_a_known_lineage_are_not_stored_and_built_in_records_give_stati
     // replica would keep it with its owner, unreadable to this user (no acting-user rules).
     ok(block_on(r.apply_remote(batch(json!({ "templates": [s.theirs_private] })))));
     assert_eq!(err(block_on(r.get(&s.theirs_private.id))).code(), "NOT_FOUND");
+}
+
+// ---- displacement of latest versions, rows of deleted templates, kinds ----
+
+/// The replica holds my version 1 (pulled from the server, accepted there long ago); another
+/// device of mine made version 2 on the server. A batch with only version 2 (a read-through
+/// fetch of v2, a conflict's `keep-remote`, a feed page that names only v2) is refused
+/// NAME_TAKEN, although the docs say NAME_TAKEN is for "a create made here that the server has
+/// not accepted". Expected: stored (v1 no longer latest here, or dropped as another user's is).
+#[test]
+fn my_own_new_version_made_on_another_device_is_accepted_alone() {
+    let server = Fx::new();
+    let a = server.cat(U1);
+    let v1 = create(&a, "Lineage", json!({ "description": "one" }));
+    let fx = Fx::new();
+    let r = fx.cat(U1);
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [v1] })))));
+    let v2 = ok(block_on(a.new_version(&v1.id, json!({ "description": "two" }), None, no_opts())));
+    let got = block_on(r.apply_remote(batch(json!({ "templates": [v2] }))));
+    assert!(got.is_ok(), "v2 of my own lineage refused: {}", got.err().map(|e| format!("{} {e}", e.code())).unwrap_or_default());
+}
+
+/// Another user's public X (v1) is held because my template Y derives from it. X's owner makes
+/// v2; a batch with only v2 makes the replica drop v1 on its own initiative (the server did
+/// not delete it), so Y's chain is broken offline: the same dangling base the core's delete
+/// refuses with HAS_DERIVED.
+#[test]
+fn a_displaced_version_that_a_held_template_derives_from_is_not_dropped() {
+    let server = Fx::new();
+    let (a, b) = (server.cat(U1), server.cat(U2));
+    let x1 = create(&b, "Shared base", json!({ "is_public": true, "default_params": { "temperature": 0.2 } }));
+    let y = create(&a, "Mine", json!({ "base_template_id": x1.id }));
+    let x1 = get(&a, &x1.id);
+    let fx = Fx::new();
+    let r = fx.cat(U1);
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [x1, y] })))));
+    ok(block_on(r.resolve(&y.id)));
+    let x2 = ok(block_on(b.new_version(&x1.id, json!({ "description": "v2" }), None, no_opts())));
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [x2] })))));
+    let resolved = block_on(r.resolve(&y.id));
+    assert!(resolved.is_ok() && fx.stored(&x1.id).is_some(), "X v1 dropped while my Y derives from it; resolve(Y): {:?}", resolved.err().map(|e| format!("{} {e}", e.code())));
+}
+
+/// Displacement does not look at versions: a stale copy of another user's v1 (still saying
+/// is_latest) drops the newer v2 the replica holds.
+#[test]
+fn a_stale_older_version_does_not_displace_a_newer_one() {
+    let server = Fx::new();
+    let b = server.cat(U2);
+    let x1 = create(&b, "Shared", json!({ "is_public": true }));
+    let x2 = ok(block_on(b.new_version(&x1.id, json!({ "description": "v2" }), None, no_opts())));
+    let fx = Fx::new();
+    let r = fx.cat(U1);
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [x2] })))));
+    // x1 as it was answered before v2 existed (is_latest: true).
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [x1] })))));
+    assert!(fx.stored(&x2.id).is_some(), "version 2 dropped by a stale copy of version 1");
+}
+
+/// A label row and a rating of a template the same batch deletes are stored: rows that hang on
+/// nothing (the core never leaves them: delete takes ratings along and refuses HAS_LABELS).
+#[test]
+fn rows_that_hang_on_a_template_the_batch_deletes_are_not_stored() {
+    let server = Fx::new();
+    let a = server.cat(U1);
+    let v1 = create(&a, "Lineage", json!({ "is_public": true }));
+    let fx = Fx::new();
+    let r = fx.cat(U1);
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [v1] })))));
+    ok(block_on(r.apply_remote(batch(json!({
+        "deleted": { "templates": [v1.id] },
+        "labels": [{ "template_id": v1.id, "label": "production", "version": 1, "updated_at": v1.updated_at }],
+        "ratings": [{ "template_id": v1.id, "user_id": U2, "stars": 5.0, "updated_at": v1.updated_at }],
+    })))));
+    assert!(fx.stored(&v1.id).is_none());
+    let labels = block_on(fx.mem.find_labels(U1, None)).unwrap();
+    let ratings = block_on(fx.mem.find_ratings(None, Some(&v1.id))).unwrap();
+    assert!(labels.is_empty() && ratings.is_empty(), "dangling rows stored: labels {labels:?} ratings {ratings:?}");
+}
+
+/// A template under an id a stored spec holds: both kinds under one id (which `create_as`
+/// treats as "in use" for both, and the server never answers).
+#[test]
+fn a_template_under_a_stored_specs_id_is_refused() {
+    let server = Fx::new();
+    let a = server.cat(U1);
+    let t = create(&a, "T", json!({}));
+    let fx = Fx::new();
+    let r = fx.cat(U1);
+    let spec = ok(block_on(r.create_spec_as(Some(&t.id), json!({ "name": "S", "workflow_type": "plain" }))));
+    let got = block_on(r.apply_remote(batch(json!({ "templates": [t] }))));
+    let both = fx.stored(&spec.id).is_some() && block_on(fx.mem.get_spec(&spec.id)).unwrap().is_some();
+    assert!(!(got.is_ok() && both), "a template and a spec both stored under {}", spec.id);
+}
+
+
+/// A spec under the id of a template held here is refused too (the reverse of the above).
+#[test]
+fn a_spec_under_a_stored_templates_id_is_refused() {
+    let s = server();
+    let fx = Fx::new();
+    let r = fx.cat(U1);
+    let t = ok(block_on(r.create_as(Some(&s.spec.id), draft("T", json!({})))));
+    let e = err(block_on(r.apply_remote(batch(json!({ "specs": [s.spec] })))));
+    assert_eq!(e.code(), "CONFLICT");
+    assert!(block_on(fx.mem.get_spec(&t.id)).unwrap().is_none());
+    // Nor does one batch swap the kinds (an id both written and deleted).
+    assert_eq!(err(block_on(r.apply_remote(batch(json!({ "specs": [s.spec], "deleted": { "templates": [t.id] } }))))).code(), "VALIDATION_FAILED");
+    assert!(fx.stored(&t.id).is_some() && block_on(fx.mem.get_spec(&t.id)).unwrap().is_none());
+}
+
+/// A label row that names an owner, lineage or version other than its template's (in the batch
+/// or held here) is a bad record: the batch is refused.
+#[test]
+fn a_label_row_that_contradicts_its_template_refuses_the_batch() {
+    let s = server();
+    let fx = Fx::new();
+    let r = fx.cat(U1);
+    let v1 = &s.mine[0];
+    let row = |extra: Value| {
+        let mut l = json!({ "template_id": v1.id, "label": "production", "updated_at": v1.updated_at });
+        l.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        l
+    };
+    for bad in [json!({ "owner_id": U2 }), json!({ "name_key": "another" }), json!({ "version": 2 })] {
+        let e = err(block_on(r.apply_remote(batch(json!({ "templates": [v1], "labels": [row(bad.clone())] })))));
+        assert_eq!(e.code(), "VALIDATION_FAILED", "{bad}");
+        assert!(fx.stored(&v1.id).is_none(), "nothing written");
+    }
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [v1], "labels": [row(json!({ "owner_id": U1, "name_key": "lineage", "version": 1 }))] })))));
+    assert_eq!(labels_of(&fx, U1).len(), 1);
+}
+
+/// The exact sums behind usage means kept here belong to the statistics this replica had: a
+/// record (or built-in statistics) from the server replaces those statistics, so the sums go
+/// with them (the next recorded use starts from the server's numbers).
+#[test]
+fn the_servers_statistics_replace_the_sums_kept_here() {
+    let s = server();
+    let fx = Fx::new();
+    let r = fx.cat(U1);
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [s.mine[1]], "builtin_stats": [get(&s.fx.cat(U1), GENERAL_ASSISTANT)] })))));
+    ok(block_on(r.record_usage(&s.mine[1].id, &run(true, 100, 10, 0.5))));
+    ok(block_on(r.record_usage(GENERAL_ASSISTANT, &run(true, 100, 10, 0.5))));
+    for id in [s.mine[1].id.as_str(), GENERAL_ASSISTANT] {
+        assert!(block_on(fx.mem.get_usage_totals(id)).unwrap().is_some(), "{id}: sums kept after a use");
+    }
+    let a = s.fx.cat(U1);
+    ok(block_on(a.record_usage(&s.mine[1].id, &run(false, 300, 10, 0.25))));
+    ok(block_on(a.record_usage(GENERAL_ASSISTANT, &run(false, 300, 10, 0.25))));
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [get(&a, &s.mine[1].id)], "builtin_stats": [get(&a, GENERAL_ASSISTANT)] })))));
+    for id in [s.mine[1].id.as_str(), GENERAL_ASSISTANT] {
+        assert!(block_on(fx.mem.get_usage_totals(id)).unwrap().is_none(), "{id}: sums of the replaced statistics kept");
+    }
 }

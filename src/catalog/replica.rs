@@ -280,11 +280,16 @@ type Events = Vec<(&'static str, &'static str, String)>;
 
 impl<S: Store, E: Env> Catalog<S, E> {
     /// Stores a batch of what the server answered (module docs), in one commit; nothing on any
-    /// error. VALIDATION_FAILED for a bad record; NAME_TAKEN when a template of this batch
-    /// would share its name with the acting user's own latest template under another id that
-    /// the batch does not replace (a create made here that the server has not accepted: its
-    /// push is refused NAME_TAKEN, after which the pull goes through). Another user's stale
-    /// latest version that a batch displaces is dropped from the replica.
+    /// error. VALIDATION_FAILED for a bad record (a label row whose owner, name key or version
+    /// contradicts its template's included); CONFLICT (`id_in_use`) for a template under the id
+    /// of a spec held here or the reverse; NAME_TAKEN when a latest template of this batch has
+    /// the version number of the acting user's own latest version of that lineage under
+    /// another id that the batch does not replace (a version made here that the server has not
+    /// accepted: its push is refused, after which the pull goes through). A lower latest
+    /// version held here is displaced (`displace`): kept as not latest when it is the acting
+    /// user's or something held here derives from it, else dropped; a higher one held here
+    /// makes the batch's copy a stale one, stored as not latest. Ratings and label rows of a
+    /// template the batch removes are not stored.
     pub async fn apply_remote(&self, batch: RemoteBatch) -> Result<()> {
         if batch.len() > MAX_IMPORT_RECORDS {
             return Err(Error::invalid(format!("a remote batch holds at most {MAX_IMPORT_RECORDS} records")));
@@ -296,32 +301,29 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let by_id: HashMap<&str, &WorkflowTemplate> = c.templates.iter().map(|t| (t.id.as_str(), t)).collect();
 
         // Deleted templates, with what hangs on them here (ratings, sums, labels).
-        let deleted: HashSet<&str> = c.del_templates.iter().map(String::as_str).collect();
         for id in &c.del_templates {
             let Some(old) = self.store.get_template(id).await? else { continue };
             self.drop_template(&old.record, &mut writes).await?;
             events.push(("template", "delete", id.clone()));
         }
-        // Written templates; a stale latest version they displace goes (module docs).
+        // Written templates, and the latest versions they displace (module docs).
+        let mut gone: HashSet<String> = c.del_templates.iter().cloned().collect();
         let mut displaced = HashSet::new();
         let existing = self.store.get_templates(&c.templates.iter().map(|t| t.id.clone()).collect::<Vec<_>>()).await?;
         for (t, old) in c.templates.iter().zip(existing) {
-            if t.is_latest {
-                let same_name = TemplateFilter { owner_id: Some(t.owner_id.clone()), name_key: Some(name_key(&t.name)), is_latest: Some(true), ..Default::default() };
-                for other in self.store.find_templates(&same_name).await? {
-                    let oid = other.record.id.as_str();
-                    if oid == t.id || put_ids.contains(oid) || deleted.contains(oid) || !displaced.insert(other.record.id.clone()) {
-                        continue;
-                    }
-                    if other.record.owner_id == self.user {
-                        return Err(Error::NameTaken { name: t.name.clone() });
-                    }
-                    self.drop_template(&other.record, &mut writes).await?;
-                    events.push(("template", "delete", other.record.id.clone()));
-                }
+            let mut t = t.clone();
+            // Never both kinds under one id (`create_id.rs`): a spec held here keeps its id.
+            if old.is_none() && self.store.get_spec(&t.id).await?.is_some() {
+                return Err(super::id_in_use(&t.id));
             }
-            if old.as_ref().is_some_and(|o| o.record == *t) {
+            if t.is_latest {
+                self.displace(&mut t, &c, &put_ids, &mut gone, &mut displaced, &mut writes, &mut events).await?;
+            }
+            if old.as_ref().is_some_and(|o| o.record == t) {
                 continue;
+            }
+            if old.is_none() {
+                writes.push(super::create_id::absent_spec(&t.id));
             }
             writes.push(Write::PutTemplate { record: t.clone(), expect: Expect::Any });
             // The server's statistics replace ours: sums kept for the old ones go.
@@ -339,16 +341,26 @@ impl<S: Store, E: Env> Catalog<S, E> {
             if old.as_ref().is_some_and(|o| o.record == *s) {
                 continue;
             }
+            if old.is_none() {
+                if self.store.get_template(&s.id).await?.is_some() {
+                    return Err(super::id_in_use(&s.id));
+                }
+                writes.push(super::create_id::absent_template(&s.id));
+            }
             writes.push(Write::PutSpec { record: s.clone(), expect: Expect::Any });
             events.push(("spec", if old.is_some() { "update" } else { "create" }, s.id.clone()));
         }
         for id in &c.del_ratings {
-            if self.store.get_rating(id, &self.user).await?.is_some() && !deleted.contains(id.as_str()) {
+            if self.store.get_rating(id, &self.user).await?.is_some() && !gone.contains(id) {
                 writes.push(Write::DeleteRating { template_id: id.clone(), user_id: self.user.clone() });
                 events.push(("rating", "delete", id.clone()));
             }
         }
         for r in &c.ratings {
+            // A rating of a template gone from here hangs on nothing (delete takes them along).
+            if gone.contains(&r.template_id) {
+                continue;
+            }
             let old = self.store.get_rating(&r.template_id, &r.user_id).await?;
             if old.as_ref().is_some_and(|o| o.record == *r) {
                 continue;
@@ -356,7 +368,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             writes.push(Write::PutRating { record: r.clone(), expect: Expect::Any });
             events.push(("rating", if old.is_some() { "update" } else { "create" }, r.template_id.clone()));
         }
-        self.labels_from_remote(&c, &by_id, &mut writes, &mut events).await?;
+        self.labels_from_remote(&c, &by_id, &gone, &mut writes, &mut events).await?;
         for s in &c.stats {
             let old = self.store.get_builtin_stats(&s.id).await?;
             if old.as_ref().is_some_and(|o| o.record == *s) {
@@ -374,6 +386,58 @@ impl<S: Store, E: Env> Catalog<S, E> {
             self.emit_external(ChangeEvent { kind, op, id: Some(id), external: true });
         }
         Ok(())
+    }
+
+    /// `t` (written as the latest of its lineage) against the latest versions of its lineage
+    /// held here that the batch neither writes nor deletes: a higher version held here means
+    /// `t` is a stale copy (written as not latest); the acting user's own version with the same
+    /// number is a create made here that the server has not accepted (NAME_TAKEN); a lower
+    /// version (or another user's with the same number) is displaced: kept as not latest when
+    /// it is the acting user's or a template held here derives from it, else dropped with what
+    /// hangs on it (another user's old version is no longer this replica's business).
+    #[allow(clippy::too_many_arguments)]
+    async fn displace(&self, t: &mut WorkflowTemplate, c: &Checked, put_ids: &HashSet<&str>, gone: &mut HashSet<String>, displaced: &mut HashSet<String>, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
+        let key = name_key(&t.name);
+        // A newer version of the lineage in this batch: `t` is not the latest.
+        if c.templates.iter().any(|o| o.id != t.id && o.owner_id == t.owner_id && name_key(&o.name) == key && o.version > t.version) {
+            t.is_latest = false;
+            return Ok(());
+        }
+        let same_name = TemplateFilter { owner_id: Some(t.owner_id.clone()), name_key: Some(key), is_latest: Some(true), ..Default::default() };
+        let others: Vec<_> = self.store.find_templates(&same_name).await?.into_iter().filter(|o| o.record.id != t.id && !put_ids.contains(o.record.id.as_str()) && !gone.contains(&o.record.id)).collect();
+        if others.iter().any(|o| o.record.version > t.version) {
+            t.is_latest = false;
+            return Ok(());
+        }
+        for other in others {
+            let o = other.record;
+            if !displaced.insert(o.id.clone()) {
+                continue;
+            }
+            if o.owner_id == self.user && o.version == t.version {
+                return Err(Error::NameTaken { name: t.name.clone() });
+            }
+            if o.owner_id == self.user || self.derived_here(&o.id, c, put_ids, gone).await? {
+                let mut kept = o;
+                kept.is_latest = false;
+                events.push(("template", "update", kept.id.clone()));
+                writes.push(Write::PutTemplate { record: kept, expect: Expect::Rev(other.rev) });
+            } else {
+                self.drop_template(&o, writes).await?;
+                events.push(("template", "delete", o.id.clone()));
+                gone.insert(o.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a template held here after this batch derives from `id`.
+    async fn derived_here(&self, id: &str, c: &Checked, put_ids: &HashSet<&str>, gone: &HashSet<String>) -> Result<bool> {
+        if c.templates.iter().any(|t| t.base_template_id.as_deref() == Some(id)) {
+            return Ok(true);
+        }
+        let children = TemplateFilter { base_template_id: Some(id.to_string()), ..Default::default() };
+        Ok(self.store.find_templates(&children).await?.iter().any(|s| !put_ids.contains(s.record.id.as_str()) && !gone.contains(&s.record.id)))
     }
 
     /// The writes that remove a stored template and what hangs on it here.
@@ -399,24 +463,44 @@ impl<S: Store, E: Env> Catalog<S, E> {
         Ok(self.store.get_template(template_id).await?.map(|s| (s.record.owner_id.clone(), name_key(&s.record.name), s.record.version)))
     }
 
-    async fn labels_from_remote(&self, c: &Checked, by_id: &HashMap<&str, &WorkflowTemplate>, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
+    /// Label rows: placed in the lineage of the template they point at (from this batch, else
+    /// as stored), whose owner, name key and version a row that says them must repeat
+    /// (VALIDATION_FAILED otherwise); a row of a template this batch removes is not stored.
+    async fn labels_from_remote(&self, c: &Checked, by_id: &HashMap<&str, &WorkflowTemplate>, gone: &HashSet<String>, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
         let mut put_keys = HashSet::new();
         let mut rows = Vec::new();
-        for l in &c.labels {
-            let place = match (&l.owner_id, &l.name_key) {
-                (Some(o), Some(k)) => Some((o.clone(), k.clone(), None)),
-                _ => self.lineage_of(&l.template_id, by_id).await?.map(|(o, k, v)| (o, k, Some(v))),
+        let mut v = Vec::new();
+        for (i, l) in c.labels.iter().enumerate() {
+            if gone.contains(&l.template_id) {
+                continue;
+            }
+            let place = match self.lineage_of(&l.template_id, by_id).await? {
+                Some((o, k, n)) => {
+                    let at = format!("labels[{i}]");
+                    for (field, differs) in [("owner_id", l.owner_id.as_ref().is_some_and(|x| *x != o)), ("name_key", l.name_key.as_ref().is_some_and(|x| *x != k)), ("version", l.version.is_some_and(|x| x != n))] {
+                        if differs {
+                            v.push(Violation::new(format!("{at}.{field}"), validate::INCONSISTENT, format!("{} of {} says otherwise", field, l.template_id)));
+                        }
+                    }
+                    Some((o, k, n))
+                }
+                None => match (&l.owner_id, &l.name_key, l.version) {
+                    (Some(o), Some(k), Some(n)) => Some((o.clone(), k.clone(), n)),
+                    _ => None,
+                },
             };
             let Some((owner_id, key, version)) = place else { continue };
-            let Some(version) = l.version.or(version) else { continue };
             let row = TemplateLabel { owner_id, name_key: key, label: l.label.clone(), template_id: l.template_id.clone(), version, updated_at: l.updated_at.clone() };
             if !put_keys.insert(row.key()) {
-                return Err(violations(vec![Violation::new("labels", validate::DUPLICATE, format!("label {} of {} appears twice", l.label, l.template_id))]));
+                v.push(Violation::new("labels", validate::DUPLICATE, format!("label {} of {} appears twice", l.label, l.template_id)));
             }
             rows.push(row);
         }
+        if !v.is_empty() {
+            return Err(violations(v));
+        }
         // Rows a deleted template already takes with it are not deleted twice.
-        let mut gone: HashSet<String> = writes.iter().filter_map(|w| if let Write::DeleteLabel { key, .. } = w { Some(key.clone()) } else { None }).collect();
+        let mut dropped: HashSet<String> = writes.iter().filter_map(|w| if let Write::DeleteLabel { key, .. } = w { Some(key.clone()) } else { None }).collect();
         for d in &c.del_labels {
             if d.label == LATEST {
                 continue;
@@ -425,7 +509,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             for row in self.store.find_labels(&owner, None).await? {
                 let r = &row.record;
                 let hit = r.label == d.label && (r.template_id == d.template_id || r.name_key == key);
-                if hit && !put_keys.contains(&r.key()) && gone.insert(r.key()) {
+                if hit && !put_keys.contains(&r.key()) && dropped.insert(r.key()) {
                     writes.push(Write::DeleteLabel { key: r.key(), expect: Expect::Any });
                     events.push(("label", "delete", r.template_id.clone()));
                 }
