@@ -456,3 +456,17 @@ fn the_servers_statistics_replace_the_sums_kept_here() {
         assert!(block_on(fx.mem.get_usage_totals(id)).unwrap().is_none(), "{id}: sums of the replaced statistics kept");
     }
 }
+
+/// One batch holding a stale copy of version 1 (still saying latest) and version 2: version 2
+/// is the latest, version 1 is stored as not latest (not NAME_TAKEN).
+#[test]
+fn a_stale_copy_beside_its_newer_version_in_one_batch_is_stored_as_not_latest() {
+    let server = Fx::new();
+    let b = server.cat(U2);
+    let x1 = create(&b, "Shared", json!({ "is_public": true }));
+    let x2 = ok(block_on(b.new_version(&x1.id, json!({ "description": "v2" }), None, no_opts())));
+    let fx = Fx::new();
+    let r = fx.cat(U1);
+    ok(block_on(r.apply_remote(batch(json!({ "templates": [x1, x2] })))));
+    assert!(!fx.stored(&x1.id).unwrap().record.is_latest && fx.stored(&x2.id).unwrap().record.is_latest);
+}
