@@ -34,6 +34,9 @@
 //! - 009_change_feed_access: a moved label is a delete of its old target and a put of its new
 //!   one (others never get the id of a version they cannot read), and the indexes behind a page
 //!   of `GET /v1/changes` for a user who sees little: `(owner_id, seq)` and public rows by `seq`.
+//! - 010_tag_sort_keys: each `template_tags` row carries its template's visibility, category,
+//!   type and sort keys (copied at insert, kept by a trigger), with (tag, sort keys) indexes, so
+//!   a tag's page is one ordered index range and its `total` a count of one range (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -141,6 +144,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/009_change_feed_access.down.sql"),
         pg_up: include_str!("../migrations/postgres/009_change_feed_access.up.sql"),
         pg_down: include_str!("../migrations/postgres/009_change_feed_access.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "010_tag_sort_keys",
+        sqlite_up: include_str!("../migrations/sqlite/010_tag_sort_keys.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/010_tag_sort_keys.down.sql"),
+        pg_up: include_str!("../migrations/postgres/010_tag_sort_keys.up.sql"),
+        pg_down: include_str!("../migrations/postgres/010_tag_sort_keys.down.sql"),
         post_up: None,
     },
 ];
