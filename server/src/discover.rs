@@ -195,39 +195,49 @@ fn like_pattern(q: &str) -> String {
     s
 }
 
-/// How SQLite finds the rows of a `text` page (3 or more characters, no tag).
+/// How the rows of a `text` page (3 or more characters, no tag) are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextPlan {
-    /// From the FTS5 matches: every match is read and sorted (a rare text).
+    /// From the matches (SQLite: FTS5; PostgreSQL: the trigram indexes), one statement for both
+    /// arms: every match is read and sorted (a rare text).
     Matches,
     /// Along the sort's ordered index, testing each row, stopping at the page's end (a text
     /// in many rows: the page's end comes after a few entries per match).
     Walk,
 }
 
-/// The statements of a page query: (rows, total, parameters). `plan` matters only for a SQLite
-/// text page (the total always counts from the FTS5 matches).
+/// The statements of a page query: (rows, total, parameters). `plan` matters only for a text
+/// page (the total always counts from the matches).
 pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, Vec<P>) {
     let mut p: Vec<P> = Vec::new();
     let mut bind = |v: P| {
         p.push(v);
         p.len()
     };
-    let tags: Vec<&String> = q.tags.iter().collect::<BTreeSet<_>>().into_iter().collect();
+    // Distinct tags in the order given (`query_page` puts the rarest first on SQLite).
+    let mut seen = BTreeSet::new();
+    let tags: Vec<&String> = q.tags.iter().filter(|t| seen.insert(t.as_str())).collect();
     // A tag page of latest rows reads `template_tags` (migration 010): its rows carry the
     // template's visibility and sort keys, so the first tag's rows are one range of a
     // (tag, sort keys) index, and each further tag is a probe of the primary key.
     let keyed = q.latest_only && !tags.is_empty();
-    let (t, id_col, from) = if keyed { ("g", "template_id", "template_tags g") } else { ("w", "id", "workflow_templates w") };
+    let (t, id_col, mut from) = if keyed { ("g", "template_id", String::from("template_tags g")) } else { ("w", "id", String::from("workflow_templates w")) };
     let mut filter = String::new();
-    // SQLite: the FTS5 phrase parameter when the matches drive the statement.
+    // A text of 3 or more characters (no tag): its matches drive one statement for both arms
+    // (`total`, and a `TextPlan::Matches` page); on SQLite `fts` is the FTS5 phrase parameter.
+    let mut text_driven = false;
     let mut fts = None;
     if keyed {
         let n = bind(text(tags[0]));
         filter.push_str(&format!("g.tag = {{t{n}}} AND {}", is(d, t, "is_latest", true)));
-        for tag in &tags[1..] {
+        for (i, tag) in tags[1..].iter().enumerate() {
             let n = bind(text(tag.as_str()));
-            filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM template_tags h WHERE h.template_id = g.template_id AND h.tag = {{t{n}}})"));
+            match d {
+                // A join, so that PostgreSQL's planner (whose statistics know each tag's
+                // frequency) can start from the rarest tag's rows rather than the first one's.
+                Dialect::Postgres => from.push_str(&format!(" JOIN template_tags h{i} ON h{i}.template_id = g.template_id AND h{i}.tag = {{t{n}}}")),
+                Dialect::Sqlite => filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM template_tags h WHERE h.template_id = g.template_id AND h.tag = {{t{n}}})")),
+            }
         }
     } else {
         filter.push_str(&is(d, t, "is_builtin", false));
@@ -251,6 +261,7 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
         filter.push_str(&format!(" AND {plus}{t}.workflow_type = {{e:workflowtype:{}}}", bind(text(w.as_str()))));
     }
     if let Some(x) = &q.text {
+        text_driven = !keyed && x.chars().count() >= 3;
         let mut cond = String::new();
         match d {
             Dialect::Postgres => {
@@ -308,12 +319,17 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     });
     // From the FTS5 matches, once for both arms (each arm reading the matches again cost as
     // much again: ~25 ms for a word in 10% of 100,000 rows).
-    let matched = fts.map(|n| {
+    // PostgreSQL: one bitmap of the trigram indexes instead of one per arm (the private arm
+    // otherwise read all of the viewer's rows to test them).
+    let matched = text_driven.then(|| {
         let vis = arms.iter().map(|a| format!("({a})")).collect::<Vec<_>>().join(" OR ");
-        (
-            "template_search s JOIN template_search_docs d ON d.doc = s.rowid JOIN workflow_templates w ON w.id = d.template_id",
-            format!("template_search MATCH {{t{n}}} AND {filter} AND ({vis})"),
-        )
+        match fts {
+            Some(n) => (
+                "template_search s JOIN template_search_docs d ON d.doc = s.rowid JOIN workflow_templates w ON w.id = d.template_id",
+                format!("template_search MATCH {{t{n}}} AND {filter} AND ({vis})"),
+            ),
+            None => ("workflow_templates w", format!("{filter} AND ({vis})")),
+        }
     });
     let total = match (&counted, &matched) {
         (Some(sql), _) => sql.clone(),
@@ -451,13 +467,13 @@ fn key_of(r: &Row) -> SortKey {
     }
 }
 
-/// Whether walking the sort's ordered index reaches a SQLite text page sooner than reading
+/// Whether walking the sort's ordered index reaches a text page sooner than reading
 /// every match: the walk visits about `(offset + limit) * visible / total` rows (if the matches
 /// are spread evenly), reading the matches costs `total`. `visible` is what the viewer may see
 /// of the category and type asked (from `discover_counts`; an upper bound with an owner filter).
 fn text_plan(c: &mut Conn, q: &PageQuery, total: usize) -> Result<TextPlan> {
-    let fts = c.dialect() == Dialect::Sqlite && q.text.as_ref().is_some_and(|t| t.chars().count() >= 3) && !(q.latest_only && !q.tags.is_empty());
-    if !fts || !q.latest_only || total == 0 {
+    let driven = q.text.as_ref().is_some_and(|t| t.chars().count() >= 3) && !(q.latest_only && !q.tags.is_empty());
+    if !driven || !q.latest_only || total == 0 {
         return Ok(TextPlan::Matches);
     }
     let mut sql = String::from("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM discover_counts WHERE owner_key IN ('', {t1})");
@@ -475,7 +491,27 @@ fn text_plan(c: &mut Conn, q: &PageQuery, total: usize) -> Result<TextPlan> {
     Ok(if end * visible < (total as u128) * (total as u128) { TextPlan::Walk } else { TextPlan::Matches })
 }
 
+/// SQLite: the tags of a page of latest rows with several tags, the one with the fewest public
+/// rows first (the first tag's rows are read, the others probed; SQLite's statistics do not
+/// tell one tag from another). Each tag's rows are counted up to 4,096, so choosing costs at
+/// most that many index entries per tag. PostgreSQL's planner chooses from its own statistics.
+fn rarest_first(c: &mut Conn, q: &PageQuery) -> Result<Option<PageQuery>> {
+    if c.dialect() != Dialect::Sqlite || !q.latest_only || q.tags.len() < 2 {
+        return Ok(None);
+    }
+    let mut counted = Vec::new();
+    for tag in q.tags.iter().collect::<BTreeSet<_>>() {
+        let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM template_tags g WHERE g.tag = {t1} AND g.is_public = 1 AND g.is_latest = 1 LIMIT 4096)";
+        let n = c.query(sql, &[text(tag)])?.first().and_then(|r| r[0].int()).unwrap_or(0);
+        counted.push((n, tag.clone()));
+    }
+    counted.sort();
+    Ok(Some(PageQuery { tags: counted.into_iter().map(|(_, t)| t).collect(), ..q.clone() }))
+}
+
 pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
+    let reordered = rarest_first(c, q)?;
+    let q = reordered.as_ref().unwrap_or(q);
     let (_, total_sql, p) = page_sql(c.dialect(), q, TextPlan::Matches);
     // The total's statement binds the same parameters but not the page's end, LIMIT and
     // OFFSET (the last three).

@@ -71,3 +71,46 @@ fn tag_pages_follow_every_change_of_their_templates() {
         assert_eq!(page("name")["total"], 2, "{l}: a direct UPDATE of the template reaches its tag rows");
     }
 }
+
+/// A text in many rows is paged by walking the ordered index (`TextPlan::Walk`: chosen when
+/// `(offset + limit) * visible < total²`), a rare one from its matches: both must give the same
+/// slices of the same order. Pages of one row (walks) are compared with one page of 100 (the
+/// matches), for every sort, with private rows of the viewer and of another user mixed in.
+#[test]
+fn a_walked_text_page_is_the_slice_of_the_matched_order() {
+    for db in backends() {
+        let l = db.label;
+        let (a, b) = (create_user(&db), create_user(&db));
+        let srv = Server::start(&db);
+        let (ca, cb) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)));
+        for i in 0..40 {
+            let c = if i % 3 == 0 { &cb } else { &ca };
+            // 32 of 40 hold "Wörd" (as "wörd" once lowercased), some only across a space.
+            let description = match i % 5 {
+                4 => "w örd split".to_string(),
+                _ => format!("a WÖRD number {i}"),
+            };
+            let r = c.post("/v1/templates", &json!({ "name": format!("T{:02} {}", (i * 7) % 40, if i % 2 == 0 { "Wörd" } else { "x" }), "workflow_type": "plain", "description": description, "is_public": i % 4 != 1 }));
+            assert_eq!(r.status, 201, "{l}");
+            let id = r.json()["id"].as_str().unwrap().to_string();
+            for _ in 0..(i % 3) {
+                assert_eq!(c.post(&format!("/v1/templates/{id}/usage"), &json!({ "success": true, "responseTimeMs": 1 })).status, 200, "{l}");
+            }
+        }
+        for sort in ["popular", "rating", "recent", "name"] {
+            let base = format!("/v1/templates?text=w%C3%B6rd&includeBuiltin=false&sort={sort}");
+            let all = cb.get(&format!("{base}&limit=100")).json();
+            let total = all["total"].as_u64().unwrap();
+            let want: Vec<Value> = all["items"].as_array().unwrap().iter().map(|t| t["id"].clone()).collect();
+            assert_eq!(want.len() as u64, total, "{l}");
+            assert!(total >= 20, "{l}: the text is in many rows ({total})");
+            let mut got = Vec::new();
+            for offset in 0..total {
+                let p = cb.get(&format!("{base}&limit=1&offset={offset}")).json();
+                assert_eq!(p["total"], total, "{l} {sort} offset {offset}");
+                got.extend(p["items"].as_array().unwrap().iter().map(|t| t["id"].clone()));
+            }
+            assert_eq!(got, want, "{l} {sort}: pages walked one row at a time");
+        }
+    }
+}
