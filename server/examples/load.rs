@@ -7,11 +7,11 @@
 //! R requests or 60 s.
 //!
 //!     cargo run -p workflow-templates-server --release --example load -- \
-//!         [--db URL] [--templates 100000] [--requests 2000] [--concurrency 4] [--seeded]
+//!         [--db URL] [--templates 100000] [--requests 2000] [--concurrency 4] [--seeded] [--only TEXT]
 //!
 //! Without --db it uses a fresh SQLite file in the temp directory. `--seeded` reuses a database
-//! a previous run seeded (its users and templates; the measuring user gets a new token). Prints
-//! a Markdown table.
+//! a previous run seeded (its users and templates; the measuring user gets a new token).
+//! `--only TEXT` runs the scenarios whose name contains TEXT. Prints a Markdown table.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -199,7 +199,11 @@ fn main() {
             scenarios.push((format!("discover {name}, offset {offset}"), Box::new(move |i| format!("/v1/templates?{}&limit=20&offset={offset}", q(i)))));
         }
     }
+    let only = arg("--only");
     for (name, path) in scenarios {
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
         let path = Arc::new(path);
         let started = Instant::now();
         let deadline = started + Duration::from_secs(60);

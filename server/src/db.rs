@@ -343,6 +343,11 @@ impl Conn {
                 // First, so that every statement from here on waits for a lock instead of failing.
                 c.busy_timeout(Duration::from_secs(15))?;
                 c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+                // Reads through a memory map of the file (the OS's page cache, shared by every
+                // connection) instead of a read() per page into each connection's own 2 MiB
+                // cache: a discovery page that visits thousands of rows spent most of its time
+                // in those system calls (issue 13, server/README.md "SQLite and locks").
+                c.execute_batch("PRAGMA mmap_size = 1073741824;")?;
                 // WAL is a property of the file: switched once, when a connection finds another
                 // mode. Opening a connection must never need the write lock (nor run `PRAGMA
                 // optimize`, whose ANALYZE writes; see `optimize`): while another process holds

@@ -14,14 +14,18 @@
 //!   folding is ever trusted). PostgreSQL: `LIKE '%t%'` (escaped) over pg_trgm GIN indexes, which
 //!   recheck exactly. SQLite: the FTS5 trigram index narrows to candidates when the text has 3 or
 //!   more characters (trigrams need 3), then `instr()` decides; a shorter text is `instr()` alone
-//!   over the other filters' rows (its cost grows with them: see server/README.md).
-//! - `tags`: one `id IN (SELECT template_id ...)` per tag on `template_tags` (tag, template_id):
-//!   a count can start from the tag's rows, a page can walk its ordered index and test each id.
+//!   over the other filters' rows (its cost grows with them: see server/README.md). The matches
+//!   are read once for both visibility arms; a page of a common text walks the ordered index
+//!   instead (`TextPlan`, chosen from the total).
+//! - `tags` (latest rows): `template_tags` rows carry their template's visibility and sort keys
+//!   (migration 011), so the first tag's rows are one range of a (tag, sort keys) index and each
+//!   further tag a primary-key probe; `total` counts those ranges. `latestOnly=false`: one
+//!   `id IN (SELECT template_id ...)` per tag over the templates' indexes.
 //! - Offsets: `LIMIT/OFFSET` on the ordered index: the database steps over `offset` index
 //!   entries (cost linear in the offset, no row is decoded); the API is offset-based, so there
 //!   is no client cursor to seek from.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use workflow_templates::model::WorkflowTemplate;
 use workflow_templates::store::page::updated_ms;
@@ -44,8 +48,10 @@ fn tag_keys(t: &WorkflowTemplate) -> BTreeSet<String> {
 }
 
 /// Makes `template_tags` hold exactly the template's tags (nothing is written when they are
-/// already there: a recorded use rewrites the record, not its tags). A new record (`existed`
-/// false) has no rows yet: deleting a template deletes its rows.
+/// already there: a recorded use rewrites the record, not its tags; migration 011's trigger
+/// keeps the rows' copies of the sort keys current). Runs after the template's row is written:
+/// the tag rows copy its stored columns. A new record (`existed` false) has no rows yet:
+/// deleting a template deletes its rows.
 pub(crate) fn write_tags(c: &mut Conn, t: &WorkflowTemplate, existed: bool) -> DbResult<()> {
     let want = tag_keys(t);
     if !existed {
@@ -60,7 +66,34 @@ pub(crate) fn write_tags(c: &mut Conn, t: &WorkflowTemplate, existed: bool) -> D
     insert_tags(c, &t.id, &want)
 }
 
+/// The columns a tag row copies from its template (migration 011), in the table's order.
+const TAG_KEY_COLS: &str = "owner_id, is_public, is_latest, category, workflow_type, usage_count, rating, rating_count, name_lc, name, updated_ms";
+
+/// Inserts the tag rows of the stored template `id`, with its columns' current values (none for
+/// a built-in's shadow row: those are never listed from SQL).
 fn insert_tags(c: &mut Conn, id: &str, tags: &BTreeSet<String>) -> DbResult<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let mut p = vec![text(id), P::Bool(false)];
+    let mut values = Vec::with_capacity(tags.len());
+    for tag in tags {
+        p.push(text(tag));
+        values.push(format!("SELECT {{t{}}} AS tag", p.len()));
+    }
+    let cols = TAG_KEY_COLS.split(", ").map(|col| format!("w.{col}")).collect::<Vec<_>>().join(", ");
+    c.execute(
+        &format!(
+            "INSERT INTO template_tags (template_id, tag, {TAG_KEY_COLS}) SELECT w.id, t.tag, {cols} FROM workflow_templates w CROSS JOIN ({}) t WHERE w.id = {{t1}} AND w.is_builtin = {{b2}}",
+            values.join(" UNION ALL ")
+        ),
+        &p,
+    )?;
+    Ok(())
+}
+
+/// Migration 007's tag rows: (template_id, tag) only (011 adds the copied columns and fills them).
+fn insert_tags_007(c: &mut Conn, id: &str, tags: &BTreeSet<String>) -> DbResult<()> {
     if tags.is_empty() {
         return Ok(());
     }
@@ -89,18 +122,18 @@ pub(crate) fn fill_derived(c: &mut Conn) -> DbResult<()> {
         let mut p = derived_values(&t);
         p.push(text(&t.id));
         c.execute("UPDATE workflow_templates SET name_lc = {t1}, description_lc = {t2}, updated_ms = {i3} WHERE id = {t4}", &p)?;
-        insert_tags(c, &t.id, &tag_keys(&t))?;
+        insert_tags_007(c, &t.id, &tag_keys(&t))?;
     }
     Ok(())
 }
 
 /// A boolean column as a literal condition, so PostgreSQL and SQLite can match the partial
 /// indexes' predicates (a bound parameter would hide the value from the planner).
-fn is(d: Dialect, col: &str, v: bool) -> String {
+fn is(d: Dialect, t: &str, col: &str, v: bool) -> String {
     match (d, v) {
-        (Dialect::Postgres, true) => format!("w.{col}"),
-        (Dialect::Postgres, false) => format!("NOT w.{col}"),
-        (Dialect::Sqlite, v) => format!("w.{col} = {}", v as u8),
+        (Dialect::Postgres, true) => format!("{t}.{col}"),
+        (Dialect::Postgres, false) => format!("NOT {t}.{col}"),
+        (Dialect::Sqlite, v) => format!("{t}.{col} = {}", v as u8),
     }
 }
 
@@ -129,6 +162,25 @@ fn key_cols(sort: Sort) -> &'static str {
     }
 }
 
+/// SQLite: the ordered index an arm of latest rows must read (`INDEXED BY`). SQLite's planner
+/// weighs indexes by `sqlite_stat1` only, and after some ANALYZE runs (the server's `PRAGMA
+/// optimize`, or another SQLite's ANALYZE) it read the (is_public, is_latest, category) index and
+/// sorted all 95,000 public rows for every page (150 ms instead of 0.2 ms at 100,000 rows).
+/// The public arm reads `pub_<sort>`, an owner's arm `own_<sort>`; both partial indexes' predicates
+/// are implied by every latest arm's conditions, so SQLite can always use them.
+fn ordered_index(d: Dialect, q: &PageQuery, keyed: bool, public_arm: bool) -> Option<String> {
+    if d != Dialect::Sqlite || keyed || !q.latest_only {
+        return None;
+    }
+    let sort = match q.sort {
+        Sort::Popular => "popular",
+        Sort::Rating => "rating",
+        Sort::Recent => "recent",
+        Sort::Name => "name",
+    };
+    Some(format!("idx_workflow_templates_{}_{sort}", if public_arm { "pub" } else { "own" }))
+}
+
 /// `%text%` for LIKE with `\` as the escape character.
 fn like_pattern(q: &str) -> String {
     let mut s = String::with_capacity(q.len() + 2);
@@ -143,49 +195,98 @@ fn like_pattern(q: &str) -> String {
     s
 }
 
-/// The statements of a page query: (rows, total, parameters).
-pub(crate) fn page_sql(d: Dialect, q: &PageQuery) -> (String, String, Vec<P>) {
+/// How the rows of a `text` page (3 or more characters, no tag) are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextPlan {
+    /// From the matches (SQLite: FTS5; PostgreSQL: the trigram indexes), one statement for both
+    /// arms: every match is read and sorted (a rare text).
+    Matches,
+    /// Along the sort's ordered index, testing each row, stopping at the page's end (a text
+    /// in many rows: the page's end comes after a few entries per match).
+    Walk,
+}
+
+/// The statements of a page query: (rows, total, parameters). `plan` matters only for a text
+/// page (the total always counts from the matches).
+pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, Vec<P>) {
     let mut p: Vec<P> = Vec::new();
     let mut bind = |v: P| {
         p.push(v);
         p.len()
     };
-    let mut filter = format!("{}", is(d, "is_builtin", false));
-    if q.latest_only {
-        filter.push_str(&format!(" AND {}", is(d, "is_latest", true)));
+    // Distinct tags in the order given (`query_page` puts the rarest first on SQLite).
+    let mut seen = BTreeSet::new();
+    let tags: Vec<&String> = q.tags.iter().filter(|t| seen.insert(t.as_str())).collect();
+    // A tag page of latest rows reads `template_tags` (migration 011): its rows carry the
+    // template's visibility and sort keys, so the first tag's rows are one range of a
+    // (tag, sort keys) index, and each further tag is a probe of the primary key.
+    let keyed = q.latest_only && !tags.is_empty();
+    let (t, id_col, mut from) = if keyed { ("g", "template_id", String::from("template_tags g")) } else { ("w", "id", String::from("workflow_templates w")) };
+    let mut filter = String::new();
+    // A text of 3 or more characters (no tag): its matches drive one statement for both arms
+    // (`total`, and a `TextPlan::Matches` page); on SQLite `fts` is the FTS5 phrase parameter.
+    let mut text_driven = false;
+    let mut fts = None;
+    if keyed {
+        let n = bind(text(tags[0]));
+        filter.push_str(&format!("g.tag = {{t{n}}} AND {}", is(d, t, "is_latest", true)));
+        for (i, tag) in tags[1..].iter().enumerate() {
+            let n = bind(text(tag.as_str()));
+            match d {
+                // A join, so that PostgreSQL's planner (whose statistics know each tag's
+                // frequency) can start from the rarest tag's rows rather than the first one's.
+                Dialect::Postgres => from.push_str(&format!(" JOIN template_tags h{i} ON h{i}.template_id = g.template_id AND h{i}.tag = {{t{n}}}")),
+                Dialect::Sqlite => filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM template_tags h WHERE h.template_id = g.template_id AND h.tag = {{t{n}}})")),
+            }
+        }
+    } else {
+        filter.push_str(&is(d, t, "is_builtin", false));
+        if q.latest_only {
+            filter.push_str(&format!(" AND {}", is(d, t, "is_latest", true)));
+        }
+        for tag in &tags {
+            let n = bind(text(tag.as_str()));
+            filter.push_str(&format!(" AND w.id IN (SELECT g.template_id FROM template_tags g WHERE g.tag = {{t{n}}})"));
+        }
     }
     // On SQLite, `+column` keeps its planner off the (category, type) index: walking the sort's
     // ordered index and filtering finds a page in a few hundred entries, where reading every row
     // of a category and sorting them cost 100 ms at 100,000 templates (PostgreSQL weighs both by
-    // its statistics).
-    let plus = if d == Dialect::Sqlite { "+" } else { "" };
+    // its statistics). A tag's rows hold category and type in every index: no hint needed.
+    let plus = if d == Dialect::Sqlite && !keyed { "+" } else { "" };
     if let Some(c) = q.category {
-        filter.push_str(&format!(" AND {plus}w.category = {{e:templatecategory:{}}}", bind(text(c.as_str()))));
+        filter.push_str(&format!(" AND {plus}{t}.category = {{e:templatecategory:{}}}", bind(text(c.as_str()))));
     }
-    if let Some(t) = q.workflow_type {
-        filter.push_str(&format!(" AND {plus}w.workflow_type = {{e:workflowtype:{}}}", bind(text(t.as_str()))));
+    if let Some(w) = q.workflow_type {
+        filter.push_str(&format!(" AND {plus}{t}.workflow_type = {{e:workflowtype:{}}}", bind(text(w.as_str()))));
     }
-    for tag in q.tags.iter().collect::<BTreeSet<_>>() {
-        let n = bind(text(tag));
-        filter.push_str(&format!(" AND w.id IN (SELECT g.template_id FROM template_tags g WHERE g.tag = {{t{n}}})"));
-    }
-    if let Some(t) = &q.text {
+    if let Some(x) = &q.text {
+        text_driven = !keyed && x.chars().count() >= 3;
+        let mut cond = String::new();
         match d {
             Dialect::Postgres => {
-                let n = bind(text(like_pattern(t)));
-                filter.push_str(&format!(" AND (w.name_lc LIKE {{t{n}}} ESCAPE '\\' OR w.description_lc LIKE {{t{n}}} ESCAPE '\\')"));
+                let n = bind(text(like_pattern(x)));
+                cond.push_str(&format!("(w.name_lc LIKE {{t{n}}} ESCAPE '\\' OR w.description_lc LIKE {{t{n}}} ESCAPE '\\')"));
             }
             Dialect::Sqlite => {
-                if t.chars().count() >= 3 {
-                    let phrase = format!("\"{}\"", t.replace('"', "\"\""));
+                if x.chars().count() >= 3 {
+                    let phrase = format!("\"{}\"", x.replace('"', "\"\""));
                     let n = bind(text(phrase));
-                    filter.push_str(&format!(
-                        " AND w.id IN (SELECT d.template_id FROM template_search s JOIN template_search_docs d ON d.doc = s.rowid WHERE template_search MATCH {{t{n}}})"
-                    ));
+                    match keyed {
+                        // A tag's rows are few: each is tested against the matches.
+                        true => filter.push_str(&format!(
+                            " AND g.template_id IN (SELECT d.template_id FROM template_search s JOIN template_search_docs d ON d.doc = s.rowid WHERE template_search MATCH {{t{n}}})"
+                        )),
+                        false => fts = Some(n),
+                    }
                 }
-                let n = bind(text(t));
-                filter.push_str(&format!(" AND (instr(w.name_lc, {{t{n}}}) > 0 OR instr(w.description_lc, {{t{n}}}) > 0)"));
+                let n = bind(text(x));
+                cond.push_str(&format!("(instr(w.name_lc, {{t{n}}}) > 0 OR instr(w.description_lc, {{t{n}}}) > 0)"));
             }
+        }
+        match keyed {
+            true => filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM workflow_templates w WHERE w.id = g.template_id AND {cond})")),
+            false => filter.push_str(&format!(" AND {cond}")),
         }
     }
     let mut viewer_at = 0;
@@ -194,16 +295,16 @@ pub(crate) fn page_sql(d: Dialect, q: &PageQuery) -> (String, String, Vec<P>) {
         // arm is a prefix of the (owner_id, is_public, sort keys) indexes.
         Some(o) => {
             let n = bind(text(o));
-            let mut arms = vec![format!("w.owner_id = {{t{n}}} AND {}", is(d, "is_public", true))];
+            let mut arms = vec![format!("{t}.owner_id = {{t{n}}} AND {}", is(d, t, "is_public", true))];
             if *o == q.viewer {
-                arms.push(format!("w.owner_id = {{t{n}}} AND {}", is(d, "is_public", false)));
+                arms.push(format!("{t}.owner_id = {{t{n}}} AND {}", is(d, t, "is_public", false)));
             }
             arms
         }
         None => {
             let n = bind(text(&q.viewer));
             viewer_at = n;
-            vec![is(d, "is_public", true), format!("{} AND w.owner_id = {{t{n}}}", is(d, "is_public", false))]
+            vec![is(d, t, "is_public", true), format!("{} AND {t}.owner_id = {{t{n}}}", is(d, t, "is_public", false))]
         }
     };
     let counted = counts_answer(q).then(|| {
@@ -216,22 +317,52 @@ pub(crate) fn page_sql(d: Dialect, q: &PageQuery) -> (String, String, Vec<P>) {
         }
         sql
     });
-    let counts: Vec<String> = arms.iter().map(|a| format!("(SELECT COUNT(*) FROM workflow_templates w WHERE {filter} AND {a})")).collect();
-    let total = counted.unwrap_or_else(|| format!("SELECT {}", counts.join(" + ")));
+    // From the FTS5 matches, once for both arms (each arm reading the matches again cost as
+    // much again: ~25 ms for a word in 10% of 100,000 rows).
+    // PostgreSQL: one bitmap of the trigram indexes instead of one per arm (the private arm
+    // otherwise read all of the viewer's rows to test them).
+    let matched = text_driven.then(|| {
+        let vis = arms.iter().map(|a| format!("({a})")).collect::<Vec<_>>().join(" OR ");
+        match fts {
+            Some(n) => (
+                "template_search s JOIN template_search_docs d ON d.doc = s.rowid JOIN workflow_templates w ON w.id = d.template_id",
+                format!("template_search MATCH {{t{n}}} AND {filter} AND ({vis})"),
+            ),
+            None => ("workflow_templates w", format!("{filter} AND ({vis})")),
+        }
+    });
+    let total = match (&counted, &matched) {
+        (Some(sql), _) => sql.clone(),
+        (None, Some((from, wh))) => format!("SELECT COUNT(*) FROM {from} WHERE {wh}"),
+        (None, None) => format!("SELECT {}", arms.iter().map(|a| format!("(SELECT COUNT(*) FROM {from} WHERE {filter} AND {a})")).collect::<Vec<_>>().join(" + ")),
+    };
     let order = order_by(d, q.sort);
     // Inside an arm the order names the table's columns (PostgreSQL reads `alias COLLATE` as a
     // column of the table, not the output alias).
-    let inner = [("k_name_lc", "w.name_lc"), ("k_name", "w.name"), ("k_usage", "w.usage_count"), ("k_rating", "w.rating"), ("k_rcount", "w.rating_count"), ("k_ms", "w.updated_ms"), ("k_id", "w.id")]
+    let inner = [("k_name_lc", "name_lc"), ("k_name", "name"), ("k_usage", "usage_count"), ("k_rating", "rating"), ("k_rcount", "rating_count"), ("k_ms", "updated_ms"), ("k_id", id_col)]
         .iter()
-        .fold(order.to_string(), |o, (k, col)| o.replace(k, col));
+        .fold(order.to_string(), |o, (k, col)| o.replace(k, &format!("{t}.{col}")));
     let select = select_list(TEMPLATE_COLS).replace("rev, ", "w.rev, ");
     // Each arm is ordered and limited on its own (its ordered index, read no deeper than the
     // page's end), then the two are merged: a planner left with the whole UNION ALL may sort
     // every row instead (PostgreSQL did at 100,000 rows).
     let end = bind(int(i64::try_from(q.offset.saturating_add(q.limit as u64)).unwrap_or(i64::MAX)));
-    let keys = key_cols(q.sort);
-    let selects: Vec<String> =
-        arms.iter().map(|a| format!("SELECT * FROM (SELECT {keys} FROM workflow_templates w WHERE {filter} AND {a} ORDER BY {inner} LIMIT {{i{end}}}) a")).collect();
+    let keys = key_cols(q.sort).replace("w.id", &format!("{t}.{id_col}")).replace("w.", &format!("{t}."));
+    let selects: Vec<String> = match (&matched, plan) {
+        (Some((from, wh)), TextPlan::Matches) => vec![format!("SELECT * FROM (SELECT {keys} FROM {from} WHERE {wh} ORDER BY {inner} LIMIT {{i{end}}}) a")],
+        // A walk tests `instr()` only, on the arms' ordered indexes.
+        _ => arms
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let from = match ordered_index(d, q, keyed, i == 0 && q.owner.is_none()) {
+                    Some(ix) => format!("{from} INDEXED BY {ix}"),
+                    None => from.to_string(),
+                };
+                format!("SELECT * FROM (SELECT {keys} FROM {from} WHERE {filter} AND {a} ORDER BY {inner} LIMIT {{i{end}}}) a")
+            })
+            .collect(),
+    };
     let lim = bind(int(q.limit.min(1 << 20) as i64));
     let off = bind(int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
     // The page's keys first (stepping over `offset` entries reads keys only), then its rows.
@@ -250,36 +381,74 @@ fn counts_answer(q: &PageQuery) -> bool {
 
 /// A latest stored row's counter in `discover_counts`: (`''` for a public row, else its owner;
 /// category; workflow type). `None` for a row that is not counted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Bucket(String, String, String);
 
 pub(crate) fn bucket_of(t: &WorkflowTemplate) -> Option<Bucket> {
     (t.is_latest && !t.is_builtin).then(|| Bucket(if t.is_public { String::new() } else { t.owner_id.clone() }, t.category.as_str().into(), t.workflow_type.as_str().into()))
 }
 
-/// The counter of the stored row `id` as its columns say (read before a write changes them).
-pub(crate) fn stored_bucket(c: &mut Conn, id: &str) -> DbResult<Option<Bucket>> {
-    let rows = c.query("SELECT owner_id, is_public, is_latest, is_builtin, {eo:category}, {eo:workflow_type} FROM workflow_templates WHERE id = {t1}", &[text(id)])?;
-    Ok(rows.first().and_then(|r| {
-        let (public, latest, builtin) = (r[1].bool()?, r[2].bool()?, r[3].bool()?);
-        (latest && !builtin).then(|| Bucket(if public { String::new() } else { r[0].text().unwrap_or_default().into() }, r[4].text().unwrap_or_default().into(), r[5].text().unwrap_or_default().into()))
-    }))
+/// A stored (non built-in) template row as a commit needs it: its revision and its counter as
+/// its columns say.
+pub(crate) type StoredState = (u64, Option<Bucket>);
+
+/// The states of the stored rows among `ids` (absent ids have none), read in one statement per
+/// 500 ids, in id order, locked `FOR UPDATE` on PostgreSQL for the rest of the transaction.
+pub(crate) fn stored_states(c: &mut Conn, ids: &BTreeSet<&str>) -> DbResult<HashMap<String, StoredState>> {
+    let lock = if c.dialect() == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let mut out = HashMap::with_capacity(ids.len());
+    let ids: Vec<&str> = ids.iter().copied().collect();
+    for chunk in ids.chunks(500) {
+        let mut p = vec![P::Bool(false)];
+        let mut list = Vec::with_capacity(chunk.len());
+        for id in chunk {
+            p.push(text(*id));
+            list.push(format!("{{t{}}}", p.len()));
+        }
+        let sql = format!(
+            "SELECT id, rev, owner_id, is_public, is_latest, {{eo:category}}, {{eo:workflow_type}} FROM workflow_templates WHERE is_builtin = {{b1}} AND id IN ({}) ORDER BY id{lock}",
+            list.join(", ")
+        );
+        for r in c.query(&sql, &p)? {
+            let (Some(id), Some(rev)) = (r[0].text(), r[1].int()) else { continue };
+            let (public, latest) = (r[3].bool().unwrap_or(false), r[4].bool().unwrap_or(false));
+            let bucket = latest.then(|| Bucket(if public { String::new() } else { r[2].text().unwrap_or_default().into() }, r[5].text().unwrap_or_default().into(), r[6].text().unwrap_or_default().into()));
+            out.insert(id.to_string(), (rev as u64, bucket));
+        }
+    }
+    Ok(out)
 }
 
-/// Moves one row's count from its old counter to its new one (in the write's transaction).
-pub(crate) fn move_count(c: &mut Conn, old: Option<Bucket>, new: Option<Bucket>) -> DbResult<()> {
-    if old == new {
-        return Ok(());
+/// How many rows a transaction moves between counters, applied once at its end (one statement
+/// per counter that changed, in counter order, so concurrent writers lock them in one order).
+#[derive(Default)]
+pub(crate) struct CountMoves(BTreeMap<Bucket, i64>);
+
+impl CountMoves {
+    /// One row moves from its old counter to its new one.
+    pub(crate) fn moved(&mut self, old: Option<Bucket>, new: Option<Bucket>) {
+        if old == new {
+            return;
+        }
+        for (b, d) in [(old, -1i64), (new, 1)] {
+            if let Some(b) = b {
+                *self.0.entry(b).or_default() += d;
+            }
+        }
     }
-    for (b, d) in [(old, -1i64), (new, 1)] {
-        if let Some(Bucket(o, cat, ty)) = b {
+
+    pub(crate) fn apply(self, c: &mut Conn) -> DbResult<()> {
+        for (Bucket(o, cat, ty), d) in self.0 {
+            if d == 0 {
+                continue;
+            }
             c.execute(
                 "INSERT INTO discover_counts (owner_key, category, workflow_type, n) VALUES ({t1}, {t2}, {t3}, {i4}) ON CONFLICT (owner_key, category, workflow_type) DO UPDATE SET n = discover_counts.n + excluded.n",
                 &[text(o), text(cat), text(ty), int(d)],
             )?;
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The sort key a row was ordered by, read from its key columns (the last seven).
@@ -298,13 +467,58 @@ fn key_of(r: &Row) -> SortKey {
     }
 }
 
+/// Whether walking the sort's ordered index reaches a text page sooner than reading
+/// every match: the walk visits about `(offset + limit) * visible / total` rows (if the matches
+/// are spread evenly), reading the matches costs `total`. `visible` is what the viewer may see
+/// of the category and type asked (from `discover_counts`; an upper bound with an owner filter).
+fn text_plan(c: &mut Conn, q: &PageQuery, total: usize) -> Result<TextPlan> {
+    let driven = q.text.as_ref().is_some_and(|t| t.chars().count() >= 3) && !(q.latest_only && !q.tags.is_empty());
+    if !driven || !q.latest_only || total == 0 {
+        return Ok(TextPlan::Matches);
+    }
+    let mut sql = String::from("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM discover_counts WHERE owner_key IN ('', {t1})");
+    let mut p = vec![text(&q.viewer)];
+    if let Some(cat) = q.category {
+        p.push(text(cat.as_str()));
+        sql.push_str(&format!(" AND category = {{t{}}}", p.len()));
+    }
+    if let Some(w) = q.workflow_type {
+        p.push(text(w.as_str()));
+        sql.push_str(&format!(" AND workflow_type = {{t{}}}", p.len()));
+    }
+    let visible = c.query(&sql, &p)?.first().and_then(|r| r[0].int()).unwrap_or(0).max(0) as u128;
+    let end = q.offset as u128 + q.limit as u128;
+    Ok(if end * visible < (total as u128) * (total as u128) { TextPlan::Walk } else { TextPlan::Matches })
+}
+
+/// SQLite: the tags of a page of latest rows with several tags, the one with the fewest public
+/// rows first (the first tag's rows are read, the others probed; SQLite's statistics do not
+/// tell one tag from another). Each tag's rows are counted up to 4,096, so choosing costs at
+/// most that many index entries per tag. PostgreSQL's planner chooses from its own statistics.
+fn rarest_first(c: &mut Conn, q: &PageQuery) -> Result<Option<PageQuery>> {
+    if c.dialect() != Dialect::Sqlite || !q.latest_only || q.tags.len() < 2 {
+        return Ok(None);
+    }
+    let mut counted = Vec::new();
+    for tag in q.tags.iter().collect::<BTreeSet<_>>() {
+        let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM template_tags g WHERE g.tag = {t1} AND g.is_public = 1 AND g.is_latest = 1 LIMIT 4096)";
+        let n = c.query(sql, &[text(tag)])?.first().and_then(|r| r[0].int()).unwrap_or(0);
+        counted.push((n, tag.clone()));
+    }
+    counted.sort();
+    Ok(Some(PageQuery { tags: counted.into_iter().map(|(_, t)| t).collect(), ..q.clone() }))
+}
+
 pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
-    let (rows_sql, total_sql, p) = page_sql(c.dialect(), q);
+    let reordered = rarest_first(c, q)?;
+    let q = reordered.as_ref().unwrap_or(q);
+    let (_, total_sql, p) = page_sql(c.dialect(), q, TextPlan::Matches);
     // The total's statement binds the same parameters but not the page's end, LIMIT and
     // OFFSET (the last three).
     let total = c.query(&total_sql, &p[..p.len() - 3])?.first().and_then(|r| r[0].int()).unwrap_or(0).max(0) as usize;
     let mut rows = Vec::new();
     if (q.offset as u128) < total as u128 {
+        let (rows_sql, _, p) = page_sql(c.dialect(), q, text_plan(c, q, total)?);
         for mut r in c.query(&rows_sql, &p)? {
             let key = key_of(&r);
             r.truncate(TEMPLATE_COLS.len() + 1);

@@ -37,6 +37,9 @@
 //! - 010_record_ids: `wt_record_ids`, every id a template or spec ever held (filled by insert
 //!   triggers, never emptied; existing records and the deletes in `wt_changes` fill it first):
 //!   a chosen id (`?id=`) is never used again after a delete, and never by both kinds.
+//! - 011_tag_sort_keys: each `template_tags` row carries its template's visibility, category,
+//!   type and sort keys (copied at insert, kept by a trigger), with (tag, sort keys) indexes, so
+//!   a tag's page is one ordered index range and its `total` a count of one range (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -152,6 +155,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/010_record_ids.down.sql"),
         pg_up: include_str!("../migrations/postgres/010_record_ids.up.sql"),
         pg_down: include_str!("../migrations/postgres/010_record_ids.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "011_tag_sort_keys",
+        sqlite_up: include_str!("../migrations/sqlite/011_tag_sort_keys.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/011_tag_sort_keys.down.sql"),
+        pg_up: include_str!("../migrations/postgres/011_tag_sort_keys.up.sql"),
+        pg_down: include_str!("../migrations/postgres/011_tag_sort_keys.down.sql"),
         post_up: None,
     },
 ];

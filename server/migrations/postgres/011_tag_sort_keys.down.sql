@@ -1,0 +1,19 @@
+DROP TRIGGER workflow_templates_tags_au ON workflow_templates;
+DROP FUNCTION wt_template_tags_follow();
+DROP INDEX idx_template_tags_own;
+DROP INDEX idx_template_tags_pub_name;
+DROP INDEX idx_template_tags_pub_recent;
+DROP INDEX idx_template_tags_pub_rating;
+DROP INDEX idx_template_tags_pub_popular;
+ALTER TABLE template_tags
+    DROP COLUMN updated_ms,
+    DROP COLUMN name,
+    DROP COLUMN name_lc,
+    DROP COLUMN rating_count,
+    DROP COLUMN rating,
+    DROP COLUMN usage_count,
+    DROP COLUMN workflow_type,
+    DROP COLUMN category,
+    DROP COLUMN is_latest,
+    DROP COLUMN is_public,
+    DROP COLUMN owner_id;
