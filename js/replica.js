@@ -525,13 +525,12 @@ export class ReplicaEngine {
     const batch = { templates: [], specs: [], labels: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [] } };
     let ratings = false;
     const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => async () => {
-      const held = (kind) => this.o.local(kind, c.id);
       if (c.kind === "template") {
         if (c.op === "delete") return void batch.deleted.templates.push(c.id);
+        // Whatever this user may read is kept: their own records, and other users' public
+        // templates heard live (so subscribers hear them, and discover offline finds them).
         const rec = await this.#fetch("template", c.id);
-        if (!rec) return void batch.deleted.templates.push(c.id);
-        // Other users' public templates are kept only once this user has read them.
-        if (rec.owner_id === this.o.userId || (await held("template"))) batch.templates.push(rec);
+        rec ? batch.templates.push(rec) : batch.deleted.templates.push(c.id);
       } else if (c.kind === "spec") {
         if (c.op === "delete") return void batch.deleted.specs.push(c.id);
         const rec = await this.#fetch("spec", c.id);
