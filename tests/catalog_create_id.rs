@@ -292,3 +292,19 @@ fn another_user_taking_a_new_versions_id_mid_retry_is_final_not_busy() {
     assert_taken(block_on(mine.new_version_as(Some(&id), &v1.id, json!({}), None, no_opts())), &id);
     assert!(get(&mine, &v1.id).is_latest, "nothing of mine was written");
 }
+
+#[test]
+fn replay_lookups_answer_as_the_creates_would() {
+    let fx = Fx::frozen();
+    let (a, b) = (fx.cat(U1), fx.cat(U2));
+    let (tid, sid, free) = (fresh(40), fresh(41), fresh(42));
+    let t = ok(block_on(a.create_as(Some(&tid), draft("Mine", json!({})))));
+    let s = ok(block_on(a.create_spec_as(Some(&sid), spec_draft("Mine"))));
+    assert_eq!(ok(block_on(a.template_replay(&tid.to_lowercase()))), Some(t));
+    assert_eq!(ok(block_on(a.spec_replay(&sid))), Some(s));
+    assert_eq!(ok(block_on(a.template_replay(&free))), None);
+    assert_taken(block_on(a.template_replay(&sid)), &sid);
+    assert_taken(block_on(b.template_replay(&tid)), &tid);
+    assert_taken(block_on(b.spec_replay(&sid)), &sid);
+    assert_eq!(err(block_on(a.spec_replay(GENERAL_ASSISTANT))).code(), "INVALID_ARGUMENT");
+}

@@ -98,6 +98,25 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
     }
 
+    /// Whether a template create under the chosen `id` would be a replay: the acting user's
+    /// template as `get` answers it, `None` when the id is free; INVALID_ARGUMENT or the uniform
+    /// CONFLICT as the create would answer. (The server asks first, so that a replay answers
+    /// 200 before any precondition of the request is evaluated.)
+    pub async fn template_replay(&self, id: &str) -> Result<Option<WorkflowTemplate>> {
+        match self.template_id_for(Some(id)).await? {
+            Chosen::Replay(r) => Ok(Some(r)),
+            Chosen::Free(_) => Ok(None),
+        }
+    }
+
+    /// [`Self::template_replay`] for a spec create.
+    pub async fn spec_replay(&self, id: &str) -> Result<Option<TemplateSpec>> {
+        match self.spec_id_for(Some(id)).await? {
+            Chosen::Replay(r) => Ok(Some(r)),
+            Chosen::Free(_) => Ok(None),
+        }
+    }
+
     /// A template create under a chosen id failed with `e`: when a twin (another tab, a retried
     /// request) committed the same id meanwhile, the create is its replay; when someone else
     /// took the id, the uniform CONFLICT; otherwise `e`.

@@ -6,7 +6,7 @@
 //! and integrity checks), `retry` (commits that lost a race), `templates` (template writes),
 //! `inheritance`, `labels`, `specs`, `usage` (statistics), `bundle` (export/import),
 //! `discover`, `integrity` (verifying stored rows), `create_id` (creates with a client-chosen
-//! id). This file holds the `Catalog` itself and the
+//! id), `replica` (storing what a server answered, for an offline replica). This file holds the `Catalog` itself and the
 //! helpers every write uses on its input.
 
 mod bundle;
@@ -18,6 +18,7 @@ mod inheritance;
 mod integrity;
 mod labels;
 mod load;
+mod replica;
 mod retry;
 mod specs;
 mod templates;
@@ -29,6 +30,7 @@ use serde_json::{Map, Value};
 
 pub use create_id::{id_in_use, is_id_in_use, MAX_ID_LEAD_MS};
 pub use discover::{DiscoverOptions, Page, Sort};
+pub use replica::{LabelRef, RemoteBatch, RemoteDeleted};
 #[cfg(not(target_arch = "wasm32"))]
 pub use env::SystemEnv;
 pub use env::Env;
