@@ -121,6 +121,19 @@ export class ReplicaEngine {
         throw coded("NETWORK", `the server at ${this.o.baseUrl} is unreachable and this browser holds no replica opened with this user and token`);
       }
     }
+    // A replica with nothing in it yet (first open, evicted) is filled before the catalog is
+    // handed out, so its first reads see the user's records; a failure here is retried by the
+    // leader's syncs like any other.
+    if (this.state === "online" && !(await this.store.get("complete"))) {
+      try {
+        await this.#fullPull();
+      } catch (e) {
+        if (errorOf(e).code === "UNAUTHORIZED") {
+          this.store.close();
+          throw e;
+        }
+      }
+    }
     this.pendingCount = await this.store.count();
     this.#listen();
     this.#elect();
