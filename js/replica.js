@@ -200,10 +200,9 @@ export class ReplicaEngine {
 
   #lead() {
     this.leader = true;
-    this.client.startFeed((kind, op) => {
-      if (kind === "storage" && op === "error") this.kick(true);
-      else this.kick();
-    });
+    // The feed is the pull's doorbell: any news, and every (re)connection (the server is back),
+    // runs a sync; a refused feed (401) shows on that sync's first request.
+    this.client.startFeed(() => this.kick(), () => this.kick());
     this.kick();
   }
 
@@ -275,7 +274,7 @@ export class ReplicaEngine {
 
   // ---- sync: push, then pull -------------------------------------------------------------------
 
-  /** Runs a sync soon (coalesced); `refused` after the feed was refused (a 401 shows on the next request). */
+  /** Runs a sync now (one at a time: a sync already running is followed by another). */
   kick() {
     if (this.closed || !this.leader) return;
     clearTimeout(this.timer);
@@ -549,9 +548,12 @@ export class ReplicaEngine {
         const rec = await this.#fetch("spec", c.id);
         rec ? batch.specs.push(rec) : batch.deleted.specs.push(c.id);
       } else if (c.kind === "label") {
-        if (c.op === "delete" && typeof c.label === "string") return void batch.deleted.labels.push({ template_id: c.id, label: c.label });
+        // The lineage's labels as they are now: a label deleted here may have moved (a later
+        // put in the lineage), and only one that is really gone is deleted.
         const list = await this.#fetch("labels", c.id);
         if (Array.isArray(list)) batch.labels.push(...list);
+        const gone = typeof c.label === "string" && !(Array.isArray(list) && list.some((l) => l.label === c.label));
+        if (c.op === "delete" && gone) batch.deleted.labels.push({ template_id: c.id, label: c.label });
       } else if (c.kind === "rating") {
         ratings = true;
       } else if (c.kind === "builtin_stats") {
@@ -560,6 +562,8 @@ export class ReplicaEngine {
       }
     });
     for (let i = 0; i < jobs.length; i += PULL_PARALLEL) await Promise.all(jobs.slice(i, i + PULL_PARALLEL).map((j) => j()));
+    const labelKeys = new Set();
+    batch.labels = batch.labels.filter((l) => !labelKeys.has(`${l.template_id} ${l.label}`) && labelKeys.add(`${l.template_id} ${l.label}`));
     if (ratings) {
       // This user's rating rows (set from another device): the export holds them.
       const bundle = JSON.parse((await this.client.call("exportAll", "{}"))[0]);
