@@ -55,6 +55,26 @@ export function withoutQueued(batch, skip) {
   return out;
 }
 
+/**
+ * `batch` as one-record batches `{ id, batch }` in an order that keeps what a record needs
+ * before it (templates, specs, ratings, labels, statistics, then deletions); [] when empty.
+ */
+export function splitBatch(batch) {
+  const out = [];
+  const one = (id, b) => out.push({ id, batch: b });
+  for (const t of batch.templates ?? []) one(t?.id ?? null, { templates: [t] });
+  for (const s of batch.specs ?? []) one(s?.id ?? null, { specs: [s] });
+  for (const r of batch.ratings ?? []) one(r?.template_id ?? null, { ratings: [r] });
+  for (const l of batch.labels ?? []) one(l?.template_id ?? null, { labels: [l] });
+  for (const b of batch.builtin_stats ?? []) one(b?.id ?? null, { builtin_stats: [b] });
+  const d = batch.deleted ?? {};
+  for (const id of d.templates ?? []) one(id, { deleted: { templates: [id] } });
+  for (const id of d.specs ?? []) one(id, { deleted: { specs: [id] } });
+  for (const id of d.ratings ?? []) one(id, { deleted: { ratings: [id] } });
+  for (const l of d.labels ?? []) one(l?.template_id ?? null, { deleted: { labels: [l] } });
+  return out;
+}
+
 /** The server `updated_at` of every template and spec in `batch`, by id. */
 export function knownOf(batch) {
   const known = {};

@@ -10,7 +10,7 @@
 // `{ code, message, details }`, as js/remote.js does.
 
 import { RemoteClient, httpRequest } from "./remote.js";
-import { KNOWN_IF_MATCH, OutboxStore, batchOfAnswer, coded, idsOf, knownOf, statsOf, withoutQueued } from "./outbox.js";
+import { KNOWN_IF_MATCH, OutboxStore, batchOfAnswer, coded, idsOf, knownOf, splitBatch, statsOf, withoutQueued } from "./outbox.js";
 
 // GET /v1/me at open: how long before the server counts as unreachable (offline open).
 const ME_TIMEOUT_MS = 4000;
@@ -394,9 +394,25 @@ export class ReplicaEngine {
   }
 
   async #apply(batch) {
-    const empty = !batch.templates?.length && !batch.specs?.length && !batch.labels?.length && !batch.ratings?.length
-      && !batch.builtin_stats?.length && !Object.values(batch.deleted ?? {}).some((l) => l?.length);
-    if (!empty) await this.o.apply(JSON.stringify(batch));
+    const parts = splitBatch(batch);
+    if (!parts.length) return;
+    try {
+      await this.o.apply(JSON.stringify(batch));
+    } catch (e) {
+      if (errorOf(e).code !== "VALIDATION_FAILED") throw e;
+      // A record the replica refuses (not what this package would store: a corrupt or newer
+      // server) must not stop every later sync: the others go in one by one, each refused one
+      // is left out and reported (endpoint "pull").
+      for (const part of parts) {
+        try {
+          await this.o.apply(JSON.stringify(part.batch));
+        } catch (e2) {
+          const err = errorOf(e2);
+          if (err.code !== "VALIDATION_FAILED") throw e2;
+          this.#emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id: part.id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
+        }
+      }
+    }
   }
 
   /** GET of a record on the server: its JSON, or null when it is not there (404/403). */

@@ -61,7 +61,7 @@ const fresh = () => `wt-replica-page-${Date.now()}-${n++}`;
 async function page() {
   const p = await browser.newPage();
   p.on("pageerror", (e) => console.error("page error:", e));
-  const net = { online: true, seen: [], user: USER };
+  const net = { online: true, seen: [], user: USER, exported: [] };
   await p.route(`${base}/srv/**`, (route) => {
     const req = route.request();
     const url = new URL(req.url());
@@ -71,7 +71,7 @@ async function page() {
     if (url.pathname === "/srv/v1/me") return json(200, { user_id: net.user });
     if (url.pathname === "/srv/v1/changes" && url.searchParams.get("since") === "now") return json(200, { changes: [], cursor: "7", more: false });
     if (url.pathname === "/srv/v1/changes") return json(200, { changes: [], cursor: url.searchParams.get("since") ?? "7", more: false });
-    if (url.pathname === "/srv/v1/export") return json(200, { format_version: 1, workflow_templates: [], template_specs: [], ratings: [], builtin_stats: [], template_labels: [] });
+    if (url.pathname === "/srv/v1/export") return json(200, { format_version: 1, workflow_templates: net.exported, template_specs: [], ratings: [], builtin_stats: [], template_labels: [] });
     return route.abort("internetdisconnected");
   });
   await p.goto(`${base}/tests/pages/fixture.html`);
@@ -238,4 +238,25 @@ test("Web Lock: only the leader tab pushes; a second catalog on the replica queu
   assert.ok(pushOf(b.net.seen) >= 1, `the new leader pushed: ${b.net.seen}`);
   await run(b.p, (cat) => cat.close());
   await b.p.close();
+});
+
+test("a server record the replica refuses is left out; the others are kept and sync goes on", async () => {
+  const { p, net } = await page();
+  // Two well-formed records of this user (made by a memory catalog), one then corrupted.
+  const [good, bad] = await p.evaluate(async (USER) => {
+    const mem = await window.wt.TemplateCatalog.open({ userId: USER, storage: "memory" });
+    const a = await mem.create({ name: "Good", workflow_type: "plain" });
+    const b = await mem.create({ name: "Bad", workflow_type: "plain" });
+    return [a, { ...b, config_hash: "0".repeat(64) }];
+  }, USER);
+  net.exported = [bad, good];
+  assert.equal(await open(p, fresh()), "ok");
+  const out = await run(p, async (cat, ids) => ({
+    good: (await cat.get(ids.good)).name,
+    bad: await cat.get(ids.bad).then(() => "held", (e) => e.code),
+    sync: await cat.sync().then((r) => r.pushed, (e) => e.code),
+  }), { good: good.id, bad: bad.id });
+  assert.deepEqual(out, { good: "Good", bad: "NOT_FOUND", sync: 0 });
+  await run(p, (cat) => cat.close());
+  await p.close();
 });
