@@ -499,9 +499,12 @@ export interface OutboxEntry {
   at: string;
 }
 
-/** A queued write the server refused (`sync()`'s `rejected`, and `RejectedEvent`). */
+/**
+ * A queued write the server refused (`sync()`'s `rejected`, and `RejectedEvent`), or (event
+ * only, `endpoint: "pull"`, `seq: null`) a server record the replica refused to store.
+ */
 export interface RejectedWrite {
-  seq: number;
+  seq: number | null;
   endpoint: string;
   id: string | null;
   error: { code: ErrorCode; message: string; details: unknown };
