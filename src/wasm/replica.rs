@@ -179,6 +179,7 @@ impl Replica {
         if let Some(id) = &created {
             args["query"] = serde_json::json!({ "id": id });
         }
+        self.ensure_held(endpoint, &args).await;
         let target = self.target(endpoint, &args, created.as_deref()).await;
         let key = super::new_id();
         let seq = JsFuture::from(self.engine.enqueue(endpoint, &args.to_string(), created, &key, target)).await.map_err(|e| failure(&e))?;
@@ -192,6 +193,18 @@ impl Replica {
                 let _ = JsFuture::from(self.engine.discard(seq)).await;
                 Err(e)
             }
+        }
+    }
+
+    /// A write on a record the replica does not hold yet (rating another user's public
+    /// template found by an online `discover`) first brings it from the server, when reachable,
+    /// so the local rules can run on it.
+    async fn ensure_held(&self, endpoint: &str, args: &Value) {
+        let Some(id) = args.get("id").and_then(Value::as_str) else { return };
+        let spec = matches!(endpoint, "updateSpec" | "deleteSpec" | "instantiateSpec");
+        let held = if spec { self.core.get_spec(id).await.map(drop) } else { self.core.get(id).await.map(drop) };
+        if matches!(held, Err(ref e) if missing(e)) {
+            self.fetch_missing(if spec { "spec" } else { "template" }, id).await;
         }
     }
 

@@ -223,15 +223,21 @@ test("another user's public change is heard live and kept; a new replica pulls w
     return t;
   });
   await run(p, (cat) => cat.close());
-  const second = await p.evaluate(async ({ serverUrl, a, id }) => {
+  const second = await p.evaluate(async ({ serverUrl, a, id, theirs }) => {
     const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName: `fresh-${Date.now()}` } });
     try {
-      return (await c.get(id)).name;
+      const name = (await c.get(id)).name;
+      // Rating another user's public template this replica never read (not in its pull): it
+      // is brought from the server first, rated locally, and the rating is pushed.
+      const rated = await c.rate(theirs, 3).then((t) => t.rating, (e) => e.code);
+      const synced = await c.sync();
+      return { name, rated, pushed: synced.pushed };
     } finally {
       c.close();
     }
-  }, { serverUrl, a: users[0], id: mine.id });
-  assert.equal(second, mine.name);
+  }, { serverUrl, a: users[0], id: mine.id, theirs: theirs.id });
+  assert.deepEqual(second, { name: mine.name, rated: 3, pushed: 1 });
+  assert.equal(await run(p, async (cat, direct, id) => (await direct.get(id)).rating, theirs.id), 3);
   await run(p, (cat, direct) => direct.close());
   await p.close();
 });
