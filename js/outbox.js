@@ -7,6 +7,22 @@ export const META = "replica_meta";
 
 export const coded = (code, message, details = null) => JSON.stringify({ code, message, details });
 
+/** A rejection (JSON text of a coded error, or anything thrown) as `{ code, message, details, status }`. */
+export function errorOf(e) {
+  if (typeof e === "string") {
+    try {
+      const v = JSON.parse(e);
+      if (v && typeof v.code === "string") return v;
+    } catch {
+      // not a coded error
+    }
+  }
+  if (e && typeof e.code === "string") return e;
+  // Not a coded error: a fault of the engine itself, surfaced (and retried) rather than
+  // mistaken for the network.
+  return { code: "STORAGE_UNAVAILABLE", message: `the sync engine failed: ${String((e && e.message) || e)}`, details: null };
+}
+
 // Endpoints whose If-Match is the server `updated_at` this client last knew for the target
 // (not what the app passed: that is the replica's own copy, which a local edit has moved on).
 export const KNOWN_IF_MATCH = new Set(["update", "newVersion", "restoreVersion", "delete", "updateSpec", "deleteSpec"]);

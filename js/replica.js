@@ -10,7 +10,10 @@
 // `{ code, message, details }`, as js/remote.js does.
 
 import { RemoteClient, httpRequest } from "./remote.js";
-import { KNOWN_IF_MATCH, OutboxStore, batchOfAnswer, coded, idsOf, knownOf, splitBatch, statsOf, withoutQueued } from "./outbox.js";
+import { KNOWN_IF_MATCH, OutboxStore, batchOfAnswer, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
+import { fullPull, pull } from "./pull.js";
+
+export { errorOf };
 
 // GET /v1/me at open: how long before the server counts as unreachable (offline open).
 const ME_TIMEOUT_MS = 4000;
@@ -22,29 +25,11 @@ export const BACKOFF_MAX_MS = 60000;
 const STALE_UNREADY_MS = 30000;
 // A follower's sync() waits this long for the leader's answer.
 const FOLLOWER_SYNC_MS = 60000;
-// Concurrent re-reads during a pull.
-const PULL_PARALLEL = 6;
 
 /** The wait before retry `failures` (1, 2, ...): full jitter, a random share of the cap. */
 export function backoffDelay(failures, random = Math.random) {
   const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, Math.min(failures - 1, 16)));
   return Math.max(BACKOFF_MIN_MS, Math.floor(random() * cap));
-}
-
-/** A rejection (JSON text of a coded error, or anything thrown) as `{ code, message, details, status }`. */
-export function errorOf(e) {
-  if (typeof e === "string") {
-    try {
-      const v = JSON.parse(e);
-      if (v && typeof v.code === "string") return v;
-    } catch {
-      // not a coded error
-    }
-  }
-  if (e && typeof e.code === "string") return e;
-  // Not a coded error: a fault of the engine itself, surfaced (and retried) rather than
-  // mistaken for the network.
-  return { code: "STORAGE_UNAVAILABLE", message: `the sync engine failed: ${String((e && e.message) || e)}`, details: null };
 }
 
 /** The `{ kind: "sync" }` event of a state (the ChangeEvent fields, so listeners can switch on kind). */
@@ -126,7 +111,7 @@ export class ReplicaEngine {
     // leader's syncs like any other.
     if (this.state === "online" && !(await this.store.get("complete"))) {
       try {
-        await this.#fullPull();
+        await fullPull(this);
       } catch (e) {
         if (errorOf(e).code === "UNAUTHORIZED") {
           this.store.close();
@@ -319,7 +304,7 @@ export class ReplicaEngine {
     this.#setState("syncing");
     try {
       await this.#push(result);
-      result.pulled = await this.#pull();
+      result.pulled = await pull(this);
       this.failures = 0;
       await this.#refreshPending();
       this.#setState("online");
@@ -389,11 +374,11 @@ export class ReplicaEngine {
       await this.store.pushed(e.seq, knownOf(batch));
       result.pushed++;
       // A record with later queued edits keeps its local copy (the answer would undo them).
-      await this.#apply(withoutQueued(batch, queuedIds(e.seq)));
+      await this.applyBatch(withoutQueued(batch, queuedIds(e.seq)));
     }
   }
 
-  async #apply(batch) {
+  async applyBatch(batch) {
     const parts = splitBatch(batch);
     if (!parts.length) return;
     try {
@@ -415,8 +400,8 @@ export class ReplicaEngine {
     }
   }
 
-  /** GET of a record on the server: its JSON, or null when it is not there (404/403). */
-  async #fetch(kind, id) {
+  /** GET of a record on the server: its JSON, or null when it is not there (404/403). (Also used by js/pull.js.) */
+  async fetchRecord(kind, id) {
     const name = kind === "spec" ? "getSpec" : kind === "labels" ? "labels" : "get";
     try {
       return JSON.parse((await this.client.call(name, JSON.stringify({ id })))[0]);
@@ -439,7 +424,7 @@ export class ReplicaEngine {
     const local = await this.o.local(kind, id);
     let remote = null;
     try {
-      remote = await this.#fetch(kind, id);
+      remote = await this.fetchRecord(kind, id);
     } catch {
       // unreachable again: the conflict is kept without the server copy
     }
@@ -454,13 +439,13 @@ export class ReplicaEngine {
     for (const id of ids) {
       const kind = await this.#kindOf(id);
       if (!kind) continue;
-      const rec = await this.#fetch(kind, id);
+      const rec = await this.fetchRecord(kind, id);
       if (kind === "spec") rec ? batch.specs.push(rec) : batch.deleted.specs.push(id);
       else rec ? batch.templates.push(rec) : batch.deleted.templates.push(id);
     }
     const b = withoutQueued(batch, skip);
     await this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])));
-    await this.#apply(b);
+    await this.applyBatch(b);
   }
 
   /** Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
@@ -469,7 +454,7 @@ export class ReplicaEngine {
     if (!conflict) throw coded("NOT_FOUND", `no conflict is kept for ${id}`);
     let remote = conflict.remote;
     try {
-      remote = await this.#fetch(conflict.kind, id);
+      remote = await this.fetchRecord(conflict.kind, id);
     } catch {
       // offline: the copy kept with the conflict
     }
@@ -481,7 +466,7 @@ export class ReplicaEngine {
         : conflict.kind === "labels"
           ? { labels: remote ?? [] }
           : (remote ? { templates: [remote] } : { deleted: { templates: [id] } });
-      await this.#apply(batch);
+      await this.applyBatch(batch);
     }
     const known = remote && !Array.isArray(remote) && typeof remote.updated_at === "string" ? remote.updated_at : undefined;
     await this.store.set({ [`conflict:${id}`]: undefined, ...(known ? { [`known:${id}`]: known } : {}) });
@@ -492,102 +477,9 @@ export class ReplicaEngine {
     else this.#post({ type: "kick" });
   }
 
-  // ---- pull ------------------------------------------------------------------------------------
-
-  async #queuedIds() {
+  /** The ids of every queued entry (records a pull must not overwrite). */
+  async queuedIds() {
     return new Set((await this.store.list()).flatMap(idsOf));
-  }
-
-  /** Brings the replica up to the server: a full pull without the `complete` marker, else the feed from the kept cursor. Resolves with how many changes were applied. */
-  async #pull() {
-    if (!(await this.store.get("complete"))) return this.#fullPull();
-    let applied = 0;
-    for (let more = true; more && !this.closed; ) {
-      const cursor = await this.store.get("cursor");
-      let page;
-      try {
-        page = JSON.parse((await this.client.call("changes", JSON.stringify({ query: { since: cursor, limit: 500 } })))[0]);
-      } catch (thrown) {
-        const err = errorOf(thrown);
-        if (err.details?.reason === "CURSOR_AHEAD") {
-          await this.store.set({ complete: undefined });
-          return this.#fullPull();
-        }
-        throw thrown;
-      }
-      applied += await this.#applyChanges(page.changes ?? []);
-      await this.store.set({ cursor: page.cursor });
-      more = page.more === true;
-    }
-    return applied;
-  }
-
-  async #fullPull() {
-    const head = JSON.parse((await this.client.call("changes", JSON.stringify({ query: { since: "now" } })))[0]);
-    const bundle = JSON.parse((await this.client.call("exportAll", "{}"))[0]);
-    const batch = {
-      templates: bundle.workflow_templates ?? [],
-      specs: bundle.template_specs ?? [],
-      ratings: bundle.ratings ?? [],
-      labels: bundle.template_labels ?? [],
-      builtin_stats: bundle.builtin_stats ?? [],
-    };
-    const b = withoutQueued(batch, await this.#queuedIds());
-    await this.#apply(b);
-    await this.store.set({
-      ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])),
-      cursor: head.cursor,
-      complete: true,
-    });
-    return b.templates.length + b.specs.length;
-  }
-
-  /** Re-reads what `changes` name and applies it (records with queued entries excepted). */
-  async #applyChanges(changes) {
-    if (!changes.length) return 0;
-    const last = new Map();
-    for (const c of changes) {
-      if (c && typeof c.id === "string") last.set(`${c.kind} ${c.id} ${c.label ?? ""}`, c);
-    }
-    const skip = await this.#queuedIds();
-    const batch = { templates: [], specs: [], labels: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [] } };
-    let ratings = false;
-    const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => async () => {
-      if (c.kind === "template") {
-        if (c.op === "delete") return void batch.deleted.templates.push(c.id);
-        // Whatever this user may read is kept: their own records, and other users' public
-        // templates heard live (so subscribers hear them, and discover offline finds them).
-        const rec = await this.#fetch("template", c.id);
-        rec ? batch.templates.push(rec) : batch.deleted.templates.push(c.id);
-      } else if (c.kind === "spec") {
-        if (c.op === "delete") return void batch.deleted.specs.push(c.id);
-        const rec = await this.#fetch("spec", c.id);
-        rec ? batch.specs.push(rec) : batch.deleted.specs.push(c.id);
-      } else if (c.kind === "label") {
-        // The lineage's labels as they are now: a label deleted here may have moved (a later
-        // put in the lineage), and only one that is really gone is deleted.
-        const list = await this.#fetch("labels", c.id);
-        if (Array.isArray(list)) batch.labels.push(...list);
-        const gone = typeof c.label === "string" && !(Array.isArray(list) && list.some((l) => l.label === c.label));
-        if (c.op === "delete" && gone) batch.deleted.labels.push({ template_id: c.id, label: c.label });
-      } else if (c.kind === "rating") {
-        ratings = true;
-      } else if (c.kind === "builtin_stats") {
-        const rec = await this.#fetch("template", c.id);
-        if (rec) batch.builtin_stats.push(statsOf(rec));
-      }
-    });
-    for (let i = 0; i < jobs.length; i += PULL_PARALLEL) await Promise.all(jobs.slice(i, i + PULL_PARALLEL).map((j) => j()));
-    const labelKeys = new Set();
-    batch.labels = batch.labels.filter((l) => !labelKeys.has(`${l.template_id} ${l.label}`) && labelKeys.add(`${l.template_id} ${l.label}`));
-    if (ratings) {
-      // This user's rating rows (set from another device): the export holds them.
-      const bundle = JSON.parse((await this.client.call("exportAll", "{}"))[0]);
-      batch.ratings = bundle.ratings ?? [];
-    }
-    await this.store.set(Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])));
-    await this.#apply(batch);
-    return last.size;
   }
 
   // ---- reads the replica does not hold ------------------------------------------------------------
@@ -600,23 +492,23 @@ export class ReplicaEngine {
     if (this.closed || this.error) return false;
     try {
       if (kind === "spec") {
-        const rec = await this.#fetch("spec", id);
+        const rec = await this.fetchRecord("spec", id);
         if (!rec) return false;
-        await this.#apply({ specs: [rec] });
+        await this.applyBatch({ specs: [rec] });
         return true;
       }
-      const rec = await this.#fetch("template", id);
+      const rec = await this.fetchRecord("template", id);
       if (!rec) return false;
       const chain = [rec];
       for (let base = rec.base_template_id; typeof base === "string" && chain.length < 64; ) {
         if (await this.o.local("template", base)) break;
-        const b = await this.#fetch("template", base);
+        const b = await this.fetchRecord("template", base);
         if (!b) break;
         chain.push(b);
         base = b.base_template_id;
       }
-      const batch = withoutQueued({ templates: chain }, await this.#queuedIds());
-      await this.#apply(batch);
+      const batch = withoutQueued({ templates: chain }, await this.queuedIds());
+      await this.applyBatch(batch);
       return batch.templates.length > 0;
     } catch (e) {
       if (errorOf(e).code === "NETWORK") this.#setState("offline");

@@ -55,11 +55,17 @@ extern "C" {
     fn close(this: &ReplicaEngine);
 }
 
-// js/replica.js imports js/outbox.js: naming it here makes wasm-bindgen ship it beside.
+// js/replica.js imports js/outbox.js and js/pull.js: naming them here makes wasm-bindgen ship
+// them beside it.
 #[wasm_bindgen(module = "/js/outbox.js")]
 extern "C" {
     #[wasm_bindgen(js_name = idsOf)]
     fn outbox_ids_of(entry: &JsValue) -> JsValue;
+}
+#[wasm_bindgen(module = "/js/pull.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = pull)]
+    fn pull_snippet(engine: &JsValue) -> Promise;
 }
 
 /// `replica: true | { dbName }` of the open options.
@@ -279,8 +285,8 @@ pub fn offline_page<T: serde::Serialize>(page: T) -> Result<Value> {
 }
 
 #[allow(dead_code)]
-fn keep_outbox_snippet(entry: &JsValue) -> JsValue {
-    outbox_ids_of(entry)
+fn keep_snippets(entry: &JsValue) -> (JsValue, Promise) {
+    (outbox_ids_of(entry), pull_snippet(entry))
 }
 
 // ---- the sync methods (every storage has them; only a replica has anything to sync) -----------
