@@ -400,6 +400,12 @@ export class ReplicaEngine {
     }
   }
 
+  /** Server copies into the replica, their `updated_at` becoming the known ones (the next If-Match). */
+  async #applyKnown(batch) {
+    await this.store.set(Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])));
+    await this.applyBatch(batch);
+  }
+
   /** GET of a record on the server: its JSON, or null when it is not there (404/403). (Also used by js/pull.js.) */
   async fetchRecord(kind, id) {
     const name = kind === "spec" ? "getSpec" : kind === "labels" ? "labels" : "get";
@@ -443,9 +449,7 @@ export class ReplicaEngine {
       if (kind === "spec") rec ? batch.specs.push(rec) : batch.deleted.specs.push(id);
       else rec ? batch.templates.push(rec) : batch.deleted.templates.push(id);
     }
-    const b = withoutQueued(batch, skip);
-    await this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])));
-    await this.applyBatch(b);
+    await this.#applyKnown(withoutQueued(batch, skip));
   }
 
   /** Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
@@ -494,7 +498,7 @@ export class ReplicaEngine {
       if (kind === "spec") {
         const rec = await this.fetchRecord("spec", id);
         if (!rec) return false;
-        await this.applyBatch({ specs: [rec] });
+        await this.#applyKnown({ specs: [rec] });
         return true;
       }
       const rec = await this.fetchRecord("template", id);
@@ -508,7 +512,7 @@ export class ReplicaEngine {
         base = b.base_template_id;
       }
       const batch = withoutQueued({ templates: chain }, await this.queuedIds());
-      await this.applyBatch(batch);
+      await this.#applyKnown(batch);
       return batch.templates.length > 0;
     } catch (e) {
       if (errorOf(e).code === "NETWORK") this.#setState("offline");
