@@ -56,6 +56,7 @@ export class ReplicaEngine {
     this.failures = 0;
     this.timer = null;
     this.running = null; // the sync in progress (a promise)
+    this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
     this.channel = null;
     this.onOnline = () => this.kick();
@@ -259,11 +260,18 @@ export class ReplicaEngine {
 
   // ---- sync: push, then pull -------------------------------------------------------------------
 
-  /** Runs a sync now (one at a time: a sync already running is followed by another). */
+  /**
+   * Runs a sync now; during one, asks for one more after it (however many kicks came: a burst
+   * of feed news or of writes costs one extra sync, not one each).
+   */
   kick() {
     if (this.closed || !this.leader) return;
     clearTimeout(this.timer);
     this.timer = null;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     this.sync().catch(() => {});
   }
 
@@ -281,7 +289,13 @@ export class ReplicaEngine {
     if (!this.leader) return this.#askLeader();
     // One sync at a time; a call made during one runs after it (so it covers this call's writes).
     while (this.running) await this.running.catch(() => {});
-    this.running = this.#syncOnce().finally(() => { this.running = null; });
+    this.running = this.#syncOnce().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        queueMicrotask(() => this.kick());
+      }
+    });
     return this.running;
   }
 
