@@ -198,6 +198,8 @@ test("another device's edit made meanwhile is a conflict, not an overwrite; both
     // Not overwritten on the server; the replica keeps the local edit until resolved.
     assert.equal(await run(p, async (cat, direct, id) => (await direct.get(id)).description, t.id), theirs.description);
     assert.equal((await run(p, (cat) => cat.pending())).length, 1);
+    // The pull after the push saw the other device's change, and left the local edit alone.
+    assert.equal(await run(p, async (cat, direct, id) => (await cat.get(id)).description, t.id), mine.description);
     assert.equal(await run(p, (cat, direct, a) => cat.resolveConflict(a.id, a.choice).then(() => "done"), { id: t.id, choice }), "done");
     await run(p, (cat) => cat.sync());
     const after = await run(p, async (cat, direct, id) => ({ local: (await cat.get(id)).description, server: (await direct.get(id)).description, pending: (await cat.pending()).length, conflicts: (await cat.sync()).conflicts.length }), t.id);
