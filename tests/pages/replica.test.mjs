@@ -143,7 +143,7 @@ test("writes made offline are queued in call order, with their ids, and survive 
   second.net.online = false;
   assert.equal(await open(second.p, dbName), "ok");
   // The leader tries at once, fails, and waits out its backoff.
-  await second.p.waitForFunction(() => window.cat.syncState().state === "offline", null, { timeout: 10000 });
+  await second.p.waitForFunction(() => window.events.some((e) => e.kind === "sync" && e.state === "offline"), null, { timeout: 15000 });
   const after = await run(second.p, async (cat, ids) => ({
     pending: (await cat.pending()).map((e) => [e.seq, e.endpoint, e.id]),
     t: (await cat.get(ids.t)).description,
@@ -151,6 +151,9 @@ test("writes made offline are queued in call order, with their ids, and survive 
     state: cat.syncState(),
   }), { t: made.t.id });
   assert.deepEqual(after.pending, q.map((e) => [e.seq, e.endpoint, e.id]));
+  // Subscribers heard the sync state: offline with the 5 queued writes.
+  const heard = await second.p.evaluate(() => window.events.filter((e) => e.kind === "sync"));
+  assert.ok(heard.some((e) => e.op === "state" && e.state === "offline" && e.pending === 5 && e.id === null && e.external === false), JSON.stringify(heard));
   assert.equal(after.t, "edited offline");
   assert.deepEqual(after.versions, [2, 1]);
   // (The leader retries on its backoff timer: "syncing" for a moment, then "offline" again.)
@@ -228,6 +231,11 @@ test("Web Lock: only the leader tab pushes; a second catalog on the replica queu
   for (let i = 0; i < 100 && pushOf(a.net.seen) === 0; i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(pushOf(a.net.seen) >= 1, `the leader pushed: ${a.net.seen}`);
   assert.equal(pushOf(b.net.seen), 0, `the second tab sent nothing: ${b.net.seen}`);
+  // The second tab's sync() is run by the leader and answered over the channel (here: the
+  // server is unreachable), long before the follower's own 60 s wait would give up.
+  const started = Date.now();
+  assert.equal(await run(b.p, (cat) => cat.sync().then(() => "resolved", (e) => e.code)), "NETWORK");
+  assert.ok(Date.now() - started < 30000);
   // Both tabs see the one queued write.
   assert.deepEqual(await run(a.p, async (cat) => (await cat.pending()).map((e) => e.id)), [t.id]);
   // The leader goes away: the second tab takes the lock and pushes.
