@@ -97,7 +97,16 @@ async function applyChanges(e, changes) {
     const bundle = JSON.parse((await e.client.call("exportAll", "{}"))[0]);
     batch.ratings = bundle.ratings ?? [];
   }
-  await e.store.set(Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])));
+  // A re-read whose updated_at is the one this client knows is its own write coming back:
+  // the replica's updated_at it replaces is kept as an alias (ReplicaEngine.aliasOwn).
+  const echoes = new Set();
+  for (const r of [...batch.templates, ...batch.specs]) {
+    if (r.updated_at === (await e.store.get(`known:${r.id}`))) echoes.add(r.id);
+  }
+  // A change made elsewhere ends the aliases of the record (an app's older ifMatch is stale).
+  const foreign = [...batch.templates, ...batch.specs].filter((r) => !echoes.has(r.id)).map((r) => [`alias:${r.id}`, undefined]);
+  await e.store.set({ ...Object.fromEntries(foreign), ...Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])) });
+  await e.aliasOwn(batch, echoes);
   await e.applyBatch(batch);
   return last.size;
 }

@@ -387,14 +387,26 @@ export class ReplicaEngine {
       // server (the pull catches up), never an entry sent twice with a stale If-Match.
       await this.store.pushed(e.seq, knownOf(batch));
       result.pushed++;
-      // A record with later queued edits keeps its local copy (the answer would undo them).
-      await this.applyBatch(withoutQueued(batch, queuedIds(e.seq)));
+      // A record with later queued edits keeps its local copy (the answer would undo them);
+      // the others take the server's copy, the local updated_at it replaces kept as an alias.
+      const own = withoutQueued(batch, queuedIds(e.seq));
+      await this.aliasOwn(own);
+      await this.applyBatch(own);
     }
   }
 
   async applyBatch(batch) {
     const parts = splitBatch(batch);
     if (!parts.length) return;
+    const release = await this.lock();
+    try {
+      await this.#applyParts(batch, parts);
+    } finally {
+      release();
+    }
+  }
+
+  async #applyParts(batch, parts) {
     try {
       await this.o.apply(JSON.stringify(batch));
     } catch (e) {
@@ -412,6 +424,56 @@ export class ReplicaEngine {
         }
       }
     }
+  }
+
+  /**
+   * Remembers, for each template and spec of `batch` the replica holds (`only`: the ids to do
+   * it for; default all), the replica's `updated_at` the server's copy is about to replace: a
+   * copy of this client's own write (a push answer, or its echo in the pull). The app may hold
+   * the `updated_at` its write returned and pass it as `ifMatch`; `localIfMatch` reads it as
+   * the replica's current one. A change made elsewhere leaves no alias, so an app's stale
+   * `ifMatch` is CONFLICT there, as in any tab conflict.
+   */
+  async aliasOwn(batch, only = null) {
+    const aliases = {};
+    for (const [list, kind] of [["templates", "template"], ["specs", "spec"]]) {
+      for (const r of batch[list] ?? []) {
+        if (only && !only.has(r.id)) continue;
+        const text = await this.o.local(kind, r.id);
+        const local = text ? JSON.parse(text) : null;
+        if (local && typeof local.updated_at === "string" && local.updated_at !== r.updated_at) {
+          // The last few (a chain of own writes: each answer replaces the previous one's).
+          const kept = (await this.store.get(`alias:${r.id}`)) ?? [];
+          aliases[`alias:${r.id}`] = [...kept, local.updated_at].slice(-8);
+        }
+      }
+    }
+    if (Object.keys(aliases).length) await this.store.set(aliases);
+  }
+
+  /**
+   * The replica's `updated_at` of `id` when `ifMatch` is the server's one this client knows and
+   * no write of `id` is queued (then the replica's copy is that server copy); else null.
+   */
+  async localIfMatch(kind, id, ifMatch) {
+    if ((await this.queuedIds()).has(id)) return null;
+    const known = await this.store.get(`known:${id}`);
+    if (ifMatch !== known && !((await this.store.get(`alias:${id}`)) ?? []).includes(ifMatch)) return null;
+    const text = await this.o.local(kind, id);
+    return text ? JSON.parse(text).updated_at ?? null : null;
+  }
+
+  /**
+   * A lock between this tab's local writes and the engine's applies (a promise chain): a
+   * server copy applied between a write's read of a record and its commit would make that
+   * write a spurious CONFLICT. Resolves with the function that releases it.
+   */
+  lock() {
+    let release;
+    const held = new Promise((r) => { release = r; });
+    const before = this.tail ?? Promise.resolve();
+    this.tail = before.then(() => held);
+    return before.then(() => release);
   }
 
   /** Server copies into the replica, their `updated_at` becoming the known ones (the next If-Match). */

@@ -134,10 +134,10 @@ test("offline writes reach the server once each, in order, under the replica's i
   const offline = await run(p, async (cat, direct, t) => {
     const cur = await cat.get(t.id);
     const u = await cat.update(t.id, { description: "edited offline" }, { ifMatch: cur.updated_at });
-    await cat.rate(t.id, 5);
+    const rated = await cat.rate(t.id, 5);
     const made = await cat.create({ name: "Made offline", workflow_type: "plain" });
     const v2 = await cat.newVersion(made.id, { description: "v2 offline" });
-    return { u, made, v2, pending: (await cat.pending()).map((e) => e.endpoint), sync: await cat.sync().catch((e) => e.code) };
+    return { u, rated, made, v2, pending: (await cat.pending()).map((e) => e.endpoint), sync: await cat.sync().catch((e) => e.code) };
   }, t);
   assert.deepEqual(offline.pending, ["update", "rate", "create", "newVersion"]);
   assert.equal(offline.sync, "NETWORK");
@@ -164,8 +164,18 @@ test("offline writes reach the server once each, in order, under the replica's i
   assert.equal(onServer.v2, "v2 offline");
   assert.deepEqual(onServer.mine, ["Made offline", "Made offline", "Pushed online"]);
   assert.deepEqual(onServer.pending, []);
-  // The replica now holds the server's copy (its timestamps).
+  // The replica now holds the server's copies (timestamps, aggregates); the updated_at the app
+  // got from its own last write before the push is still a valid ifMatch (nothing else changed
+  // the record meanwhile).
+  assert.equal(onServer.local.rating, 5);
   assert.equal(onServer.local.updated_at, onServer.t.updated_at);
+  assert.notEqual(offline.rated.updated_at, onServer.t.updated_at);
+  const again = await run(p, async (cat, direct, a) => {
+    const u = await cat.update(a.id, { description: "after the sync" }, { ifMatch: a.ifMatch });
+    await cat.sync();
+    return { local: u.description, server: (await direct.get(a.id)).description, pending: (await cat.pending()).length };
+  }, { id: t.id, ifMatch: offline.rated.updated_at });
+  assert.deepEqual(again, { local: "after the sync", server: "after the sync", pending: 0 });
   // A second sync pushes nothing.
   assert.equal((await run(p, (cat) => cat.sync())).pushed, 0);
   await run(p, (cat, direct) => { cat.close(); direct.close(); });
