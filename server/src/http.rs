@@ -28,10 +28,6 @@ pub use crate::reply::status_of;
 use crate::reply::{json_errors, not_modified, ApiError, ApiResult, Reply};
 use crate::store::{IdemClaim, SqlStore};
 
-/// Where created records are read (the `Location` of a 201).
-const TEMPLATES: &str = "/v1/templates";
-const SPECS: &str = "/v1/specs";
-
 pub type Cat = Catalog<SqlStore, ServerEnv>;
 
 /// The catalog's environment on the server: the system clock, and a log line (stderr) for
@@ -187,7 +183,7 @@ fn replayed(r: Reply) -> Reply {
 /// the template, RFC 9110 section 15.5.10), code `INVALID_ARGUMENT` (the core's code for it, so
 /// the JS remote adapter reports what the in-browser catalog does), details
 /// `{ reason: "NOT_LATEST", id }`.
-fn not_latest(cat: &Cat, id: &str, e: ApiError) -> ApiError {
+pub(crate) fn not_latest(cat: &Cat, id: &str, e: ApiError) -> ApiError {
     if e.code != "INVALID_ARGUMENT" {
         return e;
     }
@@ -244,11 +240,6 @@ async fn discover(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery)
     run(&app, user, None, move |cat| Reply::ok(block_on(cat.discover(&opts))?)).await
 }
 
-async fn create(user: UserAuth, State(app): State<App>, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
-    let idem = idem_of(key, &Method::POST, "/v1/templates", &body.raw, Replay::Template(StatusCode::CREATED));
-    run(&app, user, idem, move |cat| Reply::created(TEMPLATES, block_on(cat.create(body.value))?)).await
-}
-
 async fn get_one(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
     run(&app, user, None, move |cat| Reply::ok(block_on(cat.get(&id))?)).await
 }
@@ -256,7 +247,7 @@ async fn get_one(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResul
 /// The `updated_at` of the caller's own template as read now (for an `If-Match` list). A
 /// template the caller may not edit answers as the edit would (403 / 404), before any
 /// precondition (RFC 9110 section 13.2.1).
-fn template_etag(cat: &Cat, id: &str) -> ApiResult<String> {
+pub(crate) fn template_etag(cat: &Cat, id: &str) -> ApiResult<String> {
     let t = block_on(cat.get(id))?;
     if t.is_builtin {
         return Err(Error::BuiltinReadOnly { id: t.id }.into());
@@ -280,22 +271,6 @@ async fn delete(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatc
         let opts = cond.options(&id, || template_etag(cat, &id))?;
         block_on(cat.delete_with(&id, opts))?;
         Reply::no_content()
-    })
-    .await
-}
-
-async fn new_version(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
-    let mut m = object_body(body.value.clone(), &["patch", "changelog"], "a new-version request")?;
-    let patch = m.remove("patch").unwrap_or(Value::Null);
-    let changelog = match m.remove("changelog") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err(ApiError::bad("changelog must be a string")),
-    };
-    let idem = idem_of(key, &Method::POST, &format!("/v1/templates/{id}/versions"), &body.raw, Replay::Template(StatusCode::CREATED));
-    run(&app, user, idem, move |cat| {
-        let opts = cond.options(&id, || template_etag(cat, &id))?;
-        Reply::created(TEMPLATES, block_on(cat.new_version(&id, patch, changelog, opts)).map_err(|e| not_latest(cat, &id, e.into()))?)
     })
     .await
 }
@@ -364,11 +339,6 @@ async fn list_specs(user: UserAuth, State(app): State<App>) -> ApiResult<Reply> 
     run(&app, user, None, |cat| Reply::ok(block_on(cat.list_specs())?)).await
 }
 
-async fn create_spec(user: UserAuth, State(app): State<App>, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
-    let idem = idem_of(key, &Method::POST, "/v1/specs", &body.raw, Replay::Spec(StatusCode::CREATED));
-    run(&app, user, idem, move |cat| Reply::created(SPECS, block_on(cat.create_spec(body.value))?)).await
-}
-
 async fn get_spec(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
     run(&app, user, None, move |cat| Reply::ok(block_on(cat.get_spec(&id))?)).await
 }
@@ -400,11 +370,6 @@ async fn delete_spec(user: UserAuth, State(app): State<App>, Id(id): Id, cond: I
         Reply::no_content()
     })
     .await
-}
-
-async fn instantiate(user: UserAuth, State(app): State<App>, Id(id): Id, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
-    let idem = idem_of(key, &Method::POST, &format!("/v1/specs/{id}/instantiate"), &body.raw, Replay::Template(StatusCode::CREATED));
-    run(&app, user, idem, move |cat| Reply::created(TEMPLATES, block_on(cat.instantiate_spec(&id, body.value))?)).await
 }
 
 async fn export(user: UserAuth, State(app): State<App>) -> ApiResult<Reply> {
@@ -464,13 +429,13 @@ pub fn router(app: App) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/openapi.yaml", get(openapi))
         .route("/v1/me", get(me))
-        .route("/v1/templates", get(discover).post(create))
+        .route("/v1/templates", get(discover).post(crate::creates::create))
         .route("/v1/templates/{id}", get(get_one).patch(update).delete(delete))
-        .route("/v1/templates/{id}/versions", get(versions).post(new_version))
+        .route("/v1/templates/{id}/versions", get(versions).post(crate::creates::new_version))
         .route("/v1/templates/{id}/versions/labelled", get(crate::registry::labelled_versions))
         .route("/v1/templates/{id}/labels", get(crate::registry::labels))
         .route("/v1/templates/{id}/labels/{label}", put(crate::registry::set_label).delete(crate::registry::remove_label))
-        .route("/v1/templates/{id}/restore", post(crate::registry::restore))
+        .route("/v1/templates/{id}/restore", post(crate::creates::restore))
         .route("/v1/by-name", get(crate::registry::get_by_name))
         .route("/v1/by-name/resolve", get(crate::registry::resolve_by_name))
         .route("/v1/templates/{id}/chain", get(chain))
@@ -481,9 +446,9 @@ pub fn router(app: App) -> Router {
         .route("/v1/diff", get(diff))
         .route("/v1/preview", post(preview))
         .route("/v1/popular-by-category", get(popular))
-        .route("/v1/specs", get(list_specs).post(create_spec))
+        .route("/v1/specs", get(list_specs).post(crate::creates::create_spec))
         .route("/v1/specs/{id}", get(get_spec).patch(update_spec).delete(delete_spec))
-        .route("/v1/specs/{id}/instantiate", post(instantiate))
+        .route("/v1/specs/{id}/instantiate", post(crate::creates::instantiate))
         .route("/v1/changes", get(crate::feed::changes))
         .route("/v1/changes/stream", get(crate::feed::stream))
         .route("/v1/export", get(export))

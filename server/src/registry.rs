@@ -1,15 +1,14 @@
 //! The registry endpoints of issue 14 (SPEC section 6): labels, fetch by name, rollback. Each
 //! is one core call for the authenticated user, with the same access rules as everything else
-//! (the core enforces them); writes that can race take `If-Match` (see openapi.yaml).
+//! (the core enforces them); writes that can race take `If-Match` (see openapi.yaml). The
+//! rollback (`POST /v1/templates/{id}/restore`) is with the other create-like POSTs in
+//! `creates.rs`.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{Method, StatusCode};
-use serde_json::Value;
 use workflow_templates::catalog::ByName;
 
-use crate::extract::{object_body, only_keys, query_pairs, IdempotencyKey, Id, IfMatch, JsonBody};
+use crate::extract::{only_keys, query_pairs, Id, IfMatch};
 use crate::http::{block_on, run, App, Cat, UserAuth};
-use crate::idempotency::{idem_of, Replay};
 use crate::reply::{ApiError, ApiResult, Reply};
 
 type IdLabel = Result<Path<(String, String)>, axum::extract::rejection::PathRejection>;
@@ -87,27 +86,4 @@ pub async fn get_by_name(user: UserAuth, State(app): State<App>, RawQuery(q): Ra
 pub async fn resolve_by_name(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
     let (name, o) = by_name(&app, &q)?;
     run(&app, user, None, move |cat| Reply::ok(block_on(cat.resolve_by_name(&name, &o))?)).await
-}
-
-/// The `updated_at` of the latest version of `id`'s lineage (the record a restore supersedes).
-fn latest_etag(cat: &Cat, id: &str) -> ApiResult<String> {
-    block_on(cat.versions(id))?.into_iter().find(|t| t.is_latest).map(|t| t.updated_at).ok_or_else(|| ApiError::from(workflow_templates::Error::not_found("template", id)))
-}
-
-/// POST /v1/templates/{id}/restore `{ changelog? }`: a new latest version with version `id`'s
-/// configuration. `If-Match` is the current latest version's `updated_at`; an Idempotency-Key
-/// makes a retry answer the version the first attempt made.
-pub async fn restore(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
-    let mut m = object_body(body.value.clone(), &["changelog"], "a restore request")?;
-    let changelog = match m.remove("changelog") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err(ApiError::bad("changelog must be a string")),
-    };
-    let idem = idem_of(key, &Method::POST, &format!("/v1/templates/{id}/restore"), &body.raw, Replay::Template(StatusCode::CREATED));
-    run(&app, user, idem, move |cat| {
-        let opts = cond.options(&id, || latest_etag(cat, &id))?;
-        Reply::created("/v1/templates", block_on(cat.restore_version(&id, changelog, opts))?)
-    })
-    .await
 }

@@ -41,6 +41,9 @@ pub struct SqlStore {
     pub idem_taken: Cell<bool>,
     /// The first record id the claimed commit wrote (a replay of a lost response reads it).
     pub idem_resource: RefCell<Option<String>>,
+    /// Successful commits through this store: a create-like request under a chosen id that
+    /// committed nothing was a replay (`create_id.rs`, 200 instead of 201).
+    pub commits: Cell<u64>,
     /// Ancestors fetched by the recursive chain query of `get_template`, so that walking an
     /// inheritance chain costs one query. Only for a store that lives for one request (the
     /// server's): reads then see the database as of the request, and every commit (successful
@@ -52,7 +55,7 @@ pub struct SqlStore {
 impl SqlStore {
     /// A long-lived handle: every read goes to the database.
     pub fn new(conn: Pooled) -> Self {
-        SqlStore { conn: RefCell::new(conn), idem: RefCell::new(None), idem_taken: Cell::new(false), idem_resource: RefCell::new(None), chain_cache: None }
+        SqlStore { conn: RefCell::new(conn), idem: RefCell::new(None), idem_taken: Cell::new(false), idem_resource: RefCell::new(None), commits: Cell::new(0), chain_cache: None }
     }
 
     /// A store for one request: caches inheritance chains between commits, and inserts the
@@ -475,6 +478,9 @@ impl Store for SqlStore {
         }
         if taken.get() {
             self.idem_taken.set(true);
+        }
+        if result.is_ok() {
+            self.commits.set(self.commits.get() + 1);
         }
         result
     }

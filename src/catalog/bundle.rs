@@ -67,13 +67,13 @@ const SHARED_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 const RECORD_TIMES: &[&str] = &["created_at", "updated_at", "last_used_at"];
 
-fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = Violation> + '_ {
+pub(super) fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = Violation> + '_ {
     // Paths as src/validate/mod.rs writes them: `p.key`, but `p["odd key"]` and `p[0]`.
     v.into_iter().map(move |x| Violation { field: if x.field.is_empty() || x.field.starts_with('[') { format!("{prefix}{}", x.field) } else { format!("{prefix}.{}", x.field) }, ..x })
 }
 
 /// A bundle row read as `T`; when it is not one, a TYPE violation at `at` and `None`.
-fn row<T: serde::de::DeserializeOwned>(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<T> {
+pub(super) fn row<T: serde::de::DeserializeOwned>(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<T> {
     match serde_json::from_value(raw.clone()) {
         Ok(r) => Some(r),
         Err(e) => {

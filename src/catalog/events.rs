@@ -85,6 +85,16 @@ impl<S: Store, E: Env> Catalog<S, E> {
         self.deliver(&ev);
     }
 
+    /// An external change this catalog stored (`apply_remote`): told to the outbox (other tabs)
+    /// and to subscribers.
+    pub(super) fn emit_external(&self, ev: ChangeEvent) {
+        let outbox = self.outbox.borrow().clone();
+        if let Some(o) = outbox {
+            o(&ev);
+        }
+        self.deliver(&ev);
+    }
+
     /// Passes an event to the subscribers only (adapters call it for changes made elsewhere).
     pub fn deliver(&self, ev: &ChangeEvent) {
         self.listeners.deliver(ev);

@@ -303,6 +303,17 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// `if_match` is the `updated_at` of the current latest version (the record the new version
     /// supersedes). The default changelog says which version was restored.
     pub async fn restore_version(&self, id: &str, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
+        self.restore_version_as(None, id, changelog, opts).await
+    }
+
+    /// `restore_version` whose new version gets the chosen id `new_id` (`create_id.rs`); a
+    /// replay answers the stored version.
+    pub async fn restore_version_as(&self, new_id: Option<&str>, id: &str, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
+        if new_id.is_some() {
+            if let super::create_id::Chosen::Replay(r) = self.template_id_for(new_id).await? {
+                return Ok(r);
+            }
+        }
         let source = self.load_owned(id).await?.record;
         let latest = self
             .lineage(&source)
@@ -316,7 +327,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             patch.insert(f.into(), v.get(f).cloned().unwrap_or(Value::Null));
         }
         let changelog = changelog.unwrap_or_else(|| format!("Restored version {} ({})", source.version, source.id));
-        self.new_version(&latest.record.id, Value::Object(patch), Some(changelog), opts).await
+        self.new_version_as(new_id, &latest.record.id, Value::Object(patch), Some(changelog), opts).await
     }
 }
 

@@ -5,10 +5,12 @@
 //! One idea per file: `env` (clock and ids), `events` (subscribe), `load` (reading with access
 //! and integrity checks), `retry` (commits that lost a race), `templates` (template writes),
 //! `inheritance`, `labels`, `specs`, `usage` (statistics), `bundle` (export/import),
-//! `discover`, `integrity` (verifying stored rows). This file holds the `Catalog` itself and the
+//! `discover`, `integrity` (verifying stored rows), `create_id` (creates with a client-chosen
+//! id), `replica` (storing what a server answered, for an offline replica). This file holds the `Catalog` itself and the
 //! helpers every write uses on its input.
 
 mod bundle;
+mod create_id;
 pub mod discover;
 mod env;
 mod events;
@@ -16,6 +18,7 @@ mod inheritance;
 mod integrity;
 mod labels;
 mod load;
+mod replica;
 mod retry;
 mod specs;
 mod templates;
@@ -25,7 +28,9 @@ use std::cell::RefCell;
 
 use serde_json::{Map, Value};
 
+pub use create_id::{id_in_use, is_id_in_use, MAX_ID_LEAD_MS};
 pub use discover::{DiscoverOptions, Page, Sort};
+pub use replica::{LabelRef, RemoteBatch, RemoteDeleted};
 #[cfg(not(target_arch = "wasm32"))]
 pub use env::SystemEnv;
 pub use env::Env;

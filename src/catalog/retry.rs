@@ -18,9 +18,10 @@ pub(crate) const STATS_ATTEMPTS: usize = 64;
 
 /// A commit refused because a stored revision moved under it (`rev N`, `absent`, or whatever an
 /// adapter reported) as opposed to an `ifMatch` mismatch, whose `expected` is always the RFC
-/// 3339 timestamp the caller gave (every `ifMatch` check parses it before comparing).
+/// 3339 timestamp the caller gave (every `ifMatch` check parses it before comparing). A chosen
+/// id that is taken (`create_id::id_in_use`) is final too.
 pub(crate) fn is_lost_race(e: &Error) -> bool {
-    matches!(e, Error::Conflict { expected, .. } if time::parse_ms(expected).is_none())
+    matches!(e, Error::Conflict { expected, .. } if time::parse_ms(expected).is_none()) && !super::create_id::is_id_in_use(e)
 }
 
 /// CONFLICT after `attempts` lost races in a row.

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::create_id::Chosen;
 use super::retry::{retry_on_conflict, EDIT_ATTEMPTS};
 use super::{as_object, normalize_input, overlay, violations, Catalog, Env, WriteOptions};
 use crate::builtin;
@@ -57,6 +58,24 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub async fn create_spec(&self, draft: Value) -> Result<TemplateSpec> {
+        self.create_spec_as(None, draft).await
+    }
+
+    /// `create_spec` under a chosen id (`create_id.rs`): a replay answers the stored spec.
+    pub async fn create_spec_as(&self, id: Option<&str>, draft: Value) -> Result<TemplateSpec> {
+        let fresh = match self.spec_id_for(id).await? {
+            Chosen::Replay(s) => return Ok(s),
+            Chosen::Free(n) => n,
+        };
+        let spec = match self.create_spec_once(fresh, draft).await {
+            Ok(s) => s,
+            Err(e) => return self.settle_spec(id, e).await,
+        };
+        self.emit("spec", "create", Some(&spec.id));
+        Ok(spec)
+    }
+
+    async fn create_spec_once(&self, id: String, draft: Value) -> Result<TemplateSpec> {
         let mut m = as_object(draft, "a spec draft")?;
         normalize_input(&mut m, &[]);
         if let Some(Value::String(s)) = m.get_mut("base_template_name") {
@@ -70,7 +89,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let now = self.now();
         let base = TemplateSpec {
-            id: self.new_id(),
+            id,
             created_at: now.clone(),
             updated_at: now,
             owner_id: self.user.clone(),
@@ -99,7 +118,6 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let spec = self.build_spec(&base, m)?;
         self.store.commit(vec![Write::PutSpec { record: spec.clone(), expect: Expect::Absent }]).await?;
-        self.emit("spec", "create", Some(&spec.id));
         Ok(spec)
     }
 
@@ -186,6 +204,27 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Creates a template from a spec (`overrides` are template draft fields that win over the
     /// spec's), and counts the use on the spec, in one commit.
     pub async fn instantiate_spec(&self, spec_id: &str, overrides: Value) -> Result<WorkflowTemplate> {
+        self.instantiate_spec_as(None, spec_id, overrides).await
+    }
+
+    /// `instantiate_spec` whose template gets the chosen id `id` (`create_id.rs`); a replay
+    /// answers the stored template and counts no second use.
+    pub async fn instantiate_spec_as(&self, id: Option<&str>, spec_id: &str, overrides: Value) -> Result<WorkflowTemplate> {
+        let fresh = match self.template_id_for(id).await? {
+            Chosen::Replay(r) => return Ok(r),
+            Chosen::Free(n) => n,
+        };
+        match self.instantiate_once(fresh, spec_id, overrides).await {
+            Ok((record, spec_id)) => {
+                self.emit("template", "create", Some(&record.id));
+                self.emit("spec", "update", Some(&spec_id));
+                Ok(record)
+            }
+            Err(e) => self.settle_template(id, e).await,
+        }
+    }
+
+    async fn instantiate_once(&self, new_id: String, spec_id: &str, overrides: Value) -> Result<(WorkflowTemplate, String)> {
         let spec = self.load_spec(spec_id).await?;
         let overrides = match overrides {
             Value::Null => Map::new(),
@@ -209,7 +248,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         for (k, v) in overrides {
             draft.insert(k, v);
         }
-        let record = self.prepare_create(Value::Object(draft)).await?;
+        let record = self.prepare_create(new_id, Value::Object(draft)).await?;
         let mut used = s.clone();
         // A counter never passes 2^53-1 (nor silently stops counting): the same coded error
         // as a template's usage counters.
@@ -221,8 +260,6 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 Write::PutSpec { record: used, expect: Expect::Rev(spec.rev) },
             ])
             .await?;
-        self.emit("template", "create", Some(&record.id));
-        self.emit("spec", "update", Some(&spec.record.id));
-        Ok(record)
+        Ok((record, spec.record.id.clone()))
     }
 }

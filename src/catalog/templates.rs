@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::create_id::Chosen;
 use super::retry::{retry_on_conflict, EDIT_ATTEMPTS};
 use super::{as_object, normalize_input, overlay, violations, Catalog, Env, Loaded};
 use crate::error::{Error, Result, Violation};
@@ -59,8 +60,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         Ok(())
     }
 
-    /// Prepares a new template from a draft (shared by create and instantiateSpec).
-    pub(super) async fn prepare_create(&self, draft: Value) -> Result<WorkflowTemplate> {
+    /// Prepares a new template under `id` from a draft (shared by create and instantiateSpec).
+    pub(super) async fn prepare_create(&self, id: String, draft: Value) -> Result<WorkflowTemplate> {
         let mut m = as_object(draft, "a template draft")?;
         normalize_input(&mut m, &["base_template_id"]);
         let mut missing = Vec::new();
@@ -70,7 +71,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
         }
         let mut blank = self.blank();
-        blank.id = self.new_id();
+        blank.id = id;
         if !missing.is_empty() {
             // Validate the rest too, so every violation is reported at once.
             let mut v = missing;
@@ -91,8 +92,24 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub async fn create(&self, draft: Value) -> Result<WorkflowTemplate> {
-        let record = self.prepare_create(draft).await?;
-        self.store.commit(vec![Write::PutTemplate { record: record.clone(), expect: Expect::Absent }]).await?;
+        self.create_as(None, draft).await
+    }
+
+    /// `create` under a chosen id (`create_id.rs`): a replay answers the stored record.
+    pub async fn create_as(&self, id: Option<&str>, draft: Value) -> Result<WorkflowTemplate> {
+        let fresh = match self.template_id_for(id).await? {
+            Chosen::Replay(r) => return Ok(r),
+            Chosen::Free(n) => n,
+        };
+        let made = async {
+            let record = self.prepare_create(fresh, draft).await?;
+            self.store.commit(vec![Write::PutTemplate { record: record.clone(), expect: Expect::Absent }]).await?;
+            Ok(record)
+        };
+        let record = match made.await {
+            Ok(r) => r,
+            Err(e) => return self.settle_template(id, e).await,
+        };
         self.emit("template", "create", Some(&record.id));
         Ok(record)
     }
@@ -191,11 +208,35 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Writes version + 1 (new id, same owner and name) and clears is_latest on the previous
     /// latest, in one atomic commit.
     pub async fn new_version(&self, id: &str, patch: Value, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
-        let opts = self.pin(id, opts).await?;
-        retry_on_conflict(EDIT_ATTEMPTS, id, || self.new_version_once(id, patch.clone(), changelog.clone(), opts.clone())).await
+        self.new_version_as(None, id, patch, changelog, opts).await
     }
 
-    async fn new_version_once(&self, id: &str, patch: Value, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
+    /// `new_version` whose new version gets the chosen id `new_id` (`create_id.rs`). A replay
+    /// answers the stored version, whatever has happened to its lineage since.
+    pub async fn new_version_as(&self, new_id: Option<&str>, id: &str, patch: Value, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
+        if new_id.is_some() {
+            if let Chosen::Replay(r) = self.template_id_for(new_id).await? {
+                return Ok(r);
+            }
+        }
+        let made = async {
+            let opts = self.pin(id, opts).await?;
+            retry_on_conflict(EDIT_ATTEMPTS, id, || async {
+                let fresh = match self.template_id_for(new_id).await? {
+                    Chosen::Replay(r) => return Ok(r),
+                    Chosen::Free(n) => n,
+                };
+                self.new_version_once(fresh, id, patch.clone(), changelog.clone(), opts.clone()).await
+            })
+            .await
+        };
+        match made.await {
+            Ok(r) => Ok(r),
+            Err(e) => self.settle_template(new_id, e).await,
+        }
+    }
+
+    async fn new_version_once(&self, new_id: String, id: &str, patch: Value, changelog: Option<String>, opts: WriteOptions) -> Result<WorkflowTemplate> {
         let current = self.load_owned(id).await?;
         Self::check_if_match(&current.record, &opts)?;
         if !current.record.is_latest {
@@ -214,7 +255,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         m.insert("changelog".into(), changelog.map(Value::String).unwrap_or(Value::Null));
         let mut base = current.record.clone();
         let now = self.after(&current.record.updated_at)?;
-        base.id = self.new_id();
+        base.id = new_id;
         base.version = current.record.version + 1;
         base.is_latest = true;
         base.created_at = now.clone();
