@@ -225,7 +225,7 @@ async fn every_earlier_schema_upgrades_to_the_layout_of_a_new_database() {
     IndexedDbStore::open(&fresh).await.unwrap().close();
     let want = layout(&fresh).await;
     assert_eq!(want["version"], json!(indexeddb::SCHEMA_VERSION));
-    assert_eq!(want["stores"].as_object().unwrap().len(), 7, "{want}");
+    assert_eq!(want["stores"].as_object().unwrap().len(), 9, "{want}");
     indexeddb::destroy(&fresh).await.unwrap();
     for from in 1..indexeddb::SCHEMA_VERSION {
         let name = unique(&format!("wt-idb-from-{from}"));

@@ -15,33 +15,39 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::args::{by_name_args, by_name_options, id_arg, label_arg, optional, optional_record, restore_options, with_labels, write_options};
 use super::convert::{arg, checked, err, record, to_js};
 use super::remote::Remote;
-use super::store::{AnyStore, WasmEnv};
-use crate::catalog::{ByName, Catalog, DiscoverOptions, UsageRun, WriteOptions};
+use super::replica::{self, Core, Replica};
+use super::store::WasmEnv;
+use crate::catalog::{Catalog, DiscoverOptions, UsageRun};
 use crate::error::{Error, Result};
-
-type Core = Catalog<AnyStore, WasmEnv>;
 
 /// A catalog of workflow templates acting for one user.
 #[wasm_bindgen]
 pub struct TemplateCatalog {
-    api: Api,
-    closed: Rc<Cell<bool>>,
+    pub(super) api: Api,
+    pub(super) closed: Rc<Cell<bool>>,
 }
 
-/// Where the catalog's rules run: here, over a storage adapter, or on the reference server.
-enum Api {
+/// Where the catalog's rules run: here, over a storage adapter; on the reference server; or
+/// both, on an offline replica of the server's catalog (src/wasm/replica.rs).
+pub(super) enum Api {
     Local(Rc<Core>),
     Remote(Rc<Remote>),
+    Replica(Rc<Replica>),
 }
 
-/// Runs the local or the remote form of a method as a Promise.
+/// A read: the local core (a replica's too), or the server.
 macro_rules! route {
     ($self:ident, $promise:ident, $c:ident => $local:expr, $r:ident => $remote:expr) => {
         match &$self.api {
             Api::Local($c) => {
                 let $c = $c.clone();
+                $promise(&$self.closed, async move { $local })
+            }
+            Api::Replica(rep) => {
+                let $c = rep.core();
                 $promise(&$self.closed, async move { $local })
             }
             Api::Remote($r) => {
@@ -52,7 +58,70 @@ macro_rules! route {
     };
 }
 
-fn promise<T, F>(closed: &Rc<Cell<bool>>, f: F) -> Promise
+/// A read of template or spec `$id`, which a replica may not hold yet: on NOT_FOUND it is
+/// brought from the server (when reachable) and read again.
+macro_rules! fetch_route {
+    ($self:ident, $promise:ident, $kind:literal, $id:ident, $c:ident => $local:expr, $r:ident => $remote:expr) => {
+        match &$self.api {
+            Api::Replica(rep) => {
+                let ($c, rep) = (rep.core(), rep.clone());
+                $promise(&$self.closed, async move {
+                    match $local {
+                        Err(e) if replica::missing(&e) && rep.fetch_missing($kind, &$id).await => $local,
+                        other => other,
+                    }
+                })
+            }
+            _ => route!($self, $promise, $c => $local, $r => $remote),
+        }
+    };
+}
+
+/// A write, its server call named once: endpoint `$endpoint` of js/remote.js with `$args`. The
+/// local core runs `$local` with `$new` = None; the server takes the call; a replica queues the
+/// call and runs `$local` on the replica, with `$new` = a fresh ULID for a create-like write
+/// (`creates`), which the queued call carries as `?id=`. `$p`: the record's boundary problems.
+macro_rules! write {
+    ($self:ident, $promise:ident, $p:ident, $endpoint:literal, $args:expr, creates: $creates:literal, $finish:ident, $c:ident, $new:ident => $local:expr) => {{
+        let args: Value = $args;
+        match &$self.api {
+            Api::Local($c) => {
+                let $c = $c.clone();
+                $promise(&$self.closed, async move {
+                    #[allow(unused_variables)]
+                    let $new: Option<&str> = None;
+                    checked($p, $finish($local))
+                })
+            }
+            Api::Remote(r) => {
+                let r = r.clone();
+                $promise(&$self.closed, async move { checked($p, $finish(r.call($endpoint, args).await)) })
+            }
+            Api::Replica(rep) => {
+                let ($c, rep) = (rep.core(), rep.clone());
+                $promise(&$self.closed, async move {
+                    let created = if $creates { Some(super::new_id()) } else { None };
+                    #[allow(unused_variables)]
+                    let $new = created.as_deref();
+                    let guarded = $p.is_some();
+                    let answer = rep.write($endpoint, args, created.clone(), guarded, async { $local }).await;
+                    checked($p, $finish(answer))
+                })
+            }
+        }
+    }};
+}
+
+/// `$finish` of a write answered with its record, and of one answered with nothing.
+fn same<T>(r: Result<T>) -> Result<T> {
+    r
+}
+
+fn void<T>(r: Result<T>) -> Result<()> {
+    r.map(drop)
+}
+
+pub(super) fn promise<T, F>(closed: &Rc<Cell<bool>>, f: F) -> Promise
 where
     T: Serialize + 'static,
     F: Future<Output = Result<T>> + 'static,
@@ -64,7 +133,7 @@ where
 }
 
 /// For methods that resolve with nothing (`Promise<void>`): `undefined`, not `null`.
-fn promise_void<F>(closed: &Rc<Cell<bool>>, f: F) -> Promise
+pub(super) fn promise_void<F>(closed: &Rc<Cell<bool>>, f: F) -> Promise
 where
     F: Future<Output = Result<()>> + 'static,
 {
@@ -76,124 +145,6 @@ where
 
 fn reject(e: JsValue) -> Promise {
     Promise::reject(&e)
-}
-
-/// Reads an id argument: a ULID (built-in ids are ULIDs too; lowercase is accepted, as the core
-/// normalises it), refusing anything else with INVALID_ARGUMENT before the core or a remote
-/// request sees it, as the local catalog's own check does (`Env::parse_id`). On storage
-/// "remote" an id is a URL path segment: "." or ".." would be removed or climb to another
-/// route (WHATWG URL dot segments), so no other text may pass.
-fn id_arg(v: &JsValue, what: &str) -> std::result::Result<String, JsValue> {
-    let s = v.as_string().ok_or_else(|| err(Error::invalid(format!("{what} must be a string id"))))?;
-    match crate::model::id::normalize_id(&s) {
-        Some(_) => Ok(s),
-        None => Err(err(Error::invalid(format!("{s:?} is not a ULID")))),
-    }
-}
-
-fn write_options(v: &JsValue) -> std::result::Result<WriteOptions, JsValue> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(WriteOptions::default());
-    }
-    let o = arg(v, "options")?;
-    let Some(m) = o.as_object() else {
-        return Err(err(Error::invalid("options must be an object")));
-    };
-    let mut w = WriteOptions::default();
-    for (k, val) in m {
-        match (k.as_str(), val) {
-            ("ifMatch", Value::String(s)) => w.if_match = Some(s.clone()),
-            ("ifMatch", Value::Null) => {}
-            ("ifMatch", _) => return Err(err(Error::invalid("ifMatch must be the updated_at string of the copy being edited"))),
-            (other, _) => return Err(err(Error::invalid(format!("unknown option {other:?}")))),
-        }
-    }
-    Ok(w)
-}
-
-/// A label name, checked here too so that no other text reaches a remote URL path (a `..` would
-/// be a dot segment the URL parser removes).
-fn label_arg(v: &JsValue) -> std::result::Result<String, JsValue> {
-    match v.as_string() {
-        Some(l) if crate::catalog::label_name_problem(&l).is_none() => Ok(l),
-        _ => Err(err(Error::invalid("label must be a string matching ^[a-z0-9][a-z0-9_.-]{0,63}$"))),
-    }
-}
-
-/// An option object of known keys only (absent, `undefined` or `null`: no options).
-fn option_map(v: &JsValue, allowed: &[&str]) -> std::result::Result<serde_json::Map<String, Value>, JsValue> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(serde_json::Map::new());
-    }
-    let o = arg(v, "options")?;
-    let Value::Object(m) = o else {
-        return Err(err(Error::invalid("options must be an object")));
-    };
-    if let Some(k) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(err(Error::invalid(format!("unknown option {k:?}"))));
-    }
-    Ok(m)
-}
-
-fn with_labels(v: &JsValue) -> std::result::Result<bool, JsValue> {
-    match option_map(v, &["withLabels"])?.get("withLabels") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(err(Error::invalid("withLabels must be a boolean"))),
-    }
-}
-
-fn by_name_options(v: &JsValue) -> std::result::Result<ByName, JsValue> {
-    let m = option_map(v, &["version", "label", "owner"])?;
-    let text = |k: &str| -> std::result::Result<Option<String>, JsValue> {
-        match m.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(err(Error::invalid(format!("{k} must be a string")))),
-        }
-    };
-    let version = match m.get("version") {
-        None | Some(Value::Null) => None,
-        Some(x) => Some(x.as_u64().filter(|n| *n >= 1 && *n <= crate::model::MAX_SAFE_INTEGER).ok_or_else(|| err(Error::invalid("version must be an integer >= 1")))?),
-    };
-    Ok(ByName { version, label: text("label")?, owner: text("owner")? })
-}
-
-/// The query of GET /v1/by-name and /v1/by-name/resolve.
-fn by_name_args(name: &str, o: &ByName) -> Value {
-    json!({ "query": { "name": name, "version": o.version, "label": o.label, "owner": o.owner } })
-}
-
-fn restore_options(v: &JsValue) -> std::result::Result<(Option<String>, WriteOptions), JsValue> {
-    let m = option_map(v, &["changelog", "ifMatch"])?;
-    let changelog = match m.get("changelog") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(err(Error::invalid("changelog must be a string"))),
-    };
-    let if_match = match m.get("ifMatch") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(err(Error::invalid("ifMatch must be the updated_at string of the latest version"))),
-    };
-    Ok((changelog, WriteOptions { if_match }))
-}
-
-fn optional(v: &JsValue, what: &str) -> std::result::Result<Value, JsValue> {
-    if v.is_undefined() || v.is_null() {
-        Ok(Value::Null)
-    } else {
-        arg(v, what)
-    }
-}
-
-/// An optional record (a newVersion patch, instantiateSpec overrides): absent is `null`.
-fn optional_record(v: &JsValue) -> (Value, Option<super::convert::Problems>) {
-    if v.is_undefined() || v.is_null() {
-        (Value::Null, None)
-    } else {
-        record(v)
-    }
 }
 
 macro_rules! try_js {
@@ -217,7 +168,11 @@ impl TemplateCatalog {
                     core.store().attach(&core);
                     Api::Local(core)
                 }
-                super::store::Opened::Remote { base_url, token, user } => Api::Remote(Rc::new(Remote::open(&base_url, token, &user).await.map_err(err)?)),
+                super::store::Opened::Remote { base_url, token, user, replica: None } => Api::Remote(Rc::new(Remote::open(&base_url, token, &user).await.map_err(err)?)),
+                super::store::Opened::Remote { base_url, token, user, replica: Some(o) } => {
+                    let base = super::remote::check_address(&base_url, token.as_deref()).map_err(err)?;
+                    Api::Replica(Rc::new(Replica::open(&base, token, &user, o).await.map_err(err)?))
+                }
             };
             Ok(JsValue::from(TemplateCatalog { api, closed: Rc::new(Cell::new(false)) }))
         })
@@ -238,19 +193,20 @@ impl TemplateCatalog {
         match &self.api {
             Api::Local(c) => c.user_id().to_string(),
             Api::Remote(r) => r.user_id().to_string(),
+            Api::Replica(r) => r.user_id().to_string(),
         }
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn create(&self, #[wasm_bindgen(unchecked_param_type = "TemplateDraft")] draft: JsValue) -> Promise {
         let (draft, p) = record(&draft);
-        route!(self, promise, c => checked(p, c.create(draft).await), r => checked(p, r.call("create", json!({ "body": draft })).await))
+        write!(self, promise, p, "create", json!({ "body": draft.clone() }), creates: true, same, c, new => c.create_as(new, draft).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.get(&id).await, r => r.call("get", json!({ "id": id })).await)
+        fetch_route!(self, promise, "template", id, c => c.get(&id).await, r => r.call("get", json!({ "id": id })).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -263,7 +219,7 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let (patch, p) = record(&patch);
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => checked(p, c.update(&id, patch, opts).await), r => checked(p, r.call("update", json!({ "id": id, "body": patch, "ifMatch": opts.if_match })).await))
+        write!(self, promise, p, "update", json!({ "id": id, "body": patch.clone(), "ifMatch": opts.if_match }), creates: false, same, c, new => c.update(&id, patch, opts).await)
     }
 
     #[wasm_bindgen(js_name = newVersion, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -282,7 +238,7 @@ impl TemplateCatalog {
             Some(try_js!(changelog.as_string().ok_or_else(|| err(Error::invalid("changelog must be a string")))))
         };
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => checked(p, c.new_version(&id, patch, changelog, opts).await), r => checked(p, r.call("newVersion", json!({ "id": id, "body": { "patch": patch, "changelog": changelog }, "ifMatch": opts.if_match })).await))
+        write!(self, promise, p, "newVersion", json!({ "id": id, "body": { "patch": patch.clone(), "changelog": changelog.clone() }, "ifMatch": opts.if_match }), creates: true, same, c, new => c.new_version_as(new, &id, patch, changelog, opts).await)
     }
 
     /// `versions(id)`, or with `{ withLabels: true }` each version as `{ record, labels }`.
@@ -296,9 +252,9 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         if try_js!(with_labels(&options)) {
-            return route!(self, promise, c => c.versions_with_labels(&id).await, r => r.call("versionsWithLabels", json!({ "id": id })).await);
+            return fetch_route!(self, promise, "template", id, c => c.versions_with_labels(&id).await, r => r.call("versionsWithLabels", json!({ "id": id })).await);
         }
-        route!(self, promise, c => c.versions(&id).await, r => r.call("versions", json!({ "id": id })).await)
+        fetch_route!(self, promise, "template", id, c => c.versions(&id).await, r => r.call("versions", json!({ "id": id })).await)
     }
 
     /// Points `label` at version `id` (owner only); `ifMatch` is the label's `updated_at`.
@@ -312,7 +268,8 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let label = try_js!(label_arg(&label));
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => c.set_label(&id, &label, opts).await, r => r.call("setLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match })).await)
+        let p = None;
+        write!(self, promise, p, "setLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, same, c, new => c.set_label(&id, &label, opts).await)
     }
 
     #[wasm_bindgen(js_name = removeLabel, unchecked_return_type = "Promise<void>")]
@@ -325,7 +282,8 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let label = try_js!(label_arg(&label));
         let opts = try_js!(write_options(&options));
-        route!(self, promise_void, c => c.remove_label(&id, &label, opts).await, r => r.call("removeLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match })).await.map(drop))
+        let p = None;
+        write!(self, promise_void, p, "removeLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, void, c, new => c.remove_label(&id, &label, opts).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Label[]>")]
@@ -366,7 +324,8 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let (changelog, opts) = try_js!(restore_options(&options));
-        route!(self, promise, c => c.restore_version(&id, changelog, opts).await, r => r.call("restoreVersion", json!({ "id": id, "body": { "changelog": changelog }, "ifMatch": opts.if_match })).await)
+        let p = None;
+        write!(self, promise, p, "restoreVersion", json!({ "id": id, "body": { "changelog": changelog.clone() }, "ifMatch": opts.if_match }), creates: true, same, c, new => c.restore_version_as(new, &id, changelog, opts).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Change[]>")]
@@ -383,13 +342,27 @@ impl TemplateCatalog {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise_void, c => c.delete(&id).await, r => r.call("delete", json!({ "id": id })).await.map(drop))
+        let p = None;
+        write!(self, promise_void, p, "delete", json!({ "id": id }), creates: false, void, c, new => c.delete(&id).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Page<WorkflowTemplate>>")]
     pub fn discover(&self, #[wasm_bindgen(unchecked_optional_param_type = "DiscoverOptions")] options: JsValue) -> Promise {
         let raw = try_js!(optional(&options, "options"));
         let o = try_js!(DiscoverOptions::from_value(&raw).map_err(err));
+        if let Api::Replica(rep) = &self.api {
+            // Online: the server's page (the whole catalog); unreachable: the replica's, marked.
+            let (c, rep) = (rep.core(), rep.clone());
+            return promise(&self.closed, async move {
+                if !rep.offline() {
+                    match rep.call("discover", json!({ "query": raw })).await {
+                        Err(Error::Network(_)) => {}
+                        other => return other,
+                    }
+                }
+                replica::offline_page(c.discover(&o).await?)
+            });
+        }
         route!(self, promise, c => c.discover(&o).await, r => r.call("discover", json!({ "query": raw })).await)
     }
 
@@ -406,13 +379,13 @@ impl TemplateCatalog {
     #[wasm_bindgen(unchecked_return_type = "Promise<ChainLink[]>")]
     pub fn chain(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.chain(&id).await, r => r.call("chain", json!({ "id": id })).await)
+        fetch_route!(self, promise, "template", id, c => c.chain(&id).await, r => r.call("chain", json!({ "id": id })).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Resolution>")]
     pub fn resolve(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.resolve(&id).await, r => r.call("resolve", json!({ "id": id })).await)
+        fetch_route!(self, promise, "template", id, c => c.resolve(&id).await, r => r.call("resolve", json!({ "id": id })).await)
     }
 
     /// `resolve` of an unsaved draft (live previews in editors); writes nothing. With `id`, the
@@ -443,26 +416,28 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let raw = try_js!(arg(&run, "run"));
         let run = try_js!(UsageRun::from_value(&raw).map_err(err));
-        route!(self, promise, c => c.record_usage(&id, &run).await, r => r.call("recordUsage", json!({ "id": id, "body": raw })).await)
+        let p = None;
+        write!(self, promise, p, "recordUsage", json!({ "id": id, "body": raw }), creates: false, same, c, new => c.record_usage(&id, &run).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn rate(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] stars: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let stars = try_js!(stars.as_f64().ok_or_else(|| err(Error::invalid("stars must be a number in 0..=5"))));
-        route!(self, promise, c => c.rate(&id, stars).await, r => r.call("rate", json!({ "id": id, "body": { "stars": stars } })).await)
+        let p = None;
+        write!(self, promise, p, "rate", json!({ "id": id, "body": { "stars": stars } }), creates: false, same, c, new => c.rate(&id, stars).await)
     }
 
     #[wasm_bindgen(js_name = createSpec, unchecked_return_type = "Promise<TemplateSpec>")]
     pub fn create_spec(&self, #[wasm_bindgen(unchecked_param_type = "SpecDraft")] draft: JsValue) -> Promise {
         let (draft, p) = record(&draft);
-        route!(self, promise, c => checked(p, c.create_spec(draft).await), r => checked(p, r.call("createSpec", json!({ "body": draft })).await))
+        write!(self, promise, p, "createSpec", json!({ "body": draft.clone() }), creates: true, same, c, new => c.create_spec_as(new, draft).await)
     }
 
     #[wasm_bindgen(js_name = getSpec, unchecked_return_type = "Promise<TemplateSpec>")]
     pub fn get_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.get_spec(&id).await, r => r.call("getSpec", json!({ "id": id })).await)
+        fetch_route!(self, promise, "spec", id, c => c.get_spec(&id).await, r => r.call("getSpec", json!({ "id": id })).await)
     }
 
     #[wasm_bindgen(js_name = updateSpec, unchecked_return_type = "Promise<TemplateSpec>")]
@@ -475,13 +450,14 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let (patch, p) = record(&patch);
         let opts = try_js!(write_options(&options));
-        route!(self, promise, c => checked(p, c.update_spec(&id, patch, opts).await), r => checked(p, r.call("updateSpec", json!({ "id": id, "body": patch, "ifMatch": opts.if_match })).await))
+        write!(self, promise, p, "updateSpec", json!({ "id": id, "body": patch.clone(), "ifMatch": opts.if_match }), creates: false, same, c, new => c.update_spec(&id, patch, opts).await)
     }
 
     #[wasm_bindgen(js_name = deleteSpec, unchecked_return_type = "Promise<void>")]
     pub fn delete_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise_void, c => c.delete_spec(&id).await, r => r.call("deleteSpec", json!({ "id": id })).await.map(drop))
+        let p = None;
+        write!(self, promise_void, p, "deleteSpec", json!({ "id": id }), creates: false, void, c, new => c.delete_spec(&id).await)
     }
 
     #[wasm_bindgen(js_name = listSpecs, unchecked_return_type = "Promise<TemplateSpec[]>")]
@@ -497,7 +473,7 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&spec_id, "specId"));
         let (overrides, p) = optional_record(&overrides);
-        route!(self, promise, c => checked(p, c.instantiate_spec(&id, overrides).await), r => checked(p, r.call("instantiateSpec", json!({ "id": id, "body": overrides })).await))
+        write!(self, promise, p, "instantiateSpec", json!({ "id": id, "body": overrides.clone() }), creates: true, same, c, new => c.instantiate_spec_as(new, &id, overrides).await)
     }
 
     #[wasm_bindgen(js_name = exportAll, unchecked_return_type = "Promise<ExportBundle>")]
@@ -508,6 +484,15 @@ impl TemplateCatalog {
     #[wasm_bindgen(js_name = importAll, unchecked_return_type = "Promise<ImportReport>")]
     pub fn import_all(&self, #[wasm_bindgen(unchecked_param_type = "ExportBundle")] bundle: JsValue) -> Promise {
         let (bundle, p) = record(&bundle);
+        if let Api::Replica(rep) = &self.api {
+            // Online only: the server imports, and the pull brings the records into the replica.
+            let rep = rep.clone();
+            return promise(&self.closed, async move {
+                let report = checked(p, rep.call("importAll", json!({ "body": bundle })).await)?;
+                let _ = rep.sync().await;
+                Ok(report)
+            });
+        }
         route!(self, promise, c => checked(p, c.import_all(bundle).await), r => checked(p, r.call("importAll", json!({ "body": bundle })).await))
     }
 
@@ -516,6 +501,7 @@ impl TemplateCatalog {
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(&self, #[wasm_bindgen(unchecked_param_type = "(event: ChangeEvent) => void")] callback: JsValue) -> std::result::Result<JsValue, JsValue> {
         let f: Function = callback.dyn_into().map_err(|_| err(Error::invalid("subscribe takes a function")))?;
+        let engine_f = f.clone();
         let call = move |ev: &crate::catalog::ChangeEvent| {
             let _ = f.call1(&JsValue::NULL, &to_js(ev));
         };
@@ -539,6 +525,20 @@ impl TemplateCatalog {
                     }
                 })
             }
+            // The replica's own changes and the server's (applied by the pull, external: true),
+            // plus the engine's `conflict`, `sync` and `rejected` events.
+            Api::Replica(rep) => {
+                let core = rep.core();
+                let handle = core.subscribe(call);
+                let off = rep.subscribe_engine(&engine_f);
+                let weak = Rc::downgrade(&core);
+                Closure::<dyn Fn()>::new(move || {
+                    if let Some(c) = weak.upgrade() {
+                        c.unsubscribe(handle);
+                    }
+                    let _ = off.call0(&JsValue::NULL);
+                })
+            }
         };
         Ok(unsubscribe.into_js_value())
     }
@@ -549,7 +549,7 @@ impl TemplateCatalog {
     pub fn storage(&self) -> String {
         match &self.api {
             Api::Local(c) => c.store().kind().to_string(),
-            Api::Remote(_) => "remote".to_string(),
+            Api::Remote(_) | Api::Replica(_) => "remote".to_string(),
         }
     }
 
@@ -559,6 +559,7 @@ impl TemplateCatalog {
         match &self.api {
             Api::Local(c) => c.store().close(),
             Api::Remote(r) => r.close(),
+            Api::Replica(r) => r.close(),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! SPEC section 14 (camelCase methods, snake_case record fields).
 
 #[cfg(feature = "catalog")]
+mod args;
+#[cfg(feature = "catalog")]
 mod catalog;
 pub mod convert;
 #[cfg(feature = "catalog")]
@@ -9,6 +11,8 @@ mod persist;
 mod records;
 #[cfg(feature = "catalog")]
 pub mod remote;
+#[cfg(feature = "catalog")]
+mod replica;
 #[cfg(feature = "catalog")]
 pub mod store;
 

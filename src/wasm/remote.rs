@@ -47,13 +47,7 @@ pub struct Remote {
 impl Remote {
     /// Checks the address and the token (GET /v1/me): the token must belong to `user_id`.
     pub async fn open(base_url: &str, token: Option<String>, user_id: &str) -> Result<Remote> {
-        let base = base_url.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() > 2000 {
-            return Err(Error::invalid("baseUrl must be an http:// or https:// URL"));
-        }
-        if token.as_ref().is_some_and(|t| t.is_empty() || t.len() > 256 || t.chars().any(|c| !c.is_ascii_graphic())) {
-            return Err(Error::invalid("token must be 1..=256 visible ASCII characters"));
-        }
+        let base = check_address(base_url, token.as_deref())?;
         let listeners = Rc::new(Listeners::default());
         let to = listeners.clone();
         let deliver = Closure::<dyn Fn(String, String, Option<String>)>::new(move |kind: String, op: String, id: Option<String>| {
@@ -134,8 +128,20 @@ impl Remote {
     }
 }
 
+/// The server's address without trailing slashes, after checking it and the token.
+pub fn check_address(base_url: &str, token: Option<&str>) -> Result<String> {
+    let base = base_url.trim_end_matches('/').to_string();
+    if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() > 2000 {
+        return Err(Error::invalid("baseUrl must be an http:// or https:// URL"));
+    }
+    if token.is_some_and(|t| t.is_empty() || t.len() > 256 || t.chars().any(|c| !c.is_ascii_graphic())) {
+        return Err(Error::invalid("token must be 1..=256 visible ASCII characters"));
+    }
+    Ok(base)
+}
+
 /// A rejection of `remoteCall` as the coded error it names (anything else is NETWORK).
-fn failure(e: &JsValue) -> Error {
+pub(crate) fn failure(e: &JsValue) -> Error {
     let v: Value = e.as_string().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
     let thrown = || js_sys::Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string());
     let message = v["message"].as_str().map(str::to_string).or_else(thrown).unwrap_or_else(|| "the request failed".into());

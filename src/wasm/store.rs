@@ -217,7 +217,7 @@ pub async fn open_backend(storage: Option<&str>, db_name: &str) -> Result<Backen
 /// What `open` found: a store for the local catalog, or the address of a server.
 pub enum Opened {
     Local(AnyStore, String),
-    Remote { base_url: String, token: Option<String>, user: String },
+    Remote { base_url: String, token: Option<String>, user: String, replica: Option<super::replica::ReplicaOptions> },
 }
 
 /// Reads `{ userId, storage, dbName, baseUrl, token }` and opens the chosen adapter.
@@ -229,7 +229,7 @@ pub async fn open(options: &JsValue) -> std::result::Result<Opened, JsValue> {
     let keys = js_sys::Reflect::own_keys(options).map_err(|_| err(Error::invalid("the open options could not be read")))?;
     for k in keys.iter() {
         let k = k.as_string().unwrap_or_default();
-        if !["userId", "storage", "dbName", "baseUrl", "token"].contains(&k.as_str()) {
+        if !["userId", "storage", "dbName", "baseUrl", "token", "replica"].contains(&k.as_str()) {
             return Err(err(Error::invalid(format!("unknown open option {k:?}"))));
         }
     }
@@ -249,10 +249,14 @@ pub async fn open(options: &JsValue) -> std::result::Result<Opened, JsValue> {
             None if token.is_undefined() || token.is_null() => None,
             None => return Err(err(Error::invalid("token must be a string"))),
         };
-        return Ok(Opened::Remote { base_url, token, user });
+        let replica = super::replica::ReplicaOptions::read(&get_opt(options, "replica")).map_err(err)?;
+        return Ok(Opened::Remote { base_url, token, user, replica });
     }
     if !(base_url.is_undefined() && token.is_undefined()) {
         return Err(err(Error::invalid("baseUrl and token are options of storage \"remote\" only")));
+    }
+    if !get_opt(options, "replica").is_undefined() {
+        return Err(err(Error::invalid("replica is an option of storage \"remote\" only")));
     }
     let backend = if storage.is_undefined() || storage.is_null() {
         open_backend(None, &db_name).await

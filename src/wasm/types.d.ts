@@ -301,6 +301,12 @@ export interface OpenOptions {
   dbName?: string;
   baseUrl?: string;
   token?: string;
+  /**
+   * Storage `"remote"` only: keep an offline replica of what this user needs in IndexedDB
+   * (database `wt-replica:<origin of baseUrl>:<userId>`, or `dbName` here), answer reads from
+   * it, queue writes while the server is away (README "Offline replica").
+   */
+  replica?: boolean | { dbName?: string };
 }
 
 /** Options of `update`, `newVersion` and `updateSpec`. */
@@ -382,6 +388,8 @@ export interface Page<T> {
   limit: number;
   offset: number;
   skipped?: number;
+  /** Offline replica only: `discover` answered from the replica because the server did not answer (it holds this user's records and the templates read before). */
+  offline?: true;
 }
 
 /**
@@ -414,7 +422,10 @@ export interface UsageRun {
  * server refused the feed (a 4xx, e.g. 401): no more external events until the next
  * `subscribe` call reconnects it (README "Live updates on remote").
  */
-export interface ChangeEvent {
+export type ChangeEvent = RecordChangeEvent | ConflictEvent | SyncEvent | RejectedEvent;
+
+/** A record changed (see `ChangeEvent`). */
+export interface RecordChangeEvent {
   /** `"label"`: a label was set, moved or removed; `id` is the version it points (pointed) at. */
   kind: "template" | "spec" | "rating" | "usage" | "label" | "import" | "storage";
   op: "create" | "update" | "delete" | "import" | "closed" | "resync" | "error";
@@ -425,6 +436,98 @@ export interface ChangeEvent {
    * `"delete"`; README "Live updates on remote"). `false` for this catalog's own writes.
    */
   external: boolean;
+}
+
+/**
+ * Offline replica only: a queued write the server refused because the record changed there
+ * since this client's copy (412 / 409 CONFLICT). The write is kept, and later writes of `id`
+ * wait, until `resolveConflict(id, "keep-remote" | "overwrite")`.
+ */
+export interface ConflictEvent {
+  kind: "conflict";
+  op: "conflict";
+  id: string;
+  /** The replica's copy (with the local edits); for a label, the lineage's labels. */
+  local: WorkflowTemplate | TemplateSpec | Label[] | null;
+  /** The server's copy when it could be read, else null (gone, or not readable by this user). */
+  remote: WorkflowTemplate | TemplateSpec | Label[] | null;
+  external: false;
+}
+
+/** Offline replica only: the sync state changed (also what `syncState()` answers). */
+export interface SyncEvent extends SyncState {
+  kind: "sync";
+  op: "state";
+  id: null;
+  external: false;
+}
+
+/**
+ * Offline replica only: the server refused a queued write for a rule (not CONFLICT, NETWORK or
+ * UNAUTHORIZED); it was dropped and the server's copy of its record brought back.
+ */
+export interface RejectedEvent extends RejectedWrite {
+  kind: "rejected";
+  op: "rejected";
+  external: false;
+}
+
+/** `syncState()`: reachability and how many writes are queued. */
+export interface SyncState {
+  /** `"syncing"` while pushing or pulling; `"offline"` when the server did not answer (or refused the token: see `error`). */
+  state: "online" | "offline" | "syncing";
+  pending: number;
+  /** Set once the server refused the token (`UNAUTHORIZED`): nothing is sent until the catalog is reopened with a valid one; queued writes are kept. */
+  error?: { code: ErrorCode; message: string };
+}
+
+/** A queued write of an offline replica (`pending()`), oldest first. */
+export interface OutboxEntry {
+  /** Order of the outbox (pushed in this order). */
+  seq: number;
+  /** The Idempotency-Key the push sends (a ULID). */
+  key: string;
+  /** The method's endpoint name (`"create"`, `"update"`, `"rate"`, ...). */
+  endpoint: string;
+  /** The request: `{ id?, label?, query?, body?, ifMatch? }` (a create's `query.id` is the id it claims). */
+  args: Record<string, unknown>;
+  /** The id a create-like write made (ULID), else null. */
+  id: string | null;
+  /** The record whose server `updated_at` is sent as If-Match (or whose id a create claims). */
+  target: string | null;
+  /** When the write was made (RFC 3339, this device's clock). */
+  at: string;
+}
+
+/** A queued write the server refused (`sync()`'s `rejected`, and `RejectedEvent`). */
+export interface RejectedWrite {
+  seq: number;
+  endpoint: string;
+  id: string | null;
+  error: { code: ErrorCode; message: string; details: unknown };
+}
+
+/** A conflict kept by an offline replica (`sync()`'s `conflicts`). */
+export interface KeptConflict {
+  id: string;
+  kind: "template" | "spec" | "labels";
+  seq: number;
+  endpoint: string;
+  local: WorkflowTemplate | TemplateSpec | Label[] | null;
+  remote: WorkflowTemplate | TemplateSpec | Label[] | null;
+  error: { code: ErrorCode; message: string };
+}
+
+/** What `sync()` resolves with. */
+export interface SyncResult {
+  /** Queued writes the server took in this sync. */
+  pushed: number;
+  /** Changes (or, on a full pull, records) brought from the server. */
+  pulled: number;
+  /** Every conflict kept now (this sync's and earlier unresolved ones). */
+  conflicts: KeptConflict[];
+  /** Writes dropped in this sync because the server refused them for a rule. */
+  rejected: RejectedWrite[];
 }
 
 /** One user's rating of one template. */

@@ -99,11 +99,23 @@ test("storagePersisted / requestPersistentStorage resolve false (never reject) w
   assert.equal(await TemplateCatalog.requestPersistentStorage(), false);
 });
 
-test("replica is not an option yet (docs/replica.md): refused as unknown, before any request", async () => {
-  const e = await TemplateCatalog.open({ userId: wt.newId(), storage: "remote", baseUrl: "http://127.0.0.1:9", token: "t", replica: true }).then(
-    () => assert.fail("opened"), (e) => e);
-  assert.equal(e.code, "INVALID_ARGUMENT");
-  assert.match(e.message, /unknown open option "replica"/);
+test("replica where there is no IndexedDB (Node): STORAGE_UNAVAILABLE, before any request (tests/node/replica.test.mjs has the rest)", async () => {
+  const { createServer } = await import("node:http");
+  const seen = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const baseUrl = `http://127.0.0.1:${server.address().port}`;
+    const e = await TemplateCatalog.open({ userId: wt.newId(), storage: "remote", baseUrl, token: "t", replica: true }).then(
+      () => assert.fail("opened"), (e) => e);
+    assert.equal(e.code, "STORAGE_UNAVAILABLE");
+    assert.deepEqual(seen, []);
+  } finally {
+    server.close();
+  }
 });
 
 test("ids that are not ULIDs ('.', '..', '%2e', '', other text) are INVALID_ARGUMENT alike on remote and memory, and the remote sends nothing", async () => {

@@ -22,6 +22,9 @@ import type {
   Change,
   ChainLink,
   ChangeEvent,
+  OutboxEntry,
+  SyncResult,
+  SyncState,
   DiscoverOptions,
   ErrorCode,
   ExportBundle,
@@ -307,11 +310,27 @@ export async function catalogUsage(userId: string, adapter: StorageAdapter): Pro
   const bundle: ExportBundle = await catalog.exportAll();
   const report: ImportReport = await catalog.importAll(bundle);
   const unsubscribe: () => void = catalog.subscribe((event: ChangeEvent) => {
-    const kind: "template" | "spec" | "rating" | "usage" | "label" | "import" | "storage" = event.kind;
     const fromAnotherTab: boolean = event.external;
     const changed: string | null = event.id;
-    console.log(kind, changed, fromAnotherTab);
+    if (event.kind === "conflict") {
+      const theirs: WorkflowTemplate | TemplateSpec | Label[] | null = event.remote;
+      console.log(theirs);
+    } else if (event.kind === "sync") {
+      const state: "online" | "offline" | "syncing" = event.state;
+      const queued: number = event.pending;
+      console.log(state, queued);
+    } else if (event.kind !== "rejected") {
+      const kind: "template" | "spec" | "rating" | "usage" | "label" | "import" | "storage" = event.kind;
+      console.log(kind);
+    }
+    console.log(changed, fromAnotherTab);
   });
+  const queued: OutboxEntry[] = await catalog.pending();
+  const synced: SyncResult = await catalog.sync();
+  const now: SyncState = catalog.syncState();
+  console.log(queued.length, synced.pushed, synced.conflicts.length, synced.rejected.length, now.state);
+  const replica: TemplateCatalog = await TemplateCatalog.open({ userId: "01J0USER000000000000000001", storage: "remote", baseUrl: "http://127.0.0.1:1", token: "t", replica: { dbName: "mine" } });
+  await replica.resolveConflict("01J0USER000000000000000001", "keep-remote");
   unsubscribe();
 
   try {

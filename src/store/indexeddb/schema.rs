@@ -42,7 +42,7 @@ pub const PRIVATE_SORT_INDEXES: [(&str, &str); 4] = [
 ];
 
 /// The schema version this build creates: one migration per version, run in order.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 /// The first version with the `counters` store (an older database has no ordered browse page).
 pub const COUNTERS_SINCE: u32 = 2;
 /// The first version with the per-owner ordered indexes.
@@ -61,6 +61,11 @@ pub const PRIVATE_SORT_SINCE: u32 = 3;
 ///   recorded use; older templates' sums are derived from their stored means then).
 /// - `005_template_labels`: labels (issue 14); a row is `{ rev, record, key }` (the key beside
 ///   the record, which has no single id), found by owner (export) and by lineage.
+/// - `006_replica_outbox`: the offline replica's outbox (`{ seq, key, endpoint, args, ... }`)
+///   and meta (`{ key, value }`: feed cursor, identity, `complete` marker, conflicts, known
+///   server `updated_at`s), written only by `js/replica.js` (issue 15). In the replica's own
+///   database so that losing it (eviction, a delete) loses its `complete` marker with it; empty
+///   in a plain IndexedDB catalog.
 ///
 /// The steps are data (compiled in as text, a fraction of the code building them would take).
 const MIGRATIONS: &str = include_str!("migrations.json");

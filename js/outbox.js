@@ -1,0 +1,201 @@
+// The outbox and meta stores of an offline replica (README "Offline replica"), in the replica's
+// own IndexedDB database (schema step 006_replica_outbox), and the pure helpers of the sync
+// engine (js/replica.js): what a push answer writes, what a pull may overwrite.
+
+export const OUTBOX = "replica_outbox";
+export const META = "replica_meta";
+
+export const coded = (code, message, details = null) => JSON.stringify({ code, message, details });
+
+// Endpoints whose If-Match is the server `updated_at` this client last knew for the target
+// (not what the app passed: that is the replica's own copy, which a local edit has moved on).
+export const KNOWN_IF_MATCH = new Set(["update", "newVersion", "restoreVersion", "delete", "updateSpec", "deleteSpec"]);
+
+/**
+ * The apply_remote batch a push answer stands for, and the ids whose server `updated_at` it
+ * tells. `entry` is the outbox entry, `value` the server's answer (parsed, null for 204).
+ */
+export function batchOfAnswer(entry, value) {
+  const a = entry.args;
+  switch (entry.endpoint) {
+    case "createSpec":
+    case "updateSpec":
+      return value ? { specs: [value] } : {};
+    case "deleteSpec":
+      return { deleted: { specs: [a.id] } };
+    case "delete":
+      return { deleted: { templates: [a.id] } };
+    case "setLabel":
+      return value ? { labels: [value] } : {};
+    case "removeLabel":
+      return { deleted: { labels: [{ template_id: a.id, label: a.label }] } };
+    default:
+      // create, update, newVersion, restoreVersion, instantiateSpec, recordUsage, rate: a template
+      return value && typeof value.id === "string" ? { templates: [value] } : {};
+  }
+}
+
+/** `batch` without the records of ids in `skip` (records with queued local edits). */
+export function withoutQueued(batch, skip) {
+  const out = {};
+  const keep = (list, idOf) => (list ?? []).filter((r) => !skip.has(idOf(r)));
+  if (batch.templates) out.templates = keep(batch.templates, (r) => r.id);
+  if (batch.specs) out.specs = keep(batch.specs, (r) => r.id);
+  if (batch.labels) out.labels = batch.labels;
+  if (batch.ratings) out.ratings = batch.ratings;
+  if (batch.builtin_stats) out.builtin_stats = batch.builtin_stats;
+  if (batch.deleted) {
+    const d = batch.deleted;
+    out.deleted = {};
+    if (d.templates) out.deleted.templates = d.templates.filter((id) => !skip.has(id));
+    if (d.specs) out.deleted.specs = d.specs.filter((id) => !skip.has(id));
+    if (d.ratings) out.deleted.ratings = d.ratings;
+    if (d.labels) out.deleted.labels = d.labels;
+  }
+  return out;
+}
+
+/** The server `updated_at` of every template and spec in `batch`, by id. */
+export function knownOf(batch) {
+  const known = {};
+  for (const r of [...(batch.templates ?? []), ...(batch.specs ?? [])]) {
+    if (r && typeof r.id === "string" && typeof r.updated_at === "string") known[r.id] = r.updated_at;
+  }
+  return known;
+}
+
+/** The ids an outbox entry touches (a later entry for any of them waits behind its conflict). */
+export function idsOf(entry) {
+  return [entry.args?.id, entry.id, entry.target].filter((x, i, all) => typeof x === "string" && all.indexOf(x) === i);
+}
+
+// ---- the outbox and meta stores (IndexedDB) ------------------------------------------------
+
+const done = (r) => new Promise((resolve, reject) => {
+  r.onsuccess = () => resolve(r.result);
+  r.onerror = () => reject(r.error);
+});
+const finished = (tx) => new Promise((resolve, reject) => {
+  tx.oncomplete = () => resolve();
+  tx.onerror = () => reject(tx.error);
+  tx.onabort = () => reject(tx.error ?? new DOMException("the transaction was aborted", "AbortError"));
+});
+const storageError = (e) => coded("STORAGE_UNAVAILABLE", `replica outbox: ${e?.name ?? "Error"}: ${e?.message ?? e}`);
+
+/** The outbox (`{ seq, key, endpoint, args, id, target, at, ready }`) and meta (`{ key, value }`). */
+export class OutboxStore {
+  static async open(name) {
+    let db;
+    try {
+      db = await done(globalThis.indexedDB.open(name));
+    } catch (e) {
+      throw storageError(e);
+    }
+    if (!db.objectStoreNames.contains(OUTBOX) || !db.objectStoreNames.contains(META)) {
+      db.close();
+      throw coded("STORAGE_UNAVAILABLE", `database ${JSON.stringify(name)} has no outbox: it was opened by an older release`);
+    }
+    return new OutboxStore(db);
+  }
+
+  constructor(db) {
+    this.db = db;
+    this.closed = false;
+    this.onclosed = null;
+    // Another tab deletes or upgrades the database: let it, and stop.
+    db.onversionchange = () => {
+      this.close();
+      this.onclosed?.();
+    };
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.onversionchange = null;
+    this.db.close();
+  }
+
+  async #run(stores, mode, f) {
+    if (this.closed) throw coded("STORAGE_UNAVAILABLE", "the replica database was closed (deleted or upgraded by another tab): reload the page");
+    try {
+      const tx = this.db.transaction(stores, mode);
+      const out = f(tx);
+      await finished(tx);
+      return await out;
+    } catch (e) {
+      throw typeof e === "string" ? e : storageError(e);
+    }
+  }
+
+  /** Appends `entry` after the last one (the sequence is taken inside the transaction, so tabs never share one). */
+  append(entry) {
+    return this.#run([OUTBOX], "readwrite", async (tx) => {
+      const s = tx.objectStore(OUTBOX);
+      const last = await done(s.openCursor(null, "prev"));
+      const seq = last ? last.key + 1 : 1;
+      await done(s.add({ ...entry, seq }));
+      return seq;
+    });
+  }
+
+  list() {
+    return this.#run([OUTBOX], "readonly", (tx) => done(tx.objectStore(OUTBOX).getAll()));
+  }
+
+  count() {
+    return this.#run([OUTBOX], "readonly", (tx) => done(tx.objectStore(OUTBOX).count()));
+  }
+
+  remove(seqs) {
+    return this.#run([OUTBOX], "readwrite", (tx) => {
+      for (const seq of seqs) tx.objectStore(OUTBOX).delete(seq);
+    });
+  }
+
+  markReady(seq) {
+    return this.#run([OUTBOX], "readwrite", async (tx) => {
+      const s = tx.objectStore(OUTBOX);
+      const e = await done(s.get(seq));
+      if (e) s.put({ ...e, ready: true });
+    });
+  }
+
+  /** Deletes entry `seq` and records the server `updated_at`s its answer told, in one transaction. */
+  pushed(seq, known) {
+    return this.#run([OUTBOX, META], "readwrite", (tx) => {
+      tx.objectStore(OUTBOX).delete(seq);
+      for (const [id, at] of Object.entries(known)) tx.objectStore(META).put({ key: `known:${id}`, value: at });
+    });
+  }
+
+  get(key) {
+    return this.#run([META], "readonly", async (tx) => (await done(tx.objectStore(META).get(key)))?.value);
+  }
+
+  /** Every meta value whose key starts with `prefix`, as [key without prefix, value]. */
+  all(prefix) {
+    return this.#run([META], "readonly", async (tx) => {
+      const rows = await done(tx.objectStore(META).getAll(IDBKeyRange.bound(prefix, `${prefix}\uffff`)));
+      return rows.map((r) => [r.key.slice(prefix.length), r.value]);
+    });
+  }
+
+  /** Puts `{ key: value }` pairs (undefined: delete) in one transaction. */
+  set(values) {
+    return this.#run([META], "readwrite", (tx) => {
+      const s = tx.objectStore(META);
+      for (const [key, value] of Object.entries(values)) {
+        if (value === undefined) s.delete(key);
+        else s.put({ key, value });
+      }
+    });
+  }
+}
+
+/** A built-in template's statistics as its builtin_stats row. */
+export function statsOf(t) {
+  const out = { id: t.id };
+  for (const k of ["rating", "rating_count", "usage_count", "success_rate", "avg_response_time_ms", "last_used_at", "total_tokens_used", "total_cost", "avg_tokens_per_use"]) out[k] = t[k] ?? null;
+  return out;
+}

@@ -1,0 +1,630 @@
+// The sync engine of an offline replica (`storage: "remote", replica: true`, README "Offline
+// replica"). The rules run in the Rust core over the replica's IndexedDB database; this file is
+// the I/O and the timers around it: the outbox and meta stores (in that same database, schema
+// step 006), the leader tab (Web Lock), pushing the outbox in order through RemoteClient,
+// pulling the change feed, conflicts, and the open check (GET /v1/me, or the kept identity).
+//
+// Rust (src/wasm/replica.rs) hands in two hooks: `apply(batchJson)` runs Catalog::apply_remote
+// on the replica (server records in, written as the server sent them) and `local(kind, id)`
+// reads the replica's copy (JSON text or null). Coded failures reject with the JSON text of
+// `{ code, message, details }`, as js/remote.js does.
+
+import { RemoteClient, httpRequest } from "./remote.js";
+import { KNOWN_IF_MATCH, OutboxStore, batchOfAnswer, coded, idsOf, knownOf, statsOf, withoutQueued } from "./outbox.js";
+
+// GET /v1/me at open: how long before the server counts as unreachable (offline open).
+const ME_TIMEOUT_MS = 4000;
+// Failed pushes and pulls are retried with full-jitter backoff between these bounds.
+export const BACKOFF_MIN_MS = 1000;
+export const BACKOFF_MAX_MS = 60000;
+// An entry whose local write never finished (its tab died between the append and the write)
+// is pushed anyway after this long: the pull then brings the server's answer back.
+const STALE_UNREADY_MS = 30000;
+// A follower's sync() waits this long for the leader's answer.
+const FOLLOWER_SYNC_MS = 60000;
+// Concurrent re-reads during a pull.
+const PULL_PARALLEL = 6;
+
+/** The wait before retry `failures` (1, 2, ...): full jitter, a random share of the cap. */
+export function backoffDelay(failures, random = Math.random) {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, Math.min(failures - 1, 16)));
+  return Math.max(BACKOFF_MIN_MS, Math.floor(random() * cap));
+}
+
+/** A rejection (JSON text of a coded error, or anything thrown) as `{ code, message, details, status }`. */
+export function errorOf(e) {
+  if (typeof e === "string") {
+    try {
+      const v = JSON.parse(e);
+      if (v && typeof v.code === "string") return v;
+    } catch {
+      // not a coded error
+    }
+  }
+  if (e && typeof e.code === "string") return e;
+  // Not a coded error: a fault of the engine itself, surfaced (and retried) rather than
+  // mistaken for the network.
+  return { code: "STORAGE_UNAVAILABLE", message: `the sync engine failed: ${String((e && e.message) || e)}`, details: null };
+}
+
+/** The `{ kind: "sync" }` event of a state (the ChangeEvent fields, so listeners can switch on kind). */
+const syncEvent = (state, pending, error) => ({ kind: "sync", op: "state", id: null, state, pending, ...(error ? { error } : {}), external: false });
+
+// ---- the engine -----------------------------------------------------------------------------
+
+export class ReplicaEngine {
+  /**
+   * `options`: { dbName, baseUrl, token, userId, tokenHash, apply(batchJson) -> Promise,
+   * local(kind, id) -> Promise<JSON text | null> }.
+   */
+  constructor(options) {
+    this.o = options;
+    this.client = new RemoteClient(options.baseUrl, options.token ?? null);
+    this.store = null;
+    this.listeners = new Set();
+    this.state = "offline";
+    this.pendingCount = 0;
+    this.error = null; // { code, message } once the server refused the token
+    this.leader = false;
+    this.releaseLock = null;
+    this.closed = false;
+    this.failures = 0;
+    this.timer = null;
+    this.running = null; // the sync in progress (a promise)
+    this.waiters = new Map(); // follower sync requests by id
+    this.channel = null;
+    this.onOnline = () => this.kick();
+  }
+
+  /**
+   * Opens the outbox, checks the token (GET /v1/me) or, when the server is unreachable, the
+   * identity kept from the last successful check; then takes part in the leader election.
+   * Resolves "online" or "offline"; rejects UNAUTHORIZED, or NETWORK when unreachable with no
+   * kept identity for this user and token.
+   */
+  async open() {
+    this.store = await OutboxStore.open(this.o.dbName);
+    this.store.onclosed = () => this.#stop();
+    const identity = { userId: this.o.userId, baseUrl: this.o.baseUrl, tokenHash: this.o.tokenHash };
+    let me;
+    try {
+      const headers = { Accept: "application/json" };
+      if (this.o.token) headers.Authorization = `Bearer ${this.o.token}`;
+      me = await httpRequest(`${this.o.baseUrl}/v1/me`, "GET", headers, undefined, ME_TIMEOUT_MS);
+    } catch (e) {
+      me = null;
+    }
+    if (me && me.status === 401) {
+      this.store.close();
+      throw coded("UNAUTHORIZED", "the server refused the token (GET /v1/me answered 401); the replica and its queued writes are kept");
+    }
+    if (me && me.status === 200) {
+      let user = null;
+      try {
+        user = JSON.parse(me.text)?.user_id ?? null;
+      } catch {
+        // not JSON: treated as unreachable below
+      }
+      if (typeof user === "string" && user.toUpperCase() !== this.o.userId) {
+        this.store.close();
+        throw coded("UNAUTHORIZED", `the token belongs to user ${user}, not to userId ${this.o.userId}`);
+      }
+      if (typeof user === "string") {
+        await this.store.set({ identity });
+        this.state = "online";
+      }
+    }
+    if (this.state !== "online") {
+      const kept = await this.store.get("identity");
+      if (!kept || kept.userId !== identity.userId || kept.baseUrl !== identity.baseUrl || kept.tokenHash !== identity.tokenHash) {
+        this.store.close();
+        throw coded("NETWORK", `the server at ${this.o.baseUrl} is unreachable and this browser holds no replica opened with this user and token`);
+      }
+    }
+    this.pendingCount = await this.store.count();
+    this.#listen();
+    this.#elect();
+    return this.state;
+  }
+
+  // ---- tabs: one leader (Web Lock) pushes and pulls; the others tell it of their writes ------
+
+  #listen() {
+    if (typeof BroadcastChannel === "function") {
+      this.channel = new BroadcastChannel(`wt-replica:${this.o.dbName}`);
+      this.channel.onmessage = (m) => this.#message(m.data ?? {});
+    }
+    globalThis.addEventListener?.("online", this.onOnline);
+  }
+
+  #post(message) {
+    try {
+      this.channel?.postMessage(message);
+    } catch {
+      // a closed channel: nothing to tell
+    }
+  }
+
+  #message(m) {
+    if (this.closed) return;
+    if (m.type === "kick" && this.leader) this.kick();
+    else if (m.type === "sync" && this.leader) {
+      this.sync().then(
+        (result) => this.#post({ type: "synced", req: m.req, result }),
+        (e) => this.#post({ type: "synced", req: m.req, error: errorOf(e) }),
+      );
+    } else if (m.type === "synced" && this.waiters.has(m.req)) {
+      const w = this.waiters.get(m.req);
+      this.waiters.delete(m.req);
+      w(m);
+    } else if (m.type === "state" && !this.leader) {
+      this.state = m.state;
+      this.pendingCount = m.pending;
+      this.error = m.error ?? null;
+      this.#emit(syncEvent(m.state, m.pending, m.error), false);
+    } else if (m.type === "event" && !this.leader) {
+      this.#emit(m.event, false);
+    }
+  }
+
+  #elect() {
+    const locks = globalThis.navigator?.locks;
+    const name = `wt-replica:${this.o.dbName}`;
+    if (!locks || typeof locks.request !== "function") {
+      // No Web Locks (old engines): this tab leads; two tabs there may both push, which the
+      // Idempotency-Keys and client-chosen ids make harmless (README "Offline replica").
+      this.#lead();
+      return;
+    }
+    locks
+      .request(name, { mode: "exclusive" }, () => {
+        if (this.closed) return undefined;
+        this.#lead();
+        return new Promise((release) => { this.releaseLock = release; });
+      })
+      .catch(() => {});
+  }
+
+  #lead() {
+    this.leader = true;
+    this.client.startFeed((kind, op) => {
+      if (kind === "storage" && op === "error") this.kick(true);
+      else this.kick();
+    });
+    this.kick();
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+
+  subscribe(f) {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
+  }
+
+  #emit(event, share = true) {
+    if (share && this.leader) this.#post({ type: "event", event });
+    for (const f of [...this.listeners]) {
+      try {
+        f(event);
+      } catch {
+        // a listener's failure is not the engine's
+      }
+    }
+  }
+
+  #setState(state) {
+    if (state === this.state && !this.stateDirty) return;
+    this.state = state;
+    this.stateDirty = false;
+    const event = syncEvent(state, this.pendingCount, this.error);
+    if (this.leader) this.#post({ type: "state", state, pending: this.pendingCount, error: this.error });
+    this.#emit(event, false);
+  }
+
+  async #refreshPending() {
+    const n = await this.store.count();
+    if (n !== this.pendingCount) {
+      this.pendingCount = n;
+      this.stateDirty = true;
+    }
+  }
+
+  syncState() {
+    return { state: this.state, pending: this.pendingCount, ...(this.error ? { error: this.error } : {}) };
+  }
+
+  // ---- the write path (called by the facade around the local write) --------------------------
+
+  /** Appends an entry; resolves with its seq. */
+  async enqueue(endpoint, argsJson, id, key, target) {
+    const entry = { key, endpoint, args: JSON.parse(argsJson), id: id ?? null, target: target ?? null, at: Date.now(), ready: false };
+    return this.store.append(entry);
+  }
+
+  /** The local write was refused: the entry goes. */
+  discard(seq) {
+    return this.store.remove([seq]);
+  }
+
+  /** The local write is done: the entry may be pushed. */
+  async written(seq) {
+    await this.store.markReady(seq);
+    await this.#refreshPending();
+    if (this.stateDirty) this.#setState(this.state);
+    if (this.leader) this.kick();
+    else this.#post({ type: "kick" });
+  }
+
+  async pending() {
+    const list = await this.store.list();
+    return JSON.stringify(list.map(({ seq, key, endpoint, args, id, target, at }) => ({ seq, key, endpoint, args, id, target, at: new Date(at).toISOString() })));
+  }
+
+  // ---- sync: push, then pull -------------------------------------------------------------------
+
+  /** Runs a sync soon (coalesced); `refused` after the feed was refused (a 401 shows on the next request). */
+  kick() {
+    if (this.closed || !this.leader) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.sync().catch(() => {});
+  }
+
+  #retryLater() {
+    if (this.closed || !this.leader || this.error) return;
+    this.failures++;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), backoffDelay(this.failures));
+  }
+
+  /** Push then pull now: `{ pushed, pulled, conflicts, rejected }` (JSON text for the facade). */
+  async sync() {
+    if (this.closed) throw coded("STORAGE_UNAVAILABLE", "this catalog is closed");
+    if (this.error) throw coded(this.error.code, this.error.message);
+    if (!this.leader) return this.#askLeader();
+    // One sync at a time; a call made during one runs after it (so it covers this call's writes).
+    while (this.running) await this.running.catch(() => {});
+    this.running = this.#syncOnce().finally(() => { this.running = null; });
+    return this.running;
+  }
+
+  async #askLeader() {
+    const req = `${Date.now()}-${Math.random()}`;
+    const answer = new Promise((resolve) => {
+      this.waiters.set(req, resolve);
+      setTimeout(() => {
+        if (this.waiters.delete(req)) resolve({ error: { code: "NETWORK", message: "the tab that syncs this replica did not answer" } });
+      }, FOLLOWER_SYNC_MS);
+    });
+    this.#post({ type: "sync", req });
+    const m = await answer;
+    if (m.error) throw coded(m.error.code, m.error.message, m.error.details ?? null);
+    return m.result;
+  }
+
+  async #syncOnce() {
+    const result = { pushed: 0, pulled: 0, conflicts: [], rejected: [] };
+    this.#setState("syncing");
+    try {
+      await this.#push(result);
+      result.pulled = await this.#pull();
+      this.failures = 0;
+      await this.#refreshPending();
+      this.#setState("online");
+    } catch (e) {
+      const err = errorOf(e);
+      await this.#refreshPending().catch(() => {});
+      if (err.code === "UNAUTHORIZED") {
+        this.error = { code: err.code, message: err.message };
+        this.client.stopFeed();
+        this.stateDirty = true;
+        this.#setState("offline");
+      } else if (err.code === "NETWORK") {
+        this.#setState("offline");
+        this.#retryLater();
+      } else {
+        this.#setState("online");
+        this.#retryLater();
+      }
+      throw coded(err.code, err.message, err.details ?? null);
+    }
+    result.conflicts = (await this.store.all("conflict:")).map(([, c]) => c);
+    return JSON.stringify(result);
+  }
+
+  async #known(id) {
+    return id ? this.store.get(`known:${id}`) : undefined;
+  }
+
+  async #push(result) {
+    const entries = (await this.store.list()).sort((a, b) => a.seq - b.seq);
+    const blocked = new Set((await this.store.all("conflict:")).map(([id]) => id));
+    const queuedIds = (from) => new Set(entries.filter((x) => x.seq > from).flatMap(idsOf));
+    for (const e of entries) {
+      if (this.closed) return;
+      const ids = idsOf(e);
+      if (ids.some((id) => blocked.has(id))) {
+        for (const id of ids) blocked.add(id);
+        continue;
+      }
+      // A write of some tab still in progress: everything after it waits (order is kept).
+      if (!e.ready && Date.now() - e.at < STALE_UNREADY_MS) break;
+      const args = { ...e.args, idempotencyKey: e.key };
+      if (KNOWN_IF_MATCH.has(e.endpoint)) args.ifMatch = (await this.#known(e.target ?? e.args.id)) ?? e.args.ifMatch ?? null;
+      let value;
+      try {
+        const reply = await this.client.call(e.endpoint, JSON.stringify(args));
+        value = JSON.parse(reply[0]);
+      } catch (thrown) {
+        const err = errorOf(thrown);
+        if (err.code === "NETWORK" || err.code === "UNAUTHORIZED") throw thrown;
+        if (err.code === "CONFLICT") {
+          await this.#conflict(e, err);
+          for (const id of ids) blocked.add(id);
+          continue;
+        }
+        // Refused for a rule: it can never succeed. Drop it, bring back the server's copies.
+        await this.store.remove([e.seq]);
+        const rejected = { seq: e.seq, endpoint: e.endpoint, id: e.target ?? e.id ?? e.args.id ?? null, error: { code: err.code, message: err.message, details: err.details ?? null } };
+        result.rejected.push(rejected);
+        this.#emit({ kind: "rejected", op: "rejected", ...rejected, external: false });
+        await this.#refresh(ids, queuedIds(e.seq)).catch(() => {});
+        continue;
+      }
+      const batch = batchOfAnswer(e, value);
+      // Deleted first, applied second: a crash in between leaves the replica behind the
+      // server (the pull catches up), never an entry sent twice with a stale If-Match.
+      await this.store.pushed(e.seq, knownOf(batch));
+      result.pushed++;
+      // A record with later queued edits keeps its local copy (the answer would undo them).
+      await this.#apply(withoutQueued(batch, queuedIds(e.seq)));
+    }
+  }
+
+  async #apply(batch) {
+    const empty = !batch.templates?.length && !batch.specs?.length && !batch.labels?.length && !batch.ratings?.length
+      && !batch.builtin_stats?.length && !Object.values(batch.deleted ?? {}).some((l) => l?.length);
+    if (!empty) await this.o.apply(JSON.stringify(batch));
+  }
+
+  /** GET of a record on the server: its JSON, or null when it is not there (404/403). */
+  async #fetch(kind, id) {
+    const name = kind === "spec" ? "getSpec" : kind === "labels" ? "labels" : "get";
+    try {
+      return JSON.parse((await this.client.call(name, JSON.stringify({ id })))[0]);
+    } catch (thrown) {
+      const err = errorOf(thrown);
+      if (err.code === "NOT_FOUND" || err.code === "FORBIDDEN") return null;
+      throw thrown;
+    }
+  }
+
+  async #kindOf(id) {
+    if (await this.o.local("template", id)) return "template";
+    if (await this.o.local("spec", id)) return "spec";
+    return null;
+  }
+
+  async #conflict(entry, err) {
+    const id = entry.target ?? entry.id ?? entry.args.id;
+    const kind = entry.endpoint.endsWith("Spec") && entry.endpoint !== "instantiateSpec" ? "spec" : entry.endpoint.endsWith("Label") ? "labels" : "template";
+    const local = await this.o.local(kind, id);
+    let remote = null;
+    try {
+      remote = await this.#fetch(kind, id);
+    } catch {
+      // unreachable again: the conflict is kept without the server copy
+    }
+    const conflict = { id, kind, seq: entry.seq, endpoint: entry.endpoint, local: local ? JSON.parse(local) : null, remote, error: { code: err.code, message: err.message } };
+    await this.store.set({ [`conflict:${id}`]: conflict });
+    this.#emit({ kind: "conflict", op: "conflict", id, local: conflict.local, remote, external: false });
+  }
+
+  /** Re-reads `ids` from the server into the replica (after a refused push). */
+  async #refresh(ids, skip) {
+    const batch = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
+    for (const id of ids) {
+      const kind = await this.#kindOf(id);
+      if (!kind) continue;
+      const rec = await this.#fetch(kind, id);
+      if (kind === "spec") rec ? batch.specs.push(rec) : batch.deleted.specs.push(id);
+      else rec ? batch.templates.push(rec) : batch.deleted.templates.push(id);
+    }
+    const b = withoutQueued(batch, skip);
+    await this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])));
+    await this.#apply(b);
+  }
+
+  /** Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
+  async resolveConflict(id, choice) {
+    const conflict = await this.store.get(`conflict:${id}`);
+    if (!conflict) throw coded("NOT_FOUND", `no conflict is kept for ${id}`);
+    let remote = conflict.remote;
+    try {
+      remote = await this.#fetch(conflict.kind, id);
+    } catch {
+      // offline: the copy kept with the conflict
+    }
+    if (choice === "keep-remote") {
+      const entries = await this.store.list();
+      await this.store.remove(entries.filter((e) => idsOf(e).includes(id)).map((e) => e.seq));
+      const batch = conflict.kind === "spec"
+        ? (remote ? { specs: [remote] } : { deleted: { specs: [id] } })
+        : conflict.kind === "labels"
+          ? { labels: remote ?? [] }
+          : (remote ? { templates: [remote] } : { deleted: { templates: [id] } });
+      await this.#apply(batch);
+    }
+    const known = remote && !Array.isArray(remote) && typeof remote.updated_at === "string" ? remote.updated_at : undefined;
+    await this.store.set({ [`conflict:${id}`]: undefined, ...(known ? { [`known:${id}`]: known } : {}) });
+    await this.#refreshPending();
+    this.stateDirty = true;
+    this.#setState(this.state);
+    if (this.leader) this.kick();
+    else this.#post({ type: "kick" });
+  }
+
+  // ---- pull ------------------------------------------------------------------------------------
+
+  async #queuedIds() {
+    return new Set((await this.store.list()).flatMap(idsOf));
+  }
+
+  /** Brings the replica up to the server: a full pull without the `complete` marker, else the feed from the kept cursor. Resolves with how many changes were applied. */
+  async #pull() {
+    if (!(await this.store.get("complete"))) return this.#fullPull();
+    let applied = 0;
+    for (let more = true; more && !this.closed; ) {
+      const cursor = await this.store.get("cursor");
+      let page;
+      try {
+        page = JSON.parse((await this.client.call("changes", JSON.stringify({ query: { since: cursor, limit: 500 } })))[0]);
+      } catch (thrown) {
+        const err = errorOf(thrown);
+        if (err.details?.reason === "CURSOR_AHEAD") {
+          await this.store.set({ complete: undefined });
+          return this.#fullPull();
+        }
+        throw thrown;
+      }
+      applied += await this.#applyChanges(page.changes ?? []);
+      await this.store.set({ cursor: page.cursor });
+      more = page.more === true;
+    }
+    return applied;
+  }
+
+  async #fullPull() {
+    const head = JSON.parse((await this.client.call("changes", JSON.stringify({ query: { since: "now" } })))[0]);
+    const bundle = JSON.parse((await this.client.call("exportAll", "{}"))[0]);
+    const batch = {
+      templates: bundle.workflow_templates ?? [],
+      specs: bundle.template_specs ?? [],
+      ratings: bundle.ratings ?? [],
+      labels: bundle.template_labels ?? [],
+      builtin_stats: bundle.builtin_stats ?? [],
+    };
+    const b = withoutQueued(batch, await this.#queuedIds());
+    await this.#apply(b);
+    await this.store.set({
+      ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])),
+      cursor: head.cursor,
+      complete: true,
+    });
+    return b.templates.length + b.specs.length;
+  }
+
+  /** Re-reads what `changes` name and applies it (records with queued entries excepted). */
+  async #applyChanges(changes) {
+    if (!changes.length) return 0;
+    const last = new Map();
+    for (const c of changes) {
+      if (c && typeof c.id === "string") last.set(`${c.kind} ${c.id} ${c.label ?? ""}`, c);
+    }
+    const skip = await this.#queuedIds();
+    const batch = { templates: [], specs: [], labels: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [] } };
+    let ratings = false;
+    const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => async () => {
+      if (c.kind === "template") {
+        if (c.op === "delete") return void batch.deleted.templates.push(c.id);
+        // Whatever this user may read is kept: their own records, and other users' public
+        // templates heard live (so subscribers hear them, and discover offline finds them).
+        const rec = await this.#fetch("template", c.id);
+        rec ? batch.templates.push(rec) : batch.deleted.templates.push(c.id);
+      } else if (c.kind === "spec") {
+        if (c.op === "delete") return void batch.deleted.specs.push(c.id);
+        const rec = await this.#fetch("spec", c.id);
+        rec ? batch.specs.push(rec) : batch.deleted.specs.push(c.id);
+      } else if (c.kind === "label") {
+        if (c.op === "delete" && typeof c.label === "string") return void batch.deleted.labels.push({ template_id: c.id, label: c.label });
+        const list = await this.#fetch("labels", c.id);
+        if (Array.isArray(list)) batch.labels.push(...list);
+      } else if (c.kind === "rating") {
+        ratings = true;
+      } else if (c.kind === "builtin_stats") {
+        const rec = await this.#fetch("template", c.id);
+        if (rec) batch.builtin_stats.push(statsOf(rec));
+      }
+    });
+    for (let i = 0; i < jobs.length; i += PULL_PARALLEL) await Promise.all(jobs.slice(i, i + PULL_PARALLEL).map((j) => j()));
+    if (ratings) {
+      // This user's rating rows (set from another device): the export holds them.
+      const bundle = JSON.parse((await this.client.call("exportAll", "{}"))[0]);
+      batch.ratings = bundle.ratings ?? [];
+    }
+    await this.store.set(Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])));
+    await this.#apply(batch);
+    return last.size;
+  }
+
+  // ---- reads the replica does not hold ------------------------------------------------------------
+
+  /**
+   * Brings template or spec `id` (a template with its chain) from the server into the replica.
+   * Resolves true when something was applied; false when offline or not on the server.
+   */
+  async fetchMissing(kind, id) {
+    if (this.closed || this.error) return false;
+    try {
+      if (kind === "spec") {
+        const rec = await this.#fetch("spec", id);
+        if (!rec) return false;
+        await this.#apply({ specs: [rec] });
+        return true;
+      }
+      const rec = await this.#fetch("template", id);
+      if (!rec) return false;
+      const chain = [rec];
+      for (let base = rec.base_template_id; typeof base === "string" && chain.length < 64; ) {
+        if (await this.o.local("template", base)) break;
+        const b = await this.#fetch("template", base);
+        if (!b) break;
+        chain.push(b);
+        base = b.base_template_id;
+      }
+      const batch = withoutQueued({ templates: chain }, await this.#queuedIds());
+      await this.#apply(batch);
+      return batch.templates.length > 0;
+    } catch (e) {
+      if (errorOf(e).code === "NETWORK") this.#setState("offline");
+      return false;
+    }
+  }
+
+  /** An online-only call (discover, importAll): RemoteClient.call, tracking reachability. */
+  async call(name, argsJson) {
+    if (this.error) throw coded(this.error.code, this.error.message);
+    try {
+      const reply = await this.client.call(name, argsJson);
+      if (this.state === "offline") this.#setState("online");
+      return reply;
+    } catch (e) {
+      const err = errorOf(e);
+      if (err.code === "NETWORK") this.#setState("offline");
+      if (err.code === "UNAUTHORIZED") {
+        this.error = { code: err.code, message: err.message };
+        this.stateDirty = true;
+        this.#setState("offline");
+      }
+      throw e;
+    }
+  }
+
+  #stop() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.client.stopFeed();
+    this.releaseLock?.();
+    this.releaseLock = null;
+    this.leader = false;
+    globalThis.removeEventListener?.("online", this.onOnline);
+    this.channel?.close();
+    this.channel = null;
+  }
+
+  close() {
+    this.#stop();
+    this.store?.close();
+  }
+}
+

@@ -1,0 +1,341 @@
+//! The offline replica of a remote catalog (`storage: "remote", replica: true`, issue 15,
+//! README "Offline replica"): the same core `Catalog` as storage "indexeddb", over a database of
+//! its own per server and user, plus the sync engine of `js/replica.js` (outbox, leader tab,
+//! push, pull, conflicts). This side only converts: it names each write's server call, lets
+//! the engine queue it, runs the local rule-checked write, and hands the engine two hooks (apply
+//! server records to the replica; read the replica's copy).
+
+use std::future::Future;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use super::convert::err;
+use super::remote::failure;
+use super::store::{AnyStore, Backend, WasmEnv};
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::store::indexeddb::IndexedDbStore;
+
+pub type Core = Catalog<AnyStore, WasmEnv>;
+
+#[wasm_bindgen(module = "/js/replica.js")]
+extern "C" {
+    /// See js/replica.js: the outbox, the leader tab, push and pull. Promises reject with the
+    /// JSON text of `{ code, message, details }`.
+    type ReplicaEngine;
+    #[wasm_bindgen(constructor)]
+    fn new(options: &JsValue) -> ReplicaEngine;
+    #[wasm_bindgen(method)]
+    fn open(this: &ReplicaEngine) -> Promise;
+    #[wasm_bindgen(method)]
+    fn enqueue(this: &ReplicaEngine, endpoint: &str, args: &str, id: Option<String>, key: &str, target: Option<String>) -> Promise;
+    #[wasm_bindgen(method)]
+    fn discard(this: &ReplicaEngine, seq: f64) -> Promise;
+    #[wasm_bindgen(method)]
+    fn written(this: &ReplicaEngine, seq: f64) -> Promise;
+    #[wasm_bindgen(method)]
+    fn pending(this: &ReplicaEngine) -> Promise;
+    #[wasm_bindgen(method)]
+    fn sync(this: &ReplicaEngine) -> Promise;
+    #[wasm_bindgen(method, js_name = resolveConflict)]
+    fn resolve_conflict(this: &ReplicaEngine, id: &str, choice: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = syncState)]
+    fn sync_state(this: &ReplicaEngine) -> JsValue;
+    #[wasm_bindgen(method)]
+    fn subscribe(this: &ReplicaEngine, f: &Function) -> Function;
+    #[wasm_bindgen(method, js_name = fetchMissing)]
+    fn fetch_missing(this: &ReplicaEngine, kind: &str, id: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn call(this: &ReplicaEngine, name: &str, args: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn close(this: &ReplicaEngine);
+}
+
+// js/replica.js imports js/outbox.js: naming it here makes wasm-bindgen ship it beside.
+#[wasm_bindgen(module = "/js/outbox.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = idsOf)]
+    fn outbox_ids_of(entry: &JsValue) -> JsValue;
+}
+
+/// `replica: true | { dbName }` of the open options.
+pub struct ReplicaOptions {
+    pub db_name: Option<String>,
+}
+
+impl ReplicaOptions {
+    /// `None` when `replica` is absent, `false` or null.
+    pub fn read(v: &JsValue) -> Result<Option<ReplicaOptions>> {
+        if v.is_undefined() || v.is_null() || v.as_bool() == Some(false) {
+            return Ok(None);
+        }
+        if v.as_bool() == Some(true) {
+            return Ok(Some(ReplicaOptions { db_name: None }));
+        }
+        let bad = || Error::invalid("replica must be true or { dbName }");
+        if !v.is_object() || v.is_function() {
+            return Err(bad());
+        }
+        let keys = Reflect::own_keys(v).map_err(|_| bad())?;
+        for k in keys.iter() {
+            if k.as_string().as_deref() != Some("dbName") {
+                return Err(bad());
+            }
+        }
+        let name = Reflect::get(v, &"dbName".into()).unwrap_or(JsValue::UNDEFINED);
+        let db_name = if name.is_undefined() { None } else { Some(super::store::db_name(&name)?) };
+        Ok(Some(ReplicaOptions { db_name }))
+    }
+}
+
+/// `http://host:port` of a checked base URL (scheme and authority, lowercased).
+pub fn origin_of(base: &str) -> String {
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase())
+}
+
+pub struct Replica {
+    core: Rc<Core>,
+    engine: ReplicaEngine,
+    _apply: Closure<dyn Fn(String) -> Promise>,
+    _local: Closure<dyn Fn(String, String) -> Promise>,
+}
+
+/// Server records into the replica (Catalog::apply_remote): JSON text of the batch.
+async fn apply_batch(_c: &Core, _text: &str) -> Result<()> {
+    Err(Error::StorageUnavailable("the replica cannot take server records yet (apply_remote is not in this build)".into()))
+}
+
+/// Whether a local read failed because the replica does not hold the record.
+pub fn missing(e: &Error) -> bool {
+    matches!(e, Error::NotFound { .. })
+}
+
+impl Replica {
+    /// Opens the replica database and the engine (GET /v1/me, or offline with the kept identity).
+    pub async fn open(base: &str, token: Option<String>, user: &str, o: ReplicaOptions) -> Result<Replica> {
+        let db = o.db_name.unwrap_or_else(|| format!("wt-replica:{}:{}", origin_of(base), user));
+        let store = AnyStore::new(Backend::IndexedDb(IndexedDbStore::open(&db).await?), &db);
+        let core = Rc::new(Catalog::new(store, WasmEnv, user)?);
+        core.store().attach(&core);
+        let c = core.clone();
+        let apply = Closure::<dyn Fn(String) -> Promise>::new(move |text: String| {
+            let c = c.clone();
+            future_to_promise(async move {
+                apply_batch(&c, &text).await.map(|()| JsValue::UNDEFINED).map_err(err)
+            })
+        });
+        let c = core.clone();
+        let local = Closure::<dyn Fn(String, String) -> Promise>::new(move |kind: String, id: String| {
+            let c = c.clone();
+            future_to_promise(async move {
+                let text = match kind.as_str() {
+                    "spec" => c.get_spec(&id).await.ok().and_then(|r| serde_json::to_string(&r).ok()),
+                    "labels" => c.labels(&id).await.ok().and_then(|r| serde_json::to_string(&r).ok()),
+                    _ => c.get(&id).await.ok().and_then(|r| serde_json::to_string(&r).ok()),
+                };
+                Ok(text.map(JsValue::from).unwrap_or(JsValue::NULL))
+            })
+        });
+        let options = Object::new();
+        let set = |k: &str, v: &JsValue| {
+            let _ = Reflect::set(&options, &k.into(), v);
+        };
+        set("dbName", &db.as_str().into());
+        set("baseUrl", &base.into());
+        set("token", &token.as_deref().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set("userId", &user.into());
+        set("tokenHash", &crate::hash::sha256_hex(token.as_deref().unwrap_or("").as_bytes()).into());
+        set("apply", apply.as_ref());
+        set("local", local.as_ref());
+        let engine = ReplicaEngine::new(&options);
+        let r = Replica { core, engine, _apply: apply, _local: local };
+        JsFuture::from(r.engine.open()).await.map_err(|e| failure(&e))?;
+        Ok(r)
+    }
+
+    pub fn core(&self) -> Rc<Core> {
+        self.core.clone()
+    }
+
+    pub fn user_id(&self) -> &str {
+        self.core.user_id()
+    }
+
+    /// A write: queue server call `endpoint` with `args` (creates carry their new id as `?id=`),
+    /// then run `local`, the same write on the replica; a local refusal takes the entry back out
+    /// and is the answer. A write whose record the JS walk already refused (`guarded`) is not
+    /// queued: the core refuses it.
+    pub async fn write<T>(&self, endpoint: &str, mut args: Value, created: Option<String>, guarded: bool, local: impl Future<Output = Result<T>>) -> Result<T> {
+        if guarded {
+            return local.await;
+        }
+        if let Some(id) = &created {
+            args["query"] = serde_json::json!({ "id": id });
+        }
+        let target = self.target(endpoint, &args, created.as_deref()).await;
+        let key = super::new_id();
+        let seq = JsFuture::from(self.engine.enqueue(endpoint, &args.to_string(), created, &key, target)).await.map_err(|e| failure(&e))?;
+        let seq = seq.as_f64().ok_or_else(|| Error::StorageUnavailable("the outbox gave no sequence number".into()))?;
+        match local.await {
+            Ok(v) => {
+                JsFuture::from(self.engine.written(seq)).await.map_err(|e| failure(&e))?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = JsFuture::from(self.engine.discard(seq)).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The record whose server `updated_at` is the push's If-Match (or whose id a create
+    /// claims): the created record, a restore's current latest version, else the `id` argument.
+    async fn target(&self, endpoint: &str, args: &Value, created: Option<&str>) -> Option<String> {
+        let id = args.get("id").and_then(Value::as_str);
+        match endpoint {
+            "restoreVersion" => {
+                let versions = self.core.versions(id?).await.ok()?;
+                versions.into_iter().find(|v| v.is_latest).map(|v| v.id)
+            }
+            "create" | "createSpec" | "instantiateSpec" => created.map(str::to_string),
+            _ => id.map(str::to_string),
+        }
+    }
+
+    /// Brings template or spec `id` from the server when the replica lacks it; true when it did.
+    pub async fn fetch_missing(&self, kind: &str, id: &str) -> bool {
+        JsFuture::from(self.engine.fetch_missing(kind, id)).await.map(|v| v.as_bool() == Some(true)).unwrap_or(false)
+    }
+
+    pub fn offline(&self) -> bool {
+        Reflect::get(&self.engine.sync_state(), &"state".into()).ok().and_then(|s| s.as_string()).as_deref() == Some("offline")
+    }
+
+    /// An online-only server call (discover, importAll): the answer's body, or its coded error.
+    pub async fn call(&self, name: &str, args: Value) -> Result<Value> {
+        let reply = JsFuture::from(self.engine.call(name, &args.to_string())).await.map_err(|e| failure(&e))?;
+        let text = js_sys::Array::from(&reply).get(0).as_string().unwrap_or_default();
+        serde_json::from_str(&text).map_err(|e| Error::Network(format!("{name}: the answer is not JSON: {e}")))
+    }
+
+    /// A JSON-text answer of the engine (`pending`, `sync`) as a value.
+    async fn json(p: Promise) -> Result<Value> {
+        let v = JsFuture::from(p).await.map_err(|e| failure(&e))?;
+        serde_json::from_str(&v.as_string().unwrap_or_default()).map_err(|e| Error::StorageUnavailable(format!("the sync engine answered no JSON: {e}")))
+    }
+
+    pub async fn pending(&self) -> Result<Value> {
+        Self::json(self.engine.pending()).await
+    }
+
+    pub async fn sync(&self) -> Result<Value> {
+        Self::json(self.engine.sync()).await
+    }
+
+    pub async fn resolve_conflict(&self, id: &str, choice: &str) -> Result<()> {
+        JsFuture::from(self.engine.resolve_conflict(id, choice)).await.map(drop).map_err(|e| failure(&e))
+    }
+
+    pub fn sync_state(&self) -> JsValue {
+        self.engine.sync_state()
+    }
+
+    /// The engine's own events (`conflict`, `sync`, `rejected`) for `f`; returns its unsubscribe.
+    pub fn subscribe_engine(&self, f: &Function) -> Function {
+        self.engine.subscribe(f)
+    }
+
+    pub fn close(&self) {
+        self.engine.close();
+        self.core.store().close();
+    }
+}
+
+/// `{ ..., offline: true }`: a page answered from the replica while the server is unreachable.
+pub fn offline_page<T: serde::Serialize>(page: T) -> Result<Value> {
+    let mut v = serde_json::to_value(page).map_err(|e| Error::invalid(e.to_string()))?;
+    v["offline"] = Value::Bool(true);
+    Ok(v)
+}
+
+#[allow(dead_code)]
+fn keep_outbox_snippet(entry: &JsValue) -> JsValue {
+    outbox_ids_of(entry)
+}
+
+// ---- the sync methods (every storage has them; only a replica has anything to sync) -----------
+
+use super::catalog::{promise, promise_void, Api, TemplateCatalog};
+
+#[wasm_bindgen]
+impl TemplateCatalog {
+    /// The queued writes, oldest first: `{ seq, key, endpoint, args, id, target, at }` (README
+    /// "Offline replica"). `[]` on every other storage.
+    #[wasm_bindgen(unchecked_return_type = "Promise<OutboxEntry[]>")]
+    pub fn pending(&self) -> Promise {
+        match &self.api {
+            Api::Replica(rep) => {
+                let rep = rep.clone();
+                promise(&self.closed, async move { rep.pending().await })
+            }
+            _ => promise(&self.closed, async { Ok(Vec::<Value>::new()) }),
+        }
+    }
+
+    /// Pushes the outbox, then pulls the server's changes, now: `{ pushed, pulled, conflicts,
+    /// rejected }`. NETWORK when the server is unreachable, UNAUTHORIZED once it refused the
+    /// token. On every other storage nothing is queued: `{ pushed: 0, pulled: 0, conflicts: [],
+    /// rejected: [] }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SyncResult>")]
+    pub fn sync(&self) -> Promise {
+        match &self.api {
+            Api::Replica(rep) => {
+                let rep = rep.clone();
+                promise(&self.closed, async move { rep.sync().await })
+            }
+            _ => promise(&self.closed, async { Ok(serde_json::json!({ "pushed": 0, "pulled": 0, "conflicts": [], "rejected": [] })) }),
+        }
+    }
+
+    /// Settles a kept conflict: "keep-remote" drops the queued writes of `id` and takes the
+    /// server's copy; "overwrite" sends them again over the server's copy (If-Match = its
+    /// `updated_at`). NOT_FOUND when no conflict is kept for `id` (always, off a replica).
+    #[wasm_bindgen(js_name = resolveConflict, unchecked_return_type = "Promise<void>")]
+    pub fn resolve_conflict(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "\"keep-remote\" | \"overwrite\"")] choice: JsValue,
+    ) -> Promise {
+        let id = match super::args::id_arg(&id, "id") {
+            Ok(id) => crate::model::id::normalize_id(&id).unwrap_or(id),
+            Err(e) => return Promise::reject(&e),
+        };
+        let choice = match choice.as_string().as_deref() {
+            Some(c @ ("keep-remote" | "overwrite")) => c.to_string(),
+            _ => return Promise::reject(&err(Error::invalid("choice must be \"keep-remote\" or \"overwrite\""))),
+        };
+        match &self.api {
+            Api::Replica(rep) => {
+                let rep = rep.clone();
+                promise_void(&self.closed, async move { rep.resolve_conflict(&id, &choice).await })
+            }
+            _ => promise_void(&self.closed, async move { Err(Error::NotFound { kind: "conflict", id }) }),
+        }
+    }
+
+    /// `{ state: "online" | "offline" | "syncing", pending, error? }` now; the same object comes
+    /// as a `{ kind: "sync", ... }` event whenever it changes. Off a replica: online, 0 pending.
+    #[wasm_bindgen(js_name = syncState, unchecked_return_type = "SyncState")]
+    pub fn sync_state_js(&self) -> JsValue {
+        match &self.api {
+            Api::Replica(rep) => rep.sync_state(),
+            _ => super::convert::to_js(&serde_json::json!({ "state": "online", "pending": 0 })),
+        }
+    }
+}
