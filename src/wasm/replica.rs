@@ -16,7 +16,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use super::convert::err;
 use super::remote::failure;
 use super::store::{AnyStore, Backend, WasmEnv};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, RemoteBatch};
 use crate::error::{Error, Result};
 use crate::store::indexeddb::IndexedDbStore;
 
@@ -106,9 +106,10 @@ pub struct Replica {
     _local: Closure<dyn Fn(String, String) -> Promise>,
 }
 
-/// Server records into the replica (Catalog::apply_remote): JSON text of the batch.
-async fn apply_batch(_c: &Core, _text: &str) -> Result<()> {
-    Err(Error::StorageUnavailable("the replica cannot take server records yet (apply_remote is not in this build)".into()))
+/// Server records into the replica (`Catalog::apply_remote`): the JSON text of the batch.
+async fn apply_batch(c: &Core, text: &str) -> Result<()> {
+    let v: Value = serde_json::from_str(text).map_err(|e| Error::invalid(format!("the server's records are not JSON: {e}")))?;
+    c.apply_remote(RemoteBatch::from_value(v)?).await
 }
 
 /// Whether a local read failed because the replica does not hold the record.

@@ -1,0 +1,237 @@
+// The offline replica against the reference server (server/, SQLite, started here on
+// 127.0.0.1) in real headless Chromium: push, pull, conflicts and their resolutions, the
+// server's view of what was pushed. Going offline = failing every request to the server's
+// origin with `page.route` (the page's own origin still loads). The editor-level flows (reload
+// offline, two tabs, two users live, a revoked token, eviction) are tests/e2e/replica.test.mjs.
+//
+//   node --test tests/pages/replica_server.test.mjs   (after scripts/build.sh and
+//   cargo build -p workflow-templates-server; WT_SERVER_BIN overrides the binary)
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const SERVED = ["/pkg/", "/tests/pages/"];
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+const SERVER_BIN = process.env.WT_SERVER_BIN || path.join(ROOT, "target/debug/workflow-templates-server");
+
+let pages, base, browser, profile, server, serverUrl, dir, users;
+
+before(async () => {
+  pages = http.createServer(async (req, res) => {
+    const p = path.normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    if (!SERVED.some((s) => p.startsWith(s))) return res.writeHead(404).end();
+    try {
+      res.writeHead(200, { "content-type": TYPES[path.extname(p)] || "application/octet-stream" }).end(await readFile(path.join(ROOT, p)));
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((r) => pages.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${pages.address().port}`;
+  dir = await mkdtemp(path.join(tmpdir(), "wt-replica-srv-"));
+  assert.ok(existsSync(SERVER_BIN), `the server binary ${SERVER_BIN} is missing: cargo build -p workflow-templates-server`);
+  const db = `sqlite://${dir}/remote.db`;
+  users = [0, 1].map(() => JSON.parse(execFileSync(SERVER_BIN, ["user", "create", "--db", db], { encoding: "utf8" }).trim().split("\n").pop()));
+  server = spawn(SERVER_BIN, ["serve", "--db", db, "--port", "0", "--cors-origin", base], { stdio: ["ignore", "pipe", "inherit"] });
+  serverUrl = await new Promise((resolve, reject) => {
+    let out = "";
+    server.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) resolve(m[1]);
+    });
+    server.on("exit", (c) => reject(new Error(`the server exited with ${c}: ${out}`)));
+  });
+  profile = await mkdtemp(path.join(tmpdir(), "wt-replica-srv-profile-"));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  pages?.close();
+  for (const d of [dir, profile]) if (d) await rm(d, { recursive: true, force: true });
+});
+
+/** A page with `net.online` deciding whether requests to the server get through. */
+async function page() {
+  const p = await browser.newPage();
+  p.on("pageerror", (e) => console.error("page error:", e));
+  const net = { online: true, writes: [] };
+  await p.route(`${serverUrl}/**`, (route) => {
+    const r = route.request();
+    if (!net.online) return route.abort("internetdisconnected");
+    if (r.method() !== "GET" && r.method() !== "OPTIONS") net.writes.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    return route.continue();
+  });
+  await p.goto(`${base}/tests/pages/fixture.html`);
+  await p.waitForFunction(() => window.ready === true);
+  return { p, net };
+}
+
+/** GET then PATCH (If-Match) of template `id` on the server as `user`, from outside the page. */
+async function patch(user, id, body) {
+  const auth = { Authorization: `Bearer ${user.token}` };
+  const cur = await (await fetch(`${serverUrl}/v1/templates/${id}`, { headers: auth })).json();
+  const res = await fetch(`${serverUrl}/v1/templates/${id}`, {
+    method: "PATCH", headers: { ...auth, "Content-Type": "application/json", "If-Match": `"${cur.updated_at}"` }, body: JSON.stringify(body),
+  });
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+let n = 0;
+/** Opens, in the page, `window.cat` (user `u`'s replica) and `window.direct` (a plain remote catalog of user `d`, another device). */
+async function open(p, u = 0, d = u) {
+  const dbName = `wt-replica-srv-${Date.now()}-${n++}`;
+  const r = await p.evaluate(async ({ serverUrl, a, b, dbName }) => {
+    try {
+      window.cat = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
+      window.direct = await window.wt.TemplateCatalog.open({ userId: b.user_id, storage: "remote", baseUrl: serverUrl, token: b.token });
+      window.events = [];
+      window.cat.subscribe((e) => window.events.push(e));
+      return "ok";
+    } catch (e) {
+      return `${e.code}: ${e.message}`;
+    }
+  }, { serverUrl, a: users[u], b: users[d], dbName });
+  assert.equal(r, "ok");
+  return dbName;
+}
+
+function run(p, f, arg) {
+  return p.evaluate(async ({ src, arg }) => {
+    try {
+      return await new Function("cat", "direct", "arg", `return (${src})(cat, direct, arg);`)(window.cat, window.direct, arg);
+    } catch (e) {
+      return { error: e.code || String(e), message: e.message };
+    }
+  }, { src: f.toString(), arg });
+}
+
+test("offline writes reach the server once each, in order, under the replica's ids", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, (cat) => cat.create({ name: "Pushed online", workflow_type: "plain", is_public: false }));
+  assert.equal(t.error, undefined, JSON.stringify(t));
+  const first = await run(p, (cat) => cat.sync());
+  assert.equal(first.error, undefined, JSON.stringify(first));
+  assert.deepEqual(await run(p, async (cat, direct, id) => (await direct.get(id)).name, t.id), "Pushed online");
+
+  net.online = false;
+  const offline = await run(p, async (cat, direct, t) => {
+    const cur = await cat.get(t.id);
+    const u = await cat.update(t.id, { description: "edited offline" }, { ifMatch: cur.updated_at });
+    await cat.rate(t.id, 5);
+    const made = await cat.create({ name: "Made offline", workflow_type: "plain" });
+    const v2 = await cat.newVersion(made.id, { description: "v2 offline" });
+    return { u, made, v2, pending: (await cat.pending()).map((e) => e.endpoint), sync: await cat.sync().catch((e) => e.code) };
+  }, t);
+  assert.deepEqual(offline.pending, ["update", "rate", "create", "newVersion"]);
+  assert.equal(offline.sync, "NETWORK");
+
+  net.online = true;
+  net.writes.length = 0;
+  const synced = await run(p, (cat) => cat.sync());
+  assert.equal(synced.error, undefined, JSON.stringify(synced));
+  assert.equal(synced.pushed, 4);
+  assert.deepEqual(synced.conflicts, []);
+  assert.deepEqual(synced.rejected, []);
+  assert.deepEqual(net.writes, [`PATCH /v1/templates/${t.id}`, `PUT /v1/templates/${t.id}/rating`, "POST /v1/templates", `POST /v1/templates/${offline.made.id}/versions`]);
+  const onServer = await run(p, async (cat, direct, ids) => ({
+    t: await direct.get(ids.t),
+    made: (await direct.versions(ids.made)).map((v) => [v.id, v.version]),
+    v2: (await direct.versions(ids.made))[0].description,
+    mine: (await direct.discover({ owner: ids.owner, latestOnly: false, includeBuiltin: false, limit: 100 })).items.map((x) => x.name).sort(),
+    pending: await cat.pending(),
+    local: await cat.get(ids.t),
+  }), { t: t.id, made: offline.made.id, owner: users[0].user_id });
+  assert.equal(onServer.t.description, "edited offline");
+  assert.equal(onServer.t.rating, 5);
+  assert.deepEqual(onServer.made, [[offline.v2.id, 2], [offline.made.id, 1]]);
+  assert.equal(onServer.v2, "v2 offline");
+  assert.deepEqual(onServer.mine, ["Made offline", "Made offline", "Pushed online"]);
+  assert.deepEqual(onServer.pending, []);
+  // The replica now holds the server's copy (its timestamps).
+  assert.equal(onServer.local.updated_at, onServer.t.updated_at);
+  // A second sync pushes nothing.
+  assert.equal((await run(p, (cat) => cat.sync())).pushed, 0);
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
+  await p.close();
+});
+
+test("another device's edit made meanwhile is a conflict, not an overwrite; both resolutions", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Contested ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return cat.get(t.id);
+  });
+  for (const choice of ["keep-remote", "overwrite"]) {
+    net.online = false;
+    const mine = await run(p, async (cat, direct, t) => {
+      const cur = await cat.get(t.id);
+      return cat.update(t.id, { description: `mine ${Math.random()}` }, { ifMatch: cur.updated_at });
+    }, t);
+    // Another device (here: this test process, straight to the server) edits meanwhile.
+    const theirs = await patch(users[0], t.id, { description: `theirs ${Math.random()}` });
+    net.online = true;
+    const synced = await run(p, (cat) => cat.sync());
+    assert.equal(synced.error, undefined, JSON.stringify(synced));
+    assert.equal(synced.pushed, 0);
+    assert.deepEqual(synced.conflicts.map((c) => [c.id, c.local.description, c.remote.description]), [[t.id, mine.description, theirs.description]]);
+    const event = await run(p, (cat, direct, id) => window.events.find((e) => e.kind === "conflict" && e.id === id), t.id);
+    assert.equal(event.remote.description, theirs.description);
+    // Not overwritten on the server; the replica keeps the local edit until resolved.
+    assert.equal(await run(p, async (cat, direct, id) => (await direct.get(id)).description, t.id), theirs.description);
+    assert.equal((await run(p, (cat) => cat.pending())).length, 1);
+    assert.equal(await run(p, (cat, direct, a) => cat.resolveConflict(a.id, a.choice).then(() => "done"), { id: t.id, choice }), "done");
+    await run(p, (cat) => cat.sync());
+    const after = await run(p, async (cat, direct, id) => ({ local: (await cat.get(id)).description, server: (await direct.get(id)).description, pending: (await cat.pending()).length, conflicts: (await cat.sync()).conflicts.length }), t.id);
+    const want = choice === "keep-remote" ? theirs.description : mine.description;
+    assert.deepEqual(after, { local: want, server: want, pending: 0, conflicts: 0 }, choice);
+    await p.evaluate(() => { window.events = []; });
+  }
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
+  await p.close();
+});
+
+test("another user's public change is heard live and kept; a new replica pulls what the user owns", async () => {
+  const { p } = await page();
+  await open(p, 0, 1);
+  // Another user publishes: the replica's subscribers hear it and it can be read offline.
+  const theirs = await run(p, (cat, direct) => direct.create({ name: `Public ${Date.now()}`, workflow_type: "plain", is_public: true }));
+  await p.waitForFunction((id) => window.events.some((e) => e.id === id && e.external), theirs.id, { timeout: 15000 });
+  assert.equal(await run(p, async (cat, direct, id) => (await cat.get(id)).name, theirs.id), theirs.name);
+  // The user's own records from elsewhere arrive in a fresh replica by its first full pull.
+  const mine = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Owned ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t;
+  });
+  await run(p, (cat) => cat.close());
+  const second = await p.evaluate(async ({ serverUrl, a, id }) => {
+    const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName: `fresh-${Date.now()}` } });
+    try {
+      return (await c.get(id)).name;
+    } finally {
+      c.close();
+    }
+  }, { serverUrl, a: users[0], id: mine.id });
+  assert.equal(second, mine.name);
+  await run(p, (cat, direct) => direct.close());
+  await p.close();
+});
