@@ -7,6 +7,22 @@ export const META = "replica_meta";
 
 export const coded = (code, message, details = null) => JSON.stringify({ code, message, details });
 
+/** A rejection (JSON text of a coded error, or anything thrown) as `{ code, message, details, status }`. */
+export function errorOf(e) {
+  if (typeof e === "string") {
+    try {
+      const v = JSON.parse(e);
+      if (v && typeof v.code === "string") return v;
+    } catch {
+      // not a coded error
+    }
+  }
+  if (e && typeof e.code === "string") return e;
+  // Not a coded error: a fault of the engine itself, surfaced (and retried) rather than
+  // mistaken for the network.
+  return { code: "STORAGE_UNAVAILABLE", message: `the sync engine failed: ${String((e && e.message) || e)}`, details: null };
+}
+
 // Endpoints whose If-Match is the server `updated_at` this client last knew for the target
 // (not what the app passed: that is the replica's own copy, which a local edit has moved on).
 export const KNOWN_IF_MATCH = new Set(["update", "newVersion", "restoreVersion", "delete", "updateSpec", "deleteSpec"]);
@@ -52,6 +68,26 @@ export function withoutQueued(batch, skip) {
     if (d.ratings) out.deleted.ratings = d.ratings;
     if (d.labels) out.deleted.labels = d.labels;
   }
+  return out;
+}
+
+/**
+ * `batch` as one-record batches `{ id, batch }` in an order that keeps what a record needs
+ * before it (templates, specs, ratings, labels, statistics, then deletions); [] when empty.
+ */
+export function splitBatch(batch) {
+  const out = [];
+  const one = (id, b) => out.push({ id, batch: b });
+  for (const t of batch.templates ?? []) one(t?.id ?? null, { templates: [t] });
+  for (const s of batch.specs ?? []) one(s?.id ?? null, { specs: [s] });
+  for (const r of batch.ratings ?? []) one(r?.template_id ?? null, { ratings: [r] });
+  for (const l of batch.labels ?? []) one(l?.template_id ?? null, { labels: [l] });
+  for (const b of batch.builtin_stats ?? []) one(b?.id ?? null, { builtin_stats: [b] });
+  const d = batch.deleted ?? {};
+  for (const id of d.templates ?? []) one(id, { deleted: { templates: [id] } });
+  for (const id of d.specs ?? []) one(id, { deleted: { specs: [id] } });
+  for (const id of d.ratings ?? []) one(id, { deleted: { ratings: [id] } });
+  for (const l of d.labels ?? []) one(l?.template_id ?? null, { deleted: { labels: [l] } });
   return out;
 }
 

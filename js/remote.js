@@ -256,12 +256,16 @@ export class RemoteClient {
     }
   }
 
-  /** Starts delivering other clients' changes to `deliver(kind, op, id)` (no-op when running). */
-  startFeed(deliver) {
+  /**
+   * Starts delivering other clients' changes to `deliver(kind, op, id)` (no-op when running);
+   * `connected()`, if given, is called whenever the stream (re)connects (the replica's sync
+   * engine retries its push then: the server is back).
+   */
+  startFeed(deliver, connected = null) {
     if (this.feed) return;
     // epoch: bumped whenever the cursor is replaced (not advanced), which voids echoes.
     // reading: while the head is read, { promise, resolve } that writes wait on.
-    const feed = { deliver, cursor: null, epoch: 0, abort: null, timer: null, reading: null };
+    const feed = { deliver, connected, cursor: null, epoch: 0, abort: null, timer: null, reading: null };
     this.feed = feed;
     this.#run(feed).catch(() => {});
   }
@@ -355,7 +359,14 @@ export class RemoteClient {
           }
         }
         const opened = Date.now();
-        const ended = await this.#stream(feed, () => { failures = 0; });
+        const ended = await this.#stream(feed, () => {
+          failures = 0;
+          try {
+            feed.connected?.();
+          } catch {
+            // the listener's failure is not the feed's
+          }
+        });
         if (ended === "resync") await this.#catchUp(feed);
         // A stream that ends as soon as it opens (a proxy, a server shutting down) is a failure:
         // reconnecting at once would spin.

@@ -10,7 +10,10 @@
 // `{ code, message, details }`, as js/remote.js does.
 
 import { RemoteClient, httpRequest } from "./remote.js";
-import { KNOWN_IF_MATCH, OutboxStore, batchOfAnswer, coded, idsOf, knownOf, statsOf, withoutQueued } from "./outbox.js";
+import { KNOWN_IF_MATCH, OutboxStore, batchOfAnswer, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
+import { fullPull, pull } from "./pull.js";
+
+export { errorOf };
 
 // GET /v1/me at open: how long before the server counts as unreachable (offline open).
 const ME_TIMEOUT_MS = 4000;
@@ -22,29 +25,11 @@ export const BACKOFF_MAX_MS = 60000;
 const STALE_UNREADY_MS = 30000;
 // A follower's sync() waits this long for the leader's answer.
 const FOLLOWER_SYNC_MS = 60000;
-// Concurrent re-reads during a pull.
-const PULL_PARALLEL = 6;
 
 /** The wait before retry `failures` (1, 2, ...): full jitter, a random share of the cap. */
 export function backoffDelay(failures, random = Math.random) {
   const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, Math.min(failures - 1, 16)));
   return Math.max(BACKOFF_MIN_MS, Math.floor(random() * cap));
-}
-
-/** A rejection (JSON text of a coded error, or anything thrown) as `{ code, message, details, status }`. */
-export function errorOf(e) {
-  if (typeof e === "string") {
-    try {
-      const v = JSON.parse(e);
-      if (v && typeof v.code === "string") return v;
-    } catch {
-      // not a coded error
-    }
-  }
-  if (e && typeof e.code === "string") return e;
-  // Not a coded error: a fault of the engine itself, surfaced (and retried) rather than
-  // mistaken for the network.
-  return { code: "STORAGE_UNAVAILABLE", message: `the sync engine failed: ${String((e && e.message) || e)}`, details: null };
 }
 
 /** The `{ kind: "sync" }` event of a state (the ChangeEvent fields, so listeners can switch on kind). */
@@ -71,6 +56,7 @@ export class ReplicaEngine {
     this.failures = 0;
     this.timer = null;
     this.running = null; // the sync in progress (a promise)
+    this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
     this.channel = null;
     this.onOnline = () => this.kick();
@@ -119,6 +105,19 @@ export class ReplicaEngine {
       if (!kept || kept.userId !== identity.userId || kept.baseUrl !== identity.baseUrl || kept.tokenHash !== identity.tokenHash) {
         this.store.close();
         throw coded("NETWORK", `the server at ${this.o.baseUrl} is unreachable and this browser holds no replica opened with this user and token`);
+      }
+    }
+    // A replica with nothing in it yet (first open, evicted) is filled before the catalog is
+    // handed out, so its first reads see the user's records; a failure here is retried by the
+    // leader's syncs like any other.
+    if (this.state === "online" && !(await this.store.get("complete"))) {
+      try {
+        await fullPull(this);
+      } catch (e) {
+        if (errorOf(e).code === "UNAUTHORIZED") {
+          this.store.close();
+          throw e;
+        }
       }
     }
     this.pendingCount = await this.store.count();
@@ -187,10 +186,9 @@ export class ReplicaEngine {
 
   #lead() {
     this.leader = true;
-    this.client.startFeed((kind, op) => {
-      if (kind === "storage" && op === "error") this.kick(true);
-      else this.kick();
-    });
+    // The feed is the pull's doorbell: any news, and every (re)connection (the server is back),
+    // runs a sync; a refused feed (401) shows on that sync's first request.
+    this.client.startFeed(() => this.kick(), () => this.kick());
     this.kick();
   }
 
@@ -262,11 +260,18 @@ export class ReplicaEngine {
 
   // ---- sync: push, then pull -------------------------------------------------------------------
 
-  /** Runs a sync soon (coalesced); `refused` after the feed was refused (a 401 shows on the next request). */
+  /**
+   * Runs a sync now; during one, asks for one more after it (however many kicks came: a burst
+   * of feed news or of writes costs one extra sync, not one each).
+   */
   kick() {
     if (this.closed || !this.leader) return;
     clearTimeout(this.timer);
     this.timer = null;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     this.sync().catch(() => {});
   }
 
@@ -284,7 +289,13 @@ export class ReplicaEngine {
     if (!this.leader) return this.#askLeader();
     // One sync at a time; a call made during one runs after it (so it covers this call's writes).
     while (this.running) await this.running.catch(() => {});
-    this.running = this.#syncOnce().finally(() => { this.running = null; });
+    this.running = this.#syncOnce().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        queueMicrotask(() => this.kick());
+      }
+    });
     return this.running;
   }
 
@@ -307,7 +318,7 @@ export class ReplicaEngine {
     this.#setState("syncing");
     try {
       await this.#push(result);
-      result.pulled = await this.#pull();
+      result.pulled = await pull(this);
       this.failures = 0;
       await this.#refreshPending();
       this.#setState("online");
@@ -376,19 +387,103 @@ export class ReplicaEngine {
       // server (the pull catches up), never an entry sent twice with a stale If-Match.
       await this.store.pushed(e.seq, knownOf(batch));
       result.pushed++;
-      // A record with later queued edits keeps its local copy (the answer would undo them).
-      await this.#apply(withoutQueued(batch, queuedIds(e.seq)));
+      // A record with later queued edits keeps its local copy (the answer would undo them);
+      // the others take the server's copy, the local updated_at it replaces kept as an alias.
+      const own = withoutQueued(batch, queuedIds(e.seq));
+      await this.aliasOwn(own);
+      await this.applyBatch(own);
     }
   }
 
-  async #apply(batch) {
-    const empty = !batch.templates?.length && !batch.specs?.length && !batch.labels?.length && !batch.ratings?.length
-      && !batch.builtin_stats?.length && !Object.values(batch.deleted ?? {}).some((l) => l?.length);
-    if (!empty) await this.o.apply(JSON.stringify(batch));
+  async applyBatch(batch) {
+    const parts = splitBatch(batch);
+    if (!parts.length) return;
+    const release = await this.lock();
+    try {
+      await this.#applyParts(batch, parts);
+    } finally {
+      release();
+    }
   }
 
-  /** GET of a record on the server: its JSON, or null when it is not there (404/403). */
-  async #fetch(kind, id) {
+  async #applyParts(batch, parts) {
+    try {
+      await this.o.apply(JSON.stringify(batch));
+    } catch (e) {
+      if (errorOf(e).code !== "VALIDATION_FAILED") throw e;
+      // A record the replica refuses (not what this package would store: a corrupt or newer
+      // server) must not stop every later sync: the others go in one by one, each refused one
+      // is left out and reported (endpoint "pull").
+      for (const part of parts) {
+        try {
+          await this.o.apply(JSON.stringify(part.batch));
+        } catch (e2) {
+          const err = errorOf(e2);
+          if (err.code !== "VALIDATION_FAILED") throw e2;
+          this.#emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id: part.id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
+        }
+      }
+    }
+  }
+
+  /**
+   * Remembers, for each template and spec of `batch` the replica holds (`only`: the ids to do
+   * it for; default all), the replica's `updated_at` the server's copy is about to replace: a
+   * copy of this client's own write (a push answer, or its echo in the pull). The app may hold
+   * the `updated_at` its write returned and pass it as `ifMatch`; `localIfMatch` reads it as
+   * the replica's current one. A change made elsewhere leaves no alias, so an app's stale
+   * `ifMatch` is CONFLICT there, as in any tab conflict.
+   */
+  async aliasOwn(batch, only = null) {
+    const aliases = {};
+    for (const [list, kind] of [["templates", "template"], ["specs", "spec"]]) {
+      for (const r of batch[list] ?? []) {
+        if (only && !only.has(r.id)) continue;
+        const text = await this.o.local(kind, r.id);
+        const local = text ? JSON.parse(text) : null;
+        if (local && typeof local.updated_at === "string" && local.updated_at !== r.updated_at) {
+          // The last few (a chain of own writes: each answer replaces the previous one's).
+          const kept = (await this.store.get(`alias:${r.id}`)) ?? [];
+          aliases[`alias:${r.id}`] = [...kept, local.updated_at].slice(-8);
+        }
+      }
+    }
+    if (Object.keys(aliases).length) await this.store.set(aliases);
+  }
+
+  /**
+   * The replica's `updated_at` of `id` when `ifMatch` is the server's one this client knows and
+   * no write of `id` is queued (then the replica's copy is that server copy); else null.
+   */
+  async localIfMatch(kind, id, ifMatch) {
+    if ((await this.queuedIds()).has(id)) return null;
+    const known = await this.store.get(`known:${id}`);
+    if (ifMatch !== known && !((await this.store.get(`alias:${id}`)) ?? []).includes(ifMatch)) return null;
+    const text = await this.o.local(kind, id);
+    return text ? JSON.parse(text).updated_at ?? null : null;
+  }
+
+  /**
+   * A lock between this tab's local writes and the engine's applies (a promise chain): a
+   * server copy applied between a write's read of a record and its commit would make that
+   * write a spurious CONFLICT. Resolves with the function that releases it.
+   */
+  lock() {
+    let release;
+    const held = new Promise((r) => { release = r; });
+    const before = this.tail ?? Promise.resolve();
+    this.tail = before.then(() => held);
+    return before.then(() => release);
+  }
+
+  /** Server copies into the replica, their `updated_at` becoming the known ones (the next If-Match). */
+  async #applyKnown(batch) {
+    await this.store.set(Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])));
+    await this.applyBatch(batch);
+  }
+
+  /** GET of a record on the server: its JSON, or null when it is not there (404/403). (Also used by js/pull.js.) */
+  async fetchRecord(kind, id) {
     const name = kind === "spec" ? "getSpec" : kind === "labels" ? "labels" : "get";
     try {
       return JSON.parse((await this.client.call(name, JSON.stringify({ id })))[0]);
@@ -411,7 +506,7 @@ export class ReplicaEngine {
     const local = await this.o.local(kind, id);
     let remote = null;
     try {
-      remote = await this.#fetch(kind, id);
+      remote = await this.fetchRecord(kind, id);
     } catch {
       // unreachable again: the conflict is kept without the server copy
     }
@@ -426,13 +521,11 @@ export class ReplicaEngine {
     for (const id of ids) {
       const kind = await this.#kindOf(id);
       if (!kind) continue;
-      const rec = await this.#fetch(kind, id);
+      const rec = await this.fetchRecord(kind, id);
       if (kind === "spec") rec ? batch.specs.push(rec) : batch.deleted.specs.push(id);
       else rec ? batch.templates.push(rec) : batch.deleted.templates.push(id);
     }
-    const b = withoutQueued(batch, skip);
-    await this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])));
-    await this.#apply(b);
+    await this.#applyKnown(withoutQueued(batch, skip));
   }
 
   /** Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
@@ -441,7 +534,7 @@ export class ReplicaEngine {
     if (!conflict) throw coded("NOT_FOUND", `no conflict is kept for ${id}`);
     let remote = conflict.remote;
     try {
-      remote = await this.#fetch(conflict.kind, id);
+      remote = await this.fetchRecord(conflict.kind, id);
     } catch {
       // offline: the copy kept with the conflict
     }
@@ -453,7 +546,7 @@ export class ReplicaEngine {
         : conflict.kind === "labels"
           ? { labels: remote ?? [] }
           : (remote ? { templates: [remote] } : { deleted: { templates: [id] } });
-      await this.#apply(batch);
+      await this.applyBatch(batch);
     }
     const known = remote && !Array.isArray(remote) && typeof remote.updated_at === "string" ? remote.updated_at : undefined;
     await this.store.set({ [`conflict:${id}`]: undefined, ...(known ? { [`known:${id}`]: known } : {}) });
@@ -464,97 +557,9 @@ export class ReplicaEngine {
     else this.#post({ type: "kick" });
   }
 
-  // ---- pull ------------------------------------------------------------------------------------
-
-  async #queuedIds() {
+  /** The ids of every queued entry (records a pull must not overwrite). */
+  async queuedIds() {
     return new Set((await this.store.list()).flatMap(idsOf));
-  }
-
-  /** Brings the replica up to the server: a full pull without the `complete` marker, else the feed from the kept cursor. Resolves with how many changes were applied. */
-  async #pull() {
-    if (!(await this.store.get("complete"))) return this.#fullPull();
-    let applied = 0;
-    for (let more = true; more && !this.closed; ) {
-      const cursor = await this.store.get("cursor");
-      let page;
-      try {
-        page = JSON.parse((await this.client.call("changes", JSON.stringify({ query: { since: cursor, limit: 500 } })))[0]);
-      } catch (thrown) {
-        const err = errorOf(thrown);
-        if (err.details?.reason === "CURSOR_AHEAD") {
-          await this.store.set({ complete: undefined });
-          return this.#fullPull();
-        }
-        throw thrown;
-      }
-      applied += await this.#applyChanges(page.changes ?? []);
-      await this.store.set({ cursor: page.cursor });
-      more = page.more === true;
-    }
-    return applied;
-  }
-
-  async #fullPull() {
-    const head = JSON.parse((await this.client.call("changes", JSON.stringify({ query: { since: "now" } })))[0]);
-    const bundle = JSON.parse((await this.client.call("exportAll", "{}"))[0]);
-    const batch = {
-      templates: bundle.workflow_templates ?? [],
-      specs: bundle.template_specs ?? [],
-      ratings: bundle.ratings ?? [],
-      labels: bundle.template_labels ?? [],
-      builtin_stats: bundle.builtin_stats ?? [],
-    };
-    const b = withoutQueued(batch, await this.#queuedIds());
-    await this.#apply(b);
-    await this.store.set({
-      ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])),
-      cursor: head.cursor,
-      complete: true,
-    });
-    return b.templates.length + b.specs.length;
-  }
-
-  /** Re-reads what `changes` name and applies it (records with queued entries excepted). */
-  async #applyChanges(changes) {
-    if (!changes.length) return 0;
-    const last = new Map();
-    for (const c of changes) {
-      if (c && typeof c.id === "string") last.set(`${c.kind} ${c.id} ${c.label ?? ""}`, c);
-    }
-    const skip = await this.#queuedIds();
-    const batch = { templates: [], specs: [], labels: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [] } };
-    let ratings = false;
-    const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => async () => {
-      if (c.kind === "template") {
-        if (c.op === "delete") return void batch.deleted.templates.push(c.id);
-        // Whatever this user may read is kept: their own records, and other users' public
-        // templates heard live (so subscribers hear them, and discover offline finds them).
-        const rec = await this.#fetch("template", c.id);
-        rec ? batch.templates.push(rec) : batch.deleted.templates.push(c.id);
-      } else if (c.kind === "spec") {
-        if (c.op === "delete") return void batch.deleted.specs.push(c.id);
-        const rec = await this.#fetch("spec", c.id);
-        rec ? batch.specs.push(rec) : batch.deleted.specs.push(c.id);
-      } else if (c.kind === "label") {
-        if (c.op === "delete" && typeof c.label === "string") return void batch.deleted.labels.push({ template_id: c.id, label: c.label });
-        const list = await this.#fetch("labels", c.id);
-        if (Array.isArray(list)) batch.labels.push(...list);
-      } else if (c.kind === "rating") {
-        ratings = true;
-      } else if (c.kind === "builtin_stats") {
-        const rec = await this.#fetch("template", c.id);
-        if (rec) batch.builtin_stats.push(statsOf(rec));
-      }
-    });
-    for (let i = 0; i < jobs.length; i += PULL_PARALLEL) await Promise.all(jobs.slice(i, i + PULL_PARALLEL).map((j) => j()));
-    if (ratings) {
-      // This user's rating rows (set from another device): the export holds them.
-      const bundle = JSON.parse((await this.client.call("exportAll", "{}"))[0]);
-      batch.ratings = bundle.ratings ?? [];
-    }
-    await this.store.set(Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])));
-    await this.#apply(batch);
-    return last.size;
   }
 
   // ---- reads the replica does not hold ------------------------------------------------------------
@@ -567,23 +572,23 @@ export class ReplicaEngine {
     if (this.closed || this.error) return false;
     try {
       if (kind === "spec") {
-        const rec = await this.#fetch("spec", id);
+        const rec = await this.fetchRecord("spec", id);
         if (!rec) return false;
-        await this.#apply({ specs: [rec] });
+        await this.#applyKnown({ specs: [rec] });
         return true;
       }
-      const rec = await this.#fetch("template", id);
+      const rec = await this.fetchRecord("template", id);
       if (!rec) return false;
       const chain = [rec];
       for (let base = rec.base_template_id; typeof base === "string" && chain.length < 64; ) {
         if (await this.o.local("template", base)) break;
-        const b = await this.#fetch("template", base);
+        const b = await this.fetchRecord("template", base);
         if (!b) break;
         chain.push(b);
         base = b.base_template_id;
       }
-      const batch = withoutQueued({ templates: chain }, await this.#queuedIds());
-      await this.#apply(batch);
+      const batch = withoutQueued({ templates: chain }, await this.queuedIds());
+      await this.#applyKnown(batch);
       return batch.templates.length > 0;
     } catch (e) {
       if (errorOf(e).code === "NETWORK") this.#setState("offline");

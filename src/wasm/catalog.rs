@@ -81,8 +81,10 @@ macro_rules! fetch_route {
 /// local core runs `$local` with `$new` = None; the server takes the call; a replica queues the
 /// call and runs `$local` on the replica, with `$new` = a fresh ULID for a create-like write
 /// (`creates`), which the queued call carries as `?id=`. `$p`: the record's boundary problems.
+/// `@opts`: the write's `WriteOptions`, whose `ifMatch` a replica reads as its own
+/// (`Replica::local_if_match`).
 macro_rules! write {
-    ($self:ident, $promise:ident, $p:ident, $endpoint:literal, $args:expr, creates: $creates:literal, $finish:ident, $c:ident, $new:ident => $local:expr) => {{
+    ($self:ident, $promise:ident, $p:ident, $endpoint:literal, $args:expr, creates: $creates:literal, $(@ $o:ident,)? $finish:ident, $c:ident, $new:ident => $local:expr) => {{
         let args: Value = $args;
         match &$self.api {
             Api::Local($c) => {
@@ -100,6 +102,8 @@ macro_rules! write {
             Api::Replica(rep) => {
                 let ($c, rep) = (rep.core(), rep.clone());
                 $promise(&$self.closed, async move {
+                    // The app's ifMatch may be the server's updated_at (a copy read online).
+                    $( let $o = rep.local_if_match($endpoint, &args, $o).await; )?
                     let created = if $creates { Some(super::new_id()) } else { None };
                     #[allow(unused_variables)]
                     let $new = created.as_deref();
@@ -219,7 +223,7 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let (patch, p) = record(&patch);
         let opts = try_js!(write_options(&options));
-        write!(self, promise, p, "update", json!({ "id": id, "body": patch.clone(), "ifMatch": opts.if_match }), creates: false, same, c, new => c.update(&id, patch, opts).await)
+        write!(self, promise, p, "update", json!({ "id": id, "body": patch.clone(), "ifMatch": opts.if_match }), creates: false, @opts, same, c, new => c.update(&id, patch, opts).await)
     }
 
     #[wasm_bindgen(js_name = newVersion, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -238,7 +242,7 @@ impl TemplateCatalog {
             Some(try_js!(changelog.as_string().ok_or_else(|| err(Error::invalid("changelog must be a string")))))
         };
         let opts = try_js!(write_options(&options));
-        write!(self, promise, p, "newVersion", json!({ "id": id, "body": { "patch": patch.clone(), "changelog": changelog.clone() }, "ifMatch": opts.if_match }), creates: true, same, c, new => c.new_version_as(new, &id, patch, changelog, opts).await)
+        write!(self, promise, p, "newVersion", json!({ "id": id, "body": { "patch": patch.clone(), "changelog": changelog.clone() }, "ifMatch": opts.if_match }), creates: true, @opts, same, c, new => c.new_version_as(new, &id, patch, changelog, opts).await)
     }
 
     /// `versions(id)`, or with `{ withLabels: true }` each version as `{ record, labels }`.
@@ -325,7 +329,7 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let (changelog, opts) = try_js!(restore_options(&options));
         let p = None;
-        write!(self, promise, p, "restoreVersion", json!({ "id": id, "body": { "changelog": changelog.clone() }, "ifMatch": opts.if_match }), creates: true, same, c, new => c.restore_version_as(new, &id, changelog, opts).await)
+        write!(self, promise, p, "restoreVersion", json!({ "id": id, "body": { "changelog": changelog.clone() }, "ifMatch": opts.if_match }), creates: true, @opts, same, c, new => c.restore_version_as(new, &id, changelog, opts).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Change[]>")]
@@ -450,7 +454,7 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let (patch, p) = record(&patch);
         let opts = try_js!(write_options(&options));
-        write!(self, promise, p, "updateSpec", json!({ "id": id, "body": patch.clone(), "ifMatch": opts.if_match }), creates: false, same, c, new => c.update_spec(&id, patch, opts).await)
+        write!(self, promise, p, "updateSpec", json!({ "id": id, "body": patch.clone(), "ifMatch": opts.if_match }), creates: false, @opts, same, c, new => c.update_spec(&id, patch, opts).await)
     }
 
     #[wasm_bindgen(js_name = deleteSpec, unchecked_return_type = "Promise<void>")]

@@ -16,7 +16,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use super::convert::err;
 use super::remote::failure;
 use super::store::{AnyStore, Backend, WasmEnv};
-use crate::catalog::{Catalog, RemoteBatch};
+use crate::catalog::{Catalog, RemoteBatch, WriteOptions};
 use crate::error::{Error, Result};
 use crate::store::indexeddb::IndexedDbStore;
 
@@ -53,13 +53,23 @@ extern "C" {
     fn call(this: &ReplicaEngine, name: &str, args: &str) -> Promise;
     #[wasm_bindgen(method)]
     fn close(this: &ReplicaEngine);
+    #[wasm_bindgen(method)]
+    fn lock(this: &ReplicaEngine) -> Promise;
+    #[wasm_bindgen(method, js_name = localIfMatch)]
+    fn local_if_match(this: &ReplicaEngine, kind: &str, id: &str, if_match: &str) -> Promise;
 }
 
-// js/replica.js imports js/outbox.js: naming it here makes wasm-bindgen ship it beside.
+// js/replica.js imports js/outbox.js and js/pull.js: naming them here makes wasm-bindgen ship
+// them beside it.
 #[wasm_bindgen(module = "/js/outbox.js")]
 extern "C" {
     #[wasm_bindgen(js_name = idsOf)]
     fn outbox_ids_of(entry: &JsValue) -> JsValue;
+}
+#[wasm_bindgen(module = "/js/pull.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = pull)]
+    fn pull_snippet(engine: &JsValue) -> Promise;
 }
 
 /// `replica: true | { dbName }` of the open options.
@@ -179,11 +189,18 @@ impl Replica {
         if let Some(id) = &created {
             args["query"] = serde_json::json!({ "id": id });
         }
+        self.ensure_held(endpoint, &args).await;
         let target = self.target(endpoint, &args, created.as_deref()).await;
         let key = super::new_id();
         let seq = JsFuture::from(self.engine.enqueue(endpoint, &args.to_string(), created, &key, target)).await.map_err(|e| failure(&e))?;
         let seq = seq.as_f64().ok_or_else(|| Error::StorageUnavailable("the outbox gave no sequence number".into()))?;
-        match local.await {
+        // No server copy is applied in this tab while the local write reads and commits.
+        let release: Option<Function> = JsFuture::from(self.engine.lock()).await.ok().and_then(|f| f.dyn_into().ok());
+        let answer = local.await;
+        if let Some(r) = release {
+            let _ = r.call0(&JsValue::NULL);
+        }
+        match answer {
             Ok(v) => {
                 JsFuture::from(self.engine.written(seq)).await.map_err(|e| failure(&e))?;
                 Ok(v)
@@ -193,6 +210,35 @@ impl Replica {
                 Err(e)
             }
         }
+    }
+
+    /// A write on a record the replica does not hold yet (rating another user's public
+    /// template found by an online `discover`) first brings it from the server, when reachable,
+    /// so the local rules can run on it.
+    async fn ensure_held(&self, endpoint: &str, args: &Value) {
+        let Some(id) = args.get("id").and_then(Value::as_str) else { return };
+        let spec = matches!(endpoint, "updateSpec" | "deleteSpec" | "instantiateSpec");
+        let held = if spec { self.core.get_spec(id).await.map(drop) } else { self.core.get(id).await.map(drop) };
+        if matches!(held, Err(ref e) if missing(e)) {
+            self.fetch_missing(if spec { "spec" } else { "template" }, id).await;
+        }
+    }
+
+    /// The app's `ifMatch` as the replica's own: the replica holds server copies, so the
+    /// `updated_at` an app got from its own write before that write was pushed has since been
+    /// replaced by the server's (js/replica.js `aliasOwn` keeps it as an alias). Taken as the
+    /// replica's current one when no write of the record is queued and it is that alias or the
+    /// server value this client knows; anything else is checked as given.
+    pub async fn local_if_match(&self, endpoint: &str, args: &Value, mut opts: WriteOptions) -> WriteOptions {
+        let Some(m) = opts.if_match.clone() else { return opts };
+        let Some(target) = self.target(endpoint, args, None).await else { return opts };
+        let kind = if endpoint == "updateSpec" { "spec" } else { "template" };
+        if let Ok(v) = JsFuture::from(self.engine.local_if_match(kind, &target, &m)).await {
+            if let Some(local) = v.as_string() {
+                opts.if_match = Some(local);
+            }
+        }
+        opts
     }
 
     /// The record whose server `updated_at` is the push's If-Match (or whose id a create
@@ -266,8 +312,8 @@ pub fn offline_page<T: serde::Serialize>(page: T) -> Result<Value> {
 }
 
 #[allow(dead_code)]
-fn keep_outbox_snippet(entry: &JsValue) -> JsValue {
-    outbox_ids_of(entry)
+fn keep_snippets(entry: &JsValue) -> (JsValue, Promise) {
+    (outbox_ids_of(entry), pull_snippet(entry))
 }
 
 // ---- the sync methods (every storage has them; only a replica has anything to sync) -----------

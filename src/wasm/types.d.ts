@@ -420,7 +420,9 @@ export interface UsageRun {
  * (400 `CURSOR_AHEAD`: its database was restored) and started again from its head: changes may
  * have been missed, so re-read what you show; `{ kind: "storage", op: "error" }` means the
  * server refused the feed (a 4xx, e.g. 401): no more external events until the next
- * `subscribe` call reconnects it (README "Live updates on remote").
+ * `subscribe` call reconnects it (README "Live updates on remote"). An offline replica
+ * (`replica: true`) also sends `ConflictEvent`, `SyncEvent` and `RejectedEvent` (README
+ * "Offline replica"); its pulled server changes are record events with `external: true`.
  */
 export type ChangeEvent = RecordChangeEvent | ConflictEvent | SyncEvent | RejectedEvent;
 
@@ -499,9 +501,12 @@ export interface OutboxEntry {
   at: string;
 }
 
-/** A queued write the server refused (`sync()`'s `rejected`, and `RejectedEvent`). */
+/**
+ * A queued write the server refused (`sync()`'s `rejected`, and `RejectedEvent`), or (event
+ * only, `endpoint: "pull"`, `seq: null`) a server record the replica refused to store.
+ */
 export interface RejectedWrite {
-  seq: number;
+  seq: number | null;
   endpoint: string;
   id: string | null;
   error: { code: ErrorCode; message: string; details: unknown };

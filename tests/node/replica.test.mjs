@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as wt from "../../pkg/node.mjs";
 import { backoffDelay, errorOf, BACKOFF_MIN_MS, BACKOFF_MAX_MS } from "../../js/replica.js";
-import { batchOfAnswer, withoutQueued, idsOf, knownOf, KNOWN_IF_MATCH } from "../../js/outbox.js";
+import { batchOfAnswer, withoutQueued, idsOf, knownOf, splitBatch, KNOWN_IF_MATCH } from "../../js/outbox.js";
 
 const { TemplateCatalog } = wt;
 const USER = "01J0NDRP000000000000000001";
@@ -105,4 +105,19 @@ test("engine errors: coded rejections pass through; a fault of the engine is not
   assert.deepEqual(errorOf(JSON.stringify({ code: "CONFLICT", message: "m", details: null })), { code: "CONFLICT", message: "m", details: null });
   assert.equal(errorOf(new ReferenceError("x is not defined")).code, "STORAGE_UNAVAILABLE");
   assert.equal(errorOf("not json").code, "STORAGE_UNAVAILABLE");
+});
+
+test("a refused batch is retried record by record, what a record needs first", () => {
+  const parts = splitBatch({
+    deleted: { templates: ["D"], labels: [{ template_id: "A", label: "prod" }] },
+    labels: [{ template_id: "A", label: "dev" }],
+    templates: [{ id: "A" }, { id: "B" }],
+    specs: [{ id: "S" }],
+    ratings: [{ template_id: "A" }],
+    builtin_stats: [{ id: "X" }],
+  });
+  assert.deepEqual(parts.map((x) => [x.id, Object.keys(x.batch)[0]]), [
+    ["A", "templates"], ["B", "templates"], ["S", "specs"], ["A", "ratings"], ["A", "labels"], ["X", "builtin_stats"], ["D", "deleted"], ["A", "deleted"],
+  ]);
+  assert.deepEqual(splitBatch({}), []);
 });

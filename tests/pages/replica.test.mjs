@@ -61,7 +61,7 @@ const fresh = () => `wt-replica-page-${Date.now()}-${n++}`;
 async function page() {
   const p = await browser.newPage();
   p.on("pageerror", (e) => console.error("page error:", e));
-  const net = { online: true, seen: [], user: USER };
+  const net = { online: true, seen: [], user: USER, exported: [] };
   await p.route(`${base}/srv/**`, (route) => {
     const req = route.request();
     const url = new URL(req.url());
@@ -71,7 +71,7 @@ async function page() {
     if (url.pathname === "/srv/v1/me") return json(200, { user_id: net.user });
     if (url.pathname === "/srv/v1/changes" && url.searchParams.get("since") === "now") return json(200, { changes: [], cursor: "7", more: false });
     if (url.pathname === "/srv/v1/changes") return json(200, { changes: [], cursor: url.searchParams.get("since") ?? "7", more: false });
-    if (url.pathname === "/srv/v1/export") return json(200, { format_version: 1, workflow_templates: [], template_specs: [], ratings: [], builtin_stats: [], template_labels: [] });
+    if (url.pathname === "/srv/v1/export") return json(200, { format_version: 1, workflow_templates: net.exported, template_specs: [], ratings: [], builtin_stats: [], template_labels: [] });
     return route.abort("internetdisconnected");
   });
   await p.goto(`${base}/tests/pages/fixture.html`);
@@ -143,7 +143,7 @@ test("writes made offline are queued in call order, with their ids, and survive 
   second.net.online = false;
   assert.equal(await open(second.p, dbName), "ok");
   // The leader tries at once, fails, and waits out its backoff.
-  await second.p.waitForFunction(() => window.cat.syncState().state === "offline", null, { timeout: 10000 });
+  await second.p.waitForFunction(() => window.events.some((e) => e.kind === "sync" && e.state === "offline"), null, { timeout: 15000 });
   const after = await run(second.p, async (cat, ids) => ({
     pending: (await cat.pending()).map((e) => [e.seq, e.endpoint, e.id]),
     t: (await cat.get(ids.t)).description,
@@ -151,9 +151,14 @@ test("writes made offline are queued in call order, with their ids, and survive 
     state: cat.syncState(),
   }), { t: made.t.id });
   assert.deepEqual(after.pending, q.map((e) => [e.seq, e.endpoint, e.id]));
+  // Subscribers heard the sync state: offline with the 5 queued writes.
+  const heard = await second.p.evaluate(() => window.events.filter((e) => e.kind === "sync"));
+  assert.ok(heard.some((e) => e.op === "state" && e.state === "offline" && e.pending === 5 && e.id === null && e.external === false), JSON.stringify(heard));
   assert.equal(after.t, "edited offline");
   assert.deepEqual(after.versions, [2, 1]);
-  assert.deepEqual(after.state, { state: "offline", pending: 5 });
+  // (The leader retries on its backoff timer: "syncing" for a moment, then "offline" again.)
+  assert.ok(["offline", "syncing"].includes(after.state.state), JSON.stringify(after.state));
+  assert.equal(after.state.pending, 5);
   // sync() while unreachable: NETWORK, and nothing is lost.
   const synced = await run(second.p, async (cat) => ({ s: await cat.sync().catch((e) => e.code), n: (await cat.pending()).length }));
   assert.deepEqual(synced, { s: "NETWORK", n: 5 });
@@ -226,6 +231,11 @@ test("Web Lock: only the leader tab pushes; a second catalog on the replica queu
   for (let i = 0; i < 100 && pushOf(a.net.seen) === 0; i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(pushOf(a.net.seen) >= 1, `the leader pushed: ${a.net.seen}`);
   assert.equal(pushOf(b.net.seen), 0, `the second tab sent nothing: ${b.net.seen}`);
+  // The second tab's sync() is run by the leader and answered over the channel (here: the
+  // server is unreachable), long before the follower's own 60 s wait would give up.
+  const started = Date.now();
+  assert.equal(await run(b.p, (cat) => cat.sync().then(() => "resolved", (e) => e.code)), "NETWORK");
+  assert.ok(Date.now() - started < 30000);
   // Both tabs see the one queued write.
   assert.deepEqual(await run(a.p, async (cat) => (await cat.pending()).map((e) => e.id)), [t.id]);
   // The leader goes away: the second tab takes the lock and pushes.
@@ -236,4 +246,25 @@ test("Web Lock: only the leader tab pushes; a second catalog on the replica queu
   assert.ok(pushOf(b.net.seen) >= 1, `the new leader pushed: ${b.net.seen}`);
   await run(b.p, (cat) => cat.close());
   await b.p.close();
+});
+
+test("a server record the replica refuses is left out; the others are kept and sync goes on", async () => {
+  const { p, net } = await page();
+  // Two well-formed records of this user (made by a memory catalog), one then corrupted.
+  const [good, bad] = await p.evaluate(async (USER) => {
+    const mem = await window.wt.TemplateCatalog.open({ userId: USER, storage: "memory" });
+    const a = await mem.create({ name: "Good", workflow_type: "plain" });
+    const b = await mem.create({ name: "Bad", workflow_type: "plain" });
+    return [a, { ...b, config_hash: "0".repeat(64) }];
+  }, USER);
+  net.exported = [bad, good];
+  assert.equal(await open(p, fresh()), "ok");
+  const out = await run(p, async (cat, ids) => ({
+    good: (await cat.get(ids.good)).name,
+    bad: await cat.get(ids.bad).then(() => "held", (e) => e.code),
+    sync: await cat.sync().then((r) => r.pushed, (e) => e.code),
+  }), { good: good.id, bad: bad.id });
+  assert.deepEqual(out, { good: "Good", bad: "NOT_FOUND", sync: 0 });
+  await run(p, (cat) => cat.close());
+  await p.close();
 });

@@ -134,10 +134,10 @@ test("offline writes reach the server once each, in order, under the replica's i
   const offline = await run(p, async (cat, direct, t) => {
     const cur = await cat.get(t.id);
     const u = await cat.update(t.id, { description: "edited offline" }, { ifMatch: cur.updated_at });
-    await cat.rate(t.id, 5);
+    const rated = await cat.rate(t.id, 5);
     const made = await cat.create({ name: "Made offline", workflow_type: "plain" });
     const v2 = await cat.newVersion(made.id, { description: "v2 offline" });
-    return { u, made, v2, pending: (await cat.pending()).map((e) => e.endpoint), sync: await cat.sync().catch((e) => e.code) };
+    return { u, rated, made, v2, pending: (await cat.pending()).map((e) => e.endpoint), sync: await cat.sync().catch((e) => e.code) };
   }, t);
   assert.deepEqual(offline.pending, ["update", "rate", "create", "newVersion"]);
   assert.equal(offline.sync, "NETWORK");
@@ -164,8 +164,18 @@ test("offline writes reach the server once each, in order, under the replica's i
   assert.equal(onServer.v2, "v2 offline");
   assert.deepEqual(onServer.mine, ["Made offline", "Made offline", "Pushed online"]);
   assert.deepEqual(onServer.pending, []);
-  // The replica now holds the server's copy (its timestamps).
+  // The replica now holds the server's copies (timestamps, aggregates); the updated_at the app
+  // got from its own last write before the push is still a valid ifMatch (nothing else changed
+  // the record meanwhile).
+  assert.equal(onServer.local.rating, 5);
   assert.equal(onServer.local.updated_at, onServer.t.updated_at);
+  assert.notEqual(offline.rated.updated_at, onServer.t.updated_at);
+  const again = await run(p, async (cat, direct, a) => {
+    const u = await cat.update(a.id, { description: "after the sync" }, { ifMatch: a.ifMatch });
+    await cat.sync();
+    return { local: u.description, server: (await direct.get(a.id)).description, pending: (await cat.pending()).length };
+  }, { id: t.id, ifMatch: offline.rated.updated_at });
+  assert.deepEqual(again, { local: "after the sync", server: "after the sync", pending: 0 });
   // A second sync pushes nothing.
   assert.equal((await run(p, (cat) => cat.sync())).pushed, 0);
   await run(p, (cat, direct) => { cat.close(); direct.close(); });
@@ -198,6 +208,8 @@ test("another device's edit made meanwhile is a conflict, not an overwrite; both
     // Not overwritten on the server; the replica keeps the local edit until resolved.
     assert.equal(await run(p, async (cat, direct, id) => (await direct.get(id)).description, t.id), theirs.description);
     assert.equal((await run(p, (cat) => cat.pending())).length, 1);
+    // The pull after the push saw the other device's change, and left the local edit alone.
+    assert.equal(await run(p, async (cat, direct, id) => (await cat.get(id)).description, t.id), mine.description);
     assert.equal(await run(p, (cat, direct, a) => cat.resolveConflict(a.id, a.choice).then(() => "done"), { id: t.id, choice }), "done");
     await run(p, (cat) => cat.sync());
     const after = await run(p, async (cat, direct, id) => ({ local: (await cat.get(id)).description, server: (await direct.get(id)).description, pending: (await cat.pending()).length, conflicts: (await cat.sync()).conflicts.length }), t.id);
@@ -223,15 +235,21 @@ test("another user's public change is heard live and kept; a new replica pulls w
     return t;
   });
   await run(p, (cat) => cat.close());
-  const second = await p.evaluate(async ({ serverUrl, a, id }) => {
+  const second = await p.evaluate(async ({ serverUrl, a, id, theirs }) => {
     const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName: `fresh-${Date.now()}` } });
     try {
-      return (await c.get(id)).name;
+      const name = (await c.get(id)).name;
+      // Rating another user's public template this replica never read (not in its pull): it
+      // is brought from the server first, rated locally, and the rating is pushed.
+      const rated = await c.rate(theirs, 3).then((t) => t.rating, (e) => e.code);
+      await c.sync(); // (the leader may have pushed it already: what counts is the server's copy)
+      return { name, rated, pending: (await c.pending()).length };
     } finally {
       c.close();
     }
-  }, { serverUrl, a: users[0], id: mine.id });
-  assert.equal(second, mine.name);
+  }, { serverUrl, a: users[0], id: mine.id, theirs: theirs.id });
+  assert.deepEqual(second, { name: mine.name, rated: 3, pending: 0 });
+  assert.equal(await run(p, async (cat, direct, id) => (await direct.get(id)).rating, theirs.id), 3);
   await run(p, (cat, direct) => direct.close());
   await p.close();
 });

@@ -1,0 +1,112 @@
+// The pull of an offline replica's sync engine (js/replica.js; README "Offline replica"): a full
+// pull (the feed's head, then the export) when the replica has no `complete` marker, else the
+// change feed from the kept cursor, re-reading what each change names. `e` is the engine
+// (its client, store, hooks, applyBatch, fetchRecord, queuedIds). A record with queued entries
+// is never overwritten: its server copy stays the base a conflict is found against.
+
+import { errorOf, knownOf, statsOf, withoutQueued } from "./outbox.js";
+
+// Concurrent re-reads during a pull.
+const PULL_PARALLEL = 6;
+
+/** Brings the replica up to the server: a full pull without the `complete` marker, else the feed from the kept cursor. Resolves with how many changes were applied. */
+export async function pull(e) {
+  if (!(await e.store.get("complete"))) return fullPull(e);
+  let applied = 0;
+  for (let more = true; more && !e.closed; ) {
+    const cursor = await e.store.get("cursor");
+    let page;
+    try {
+      page = JSON.parse((await e.client.call("changes", JSON.stringify({ query: { since: cursor, limit: 500 } })))[0]);
+    } catch (thrown) {
+      const err = errorOf(thrown);
+      if (err.details?.reason === "CURSOR_AHEAD") {
+        await e.store.set({ complete: undefined });
+        return fullPull(e);
+      }
+      throw thrown;
+    }
+    applied += await applyChanges(e, page.changes ?? []);
+    await e.store.set({ cursor: page.cursor });
+    more = page.more === true;
+  }
+  return applied;
+}
+
+/** The feed's head, then everything the user owns (the export), in one commit; then the cursor and the `complete` marker. */
+export async function fullPull(e) {
+  const head = JSON.parse((await e.client.call("changes", JSON.stringify({ query: { since: "now" } })))[0]);
+  const bundle = JSON.parse((await e.client.call("exportAll", "{}"))[0]);
+  const batch = {
+    templates: bundle.workflow_templates ?? [],
+    specs: bundle.template_specs ?? [],
+    ratings: bundle.ratings ?? [],
+    labels: bundle.template_labels ?? [],
+    builtin_stats: bundle.builtin_stats ?? [],
+  };
+  const b = withoutQueued(batch, await e.queuedIds());
+  await e.applyBatch(b);
+  await e.store.set({
+    ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])),
+    cursor: head.cursor,
+    complete: true,
+  });
+  return b.templates.length + b.specs.length;
+}
+
+/** Re-reads what `changes` name and applies it (records with queued entries excepted). */
+async function applyChanges(e, changes) {
+  if (!changes.length) return 0;
+  const last = new Map();
+  for (const c of changes) {
+    if (c && typeof c.id === "string") last.set(`${c.kind} ${c.id} ${c.label ?? ""}`, c);
+  }
+  const skip = await e.queuedIds();
+  const batch = { templates: [], specs: [], labels: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [] } };
+  let ratings = false;
+  const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => async () => {
+    if (c.kind === "template") {
+      if (c.op === "delete") return void batch.deleted.templates.push(c.id);
+      // Whatever this user may read is kept: their own records, and other users' public
+      // templates heard live (so subscribers hear them, and discover offline finds them).
+      const rec = await e.fetchRecord("template", c.id);
+      rec ? batch.templates.push(rec) : batch.deleted.templates.push(c.id);
+    } else if (c.kind === "spec") {
+      if (c.op === "delete") return void batch.deleted.specs.push(c.id);
+      const rec = await e.fetchRecord("spec", c.id);
+      rec ? batch.specs.push(rec) : batch.deleted.specs.push(c.id);
+    } else if (c.kind === "label") {
+      // The lineage's labels as they are now: a label deleted here may have moved (a later
+      // put in the lineage), and only one that is really gone is deleted.
+      const list = await e.fetchRecord("labels", c.id);
+      if (Array.isArray(list)) batch.labels.push(...list);
+      const gone = typeof c.label === "string" && !(Array.isArray(list) && list.some((l) => l.label === c.label));
+      if (c.op === "delete" && gone) batch.deleted.labels.push({ template_id: c.id, label: c.label });
+    } else if (c.kind === "rating") {
+      ratings = true;
+    } else if (c.kind === "builtin_stats") {
+      const rec = await e.fetchRecord("template", c.id);
+      if (rec) batch.builtin_stats.push(statsOf(rec));
+    }
+  });
+  for (let i = 0; i < jobs.length; i += PULL_PARALLEL) await Promise.all(jobs.slice(i, i + PULL_PARALLEL).map((j) => j()));
+  const labelKeys = new Set();
+  batch.labels = batch.labels.filter((l) => !labelKeys.has(`${l.template_id} ${l.label}`) && labelKeys.add(`${l.template_id} ${l.label}`));
+  if (ratings) {
+    // This user's rating rows (set from another device): the export holds them.
+    const bundle = JSON.parse((await e.client.call("exportAll", "{}"))[0]);
+    batch.ratings = bundle.ratings ?? [];
+  }
+  // A re-read whose updated_at is the one this client knows is its own write coming back:
+  // the replica's updated_at it replaces is kept as an alias (ReplicaEngine.aliasOwn).
+  const echoes = new Set();
+  for (const r of [...batch.templates, ...batch.specs]) {
+    if (r.updated_at === (await e.store.get(`known:${r.id}`))) echoes.add(r.id);
+  }
+  // A change made elsewhere ends the aliases of the record (an app's older ifMatch is stale).
+  const foreign = [...batch.templates, ...batch.specs].filter((r) => !echoes.has(r.id)).map((r) => [`alias:${r.id}`, undefined]);
+  await e.store.set({ ...Object.fromEntries(foreign), ...Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])) });
+  await e.aliasOwn(batch, echoes);
+  await e.applyBatch(batch);
+  return last.size;
+}
