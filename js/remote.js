@@ -219,6 +219,7 @@ export class RemoteClient {
     this.base = base;
     this.token = token;
     this.writing = 0; // writes in flight: feed changes wait until their echoes are known
+    this.idle = []; // resolvers waiting for writing == 0 (the feed's head read)
     this.echoes = []; // [key, expiry]
     this.held = [];
     this.feed = null; // { deliver, cursor, abort, timer }
@@ -226,6 +227,12 @@ export class RemoteClient {
 
   async call(name, argsJson) {
     const write = (ENDPOINTS[name][3] ?? []).length > 0;
+    // A write never overlaps the feed's read of its head (`since=now`): if it did, the head's
+    // cursor could be from before the write's row or after it, and nothing tells which (an
+    // unexpected echo comes back as another client's change; a wrongly expected one swallows
+    // another client's change). Writes wait for a head read under way; the head read waits for
+    // the writes already in flight (#run).
+    while (write && this.feed?.reading) await this.feed.reading.promise;
     // An echo is expected only when the feed that will carry it already holds a cursor from
     // before this write (and still holds it, in the same epoch, when the write is done): with no
     // feed, or one that starts later (from `since=now`, after the write's row), the row never
@@ -243,6 +250,7 @@ export class RemoteClient {
     } finally {
       if (write) {
         this.writing--;
+        if (this.writing === 0) for (const wake of this.idle.splice(0)) wake();
         this.#flush();
       }
     }
@@ -256,7 +264,8 @@ export class RemoteClient {
   startFeed(deliver, connected = null) {
     if (this.feed) return;
     // epoch: bumped whenever the cursor is replaced (not advanced), which voids echoes.
-    const feed = { deliver, connected, cursor: null, epoch: 0, abort: null, timer: null };
+    // reading: while the head is read, { promise, resolve } that writes wait on.
+    const feed = { deliver, connected, cursor: null, epoch: 0, abort: null, timer: null, reading: null };
     this.feed = feed;
     this.#run(feed).catch(() => {});
   }
@@ -268,6 +277,8 @@ export class RemoteClient {
     this.held = [];
     this.echoes = [];
     if (feed) {
+      feed.reading?.resolve();
+      feed.reading = null;
       clearTimeout(feed.timer);
       feed.abort?.abort();
     }
@@ -331,9 +342,21 @@ export class RemoteClient {
     while (this.feed === feed) {
       try {
         if (feed.cursor === null) {
-          // A concrete cursor first: a reconnect then resumes from it, whenever it happens.
-          const head = await remoteCall(this.base, this.token, "changes", JSON.stringify({ query: { since: "now" } }));
-          feed.cursor = JSON.parse(head[0]).cursor;
+          // A concrete cursor first: a reconnect then resumes from it, whenever it happens. New
+          // writes wait from now on; the writes in flight finish first, so every write is either
+          // wholly before the head (its row is not delivered) or after it (its echo is expected).
+          let resolve;
+          const gate = { promise: new Promise((r) => { resolve = r; }), resolve };
+          feed.reading = gate;
+          try {
+            while (this.writing > 0) await new Promise((r) => this.idle.push(r));
+            if (this.feed !== feed) return;
+            const head = await remoteCall(this.base, this.token, "changes", JSON.stringify({ query: { since: "now" } }));
+            feed.cursor = JSON.parse(head[0]).cursor;
+          } finally {
+            if (feed.reading === gate) feed.reading = null;
+            gate.resolve();
+          }
         }
         const opened = Date.now();
         const ended = await this.#stream(feed, () => {

@@ -9,6 +9,7 @@ import * as popular from "./views/popular.js";
 import * as template from "./views/template.js";
 import * as specs from "./views/specs.js";
 import * as data from "./views/data.js";
+import { followSync, onSyncEvent } from "./sync.js";
 
 /** Demo users to act as (access control is per user id). Against a server (`?remote=URL`)
  * they are the server's users from remote-users.local.json, written by `npm run start:remote`. */
@@ -38,8 +39,12 @@ export const app = {
   },
 };
 
-/** `?remote=URL`: the editor works on the reference server instead of this browser's storage. */
+/** `?remote=URL`: the editor works on the reference server instead of this browser's storage.
+ * With `&replica=1`, through an offline replica in IndexedDB (it keeps working while the server
+ * is away). Not the default yet: a replica answers the versions and labels of another user's
+ * lineage from the part it holds (README "Template editor"). */
 const REMOTE = new URLSearchParams(location.search).get("remote");
+const REPLICA = REMOTE !== null && new URLSearchParams(location.search).get("replica") === "1";
 let tokens = new Map();
 
 async function loadRemoteUsers() {
@@ -54,7 +59,7 @@ async function loadRemoteUsers() {
  * the server when the page was opened with `?remote=URL`. */
 async function openCatalog(userId) {
   if (REMOTE) {
-    const catalog = await wt.TemplateCatalog.open({ userId, storage: "remote", baseUrl: REMOTE, token: tokens.get(userId) });
+    const catalog = await wt.TemplateCatalog.open({ userId, storage: "remote", baseUrl: REMOTE, token: tokens.get(userId), ...(REPLICA ? { replica: true } : {}) });
     return { catalog, storage: "remote", tried: [] };
   }
   const tried = [];
@@ -128,13 +133,17 @@ async function switchUser(userId) {
   app.catalog = catalog;
   app.userId = userId;
   app.storage = storage;
+  app.replica = storage === "remote" && REPLICA;
   remembered.set(userId);
   $("#user-select").value = userId;
   document.body.dataset.user = userId;
   showStorageNotice(storage, tried);
   showPersistence(storage, userId).catch((e) => console.warn("persistent storage:", e));
+  followSync(app);
   app.unsubscribe = catalog.subscribe((event) => {
-    try { app.view?.onChange?.(event); } catch (e) { console.error(e); }
+    try {
+      if (!onSyncEvent(app, event)) app.view?.onChange?.(event);
+    } catch (e) { console.error(e); }
   });
 }
 
@@ -221,6 +230,8 @@ export async function route() {
   if (heading && app.focusHeading) { heading.tabIndex = -1; heading.focus({ preventScroll: false }); }
   app.focusHeading = true;
 }
+
+app.reroute = () => { app.focusHeading = false; route(); };
 
 async function main() {
   const select = $("#user-select");

@@ -219,3 +219,96 @@ test("a stream that ends at once is retried with backoff, not in a loop; a 401 e
     await ctx.close();
   }
 });
+
+// This catalog's own write is never heard again as another client's change, whatever the order
+// of the write and the feed's first read of its head (GET /v1/changes?since=now) — the head and
+// the write race on a fresh subscribe (seen in a fresh-clone run of the pages suite). Both
+// orders are forced at the route: the head answered by the server before the write commits but
+// delivered to the page after it; and a write sent before subscribe but reaching the server
+// after the head.
+const HEAD = /\/v1\/changes\?since=now/;
+const isPost = (r) => r.method() === "POST" && /\/v1\/templates$/.test(new URL(r.url()).pathname);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A tab of Alice with a remote catalog, not yet subscribed. */
+async function bareTab(ctx) {
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(e));
+  await page.goto(pages.url);
+  await page.evaluate(async ({ baseUrl, user }) => {
+    const wt = await import("/pkg/workflow_templates.js");
+    await wt.default();
+    window.cat = await wt.TemplateCatalog.open({ userId: user.user_id, storage: "remote", baseUrl, token: user.token });
+    window.events = [];
+  }, { baseUrl: serverUrl, user: users[0] });
+  return page;
+}
+
+/** Waits until the feed of `page` is live (hears Bob's writes), then checks `id` was heard once, as this tab's own. */
+async function heardOnceAsOwn(page, id) {
+  const bob = { Authorization: `Bearer ${users[1].token}`, "Content-Type": "application/json" };
+  // Bob writes until the page hears one (the feed may still be reading its head): every change
+  // of the feed before the one heard has been delivered by then (commit order).
+  for (let i = 0; ; i++) {
+    const probe = await (await fetch(`${serverUrl}/v1/templates`, { method: "POST", headers: bob, body: JSON.stringify({ name: `Probe ${id} ${i}`, workflow_type: "plain", is_public: true }) })).json();
+    try {
+      await heard(page, (e) => e.id === probe.id, 1000, "of a later change (the feed is live)");
+      break;
+    } catch (e) {
+      if (i >= 20) throw e;
+    }
+  }
+  const mine = (await events(page)).filter((e) => e.id === id);
+  assert.deepEqual(mine, [{ kind: "template", op: "create", id, external: false }], JSON.stringify(mine));
+  assert.deepEqual(page.errors.map(String), []);
+}
+
+test("a write made while the feed reads its head is not delivered back as an external change", async () => {
+  const ctx = await context();
+  let fetched, release;
+  const headAnswered = new Promise((r) => { fetched = r; });
+  const held = new Promise((r) => { release = r; });
+  await ctx.route(HEAD, async (route) => {
+    if (route.request().method() !== "GET") return route.continue();
+    const response = await route.fetch(); // the server has read its head now
+    fetched();
+    await held;
+    await route.fulfill({ response });
+  });
+  const page = await bareTab(ctx);
+  const posted = new Promise((r) => page.on("requestfinished", (q) => { if (isPost(q)) r(); }));
+  await page.evaluate(() => { window.cat.subscribe((e) => window.events.push(e)); });
+  await headAnswered;
+  const made = page.evaluate(() => window.cat.create({ name: `During the head ${Date.now()}`, workflow_type: "plain", is_public: true }));
+  // The page gets the head's answer only after the write committed (or after 2 s, if the
+  // client holds the write back until it knows its cursor).
+  await Promise.race([posted, sleep(2000)]);
+  release();
+  const t = await made;
+  await heardOnceAsOwn(page, t.id);
+  await ctx.close();
+});
+
+test("a write sent before subscribe that reaches the server after the feed's head is not delivered back", async () => {
+  const ctx = await context();
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await ctx.route((u) => u.pathname === "/v1/templates", async (route) => {
+    if (!isPost(route.request())) return route.continue();
+    await held; // the write is on its way while the feed starts
+    await route.continue();
+  });
+  const page = await bareTab(ctx);
+  const headSent = new Promise((r) => page.on("requestfinished", (q) => { if (HEAD.test(q.url()) && q.method() === "GET") r(); }));
+  const made = page.evaluate(() => window.cat.create({ name: `Before subscribe ${Date.now()}`, workflow_type: "plain", is_public: true }));
+  await sleep(100);
+  await page.evaluate(() => { window.cat.subscribe((e) => window.events.push(e)); });
+  // The server reads the head before the write arrives (or after 2 s, if the client waits for
+  // its writes in flight before reading the head).
+  await Promise.race([headSent, sleep(2000)]);
+  release();
+  const t = await made;
+  await heardOnceAsOwn(page, t.id);
+  await ctx.close();
+});

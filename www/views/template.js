@@ -8,6 +8,7 @@ import { rememberText, recallText } from "../keyorder.js";
 import { inheritedPanel, leaves, show } from "./inherited.js";
 import { navigate, route } from "../app.js";
 import { versionsTab } from "./versions.js";
+import { changedFields } from "../sync.js";
 
 export const name = "template";
 let current = null;
@@ -286,9 +287,7 @@ async function editTab(app, record, base, canEdit) {
         } }, "Overwrite with my version")));
       // Say what the other writer changed, compared with the copy this edit started from.
       catalog.get(record.id).then((latest) => {
-        const fields = ["name", "description", "workflow_type", "category", "default_params", "required_tools",
-          "required_retrievers", "base_template_id", "is_public", "tags", "extra_metadata", "estimated_complexity"];
-        const changed = fields.filter((k) => JSON.stringify(latest[k]) !== JSON.stringify(record[k]));
+        const changed = changedFields(latest, record);
         general.querySelector(".banner")?.insertBefore(h("p", { id: "conflict-fields" },
           changed.length ? `Changed there: ${changed.join(", ")}.` : "The other change did not touch the fields you edit here."),
         general.querySelector(".banner .actions"));
@@ -493,6 +492,14 @@ export async function onChange(event) {
   }
   if (c !== current) return;
   if (fresh.updated_at === c.record.updated_at || c.app.ownWrites.has(fresh.updated_at)) { await c.paintStats?.(); return; }
+  // The same content under a new stamp is no change to show: the server's answer to this tab's
+  // own write (a replica stores the server's timestamps once its push is answered) or counters.
+  // The shown copy takes the new stamp, so the next save's If-Match is the current one.
+  if (changedFields(fresh, c.record).length === 0 && fresh.version === c.record.version && fresh.is_latest === c.record.is_latest) {
+    c.record.updated_at = fresh.updated_at;
+    await c.paintStats?.();
+    return;
+  }
   if (c.dirty) {
     c.liveNote?.replaceChildren(h("div", { class: "banner warn", id: "changed-elsewhere" },
       h("strong", {}, `This template was changed ${elsewhere(c.app)}. `), "Your unsaved edits are kept; saving will ask whether to overwrite."));
