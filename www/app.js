@@ -39,12 +39,11 @@ export const app = {
   },
 };
 
-/** `?remote=URL`: the editor works on the reference server instead of this browser's storage.
- * With `&replica=1`, through an offline replica in IndexedDB (it keeps working while the server
- * is away). Not the default yet: a replica answers the versions and labels of another user's
- * lineage from the part it holds (README "Template editor"). */
+/** `?remote=URL`: the editor works on the reference server instead of this browser's storage,
+ * through an offline replica in IndexedDB (it keeps working while the server is away; issue 15).
+ * `&replica=0`: online only, every read and write a request (README "Template editor"). */
 const REMOTE = new URLSearchParams(location.search).get("remote");
-const REPLICA = REMOTE !== null && new URLSearchParams(location.search).get("replica") === "1";
+const REPLICA = REMOTE !== null && new URLSearchParams(location.search).get("replica") !== "0";
 let tokens = new Map();
 
 async function loadRemoteUsers() {

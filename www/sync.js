@@ -1,4 +1,4 @@
-// The replica of a server catalog (`?remote=URL&replica=1`, opened with `replica: true`; issue 15): the
+// The replica of a server catalog (`?remote=URL` opens it with `replica: true` unless `&replica=0`; issue 15): the
 // top bar's sync badge (online / offline / syncing, and how many writes wait in the outbox) and
 // the conflicts the sync reports. A conflict offers the same choice as a conflict between tabs
 // (views/template.js): reload the saved version, or overwrite it with mine.

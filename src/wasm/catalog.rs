@@ -77,6 +77,38 @@ macro_rules! fetch_route {
     };
 }
 
+/// A read the server answers best for what others own (a lineage's versions and labels, by-name
+/// lookups, popular lists: a replica holds another user's lineage only in part): a replica
+/// answers from what it holds when `$mine` (the acting user's own lineage, all of which it holds
+/// with the writes still queued) or when the server is unreachable (NETWORK), else asks the
+/// server.
+macro_rules! server_first {
+    ($self:ident, $promise:ident, $endpoint:literal, $args:expr, mine: |$m:ident| $mine:expr, $c:ident => $local:expr) => {{
+        let args: Value = $args;
+        match &$self.api {
+            Api::Replica(rep) => {
+                let ($c, rep) = (rep.core(), rep.clone());
+                $promise(&$self.closed, async move {
+                    let $m = &$c;
+                    if !$mine && !rep.offline() {
+                        match rep.call($endpoint, args).await {
+                            Err(Error::Network(_)) => {}
+                            other => return other,
+                        }
+                    }
+                    serde_json::to_value($local?).map_err(|e| Error::invalid(e.to_string()))
+                })
+            }
+            _ => route!($self, $promise, $c => $local, r => r.call($endpoint, args).await),
+        }
+    }};
+}
+
+/// Whether template `id` is held here and owned by the acting user.
+async fn owns(c: &Core, id: &str) -> bool {
+    c.get(id).await.map(|t| t.owner_id == c.user_id()).unwrap_or(false)
+}
+
 /// A write, its server call named once: endpoint `$endpoint` of js/remote.js with `$args`. The
 /// local core runs `$local` with `$new` = None; the server takes the call; a replica queues the
 /// call and runs `$local` on the replica, with `$new` = a fresh ULID for a create-like write
@@ -256,9 +288,9 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         if try_js!(with_labels(&options)) {
-            return fetch_route!(self, promise, "template", id, c => c.versions_with_labels(&id).await, r => r.call("versionsWithLabels", json!({ "id": id })).await);
+            return server_first!(self, promise, "versionsWithLabels", json!({ "id": id }), mine: |m| owns(m, &id).await, c => c.versions_with_labels(&id).await);
         }
-        fetch_route!(self, promise, "template", id, c => c.versions(&id).await, r => r.call("versions", json!({ "id": id })).await)
+        server_first!(self, promise, "versions", json!({ "id": id }), mine: |m| owns(m, &id).await, c => c.versions(&id).await)
     }
 
     /// Points `label` at version `id` (owner only); `ifMatch` is the label's `updated_at`.
@@ -293,7 +325,7 @@ impl TemplateCatalog {
     #[wasm_bindgen(unchecked_return_type = "Promise<Label[]>")]
     pub fn labels(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.labels(&id).await, r => r.call("labels", json!({ "id": id })).await)
+        server_first!(self, promise, "labels", json!({ "id": id }), mine: |m| owns(m, &id).await, c => c.labels(&id).await)
     }
 
     #[wasm_bindgen(js_name = getByName, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -304,7 +336,7 @@ impl TemplateCatalog {
     ) -> Promise {
         let name = try_js!(name.as_string().ok_or_else(|| err(Error::invalid("name must be a string"))));
         let o = try_js!(by_name_options(&options));
-        route!(self, promise, c => c.get_by_name(&name, &o).await, r => r.call("getByName", by_name_args(&name, &o)).await)
+        server_first!(self, promise, "getByName", by_name_args(&name, &o), mine: |m| m.get_by_name(&name, &o).await.map(|t| t.owner_id == m.user_id()).unwrap_or(false), c => c.get_by_name(&name, &o).await)
     }
 
     #[wasm_bindgen(js_name = resolveByName, unchecked_return_type = "Promise<Resolution>")]
@@ -315,7 +347,7 @@ impl TemplateCatalog {
     ) -> Promise {
         let name = try_js!(name.as_string().ok_or_else(|| err(Error::invalid("name must be a string"))));
         let o = try_js!(by_name_options(&options));
-        route!(self, promise, c => c.resolve_by_name(&name, &o).await, r => r.call("resolveByName", by_name_args(&name, &o)).await)
+        server_first!(self, promise, "resolveByName", by_name_args(&name, &o), mine: |m| m.get_by_name(&name, &o).await.map(|t| t.owner_id == m.user_id()).unwrap_or(false), c => c.resolve_by_name(&name, &o).await)
     }
 
     /// Rollback: a new latest version with version `id`'s configuration; `ifMatch` is the
@@ -377,7 +409,7 @@ impl TemplateCatalog {
             Some(x) if x.fract() == 0.0 && (1.0..=100.0).contains(&x) => Ok(x as usize),
             _ => Err(err(Error::invalid("n must be an integer in 1..=100"))),
         });
-        route!(self, promise, c => c.popular_by_category(n).await, r => r.call("popularByCategory", json!({ "query": { "n": n } })).await)
+        server_first!(self, promise, "popularByCategory", json!({ "query": { "n": n } }), mine: |_m| false, c => c.popular_by_category(n).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<ChainLink[]>")]

@@ -1,4 +1,4 @@
-// The editor on the server (`?remote=URL&replica=1`) works through the replica (issue 15): its badge says
+// The editor on the server (`?remote=URL`) works through the replica (issue 15): its badge says
 // online / offline / syncing / N pending, it keeps working while the server is away (also across
 // a reload), what was queued reaches the server when it answers again, and a conflict found by
 // the sync offers the same choice as a conflict between tabs. Offline = the context's route
@@ -35,7 +35,7 @@ async function editor() {
   page.setDefaultTimeout(30_000);
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e));
-  await page.goto(`${pages.url}?remote=${encodeURIComponent(server.url)}&replica=1#/browse`);
+  await page.goto(`${pages.url}?remote=${encodeURIComponent(server.url)}#/browse`);
   await ready(page);
   return { c, page };
 }
