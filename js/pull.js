@@ -4,7 +4,7 @@
 // (its client, store, hooks, applyBatch, fetchRecord, queuedIds). A record with queued entries
 // is never overwritten: its server copy stays the base a conflict is found against.
 
-import { errorOf, knownOf, statsOf, withoutQueued } from "./outbox.js";
+import { errorOf, knownOf, statsOf } from "./outbox.js";
 
 // Concurrent re-reads during a pull.
 const PULL_PARALLEL = 6;
@@ -44,8 +44,7 @@ export async function fullPull(e) {
     labels: bundle.template_labels ?? [],
     builtin_stats: bundle.builtin_stats ?? [],
   };
-  const b = withoutQueued(batch, await e.queuedIds());
-  await e.applyBatch(b);
+  const b = await e.applyServer(batch);
   await e.store.set({
     ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])),
     cursor: head.cursor,
@@ -97,16 +96,19 @@ async function applyChanges(e, changes) {
     const bundle = JSON.parse((await e.client.call("exportAll", "{}"))[0]);
     batch.ratings = bundle.ratings ?? [];
   }
-  // A re-read whose updated_at is the one this client knows is its own write coming back:
-  // the replica's updated_at it replaces is kept as an alias (ReplicaEngine.aliasOwn).
-  const echoes = new Set();
-  for (const r of [...batch.templates, ...batch.specs]) {
-    if (r.updated_at === (await e.store.get(`known:${r.id}`))) echoes.add(r.id);
-  }
-  // A change made elsewhere ends the aliases of the record (an app's older ifMatch is stale).
-  const foreign = [...batch.templates, ...batch.specs].filter((r) => !echoes.has(r.id)).map((r) => [`alias:${r.id}`, undefined]);
-  await e.store.set({ ...Object.fromEntries(foreign), ...Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])) });
-  await e.aliasOwn(batch, echoes);
-  await e.applyBatch(batch);
+  // Records queued meanwhile (a local write while the re-reads were on the way) are left out
+  // inside the apply lock, their known value unmoved: the write's push finds the conflict.
+  await e.applyServer(batch, async (b) => {
+    // A re-read whose updated_at is the one this client knows is its own write coming back:
+    // the replica's updated_at it replaces is kept as an alias (ReplicaEngine.aliasOwn).
+    const echoes = new Set();
+    for (const r of [...b.templates, ...b.specs]) {
+      if (r.updated_at === (await e.store.get(`known:${r.id}`))) echoes.add(r.id);
+    }
+    // A change made elsewhere ends the aliases of the record (an app's older ifMatch is stale).
+    const foreign = [...b.templates, ...b.specs].filter((r) => !echoes.has(r.id)).map((r) => [`alias:${r.id}`, undefined]);
+    await e.store.set({ ...Object.fromEntries(foreign), ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])) });
+    await e.aliasOwn(b, echoes);
+  });
   return last.size;
 }

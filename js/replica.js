@@ -236,6 +236,12 @@ export class ReplicaEngine {
   /** Appends an entry; resolves with its seq. */
   async enqueue(endpoint, argsJson, id, key, target) {
     const entry = { key, endpoint, args: JSON.parse(argsJson), id: id ?? null, target: target ?? null, at: Date.now(), ready: false };
+    // The server `updated_at` this write is based on, fixed now (its If-Match): a server copy
+    // the pull applies between now and the push must not become the base of a write made on
+    // the copy before it. A write chained on an earlier queued one of the same record takes
+    // the value that one's push answer leaves (read at push time).
+    const on = target ?? entry.args.id;
+    if (typeof on === "string" && !(await this.queuedIds()).has(on)) entry.known = (await this.store.get(`known:${on}`)) ?? null;
     return this.store.append(entry);
   }
 
@@ -361,7 +367,7 @@ export class ReplicaEngine {
       // A write of some tab still in progress: everything after it waits (order is kept).
       if (!e.ready && Date.now() - e.at < STALE_UNREADY_MS) break;
       const args = { ...e.args, idempotencyKey: e.key };
-      if (KNOWN_IF_MATCH.has(e.endpoint)) args.ifMatch = (await this.#known(e.target ?? e.args.id)) ?? e.args.ifMatch ?? null;
+      if (KNOWN_IF_MATCH.has(e.endpoint)) args.ifMatch = (typeof e.known === "string" ? e.known : await this.#known(e.target ?? e.args.id)) ?? e.args.ifMatch ?? null;
       let value;
       try {
         const reply = await this.client.call(e.endpoint, JSON.stringify(args));
@@ -389,18 +395,39 @@ export class ReplicaEngine {
       result.pushed++;
       // A record with later queued edits keeps its local copy (the answer would undo them);
       // the others take the server's copy, the local updated_at it replaces kept as an alias.
-      const own = withoutQueued(batch, queuedIds(e.seq));
-      await this.aliasOwn(own);
-      await this.applyBatch(own);
+      // (Checked inside the apply lock: a write queued while the answer was on the way counts.)
+      await this.applyServer(batch, (own) => this.aliasOwn(own));
     }
   }
 
   async applyBatch(batch) {
-    const parts = splitBatch(batch);
-    if (!parts.length) return;
     const release = await this.lock();
     try {
-      await this.#applyParts(batch, parts);
+      await this.applyLocked(batch);
+    } finally {
+      release();
+    }
+  }
+
+  /** `batch` into the replica; the caller holds `lock()`. */
+  async applyLocked(batch) {
+    const parts = splitBatch(batch);
+    if (parts.length) await this.#applyParts(batch, parts);
+  }
+
+  /**
+   * Server copies into the replica under `lock()`, leaving out the records with queued entries
+   * as they are inside the lock (a local write queued while the copies were on the way keeps
+   * its record and its base); `prepare(b)` records meta (known values, aliases) for what goes
+   * in, first. Resolves with the batch applied.
+   */
+  async applyServer(batch, prepare = null) {
+    const release = await this.lock();
+    try {
+      const b = withoutQueued(batch, await this.queuedIds());
+      if (prepare) await prepare(b);
+      await this.applyLocked(b);
+      return b;
     } finally {
       release();
     }
@@ -478,8 +505,7 @@ export class ReplicaEngine {
 
   /** Server copies into the replica, their `updated_at` becoming the known ones (the next If-Match). */
   async #applyKnown(batch) {
-    await this.store.set(Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])));
-    await this.applyBatch(batch);
+    return this.applyServer(batch, (b) => this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at]))));
   }
 
   /** GET of a record on the server: its JSON, or null when it is not there (404/403). (Also used by js/pull.js.) */
@@ -538,6 +564,12 @@ export class ReplicaEngine {
     } catch {
       // offline: the copy kept with the conflict
     }
+    if (choice === "overwrite") {
+      // Re-sent over the server's copy: their If-Match is its updated_at (known, below), not
+      // the base each entry was queued on.
+      const entries = (await this.store.list()).filter((e) => idsOf(e).includes(id));
+      await this.store.patch(entries.map((e) => e.seq), { known: null });
+    }
     if (choice === "keep-remote") {
       const entries = await this.store.list();
       await this.store.remove(entries.filter((e) => idsOf(e).includes(id)).map((e) => e.seq));
@@ -587,8 +619,7 @@ export class ReplicaEngine {
         chain.push(b);
         base = b.base_template_id;
       }
-      const batch = withoutQueued({ templates: chain }, await this.queuedIds());
-      await this.#applyKnown(batch);
+      const batch = await this.#applyKnown({ templates: chain });
       return batch.templates.length > 0;
     } catch (e) {
       if (errorOf(e).code === "NETWORK") this.#setState("offline");

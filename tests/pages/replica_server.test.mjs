@@ -69,10 +69,17 @@ after(async () => {
 async function page() {
   const p = await browser.newPage();
   p.on("pageerror", (e) => console.error("page error:", e));
-  const net = { online: true, writes: [] };
+  // `hold`: the next GET of that template waits for `release()` (`held` is called when it comes).
+  const net = { online: true, writes: [], hold: null, held: null, release: null };
   await p.route(`${serverUrl}/**`, (route) => {
     const r = route.request();
     if (!net.online) return route.abort("internetdisconnected");
+    if (net.hold && r.method() === "GET" && new URL(r.url()).pathname === `/v1/templates/${net.hold}`) {
+      net.hold = null;
+      const gate = new Promise((res) => { net.release = res; });
+      net.held?.();
+      return gate.then(() => route.continue());
+    }
     if (r.method() !== "GET" && r.method() !== "OPTIONS") net.writes.push(`${r.method()} ${new URL(r.url()).pathname}`);
     return route.continue();
   });
@@ -251,5 +258,37 @@ test("another user's public change is heard live and kept; a new replica pulls w
   assert.deepEqual(second, { name: mine.name, rated: 3, pending: 0 });
   assert.equal(await run(p, async (cat, direct, id) => (await direct.get(id)).rating, theirs.id), 3);
   await run(p, (cat, direct) => direct.close());
+  await p.close();
+});
+
+test("a local edit made while the pull re-reads the record is a conflict, not an overwrite of the other device's edit", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Race ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    await new Promise((r) => setTimeout(r, 1500)); // the feed is connected
+    return cat.get(t.id);
+  });
+  const heldP = new Promise((res) => { net.held = res; });
+  net.hold = t.id;
+  await patch(users[0], t.id, { description: "theirs" });
+  await Promise.race([heldP, new Promise((_, rej) => setTimeout(() => rej(new Error("the pull never re-read the record")), 10000))]);
+  // The pull holds the server copy in flight; the user saves the copy they see (the old one).
+  const mine = await run(p, async (cat, direct, id) => {
+    const cur = await cat.get(id);
+    return cat.update(id, { description: "mine" }, { ifMatch: cur.updated_at });
+  }, t.id);
+  assert.equal(mine.description, "mine", JSON.stringify(mine));
+  net.release();
+  await new Promise((r) => setTimeout(r, 2000));
+  const out = await run(p, async (cat, direct, id) => {
+    let s = null;
+    try { s = await cat.sync(); } catch (e) { s = { error: e.code }; }
+    return { sync: s, server: (await direct.get(id)).description, local: (await cat.get(id)).description, conflicts: window.events.filter((e) => e.kind === "conflict").map((e) => e.id) };
+  }, t.id);
+  assert.equal(out.server, "theirs", `the other device's edit was overwritten without a conflict: ${JSON.stringify(out)}`);
+  assert.equal(out.local, "mine", JSON.stringify(out));
+  assert.deepEqual(out.conflicts, [t.id], JSON.stringify(out));
   await p.close();
 });
