@@ -63,7 +63,15 @@ async function applyChanges(e, changes) {
   const skip = await e.queuedIds();
   const batch = { templates: [], specs: [], labels: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [] } };
   let ratings = false;
-  const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => async () => {
+  const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => () => reRead(c).catch((thrown) => {
+    // A record whose re-read keeps failing (a coded 5xx such as INTEGRITY, a refused id) must
+    // not stop the feed for good: reported and passed over. Unreachable, refused token or a
+    // closed replica stop the sync (retried).
+    const err = errorOf(thrown);
+    if (["NETWORK", "UNAUTHORIZED", "STORAGE_UNAVAILABLE"].includes(err.code)) throw thrown;
+    e.reportPull(c.id, err);
+  }));
+  const reRead = async (c) => {
     if (c.kind === "template") {
       if (c.op === "delete") return void batch.deleted.templates.push(c.id);
       // Whatever this user may read is kept: their own records, and other users' public
@@ -87,7 +95,7 @@ async function applyChanges(e, changes) {
       const rec = await e.fetchRecord("template", c.id);
       if (rec) batch.builtin_stats.push(statsOf(rec));
     }
-  });
+  };
   for (let i = 0; i < jobs.length; i += PULL_PARALLEL) await Promise.all(jobs.slice(i, i + PULL_PARALLEL).map((j) => j()));
   const labelKeys = new Set();
   batch.labels = batch.labels.filter((l) => !labelKeys.has(`${l.template_id} ${l.label}`) && labelKeys.add(`${l.template_id} ${l.label}`));

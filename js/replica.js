@@ -375,7 +375,11 @@ export class ReplicaEngine {
       } catch (thrown) {
         const err = errorOf(thrown);
         if (err.code === "NETWORK" || err.code === "UNAUTHORIZED") throw thrown;
-        if (err.code === "CONFLICT") {
+        // A create whose chosen id the server will never take (details.expected "absent":
+        // in use by another record, or deleted: ids are never reused) can never succeed, and
+        // re-sending it ("overwrite") would loop: it ends as rejected, like a rule refusal.
+        const idRefused = err.code === "CONFLICT" && err.details?.expected === "absent" && typeof e.args?.query?.id === "string";
+        if (err.code === "CONFLICT" && !idRefused) {
           await this.#conflict(e, err);
           for (const id of ids) blocked.add(id);
           continue;
@@ -437,20 +441,26 @@ export class ReplicaEngine {
     try {
       await this.o.apply(JSON.stringify(batch));
     } catch (e) {
-      if (errorOf(e).code !== "VALIDATION_FAILED") throw e;
-      // A record the replica refuses (not what this package would store: a corrupt or newer
-      // server) must not stop every later sync: the others go in one by one, each refused one
-      // is left out and reported (endpoint "pull").
+      if (errorOf(e).code === "STORAGE_UNAVAILABLE") throw e;
+      // A record the replica refuses (VALIDATION_FAILED: not what this package would store;
+      // NAME_TAKEN, CONFLICT, INVALID_ARGUMENT: at odds with what the replica holds) must not
+      // stop every later sync: the others go in one by one, each refused one is left out and
+      // reported (endpoint "pull"). Only a replica that cannot be written stops the sync.
       for (const part of parts) {
         try {
           await this.o.apply(JSON.stringify(part.batch));
         } catch (e2) {
           const err = errorOf(e2);
-          if (err.code !== "VALIDATION_FAILED") throw e2;
-          this.#emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id: part.id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
+          if (err.code === "STORAGE_UNAVAILABLE") throw e2;
+          this.reportPull(part.id, err);
         }
       }
     }
+  }
+
+  /** A server record the replica could not take (refused, or its re-read failed): a `rejected` event with endpoint "pull". */
+  reportPull(id, err) {
+    this.#emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
   }
 
   /**
@@ -571,13 +581,16 @@ export class ReplicaEngine {
       await this.store.patch(entries.map((e) => e.seq), { known: null });
     }
     if (choice === "keep-remote") {
-      const entries = await this.store.list();
-      await this.store.remove(entries.filter((e) => idsOf(e).includes(id)).map((e) => e.seq));
+      const dropped = (await this.store.list()).filter((e) => idsOf(e).includes(id));
+      await this.store.remove(dropped.map((e) => e.seq));
       const batch = conflict.kind === "spec"
         ? (remote ? { specs: [remote] } : { deleted: { specs: [id] } })
         : conflict.kind === "labels"
           ? { labels: remote ?? [] }
           : (remote ? { templates: [remote] } : { deleted: { templates: [id] } });
+      await this.#keepRemote(id, conflict.kind, remote, dropped, batch).catch(() => {
+        // offline: what the dropped entries made goes with the next sync's refresh
+      });
       await this.applyBatch(batch);
     }
     const known = remote && !Array.isArray(remote) && typeof remote.updated_at === "string" ? remote.updated_at : undefined;
@@ -587,6 +600,34 @@ export class ReplicaEngine {
     this.#setState(this.state);
     if (this.leader) this.kick();
     else this.#post({ type: "kick" });
+  }
+
+  /**
+   * Completes keep-remote's `batch`: a template conflict takes the lineage's versions as the
+   * server has them (another device's new version the pull could not store beside the local
+   * one); the records the dropped entries created are the server's copy when it has one, else
+   * deleted (a version or spec the server never had must not stay, nor block the pull).
+   */
+  async #keepRemote(id, kind, remote, dropped, batch) {
+    batch.templates ??= [];
+    batch.specs ??= [];
+    batch.deleted ??= {};
+    if (kind === "template" && remote) {
+      const list = JSON.parse((await this.client.call("versions", JSON.stringify({ id })))[0]);
+      const items = Array.isArray(list) ? list : Array.isArray(list?.items) ? list.items : [];
+      for (const t of items) if (t && t.id !== id) batch.templates.push(t);
+    }
+    const made = new Set(dropped.map((e) => e.id).filter((x) => typeof x === "string" && x !== id));
+    for (const m of made) {
+      if (batch.templates.some((t) => t.id === m)) continue;
+      const k = await this.#kindOf(m);
+      if (!k) continue;
+      const rec = await this.fetchRecord(k, m);
+      const list = k === "spec" ? "specs" : "templates";
+      if (rec) batch[list].push(rec);
+      else (batch.deleted[list] ??= []).push(m);
+    }
+    for (const [id2, at] of Object.entries(knownOf(batch))) await this.store.set({ [`known:${id2}`]: at });
   }
 
   /** The ids of every queued entry (records a pull must not overwrite). */

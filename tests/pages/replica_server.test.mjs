@@ -292,3 +292,58 @@ test("a local edit made while the pull re-reads the record is a conflict, not an
   assert.deepEqual(out.conflicts, [t.id], JSON.stringify(out));
   await p.close();
 });
+
+test("keep-remote of a conflicted offline newVersion: the local version goes, the other device's comes, the pull goes on", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Versions ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return cat.get(t.id);
+  });
+  net.online = false;
+  const mine = await run(p, (cat, direct, id) => cat.newVersion(id, { description: "mine v2" }, "mine"), t.id);
+  // Another device makes version 2 meanwhile.
+  const auth = { Authorization: `Bearer ${users[0].token}`, "Content-Type": "application/json" };
+  const res = await fetch(`${serverUrl}/v1/templates/${t.id}/versions`, { method: "POST", headers: auth, body: JSON.stringify({ patch: { description: "theirs v2" }, changelog: "theirs" }) });
+  const theirs = await res.json();
+  net.online = true;
+  const first = await run(p, async (cat) => { try { return await cat.sync(); } catch (e) { return { error: e.code, message: e.message }; } });
+  assert.equal(first.error, undefined, `a server record the replica cannot store stopped the sync: ${JSON.stringify(first)}`);
+  assert.deepEqual(first.conflicts.map((c) => c.id), [t.id], JSON.stringify(first));
+  const after = await run(p, async (cat, direct, a) => {
+    await cat.resolveConflict(a.id, "keep-remote");
+    let s; try { s = await cat.sync(); } catch (e) { s = { error: e.code, message: e.message }; }
+    const local = (await cat.versions(a.id)).map((v) => [v.id, v.version, v.is_latest]);
+    return { s, local, pending: (await cat.pending()).length };
+  }, { id: t.id });
+  assert.equal(after.s.error, undefined, JSON.stringify(after));
+  assert.equal(after.pending, 0, JSON.stringify(after));
+  assert.ok(!after.local.some((v) => v[0] === mine.id), `the dropped version stays in the replica: ${JSON.stringify(after)}`);
+  assert.ok(after.local.some((v) => v[0] === theirs.id && v[2] === true), `the other device's version is missing: ${JSON.stringify(after)}`);
+  await p.close();
+});
+
+test("a queued create whose id the server refuses for good (taken meanwhile) ends as rejected, not a kept conflict", async () => {
+  const { p, net } = await page();
+  await open(p);
+  net.online = false;
+  const mine = await run(p, (cat) => cat.create({ name: `Taken id ${Date.now()}`, workflow_type: "plain" }));
+  // Another user's record takes that id first (the server refuses it from then on: 409, expected "absent").
+  const auth = { Authorization: `Bearer ${users[1].token}`, "Content-Type": "application/json" };
+  const res = await fetch(`${serverUrl}/v1/templates?id=${mine.id}`, { method: "POST", headers: auth, body: JSON.stringify({ name: `Squatter ${Date.now()}`, workflow_type: "plain" }) });
+  assert.equal(res.status, 201);
+  net.online = true;
+  const out = await run(p, async (cat, direct, id) => {
+    let s; try { s = await cat.sync(); } catch (e) { s = { error: e.code, message: e.message }; }
+    let local; try { local = (await cat.get(id)).name; } catch (e) { local = e.code; }
+    return { s, local, pending: (await cat.pending()).length, rejected: window.events.filter((e) => e.kind === "rejected").map((e) => [e.id, e.error.code]) };
+  }, mine.id);
+  assert.equal(out.s.error, undefined, JSON.stringify(out));
+  assert.deepEqual(out.s.conflicts, [], JSON.stringify(out));
+  // (the leader's own sync on reconnection may be the one that met it: the event tells)
+  assert.deepEqual(out.rejected, [[mine.id, "CONFLICT"]], JSON.stringify(out));
+  assert.equal(out.pending, 0, JSON.stringify(out));
+  assert.equal(out.local, "NOT_FOUND", JSON.stringify(out));
+  await p.close();
+});
