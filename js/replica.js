@@ -72,6 +72,15 @@ export class ReplicaEngine {
     this.store = await OutboxStore.open(this.o.dbName);
     this.store.onclosed = () => this.#stop();
     const identity = { userId: this.o.userId, baseUrl: this.o.baseUrl, tokenHash: this.o.tokenHash };
+    // A replica belongs to one user of one server: its records, outbox and known values are
+    // theirs. Another user (or server) opening it would push the first user's queued writes
+    // with their own token, or read the first user's private records: refused. (A new token of
+    // the same user is fine: it is checked below.)
+    const owner = await this.store.get("identity");
+    if (owner && (owner.userId !== identity.userId || owner.baseUrl !== identity.baseUrl)) {
+      this.store.close();
+      throw coded("INVALID_ARGUMENT", `replica database ${JSON.stringify(this.o.dbName)} belongs to user ${owner.userId} at ${owner.baseUrl}, not to user ${identity.userId} at ${identity.baseUrl}: give this user a replica database of their own (replica: { dbName }) or the default`);
+    }
     let me;
     try {
       const headers = { Accept: "application/json" };
@@ -122,7 +131,7 @@ export class ReplicaEngine {
     }
     this.pendingCount = await this.store.count();
     this.#listen();
-    this.#elect();
+    await this.#elect();
     return this.state;
   }
 
@@ -166,7 +175,12 @@ export class ReplicaEngine {
     }
   }
 
-  #elect() {
+  /**
+   * Takes the lead when no tab holds it (resolves once that is known, so a sync() right after
+   * open in the only tab runs here, not as a question to a leader that does not exist); else
+   * waits in line for it.
+   */
+  async #elect() {
     const locks = globalThis.navigator?.locks;
     const name = `wt-replica:${this.o.dbName}`;
     if (!locks || typeof locks.request !== "function") {
@@ -175,17 +189,27 @@ export class ReplicaEngine {
       this.#lead();
       return;
     }
-    locks
-      .request(name, { mode: "exclusive" }, () => {
-        if (this.closed) return undefined;
-        this.#lead();
-        return new Promise((release) => { this.releaseLock = release; });
-      })
-      .catch(() => {});
+    const lead = (lock) => {
+      if (!lock || this.closed) return undefined;
+      this.#lead();
+      return new Promise((release) => { this.releaseLock = release; });
+    };
+    const got = await new Promise((resolve) => {
+      locks.request(name, { mode: "exclusive", ifAvailable: true }, (lock) => {
+        resolve(Boolean(lock));
+        return lead(lock);
+      }).catch(() => resolve(false));
+    });
+    if (!got && !this.closed) locks.request(name, { mode: "exclusive" }, lead).catch(() => {});
   }
 
   #lead() {
     this.leader = true;
+    // Questions this tab asked the previous leader (gone before answering) are answered here.
+    for (const [req, answer] of [...this.waiters]) {
+      this.waiters.delete(req);
+      this.sync().then((result) => answer({ result }), (e) => answer({ error: errorOf(e) }));
+    }
     // The feed is the pull's doorbell: any news, and every (re)connection (the server is back),
     // runs a sync; a refused feed (401) shows on that sync's first request.
     this.client.startFeed(() => this.kick(), () => this.kick());

@@ -347,3 +347,47 @@ test("a queued create whose id the server refuses for good (taken meanwhile) end
   assert.equal(out.local, "NOT_FOUND", JSON.stringify(out));
   await p.close();
 });
+
+test("a replica database of another user is refused with a coded error; their queued writes are never pushed with this token", async () => {
+  const { p, net } = await page();
+  const dbName = `wt-replica-srv-shared-${Date.now()}`;
+  await p.evaluate(async ({ serverUrl, a, dbName }) => {
+    window.ca = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
+    await new Promise((r) => setTimeout(r, 500));
+  }, { serverUrl, a: users[0], dbName });
+  net.online = false;
+  const id = await p.evaluate(async () => { const t = await window.ca.create({ name: "Alice private draft", workflow_type: "plain" }); window.ca.close(); return t.id; });
+  net.online = true;
+  const res = await p.evaluate(async ({ serverUrl, b, dbName }) => {
+    try {
+      await window.wt.TemplateCatalog.open({ userId: b.user_id, storage: "remote", baseUrl: serverUrl, token: b.token, replica: { dbName } });
+      return { opened: true };
+    } catch (e) {
+      return { opened: false, code: e.code, message: e.message };
+    }
+  }, { serverUrl, b: users[1], dbName });
+  assert.deepEqual([res.opened, res.code], [false, "INVALID_ARGUMENT"], JSON.stringify(res));
+  // Alice's write is still queued for her, nowhere on the server.
+  const alice = await p.evaluate(async ({ serverUrl, a, dbName }) => {
+    const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
+    const s = await c.sync();
+    c.close();
+    return s;
+  }, { serverUrl, a: users[0], dbName });
+  assert.ok(alice.pushed <= 1 && alice.rejected.length === 0, JSON.stringify(alice));
+  const onServer = await fetch(`${serverUrl}/v1/templates/${id}`, { headers: { Authorization: `Bearer ${users[0].token}` } });
+  assert.equal((await onServer.json()).owner_id, users[0].user_id);
+  await p.close();
+});
+
+test("sync() right after open in the only tab runs there at once (no question to a leader that does not exist)", async () => {
+  const { p } = await page();
+  const r = await p.evaluate(async ({ serverUrl, a }) => {
+    const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName: `wt-replica-srv-first-${Date.now()}` } });
+    const t0 = Date.now();
+    try { const s = await c.sync(); return { s, ms: Date.now() - t0 }; } catch (e) { return { code: e.code, message: e.message, ms: Date.now() - t0 }; } finally { c.close(); }
+  }, { serverUrl, a: users[0] });
+  assert.equal(r.code, undefined, JSON.stringify(r));
+  assert.ok(r.ms < 10000, JSON.stringify(r));
+  await p.close();
+});
