@@ -9,7 +9,7 @@
 // reads the replica's copy (JSON text or null). Coded failures reject with the JSON text of
 // `{ code, message, details }`, as js/remote.js does.
 
-import { RemoteClient, httpRequest } from "./remote.js";
+import { RemoteClient } from "./remote.js";
 import { KNOWN_IF_MATCH, OutboxStore, batchOfAnswer, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
 import { fullPull, pull } from "./pull.js";
 
@@ -83,9 +83,7 @@ export class ReplicaEngine {
     }
     let me;
     try {
-      const headers = { Accept: "application/json" };
-      if (this.o.token) headers.Authorization = `Bearer ${this.o.token}`;
-      me = await httpRequest(`${this.o.baseUrl}/v1/me`, "GET", headers, undefined, ME_TIMEOUT_MS);
+      me = await this.#me();
     } catch (e) {
       me = null;
     }
@@ -133,6 +131,33 @@ export class ReplicaEngine {
     this.#listen();
     await this.#elect();
     return this.state;
+  }
+
+  /**
+   * GET /v1/me: `{ status, text }`; learns the offset of the server's clock (its `Date` header,
+   * RFC 9110 section 6.6.1, one-second resolution) from this device's, for the ids it makes.
+   */
+  async #me() {
+    const headers = { Accept: "application/json" };
+    if (this.o.token) headers.Authorization = `Bearer ${this.o.token}`;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), ME_TIMEOUT_MS);
+    try {
+      const sent = Date.now();
+      const res = await fetch(`${this.o.baseUrl}/v1/me`, { headers, signal: controller.signal, credentials: "omit", cache: "no-store" });
+      const text = await res.text();
+      const server = Date.parse(res.headers.get("date") ?? "");
+      // The middle of the request's round trip; +500 ms: the header's second was cut, not rounded.
+      if (Number.isFinite(server)) this.clockOffset = server + 500 - (sent + Date.now()) / 2;
+      return { status: res.status, text };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The server's clock as this client estimates it (ms since the epoch): the time part of the ids it makes. */
+  serverNow() {
+    return Date.now() + (this.clockOffset ?? 0);
   }
 
   // ---- tabs: one leader (Web Lock) pushes and pulls; the others tell it of their writes ------
@@ -399,6 +424,12 @@ export class ReplicaEngine {
       } catch (thrown) {
         const err = errorOf(thrown);
         if (err.code === "NETWORK" || err.code === "UNAUTHORIZED") throw thrown;
+        // A create refused for its id's time part (made before this client knew the server's
+        // clock) succeeds once the server's clock gets there: kept, retried later, never lost.
+        if (err.code === "INVALID_ARGUMENT" && typeof e.args?.query?.id === "string" && /time part .* ahead of the clock/.test(err.message ?? "")) {
+          await this.#me().catch(() => {});
+          throw coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null);
+        }
         // A create whose chosen id the server will never take (details.expected "absent":
         // in use by another record, or deleted: ids are never reused) can never succeed, and
         // re-sending it ("overwrite") would loop: it ends as rejected, like a rule refusal.

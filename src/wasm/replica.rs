@@ -55,6 +55,8 @@ extern "C" {
     fn close(this: &ReplicaEngine);
     #[wasm_bindgen(method)]
     fn lock(this: &ReplicaEngine) -> Promise;
+    #[wasm_bindgen(method, js_name = serverNow)]
+    fn server_now(this: &ReplicaEngine) -> f64;
     #[wasm_bindgen(method, js_name = localIfMatch)]
     fn local_if_match(this: &ReplicaEngine, kind: &str, id: &str, if_match: &str) -> Promise;
 }
@@ -170,6 +172,12 @@ impl Replica {
         Ok(r)
     }
 
+    /// A new ULID from the server's clock as this client estimates it (a `?id=` whose time part
+    /// is more than 5 minutes ahead of the server's clock is refused).
+    pub fn new_id(&self) -> String {
+        super::new_id_at(self.engine.server_now())
+    }
+
     pub fn core(&self) -> Rc<Core> {
         self.core.clone()
     }
@@ -191,7 +199,7 @@ impl Replica {
         }
         self.ensure_held(endpoint, &args).await;
         let target = self.target(endpoint, &args, created.as_deref()).await;
-        let key = super::new_id();
+        let key = self.new_id();
         let seq = JsFuture::from(self.engine.enqueue(endpoint, &args.to_string(), created, &key, target)).await.map_err(|e| failure(&e))?;
         let seq = seq.as_f64().ok_or_else(|| Error::StorageUnavailable("the outbox gave no sequence number".into()))?;
         // No server copy is applied in this tab while the local write reads and commits.

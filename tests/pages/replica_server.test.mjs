@@ -391,3 +391,45 @@ test("sync() right after open in the only tab runs there at once (no question to
   assert.ok(r.ms < 10000, JSON.stringify(r));
   await p.close();
 });
+
+test("a device clock 10 minutes fast: the replica's ids follow the server's clock and its creates reach the server", async () => {
+  const { p } = await page();
+  await p.evaluate(() => { const real = Date.now.bind(Date); Date.now = () => real() + 10 * 60 * 1000; });
+  const r = await p.evaluate(async ({ serverUrl, a }) => {
+    const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName: `wt-replica-srv-clock-${Date.now()}` } });
+    const ev = [];
+    c.subscribe((e) => ev.push(e));
+    const t = await c.create({ name: `Fast clock ${Math.random()}`, workflow_type: "plain" });
+    const v = await c.newVersion(t.id, { description: "v2" }, "v2");
+    let s; try { s = await c.sync(); } catch (e) { s = { error: e.code, message: e.message }; }
+    const direct = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token });
+    let onServer; try { onServer = (await direct.versions(t.id)).map((x) => x.id).sort(); } catch (e) { onServer = e.code; }
+    c.close();
+    return { s, ids: [t.id, v.id].sort(), onServer, rejected: ev.filter((e) => e.kind === "rejected").map((e) => e.error.code) };
+  }, { serverUrl, a: users[0] });
+  assert.deepEqual(r.rejected, [], JSON.stringify(r));
+  assert.deepEqual(r.onServer, r.ids, JSON.stringify(r));
+  await p.close();
+});
+
+test("a create refused for its id's time part (the device clock jumped after open) stays queued and in the replica", async () => {
+  const { p } = await page();
+  const r = await p.evaluate(async ({ serverUrl, a }) => {
+    const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName: `wt-replica-srv-jump-${Date.now()}` } });
+    const ev = [];
+    c.subscribe((e) => ev.push(e));
+    const real = Date.now.bind(Date);
+    Date.now = () => real() + 10 * 60 * 1000;
+    const t = await c.create({ name: `Jumped clock ${Math.random()}`, workflow_type: "plain" });
+    let s; try { s = await c.sync(); } catch (e) { s = { error: e.code, message: e.message }; }
+    let local; try { local = (await c.get(t.id)).id; } catch (e) { local = e.code; }
+    const pending = (await c.pending()).map((x) => x.id);
+    c.close();
+    return { s, id: t.id, local, pending, rejected: ev.filter((e) => e.kind === "rejected").map((e) => e.error.code) };
+  }, { serverUrl, a: users[0] });
+  assert.deepEqual(r.rejected, [], JSON.stringify(r));
+  assert.equal(r.local, r.id, JSON.stringify(r));
+  assert.deepEqual(r.pending, [r.id], JSON.stringify(r));
+  assert.equal(r.s.error, "INVALID_ARGUMENT", JSON.stringify(r));
+  await p.close();
+});
