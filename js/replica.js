@@ -534,9 +534,10 @@ export class ReplicaEngine {
         const text = await this.o.local(kind, r.id);
         const local = text ? JSON.parse(text) : null;
         if (local && typeof local.updated_at === "string" && local.updated_at !== r.updated_at) {
-          // The last few (a chain of own writes: each answer replaces the previous one's).
-          const kept = (await this.store.get(`alias:${r.id}`)) ?? [];
-          aliases[`alias:${r.id}`] = [...kept, local.updated_at].slice(-8);
+          // Only the latest own write's value: an app holding an older one (its write was
+          // followed by another, from another view of the app) is stale, CONFLICT as in a
+          // plain IndexedDB catalog.
+          aliases[`alias:${r.id}`] = [local.updated_at];
         }
       }
     }

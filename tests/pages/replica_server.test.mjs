@@ -433,3 +433,26 @@ test("a create refused for its id's time part (the device clock jumped after ope
   assert.equal(r.s.error, "INVALID_ARGUMENT", JSON.stringify(r));
   await p.close();
 });
+
+test("an ifMatch from an own write followed by another write of the record is stale (CONFLICT, as on plain IndexedDB)", async () => {
+  const { p } = await page();
+  await open(p);
+  const r = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Alias ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    const t1 = await cat.get(t.id);
+    const a = await cat.update(t.id, { description: "A" }, { ifMatch: t1.updated_at }); // view A's copy
+    await cat.sync();
+    const b0 = await cat.get(t.id); // view B reads A's write
+    const b = await cat.update(t.id, { description: "B" }, { ifMatch: b0.updated_at });
+    await cat.sync();
+    const out = {};
+    // view A, still holding its own copy `a`, saves again: B's write came in between
+    try { await cat.update(t.id, { description: "A2 overwrites B" }, { ifMatch: a.updated_at }); out.stale = "accepted"; } catch (e) { out.stale = e.code; }
+    // view B's copy is the latest own write: still good after the push
+    try { out.latest = (await cat.update(t.id, { description: "B2" }, { ifMatch: b.updated_at })).description; } catch (e) { out.latest = e.code; }
+    return out;
+  });
+  assert.deepEqual(r, { stale: "CONFLICT", latest: "B2" });
+  await p.close();
+});
