@@ -708,12 +708,15 @@ export class ReplicaEngine {
       }
       const rec = await this.fetchRecord("template", id);
       if (!rec) return false;
+      // Its bases the replica lacks, however deep (a held base's own base may be missing).
       const chain = [rec];
-      for (let base = rec.base_template_id; typeof base === "string" && chain.length < 64; ) {
-        if (await this.o.local("template", base)) break;
-        const b = await this.fetchRecord("template", base);
+      const seen = new Set([rec.id]);
+      for (let base = rec.base_template_id; typeof base === "string" && !seen.has(base) && seen.size < 64; ) {
+        seen.add(base);
+        const held = await this.o.local("template", base);
+        const b = held ? JSON.parse(held) : await this.fetchRecord("template", base);
         if (!b) break;
-        chain.push(b);
+        if (!held) chain.push(b);
         base = b.base_template_id;
       }
       const batch = await this.#applyKnown({ templates: chain });

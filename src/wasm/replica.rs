@@ -124,9 +124,10 @@ async fn apply_batch(c: &Core, text: &str) -> Result<()> {
     c.apply_remote(RemoteBatch::from_value(v)?).await
 }
 
-/// Whether a local read failed because the replica does not hold the record.
+/// Whether a local read failed because the replica does not hold the record or a base of its
+/// chain (another user's public template it derives from).
 pub fn missing(e: &Error) -> bool {
-    matches!(e, Error::NotFound { .. })
+    matches!(e, Error::NotFound { .. } | Error::BaseNotFound { .. })
 }
 
 impl Replica {
@@ -224,9 +225,18 @@ impl Replica {
     /// template found by an online `discover`) first brings it from the server, when reachable,
     /// so the local rules can run on it.
     async fn ensure_held(&self, endpoint: &str, args: &Value) {
+        // The base a create, update or new version derives from (found by an online
+        // discover): its chain must be here for the local rules (visibility, cycles, depth).
+        let body = args.get("body");
+        let base = body.and_then(|b| b.get("base_template_id").or_else(|| b.get("patch").and_then(|p| p.get("base_template_id")))).and_then(Value::as_str);
+        if let Some(base) = base {
+            if matches!(self.core.chain(base).await, Err(ref e) if missing(e)) {
+                self.fetch_missing("template", base).await;
+            }
+        }
         let Some(id) = args.get("id").and_then(Value::as_str) else { return };
         let spec = matches!(endpoint, "updateSpec" | "deleteSpec" | "instantiateSpec");
-        let held = if spec { self.core.get_spec(id).await.map(drop) } else { self.core.get(id).await.map(drop) };
+        let held = if spec { self.core.get_spec(id).await.map(drop) } else { self.core.chain(id).await.map(drop) };
         if matches!(held, Err(ref e) if missing(e)) {
             self.fetch_missing(if spec { "spec" } else { "template" }, id).await;
         }

@@ -456,3 +456,26 @@ test("an ifMatch from an own write followed by another write of the record is st
   assert.deepEqual(r, { stale: "CONFLICT", latest: "B2" });
   await p.close();
 });
+
+test("online: deriving from another user's public template found by discover (its whole chain fetched), resolving it, pushing it", async () => {
+  const { p } = await page();
+  const auth = { Authorization: `Bearer ${users[1].token}`, "Content-Type": "application/json" };
+  const post = async (body) => (await fetch(`${serverUrl}/v1/templates`, { method: "POST", headers: auth, body: JSON.stringify(body) })).json();
+  const root = await post({ name: `Public root ${Date.now()}`, workflow_type: "plain", is_public: true, default_params: { temperature: 0.3 } });
+  const base = await post({ name: `Public base ${Date.now()}`, workflow_type: "plain", is_public: true, base_template_id: root.id });
+  await open(p);
+  const r = await run(p, async (cat, direct, id) => {
+    const out = {};
+    out.found = (await cat.discover({ text: "Public base", includeBuiltin: false })).items.some((t) => t.id === id);
+    try {
+      const d = await cat.create({ name: `Derived ${Date.now()}`, workflow_type: "plain", base_template_id: id });
+      out.chain = (await cat.chain(d.id)).map((l) => l.level);
+      out.temperature = (await cat.resolve(d.id)).effective.default_params?.temperature ?? null;
+      await cat.sync();
+      out.onServer = (await direct.get(d.id)).base_template_id === id;
+    } catch (e) { out.error = `${e.code}: ${e.message}`; }
+    return out;
+  }, base.id);
+  assert.deepEqual(r, { found: true, chain: [0, 1, 2], temperature: 0.3, onServer: true });
+  await p.close();
+});
