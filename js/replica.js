@@ -423,7 +423,9 @@ export class ReplicaEngine {
         value = JSON.parse(reply[0]);
       } catch (thrown) {
         const err = errorOf(thrown);
-        if (err.code === "NETWORK" || err.code === "UNAUTHORIZED") throw thrown;
+        // 5xx with a coded body (INTEGRITY, STORAGE_UNAVAILABLE): the server's trouble, not
+        // the write's; kept and retried like unreachable.
+        if (err.code === "NETWORK" || err.code === "UNAUTHORIZED" || err.status >= 500) throw thrown;
         // A create refused for its id's time part (made before this client knew the server's
         // clock) succeeds once the server's clock gets there: kept, retried later, never lost.
         if (err.code === "INVALID_ARGUMENT" && typeof e.args?.query?.id === "string" && /time part .* ahead of the clock/.test(err.message ?? "")) {

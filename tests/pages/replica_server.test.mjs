@@ -74,6 +74,8 @@ async function page() {
   await p.route(`${serverUrl}/**`, (route) => {
     const r = route.request();
     if (!net.online) return route.abort("internetdisconnected");
+    const fake = net.answer?.(r);
+    if (fake) return route.fulfill({ status: fake.status, headers: { "access-control-allow-origin": base, "content-type": fake.type ?? "application/json" }, body: fake.body });
     if (net.hold && r.method() === "GET" && new URL(r.url()).pathname === `/v1/templates/${net.hold}`) {
       net.hold = null;
       const gate = new Promise((res) => { net.release = res; });
@@ -477,5 +479,37 @@ test("online: deriving from another user's public template found by discover (it
     return out;
   }, base.id);
   assert.deepEqual(r, { found: true, chain: [0, 1, 2], temperature: 0.3, onServer: true });
+  await p.close();
+});
+
+test("a 5xx with a coded body keeps the write queued (retried); a proxy's 4xx without one is a refusal, not NETWORK", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const first = await run(p, async (cat) => {
+    await cat.sync();
+    return null;
+  });
+  assert.equal(first, null);
+  net.answer = (r) => (r.method() === "POST" && new URL(r.url()).pathname === "/v1/templates"
+    ? { status: 500, body: JSON.stringify({ error: { code: "INTEGRITY", message: "the server's store failed a check", details: null } }) }
+    : null);
+  const a = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Kept on 500 ${Date.now()}`, workflow_type: "plain" });
+    let s; try { s = await cat.sync(); } catch (e) { s = { error: e.code }; }
+    return { id: t.id, s, pending: (await cat.pending()).length, rejected: window.events.filter((e) => e.kind === "rejected").length };
+  });
+  assert.deepEqual([a.s.error, a.pending, a.rejected], ["INTEGRITY", 1, 0], JSON.stringify(a));
+  net.answer = (r) => (r.method() === "POST" && new URL(r.url()).pathname === "/v1/templates"
+    ? { status: 413, type: "text/html", body: "<html>413 Request Entity Too Large</html>" }
+    : null);
+  const b = await run(p, async (cat) => {
+    let s; try { s = await cat.sync(); } catch (e) { s = { error: e.code }; }
+    return { s, state: cat.syncState().state, pending: (await cat.pending()).length, rejected: window.events.filter((e) => e.kind === "rejected").map((e) => e.error.code) };
+  });
+  assert.equal(b.s.error, undefined, JSON.stringify(b));
+  assert.equal(b.pending, 0, JSON.stringify(b));
+  assert.equal(b.state, "online", JSON.stringify(b));
+  assert.equal(b.rejected.length, 1, JSON.stringify(b));
+  assert.notEqual(b.rejected[0], "NETWORK", JSON.stringify(b));
   await p.close();
 });
