@@ -599,12 +599,14 @@ export class ReplicaEngine {
     const kind = entry.endpoint.endsWith("Spec") && entry.endpoint !== "instantiateSpec" ? "spec" : entry.endpoint.endsWith("Label") ? "labels" : "template";
     const local = await this.o.local(kind, id);
     let remote = null;
+    let unknown = false;
     try {
       remote = await this.fetchRecord(kind, id);
     } catch {
-      // unreachable again: the conflict is kept without the server copy
+      // unreachable again: the conflict is kept without the server copy (not "gone")
+      unknown = true;
     }
-    const conflict = { id, kind, seq: entry.seq, endpoint: entry.endpoint, local: local ? JSON.parse(local) : null, remote, error: { code: err.code, message: err.message } };
+    const conflict = { id, kind, seq: entry.seq, endpoint: entry.endpoint, local: local ? JSON.parse(local) : null, remote, ...(unknown ? { unknown } : {}), error: { code: err.code, message: err.message } };
     await this.store.set({ [`conflict:${id}`]: conflict });
     this.#emit({ kind: "conflict", op: "conflict", id, local: conflict.local, remote, external: false });
   }
@@ -627,11 +629,16 @@ export class ReplicaEngine {
     const conflict = await this.store.get(`conflict:${id}`);
     if (!conflict) throw coded("NOT_FOUND", `no conflict is kept for ${id}`);
     let remote = conflict.remote;
+    let unknown = conflict.unknown === true;
     try {
       remote = await this.fetchRecord(conflict.kind, id);
+      unknown = false;
     } catch {
       // offline: the copy kept with the conflict
     }
+    // Keep-remote with no server copy ever read: "the server has none" is not known, so the
+    // local record is not deleted on a guess; settled once the server answers.
+    if (choice === "keep-remote" && unknown) throw coded("NETWORK", `the server's copy of ${id} was never read: resolve this conflict with keep-remote once the server is reachable`);
     if (choice === "overwrite") {
       // Re-sent over the server's copy: their If-Match is its updated_at (known, below), not
       // the base each entry was queued on.

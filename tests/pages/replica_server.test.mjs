@@ -513,3 +513,30 @@ test("a 5xx with a coded body keeps the write queued (retried); a proxy's 4xx wi
   assert.notEqual(b.rejected[0], "NETWORK", JSON.stringify(b));
   await p.close();
 });
+
+test("keep-remote while the server's copy was never read does not delete the local record", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Unknown remote ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return cat.get(t.id);
+  });
+  net.online = false;
+  await run(p, (cat, direct, id) => cat.update(id, { description: "mine" }), t.id);
+  await patch(users[0], t.id, { description: "theirs" });
+  // Back: the PATCH is refused (412) but the GET of the server's copy fails (a 400 without a body: not retried).
+  net.answer = (r) => (r.method() === "GET" && new URL(r.url()).pathname === `/v1/templates/${t.id}` ? { status: 400, type: "text/plain", body: "" } : null);
+  net.online = true;
+  const c = await run(p, async (cat) => { try { return await cat.sync(); } catch (e) { return { error: e.code }; } });
+  assert.deepEqual(c.conflicts?.map((x) => x.id), [t.id], JSON.stringify(c));
+  net.answer = null;
+  net.online = false;
+  const r = await run(p, async (cat, direct, id) => {
+    let resolved; try { await cat.resolveConflict(id, "keep-remote"); resolved = "done"; } catch (e) { resolved = e.code; }
+    let local; try { local = (await cat.get(id)).description; } catch (e) { local = e.code; }
+    return { resolved, local };
+  }, t.id);
+  assert.deepEqual(r, { resolved: "NETWORK", local: "mine" });
+  await p.close();
+});
