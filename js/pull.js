@@ -12,7 +12,7 @@ const PULL_PARALLEL = 6;
 /** Brings the replica up to the server: a full pull without the `complete` marker, else the feed from the kept cursor. Resolves with how many changes were applied. */
 export async function pull(e) {
   if (!(await e.store.get("complete"))) return fullPull(e);
-  let applied = 0;
+  let applied = await reReadStale(e);
   for (let more = true; more && !e.closed; ) {
     const cursor = await e.store.get("cursor");
     let page;
@@ -53,7 +53,21 @@ export async function fullPull(e) {
   return b.templates.length + b.specs.length;
 }
 
-/** Re-reads what `changes` name and applies it (records with queued entries excepted). */
+/**
+ * Changes passed over because their record had queued writes (kept as `stale:<key>` in meta),
+ * re-read once nothing is queued for the record any more (pushed, dropped, or resolved).
+ */
+async function reReadStale(e) {
+  const stale = await e.store.all("stale:");
+  if (!stale.length) return 0;
+  const queued = await e.queuedIds();
+  const ready = stale.filter(([, c]) => !queued.has(c.id));
+  if (!ready.length) return 0;
+  await e.store.set(Object.fromEntries(ready.map(([k]) => [`stale:${k}`, undefined])));
+  return applyChanges(e, ready.map(([, c]) => c));
+}
+
+/** Re-reads what `changes` name and applies it (records with queued entries excepted: kept as stale). */
 async function applyChanges(e, changes) {
   if (!changes.length) return 0;
   const last = new Map();
@@ -61,6 +75,8 @@ async function applyChanges(e, changes) {
     if (c && typeof c.id === "string") last.set(`${c.kind} ${c.id} ${c.label ?? ""}`, c);
   }
   const skip = await e.queuedIds();
+  const passed = [...last.entries()].filter(([, c]) => skip.has(c.id));
+  if (passed.length) await e.store.set(Object.fromEntries(passed.map(([k, c]) => [`stale:${k}`, c])));
   const batch = { templates: [], specs: [], labels: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [] } };
   let ratings = false;
   const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => () => reRead(c).catch((thrown) => {
@@ -106,7 +122,7 @@ async function applyChanges(e, changes) {
   }
   // Records queued meanwhile (a local write while the re-reads were on the way) are left out
   // inside the apply lock, their known value unmoved: the write's push finds the conflict.
-  await e.applyServer(batch, async (b) => {
+  const applied = await e.applyServer(batch, async (b) => {
     // A re-read whose updated_at is the one this client knows is its own write coming back:
     // the replica's updated_at it replaces is kept as an alias (ReplicaEngine.aliasOwn).
     const echoes = new Set();
@@ -118,5 +134,9 @@ async function applyChanges(e, changes) {
     await e.store.set({ ...Object.fromEntries(foreign), ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])) });
     await e.aliasOwn(b, echoes);
   });
+  // Records queued while their copies were on the way: passed over too, re-read later.
+  const kept = new Set([...(applied.templates ?? []), ...(applied.specs ?? [])].map((r) => r.id));
+  const late = [...last.entries()].filter(([, c]) => (c.kind === "template" || c.kind === "spec") && c.op !== "delete" && !skip.has(c.id) && [...batch.templates, ...batch.specs].some((r) => r.id === c.id) && !kept.has(c.id));
+  if (late.length) await e.store.set(Object.fromEntries(late.map(([k, c]) => [`stale:${k}`, c])));
   return last.size;
 }

@@ -540,3 +540,29 @@ test("keep-remote while the server's copy was never read does not delete the loc
   assert.deepEqual(r, { resolved: "NETWORK", local: "mine" });
   await p.close();
 });
+
+test("changes passed over while a record had queued writes are re-read once they are settled (keep-remote brings the labels too)", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Stale ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return cat.get(t.id);
+  });
+  net.online = false;
+  await run(p, (cat, direct, id) => cat.update(id, { description: "mine" }), t.id);
+  // Another device labels the template and edits it.
+  const label = await fetch(`${serverUrl}/v1/templates/${t.id}/labels/prod`, { method: "PUT", headers: { Authorization: `Bearer ${users[0].token}`, "Content-Type": "application/json" }, body: JSON.stringify({ version_id: t.id }) });
+  assert.ok(label.status < 300, `PUT label answered ${label.status}: ${await label.text()}`);
+  await patch(users[0], t.id, { description: "theirs" });
+  net.online = true;
+  const r = await run(p, async (cat, direct, id) => {
+    try { await cat.sync(); } catch { /* the conflict */ }
+    await cat.resolveConflict(id, "keep-remote");
+    await cat.sync();
+    await cat.sync();
+    return { labels: (await cat.labels(id)).map((l) => l.label), description: (await cat.get(id)).description };
+  }, t.id);
+  assert.deepEqual(r, { labels: ["prod"], description: "theirs" });
+  await p.close();
+});
