@@ -419,8 +419,7 @@ export class ReplicaEngine {
       if (KNOWN_IF_MATCH.has(e.endpoint)) args.ifMatch = (typeof e.known === "string" ? e.known : await this.#known(e.target ?? e.args.id)) ?? e.args.ifMatch ?? null;
       let value;
       try {
-        const reply = await this.client.call(e.endpoint, JSON.stringify(args));
-        value = JSON.parse(reply[0]);
+        value = await this.#send(e, args);
       } catch (thrown) {
         const err = errorOf(thrown);
         // 5xx with a coded body (INTEGRITY, STORAGE_UNAVAILABLE): the server's trouble, not
@@ -458,6 +457,19 @@ export class ReplicaEngine {
       // the others take the server's copy, the local updated_at it replaces kept as an alias.
       // (Checked inside the apply lock: a write queued while the answer was on the way counts.)
       await this.applyServer(batch, (own) => this.aliasOwn(own));
+    }
+  }
+
+  /**
+   * One entry's server call: its answer (parsed). A delete answered NOT_FOUND is done (the
+   * record is gone: deleted elsewhere, or this very delete replayed after its key expired).
+   */
+  async #send(e, args) {
+    try {
+      return JSON.parse((await this.client.call(e.endpoint, JSON.stringify(args)))[0]);
+    } catch (thrown) {
+      if ((e.endpoint === "delete" || e.endpoint === "deleteSpec") && errorOf(thrown).code === "NOT_FOUND") return null;
+      throw thrown;
     }
   }
 

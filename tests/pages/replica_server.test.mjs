@@ -566,3 +566,24 @@ test("changes passed over while a record had queued writes are re-read once they
   assert.deepEqual(r, { labels: ["prod"], description: "theirs" });
   await p.close();
 });
+
+test("a queued delete of a record already deleted on the server (another device, or a replay after the key expired) is done, not rejected", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Deleted twice ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return cat.get(t.id);
+  });
+  net.online = false;
+  await run(p, (cat, direct, id) => cat.delete(id), t.id);
+  const gone = await fetch(`${serverUrl}/v1/templates/${t.id}`, { method: "DELETE", headers: { Authorization: `Bearer ${users[0].token}` } });
+  assert.ok(gone.status < 300, `DELETE answered ${gone.status}`);
+  net.online = true;
+  const r = await run(p, async (cat) => {
+    try { await cat.sync(); } catch (e) { return { error: e.code }; }
+    return { pending: (await cat.pending()).length, rejected: window.events.filter((e) => e.kind === "rejected").map((e) => e.error.code) };
+  });
+  assert.deepEqual(r, { pending: 0, rejected: [] });
+  await p.close();
+});
