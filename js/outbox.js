@@ -190,10 +190,17 @@ export class OutboxStore {
   }
 
   markReady(seq) {
+    return this.patch([seq], { ready: true });
+  }
+
+  /** Sets `fields` on the entries `seqs` (those still there). */
+  patch(seqs, fields) {
     return this.#run([OUTBOX], "readwrite", async (tx) => {
       const s = tx.objectStore(OUTBOX);
-      const e = await done(s.get(seq));
-      if (e) s.put({ ...e, ready: true });
+      for (const seq of seqs) {
+        const e = await done(s.get(seq));
+        if (e) s.put({ ...e, ...fields });
+      }
     });
   }
 

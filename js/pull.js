@@ -4,7 +4,7 @@
 // (its client, store, hooks, applyBatch, fetchRecord, queuedIds). A record with queued entries
 // is never overwritten: its server copy stays the base a conflict is found against.
 
-import { errorOf, knownOf, statsOf, withoutQueued } from "./outbox.js";
+import { errorOf, knownOf, statsOf } from "./outbox.js";
 
 // Concurrent re-reads during a pull.
 const PULL_PARALLEL = 6;
@@ -12,7 +12,7 @@ const PULL_PARALLEL = 6;
 /** Brings the replica up to the server: a full pull without the `complete` marker, else the feed from the kept cursor. Resolves with how many changes were applied. */
 export async function pull(e) {
   if (!(await e.store.get("complete"))) return fullPull(e);
-  let applied = 0;
+  let applied = await reReadStale(e);
   for (let more = true; more && !e.closed; ) {
     const cursor = await e.store.get("cursor");
     let page;
@@ -44,8 +44,7 @@ export async function fullPull(e) {
     labels: bundle.template_labels ?? [],
     builtin_stats: bundle.builtin_stats ?? [],
   };
-  const b = withoutQueued(batch, await e.queuedIds());
-  await e.applyBatch(b);
+  const b = await e.applyServer(batch);
   await e.store.set({
     ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])),
     cursor: head.cursor,
@@ -54,7 +53,21 @@ export async function fullPull(e) {
   return b.templates.length + b.specs.length;
 }
 
-/** Re-reads what `changes` name and applies it (records with queued entries excepted). */
+/**
+ * Changes passed over because their record had queued writes (kept as `stale:<key>` in meta),
+ * re-read once nothing is queued for the record any more (pushed, dropped, or resolved).
+ */
+async function reReadStale(e) {
+  const stale = await e.store.all("stale:");
+  if (!stale.length) return 0;
+  const queued = await e.queuedIds();
+  const ready = stale.filter(([, c]) => !queued.has(c.id));
+  if (!ready.length) return 0;
+  await e.store.set(Object.fromEntries(ready.map(([k]) => [`stale:${k}`, undefined])));
+  return applyChanges(e, ready.map(([, c]) => c));
+}
+
+/** Re-reads what `changes` name and applies it (records with queued entries excepted: kept as stale). */
 async function applyChanges(e, changes) {
   if (!changes.length) return 0;
   const last = new Map();
@@ -62,9 +75,19 @@ async function applyChanges(e, changes) {
     if (c && typeof c.id === "string") last.set(`${c.kind} ${c.id} ${c.label ?? ""}`, c);
   }
   const skip = await e.queuedIds();
+  const passed = [...last.entries()].filter(([, c]) => skip.has(c.id));
+  if (passed.length) await e.store.set(Object.fromEntries(passed.map(([k, c]) => [`stale:${k}`, c])));
   const batch = { templates: [], specs: [], labels: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [] } };
   let ratings = false;
-  const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => async () => {
+  const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => () => reRead(c).catch((thrown) => {
+    // A record whose re-read keeps failing (a coded 5xx such as INTEGRITY, a refused id) must
+    // not stop the feed for good: reported and passed over. Unreachable, refused token or a
+    // closed replica stop the sync (retried).
+    const err = errorOf(thrown);
+    if (["NETWORK", "UNAUTHORIZED", "STORAGE_UNAVAILABLE"].includes(err.code)) throw thrown;
+    e.reportPull(c.id, err);
+  }));
+  const reRead = async (c) => {
     if (c.kind === "template") {
       if (c.op === "delete") return void batch.deleted.templates.push(c.id);
       // Whatever this user may read is kept: their own records, and other users' public
@@ -88,7 +111,7 @@ async function applyChanges(e, changes) {
       const rec = await e.fetchRecord("template", c.id);
       if (rec) batch.builtin_stats.push(statsOf(rec));
     }
-  });
+  };
   for (let i = 0; i < jobs.length; i += PULL_PARALLEL) await Promise.all(jobs.slice(i, i + PULL_PARALLEL).map((j) => j()));
   const labelKeys = new Set();
   batch.labels = batch.labels.filter((l) => !labelKeys.has(`${l.template_id} ${l.label}`) && labelKeys.add(`${l.template_id} ${l.label}`));
@@ -97,16 +120,23 @@ async function applyChanges(e, changes) {
     const bundle = JSON.parse((await e.client.call("exportAll", "{}"))[0]);
     batch.ratings = bundle.ratings ?? [];
   }
-  // A re-read whose updated_at is the one this client knows is its own write coming back:
-  // the replica's updated_at it replaces is kept as an alias (ReplicaEngine.aliasOwn).
-  const echoes = new Set();
-  for (const r of [...batch.templates, ...batch.specs]) {
-    if (r.updated_at === (await e.store.get(`known:${r.id}`))) echoes.add(r.id);
-  }
-  // A change made elsewhere ends the aliases of the record (an app's older ifMatch is stale).
-  const foreign = [...batch.templates, ...batch.specs].filter((r) => !echoes.has(r.id)).map((r) => [`alias:${r.id}`, undefined]);
-  await e.store.set({ ...Object.fromEntries(foreign), ...Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])) });
-  await e.aliasOwn(batch, echoes);
-  await e.applyBatch(batch);
+  // Records queued meanwhile (a local write while the re-reads were on the way) are left out
+  // inside the apply lock, their known value unmoved: the write's push finds the conflict.
+  const applied = await e.applyServer(batch, async (b) => {
+    // A re-read whose updated_at is the one this client knows is its own write coming back:
+    // the replica's updated_at it replaces is kept as an alias (ReplicaEngine.aliasOwn).
+    const echoes = new Set();
+    for (const r of [...b.templates, ...b.specs]) {
+      if (r.updated_at === (await e.store.get(`known:${r.id}`))) echoes.add(r.id);
+    }
+    // A change made elsewhere ends the aliases of the record (an app's older ifMatch is stale).
+    const foreign = [...b.templates, ...b.specs].filter((r) => !echoes.has(r.id)).map((r) => [`alias:${r.id}`, undefined]);
+    await e.store.set({ ...Object.fromEntries(foreign), ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])) });
+    await e.aliasOwn(b, echoes);
+  });
+  // Records queued while their copies were on the way: passed over too, re-read later.
+  const kept = new Set([...(applied.templates ?? []), ...(applied.specs ?? [])].map((r) => r.id));
+  const late = [...last.entries()].filter(([, c]) => (c.kind === "template" || c.kind === "spec") && c.op !== "delete" && !skip.has(c.id) && [...batch.templates, ...batch.specs].some((r) => r.id === c.id) && !kept.has(c.id));
+  if (late.length) await e.store.set(Object.fromEntries(late.map(([k, c]) => [`stale:${k}`, c])));
   return last.size;
 }

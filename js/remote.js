@@ -149,7 +149,12 @@ function answer(label, status, text) {
   if (status === 401) throw failure("UNAUTHORIZED", message, details, status);
   if (status === 412) throw failure("CONFLICT", message, details, status);
   if (typeof err?.code === "string") throw failure(err.code, message, details, status);
-  throw failure("NETWORK", `${label}: HTTP ${status} without an error body`, null, status);
+  // No error envelope: something between here and the server answered (a proxy, a gateway).
+  // 5xx, 408 and 429 pass (retried as unreachable); another 4xx refuses the request itself
+  // (retrying it cannot help): its nearest code.
+  if (status >= 500 || status === 408 || status === 429) throw failure("NETWORK", `${label}: HTTP ${status} without an error body`, null, status);
+  const code = status === 403 ? "FORBIDDEN" : status === 404 ? "NOT_FOUND" : "INVALID_ARGUMENT";
+  throw failure(code, `${label}: HTTP ${status} without an error body`, null, status);
 }
 
 /**

@@ -9,7 +9,7 @@
 // reads the replica's copy (JSON text or null). Coded failures reject with the JSON text of
 // `{ code, message, details }`, as js/remote.js does.
 
-import { RemoteClient, httpRequest } from "./remote.js";
+import { RemoteClient } from "./remote.js";
 import { KNOWN_IF_MATCH, OutboxStore, batchOfAnswer, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
 import { fullPull, pull } from "./pull.js";
 
@@ -72,11 +72,18 @@ export class ReplicaEngine {
     this.store = await OutboxStore.open(this.o.dbName);
     this.store.onclosed = () => this.#stop();
     const identity = { userId: this.o.userId, baseUrl: this.o.baseUrl, tokenHash: this.o.tokenHash };
+    // A replica belongs to one user of one server: its records, outbox and known values are
+    // theirs. Another user (or server) opening it would push the first user's queued writes
+    // with their own token, or read the first user's private records: refused. (A new token of
+    // the same user is fine: it is checked below.)
+    const owner = await this.store.get("identity");
+    if (owner && (owner.userId !== identity.userId || owner.baseUrl !== identity.baseUrl)) {
+      this.store.close();
+      throw coded("INVALID_ARGUMENT", `replica database ${JSON.stringify(this.o.dbName)} belongs to user ${owner.userId} at ${owner.baseUrl}, not to user ${identity.userId} at ${identity.baseUrl}: give this user a replica database of their own (replica: { dbName }) or the default`);
+    }
     let me;
     try {
-      const headers = { Accept: "application/json" };
-      if (this.o.token) headers.Authorization = `Bearer ${this.o.token}`;
-      me = await httpRequest(`${this.o.baseUrl}/v1/me`, "GET", headers, undefined, ME_TIMEOUT_MS);
+      me = await this.#me();
     } catch (e) {
       me = null;
     }
@@ -122,8 +129,35 @@ export class ReplicaEngine {
     }
     this.pendingCount = await this.store.count();
     this.#listen();
-    this.#elect();
+    await this.#elect();
     return this.state;
+  }
+
+  /**
+   * GET /v1/me: `{ status, text }`; learns the offset of the server's clock (its `Date` header,
+   * RFC 9110 section 6.6.1, one-second resolution) from this device's, for the ids it makes.
+   */
+  async #me() {
+    const headers = { Accept: "application/json" };
+    if (this.o.token) headers.Authorization = `Bearer ${this.o.token}`;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), ME_TIMEOUT_MS);
+    try {
+      const sent = Date.now();
+      const res = await fetch(`${this.o.baseUrl}/v1/me`, { headers, signal: controller.signal, credentials: "omit", cache: "no-store" });
+      const text = await res.text();
+      const server = Date.parse(res.headers.get("date") ?? "");
+      // The middle of the request's round trip; +500 ms: the header's second was cut, not rounded.
+      if (Number.isFinite(server)) this.clockOffset = server + 500 - (sent + Date.now()) / 2;
+      return { status: res.status, text };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The server's clock as this client estimates it (ms since the epoch): the time part of the ids it makes. */
+  serverNow() {
+    return Date.now() + (this.clockOffset ?? 0);
   }
 
   // ---- tabs: one leader (Web Lock) pushes and pulls; the others tell it of their writes ------
@@ -166,7 +200,12 @@ export class ReplicaEngine {
     }
   }
 
-  #elect() {
+  /**
+   * Takes the lead when no tab holds it (resolves once that is known, so a sync() right after
+   * open in the only tab runs here, not as a question to a leader that does not exist); else
+   * waits in line for it.
+   */
+  async #elect() {
     const locks = globalThis.navigator?.locks;
     const name = `wt-replica:${this.o.dbName}`;
     if (!locks || typeof locks.request !== "function") {
@@ -175,17 +214,27 @@ export class ReplicaEngine {
       this.#lead();
       return;
     }
-    locks
-      .request(name, { mode: "exclusive" }, () => {
-        if (this.closed) return undefined;
-        this.#lead();
-        return new Promise((release) => { this.releaseLock = release; });
-      })
-      .catch(() => {});
+    const lead = (lock) => {
+      if (!lock || this.closed) return undefined;
+      this.#lead();
+      return new Promise((release) => { this.releaseLock = release; });
+    };
+    const got = await new Promise((resolve) => {
+      locks.request(name, { mode: "exclusive", ifAvailable: true }, (lock) => {
+        resolve(Boolean(lock));
+        return lead(lock);
+      }).catch(() => resolve(false));
+    });
+    if (!got && !this.closed) locks.request(name, { mode: "exclusive" }, lead).catch(() => {});
   }
 
   #lead() {
     this.leader = true;
+    // Questions this tab asked the previous leader (gone before answering) are answered here.
+    for (const [req, answer] of [...this.waiters]) {
+      this.waiters.delete(req);
+      this.sync().then((result) => answer({ result }), (e) => answer({ error: errorOf(e) }));
+    }
     // The feed is the pull's doorbell: any news, and every (re)connection (the server is back),
     // runs a sync; a refused feed (401) shows on that sync's first request.
     this.client.startFeed(() => this.kick(), () => this.kick());
@@ -236,6 +285,12 @@ export class ReplicaEngine {
   /** Appends an entry; resolves with its seq. */
   async enqueue(endpoint, argsJson, id, key, target) {
     const entry = { key, endpoint, args: JSON.parse(argsJson), id: id ?? null, target: target ?? null, at: Date.now(), ready: false };
+    // The server `updated_at` this write is based on, fixed now (its If-Match): a server copy
+    // the pull applies between now and the push must not become the base of a write made on
+    // the copy before it. A write chained on an earlier queued one of the same record takes
+    // the value that one's push answer leaves (read at push time).
+    const on = target ?? entry.args.id;
+    if (typeof on === "string" && !(await this.queuedIds()).has(on)) entry.known = (await this.store.get(`known:${on}`)) ?? null;
     return this.store.append(entry);
   }
 
@@ -361,15 +416,26 @@ export class ReplicaEngine {
       // A write of some tab still in progress: everything after it waits (order is kept).
       if (!e.ready && Date.now() - e.at < STALE_UNREADY_MS) break;
       const args = { ...e.args, idempotencyKey: e.key };
-      if (KNOWN_IF_MATCH.has(e.endpoint)) args.ifMatch = (await this.#known(e.target ?? e.args.id)) ?? e.args.ifMatch ?? null;
+      if (KNOWN_IF_MATCH.has(e.endpoint)) args.ifMatch = (typeof e.known === "string" ? e.known : await this.#known(e.target ?? e.args.id)) ?? e.args.ifMatch ?? null;
       let value;
       try {
-        const reply = await this.client.call(e.endpoint, JSON.stringify(args));
-        value = JSON.parse(reply[0]);
+        value = await this.#send(e, args);
       } catch (thrown) {
         const err = errorOf(thrown);
-        if (err.code === "NETWORK" || err.code === "UNAUTHORIZED") throw thrown;
-        if (err.code === "CONFLICT") {
+        // 5xx with a coded body (INTEGRITY, STORAGE_UNAVAILABLE): the server's trouble, not
+        // the write's; kept and retried like unreachable.
+        if (err.code === "NETWORK" || err.code === "UNAUTHORIZED" || err.status >= 500) throw thrown;
+        // A create refused for its id's time part (made before this client knew the server's
+        // clock) succeeds once the server's clock gets there: kept, retried later, never lost.
+        if (err.code === "INVALID_ARGUMENT" && typeof e.args?.query?.id === "string" && /time part .* ahead of the clock/.test(err.message ?? "")) {
+          await this.#me().catch(() => {});
+          throw coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null);
+        }
+        // A create whose chosen id the server will never take (details.expected "absent":
+        // in use by another record, or deleted: ids are never reused) can never succeed, and
+        // re-sending it ("overwrite") would loop: it ends as rejected, like a rule refusal.
+        const idRefused = err.code === "CONFLICT" && err.details?.expected === "absent" && typeof e.args?.query?.id === "string";
+        if (err.code === "CONFLICT" && !idRefused) {
           await this.#conflict(e, err);
           for (const id of ids) blocked.add(id);
           continue;
@@ -389,18 +455,52 @@ export class ReplicaEngine {
       result.pushed++;
       // A record with later queued edits keeps its local copy (the answer would undo them);
       // the others take the server's copy, the local updated_at it replaces kept as an alias.
-      const own = withoutQueued(batch, queuedIds(e.seq));
-      await this.aliasOwn(own);
-      await this.applyBatch(own);
+      // (Checked inside the apply lock: a write queued while the answer was on the way counts.)
+      await this.applyServer(batch, (own) => this.aliasOwn(own));
+    }
+  }
+
+  /**
+   * One entry's server call: its answer (parsed). A delete answered NOT_FOUND is done (the
+   * record is gone: deleted elsewhere, or this very delete replayed after its key expired).
+   */
+  async #send(e, args) {
+    try {
+      return JSON.parse((await this.client.call(e.endpoint, JSON.stringify(args)))[0]);
+    } catch (thrown) {
+      if ((e.endpoint === "delete" || e.endpoint === "deleteSpec") && errorOf(thrown).code === "NOT_FOUND") return null;
+      throw thrown;
     }
   }
 
   async applyBatch(batch) {
-    const parts = splitBatch(batch);
-    if (!parts.length) return;
     const release = await this.lock();
     try {
-      await this.#applyParts(batch, parts);
+      await this.applyLocked(batch);
+    } finally {
+      release();
+    }
+  }
+
+  /** `batch` into the replica; the caller holds `lock()`. */
+  async applyLocked(batch) {
+    const parts = splitBatch(batch);
+    if (parts.length) await this.#applyParts(batch, parts);
+  }
+
+  /**
+   * Server copies into the replica under `lock()`, leaving out the records with queued entries
+   * as they are inside the lock (a local write queued while the copies were on the way keeps
+   * its record and its base); `prepare(b)` records meta (known values, aliases) for what goes
+   * in, first. Resolves with the batch applied.
+   */
+  async applyServer(batch, prepare = null) {
+    const release = await this.lock();
+    try {
+      const b = withoutQueued(batch, await this.queuedIds());
+      if (prepare) await prepare(b);
+      await this.applyLocked(b);
+      return b;
     } finally {
       release();
     }
@@ -410,20 +510,26 @@ export class ReplicaEngine {
     try {
       await this.o.apply(JSON.stringify(batch));
     } catch (e) {
-      if (errorOf(e).code !== "VALIDATION_FAILED") throw e;
-      // A record the replica refuses (not what this package would store: a corrupt or newer
-      // server) must not stop every later sync: the others go in one by one, each refused one
-      // is left out and reported (endpoint "pull").
+      if (errorOf(e).code === "STORAGE_UNAVAILABLE") throw e;
+      // A record the replica refuses (VALIDATION_FAILED: not what this package would store;
+      // NAME_TAKEN, CONFLICT, INVALID_ARGUMENT: at odds with what the replica holds) must not
+      // stop every later sync: the others go in one by one, each refused one is left out and
+      // reported (endpoint "pull"). Only a replica that cannot be written stops the sync.
       for (const part of parts) {
         try {
           await this.o.apply(JSON.stringify(part.batch));
         } catch (e2) {
           const err = errorOf(e2);
-          if (err.code !== "VALIDATION_FAILED") throw e2;
-          this.#emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id: part.id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
+          if (err.code === "STORAGE_UNAVAILABLE") throw e2;
+          this.reportPull(part.id, err);
         }
       }
     }
+  }
+
+  /** A server record the replica could not take (refused, or its re-read failed): a `rejected` event with endpoint "pull". */
+  reportPull(id, err) {
+    this.#emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
   }
 
   /**
@@ -442,9 +548,10 @@ export class ReplicaEngine {
         const text = await this.o.local(kind, r.id);
         const local = text ? JSON.parse(text) : null;
         if (local && typeof local.updated_at === "string" && local.updated_at !== r.updated_at) {
-          // The last few (a chain of own writes: each answer replaces the previous one's).
-          const kept = (await this.store.get(`alias:${r.id}`)) ?? [];
-          aliases[`alias:${r.id}`] = [...kept, local.updated_at].slice(-8);
+          // Only the latest own write's value: an app holding an older one (its write was
+          // followed by another, from another view of the app) is stale, CONFLICT as in a
+          // plain IndexedDB catalog.
+          aliases[`alias:${r.id}`] = [local.updated_at];
         }
       }
     }
@@ -478,8 +585,7 @@ export class ReplicaEngine {
 
   /** Server copies into the replica, their `updated_at` becoming the known ones (the next If-Match). */
   async #applyKnown(batch) {
-    await this.store.set(Object.fromEntries(Object.entries(knownOf(batch)).map(([id, at]) => [`known:${id}`, at])));
-    await this.applyBatch(batch);
+    return this.applyServer(batch, (b) => this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at]))));
   }
 
   /** GET of a record on the server: its JSON, or null when it is not there (404/403). (Also used by js/pull.js.) */
@@ -505,12 +611,14 @@ export class ReplicaEngine {
     const kind = entry.endpoint.endsWith("Spec") && entry.endpoint !== "instantiateSpec" ? "spec" : entry.endpoint.endsWith("Label") ? "labels" : "template";
     const local = await this.o.local(kind, id);
     let remote = null;
+    let unknown = false;
     try {
       remote = await this.fetchRecord(kind, id);
     } catch {
-      // unreachable again: the conflict is kept without the server copy
+      // unreachable again: the conflict is kept without the server copy (not "gone")
+      unknown = true;
     }
-    const conflict = { id, kind, seq: entry.seq, endpoint: entry.endpoint, local: local ? JSON.parse(local) : null, remote, error: { code: err.code, message: err.message } };
+    const conflict = { id, kind, seq: entry.seq, endpoint: entry.endpoint, local: local ? JSON.parse(local) : null, remote, ...(unknown ? { unknown } : {}), error: { code: err.code, message: err.message } };
     await this.store.set({ [`conflict:${id}`]: conflict });
     this.#emit({ kind: "conflict", op: "conflict", id, local: conflict.local, remote, external: false });
   }
@@ -533,19 +641,33 @@ export class ReplicaEngine {
     const conflict = await this.store.get(`conflict:${id}`);
     if (!conflict) throw coded("NOT_FOUND", `no conflict is kept for ${id}`);
     let remote = conflict.remote;
+    let unknown = conflict.unknown === true;
     try {
       remote = await this.fetchRecord(conflict.kind, id);
+      unknown = false;
     } catch {
       // offline: the copy kept with the conflict
     }
+    // Keep-remote with no server copy ever read: "the server has none" is not known, so the
+    // local record is not deleted on a guess; settled once the server answers.
+    if (choice === "keep-remote" && unknown) throw coded("NETWORK", `the server's copy of ${id} was never read: resolve this conflict with keep-remote once the server is reachable`);
+    if (choice === "overwrite") {
+      // Re-sent over the server's copy: their If-Match is its updated_at (known, below), not
+      // the base each entry was queued on.
+      const entries = (await this.store.list()).filter((e) => idsOf(e).includes(id));
+      await this.store.patch(entries.map((e) => e.seq), { known: null });
+    }
     if (choice === "keep-remote") {
-      const entries = await this.store.list();
-      await this.store.remove(entries.filter((e) => idsOf(e).includes(id)).map((e) => e.seq));
+      const dropped = (await this.store.list()).filter((e) => idsOf(e).includes(id));
+      await this.store.remove(dropped.map((e) => e.seq));
       const batch = conflict.kind === "spec"
         ? (remote ? { specs: [remote] } : { deleted: { specs: [id] } })
         : conflict.kind === "labels"
           ? { labels: remote ?? [] }
           : (remote ? { templates: [remote] } : { deleted: { templates: [id] } });
+      await this.#keepRemote(id, conflict.kind, remote, dropped, batch).catch(() => {
+        // offline: what the dropped entries made goes with the next sync's refresh
+      });
       await this.applyBatch(batch);
     }
     const known = remote && !Array.isArray(remote) && typeof remote.updated_at === "string" ? remote.updated_at : undefined;
@@ -555,6 +677,34 @@ export class ReplicaEngine {
     this.#setState(this.state);
     if (this.leader) this.kick();
     else this.#post({ type: "kick" });
+  }
+
+  /**
+   * Completes keep-remote's `batch`: a template conflict takes the lineage's versions as the
+   * server has them (another device's new version the pull could not store beside the local
+   * one); the records the dropped entries created are the server's copy when it has one, else
+   * deleted (a version or spec the server never had must not stay, nor block the pull).
+   */
+  async #keepRemote(id, kind, remote, dropped, batch) {
+    batch.templates ??= [];
+    batch.specs ??= [];
+    batch.deleted ??= {};
+    if (kind === "template" && remote) {
+      const list = JSON.parse((await this.client.call("versions", JSON.stringify({ id })))[0]);
+      const items = Array.isArray(list) ? list : Array.isArray(list?.items) ? list.items : [];
+      for (const t of items) if (t && t.id !== id) batch.templates.push(t);
+    }
+    const made = new Set(dropped.map((e) => e.id).filter((x) => typeof x === "string" && x !== id));
+    for (const m of made) {
+      if (batch.templates.some((t) => t.id === m)) continue;
+      const k = await this.#kindOf(m);
+      if (!k) continue;
+      const rec = await this.fetchRecord(k, m);
+      const list = k === "spec" ? "specs" : "templates";
+      if (rec) batch[list].push(rec);
+      else (batch.deleted[list] ??= []).push(m);
+    }
+    for (const [id2, at] of Object.entries(knownOf(batch))) await this.store.set({ [`known:${id2}`]: at });
   }
 
   /** The ids of every queued entry (records a pull must not overwrite). */
@@ -579,16 +729,18 @@ export class ReplicaEngine {
       }
       const rec = await this.fetchRecord("template", id);
       if (!rec) return false;
+      // Its bases the replica lacks, however deep (a held base's own base may be missing).
       const chain = [rec];
-      for (let base = rec.base_template_id; typeof base === "string" && chain.length < 64; ) {
-        if (await this.o.local("template", base)) break;
-        const b = await this.fetchRecord("template", base);
+      const seen = new Set([rec.id]);
+      for (let base = rec.base_template_id; typeof base === "string" && !seen.has(base) && seen.size < 64; ) {
+        seen.add(base);
+        const held = await this.o.local("template", base);
+        const b = held ? JSON.parse(held) : await this.fetchRecord("template", base);
         if (!b) break;
-        chain.push(b);
+        if (!held) chain.push(b);
         base = b.base_template_id;
       }
-      const batch = withoutQueued({ templates: chain }, await this.queuedIds());
-      await this.#applyKnown(batch);
+      const batch = await this.#applyKnown({ templates: chain });
       return batch.templates.length > 0;
     } catch (e) {
       if (errorOf(e).code === "NETWORK") this.#setState("offline");

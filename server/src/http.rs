@@ -392,7 +392,8 @@ async fn method_not_allowed() -> ApiError {
 // ---- CORS and common headers ----------------------------------------------------------------
 
 const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, Idempotency-Key, Last-Event-ID";
-const EXPOSE_HEADERS: &str = "ETag";
+// Date: offline replicas make their ids from a clock corrected by it (README "Offline replica").
+const EXPOSE_HEADERS: &str = "ETag, Date";
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 
 async fn cors(State(app): State<App>, req: Request, next: Next) -> Response {

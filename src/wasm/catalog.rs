@@ -136,7 +136,7 @@ macro_rules! write {
                 $promise(&$self.closed, async move {
                     // The app's ifMatch may be the server's updated_at (a copy read online).
                     $( let $o = rep.local_if_match($endpoint, &args, $o).await; )?
-                    let created = if $creates { Some(super::new_id()) } else { None };
+                    let created = if $creates { Some(rep.new_id()) } else { None };
                     #[allow(unused_variables)]
                     let $new = created.as_deref();
                     let guarded = $p.is_some();

@@ -55,6 +55,8 @@ extern "C" {
     fn close(this: &ReplicaEngine);
     #[wasm_bindgen(method)]
     fn lock(this: &ReplicaEngine) -> Promise;
+    #[wasm_bindgen(method, js_name = serverNow)]
+    fn server_now(this: &ReplicaEngine) -> f64;
     #[wasm_bindgen(method, js_name = localIfMatch)]
     fn local_if_match(this: &ReplicaEngine, kind: &str, id: &str, if_match: &str) -> Promise;
 }
@@ -122,9 +124,10 @@ async fn apply_batch(c: &Core, text: &str) -> Result<()> {
     c.apply_remote(RemoteBatch::from_value(v)?).await
 }
 
-/// Whether a local read failed because the replica does not hold the record.
+/// Whether a local read failed because the replica does not hold the record or a base of its
+/// chain (another user's public template it derives from).
 pub fn missing(e: &Error) -> bool {
-    matches!(e, Error::NotFound { .. })
+    matches!(e, Error::NotFound { .. } | Error::BaseNotFound { .. })
 }
 
 impl Replica {
@@ -170,6 +173,12 @@ impl Replica {
         Ok(r)
     }
 
+    /// A new ULID from the server's clock as this client estimates it (a `?id=` whose time part
+    /// is more than 5 minutes ahead of the server's clock is refused).
+    pub fn new_id(&self) -> String {
+        super::new_id_at(self.engine.server_now())
+    }
+
     pub fn core(&self) -> Rc<Core> {
         self.core.clone()
     }
@@ -191,7 +200,7 @@ impl Replica {
         }
         self.ensure_held(endpoint, &args).await;
         let target = self.target(endpoint, &args, created.as_deref()).await;
-        let key = super::new_id();
+        let key = self.new_id();
         let seq = JsFuture::from(self.engine.enqueue(endpoint, &args.to_string(), created, &key, target)).await.map_err(|e| failure(&e))?;
         let seq = seq.as_f64().ok_or_else(|| Error::StorageUnavailable("the outbox gave no sequence number".into()))?;
         // No server copy is applied in this tab while the local write reads and commits.
@@ -216,9 +225,18 @@ impl Replica {
     /// template found by an online `discover`) first brings it from the server, when reachable,
     /// so the local rules can run on it.
     async fn ensure_held(&self, endpoint: &str, args: &Value) {
+        // The base a create, update or new version derives from (found by an online
+        // discover): its chain must be here for the local rules (visibility, cycles, depth).
+        let body = args.get("body");
+        let base = body.and_then(|b| b.get("base_template_id").or_else(|| b.get("patch").and_then(|p| p.get("base_template_id")))).and_then(Value::as_str);
+        if let Some(base) = base {
+            if matches!(self.core.chain(base).await, Err(ref e) if missing(e)) {
+                self.fetch_missing("template", base).await;
+            }
+        }
         let Some(id) = args.get("id").and_then(Value::as_str) else { return };
         let spec = matches!(endpoint, "updateSpec" | "deleteSpec" | "instantiateSpec");
-        let held = if spec { self.core.get_spec(id).await.map(drop) } else { self.core.get(id).await.map(drop) };
+        let held = if spec { self.core.get_spec(id).await.map(drop) } else { self.core.chain(id).await.map(drop) };
         if matches!(held, Err(ref e) if missing(e)) {
             self.fetch_missing(if spec { "spec" } else { "template" }, id).await;
         }

@@ -69,10 +69,19 @@ after(async () => {
 async function page() {
   const p = await browser.newPage();
   p.on("pageerror", (e) => console.error("page error:", e));
-  const net = { online: true, writes: [] };
+  // `hold`: the next GET of that template waits for `release()` (`held` is called when it comes).
+  const net = { online: true, writes: [], hold: null, held: null, release: null };
   await p.route(`${serverUrl}/**`, (route) => {
     const r = route.request();
     if (!net.online) return route.abort("internetdisconnected");
+    const fake = net.answer?.(r);
+    if (fake) return route.fulfill({ status: fake.status, headers: { "access-control-allow-origin": base, "content-type": fake.type ?? "application/json" }, body: fake.body });
+    if (net.hold && r.method() === "GET" && new URL(r.url()).pathname === `/v1/templates/${net.hold}`) {
+      net.hold = null;
+      const gate = new Promise((res) => { net.release = res; });
+      net.held?.();
+      return gate.then(() => route.continue());
+    }
     if (r.method() !== "GET" && r.method() !== "OPTIONS") net.writes.push(`${r.method()} ${new URL(r.url()).pathname}`);
     return route.continue();
   });
@@ -251,5 +260,330 @@ test("another user's public change is heard live and kept; a new replica pulls w
   assert.deepEqual(second, { name: mine.name, rated: 3, pending: 0 });
   assert.equal(await run(p, async (cat, direct, id) => (await direct.get(id)).rating, theirs.id), 3);
   await run(p, (cat, direct) => direct.close());
+  await p.close();
+});
+
+test("a local edit made while the pull re-reads the record is a conflict, not an overwrite of the other device's edit", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Race ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    await new Promise((r) => setTimeout(r, 1500)); // the feed is connected
+    return cat.get(t.id);
+  });
+  const heldP = new Promise((res) => { net.held = res; });
+  net.hold = t.id;
+  await patch(users[0], t.id, { description: "theirs" });
+  await Promise.race([heldP, new Promise((_, rej) => setTimeout(() => rej(new Error("the pull never re-read the record")), 10000))]);
+  // The pull holds the server copy in flight; the user saves the copy they see (the old one).
+  const mine = await run(p, async (cat, direct, id) => {
+    const cur = await cat.get(id);
+    return cat.update(id, { description: "mine" }, { ifMatch: cur.updated_at });
+  }, t.id);
+  assert.equal(mine.description, "mine", JSON.stringify(mine));
+  net.release();
+  await new Promise((r) => setTimeout(r, 2000));
+  const out = await run(p, async (cat, direct, id) => {
+    let s = null;
+    try { s = await cat.sync(); } catch (e) { s = { error: e.code }; }
+    return { sync: s, server: (await direct.get(id)).description, local: (await cat.get(id)).description, conflicts: window.events.filter((e) => e.kind === "conflict").map((e) => e.id) };
+  }, t.id);
+  assert.equal(out.server, "theirs", `the other device's edit was overwritten without a conflict: ${JSON.stringify(out)}`);
+  assert.equal(out.local, "mine", JSON.stringify(out));
+  assert.deepEqual(out.conflicts, [t.id], JSON.stringify(out));
+  await p.close();
+});
+
+test("keep-remote of a conflicted offline newVersion: the local version goes, the other device's comes, the pull goes on", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Versions ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return cat.get(t.id);
+  });
+  net.online = false;
+  const mine = await run(p, (cat, direct, id) => cat.newVersion(id, { description: "mine v2" }, "mine"), t.id);
+  // Another device makes version 2 meanwhile.
+  const auth = { Authorization: `Bearer ${users[0].token}`, "Content-Type": "application/json" };
+  const res = await fetch(`${serverUrl}/v1/templates/${t.id}/versions`, { method: "POST", headers: auth, body: JSON.stringify({ patch: { description: "theirs v2" }, changelog: "theirs" }) });
+  const theirs = await res.json();
+  net.online = true;
+  const first = await run(p, async (cat) => { try { return await cat.sync(); } catch (e) { return { error: e.code, message: e.message }; } });
+  assert.equal(first.error, undefined, `a server record the replica cannot store stopped the sync: ${JSON.stringify(first)}`);
+  assert.deepEqual(first.conflicts.map((c) => c.id), [t.id], JSON.stringify(first));
+  const after = await run(p, async (cat, direct, a) => {
+    await cat.resolveConflict(a.id, "keep-remote");
+    let s; try { s = await cat.sync(); } catch (e) { s = { error: e.code, message: e.message }; }
+    const local = (await cat.versions(a.id)).map((v) => [v.id, v.version, v.is_latest]);
+    return { s, local, pending: (await cat.pending()).length };
+  }, { id: t.id });
+  assert.equal(after.s.error, undefined, JSON.stringify(after));
+  assert.equal(after.pending, 0, JSON.stringify(after));
+  assert.ok(!after.local.some((v) => v[0] === mine.id), `the dropped version stays in the replica: ${JSON.stringify(after)}`);
+  assert.ok(after.local.some((v) => v[0] === theirs.id && v[2] === true), `the other device's version is missing: ${JSON.stringify(after)}`);
+  await p.close();
+});
+
+test("a queued create whose id the server refuses for good (taken meanwhile) ends as rejected, not a kept conflict", async () => {
+  const { p, net } = await page();
+  await open(p);
+  net.online = false;
+  const mine = await run(p, (cat) => cat.create({ name: `Taken id ${Date.now()}`, workflow_type: "plain" }));
+  // Another user's record takes that id first (the server refuses it from then on: 409, expected "absent").
+  const auth = { Authorization: `Bearer ${users[1].token}`, "Content-Type": "application/json" };
+  const res = await fetch(`${serverUrl}/v1/templates?id=${mine.id}`, { method: "POST", headers: auth, body: JSON.stringify({ name: `Squatter ${Date.now()}`, workflow_type: "plain" }) });
+  assert.equal(res.status, 201);
+  net.online = true;
+  const out = await run(p, async (cat, direct, id) => {
+    let s; try { s = await cat.sync(); } catch (e) { s = { error: e.code, message: e.message }; }
+    let local; try { local = (await cat.get(id)).name; } catch (e) { local = e.code; }
+    return { s, local, pending: (await cat.pending()).length, rejected: window.events.filter((e) => e.kind === "rejected").map((e) => [e.id, e.error.code]) };
+  }, mine.id);
+  assert.equal(out.s.error, undefined, JSON.stringify(out));
+  assert.deepEqual(out.s.conflicts, [], JSON.stringify(out));
+  // (the leader's own sync on reconnection may be the one that met it: the event tells)
+  assert.deepEqual(out.rejected, [[mine.id, "CONFLICT"]], JSON.stringify(out));
+  assert.equal(out.pending, 0, JSON.stringify(out));
+  assert.equal(out.local, "NOT_FOUND", JSON.stringify(out));
+  await p.close();
+});
+
+test("a replica database of another user is refused with a coded error; their queued writes are never pushed with this token", async () => {
+  const { p, net } = await page();
+  const dbName = `wt-replica-srv-shared-${Date.now()}`;
+  await p.evaluate(async ({ serverUrl, a, dbName }) => {
+    window.ca = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
+    await new Promise((r) => setTimeout(r, 500));
+  }, { serverUrl, a: users[0], dbName });
+  net.online = false;
+  const id = await p.evaluate(async () => { const t = await window.ca.create({ name: "Alice private draft", workflow_type: "plain" }); window.ca.close(); return t.id; });
+  net.online = true;
+  const res = await p.evaluate(async ({ serverUrl, b, dbName }) => {
+    try {
+      await window.wt.TemplateCatalog.open({ userId: b.user_id, storage: "remote", baseUrl: serverUrl, token: b.token, replica: { dbName } });
+      return { opened: true };
+    } catch (e) {
+      return { opened: false, code: e.code, message: e.message };
+    }
+  }, { serverUrl, b: users[1], dbName });
+  assert.deepEqual([res.opened, res.code], [false, "INVALID_ARGUMENT"], JSON.stringify(res));
+  // Alice's write is still queued for her, nowhere on the server.
+  const alice = await p.evaluate(async ({ serverUrl, a, dbName }) => {
+    const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
+    const s = await c.sync();
+    c.close();
+    return s;
+  }, { serverUrl, a: users[0], dbName });
+  assert.ok(alice.pushed <= 1 && alice.rejected.length === 0, JSON.stringify(alice));
+  const onServer = await fetch(`${serverUrl}/v1/templates/${id}`, { headers: { Authorization: `Bearer ${users[0].token}` } });
+  assert.equal((await onServer.json()).owner_id, users[0].user_id);
+  await p.close();
+});
+
+test("sync() right after open in the only tab runs there at once (no question to a leader that does not exist)", async () => {
+  const { p } = await page();
+  const r = await p.evaluate(async ({ serverUrl, a }) => {
+    const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName: `wt-replica-srv-first-${Date.now()}` } });
+    const t0 = Date.now();
+    try { const s = await c.sync(); return { s, ms: Date.now() - t0 }; } catch (e) { return { code: e.code, message: e.message, ms: Date.now() - t0 }; } finally { c.close(); }
+  }, { serverUrl, a: users[0] });
+  assert.equal(r.code, undefined, JSON.stringify(r));
+  assert.ok(r.ms < 10000, JSON.stringify(r));
+  await p.close();
+});
+
+test("a device clock 10 minutes fast: the replica's ids follow the server's clock and its creates reach the server", async () => {
+  const { p } = await page();
+  await p.evaluate(() => { const real = Date.now.bind(Date); Date.now = () => real() + 10 * 60 * 1000; });
+  const r = await p.evaluate(async ({ serverUrl, a }) => {
+    const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName: `wt-replica-srv-clock-${Date.now()}` } });
+    const ev = [];
+    c.subscribe((e) => ev.push(e));
+    const t = await c.create({ name: `Fast clock ${Math.random()}`, workflow_type: "plain" });
+    const v = await c.newVersion(t.id, { description: "v2" }, "v2");
+    let s; try { s = await c.sync(); } catch (e) { s = { error: e.code, message: e.message }; }
+    const direct = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token });
+    let onServer; try { onServer = (await direct.versions(t.id)).map((x) => x.id).sort(); } catch (e) { onServer = e.code; }
+    c.close();
+    return { s, ids: [t.id, v.id].sort(), onServer, rejected: ev.filter((e) => e.kind === "rejected").map((e) => e.error.code) };
+  }, { serverUrl, a: users[0] });
+  assert.deepEqual(r.rejected, [], JSON.stringify(r));
+  assert.deepEqual(r.onServer, r.ids, JSON.stringify(r));
+  await p.close();
+});
+
+test("a create refused for its id's time part (the device clock jumped after open) stays queued and in the replica", async () => {
+  const { p } = await page();
+  const r = await p.evaluate(async ({ serverUrl, a }) => {
+    const c = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName: `wt-replica-srv-jump-${Date.now()}` } });
+    const ev = [];
+    c.subscribe((e) => ev.push(e));
+    const real = Date.now.bind(Date);
+    Date.now = () => real() + 10 * 60 * 1000;
+    const t = await c.create({ name: `Jumped clock ${Math.random()}`, workflow_type: "plain" });
+    let s; try { s = await c.sync(); } catch (e) { s = { error: e.code, message: e.message }; }
+    let local; try { local = (await c.get(t.id)).id; } catch (e) { local = e.code; }
+    const pending = (await c.pending()).map((x) => x.id);
+    c.close();
+    return { s, id: t.id, local, pending, rejected: ev.filter((e) => e.kind === "rejected").map((e) => e.error.code) };
+  }, { serverUrl, a: users[0] });
+  assert.deepEqual(r.rejected, [], JSON.stringify(r));
+  assert.equal(r.local, r.id, JSON.stringify(r));
+  assert.deepEqual(r.pending, [r.id], JSON.stringify(r));
+  assert.equal(r.s.error, "INVALID_ARGUMENT", JSON.stringify(r));
+  await p.close();
+});
+
+test("an ifMatch from an own write followed by another write of the record is stale (CONFLICT, as on plain IndexedDB)", async () => {
+  const { p } = await page();
+  await open(p);
+  const r = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Alias ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    const t1 = await cat.get(t.id);
+    const a = await cat.update(t.id, { description: "A" }, { ifMatch: t1.updated_at }); // view A's copy
+    await cat.sync();
+    const b0 = await cat.get(t.id); // view B reads A's write
+    const b = await cat.update(t.id, { description: "B" }, { ifMatch: b0.updated_at });
+    await cat.sync();
+    const out = {};
+    // view A, still holding its own copy `a`, saves again: B's write came in between
+    try { await cat.update(t.id, { description: "A2 overwrites B" }, { ifMatch: a.updated_at }); out.stale = "accepted"; } catch (e) { out.stale = e.code; }
+    // view B's copy is the latest own write: still good after the push
+    try { out.latest = (await cat.update(t.id, { description: "B2" }, { ifMatch: b.updated_at })).description; } catch (e) { out.latest = e.code; }
+    return out;
+  });
+  assert.deepEqual(r, { stale: "CONFLICT", latest: "B2" });
+  await p.close();
+});
+
+test("online: deriving from another user's public template found by discover (its whole chain fetched), resolving it, pushing it", async () => {
+  const { p } = await page();
+  const auth = { Authorization: `Bearer ${users[1].token}`, "Content-Type": "application/json" };
+  const post = async (body) => (await fetch(`${serverUrl}/v1/templates`, { method: "POST", headers: auth, body: JSON.stringify(body) })).json();
+  const root = await post({ name: `Public root ${Date.now()}`, workflow_type: "plain", is_public: true, default_params: { temperature: 0.3 } });
+  const base = await post({ name: `Public base ${Date.now()}`, workflow_type: "plain", is_public: true, base_template_id: root.id });
+  await open(p);
+  const r = await run(p, async (cat, direct, id) => {
+    const out = {};
+    out.found = (await cat.discover({ text: "Public base", includeBuiltin: false })).items.some((t) => t.id === id);
+    try {
+      const d = await cat.create({ name: `Derived ${Date.now()}`, workflow_type: "plain", base_template_id: id });
+      out.chain = (await cat.chain(d.id)).map((l) => l.level);
+      out.temperature = (await cat.resolve(d.id)).effective.default_params?.temperature ?? null;
+      await cat.sync();
+      out.onServer = (await direct.get(d.id)).base_template_id === id;
+    } catch (e) { out.error = `${e.code}: ${e.message}`; }
+    return out;
+  }, base.id);
+  assert.deepEqual(r, { found: true, chain: [0, 1, 2], temperature: 0.3, onServer: true });
+  await p.close();
+});
+
+test("a 5xx with a coded body keeps the write queued (retried); a proxy's 4xx without one is a refusal, not NETWORK", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const first = await run(p, async (cat) => {
+    await cat.sync();
+    return null;
+  });
+  assert.equal(first, null);
+  net.answer = (r) => (r.method() === "POST" && new URL(r.url()).pathname === "/v1/templates"
+    ? { status: 500, body: JSON.stringify({ error: { code: "INTEGRITY", message: "the server's store failed a check", details: null } }) }
+    : null);
+  const a = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Kept on 500 ${Date.now()}`, workflow_type: "plain" });
+    let s; try { s = await cat.sync(); } catch (e) { s = { error: e.code }; }
+    return { id: t.id, s, pending: (await cat.pending()).length, rejected: window.events.filter((e) => e.kind === "rejected").length };
+  });
+  assert.deepEqual([a.s.error, a.pending, a.rejected], ["INTEGRITY", 1, 0], JSON.stringify(a));
+  net.answer = (r) => (r.method() === "POST" && new URL(r.url()).pathname === "/v1/templates"
+    ? { status: 413, type: "text/html", body: "<html>413 Request Entity Too Large</html>" }
+    : null);
+  const b = await run(p, async (cat) => {
+    let s; try { s = await cat.sync(); } catch (e) { s = { error: e.code }; }
+    return { s, state: cat.syncState().state, pending: (await cat.pending()).length, rejected: window.events.filter((e) => e.kind === "rejected").map((e) => e.error.code) };
+  });
+  assert.equal(b.s.error, undefined, JSON.stringify(b));
+  assert.equal(b.pending, 0, JSON.stringify(b));
+  assert.equal(b.state, "online", JSON.stringify(b));
+  assert.equal(b.rejected.length, 1, JSON.stringify(b));
+  assert.notEqual(b.rejected[0], "NETWORK", JSON.stringify(b));
+  await p.close();
+});
+
+test("keep-remote while the server's copy was never read does not delete the local record", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Unknown remote ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return cat.get(t.id);
+  });
+  net.online = false;
+  await run(p, (cat, direct, id) => cat.update(id, { description: "mine" }), t.id);
+  await patch(users[0], t.id, { description: "theirs" });
+  // Back: the PATCH is refused (412) but the GET of the server's copy fails (a 400 without a body: not retried).
+  net.answer = (r) => (r.method() === "GET" && new URL(r.url()).pathname === `/v1/templates/${t.id}` ? { status: 400, type: "text/plain", body: "" } : null);
+  net.online = true;
+  const c = await run(p, async (cat) => { try { return await cat.sync(); } catch (e) { return { error: e.code }; } });
+  assert.deepEqual(c.conflicts?.map((x) => x.id), [t.id], JSON.stringify(c));
+  net.answer = null;
+  net.online = false;
+  const r = await run(p, async (cat, direct, id) => {
+    let resolved; try { await cat.resolveConflict(id, "keep-remote"); resolved = "done"; } catch (e) { resolved = e.code; }
+    let local; try { local = (await cat.get(id)).description; } catch (e) { local = e.code; }
+    return { resolved, local };
+  }, t.id);
+  assert.deepEqual(r, { resolved: "NETWORK", local: "mine" });
+  await p.close();
+});
+
+test("changes passed over while a record had queued writes are re-read once they are settled (keep-remote brings the labels too)", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Stale ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return cat.get(t.id);
+  });
+  net.online = false;
+  await run(p, (cat, direct, id) => cat.update(id, { description: "mine" }), t.id);
+  // Another device labels the template and edits it.
+  const label = await fetch(`${serverUrl}/v1/templates/${t.id}/labels/prod`, { method: "PUT", headers: { Authorization: `Bearer ${users[0].token}`, "Content-Type": "application/json" }, body: JSON.stringify({ version_id: t.id }) });
+  assert.ok(label.status < 300, `PUT label answered ${label.status}: ${await label.text()}`);
+  await patch(users[0], t.id, { description: "theirs" });
+  net.online = true;
+  const r = await run(p, async (cat, direct, id) => {
+    try { await cat.sync(); } catch { /* the conflict */ }
+    await cat.resolveConflict(id, "keep-remote");
+    await cat.sync();
+    await cat.sync();
+    return { labels: (await cat.labels(id)).map((l) => l.label), description: (await cat.get(id)).description };
+  }, t.id);
+  assert.deepEqual(r, { labels: ["prod"], description: "theirs" });
+  await p.close();
+});
+
+test("a queued delete of a record already deleted on the server (another device, or a replay after the key expired) is done, not rejected", async () => {
+  const { p, net } = await page();
+  await open(p);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Deleted twice ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return cat.get(t.id);
+  });
+  net.online = false;
+  await run(p, (cat, direct, id) => cat.delete(id), t.id);
+  const gone = await fetch(`${serverUrl}/v1/templates/${t.id}`, { method: "DELETE", headers: { Authorization: `Bearer ${users[0].token}` } });
+  assert.ok(gone.status < 300, `DELETE answered ${gone.status}`);
+  net.online = true;
+  const r = await run(p, async (cat) => {
+    try { await cat.sync(); } catch (e) { return { error: e.code }; }
+    return { pending: (await cat.pending()).length, rejected: window.events.filter((e) => e.kind === "rejected").map((e) => e.error.code) };
+  });
+  assert.deepEqual(r, { pending: 0, rejected: [] });
   await p.close();
 });
