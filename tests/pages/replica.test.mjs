@@ -8,46 +8,23 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
-import { readFile, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { servePages, launchChromium } from "./harness.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const SERVED = ["/pkg/", "/tests/pages/"];
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
 const USER = "01J0RPCA000000000000000001";
 const TOKEN = "replica-page-token";
 
-let server, base, browser, profile;
+let pages, base, chrome, browser;
 
 before(async () => {
-  server = http.createServer(async (req, res) => {
-    const p = path.normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
-    if (!SERVED.some((s) => p.startsWith(s))) return res.writeHead(404).end();
-    try {
-      const body = await readFile(path.join(ROOT, p));
-      res.writeHead(200, { "content-type": TYPES[path.extname(p)] || "application/octet-stream" }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${server.address().port}`;
-  profile = await mkdtemp(path.join(tmpdir(), "wt-replica-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--no-first-run", "--disable-sync", "--disable-quic"],
-  });
+  pages = await servePages();
+  base = pages.url;
+  chrome = await launchChromium("wt-replica-");
+  browser = chrome.browser;
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
+  await chrome?.close();
+  pages?.close();
 });
 
 let n = 0;

@@ -9,60 +9,23 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
-import { spawn, execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { readFile, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { servePages, startServer, launchChromium } from "./harness.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const SERVED = ["/pkg/", "/tests/pages/"];
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
-const SERVER_BIN = process.env.WT_SERVER_BIN || path.join(ROOT, "target/debug/workflow-templates-server");
-
-let pages, base, browser, profile, server, serverUrl, dir, users;
+let pages, base, chrome, browser, server, serverUrl, users;
 
 before(async () => {
-  pages = http.createServer(async (req, res) => {
-    const p = path.normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
-    if (!SERVED.some((s) => p.startsWith(s))) return res.writeHead(404).end();
-    try {
-      res.writeHead(200, { "content-type": TYPES[path.extname(p)] || "application/octet-stream" }).end(await readFile(path.join(ROOT, p)));
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((r) => pages.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${pages.address().port}`;
-  dir = await mkdtemp(path.join(tmpdir(), "wt-replica-srv-"));
-  assert.ok(existsSync(SERVER_BIN), `the server binary ${SERVER_BIN} is missing: cargo build -p workflow-templates-server`);
-  const db = `sqlite://${dir}/remote.db`;
-  users = [0, 1].map(() => JSON.parse(execFileSync(SERVER_BIN, ["user", "create", "--db", db], { encoding: "utf8" }).trim().split("\n").pop()));
-  server = spawn(SERVER_BIN, ["serve", "--db", db, "--port", "0", "--cors-origin", base], { stdio: ["ignore", "pipe", "inherit"] });
-  serverUrl = await new Promise((resolve, reject) => {
-    let out = "";
-    server.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
-      if (m) resolve(m[1]);
-    });
-    server.on("exit", (c) => reject(new Error(`the server exited with ${c}: ${out}`)));
-  });
-  profile = await mkdtemp(path.join(tmpdir(), "wt-replica-srv-profile-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
-  });
+  pages = await servePages();
+  base = pages.url;
+  server = await startServer(base, 2, "wt-replica-srv-");
+  ({ url: serverUrl, users } = server);
+  chrome = await launchChromium("wt-replica-srv-profile-");
+  browser = chrome.browser;
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill("SIGTERM");
+  await chrome?.close();
+  await server?.close();
   pages?.close();
-  for (const d of [dir, profile]) if (d) await rm(d, { recursive: true, force: true });
 });
 
 /** A page with `net.online` deciding whether requests to the server get through. */
