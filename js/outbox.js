@@ -189,10 +189,6 @@ export class OutboxStore {
     });
   }
 
-  markReady(seq) {
-    return this.patch([seq], { ready: true });
-  }
-
   /** Sets `fields` on the entries `seqs` (those still there). */
   patch(seqs, fields) {
     return this.#run([OUTBOX], "readwrite", async (tx) => {

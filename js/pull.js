@@ -1,7 +1,8 @@
 // The pull of an offline replica's sync engine (js/replica.js; README "Offline replica"): a full
 // pull (the feed's head, then the export) when the replica has no `complete` marker, else the
-// change feed from the kept cursor, re-reading what each change names. `e` is the engine
-// (its client, store, hooks, applyBatch, fetchRecord, queuedIds). A record with queued entries
+// change feed from the kept cursor, re-reading what each change names; and the fetch of a
+// record the replica does not hold (with its chain). `e` is the engine (its client, store,
+// hooks, applyServer, applyKnown, fetchRecord, kindOf, queuedIds). A record with queued entries
 // is never overwritten: its server copy stays the base a conflict is found against.
 
 import { errorOf, knownOf, statsOf } from "./outbox.js";
@@ -33,9 +34,15 @@ export async function pull(e) {
   return applied;
 }
 
-/** The feed's head, then everything the user owns (the export), in one commit; then the cursor and the `complete` marker. */
+/**
+ * The feed's head, then everything the user owns (the export), in one commit, less what the
+ * server no longer has (`gone`); then the cursor and the `complete` marker.
+ */
 export async function fullPull(e) {
   const head = JSON.parse((await e.client.call("changes", JSON.stringify({ query: { since: "now" } })))[0]);
+  // What the replica held from the server before the export was asked for (a record an own
+  // push creates meanwhile is not in this list, so is never taken for gone).
+  const before = (await e.store.all("known:")).map(([id]) => id);
   const bundle = JSON.parse((await e.client.call("exportAll", "{}"))[0]);
   const batch = {
     templates: bundle.workflow_templates ?? [],
@@ -44,13 +51,55 @@ export async function fullPull(e) {
     labels: bundle.template_labels ?? [],
     builtin_stats: bundle.builtin_stats ?? [],
   };
+  batch.deleted = await gone(e, before, batch);
   const b = await e.applyServer(batch);
+  const dropped = [...b.deleted.templates, ...b.deleted.specs].flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined]]);
   await e.store.set({
+    ...Object.fromEntries(dropped),
     ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])),
     cursor: head.cursor,
     complete: true,
   });
-  return b.templates.length + b.specs.length;
+  return b.templates.length + b.specs.length + b.deleted.templates.length + b.deleted.specs.length;
+}
+
+/**
+ * The records of `held` (ids the replica got from the server) that the server no longer gives
+ * this user: an own template or spec the export does not list (deleted while the feed was not
+ * heard: eviction, CURSOR_AHEAD), another user's template it no longer lets this user read
+ * (deleted, made private). Another user's template still readable is re-read into `batch`.
+ * Records with queued writes are left out later (ReplicaEngine.applyServer).
+ */
+async function gone(e, held, batch) {
+  const listed = new Set([...batch.templates, ...batch.specs].map((r) => r?.id));
+  const deleted = { templates: [], specs: [] };
+  for (const id of held) {
+    if (listed.has(id)) continue;
+    const kind = await e.kindOf(id);
+    if (!kind) continue;
+    if (kind === "spec") {
+      deleted.specs.push(id);
+      continue;
+    }
+    const local = JSON.parse(await e.o.local("template", id));
+    if (local?.owner_id === e.o.userId) {
+      deleted.templates.push(id);
+      continue;
+    }
+    let rec;
+    try {
+      rec = await e.fetchRecord("template", id);
+    } catch (thrown) {
+      // A re-read failing for this record alone (a coded 5xx): reported, the copy kept.
+      const err = errorOf(thrown);
+      if (["NETWORK", "UNAUTHORIZED", "STORAGE_UNAVAILABLE"].includes(err.code)) throw thrown;
+      e.reportPull(id, err);
+      continue;
+    }
+    if (rec) batch.templates.push(rec);
+    else deleted.templates.push(id);
+  }
+  return deleted;
 }
 
 /**
@@ -139,4 +188,38 @@ async function applyChanges(e, changes) {
   const late = [...last.entries()].filter(([, c]) => (c.kind === "template" || c.kind === "spec") && c.op !== "delete" && !skip.has(c.id) && [...batch.templates, ...batch.specs].some((r) => r.id === c.id) && !kept.has(c.id));
   if (late.length) await e.store.set(Object.fromEntries(late.map(([k, c]) => [`stale:${k}`, c])));
   return last.size;
+}
+
+/**
+ * Brings template or spec `id` (a template with its chain) from the server into the replica.
+ * Resolves true when something was applied; false when offline or not on the server.
+ */
+export async function fetchMissing(e, kind, id) {
+  if (e.closed || e.error) return false;
+  try {
+    if (kind === "spec") {
+      const rec = await e.fetchRecord("spec", id);
+      if (!rec) return false;
+      await e.applyKnown({ specs: [rec] });
+      return true;
+    }
+    const rec = await e.fetchRecord("template", id);
+    if (!rec) return false;
+    // Its bases the replica lacks, however deep (a held base's own base may be missing).
+    const chain = [rec];
+    const seen = new Set([rec.id]);
+    for (let base = rec.base_template_id; typeof base === "string" && !seen.has(base) && seen.size < 64; ) {
+      seen.add(base);
+      const held = await e.o.local("template", base);
+      const b = held ? JSON.parse(held) : await e.fetchRecord("template", base);
+      if (!b) break;
+      if (!held) chain.push(b);
+      base = b.base_template_id;
+    }
+    const batch = await e.applyKnown({ templates: chain });
+    return batch.templates.length > 0;
+  } catch (thrown) {
+    if (errorOf(thrown).code === "NETWORK") e.setState("offline");
+    return false;
+  }
 }

@@ -1,8 +1,9 @@
 // The sync engine of an offline replica (`storage: "remote", replica: true`, README "Offline
 // replica"). The rules run in the Rust core over the replica's IndexedDB database; this file is
 // the I/O and the timers around it: the outbox and meta stores (in that same database, schema
-// step 006), the leader tab (Web Lock), pushing the outbox in order through RemoteClient,
-// pulling the change feed, conflicts, and the open check (GET /v1/me, or the kept identity).
+// step 006), the leader tab (Web Lock), the sync loop and its backoff, the apply lock, and the
+// open check (GET /v1/me, or the kept identity). Pushing the outbox and conflicts are
+// js/push.js; pulling the change feed and fetching missing records are js/pull.js.
 //
 // Rust (src/wasm/replica.rs) hands in two hooks: `apply(batchJson)` runs Catalog::apply_remote
 // on the replica (server records in, written as the server sent them) and `local(kind, id)`
@@ -10,8 +11,9 @@
 // `{ code, message, details }`, as js/remote.js does.
 
 import { RemoteClient } from "./remote.js";
-import { KNOWN_IF_MATCH, OutboxStore, batchOfAnswer, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
-import { fullPull, pull } from "./pull.js";
+import { OutboxStore, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
+import { fetchMissing, fullPull, pull } from "./pull.js";
+import { labelMade, push, resolveConflict } from "./push.js";
 
 export { errorOf };
 
@@ -20,9 +22,6 @@ const ME_TIMEOUT_MS = 4000;
 // Failed pushes and pulls are retried with full-jitter backoff between these bounds.
 export const BACKOFF_MIN_MS = 1000;
 export const BACKOFF_MAX_MS = 60000;
-// An entry whose local write never finished (its tab died between the append and the write)
-// is pushed anyway after this long: the pull then brings the server's answer back.
-const STALE_UNREADY_MS = 30000;
 // A follower's sync() waits this long for the leader's answer.
 const FOLLOWER_SYNC_MS = 60000;
 
@@ -58,6 +57,7 @@ export class ReplicaEngine {
     this.running = null; // the sync in progress (a promise)
     this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
+    this.writing = new Map(); // this tab's entries whose local write is in progress, by seq
     this.channel = null;
     this.onOnline = () => this.kick();
   }
@@ -83,7 +83,7 @@ export class ReplicaEngine {
     }
     let me;
     try {
-      me = await this.#me();
+      me = await this.me();
     } catch (e) {
       me = null;
     }
@@ -137,7 +137,7 @@ export class ReplicaEngine {
    * GET /v1/me: `{ status, text }`; learns the offset of the server's clock (its `Date` header,
    * RFC 9110 section 6.6.1, one-second resolution) from this device's, for the ids it makes.
    */
-  async #me() {
+  async me() {
     const headers = { Accept: "application/json" };
     if (this.o.token) headers.Authorization = `Bearer ${this.o.token}`;
     const controller = new AbortController();
@@ -170,7 +170,7 @@ export class ReplicaEngine {
     globalThis.addEventListener?.("online", this.onOnline);
   }
 
-  #post(message) {
+  post(message) {
     try {
       this.channel?.postMessage(message);
     } catch {
@@ -183,8 +183,8 @@ export class ReplicaEngine {
     if (m.type === "kick" && this.leader) this.kick();
     else if (m.type === "sync" && this.leader) {
       this.sync().then(
-        (result) => this.#post({ type: "synced", req: m.req, result }),
-        (e) => this.#post({ type: "synced", req: m.req, error: errorOf(e) }),
+        (result) => this.post({ type: "synced", req: m.req, result }),
+        (e) => this.post({ type: "synced", req: m.req, error: errorOf(e) }),
       );
     } else if (m.type === "synced" && this.waiters.has(m.req)) {
       const w = this.waiters.get(m.req);
@@ -194,9 +194,9 @@ export class ReplicaEngine {
       this.state = m.state;
       this.pendingCount = m.pending;
       this.error = m.error ?? null;
-      this.#emit(syncEvent(m.state, m.pending, m.error), false);
+      this.emit(syncEvent(m.state, m.pending, m.error), false);
     } else if (m.type === "event" && !this.leader) {
-      this.#emit(m.event, false);
+      this.emit(m.event, false);
     }
   }
 
@@ -248,8 +248,8 @@ export class ReplicaEngine {
     return () => this.listeners.delete(f);
   }
 
-  #emit(event, share = true) {
-    if (share && this.leader) this.#post({ type: "event", event });
+  emit(event, share = true) {
+    if (share && this.leader) this.post({ type: "event", event });
     for (const f of [...this.listeners]) {
       try {
         f(event);
@@ -259,16 +259,16 @@ export class ReplicaEngine {
     }
   }
 
-  #setState(state) {
+  setState(state) {
     if (state === this.state && !this.stateDirty) return;
     this.state = state;
     this.stateDirty = false;
     const event = syncEvent(state, this.pendingCount, this.error);
-    if (this.leader) this.#post({ type: "state", state, pending: this.pendingCount, error: this.error });
-    this.#emit(event, false);
+    if (this.leader) this.post({ type: "state", state, pending: this.pendingCount, error: this.error });
+    this.emit(event, false);
   }
 
-  async #refreshPending() {
+  async refreshPending() {
     const n = await this.store.count();
     if (n !== this.pendingCount) {
       this.pendingCount = n;
@@ -291,21 +291,27 @@ export class ReplicaEngine {
     // the value that one's push answer leaves (read at push time).
     const on = target ?? entry.args.id;
     if (typeof on === "string" && !(await this.queuedIds()).has(on)) entry.known = (await this.store.get(`known:${on}`)) ?? null;
-    return this.store.append(entry);
+    const seq = await this.store.append(entry);
+    this.writing.set(seq, entry);
+    return seq;
   }
 
   /** The local write was refused: the entry goes. */
   discard(seq) {
+    this.writing.delete(seq);
     return this.store.remove([seq]);
   }
 
-  /** The local write is done: the entry may be pushed. */
+  /** The local write is done: the entry may be pushed (with what that write left, for its push: js/push.js `labelMade`). */
   async written(seq) {
-    await this.store.markReady(seq);
-    await this.#refreshPending();
-    if (this.stateDirty) this.#setState(this.state);
+    const entry = this.writing.get(seq);
+    this.writing.delete(seq);
+    const made = entry ? await labelMade(this, entry).catch(() => undefined) : undefined;
+    await this.store.patch([seq], { ready: true, ...(made ? { made } : {}) });
+    await this.refreshPending();
+    if (this.stateDirty) this.setState(this.state);
     if (this.leader) this.kick();
-    else this.#post({ type: "kick" });
+    else this.post({ type: "kick" });
   }
 
   async pending() {
@@ -362,7 +368,7 @@ export class ReplicaEngine {
         if (this.waiters.delete(req)) resolve({ error: { code: "NETWORK", message: "the tab that syncs this replica did not answer" } });
       }, FOLLOWER_SYNC_MS);
     });
-    this.#post({ type: "sync", req });
+    this.post({ type: "sync", req });
     const m = await answer;
     if (m.error) throw coded(m.error.code, m.error.message, m.error.details ?? null);
     return m.result;
@@ -370,107 +376,32 @@ export class ReplicaEngine {
 
   async #syncOnce() {
     const result = { pushed: 0, pulled: 0, conflicts: [], rejected: [] };
-    this.#setState("syncing");
+    this.setState("syncing");
     try {
-      await this.#push(result);
+      await push(this, result);
       result.pulled = await pull(this);
       this.failures = 0;
-      await this.#refreshPending();
-      this.#setState("online");
+      await this.refreshPending();
+      this.setState("online");
     } catch (e) {
       const err = errorOf(e);
-      await this.#refreshPending().catch(() => {});
+      await this.refreshPending().catch(() => {});
       if (err.code === "UNAUTHORIZED") {
         this.error = { code: err.code, message: err.message };
         this.client.stopFeed();
         this.stateDirty = true;
-        this.#setState("offline");
+        this.setState("offline");
       } else if (err.code === "NETWORK") {
-        this.#setState("offline");
+        this.setState("offline");
         this.#retryLater();
       } else {
-        this.#setState("online");
+        this.setState("online");
         this.#retryLater();
       }
       throw coded(err.code, err.message, err.details ?? null);
     }
     result.conflicts = (await this.store.all("conflict:")).map(([, c]) => c);
     return JSON.stringify(result);
-  }
-
-  async #known(id) {
-    return id ? this.store.get(`known:${id}`) : undefined;
-  }
-
-  async #push(result) {
-    const entries = (await this.store.list()).sort((a, b) => a.seq - b.seq);
-    const blocked = new Set((await this.store.all("conflict:")).map(([id]) => id));
-    const queuedIds = (from) => new Set(entries.filter((x) => x.seq > from).flatMap(idsOf));
-    for (const e of entries) {
-      if (this.closed) return;
-      const ids = idsOf(e);
-      if (ids.some((id) => blocked.has(id))) {
-        for (const id of ids) blocked.add(id);
-        continue;
-      }
-      // A write of some tab still in progress: everything after it waits (order is kept).
-      if (!e.ready && Date.now() - e.at < STALE_UNREADY_MS) break;
-      const args = { ...e.args, idempotencyKey: e.key };
-      if (KNOWN_IF_MATCH.has(e.endpoint)) args.ifMatch = (typeof e.known === "string" ? e.known : await this.#known(e.target ?? e.args.id)) ?? e.args.ifMatch ?? null;
-      let value;
-      try {
-        value = await this.#send(e, args);
-      } catch (thrown) {
-        const err = errorOf(thrown);
-        // 5xx with a coded body (INTEGRITY, STORAGE_UNAVAILABLE): the server's trouble, not
-        // the write's; kept and retried like unreachable.
-        if (err.code === "NETWORK" || err.code === "UNAUTHORIZED" || err.status >= 500) throw thrown;
-        // A create refused for its id's time part (made before this client knew the server's
-        // clock) succeeds once the server's clock gets there: kept, retried later, never lost.
-        if (err.code === "INVALID_ARGUMENT" && typeof e.args?.query?.id === "string" && /time part .* ahead of the clock/.test(err.message ?? "")) {
-          await this.#me().catch(() => {});
-          throw coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null);
-        }
-        // A create whose chosen id the server will never take (details.expected "absent":
-        // in use by another record, or deleted: ids are never reused) can never succeed, and
-        // re-sending it ("overwrite") would loop: it ends as rejected, like a rule refusal.
-        const idRefused = err.code === "CONFLICT" && err.details?.expected === "absent" && typeof e.args?.query?.id === "string";
-        if (err.code === "CONFLICT" && !idRefused) {
-          await this.#conflict(e, err);
-          for (const id of ids) blocked.add(id);
-          continue;
-        }
-        // Refused for a rule: it can never succeed. Drop it, bring back the server's copies.
-        await this.store.remove([e.seq]);
-        const rejected = { seq: e.seq, endpoint: e.endpoint, id: e.target ?? e.id ?? e.args.id ?? null, error: { code: err.code, message: err.message, details: err.details ?? null } };
-        result.rejected.push(rejected);
-        this.#emit({ kind: "rejected", op: "rejected", ...rejected, external: false });
-        await this.#refresh(ids, queuedIds(e.seq)).catch(() => {});
-        continue;
-      }
-      const batch = batchOfAnswer(e, value);
-      // Deleted first, applied second: a crash in between leaves the replica behind the
-      // server (the pull catches up), never an entry sent twice with a stale If-Match.
-      await this.store.pushed(e.seq, knownOf(batch));
-      result.pushed++;
-      // A record with later queued edits keeps its local copy (the answer would undo them);
-      // the others take the server's copy, the local updated_at it replaces kept as an alias.
-      // (Checked inside the apply lock: a write queued while the answer was on the way counts.)
-      await this.applyServer(batch, (own) => this.aliasOwn(own));
-    }
-  }
-
-  /**
-   * One entry's server call: its answer (parsed). A delete answered NOT_FOUND is done (the
-   * record is gone: deleted elsewhere, or this very delete replayed after its key expired).
-   */
-  async #send(e, args) {
-    try {
-      return JSON.parse((await this.client.call(e.endpoint, JSON.stringify(args)))[0]);
-    } catch (thrown) {
-      if ((e.endpoint === "delete" || e.endpoint === "deleteSpec") && errorOf(thrown).code === "NOT_FOUND") return null;
-      throw thrown;
-    }
   }
 
   async applyBatch(batch) {
@@ -529,7 +460,7 @@ export class ReplicaEngine {
 
   /** A server record the replica could not take (refused, or its re-read failed): a `rejected` event with endpoint "pull". */
   reportPull(id, err) {
-    this.#emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
+    this.emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
   }
 
   /**
@@ -584,7 +515,7 @@ export class ReplicaEngine {
   }
 
   /** Server copies into the replica, their `updated_at` becoming the known ones (the next If-Match). */
-  async #applyKnown(batch) {
+  async applyKnown(batch) {
     return this.applyServer(batch, (b) => this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at]))));
   }
 
@@ -600,111 +531,15 @@ export class ReplicaEngine {
     }
   }
 
-  async #kindOf(id) {
+  async kindOf(id) {
     if (await this.o.local("template", id)) return "template";
     if (await this.o.local("spec", id)) return "spec";
     return null;
   }
 
-  async #conflict(entry, err) {
-    const id = entry.target ?? entry.id ?? entry.args.id;
-    const kind = entry.endpoint.endsWith("Spec") && entry.endpoint !== "instantiateSpec" ? "spec" : entry.endpoint.endsWith("Label") ? "labels" : "template";
-    const local = await this.o.local(kind, id);
-    let remote = null;
-    let unknown = false;
-    try {
-      remote = await this.fetchRecord(kind, id);
-    } catch {
-      // unreachable again: the conflict is kept without the server copy (not "gone")
-      unknown = true;
-    }
-    const conflict = { id, kind, seq: entry.seq, endpoint: entry.endpoint, local: local ? JSON.parse(local) : null, remote, ...(unknown ? { unknown } : {}), error: { code: err.code, message: err.message } };
-    await this.store.set({ [`conflict:${id}`]: conflict });
-    this.#emit({ kind: "conflict", op: "conflict", id, local: conflict.local, remote, external: false });
-  }
-
-  /** Re-reads `ids` from the server into the replica (after a refused push). */
-  async #refresh(ids, skip) {
-    const batch = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
-    for (const id of ids) {
-      const kind = await this.#kindOf(id);
-      if (!kind) continue;
-      const rec = await this.fetchRecord(kind, id);
-      if (kind === "spec") rec ? batch.specs.push(rec) : batch.deleted.specs.push(id);
-      else rec ? batch.templates.push(rec) : batch.deleted.templates.push(id);
-    }
-    await this.#applyKnown(withoutQueued(batch, skip));
-  }
-
-  /** Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
-  async resolveConflict(id, choice) {
-    const conflict = await this.store.get(`conflict:${id}`);
-    if (!conflict) throw coded("NOT_FOUND", `no conflict is kept for ${id}`);
-    let remote = conflict.remote;
-    let unknown = conflict.unknown === true;
-    try {
-      remote = await this.fetchRecord(conflict.kind, id);
-      unknown = false;
-    } catch {
-      // offline: the copy kept with the conflict
-    }
-    // Keep-remote with no server copy ever read: "the server has none" is not known, so the
-    // local record is not deleted on a guess; settled once the server answers.
-    if (choice === "keep-remote" && unknown) throw coded("NETWORK", `the server's copy of ${id} was never read: resolve this conflict with keep-remote once the server is reachable`);
-    if (choice === "overwrite") {
-      // Re-sent over the server's copy: their If-Match is its updated_at (known, below), not
-      // the base each entry was queued on.
-      const entries = (await this.store.list()).filter((e) => idsOf(e).includes(id));
-      await this.store.patch(entries.map((e) => e.seq), { known: null });
-    }
-    if (choice === "keep-remote") {
-      const dropped = (await this.store.list()).filter((e) => idsOf(e).includes(id));
-      await this.store.remove(dropped.map((e) => e.seq));
-      const batch = conflict.kind === "spec"
-        ? (remote ? { specs: [remote] } : { deleted: { specs: [id] } })
-        : conflict.kind === "labels"
-          ? { labels: remote ?? [] }
-          : (remote ? { templates: [remote] } : { deleted: { templates: [id] } });
-      await this.#keepRemote(id, conflict.kind, remote, dropped, batch).catch(() => {
-        // offline: what the dropped entries made goes with the next sync's refresh
-      });
-      await this.applyBatch(batch);
-    }
-    const known = remote && !Array.isArray(remote) && typeof remote.updated_at === "string" ? remote.updated_at : undefined;
-    await this.store.set({ [`conflict:${id}`]: undefined, ...(known ? { [`known:${id}`]: known } : {}) });
-    await this.#refreshPending();
-    this.stateDirty = true;
-    this.#setState(this.state);
-    if (this.leader) this.kick();
-    else this.#post({ type: "kick" });
-  }
-
-  /**
-   * Completes keep-remote's `batch`: a template conflict takes the lineage's versions as the
-   * server has them (another device's new version the pull could not store beside the local
-   * one); the records the dropped entries created are the server's copy when it has one, else
-   * deleted (a version or spec the server never had must not stay, nor block the pull).
-   */
-  async #keepRemote(id, kind, remote, dropped, batch) {
-    batch.templates ??= [];
-    batch.specs ??= [];
-    batch.deleted ??= {};
-    if (kind === "template" && remote) {
-      const list = JSON.parse((await this.client.call("versions", JSON.stringify({ id })))[0]);
-      const items = Array.isArray(list) ? list : Array.isArray(list?.items) ? list.items : [];
-      for (const t of items) if (t && t.id !== id) batch.templates.push(t);
-    }
-    const made = new Set(dropped.map((e) => e.id).filter((x) => typeof x === "string" && x !== id));
-    for (const m of made) {
-      if (batch.templates.some((t) => t.id === m)) continue;
-      const k = await this.#kindOf(m);
-      if (!k) continue;
-      const rec = await this.fetchRecord(k, m);
-      const list = k === "spec" ? "specs" : "templates";
-      if (rec) batch[list].push(rec);
-      else (batch.deleted[list] ??= []).push(m);
-    }
-    for (const [id2, at] of Object.entries(knownOf(batch))) await this.store.set({ [`known:${id2}`]: at });
+  /** Resolves a kept conflict (js/push.js): "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
+  resolveConflict(id, choice) {
+    return resolveConflict(this, id, choice);
   }
 
   /** The ids of every queued entry (records a pull must not overwrite). */
@@ -714,38 +549,9 @@ export class ReplicaEngine {
 
   // ---- reads the replica does not hold ------------------------------------------------------------
 
-  /**
-   * Brings template or spec `id` (a template with its chain) from the server into the replica.
-   * Resolves true when something was applied; false when offline or not on the server.
-   */
-  async fetchMissing(kind, id) {
-    if (this.closed || this.error) return false;
-    try {
-      if (kind === "spec") {
-        const rec = await this.fetchRecord("spec", id);
-        if (!rec) return false;
-        await this.#applyKnown({ specs: [rec] });
-        return true;
-      }
-      const rec = await this.fetchRecord("template", id);
-      if (!rec) return false;
-      // Its bases the replica lacks, however deep (a held base's own base may be missing).
-      const chain = [rec];
-      const seen = new Set([rec.id]);
-      for (let base = rec.base_template_id; typeof base === "string" && !seen.has(base) && seen.size < 64; ) {
-        seen.add(base);
-        const held = await this.o.local("template", base);
-        const b = held ? JSON.parse(held) : await this.fetchRecord("template", base);
-        if (!b) break;
-        if (!held) chain.push(b);
-        base = b.base_template_id;
-      }
-      const batch = await this.#applyKnown({ templates: chain });
-      return batch.templates.length > 0;
-    } catch (e) {
-      if (errorOf(e).code === "NETWORK") this.#setState("offline");
-      return false;
-    }
+  /** Brings template or spec `id` (a template with its chain) from the server (js/pull.js `fetchMissing`). */
+  fetchMissing(kind, id) {
+    return fetchMissing(this, kind, id);
   }
 
   /** An online-only call (discover, importAll): RemoteClient.call, tracking reachability. */
@@ -753,15 +559,15 @@ export class ReplicaEngine {
     if (this.error) throw coded(this.error.code, this.error.message);
     try {
       const reply = await this.client.call(name, argsJson);
-      if (this.state === "offline") this.#setState("online");
+      if (this.state === "offline") this.setState("online");
       return reply;
     } catch (e) {
       const err = errorOf(e);
-      if (err.code === "NETWORK") this.#setState("offline");
+      if (err.code === "NETWORK") this.setState("offline");
       if (err.code === "UNAUTHORIZED") {
         this.error = { code: err.code, message: err.message };
         this.stateDirty = true;
-        this.#setState("offline");
+        this.setState("offline");
       }
       throw e;
     }

@@ -61,8 +61,8 @@ extern "C" {
     fn local_if_match(this: &ReplicaEngine, kind: &str, id: &str, if_match: &str) -> Promise;
 }
 
-// js/replica.js imports js/outbox.js and js/pull.js: naming them here makes wasm-bindgen ship
-// them beside it.
+// js/replica.js imports js/outbox.js, js/pull.js and js/push.js: naming them here makes
+// wasm-bindgen ship them beside it.
 #[wasm_bindgen(module = "/js/outbox.js")]
 extern "C" {
     #[wasm_bindgen(js_name = idsOf)]
@@ -72,6 +72,11 @@ extern "C" {
 extern "C" {
     #[wasm_bindgen(js_name = pull)]
     fn pull_snippet(engine: &JsValue) -> Promise;
+}
+#[wasm_bindgen(module = "/js/push.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = push)]
+    fn push_snippet(engine: &JsValue, result: &JsValue) -> Promise;
 }
 
 /// `replica: true | { dbName }` of the open options.
@@ -330,8 +335,8 @@ pub fn offline_page<T: serde::Serialize>(page: T) -> Result<Value> {
 }
 
 #[allow(dead_code)]
-fn keep_snippets(entry: &JsValue) -> (JsValue, Promise) {
-    (outbox_ids_of(entry), pull_snippet(entry))
+fn keep_snippets(entry: &JsValue) -> (JsValue, Promise, Promise) {
+    (outbox_ids_of(entry), pull_snippet(entry), push_snippet(entry, entry))
 }
 
 // ---- the sync methods (every storage has them; only a replica has anything to sync) -----------

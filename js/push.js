@@ -1,0 +1,213 @@
+// The push of an offline replica's sync engine (js/replica.js; README "Offline replica"): the
+// outbox sent in order, each entry with its Idempotency-Key and the If-Match of the server copy
+// it was made on; what the server refuses ends as a kept conflict (CONFLICT) or as rejected (a
+// rule); and the app's resolution of a kept conflict. `e` is the engine (its client, store,
+// hooks, emit, applyServer, applyKnown, fetchRecord, kindOf).
+
+import { KNOWN_IF_MATCH, batchOfAnswer, coded, errorOf, idsOf, knownOf, withoutQueued } from "./outbox.js";
+
+// An entry whose local write never finished (its tab died between the append and the write)
+// is pushed anyway after this long: the pull then brings the server's answer back.
+const STALE_UNREADY_MS = 30000;
+
+// Label writes: the `updated_at` a label write left in the replica, kept (meta
+// `labelalias:<label> <local updated_at>`) with the server's one its push answered. The app
+// chains a second label write on the first with the local value as `ifMatch`; the server only
+// knows its own (spurious 412 otherwise).
+const LABEL_WRITES = new Set(["setLabel", "removeLabel"]);
+const labelAlias = (label, at) => `labelalias:${label} ${at}`;
+
+/** After the local write of a label write: the `updated_at` it left (`made`), for the alias its push records. */
+export async function labelMade(e, entry) {
+  if (entry.endpoint !== "setLabel") return undefined;
+  const text = await e.o.local("labels", entry.args.id);
+  const row = (text ? JSON.parse(text) : []).find((l) => l && l.label === entry.args.label);
+  return typeof row?.updated_at === "string" ? row.updated_at : undefined;
+}
+
+/** Sends the outbox in order into `result` ({ pushed, rejected }); throws when the server is unreachable or refuses the token. */
+export async function push(e, result) {
+  const entries = (await e.store.list()).sort((a, b) => a.seq - b.seq);
+  const blocked = new Set((await e.store.all("conflict:")).map(([id]) => id));
+  const queuedIds = (from) => new Set(entries.filter((x) => x.seq > from).flatMap(idsOf));
+  for (const entry of entries) {
+    if (e.closed) return;
+    const ids = idsOf(entry);
+    if (ids.some((id) => blocked.has(id))) {
+      for (const id of ids) blocked.add(id);
+      continue;
+    }
+    // A write of some tab still in progress: everything after it waits (order is kept).
+    if (!entry.ready && Date.now() - entry.at < STALE_UNREADY_MS) break;
+    const args = { ...entry.args, idempotencyKey: entry.key };
+    if (KNOWN_IF_MATCH.has(entry.endpoint)) {
+      args.ifMatch = (typeof entry.known === "string" ? entry.known : await e.store.get(`known:${entry.target ?? entry.args.id}`)) ?? entry.args.ifMatch ?? null;
+    } else if (LABEL_WRITES.has(entry.endpoint) && typeof args.ifMatch === "string") {
+      // The local value of an own earlier label write (pushed since): the server's one.
+      args.ifMatch = (await e.store.get(labelAlias(args.label, args.ifMatch))) ?? args.ifMatch;
+    }
+    let value;
+    try {
+      value = await send(e, entry, args);
+    } catch (thrown) {
+      const err = errorOf(thrown);
+      // 5xx with a coded body (INTEGRITY, STORAGE_UNAVAILABLE): the server's trouble, not
+      // the write's; kept and retried like unreachable.
+      if (err.code === "NETWORK" || err.code === "UNAUTHORIZED" || err.status >= 500) throw thrown;
+      // A create refused for its id's time part (made before this client knew the server's
+      // clock) succeeds once the server's clock gets there: kept, retried later, never lost.
+      if (err.code === "INVALID_ARGUMENT" && typeof entry.args?.query?.id === "string" && /time part .* ahead of the clock/.test(err.message ?? "")) {
+        await e.me().catch(() => {});
+        throw coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null);
+      }
+      // A create whose chosen id the server will never take (details.expected "absent":
+      // in use by another record, or deleted: ids are never reused) can never succeed, and
+      // re-sending it ("overwrite") would loop: it ends as rejected, like a rule refusal.
+      const idRefused = err.code === "CONFLICT" && err.details?.expected === "absent" && typeof entry.args?.query?.id === "string";
+      if (err.code === "CONFLICT" && !idRefused) {
+        await recordConflict(e, entry, err);
+        for (const id of ids) blocked.add(id);
+        continue;
+      }
+      // Refused for a rule: it can never succeed. Drop it, bring back the server's copies.
+      await e.store.remove([entry.seq]);
+      const rejected = { seq: entry.seq, endpoint: entry.endpoint, id: entry.target ?? entry.id ?? entry.args.id ?? null, error: { code: err.code, message: err.message, details: err.details ?? null } };
+      result.rejected.push(rejected);
+      e.emit({ kind: "rejected", op: "rejected", ...rejected, external: false });
+      await refresh(e, ids, queuedIds(entry.seq)).catch(() => {});
+      continue;
+    }
+    const batch = batchOfAnswer(entry, value);
+    if (entry.endpoint === "setLabel" && typeof entry.made === "string" && typeof value?.updated_at === "string") {
+      await e.store.set({ [labelAlias(entry.args.label, entry.made)]: value.updated_at });
+    }
+    // Deleted first, applied second: a crash in between leaves the replica behind the
+    // server (the pull catches up), never an entry sent twice with a stale If-Match.
+    await e.store.pushed(entry.seq, knownOf(batch));
+    result.pushed++;
+    // A record with later queued edits keeps its local copy (the answer would undo them);
+    // the others take the server's copy, the local updated_at it replaces kept as an alias.
+    // (Checked inside the apply lock: a write queued while the answer was on the way counts.)
+    await e.applyServer(batch, (own) => e.aliasOwn(own));
+  }
+}
+
+/**
+ * One entry's server call: its answer (parsed). A delete answered NOT_FOUND is done (the
+ * record is gone: deleted elsewhere, or this very delete replayed after its key expired).
+ */
+async function send(e, entry, args) {
+  try {
+    return JSON.parse((await e.client.call(entry.endpoint, JSON.stringify(args)))[0]);
+  } catch (thrown) {
+    if ((entry.endpoint === "delete" || entry.endpoint === "deleteSpec") && errorOf(thrown).code === "NOT_FOUND") return null;
+    throw thrown;
+  }
+}
+
+/** The kind of record an entry's conflict is about: "template", "spec" or "labels". */
+function kindOfEntry(entry) {
+  if (entry.endpoint.endsWith("Spec") && entry.endpoint !== "instantiateSpec") return "spec";
+  return entry.endpoint.endsWith("Label") ? "labels" : "template";
+}
+
+async function recordConflict(e, entry, err) {
+  const id = entry.target ?? entry.id ?? entry.args.id;
+  const kind = kindOfEntry(entry);
+  const local = await e.o.local(kind, id);
+  let remote = null;
+  let unknown = false;
+  try {
+    remote = await e.fetchRecord(kind, id);
+  } catch {
+    // unreachable again: the conflict is kept without the server copy (not "gone")
+    unknown = true;
+  }
+  const conflict = { id, kind, seq: entry.seq, endpoint: entry.endpoint, local: local ? JSON.parse(local) : null, remote, ...(unknown ? { unknown } : {}), error: { code: err.code, message: err.message } };
+  await e.store.set({ [`conflict:${id}`]: conflict });
+  e.emit({ kind: "conflict", op: "conflict", id, local: conflict.local, remote, external: false });
+}
+
+/** Re-reads `ids` from the server into the replica (after a refused push). */
+async function refresh(e, ids, skip) {
+  const batch = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
+  for (const id of ids) {
+    const kind = await e.kindOf(id);
+    if (!kind) continue;
+    const rec = await e.fetchRecord(kind, id);
+    if (kind === "spec") rec ? batch.specs.push(rec) : batch.deleted.specs.push(id);
+    else rec ? batch.templates.push(rec) : batch.deleted.templates.push(id);
+  }
+  await e.applyKnown(withoutQueued(batch, skip));
+}
+
+/** Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
+export async function resolveConflict(e, id, choice) {
+  const conflict = await e.store.get(`conflict:${id}`);
+  if (!conflict) throw coded("NOT_FOUND", `no conflict is kept for ${id}`);
+  let remote = conflict.remote;
+  let unknown = conflict.unknown === true;
+  try {
+    remote = await e.fetchRecord(conflict.kind, id);
+    unknown = false;
+  } catch {
+    // offline: the copy kept with the conflict
+  }
+  // Keep-remote with no server copy ever read: "the server has none" is not known, so the
+  // local record is not deleted on a guess; settled once the server answers.
+  if (choice === "keep-remote" && unknown) throw coded("NETWORK", `the server's copy of ${id} was never read: resolve this conflict with keep-remote once the server is reachable`);
+  if (choice === "overwrite") {
+    // Re-sent over the server's copy: their If-Match is its updated_at (known, below), not
+    // the base each entry was queued on.
+    const entries = (await e.store.list()).filter((x) => idsOf(x).includes(id));
+    await e.store.patch(entries.map((x) => x.seq), { known: null });
+  }
+  if (choice === "keep-remote") {
+    const dropped = (await e.store.list()).filter((x) => idsOf(x).includes(id));
+    await e.store.remove(dropped.map((x) => x.seq));
+    const batch = conflict.kind === "spec"
+      ? (remote ? { specs: [remote] } : { deleted: { specs: [id] } })
+      : conflict.kind === "labels"
+        ? { labels: remote ?? [] }
+        : (remote ? { templates: [remote] } : { deleted: { templates: [id] } });
+    await keepRemote(e, id, conflict.kind, remote, dropped, batch).catch(() => {
+      // offline: what the dropped entries made goes with the next sync's refresh
+    });
+    await e.applyBatch(batch);
+  }
+  const known = remote && !Array.isArray(remote) && typeof remote.updated_at === "string" ? remote.updated_at : undefined;
+  await e.store.set({ [`conflict:${id}`]: undefined, ...(known ? { [`known:${id}`]: known } : {}) });
+  await e.refreshPending();
+  e.stateDirty = true;
+  e.setState(e.state);
+  if (e.leader) e.kick();
+  else e.post({ type: "kick" });
+}
+
+/**
+ * Completes keep-remote's `batch`: a template conflict takes the lineage's versions as the
+ * server has them (another device's new version the pull could not store beside the local
+ * one); the records the dropped entries created are the server's copy when it has one, else
+ * deleted (a version or spec the server never had must not stay, nor block the pull).
+ */
+async function keepRemote(e, id, kind, remote, dropped, batch) {
+  batch.templates ??= [];
+  batch.specs ??= [];
+  batch.deleted ??= {};
+  if (kind === "template" && remote) {
+    const list = JSON.parse((await e.client.call("versions", JSON.stringify({ id })))[0]);
+    const items = Array.isArray(list) ? list : Array.isArray(list?.items) ? list.items : [];
+    for (const t of items) if (t && t.id !== id) batch.templates.push(t);
+  }
+  const made = new Set(dropped.map((x) => x.id).filter((x) => typeof x === "string" && x !== id));
+  for (const m of made) {
+    if (batch.templates.some((t) => t.id === m)) continue;
+    const k = await e.kindOf(m);
+    if (!k) continue;
+    const rec = await e.fetchRecord(k, m);
+    const list = k === "spec" ? "specs" : "templates";
+    if (rec) batch[list].push(rec);
+    else (batch.deleted[list] ??= []).push(m);
+  }
+  for (const [id2, at] of Object.entries(knownOf(batch))) await e.store.set({ [`known:${id2}`]: at });
+}

@@ -1,0 +1,72 @@
+// The page-side helpers of the replica suites (tests/pages/replica_server.test.mjs,
+// tests/pages/replica_pull.test.mjs): a page whose requests to the reference server go through
+// a switch (`net.online`, fake answers, a held GET), a replica opened in it, and a function run
+// in it with `cat` and `direct` (a plain remote catalog of another device).
+
+import assert from "node:assert/strict";
+
+let n = 0;
+
+/** A page with `net.online` deciding whether requests to the server get through. */
+export async function replicaPage(browser, serverUrl, base) {
+  const p = await browser.newPage();
+  p.on("pageerror", (e) => console.error("page error:", e));
+  // `hold`: the next GET of that template waits for `release()` (`held` is called when it comes).
+  const net = { online: true, writes: [], hold: null, held: null, release: null };
+  await p.route(`${serverUrl}/**`, (route) => {
+    const r = route.request();
+    if (!net.online) return route.abort("internetdisconnected");
+    const fake = net.answer?.(r);
+    if (fake) return route.fulfill({ status: fake.status, headers: { "access-control-allow-origin": base, "content-type": fake.type ?? "application/json" }, body: fake.body });
+    if (net.hold && r.method() === "GET" && new URL(r.url()).pathname === `/v1/templates/${net.hold}`) {
+      net.hold = null;
+      const gate = new Promise((res) => { net.release = res; });
+      net.held?.();
+      return gate.then(() => route.continue());
+    }
+    if (r.method() !== "GET" && r.method() !== "OPTIONS") net.writes.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    return route.continue();
+  });
+  await p.goto(`${base}/tests/pages/fixture.html`);
+  await p.waitForFunction(() => window.ready === true);
+  return { p, net };
+}
+
+/** GET then PATCH (If-Match) of template `id` on the server as `user`, from outside the page. */
+export async function patchAs(serverUrl, user, id, body) {
+  const auth = { Authorization: `Bearer ${user.token}` };
+  const cur = await (await fetch(`${serverUrl}/v1/templates/${id}`, { headers: auth })).json();
+  const res = await fetch(`${serverUrl}/v1/templates/${id}`, {
+    method: "PATCH", headers: { ...auth, "Content-Type": "application/json", "If-Match": `"${cur.updated_at}"` }, body: JSON.stringify(body),
+  });
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+/** Opens, in the page, `window.cat` (user `u`'s replica) and `window.direct` (a plain remote catalog of user `d`, another device). */
+export async function openReplica(p, serverUrl, users, u = 0, d = u) {
+  const dbName = `wt-replica-srv-${Date.now()}-${n++}`;
+  const r = await p.evaluate(async ({ serverUrl, a, b, dbName }) => {
+    try {
+      window.cat = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
+      window.direct = await window.wt.TemplateCatalog.open({ userId: b.user_id, storage: "remote", baseUrl: serverUrl, token: b.token });
+      window.events = [];
+      window.cat.subscribe((e) => window.events.push(e));
+      return "ok";
+    } catch (e) {
+      return `${e.code}: ${e.message}`;
+    }
+  }, { serverUrl, a: users[u], b: users[d], dbName });
+  assert.equal(r, "ok");
+  return dbName;
+}
+
+export function run(p, f, arg) {
+  return p.evaluate(async ({ src, arg }) => {
+    try {
+      return await new Function("cat", "direct", "arg", `return (${src})(cat, direct, arg);`)(window.cat, window.direct, arg);
+    } catch (e) {
+      return { error: e.code || String(e), message: e.message };
+    }
+  }, { src: f.toString(), arg });
+}

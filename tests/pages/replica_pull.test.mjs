@@ -1,0 +1,111 @@
+// The offline replica against the reference server, continued (tests/pages/replica_server.test.mjs
+// has the push, conflicts and resolutions): what a full pull deletes, and label writes chained
+// offline on an own earlier one.
+//
+//   node --test tests/pages/replica_pull.test.mjs   (after scripts/build.sh and
+//   cargo build -p workflow-templates-server; WT_SERVER_BIN overrides the binary)
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { servePages, startServer, launchChromium } from "./harness.mjs";
+import { replicaPage, patchAs, openReplica, run } from "./replica_page.mjs";
+
+let pages, base, chrome, browser, server, serverUrl, users;
+
+before(async () => {
+  pages = await servePages();
+  base = pages.url;
+  server = await startServer(base, 2, "wt-replica-pull-srv-");
+  ({ url: serverUrl, users } = server);
+  chrome = await launchChromium("wt-replica-pull-profile-");
+  browser = chrome.browser;
+});
+
+after(async () => {
+  await chrome?.close();
+  await server?.close();
+  pages?.close();
+});
+
+test("a full pull (after CURSOR_AHEAD) deletes what the server no longer gives: an own template deleted elsewhere, another user's made private", async () => {
+  const { p, net } = await page();
+  await openReplica(p, serverUrl, users, 0, 1);
+  const auth1 = { Authorization: `Bearer ${users[1].token}`, "Content-Type": "application/json" };
+  const theirs = await (await fetch(`${serverUrl}/v1/templates`, { method: "POST", headers: auth1, body: JSON.stringify({ name: `Public then private ${Date.now()}`, workflow_type: "plain", is_public: true }) })).json();
+  const mine = await run(p, async (cat, direct, id) => {
+    const gone = await cat.create({ name: `Deleted elsewhere ${Date.now()}`, workflow_type: "plain" });
+    const kept = await cat.create({ name: `Kept ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    const read = (await cat.get(id)).name; // another user's public template, now held here
+    return { gone: gone.id, kept: kept.id, read };
+  }, theirs.id);
+  assert.equal(mine.read, theirs.name, JSON.stringify(mine));
+  // While this replica does not hear the feed: the other user makes theirs private, another
+  // device of this user deletes one of its templates; then the server's feed is behind the
+  // replica's cursor (a restored database): CURSOR_AHEAD, so the next pull is a full one.
+  net.online = false;
+  await patchAs(serverUrl, users[1], theirs.id, { is_public: false });
+  const del = await fetch(`${serverUrl}/v1/templates/${mine.gone}`, { method: "DELETE", headers: { Authorization: `Bearer ${users[0].token}` } });
+  assert.ok(del.status < 300, `DELETE answered ${del.status}`);
+  net.ahead = 0;
+  net.answer = (r) => {
+    const url = new URL(r.url());
+    const since = url.searchParams.get("since");
+    // Only the pull's own page (limit 500; the live feed's catch-up asks 1000).
+    if (r.method() !== "GET" || url.pathname !== "/v1/changes" || !since || since === "now" || url.searchParams.get("limit") !== "500") return null;
+    net.ahead++;
+    net.answer = null;
+    return { status: 400, body: JSON.stringify({ error: { code: "INVALID_ARGUMENT", message: "cursor is ahead of this feed", details: { reason: "CURSOR_AHEAD", head: "0" } } }) };
+  };
+  net.online = true;
+  const synced = await run(p, async (cat) => { try { await cat.sync(); return await cat.sync(); } catch (e) { return { error: e.code, message: e.message }; } });
+  assert.equal(synced.error, undefined, JSON.stringify(synced));
+  assert.equal(net.ahead, 1, "the pull never met CURSOR_AHEAD");
+  net.online = false;
+  const offline = await run(p, async (cat, direct, a) => {
+    const get = (id) => cat.get(id).then((t) => t.name, (e) => e.code);
+    const page = await cat.discover({ includeBuiltin: false, limit: 100 });
+    const found = page.items.map((t) => t.id);
+    return { offline: page.offline === true, theirs: await get(a.theirs), gone: await get(a.gone), kept: await get(a.kept), found: [a.theirs, a.gone].map((id) => found.includes(id)) };
+  }, { theirs: theirs.id, gone: mine.gone, kept: mine.kept });
+  assert.deepEqual(offline, { offline: true, theirs: "NOT_FOUND", gone: "NOT_FOUND", kept: offline.kept, found: [false, false] }, JSON.stringify(offline));
+  assert.ok(offline.kept.startsWith("Kept "), JSON.stringify(offline));
+  await p.close();
+});
+
+test("label writes chained offline on an own earlier one are pushed with the server's updated_at (no spurious 412)", async () => {
+  const { p, net } = await page();
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const v1 = await cat.create({ name: `Labelled ${Date.now()}`, workflow_type: "plain" });
+    const v2 = await cat.newVersion(v1.id, { description: "v2" }, "v2");
+    await cat.sync();
+    return { v1: v1.id, v2: v2.id };
+  });
+  net.online = false;
+  const offline = await run(p, async (cat, direct, a) => {
+    const prod = await cat.setLabel(a.v1, "prod");
+    const moved = await cat.setLabel(a.v2, "prod", { ifMatch: prod.updated_at });
+    const canary = await cat.setLabel(a.v1, "canary");
+    await cat.removeLabel(a.v1, "canary", { ifMatch: canary.updated_at });
+    return { moved: moved.template_id, pending: (await cat.pending()).map((e) => e.endpoint) };
+  }, t);
+  assert.deepEqual(offline, { moved: t.v2, pending: ["setLabel", "setLabel", "setLabel", "removeLabel"] });
+  net.online = true;
+  const out = await run(p, async (cat, direct, a) => {
+    let s; try { s = await cat.sync(); } catch (e) { s = { error: e.code, message: e.message }; }
+    return {
+      error: s.error ?? null,
+      conflicts: window.events.filter((e) => e.kind === "conflict").map((e) => e.id),
+      rejected: window.events.filter((e) => e.kind === "rejected").map((e) => e.error.code),
+      pending: (await cat.pending()).length,
+      server: (await direct.labels(a.v1)).map((l) => [l.label, l.template_id]),
+    };
+  }, t);
+  assert.deepEqual(out, { error: null, conflicts: [], rejected: [], pending: 0, server: [["prod", t.v2]] });
+  await p.close();
+});
+
+function page() {
+  return replicaPage(browser, serverUrl, base);
+}
