@@ -43,7 +43,7 @@ pub(crate) fn derived_values(t: &WorkflowTemplate) -> Vec<P> {
 }
 
 /// The distinct lowercased tags of a template (what `tags` compares with).
-fn tag_keys(t: &WorkflowTemplate) -> BTreeSet<String> {
+pub(crate) fn tag_keys(t: &WorkflowTemplate) -> BTreeSet<String> {
     t.tags.iter().flatten().map(|x| x.to_lowercase()).collect()
 }
 
@@ -67,7 +67,7 @@ pub(crate) fn write_tags(c: &mut Conn, t: &WorkflowTemplate, existed: bool) -> D
 }
 
 /// The columns a tag row copies from its template (migration 011), in the table's order.
-const TAG_KEY_COLS: &str = "owner_id, is_public, is_latest, category, workflow_type, usage_count, rating, rating_count, name_lc, name, updated_ms";
+pub(crate) const TAG_KEY_COLS: &str = "owner_id, is_public, is_latest, category, workflow_type, usage_count, rating, rating_count, name_lc, name, updated_ms";
 
 /// Inserts the tag rows of the stored template `id`, with its columns' current values (none for
 /// a built-in's shadow row: those are never listed from SQL).
