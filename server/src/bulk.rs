@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use workflow_templates::store::Expect;
 use workflow_templates::Result;
 
-use crate::db::{Conn, DbError, DbErrorKind, DbResult, P};
+use crate::db::{text, Conn, DbError, DbErrorKind, DbResult, Dialect, P};
 use crate::discover::{DERIVED_COLS, TAG_KEY_COLS};
 use crate::rows::{param_for, K, TEMPLATE_COLS};
 
@@ -108,8 +108,30 @@ fn insert_rows(c: &mut Conn, rows: &[NewRow]) -> DbResult<()> {
         params.extend(r.values.iter().cloned());
     }
     c.execute(&format!("INSERT INTO workflow_templates ({}) VALUES {}", names.join(", "), tuples.join(", ")), &params)?;
-    let tags: Vec<(&str, &str)> = rows.iter().flat_map(|r| r.tags.iter().map(move |t| (r.id.as_str(), t.as_str()))).collect();
-    let mut rest: &[(&str, &str)] = &tags;
+    let sets: Vec<(&str, &BTreeSet<String>)> = rows.iter().map(|r| (r.id.as_str(), &r.tags)).collect();
+    insert_tags(c, &sets)
+}
+
+/// Bytes of tags (UTF-8) up to which a tag row carries its template's whole tag set
+/// (PostgreSQL, migration 012; a larger set is NULL there and the other tags are probed).
+const MAX_SET_BYTES: usize = 256;
+
+/// The tag set a tag row carries (migration 012), as a JSON array of text, or none.
+fn tag_set(tags: &BTreeSet<String>) -> P {
+    let bytes: usize = tags.iter().map(String::len).sum();
+    P::Text((bytes <= MAX_SET_BYTES).then(|| serde_json::to_string(tags).unwrap_or_default()))
+}
+
+/// The tag rows of stored templates (id, distinct lowercased tags), each copying its template's
+/// stored columns (migration 011) and, on PostgreSQL, its tag set (012); none for a built-in's
+/// shadow row (never listed from SQL).
+pub(crate) fn insert_tags(c: &mut Conn, templates: &[(&str, &BTreeSet<String>)]) -> DbResult<()> {
+    let mut rows: Vec<(&str, &str, P)> = Vec::new();
+    for (id, tags) in templates {
+        let set = tag_set(tags);
+        rows.extend(tags.iter().map(|t| (*id, t.as_str(), set.clone())));
+    }
+    let mut rest: &[(&str, &str, P)] = &rows;
     while !rest.is_empty() {
         let (chunk, next) = rest.split_at(chunk_len(rest.len(), MAX_TAG_ROWS));
         insert_tag_rows(c, chunk)?;
@@ -118,21 +140,29 @@ fn insert_rows(c: &mut Conn, rows: &[NewRow]) -> DbResult<()> {
     Ok(())
 }
 
-/// Tag rows of stored templates, each copying its template's stored columns (migration 011);
-/// none for a built-in's shadow row (never listed from SQL).
-fn insert_tag_rows(c: &mut Conn, pairs: &[(&str, &str)]) -> DbResult<()> {
+fn insert_tag_rows(c: &mut Conn, rows: &[(&str, &str, P)]) -> DbResult<()> {
+    let pg = c.dialect() == Dialect::Postgres;
     let mut p = vec![P::Bool(false)];
-    let mut values = Vec::with_capacity(pairs.len());
-    for (id, tag) in pairs {
-        p.push(crate::db::text(*id));
-        p.push(crate::db::text(*tag));
-        values.push(format!("({{t{}}}, {{t{}}})", p.len() - 1, p.len()));
+    let mut values = Vec::with_capacity(rows.len());
+    for (id, tag, set) in rows {
+        p.push(text(*id));
+        p.push(text(*tag));
+        if pg {
+            p.push(set.clone());
+            values.push(format!("({{t{}}}, {{t{}}}, {{t{}}})", p.len() - 2, p.len() - 1, p.len()));
+        } else {
+            values.push(format!("({{t{}}}, {{t{}}})", p.len() - 1, p.len()));
+        }
     }
     let cols = TAG_KEY_COLS.split(", ").map(|col| format!("w.{col}")).collect::<Vec<_>>().join(", ");
-    // A VALUES list names its columns column1, column2 on both PostgreSQL and SQLite.
+    let (set_col, set_value) = match pg {
+        true => (", all_tags", ", CASE WHEN t.column3 IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(CAST(t.column3 AS json))) END"),
+        false => ("", ""),
+    };
+    // A VALUES list names its columns column1, column2, ... on both PostgreSQL and SQLite.
     c.execute(
         &format!(
-            "INSERT INTO template_tags (template_id, tag, {TAG_KEY_COLS}) SELECT w.id, t.column2, {cols} FROM (VALUES {}) t \
+            "INSERT INTO template_tags (template_id, tag, {TAG_KEY_COLS}{set_col}) SELECT w.id, t.column2, {cols}{set_value} FROM (VALUES {}) t \
              JOIN workflow_templates w ON w.id = t.column1 WHERE w.is_builtin = {{b1}}",
             values.join(", ")
         ),

@@ -40,6 +40,9 @@
 //! - 011_tag_sort_keys: each `template_tags` row carries its template's visibility, category,
 //!   type and sort keys (copied at insert, kept by a trigger), with (tag, sort keys) indexes, so
 //!   a tag's page is one ordered index range and its `total` a count of one range (issue 13).
+//! - 012_tag_sets (PostgreSQL; a no-op on SQLite): each `template_tags` row carries its
+//!   template's tag set (`all_tags`, INCLUDE'd in 011's indexes), so a page of several tags and
+//!   its `total` test the other tags inside the first tag's index range (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -163,6 +166,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/011_tag_sort_keys.down.sql"),
         pg_up: include_str!("../migrations/postgres/011_tag_sort_keys.up.sql"),
         pg_down: include_str!("../migrations/postgres/011_tag_sort_keys.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "012_tag_sets",
+        sqlite_up: include_str!("../migrations/sqlite/012_tag_sets.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/012_tag_sets.down.sql"),
+        pg_up: include_str!("../migrations/postgres/012_tag_sets.up.sql"),
+        pg_down: include_str!("../migrations/postgres/012_tag_sets.down.sql"),
         post_up: None,
     },
 ];
