@@ -202,6 +202,15 @@ pub(crate) fn schema_lock(c: &mut Conn) -> DbResult<()> {
     }
 }
 
+/// A migration rewrites whole tables (012 at 1,000,000 templates: two million tag rows): it is
+/// exempt from the connections' 60 s statement timeout (`Conn::open`), for its transaction only.
+fn no_statement_timeout(c: &mut Conn) -> DbResult<()> {
+    match c.dialect() {
+        Dialect::Sqlite => Ok(()),
+        Dialect::Postgres => c.batch("SET LOCAL statement_timeout = 0"),
+    }
+}
+
 fn ensure_table(c: &mut Conn) -> DbResult<()> {
     let sql = match c.dialect() {
         Dialect::Sqlite => format!("CREATE TABLE IF NOT EXISTS {TABLE} (id VARCHAR(64) NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"),
@@ -257,6 +266,7 @@ pub fn up_to(c: &mut Conn, target: Option<&str>) -> DbResult<Vec<&'static str>> 
             if applied(c)?.iter().any(|h| h == m.id) {
                 return Ok(false);
             }
+            no_statement_timeout(c)?;
             c.batch(sql).map_err(|e| DbError { message: format!("migration {} up: {}", m.id, e.message), ..e })?;
             if let Some(post) = m.post_up {
                 post(c)?;
@@ -287,6 +297,7 @@ pub fn down(c: &mut Conn) -> DbResult<Vec<&'static str>> {
             Dialect::Postgres => m.pg_down,
         };
         c.transaction(|c| -> DbResult<()> {
+            no_statement_timeout(c)?;
             c.batch(sql).map_err(|e| DbError { message: format!("migration {} down: {}", m.id, e.message), ..e })?;
             c.execute(&format!("DELETE FROM {TABLE} WHERE id = {{t1}}"), &[crate::db::text(m.id)])?;
             Ok(())
