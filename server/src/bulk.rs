@@ -24,7 +24,7 @@ use crate::rows::{param_for, K, TEMPLATE_COLS};
 /// PostgreSQL's 65,535). Batches are cut in powers of two, so a connection prepares at most nine
 /// shapes of the statement.
 const MAX_ROWS: usize = 256;
-/// Most tag rows per statement (2 parameters each).
+/// Most tag rows per statement (2 parameters each; 3 on PostgreSQL, with the tag set).
 const MAX_TAG_ROWS: usize = 1024;
 
 /// The columns of a template row as the store writes it: the record's, its revision, its name
