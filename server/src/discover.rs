@@ -18,8 +18,10 @@
 //!   are read once for both visibility arms; a page of a common text walks the ordered index
 //!   instead (`TextPlan`, chosen from the total).
 //! - `tags` (latest rows): `template_tags` rows carry their template's visibility and sort keys
-//!   (migration 011), so the first tag's rows are one range of a (tag, sort keys) index and each
-//!   further tag a primary-key probe; `total` counts those ranges. `latestOnly=false`: one
+//!   (migration 011), so the first (rarest) tag's rows are one range of a (tag, sort keys) index;
+//!   each further tag is tested in the row's copy of its template's tag set on PostgreSQL
+//!   (migration 012, inside the index), by a primary-key probe on SQLite; `total` counts those
+//!   ranges. `latestOnly=false`: one
 //!   `id IN (SELECT template_id ...)` per tag over the templates' indexes.
 //! - Offsets: `LIMIT/OFFSET` on the ordered index: the database steps over `offset` index
 //!   entries (cost linear in the offset, no row is decoded); the API is offset-based, so there
