@@ -18,8 +18,10 @@
 //!   are read once for both visibility arms; a page of a common text walks the ordered index
 //!   instead (`TextPlan`, chosen from the total).
 //! - `tags` (latest rows): `template_tags` rows carry their template's visibility and sort keys
-//!   (migration 011), so the first tag's rows are one range of a (tag, sort keys) index and each
-//!   further tag a primary-key probe; `total` counts those ranges. `latestOnly=false`: one
+//!   (migration 011), so the first (rarest) tag's rows are one range of a (tag, sort keys) index;
+//!   each further tag is tested in the row's copy of its template's tag set on PostgreSQL
+//!   (migration 012, inside the index), by a primary-key probe on SQLite; `total` counts those
+//!   ranges. `latestOnly=false`: one
 //!   `id IN (SELECT template_id ...)` per tag over the templates' indexes.
 //! - Offsets: `LIMIT/OFFSET` on the ordered index: the database steps over `offset` index
 //!   entries (cost linear in the offset, no row is decoded); the API is offset-based, so there
@@ -43,7 +45,7 @@ pub(crate) fn derived_values(t: &WorkflowTemplate) -> Vec<P> {
 }
 
 /// The distinct lowercased tags of a template (what `tags` compares with).
-fn tag_keys(t: &WorkflowTemplate) -> BTreeSet<String> {
+pub(crate) fn tag_keys(t: &WorkflowTemplate) -> BTreeSet<String> {
     t.tags.iter().flatten().map(|x| x.to_lowercase()).collect()
 }
 
@@ -55,7 +57,7 @@ fn tag_keys(t: &WorkflowTemplate) -> BTreeSet<String> {
 pub(crate) fn write_tags(c: &mut Conn, t: &WorkflowTemplate, existed: bool) -> DbResult<()> {
     let want = tag_keys(t);
     if !existed {
-        return insert_tags(c, &t.id, &want);
+        return crate::bulk::insert_tags(c, &[(&t.id, &want)]);
     }
     let have: BTreeSet<String> =
         c.query("SELECT tag FROM template_tags WHERE template_id = {t1}", &[text(&t.id)])?.into_iter().filter_map(|r| r[0].text().map(str::to_string)).collect();
@@ -63,34 +65,11 @@ pub(crate) fn write_tags(c: &mut Conn, t: &WorkflowTemplate, existed: bool) -> D
         return Ok(());
     }
     c.execute("DELETE FROM template_tags WHERE template_id = {t1}", &[text(&t.id)])?;
-    insert_tags(c, &t.id, &want)
+    crate::bulk::insert_tags(c, &[(&t.id, &want)])
 }
 
 /// The columns a tag row copies from its template (migration 011), in the table's order.
-const TAG_KEY_COLS: &str = "owner_id, is_public, is_latest, category, workflow_type, usage_count, rating, rating_count, name_lc, name, updated_ms";
-
-/// Inserts the tag rows of the stored template `id`, with its columns' current values (none for
-/// a built-in's shadow row: those are never listed from SQL).
-fn insert_tags(c: &mut Conn, id: &str, tags: &BTreeSet<String>) -> DbResult<()> {
-    if tags.is_empty() {
-        return Ok(());
-    }
-    let mut p = vec![text(id), P::Bool(false)];
-    let mut values = Vec::with_capacity(tags.len());
-    for tag in tags {
-        p.push(text(tag));
-        values.push(format!("SELECT {{t{}}} AS tag", p.len()));
-    }
-    let cols = TAG_KEY_COLS.split(", ").map(|col| format!("w.{col}")).collect::<Vec<_>>().join(", ");
-    c.execute(
-        &format!(
-            "INSERT INTO template_tags (template_id, tag, {TAG_KEY_COLS}) SELECT w.id, t.tag, {cols} FROM workflow_templates w CROSS JOIN ({}) t WHERE w.id = {{t1}} AND w.is_builtin = {{b2}}",
-            values.join(" UNION ALL ")
-        ),
-        &p,
-    )?;
-    Ok(())
-}
+pub(crate) const TAG_KEY_COLS: &str = "owner_id, is_public, is_latest, category, workflow_type, usage_count, rating, rating_count, name_lc, name, updated_ms";
 
 /// Migration 007's tag rows: (template_id, tag) only (011 adds the copied columns and fills them).
 fn insert_tags_007(c: &mut Conn, id: &str, tags: &BTreeSet<String>) -> DbResult<()> {
@@ -221,7 +200,7 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     // template's visibility and sort keys, so the first tag's rows are one range of a
     // (tag, sort keys) index, and each further tag is a probe of the primary key.
     let keyed = q.latest_only && !tags.is_empty();
-    let (t, id_col, mut from) = if keyed { ("g", "template_id", String::from("template_tags g")) } else { ("w", "id", String::from("workflow_templates w")) };
+    let (t, id_col, from) = if keyed { ("g", "template_id", String::from("template_tags g")) } else { ("w", "id", String::from("workflow_templates w")) };
     let mut filter = String::new();
     // A text of 3 or more characters (no tag): its matches drive one statement for both arms
     // (`total`, and a `TextPlan::Matches` page); on SQLite `fts` is the FTS5 phrase parameter.
@@ -230,13 +209,14 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     if keyed {
         let n = bind(text(tags[0]));
         filter.push_str(&format!("g.tag = {{t{n}}} AND {}", is(d, t, "is_latest", true)));
-        for (i, tag) in tags[1..].iter().enumerate() {
+        for tag in &tags[1..] {
             let n = bind(text(tag.as_str()));
+            let probe = format!("EXISTS (SELECT 1 FROM template_tags h WHERE h.template_id = g.template_id AND h.tag = {{t{n}}})");
             match d {
-                // A join, so that PostgreSQL's planner (whose statistics know each tag's
-                // frequency) can start from the rarest tag's rows rather than the first one's.
-                Dialect::Postgres => from.push_str(&format!(" JOIN template_tags h{i} ON h{i}.template_id = g.template_id AND h{i}.tag = {{t{n}}}")),
-                Dialect::Sqlite => filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM template_tags h WHERE h.template_id = g.template_id AND h.tag = {{t{n}}})")),
+                // The row's tag set (migration 012) answers inside the index; a set too large
+                // to copy is NULL and probed.
+                Dialect::Postgres => filter.push_str(&format!(" AND (g.all_tags @> ARRAY[{{t{n}}}] OR (g.all_tags IS NULL AND {probe}))")),
+                Dialect::Sqlite => filter.push_str(&format!(" AND {probe}")),
             }
         }
     } else {
@@ -491,13 +471,22 @@ fn text_plan(c: &mut Conn, q: &PageQuery, total: usize) -> Result<TextPlan> {
     Ok(if end * visible < (total as u128) * (total as u128) { TextPlan::Walk } else { TextPlan::Matches })
 }
 
-/// SQLite: the tags of a page of latest rows with several tags, the one with the fewest public
-/// rows first (the first tag's rows are read, the others probed; SQLite's statistics do not
-/// tell one tag from another). Each tag's rows are counted up to 4,096, so choosing costs at
-/// most that many index entries per tag. PostgreSQL's planner chooses from its own statistics.
+/// The tags of a page of latest rows with several tags, the rarest first: the first tag's index
+/// range is read, the others tested in it. PostgreSQL: by the frequencies its statistics keep
+/// for `template_tags.tag` (a tag missing from them is rarer than any listed; without statistics
+/// the order given stays). SQLite's statistics do not tell one tag from another: each tag's
+/// public rows are counted up to 4,096, so choosing costs at most that many index entries per tag.
 fn rarest_first(c: &mut Conn, q: &PageQuery) -> Result<Option<PageQuery>> {
-    if c.dialect() != Dialect::Sqlite || !q.latest_only || q.tags.len() < 2 {
+    if !q.latest_only || q.tags.len() < 2 {
         return Ok(None);
+    }
+    if c.dialect() == Dialect::Postgres {
+        let sql = "SELECT m.v, m.f FROM pg_stats s CROSS JOIN LATERAL unnest(CAST(CAST(s.most_common_vals AS text) AS text[]), s.most_common_freqs) AS m(v, f) \
+                   WHERE s.schemaname = current_schema() AND s.tablename = 'template_tags' AND s.attname = 'tag'";
+        let freq: HashMap<String, f64> = c.query(sql, &[])?.into_iter().filter_map(|r| Some((r[0].text()?.to_string(), r[1].real()?))).collect();
+        let mut tags = q.tags.clone();
+        tags.sort_by(|a, b| freq.get(a).unwrap_or(&0.0).total_cmp(freq.get(b).unwrap_or(&0.0)));
+        return Ok(Some(PageQuery { tags, ..q.clone() }));
     }
     let mut counted = Vec::new();
     for tag in q.tags.iter().collect::<BTreeSet<_>>() {

@@ -2,6 +2,7 @@
 //! the same core catalog over SQLite or PostgreSQL, behind an HTTP + JSON API.
 
 pub mod auth;
+mod bulk;
 pub mod creates;
 pub mod db;
 pub mod discover;

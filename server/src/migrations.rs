@@ -40,6 +40,9 @@
 //! - 011_tag_sort_keys: each `template_tags` row carries its template's visibility, category,
 //!   type and sort keys (copied at insert, kept by a trigger), with (tag, sort keys) indexes, so
 //!   a tag's page is one ordered index range and its `total` a count of one range (issue 13).
+//! - 012_tag_sets (PostgreSQL; a no-op on SQLite): each `template_tags` row carries its
+//!   template's tag set (`all_tags`, INCLUDE'd in 011's indexes), so a page of several tags and
+//!   its `total` test the other tags inside the first tag's index range (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -165,6 +168,14 @@ CREATE TABLE users (
         pg_down: include_str!("../migrations/postgres/011_tag_sort_keys.down.sql"),
         post_up: None,
     },
+    Migration {
+        id: "012_tag_sets",
+        sqlite_up: include_str!("../migrations/sqlite/012_tag_sets.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/012_tag_sets.down.sql"),
+        pg_up: include_str!("../migrations/postgres/012_tag_sets.up.sql"),
+        pg_down: include_str!("../migrations/postgres/012_tag_sets.down.sql"),
+        post_up: None,
+    },
 ];
 
 /// Rows written before 002 (by the seed's application) get the core's own name key.
@@ -188,6 +199,15 @@ pub(crate) fn schema_lock(c: &mut Conn) -> DbResult<()> {
     match c.dialect() {
         Dialect::Sqlite => Ok(()),
         Dialect::Postgres => c.batch("SELECT pg_advisory_xact_lock(7774001)"),
+    }
+}
+
+/// A migration rewrites whole tables (012 at 1,000,000 templates: two million tag rows): it is
+/// exempt from the connections' 60 s statement timeout (`Conn::open`), for its transaction only.
+fn no_statement_timeout(c: &mut Conn) -> DbResult<()> {
+    match c.dialect() {
+        Dialect::Sqlite => Ok(()),
+        Dialect::Postgres => c.batch("SET LOCAL statement_timeout = 0"),
     }
 }
 
@@ -246,6 +266,7 @@ pub fn up_to(c: &mut Conn, target: Option<&str>) -> DbResult<Vec<&'static str>> 
             if applied(c)?.iter().any(|h| h == m.id) {
                 return Ok(false);
             }
+            no_statement_timeout(c)?;
             c.batch(sql).map_err(|e| DbError { message: format!("migration {} up: {}", m.id, e.message), ..e })?;
             if let Some(post) = m.post_up {
                 post(c)?;
@@ -276,6 +297,7 @@ pub fn down(c: &mut Conn) -> DbResult<Vec<&'static str>> {
             Dialect::Postgres => m.pg_down,
         };
         c.transaction(|c| -> DbResult<()> {
+            no_statement_timeout(c)?;
             c.batch(sql).map_err(|e| DbError { message: format!("migration {} down: {}", m.id, e.message), ..e })?;
             c.execute(&format!("DELETE FROM {TABLE} WHERE id = {{t1}}"), &[crate::db::text(m.id)])?;
             Ok(())

@@ -114,3 +114,49 @@ fn a_walked_text_page_is_the_slice_of_the_matched_order() {
         }
     }
 }
+
+/// A page of several tags tests the other tags inside the first tag's rows (on PostgreSQL from
+/// the row's copy of its template's tag set, migration 012; a set over 256 bytes is not copied
+/// and is probed instead): rows with small and large tag sets, in either order of the tags, after
+/// every change of a template's tags, with `total`.
+#[test]
+fn pages_of_several_tags_follow_every_tag_set() {
+    let long: Vec<String> = (0..8).map(|i| format!("{i}-{}", "long tag ".repeat(6).trim())).collect();
+    for db in backends() {
+        let l = db.label;
+        let (a, b) = (create_user(&db), create_user(&db));
+        let srv = Server::start(&db);
+        let (ca, cb) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)));
+        let mut big_tags = vec![json!("Shared"), json!("X")];
+        big_tags.extend(long.iter().map(|t| json!(t)));
+        let mut ids = std::collections::HashMap::new();
+        for (name, public, tags) in [("small", true, json!(["Shared", "x"])), ("big", true, json!(big_tags)), ("other", true, json!(["shared"])), ("mine", false, json!(["x", "SHARED"]))] {
+            let r = ca.post("/v1/templates", &json!({ "name": name, "workflow_type": "plain", "is_public": public, "tags": tags }));
+            assert_eq!(r.status, 201, "{l}: {}", String::from_utf8_lossy(&r.raw));
+            ids.insert(name, r.json()["id"].as_str().unwrap().to_string());
+        }
+        let page = |c: &Client, tags: &[&str]| {
+            let q: Vec<String> = tags.iter().map(|t| format!("tags={}", t.replace(' ', "%20"))).collect();
+            let v = c.get(&format!("/v1/templates?{}&includeBuiltin=false&sort=name", q.join("&"))).json();
+            (names(&v), v["total"].as_u64().unwrap())
+        };
+        let both = (vec!["big".to_string(), "small".into()], 2);
+        assert_eq!(page(&cb, &["shared", "x"]), both, "{l}");
+        assert_eq!(page(&cb, &["x", "shared"]), both, "{l}: either tag first");
+        assert_eq!(page(&ca, &["shared", "x"]), (vec!["big".to_string(), "mine".into(), "small".into()], 3), "{l}: the viewer's private row");
+        assert_eq!(page(&cb, &["shared", "x", &long[3]]), (vec!["big".to_string()], 1), "{l}: a tag of the large set");
+        assert_eq!(page(&cb, &[&long[5], "shared"]), (vec!["big".to_string()], 1), "{l}");
+
+        // small leaves x for y; big's set becomes small (copied) and mine's large (probed).
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids["small"]), &json!({ "tags": ["shared", "y"] })).status, 200, "{l}");
+        assert_eq!(page(&cb, &["shared", "x"]), (vec!["big".to_string()], 1), "{l}: a changed tag set reaches the other rows");
+        assert_eq!(page(&cb, &["y", "shared"]), (vec!["small".to_string()], 1), "{l}");
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids["big"]), &json!({ "tags": ["x", "shared"] })).status, 200, "{l}");
+        let mut mine_tags = vec![json!("shared"), json!("x")];
+        mine_tags.extend(long.iter().map(|t| json!(t)));
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids["mine"]), &json!({ "tags": mine_tags })).status, 200, "{l}");
+        assert_eq!(page(&ca, &["x", "shared"]), (vec!["big".to_string(), "mine".into()], 2), "{l}");
+        assert_eq!(page(&ca, &["shared", &long[0]]), (vec!["mine".to_string()], 1), "{l}");
+        assert_eq!(page(&cb, &["shared", &long[0]]), (vec![], 0), "{l}: another user's private row");
+    }
+}

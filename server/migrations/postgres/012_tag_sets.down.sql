@@ -1,0 +1,11 @@
+DROP INDEX idx_template_tags_own;
+DROP INDEX idx_template_tags_pub_name;
+DROP INDEX idx_template_tags_pub_recent;
+DROP INDEX idx_template_tags_pub_rating;
+DROP INDEX idx_template_tags_pub_popular;
+ALTER TABLE template_tags DROP COLUMN all_tags;
+CREATE INDEX idx_template_tags_pub_popular ON template_tags (tag, usage_count DESC, rating DESC NULLS LAST, name_lc COLLATE "C", name COLLATE "C", template_id COLLATE "C", category, workflow_type) WHERE is_public AND is_latest;
+CREATE INDEX idx_template_tags_pub_rating ON template_tags (tag, rating DESC NULLS LAST, rating_count DESC, name_lc COLLATE "C", name COLLATE "C", template_id COLLATE "C", category, workflow_type) WHERE is_public AND is_latest;
+CREATE INDEX idx_template_tags_pub_recent ON template_tags (tag, updated_ms DESC, template_id COLLATE "C" DESC, category, workflow_type) WHERE is_public AND is_latest;
+CREATE INDEX idx_template_tags_pub_name ON template_tags (tag, name_lc COLLATE "C", name COLLATE "C", template_id COLLATE "C", category, workflow_type) WHERE is_public AND is_latest;
+CREATE INDEX idx_template_tags_own ON template_tags (tag, owner_id, is_public, category, workflow_type) WHERE is_latest;
