@@ -223,3 +223,85 @@ export async function fetchMissing(e, kind, id) {
     return false;
   }
 }
+
+// ---- stale-while-revalidate: reads answered from the replica ----------------------------------
+
+/**
+ * Revalidates, behind a read the replica answered, template or spec `id` and (a template) the
+ * links of its chain that belong to another user: a conditional GET each, If-None-Match = the
+ * server `updated_at` the replica holds (304 when unchanged: one small request). A changed copy
+ * is applied (subscribers hear it, `external: true`); one the server no longer lets this user
+ * read is dropped (an own template deriving from it then fails BASE_NOT_FOUND, as on the
+ * server). The acting user's own records and the built-ins are kept current by the pull.
+ */
+export async function revalidate(e, kind, id) {
+  const key = `${kind} ${id}`;
+  if (e.closed || e.error || e.state === "offline" || e.revalidating.has(key)) return;
+  e.revalidating.add(key);
+  try {
+    const queued = await e.queuedIds();
+    const changed = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
+    const seen = new Set();
+    for (let at = id; typeof at === "string" && !seen.has(at) && seen.size < 64 && !e.closed; ) {
+      seen.add(at);
+      const text = await e.o.local(kind, at);
+      const held = text ? JSON.parse(text) : null;
+      if (!held) break;
+      const next = kind === "template" ? held.base_template_id : null;
+      if (held.owner_id !== e.o.userId && held.is_builtin !== true && !queued.has(at)) {
+        const list = kind === "spec" ? "specs" : "templates";
+        const etag = (await e.store.get(`known:${at}`)) ?? held.updated_at;
+        try {
+          const reply = await e.client.call(kind === "spec" ? "getSpec" : "get", JSON.stringify({ id: at, ifNoneMatch: etag }));
+          if (reply[0] !== null) changed[list].push(JSON.parse(reply[0]));
+        } catch (thrown) {
+          const err = errorOf(thrown);
+          if (err.code === "NOT_FOUND" || err.code === "FORBIDDEN") changed.deleted[list].push(at);
+          else throw thrown;
+        }
+      }
+      at = next;
+    }
+    if (changed.deleted.templates.length || changed.deleted.specs.length) await forget(e, [...changed.deleted.templates, ...changed.deleted.specs]);
+    if (changed.templates.length || changed.specs.length || changed.deleted.templates.length || changed.deleted.specs.length) await e.applyKnown(changed);
+  } catch (thrown) {
+    if (errorOf(thrown).code === "NETWORK") e.setState("offline");
+  } finally {
+    e.revalidating.delete(key);
+  }
+}
+
+/** Drops the meta rows kept for records that are gone (known values, aliases, held lineages). */
+export async function forget(e, ids) {
+  if (ids.length) await e.store.set(Object.fromEntries(ids.flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined], [`lineage:${id}`, undefined]])));
+}
+
+/**
+ * Keeps another user's lineage (any version `id`) after a read the server answered: its
+ * versions (with their chains) and labels go into the replica, and each version is marked
+ * held (meta `lineage:<id>`), so later reads of the lineage (versions, labels, by-name) answer
+ * from the replica, revalidated by the feed (which names every change of a public lineage,
+ * its going private included).
+ */
+export async function adoptLineage(e, id) {
+  if (e.closed || e.error || e.adopting.has(id)) return;
+  e.adopting.add(id);
+  try {
+    const list = JSON.parse((await e.client.call("versions", JSON.stringify({ id })))[0]);
+    const versions = (Array.isArray(list) ? list : []).filter((t) => t && typeof t.id === "string");
+    if (!versions.length || versions.some((t) => t.owner_id === e.o.userId)) return;
+    const labels = await e.fetchRecord("labels", id);
+    const held = JSON.parse((await e.o.local("labels", id)) ?? "[]");
+    const gone = held.filter((l) => !(labels ?? []).some((x) => x.label === l.label)).map((l) => ({ template_id: l.template_id, label: l.label }));
+    await e.applyKnown({ templates: versions, labels: Array.isArray(labels) ? labels : [], deleted: { labels: gone } });
+    // Bases of the versions that the replica lacks (another user's chain).
+    for (const t of versions) {
+      if (typeof t.base_template_id === "string" && !(await e.o.local("template", t.base_template_id))) await fetchMissing(e, "template", t.base_template_id);
+    }
+    await e.store.set(Object.fromEntries(versions.map((t) => [`lineage:${t.id}`, true])));
+  } catch (thrown) {
+    if (errorOf(thrown).code === "NETWORK") e.setState("offline");
+  } finally {
+    e.adopting.delete(id);
+  }
+}

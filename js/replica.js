@@ -12,7 +12,7 @@
 
 import { RemoteClient } from "./remote.js";
 import { OutboxStore, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
-import { fetchMissing, fullPull, pull } from "./pull.js";
+import { adoptLineage, fetchMissing, fullPull, pull, revalidate } from "./pull.js";
 import { labelMade, push, resolveConflict } from "./push.js";
 
 export { errorOf };
@@ -58,6 +58,8 @@ export class ReplicaEngine {
     this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
     this.writing = new Map(); // this tab's entries whose local write is in progress, by seq
+    this.revalidating = new Set(); // "kind id" of revalidations under way
+    this.adopting = new Set(); // lineages being brought in
     this.channel = null;
     this.onOnline = () => this.kick();
   }
@@ -552,6 +554,32 @@ export class ReplicaEngine {
   /** Brings template or spec `id` (a template with its chain) from the server (js/pull.js `fetchMissing`). */
   fetchMissing(kind, id) {
     return fetchMissing(this, kind, id);
+  }
+
+  // ---- reads answered from the replica, revalidated behind the answer (js/pull.js) ----------
+
+  /** Starts the conditional GETs of `id` and its chain's other users' links (not awaited). */
+  revalidate(kind, id) {
+    revalidate(this, kind, id).catch(() => {});
+  }
+
+  /** Starts keeping another user's lineage a server read named (not awaited). */
+  adoptLineage(id) {
+    adoptLineage(this, id).catch(() => {});
+  }
+
+  /** Whether one of the versions `idsJson` (a lineage as the replica holds it) is marked held in full. */
+  async holdsLineage(idsJson) {
+    for (const id of JSON.parse(idsJson)) if (await this.store.get(`lineage:${id}`)) return true;
+    return false;
+  }
+
+  /** A lineage read answered here: a pull from the kept cursor revalidates it (one per 2 s at most). */
+  revalidateFeed() {
+    if (this.closed || Date.now() - (this.fedAt ?? 0) < 2000) return;
+    this.fedAt = Date.now();
+    if (this.leader) this.kick();
+    else this.post({ type: "kick" });
   }
 
   /** An online-only call (discover, importAll): RemoteClient.call, tracking reachability. */

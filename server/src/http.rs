@@ -391,7 +391,8 @@ async fn method_not_allowed() -> ApiError {
 
 // ---- CORS and common headers ----------------------------------------------------------------
 
-const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, Idempotency-Key, Last-Event-ID";
+// If-None-Match: an offline replica revalidates a record it holds with a conditional GET.
+const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Last-Event-ID";
 // Date: offline replicas make their ids from a clock corrected by it (README "Offline replica").
 const EXPOSE_HEADERS: &str = "ETag, Date";
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";

@@ -424,6 +424,7 @@ fn cors_allows_the_editor_origin_only() {
     assert_eq!(pre.status, 204);
     assert_eq!(pre.header("access-control-allow-origin"), Some("http://127.0.0.1:8080"));
     assert!(pre.header("access-control-allow-headers").unwrap().contains("If-Match"));
+    assert!(pre.header("access-control-allow-headers").unwrap().contains("If-None-Match"), "an offline replica revalidates with a conditional GET");
     assert!(pre.header("access-control-allow-methods").unwrap().contains("PATCH"));
     let evil = c.req("OPTIONS", "/v1/templates", &[("Origin", "http://evil.example"), ("Access-Control-Request-Method", "GET")], None);
     assert_eq!(evil.status, 403);

@@ -57,6 +57,14 @@ extern "C" {
     fn lock(this: &ReplicaEngine) -> Promise;
     #[wasm_bindgen(method, js_name = serverNow)]
     fn server_now(this: &ReplicaEngine) -> f64;
+    #[wasm_bindgen(method)]
+    fn revalidate(this: &ReplicaEngine, kind: &str, id: &str);
+    #[wasm_bindgen(method, js_name = adoptLineage)]
+    fn adopt_lineage(this: &ReplicaEngine, id: &str);
+    #[wasm_bindgen(method, js_name = holdsLineage)]
+    fn holds_lineage(this: &ReplicaEngine, ids: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = revalidateFeed)]
+    fn revalidate_feed(this: &ReplicaEngine);
     #[wasm_bindgen(method, js_name = localIfMatch)]
     fn local_if_match(this: &ReplicaEngine, kind: &str, id: &str, if_match: &str) -> Promise;
 }
@@ -281,6 +289,35 @@ impl Replica {
     /// Brings template or spec `id` from the server when the replica lacks it; true when it did.
     pub async fn fetch_missing(&self, kind: &str, id: &str) -> bool {
         JsFuture::from(self.engine.fetch_missing(kind, id)).await.map(|v| v.as_bool() == Some(true)).unwrap_or(false)
+    }
+
+    /// Stale-while-revalidate (issue 15 "Reads"): after a read answered from the replica, a
+    /// conditional GET of `id` (and of its chain's links another user owns) runs in the
+    /// background; a changed copy is applied and heard by `subscribe` as `external: true`.
+    pub fn revalidate(&self, kind: &str, id: &str) {
+        self.engine.revalidate(kind, id);
+    }
+
+    /// Whether the replica holds template `t`'s whole lineage: the acting user's own, or another
+    /// user's once a server read of it was kept (`adopt`).
+    pub async fn holds_lineage(&self, t: &crate::model::WorkflowTemplate) -> bool {
+        if t.owner_id == self.core.user_id() || t.is_builtin {
+            return true;
+        }
+        let Ok(versions) = self.core.versions(&t.id).await else { return false };
+        let ids: Vec<&str> = versions.iter().map(|v| v.id.as_str()).collect();
+        let ids = serde_json::to_string(&ids).unwrap_or_default();
+        JsFuture::from(self.engine.holds_lineage(&ids)).await.map(|v| v.as_bool() == Some(true)).unwrap_or(false)
+    }
+
+    /// A lineage read answered from the replica: the pull from the kept feed cursor revalidates it.
+    pub fn revalidate_lineage(&self) {
+        self.engine.revalidate_feed();
+    }
+
+    /// Keeps the lineage of template `id` (another user's, read from the server) in the replica.
+    pub fn adopt(&self, id: &str) {
+        self.engine.adopt_lineage(id);
     }
 
     pub fn offline(&self) -> bool {
