@@ -52,10 +52,10 @@ export async function fullPull(e) {
     builtin_stats: bundle.builtin_stats ?? [],
   };
   batch.deleted = await gone(e, before, batch);
+  await bases(e, batch);
   const b = await e.applyServer(batch);
-  const dropped = [...b.deleted.templates, ...b.deleted.specs].flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined]]);
+  await forget(e, [...b.deleted.templates, ...b.deleted.specs]);
   await e.store.set({
-    ...Object.fromEntries(dropped),
     ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])),
     cursor: head.cursor,
     complete: true,
@@ -100,6 +100,44 @@ async function gone(e, held, batch) {
     else deleted.templates.push(id);
   }
   return deleted;
+}
+
+/**
+ * The chains of the templates in a full pull's `batch` (the user's own derived templates, and
+ * another user's kept ones): each base neither in the batch nor held here (an empty or evicted
+ * replica holds none), however deep, is read from the server into the batch, so a derived
+ * template resolves offline after the pull. A base the server no longer lets this user read
+ * stays out (deleted, if held): resolving then fails BASE_NOT_FOUND, as on the server.
+ */
+async function bases(e, batch) {
+  const inBatch = new Map(batch.templates.map((t) => [t?.id, t]));
+  const gone = new Set(batch.deleted.templates);
+  const seen = new Set();
+  const walk = async (t) => {
+    for (let base = t?.base_template_id; typeof base === "string" && !seen.has(base) && !gone.has(base) && seen.size < 4096; ) {
+      seen.add(base);
+      let b = inBatch.get(base);
+      if (!b) {
+        const held = await e.o.local("template", base);
+        try {
+          b = held ? JSON.parse(held) : await e.fetchRecord("template", base);
+        } catch (thrown) {
+          // A base whose read fails for itself alone (a coded 5xx): reported, the pull goes on.
+          const err = errorOf(thrown);
+          if (["NETWORK", "UNAUTHORIZED", "STORAGE_UNAVAILABLE"].includes(err.code)) throw thrown;
+          e.reportPull(base, err);
+          b = null;
+        }
+        if (!b) break;
+        if (!held) {
+          batch.templates.push(b);
+          inBatch.set(base, b);
+        }
+      }
+      base = b.base_template_id;
+    }
+  };
+  for (const t of [...batch.templates]) await walk(t);
 }
 
 /**

@@ -106,6 +106,50 @@ test("label writes chained offline on an own earlier one are pushed with the ser
   await p.close();
 });
 
+test("a full pull keeps the chains of the user's own derived templates: another user's public base and its base come with it, and a base no longer readable fails BASE_NOT_FOUND", async () => {
+  const auth1 = { Authorization: `Bearer ${users[1].token}`, "Content-Type": "application/json" };
+  const post = async (body) => (await fetch(`${serverUrl}/v1/templates`, { method: "POST", headers: auth1, body: JSON.stringify(body) })).json();
+  const root = await post({ name: `Root ${Date.now()}`, workflow_type: "plain", is_public: true, description: "from the root" });
+  const mid = await post({ name: `Mid ${Date.now()}`, workflow_type: "plain", is_public: true, base_template_id: root.id });
+  const { p, net } = await page();
+  await openReplica(p, serverUrl, users, 0, 0);
+  const mine = await run(p, async (cat, direct, base) => {
+    const m = await cat.create({ name: `Derived ${Date.now()}`, workflow_type: "plain", base_template_id: base });
+    await cat.sync();
+    return m.id;
+  }, mid.id);
+  assert.equal(typeof mine, "string", JSON.stringify(mine));
+  // A fresh replica of the same user (first open, or one the browser evicted): a full pull.
+  const { p: p2, net: net2 } = await page();
+  await openReplica(p2, serverUrl, users, 0, 0);
+  net2.online = false;
+  const offline = await run(p2, async (cat, direct, id) => {
+    const r = await cat.resolve(id).catch((e) => ({ error: e.code }));
+    return r.error ?? [r.chain.map((l) => l.id), typeof r.resolved_hash];
+  }, mine);
+  assert.deepEqual(offline, [[mine, mid.id, root.id], "string"], "the full pull brought the bases of the user's own derived template");
+  // A full pull (CURSOR_AHEAD) on the first replica while the base answers 404 (unreadable):
+  // the derived template stays and its resolve fails with BASE_NOT_FOUND, as on the server.
+  net.answer = (r) => {
+    const url = new URL(r.url());
+    if (r.method() === "GET" && url.pathname === `/v1/templates/${mid.id}`) return { status: 404, body: JSON.stringify({ error: { code: "NOT_FOUND", message: "no such template" } }) };
+    if (r.method() === "GET" && url.pathname === "/v1/changes" && url.searchParams.get("limit") === "500" && !net.ahead) {
+      net.ahead = 1;
+      return { status: 400, body: JSON.stringify({ error: { code: "INVALID_ARGUMENT", message: "cursor is ahead of this feed", details: { reason: "CURSOR_AHEAD", head: "0" } } }) };
+    }
+    return null;
+  };
+  net.ahead = 0;
+  const synced = await run(p, (cat) => cat.sync());
+  assert.equal(synced.error, undefined, JSON.stringify(synced));
+  assert.equal(net.ahead, 1);
+  net.online = false;
+  const after = await run(p, async (cat, direct, id) => [(await cat.get(id)).id, await cat.resolve(id).then(() => "resolved", (e) => e.code)], mine);
+  assert.deepEqual(after, [mine, "BASE_NOT_FOUND"]);
+  await p.close();
+  await p2.close();
+});
+
 function page() {
   return replicaPage(browser, serverUrl, base);
 }
