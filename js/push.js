@@ -12,10 +12,16 @@ const STALE_UNREADY_MS = 30000;
 
 // Label writes: the `updated_at` a label write left in the replica, kept (meta
 // `labelalias:<label> <local updated_at>`) with the server's one its push answered. The app
-// chains a second label write on the first with the local value as `ifMatch`; the server only
-// knows its own (spurious 412 otherwise).
+// may pass the local value as `ifMatch` (it chained a second label write on the first, or
+// holds what its write returned): the server only knows its own (spurious 412 otherwise).
+// One rule, `labelIfMatch`, reads it for both the local write (localIfMatch) and the push.
 const LABEL_WRITES = new Set(["setLabel", "removeLabel"]);
 const labelAlias = (label, at) => `labelalias:${label} ${at}`;
+
+/** The server's `updated_at` of label `label` that the app's `ifMatch` (an own write's local value) stands for, or `at` itself. */
+async function labelIfMatch(e, label, at) {
+  return (await e.store.get(labelAlias(label, at))) ?? at;
+}
 
 /** After the local write of a label write: the `updated_at` it left (`made`), for the alias its push records. */
 export async function labelMade(e, entry) {
@@ -23,6 +29,55 @@ export async function labelMade(e, entry) {
   const text = await e.o.local("labels", entry.args.id);
   const row = (text ? JSON.parse(text) : []).find((l) => l && l.label === entry.args.label);
   return typeof row?.updated_at === "string" ? row.updated_at : undefined;
+}
+
+/**
+ * Remembers, for each template and spec of `batch` the replica holds (`only`: the ids to do
+ * it for; default all), the replica's `updated_at` the server's copy is about to replace: a
+ * copy of this client's own write (a push answer, or its echo in the pull). The app may hold
+ * the `updated_at` its write returned and pass it as `ifMatch`; `localIfMatch` reads it as
+ * the replica's current one. A change made elsewhere leaves no alias, so an app's stale
+ * `ifMatch` is CONFLICT there, as in any tab conflict.
+ */
+export async function aliasOwn(e, batch, only = null) {
+  const aliases = {};
+  for (const [list, kind] of [["templates", "template"], ["specs", "spec"]]) {
+    for (const r of batch[list] ?? []) {
+      if (only && !only.has(r.id)) continue;
+      const text = await e.o.local(kind, r.id);
+      const local = text ? JSON.parse(text) : null;
+      if (local && typeof local.updated_at === "string" && local.updated_at !== r.updated_at) {
+        // Only the latest own write's value: an app holding an older one (its write was
+        // followed by another, from another view of the app) is stale, CONFLICT as in a
+        // plain IndexedDB catalog.
+        aliases[`alias:${r.id}`] = [local.updated_at];
+      }
+    }
+  }
+  if (Object.keys(aliases).length) await e.store.set(aliases);
+}
+
+/**
+ * The replica's `updated_at` the app's `ifMatch` stands for, or null (checked as given).
+ * Templates and specs (`kind`): when `ifMatch` is the server's one this client knows or the
+ * alias of an own pushed write, and no write of `id` is queued (then the replica's copy is
+ * that server copy). Labels (`kind` "labels", `label`): when `ifMatch` is the local value of
+ * the latest own write of the label, since pushed, and the replica's label is still that
+ * push's answer, with no label write of that name queued.
+ */
+export async function localIfMatch(e, kind, id, ifMatch, label) {
+  if (kind === "labels") {
+    if ((await e.store.list()).some((x) => LABEL_WRITES.has(x.endpoint) && x.args?.label === label)) return null;
+    const server = await labelIfMatch(e, label, ifMatch);
+    const text = await e.o.local("labels", id);
+    const row = (text ? JSON.parse(text) : []).find((l) => l && l.label === label);
+    return server !== ifMatch && row?.updated_at === server ? server : null;
+  }
+  if ((await e.queuedIds()).has(id)) return null;
+  const known = await e.store.get(`known:${id}`);
+  if (ifMatch !== known && !((await e.store.get(`alias:${id}`)) ?? []).includes(ifMatch)) return null;
+  const text = await e.o.local(kind, id);
+  return text ? JSON.parse(text).updated_at ?? null : null;
 }
 
 /** Sends the outbox in order into `result` ({ pushed, rejected }); throws when the server is unreachable or refuses the token. */
@@ -44,7 +99,7 @@ export async function push(e, result) {
       args.ifMatch = (typeof entry.known === "string" ? entry.known : await e.store.get(`known:${entry.target ?? entry.args.id}`)) ?? entry.args.ifMatch ?? null;
     } else if (LABEL_WRITES.has(entry.endpoint) && typeof args.ifMatch === "string") {
       // The local value of an own earlier label write (pushed since): the server's one.
-      args.ifMatch = (await e.store.get(labelAlias(args.label, args.ifMatch))) ?? args.ifMatch;
+      args.ifMatch = await labelIfMatch(e, args.label, args.ifMatch);
     }
     let value;
     try {
@@ -79,7 +134,9 @@ export async function push(e, result) {
     }
     const batch = batchOfAnswer(entry, value);
     if (entry.endpoint === "setLabel" && typeof entry.made === "string" && typeof value?.updated_at === "string") {
-      await e.store.set({ [labelAlias(entry.args.label, entry.made)]: value.updated_at });
+      // Only the latest own write's value stands for the server's: older aliases of the label go.
+      const older = (await e.store.all(labelAlias(entry.args.label, ""))).map(([k]) => [labelAlias(entry.args.label, k), undefined]);
+      await e.store.set({ ...Object.fromEntries(older), [labelAlias(entry.args.label, entry.made)]: value.updated_at });
     }
     // Deleted first, applied second: a crash in between leaves the replica behind the
     // server (the pull catches up), never an entry sent twice with a stale If-Match.

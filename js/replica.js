@@ -13,7 +13,7 @@
 import { RemoteClient } from "./remote.js";
 import { OutboxStore, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
 import { adoptLineage, fetchMissing, fullPull, pull, revalidate } from "./pull.js";
-import { labelMade, push, resolveConflict } from "./push.js";
+import { aliasOwn, labelMade, localIfMatch, push, resolveConflict } from "./push.js";
 
 export { errorOf };
 
@@ -465,42 +465,14 @@ export class ReplicaEngine {
     this.emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
   }
 
-  /**
-   * Remembers, for each template and spec of `batch` the replica holds (`only`: the ids to do
-   * it for; default all), the replica's `updated_at` the server's copy is about to replace: a
-   * copy of this client's own write (a push answer, or its echo in the pull). The app may hold
-   * the `updated_at` its write returned and pass it as `ifMatch`; `localIfMatch` reads it as
-   * the replica's current one. A change made elsewhere leaves no alias, so an app's stale
-   * `ifMatch` is CONFLICT there, as in any tab conflict.
-   */
-  async aliasOwn(batch, only = null) {
-    const aliases = {};
-    for (const [list, kind] of [["templates", "template"], ["specs", "spec"]]) {
-      for (const r of batch[list] ?? []) {
-        if (only && !only.has(r.id)) continue;
-        const text = await this.o.local(kind, r.id);
-        const local = text ? JSON.parse(text) : null;
-        if (local && typeof local.updated_at === "string" && local.updated_at !== r.updated_at) {
-          // Only the latest own write's value: an app holding an older one (its write was
-          // followed by another, from another view of the app) is stale, CONFLICT as in a
-          // plain IndexedDB catalog.
-          aliases[`alias:${r.id}`] = [local.updated_at];
-        }
-      }
-    }
-    if (Object.keys(aliases).length) await this.store.set(aliases);
+  /** Keeps the replica's `updated_at` a server copy in `batch` replaces as an alias (js/push.js `aliasOwn`). */
+  aliasOwn(batch, only = null) {
+    return aliasOwn(this, batch, only);
   }
 
-  /**
-   * The replica's `updated_at` of `id` when `ifMatch` is the server's one this client knows and
-   * no write of `id` is queued (then the replica's copy is that server copy); else null.
-   */
-  async localIfMatch(kind, id, ifMatch) {
-    if ((await this.queuedIds()).has(id)) return null;
-    const known = await this.store.get(`known:${id}`);
-    if (ifMatch !== known && !((await this.store.get(`alias:${id}`)) ?? []).includes(ifMatch)) return null;
-    const text = await this.o.local(kind, id);
-    return text ? JSON.parse(text).updated_at ?? null : null;
+  /** The app's `ifMatch` as the replica's own, or null (js/push.js `localIfMatch`). */
+  localIfMatch(kind, id, ifMatch, label) {
+    return localIfMatch(this, kind, id, ifMatch, label ?? null);
   }
 
   /**

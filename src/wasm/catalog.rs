@@ -341,7 +341,7 @@ impl TemplateCatalog {
         let label = try_js!(label_arg(&label));
         let opts = try_js!(write_options(&options));
         let p = None;
-        write!(self, promise, p, "setLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, same, c, new => c.set_label(&id, &label, opts).await)
+        write!(self, promise, p, "setLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, @opts, same, c, new => c.set_label(&id, &label, opts).await)
     }
 
     #[wasm_bindgen(js_name = removeLabel, unchecked_return_type = "Promise<void>")]
@@ -355,7 +355,7 @@ impl TemplateCatalog {
         let label = try_js!(label_arg(&label));
         let opts = try_js!(write_options(&options));
         let p = None;
-        write!(self, promise_void, p, "removeLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, void, c, new => c.remove_label(&id, &label, opts).await)
+        write!(self, promise_void, p, "removeLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, @opts, void, c, new => c.remove_label(&id, &label, opts).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Label[]>")]

@@ -66,7 +66,7 @@ extern "C" {
     #[wasm_bindgen(method, js_name = revalidateFeed)]
     fn revalidate_feed(this: &ReplicaEngine);
     #[wasm_bindgen(method, js_name = localIfMatch)]
-    fn local_if_match(this: &ReplicaEngine, kind: &str, id: &str, if_match: &str) -> Promise;
+    fn local_if_match(this: &ReplicaEngine, kind: &str, id: &str, if_match: &str, label: Option<String>) -> Promise;
 }
 
 // js/replica.js imports js/outbox.js, js/pull.js and js/push.js: naming them here makes
@@ -255,16 +255,23 @@ impl Replica {
         }
     }
 
-    /// The app's `ifMatch` as the replica's own: the replica holds server copies, so the
+    /// The app's `ifMatch` as the replica's own (the one rule for every write with an
+    /// If-Match: js/push.js `localIfMatch`): the replica holds server copies, so the
     /// `updated_at` an app got from its own write before that write was pushed has since been
-    /// replaced by the server's (js/replica.js `aliasOwn` keeps it as an alias). Taken as the
-    /// replica's current one when no write of the record is queued and it is that alias or the
-    /// server value this client knows; anything else is checked as given.
+    /// replaced by the server's (kept as an alias). Taken as the replica's current one when no
+    /// write of the record (for a label: of that label) is queued and it is that alias or, for a
+    /// template or spec, the server value this client knows; anything else is checked as given.
+    /// The push sends a label write's local value as the server's (the same alias).
     pub async fn local_if_match(&self, endpoint: &str, args: &Value, mut opts: WriteOptions) -> WriteOptions {
         let Some(m) = opts.if_match.clone() else { return opts };
         let Some(target) = self.target(endpoint, args, None).await else { return opts };
-        let kind = if endpoint == "updateSpec" { "spec" } else { "template" };
-        if let Ok(v) = JsFuture::from(self.engine.local_if_match(kind, &target, &m)).await {
+        let label = args.get("label").and_then(Value::as_str).map(str::to_string);
+        let kind = match endpoint {
+            "updateSpec" => "spec",
+            "setLabel" | "removeLabel" => "labels",
+            _ => "template",
+        };
+        if let Ok(v) = JsFuture::from(self.engine.local_if_match(kind, &target, &m, label)).await {
             if let Some(local) = v.as_string() {
                 opts.if_match = Some(local);
             }

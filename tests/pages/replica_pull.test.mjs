@@ -150,6 +150,40 @@ test("a full pull keeps the chains of the user's own derived templates: another 
   await p2.close();
 });
 
+test("label ifMatch after a sync: the own write's value from before it and the value read after it (replica or server) are accepted, pushed without a 412", async () => {
+  const { p, net } = await page();
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const v1 = await cat.create({ name: `Label sync ${Date.now()}`, workflow_type: "plain" });
+    const v2 = await cat.newVersion(v1.id, { description: "v2" }, "v2");
+    const v3 = await cat.newVersion(v2.id, { description: "v3" }, "v3");
+    await cat.sync();
+    return { v1: v1.id, v2: v2.id, v3: v3.id };
+  });
+  assert.equal(typeof t.v3, "string", JSON.stringify(t));
+  net.online = false;
+  const made = await run(p, async (cat, direct, a) => (await cat.setLabel(a.v1, "prod")).updated_at, t);
+  net.online = true;
+  const out = await run(p, async (cat, direct, a) => {
+    const attempt = (f) => f().then((l) => l?.template_id ?? "done", (e) => e.code);
+    const prod = (list) => list.find((l) => l.label === "prod").updated_at;
+    await cat.sync();
+    // The value the app's own write returned, before the sync replaced it with the server's.
+    const first = await attempt(() => cat.setLabel(a.v2, "prod", { ifMatch: a.made }));
+    const s1 = await cat.sync();
+    // Read after that sync, from the replica and from the server: the same value, accepted.
+    const read = prod(await cat.labels(a.v1));
+    const server = prod(await direct.labels(a.v1));
+    const second = await attempt(() => cat.setLabel(a.v3, "prod", { ifMatch: read }));
+    const s2 = await cat.sync();
+    // The own write's value after another write moved the label: stale.
+    const stale = await attempt(() => cat.setLabel(a.v1, "prod", { ifMatch: a.made }));
+    return { same: read === server, first, second, stale, conflicts: s1.conflicts.length + s2.conflicts.length, rejected: s1.rejected.length + s2.rejected.length, onServer: (await direct.labels(a.v1)).map((l) => [l.label, l.template_id]) };
+  }, { ...t, made });
+  assert.deepEqual(out, { same: true, first: t.v2, second: t.v3, stale: "CONFLICT", conflicts: 0, rejected: 0, onServer: [["prod", t.v3]] });
+  await p.close();
+});
+
 function page() {
   return replicaPage(browser, serverUrl, base);
 }
