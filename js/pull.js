@@ -54,7 +54,6 @@ export async function fullPull(e) {
   batch.deleted = await gone(e, before, batch);
   await bases(e, batch);
   const b = await e.applyServer(batch);
-  await forget(e, [...b.deleted.templates, ...b.deleted.specs]);
   await e.store.set({
     ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])),
     cursor: head.cursor,
@@ -300,7 +299,6 @@ export async function revalidate(e, kind, id) {
       }
       at = next;
     }
-    if (changed.deleted.templates.length || changed.deleted.specs.length) await forget(e, [...changed.deleted.templates, ...changed.deleted.specs]);
     if (changed.templates.length || changed.specs.length || changed.deleted.templates.length || changed.deleted.specs.length) await e.applyKnown(changed);
   } catch (thrown) {
     if (errorOf(thrown).code === "NETWORK") e.setState("offline");
@@ -343,3 +341,31 @@ export async function adoptLineage(e, id) {
     e.adopting.delete(id);
   }
 }
+
+/** The engine's read methods (js/replica.js mixes them into ReplicaEngine; `this` is the engine). */
+export const READS = {
+  /** Brings template or spec `id` (a template with its chain) from the server. */
+  fetchMissing(kind, id) {
+    return fetchMissing(this, kind, id);
+  },
+  /** Starts the conditional GETs of `id` and its chain's other users' links (not awaited). */
+  revalidate(kind, id) {
+    revalidate(this, kind, id).catch(() => {});
+  },
+  /** Starts keeping another user's lineage a server read named (not awaited). */
+  adoptLineage(id) {
+    adoptLineage(this, id).catch(() => {});
+  },
+  /** Whether one of the versions `idsJson` (a lineage as the replica holds it) is marked held in full. */
+  async holdsLineage(idsJson) {
+    for (const id of JSON.parse(idsJson)) if (await this.store.get(`lineage:${id}`)) return true;
+    return false;
+  },
+  /** A lineage read answered from the replica: a pull from the kept cursor revalidates it (one per 2 s at most). */
+  revalidateFeed() {
+    if (this.closed || Date.now() - (this.fedAt ?? 0) < 2000) return;
+    this.fedAt = Date.now();
+    if (this.leader) this.kick();
+    else this.post({ type: "kick" });
+  },
+};

@@ -84,7 +84,20 @@ export async function localIfMatch(e, kind, id, ifMatch, label) {
 export async function push(e, result) {
   const entries = (await e.store.list()).sort((a, b) => a.seq - b.seq);
   const blocked = new Set((await e.store.all("conflict:")).map(([id]) => id));
-  const queuedIds = (from) => new Set(entries.filter((x) => x.seq > from).flatMap(idsOf));
+  // The ids with entries still queued, counted once and kept as entries go (not re-listed per
+  // entry: a push of n entries reads the outbox O(n) times, not O(n^2) rows); entries another
+  // tab appends during the push are read by key range, after the last one listed.
+  const counts = new Map();
+  for (const x of entries) for (const id of idsOf(x)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const last = entries.length ? entries[entries.length - 1].seq : 0;
+  const gone = (x) => {
+    for (const id of idsOf(x)) {
+      const n = (counts.get(id) ?? 1) - 1;
+      if (n > 0) counts.set(id, n);
+      else counts.delete(id);
+    }
+  };
+  const queuedIds = async () => new Set([...counts.keys(), ...(await e.store.listAfter(last)).flatMap(idsOf)]);
   for (const entry of entries) {
     if (e.closed) return;
     const ids = idsOf(entry);
@@ -93,6 +106,7 @@ export async function push(e, result) {
       continue;
     }
     // A write of some tab still in progress: everything after it waits (order is kept).
+    if (e.done.has(entry.seq)) Object.assign(entry, { ready: true, made: entry.made ?? e.done.get(entry.seq) });
     if (!entry.ready && Date.now() - entry.at < STALE_UNREADY_MS) break;
     const args = { ...entry.args, idempotencyKey: entry.key };
     if (KNOWN_IF_MATCH.has(entry.endpoint)) {
@@ -126,10 +140,12 @@ export async function push(e, result) {
       }
       // Refused for a rule: it can never succeed. Drop it, bring back the server's copies.
       await e.store.remove([entry.seq]);
+      e.done.delete(entry.seq);
+      gone(entry);
       const rejected = { seq: entry.seq, endpoint: entry.endpoint, id: entry.target ?? entry.id ?? entry.args.id ?? null, error: { code: err.code, message: err.message, details: err.details ?? null } };
       result.rejected.push(rejected);
       e.emit({ kind: "rejected", op: "rejected", ...rejected, external: false });
-      await refresh(e, ids, queuedIds(entry.seq)).catch(() => {});
+      await refresh(e, ids, await queuedIds()).catch(() => {});
       continue;
     }
     const batch = batchOfAnswer(entry, value);
@@ -141,11 +157,13 @@ export async function push(e, result) {
     // Deleted first, applied second: a crash in between leaves the replica behind the
     // server (the pull catches up), never an entry sent twice with a stale If-Match.
     await e.store.pushed(entry.seq, knownOf(batch));
+    e.done.delete(entry.seq);
+    gone(entry);
     result.pushed++;
     // A record with later queued edits keeps its local copy (the answer would undo them);
     // the others take the server's copy, the local updated_at it replaces kept as an alias.
     // (Checked inside the apply lock: a write queued while the answer was on the way counts.)
-    await e.applyServer(batch, (own) => e.aliasOwn(own));
+    await e.applyServer(batch, (own) => e.aliasOwn(own), queuedIds);
   }
 }
 
@@ -268,3 +286,19 @@ async function keepRemote(e, id, kind, remote, dropped, batch) {
   }
   for (const [id2, at] of Object.entries(knownOf(batch))) await e.store.set({ [`known:${id2}`]: at });
 }
+
+/** The engine's ifMatch and conflict methods (js/replica.js mixes them into ReplicaEngine; `this` is the engine). */
+export const IF_MATCH = {
+  /** Keeps the replica's `updated_at` a server copy in `batch` replaces as an alias. */
+  aliasOwn(batch, only = null) {
+    return aliasOwn(this, batch, only);
+  },
+  /** The app's `ifMatch` as the replica's own, or null. */
+  localIfMatch(kind, id, ifMatch, label) {
+    return localIfMatch(this, kind, id, ifMatch, label ?? null);
+  },
+  /** Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
+  resolveConflict(id, choice) {
+    return resolveConflict(this, id, choice);
+  },
+};

@@ -12,8 +12,8 @@
 
 import { RemoteClient } from "./remote.js";
 import { OutboxStore, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
-import { adoptLineage, fetchMissing, fullPull, pull, revalidate } from "./pull.js";
-import { aliasOwn, labelMade, localIfMatch, push, resolveConflict } from "./push.js";
+import { READS, forget, fullPull, pull } from "./pull.js";
+import { IF_MATCH, labelMade, push } from "./push.js";
 
 export { errorOf };
 
@@ -58,6 +58,7 @@ export class ReplicaEngine {
     this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
     this.writing = new Map(); // this tab's entries whose local write is in progress, by seq
+    this.done = new Map(); // seq -> `made`: this tab's finished writes whose entry could not be marked ready
     this.revalidating = new Set(); // "kind id" of revalidations under way
     this.adopting = new Set(); // lineages being brought in
     this.channel = null;
@@ -304,13 +305,24 @@ export class ReplicaEngine {
     return this.store.remove([seq]);
   }
 
-  /** The local write is done: the entry may be pushed (with what that write left, for its push: js/push.js `labelMade`). */
+  /**
+   * The local write is done: the entry may be pushed (with what that write left, for its push:
+   * js/push.js `labelMade`). Never rejects: the local write is committed, so the write has
+   * happened and will be pushed; if the outbox cannot mark the entry (quota, a closing
+   * database) this tab still knows it is done (`done`) and pushes it at its next sync.
+   */
   async written(seq) {
     const entry = this.writing.get(seq);
     this.writing.delete(seq);
     const made = entry ? await labelMade(this, entry).catch(() => undefined) : undefined;
-    await this.store.patch([seq], { ready: true, ...(made ? { made } : {}) });
-    await this.refreshPending();
+    this.done.set(seq, made);
+    try {
+      await this.store.patch([seq], { ready: true, ...(made ? { made } : {}) });
+      this.done.delete(seq);
+      await this.refreshPending();
+    } catch {
+      // kept in `done`; another tab pushes the entry once it is STALE_UNREADY_MS old
+    }
     if (this.stateDirty) this.setState(this.state);
     if (this.leader) this.kick();
     else this.post({ type: "kick" });
@@ -365,10 +377,14 @@ export class ReplicaEngine {
   async #askLeader() {
     const req = `${Date.now()}-${Math.random()}`;
     const answer = new Promise((resolve) => {
-      this.waiters.set(req, resolve);
-      setTimeout(() => {
+      // The waiter holds its timer, so closing the catalog ends both (#stop).
+      const timer = setTimeout(() => {
         if (this.waiters.delete(req)) resolve({ error: { code: "NETWORK", message: "the tab that syncs this replica did not answer" } });
       }, FOLLOWER_SYNC_MS);
+      this.waiters.set(req, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
     });
     this.post({ type: "sync", req });
     const m = await answer;
@@ -425,14 +441,16 @@ export class ReplicaEngine {
    * Server copies into the replica under `lock()`, leaving out the records with queued entries
    * as they are inside the lock (a local write queued while the copies were on the way keeps
    * its record and its base); `prepare(b)` records meta (known values, aliases) for what goes
-   * in, first. Resolves with the batch applied.
+   * in, first; `queued()` (default: the whole outbox read) gives the ids with queued entries. Resolves with the batch applied.
    */
-  async applyServer(batch, prepare = null) {
+  async applyServer(batch, prepare = null, queued = null) {
     const release = await this.lock();
     try {
-      const b = withoutQueued(batch, await this.queuedIds());
+      const b = withoutQueued(batch, await (queued ?? (() => this.queuedIds()))());
       if (prepare) await prepare(b);
       await this.applyLocked(b);
+      // Meta rows of records gone from the replica go with them (known values, aliases, lineages).
+      await forget(this, [...(b.deleted?.templates ?? []), ...(b.deleted?.specs ?? [])]);
       return b;
     } finally {
       release();
@@ -463,16 +481,6 @@ export class ReplicaEngine {
   /** A server record the replica could not take (refused, or its re-read failed): a `rejected` event with endpoint "pull". */
   reportPull(id, err) {
     this.emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
-  }
-
-  /** Keeps the replica's `updated_at` a server copy in `batch` replaces as an alias (js/push.js `aliasOwn`). */
-  aliasOwn(batch, only = null) {
-    return aliasOwn(this, batch, only);
-  }
-
-  /** The app's `ifMatch` as the replica's own, or null (js/push.js `localIfMatch`). */
-  localIfMatch(kind, id, ifMatch, label) {
-    return localIfMatch(this, kind, id, ifMatch, label ?? null);
   }
 
   /**
@@ -511,47 +519,9 @@ export class ReplicaEngine {
     return null;
   }
 
-  /** Resolves a kept conflict (js/push.js): "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
-  resolveConflict(id, choice) {
-    return resolveConflict(this, id, choice);
-  }
-
   /** The ids of every queued entry (records a pull must not overwrite). */
   async queuedIds() {
     return new Set((await this.store.list()).flatMap(idsOf));
-  }
-
-  // ---- reads the replica does not hold ------------------------------------------------------------
-
-  /** Brings template or spec `id` (a template with its chain) from the server (js/pull.js `fetchMissing`). */
-  fetchMissing(kind, id) {
-    return fetchMissing(this, kind, id);
-  }
-
-  // ---- reads answered from the replica, revalidated behind the answer (js/pull.js) ----------
-
-  /** Starts the conditional GETs of `id` and its chain's other users' links (not awaited). */
-  revalidate(kind, id) {
-    revalidate(this, kind, id).catch(() => {});
-  }
-
-  /** Starts keeping another user's lineage a server read named (not awaited). */
-  adoptLineage(id) {
-    adoptLineage(this, id).catch(() => {});
-  }
-
-  /** Whether one of the versions `idsJson` (a lineage as the replica holds it) is marked held in full. */
-  async holdsLineage(idsJson) {
-    for (const id of JSON.parse(idsJson)) if (await this.store.get(`lineage:${id}`)) return true;
-    return false;
-  }
-
-  /** A lineage read answered here: a pull from the kept cursor revalidates it (one per 2 s at most). */
-  revalidateFeed() {
-    if (this.closed || Date.now() - (this.fedAt ?? 0) < 2000) return;
-    this.fedAt = Date.now();
-    if (this.leader) this.kick();
-    else this.post({ type: "kick" });
   }
 
   /** An online-only call (discover, importAll): RemoteClient.call, tracking reachability. */
@@ -576,6 +546,11 @@ export class ReplicaEngine {
   #stop() {
     this.closed = true;
     clearTimeout(this.timer);
+    // Follower questions still waiting end now, their timers with them.
+    for (const [req, answer] of [...this.waiters]) {
+      this.waiters.delete(req);
+      answer({ error: { code: "STORAGE_UNAVAILABLE", message: "this catalog was closed before the tab that syncs this replica answered" } });
+    }
     this.client.stopFeed();
     this.releaseLock?.();
     this.releaseLock = null;
@@ -591,3 +566,7 @@ export class ReplicaEngine {
   }
 }
 
+// Methods the Rust facade calls that live beside the code they drive: reads the replica does
+// not hold or answers stale-while-revalidate (js/pull.js), ifMatch aliases and conflict
+// resolution (js/push.js).
+Object.assign(ReplicaEngine.prototype, READS, IF_MATCH);
