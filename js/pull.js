@@ -163,8 +163,7 @@ async function applyChanges(e, changes) {
   const skip = await e.queuedIds();
   const passed = [...last.entries()].filter(([, c]) => skip.has(c.id));
   if (passed.length) await e.store.set(Object.fromEntries(passed.map(([k, c]) => [`stale:${k}`, c])));
-  const batch = { templates: [], specs: [], labels: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [] } };
-  let ratings = false;
+  const batch = { templates: [], specs: [], labels: [], ratings: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [], ratings: [] } };
   const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => () => reRead(c).catch((thrown) => {
     // A record whose re-read keeps failing (a coded 5xx such as INTEGRITY, a refused id) must
     // not stop the feed for good: reported and passed over. Unreachable, refused token or a
@@ -192,7 +191,9 @@ async function applyChanges(e, changes) {
       const gone = typeof c.label === "string" && !(Array.isArray(list) && list.some((l) => l.label === c.label));
       if (c.op === "delete" && gone) batch.deleted.labels.push({ template_id: c.id, label: c.label });
     } else if (c.kind === "rating") {
-      ratings = true;
+      // This user's own rating row (set from another device): that row alone.
+      const row = await e.fetchRecord("rating", c.id);
+      row ? batch.ratings.push(row) : batch.deleted.ratings.push(c.id);
     } else if (c.kind === "builtin_stats") {
       const rec = await e.fetchRecord("template", c.id);
       if (rec) batch.builtin_stats.push(statsOf(rec));
@@ -201,11 +202,6 @@ async function applyChanges(e, changes) {
   for (let i = 0; i < jobs.length; i += PULL_PARALLEL) await Promise.all(jobs.slice(i, i + PULL_PARALLEL).map((j) => j()));
   const labelKeys = new Set();
   batch.labels = batch.labels.filter((l) => !labelKeys.has(`${l.template_id} ${l.label}`) && labelKeys.add(`${l.template_id} ${l.label}`));
-  if (ratings) {
-    // This user's rating rows (set from another device): the export holds them.
-    const bundle = JSON.parse((await e.client.call("exportAll", "{}"))[0]);
-    batch.ratings = bundle.ratings ?? [];
-  }
   // Records queued meanwhile (a local write while the re-reads were on the way) are left out
   // inside the apply lock, their known value unmoved: the write's push finds the conflict.
   const applied = await e.applyServer(batch, async (b) => {

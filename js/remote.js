@@ -45,6 +45,7 @@ export const ENDPOINTS = {
   derived: ["GET", "/v1/templates/{id}/derived", SAFE],
   preview: ["POST", "/v1/preview", SAFE],
   recordUsage: ["POST", "/v1/templates/{id}/usage", KEYED, [["usage", "update", "id"]], [["stats", "put", "id"]]],
+  myRating: ["GET", "/v1/templates/{id}/rating", SAFE],
   rate: ["PUT", "/v1/templates/{id}/rating", SAFE, [["rating", "update", "id"]], [["rating", "put", "id"], ["stats", "put", "id"]]],
   labels: ["GET", "/v1/templates/{id}/labels", SAFE],
   setLabel: ["PUT", "/v1/templates/{id}/labels/{label}", SAFE, [["label", "update", "$template_id"]], [["label", "put", "$template_id"]]],

@@ -503,7 +503,7 @@ export class ReplicaEngine {
 
   /** GET of a record on the server: its JSON, or null when it is not there (404/403). (Also used by js/pull.js.) */
   async fetchRecord(kind, id) {
-    const name = kind === "spec" ? "getSpec" : kind === "labels" ? "labels" : "get";
+    const name = { spec: "getSpec", labels: "labels", rating: "myRating" }[kind] ?? "get";
     try {
       return JSON.parse((await this.client.call(name, JSON.stringify({ id })))[0]);
     } catch (thrown) {

@@ -325,6 +325,11 @@ async fn rate(user: UserAuth, State(app): State<App>, Id(id): Id, body: JsonBody
     run(&app, user, None, move |cat| Reply::ok(block_on(cat.rate(&id, stars))?)).await
 }
 
+/// GET /v1/templates/{id}/rating: the caller's own rating row (404 when they have none).
+async fn my_rating(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.my_rating(&id))?)).await
+}
+
 async fn popular(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
     let p = query_pairs(&app, &q)?;
     only_keys(&p, &["n"])?;
@@ -444,7 +449,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/templates/{id}/resolve", get(resolve))
         .route("/v1/templates/{id}/derived", get(derived))
         .route("/v1/templates/{id}/usage", post(usage))
-        .route("/v1/templates/{id}/rating", put(rate))
+        .route("/v1/templates/{id}/rating", put(rate).get(my_rating))
         .route("/v1/diff", get(diff))
         .route("/v1/preview", post(preview))
         .route("/v1/popular-by-category", get(popular))

@@ -132,3 +132,26 @@ test("meta rows do not grow without bound: a deleted template's known value and 
   assert.deepEqual(await metaRows(p, dbName, [`known:${t.b}`, `alias:${t.b}`, `lineage:${t.b}`]), []);
   await p.close();
 });
+
+test("a rating made on another device is re-read alone (GET /v1/templates/{id}/rating), not with the whole export", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Rated elsewhere ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t;
+  });
+  net.seen.length = 0;
+  // Another device of the same user rates it (outside the page).
+  const res = await fetch(`${serverUrl}/v1/templates/${t.id}/rating`, { method: "PUT", headers: { Authorization: `Bearer ${users[0].token}`, "Content-Type": "application/json" }, body: JSON.stringify({ stars: 3 }) });
+  assert.equal(res.status, 200);
+  let mine = null;
+  for (let i = 0; i < 60 && !mine; i++) {
+    await new Promise((r) => setTimeout(r, 150));
+    mine = await run(p, async (cat, direct, id) => (await cat.exportAll()).ratings.find((r) => r.template_id === id) ?? null, t.id);
+  }
+  assert.equal(mine?.stars, 3, JSON.stringify(mine));
+  assert.deepEqual(net.seen.filter(([m, path]) => m === "GET" && path === "/v1/export"), [], "no export downloaded for one rating");
+  assert.ok(net.seen.some(([m, path]) => m === "GET" && path === `/v1/templates/${t.id}/rating`), JSON.stringify(net.seen));
+  await p.close();
+});
