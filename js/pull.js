@@ -321,7 +321,8 @@ export async function adoptLineage(e, id) {
   try {
     const list = JSON.parse((await e.client.call("versions", JSON.stringify({ id })))[0]);
     const versions = (Array.isArray(list) ? list : []).filter((t) => t && typeof t.id === "string");
-    if (!versions.length || versions.some((t) => t.owner_id === e.o.userId)) return;
+    // The user's own lineages and the built-ins are held whole already.
+    if (!versions.length || versions.some((t) => t.owner_id === e.o.userId || t.is_builtin === true)) return;
     const labels = await e.fetchRecord("labels", id);
     const held = JSON.parse((await e.o.local("labels", id)) ?? "[]");
     const gone = held.filter((l) => !(labels ?? []).some((x) => x.label === l.label)).map((l) => ({ template_id: l.template_id, label: l.label }));

@@ -155,3 +155,36 @@ test("a rating made on another device is re-read alone (GET /v1/templates/{id}/r
   assert.ok(net.seen.some(([m, path]) => m === "GET" && path === `/v1/templates/${t.id}/rating`), JSON.stringify(net.seen));
   await p.close();
 });
+
+test("a push of n queued writes reads O(n) outbox rows, not O(n^2)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 0);
+  const n = 40;
+  net.online = false;
+  const queued = await run(p, async (cat, direct, n) => {
+    const t = await cat.create({ name: `Counted ${Date.now()}`, workflow_type: "plain" });
+    for (let i = 0; i < n - 1; i++) await cat.recordUsage(t.id, { success: true, responseTimeMs: 1 });
+    return (await cat.pending()).length;
+  }, n);
+  assert.equal(queued, n);
+  // Rows the outbox store hands out from now on (the push runs only once the server answers).
+  await run(p, async () => {
+    window.outboxRows = 0;
+    const getAll = IDBObjectStore.prototype.getAll;
+    window.restoreGetAll = () => { IDBObjectStore.prototype.getAll = getAll; };
+    IDBObjectStore.prototype.getAll = function (...a) {
+      const req = getAll.apply(this, a);
+      if (this.name === "replica_outbox") req.addEventListener("success", () => { window.outboxRows += req.result.length; });
+      return req;
+    };
+  });
+  net.online = true;
+  const rows = await run(p, async () => {
+    await cat.sync();
+    window.restoreGetAll();
+    return { rows: window.outboxRows, pending: (await cat.pending()).length };
+  });
+  assert.equal(rows.pending, 0);
+  assert.ok(rows.rows < 6 * n, `outbox rows read for ${n} entries: ${rows.rows}`);
+  await p.close();
+});
