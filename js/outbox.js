@@ -179,6 +179,11 @@ export class OutboxStore {
     return this.#run([OUTBOX], "readonly", (tx) => done(tx.objectStore(OUTBOX).getAll()));
   }
 
+  /** The entries after `seq`, oldest first. */
+  listAfter(seq) {
+    return this.#run([OUTBOX], "readonly", (tx) => done(tx.objectStore(OUTBOX).getAll(IDBKeyRange.lowerBound(seq, true))));
+  }
+
   count() {
     return this.#run([OUTBOX], "readonly", (tx) => done(tx.objectStore(OUTBOX).count()));
   }

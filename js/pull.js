@@ -52,10 +52,9 @@ export async function fullPull(e) {
     builtin_stats: bundle.builtin_stats ?? [],
   };
   batch.deleted = await gone(e, before, batch);
+  await bases(e, batch);
   const b = await e.applyServer(batch);
-  const dropped = [...b.deleted.templates, ...b.deleted.specs].flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined]]);
   await e.store.set({
-    ...Object.fromEntries(dropped),
     ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])),
     cursor: head.cursor,
     complete: true,
@@ -103,6 +102,44 @@ async function gone(e, held, batch) {
 }
 
 /**
+ * The chains of the templates in a full pull's `batch` (the user's own derived templates, and
+ * another user's kept ones): each base neither in the batch nor held here (an empty or evicted
+ * replica holds none), however deep, is read from the server into the batch, so a derived
+ * template resolves offline after the pull. A base the server no longer lets this user read
+ * stays out (deleted, if held): resolving then fails BASE_NOT_FOUND, as on the server.
+ */
+async function bases(e, batch) {
+  const inBatch = new Map(batch.templates.map((t) => [t?.id, t]));
+  const gone = new Set(batch.deleted.templates);
+  const seen = new Set();
+  const walk = async (t) => {
+    for (let base = t?.base_template_id; typeof base === "string" && !seen.has(base) && !gone.has(base) && seen.size < 4096; ) {
+      seen.add(base);
+      let b = inBatch.get(base);
+      if (!b) {
+        const held = await e.o.local("template", base);
+        try {
+          b = held ? JSON.parse(held) : await e.fetchRecord("template", base);
+        } catch (thrown) {
+          // A base whose read fails for itself alone (a coded 5xx): reported, the pull goes on.
+          const err = errorOf(thrown);
+          if (["NETWORK", "UNAUTHORIZED", "STORAGE_UNAVAILABLE"].includes(err.code)) throw thrown;
+          e.reportPull(base, err);
+          b = null;
+        }
+        if (!b) break;
+        if (!held) {
+          batch.templates.push(b);
+          inBatch.set(base, b);
+        }
+      }
+      base = b.base_template_id;
+    }
+  };
+  for (const t of [...batch.templates]) await walk(t);
+}
+
+/**
  * Changes passed over because their record had queued writes (kept as `stale:<key>` in meta),
  * re-read once nothing is queued for the record any more (pushed, dropped, or resolved).
  */
@@ -126,8 +163,7 @@ async function applyChanges(e, changes) {
   const skip = await e.queuedIds();
   const passed = [...last.entries()].filter(([, c]) => skip.has(c.id));
   if (passed.length) await e.store.set(Object.fromEntries(passed.map(([k, c]) => [`stale:${k}`, c])));
-  const batch = { templates: [], specs: [], labels: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [] } };
-  let ratings = false;
+  const batch = { templates: [], specs: [], labels: [], ratings: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [], ratings: [] } };
   const jobs = [...last.values()].filter((c) => !skip.has(c.id)).map((c) => () => reRead(c).catch((thrown) => {
     // A record whose re-read keeps failing (a coded 5xx such as INTEGRITY, a refused id) must
     // not stop the feed for good: reported and passed over. Unreachable, refused token or a
@@ -155,7 +191,9 @@ async function applyChanges(e, changes) {
       const gone = typeof c.label === "string" && !(Array.isArray(list) && list.some((l) => l.label === c.label));
       if (c.op === "delete" && gone) batch.deleted.labels.push({ template_id: c.id, label: c.label });
     } else if (c.kind === "rating") {
-      ratings = true;
+      // This user's own rating row (set from another device): that row alone.
+      const row = await e.fetchRecord("rating", c.id);
+      row ? batch.ratings.push(row) : batch.deleted.ratings.push(c.id);
     } else if (c.kind === "builtin_stats") {
       const rec = await e.fetchRecord("template", c.id);
       if (rec) batch.builtin_stats.push(statsOf(rec));
@@ -164,11 +202,6 @@ async function applyChanges(e, changes) {
   for (let i = 0; i < jobs.length; i += PULL_PARALLEL) await Promise.all(jobs.slice(i, i + PULL_PARALLEL).map((j) => j()));
   const labelKeys = new Set();
   batch.labels = batch.labels.filter((l) => !labelKeys.has(`${l.template_id} ${l.label}`) && labelKeys.add(`${l.template_id} ${l.label}`));
-  if (ratings) {
-    // This user's rating rows (set from another device): the export holds them.
-    const bundle = JSON.parse((await e.client.call("exportAll", "{}"))[0]);
-    batch.ratings = bundle.ratings ?? [];
-  }
   // Records queued meanwhile (a local write while the re-reads were on the way) are left out
   // inside the apply lock, their known value unmoved: the write's push finds the conflict.
   const applied = await e.applyServer(batch, async (b) => {
@@ -223,3 +256,113 @@ export async function fetchMissing(e, kind, id) {
     return false;
   }
 }
+
+// ---- stale-while-revalidate: reads answered from the replica ----------------------------------
+
+/**
+ * Revalidates, behind a read the replica answered, template or spec `id` and (a template) the
+ * links of its chain that belong to another user: a conditional GET each, If-None-Match = the
+ * server `updated_at` the replica holds (304 when unchanged: one small request). A changed copy
+ * is applied (subscribers hear it, `external: true`); one the server no longer lets this user
+ * read is dropped (an own template deriving from it then fails BASE_NOT_FOUND, as on the
+ * server). The acting user's own records and the built-ins are kept current by the pull.
+ */
+export async function revalidate(e, kind, id) {
+  const key = `${kind} ${id}`;
+  if (e.closed || e.error || e.state === "offline" || e.revalidating.has(key)) return;
+  e.revalidating.add(key);
+  try {
+    const queued = await e.queuedIds();
+    const changed = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
+    const seen = new Set();
+    for (let at = id; typeof at === "string" && !seen.has(at) && seen.size < 64 && !e.closed; ) {
+      seen.add(at);
+      const text = await e.o.local(kind, at);
+      const held = text ? JSON.parse(text) : null;
+      if (!held) break;
+      const next = kind === "template" ? held.base_template_id : null;
+      if (held.owner_id !== e.o.userId && held.is_builtin !== true && !queued.has(at)) {
+        const list = kind === "spec" ? "specs" : "templates";
+        const etag = (await e.store.get(`known:${at}`)) ?? held.updated_at;
+        try {
+          const reply = await e.client.call(kind === "spec" ? "getSpec" : "get", JSON.stringify({ id: at, ifNoneMatch: etag }));
+          if (reply[0] !== null) changed[list].push(JSON.parse(reply[0]));
+        } catch (thrown) {
+          const err = errorOf(thrown);
+          if (err.code === "NOT_FOUND" || err.code === "FORBIDDEN") changed.deleted[list].push(at);
+          else throw thrown;
+        }
+      }
+      at = next;
+    }
+    if (changed.templates.length || changed.specs.length || changed.deleted.templates.length || changed.deleted.specs.length) await e.applyKnown(changed);
+  } catch (thrown) {
+    if (errorOf(thrown).code === "NETWORK") e.setState("offline");
+  } finally {
+    e.revalidating.delete(key);
+  }
+}
+
+/** Drops the meta rows kept for records that are gone (known values, aliases, held lineages). */
+export async function forget(e, ids) {
+  if (ids.length) await e.store.set(Object.fromEntries(ids.flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined], [`lineage:${id}`, undefined]])));
+}
+
+/**
+ * Keeps another user's lineage (any version `id`) after a read the server answered: its
+ * versions (with their chains) and labels go into the replica, and each version is marked
+ * held (meta `lineage:<id>`), so later reads of the lineage (versions, labels, by-name) answer
+ * from the replica, revalidated by the feed (which names every change of a public lineage,
+ * its going private included).
+ */
+export async function adoptLineage(e, id) {
+  if (e.closed || e.error || e.adopting.has(id)) return;
+  e.adopting.add(id);
+  try {
+    const list = JSON.parse((await e.client.call("versions", JSON.stringify({ id })))[0]);
+    const versions = (Array.isArray(list) ? list : []).filter((t) => t && typeof t.id === "string");
+    // The user's own lineages and the built-ins are held whole already.
+    if (!versions.length || versions.some((t) => t.owner_id === e.o.userId || t.is_builtin === true)) return;
+    const labels = await e.fetchRecord("labels", id);
+    const held = JSON.parse((await e.o.local("labels", id)) ?? "[]");
+    const gone = held.filter((l) => !(labels ?? []).some((x) => x.label === l.label)).map((l) => ({ template_id: l.template_id, label: l.label }));
+    await e.applyKnown({ templates: versions, labels: Array.isArray(labels) ? labels : [], deleted: { labels: gone } });
+    // Bases of the versions that the replica lacks (another user's chain).
+    for (const t of versions) {
+      if (typeof t.base_template_id === "string" && !(await e.o.local("template", t.base_template_id))) await fetchMissing(e, "template", t.base_template_id);
+    }
+    await e.store.set(Object.fromEntries(versions.map((t) => [`lineage:${t.id}`, true])));
+  } catch (thrown) {
+    if (errorOf(thrown).code === "NETWORK") e.setState("offline");
+  } finally {
+    e.adopting.delete(id);
+  }
+}
+
+/** The engine's read methods (js/replica.js mixes them into ReplicaEngine; `this` is the engine). */
+export const READS = {
+  /** Brings template or spec `id` (a template with its chain) from the server. */
+  fetchMissing(kind, id) {
+    return fetchMissing(this, kind, id);
+  },
+  /** Starts the conditional GETs of `id` and its chain's other users' links (not awaited). */
+  revalidate(kind, id) {
+    revalidate(this, kind, id).catch(() => {});
+  },
+  /** Starts keeping another user's lineage a server read named (not awaited). */
+  adoptLineage(id) {
+    adoptLineage(this, id).catch(() => {});
+  },
+  /** Whether one of the versions `idsJson` (a lineage as the replica holds it) is marked held in full. */
+  async holdsLineage(idsJson) {
+    for (const id of JSON.parse(idsJson)) if (await this.store.get(`lineage:${id}`)) return true;
+    return false;
+  },
+  /** A lineage read answered from the replica: a pull from the kept cursor revalidates it (one per 2 s at most). */
+  revalidateFeed() {
+    if (this.closed || Date.now() - (this.fedAt ?? 0) < 2000) return;
+    this.fedAt = Date.now();
+    if (this.leader) this.kick();
+    else this.post({ type: "kick" });
+  },
+};

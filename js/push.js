@@ -12,10 +12,16 @@ const STALE_UNREADY_MS = 30000;
 
 // Label writes: the `updated_at` a label write left in the replica, kept (meta
 // `labelalias:<label> <local updated_at>`) with the server's one its push answered. The app
-// chains a second label write on the first with the local value as `ifMatch`; the server only
-// knows its own (spurious 412 otherwise).
+// may pass the local value as `ifMatch` (it chained a second label write on the first, or
+// holds what its write returned): the server only knows its own (spurious 412 otherwise).
+// One rule, `labelIfMatch`, reads it for both the local write (localIfMatch) and the push.
 const LABEL_WRITES = new Set(["setLabel", "removeLabel"]);
 const labelAlias = (label, at) => `labelalias:${label} ${at}`;
+
+/** The server's `updated_at` of label `label` that the app's `ifMatch` (an own write's local value) stands for, or `at` itself. */
+async function labelIfMatch(e, label, at) {
+  return (await e.store.get(labelAlias(label, at))) ?? at;
+}
 
 /** After the local write of a label write: the `updated_at` it left (`made`), for the alias its push records. */
 export async function labelMade(e, entry) {
@@ -25,11 +31,73 @@ export async function labelMade(e, entry) {
   return typeof row?.updated_at === "string" ? row.updated_at : undefined;
 }
 
+/**
+ * Remembers, for each template and spec of `batch` the replica holds (`only`: the ids to do
+ * it for; default all), the replica's `updated_at` the server's copy is about to replace: a
+ * copy of this client's own write (a push answer, or its echo in the pull). The app may hold
+ * the `updated_at` its write returned and pass it as `ifMatch`; `localIfMatch` reads it as
+ * the replica's current one. A change made elsewhere leaves no alias, so an app's stale
+ * `ifMatch` is CONFLICT there, as in any tab conflict.
+ */
+export async function aliasOwn(e, batch, only = null) {
+  const aliases = {};
+  for (const [list, kind] of [["templates", "template"], ["specs", "spec"]]) {
+    for (const r of batch[list] ?? []) {
+      if (only && !only.has(r.id)) continue;
+      const text = await e.o.local(kind, r.id);
+      const local = text ? JSON.parse(text) : null;
+      if (local && typeof local.updated_at === "string" && local.updated_at !== r.updated_at) {
+        // Only the latest own write's value: an app holding an older one (its write was
+        // followed by another, from another view of the app) is stale, CONFLICT as in a
+        // plain IndexedDB catalog.
+        aliases[`alias:${r.id}`] = [local.updated_at];
+      }
+    }
+  }
+  if (Object.keys(aliases).length) await e.store.set(aliases);
+}
+
+/**
+ * The replica's `updated_at` the app's `ifMatch` stands for, or null (checked as given).
+ * Templates and specs (`kind`): when `ifMatch` is the server's one this client knows or the
+ * alias of an own pushed write, and no write of `id` is queued (then the replica's copy is
+ * that server copy). Labels (`kind` "labels", `label`): when `ifMatch` is the local value of
+ * the latest own write of the label, since pushed, and the replica's label is still that
+ * push's answer, with no label write of that name queued.
+ */
+export async function localIfMatch(e, kind, id, ifMatch, label) {
+  if (kind === "labels") {
+    if ((await e.store.list()).some((x) => LABEL_WRITES.has(x.endpoint) && x.args?.label === label)) return null;
+    const server = await labelIfMatch(e, label, ifMatch);
+    const text = await e.o.local("labels", id);
+    const row = (text ? JSON.parse(text) : []).find((l) => l && l.label === label);
+    return server !== ifMatch && row?.updated_at === server ? server : null;
+  }
+  if ((await e.queuedIds()).has(id)) return null;
+  const known = await e.store.get(`known:${id}`);
+  if (ifMatch !== known && !((await e.store.get(`alias:${id}`)) ?? []).includes(ifMatch)) return null;
+  const text = await e.o.local(kind, id);
+  return text ? JSON.parse(text).updated_at ?? null : null;
+}
+
 /** Sends the outbox in order into `result` ({ pushed, rejected }); throws when the server is unreachable or refuses the token. */
 export async function push(e, result) {
   const entries = (await e.store.list()).sort((a, b) => a.seq - b.seq);
   const blocked = new Set((await e.store.all("conflict:")).map(([id]) => id));
-  const queuedIds = (from) => new Set(entries.filter((x) => x.seq > from).flatMap(idsOf));
+  // The ids with entries still queued, counted once and kept as entries go (not re-listed per
+  // entry: a push of n entries reads the outbox O(n) times, not O(n^2) rows); entries another
+  // tab appends during the push are read by key range, after the last one listed.
+  const counts = new Map();
+  for (const x of entries) for (const id of idsOf(x)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const last = entries.length ? entries[entries.length - 1].seq : 0;
+  const gone = (x) => {
+    for (const id of idsOf(x)) {
+      const n = (counts.get(id) ?? 1) - 1;
+      if (n > 0) counts.set(id, n);
+      else counts.delete(id);
+    }
+  };
+  const queuedIds = async () => new Set([...counts.keys(), ...(await e.store.listAfter(last)).flatMap(idsOf)]);
   for (const entry of entries) {
     if (e.closed) return;
     const ids = idsOf(entry);
@@ -38,13 +106,14 @@ export async function push(e, result) {
       continue;
     }
     // A write of some tab still in progress: everything after it waits (order is kept).
+    if (e.done.has(entry.seq)) Object.assign(entry, { ready: true, made: entry.made ?? e.done.get(entry.seq) });
     if (!entry.ready && Date.now() - entry.at < STALE_UNREADY_MS) break;
     const args = { ...entry.args, idempotencyKey: entry.key };
     if (KNOWN_IF_MATCH.has(entry.endpoint)) {
       args.ifMatch = (typeof entry.known === "string" ? entry.known : await e.store.get(`known:${entry.target ?? entry.args.id}`)) ?? entry.args.ifMatch ?? null;
     } else if (LABEL_WRITES.has(entry.endpoint) && typeof args.ifMatch === "string") {
       // The local value of an own earlier label write (pushed since): the server's one.
-      args.ifMatch = (await e.store.get(labelAlias(args.label, args.ifMatch))) ?? args.ifMatch;
+      args.ifMatch = await labelIfMatch(e, args.label, args.ifMatch);
     }
     let value;
     try {
@@ -71,24 +140,30 @@ export async function push(e, result) {
       }
       // Refused for a rule: it can never succeed. Drop it, bring back the server's copies.
       await e.store.remove([entry.seq]);
+      e.done.delete(entry.seq);
+      gone(entry);
       const rejected = { seq: entry.seq, endpoint: entry.endpoint, id: entry.target ?? entry.id ?? entry.args.id ?? null, error: { code: err.code, message: err.message, details: err.details ?? null } };
       result.rejected.push(rejected);
       e.emit({ kind: "rejected", op: "rejected", ...rejected, external: false });
-      await refresh(e, ids, queuedIds(entry.seq)).catch(() => {});
+      await refresh(e, ids, await queuedIds()).catch(() => {});
       continue;
     }
     const batch = batchOfAnswer(entry, value);
     if (entry.endpoint === "setLabel" && typeof entry.made === "string" && typeof value?.updated_at === "string") {
-      await e.store.set({ [labelAlias(entry.args.label, entry.made)]: value.updated_at });
+      // Only the latest own write's value stands for the server's: older aliases of the label go.
+      const older = (await e.store.all(labelAlias(entry.args.label, ""))).map(([k]) => [labelAlias(entry.args.label, k), undefined]);
+      await e.store.set({ ...Object.fromEntries(older), [labelAlias(entry.args.label, entry.made)]: value.updated_at });
     }
     // Deleted first, applied second: a crash in between leaves the replica behind the
     // server (the pull catches up), never an entry sent twice with a stale If-Match.
     await e.store.pushed(entry.seq, knownOf(batch));
+    e.done.delete(entry.seq);
+    gone(entry);
     result.pushed++;
     // A record with later queued edits keeps its local copy (the answer would undo them);
     // the others take the server's copy, the local updated_at it replaces kept as an alias.
     // (Checked inside the apply lock: a write queued while the answer was on the way counts.)
-    await e.applyServer(batch, (own) => e.aliasOwn(own));
+    await e.applyServer(batch, (own) => e.aliasOwn(own), queuedIds);
   }
 }
 
@@ -211,3 +286,19 @@ async function keepRemote(e, id, kind, remote, dropped, batch) {
   }
   for (const [id2, at] of Object.entries(knownOf(batch))) await e.store.set({ [`known:${id2}`]: at });
 }
+
+/** The engine's ifMatch and conflict methods (js/replica.js mixes them into ReplicaEngine; `this` is the engine). */
+export const IF_MATCH = {
+  /** Keeps the replica's `updated_at` a server copy in `batch` replaces as an alias. */
+  aliasOwn(batch, only = null) {
+    return aliasOwn(this, batch, only);
+  },
+  /** The app's `ifMatch` as the replica's own, or null. */
+  localIfMatch(kind, id, ifMatch, label) {
+    return localIfMatch(this, kind, id, ifMatch, label ?? null);
+  },
+  /** Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
+  resolveConflict(id, choice) {
+    return resolveConflict(this, id, choice);
+  },
+};

@@ -45,6 +45,7 @@ export const ENDPOINTS = {
   derived: ["GET", "/v1/templates/{id}/derived", SAFE],
   preview: ["POST", "/v1/preview", SAFE],
   recordUsage: ["POST", "/v1/templates/{id}/usage", KEYED, [["usage", "update", "id"]], [["stats", "put", "id"]]],
+  myRating: ["GET", "/v1/templates/{id}/rating", SAFE],
   rate: ["PUT", "/v1/templates/{id}/rating", SAFE, [["rating", "update", "id"]], [["rating", "put", "id"], ["stats", "put", "id"]]],
   labels: ["GET", "/v1/templates/{id}/labels", SAFE],
   setLabel: ["PUT", "/v1/templates/{id}/labels/{label}", SAFE, [["label", "update", "$template_id"]], [["label", "put", "$template_id"]]],
@@ -160,7 +161,8 @@ function answer(label, status, text) {
 /**
  * Calls endpoint `name` of the server at `base` (no trailing slash) as the holder of `token`
  * (null: no Authorization header). `argsJson` is the JSON text of { id?, label?, query?, body?,
- * ifMatch?, idempotencyKey? }. Resolves with [answer JSON text or "null", events, echoes] where
+ * ifMatch?, ifNoneMatch?, idempotencyKey? }. Resolves with [answer JSON text or "null" (null:
+ * 304 Not Modified to an ifNoneMatch), events, echoes] where
  * events are [kind, op, id | null] to emit and echoes the "kind op id" feed rows to expect;
  * rejects with the JSON text of { code, message, details }.
  */
@@ -173,6 +175,8 @@ export async function remoteCall(base, token, name, argsJson) {
   const body = args.body === undefined ? undefined : JSON.stringify(args.body);
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (typeof args.ifMatch === "string") headers["If-Match"] = `"${args.ifMatch}"`;
+  // A conditional GET (the replica's revalidation): 304 answers null (RFC 9110 section 15.4.5).
+  if (typeof args.ifNoneMatch === "string") headers["If-None-Match"] = `"${args.ifNoneMatch}"`;
   if (retry === KEYED) headers["Idempotency-Key"] = args.idempotencyKey ?? randomKey();
   const attempts = retry === ONCE || (retry === SAFE && headers["If-Match"]) ? 1 : ATTEMPTS;
   const url = urlOf(base, template, args);
@@ -194,6 +198,7 @@ export async function remoteCall(base, token, name, argsJson) {
     // A DELETE retried after a lost answer finds the record gone because the first attempt
     // deleted it: that 404 is the success the caller asked for (README "Remote").
     if (method === "DELETE" && attempt > 0 && reply.status === 404) reply = { status: 204, text: "" };
+    if (reply.status === 304 && headers["If-None-Match"]) return [null, [], []];
     const value = answer(label, reply.status, reply.text);
     const events = emits.map(([kind, op, from]) => [kind, op, idFrom(from, args, value)]);
     const echoes = (ENDPOINTS[name][4] ?? []).map(([kind, op, from]) => {

@@ -12,8 +12,8 @@
 
 import { RemoteClient } from "./remote.js";
 import { OutboxStore, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
-import { fetchMissing, fullPull, pull } from "./pull.js";
-import { labelMade, push, resolveConflict } from "./push.js";
+import { READS, forget, fullPull, pull } from "./pull.js";
+import { IF_MATCH, labelMade, push } from "./push.js";
 
 export { errorOf };
 
@@ -58,6 +58,9 @@ export class ReplicaEngine {
     this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
     this.writing = new Map(); // this tab's entries whose local write is in progress, by seq
+    this.done = new Map(); // seq -> `made`: this tab's finished writes whose entry could not be marked ready
+    this.revalidating = new Set(); // "kind id" of revalidations under way
+    this.adopting = new Set(); // lineages being brought in
     this.channel = null;
     this.onOnline = () => this.kick();
   }
@@ -302,13 +305,24 @@ export class ReplicaEngine {
     return this.store.remove([seq]);
   }
 
-  /** The local write is done: the entry may be pushed (with what that write left, for its push: js/push.js `labelMade`). */
+  /**
+   * The local write is done: the entry may be pushed (with what that write left, for its push:
+   * js/push.js `labelMade`). Never rejects: the local write is committed, so the write has
+   * happened and will be pushed; if the outbox cannot mark the entry (quota, a closing
+   * database) this tab still knows it is done (`done`) and pushes it at its next sync.
+   */
   async written(seq) {
     const entry = this.writing.get(seq);
     this.writing.delete(seq);
     const made = entry ? await labelMade(this, entry).catch(() => undefined) : undefined;
-    await this.store.patch([seq], { ready: true, ...(made ? { made } : {}) });
-    await this.refreshPending();
+    this.done.set(seq, made);
+    try {
+      await this.store.patch([seq], { ready: true, ...(made ? { made } : {}) });
+      this.done.delete(seq);
+      await this.refreshPending();
+    } catch {
+      // kept in `done`; another tab pushes the entry once it is STALE_UNREADY_MS old
+    }
     if (this.stateDirty) this.setState(this.state);
     if (this.leader) this.kick();
     else this.post({ type: "kick" });
@@ -363,10 +377,14 @@ export class ReplicaEngine {
   async #askLeader() {
     const req = `${Date.now()}-${Math.random()}`;
     const answer = new Promise((resolve) => {
-      this.waiters.set(req, resolve);
-      setTimeout(() => {
+      // The waiter holds its timer, so closing the catalog ends both (#stop).
+      const timer = setTimeout(() => {
         if (this.waiters.delete(req)) resolve({ error: { code: "NETWORK", message: "the tab that syncs this replica did not answer" } });
       }, FOLLOWER_SYNC_MS);
+      this.waiters.set(req, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
     });
     this.post({ type: "sync", req });
     const m = await answer;
@@ -423,14 +441,16 @@ export class ReplicaEngine {
    * Server copies into the replica under `lock()`, leaving out the records with queued entries
    * as they are inside the lock (a local write queued while the copies were on the way keeps
    * its record and its base); `prepare(b)` records meta (known values, aliases) for what goes
-   * in, first. Resolves with the batch applied.
+   * in, first; `queued()` (default: the whole outbox read) gives the ids with queued entries. Resolves with the batch applied.
    */
-  async applyServer(batch, prepare = null) {
+  async applyServer(batch, prepare = null, queued = null) {
     const release = await this.lock();
     try {
-      const b = withoutQueued(batch, await this.queuedIds());
+      const b = withoutQueued(batch, await (queued ?? (() => this.queuedIds()))());
       if (prepare) await prepare(b);
       await this.applyLocked(b);
+      // Meta rows of records gone from the replica go with them (known values, aliases, lineages).
+      await forget(this, [...(b.deleted?.templates ?? []), ...(b.deleted?.specs ?? [])]);
       return b;
     } finally {
       release();
@@ -464,44 +484,6 @@ export class ReplicaEngine {
   }
 
   /**
-   * Remembers, for each template and spec of `batch` the replica holds (`only`: the ids to do
-   * it for; default all), the replica's `updated_at` the server's copy is about to replace: a
-   * copy of this client's own write (a push answer, or its echo in the pull). The app may hold
-   * the `updated_at` its write returned and pass it as `ifMatch`; `localIfMatch` reads it as
-   * the replica's current one. A change made elsewhere leaves no alias, so an app's stale
-   * `ifMatch` is CONFLICT there, as in any tab conflict.
-   */
-  async aliasOwn(batch, only = null) {
-    const aliases = {};
-    for (const [list, kind] of [["templates", "template"], ["specs", "spec"]]) {
-      for (const r of batch[list] ?? []) {
-        if (only && !only.has(r.id)) continue;
-        const text = await this.o.local(kind, r.id);
-        const local = text ? JSON.parse(text) : null;
-        if (local && typeof local.updated_at === "string" && local.updated_at !== r.updated_at) {
-          // Only the latest own write's value: an app holding an older one (its write was
-          // followed by another, from another view of the app) is stale, CONFLICT as in a
-          // plain IndexedDB catalog.
-          aliases[`alias:${r.id}`] = [local.updated_at];
-        }
-      }
-    }
-    if (Object.keys(aliases).length) await this.store.set(aliases);
-  }
-
-  /**
-   * The replica's `updated_at` of `id` when `ifMatch` is the server's one this client knows and
-   * no write of `id` is queued (then the replica's copy is that server copy); else null.
-   */
-  async localIfMatch(kind, id, ifMatch) {
-    if ((await this.queuedIds()).has(id)) return null;
-    const known = await this.store.get(`known:${id}`);
-    if (ifMatch !== known && !((await this.store.get(`alias:${id}`)) ?? []).includes(ifMatch)) return null;
-    const text = await this.o.local(kind, id);
-    return text ? JSON.parse(text).updated_at ?? null : null;
-  }
-
-  /**
    * A lock between this tab's local writes and the engine's applies (a promise chain): a
    * server copy applied between a write's read of a record and its commit would make that
    * write a spurious CONFLICT. Resolves with the function that releases it.
@@ -521,7 +503,7 @@ export class ReplicaEngine {
 
   /** GET of a record on the server: its JSON, or null when it is not there (404/403). (Also used by js/pull.js.) */
   async fetchRecord(kind, id) {
-    const name = kind === "spec" ? "getSpec" : kind === "labels" ? "labels" : "get";
+    const name = { spec: "getSpec", labels: "labels", rating: "myRating" }[kind] ?? "get";
     try {
       return JSON.parse((await this.client.call(name, JSON.stringify({ id })))[0]);
     } catch (thrown) {
@@ -537,21 +519,9 @@ export class ReplicaEngine {
     return null;
   }
 
-  /** Resolves a kept conflict (js/push.js): "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
-  resolveConflict(id, choice) {
-    return resolveConflict(this, id, choice);
-  }
-
   /** The ids of every queued entry (records a pull must not overwrite). */
   async queuedIds() {
     return new Set((await this.store.list()).flatMap(idsOf));
-  }
-
-  // ---- reads the replica does not hold ------------------------------------------------------------
-
-  /** Brings template or spec `id` (a template with its chain) from the server (js/pull.js `fetchMissing`). */
-  fetchMissing(kind, id) {
-    return fetchMissing(this, kind, id);
   }
 
   /** An online-only call (discover, importAll): RemoteClient.call, tracking reachability. */
@@ -576,6 +546,11 @@ export class ReplicaEngine {
   #stop() {
     this.closed = true;
     clearTimeout(this.timer);
+    // Follower questions still waiting end now, their timers with them.
+    for (const [req, answer] of [...this.waiters]) {
+      this.waiters.delete(req);
+      answer({ error: { code: "STORAGE_UNAVAILABLE", message: "this catalog was closed before the tab that syncs this replica answered" } });
+    }
     this.client.stopFeed();
     this.releaseLock?.();
     this.releaseLock = null;
@@ -591,3 +566,7 @@ export class ReplicaEngine {
   }
 }
 
+// Methods the Rust facade calls that live beside the code they drive: reads the replica does
+// not hold or answers stale-while-revalidate (js/pull.js), ifMatch aliases and conflict
+// resolution (js/push.js).
+Object.assign(ReplicaEngine.prototype, READS, IF_MATCH);

@@ -305,3 +305,21 @@ fn concurrent_ratings_from_two_users_both_count() {
     assert_eq!((r.rating, r.rating_count), (Some(4.0), 2));
 }
 
+
+/// `my_rating`: the acting user's own rating row only (the replica's re-read of a rating change).
+#[test]
+fn my_rating_is_the_callers_own_row_only() {
+    let fx = Fx::new();
+    let (a, b) = (fx.cat(U1), fx.cat(U2));
+    let t = create(&b, "Rated by two", json!({ "is_public": true }));
+    let private = create(&b, "Not for U1", json!({}));
+    assert_eq!(err(block_on(a.my_rating(&t.id))).code(), "NOT_FOUND", "not rated yet");
+    ok(block_on(b.rate(&t.id, 1.0)));
+    assert_eq!(err(block_on(a.my_rating(&t.id))).code(), "NOT_FOUND", "another user's row is never read");
+    ok(block_on(a.rate(&t.id, 4.0)));
+    let mine = ok(block_on(a.my_rating(&t.id)));
+    assert_eq!((mine.template_id.as_str(), mine.user_id.as_str(), mine.stars), (t.id.as_str(), U1, 4.0));
+    assert_eq!(ok(block_on(b.my_rating(&t.id))).stars, 1.0);
+    assert_eq!(err(block_on(a.my_rating(&private.id))).code(), "NOT_FOUND", "a template U1 may not read");
+    assert_eq!(err(block_on(a.my_rating("not-an-id"))).code(), "INVALID_ARGUMENT");
+}

@@ -325,6 +325,11 @@ async fn rate(user: UserAuth, State(app): State<App>, Id(id): Id, body: JsonBody
     run(&app, user, None, move |cat| Reply::ok(block_on(cat.rate(&id, stars))?)).await
 }
 
+/// GET /v1/templates/{id}/rating: the caller's own rating row (404 when they have none).
+async fn my_rating(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
+    run(&app, user, None, move |cat| Reply::ok(block_on(cat.my_rating(&id))?)).await
+}
+
 async fn popular(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
     let p = query_pairs(&app, &q)?;
     only_keys(&p, &["n"])?;
@@ -391,7 +396,8 @@ async fn method_not_allowed() -> ApiError {
 
 // ---- CORS and common headers ----------------------------------------------------------------
 
-const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, Idempotency-Key, Last-Event-ID";
+// If-None-Match: an offline replica revalidates a record it holds with a conditional GET.
+const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Last-Event-ID";
 // Date: offline replicas make their ids from a clock corrected by it (README "Offline replica").
 const EXPOSE_HEADERS: &str = "ETag, Date";
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
@@ -443,7 +449,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/templates/{id}/resolve", get(resolve))
         .route("/v1/templates/{id}/derived", get(derived))
         .route("/v1/templates/{id}/usage", post(usage))
-        .route("/v1/templates/{id}/rating", put(rate))
+        .route("/v1/templates/{id}/rating", put(rate).get(my_rating))
         .route("/v1/diff", get(diff))
         .route("/v1/preview", post(preview))
         .route("/v1/popular-by-category", get(popular))

@@ -78,6 +78,8 @@ fn every_operation_round_trips() {
         assert_eq!(old["is_latest"], false);
 
         // usage + rating
+        let none = c.get(&format!("/v1/templates/{base_id}/rating"));
+        assert_eq!((none.status, none.code()), (404, "NOT_FOUND".to_string()), "{l}: no rating of the caller's yet");
         let u = c.post(&format!("/v1/templates/{base_id}/usage"), &json!({ "success": true, "responseTimeMs": 120, "tokens": 30, "cost": 0.25 }));
         assert_eq!(u.status, 200, "{l} {:?}", u.json());
         assert_eq!(u.json()["usage_count"], 1);
@@ -85,6 +87,9 @@ fn every_operation_round_trips() {
         assert_eq!((rt.json()["rating"].as_f64(), rt.json()["rating_count"].as_u64()), (Some(4.0), Some(1)), "{l}");
         let rt = c.put(&format!("/v1/templates/{base_id}/rating"), &json!({ "stars": 2 }));
         assert_eq!((rt.json()["rating"].as_f64(), rt.json()["rating_count"].as_u64()), (Some(2.0), Some(1)), "{l}: a second rating replaces the first");
+        let mine = c.get(&format!("/v1/templates/{base_id}/rating"));
+        assert_eq!(mine.status, 200, "{l} {:?}", mine.json());
+        assert_eq!((mine.json()["template_id"].as_str(), mine.json()["stars"].as_f64()), (Some(base_id.as_str()), Some(2.0)), "{l}: the caller's own rating row");
         let bad = c.put(&format!("/v1/templates/{base_id}/rating"), &json!({ "stars": 7 }));
         assert_eq!(bad.code(), "VALIDATION_FAILED");
         let bu = c.post(&format!("/v1/templates/{BUILTIN}/usage"), &json!({ "success": false, "responseTimeMs": 5 }));
@@ -424,6 +429,7 @@ fn cors_allows_the_editor_origin_only() {
     assert_eq!(pre.status, 204);
     assert_eq!(pre.header("access-control-allow-origin"), Some("http://127.0.0.1:8080"));
     assert!(pre.header("access-control-allow-headers").unwrap().contains("If-Match"));
+    assert!(pre.header("access-control-allow-headers").unwrap().contains("If-None-Match"), "an offline replica revalidates with a conditional GET");
     assert!(pre.header("access-control-allow-methods").unwrap().contains("PATCH"));
     let evil = c.req("OPTIONS", "/v1/templates", &[("Origin", "http://evil.example"), ("Access-Control-Request-Method", "GET")], None);
     assert_eq!(evil.status, 403);

@@ -302,6 +302,17 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     /// One rating per user and template (0..=5); a second rating replaces the first.
+    /// The acting user's own rating of template `id` (visible to them): NOT_FOUND (kind
+    /// "rating") when they have not rated it. Other users' ratings are never read here. (An
+    /// offline replica re-reads one rating a feed change names: README "Offline replica".)
+    pub async fn my_rating(&self, id: &str) -> Result<Rating> {
+        let tid = self.load_visible(id).await?.record().id.clone();
+        match self.store.get_rating(&tid, &self.user).await? {
+            Some(r) => Ok(r.record),
+            None => Err(Error::not_found("rating", tid)),
+        }
+    }
+
     pub async fn rate(&self, id: &str, stars: f64) -> Result<crate::model::WorkflowTemplate> {
         if !stars.is_finite() || !(0.0..=5.0).contains(&stars) {
             return Err(violations(vec![Violation::new("stars", validate::OUT_OF_RANGE, "stars must be a number in 0..=5")]));

@@ -59,7 +59,8 @@ macro_rules! route {
 }
 
 /// A read of template or spec `$id`, which a replica may not hold yet: on NOT_FOUND it is
-/// brought from the server (when reachable) and read again.
+/// brought from the server (when reachable) and read again; a held one answers at once and is
+/// revalidated behind the answer (`Replica::revalidate`).
 macro_rules! fetch_route {
     ($self:ident, $promise:ident, $kind:literal, $id:ident, $c:ident => $local:expr, $r:ident => $remote:expr) => {
         match &$self.api {
@@ -68,6 +69,10 @@ macro_rules! fetch_route {
                 $promise(&$self.closed, async move {
                     match $local {
                         Err(e) if replica::missing(&e) && rep.fetch_missing($kind, &$id).await => $local,
+                        Ok(v) => {
+                            rep.revalidate($kind, &$id);
+                            Ok(v)
+                        }
                         other => other,
                     }
                 })
@@ -77,36 +82,67 @@ macro_rules! fetch_route {
     };
 }
 
-/// A read the server answers best for what others own (a lineage's versions and labels, by-name
-/// lookups, popular lists: a replica holds another user's lineage only in part): a replica
-/// answers from what it holds when `$mine` (the acting user's own lineage, all of which it holds
-/// with the writes still queued) or when the server is unreachable (NETWORK), else asks the
-/// server.
+/// A read of a lineage (versions, labels, by-name) or a ranking (popular). `about`: the
+/// template the read is about as held here. A replica answers from what it holds when it holds
+/// that lineage whole (the acting user's own, or another user's kept after an earlier server
+/// read: `Replica::holds_lineage`), revalidating another user's by the feed behind the answer;
+/// else it asks the server (and keeps the lineage the answer names: `adopt`), answering from
+/// what it holds only when the server is unreachable (NETWORK). `$t` (the `about` result) may
+/// be used by `$local`; `reuse: true` computes it off a replica too.
 macro_rules! server_first {
-    ($self:ident, $promise:ident, $endpoint:literal, $args:expr, mine: |$m:ident| $mine:expr, $c:ident => $local:expr) => {{
+    ($self:ident, $promise:ident, $endpoint:literal, $args:expr, about: |$m:ident| $about:expr, reuse: $reuse:literal, adopt: |$v:ident| $adopt:expr, $c:ident, $t:ident => $local:expr) => {{
         let args: Value = $args;
         match &$self.api {
             Api::Replica(rep) => {
                 let ($c, rep) = (rep.core(), rep.clone());
                 $promise(&$self.closed, async move {
                     let $m = &$c;
-                    if !$mine && !rep.offline() {
+                    let $t: Result<crate::model::WorkflowTemplate> = $about;
+                    let held = match &$t {
+                        Ok(t) => rep.holds_lineage(t).await,
+                        Err(_) => false,
+                    };
+                    if held {
+                        if $t.as_ref().is_ok_and(|t| t.owner_id != $c.user_id()) {
+                            rep.revalidate_lineage();
+                        }
+                    } else if !rep.offline() {
                         match rep.call($endpoint, args).await {
                             Err(Error::Network(_)) => {}
+                            Ok($v) => {
+                                let adopt: Option<String> = $adopt;
+                                if let Some(id) = adopt {
+                                    rep.adopt(&id);
+                                }
+                                return Ok($v);
+                            }
                             other => return other,
                         }
                     }
                     serde_json::to_value($local?).map_err(|e| Error::invalid(e.to_string()))
                 })
             }
-            _ => route!($self, $promise, $c => $local, r => r.call($endpoint, args).await),
+            Api::Local($c) => {
+                let $c = $c.clone();
+                $promise(&$self.closed, async move {
+                    #[allow(unused_variables)]
+                    let $m = &$c;
+                    #[allow(unused_variables)]
+                    let $t: Result<crate::model::WorkflowTemplate> = if $reuse { $about } else { Err(Error::NotFound { kind: "template", id: String::new() }) };
+                    $local
+                })
+            }
+            Api::Remote(r) => {
+                let r = r.clone();
+                $promise(&$self.closed, async move { r.call($endpoint, args).await })
+            }
         }
     }};
 }
 
-/// Whether template `id` is held here and owned by the acting user.
-async fn owns(c: &Core, id: &str) -> bool {
-    c.get(id).await.map(|t| t.owner_id == c.user_id()).unwrap_or(false)
+/// The id an answer names (a template's `id`, a resolution's `id`), to keep its lineage.
+fn named(v: &Value) -> Option<String> {
+    v.get("id").and_then(Value::as_str).map(str::to_string)
 }
 
 /// A write, its server call named once: endpoint `$endpoint` of js/remote.js with `$args`. The
@@ -288,9 +324,9 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         if try_js!(with_labels(&options)) {
-            return server_first!(self, promise, "versionsWithLabels", json!({ "id": id }), mine: |m| owns(m, &id).await, c => c.versions_with_labels(&id).await);
+            return server_first!(self, promise, "versionsWithLabels", json!({ "id": id }), about: |m| m.get(&id).await, reuse: false, adopt: |_v| Some(id.clone()), c, _t => c.versions_with_labels(&id).await);
         }
-        server_first!(self, promise, "versions", json!({ "id": id }), mine: |m| owns(m, &id).await, c => c.versions(&id).await)
+        server_first!(self, promise, "versions", json!({ "id": id }), about: |m| m.get(&id).await, reuse: false, adopt: |_v| Some(id.clone()), c, _t => c.versions(&id).await)
     }
 
     /// Points `label` at version `id` (owner only); `ifMatch` is the label's `updated_at`.
@@ -305,7 +341,7 @@ impl TemplateCatalog {
         let label = try_js!(label_arg(&label));
         let opts = try_js!(write_options(&options));
         let p = None;
-        write!(self, promise, p, "setLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, same, c, new => c.set_label(&id, &label, opts).await)
+        write!(self, promise, p, "setLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, @opts, same, c, new => c.set_label(&id, &label, opts).await)
     }
 
     #[wasm_bindgen(js_name = removeLabel, unchecked_return_type = "Promise<void>")]
@@ -319,13 +355,13 @@ impl TemplateCatalog {
         let label = try_js!(label_arg(&label));
         let opts = try_js!(write_options(&options));
         let p = None;
-        write!(self, promise_void, p, "removeLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, void, c, new => c.remove_label(&id, &label, opts).await)
+        write!(self, promise_void, p, "removeLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, @opts, void, c, new => c.remove_label(&id, &label, opts).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Label[]>")]
     pub fn labels(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        server_first!(self, promise, "labels", json!({ "id": id }), mine: |m| owns(m, &id).await, c => c.labels(&id).await)
+        server_first!(self, promise, "labels", json!({ "id": id }), about: |m| m.get(&id).await, reuse: false, adopt: |_v| Some(id.clone()), c, _t => c.labels(&id).await)
     }
 
     #[wasm_bindgen(js_name = getByName, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -336,7 +372,7 @@ impl TemplateCatalog {
     ) -> Promise {
         let name = try_js!(name.as_string().ok_or_else(|| err(Error::invalid("name must be a string"))));
         let o = try_js!(by_name_options(&options));
-        server_first!(self, promise, "getByName", by_name_args(&name, &o), mine: |m| m.get_by_name(&name, &o).await.map(|t| t.owner_id == m.user_id()).unwrap_or(false), c => c.get_by_name(&name, &o).await)
+        server_first!(self, promise, "getByName", by_name_args(&name, &o), about: |m| m.get_by_name(&name, &o).await, reuse: true, adopt: |v| named(&v), c, t => t)
     }
 
     #[wasm_bindgen(js_name = resolveByName, unchecked_return_type = "Promise<Resolution>")]
@@ -347,7 +383,10 @@ impl TemplateCatalog {
     ) -> Promise {
         let name = try_js!(name.as_string().ok_or_else(|| err(Error::invalid("name must be a string"))));
         let o = try_js!(by_name_options(&options));
-        server_first!(self, promise, "resolveByName", by_name_args(&name, &o), mine: |m| m.get_by_name(&name, &o).await.map(|t| t.owner_id == m.user_id()).unwrap_or(false), c => c.resolve_by_name(&name, &o).await)
+        server_first!(self, promise, "resolveByName", by_name_args(&name, &o), about: |m| m.get_by_name(&name, &o).await, reuse: true, adopt: |v| named(&v), c, t => match t {
+            Ok(t) => c.resolve(&t.id).await,
+            Err(e) => Err(e),
+        })
     }
 
     /// Rollback: a new latest version with version `id`'s configuration; `ifMatch` is the
@@ -409,7 +448,7 @@ impl TemplateCatalog {
             Some(x) if x.fract() == 0.0 && (1.0..=100.0).contains(&x) => Ok(x as usize),
             _ => Err(err(Error::invalid("n must be an integer in 1..=100"))),
         });
-        server_first!(self, promise, "popularByCategory", json!({ "query": { "n": n } }), mine: |_m| false, c => c.popular_by_category(n).await)
+        server_first!(self, promise, "popularByCategory", json!({ "query": { "n": n } }), about: |_m| Err(Error::NotFound { kind: "template", id: String::new() }), reuse: false, adopt: |_v| None, c, _t => c.popular_by_category(n).await)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<ChainLink[]>")]

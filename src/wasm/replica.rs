@@ -57,8 +57,16 @@ extern "C" {
     fn lock(this: &ReplicaEngine) -> Promise;
     #[wasm_bindgen(method, js_name = serverNow)]
     fn server_now(this: &ReplicaEngine) -> f64;
+    #[wasm_bindgen(method)]
+    fn revalidate(this: &ReplicaEngine, kind: &str, id: &str);
+    #[wasm_bindgen(method, js_name = adoptLineage)]
+    fn adopt_lineage(this: &ReplicaEngine, id: &str);
+    #[wasm_bindgen(method, js_name = holdsLineage)]
+    fn holds_lineage(this: &ReplicaEngine, ids: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = revalidateFeed)]
+    fn revalidate_feed(this: &ReplicaEngine);
     #[wasm_bindgen(method, js_name = localIfMatch)]
-    fn local_if_match(this: &ReplicaEngine, kind: &str, id: &str, if_match: &str) -> Promise;
+    fn local_if_match(this: &ReplicaEngine, kind: &str, id: &str, if_match: &str, label: Option<String>) -> Promise;
 }
 
 // js/replica.js imports js/outbox.js, js/pull.js and js/push.js: naming them here makes
@@ -216,7 +224,10 @@ impl Replica {
         }
         match answer {
             Ok(v) => {
-                JsFuture::from(self.engine.written(seq)).await.map_err(|e| failure(&e))?;
+                // The local write is committed and its entry queued: the write has happened and
+                // will be pushed, so the app hears success whatever marking the entry met
+                // (the engine's `written` keeps it pushable: js/replica.js).
+                let _ = JsFuture::from(self.engine.written(seq)).await;
                 Ok(v)
             }
             Err(e) => {
@@ -247,16 +258,23 @@ impl Replica {
         }
     }
 
-    /// The app's `ifMatch` as the replica's own: the replica holds server copies, so the
+    /// The app's `ifMatch` as the replica's own (the one rule for every write with an
+    /// If-Match: js/push.js `localIfMatch`): the replica holds server copies, so the
     /// `updated_at` an app got from its own write before that write was pushed has since been
-    /// replaced by the server's (js/replica.js `aliasOwn` keeps it as an alias). Taken as the
-    /// replica's current one when no write of the record is queued and it is that alias or the
-    /// server value this client knows; anything else is checked as given.
+    /// replaced by the server's (kept as an alias). Taken as the replica's current one when no
+    /// write of the record (for a label: of that label) is queued and it is that alias or, for a
+    /// template or spec, the server value this client knows; anything else is checked as given.
+    /// The push sends a label write's local value as the server's (the same alias).
     pub async fn local_if_match(&self, endpoint: &str, args: &Value, mut opts: WriteOptions) -> WriteOptions {
         let Some(m) = opts.if_match.clone() else { return opts };
         let Some(target) = self.target(endpoint, args, None).await else { return opts };
-        let kind = if endpoint == "updateSpec" { "spec" } else { "template" };
-        if let Ok(v) = JsFuture::from(self.engine.local_if_match(kind, &target, &m)).await {
+        let label = args.get("label").and_then(Value::as_str).map(str::to_string);
+        let kind = match endpoint {
+            "updateSpec" => "spec",
+            "setLabel" | "removeLabel" => "labels",
+            _ => "template",
+        };
+        if let Ok(v) = JsFuture::from(self.engine.local_if_match(kind, &target, &m, label)).await {
             if let Some(local) = v.as_string() {
                 opts.if_match = Some(local);
             }
@@ -281,6 +299,35 @@ impl Replica {
     /// Brings template or spec `id` from the server when the replica lacks it; true when it did.
     pub async fn fetch_missing(&self, kind: &str, id: &str) -> bool {
         JsFuture::from(self.engine.fetch_missing(kind, id)).await.map(|v| v.as_bool() == Some(true)).unwrap_or(false)
+    }
+
+    /// Stale-while-revalidate (issue 15 "Reads"): after a read answered from the replica, a
+    /// conditional GET of `id` (and of its chain's links another user owns) runs in the
+    /// background; a changed copy is applied and heard by `subscribe` as `external: true`.
+    pub fn revalidate(&self, kind: &str, id: &str) {
+        self.engine.revalidate(kind, id);
+    }
+
+    /// Whether the replica holds template `t`'s whole lineage: the acting user's own, or another
+    /// user's once a server read of it was kept (`adopt`).
+    pub async fn holds_lineage(&self, t: &crate::model::WorkflowTemplate) -> bool {
+        if t.owner_id == self.core.user_id() || t.is_builtin {
+            return true;
+        }
+        let Ok(versions) = self.core.versions(&t.id).await else { return false };
+        let ids: Vec<&str> = versions.iter().map(|v| v.id.as_str()).collect();
+        let ids = serde_json::to_string(&ids).unwrap_or_default();
+        JsFuture::from(self.engine.holds_lineage(&ids)).await.map(|v| v.as_bool() == Some(true)).unwrap_or(false)
+    }
+
+    /// A lineage read answered from the replica: the pull from the kept feed cursor revalidates it.
+    pub fn revalidate_lineage(&self) {
+        self.engine.revalidate_feed();
+    }
+
+    /// Keeps the lineage of template `id` (another user's, read from the server) in the replica.
+    pub fn adopt(&self, id: &str) {
+        self.engine.adopt_lineage(id);
     }
 
     pub fn offline(&self) -> bool {

@@ -3,33 +3,20 @@
 // a reload), what was queued reaches the server when it answers again, and a conflict found by
 // the sync offers the same choice as a conflict between tabs. Offline = the context's route
 // aborts requests to the server's origin (tests/e2e/replica-harness.mjs).
-import { test, before, after, afterEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser, ready, createTemplate, go, shot } from "./harness.mjs";
-import { Server, client, goOffline, until } from "./replica-harness.mjs";
+import { ready, createTemplate, go, shot } from "./harness.mjs";
+import { replicaSuite, goOffline, until } from "./replica-harness.mjs";
 
-let pages, browser, server, alice;
-const contexts = [];
-
-before(async () => {
-  pages = await startServer();
-  browser = await startBrowser();
-  server = await new Server().start(new URL(pages.url).origin);
+const suite = replicaSuite((s) => {
+  ({ server, pages } = s);
   [alice] = server.users;
 });
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.ctx.close().catch(() => {});
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await pages?.stop();
-});
+let server, pages, alice;
 
 /** The editor on the server as Alice, in a fresh context (its own replica). */
 async function editor() {
-  const c = await client(browser.browser, pages.url, server);
-  contexts.push(c);
+  const c = await suite.newClient();
   await c.ctx.route(/remote-users\.local\.json/, (r) => r.fulfill({ contentType: "application/json", body: JSON.stringify(server.users) }));
   const page = await c.ctx.newPage();
   page.setDefaultTimeout(30_000);

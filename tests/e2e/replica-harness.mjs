@@ -5,11 +5,12 @@
 // pages reload) and that counts the requests each page makes. Not a test file itself.
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
-import { root } from "./harness.mjs";
+import { before, after, afterEach } from "node:test";
+import { root, startServer, startBrowser } from "./harness.mjs";
 
 export const BIN = process.env.WT_SERVER_BIN || join(root, "target/debug/workflow-templates-server");
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -52,16 +53,40 @@ export class Server {
   }
 
   /** Stops and starts again on the same port: open change streams end (a route cannot cut them). */
-  async restart() {
+  restart() {
+    return this.#withStopped(async () => {});
+  }
+
+  /** Copies the database aside (server stopped meanwhile): `restoreBackup()` puts it back. */
+  async backup() {
+    await this.#withStopped(async () => {
+      for (const f of await this.#files()) await copyFile(join(this.dir, f), join(this.dir, `backup-${f}`));
+    });
+  }
+
+  /** Puts the database of `backup()` back (a restored server: its change feed is behind its clients' cursors). */
+  async restoreBackup() {
+    await this.#withStopped(async () => {
+      for (const f of await this.#files()) await rm(join(this.dir, f), { force: true });
+      for (const f of (await readdir(this.dir)).filter((x) => x.startsWith("backup-"))) await copyFile(join(this.dir, f), join(this.dir, f.slice("backup-".length)));
+    });
+  }
+
+  async #files() {
+    return (await readdir(this.dir)).filter((f) => f.startsWith("replica.db"));
+  }
+
+  async #withStopped(f) {
     const port = Number(new URL(this.url).port);
     await this.stop();
+    await f();
     for (let i = 0; ; i++) {
       try {
         await this.#serve(port);
         return;
       } catch (e) {
         if (i >= 20) throw e;
-        await sleep(200); // the port is not free yet
+        await sleep(200);
       }
     }
   }
@@ -208,4 +233,65 @@ export async function synced(page, ms = 30_000) {
     await page.evaluate(() => window.cat.sync().catch(() => null));
     return (await call(page, "pending")).length === 0;
   }, ms, "the outbox empties");
+}
+
+/**
+ * The common frame of a replica e2e suite: before all, the pages server, Chromium and the
+ * reference server with users `names`, then `ready(s)`; after each test, its browser contexts close (no tab of an
+ * earlier test keeps a feed or a pusher running); after all, the rest. `s.newClient()` makes a
+ * context (see `client`) that closes with its test.
+ */
+export function replicaSuite(ready, names = ["Alice", "Bob"]) {
+  const s = { pages: null, browser: null, server: null, contexts: [] };
+  before(async () => {
+    s.pages = await startServer();
+    s.browser = await startBrowser();
+    s.server = await new Server().start(new URL(s.pages.url).origin, names);
+    ready(s);
+  });
+  afterEach(async () => {
+    for (const c of s.contexts.splice(0)) await c.ctx.close().catch(() => {});
+  });
+  after(async () => {
+    await s.browser?.close();
+    await s.server?.close();
+    await s.pages?.stop();
+  });
+  s.newClient = async () => {
+    const c = await client(s.browser.browser, s.pages.url, s.server);
+    s.contexts.push(c);
+    return c;
+  };
+  return s;
+}
+
+/**
+ * Records, in every page of context `ctx`, the bodies of the change feed's answers as the page
+ * reads them (`window.feedBodies`: the JSON of each GET /v1/changes page and the text of each
+ * Server-Sent Events stream, chunk by chunk), by wrapping `fetch` before any script runs.
+ */
+export function recordFeed(ctx) {
+  return ctx.addInitScript(() => {
+    const real = window.fetch;
+    window.feedBodies = [];
+    window.fetch = async (input, init) => {
+      const res = await real(input, init);
+      const url = String(typeof input === "string" ? input : input?.url ?? "");
+      if (!/\/v1\/changes(\/stream)?(\?|$)/.test(url) || !res.body) return res;
+      const [mine, theirs] = res.body.tee();
+      (async () => {
+        const reader = mine.pipeThrough(new TextDecoderStream()).getReader();
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            window.feedBodies.push(value);
+          }
+        } catch {
+          // the stream was cut: what came is recorded
+        }
+      })();
+      return new Response(theirs, { status: res.status, statusText: res.statusText, headers: res.headers });
+    };
+  });
 }

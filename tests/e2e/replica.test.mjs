@@ -10,37 +10,16 @@
 //
 //   node --test tests/e2e/replica.test.mjs   (after scripts/build.sh and
 //                                             cargo build -p workflow-templates-server)
-import { test, before, after, afterEach } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser } from "./harness.mjs";
-import { Server, client, goOffline, tab, openIn, call, code, events, until, synced, sleep } from "./replica-harness.mjs";
+import { replicaSuite, recordFeed, goOffline, tab, openIn, call, code, events, until, synced, sleep } from "./replica-harness.mjs";
 
-let pages, browser, server, alice, bob;
-const contexts = [];
-
-before(async () => {
-  pages = await startServer();
-  browser = await startBrowser();
-  server = await new Server().start(new URL(pages.url).origin);
+const suite = replicaSuite((s) => {
+  server = s.server;
   [alice, bob] = server.users;
 });
-
-// Each test's contexts close with it: no tab of an earlier test keeps a feed or a pusher running.
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.ctx.close().catch(() => {});
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await pages?.stop();
-});
-
-async function newClient() {
-  const c = await client(browser.browser, pages.url, server);
-  contexts.push(c);
-  return c;
-}
+let server, alice, bob;
+const newClient = () => suite.newClient();
 
 const options = (user, extra = {}) => ({ userId: user.user_id, storage: "remote", baseUrl: server.url, token: user.token, replica: true, ...extra });
 const posts = (log, path) => log.filter((r) => r.method === "POST" && r.url.pathname === path && !r.offline);
@@ -223,6 +202,8 @@ test("two tabs of one user: one feed connection, one pusher, one shared outbox; 
 
 test("two users see each other's public changes live; a private one never reaches the other, not even its id; a feed cut misses nothing", async () => {
   const [ca, cb] = [await newClient(), await newClient()];
+  // What Bob's page receives from the feed (pages and stream text), recorded as it reads it.
+  await recordFeed(cb.ctx);
   const [pa, pb] = [await tab(ca), await tab(cb)];
   assert.equal(await openIn(pa, options(alice)), "opened");
   assert.equal(await openIn(pb, options(bob)), "opened");
@@ -238,6 +219,10 @@ test("two users see each other's public changes live; a private one never reache
   await call(pb, "update", bobs.id, { description: "Bob edits" });
   await until(async () => (await events(pa)).filter((e) => e.external && e.id === bobs.id).length >= 2, 5000, "Bob's edit at Alice");
   assert.equal((await call(pa, "get", bobs.id)).description, "Bob edits");
+  // Not even its id in anything the feed sent Bob (the record of it holds Alice's public one).
+  const received = (await pb.evaluate(() => window.feedBodies)).join("");
+  assert.ok(received.includes(open.id), "the recording holds what the feed sent Bob");
+  assert.ok(!received.includes(secret.id), "the feed sent Bob the id of Alice's private template");
   assert.ok(!JSON.stringify(await events(pb)).includes(secret.id), "Bob heard of Alice's private template");
   assert.equal(await code(pb, "get", secret.id), "NOT_FOUND");
 

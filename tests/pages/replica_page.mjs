@@ -12,10 +12,27 @@ export async function replicaPage(browser, serverUrl, base) {
   const p = await browser.newPage();
   p.on("pageerror", (e) => console.error("page error:", e));
   // `hold`: the next GET of that template waits for `release()` (`held` is called when it comes).
-  const net = { online: true, writes: [], hold: null, held: null, release: null };
-  await p.route(`${serverUrl}/**`, (route) => {
+  // `stall`: requests wait until `unstall()`. `seen`: [method, path, If-None-Match] of each
+  // request; `statuses`: [method, path, status] of each answer.
+  const net = { online: true, writes: [], hold: null, held: null, release: null, blockStream: false, quietFeed: false, stall: null, seen: [], statuses: [] };
+  net.unstall = () => { const s = net.stall; net.stall = null; s?.open(); };
+  net.stallNow = () => { let open; const gate = new Promise((r) => { open = r; }); net.stall = { gate, open }; };
+  p.on("response", (res) => {
+    if (res.url().startsWith(serverUrl)) net.statuses.push([res.request().method(), new URL(res.url()).pathname, res.status()]);
+  });
+  await p.route(`${serverUrl}/**`, async (route) => {
     const r = route.request();
+    const pathname = new URL(r.url()).pathname;
+    net.seen.push([r.method(), pathname, r.headers()["if-none-match"] ?? null]);
+    if (net.stall) await net.stall.gate;
     if (!net.online) return route.abort("internetdisconnected");
+    // `blockStream`: the live stream fails (no news pushed); `quietFeed`: the pull's pages of
+    // /v1/changes say nothing changed (the cursor it sent, unmoved).
+    if (net.blockStream && pathname === "/v1/changes/stream") return route.abort("internetdisconnected");
+    const since = new URL(r.url()).searchParams.get("since");
+    if (net.quietFeed && pathname === "/v1/changes" && since && since !== "now") {
+      return route.fulfill({ status: 200, headers: { "access-control-allow-origin": base, "content-type": "application/json" }, body: JSON.stringify({ changes: [], cursor: since, more: false }) });
+    }
     const fake = net.answer?.(r);
     if (fake) return route.fulfill({ status: fake.status, headers: { "access-control-allow-origin": base, "content-type": fake.type ?? "application/json" }, body: fake.body });
     if (net.hold && r.method() === "GET" && new URL(r.url()).pathname === `/v1/templates/${net.hold}`) {

@@ -106,6 +106,84 @@ test("label writes chained offline on an own earlier one are pushed with the ser
   await p.close();
 });
 
+test("a full pull keeps the chains of the user's own derived templates: another user's public base and its base come with it, and a base no longer readable fails BASE_NOT_FOUND", async () => {
+  const auth1 = { Authorization: `Bearer ${users[1].token}`, "Content-Type": "application/json" };
+  const post = async (body) => (await fetch(`${serverUrl}/v1/templates`, { method: "POST", headers: auth1, body: JSON.stringify(body) })).json();
+  const root = await post({ name: `Root ${Date.now()}`, workflow_type: "plain", is_public: true, description: "from the root" });
+  const mid = await post({ name: `Mid ${Date.now()}`, workflow_type: "plain", is_public: true, base_template_id: root.id });
+  const { p, net } = await page();
+  await openReplica(p, serverUrl, users, 0, 0);
+  const mine = await run(p, async (cat, direct, base) => {
+    const m = await cat.create({ name: `Derived ${Date.now()}`, workflow_type: "plain", base_template_id: base });
+    await cat.sync();
+    return m.id;
+  }, mid.id);
+  assert.equal(typeof mine, "string", JSON.stringify(mine));
+  // A fresh replica of the same user (first open, or one the browser evicted): a full pull.
+  const { p: p2, net: net2 } = await page();
+  await openReplica(p2, serverUrl, users, 0, 0);
+  net2.online = false;
+  const offline = await run(p2, async (cat, direct, id) => {
+    const r = await cat.resolve(id).catch((e) => ({ error: e.code }));
+    return r.error ?? [r.chain.map((l) => l.id), typeof r.resolved_hash];
+  }, mine);
+  assert.deepEqual(offline, [[mine, mid.id, root.id], "string"], "the full pull brought the bases of the user's own derived template");
+  // A full pull (CURSOR_AHEAD) on the first replica while the base answers 404 (unreadable):
+  // the derived template stays and its resolve fails with BASE_NOT_FOUND, as on the server.
+  net.answer = (r) => {
+    const url = new URL(r.url());
+    if (r.method() === "GET" && url.pathname === `/v1/templates/${mid.id}`) return { status: 404, body: JSON.stringify({ error: { code: "NOT_FOUND", message: "no such template" } }) };
+    if (r.method() === "GET" && url.pathname === "/v1/changes" && url.searchParams.get("limit") === "500" && !net.ahead) {
+      net.ahead = 1;
+      return { status: 400, body: JSON.stringify({ error: { code: "INVALID_ARGUMENT", message: "cursor is ahead of this feed", details: { reason: "CURSOR_AHEAD", head: "0" } } }) };
+    }
+    return null;
+  };
+  net.ahead = 0;
+  const synced = await run(p, (cat) => cat.sync());
+  assert.equal(synced.error, undefined, JSON.stringify(synced));
+  assert.equal(net.ahead, 1);
+  net.online = false;
+  const after = await run(p, async (cat, direct, id) => [(await cat.get(id)).id, await cat.resolve(id).then(() => "resolved", (e) => e.code)], mine);
+  assert.deepEqual(after, [mine, "BASE_NOT_FOUND"]);
+  await p.close();
+  await p2.close();
+});
+
+test("label ifMatch after a sync: the own write's value from before it and the value read after it (replica or server) are accepted, pushed without a 412", async () => {
+  const { p, net } = await page();
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const v1 = await cat.create({ name: `Label sync ${Date.now()}`, workflow_type: "plain" });
+    const v2 = await cat.newVersion(v1.id, { description: "v2" }, "v2");
+    const v3 = await cat.newVersion(v2.id, { description: "v3" }, "v3");
+    await cat.sync();
+    return { v1: v1.id, v2: v2.id, v3: v3.id };
+  });
+  assert.equal(typeof t.v3, "string", JSON.stringify(t));
+  net.online = false;
+  const made = await run(p, async (cat, direct, a) => (await cat.setLabel(a.v1, "prod")).updated_at, t);
+  net.online = true;
+  const out = await run(p, async (cat, direct, a) => {
+    const attempt = (f) => f().then((l) => l?.template_id ?? "done", (e) => e.code);
+    const prod = (list) => list.find((l) => l.label === "prod").updated_at;
+    await cat.sync();
+    // The value the app's own write returned, before the sync replaced it with the server's.
+    const first = await attempt(() => cat.setLabel(a.v2, "prod", { ifMatch: a.made }));
+    const s1 = await cat.sync();
+    // Read after that sync, from the replica and from the server: the same value, accepted.
+    const read = prod(await cat.labels(a.v1));
+    const server = prod(await direct.labels(a.v1));
+    const second = await attempt(() => cat.setLabel(a.v3, "prod", { ifMatch: read }));
+    const s2 = await cat.sync();
+    // The own write's value after another write moved the label: stale.
+    const stale = await attempt(() => cat.setLabel(a.v1, "prod", { ifMatch: a.made }));
+    return { same: read === server, first, second, stale, conflicts: s1.conflicts.length + s2.conflicts.length, rejected: s1.rejected.length + s2.rejected.length, onServer: (await direct.labels(a.v1)).map((l) => [l.label, l.template_id]) };
+  }, { ...t, made });
+  assert.deepEqual(out, { same: true, first: t.v2, second: t.v3, stale: "CONFLICT", conflicts: 0, rejected: 0, onServer: [["prod", t.v3]] });
+  await p.close();
+});
+
 function page() {
   return replicaPage(browser, serverUrl, base);
 }

@@ -1,0 +1,123 @@
+// The offline replica's reads against the reference server (issue 15 "Reads answer from the
+// replica at once and revalidate in the background"): a record the replica holds answers at
+// once, even while the server is slow, and is revalidated behind the answer (a conditional GET
+// with If-None-Match for one template, 304 when unchanged; the change feed from the kept cursor
+// for a lineage's versions, labels and by-name reads); a changed copy reaches `subscribe` as
+// `external: true`. What the replica does not hold still comes from the server, and is kept.
+//
+//   node --test tests/pages/replica_reads.test.mjs   (after scripts/build.sh and
+//   cargo build -p workflow-templates-server; WT_SERVER_BIN overrides the binary)
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { servePages, startServer, launchChromium } from "./harness.mjs";
+import { replicaPage, openReplica, run } from "./replica_page.mjs";
+
+let pages, base, chrome, browser, server, serverUrl, users;
+
+before(async () => {
+  pages = await servePages();
+  base = pages.url;
+  server = await startServer(base, 2, "wt-replica-reads-srv-");
+  ({ url: serverUrl, users } = server);
+  chrome = await launchChromium("wt-replica-reads-profile-");
+  browser = chrome.browser;
+});
+
+after(async () => {
+  await chrome?.close();
+  await server?.close();
+  pages?.close();
+});
+
+/** A request of user `u` to the server from outside the page: the parsed answer. */
+async function api(u, method, path, body, ifMatch) {
+  const headers = { Authorization: `Bearer ${u.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (ifMatch) headers["If-Match"] = `"${ifMatch}"`;
+  const res = await fetch(`${serverUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  assert.ok(res.status < 300, `${method} ${path} answered ${res.status}: ${await res.clone().text()}`);
+  return res.status === 204 ? null : res.json();
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `f` (run in the page) until `ok(value)` or `ms` pass; the last value. */
+async function until(p, f, arg, ok, ms = 8000) {
+  const end = Date.now() + ms;
+  let v;
+  do {
+    v = await run(p, f, arg);
+    if (ok(v)) return v;
+    await sleep(150);
+  } while (Date.now() < end);
+  return v;
+}
+
+test("a held template of another user answers at once and is revalidated with If-None-Match (304 unchanged; a changed copy reaches subscribe as external)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  // The feed says nothing (no stream, empty pages): only the revalidation can bring the change.
+  net.blockStream = true;
+  net.quietFeed = true;
+  await openReplica(p, serverUrl, users, 0, 1);
+  const t = await api(users[1], "POST", "/v1/templates", { name: `Theirs ${Date.now()}`, workflow_type: "plain", is_public: true, description: "first" });
+  const first = await run(p, async (cat, direct, id) => (await cat.get(id)).description, t.id);
+  assert.equal(first, "first");
+  await sleep(300);
+  net.seen.length = 0;
+  net.statuses.length = 0;
+  assert.equal(await run(p, async (cat, direct, id) => (await cat.get(id)).description, t.id), "first");
+  await until(p, () => null, null, () => net.statuses.some(([m, path]) => m === "GET" && path === `/v1/templates/${t.id}`), 4000);
+  const asked = net.seen.filter(([m, path]) => m === "GET" && path === `/v1/templates/${t.id}`);
+  assert.deepEqual(asked.map(([, , inm]) => inm), [`"${t.updated_at}"`], JSON.stringify(net.seen));
+  assert.deepEqual(net.statuses.filter(([m, path]) => m === "GET" && path === `/v1/templates/${t.id}`).map(([, , s]) => s), [304]);
+
+  const changed = await api(users[1], "PATCH", `/v1/templates/${t.id}`, { description: "second" }, t.updated_at);
+  await run(p, () => { window.events.length = 0; });
+  net.stallNow();
+  const quick = await run(p, (cat, direct, id) => Promise.race([cat.get(id).then((x) => x.description), new Promise((r) => setTimeout(() => r("timeout"), 2000))]), t.id);
+  net.unstall();
+  assert.equal(quick, "first", "a held record answers from the replica while the server is slow");
+  const heard = await until(p, () => window.events.filter((e) => e.kind === "template" && e.external === true).map((e) => e.id), null, (ids) => ids.includes(t.id));
+  assert.ok(heard.includes(t.id), `no external event for ${t.id}: ${JSON.stringify(heard)}`);
+  const now = await run(p, async (cat, direct, id) => { const x = await cat.get(id); return [x.description, x.updated_at]; }, t.id);
+  assert.deepEqual(now, ["second", changed.updated_at]);
+  await p.close();
+});
+
+test("another user's lineage read once from the server is kept: versions, labels and by-name reads answer at once, revalidated by the feed", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  // No live stream: the news comes only from the pull a read starts.
+  net.blockStream = true;
+  await openReplica(p, serverUrl, users, 0, 1);
+  const name = `Lineage ${Date.now()}`;
+  const v1 = await api(users[1], "POST", "/v1/templates", { name, workflow_type: "plain", is_public: true });
+  await api(users[1], "PUT", `/v1/templates/${v1.id}/labels/prod`);
+  const owner = users[1].user_id;
+  // With `a.within`: "timeout" unless all four answer within that many ms.
+  const reads = (cat, direct, a) => Promise.race([Promise.all([
+    cat.versions(a.id).then((l) => l.map((v) => v.id)),
+    cat.labels(a.id).then((l) => l.map((x) => [x.label, x.template_id])),
+    cat.getByName(a.name, { owner: a.owner }).then((x) => x.id),
+    cat.resolveByName(a.name, { owner: a.owner, label: "prod" }).then((x) => x.id),
+  ]), new Promise((r) => a.within && setTimeout(() => r("timeout"), a.within))]);
+  const arg = { id: v1.id, name, owner };
+  net.seen.length = 0;
+  const online = await run(p, reads, arg);
+  assert.deepEqual(online, [[v1.id], [["prod", v1.id]], v1.id, v1.id], JSON.stringify(online));
+  assert.ok(net.seen.some(([m, path]) => m === "GET" && path === `/v1/templates/${v1.id}/versions`), "a lineage not held is asked of the server");
+  await sleep(800);
+  const v2 = await api(users[1], "POST", `/v1/templates/${v1.id}/versions`, { patch: { description: "v2" }, changelog: "v2" });
+  await run(p, () => { window.events.length = 0; });
+  net.stallNow();
+  const quick = await run(p, reads, { ...arg, within: 2000 });
+  net.unstall();
+  assert.deepEqual(quick, [[v1.id], [["prod", v1.id]], v1.id, v1.id], `held reads answer at once from the replica: ${JSON.stringify(quick)}`);
+  // The reads started a pull from the kept cursor: the new version arrives, as an external change.
+  const heard = await until(p, () => window.events.filter((e) => e.kind === "template" && e.external === true).map((e) => e.id), null, (ids) => ids.includes(v2.id));
+  assert.ok(heard.includes(v2.id), JSON.stringify(heard));
+  net.online = false;
+  const offline = await run(p, reads, arg);
+  assert.deepEqual(offline, [[v2.id, v1.id], [["prod", v1.id]], v2.id, v1.id], JSON.stringify(offline));
+  await p.close();
+});
