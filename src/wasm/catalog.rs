@@ -19,7 +19,7 @@ use super::convert::{arg, checked, err, record, to_js, Problems};
 use super::dispatch::{self, Op};
 use super::remote::Remote;
 use super::replica::{Core, Replica};
-use super::store::WasmEnv;
+use crate::store::open::WasmEnv;
 use crate::catalog::{Catalog, DiscoverOptions, UsageRun};
 use crate::error::{Error, Result};
 
@@ -123,7 +123,7 @@ impl TemplateCatalog {
     pub fn destroy(#[wasm_bindgen(js_name = dbName, unchecked_optional_param_type = "string")] db_name: JsValue) -> Promise {
         future_to_promise(async move {
             let name = super::store::db_name(&db_name).map_err(err)?;
-            super::store::destroy(name).await.map_err(err)?;
+            crate::store::open::destroy(name).await.map_err(err)?;
             Ok(JsValue::UNDEFINED)
         })
     }
