@@ -25,7 +25,7 @@ GROUPS = [
     ("data", r"^data segment"),
     ("future_to_promise closures (facade async bodies)", r"^js_sys::futures::future_to_promise|wasm_bindgen_futures"),
     ("exported function shims", r"shim$|^__wbg|^__wbindgen|^templatecatalog_|externref"),
-    ("store adapters: wasm::store (AnyStore dispatch)", r"wasm::store::"),
+    ("store adapters: AnyStore dispatch (store::open)", r"wasm::store::|store::open::"),
     ("store adapters: IndexedDB", r"store::indexeddb"),
     ("store adapters: memory", r"store::memory"),
     ("store adapters: local", r"store::local"),

@@ -379,7 +379,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // Every rating aggregate the import touches is what the stored ratings will say:
         // the rows stored now (this user's replaced by the bundle's) plus the bundle's.
         let mut touched: Vec<String> = template_writes.iter().map(|(t, _)| t.id.clone()).chain(rating_rows.iter().map(|r| r.template_id.clone())).collect();
-        touched.sort();
+        crate::sort::sort_by(&mut touched, |a, b| a.cmp(b));
         touched.dedup();
         // Rated templates outside the bundle are read before their rows: a rating that lands
         // in between moves their revision, so this commit fails instead of missing it.
@@ -436,7 +436,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let builtin_stats = builtin_new.len();
         let mut seeded: Vec<(String, (UsageStats, Expect))> = builtin_new.into_iter().collect();
-        seeded.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::sort::sort_by(&mut seeded, |a, b| a.0.cmp(&b.0));
         for (id, (stats, expect)) in seeded {
             writes.push(Write::PutBuiltinStats { record: BuiltinStats { id, stats }, expect });
         }
