@@ -4,6 +4,8 @@ where the code comes from, and diffs two builds by item name with the hashes tak
 
   python3 scripts/size-groups.py groups A.csv            bytes per group
   python3 scripts/size-groups.py diff A.csv B.csv [n]     the n largest changes by name (B - A)
+  python3 scripts/size-groups.py data named.wasm          data segments: text (printable runs:
+                                                          messages, names) vs the rest (tables)
 """
 import csv, re, sys
 from collections import defaultdict
@@ -23,6 +25,7 @@ def rows(path):
 # type counts as serde).
 GROUPS = [
     ("data", r"^data segment"),
+    ("core catalog: methods inlined into wasm::dispatch::local", r"wasm::dispatch::local"),
     ("future_to_promise closures (facade async bodies)", r"^js_sys::futures::future_to_promise|wasm_bindgen_futures"),
     ("exported function shims", r"shim$|^__wbg|^__wbindgen|^templatecatalog_|externref"),
     ("store adapters: AnyStore dispatch (store::open)", r"wasm::store::|store::open::"),
@@ -68,8 +71,51 @@ def by_name(path):
         out[name] += size
     return out
 
+def leb(b, i):
+    r = s = 0
+    while True:
+        x = b[i]
+        i += 1
+        r |= (x & 0x7F) << s
+        s += 7
+        if x < 0x80:
+            return r, i
+
+
+def segments(path):
+    """(size, printable bytes) of each active data segment of a wasm file."""
+    b = open(path, "rb").read()
+    i, out = 8, []
+    while i < len(b):
+        sid = b[i]
+        size, i = leb(b, i + 1)
+        end = i + size
+        if sid == 11:
+            n, j = leb(b, i)
+            for _ in range(n):
+                flag, j = leb(b, j)
+                if flag == 2:
+                    _, j = leb(b, j)
+                if flag in (0, 2):
+                    while b[j] != 0x0B:
+                        j += 1
+                    j += 1
+                ln, j = leb(b, j)
+                d = b[j : j + ln]
+                j += ln
+                out.append((ln, sum(len(t) for t in re.findall(rb"[ -~\n]{6,}", d))))
+        i = end
+    return out
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
+    if cmd == "data":
+        text = tables = 0
+        for size, printable in segments(sys.argv[2]):
+            text += printable
+            tables += size - printable
+        print(f"text (runs of >= 6 printable bytes: messages, field names, panic texts): {text:,} B; the rest (float parse/format and Unicode tables, constants): {tables:,} B")
     if cmd == "groups":
         gs = [groups(p) for p in sys.argv[2:]]
         names = [g for g, _ in GROUPS]

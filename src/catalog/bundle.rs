@@ -77,10 +77,10 @@ pub(super) fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = 
 
 /// A bundle row read as `T`; when it is not one, a TYPE violation at `at` and `None`.
 pub(super) fn row<T: serde::de::DeserializeOwned>(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<T> {
-    match serde_json::from_value(raw.clone()) {
+    match crate::model::from_value(raw.clone()) {
         Ok(r) => Some(r),
         Err(e) => {
-            v.push(Violation::new(at, validate::TYPE, e.to_string()));
+            v.push(Violation::new(at, validate::TYPE, e));
             None
         }
     }
@@ -273,7 +273,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.extend(prefixed(&at, errs));
                 continue;
             }
-            let Ok(s) = serde_json::from_value::<TemplateSpec>(raw.clone()) else { continue };
+            let Ok(s) = crate::model::from_value::<TemplateSpec>(raw.clone()) else { continue };
             if s.owner_id != self.user {
                 v.push(Violation::new(format!("{at}.owner_id"), "FORBIDDEN", "records are imported by their owner only"));
                 continue;
