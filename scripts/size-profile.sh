@@ -3,7 +3,8 @@
 # wasm (full, or the core with CORE=1), runs the build's wasm-bindgen and wasm-opt twice (once
 # as shipped, once with the name section kept: `--keep-debug`, `-g`), prints the shipped size
 # (raw, gzip -9 by Node's zlib as scripts/build.sh does) and writes twiggy's reports of the
-# named build to target/size/<name>.{top,dominators,monos}.txt.
+# named build to target/size/<name>.{top,dominators,monos}.txt and <name>.csv (every item, for
+# scripts/size-groups.py).
 #
 #   bash scripts/size-profile.sh [label]      CORE=1 bash scripts/size-profile.sh [label]
 set -euo pipefail
@@ -34,6 +35,7 @@ node -e '
   console.log(`${process.argv[2]}: ${b.length.toLocaleString("en")} B raw, ${gz.toLocaleString("en")} B / ${(gz / 1024).toFixed(1)} KiB gzip -9`);
 ' "$out/shipped.wasm" "$name"
 twiggy top -n 400 "$out/named.wasm" > "$out.top.txt"
+twiggy top -f csv "$out/named.wasm" > "$out.csv"   # for scripts/size-groups.py
 twiggy dominators -d 3 -r 400 "$out/named.wasm" > "$out.dominators.txt" 2>/dev/null || true
 twiggy monos -m 60 -n 400 "$out/named.wasm" > "$out.monos.txt" 2>/dev/null || true
-echo "twiggy: $out.{top,dominators,monos}.txt"
+echo "twiggy: $out.{top,dominators,monos}.txt, $out.csv (python3 scripts/size-groups.py groups $out.csv)"
