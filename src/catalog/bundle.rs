@@ -77,10 +77,10 @@ pub(super) fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = 
 
 /// A bundle row read as `T`; when it is not one, a TYPE violation at `at` and `None`.
 pub(super) fn row<T: serde::de::DeserializeOwned>(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<T> {
-    match serde_json::from_value(raw.clone()) {
+    match crate::model::from_value(raw.clone()) {
         Ok(r) => Some(r),
         Err(e) => {
-            v.push(Violation::new(at, validate::TYPE, e.to_string()));
+            v.push(Violation::new(at, validate::TYPE, e));
             None
         }
     }
@@ -273,7 +273,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.extend(prefixed(&at, errs));
                 continue;
             }
-            let Ok(s) = serde_json::from_value::<TemplateSpec>(raw.clone()) else { continue };
+            let Ok(s) = crate::model::from_value::<TemplateSpec>(raw.clone()) else { continue };
             if s.owner_id != self.user {
                 v.push(Violation::new(format!("{at}.owner_id"), "FORBIDDEN", "records are imported by their owner only"));
                 continue;
@@ -379,7 +379,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // Every rating aggregate the import touches is what the stored ratings will say:
         // the rows stored now (this user's replaced by the bundle's) plus the bundle's.
         let mut touched: Vec<String> = template_writes.iter().map(|(t, _)| t.id.clone()).chain(rating_rows.iter().map(|r| r.template_id.clone())).collect();
-        touched.sort();
+        crate::sort::sort_by(&mut touched, |a, b| a.cmp(b));
         touched.dedup();
         // Rated templates outside the bundle are read before their rows: a rating that lands
         // in between moves their revision, so this commit fails instead of missing it.
@@ -436,7 +436,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let builtin_stats = builtin_new.len();
         let mut seeded: Vec<(String, (UsageStats, Expect))> = builtin_new.into_iter().collect();
-        seeded.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::sort::sort_by(&mut seeded, |a, b| a.0.cmp(&b.0));
         for (id, (stats, expect)) in seeded {
             writes.push(Write::PutBuiltinStats { record: BuiltinStats { id, stats }, expect });
         }

@@ -317,7 +317,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                     builtins.push((SortKey::of(&t), t));
                 }
             }
-            builtins.sort_by(|a, b| SortKey::compare(o.sort, &a.0, &b.0));
+            crate::sort::sort_by(&mut builtins, |a, b| SortKey::compare(o.sort, &a.0, &b.0));
         }
         let before = |a: &SortKey, b: &SortKey| SortKey::compare(o.sort, a, b) == Ordering::Less;
         let full = s0.saturating_add(rows.len() as u64) < total as u64;
@@ -342,7 +342,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 placed.push((pos, r.stored.record));
             }
         }
-        placed.sort_by_key(|(pos, _)| *pos);
+        crate::sort::sort_by(&mut placed, |a, b| a.0.cmp(&b.0));
         let mut items = Vec::with_capacity(placed.len());
         let mut skipped = 0;
         for (_, t) in placed {

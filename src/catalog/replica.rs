@@ -76,7 +76,7 @@ struct RemoteLabel {
 impl RemoteBatch {
     /// A batch from JSON (what the JS engine hands in); a wrong shape is VALIDATION_FAILED.
     pub fn from_value(v: Value) -> Result<Self> {
-        serde_json::from_value(v).map_err(|e| violations(vec![Violation::new("", validate::TYPE, format!("a remote batch: {e}"))]))
+        crate::model::from_value(v).map_err(|e| violations(vec![Violation::new("", validate::TYPE, format!("a remote batch: {e}"))]))
     }
 
     fn len(&self) -> usize {

@@ -40,7 +40,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         };
         obj.insert("config_hash".into(), Value::String(String::new()));
         let mut record: WorkflowTemplate =
-            serde_json::from_value(Value::Object(obj)).map_err(|e| violations(vec![Violation::new("", validate::TYPE, e.to_string())]))?;
+            crate::model::from_value(Value::Object(obj)).map_err(|e| violations(vec![Violation::new("", validate::TYPE, e)]))?;
         record.config_hash = crate::hash::config_hash(&record.config());
         Ok(record)
     }

@@ -107,7 +107,7 @@ fn row<T: DeserializeOwned>(table: &str, v: Value) -> Result<Stored<T>> {
     let Value::Object(mut m) = v else { return Err(bad("is not an object".into())) };
     let rev = m.get("rev").and_then(Value::as_u64).filter(|r| *r >= 1).ok_or_else(|| bad("has no positive integer rev".into()))?;
     let record = m.remove("record").ok_or_else(|| bad("has no record".into()))?;
-    let record = serde_json::from_value(record).map_err(|e| bad(format!("does not match the schema: {e}")))?;
+    let record = crate::model::from_value(record).map_err(|e| bad(format!("does not match the schema: {e}")))?;
     Ok(Stored { rev, record })
 }
 

@@ -11,15 +11,15 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
 use serde::Serialize;
-use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::args::{by_name_args, by_name_options, id_arg, label_arg, optional, optional_record, restore_options, with_labels, write_options};
-use super::convert::{arg, checked, err, record, to_js};
+use super::args::{by_name_options, id_arg, label_arg, optional, optional_record, restore_options, with_labels, write_options};
+use super::convert::{arg, checked, err, record, to_js, Problems};
+use super::dispatch::{self, Op};
 use super::remote::Remote;
-use super::replica::{self, Core, Replica};
-use super::store::WasmEnv;
+use super::replica::{Core, Replica};
+use crate::store::open::WasmEnv;
 use crate::catalog::{Catalog, DiscoverOptions, UsageRun};
 use crate::error::{Error, Result};
 
@@ -32,165 +32,33 @@ pub struct TemplateCatalog {
 
 /// Where the catalog's rules run: here, over a storage adapter; on the reference server; or
 /// both, on an offline replica of the server's catalog (src/wasm/replica.rs).
+#[derive(Clone)]
 pub(super) enum Api {
     Local(Rc<Core>),
     Remote(Rc<Remote>),
     Replica(Rc<Replica>),
 }
 
-/// A read: the local core (a replica's too), or the server.
-macro_rules! route {
-    ($self:ident, $promise:ident, $c:ident => $local:expr, $r:ident => $remote:expr) => {
-        match &$self.api {
-            Api::Local($c) => {
-                let $c = $c.clone();
-                $promise(&$self.closed, async move { $local })
-            }
-            Api::Replica(rep) => {
-                let $c = rep.core();
-                $promise(&$self.closed, async move { $local })
-            }
-            Api::Remote($r) => {
-                let $r = $r.clone();
-                $promise(&$self.closed, async move { $remote })
-            }
+impl TemplateCatalog {
+    /// Runs one catalog call on whichever catalog this is (src/wasm/dispatch.rs); `p`: the
+    /// boundary problems of the call's record, merged into its answer (`convert::checked`).
+    fn run(&self, op: Op, p: Option<Problems>) -> Promise {
+        if self.closed.get() {
+            return Promise::reject(&err(Error::StorageUnavailable("this catalog is closed".into())));
         }
-    };
-}
-
-/// A read of template or spec `$id`, which a replica may not hold yet: on NOT_FOUND it is
-/// brought from the server (when reachable) and read again; a held one answers at once and is
-/// revalidated behind the answer (`Replica::revalidate`).
-macro_rules! fetch_route {
-    ($self:ident, $promise:ident, $kind:literal, $id:ident, $c:ident => $local:expr, $r:ident => $remote:expr) => {
-        match &$self.api {
-            Api::Replica(rep) => {
-                let ($c, rep) = (rep.core(), rep.clone());
-                $promise(&$self.closed, async move {
-                    match $local {
-                        Err(e) if replica::missing(&e) && rep.fetch_missing($kind, &$id).await => $local,
-                        Ok(v) => {
-                            rep.revalidate($kind, &$id);
-                            Ok(v)
-                        }
-                        other => other,
-                    }
-                })
-            }
-            _ => route!($self, $promise, $c => $local, $r => $remote),
-        }
-    };
-}
-
-/// A read of a lineage (versions, labels, by-name) or a ranking (popular). `about`: the
-/// template the read is about as held here. A replica answers from what it holds when it holds
-/// that lineage whole (the acting user's own, or another user's kept after an earlier server
-/// read: `Replica::holds_lineage`), revalidating another user's by the feed behind the answer;
-/// else it asks the server (and keeps the lineage the answer names: `adopt`), answering from
-/// what it holds only when the server is unreachable (NETWORK). `$t` (the `about` result) may
-/// be used by `$local`; `reuse: true` computes it off a replica too.
-macro_rules! server_first {
-    ($self:ident, $promise:ident, $endpoint:literal, $args:expr, about: |$m:ident| $about:expr, reuse: $reuse:literal, adopt: |$v:ident| $adopt:expr, $c:ident, $t:ident => $local:expr) => {{
-        let args: Value = $args;
-        match &$self.api {
-            Api::Replica(rep) => {
-                let ($c, rep) = (rep.core(), rep.clone());
-                $promise(&$self.closed, async move {
-                    let $m = &$c;
-                    let $t: Result<crate::model::WorkflowTemplate> = $about;
-                    let held = match &$t {
-                        Ok(t) => rep.holds_lineage(t).await,
-                        Err(_) => false,
-                    };
-                    if held {
-                        if $t.as_ref().is_ok_and(|t| t.owner_id != $c.user_id()) {
-                            rep.revalidate_lineage();
-                        }
-                    } else if !rep.offline() {
-                        match rep.call($endpoint, args).await {
-                            Err(Error::Network(_)) => {}
-                            Ok($v) => {
-                                let adopt: Option<String> = $adopt;
-                                if let Some(id) = adopt {
-                                    rep.adopt(&id);
-                                }
-                                return Ok($v);
-                            }
-                            other => return other,
-                        }
-                    }
-                    serde_json::to_value($local?).map_err(|e| Error::invalid(e.to_string()))
-                })
-            }
-            Api::Local($c) => {
-                let $c = $c.clone();
-                $promise(&$self.closed, async move {
-                    #[allow(unused_variables)]
-                    let $m = &$c;
-                    #[allow(unused_variables)]
-                    let $t: Result<crate::model::WorkflowTemplate> = if $reuse { $about } else { Err(Error::NotFound { kind: "template", id: String::new() }) };
-                    $local
-                })
-            }
-            Api::Remote(r) => {
-                let r = r.clone();
-                $promise(&$self.closed, async move { r.call($endpoint, args).await })
-            }
-        }
-    }};
-}
-
-/// The id an answer names (a template's `id`, a resolution's `id`), to keep its lineage.
-fn named(v: &Value) -> Option<String> {
-    v.get("id").and_then(Value::as_str).map(str::to_string)
-}
-
-/// A write, its server call named once: endpoint `$endpoint` of js/remote.js with `$args`. The
-/// local core runs `$local` with `$new` = None; the server takes the call; a replica queues the
-/// call and runs `$local` on the replica, with `$new` = a fresh ULID for a create-like write
-/// (`creates`), which the queued call carries as `?id=`. `$p`: the record's boundary problems.
-/// `@opts`: the write's `WriteOptions`, whose `ifMatch` a replica reads as its own
-/// (`Replica::local_if_match`).
-macro_rules! write {
-    ($self:ident, $promise:ident, $p:ident, $endpoint:literal, $args:expr, creates: $creates:literal, $(@ $o:ident,)? $finish:ident, $c:ident, $new:ident => $local:expr) => {{
-        let args: Value = $args;
-        match &$self.api {
-            Api::Local($c) => {
-                let $c = $c.clone();
-                $promise(&$self.closed, async move {
-                    #[allow(unused_variables)]
-                    let $new: Option<&str> = None;
-                    checked($p, $finish($local))
-                })
-            }
-            Api::Remote(r) => {
-                let r = r.clone();
-                $promise(&$self.closed, async move { checked($p, $finish(r.call($endpoint, args).await)) })
-            }
-            Api::Replica(rep) => {
-                let ($c, rep) = (rep.core(), rep.clone());
-                $promise(&$self.closed, async move {
-                    // The app's ifMatch may be the server's updated_at (a copy read online).
-                    $( let $o = rep.local_if_match($endpoint, &args, $o).await; )?
-                    let created = if $creates { Some(rep.new_id()) } else { None };
-                    #[allow(unused_variables)]
-                    let $new = created.as_deref();
-                    let guarded = $p.is_some();
-                    let answer = rep.write($endpoint, args, created.clone(), guarded, async { $local }).await;
-                    checked($p, $finish(answer))
-                })
-            }
-        }
-    }};
-}
-
-/// `$finish` of a write answered with its record, and of one answered with nothing.
-fn same<T>(r: Result<T>) -> Result<T> {
-    r
-}
-
-fn void<T>(r: Result<T>) -> Result<()> {
-    r.map(drop)
+        let api = self.api.clone();
+        future_to_promise(async move {
+            let answer = match &api {
+                Api::Local(c) => dispatch::local(c, &op, None).await,
+                Api::Remote(r) => {
+                    let body = r.call(op.endpoint(), op.args()).await;
+                    dispatch::answer(&op, body)
+                }
+                Api::Replica(rep) => dispatch::replica(rep, op, p.is_some()).await,
+            };
+            checked(p, answer).map_err(err)
+        })
+    }
 }
 
 pub(super) fn promise<T, F>(closed: &Rc<Cell<bool>>, f: F) -> Promise
@@ -255,7 +123,7 @@ impl TemplateCatalog {
     pub fn destroy(#[wasm_bindgen(js_name = dbName, unchecked_optional_param_type = "string")] db_name: JsValue) -> Promise {
         future_to_promise(async move {
             let name = super::store::db_name(&db_name).map_err(err)?;
-            super::store::destroy(name).await.map_err(err)?;
+            crate::store::open::destroy(name).await.map_err(err)?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -272,13 +140,13 @@ impl TemplateCatalog {
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn create(&self, #[wasm_bindgen(unchecked_param_type = "TemplateDraft")] draft: JsValue) -> Promise {
         let (draft, p) = record(&draft);
-        write!(self, promise, p, "create", json!({ "body": draft.clone() }), creates: true, same, c, new => c.create_as(new, draft).await)
+        self.run(Op::Create { draft }, p)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        fetch_route!(self, promise, "template", id, c => c.get(&id).await, r => r.call("get", json!({ "id": id })).await)
+        self.run(Op::Get { id }, None)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -291,7 +159,7 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let (patch, p) = record(&patch);
         let opts = try_js!(write_options(&options));
-        write!(self, promise, p, "update", json!({ "id": id, "body": patch.clone(), "ifMatch": opts.if_match }), creates: false, @opts, same, c, new => c.update(&id, patch, opts).await)
+        self.run(Op::Update { id, patch, opts }, p)
     }
 
     #[wasm_bindgen(js_name = newVersion, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -310,7 +178,7 @@ impl TemplateCatalog {
             Some(try_js!(changelog.as_string().ok_or_else(|| err(Error::invalid("changelog must be a string")))))
         };
         let opts = try_js!(write_options(&options));
-        write!(self, promise, p, "newVersion", json!({ "id": id, "body": { "patch": patch.clone(), "changelog": changelog.clone() }, "ifMatch": opts.if_match }), creates: true, @opts, same, c, new => c.new_version_as(new, &id, patch, changelog, opts).await)
+        self.run(Op::NewVersion { id, patch, changelog, opts }, p)
     }
 
     /// `versions(id)`, or with `{ withLabels: true }` each version as `{ record, labels }`.
@@ -323,10 +191,8 @@ impl TemplateCatalog {
         #[wasm_bindgen(unchecked_param_type = "never")] options: JsValue,
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        if try_js!(with_labels(&options)) {
-            return server_first!(self, promise, "versionsWithLabels", json!({ "id": id }), about: |m| m.get(&id).await, reuse: false, adopt: |_v| Some(id.clone()), c, _t => c.versions_with_labels(&id).await);
-        }
-        server_first!(self, promise, "versions", json!({ "id": id }), about: |m| m.get(&id).await, reuse: false, adopt: |_v| Some(id.clone()), c, _t => c.versions(&id).await)
+        let with_labels = try_js!(with_labels(&options));
+        self.run(Op::Versions { id, with_labels }, None)
     }
 
     /// Points `label` at version `id` (owner only); `ifMatch` is the label's `updated_at`.
@@ -340,8 +206,7 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let label = try_js!(label_arg(&label));
         let opts = try_js!(write_options(&options));
-        let p = None;
-        write!(self, promise, p, "setLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, @opts, same, c, new => c.set_label(&id, &label, opts).await)
+        self.run(Op::SetLabel { id, label, opts }, None)
     }
 
     #[wasm_bindgen(js_name = removeLabel, unchecked_return_type = "Promise<void>")]
@@ -354,14 +219,13 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let label = try_js!(label_arg(&label));
         let opts = try_js!(write_options(&options));
-        let p = None;
-        write!(self, promise_void, p, "removeLabel", json!({ "id": id, "label": label, "ifMatch": opts.if_match }), creates: false, @opts, void, c, new => c.remove_label(&id, &label, opts).await)
+        self.run(Op::RemoveLabel { id, label, opts }, None)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Label[]>")]
     pub fn labels(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        server_first!(self, promise, "labels", json!({ "id": id }), about: |m| m.get(&id).await, reuse: false, adopt: |_v| Some(id.clone()), c, _t => c.labels(&id).await)
+        self.run(Op::Labels { id }, None)
     }
 
     #[wasm_bindgen(js_name = getByName, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -372,7 +236,7 @@ impl TemplateCatalog {
     ) -> Promise {
         let name = try_js!(name.as_string().ok_or_else(|| err(Error::invalid("name must be a string"))));
         let o = try_js!(by_name_options(&options));
-        server_first!(self, promise, "getByName", by_name_args(&name, &o), about: |m| m.get_by_name(&name, &o).await, reuse: true, adopt: |v| named(&v), c, t => t)
+        self.run(Op::GetByName { name, o, resolve: false }, None)
     }
 
     #[wasm_bindgen(js_name = resolveByName, unchecked_return_type = "Promise<Resolution>")]
@@ -383,10 +247,7 @@ impl TemplateCatalog {
     ) -> Promise {
         let name = try_js!(name.as_string().ok_or_else(|| err(Error::invalid("name must be a string"))));
         let o = try_js!(by_name_options(&options));
-        server_first!(self, promise, "resolveByName", by_name_args(&name, &o), about: |m| m.get_by_name(&name, &o).await, reuse: true, adopt: |v| named(&v), c, t => match t {
-            Ok(t) => c.resolve(&t.id).await,
-            Err(e) => Err(e),
-        })
+        self.run(Op::GetByName { name, o, resolve: true }, None)
     }
 
     /// Rollback: a new latest version with version `id`'s configuration; `ifMatch` is the
@@ -399,8 +260,7 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let (changelog, opts) = try_js!(restore_options(&options));
-        let p = None;
-        write!(self, promise, p, "restoreVersion", json!({ "id": id, "body": { "changelog": changelog.clone() }, "ifMatch": opts.if_match }), creates: true, @opts, same, c, new => c.restore_version_as(new, &id, changelog, opts).await)
+        self.run(Op::RestoreVersion { id, changelog, opts }, None)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Change[]>")]
@@ -411,34 +271,20 @@ impl TemplateCatalog {
     ) -> Promise {
         let a = try_js!(id_arg(&a, "idA"));
         let b = try_js!(id_arg(&b, "idB"));
-        route!(self, promise, c => c.diff(&a, &b).await, r => r.call("diff", json!({ "query": { "a": a, "b": b } })).await)
+        self.run(Op::Diff { a, b }, None)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let p = None;
-        write!(self, promise_void, p, "delete", json!({ "id": id }), creates: false, void, c, new => c.delete(&id).await)
+        self.run(Op::Delete { id }, None)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Page<WorkflowTemplate>>")]
     pub fn discover(&self, #[wasm_bindgen(unchecked_optional_param_type = "DiscoverOptions")] options: JsValue) -> Promise {
         let raw = try_js!(optional(&options, "options"));
         let o = try_js!(DiscoverOptions::from_value(&raw).map_err(err));
-        if let Api::Replica(rep) = &self.api {
-            // Online: the server's page (the whole catalog); unreachable: the replica's, marked.
-            let (c, rep) = (rep.core(), rep.clone());
-            return promise(&self.closed, async move {
-                if !rep.offline() {
-                    match rep.call("discover", json!({ "query": raw })).await {
-                        Err(Error::Network(_)) => {}
-                        other => return other,
-                    }
-                }
-                replica::offline_page(c.discover(&o).await?)
-            });
-        }
-        route!(self, promise, c => c.discover(&o).await, r => r.call("discover", json!({ "query": raw })).await)
+        self.run(Op::Discover { raw, o }, None)
     }
 
     #[wasm_bindgen(js_name = popularByCategory, unchecked_return_type = "Promise<Record<TemplateCategory, WorkflowTemplate[]>>")]
@@ -448,19 +294,19 @@ impl TemplateCatalog {
             Some(x) if x.fract() == 0.0 && (1.0..=100.0).contains(&x) => Ok(x as usize),
             _ => Err(err(Error::invalid("n must be an integer in 1..=100"))),
         });
-        server_first!(self, promise, "popularByCategory", json!({ "query": { "n": n } }), about: |_m| Err(Error::NotFound { kind: "template", id: String::new() }), reuse: false, adopt: |_v| None, c, _t => c.popular_by_category(n).await)
+        self.run(Op::Popular { n }, None)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<ChainLink[]>")]
     pub fn chain(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        fetch_route!(self, promise, "template", id, c => c.chain(&id).await, r => r.call("chain", json!({ "id": id })).await)
+        self.run(Op::Chain { id }, None)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<Resolution>")]
     pub fn resolve(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        fetch_route!(self, promise, "template", id, c => c.resolve(&id).await, r => r.call("resolve", json!({ "id": id })).await)
+        self.run(Op::Resolve { id }, None)
     }
 
     /// `resolve` of an unsaved draft (live previews in editors); writes nothing. With `id`, the
@@ -473,13 +319,13 @@ impl TemplateCatalog {
     ) -> Promise {
         let (draft, p) = record(&draft);
         let id = if id.is_undefined() || id.is_null() { None } else { Some(try_js!(id_arg(&id, "id"))) };
-        route!(self, promise, c => checked(p, c.preview(draft, id.as_deref()).await), r => checked(p, r.call("preview", json!({ "body": { "draft": draft, "id": id } })).await))
+        self.run(Op::Preview { draft, id }, p)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate[]>")]
     pub fn derived(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        route!(self, promise, c => c.derived(&id).await, r => r.call("derived", json!({ "id": id })).await)
+        self.run(Op::Derived { id }, None)
     }
 
     #[wasm_bindgen(js_name = recordUsage, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -491,28 +337,26 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let raw = try_js!(arg(&run, "run"));
         let run = try_js!(UsageRun::from_value(&raw).map_err(err));
-        let p = None;
-        write!(self, promise, p, "recordUsage", json!({ "id": id, "body": raw }), creates: false, same, c, new => c.record_usage(&id, &run).await)
+        self.run(Op::RecordUsage { id, raw, run }, None)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<WorkflowTemplate>")]
     pub fn rate(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] stars: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
         let stars = try_js!(stars.as_f64().ok_or_else(|| err(Error::invalid("stars must be a number in 0..=5"))));
-        let p = None;
-        write!(self, promise, p, "rate", json!({ "id": id, "body": { "stars": stars } }), creates: false, same, c, new => c.rate(&id, stars).await)
+        self.run(Op::Rate { id, stars }, None)
     }
 
     #[wasm_bindgen(js_name = createSpec, unchecked_return_type = "Promise<TemplateSpec>")]
     pub fn create_spec(&self, #[wasm_bindgen(unchecked_param_type = "SpecDraft")] draft: JsValue) -> Promise {
         let (draft, p) = record(&draft);
-        write!(self, promise, p, "createSpec", json!({ "body": draft.clone() }), creates: true, same, c, new => c.create_spec_as(new, draft).await)
+        self.run(Op::CreateSpec { draft }, p)
     }
 
     #[wasm_bindgen(js_name = getSpec, unchecked_return_type = "Promise<TemplateSpec>")]
     pub fn get_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        fetch_route!(self, promise, "spec", id, c => c.get_spec(&id).await, r => r.call("getSpec", json!({ "id": id })).await)
+        self.run(Op::GetSpec { id }, None)
     }
 
     #[wasm_bindgen(js_name = updateSpec, unchecked_return_type = "Promise<TemplateSpec>")]
@@ -525,19 +369,18 @@ impl TemplateCatalog {
         let id = try_js!(id_arg(&id, "id"));
         let (patch, p) = record(&patch);
         let opts = try_js!(write_options(&options));
-        write!(self, promise, p, "updateSpec", json!({ "id": id, "body": patch.clone(), "ifMatch": opts.if_match }), creates: false, @opts, same, c, new => c.update_spec(&id, patch, opts).await)
+        self.run(Op::UpdateSpec { id, patch, opts }, p)
     }
 
     #[wasm_bindgen(js_name = deleteSpec, unchecked_return_type = "Promise<void>")]
     pub fn delete_spec(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
         let id = try_js!(id_arg(&id, "id"));
-        let p = None;
-        write!(self, promise_void, p, "deleteSpec", json!({ "id": id }), creates: false, void, c, new => c.delete_spec(&id).await)
+        self.run(Op::DeleteSpec { id }, None)
     }
 
     #[wasm_bindgen(js_name = listSpecs, unchecked_return_type = "Promise<TemplateSpec[]>")]
     pub fn list_specs(&self) -> Promise {
-        route!(self, promise, c => c.list_specs().await, r => r.call("listSpecs", json!({})).await)
+        self.run(Op::ListSpecs, None)
     }
 
     #[wasm_bindgen(js_name = instantiateSpec, unchecked_return_type = "Promise<WorkflowTemplate>")]
@@ -548,27 +391,18 @@ impl TemplateCatalog {
     ) -> Promise {
         let id = try_js!(id_arg(&spec_id, "specId"));
         let (overrides, p) = optional_record(&overrides);
-        write!(self, promise, p, "instantiateSpec", json!({ "id": id, "body": overrides.clone() }), creates: true, same, c, new => c.instantiate_spec_as(new, &id, overrides).await)
+        self.run(Op::InstantiateSpec { id, overrides }, p)
     }
 
     #[wasm_bindgen(js_name = exportAll, unchecked_return_type = "Promise<ExportBundle>")]
     pub fn export_all(&self) -> Promise {
-        route!(self, promise, c => c.export_all().await, r => r.call("exportAll", json!({})).await)
+        self.run(Op::ExportAll, None)
     }
 
     #[wasm_bindgen(js_name = importAll, unchecked_return_type = "Promise<ImportReport>")]
     pub fn import_all(&self, #[wasm_bindgen(unchecked_param_type = "ExportBundle")] bundle: JsValue) -> Promise {
         let (bundle, p) = record(&bundle);
-        if let Api::Replica(rep) = &self.api {
-            // Online only: the server imports, and the pull brings the records into the replica.
-            let rep = rep.clone();
-            return promise(&self.closed, async move {
-                let report = checked(p, rep.call("importAll", json!({ "body": bundle })).await)?;
-                let _ = rep.sync().await;
-                Ok(report)
-            });
-        }
-        route!(self, promise, c => checked(p, c.import_all(bundle).await), r => checked(p, r.call("importAll", json!({ "body": bundle })).await))
+        self.run(Op::ImportAll { bundle }, p)
     }
 
     /// Calls `callback({ kind, op, id })` after every change; returns a function that

@@ -7,6 +7,8 @@ mod args;
 mod catalog;
 pub mod convert;
 #[cfg(feature = "catalog")]
+mod dispatch;
+#[cfg(feature = "catalog")]
 mod persist;
 mod records;
 #[cfg(feature = "catalog")]

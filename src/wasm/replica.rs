@@ -15,7 +15,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::convert::err;
 use super::remote::failure;
-use super::store::{AnyStore, Backend, WasmEnv};
+use crate::store::open::{AnyStore, Backend, WasmEnv};
 use crate::catalog::{Catalog, RemoteBatch, WriteOptions};
 use crate::error::{Error, Result};
 use crate::store::indexeddb::IndexedDbStore;
