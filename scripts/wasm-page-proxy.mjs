@@ -110,8 +110,15 @@ function driverForwarder(driverUrl, port) {
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       let body = Buffer.concat(chunks);
+      let asked = null;
       if (req.method === "POST" && req.url === "/session") {
-        const asked = JSON.parse(body.toString("utf8") || "{}");
+        try {
+          asked = JSON.parse(body.toString("utf8") || "{}");
+        } catch {
+          // not JSON: the driver answers it with its own error
+        }
+      }
+      if (asked && typeof asked === "object") {
         const caps = (asked.capabilities ??= {});
         caps.alwaysMatch = {
           ...caps.alwaysMatch,

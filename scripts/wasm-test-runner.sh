@@ -26,11 +26,13 @@
 # WebKit by the W3C `proxy` capability, which the proxy process adds on its way to a
 # WebKitWebDriver this script starts (SAFARIDRIVER_REMOTE), as the runner sends WebKit none.
 #
-# Cold loads of tests/wasm_smoke.rs (fresh runner, fresh browser each; a hang is no test result
-# within 45 s, a pass takes 7-25 s), wasm-bindgen-test-runner alone -> this script:
-#   Chromium  7 of 20 hung -> 0 of 20 (and 0 restarts)
-#   Firefox   (being measured)
-#   WebKit    (being measured)
+# Cold loads of tests/wasm_smoke.rs (fresh runner, fresh browser each, on 2 shared cores; a hang
+# is no test result within 40-45 s, a pass takes 5-30 s), wasm-bindgen-test-runner alone -> this
+# script (no restart was needed in any "after" run):
+#   Chromium  7 of 20 hung -> 0 of 20
+#   Firefox  11 of 20 hung -> 0 of 20 (all 13 page requests through the proxy each time)
+#   WebKit    9 of 20 hung -> 0 of 20 (likewise)
+# `ONLY=browser bash scripts/test.sh` (six test binaries per engine): 0 restarts.
 #
 # Last resort: a run that shows no test output within LOAD_S seconds is stopped and started
 # again (at most 6 attempts). A run in which any test started is never repeated: its result
