@@ -58,14 +58,18 @@ export function withoutQueued(batch, skip) {
   if (batch.templates) out.templates = keep(batch.templates, (r) => r.id);
   if (batch.specs) out.specs = keep(batch.specs, (r) => r.id);
   if (batch.labels) out.labels = batch.labels;
-  if (batch.ratings) out.ratings = batch.ratings;
+  // The user's rating of a template with a queued rate stays the local one (`skip.rated`: the
+  // ids of queued rate entries, given by ReplicaEngine.queuedIds; other queued writes of the
+  // template leave its rating row to the server's copy).
+  const rated = skip.rated ?? new Set();
+  if (batch.ratings) out.ratings = (batch.ratings ?? []).filter((r) => !rated.has(r?.template_id));
   if (batch.builtin_stats) out.builtin_stats = batch.builtin_stats;
   if (batch.deleted) {
     const d = batch.deleted;
     out.deleted = {};
     if (d.templates) out.deleted.templates = d.templates.filter((id) => !skip.has(id));
     if (d.specs) out.deleted.specs = d.specs.filter((id) => !skip.has(id));
-    if (d.ratings) out.deleted.ratings = d.ratings;
+    if (d.ratings) out.deleted.ratings = d.ratings.filter((id) => !rated.has(id));
     if (d.labels) out.deleted.labels = d.labels;
   }
   return out;

@@ -241,7 +241,7 @@ export async function fetchMissing(e, kind, id) {
     // Its bases the replica lacks, however deep (a held base's own base may be missing).
     const chain = [rec];
     const seen = new Set([rec.id]);
-    for (let base = rec.base_template_id; typeof base === "string" && !seen.has(base) && seen.size < 64; ) {
+    for (let base = rec.base_template_id; typeof base === "string" && !seen.has(base) && seen.size < 64 && !e.closed; ) {
       seen.add(base);
       const held = await e.o.local("template", base);
       const b = held ? JSON.parse(held) : await e.fetchRecord("template", base);
@@ -249,10 +249,11 @@ export async function fetchMissing(e, kind, id) {
       if (!held) chain.push(b);
       base = b.base_template_id;
     }
+    if (e.closed) return false;
     const batch = await e.applyKnown({ templates: chain });
     return batch.templates.length > 0;
   } catch (thrown) {
-    if (errorOf(thrown).code === "NETWORK") e.setState("offline");
+    if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
     return false;
   }
 }
@@ -295,9 +296,11 @@ export async function revalidate(e, kind, id) {
       }
       at = next;
     }
+    // A GET answered after close() changes nothing (the catalog and its replica are closed).
+    if (e.closed) return;
     if (changed.templates.length || changed.specs.length || changed.deleted.templates.length || changed.deleted.specs.length) await e.applyKnown(changed);
   } catch (thrown) {
-    if (errorOf(thrown).code === "NETWORK") e.setState("offline");
+    if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
   } finally {
     e.revalidating.delete(key);
   }
@@ -320,20 +323,25 @@ export async function adoptLineage(e, id) {
   e.adopting.add(id);
   try {
     const list = JSON.parse((await e.client.call("versions", JSON.stringify({ id })))[0]);
+    // close() while a request was on the way: no further request, nothing applied.
+    if (e.closed) return;
     const versions = (Array.isArray(list) ? list : []).filter((t) => t && typeof t.id === "string");
     // The user's own lineages and the built-ins are held whole already.
     if (!versions.length || versions.some((t) => t.owner_id === e.o.userId || t.is_builtin === true)) return;
     const labels = await e.fetchRecord("labels", id);
+    if (e.closed) return;
     const held = JSON.parse((await e.o.local("labels", id)) ?? "[]");
     const gone = held.filter((l) => !(labels ?? []).some((x) => x.label === l.label)).map((l) => ({ template_id: l.template_id, label: l.label }));
     await e.applyKnown({ templates: versions, labels: Array.isArray(labels) ? labels : [], deleted: { labels: gone } });
     // Bases of the versions that the replica lacks (another user's chain).
     for (const t of versions) {
+      if (e.closed) return;
       if (typeof t.base_template_id === "string" && !(await e.o.local("template", t.base_template_id))) await fetchMissing(e, "template", t.base_template_id);
     }
+    if (e.closed) return;
     await e.store.set(Object.fromEntries(versions.map((t) => [`lineage:${t.id}`, true])));
   } catch (thrown) {
-    if (errorOf(thrown).code === "NETWORK") e.setState("offline");
+    if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
   } finally {
     e.adopting.delete(id);
   }

@@ -15,19 +15,36 @@ const STALE_UNREADY_MS = 30000;
 // may pass the local value as `ifMatch` (it chained a second label write on the first, or
 // holds what its write returned): the server only knows its own (spurious 412 otherwise).
 // One rule, `labelIfMatch`, reads it for both the local write (localIfMatch) and the push.
+// The alias's value is `{ server, lineage }`: a label name is per lineage, so an alias stands
+// only for its own lineage (owner and trimmed lowercased name of the version written), and a
+// push of the same name on another lineage leaves it (a bare string: a row from before).
 const LABEL_WRITES = new Set(["setLabel", "removeLabel"]);
 const labelAlias = (label, at) => `labelalias:${label} ${at}`;
 
-/** The server's `updated_at` of label `label` that the app's `ifMatch` (an own write's local value) stands for, or `at` itself. */
-async function labelIfMatch(e, label, at) {
-  return (await e.store.get(labelAlias(label, at))) ?? at;
+/** The lineage of version `id` as the replica holds it ("<owner_id> <name key>"), or null. */
+async function lineageOf(e, id) {
+  const text = typeof id === "string" ? await e.o.local("template", id) : null;
+  const t = text ? JSON.parse(text) : null;
+  return typeof t?.owner_id === "string" && typeof t?.name === "string" ? `${t.owner_id} ${t.name.trim().toLowerCase()}` : null;
+}
+
+/** The local label row `label` of the lineage of version `id`, or undefined. */
+async function labelRow(e, id, label) {
+  const text = await e.o.local("labels", id);
+  return (text ? JSON.parse(text) : []).find((l) => l && l.label === label);
+}
+
+/** The server's `updated_at` of label `label` of `lineage` that the app's `ifMatch` (an own write's local value) stands for, or `at` itself. */
+async function labelIfMatch(e, label, at, lineage) {
+  const v = await e.store.get(labelAlias(label, at));
+  if (typeof v === "string") return v;
+  return v && typeof v.server === "string" && lineage !== null && v.lineage === lineage ? v.server : at;
 }
 
 /** After the local write of a label write: the `updated_at` it left (`made`), for the alias its push records. */
 export async function labelMade(e, entry) {
   if (entry.endpoint !== "setLabel") return undefined;
-  const text = await e.o.local("labels", entry.args.id);
-  const row = (text ? JSON.parse(text) : []).find((l) => l && l.label === entry.args.label);
+  const row = await labelRow(e, entry.args.id, entry.args.label);
   return typeof row?.updated_at === "string" ? row.updated_at : undefined;
 }
 
@@ -68,9 +85,8 @@ export async function aliasOwn(e, batch, only = null) {
 export async function localIfMatch(e, kind, id, ifMatch, label) {
   if (kind === "labels") {
     if ((await e.store.list()).some((x) => LABEL_WRITES.has(x.endpoint) && x.args?.label === label)) return null;
-    const server = await labelIfMatch(e, label, ifMatch);
-    const text = await e.o.local("labels", id);
-    const row = (text ? JSON.parse(text) : []).find((l) => l && l.label === label);
+    const row = await labelRow(e, id, label);
+    const server = await labelIfMatch(e, label, ifMatch, await lineageOf(e, id));
     return server !== ifMatch && row?.updated_at === server ? server : null;
   }
   if ((await e.queuedIds()).has(id)) return null;
@@ -113,7 +129,7 @@ export async function push(e, result) {
       args.ifMatch = (typeof entry.known === "string" ? entry.known : await e.store.get(`known:${entry.target ?? entry.args.id}`)) ?? entry.args.ifMatch ?? null;
     } else if (LABEL_WRITES.has(entry.endpoint) && typeof args.ifMatch === "string") {
       // The local value of an own earlier label write (pushed since): the server's one.
-      args.ifMatch = await labelIfMatch(e, args.label, args.ifMatch);
+      args.ifMatch = await labelIfMatch(e, args.label, args.ifMatch, await lineageOf(e, args.id));
     }
     let value;
     try {
@@ -150,9 +166,11 @@ export async function push(e, result) {
     }
     const batch = batchOfAnswer(entry, value);
     if (entry.endpoint === "setLabel" && typeof entry.made === "string" && typeof value?.updated_at === "string") {
-      // Only the latest own write's value stands for the server's: older aliases of the label go.
-      const older = (await e.store.all(labelAlias(entry.args.label, ""))).map(([k]) => [labelAlias(entry.args.label, k), undefined]);
-      await e.store.set({ ...Object.fromEntries(older), [labelAlias(entry.args.label, entry.made)]: value.updated_at });
+      // Only the latest own write's value stands for the server's: older aliases of the label
+      // on this lineage go (another lineage's label of that name keeps its own).
+      const lineage = await lineageOf(e, entry.args.id);
+      const older = (await e.store.all(labelAlias(entry.args.label, ""))).filter(([, v]) => typeof v === "string" || v?.lineage === lineage).map(([k]) => [labelAlias(entry.args.label, k), undefined]);
+      await e.store.set({ ...Object.fromEntries(older), [labelAlias(entry.args.label, entry.made)]: { server: value.updated_at, lineage } });
     }
     // Deleted first, applied second: a crash in between leaves the replica behind the
     // server (the pull catches up), never an entry sent twice with a stale If-Match.

@@ -519,9 +519,12 @@ export class ReplicaEngine {
     return null;
   }
 
-  /** The ids of every queued entry (records a pull must not overwrite). */
+  /** The ids of every queued entry (records a pull must not overwrite); `.rated`: those of queued rates (ratings it must not overwrite). */
   async queuedIds() {
-    return new Set((await this.store.list()).flatMap(idsOf));
+    const entries = await this.store.list();
+    const ids = new Set(entries.flatMap(idsOf));
+    ids.rated = new Set(entries.filter((x) => x.endpoint === "rate").flatMap(idsOf));
+    return ids;
   }
 
   /** An online-only call (discover, importAll): RemoteClient.call, tracking reachability. */

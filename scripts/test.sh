@@ -128,7 +128,9 @@ fi
 # dedicated-worker run. `cargo test -q` must not be used: cargo passes --quiet on to
 # wasm-bindgen-test-runner, which refuses it. The runner picks the browser from the driver
 # variable that is set (CHROMEDRIVER / GECKODRIVER / SAFARIDRIVER) and starts the driver
-# itself; webdriver.json adds the flags that keep Chromium off the (closed) network. WebKit's
+# itself; webdriver.json adds the flags that keep Chromium off the (closed) network, and
+# scripts/wasm-test-runner.sh sends the browser's page requests through
+# scripts/wasm-page-proxy.mjs (the runner's server otherwise leaves some unanswered). WebKit's
 # MiniBrowser needs a display: it runs under xvfb-run. ENGINES="chrome firefox webkit" picks.
 browser_tests() {
   local engine=$1 args=() f

@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{Map, Value};
 use workflow_templates::catalog::{DiscoverOptions, WriteOptions};
 use workflow_templates::model::time::parse_ms;
@@ -86,6 +86,19 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// A list-based header's field lines as one list (RFC 9110 section 5.3: a recipient may combine
+/// them with commas): None when absent, Err when a line is not visible ASCII.
+pub(crate) fn header_list(headers: &HeaderMap, name: HeaderName) -> Option<Result<String, ()>> {
+    let mut parts = Vec::new();
+    for v in headers.get_all(name) {
+        match v.to_str() {
+            Ok(s) => parts.push(s.trim()),
+            Err(_) => return Some(Err(())),
+        }
+    }
+    (!parts.is_empty()).then(|| Ok(parts.join(", ")))
+}
+
 /// One entity tag of an `If-Match` / `If-None-Match` list (RFC 9110 section 8.8.3).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityTag {
@@ -148,9 +161,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let Some(v) = parts.headers.get(header::IF_MATCH) else { return Ok(IfMatch::Any) };
+        let Some(v) = header_list(&parts.headers, header::IF_MATCH) else { return Ok(IfMatch::Any) };
         let bad = |why: &str| ApiError::bad(format!("If-Match must be * or a list of entity tags (RFC 9110 section 13.1.1): {why}"));
-        let s = v.to_str().map_err(|_| bad("not visible ASCII"))?.trim();
+        let v = v.map_err(|_| bad("not visible ASCII"))?;
+        let s = v.trim();
         if s == "*" {
             return Ok(IfMatch::Any);
         }

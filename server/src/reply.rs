@@ -190,15 +190,16 @@ impl IntoResponse for Reply {
 /// is `*` (RFC 9110 sections 13.1.2 and 15.4.5). Runs after the handler, so authentication and
 /// visibility are checked as for any GET.
 pub(crate) async fn not_modified(req: Request, next: Next) -> Response {
-    let inm = (req.method() == axum::http::Method::GET).then(|| req.headers().get(header::IF_NONE_MATCH).cloned()).flatten();
+    // Several field lines are one list (RFC 9110 section 5.3).
+    let inm = (req.method() == axum::http::Method::GET).then(|| crate::extract::header_list(req.headers(), header::IF_NONE_MATCH)).flatten();
     let resp = next.run(req).await;
     let Some(inm) = inm else { return resp };
     if resp.status() != StatusCode::OK {
         return resp;
     }
     let Some(etag) = resp.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string) else { return resp };
-    let list = inm.to_str().unwrap_or("");
-    let matches = list.trim() == "*" || crate::extract::entity_tags(list).is_ok_and(|tags| tags.iter().any(|t| t.opaque == opaque(&etag)));
+    let list = inm.unwrap_or_default();
+    let matches = list.trim() == "*" || crate::extract::entity_tags(&list).is_ok_and(|tags| tags.iter().any(|t| t.opaque == opaque(&etag)));
     if !matches {
         return resp;
     }

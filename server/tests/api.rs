@@ -503,3 +503,38 @@ fn sigterm_shuts_down_cleanly() {
         assert!(status.success(), "{}: exit status {status:?}", db.label);
     }
 }
+
+/// GET /v1/templates/{id}/rating answers the caller's own row only, and tells another user's
+/// private template from a nonexistent id in nothing (status, code, message with the id swapped).
+#[test]
+fn my_rating_reveals_no_other_users_rating_nor_a_private_template() {
+    for db in backends() {
+        let owner = create_user(&db);
+        let other = create_user(&db);
+        let srv = Server::start(&db);
+        let (oc, xc) = (srv.client(Some(&owner.token)), srv.client(Some(&other.token)));
+        let l = db.label;
+        let private = id_of(&oc.post("/v1/templates", &draft("secret rated", false)));
+        let public = id_of(&oc.post("/v1/templates", &draft("open rated", true)));
+        for id in [&private, &public] {
+            assert_eq!(oc.put(&format!("/v1/templates/{id}/rating"), &json!({ "stars": 5 })).status, 200, "{l}");
+        }
+        let absent = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+        let nothing = xc.get(&format!("/v1/templates/{absent}/rating"));
+        let hidden = xc.get(&format!("/v1/templates/{private}/rating"));
+        assert_eq!((hidden.status, hidden.code()), (404, "NOT_FOUND".to_string()), "{l}");
+        assert_eq!(String::from_utf8_lossy(&hidden.raw).replace(&private, absent), String::from_utf8_lossy(&nothing.raw), "{l}: a private template answers as a nonexistent id");
+        // The owner's rating of a public template is not the other user's.
+        let theirs = xc.get(&format!("/v1/templates/{public}/rating"));
+        assert_eq!((theirs.status, theirs.code()), (404, "NOT_FOUND".to_string()), "{l}: {:?}", theirs.json());
+        assert_eq!(xc.put(&format!("/v1/templates/{public}/rating"), &json!({ "stars": 1 })).status, 200, "{l}");
+        let mine = xc.get(&format!("/v1/templates/{public}/rating")).json();
+        assert_eq!((mine["user_id"].as_str(), mine["stars"].as_f64()), (Some(other.id.as_str()), Some(1.0)), "{l}");
+        // The template turned private: the other user's own row is no longer answered either.
+        assert_eq!(oc.patch(&format!("/v1/templates/{public}"), &json!({ "is_public": false })).status, 200, "{l}");
+        let gone = xc.get(&format!("/v1/templates/{public}/rating"));
+        assert_eq!(String::from_utf8_lossy(&gone.raw).replace(&public, absent), String::from_utf8_lossy(&nothing.raw), "{l}");
+        assert_eq!(xc.get("/v1/templates/not-an-id/rating").status, 400, "{l}");
+        assert_eq!(srv.client(None).get(&format!("/v1/templates/{public}/rating")).status, 401, "{l}");
+    }
+}

@@ -162,6 +162,28 @@ fn if_none_match_on_a_get_with_an_etag_answers_304() {
 }
 
 #[test]
+fn entity_tag_lists_split_over_several_header_lines_are_one_list() {
+    for db in backends() {
+        let a = create_user(&db);
+        let srv = Server::start(&db);
+        let c = srv.client(Some(&a.token));
+        let l = db.label;
+        let t = c.post("/v1/templates", &draft("split lists", false));
+        let path = format!("/v1/templates/{}", t.json()["id"].as_str().unwrap());
+        let etag = t.header("etag").unwrap().to_string();
+        // RFC 9110 section 5.3: field lines of a list-based field are one list.
+        let r = c.req("GET", &path, &[("If-None-Match", "\"x\""), ("If-None-Match", &etag)], None);
+        assert_eq!(r.status, 304, "{l}: If-None-Match over two lines");
+        let r = c.req("PATCH", &path, &[("If-Match", "\"x\""), ("If-Match", &etag)], Some(br#"{"description":"split"}"#));
+        assert_eq!(r.status, 200, "{l}: If-Match over two lines: {}", String::from_utf8_lossy(&r.raw));
+        let r = c.req("PATCH", &path, &[("If-Match", "\"x\""), ("If-Match", &etag)], Some(br#"{"description":"again"}"#));
+        assert_eq!(r.status, 412, "{l}: the old ETag in a later line no longer matches");
+        let r = c.req("PATCH", &path, &[("If-Match", "\"x\""), ("If-Match", "*")], Some(br#"{"description":"again"}"#));
+        assert_eq!(r.status, 400, "{l}: * inside a list is not an entity tag list");
+    }
+}
+
+#[test]
 fn created_records_say_where_they_are() {
     for db in backends() {
         let a = create_user(&db);

@@ -30,6 +30,18 @@ fn expect(r: &Resp, status: u16, what: &str) -> Value {
     r.json()
 }
 
+/// Runs `test` once per backend (SQLite; PostgreSQL too when WT_TEST_POSTGRES_URL is set) on a
+/// fresh database with `n` users and a server started over it: `test(label, db, users, clients)`,
+/// `clients[i]` signed in as `users[i]`.
+fn on_each_backend(n: usize, test: impl Fn(&str, &TestDb, &[User], &[Client])) {
+    for db in backends() {
+        let users: Vec<User> = (0..n).map(|_| create_user(&db)).collect();
+        let srv = Server::start(&db);
+        let clients: Vec<Client> = users.iter().map(|u| srv.client(Some(&u.token))).collect();
+        test(db.label, &db, &users, &clients);
+    }
+}
+
 /// Forgets every Idempotency-Key, as the TTL does (`created_at` 25 hours back; the default TTL
 /// is 24 hours and is checked on every read).
 fn age_keys(db: &TestDb) {
@@ -40,11 +52,8 @@ fn age_keys(db: &TestDb) {
 
 #[test]
 fn creates_under_a_chosen_id_and_replays_answer_200_with_the_record() {
-    for db in backends() {
-        let l = db.label;
-        let a = create_user(&db);
-        let srv = Server::start(&db);
-        let c = srv.client(Some(&a.token));
+    on_each_backend(1, |l, db, users, clients| {
+        let (a, c) = (&users[0], &clients[0]);
         let id = fresh(1);
         let path = format!("/v1/templates?id={}", id.to_lowercase());
         let key = [("Idempotency-Key", "first-key")];
@@ -65,7 +74,7 @@ fn creates_under_a_chosen_id_and_replays_answer_200_with_the_record() {
         let plain = c.post(&path, &draft("Chosen", false));
         assert_eq!(expect(&plain, 200, l), edited, "{l}");
         assert_eq!((plain.header("location"), plain.header("etag")), (None, Some(format!("\"{}\"", edited["updated_at"].as_str().unwrap()).as_str())), "{l}");
-        age_keys(&db);
+        age_keys(db);
         let late = c.req("POST", &path, &key, Some(body.as_bytes()));
         assert_eq!((late.status, late.header("idempotent-replayed")), (200, None), "{l}");
         assert_eq!(late.json(), edited, "{l}");
@@ -74,16 +83,13 @@ fn creates_under_a_chosen_id_and_replays_answer_200_with_the_record() {
         assert_eq!(expect(&c.post(&path, &json!({ "name": 5 })), 200, l), edited, "{l}");
         let mine = expect(&c.get(&format!("/v1/templates?includeBuiltin=false&owner={}", a.id)), 200, l);
         assert_eq!(mine["total"], 1, "{l}: one record: {mine}");
-    }
+    });
 }
 
 #[test]
 fn another_users_id_is_one_409_that_reveals_nothing() {
-    for db in backends() {
-        let l = db.label;
-        let (a, b) = (create_user(&db), create_user(&db));
-        let srv = Server::start(&db);
-        let (ca, cb) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)));
+    on_each_backend(2, |l, _, users, clients| {
+        let ((a, b), (ca, cb)) = ((&users[0], &users[1]), (&clients[0], &clients[1]));
         let (private, public, spec) = (fresh(10), fresh(11), fresh(12));
         expect(&ca.post(&format!("/v1/templates?id={private}"), &json!({ "name": "Secret plan", "workflow_type": "plain", "description": "hidden words" })), 201, l);
         expect(&ca.post(&format!("/v1/templates?id={public}"), &json!({ "name": "Shared plan", "workflow_type": "plain", "is_public": true })), 201, l);
@@ -116,16 +122,13 @@ fn another_users_id_is_one_409_that_reveals_nothing() {
         assert_eq!(list["total"], 1, "{l}");
         assert_eq!(expect(&cb.get("/v1/specs"), 200, l).as_array().unwrap().len(), 1, "{l}");
         assert_eq!(expect(&cb.get(&format!("/v1/specs/{sid}")), 200, l)["usage_count"], 0, "{l}");
-    }
+    });
 }
 
 #[test]
 fn malformed_reserved_and_future_ids_are_400() {
-    for db in backends() {
-        let l = db.label;
-        let a = create_user(&db);
-        let srv = Server::start(&db);
-        let c = srv.client(Some(&a.token));
+    on_each_backend(1, |l, _, _, clients| {
+        let c = &clients[0];
         let t = expect(&c.post("/v1/templates", &draft("Source", false)), 201, l);
         let s = expect(&c.post("/v1/specs", &json!({ "name": "S", "workflow_type": "plain" })), 201, l);
         let (tid, sid) = (t["id"].as_str().unwrap(), s["id"].as_str().unwrap());
@@ -144,16 +147,13 @@ fn malformed_reserved_and_future_ids_are_400() {
         }
         assert_eq!(expect(&c.get(&format!("/v1/templates/{tid}/versions")), 200, l).as_array().unwrap().len(), 1, "{l}: nothing written");
         assert_eq!(expect(&c.get("/v1/specs"), 200, l).as_array().unwrap().len(), 1, "{l}");
-    }
+    });
 }
 
 #[test]
 fn versions_restores_specs_and_instances_under_chosen_ids() {
-    for db in backends() {
-        let l = db.label;
-        let a = create_user(&db);
-        let srv = Server::start(&db);
-        let c = srv.client(Some(&a.token));
+    on_each_backend(1, |l, _, _, clients| {
+        let c = &clients[0];
         let v1 = expect(&c.post("/v1/templates", &json!({ "name": "Lineage", "workflow_type": "plain", "description": "one" })), 201, l);
         let v1id = v1["id"].as_str().unwrap();
         let v1tag = format!("\"{}\"", v1["updated_at"].as_str().unwrap());
@@ -193,16 +193,13 @@ fn versions_restores_specs_and_instances_under_chosen_ids() {
         assert_eq!((r.status, r.code().as_str()), (409, "CONFLICT"), "{l}");
         let r = c.post(&format!("/v1/templates?id={sp}"), &draft("X", false));
         assert_eq!((r.status, r.code().as_str()), (409, "CONFLICT"), "{l}");
-    }
+    });
 }
 
 #[test]
 fn concurrent_creates_under_one_id_make_one_record() {
-    for db in backends() {
-        let l = db.label;
-        let (a, b) = (create_user(&db), create_user(&db));
-        let srv = Server::start(&db);
-        let (ca, cb) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)));
+    on_each_backend(2, |l, _, _, clients| {
+        let (ca, cb) = (&clients[0], &clients[1]);
         let id = fresh(40);
         let path = format!("/v1/templates?id={id}");
         let answers: Vec<(u16, String, Value)> = std::thread::scope(|s| {
@@ -229,7 +226,7 @@ fn concurrent_creates_under_one_id_make_one_record() {
                 other => panic!("{l}: {other:?} {body}"),
             }
         }
-    }
+    });
 }
 
 // ---- ids are never used again; one answer for "made private" and "deleted" ----
@@ -240,11 +237,8 @@ fn concurrent_creates_under_one_id_make_one_record() {
 /// the replica's `known:` meta) binds to the newcomer's content.
 #[test]
 fn a_deleted_public_templates_id_cannot_be_taken_by_another_user() {
-    for db in backends() {
-        let l = db.label;
-        let (owner, attacker, victim) = (create_user(&db), create_user(&db), create_user(&db));
-        let srv = Server::start(&db);
-        let (co, ca, cv) = (srv.client(Some(&owner.token)), srv.client(Some(&attacker.token)), srv.client(Some(&victim.token)));
+    on_each_backend(3, |l, _, _, clients| {
+        let (co, ca, cv) = (&clients[0], &clients[1], &clients[2]);
         let x = expect(&co.post("/v1/templates", &json!({ "name": "Shared base", "workflow_type": "plain", "is_public": true, "default_params": { "system_prompt": "Be helpful." } })), 201, l);
         let xid = x["id"].as_str().unwrap().to_string();
         expect(&co.delete(&format!("/v1/templates/{xid}")), 204, l);
@@ -265,7 +259,7 @@ fn a_deleted_public_templates_id_cannot_be_taken_by_another_user() {
         assert_eq!((imp.status, imp.code().as_str()), (422, "VALIDATION_FAILED"), "{l}: {}", String::from_utf8_lossy(&imp.raw));
         assert_eq!(cv.get(&format!("/v1/templates/{xid}")).status, 404, "{l}");
         // (Its owner may restore it from a backup: api.rs imports deleted records back.)
-    }
+    });
 }
 
 /// A replay by id is documented as "still answers what the first request made, never a second
@@ -273,11 +267,8 @@ fn a_deleted_public_templates_id_cannot_be_taken_by_another_user() {
 /// (its Idempotency-Key expired, or sent without one) makes it again: the delete is undone.
 #[test]
 fn a_replay_after_the_record_was_deleted_does_not_resurrect_it() {
-    for db in backends() {
-        let l = db.label;
-        let a = create_user(&db);
-        let srv = Server::start(&db);
-        let c = srv.client(Some(&a.token));
+    on_each_backend(1, |l, _, _, clients| {
+        let c = &clients[0];
         let id = fresh(1);
         let path = format!("/v1/templates?id={id}");
         expect(&c.post(&path, &draft("Made offline", false)), 201, l);
@@ -296,7 +287,7 @@ fn a_replay_after_the_record_was_deleted_does_not_resurrect_it() {
             let r = c.post(&p, &json!({ "name": "S", "workflow_type": "plain" }));
             assert_eq!((r.status, r.json()["error"]["details"]["actual"].as_str()), (409, Some("deleted")), "{l}: {p}");
         }
-    }
+    });
 }
 
 /// The feed tells other users "delete" both when a public template is deleted and when it is
@@ -305,11 +296,8 @@ fn a_replay_after_the_record_was_deleted_does_not_resurrect_it() {
 /// record made under it) when it was deleted.
 #[test]
 fn made_private_and_deleted_look_the_same_to_a_former_reader() {
-    for db in backends() {
-        let l = db.label;
-        let (owner, reader) = (create_user(&db), create_user(&db));
-        let srv = Server::start(&db);
-        let (co, cr) = (srv.client(Some(&owner.token)), srv.client(Some(&reader.token)));
+    on_each_backend(2, |l, _, _, clients| {
+        let (co, cr) = (&clients[0], &clients[1]);
         let hidden = expect(&co.post("/v1/templates", &draft("Hidden later", true)), 201, l);
         let gone = expect(&co.post("/v1/templates", &draft("Deleted later", true)), 201, l);
         let (hid, gid) = (hidden["id"].as_str().unwrap(), gone["id"].as_str().unwrap());
@@ -321,7 +309,7 @@ fn made_private_and_deleted_look_the_same_to_a_former_reader() {
         let a = cr.post(&format!("/v1/templates?id={hid}"), &draft("Probe", false)).status;
         let b = cr.post(&format!("/v1/templates?id={gid}"), &draft("Probe 2", false)).status;
         assert_eq!(a, b, "{l}: made private answers {a}, deleted answers {b}");
-    }
+    });
 }
 
 // ---- a replay is what the operation made; preconditions; keys ------------------------------
@@ -331,11 +319,8 @@ fn made_private_and_deleted_look_the_same_to_a_former_reader() {
 /// A, a version 2 no replay of a create or an instantiate: the uniform 409, nothing written.
 #[test]
 fn a_replay_answers_only_what_the_operation_made() {
-    for db in backends() {
-        let l = db.label;
-        let u = create_user(&db);
-        let srv = Server::start(&db);
-        let c = srv.client(Some(&u.token));
+    on_each_backend(1, |l, _, _, clients| {
+        let c = &clients[0];
         let a1 = expect(&c.post("/v1/templates", &draft("Lineage A", false)), 201, l);
         let (b1_id, b2_id) = (fresh(3), fresh(4));
         let b1 = expect(&c.post(&format!("/v1/templates?id={b1_id}"), &draft("Lineage B", false)), 201, l);
@@ -358,7 +343,7 @@ fn a_replay_answers_only_what_the_operation_made() {
         // The right operation still replays; lineage A is untouched.
         assert_eq!(expect(&c.post(&format!("/v1/templates?id={b1_id}"), &draft("Lineage B", false)), 200, l)["id"], b1["id"], "{l}");
         assert_eq!(expect(&c.get(&format!("/v1/templates/{a}/versions")), 200, l).as_array().map(Vec::len), Some(1), "{l}");
-    }
+    });
 }
 
 /// A replay of `POST /versions` or `/restore` is answered before the request's If-Match: sent
@@ -366,11 +351,8 @@ fn a_replay_answers_only_what_the_operation_made() {
 /// the request itself superseded), it is 200 with the record, not 412.
 #[test]
 fn a_version_or_restore_replay_is_answered_before_its_if_match_list() {
-    for db in backends() {
-        let l = db.label;
-        let u = create_user(&db);
-        let srv = Server::start(&db);
-        let c = srv.client(Some(&u.token));
+    on_each_backend(1, |l, _, _, clients| {
+        let c = &clients[0];
         let v1 = expect(&c.post("/v1/templates", &draft("Listed", false)), 201, l);
         let a = v1["id"].as_str().unwrap();
         let list = format!("\"{}\", \"2001-01-01T00:00:00.000Z\"", v1["updated_at"].as_str().unwrap());
@@ -385,18 +367,15 @@ fn a_version_or_restore_replay_is_answered_before_its_if_match_list() {
         let v3 = expect(&c.req("POST", &path, &[("If-Match", &list)], Some(b"{}")), 201, l);
         let again = c.req("POST", &path, &[("If-Match", &list)], Some(b"{}"));
         assert_eq!(expect(&again, 200, l)["id"], v3["id"], "{l}");
-    }
+    });
 }
 
 /// An Idempotency-Key is bound to the record the request names: `?id=` in lower case and then
 /// in upper case is one id, so the same key replays the stored answer (not 422).
 #[test]
 fn one_idempotency_key_for_an_id_in_either_case() {
-    for db in backends() {
-        let l = db.label;
-        let u = create_user(&db);
-        let srv = Server::start(&db);
-        let c = srv.client(Some(&u.token));
+    on_each_backend(1, |l, _, _, clients| {
+        let c = &clients[0];
         let id = fresh(7);
         let key = [("Idempotency-Key", "case-key")];
         let body = draft("Cased", false).to_string();
@@ -405,5 +384,5 @@ fn one_idempotency_key_for_an_id_in_either_case() {
         let upper = c.req("POST", &format!("/v1/templates?id={id}"), &key, Some(body.as_bytes()));
         assert_eq!((upper.status, upper.header("idempotent-replayed")), (201, Some("true")), "{l}: {}", String::from_utf8_lossy(&upper.raw));
         assert_eq!(upper.json(), made, "{l}");
-    }
+    });
 }

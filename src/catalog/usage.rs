@@ -301,7 +301,6 @@ impl<S: Store, E: Env> Catalog<S, E> {
         Ok(t)
     }
 
-    /// One rating per user and template (0..=5); a second rating replaces the first.
     /// The acting user's own rating of template `id` (visible to them): NOT_FOUND (kind
     /// "rating") when they have not rated it. Other users' ratings are never read here. (An
     /// offline replica re-reads one rating a feed change names: README "Offline replica".)
@@ -313,6 +312,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
     }
 
+    /// One rating per user and template (0..=5); a second rating replaces the first.
     pub async fn rate(&self, id: &str, stars: f64) -> Result<crate::model::WorkflowTemplate> {
         if !stars.is_finite() || !(0.0..=5.0).contains(&stars) {
             return Err(violations(vec![Violation::new("stars", validate::OUT_OF_RANGE, "stars must be a number in 0..=5")]));

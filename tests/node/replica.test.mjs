@@ -97,6 +97,10 @@ test("a pull never overwrites a record with queued writes", () => {
     deleted: { templates: ["C"], specs: [] },
     ratings: [{ template_id: "A" }],
   });
+  // A queued rate of A (`rated`): A's rating row, or its deletion, stays the local one.
+  const rated = Object.assign(new Set(["A", "B"]), { rated: new Set(["B"]) });
+  const out = withoutQueued({ ratings: [{ template_id: "A" }, { template_id: "B" }], deleted: { ratings: ["A", "B"] } }, rated);
+  assert.deepEqual([out.ratings, out.deleted.ratings], [[{ template_id: "A" }], ["A"]]);
   assert.deepEqual(idsOf({ args: { id: "A" }, id: "N", target: "A" }), ["A", "N"]);
   assert.deepEqual(idsOf({ args: {}, id: null, target: null }), []);
 });

@@ -188,3 +188,38 @@ test("a push of n queued writes reads O(n) outbox rows, not O(n^2)", async () =>
   assert.ok(rows.rows < 6 * n, `outbox rows read for ${n} entries: ${rows.rows}`);
   await p.close();
 });
+
+test("a rating the pull re-reads does not overwrite the user's rating queued while that re-read was on the way", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  net.blockStream = true;
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Raced rating ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t;
+  });
+  // Another device of the same user rates it 3 (outside the page).
+  const res = await fetch(`${serverUrl}/v1/templates/${t.id}/rating`, { method: "PUT", headers: { Authorization: `Bearer ${users[0].token}`, "Content-Type": "application/json" }, body: JSON.stringify({ stars: 3 }) });
+  assert.equal(res.status, 200);
+  const path = `/v1/templates/${t.id}/rating`;
+  const asked = () => net.seen.filter(([m, x]) => m === "GET" && x === path).length;
+  // The pull's requests go one gate at a time until its re-read of the rating waits at one.
+  net.stallNow();
+  await run(p, (cat) => { window.synced = cat.sync().then(() => "synced", (e) => e.code); });
+  for (let i = 0; i < 400 && asked() < 1; i++) {
+    net.unstall();
+    net.stallNow();
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.equal(asked(), 1, JSON.stringify(net.seen));
+  // Meanwhile the user rates it 5 here; its push fails (the server is in trouble): it stays queued.
+  net.answer = (r) => (r.method() === "PUT" ? { status: 503, body: JSON.stringify({ error: { code: "STORAGE_UNAVAILABLE", message: "down" } }) } : null);
+  await run(p, (cat, direct, id) => cat.rate(id, 5), t.id);
+  net.unstall();
+  const out = await run(p, async (cat, direct, id) => {
+    await window.synced;
+    return { pending: (await cat.pending()).length, stars: (await cat.exportAll()).ratings.find((r) => r.template_id === id)?.stars };
+  }, t.id);
+  assert.deepEqual(out, { pending: 1, stars: 5 }, "the queued rating stays the replica's");
+  await p.close();
+});

@@ -184,6 +184,34 @@ test("label ifMatch after a sync: the own write's value from before it and the v
   await p.close();
 });
 
+test("label ifMatch: an own write's value stays valid when the same label name is pushed on another lineage after it", async () => {
+  const { p, net } = await page();
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const a = await cat.create({ name: `Label lineage A ${Date.now()}`, workflow_type: "plain" });
+    const a2 = await cat.newVersion(a.id, { description: "a2" }, "a2");
+    const b = await cat.create({ name: `Label lineage B ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return { a: a.id, a2: a2.id, b: b.id };
+  });
+  assert.equal(typeof t.b, "string", JSON.stringify(t));
+  net.online = false;
+  const made = await run(p, async (cat, direct, a) => (await cat.setLabel(a.a, "prod")).updated_at, t);
+  net.online = true;
+  const out = await run(p, async (cat, direct, a) => {
+    const attempt = (f) => f().then((l) => l?.template_id ?? "done", (e) => e.code);
+    await cat.sync();
+    // Another lineage's label of the same name, written and pushed after A's.
+    await cat.setLabel(a.b, "prod");
+    await cat.sync();
+    const moved = await attempt(() => cat.setLabel(a.a2, "prod", { ifMatch: a.made }));
+    const s = await cat.sync();
+    return { moved, conflicts: s.conflicts.length, rejected: s.rejected.length, onServer: (await direct.labels(a.a)).map((l) => [l.label, l.template_id]) };
+  }, { ...t, made });
+  assert.deepEqual(out, { moved: t.a2, conflicts: 0, rejected: 0, onServer: [["prod", t.a2]] });
+  await p.close();
+});
+
 function page() {
   return replicaPage(browser, serverUrl, base);
 }

@@ -121,3 +121,26 @@ test("another user's lineage read once from the server is kept: versions, labels
   assert.deepEqual(offline, [[v2.id, v1.id], [["prod", v1.id]], v2.id, v1.id], JSON.stringify(offline));
   await p.close();
 });
+
+test("a catalog closed while it keeps another user's lineage sends no request after close()", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  net.blockStream = true;
+  await openReplica(p, serverUrl, users, 0, 1);
+  const v1 = await api(users[1], "POST", "/v1/templates", { name: `Closed ${Date.now()}`, workflow_type: "plain", is_public: true });
+  const asked = () => net.seen.filter(([m, x]) => m === "GET" && x.startsWith(`/v1/templates/${v1.id}`)).length;
+  net.stallNow();
+  await run(p, (cat, direct, id) => { window.read = cat.versions(id).then((l) => l.length, (e) => e.code); }, v1.id);
+  for (let i = 0; i < 100 && asked() < 1; i++) await sleep(50);
+  // The read's request goes through; the lineage's adoption behind it is held at its first request.
+  net.unstall();
+  net.stallNow();
+  for (let i = 0; i < 100 && asked() < 2; i++) await sleep(50);
+  assert.equal(asked(), 2, JSON.stringify(net.seen));
+  assert.equal(await run(p, () => window.read), 1);
+  await run(p, (cat) => { cat.close(); });
+  const n = net.seen.length;
+  net.unstall();
+  await sleep(1500);
+  assert.deepEqual(net.seen.slice(n).filter(([, x]) => !x.startsWith("/v1/changes")), [], "no request after close()");
+  await p.close();
+});
