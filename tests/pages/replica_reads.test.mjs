@@ -8,28 +8,14 @@
 //   node --test tests/pages/replica_reads.test.mjs   (after scripts/build.sh and
 //   cargo build -p workflow-templates-server; WT_SERVER_BIN overrides the binary)
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
-import { servePages, startServer, launchChromium } from "./harness.mjs";
+import { pageSuite } from "./harness.mjs";
 import { replicaPage, openReplica, run } from "./replica_page.mjs";
 
-let pages, base, chrome, browser, server, serverUrl, users;
-
-before(async () => {
-  pages = await servePages();
-  base = pages.url;
-  server = await startServer(base, 2, "wt-replica-reads-srv-");
-  ({ url: serverUrl, users } = server);
-  chrome = await launchChromium("wt-replica-reads-profile-");
-  browser = chrome.browser;
-});
-
-after(async () => {
-  await chrome?.close();
-  await server?.close();
-  pages?.close();
-});
+let base, browser, serverUrl, users;
+pageSuite("wt-replica-reads", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
 
 /** A request of user `u` to the server from outside the page: the parsed answer. */
 async function api(u, method, path, body, ifMatch) {
