@@ -23,6 +23,16 @@ export function errorOf(e) {
   return { code: "STORAGE_UNAVAILABLE", message: `the sync engine failed: ${String((e && e.message) || e)}`, details: null };
 }
 
+/**
+ * Whether rejection `err` (errorOf) says the record is gone for this user: the reference
+ * server's own NOT_FOUND / FORBIDDEN, from its error body (js/remote.js sets `envelope`;
+ * server/openapi.yaml Error). A bare 403 / 404 from something in between (a proxy, a WAF) is
+ * not: the held copy stays and is read again later.
+ */
+export function goneOnServer(err) {
+  return (err?.code === "NOT_FOUND" || err?.code === "FORBIDDEN") && err.envelope === true;
+}
+
 // Endpoints whose If-Match is the server `updated_at` this client last knew for the target
 // (not what the app passed: that is the replica's own copy, which a local edit has moved on).
 export const KNOWN_IF_MATCH = new Set(["update", "newVersion", "restoreVersion", "delete", "updateSpec", "deleteSpec"]);

@@ -5,10 +5,25 @@
 // hooks, applyServer, applyKnown, fetchRecord, kindOf, queuedIds). A record with queued entries
 // is never overwritten: its server copy stays the base a conflict is found against.
 
-import { errorOf, knownOf, statsOf } from "./outbox.js";
+import { errorOf, goneOnServer, knownOf, statsOf } from "./outbox.js";
 
 // Concurrent re-reads during a pull.
 const PULL_PARALLEL = 6;
+
+// At most this many lineages of other users are kept after reads (adoptLineage), the least
+// recently read dropped first (docs/replica.md "Lineages of other users"; README "Offline
+// replica"): without a bound, every lineage a user ever browses stays, and each full pull
+// re-reads it.
+export const MAX_ADOPTED_LINEAGES = 200;
+let maxAdopted = MAX_ADOPTED_LINEAGES;
+
+/**
+ * TEST HOOK ONLY (tests/pages/replica_reads.test.mjs), not an API: sets the bound above for
+ * every replica in this page (a small one, to see lineages dropped); no argument restores it.
+ */
+export function setLineageLimitForTests(n) {
+  maxAdopted = Number.isInteger(n) && n >= 0 ? n : MAX_ADOPTED_LINEAGES;
+}
 
 /** Brings the replica up to the server: a full pull without the `complete` marker, else the feed from the kept cursor. Resolves with how many changes were applied. */
 export async function pull(e) {
@@ -72,6 +87,7 @@ export async function fullPull(e) {
 async function gone(e, held, batch) {
   const listed = new Set([...batch.templates, ...batch.specs].map((r) => r?.id));
   const deleted = { templates: [], specs: [] };
+  const others = [];
   for (const id of held) {
     if (listed.has(id)) continue;
     const kind = await e.kindOf(id);
@@ -85,20 +101,27 @@ async function gone(e, held, batch) {
       deleted.templates.push(id);
       continue;
     }
-    let rec;
-    try {
-      rec = await e.fetchRecord("template", id);
-    } catch (thrown) {
-      // A re-read failing for this record alone (a coded 5xx): reported, the copy kept.
-      const err = errorOf(thrown);
-      if (["NETWORK", "UNAUTHORIZED", "STORAGE_UNAVAILABLE"].includes(err.code)) throw thrown;
-      e.reportPull(id, err);
-      continue;
-    }
-    if (rec) batch.templates.push(rec);
-    else deleted.templates.push(id);
+    others.push(id);
   }
+  // Another user's held templates (bounded: MAX_ADOPTED_LINEAGES), re-read PULL_PARALLEL at a time.
+  for (let i = 0; i < others.length; i += PULL_PARALLEL) await Promise.all(others.slice(i, i + PULL_PARALLEL).map((id) => reReadOther(e, id, batch, deleted)));
   return deleted;
+}
+
+/** Another user's held template `id` in a full pull: its copy into `batch`, or `deleted` when the server says it is gone. */
+async function reReadOther(e, id, batch, deleted) {
+  let rec;
+  try {
+    rec = await e.fetchRecord("template", id);
+  } catch (thrown) {
+    // A re-read failing for this record alone (a coded 5xx, a proxy's bare 403): reported, the copy kept.
+    const err = errorOf(thrown);
+    if (["NETWORK", "UNAUTHORIZED", "STORAGE_UNAVAILABLE"].includes(err.code)) throw thrown;
+    e.reportPull(id, err);
+    return;
+  }
+  if (rec) batch.templates.push(rec);
+  else deleted.templates.push(id);
 }
 
 /**
@@ -171,6 +194,9 @@ async function applyChanges(e, changes) {
     const err = errorOf(thrown);
     if (["NETWORK", "UNAUTHORIZED", "STORAGE_UNAVAILABLE"].includes(err.code)) throw thrown;
     e.reportPull(c.id, err);
+    // A bare 403/404 of something in between (not goneOnServer): the copy stays, and the
+    // change is kept (`stale:`) to be re-read at the next pull.
+    if ((err.code === "NOT_FOUND" || err.code === "FORBIDDEN") && !goneOnServer(err)) return e.store.set({ [`stale:${c.kind} ${c.id} ${c.label ?? ""}`]: c });
   }));
   const reRead = async (c) => {
     if (c.kind === "template") {
@@ -290,7 +316,7 @@ export async function revalidate(e, kind, id) {
           if (reply[0] !== null) changed[list].push(JSON.parse(reply[0]));
         } catch (thrown) {
           const err = errorOf(thrown);
-          if (err.code === "NOT_FOUND" || err.code === "FORBIDDEN") changed.deleted[list].push(at);
+          if (goneOnServer(err)) changed.deleted[list].push(at);
           else throw thrown;
         }
       }
@@ -339,12 +365,57 @@ export async function adoptLineage(e, id) {
       if (typeof t.base_template_id === "string" && !(await e.o.local("template", t.base_template_id))) await fetchMissing(e, "template", t.base_template_id);
     }
     if (e.closed) return;
-    await e.store.set(Object.fromEntries(versions.map((t) => [`lineage:${t.id}`, true])));
+    // The lineage's row (`adopted:<owner> <name key>`: when it was last read, and the ids it
+    // brought, its chains included) and a `lineage:<id>` row per version naming it.
+    const key = `${versions[0].owner_id} ${String(versions[0].name ?? "").trim().toLowerCase()}`;
+    const ids = new Set(versions.map((t) => t.id));
+    for (const t of versions) {
+      for (let at = t.base_template_id; typeof at === "string" && !ids.has(at) && ids.size < 4096; ) {
+        const text = await e.o.local("template", at);
+        const b = text ? JSON.parse(text) : null;
+        if (!b || b.owner_id === e.o.userId || b.is_builtin === true) break;
+        ids.add(at);
+        at = b.base_template_id;
+      }
+    }
+    await e.store.set({ ...Object.fromEntries(versions.map((t) => [`lineage:${t.id}`, key])), [`adopted:${key}`]: { at: Date.now(), ids: [...ids] } });
+    await boundLineages(e);
   } catch (thrown) {
     if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
   } finally {
     e.adopting.delete(id);
   }
+}
+
+/**
+ * Keeps at most `maxAdopted` adopted lineages: the least recently read go (their versions and
+ * the chains they brought, with their labels; subscribers hear a delete), except what is still
+ * needed: a record with queued writes, and any link in the chain of a template kept otherwise
+ * (the user's own, another kept lineage's, any other held one). A needed version stays as a
+ * plain held copy; its lineage is no longer held (its next lineage read asks the server).
+ */
+async function boundLineages(e) {
+  const rows = await e.store.all("adopted:");
+  if (rows.length <= maxAdopted || e.closed) return;
+  rows.sort((a, b) => (a[1]?.at ?? 0) - (b[1]?.at ?? 0));
+  const drop = rows.slice(0, rows.length - maxAdopted);
+  const candidates = new Set(drop.flatMap(([, r]) => (Array.isArray(r?.ids) ? r.ids : [])));
+  const queued = await e.queuedIds();
+  const roots = [...(await e.store.all("known:")).map(([id]) => id), ...queued].filter((id) => !candidates.has(id) || queued.has(id));
+  const needed = new Set();
+  for (const root of roots) {
+    for (let at = root; typeof at === "string" && !needed.has(at); ) {
+      needed.add(at);
+      const text = await e.o.local("template", at);
+      at = text ? JSON.parse(text).base_template_id : null;
+    }
+  }
+  if (e.closed) return;
+  const gone = [...candidates].filter((id) => !needed.has(id));
+  // applyServer leaves queued records out and forgets the meta rows of what goes.
+  if (gone.length) await e.applyServer({ templates: [], deleted: { templates: gone } });
+  const lineageRows = [...candidates].map((id) => [`lineage:${id}`, undefined]);
+  await e.store.set({ ...Object.fromEntries(lineageRows), ...Object.fromEntries(drop.map(([key]) => [`adopted:${key}`, undefined])) });
 }
 
 /** The engine's read methods (js/replica.js mixes them into ReplicaEngine; `this` is the engine). */
@@ -363,7 +434,14 @@ export const READS = {
   },
   /** Whether one of the versions `idsJson` (a lineage as the replica holds it) is marked held in full. */
   async holdsLineage(idsJson) {
-    for (const id of JSON.parse(idsJson)) if (await this.store.get(`lineage:${id}`)) return true;
+    for (const id of JSON.parse(idsJson)) {
+      const key = await this.store.get(`lineage:${id}`);
+      if (!key) continue;
+      // A read of the lineage: it becomes the most recently read (boundLineages drops the least).
+      const row = typeof key === "string" ? await this.store.get(`adopted:${key}`) : null;
+      if (row && Date.now() - (row.at ?? 0) > 1000) await this.store.set({ [`adopted:${key}`]: { ...row, at: Date.now() } });
+      return true;
+    }
     return false;
   },
   /** A lineage read answered from the replica: a pull from the kept cursor revalidates it (one per 2 s at most). */

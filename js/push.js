@@ -84,9 +84,16 @@ export async function aliasOwn(e, batch, only = null) {
  */
 export async function localIfMatch(e, kind, id, ifMatch, label) {
   if (kind === "labels") {
-    if ((await e.store.list()).some((x) => LABEL_WRITES.has(x.endpoint) && x.args?.label === label)) return null;
+    // A queued write of this label on this lineage (the same name on another lineage is
+    // another label: it leaves this one's value as it is).
+    const lineage = await lineageOf(e, id);
+    for (const x of await e.store.list()) {
+      if (!LABEL_WRITES.has(x.endpoint) || x.args?.label !== label) continue;
+      const other = lineage === null ? null : await lineageOf(e, x.args.id);
+      if (other === null || other === lineage) return null;
+    }
     const row = await labelRow(e, id, label);
-    const server = await labelIfMatch(e, label, ifMatch, await lineageOf(e, id));
+    const server = await labelIfMatch(e, label, ifMatch, lineage);
     return server !== ifMatch && row?.updated_at === server ? server : null;
   }
   if ((await e.queuedIds()).has(id)) return null;
@@ -193,7 +200,9 @@ async function send(e, entry, args) {
   try {
     return JSON.parse((await e.client.call(entry.endpoint, JSON.stringify(args)))[0]);
   } catch (thrown) {
-    if ((entry.endpoint === "delete" || entry.endpoint === "deleteSpec") && errorOf(thrown).code === "NOT_FOUND") return null;
+    // Only the server's own NOT_FOUND (its error body), not a proxy's bare 404.
+    const err = errorOf(thrown);
+    if ((entry.endpoint === "delete" || entry.endpoint === "deleteSpec") && err.code === "NOT_FOUND" && err.envelope === true) return null;
     throw thrown;
   }
 }

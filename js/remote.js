@@ -103,8 +103,10 @@ function idFrom(from, args, value) {
 }
 
 // A coded error as the JSON text Rust reads: { code, message, details } (and the HTTP status,
-// when there was an answer, for the feed's decisions).
-const failure = (code, message, details = null, status = null) => JSON.stringify({ code, message, details, status });
+// when there was an answer, for the feed's decisions; `envelope: true` when the code is the
+// server's own, from its error body: the replica takes only such a NOT_FOUND / FORBIDDEN as
+// "gone", never a proxy's bare 403 / 404).
+const failure = (code, message, details = null, status = null, envelope = false) => JSON.stringify({ code, message, details, status, envelope });
 
 // A path argument must stay one segment: "", "." and ".." (also as "%2e", which the URL parser
 // treats alike: WHATWG URL "single-dot / double-dot URL path segment") would be removed or climb
@@ -149,7 +151,7 @@ function answer(label, status, text) {
   const details = err?.details ?? null;
   if (status === 401) throw failure("UNAUTHORIZED", message, details, status);
   if (status === 412) throw failure("CONFLICT", message, details, status);
-  if (typeof err?.code === "string") throw failure(err.code, message, details, status);
+  if (typeof err?.code === "string") throw failure(err.code, message, details, status, true);
   // No error envelope: something between here and the server answered (a proxy, a gateway).
   // 5xx, 408 and 429 pass (retried as unreachable); another 4xx refuses the request itself
   // (retrying it cannot help): its nearest code.

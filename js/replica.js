@@ -11,7 +11,7 @@
 // `{ code, message, details }`, as js/remote.js does.
 
 import { RemoteClient } from "./remote.js";
-import { OutboxStore, coded, errorOf, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
+import { OutboxStore, coded, errorOf, goneOnServer, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
 import { READS, forget, fullPull, pull } from "./pull.js";
 import { IF_MATCH, labelMade, push } from "./push.js";
 
@@ -501,14 +501,16 @@ export class ReplicaEngine {
     return this.applyServer(batch, (b) => this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at]))));
   }
 
-  /** GET of a record on the server: its JSON, or null when it is not there (404/403). (Also used by js/pull.js.) */
+  /**
+   * GET of a record on the server: its JSON, or null when the server says it is not there (its
+   * coded 404/403: goneOnServer); a bare 403/404 of a proxy rejects (the copy is kept). (Also used by js/pull.js.)
+   */
   async fetchRecord(kind, id) {
     const name = { spec: "getSpec", labels: "labels", rating: "myRating" }[kind] ?? "get";
     try {
       return JSON.parse((await this.client.call(name, JSON.stringify({ id })))[0]);
     } catch (thrown) {
-      const err = errorOf(thrown);
-      if (err.code === "NOT_FOUND" || err.code === "FORBIDDEN") return null;
+      if (goneOnServer(errorOf(thrown))) return null;
       throw thrown;
     }
   }

@@ -94,8 +94,14 @@ test("PATCH, removeLabel and a request with If-Match are sent once; 4 tries at m
 test("answers: 401 UNAUTHORIZED and 412 CONFLICT whatever the body, else the envelope's code; queries repeat arrays and skip null", async () => {
   const env = (code) => JSON.stringify({ error: { code, message: `m ${code}`, details: { x: 1 } } });
   assert.equal((await run("get", { id: "T" }, [[401, "nope"]])).error.code, "UNAUTHORIZED");
-  assert.deepEqual((await run("get", { id: "T" }, [[412, env("WHATEVER")]])).error, { code: "CONFLICT", message: "m WHATEVER", details: { x: 1 }, status: 412 });
-  assert.deepEqual((await run("get", { id: "T" }, [[404, env("NOT_FOUND")]])).error, { code: "NOT_FOUND", message: "m NOT_FOUND", details: { x: 1 }, status: 404 });
+  assert.deepEqual((await run("get", { id: "T" }, [[412, env("WHATEVER")]])).error, { code: "CONFLICT", message: "m WHATEVER", details: { x: 1 }, status: 412, envelope: false });
+  assert.deepEqual((await run("get", { id: "T" }, [[404, env("NOT_FOUND")]])).error, { code: "NOT_FOUND", message: "m NOT_FOUND", details: { x: 1 }, status: 404, envelope: true });
+  // A 403 / 404 without the server's error body (a proxy, a WAF): its nearest code, marked as
+  // not the server's own (the replica never takes it for "gone": js/outbox.js goneOnServer).
+  for (const status of [403, 404]) {
+    const bare = (await run("get", { id: "T" }, [[status, "<html><h1>Forbidden</h1></html>"]])).error;
+    assert.deepEqual([bare.code, bare.status, bare.envelope], [status === 403 ? "FORBIDDEN" : "NOT_FOUND", status, false]);
+  }
   assert.equal((await run("get", { id: "T" }, [[500, "<html>"]])).error.code, "NETWORK");
   assert.equal((await run("get", { id: "T" }, [[200, "{not json"]])).error.code, "NETWORK");
   const q = await run("discover", { query: { tags: ["a b", "c"], owner: null, limit: 5 } }, [[200, "{}"]]);

@@ -7,26 +7,12 @@
 //   node --test tests/pages/catalog_suite.test.mjs   (after scripts/build.sh; the server binary
 //   comes from WT_SERVER_BIN or target/debug/workflow-templates-server)
 
-import { test, before, after, describe } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { servePages, startServer, launchChromium } from "./harness.mjs";
+import { pageSuite } from "./harness.mjs";
 
-let pages, base, chrome, browser, server, serverUrl, users;
-
-before(async () => {
-  pages = await servePages(["/pkg/", "/tests/pages/", "/examples/"]);
-  base = pages.url;
-  server = await startServer(base, 2, "wt-suite-");
-  ({ url: serverUrl, users } = server);
-  chrome = await launchChromium("wt-suite-profile-");
-  browser = chrome.browser;
-});
-
-after(async () => {
-  await chrome?.close();
-  await server?.close();
-  pages?.close();
-});
+let base, browser, serverUrl, users;
+pageSuite("wt-suite", (s) => ({ base, browser, serverUrl, users } = s), { served: ["/pkg/", "/tests/pages/", "/examples/"], users: 2 });
 
 let counter = 0;
 /** Two open-option objects (two users) on one shared store of `kind`. */

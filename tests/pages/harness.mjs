@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -60,4 +61,22 @@ export async function launchChromium(prefix = "wt-pages-") {
       "--no-first-run", "--disable-sync", "--disable-quic"],
   });
   return { browser, close: async () => { await browser.close(); await rm(profile, { recursive: true, force: true }); } };
+}
+
+/** Registers the `before`/`after` hooks of a page suite: the static server (`served`, as
+ * `servePages`), Chromium and, with `users` > 0, the reference server with that many users;
+ * `set` receives `{ base, browser, serverUrl, users }` once they run; `after` undoes them all. */
+export function pageSuite(prefix, set, { served, users = 0 } = {}) {
+  let pages, chrome, server;
+  before(async () => {
+    pages = await servePages(served);
+    if (users) server = await startServer(pages.url, users, `${prefix}-srv-`);
+    chrome = await launchChromium(`${prefix}-profile-`);
+    set({ base: pages.url, browser: chrome.browser, serverUrl: server?.url, users: server?.users });
+  });
+  after(async () => {
+    await chrome?.close();
+    await server?.close();
+    pages?.close();
+  });
 }

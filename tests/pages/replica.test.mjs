@@ -6,26 +6,15 @@
 //
 //   node --test tests/pages/replica.test.mjs          (after scripts/build.sh)
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { servePages, launchChromium } from "./harness.mjs";
+import { pageSuite } from "./harness.mjs";
 
 const USER = "01J0RPCA000000000000000001";
 const TOKEN = "replica-page-token";
 
-let pages, base, chrome, browser;
-
-before(async () => {
-  pages = await servePages();
-  base = pages.url;
-  chrome = await launchChromium("wt-replica-");
-  browser = chrome.browser;
-});
-
-after(async () => {
-  await chrome?.close();
-  pages?.close();
-});
+let base, browser;
+pageSuite("wt-replica", (s) => ({ base, browser } = s));
 
 let n = 0;
 const fresh = () => `wt-replica-page-${Date.now()}-${n++}`;

@@ -5,27 +5,13 @@
 //   node --test tests/pages/replica_engine.test.mjs   (after scripts/build.sh and
 //   cargo build -p workflow-templates-server; WT_SERVER_BIN overrides the binary)
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { servePages, startServer, launchChromium } from "./harness.mjs";
+import { pageSuite } from "./harness.mjs";
 import { replicaPage, openReplica, run } from "./replica_page.mjs";
 
-let pages, base, chrome, browser, server, serverUrl, users;
-
-before(async () => {
-  pages = await servePages();
-  base = pages.url;
-  server = await startServer(base, 2, "wt-replica-engine-srv-");
-  ({ url: serverUrl, users } = server);
-  chrome = await launchChromium("wt-replica-engine-profile-");
-  browser = chrome.browser;
-});
-
-after(async () => {
-  await chrome?.close();
-  await server?.close();
-  pages?.close();
-});
+let base, browser, serverUrl, users;
+pageSuite("wt-replica-engine", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
 
 test("a local write whose outbox entry cannot be marked done afterwards succeeds, and its entry is pushed at the next sync", async () => {
   const { p, net } = await replicaPage(browser, serverUrl, base);

@@ -5,27 +5,13 @@
 //   node --test tests/pages/replica_pull.test.mjs   (after scripts/build.sh and
 //   cargo build -p workflow-templates-server; WT_SERVER_BIN overrides the binary)
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { servePages, startServer, launchChromium } from "./harness.mjs";
+import { pageSuite } from "./harness.mjs";
 import { replicaPage, patchAs, openReplica, run } from "./replica_page.mjs";
 
-let pages, base, chrome, browser, server, serverUrl, users;
-
-before(async () => {
-  pages = await servePages();
-  base = pages.url;
-  server = await startServer(base, 2, "wt-replica-pull-srv-");
-  ({ url: serverUrl, users } = server);
-  chrome = await launchChromium("wt-replica-pull-profile-");
-  browser = chrome.browser;
-});
-
-after(async () => {
-  await chrome?.close();
-  await server?.close();
-  pages?.close();
-});
+let base, browser, serverUrl, users;
+pageSuite("wt-replica-pull", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
 
 test("a full pull (after CURSOR_AHEAD) deletes what the server no longer gives: an own template deleted elsewhere, another user's made private", async () => {
   const { p, net } = await page();
@@ -209,6 +195,40 @@ test("label ifMatch: an own write's value stays valid when the same label name i
     return { moved, conflicts: s.conflicts.length, rejected: s.rejected.length, onServer: (await direct.labels(a.a)).map((l) => [l.label, l.template_id]) };
   }, { ...t, made });
   assert.deepEqual(out, { moved: t.a2, conflicts: 0, rejected: 0, onServer: [["prod", t.a2]] });
+  await p.close();
+});
+
+test("label ifMatch: a queued write of the same label name on another lineage leaves an own write's value valid (no spurious CONFLICT)", async () => {
+  const { p, net } = await page();
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const a = await cat.create({ name: `Queued lineage A ${Date.now()}`, workflow_type: "plain" });
+    const a2 = await cat.newVersion(a.id, { description: "a2" }, "a2");
+    const b = await cat.create({ name: `Queued lineage B ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return { a: a.id, a2: a2.id, b: b.id };
+  });
+  assert.equal(typeof t.b, "string", JSON.stringify(t));
+  net.online = false;
+  const made = await run(p, async (cat, direct, a) => (await cat.setLabel(a.a, "prod")).updated_at, t);
+  net.online = true;
+  await run(p, (cat) => cat.sync());
+  net.online = false;
+  // Offline: B's label of the same name is queued, then A's label is moved with the value the
+  // app's own (since pushed) write returned.
+  const out = await run(p, async (cat, direct, a) => {
+    const attempt = (f) => f().then((l) => l?.template_id ?? "done", (e) => e.code);
+    const other = await attempt(() => cat.setLabel(a.b, "prod"));
+    const moved = await attempt(() => cat.setLabel(a.a2, "prod", { ifMatch: a.made }));
+    return { other, moved };
+  }, { ...t, made });
+  assert.deepEqual(out, { other: t.b, moved: t.a2 });
+  net.online = true;
+  const s = await run(p, async (cat, direct, a) => {
+    const r = await cat.sync();
+    return { conflicts: r.conflicts.length, rejected: r.rejected.length, a: (await direct.labels(a.a)).map((l) => [l.label, l.template_id]), b: (await direct.labels(a.b)).map((l) => [l.label, l.template_id]) };
+  }, t);
+  assert.deepEqual(s, { conflicts: 0, rejected: 0, a: [["prod", t.a2]], b: [["prod", t.b]] });
   await p.close();
 });
 

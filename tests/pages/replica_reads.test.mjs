@@ -8,27 +8,14 @@
 //   node --test tests/pages/replica_reads.test.mjs   (after scripts/build.sh and
 //   cargo build -p workflow-templates-server; WT_SERVER_BIN overrides the binary)
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { servePages, startServer, launchChromium } from "./harness.mjs";
+import { existsSync, readdirSync } from "node:fs";
+import { pageSuite } from "./harness.mjs";
 import { replicaPage, openReplica, run } from "./replica_page.mjs";
 
-let pages, base, chrome, browser, server, serverUrl, users;
-
-before(async () => {
-  pages = await servePages();
-  base = pages.url;
-  server = await startServer(base, 2, "wt-replica-reads-srv-");
-  ({ url: serverUrl, users } = server);
-  chrome = await launchChromium("wt-replica-reads-profile-");
-  browser = chrome.browser;
-});
-
-after(async () => {
-  await chrome?.close();
-  await server?.close();
-  pages?.close();
-});
+let base, browser, serverUrl, users;
+pageSuite("wt-replica-reads", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
 
 /** A request of user `u` to the server from outside the page: the parsed answer. */
 async function api(u, method, path, body, ifMatch) {
@@ -142,5 +129,89 @@ test("a catalog closed while it keeps another user's lineage sends no request af
   net.unstall();
   await sleep(1500);
   assert.deepEqual(net.seen.slice(n).filter(([, x]) => !x.startsWith("/v1/changes")), [], "no request after close()");
+  await p.close();
+});
+
+test("a 403 without the server's coded error body (a proxy, a WAF) is a transient failure: the held copy is kept, not deleted", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  net.blockStream = true;
+  await openReplica(p, serverUrl, users, 0, 1);
+  const x = await api(users[1], "POST", "/v1/templates", { name: `Behind a WAF ${Date.now()}`, workflow_type: "plain", is_public: true });
+  assert.equal(await run(p, (cat, direct, id) => cat.get(id).then((t) => t.id), x.id), x.id);
+  await sleep(500);
+  // Every GET of that template now meets an HTML 403 from something in between.
+  let refused = 0;
+  let ahead = 0;
+  net.answer = (r) => {
+    const url = new URL(r.url());
+    if (r.method() === "GET" && url.pathname === `/v1/templates/${x.id}`) {
+      refused++;
+      return { status: 403, type: "text/html", body: "<html><body><h1>403 Forbidden</h1>Request blocked.</body></html>" };
+    }
+    return null;
+  };
+  const name = (cat, direct, id) => cat.get(id).then((t) => t.name, (e) => e.code);
+  // 1. The revalidation behind a held read.
+  assert.equal(await run(p, name, x.id), x.name);
+  for (let i = 0; i < 40 && refused < 1; i++) await sleep(50);
+  await sleep(300);
+  assert.ok(refused >= 1, "the revalidation was not sent");
+  // 2. The pull's re-read of a change the feed names.
+  await api(users[1], "PATCH", `/v1/templates/${x.id}`, { description: "changed" }, x.updated_at);
+  await run(p, (cat) => cat.sync().catch(() => null));
+  // 3. A full pull (after CURSOR_AHEAD) re-reading the held template of another user.
+  const inner = net.answer;
+  net.answer = (r) => {
+    const url = new URL(r.url());
+    const since = url.searchParams.get("since");
+    if (!ahead && r.method() === "GET" && url.pathname === "/v1/changes" && since && since !== "now" && url.searchParams.get("limit") === "500") {
+      ahead++;
+      return { status: 400, body: JSON.stringify({ error: { code: "INVALID_ARGUMENT", message: "cursor is ahead of this feed", details: { reason: "CURSOR_AHEAD", head: "0" } } }) };
+    }
+    return inner(r);
+  };
+  await run(p, async (cat) => { await cat.sync().catch(() => null); await cat.sync().catch(() => null); });
+  assert.equal(ahead, 1, "the pull never met CURSOR_AHEAD");
+  net.online = false;
+  assert.equal(await run(p, name, x.id), x.name, "the held copy was deleted");
+  assert.ok(refused >= 3, `refused ${refused}`);
+  await p.close();
+});
+
+test("adopted lineages are bounded: the least recently read goes first; a base of the user's own template is kept", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  net.blockStream = true;
+  await openReplica(p, serverUrl, users, 0, 1);
+  // The test hook of js/pull.js (the module the page's package loaded): a small bound.
+  const snippet = readdirSync(new URL("../../pkg/snippets/", import.meta.url)).find((d) => existsSync(new URL(`../../pkg/snippets/${d}/js/pull.js`, import.meta.url)));
+  const hook = await p.evaluate(async (path) => { const m = await import(path); m.setLineageLimitForTests?.(2); return typeof m.setLineageLimitForTests; }, `/pkg/snippets/${snippet}/js/pull.js`);
+  const stamp = Date.now();
+  const made = [];
+  for (const n of ["A", "B", "C", "D"]) made.push(await api(users[1], "POST", "/v1/templates", { name: `Bounded ${n} ${stamp}`, workflow_type: "plain", is_public: true }));
+  const [a, b, c, d] = made;
+  // The user's own template deriving from A (so A is a needed base).
+  const mine = await run(p, async (cat, direct, base) => { await cat.get(base); const t = await cat.create({ name: `Mine on A ${Date.now()}`, workflow_type: "plain", base_template_id: base }); await cat.sync(); return t.id; }, a.id);
+  assert.equal(typeof mine, "string", JSON.stringify(mine));
+  for (const t of made) {
+    net.seen.length = 0;
+    const ids = await run(p, (cat, direct, id) => cat.versions(id).then((l) => l.map((v) => v.id), (e) => e.code), t.id);
+    assert.deepEqual(ids, [t.id]);
+    // The adoption behind the read (versions, then labels): done when both were asked.
+    for (let i = 0; i < 80 && !net.seen.some(([m, x]) => m === "GET" && x === `/v1/templates/${t.id}/labels`); i++) await sleep(50);
+    await sleep(600);
+  }
+  net.online = false;
+  const offline = await run(p, async (cat, direct, a) => {
+    const get = (id) => cat.get(id).then((t) => t.id, (e) => e.code);
+    const versions = (id) => cat.versions(id).then((l) => l.map((v) => v.id), (e) => e.code);
+    return {
+      held: [await versions(a.c), await versions(a.d)],
+      dropped: await get(a.b),
+      base: await get(a.a),
+      resolved: await cat.resolve(a.mine).then((r) => typeof r === "object", (e) => e.code),
+    };
+  }, { a: a.id, b: b.id, c: c.id, d: d.id, mine });
+  assert.deepEqual(offline, { held: [[c.id], [d.id]], dropped: "NOT_FOUND", base: a.id, resolved: true }, JSON.stringify(offline));
+  assert.equal(hook, "function");
   await p.close();
 });

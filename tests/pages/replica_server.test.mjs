@@ -7,27 +7,13 @@
 //   node --test tests/pages/replica_server.test.mjs   (after scripts/build.sh and
 //   cargo build -p workflow-templates-server; WT_SERVER_BIN overrides the binary)
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { servePages, startServer, launchChromium } from "./harness.mjs";
+import { pageSuite } from "./harness.mjs";
 import { replicaPage, patchAs, openReplica, run } from "./replica_page.mjs";
 
-let pages, base, chrome, browser, server, serverUrl, users;
-
-before(async () => {
-  pages = await servePages();
-  base = pages.url;
-  server = await startServer(base, 2, "wt-replica-srv-");
-  ({ url: serverUrl, users } = server);
-  chrome = await launchChromium("wt-replica-srv-profile-");
-  browser = chrome.browser;
-});
-
-after(async () => {
-  await chrome?.close();
-  await server?.close();
-  pages?.close();
-});
+let base, browser, serverUrl, users;
+pageSuite("wt-replica-srv", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
 
 const page = () => replicaPage(browser, serverUrl, base);
 const patch = (user, id, body) => patchAs(serverUrl, user, id, body);

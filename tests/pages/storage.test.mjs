@@ -6,23 +6,12 @@
 //
 //   node --test tests/pages/          (after scripts/build.sh)
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { servePages, launchChromium } from "./harness.mjs";
+import { pageSuite } from "./harness.mjs";
 
-let pages, base, chrome, browser;
-
-before(async () => {
-  pages = await servePages();
-  base = pages.url;
-  chrome = await launchChromium("wt-pages-");
-  browser = chrome.browser;
-});
-
-after(async () => {
-  await chrome?.close();
-  pages?.close();
-});
+let base, browser;
+pageSuite("wt-pages", (s) => ({ base, browser } = s));
 
 async function page() {
   const p = await browser.newPage();
