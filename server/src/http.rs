@@ -141,7 +141,7 @@ where
     tokio::task::spawn_blocking(move || -> ApiResult<Reply> {
         let user = user.user_id;
         let conn = pool.get()?;
-        let claim = idem.as_ref().map(|i| IdemClaim { user_id: user.clone(), key: i.key.clone(), request_hash: i.request_hash.clone() });
+        let claim = idem.as_ref().map(|i| IdemClaim { user_id: user.clone(), key: i.key.clone(), request_hash: i.request_hash.clone(), permanent: i.permanent });
         let cat = Catalog::new(SqlStore::for_request(conn, claim), ServerEnv { user: user.clone() }, &user)?.shared(true);
         let Some(i) = &idem else { return op(&cat) };
         // A row without a response is a twin between its commit and storing its answer
@@ -315,7 +315,8 @@ async fn diff(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> 
 
 async fn usage(user: UserAuth, State(app): State<App>, Id(id): Id, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
     let usage_run = UsageRun::from_value(&body.value)?;
-    let idem = idem_of(key, &Method::POST, &format!("/v1/templates/{id}/usage"), &body.raw, Replay::Template(StatusCode::OK));
+    // Never forgotten: a late replay of a use must not count it twice (issue 15).
+    let idem = idem_of(key, &Method::POST, &format!("/v1/templates/{id}/usage"), &body.raw, Replay::Template(StatusCode::OK)).map(Idem::permanent);
     run(&app, user, idem, move |cat| Reply::ok(block_on(cat.record_usage(&id, &usage_run))?)).await
 }
 

@@ -2,7 +2,8 @@
 //! transaction as the request's effect (`SqlStore::commit`), its response stored beside it
 //! right after; a retry with the same key and request is answered with the stored response.
 //! Keys are forgotten once older than the TTL: checked on every read (an expired key is deleted
-//! and the request runs as new), and swept periodically (`expire`).
+//! and the request runs as new), and swept periodically (`expire`). Permanent keys (those of
+//! recordUsage, see `Idem::permanent`) are never forgotten.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,18 @@ pub struct Idem {
     pub(crate) key: String,
     pub(crate) request_hash: String,
     pub(crate) replay: Replay,
+    /// Kept without TTL (`idempotency_keys.permanent`, migration 013).
+    pub(crate) permanent: bool,
+}
+
+impl Idem {
+    /// A key that is never forgotten: for a write whose replay cannot be recognised from its
+    /// data (recordUsage increments counters), so an offline replica replaying it days later
+    /// still gets the first answer instead of a second count (issue 15). Rows are small and
+    /// per user (removed with the user).
+    pub fn permanent(self) -> Idem {
+        Idem { permanent: true, ..self }
+    }
 }
 
 /// The claim of a request that carries a key: the key and a hash of method, path and body.
@@ -40,7 +53,7 @@ pub fn idem_of(key: Option<String>, method: &Method, path: &str, body: &[u8], re
     h.extend_from_slice(path.as_bytes());
     h.push(b'\n');
     h.extend_from_slice(body);
-    Some(Idem { key, request_hash: auth::sha256_hex(&h), replay })
+    Some(Idem { key, request_hash: auth::sha256_hex(&h), replay, permanent: false })
 }
 
 fn now_ms() -> i64 {
@@ -68,19 +81,21 @@ fn located(r: Reply, replay: Replay) -> Reply {
 
 /// Looks up an idempotency key. `Some` when the request was already applied: its reply.
 /// Waits (bounded) while a concurrent twin is between its commit and storing its response.
-/// A key older than `ttl` is forgotten here and now (deleted; the request is new).
+/// A key older than `ttl` is forgotten here and now (deleted; the request is new), unless it
+/// is permanent.
 pub fn replay(cat: &Cat, user: &str, idem: &Idem, ttl: Duration, wait: Duration) -> ApiResult<Option<Reply>> {
     let deadline = std::time::Instant::now() + wait;
     loop {
         let rows = cat.store().conn().query(
-            "SELECT request_hash, status, response, resource_id, {tso:created_at} FROM idempotency_keys WHERE user_id = {t1} AND idem_key = {t2}",
+            "SELECT request_hash, status, response, resource_id, {tso:created_at}, permanent FROM idempotency_keys WHERE user_id = {t1} AND idem_key = {t2}",
             &[text(user), text(&idem.key)],
         )?;
         let Some(r) = rows.first() else { return Ok(None) };
         let limit = cutoff(ttl);
-        if r[4].text().and_then(parse_ms).is_none_or(|at| at < limit) {
+        let permanent = r[5].bool().or_else(|| r[5].int().map(|n| n != 0)).unwrap_or(false);
+        if !permanent && r[4].text().and_then(parse_ms).is_none_or(|at| at < limit) {
             cat.store().conn().execute(
-                "DELETE FROM idempotency_keys WHERE user_id = {t1} AND idem_key = {t2} AND created_at < {ts3}",
+                "DELETE FROM idempotency_keys WHERE user_id = {t1} AND idem_key = {t2} AND created_at < {ts3} AND NOT permanent",
                 &[text(user), text(&idem.key), text(format_ms(limit))],
             )?;
             return Ok(None);
@@ -116,7 +131,8 @@ pub fn keep(cat: &Cat, user: &str, idem: &Idem, reply: &Reply) -> ApiResult<()> 
     Ok(())
 }
 
-/// Forgets idempotency keys older than `ttl` (the periodic sweep; reads check the TTL too).
+/// Forgets idempotency keys older than `ttl` (the periodic sweep; reads check the TTL too),
+/// except permanent ones.
 pub fn expire(pool: &Arc<Pool>, ttl: Duration) -> Result<u64, crate::db::DbError> {
-    pool.get()?.execute("DELETE FROM idempotency_keys WHERE created_at < {ts1}", &[text(format_ms(cutoff(ttl)))])
+    pool.get()?.execute("DELETE FROM idempotency_keys WHERE created_at < {ts1} AND NOT permanent", &[text(format_ms(cutoff(ttl)))])
 }

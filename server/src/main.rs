@@ -217,8 +217,8 @@ fn serve(args: &Args) -> Result<(), String> {
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind((host.as_str(), port as u16)).await.map_err(|e| format!("cannot bind {host}:{port}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        // Idempotency keys are kept for the TTL, then forgotten, and SQLite's planner
-        // statistics are refreshed (checked every 10 minutes).
+        // Idempotency keys are kept for the TTL (recordUsage's forever), then forgotten, and
+        // SQLite's planner statistics are refreshed (checked every 10 minutes).
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
             loop {

@@ -43,6 +43,9 @@
 //! - 012_tag_sets (PostgreSQL; a no-op on SQLite): each `template_tags` row carries its
 //!   template's tag set (`all_tags`, INCLUDE'd in 011's indexes), so a page of several tags and
 //!   its `total` test the other tags inside the first tag's index range (issue 13).
+//! - 013_permanent_usage_keys: `idempotency_keys.permanent`, set on the keys of recordUsage,
+//!   which neither the TTL check nor the sweep forgets (issue 15: a replica's late replay of a
+//!   use must not count it twice).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -174,6 +177,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/012_tag_sets.down.sql"),
         pg_up: include_str!("../migrations/postgres/012_tag_sets.up.sql"),
         pg_down: include_str!("../migrations/postgres/012_tag_sets.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "013_permanent_usage_keys",
+        sqlite_up: include_str!("../migrations/sqlite/013_permanent_usage_keys.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/013_permanent_usage_keys.down.sql"),
+        pg_up: include_str!("../migrations/postgres/013_permanent_usage_keys.up.sql"),
+        pg_down: include_str!("../migrations/postgres/013_permanent_usage_keys.down.sql"),
         post_up: None,
     },
 ];

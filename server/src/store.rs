@@ -32,6 +32,8 @@ pub struct IdemClaim {
     pub user_id: String,
     pub key: String,
     pub request_hash: String,
+    /// Never forgotten (recordUsage; `idempotency::Idem::permanent`).
+    pub permanent: bool,
 }
 
 pub struct SqlStore {
@@ -520,8 +522,8 @@ impl Store for SqlStore {
             check_unique(c, &owners)?;
             if let Some(claim) = &claim {
                 let ins = c.execute(
-                    "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, resource_id) VALUES ({t1}, {t2}, {t3}, {t4})",
-                    &[text(&claim.user_id), text(&claim.key), text(&claim.request_hash), P::Text(resource.clone())],
+                    "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, resource_id, permanent) VALUES ({t1}, {t2}, {t3}, {t4}, {b5})",
+                    &[text(&claim.user_id), text(&claim.key), text(&claim.request_hash), P::Text(resource.clone()), P::Bool(claim.permanent)],
                 );
                 if let Err(e) = ins {
                     if e.kind == DbErrorKind::Unique {

@@ -243,21 +243,22 @@ fn an_idempotency_key_past_its_ttl_is_forgotten_at_once() {
         let srv = Server::start(&db);
         let c = srv.client(Some(&a.token));
         let l = db.label;
-        let id = c.post("/v1/templates", &draft("counted", true)).json()["id"].as_str().unwrap().to_string();
-        let use_once = || c.req("POST", &format!("/v1/templates/{id}/usage"), &[("Idempotency-Key", "ttl-key")], Some(&body(&json!({ "success": true, "responseTimeMs": 5 }))));
-        let first = use_once();
-        assert_eq!((first.status, first.json()["usage_count"].as_u64()), (200, Some(1)), "{l}");
-        let retry = use_once();
-        assert_eq!((retry.header("idempotent-replayed"), retry.json()["usage_count"].as_u64()), (Some("true"), Some(1)), "{l}");
+        // (recordUsage keys are the exception, kept forever: tests/usage_keys.rs.)
+        let make = || c.req("POST", "/v1/specs", &[("Idempotency-Key", "ttl-key")], Some(&body(&json!({ "name": "made", "workflow_type": "plain" }))));
+        let specs = || c.get("/v1/specs").json().as_array().unwrap().len();
+        let first = make();
+        assert_eq!((first.status, specs()), (201, 1), "{l}");
+        let retry = make();
+        assert_eq!((retry.header("idempotent-replayed"), retry.json()["id"].clone(), specs()), (Some("true"), first.json()["id"].clone(), 1), "{l}");
         // The key is now 25 hours old (the default TTL is 24): no sweep has run, yet it is gone.
         let mut conn = db_conn(&db);
         let old = workflow_templates::model::time::format_ms(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 - 25 * 3600 * 1000);
         let n = conn.execute("UPDATE idempotency_keys SET created_at = {ts1} WHERE idem_key = {t2}", &[workflow_templates_server::db::text(old), workflow_templates_server::db::text("ttl-key")]).unwrap();
         assert_eq!(n, 1, "{l}");
-        let late = use_once();
-        assert_eq!((late.status, late.header("idempotent-replayed"), late.json()["usage_count"].as_u64()), (200, None, Some(2)), "{l}: a new request");
-        let again = use_once();
-        assert_eq!((again.header("idempotent-replayed"), again.json()["usage_count"].as_u64()), (Some("true"), Some(2)), "{l}: the key is spent again");
+        let late = make();
+        assert_eq!((late.status, late.header("idempotent-replayed"), specs()), (201, None, 2), "{l}: a new request");
+        let again = make();
+        assert_eq!((again.header("idempotent-replayed"), again.json()["id"].clone(), specs()), (Some("true"), late.json()["id"].clone(), 2), "{l}: the key is spent again");
     }
 }
 
