@@ -171,19 +171,7 @@ test("label ifMatch after a sync: the own write's value from before it and the v
 });
 
 test("label ifMatch: an own write's value stays valid when the same label name is pushed on another lineage after it", async () => {
-  const { p, net } = await page();
-  await openReplica(p, serverUrl, users, 0, 0);
-  const t = await run(p, async (cat) => {
-    const a = await cat.create({ name: `Label lineage A ${Date.now()}`, workflow_type: "plain" });
-    const a2 = await cat.newVersion(a.id, { description: "a2" }, "a2");
-    const b = await cat.create({ name: `Label lineage B ${Date.now()}`, workflow_type: "plain" });
-    await cat.sync();
-    return { a: a.id, a2: a2.id, b: b.id };
-  });
-  assert.equal(typeof t.b, "string", JSON.stringify(t));
-  net.online = false;
-  const made = await run(p, async (cat, direct, a) => (await cat.setLabel(a.a, "prod")).updated_at, t);
-  net.online = true;
+  const { p, net, t, made } = await twoLineages("Label lineage");
   const out = await run(p, async (cat, direct, a) => {
     const attempt = (f) => f().then((l) => l?.template_id ?? "done", (e) => e.code);
     await cat.sync();
@@ -199,19 +187,7 @@ test("label ifMatch: an own write's value stays valid when the same label name i
 });
 
 test("label ifMatch: a queued write of the same label name on another lineage leaves an own write's value valid (no spurious CONFLICT)", async () => {
-  const { p, net } = await page();
-  await openReplica(p, serverUrl, users, 0, 0);
-  const t = await run(p, async (cat) => {
-    const a = await cat.create({ name: `Queued lineage A ${Date.now()}`, workflow_type: "plain" });
-    const a2 = await cat.newVersion(a.id, { description: "a2" }, "a2");
-    const b = await cat.create({ name: `Queued lineage B ${Date.now()}`, workflow_type: "plain" });
-    await cat.sync();
-    return { a: a.id, a2: a2.id, b: b.id };
-  });
-  assert.equal(typeof t.b, "string", JSON.stringify(t));
-  net.online = false;
-  const made = await run(p, async (cat, direct, a) => (await cat.setLabel(a.a, "prod")).updated_at, t);
-  net.online = true;
+  const { p, net, t, made } = await twoLineages("Queued lineage");
   await run(p, (cat) => cat.sync());
   net.online = false;
   // Offline: B's label of the same name is queued, then A's label is moved with the value the
@@ -234,4 +210,24 @@ test("label ifMatch: a queued write of the same label name on another lineage le
 
 function page() {
   return replicaPage(browser, serverUrl, base);
+}
+
+/** Lineages A (versions a, a2) and B of user 0, pushed; then, offline, label "prod" on A's first
+ * version, pushed back online: `{ p, net, t: { a, a2, b }, made }` (`made`: that write's
+ * `updated_at`, the value the app holds). */
+async function twoLineages(prefix) {
+  const { p, net } = await page();
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat, direct, prefix) => {
+    const a = await cat.create({ name: `${prefix} A ${Date.now()}`, workflow_type: "plain" });
+    const a2 = await cat.newVersion(a.id, { description: "a2" }, "a2");
+    const b = await cat.create({ name: `${prefix} B ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return { a: a.id, a2: a2.id, b: b.id };
+  }, prefix);
+  assert.equal(typeof t.b, "string", JSON.stringify(t));
+  net.online = false;
+  const made = await run(p, async (cat, direct, a) => (await cat.setLabel(a.a, "prod")).updated_at, t);
+  net.online = true;
+  return { p, net, t, made };
 }
