@@ -173,17 +173,18 @@ async function reReadStale(e) {
   const ready = stale.filter(([, c]) => !queued.has(c.id));
   if (!ready.length) return 0;
   await e.store.set(Object.fromEntries(ready.map(([k]) => [`stale:${k}`, undefined])));
-  return applyChanges(e, ready.map(([, c]) => c));
+  return applyChanges(e, ready.map(([, c]) => c), queued);
 }
 
-/** Re-reads what `changes` name and applies it (records with queued entries excepted: kept as stale). */
-async function applyChanges(e, changes) {
+/** Re-reads what `changes` name and applies it (records with queued entries excepted: kept as
+ * stale). `skip`: the queued ids when the caller has just read them (one outbox read, not two). */
+async function applyChanges(e, changes, skip = null) {
   if (!changes.length) return 0;
   const last = new Map();
   for (const c of changes) {
     if (c && typeof c.id === "string") last.set(`${c.kind} ${c.id} ${c.label ?? ""}`, c);
   }
-  const skip = await e.queuedIds();
+  skip ??= await e.queuedIds();
   const passed = [...last.entries()].filter(([, c]) => skip.has(c.id));
   if (passed.length) await e.store.set(Object.fromEntries(passed.map(([k, c]) => [`stale:${k}`, c])));
   const batch = { templates: [], specs: [], labels: [], ratings: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [], ratings: [] } };
@@ -299,7 +300,9 @@ export async function revalidate(e, kind, id) {
   if (e.closed || e.error || e.state === "offline" || e.revalidating.has(key)) return;
   e.revalidating.add(key);
   try {
-    const queued = await e.queuedIds();
+    // The outbox is read only when a link to revalidate is found: a read of the user's own
+    // chain (the common case, kept fresh by the feed) costs no outbox read.
+    let queued = null;
     const changed = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
     const seen = new Set();
     for (let at = id; typeof at === "string" && !seen.has(at) && seen.size < 64 && !e.closed; ) {
@@ -308,7 +311,7 @@ export async function revalidate(e, kind, id) {
       const held = text ? JSON.parse(text) : null;
       if (!held) break;
       const next = kind === "template" ? held.base_template_id : null;
-      if (held.owner_id !== e.o.userId && held.is_builtin !== true && !queued.has(at)) {
+      if (held.owner_id !== e.o.userId && held.is_builtin !== true && !(queued ??= await e.queuedIds()).has(at)) {
         const list = kind === "spec" ? "specs" : "templates";
         const etag = (await e.store.get(`known:${at}`)) ?? held.updated_at;
         try {

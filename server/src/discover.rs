@@ -52,13 +52,9 @@ pub(crate) fn tag_keys(t: &WorkflowTemplate) -> BTreeSet<String> {
 /// Makes `template_tags` hold exactly the template's tags (nothing is written when they are
 /// already there: a recorded use rewrites the record, not its tags; migration 011's trigger
 /// keeps the rows' copies of the sort keys current). Runs after the template's row is written:
-/// the tag rows copy its stored columns. A new record (`existed` false) has no rows yet:
-/// deleting a template deletes its rows.
-pub(crate) fn write_tags(c: &mut Conn, t: &WorkflowTemplate, existed: bool) -> DbResult<()> {
+/// the tag rows copy its stored columns. (A new record's rows are written by `bulk`.)
+pub(crate) fn write_tags(c: &mut Conn, t: &WorkflowTemplate) -> DbResult<()> {
     let want = tag_keys(t);
-    if !existed {
-        return crate::bulk::insert_tags(c, &[(&t.id, &want)]);
-    }
     let have: BTreeSet<String> =
         c.query("SELECT tag FROM template_tags WHERE template_id = {t1}", &[text(&t.id)])?.into_iter().filter_map(|r| r[0].text().map(str::to_string)).collect();
     if have == want {

@@ -92,7 +92,7 @@ pub fn replay(cat: &Cat, user: &str, idem: &Idem, ttl: Duration, wait: Duration)
         )?;
         let Some(r) = rows.first() else { return Ok(None) };
         let limit = cutoff(ttl);
-        let permanent = r[5].bool().or_else(|| r[5].int().map(|n| n != 0)).unwrap_or(false);
+        let permanent = r[5].bool().unwrap_or(false);
         if !permanent && r[4].text().and_then(parse_ms).is_none_or(|at| at < limit) {
             cat.store().conn().execute(
                 "DELETE FROM idempotency_keys WHERE user_id = {t1} AND idem_key = {t2} AND created_at < {ts3} AND NOT permanent",

@@ -187,7 +187,7 @@ fn apply(c: &mut Conn, w: &Write, batch: &mut Batch) -> Result<()> {
                 batch.new.flush(c)?;
                 let cols = bulk::template_columns();
                 upsert(c, "workflow_templates", &cols, &[], values, &["id"], true).map_err(|e| unique_as_conflict(e, &record.id, expect))?;
-                discover::write_tags(c, record, true)?;
+                discover::write_tags(c, record)?;
             }
             let bucket = discover::bucket_of(record);
             batch.counts.moved(counted, bucket.clone());
