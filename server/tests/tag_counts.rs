@@ -1,0 +1,215 @@
+//! The `total` of a tag page (issue 13): on PostgreSQL the public rows come from `tag_counts`
+//! (migration 014, kept by statement triggers on `template_tags`), the viewer's private rows
+//! from a live count. Every total must equal a full scan of the stored templates (their own
+//! `tags` column, not the tag rows) after creates, imports, visibility / tag / category changes,
+//! new versions, deletes, writes behind the server's back, and concurrent writers in two server
+//! processes; on SQLite and (with WT_TEST_POSTGRES_URL) PostgreSQL.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::*;
+use serde_json::{json, Value};
+
+/// A stored template as the full scan reads it.
+struct Scanned {
+    owner: String,
+    public: bool,
+    latest: bool,
+    category: String,
+    wtype: String,
+    tags: BTreeSet<String>,
+}
+
+fn scan(db: &TestDb) -> Vec<Scanned> {
+    let mut c = db_conn(db);
+    let sql = "SELECT owner_id, is_public, is_latest, CAST(category AS TEXT), CAST(workflow_type AS TEXT), CAST(tags AS TEXT) FROM workflow_templates WHERE owner_id <> '00000000000000000000000000'";
+    c.query(sql, &[])
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let tags: Option<Vec<String>> = r[5].text().map(|t| serde_json::from_str(t).unwrap()).unwrap_or(None);
+            Scanned {
+                owner: r[0].text().unwrap().into(),
+                public: r[1].bool().unwrap(),
+                latest: r[2].bool().unwrap(),
+                category: r[3].text().unwrap().into(),
+                wtype: r[4].text().unwrap().into(),
+                tags: tags.unwrap_or_default().iter().map(|t| t.to_lowercase()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Every tag page's `total` (each tag; no filter, a category, a type, both) for each viewer
+/// equals the full scan's count; on PostgreSQL, `tag_counts` also equals a count of the public
+/// latest tag rows, with one row per counter once no writer is running (they were folded).
+fn check(db: &TestDb, srv: &Server, viewers: &[&User], step: &str) {
+    let l = db.label;
+    let rows = scan(db);
+    let mut tags: BTreeSet<String> = rows.iter().flat_map(|r| r.tags.iter().cloned()).collect();
+    tags.insert("absent".into());
+    let cats: BTreeSet<&str> = rows.iter().map(|r| r.category.as_str()).collect();
+    let mut filters: Vec<(Option<&str>, Option<&str>)> = vec![(None, None), (None, Some("plain")), (None, Some("tools"))];
+    for c in &cats {
+        filters.extend([(Some(*c), None), (Some(*c), Some("tools"))]);
+    }
+    for v in viewers {
+        let client = srv.client(Some(&v.token));
+        for tag in &tags {
+            for (cat, ty) in &filters {
+                let want = rows
+                    .iter()
+                    .filter(|r| r.latest && (r.public || r.owner == v.id) && r.tags.contains(tag))
+                    .filter(|r| cat.is_none_or(|c| r.category == c) && ty.is_none_or(|t| r.wtype == t))
+                    .count();
+                let mut path = format!("/v1/templates?tags={}&includeBuiltin=false&limit=1", enc(&tag.to_uppercase()));
+                if let Some(c) = cat {
+                    path.push_str(&format!("&category={c}"));
+                }
+                if let Some(t) = ty {
+                    path.push_str(&format!("&workflowType={t}"));
+                }
+                let got = client.get(&path).json();
+                assert_eq!(got["total"], json!(want), "{l} {step}: {path} as {}", v.id);
+            }
+        }
+    }
+    if l != "postgres" {
+        return;
+    }
+    let mut c = db_conn(db);
+    let read = |c: &mut workflow_templates_server::db::Conn, sql: &str| -> BTreeMap<String, i64> {
+        c.query(sql, &[]).unwrap().iter().map(|r| (r[0].text().unwrap().to_string(), r[1].int().unwrap())).collect()
+    };
+    let key = "tag || '/' || CAST(category AS TEXT) || '/' || CAST(workflow_type AS TEXT)";
+    let counters = read(&mut c, &format!("SELECT {key}, CAST(SUM(n) AS BIGINT) FROM tag_counts GROUP BY 1 HAVING SUM(n) <> 0"));
+    let counted = read(&mut c, &format!("SELECT {key}, COUNT(*) FROM template_tags WHERE is_public AND is_latest GROUP BY 1"));
+    assert_eq!(counters, counted, "{l} {step}: tag_counts against a count of the tag rows");
+    let stored = c.query("SELECT COUNT(*) FROM tag_counts", &[]).unwrap()[0][0].int().unwrap();
+    assert_eq!(stored as usize, counted.len(), "{l} {step}: one row per counter after serial writes");
+}
+
+fn id_of(r: &Resp) -> String {
+    assert!(r.status == 200 || r.status == 201, "{}: {}", r.status, String::from_utf8_lossy(&r.raw));
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+fn body(name: &str, public: bool, category: &str, tools: bool, tags: Value) -> Value {
+    let mut b = json!({ "name": name, "description": format!("about {name}"), "workflow_type": "plain", "required_tools": null, "is_public": public, "category": category, "tags": tags });
+    if tools {
+        b["workflow_type"] = json!("tools");
+        b["required_tools"] = json!(["web_search"]);
+    }
+    b
+}
+
+#[test]
+fn tag_totals_equal_a_full_scan_after_every_kind_of_write() {
+    for db in backends() {
+        let l = db.label;
+        let (a, b) = (create_user(&db), create_user(&db));
+        let srv = Server::start(&db);
+        let (ca, cb) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)));
+        let viewers = [&a, &b];
+        let mut ids = Vec::new();
+        for i in 0..12 {
+            let (c, owner) = if i % 3 == 0 { (&cb, "b") } else { (&ca, "a") };
+            let cat = ["general", "programming", "research"][i % 3];
+            let tags = match i % 4 {
+                0 => json!(["Hot", "t1"]),
+                1 => json!(["hot", "T2"]),
+                2 => json!(["t1"]),
+                _ => json!([]),
+            };
+            ids.push(id_of(&c.post("/v1/templates", &body(&format!("{owner} {i}"), i % 5 != 1, cat, i % 2 == 0, tags))));
+        }
+        check(&db, &srv, &viewers, "creates");
+
+        // Import: a's templates exported, deleted (children first), and imported back.
+        let bundle = ca.get("/v1/export").json();
+        let mine: Vec<&String> = ids.iter().enumerate().filter(|(i, _)| i % 3 != 0).map(|(_, id)| id).collect();
+        for id in mine.iter().rev() {
+            assert_eq!(ca.delete(&format!("/v1/templates/{id}")).status, 204, "{l}");
+        }
+        check(&db, &srv, &viewers, "deletes");
+        let imp = ca.post("/v1/import", &bundle);
+        assert_eq!(imp.status, 200, "{l}: {:?}", imp.json());
+        check(&db, &srv, &viewers, "import");
+
+        // Visibility both ways, tags (a tag gained, one lost, only a case changed), category.
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids[1]), &json!({ "is_public": true })).status, 200, "{l}");
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids[2]), &json!({ "is_public": false })).status, 200, "{l}");
+        check(&db, &srv, &viewers, "visibility");
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids[4]), &json!({ "tags": ["t1", "new"] })).status, 200, "{l}");
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids[5]), &json!({ "tags": ["Hot", "T1"] })).status, 200, "{l}");
+        assert_eq!(cb.patch(&format!("/v1/templates/{}", ids[6]), &json!({ "tags": ["HOT", "t1"] })).status, 200, "{l}");
+        check(&db, &srv, &viewers, "tags");
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids[7]), &json!({ "category": "creative" })).status, 200, "{l}");
+        assert_eq!(cb.patch(&format!("/v1/templates/{}", ids[9]), &json!({ "category": "general", "is_public": false })).status, 200, "{l}");
+        check(&db, &srv, &viewers, "category");
+
+        // A new version takes over the lineage's count (the old row stops being latest); a use
+        // rewrites the record without moving a counter.
+        let v2 = id_of(&ca.post(&format!("/v1/templates/{}/versions", ids[8]), &json!({ "patch": { "tags": ["hot", "v2"] } })));
+        assert_eq!(cb.post(&format!("/v1/templates/{}/usage", ids[1]), &json!({ "success": true, "responseTimeMs": 1 })).status, 200, "{l}");
+        check(&db, &srv, &viewers, "new version and a use");
+        // Deleting the latest version promotes the previous one.
+        assert_eq!(ca.delete(&format!("/v1/templates/{v2}")).status, 204, "{l}");
+        check(&db, &srv, &viewers, "latest version deleted");
+
+        // Writes behind the server's back: the triggers follow them too.
+        let mut c = db_conn(&db);
+        let (t, f) = if l == "postgres" { ("true", "false") } else { ("1", "0") };
+        c.batch(&format!("UPDATE workflow_templates SET is_public = {t} WHERE id = '{}'", ids[2])).unwrap();
+        c.batch(&format!("UPDATE workflow_templates SET is_public = {f} WHERE id = '{}'", ids[0])).unwrap();
+        c.batch(&format!("UPDATE workflow_templates SET category = 'business' WHERE id IN ('{}', '{}')", ids[4], ids[10])).unwrap();
+        c.batch(&format!("DELETE FROM workflow_templates WHERE id = '{}'", ids[11])).unwrap();
+        drop(c);
+        check(&db, &srv, &viewers, "writes behind the server's back");
+    }
+}
+
+/// Two server processes on one database, four writers each, creating and changing templates
+/// of the same tags at once: no write fails or waits on a counter, and every total is exact.
+#[test]
+fn concurrent_writers_in_two_processes_keep_tag_totals_exact() {
+    for db in backends() {
+        let l = db.label;
+        let (a, b) = (create_user(&db), create_user(&db));
+        let servers = [Server::start(&db), Server::start(&db)];
+        std::thread::scope(|s| {
+            for w in 0..8 {
+                let (srv, user) = (&servers[w % 2], if w % 3 == 0 { &b } else { &a });
+                s.spawn(move || {
+                    let c = srv.client(Some(&user.token));
+                    for i in 0..12 {
+                        let cat = ["general", "programming"][(w + i) % 2];
+                        let tags = json!(["Hot", format!("t{}", i % 3), format!("w{w}")]);
+                        let id = id_of(&c.post("/v1/templates", &body(&format!("w{w} {i}"), (w + i) % 4 != 0, cat, i % 3 == 0, tags)));
+                        if i % 4 == 1 {
+                            let r = c.patch(&format!("/v1/templates/{id}"), &json!({ "is_public": (w + i) % 4 == 0, "category": "research" }));
+                            assert_eq!(r.status, 200, "{l}: {}", String::from_utf8_lossy(&r.raw));
+                        }
+                        if i % 6 == 5 {
+                            assert_eq!(c.delete(&format!("/v1/templates/{id}")).status, 204, "{l}");
+                        }
+                    }
+                });
+            }
+        });
+        // After the writers: one more serial write folds each counter it moves into one row.
+        let c = servers[0].client(Some(&a.token));
+        let id = id_of(&c.post("/v1/templates", &body("fold", true, "general", false, json!(["hot"]))));
+        for cat in ["general", "programming", "research"] {
+            for tools in [false, true] {
+                let tags: Vec<String> = ["hot", "t0", "t1", "t2"].iter().map(|t| t.to_string()).chain((0..8).map(|w| format!("w{w}"))).collect();
+                let r = c.patch(&format!("/v1/templates/{id}"), &body("fold", true, cat, tools, json!(tags)));
+                assert_eq!(r.status, 200, "{l}: {}", String::from_utf8_lossy(&r.raw));
+            }
+        }
+        assert_eq!(c.delete(&format!("/v1/templates/{id}")).status, 204, "{l}");
+        check(&db, &servers[1], &[&a, &b], "after concurrent writers");
+    }
+}
