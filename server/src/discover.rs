@@ -21,8 +21,9 @@
 //!   (migration 011), so the first (rarest) tag's rows are one range of a (tag, sort keys) index;
 //!   each further tag is tested in the row's copy of its template's tag set on PostgreSQL
 //!   (migration 012, inside the index), by a primary-key probe on SQLite; `total` counts those
-//!   ranges, except for one tag on PostgreSQL: its public rows are the sum of the tag's counters
-//!   (`tag_counts`, migration 014), its private rows the viewer's own. `latestOnly=false`: one
+//!   ranges, except for one or two tags on PostgreSQL: the public rows are the sum of the tag's
+//!   or the pair's counters (`tag_counts`, `tag_pair_counts`, migration 014), the private rows
+//!   the viewer's own. `latestOnly=false`: one
 //!   `id IN (SELECT template_id ...)` per tag over the templates' indexes.
 //! - Offsets: `LIMIT/OFFSET` on the ordered index: the database steps over `offset` index
 //!   entries (cost linear in the offset, no row is decoded); the API is offset-based, so there
@@ -314,15 +315,29 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
             None => ("workflow_templates w", format!("{filter} AND ({vis})")),
         }
     });
-    // One tag, no owner or text (PostgreSQL): the public rows from the tag's counters, the
+    // One or two tags, no owner or text (PostgreSQL): the public rows from the tags' counters, the
     // viewer's private rows counted from the owner index (few), instead of counting the tag's
     // whole range (20,000 index entries for a tag in 2% of 1,000,000 templates).
-    let tag_counted = (d == Dialect::Postgres && keyed && tags.len() == 1 && q.owner.is_none() && q.text.is_none()).then(|| {
-        format!(
-            "SELECT (SELECT CAST(COALESCE(SUM(c.n), 0) AS BIGINT) FROM tag_counts c WHERE c.tag = {{t1}}{tag_count}) + (SELECT COUNT(*) FROM {from} WHERE {filter} AND {})",
-            arms[1]
-        )
-    });
+    // Two tags: the public rows from the pair's counters (the pair in bytewise order), plus the
+    // public rows whose tag set was too large to copy (not in the pair counters; a partial index
+    // of few entries), plus the viewer's private rows.
+    let counters = d == Dialect::Postgres && keyed && q.owner.is_none() && q.text.is_none();
+    let private = format!("(SELECT COUNT(*) FROM {from} WHERE {filter} AND {})", arms[1]);
+    let tag_counted = match tags.len() {
+        1 if counters => Some(format!("SELECT (SELECT CAST(COALESCE(SUM(c.n), 0) AS BIGINT) FROM tag_counts c WHERE c.tag = {{t1}}{tag_count}) + {private}")),
+        2 if counters => {
+            let (lo, hi) = if tags[0].as_str() < tags[1].as_str() { (1, 2) } else { (2, 1) };
+            let uncopied = format!(
+                "(SELECT COUNT(*) FROM template_tags g WHERE g.tag = {{t1}} AND g.all_tags IS NULL AND g.is_latest AND g.is_public{} \
+                 AND EXISTS (SELECT 1 FROM template_tags h WHERE h.template_id = g.template_id AND h.tag = {{t2}}))",
+                tag_count.replace(" c.", " g.")
+            );
+            Some(format!(
+                "SELECT (SELECT CAST(COALESCE(SUM(c.n), 0) AS BIGINT) FROM tag_pair_counts c WHERE c.tag = {{t{lo}}} AND c.other = {{t{hi}}}{tag_count}) + {uncopied} + {private}"
+            ))
+        }
+        _ => None,
+    };
     let total = match (counted, tag_counted, &matched) {
         (Some(sql), _, _) | (None, Some(sql), _) => sql,
         (None, None, Some((from, wh))) => format!("SELECT COUNT(*) FROM {from} WHERE {wh}"),

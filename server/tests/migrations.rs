@@ -237,8 +237,8 @@ fn migrate_up_down_up_on_a_database_with_data() {
         // 007 replaces 003's four ordered indexes with nine and adds template_tags' (and, on
         // PostgreSQL, two trigram indexes; SQLite's text index is an FTS5 table); 011 adds five
         // on template_tags (four sorts of public rows per tag, one owner's rows per tag); 014
-        // (PostgreSQL) one on tag_counts.
-        let pg_only = if l == "postgres" { 2 + 1 } else { 0 };
+        // (PostgreSQL) one each on tag_counts and tag_pair_counts, one on template_tags.
+        let pg_only = if l == "postgres" { 2 + 3 } else { 0 };
         assert_eq!(index_names(&mut c).len(), 13 + 12 + 6 + pg_only + 5, "{l}: the seed's 13 plus the server's");
         drop(c);
         let old = Server::start(&db);
