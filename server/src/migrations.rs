@@ -47,9 +47,10 @@
 //!   which neither the TTL check nor the sweep forgets (issue 15: a replica's late replay of a
 //!   use must not count it twice).
 //! - 014_tag_counts (PostgreSQL; a no-op on SQLite): `tag_counts`, the public latest tag rows
-//!   per (tag, category, type), kept by statement triggers on `template_tags` in the writing
-//!   transaction (appended and folded, never a hot row), so a tag page's `total` is a sum of a
-//!   few counters plus the viewer's private rows (issue 13).
+//!   per (tag, category, type), and `tag_pair_counts`, per (pair of tags, category, type), kept
+//!   by statement triggers on `template_tags` in the writing transaction (appended and folded,
+//!   never a hot row), so the `total` of a page of one or two tags is a sum of a few counters
+//!   plus the viewer's private rows (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
