@@ -321,8 +321,9 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     // Two tags: the public rows from the pair's counters (the pair in bytewise order), plus the
     // public rows whose tag set was too large to copy (not in the pair counters; a partial index
     // of few entries), plus the viewer's private rows.
-    let counters = d == Dialect::Postgres && keyed && q.owner.is_none() && q.text.is_none();
-    let private = format!("(SELECT COUNT(*) FROM {from} WHERE {filter} AND {})", arms[1]);
+    // (No owner filter: `arms` is [public, the viewer's private].)
+    let counters = d == Dialect::Postgres && keyed && q.owner.is_none() && q.text.is_none() && arms.len() == 2;
+    let private = arms.get(1).map(|a| format!("(SELECT COUNT(*) FROM {from} WHERE {filter} AND {a})")).unwrap_or_default();
     let tag_counted = match tags.len() {
         1 if counters => Some(format!("SELECT (SELECT CAST(COALESCE(SUM(c.n), 0) AS BIGINT) FROM tag_counts c WHERE c.tag = {{t1}}{tag_count}) + {private}")),
         2 if counters => {

@@ -75,6 +75,16 @@ fn check(db: &TestDb, srv: &Server, viewers: &[&User], step: &str) {
                 assert_eq!(got["total"], json!(want), "{l} {step}: {path} as {}", v.id);
             }
         }
+        // With an owner filter (counted from the owner's ranges, not the counters): the viewer's
+        // own rows, and another user's public ones.
+        for tag in &tags {
+            for o in viewers {
+                let want = rows.iter().filter(|r| r.latest && r.owner == o.id && (r.public || o.id == v.id) && r.tags.contains(tag)).count();
+                let path = format!("/v1/templates?tags={}&owner={}&includeBuiltin=false&limit=1", enc(tag), o.id);
+                let got = client.get(&path).json();
+                assert_eq!(got["total"], json!(want), "{l} {step}: {path} as {}", v.id);
+            }
+        }
         // Pages of two tags (each with "hot" or "t1"), in both orders, without and with a filter.
         for x in tags.iter().filter(|t| *t == "hot" || *t == "t1") {
             for y in tags.iter().filter(|y| *y != x) {
