@@ -262,3 +262,53 @@ fn concurrent_writers_in_two_processes_keep_tag_totals_exact() {
         check(&db, &servers[1], &[&a, &b], "after concurrent writers");
     }
 }
+
+/// Migration 014 on a database a writer of the previous release is writing to (several
+/// processes, a rolling deploy): a tag row inserted by a transaction still open while 014 runs
+/// must be counted once it commits. 014 first locks `template_tags` against writers, so it
+/// counts after that transaction (PostgreSQL; SQLite's 014 is a no-op).
+#[test]
+fn migration_014_counts_the_rows_of_a_writer_open_while_it_runs() {
+    use workflow_templates::hash::config_hash;
+    use workflow_templates::model::time::format_ms;
+    use workflow_templates::store::{Expect, Store, Write as W};
+    use workflow_templates::WorkflowTemplate;
+    use workflow_templates_server::db::{Conn, DbUrl, Pool};
+    use workflow_templates_server::http::block_on;
+    use workflow_templates_server::store::{sync_builtins, SqlStore};
+    use workflow_templates_server::{auth, migrations};
+
+    for db in backends().into_iter().filter(|d| d.label == "postgres") {
+        let url = DbUrl::parse(&db.url).unwrap();
+        let mut c = Conn::open(&url).unwrap();
+        migrations::up_to(&mut c, Some("013_permanent_usage_keys")).unwrap();
+        sync_builtins(&mut c).unwrap();
+        let owner = auth::create_user(&mut c, "old release").unwrap().0;
+        let id = workflow_templates::model::id::IdGenerator::new().next(1_800_000_000_000, 7);
+        let mut t = WorkflowTemplate::with_defaults(id, owner, format_ms(1_800_000_000_000));
+        t.name = "open writer".into();
+        t.is_public = true;
+        t.tags = Some(vec!["x".into()]);
+        t.config_hash = config_hash(&t.config());
+        let pool = Pool::new(url.clone(), 2);
+        block_on(SqlStore::new(pool.get().unwrap()).commit(vec![W::PutTemplate { record: t, expect: Expect::Absent }])).unwrap();
+
+        // A writer of the previous release adds a tag row and has not committed yet.
+        c.batch("BEGIN").unwrap();
+        c.batch("INSERT INTO template_tags (template_id, tag, owner_id, is_public, is_latest, category, workflow_type, usage_count, rating, rating_count, name_lc, name, updated_ms, all_tags) \
+                 SELECT template_id, 'y', owner_id, is_public, is_latest, category, workflow_type, usage_count, rating, rating_count, name_lc, name, updated_ms, ARRAY['x', 'y'] FROM template_tags WHERE tag = 'x'")
+            .unwrap();
+        c.batch("UPDATE template_tags SET all_tags = ARRAY['x', 'y'] WHERE tag = 'x'").unwrap();
+        let migrating = {
+            let url = url.clone();
+            std::thread::spawn(move || migrations::up(&mut Conn::open(&url).unwrap()).unwrap())
+        };
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        c.batch("COMMIT").unwrap();
+        assert!(migrating.join().unwrap().contains(&"014_tag_counts"));
+
+        let one = |c: &mut Conn, sql: &str| c.query(sql, &[]).unwrap()[0][0].int().unwrap();
+        assert_eq!(one(&mut c, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM tag_counts WHERE tag = 'y'"), 1, "the open writer's tag row is counted");
+        assert_eq!(one(&mut c, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM tag_pair_counts WHERE tag = 'x' AND other = 'y'"), 1, "and its pair");
+    }
+}

@@ -15,6 +15,10 @@
 -- in several processes neither queue on a tag's row nor deadlock by taking counters in different
 -- orders); a counter keeps about one row per concurrent writer, and its value is the sum of its
 -- committed rows. `TRUNCATE template_tags` is not followed (the server never truncates it).
+-- Writers wait until the counters are filled and the triggers exist (a row written by a
+-- transaction still open when the counts are taken would otherwise never be counted: several
+-- processes of the previous release may be writing while one migrates). Readers go on.
+LOCK TABLE template_tags IN SHARE ROW EXCLUSIVE MODE;
 CREATE TABLE tag_counts (
     tag TEXT NOT NULL,
     category templatecategory NOT NULL,
