@@ -75,6 +75,17 @@ CREATE FUNCTION wt_tag_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     t TEXT[]; o TEXT[]; c templatecategory[]; w workflowtype[]; n BIGINT[];
 BEGIN
+    -- Most updates come from migration 011's copy of a use or a rating (usage_count, rating):
+    -- nothing a counter reads changed, so nothing is moved (and no pair is enumerated).
+    -- (Nested: an expression naming wt_new is planned whole, and a DELETE has no wt_new.)
+    IF TG_OP = 'UPDATE' THEN
+        IF NOT EXISTS (
+            SELECT tag, is_public, is_latest, category, workflow_type, all_tags FROM wt_new
+            EXCEPT ALL SELECT tag, is_public, is_latest, category, workflow_type, all_tags FROM wt_old
+        ) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(tag), array_agg(category), array_agg(workflow_type), array_agg(d) INTO t, c, w, n
         FROM (SELECT tag, category, workflow_type, COUNT(*) AS d FROM wt_new WHERE is_public AND is_latest GROUP BY 1, 2, 3) m;
