@@ -342,7 +342,16 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     let total = match (counted, tag_counted, &matched) {
         (Some(sql), _, _) | (None, Some(sql), _) => sql,
         (None, None, Some((from, wh))) => format!("SELECT COUNT(*) FROM {from} WHERE {wh}"),
-        (None, None, None) => format!("SELECT {}", arms.iter().map(|a| format!("(SELECT COUNT(*) FROM {from} WHERE {filter} AND {a})")).collect::<Vec<_>>().join(" + ")),
+        (None, None, None) => {
+            // SQLite without STAT4 (.cargo/config.toml) weighs a tag's public count by
+            // sqlite_stat1 alone and may count it through the owner index (every row of the
+            // tag, private ones included): the public arm names its partial index.
+            let counted_from = |i: usize| match d == Dialect::Sqlite && keyed && q.owner.is_none() && i == 0 {
+                true => format!("{from} INDEXED BY idx_template_tags_pub_recent"),
+                false => from.clone(),
+            };
+            format!("SELECT {}", arms.iter().enumerate().map(|(i, a)| format!("(SELECT COUNT(*) FROM {} WHERE {filter} AND {a})", counted_from(i))).collect::<Vec<_>>().join(" + "))
+        }
     };
     let order = order_by(d, q.sort);
     // Inside an arm the order names the table's columns (PostgreSQL reads `alias COLLATE` as a

@@ -312,3 +312,52 @@ fn migration_014_counts_the_rows_of_a_writer_open_while_it_runs() {
         assert_eq!(one(&mut c, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM tag_pair_counts WHERE tag = 'x' AND other = 'y'"), 1, "and its pair");
     }
 }
+
+/// SQLite (built without STAT4) counts a tag page's public rows in the tag's public partial
+/// index, never through the owner index (which holds every latest row of the tag, private ones
+/// included), whatever `ANALYZE` says about the two.
+#[test]
+fn a_sqlite_tag_total_counts_the_public_index() {
+    use workflow_templates::hash::config_hash;
+    use workflow_templates::model::time::format_ms;
+    use workflow_templates::store::{Expect, PageQuery, Sort, Store, Write as W};
+    use workflow_templates::{TemplateCategory, WorkflowTemplate};
+    use workflow_templates_server::db::{Conn, DbUrl, Pool};
+    use workflow_templates_server::discover::{page_sql, TextPlan};
+    use workflow_templates_server::http::block_on;
+    use workflow_templates_server::store::{sync_builtins, SqlStore};
+    use workflow_templates_server::{auth, migrations};
+
+    let db = sqlite_db();
+    let url = DbUrl::parse(&db.url).unwrap();
+    let mut c = Conn::open(&url).unwrap();
+    migrations::up(&mut c).unwrap();
+    sync_builtins(&mut c).unwrap();
+    let owners: Vec<String> = (0..20).map(|i| auth::create_user(&mut c, &format!("o{i}")).unwrap().0).collect();
+    let store = SqlStore::new(Pool::new(url.clone(), 2).get().unwrap());
+    let mut batch = Vec::new();
+    for i in 0..2000usize {
+        let id = workflow_templates::model::id::IdGenerator::new().next(1_800_000_000_000 + i as u64, i as u128 + 1);
+        let mut t = WorkflowTemplate::with_defaults(id, owners[i % 20].clone(), format_ms(1_800_000_000_000 + i as i64));
+        t.name = format!("t {i}");
+        t.is_public = i % 20 != 0;
+        t.category = TemplateCategory::ALL[i % 9];
+        t.tags = Some(vec![format!("t{}", i % 50), format!("g{}", i % 7)]);
+        t.config_hash = config_hash(&t.config());
+        batch.push(W::PutTemplate { record: t, expect: Expect::Absent });
+    }
+    block_on(store.commit(batch)).unwrap();
+    drop(store);
+    c.batch("ANALYZE").unwrap();
+    let q = PageQuery { viewer: owners[3].clone(), text: None, category: None, workflow_type: None, tags: vec!["t3".into()], owner: None, latest_only: true, sort: Sort::Popular, offset: 0, limit: 20 };
+    for q in [q.clone(), PageQuery { category: Some(TemplateCategory::Programming), ..q }] {
+        let (_, total, p) = page_sql(c.dialect(), &q, TextPlan::Matches);
+        let plan: Vec<String> = c.query(&format!("EXPLAIN QUERY PLAN {total}"), &p[..p.len() - 3]).unwrap().iter().map(|r| r[3].text().unwrap_or_default().to_string()).collect();
+        let searches: Vec<&String> = plan.iter().filter(|s| s.contains("INDEX")).collect();
+        assert_eq!(searches.len(), 2, "{plan:?}");
+        assert!(searches[0].contains("idx_template_tags_pub_recent"), "the public count: {plan:?}");
+        assert!(searches[1].contains("idx_template_tags_own"), "the viewer's private count: {plan:?}");
+        let n = c.query(&total, &p[..p.len() - 3]).unwrap()[0][0].int().unwrap();
+        assert!(n > 0, "{n}");
+    }
+}
