@@ -209,6 +209,7 @@ fn serve(args: &Args) -> Result<(), String> {
         if let Err(e) = c.optimize() {
             tracing::warn!("refreshing the planner's statistics: {e}");
         }
+        warn_if_stat4(&mut c);
     }
     let pool_size = args.num("pool", 16)?;
     let app = App::new(Pool::new(url, pool_size), cfg);
@@ -247,6 +248,19 @@ fn serve(args: &Args) -> Result<(), String> {
         workflow_templates_server::serve::serve(listener, app, shutdown).await;
         Ok(())
     })
+}
+
+/// This repository builds the bundled SQLite without STAT4 (`.cargo/config.toml`); a build made
+/// elsewhere, or with `LIBSQLITE3_FLAGS` set by hand, may bring it back, and with it every
+/// cached statement is compiled again on each execution (BENCHMARKS.md, issue 13 round 4).
+fn warn_if_stat4(c: &mut Conn) {
+    if c.dialect() != workflow_templates_server::db::Dialect::Sqlite {
+        return;
+    }
+    let options = c.query("PRAGMA compile_options", &[]).unwrap_or_default();
+    if options.iter().any(|r| r[0].text().is_some_and(|o| o.starts_with("ENABLE_STAT4"))) {
+        tracing::warn!("this SQLite is built with SQLITE_ENABLE_STAT4: statements are recompiled on every execution; build with LIBSQLITE3_FLAGS=-USQLITE_ENABLE_STAT4 (see .cargo/config.toml)");
+    }
 }
 
 fn main() {

@@ -46,6 +46,11 @@
 //! - 013_permanent_usage_keys: `idempotency_keys.permanent`, set on the keys of recordUsage,
 //!   which neither the TTL check nor the sweep forgets (issue 15: a replica's late replay of a
 //!   use must not count it twice).
+//! - 014_tag_counts (PostgreSQL; a no-op on SQLite): `tag_counts`, the public latest tag rows
+//!   per (tag, category, type), and `tag_pair_counts`, per (pair of tags, category, type), kept
+//!   by statement triggers on `template_tags` in the writing transaction (appended and folded,
+//!   never a hot row), so the `total` of a page of one or two tags is a sum of a few counters
+//!   plus the viewer's private rows (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -185,6 +190,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/013_permanent_usage_keys.down.sql"),
         pg_up: include_str!("../migrations/postgres/013_permanent_usage_keys.up.sql"),
         pg_down: include_str!("../migrations/postgres/013_permanent_usage_keys.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "014_tag_counts",
+        sqlite_up: include_str!("../migrations/sqlite/014_tag_counts.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/014_tag_counts.down.sql"),
+        pg_up: include_str!("../migrations/postgres/014_tag_counts.up.sql"),
+        pg_down: include_str!("../migrations/postgres/014_tag_counts.down.sql"),
         post_up: None,
     },
 ];
