@@ -66,7 +66,7 @@ fn cutoff(ttl: Duration) -> i64 {
 
 fn stored_reply(status: i64, body: &str, replay: Replay) -> ApiResult<Reply> {
     let body: Option<Value> = if body.is_empty() { None } else { Some(serde_json::from_str(body).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", e.to_string()))?) };
-    let etag = body.as_ref().and_then(|b| b.get("updated_at")).and_then(Value::as_str).map(str::to_string);
+    let etag = body.as_ref().and_then(workflow_templates::model::etag::representation_etag);
     let r = Reply { status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK), body, etag, replayed: false, location: None };
     Ok(located(r, replay))
 }

@@ -152,8 +152,9 @@ impl Reply {
     }
     pub(crate) fn with(status: StatusCode, v: impl serde::Serialize) -> ApiResult<Reply> {
         let body = serde_json::to_value(v).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", e.to_string()))?;
-        // A single record carries its updated_at as ETag: the If-Match token of its next edit.
-        let etag = body.get("updated_at").and_then(Value::as_str).filter(|_| body.get("id").is_some()).map(str::to_string);
+        // A single record's ETag names its whole representation, statistics included
+        // (`<updated_at>.<stats part>`, src/model/etag.rs); If-Match compares its content part.
+        let etag = workflow_templates::model::etag::representation_etag(&body);
         Ok(Reply { status, body: Some(body), etag, replayed: false, location: None })
     }
     pub(crate) fn no_content() -> ApiResult<Reply> {
