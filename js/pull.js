@@ -383,20 +383,35 @@ async function touchCopy(e, id) {
 
 /**
  * At open: `lineage:<id>` rows from before the bound (value `true`, no `adopted:` row, so never
- * dropped) become kept copies read longest ago (`at` 0), then the bound runs: they are counted,
- * and dropped first (unless needed: boundKept).
+ * dropped) become kept copies read longest ago (`at` 0); so do, once per replica (meta
+ * `copies-counted`), other users' templates held before copies were counted (a `known:` value,
+ * no `copy:` row, not in an adopted lineage); `fresh`: the replica was empty at this open (no
+ * such copy can exist). Then the bound runs: they are counted, and dropped first (unless
+ * needed: boundKept).
  */
-export async function migrateKept(e) {
+export async function migrateKept(e, fresh = false) {
   const old = (await e.store.all("lineage:")).filter(([, v]) => typeof v !== "string");
-  if (!old.length) return;
+  // A replica filled in this very open (first open, evicted) holds no copy from before.
+  if (fresh && !(await e.store.get("copies-counted"))) await e.store.set({ "copies-counted": true });
+  const uncounted = (await e.store.get("copies-counted")) ? [] : (await e.store.all("known:")).map(([id]) => id);
+  if (!old.length && !uncounted.length) return;
   const rows = {};
-  for (const [id] of old) {
-    rows[`lineage:${id}`] = undefined;
+  const other = async (id) => {
     const text = await e.o.local("template", id);
     const t = text ? JSON.parse(text) : null;
-    if (t && t.owner_id !== e.o.userId && t.is_builtin !== true && !(await e.store.get(`copy:${id}`))) rows[`copy:${id}`] = { at: 0 };
+    return t && t.owner_id !== e.o.userId && t.is_builtin !== true;
+  };
+  for (const [id] of old) {
+    rows[`lineage:${id}`] = undefined;
+    if ((await other(id)) && !(await e.store.get(`copy:${id}`))) rows[`copy:${id}`] = { at: 0 };
   }
-  await e.store.set(rows);
+  for (const id of uncounted) {
+    if (`lineage:${id}` in rows) continue;
+    if (typeof (await e.store.get(`lineage:${id}`)) === "string" || (await e.store.get(`copy:${id}`))) continue;
+    if (await other(id)) rows[`copy:${id}`] = { at: 0 };
+  }
+  if (e.closed) return;
+  await e.store.set({ ...rows, "copies-counted": true });
   await boundKept(e);
 }
 

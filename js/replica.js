@@ -121,7 +121,8 @@ export class ReplicaEngine {
     // A replica with nothing in it yet (first open, evicted) is filled before the catalog is
     // handed out, so its first reads see the user's records; a failure here is retried by the
     // leader's syncs like any other.
-    if (this.state === "online" && !(await this.store.get("complete"))) {
+    const fresh = !(await this.store.get("complete"));
+    if (this.state === "online" && fresh) {
       try {
         await fullPull(this);
       } catch (e) {
@@ -133,7 +134,7 @@ export class ReplicaEngine {
     }
     // Meta rows from before the bound of kept copies are counted by it (a replica that cannot
     // be written now still opens: the next open tries again).
-    await migrateKept(this).catch(() => {});
+    await migrateKept(this, fresh).catch(() => {});
     this.pendingCount = await this.store.count();
     this.#listen();
     await this.#elect();

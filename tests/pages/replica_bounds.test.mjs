@@ -100,13 +100,14 @@ test("copies of other users' templates read one by one or heard from the feed ar
   await p.close();
 });
 
-test("lineage: meta rows from before the bound (value true) are counted and dropped by it", async () => {
+test("lineage: meta rows from before the bound (value true), and copies held before it without a row, are counted and dropped by it", async () => {
   const { p, net } = await replicaPage(browser, serverUrl, base);
   const dbName = await openReplica(p, serverUrl, users, 0, 1);
-  const [x, y] = [await publicOf("Old X"), await publicOf("New Y")];
-  assert.deepEqual(await run(p, (cat, direct, ids) => Promise.all(ids.map((id) => cat.get(id).then((t) => t.id))), [x.id, y.id]), [x.id, y.id]);
+  const [x, y, z] = [await publicOf("Old X"), await publicOf("New Y"), await publicOf("Old Z")];
+  assert.deepEqual(await run(p, (cat, direct, ids) => Promise.all(ids.map((id) => cat.get(id).then((t) => t.id))), [x.id, y.id, z.id]), [x.id, y.id, z.id]);
   await sleep(300);
-  // X as a replica from before the bound held it: a `lineage:` row with value true, no other row.
+  // X as a replica from before the bound held it: a `lineage:` row with value true, no other
+  // row; Z as a copy held before copies were counted (no row at all, the one-time count not done).
   const meta = (a) => p.evaluate(async ({ dbName, put, del }) => {
     const db = await new Promise((res, rej) => { const r = indexedDB.open(dbName); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
     const tx = db.transaction(["replica_meta"], "readwrite");
@@ -119,7 +120,7 @@ test("lineage: meta rows from before the bound (value true) are counted and drop
     return rows.map((r) => [r.key, r.value]);
   }, { dbName, ...a });
   await run(p, (cat, direct) => { cat.close(); direct.close(); });
-  assert.deepEqual(await meta({ put: [[`lineage:${x.id}`, true]], del: [`copy:${x.id}`] }), [[`lineage:${x.id}`, true]]);
+  assert.deepEqual(await meta({ put: [[`lineage:${x.id}`, true]], del: [`copy:${x.id}`, `copy:${z.id}`, "copies-counted"] }), [[`lineage:${x.id}`, true]]);
   const hooked = await hook(p, "setCopyLimitForTests", 1);
   const reopened = await p.evaluate(async ({ serverUrl, a, dbName }) => {
     window.cat = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
@@ -136,9 +137,9 @@ test("lineage: meta rows from before the bound (value true) are counted and drop
   }
   assert.deepEqual(rows, [], "the old row is gone");
   net.online = false;
-  const after = await run(p, async (cat, direct, ids) => Promise.all(ids.map((id) => cat.get(id).then((t) => t.id, (e) => e.code))), [x.id, y.id]);
-  // X was counted (over the bound of 1 with Y) and dropped, the least recently read.
-  assert.deepEqual(after, ["NOT_FOUND", y.id]);
+  const after = await run(p, async (cat, direct, ids) => Promise.all(ids.map((id) => cat.get(id).then((t) => t.id, (e) => e.code))), [x.id, y.id, z.id]);
+  // X and Z were counted (over the bound of 1 with Y) and dropped, read longest ago.
+  assert.deepEqual(after, ["NOT_FOUND", y.id, "NOT_FOUND"]);
   assert.deepEqual(await deletes(p), []);
   assert.equal(hooked, "function");
   await run(p, (cat) => cat.close());
