@@ -368,11 +368,25 @@ async function keepCopies(e, templates) {
   for (const t of templates) {
     if (!t || typeof t.id !== "string" || t.owner_id === e.o.userId || t.is_builtin === true) continue;
     if (typeof (await e.store.get(`lineage:${t.id}`)) === "string" || (await e.store.get(`copy:${t.id}`))) continue;
+    // A new version of an adopted lineage (heard from the feed) joins that lineage: it goes
+    // with the lineage, never alone (the lineage's held reads would then miss it).
+    const key = lineageKey(t);
+    const lineage = rows[`adopted:${key}`] ?? (await e.store.get(`adopted:${key}`));
+    if (lineage) {
+      rows[`adopted:${key}`] = { ...lineage, ids: [...new Set([...(Array.isArray(lineage.ids) ? lineage.ids : []), t.id])] };
+      rows[`lineage:${t.id}`] = key;
+      continue;
+    }
     rows[`copy:${t.id}`] = { at: Date.now() };
   }
   if (!Object.keys(rows).length || e.closed) return false;
   await e.store.set(rows);
-  return true;
+  return Object.keys(rows).some((k) => k.startsWith("copy:"));
+}
+
+/** The `adopted:` key of the lineage of template `t`: `<owner> <name key>`. */
+function lineageKey(t) {
+  return `${t.owner_id} ${String(t.name ?? "").trim().toLowerCase()}`;
 }
 
 /** A read of kept copy `id` answered from the replica: it becomes the most recently read (at most one write a second). */
@@ -445,7 +459,7 @@ export async function adoptLineage(e, id) {
     if (e.closed) return;
     // The lineage's row (`adopted:<owner> <name key>`: when it was last read, and the ids it
     // brought, its chains included) and a `lineage:<id>` row per version naming it.
-    const key = `${versions[0].owner_id} ${String(versions[0].name ?? "").trim().toLowerCase()}`;
+    const key = lineageKey(versions[0]);
     const ids = new Set(versions.map((t) => t.id));
     for (const t of versions) {
       for (let at = t.base_template_id; typeof at === "string" && !ids.has(at) && ids.size < 4096; ) {

@@ -39,11 +39,13 @@ const publicOf = (name, extra = {}) => api(users[1], "POST", "/v1/templates", { 
 const deletes = (p) => run(p, () => window.events.filter((e) => e.kind === "template" && e.op === "delete").map((e) => e.id));
 
 test("copies of other users' templates read one by one or heard from the feed are bounded (LRU); a needed base and a queued record stay; dropping one is no delete event", async () => {
+  // Made before the replica opens: the feed (from the open on) does not name them, so only
+  // the reads below bring them, in order.
+  const [a, b, c, d, f] = [await publicOf("A"), await publicOf("B"), await publicOf("C"), await publicOf("D"), await publicOf("F")];
+  const e = await publicOf("E", { base_template_id: f.id });
   const { p, net } = await replicaPage(browser, serverUrl, base);
   await openReplica(p, serverUrl, users, 0, 1);
   const hooked = await hook(p, "setCopyLimitForTests", 3);
-  const [a, b, c, d, f] = [await publicOf("A"), await publicOf("B"), await publicOf("C"), await publicOf("D"), await publicOf("F")];
-  const e = await publicOf("E", { base_template_id: f.id });
   // Ratings are kept queued (the server answers 503 to them: retried, never dropped).
   net.answer = (r) => (r.method() === "PUT" && new URL(r.url()).pathname.endsWith("/rating") ? { status: 503, body: JSON.stringify({ code: "STORAGE_UNAVAILABLE", message: "busy" }) } : null);
   const got = [];
@@ -164,5 +166,24 @@ test("an adopted lineage dropped by the bound is not heard as a delete (the reco
   assert.deepEqual(await deletes(p), [], "no external delete for an eviction");
   assert.equal(hooked, "function");
   await hook(p, "setLineageLimitForTests");
+  await p.close();
+});
+
+test("a new version of an adopted lineage heard from the feed joins the lineage, not the bounded copies", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  net.blockStream = true;
+  await openReplica(p, serverUrl, users, 0, 1);
+  // No copy may be kept outside a lineage: a version taken for a copy would go at once.
+  const hooked = await hook(p, "setCopyLimitForTests", 0);
+  const v1 = await publicOf("Lineage L");
+  net.seen.length = 0;
+  assert.deepEqual(await run(p, (cat, direct, id) => cat.versions(id).then((l) => l.map((v) => v.id)), v1.id), [v1.id]);
+  for (let i = 0; i < 80 && !net.seen.some(([m, path]) => m === "GET" && path === `/v1/templates/${v1.id}/labels`); i++) await sleep(50);
+  await sleep(600);
+  const v2 = await api(users[1], "POST", `/v1/templates/${v1.id}/versions`, { patch: { description: "v2" } });
+  assert.equal(await run(p, async (cat) => { await cat.sync(); return "ok"; }), "ok");
+  net.online = false;
+  assert.deepEqual(await run(p, (cat, direct, id) => cat.versions(id).then((l) => l.map((v) => v.id), (e) => e.code), v1.id), [v2.id, v1.id]);
+  assert.equal(hooked, "function");
   await p.close();
 });
