@@ -85,6 +85,8 @@ export async function fullPull(e) {
     cursor: head.cursor,
     complete: true,
   });
+  // Other users' bases it brought (chains of the user's own) are kept copies too.
+  if (await keepCopies(e, b.templates)) await boundKept(e);
   return b.templates.length + b.specs.length + b.deleted.templates.length + b.deleted.specs.length;
 }
 
