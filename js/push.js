@@ -224,14 +224,19 @@ function kindOfEntry(entry) {
   return entry.endpoint.endsWith("Label") ? "labels" : "template";
 }
 
+/** Counters (the user's rating, a use): server-side sums that merge, never built on the content. */
+const COUNTERS = new Set(["rating", "usage"]);
+
 /**
  * Whether a kept conflict of kind `kept` on an id holds back a later entry of kind `kind` on
  * it: a conflict about the content (template, spec) holds back every later write of the id (they
- * may build on it); one about a side record (a label, the user's rating or use) only the writes
- * of that side record, so a template edit and a label move can conflict, and be resolved, apart.
+ * may build on it) but the counters (a rating or a use merges with whatever content the server
+ * has: issue 15, docs/replica.md "Conflicts"); one about a side record (a label, the user's
+ * rating or use) only the writes of that side record, so a template edit and a label move can
+ * conflict, and be resolved, apart.
  */
 function blocks(kept, kind) {
-  return kept === "template" || kept === "spec" || kept === kind;
+  return kept === kind || ((kept === "template" || kept === "spec") && !COUNTERS.has(kind));
 }
 
 /** The conflicts kept now (meta `conflict:<kind> <id>`; rows from before kinds are `conflict:<id>`). */
@@ -274,7 +279,9 @@ async function refresh(e, ids, skip) {
  * copy; "overwrite" re-sends them over it. `kind` (one of CONFLICT_KINDS) names the conflict when
  * several are kept on `id`; without it, the only one. The writes acted on: for a side record's
  * conflict (labels, rating, usage) the queued writes of that record; for a content conflict the
- * id's other queued writes, less those held back by a side conflict of their own on `id`.
+ * id's other queued writes, less those held back by a side conflict of their own on `id` and
+ * less the counters (rating, recordUsage: never held back by a content conflict, sent as they
+ * come), which keep-remote drops only when the server no longer has the template.
  */
 export async function resolveConflict(e, id, choice, kind = null) {
   if (kind !== null && !CONFLICT_KINDS.includes(kind)) throw coded("INVALID_ARGUMENT", `kind must be one of ${CONFLICT_KINDS.join(", ")}`);
@@ -285,7 +292,6 @@ export async function resolveConflict(e, id, choice, kind = null) {
   const conflict = found[0];
   const side = (k) => k !== "template" && k !== "spec";
   const others = new Set(kept.filter((c) => c !== conflict && side(c.kind)).map((c) => c.kind));
-  const mine = (x) => idsOf(x).includes(id) && (side(conflict.kind) ? kindOfEntry(x) === conflict.kind : !others.has(kindOfEntry(x)));
   let remote = conflict.remote;
   let unknown = conflict.unknown === true;
   try {
@@ -297,6 +303,13 @@ export async function resolveConflict(e, id, choice, kind = null) {
   // Keep-remote with no server copy ever read: "the server has none" is not known, so the
   // local record is not deleted on a guess; settled once the server answers.
   if (choice === "keep-remote" && unknown) throw coded("NETWORK", `the server's copy of ${id} was never read: resolve this conflict with keep-remote once the server is reachable`);
+  // A content conflict's resolution leaves the queued counters (a rating, a use) alone: they
+  // merge with any content. Only keep-remote of a template the server no longer has drops them.
+  const gone = choice === "keep-remote" && remote === null;
+  const mine = (x) => {
+    const k = kindOfEntry(x);
+    return idsOf(x).includes(id) && (side(conflict.kind) ? k === conflict.kind : !others.has(k) && (!COUNTERS.has(k) || gone));
+  };
   if (choice === "overwrite") {
     // Re-sent over the server's copy: their If-Match is its updated_at (known, below), not
     // the base each entry was queued on.

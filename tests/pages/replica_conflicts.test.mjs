@@ -65,3 +65,33 @@ test("a label conflict and a template conflict on one id are both kept, reported
   await run(p, (cat, direct) => { cat.close(); direct.close(); });
   await p.close();
 });
+
+test("a template conflict neither holds back nor drops the uses and ratings queued after it (counters merge; review finding 2)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0);
+  const t = await run(p, async (cat) => { const t = await cat.create({ name: `Used ${Date.now()}`, workflow_type: "plain" }); await cat.sync(); return await cat.get(t.id); });
+  net.online = false;
+  const queued = await run(p, async (cat, direct, t) => {
+    await cat.update(t.id, { description: "mine" }, { ifMatch: t.updated_at });
+    await cat.recordUsage(t.id, { success: true, responseTimeMs: 10 });
+    await cat.rate(t.id, 5);
+    return (await cat.pending()).map((x) => x.endpoint);
+  }, t);
+  assert.deepEqual(queued, ["update", "recordUsage", "rate"]);
+  await patchAs(serverUrl, users[0], t.id, { description: "theirs" });
+  net.online = true;
+  const synced = await run(p, async (cat, direct, id) => {
+    const r = await cat.sync();
+    return { conflicts: r.conflicts.map((c) => [c.kind, c.endpoint]), pending: (await cat.pending()).map((x) => x.endpoint), server: await direct.get(id).then((x) => [x.usage_count, x.rating_count]) };
+  }, t.id);
+  // The use and the rating are sent although the edit before them conflicts.
+  assert.deepEqual(synced, { conflicts: [["template", "update"]], pending: ["update"], server: [1, 1] }, JSON.stringify(synced));
+  const res = await run(p, async (cat, direct, id) => {
+    await cat.resolveConflict(id, "keep-remote");
+    await cat.sync();
+    return { pending: (await cat.pending()).length, server: await direct.get(id).then((x) => [x.usage_count, x.rating_count, x.description]) };
+  }, t.id);
+  assert.deepEqual(res, { pending: 0, server: [1, 1, "theirs"] });
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
+  await p.close();
+});
