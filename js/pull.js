@@ -17,11 +17,17 @@ const PULL_PARALLEL = 6;
 export const MAX_ADOPTED_LINEAGES = 200;
 let maxAdopted = MAX_ADOPTED_LINEAGES;
 
-// At most this many copies of other users' templates kept outside an adopted lineage (read one
-// by one with get or as a chain link, heard from the feed), the least recently read dropped
-// first (meta `copy:<id>` = { at }), the same exceptions as lineages (boundKept).
+// At most this many copies of other users' templates kept outside an adopted lineage that the
+// user read (one by one with get, or as a chain link), the least recently read dropped first
+// (meta `copy:<id>` = { at }), the same exceptions as lineages (boundKept).
 export const MAX_KEPT_COPIES = 500;
 let maxCopies = MAX_KEPT_COPIES;
+
+// At most this many copies only heard from the feed (another user's public template made or
+// changed anywhere, never read here: `copy:<id>` = { at, feed: true }), a budget of their own:
+// public activity elsewhere never pushes out a copy the user read. A read makes one a read copy.
+export const MAX_FEED_COPIES = 200;
+let maxFeed = MAX_FEED_COPIES;
 
 /**
  * TEST HOOK ONLY (tests/pages/replica_reads.test.mjs), not an API: sets the bound above for
@@ -31,9 +37,10 @@ export function setLineageLimitForTests(n) {
   maxAdopted = Number.isInteger(n) && n >= 0 ? n : MAX_ADOPTED_LINEAGES;
 }
 
-/** TEST HOOK ONLY (tests/pages/replica_bounds.test.mjs), not an API: the bound of kept copies; no argument restores it. */
-export function setCopyLimitForTests(n) {
+/** TEST HOOK ONLY (tests/pages/replica_bounds.test.mjs), not an API: the bounds of read copies (`n`) and of copies only heard from the feed (`feed`, default unchanged); no argument restores both. */
+export function setCopyLimitForTests(n, feed) {
   maxCopies = Number.isInteger(n) && n >= 0 ? n : MAX_KEPT_COPIES;
+  maxFeed = Number.isInteger(feed) && feed >= 0 ? feed : n === undefined ? MAX_FEED_COPIES : maxFeed;
 }
 
 /** Brings the replica up to the server: a full pull without the `complete` marker, else the feed from the kept cursor. Resolves with how many changes were applied. */
@@ -256,8 +263,8 @@ async function applyChanges(e, changes, skip = null) {
     await e.store.set({ ...Object.fromEntries(foreign), ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])) });
     await e.aliasOwn(b, echoes);
   });
-  // Other users' templates heard live are kept as copies, within the bound.
-  if (await keepCopies(e, applied.templates ?? [])) await boundKept(e);
+  // Other users' templates heard live are kept as copies, within the feed's own bound.
+  if (await keepCopies(e, applied.templates ?? [], true)) await boundKept(e);
   // Records queued while their copies were on the way: passed over too, re-read later.
   const kept = new Set([...(applied.templates ?? []), ...(applied.specs ?? [])].map((r) => r.id));
   const late = [...last.entries()].filter(([, c]) => (c.kind === "template" || c.kind === "spec") && c.op !== "delete" && !skip.has(c.id) && [...batch.templates, ...batch.specs].some((r) => r.id === c.id) && !kept.has(c.id));
@@ -362,10 +369,10 @@ export async function forget(e, ids) {
 
 /**
  * Marks the other users' templates of `templates` (just applied) that are neither kept with an
- * adopted lineage nor marked yet as kept copies (`copy:<id>` = { at }). Resolves true when one
- * was added (the bound is then checked).
+ * adopted lineage nor marked yet as kept copies (`copy:<id>` = { at }; `feed`: only heard from
+ * the feed, `{ at, feed: true }`). Resolves true when one was added (the bound is then checked).
  */
-async function keepCopies(e, templates) {
+async function keepCopies(e, templates, feed = false) {
   const rows = {};
   for (const t of templates) {
     if (!t || typeof t.id !== "string" || t.owner_id === e.o.userId || t.is_builtin === true) continue;
@@ -379,7 +386,7 @@ async function keepCopies(e, templates) {
       rows[`lineage:${t.id}`] = key;
       continue;
     }
-    rows[`copy:${t.id}`] = { at: Date.now() };
+    rows[`copy:${t.id}`] = feed ? { at: Date.now(), feed: true } : { at: Date.now() };
   }
   if (!Object.keys(rows).length || e.closed) return false;
   await e.store.set(rows);
@@ -391,10 +398,10 @@ function lineageKey(t) {
   return `${t.owner_id} ${String(t.name ?? "").trim().toLowerCase()}`;
 }
 
-/** A read of kept copy `id` answered from the replica: it becomes the most recently read (at most one write a second). */
+/** A read of kept copy `id` answered from the replica: it becomes the most recently read (at most one write a second), a read copy if it was only heard from the feed. */
 async function touchCopy(e, id) {
   const row = await e.store.get(`copy:${id}`);
-  if (row && Date.now() - (row.at ?? 0) > 1000) await e.store.set({ [`copy:${id}`]: { ...row, at: Date.now() } });
+  if (row && (row.feed === true || Date.now() - (row.at ?? 0) > 1000)) await e.store.set({ [`copy:${id}`]: { at: Date.now() } });
 }
 
 /**
@@ -483,27 +490,43 @@ export async function adoptLineage(e, id) {
 }
 
 /**
- * Keeps at most `maxAdopted` adopted lineages and `maxCopies` kept copies: the least recently
- * read go (a lineage with its versions and the chains it brought, labels included), except what
- * is still needed: a record with queued writes, and any link in the chain of a template kept
- * otherwise (the user's own, a kept lineage's or copy's, any other held one). A needed version
- * of a dropped lineage stays as a kept copy (its lineage is no longer held: its next lineage
- * read asks the server); a needed copy keeps its row. Dropping is an eviction, not a delete:
- * the record still exists on the server, so subscribers hear nothing (`deleted.evicted`).
+ * The oldest rows of `rows` (sorted, oldest first) to drop to respect `limit`: none while at
+ * most `limit` are kept; once over it, down to `limit` less a tenth, so the walk of what is
+ * still needed (boundKept) runs once per limit/10 additions, not on every feed batch.
+ */
+function overBound(rows, limit) {
+  if (rows.length <= limit) return [];
+  return rows.slice(0, rows.length - (limit - Math.floor(limit / 10)));
+}
+
+/**
+ * Keeps at most `maxAdopted` adopted lineages, `maxCopies` copies the user read and `maxFeed`
+ * copies only heard from the feed: the least recently read go (a lineage with its versions and
+ * the chains it brought, labels included), except what is still needed: a record with queued
+ * writes, a template the user rated (the rating row goes with a dropped template: the user's
+ * own ratings stay offline), and any link in the chain of a template kept otherwise (the
+ * user's own, a kept lineage's or copy's, any other held one). A needed version of a dropped
+ * lineage stays as a kept copy (its lineage is no longer held: its next lineage read asks the
+ * server); a needed copy keeps its row. Dropping is an eviction, not a delete: the record still
+ * exists on the server, so subscribers hear nothing (`deleted.evicted`).
  */
 async function boundKept(e) {
   if (e.closed) return;
   const byAt = (a, b) => (a[1]?.at ?? 0) - (b[1]?.at ?? 0);
   const lineages = (await e.store.all("adopted:")).sort(byAt);
-  const copies = (await e.store.all("copy:")).sort(byAt);
-  const dropL = lineages.slice(0, Math.max(0, lineages.length - maxAdopted));
-  const oldC = copies.slice(0, Math.max(0, copies.length - maxCopies));
+  const all = await e.store.all("copy:");
+  const copies = all.filter(([, r]) => r?.feed !== true).sort(byAt);
+  const heard = all.filter(([, r]) => r?.feed === true).sort(byAt);
+  const dropL = overBound(lineages, maxAdopted);
+  const oldC = [...overBound(copies, maxCopies), ...overBound(heard, maxFeed)];
   if (!dropL.length && !oldC.length) return;
   const idsOfRow = (r) => (Array.isArray(r?.ids) ? r.ids : []);
   const candidates = new Set([...dropL.flatMap(([, r]) => idsOfRow(r)), ...oldC.map(([id]) => id)]);
-  const kept = new Set([...lineages.slice(dropL.length).flatMap(([, r]) => idsOfRow(r)), ...copies.slice(oldC.length).map(([id]) => id)]);
+  const old = new Set(oldC.map(([id]) => id));
+  const kept = new Set([...lineages.slice(dropL.length).flatMap(([, r]) => idsOfRow(r)), ...all.map(([id]) => id).filter((id) => !old.has(id))]);
   const queued = await e.queuedIds();
-  const roots = [...(await e.store.all("known:")).map(([id]) => id), ...queued, ...kept].filter((id) => !candidates.has(id) || queued.has(id) || kept.has(id));
+  const rated = new Set(JSON.parse((await e.o.local("rated", "")) ?? "[]"));
+  const roots = [...(await e.store.all("known:")).map(([id]) => id), ...queued, ...kept, ...rated].filter((id) => !candidates.has(id) || queued.has(id) || kept.has(id) || rated.has(id));
   const needed = new Set();
   for (const root of roots) {
     for (let at = root; typeof at === "string" && !needed.has(at); ) {

@@ -19,6 +19,7 @@ use crate::store::open::{AnyStore, Backend, WasmEnv};
 use crate::catalog::{Catalog, RemoteBatch, WriteOptions};
 use crate::error::{Error, Result};
 use crate::store::indexeddb::IndexedDbStore;
+use crate::store::Store;
 
 pub type Core = Catalog<AnyStore, WasmEnv>;
 
@@ -159,12 +160,17 @@ impl Replica {
             })
         });
         let c = core.clone();
+        let me = user.to_string();
         let local = Closure::<dyn Fn(String, String) -> Promise>::new(move |kind: String, id: String| {
             let c = c.clone();
+            let me = me.clone();
             future_to_promise(async move {
                 let text = match kind.as_str() {
                     "spec" => c.get_spec(&id).await.ok().and_then(|r| serde_json::to_string(&r).ok()),
                     "labels" => c.labels(&id).await.ok().and_then(|r| serde_json::to_string(&r).ok()),
+                    // The ids of the templates the acting user's rating rows name (`id` unused):
+                    // the bound of kept copies never drops one (js/pull.js boundKept).
+                    "rated" => c.store().find_ratings(Some(&me), None).await.ok().and_then(|rows| serde_json::to_string(&rows.into_iter().map(|r| r.record.template_id).collect::<Vec<_>>()).ok()),
                     _ => c.get(&id).await.ok().and_then(|r| serde_json::to_string(&r).ok()),
                 };
                 Ok(text.map(JsValue::from).unwrap_or(JsValue::NULL))

@@ -15,7 +15,9 @@ import { pageSuite } from "./harness.mjs";
 import { replicaPage, openReplica, run } from "./replica_page.mjs";
 
 let base, browser, serverUrl, users;
-pageSuite("wt-replica-bounds", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
+// users[0] reads in the first tests; users[2] and users[3] each in one later test (a replica
+// of their own: nothing the earlier tests left, own templates or ratings, counts there).
+pageSuite("wt-replica-bounds", (s) => ({ base, browser, serverUrl, users } = s), { users: 4 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,10 +29,10 @@ async function api(u, method, path, body) {
   return res.status === 204 ? null : res.json();
 }
 
-/** Calls test hook `name(n)` of js/pull.js as the page's package loaded it; its type. */
-async function hook(p, name, n) {
+/** Calls test hook `name(n, k)` of js/pull.js as the page's package loaded it; its type. */
+async function hook(p, name, n, k) {
   const snippet = readdirSync(new URL("../../pkg/snippets/", import.meta.url)).find((d) => existsSync(new URL(`../../pkg/snippets/${d}/js/pull.js`, import.meta.url)));
-  return p.evaluate(async ({ path, name, n }) => { const m = await import(path); m[name]?.(n); return typeof m[name]; }, { path: `/pkg/snippets/${snippet}/js/pull.js`, name, n });
+  return p.evaluate(async ({ path, name, n, k }) => { const m = await import(path); m[name]?.(n, k); return typeof m[name]; }, { path: `/pkg/snippets/${snippet}/js/pull.js`, name, n, k });
 }
 
 const publicOf = (name, extra = {}) => api(users[1], "POST", "/v1/templates", { name: `${name} ${Date.now()}`, workflow_type: "plain", is_public: true, ...extra });
@@ -79,8 +81,8 @@ test("copies of other users' templates read one by one or heard from the feed ar
   assert.deepEqual(await deletes(p), [], "dropping a kept copy is not an external delete");
   net.online = true;
 
-  // Heard from the feed: another user's new public template is kept, and the oldest droppable
-  // copies go: B (its rating pushed now, nothing queued any more) and D.
+  // Heard from the feed: another user's new public template is kept, within the feed's own
+  // bound: no copy the user read goes for it (B, its rating pushed now, stays: rated).
   net.answer = null;
   assert.equal(await run(p, async (cat) => { await cat.sync(); return (await cat.pending()).length; }), 0);
   const g = await publicOf("G");
@@ -95,7 +97,7 @@ test("copies of other users' templates read one by one or heard from the feed ar
   assert.ok(heard, "G heard live");
   await sleep(500);
   net.online = false;
-  assert.deepEqual(await held([a.id, b.id, d.id, e.id, f.id, g.id]), [a.id, "NOT_FOUND", "NOT_FOUND", e.id, f.id, g.id]);
+  assert.deepEqual(await held([a.id, b.id, d.id, e.id, f.id, g.id]), [a.id, b.id, d.id, e.id, f.id, g.id]);
   assert.deepEqual(await deletes(p), [], "no delete event for an eviction");
   assert.equal(hooked, "function");
   await run(p, (cat, direct) => { cat.close(); direct.close(); });
@@ -185,5 +187,66 @@ test("a new version of an adopted lineage heard from the feed joins the lineage,
   net.online = false;
   assert.deepEqual(await run(p, (cat, direct, id) => cat.versions(id).then((l) => l.map((v) => v.id), (e) => e.code), v1.id), [v2.id, v1.id]);
   assert.equal(hooked, "function");
+  await p.close();
+});
+
+test("a copy the user rated is never dropped by the bound: the rating stays offline with it (review finding 1)", async () => {
+  // Made before the replica opens: only the reads below bring them.
+  const [a, b, c] = [await publicOf("Rated A"), await publicOf("Read B"), await publicOf("Read C")];
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  net.blockStream = true;
+  await openReplica(p, serverUrl, users, 2, 1);
+  const hooked = await hook(p, "setCopyLimitForTests", 1);
+  const rated = await run(p, async (cat, direct, id) => {
+    await cat.get(id);
+    await cat.rate(id, 4);
+    await cat.sync();
+    return { pending: (await cat.pending()).length, ratings: (await cat.exportAll()).ratings.map((r) => [r.template_id, r.stars]) };
+  }, a.id);
+  assert.deepEqual(rated, { pending: 0, ratings: [[a.id, 4]] });
+  // Two more copies read after A, over a bound of 1: A (rated, nothing queued) must stay.
+  for (const t of [b, c]) {
+    assert.equal(await run(p, (cat, direct, id) => cat.get(id).then((t) => t.id, (x) => x.code), t.id), t.id);
+    await sleep(1100);
+  }
+  net.online = false;
+  const offline = await run(p, async (cat, direct, ids) => ({
+    held: await Promise.all(ids.map((id) => cat.get(id).then((t) => t.id, (x) => x.code))),
+    ratings: (await cat.exportAll()).ratings.map((r) => [r.template_id, r.stars]),
+  }), [a.id, b.id, c.id]);
+  assert.deepEqual(offline, { held: [a.id, "NOT_FOUND", c.id], ratings: [[a.id, 4]] }, JSON.stringify(offline));
+  assert.deepEqual(await deletes(p), []);
+  assert.equal(hooked, "function");
+  await hook(p, "setCopyLimitForTests");
+  await p.close();
+});
+
+test("copies only heard from the feed have their own bound, dropped before any copy the user read (review finding 3)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 3, 1);
+  // Two copies read, one copy heard from the feed.
+  const hooked = await hook(p, "setCopyLimitForTests", 2, 1);
+  const [a, b] = [await publicOf("Read A"), await publicOf("Read B")];
+  for (const t of [a, b]) {
+    assert.equal(await run(p, (cat, direct, id) => cat.get(id).then((t) => t.id, (x) => x.code), t.id), t.id);
+    await sleep(300);
+  }
+  // Two public templates made anywhere, heard live: the first goes for the second, A and B stay.
+  const g = await publicOf("Heard G");
+  const h = await publicOf("Heard H");
+  let heard = [];
+  for (let i = 0; i < 80 && !(heard.includes(g.id) && heard.includes(h.id)); i++) {
+    await sleep(100);
+    heard = await run(p, () => window.events.filter((x) => x.kind === "template" && x.external === true && x.op === "create").map((x) => x.id));
+  }
+  assert.ok(heard.includes(g.id) && heard.includes(h.id), "G and H heard live");
+  await run(p, (cat) => cat.sync().then(() => "ok"));
+  await sleep(300);
+  net.online = false;
+  const held = await run(p, (cat, direct, ids) => Promise.all(ids.map((id) => cat.get(id).then((t) => t.id, (x) => x.code))), [a.id, b.id, g.id, h.id]);
+  assert.deepEqual(held, [a.id, b.id, "NOT_FOUND", h.id]);
+  assert.deepEqual(await deletes(p), []);
+  assert.equal(hooked, "function");
+  await hook(p, "setCopyLimitForTests");
   await p.close();
 });
