@@ -10,6 +10,13 @@ import { KNOWN_IF_MATCH, batchOfAnswer, coded, errorOf, idsOf, knownOf, withoutQ
 // is pushed anyway after this long: the pull then brings the server's answer back.
 const STALE_UNREADY_MS = 30000;
 
+// The server keeps a recordUsage Idempotency-Key 90 days from its first request
+// (server/README.md "Idempotency-Key", USAGE_KEY_TTL). A use whose first send (`sentAt` on the
+// entry) is older than this margin below it is not sent again: the server may have counted it
+// then (its answer lost) and forgotten the key, so a replay would count it twice. It ends as
+// rejected (CONFLICT, details.reason IDEMPOTENCY_KEY_EXPIRED: its outcome is unknown).
+const USAGE_REPLAY_MS = 89 * 86400000;
+
 // Label writes: the `updated_at` a label write left in the replica, kept (meta
 // `labelalias:<label> <local updated_at>`) with the server's one its push answered. The app
 // may pass the local value as `ifMatch` (it chained a second label write on the first, or
@@ -143,6 +150,24 @@ export async function push(e, result) {
     } else if (LABEL_WRITES.has(entry.endpoint) && typeof args.ifMatch === "string") {
       // The local value of an own earlier label write (pushed since): the server's one.
       args.ifMatch = await labelIfMatch(e, args.label, args.ifMatch, await lineageOf(e, args.id));
+    }
+    if (entry.endpoint === "recordUsage") {
+      if (typeof entry.sentAt !== "number") {
+        // Written before the request leaves: a send whose answer is lost still counts.
+        entry.sentAt = Date.now();
+        await e.store.patch([entry.seq], { sentAt: entry.sentAt });
+      } else if (Date.now() - entry.sentAt >= USAGE_REPLAY_MS) {
+        const err = { code: "CONFLICT", message: `this use was first sent ${new Date(entry.sentAt).toISOString()}, more than 89 days ago: the server may have counted it then and no longer knows its Idempotency-Key, so it is not sent again (its outcome is unknown)`, details: { reason: "IDEMPOTENCY_KEY_EXPIRED", first_sent_at: new Date(entry.sentAt).toISOString() } };
+        await e.store.remove([entry.seq]);
+        e.done.delete(entry.seq);
+        gone(entry);
+        const rejected = { seq: entry.seq, endpoint: entry.endpoint, id: entry.args.id ?? null, error: err };
+        result.rejected.push(rejected);
+        e.emit({ kind: "rejected", op: "rejected", ...rejected, external: false });
+        // The server's statistics, whatever became of the use.
+        await refresh(e, ids, await queuedIds()).catch(() => {});
+        continue;
+      }
     }
     let value;
     try {

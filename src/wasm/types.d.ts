@@ -506,7 +506,10 @@ export interface OutboxEntry {
 
 /**
  * A queued write the server refused (`sync()`'s `rejected`, and `RejectedEvent`), or (event
- * only, `endpoint: "pull"`, `seq: null`) a server record the replica refused to store.
+ * only, `endpoint: "pull"`, `seq: null`) a server record the replica refused to store. A
+ * `recordUsage` first sent 89 days ago or more is not sent again (the server keeps its
+ * Idempotency-Key 90 days): `CONFLICT`, details `{ reason: "IDEMPOTENCY_KEY_EXPIRED",
+ * first_sent_at }` (RFC 3339), its outcome unknown.
  */
 export interface RejectedWrite {
   seq: number | null;
@@ -517,8 +520,9 @@ export interface RejectedWrite {
 
 /**
  * What a kept conflict is about: the template or spec itself (later writes of the id wait behind
- * it), or a side record of the id (its labels, the user's rating, a use), whose conflict holds
- * back only that record's later writes. `resolveConflict(id, choice, kind)` names it when one
+ * it, except the counters `rate` and `recordUsage`, which merge with any content), or a side
+ * record of the id (its labels, the user's rating, a use), whose conflict holds back only that
+ * record's later writes. `resolveConflict(id, choice, kind)` names it when one
  * id has several.
  */
 export type ConflictKind = "template" | "spec" | "labels" | "rating" | "usage";

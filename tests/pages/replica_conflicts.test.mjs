@@ -95,3 +95,48 @@ test("a template conflict neither holds back nor drops the uses and ratings queu
   await run(p, (cat, direct) => { cat.close(); direct.close(); });
   await p.close();
 });
+
+test("a use first sent 89 days ago or more is not sent again (the server may have counted it and forgotten its Idempotency-Key): rejected, never counted twice (review finding 6)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  const dbName = await openReplica(p, serverUrl, users, 1);
+  const t = await run(p, async (cat) => { const t = await cat.create({ name: `Old use ${Date.now()}`, workflow_type: "plain" }); await cat.sync(); return t.id; });
+  // Its first send gets no answer the replica can use (a 503): kept, retried later.
+  net.answer = (r) => (r.method() === "POST" && new URL(r.url()).pathname.endsWith("/usage") ? { status: 503, body: JSON.stringify({ code: "STORAGE_UNAVAILABLE", message: "busy" }) } : null);
+  const first = await run(p, async (cat, direct, id) => { await cat.recordUsage(id, { success: true, responseTimeMs: 5 }); await cat.sync().catch(() => {}); return (await cat.pending()).map((x) => x.endpoint); }, t);
+  assert.deepEqual(first, ["recordUsage"]);
+  // Offline while the outbox is edited, until the client's retries of that first send have
+  // stopped: none of them, holding the entry as read before the edit, may reach the server.
+  net.online = false;
+  net.answer = null;
+  const tries = () => net.seen.filter(([m, path]) => m === "POST" && path.endsWith("/usage")).length;
+  for (let n = -1; n !== tries(); ) {
+    n = tries();
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+  // The replay comes 90 days after that first send (the first-sent time moved back in the outbox).
+  const moved = await p.evaluate(async (dbName) => {
+    const names = (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith(dbName));
+    let n = 0;
+    for (const name of names) {
+      const db = await new Promise((res, rej) => { const r = indexedDB.open(name); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+      if (db.objectStoreNames.contains("replica_outbox")) {
+        const tx = db.transaction(["replica_outbox"], "readwrite");
+        const s = tx.objectStore("replica_outbox");
+        const rows = await new Promise((res) => { const r = s.getAll(); r.onsuccess = () => res(r.result); });
+        for (const x of rows) if (x.endpoint === "recordUsage") { s.put({ ...x, at: x.at - 90 * 86400000, ...(typeof x.sentAt === "number" ? { sentAt: x.sentAt - 90 * 86400000 } : {}) }); n += typeof x.sentAt === "number" ? 1 : 0; }
+        await new Promise((res) => { tx.oncomplete = res; });
+      }
+      db.close();
+    }
+    return n;
+  }, dbName);
+  assert.equal(moved, 1, "the first send's time is kept on the entry");
+  net.online = true;
+  const r = await run(p, async (cat, direct, id) => {
+    const s = await cat.sync();
+    return { rejected: s.rejected.map((x) => [x.endpoint, x.error.code, x.error.details?.reason]), pending: (await cat.pending()).length, server: (await direct.get(id)).usage_count };
+  }, t);
+  assert.deepEqual(r, { rejected: [["recordUsage", "CONFLICT", "IDEMPOTENCY_KEY_EXPIRED"]], pending: 0, server: 0 });
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
+  await p.close();
+});
