@@ -186,13 +186,15 @@ impl IntoResponse for Reply {
 
 // ---- conditional GET ------------------------------------------------------------------------
 
-/// `If-None-Match` on a GET whose 200 answer carries an `ETag` (one template, one spec): 304
+/// `If-None-Match` on a GET or HEAD whose 200 answer carries an `ETag` (one template, one spec): 304
 /// Not Modified, without a body, when any listed tag matches by the weak comparison or the list
 /// is `*` (RFC 9110 sections 13.1.2 and 15.4.5). Runs after the handler, so authentication and
 /// visibility are checked as for any GET.
 pub(crate) async fn not_modified(req: Request, next: Next) -> Response {
     // Several field lines are one list (RFC 9110 section 5.3).
-    let inm = (req.method() == axum::http::Method::GET).then(|| crate::extract::header_list(req.headers(), header::IF_NONE_MATCH)).flatten();
+    // Writes ignore it (server/README.md "If-Match / ETag": their precondition is If-Match).
+    let read = req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD;
+    let inm = read.then(|| crate::extract::header_list(req.headers(), header::IF_NONE_MATCH)).flatten();
     let resp = next.run(req).await;
     let Some(inm) = inm else { return resp };
     if resp.status() != StatusCode::OK {

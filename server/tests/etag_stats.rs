@@ -127,3 +127,20 @@ fn if_match_is_about_the_content_whatever_the_statistics_did() {
         assert_eq!(ca.req("DELETE", &spath, &[("If-Match", &sut)], None).status, 204, "{l}: spec delete with old statistics");
     }
 }
+
+#[test]
+fn head_with_a_matching_if_none_match_answers_304() {
+    // RFC 9110 section 13.1.2: If-None-Match applies to GET and HEAD alike.
+    for db in backends() {
+        let l = db.label;
+        let a = create_user(&db);
+        let srv = Server::start(&db);
+        let c = srv.client(Some(&a.token));
+        let t = c.post("/v1/templates", &draft("head", false));
+        let path = format!("/v1/templates/{}", t.json()["id"].as_str().unwrap());
+        let tag = t.header("etag").unwrap().to_string();
+        let r = c.req("HEAD", &path, &[("If-None-Match", &tag)], None);
+        assert_eq!((r.status, r.header("etag")), (304, Some(tag.as_str())), "{l}");
+        assert_eq!(c.req("HEAD", &path, &[("If-None-Match", "\"other\"")], None).status, 200, "{l}: no match -> 200");
+    }
+}
