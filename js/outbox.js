@@ -81,6 +81,7 @@ export function withoutQueued(batch, skip) {
     if (d.specs) out.deleted.specs = d.specs.filter((id) => !skip.has(id));
     if (d.ratings) out.deleted.ratings = d.ratings.filter((id) => !rated.has(id));
     if (d.labels) out.deleted.labels = d.labels;
+    if (d.evicted === true) out.deleted.evicted = true;
   }
   return out;
 }
@@ -98,8 +99,10 @@ export function splitBatch(batch) {
   for (const l of batch.labels ?? []) one(l?.template_id ?? null, { labels: [l] });
   for (const b of batch.builtin_stats ?? []) one(b?.id ?? null, { builtin_stats: [b] });
   const d = batch.deleted ?? {};
-  for (const id of d.templates ?? []) one(id, { deleted: { templates: [id] } });
-  for (const id of d.specs ?? []) one(id, { deleted: { specs: [id] } });
+  // An eviction stays one (no delete event) record by record.
+  const ev = d.evicted === true ? { evicted: true } : {};
+  for (const id of d.templates ?? []) one(id, { deleted: { templates: [id], ...ev } });
+  for (const id of d.specs ?? []) one(id, { deleted: { specs: [id], ...ev } });
   for (const id of d.ratings ?? []) one(id, { deleted: { ratings: [id] } });
   for (const l of d.labels ?? []) one(l?.template_id ?? null, { deleted: { labels: [l] } });
   return out;

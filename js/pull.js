@@ -17,12 +17,30 @@ const PULL_PARALLEL = 6;
 export const MAX_ADOPTED_LINEAGES = 200;
 let maxAdopted = MAX_ADOPTED_LINEAGES;
 
+// At most this many copies of other users' templates kept outside an adopted lineage that the
+// user read (one by one with get, or as a chain link), the least recently read dropped first
+// (meta `copy:<id>` = { at }), the same exceptions as lineages (boundKept).
+export const MAX_KEPT_COPIES = 500;
+let maxCopies = MAX_KEPT_COPIES;
+
+// At most this many copies only heard from the feed (another user's public template made or
+// changed anywhere, never read here: `copy:<id>` = { at, feed: true }), a budget of their own:
+// public activity elsewhere never pushes out a copy the user read. A read makes one a read copy.
+export const MAX_FEED_COPIES = 200;
+let maxFeed = MAX_FEED_COPIES;
+
 /**
  * TEST HOOK ONLY (tests/pages/replica_reads.test.mjs), not an API: sets the bound above for
  * every replica in this page (a small one, to see lineages dropped); no argument restores it.
  */
 export function setLineageLimitForTests(n) {
   maxAdopted = Number.isInteger(n) && n >= 0 ? n : MAX_ADOPTED_LINEAGES;
+}
+
+/** TEST HOOK ONLY (tests/pages/replica_bounds.test.mjs), not an API: the bounds of read copies (`n`) and of copies only heard from the feed (`feed`, default unchanged); no argument restores both. */
+export function setCopyLimitForTests(n, feed) {
+  maxCopies = Number.isInteger(n) && n >= 0 ? n : MAX_KEPT_COPIES;
+  maxFeed = Number.isInteger(feed) && feed >= 0 ? feed : n === undefined ? MAX_FEED_COPIES : maxFeed;
 }
 
 /** Brings the replica up to the server: a full pull without the `complete` marker, else the feed from the kept cursor. Resolves with how many changes were applied. */
@@ -74,6 +92,8 @@ export async function fullPull(e) {
     cursor: head.cursor,
     complete: true,
   });
+  // Other users' bases it brought (chains of the user's own) are kept copies too.
+  if (await keepCopies(e, b.templates)) await boundKept(e);
   return b.templates.length + b.specs.length + b.deleted.templates.length + b.deleted.specs.length;
 }
 
@@ -243,6 +263,8 @@ async function applyChanges(e, changes, skip = null) {
     await e.store.set({ ...Object.fromEntries(foreign), ...Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at])) });
     await e.aliasOwn(b, echoes);
   });
+  // Other users' templates heard live are kept as copies, within the feed's own bound.
+  if (await keepCopies(e, applied.templates ?? [], true)) await boundKept(e);
   // Records queued while their copies were on the way: passed over too, re-read later.
   const kept = new Set([...(applied.templates ?? []), ...(applied.specs ?? [])].map((r) => r.id));
   const late = [...last.entries()].filter(([, c]) => (c.kind === "template" || c.kind === "spec") && c.op !== "delete" && !skip.has(c.id) && [...batch.templates, ...batch.specs].some((r) => r.id === c.id) && !kept.has(c.id));
@@ -278,6 +300,8 @@ export async function fetchMissing(e, kind, id) {
     }
     if (e.closed) return false;
     const batch = await e.applyKnown({ templates: chain });
+    // Another user's template read one by one (and the links of its chain): a kept copy, within the bound.
+    if (await keepCopies(e, batch.templates)) await boundKept(e);
     return batch.templates.length > 0;
   } catch (thrown) {
     if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
@@ -290,7 +314,8 @@ export async function fetchMissing(e, kind, id) {
 /**
  * Revalidates, behind a read the replica answered, template or spec `id` and (a template) the
  * links of its chain that belong to another user: a conditional GET each, If-None-Match = the
- * server `updated_at` the replica holds (304 when unchanged: one small request). A changed copy
+ * held copy's entity tag (`<updated_at>.<stats part>`, src/model/etag.rs; 304 when unchanged:
+ * one small request; a use or rating by anyone changes it). A changed copy
  * is applied (subscribers hear it, `external: true`); one the server no longer lets this user
  * read is dropped (an own template deriving from it then fails BASE_NOT_FOUND, as on the
  * server). The acting user's own records and the built-ins are kept current by the pull.
@@ -313,7 +338,9 @@ export async function revalidate(e, kind, id) {
       const next = kind === "template" ? held.base_template_id : null;
       if (held.owner_id !== e.o.userId && held.is_builtin !== true && !(queued ??= await e.queuedIds()).has(at)) {
         const list = kind === "spec" ? "specs" : "templates";
-        const etag = (await e.store.get(`known:${at}`)) ?? held.updated_at;
+        // The held copy's own tag (content and statistics, as the server derives its ETag):
+        // a copy whose statistics moved gets a 200, an unchanged one a 304.
+        const etag = (await e.o.etag?.(kind, at)) ?? (await e.store.get(`known:${at}`)) ?? held.updated_at;
         try {
           const reply = await e.client.call(kind === "spec" ? "getSpec" : "get", JSON.stringify({ id: at, ifNoneMatch: etag }));
           if (reply[0] !== null) changed[list].push(JSON.parse(reply[0]));
@@ -335,9 +362,80 @@ export async function revalidate(e, kind, id) {
   }
 }
 
-/** Drops the meta rows kept for records that are gone (known values, aliases, held lineages). */
+/** Drops the meta rows kept for records that are gone (known values, aliases, held lineages and copies). */
 export async function forget(e, ids) {
-  if (ids.length) await e.store.set(Object.fromEntries(ids.flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined], [`lineage:${id}`, undefined]])));
+  if (ids.length) await e.store.set(Object.fromEntries(ids.flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined], [`lineage:${id}`, undefined], [`copy:${id}`, undefined]])));
+}
+
+/**
+ * Marks the other users' templates of `templates` (just applied) that are neither kept with an
+ * adopted lineage nor marked yet as kept copies (`copy:<id>` = { at }; `feed`: only heard from
+ * the feed, `{ at, feed: true }`). Resolves true when one was added (the bound is then checked).
+ */
+async function keepCopies(e, templates, feed = false) {
+  const rows = {};
+  for (const t of templates) {
+    if (!t || typeof t.id !== "string" || t.owner_id === e.o.userId || t.is_builtin === true) continue;
+    if (typeof (await e.store.get(`lineage:${t.id}`)) === "string" || (await e.store.get(`copy:${t.id}`))) continue;
+    // A new version of an adopted lineage (heard from the feed) joins that lineage: it goes
+    // with the lineage, never alone (the lineage's held reads would then miss it).
+    const key = lineageKey(t);
+    const lineage = rows[`adopted:${key}`] ?? (await e.store.get(`adopted:${key}`));
+    if (lineage) {
+      rows[`adopted:${key}`] = { ...lineage, ids: [...new Set([...(Array.isArray(lineage.ids) ? lineage.ids : []), t.id])] };
+      rows[`lineage:${t.id}`] = key;
+      continue;
+    }
+    rows[`copy:${t.id}`] = feed ? { at: Date.now(), feed: true } : { at: Date.now() };
+  }
+  if (!Object.keys(rows).length || e.closed) return false;
+  await e.store.set(rows);
+  return Object.keys(rows).some((k) => k.startsWith("copy:"));
+}
+
+/** The `adopted:` key of the lineage of template `t`: `<owner> <name key>`. */
+function lineageKey(t) {
+  return `${t.owner_id} ${String(t.name ?? "").trim().toLowerCase()}`;
+}
+
+/** A read of kept copy `id` answered from the replica: it becomes the most recently read (at most one write a second), a read copy if it was only heard from the feed. */
+async function touchCopy(e, id) {
+  const row = await e.store.get(`copy:${id}`);
+  if (row && (row.feed === true || Date.now() - (row.at ?? 0) > 1000)) await e.store.set({ [`copy:${id}`]: { at: Date.now() } });
+}
+
+/**
+ * At open: `lineage:<id>` rows from before the bound (value `true`, no `adopted:` row, so never
+ * dropped) become kept copies read longest ago (`at` 0); so do, once per replica (meta
+ * `copies-counted`), other users' templates held before copies were counted (a `known:` value,
+ * no `copy:` row, not in an adopted lineage); `fresh`: the replica was empty at this open (no
+ * such copy can exist). Then the bound runs: they are counted, and dropped first (unless
+ * needed: boundKept).
+ */
+export async function migrateKept(e, fresh = false) {
+  const old = (await e.store.all("lineage:")).filter(([, v]) => typeof v !== "string");
+  // A replica filled in this very open (first open, evicted) holds no copy from before.
+  if (fresh && !(await e.store.get("copies-counted"))) await e.store.set({ "copies-counted": true });
+  const uncounted = (await e.store.get("copies-counted")) ? [] : (await e.store.all("known:")).map(([id]) => id);
+  if (!old.length && !uncounted.length) return;
+  const rows = {};
+  const other = async (id) => {
+    const text = await e.o.local("template", id);
+    const t = text ? JSON.parse(text) : null;
+    return t && t.owner_id !== e.o.userId && t.is_builtin !== true;
+  };
+  for (const [id] of old) {
+    rows[`lineage:${id}`] = undefined;
+    if ((await other(id)) && !(await e.store.get(`copy:${id}`))) rows[`copy:${id}`] = { at: 0 };
+  }
+  for (const id of uncounted) {
+    if (`lineage:${id}` in rows) continue;
+    if (typeof (await e.store.get(`lineage:${id}`)) === "string" || (await e.store.get(`copy:${id}`))) continue;
+    if (await other(id)) rows[`copy:${id}`] = { at: 0 };
+  }
+  if (e.closed) return;
+  await e.store.set({ ...rows, "copies-counted": true });
+  await boundKept(e);
 }
 
 /**
@@ -370,7 +468,7 @@ export async function adoptLineage(e, id) {
     if (e.closed) return;
     // The lineage's row (`adopted:<owner> <name key>`: when it was last read, and the ids it
     // brought, its chains included) and a `lineage:<id>` row per version naming it.
-    const key = `${versions[0].owner_id} ${String(versions[0].name ?? "").trim().toLowerCase()}`;
+    const key = lineageKey(versions[0]);
     const ids = new Set(versions.map((t) => t.id));
     for (const t of versions) {
       for (let at = t.base_template_id; typeof at === "string" && !ids.has(at) && ids.size < 4096; ) {
@@ -381,8 +479,9 @@ export async function adoptLineage(e, id) {
         at = b.base_template_id;
       }
     }
-    await e.store.set({ ...Object.fromEntries(versions.map((t) => [`lineage:${t.id}`, key])), [`adopted:${key}`]: { at: Date.now(), ids: [...ids] } });
-    await boundLineages(e);
+    // Versions kept with the lineage are no longer kept copies of their own.
+    await e.store.set({ ...Object.fromEntries(versions.flatMap((t) => [[`lineage:${t.id}`, key], [`copy:${t.id}`, undefined]])), [`adopted:${key}`]: { at: Date.now(), ids: [...ids] } });
+    await boundKept(e);
   } catch (thrown) {
     if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
   } finally {
@@ -391,20 +490,43 @@ export async function adoptLineage(e, id) {
 }
 
 /**
- * Keeps at most `maxAdopted` adopted lineages: the least recently read go (their versions and
- * the chains they brought, with their labels; subscribers hear a delete), except what is still
- * needed: a record with queued writes, and any link in the chain of a template kept otherwise
- * (the user's own, another kept lineage's, any other held one). A needed version stays as a
- * plain held copy; its lineage is no longer held (its next lineage read asks the server).
+ * The oldest rows of `rows` (sorted, oldest first) to drop to respect `limit`: none while at
+ * most `limit` are kept; once over it, down to `limit` less a tenth, so the walk of what is
+ * still needed (boundKept) runs once per limit/10 additions, not on every feed batch.
  */
-async function boundLineages(e) {
-  const rows = await e.store.all("adopted:");
-  if (rows.length <= maxAdopted || e.closed) return;
-  rows.sort((a, b) => (a[1]?.at ?? 0) - (b[1]?.at ?? 0));
-  const drop = rows.slice(0, rows.length - maxAdopted);
-  const candidates = new Set(drop.flatMap(([, r]) => (Array.isArray(r?.ids) ? r.ids : [])));
+function overBound(rows, limit) {
+  if (rows.length <= limit) return [];
+  return rows.slice(0, rows.length - (limit - Math.floor(limit / 10)));
+}
+
+/**
+ * Keeps at most `maxAdopted` adopted lineages, `maxCopies` copies the user read and `maxFeed`
+ * copies only heard from the feed: the least recently read go (a lineage with its versions and
+ * the chains it brought, labels included), except what is still needed: a record with queued
+ * writes, a template the user rated (the rating row goes with a dropped template: the user's
+ * own ratings stay offline), and any link in the chain of a template kept otherwise (the
+ * user's own, a kept lineage's or copy's, any other held one). A needed version of a dropped
+ * lineage stays as a kept copy (its lineage is no longer held: its next lineage read asks the
+ * server); a needed copy keeps its row. Dropping is an eviction, not a delete: the record still
+ * exists on the server, so subscribers hear nothing (`deleted.evicted`).
+ */
+async function boundKept(e) {
+  if (e.closed) return;
+  const byAt = (a, b) => (a[1]?.at ?? 0) - (b[1]?.at ?? 0);
+  const lineages = (await e.store.all("adopted:")).sort(byAt);
+  const all = await e.store.all("copy:");
+  const copies = all.filter(([, r]) => r?.feed !== true).sort(byAt);
+  const heard = all.filter(([, r]) => r?.feed === true).sort(byAt);
+  const dropL = overBound(lineages, maxAdopted);
+  const oldC = [...overBound(copies, maxCopies), ...overBound(heard, maxFeed)];
+  if (!dropL.length && !oldC.length) return;
+  const idsOfRow = (r) => (Array.isArray(r?.ids) ? r.ids : []);
+  const candidates = new Set([...dropL.flatMap(([, r]) => idsOfRow(r)), ...oldC.map(([id]) => id)]);
+  const old = new Set(oldC.map(([id]) => id));
+  const kept = new Set([...lineages.slice(dropL.length).flatMap(([, r]) => idsOfRow(r)), ...all.map(([id]) => id).filter((id) => !old.has(id))]);
   const queued = await e.queuedIds();
-  const roots = [...(await e.store.all("known:")).map(([id]) => id), ...queued].filter((id) => !candidates.has(id) || queued.has(id));
+  const rated = new Set(JSON.parse((await e.o.local("rated", "")) ?? "[]"));
+  const roots = [...(await e.store.all("known:")).map(([id]) => id), ...queued, ...kept, ...rated].filter((id) => !candidates.has(id) || queued.has(id) || kept.has(id) || rated.has(id));
   const needed = new Set();
   for (const root of roots) {
     for (let at = root; typeof at === "string" && !needed.has(at); ) {
@@ -416,9 +538,15 @@ async function boundLineages(e) {
   if (e.closed) return;
   const gone = [...candidates].filter((id) => !needed.has(id));
   // applyServer leaves queued records out and forgets the meta rows of what goes.
-  if (gone.length) await e.applyServer({ templates: [], deleted: { templates: gone } });
-  const lineageRows = [...candidates].map((id) => [`lineage:${id}`, undefined]);
-  await e.store.set({ ...Object.fromEntries(lineageRows), ...Object.fromEntries(drop.map(([key]) => [`adopted:${key}`, undefined])) });
+  if (gone.length) await e.applyServer({ templates: [], deleted: { templates: gone, evicted: true } });
+  const copyRows = {};
+  for (const [key, r] of dropL) {
+    for (const id of idsOfRow(r)) if (needed.has(id) && !kept.has(id) && !(await e.store.get(`copy:${id}`))) copyRows[`copy:${id}`] = { at: r?.at ?? 0 };
+  }
+  // The dropped lineages' own rows only (a chain link may be a version of a kept lineage).
+  const droppedKeys = new Set(dropL.map(([key]) => key));
+  const lineageRows = (await e.store.all("lineage:")).filter(([, key]) => droppedKeys.has(key)).map(([id]) => [`lineage:${id}`, undefined]);
+  await e.store.set({ ...Object.fromEntries(lineageRows), ...Object.fromEntries(dropL.map(([key]) => [`adopted:${key}`, undefined])), ...copyRows });
 }
 
 /** The engine's read methods (js/replica.js mixes them into ReplicaEngine; `this` is the engine). */
@@ -427,8 +555,9 @@ export const READS = {
   fetchMissing(kind, id) {
     return fetchMissing(this, kind, id);
   },
-  /** Starts the conditional GETs of `id` and its chain's other users' links (not awaited). */
+  /** Starts the conditional GETs of `id` and its chain's other users' links (not awaited); a kept copy read becomes the most recently read. */
   revalidate(kind, id) {
+    touchCopy(this, id).catch(() => {});
     revalidate(this, kind, id).catch(() => {});
   },
   /** Starts keeping another user's lineage a server read named (not awaited). */
@@ -440,7 +569,7 @@ export const READS = {
     for (const id of JSON.parse(idsJson)) {
       const key = await this.store.get(`lineage:${id}`);
       if (!key) continue;
-      // A read of the lineage: it becomes the most recently read (boundLineages drops the least).
+      // A read of the lineage: it becomes the most recently read (boundKept drops the least).
       const row = typeof key === "string" ? await this.store.get(`adopted:${key}`) : null;
       if (row && Date.now() - (row.at ?? 0) > 1000) await this.store.set({ [`adopted:${key}`]: { ...row, at: Date.now() } });
       return true;

@@ -10,6 +10,13 @@ import { KNOWN_IF_MATCH, batchOfAnswer, coded, errorOf, idsOf, knownOf, withoutQ
 // is pushed anyway after this long: the pull then brings the server's answer back.
 const STALE_UNREADY_MS = 30000;
 
+// The server keeps a recordUsage Idempotency-Key 90 days from its first request
+// (server/README.md "Idempotency-Key", USAGE_KEY_TTL). A use whose first send (`sentAt` on the
+// entry) is older than this margin below it is not sent again: the server may have counted it
+// then (its answer lost) and forgotten the key, so a replay would count it twice. It ends as
+// rejected (CONFLICT, details.reason IDEMPOTENCY_KEY_EXPIRED: its outcome is unknown).
+const USAGE_REPLAY_MS = 89 * 86400000;
+
 // Label writes: the `updated_at` a label write left in the replica, kept (meta
 // `labelalias:<label> <local updated_at>`) with the server's one its push answered. The app
 // may pass the local value as `ifMatch` (it chained a second label write on the first, or
@@ -106,7 +113,10 @@ export async function localIfMatch(e, kind, id, ifMatch, label) {
 /** Sends the outbox in order into `result` ({ pushed, rejected }); throws when the server is unreachable or refuses the token. */
 export async function push(e, result) {
   const entries = (await e.store.list()).sort((a, b) => a.seq - b.seq);
-  const blocked = new Set((await e.store.all("conflict:")).map(([id]) => id));
+  // Kept conflicts by id: the kinds kept on each (an entry waits behind those that block it).
+  const blocked = new Map();
+  const block = (id, kind) => blocked.set(id, new Set([...(blocked.get(id) ?? []), kind]));
+  for (const c of await keptConflicts(e)) block(c.id, c.kind);
   // The ids with entries still queued, counted once and kept as entries go (not re-listed per
   // entry: a push of n entries reads the outbox O(n) times, not O(n^2) rows); entries another
   // tab appends during the push are read by key range, after the last one listed.
@@ -124,8 +134,11 @@ export async function push(e, result) {
   for (const entry of entries) {
     if (e.closed) return;
     const ids = idsOf(entry);
-    if (ids.some((id) => blocked.has(id))) {
-      for (const id of ids) blocked.add(id);
+    const kind = kindOfEntry(entry);
+    const waits = ids.flatMap((id) => [...(blocked.get(id) ?? [])]).filter((k) => blocks(k, kind));
+    if (waits.length) {
+      // Later entries of these ids wait too (order is kept).
+      for (const id of ids) for (const k of waits) block(id, k);
       continue;
     }
     // A write of some tab still in progress: everything after it waits (order is kept).
@@ -137,6 +150,24 @@ export async function push(e, result) {
     } else if (LABEL_WRITES.has(entry.endpoint) && typeof args.ifMatch === "string") {
       // The local value of an own earlier label write (pushed since): the server's one.
       args.ifMatch = await labelIfMatch(e, args.label, args.ifMatch, await lineageOf(e, args.id));
+    }
+    if (entry.endpoint === "recordUsage") {
+      if (typeof entry.sentAt !== "number") {
+        // Written before the request leaves: a send whose answer is lost still counts.
+        entry.sentAt = Date.now();
+        await e.store.patch([entry.seq], { sentAt: entry.sentAt });
+      } else if (Date.now() - entry.sentAt >= USAGE_REPLAY_MS) {
+        const err = { code: "CONFLICT", message: `this use was first sent ${new Date(entry.sentAt).toISOString()}, more than 89 days ago: the server may have counted it then and no longer knows its Idempotency-Key, so it is not sent again (its outcome is unknown)`, details: { reason: "IDEMPOTENCY_KEY_EXPIRED", first_sent_at: new Date(entry.sentAt).toISOString() } };
+        await e.store.remove([entry.seq]);
+        e.done.delete(entry.seq);
+        gone(entry);
+        const rejected = { seq: entry.seq, endpoint: entry.endpoint, id: entry.args.id ?? null, error: err };
+        result.rejected.push(rejected);
+        e.emit({ kind: "rejected", op: "rejected", ...rejected, external: false });
+        // The server's statistics, whatever became of the use.
+        await refresh(e, ids, await queuedIds()).catch(() => {});
+        continue;
+      }
     }
     let value;
     try {
@@ -158,7 +189,7 @@ export async function push(e, result) {
       const idRefused = err.code === "CONFLICT" && err.details?.expected === "absent" && typeof entry.args?.query?.id === "string";
       if (err.code === "CONFLICT" && !idRefused) {
         await recordConflict(e, entry, err);
-        for (const id of ids) blocked.add(id);
+        for (const id of ids) block(id, kind);
         continue;
       }
       // Refused for a rule: it can never succeed. Drop it, bring back the server's copies.
@@ -207,27 +238,52 @@ async function send(e, entry, args) {
   }
 }
 
-/** The kind of record an entry's conflict is about: "template", "spec" or "labels". */
+/** The kinds of record a conflict can be about (`KeptConflict.kind`, the event's `recordKind`). */
+export const CONFLICT_KINDS = ["template", "spec", "labels", "rating", "usage"];
+
+/** The kind of record an entry's conflict is about: "template", "spec", "labels", "rating" or "usage". */
 function kindOfEntry(entry) {
+  if (entry.endpoint === "rate") return "rating";
+  if (entry.endpoint === "recordUsage") return "usage";
   if (entry.endpoint.endsWith("Spec") && entry.endpoint !== "instantiateSpec") return "spec";
   return entry.endpoint.endsWith("Label") ? "labels" : "template";
+}
+
+/** Counters (the user's rating, a use): server-side sums that merge, never built on the content. */
+const COUNTERS = new Set(["rating", "usage"]);
+
+/**
+ * Whether a kept conflict of kind `kept` on an id holds back a later entry of kind `kind` on
+ * it: a conflict about the content (template, spec) holds back every later write of the id (they
+ * may build on it) but the counters (a rating or a use merges with whatever content the server
+ * has: issue 15, docs/replica.md "Conflicts"); one about a side record (a label, the user's
+ * rating or use) only the writes of that side record, so a template edit and a label move can
+ * conflict, and be resolved, apart.
+ */
+function blocks(kept, kind) {
+  return kept === kind || ((kept === "template" || kept === "spec") && !COUNTERS.has(kind));
+}
+
+/** The conflicts kept now (meta `conflict:<kind> <id>`; rows from before kinds are `conflict:<id>`). */
+async function keptConflicts(e) {
+  return (await e.store.all("conflict:")).map(([key, c]) => ({ ...c, kind: c?.kind ?? "template", key }));
 }
 
 async function recordConflict(e, entry, err) {
   const id = entry.target ?? entry.id ?? entry.args.id;
   const kind = kindOfEntry(entry);
-  const local = await e.o.local(kind, id);
+  const local = await e.o.local(kind === "spec" || kind === "labels" ? kind : "template", id);
   let remote = null;
   let unknown = false;
   try {
-    remote = await e.fetchRecord(kind, id);
+    remote = await e.fetchRecord(kind === "usage" ? "template" : kind, id);
   } catch {
     // unreachable again: the conflict is kept without the server copy (not "gone")
     unknown = true;
   }
   const conflict = { id, kind, seq: entry.seq, endpoint: entry.endpoint, local: local ? JSON.parse(local) : null, remote, ...(unknown ? { unknown } : {}), error: { code: err.code, message: err.message } };
-  await e.store.set({ [`conflict:${id}`]: conflict });
-  e.emit({ kind: "conflict", op: "conflict", id, local: conflict.local, remote, external: false });
+  await e.store.set({ [`conflict:${kind} ${id}`]: conflict });
+  e.emit({ kind: "conflict", op: "conflict", id, recordKind: kind, local: conflict.local, remote, external: false });
 }
 
 /** Re-reads `ids` from the server into the replica (after a refused push). */
@@ -243,14 +299,28 @@ async function refresh(e, ids, skip) {
   await e.applyKnown(withoutQueued(batch, skip));
 }
 
-/** Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
-export async function resolveConflict(e, id, choice) {
-  const conflict = await e.store.get(`conflict:${id}`);
-  if (!conflict) throw coded("NOT_FOUND", `no conflict is kept for ${id}`);
+/**
+ * Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's
+ * copy; "overwrite" re-sends them over it. `kind` (one of CONFLICT_KINDS) names the conflict when
+ * several are kept on `id`; without it, the only one. The writes acted on: for a side record's
+ * conflict (labels, rating, usage) the queued writes of that record; for a content conflict the
+ * id's other queued writes, less those held back by a side conflict of their own on `id` and
+ * less the counters (rating, recordUsage: never held back by a content conflict, sent as they
+ * come), which keep-remote drops only when the server no longer has the template.
+ */
+export async function resolveConflict(e, id, choice, kind = null) {
+  if (kind !== null && !CONFLICT_KINDS.includes(kind)) throw coded("INVALID_ARGUMENT", `kind must be one of ${CONFLICT_KINDS.join(", ")}`);
+  const kept = (await keptConflicts(e)).filter((c) => c.id === id);
+  const found = kept.filter((c) => kind === null || c.kind === kind);
+  if (!found.length) throw coded("NOT_FOUND", `no ${kind ?? ""}${kind ? " " : ""}conflict is kept for ${id}`);
+  if (found.length > 1) throw coded("INVALID_ARGUMENT", `${found.length} conflicts are kept for ${id} (${found.map((c) => c.kind).join(", ")}): name the one to resolve (resolveConflict(id, choice, kind))`, { id, kinds: found.map((c) => c.kind) });
+  const conflict = found[0];
+  const side = (k) => k !== "template" && k !== "spec";
+  const others = new Set(kept.filter((c) => c !== conflict && side(c.kind)).map((c) => c.kind));
   let remote = conflict.remote;
   let unknown = conflict.unknown === true;
   try {
-    remote = await e.fetchRecord(conflict.kind, id);
+    remote = await e.fetchRecord(conflict.kind === "usage" ? "template" : conflict.kind, id);
     unknown = false;
   } catch {
     // offline: the copy kept with the conflict
@@ -258,27 +328,36 @@ export async function resolveConflict(e, id, choice) {
   // Keep-remote with no server copy ever read: "the server has none" is not known, so the
   // local record is not deleted on a guess; settled once the server answers.
   if (choice === "keep-remote" && unknown) throw coded("NETWORK", `the server's copy of ${id} was never read: resolve this conflict with keep-remote once the server is reachable`);
+  // A content conflict's resolution leaves the queued counters (a rating, a use) alone: they
+  // merge with any content. Only keep-remote of a template the server no longer has drops them.
+  const gone = choice === "keep-remote" && remote === null;
+  const mine = (x) => {
+    const k = kindOfEntry(x);
+    return idsOf(x).includes(id) && (side(conflict.kind) ? k === conflict.kind : !others.has(k) && (!COUNTERS.has(k) || gone));
+  };
   if (choice === "overwrite") {
     // Re-sent over the server's copy: their If-Match is its updated_at (known, below), not
     // the base each entry was queued on.
-    const entries = (await e.store.list()).filter((x) => idsOf(x).includes(id));
+    const entries = (await e.store.list()).filter(mine);
     await e.store.patch(entries.map((x) => x.seq), { known: null });
   }
   if (choice === "keep-remote") {
-    const dropped = (await e.store.list()).filter((x) => idsOf(x).includes(id));
+    const dropped = (await e.store.list()).filter(mine);
     await e.store.remove(dropped.map((x) => x.seq));
     const batch = conflict.kind === "spec"
       ? (remote ? { specs: [remote] } : { deleted: { specs: [id] } })
       : conflict.kind === "labels"
         ? { labels: remote ?? [] }
-        : (remote ? { templates: [remote] } : { deleted: { templates: [id] } });
+        : conflict.kind === "rating"
+          ? (remote ? { ratings: [remote] } : { deleted: { ratings: [id] } })
+          : (remote ? { templates: [remote] } : { deleted: { templates: [id] } });
     await keepRemote(e, id, conflict.kind, remote, dropped, batch).catch(() => {
       // offline: what the dropped entries made goes with the next sync's refresh
     });
     await e.applyBatch(batch);
   }
-  const known = remote && !Array.isArray(remote) && typeof remote.updated_at === "string" ? remote.updated_at : undefined;
-  await e.store.set({ [`conflict:${id}`]: undefined, ...(known ? { [`known:${id}`]: known } : {}) });
+  const known = remote && !Array.isArray(remote) && typeof remote.updated_at === "string" && !side(conflict.kind) ? remote.updated_at : undefined;
+  await e.store.set({ [`conflict:${conflict.key}`]: undefined, ...(known ? { [`known:${id}`]: known } : {}) });
   await e.refreshPending();
   e.stateDirty = true;
   e.setState(e.state);
@@ -324,8 +403,8 @@ export const IF_MATCH = {
   localIfMatch(kind, id, ifMatch, label) {
     return localIfMatch(this, kind, id, ifMatch, label ?? null);
   },
-  /** Resolves a kept conflict: "keep-remote" drops the queued writes of `id` and takes the server's copy; "overwrite" re-sends them over it. */
-  resolveConflict(id, choice) {
-    return resolveConflict(this, id, choice);
+  /** Resolves a kept conflict (`kind` names it when several are kept on `id`): "keep-remote" drops its queued writes and takes the server's copy; "overwrite" re-sends them over it. */
+  resolveConflict(id, choice, kind) {
+    return resolveConflict(this, id, choice, kind ?? null);
   },
 };

@@ -5,14 +5,15 @@
 // open check (GET /v1/me, or the kept identity). Pushing the outbox and conflicts are
 // js/push.js; pulling the change feed and fetching missing records are js/pull.js.
 //
-// Rust (src/wasm/replica.rs) hands in two hooks: `apply(batchJson)` runs Catalog::apply_remote
-// on the replica (server records in, written as the server sent them) and `local(kind, id)`
+// Rust (src/wasm/replica.rs) hands in three hooks: `apply(batchJson)` runs Catalog::apply_remote
+// on the replica (server records in, written as the server sent them), `etag(kind, id)` the held
+// copy's entity tag (as the server's ETag, src/model/etag.rs) and `local(kind, id)`
 // reads the replica's copy (JSON text or null). Coded failures reject with the JSON text of
 // `{ code, message, details }`, as js/remote.js does.
 
 import { RemoteClient } from "./remote.js";
 import { OutboxStore, coded, errorOf, goneOnServer, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
-import { READS, forget, fullPull, pull } from "./pull.js";
+import { READS, forget, fullPull, migrateKept, pull } from "./pull.js";
 import { IF_MATCH, labelMade, push } from "./push.js";
 
 export { errorOf };
@@ -39,7 +40,7 @@ const syncEvent = (state, pending, error) => ({ kind: "sync", op: "state", id: n
 export class ReplicaEngine {
   /**
    * `options`: { dbName, baseUrl, token, userId, tokenHash, apply(batchJson) -> Promise,
-   * local(kind, id) -> Promise<JSON text | null> }.
+   * local(kind, id) -> Promise<JSON text | null>, etag(kind, id) -> Promise<string | null> }.
    */
   constructor(options) {
     this.o = options;
@@ -120,7 +121,8 @@ export class ReplicaEngine {
     // A replica with nothing in it yet (first open, evicted) is filled before the catalog is
     // handed out, so its first reads see the user's records; a failure here is retried by the
     // leader's syncs like any other.
-    if (this.state === "online" && !(await this.store.get("complete"))) {
+    const fresh = !(await this.store.get("complete"));
+    if (this.state === "online" && fresh) {
       try {
         await fullPull(this);
       } catch (e) {
@@ -130,6 +132,9 @@ export class ReplicaEngine {
         }
       }
     }
+    // Meta rows from before the bound of kept copies are counted by it (a replica that cannot
+    // be written now still opens: the next open tries again).
+    await migrateKept(this, fresh).catch(() => {});
     this.pendingCount = await this.store.count();
     this.#listen();
     await this.#elect();

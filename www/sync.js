@@ -11,7 +11,7 @@ export const EDITED_FIELDS = ["name", "description", "workflow_type", "category"
 /** EDITED_FIELDS whose values differ between two copies of a template. */
 export const changedFields = (a, b) => EDITED_FIELDS.filter((k) => JSON.stringify(a?.[k]) !== JSON.stringify(b?.[k]));
 
-const conflicts = new Map(); // id -> { id, local, remote }
+const conflicts = new Map(); // "<recordKind> <id>" -> { id, recordKind, local, remote }
 
 /** Paints the badge from `{ state, pending }` (hidden unless the catalog is a replica). */
 export function paintSync(s) {
@@ -48,7 +48,8 @@ export function onSyncEvent(app, event) {
     return true;
   }
   if (event.kind === "conflict") {
-    conflicts.set(event.id, event);
+    // One id may have a label conflict and a template conflict at once: kept apart.
+    conflicts.set(`${event.recordKind ?? "template"} ${event.id}`, event);
     paintConflicts(app);
     return true;
   }
@@ -61,13 +62,13 @@ function paintConflicts(app) {
   notice.replaceChildren(...[...conflicts.values()].map((c) => conflictBanner(app, c)));
 }
 
-function conflictBanner(app, { id, local, remote }) {
+function conflictBanner(app, { id, recordKind, local, remote }) {
   const name = local?.name ?? remote?.name ?? id;
   const changed = remote ? changedFields(local, remote) : [];
   const resolve = async (how, done) => {
     try {
-      await app.catalog.resolveConflict(id, how);
-      conflicts.delete(id);
+      await app.catalog.resolveConflict(id, how, recordKind);
+      conflicts.delete(`${recordKind ?? "template"} ${id}`);
       paintConflicts(app);
       if (how === "overwrite") app.catalog.sync().catch(() => {}); // send it now if the server answers
       toast(done, "ok");

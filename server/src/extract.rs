@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{Map, Value};
 use workflow_templates::catalog::{DiscoverOptions, WriteOptions};
+use workflow_templates::model::etag::content_part;
 use workflow_templates::model::time::parse_ms;
 
 use crate::http::App;
@@ -183,15 +184,19 @@ impl IfMatch {
             IfMatch::Any => return Ok(WriteOptions::default()),
             IfMatch::Strong(t) => t,
         };
-        let mut cands: Vec<&String> = Vec::new();
+        // A full tag (`<updated_at>.<stats part>`) counts by its content part: statistics are
+        // server-maintained and no write overwrites them, so a tag whose statistics are old is
+        // no lost update (server/README.md "If-Match / ETag").
+        let mut cands: Vec<String> = Vec::new();
         for t in tags {
+            let t = content_part(t).to_string();
             if !cands.contains(&t) {
                 cands.push(t);
             }
         }
         if let [only] = cands.as_slice() {
             if parse_ms(only).is_some() {
-                return Ok(WriteOptions { if_match: Some((*only).clone()) });
+                return Ok(WriteOptions { if_match: Some(only.clone()) });
             }
         }
         // Also with no candidate (weak tags only): a request refused anyway (403, 404) is
@@ -203,9 +208,9 @@ impl IfMatch {
             Err(e) if e.code == "INTEGRITY" && !cands.is_empty() => return Ok(WriteOptions { if_match: Some(cands[0].clone()) }),
             Err(e) => return Err(e),
         };
-        let hit = actual.as_ref().and_then(|a| cands.iter().find(|c| **c == a || parse_ms(c).is_some_and(|m| Some(m) == parse_ms(a))));
+        let hit = actual.as_ref().and_then(|a| cands.iter().find(|c| *c == a || parse_ms(c).is_some_and(|m| Some(m) == parse_ms(a))));
         match hit {
-            Some(c) => Ok(WriteOptions { if_match: Some((*c).clone()) }),
+            Some(c) => Ok(WriteOptions { if_match: Some(c.clone()) }),
             None => Err(ApiError::new(StatusCode::PRECONDITION_FAILED, "CONFLICT", format!("If-Match matches no current entity tag of {id}"))
                 .with_details(serde_json::json!({ "id": id, "expected": tags, "actual": actual }))),
         }

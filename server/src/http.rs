@@ -315,7 +315,7 @@ async fn diff(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> 
 
 async fn usage(user: UserAuth, State(app): State<App>, Id(id): Id, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
     let usage_run = UsageRun::from_value(&body.value)?;
-    // Never forgotten: a late replay of a use must not count it twice (issue 15).
+    // Kept 90 days, not the TTL: a late replay of a use must not count it twice (issue 15).
     let idem = idem_of(key, &Method::POST, &format!("/v1/templates/{id}/usage"), &body.raw, Replay::Template(StatusCode::OK)).map(Idem::permanent);
     run(&app, user, idem, move |cat| Reply::ok(block_on(cat.record_usage(&id, &usage_run))?)).await
 }

@@ -2,8 +2,8 @@
 //! transaction as the request's effect (`SqlStore::commit`), its response stored beside it
 //! right after; a retry with the same key and request is answered with the stored response.
 //! Keys are forgotten once older than the TTL: checked on every read (an expired key is deleted
-//! and the request runs as new), and swept periodically (`expire`). Permanent keys (those of
-//! recordUsage, see `Idem::permanent`) are never forgotten.
+//! and the request runs as new), and swept periodically (`expire`). Long-lived keys (those of
+//! recordUsage, see `Idem::permanent`) are kept `USAGE_KEY_TTL` (90 days) whatever the TTL.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,19 +26,25 @@ pub enum Replay {
     Nothing,
 }
 
+/// How long a recordUsage key (`Idem::permanent`) is kept: an offline replica's queued use
+/// replayed within this age of its first try is answered, never counted twice; a replay later
+/// than that counts again (server/README.md "Idempotency-Key"). An age, not a count per user,
+/// so a device's safety does not depend on how many uses the user's other clients record.
+pub const USAGE_KEY_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
 pub struct Idem {
     pub(crate) key: String,
     pub(crate) request_hash: String,
     pub(crate) replay: Replay,
-    /// Kept without TTL (`idempotency_keys.permanent`, migration 013).
+    /// Kept `USAGE_KEY_TTL`, not the TTL (`idempotency_keys.permanent`, migration 013).
     pub(crate) permanent: bool,
 }
 
 impl Idem {
-    /// A key that is never forgotten: for a write whose replay cannot be recognised from its
-    /// data (recordUsage increments counters), so an offline replica replaying it days later
-    /// still gets the first answer instead of a second count (issue 15). Rows are small and
-    /// per user (removed with the user).
+    /// A key kept `USAGE_KEY_TTL` (90 days): for a write whose replay cannot be recognised from
+    /// its data (recordUsage increments counters), so an offline replica replaying it days
+    /// later still gets the first answer instead of a second count (issue 15). Rows are small
+    /// and per user (removed with the user), and bounded by that age.
     pub fn permanent(self) -> Idem {
         Idem { permanent: true, ..self }
     }
@@ -66,7 +72,7 @@ fn cutoff(ttl: Duration) -> i64 {
 
 fn stored_reply(status: i64, body: &str, replay: Replay) -> ApiResult<Reply> {
     let body: Option<Value> = if body.is_empty() { None } else { Some(serde_json::from_str(body).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", e.to_string()))?) };
-    let etag = body.as_ref().and_then(|b| b.get("updated_at")).and_then(Value::as_str).map(str::to_string);
+    let etag = body.as_ref().and_then(workflow_templates::model::etag::representation_etag);
     let r = Reply { status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK), body, etag, replayed: false, location: None };
     Ok(located(r, replay))
 }
@@ -81,8 +87,8 @@ fn located(r: Reply, replay: Replay) -> Reply {
 
 /// Looks up an idempotency key. `Some` when the request was already applied: its reply.
 /// Waits (bounded) while a concurrent twin is between its commit and storing its response.
-/// A key older than `ttl` is forgotten here and now (deleted; the request is new), unless it
-/// is permanent.
+/// A key older than `ttl` (a recordUsage key: `USAGE_KEY_TTL`) is forgotten here and now
+/// (deleted; the request is new).
 pub fn replay(cat: &Cat, user: &str, idem: &Idem, ttl: Duration, wait: Duration) -> ApiResult<Option<Reply>> {
     let deadline = std::time::Instant::now() + wait;
     loop {
@@ -91,11 +97,11 @@ pub fn replay(cat: &Cat, user: &str, idem: &Idem, ttl: Duration, wait: Duration)
             &[text(user), text(&idem.key)],
         )?;
         let Some(r) = rows.first() else { return Ok(None) };
-        let limit = cutoff(ttl);
         let permanent = r[5].bool().unwrap_or(false);
-        if !permanent && r[4].text().and_then(parse_ms).is_none_or(|at| at < limit) {
+        let limit = cutoff(if permanent { USAGE_KEY_TTL.max(ttl) } else { ttl });
+        if r[4].text().and_then(parse_ms).is_none_or(|at| at < limit) {
             cat.store().conn().execute(
-                "DELETE FROM idempotency_keys WHERE user_id = {t1} AND idem_key = {t2} AND created_at < {ts3} AND NOT permanent",
+                "DELETE FROM idempotency_keys WHERE user_id = {t1} AND idem_key = {t2} AND created_at < {ts3}",
                 &[text(user), text(&idem.key), text(format_ms(limit))],
             )?;
             return Ok(None);
@@ -131,8 +137,11 @@ pub fn keep(cat: &Cat, user: &str, idem: &Idem, reply: &Reply) -> ApiResult<()> 
     Ok(())
 }
 
-/// Forgets idempotency keys older than `ttl` (the periodic sweep; reads check the TTL too),
-/// except permanent ones.
+/// Forgets idempotency keys older than `ttl`, and recordUsage keys older than `USAGE_KEY_TTL`
+/// (the periodic sweep; reads check the ages too).
 pub fn expire(pool: &Arc<Pool>, ttl: Duration) -> Result<u64, crate::db::DbError> {
-    pool.get()?.execute("DELETE FROM idempotency_keys WHERE created_at < {ts1} AND NOT permanent", &[text(format_ms(cutoff(ttl)))])
+    pool.get()?.execute(
+        "DELETE FROM idempotency_keys WHERE (created_at < {ts1} AND NOT permanent) OR created_at < {ts2}",
+        &[text(format_ms(cutoff(ttl))), text(format_ms(cutoff(USAGE_KEY_TTL.max(ttl))))],
+    )
 }

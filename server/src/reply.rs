@@ -152,8 +152,9 @@ impl Reply {
     }
     pub(crate) fn with(status: StatusCode, v: impl serde::Serialize) -> ApiResult<Reply> {
         let body = serde_json::to_value(v).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", e.to_string()))?;
-        // A single record carries its updated_at as ETag: the If-Match token of its next edit.
-        let etag = body.get("updated_at").and_then(Value::as_str).filter(|_| body.get("id").is_some()).map(str::to_string);
+        // A single record's ETag names its whole representation, statistics included
+        // (`<updated_at>.<stats part>`, src/model/etag.rs); If-Match compares its content part.
+        let etag = workflow_templates::model::etag::representation_etag(&body);
         Ok(Reply { status, body: Some(body), etag, replayed: false, location: None })
     }
     pub(crate) fn no_content() -> ApiResult<Reply> {
@@ -185,13 +186,15 @@ impl IntoResponse for Reply {
 
 // ---- conditional GET ------------------------------------------------------------------------
 
-/// `If-None-Match` on a GET whose 200 answer carries an `ETag` (one template, one spec): 304
+/// `If-None-Match` on a GET or HEAD whose 200 answer carries an `ETag` (one template, one spec): 304
 /// Not Modified, without a body, when any listed tag matches by the weak comparison or the list
 /// is `*` (RFC 9110 sections 13.1.2 and 15.4.5). Runs after the handler, so authentication and
 /// visibility are checked as for any GET.
 pub(crate) async fn not_modified(req: Request, next: Next) -> Response {
     // Several field lines are one list (RFC 9110 section 5.3).
-    let inm = (req.method() == axum::http::Method::GET).then(|| crate::extract::header_list(req.headers(), header::IF_NONE_MATCH)).flatten();
+    // Writes ignore it (server/README.md "If-Match / ETag": their precondition is If-Match).
+    let read = req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD;
+    let inm = read.then(|| crate::extract::header_list(req.headers(), header::IF_NONE_MATCH)).flatten();
     let resp = next.run(req).await;
     let Some(inm) = inm else { return resp };
     if resp.status() != StatusCode::OK {

@@ -31,7 +31,10 @@ fn every_operation_round_trips() {
         assert_eq!(r.status, 201, "{l} {:?}", r.json());
         let base = r.json();
         let base_id = base["id"].as_str().unwrap().to_string();
-        assert_eq!(r.header("etag").unwrap(), format!("\"{}\"", base["updated_at"].as_str().unwrap()));
+        // `"<updated_at>.<stats part>"` (the whole representation: server/README.md "If-Match / ETag").
+        let tag = workflow_templates::model::etag::representation_etag(&base).unwrap();
+        assert_eq!(r.header("etag").unwrap(), format!("\"{tag}\""));
+        assert_eq!(workflow_templates::model::etag::content_part(&tag), base["updated_at"].as_str().unwrap());
         let got = c.get(&format!("/v1/templates/{base_id}"));
         assert_eq!(got.json(), base, "{l}: a record reads back exactly as written");
         assert_eq!(c.get(&format!("/v1/templates/{}", base_id.to_lowercase())).json()["id"], base_id, "{l}: lowercase ids are accepted");

@@ -1,7 +1,8 @@
-//! Issue 15: the Idempotency-Key of a `recordUsage` (POST /v1/templates/{id}/usage) is never
-//! forgotten. An offline replica replays a queued use with its original key; when the first
-//! try was applied but its answer lost, and the device stayed offline past the key TTL (24 h),
-//! a forgotten key would count the use twice. Keys of the other endpoints still expire. On
+//! Issue 15: the Idempotency-Key of a `recordUsage` (POST /v1/templates/{id}/usage) is kept 90
+//! days, not the TTL. An offline replica replays a queued use with its original key; when the
+//! first try was applied but its answer lost, and the device stayed offline past the key TTL
+//! (24 h), a forgotten key would count the use twice. Past 90 days it is forgotten (the rows
+//! are bounded). Keys of the other endpoints still expire after the TTL. On
 //! SQLite and PostgreSQL (WT_TEST_POSTGRES_URL).
 
 mod common;
@@ -104,5 +105,39 @@ fn other_endpoints_keys_are_still_forgotten_after_the_ttl() {
         assert_eq!(age_key(&db, "queued-edit-2"), 1, "{l}");
         let late = keyed(&c, &next, "queued-edit-2", &edit);
         assert_eq!((late.status, late.header("idempotent-replayed")), (409, None), "{l}: a new request");
+    }
+}
+
+/// `created_at` of one key `days` days back. Returns rows changed.
+fn age_key_days(db: &TestDb, key: &str, days: i64) -> u64 {
+    let old = workflow_templates::model::time::format_ms(now_ms() - days * 24 * 3600 * 1000);
+    db_conn(db).execute("UPDATE idempotency_keys SET created_at = {ts1} WHERE idem_key = {t2}", &[text(old), text(key)]).unwrap()
+}
+
+#[test]
+fn a_record_usage_key_is_kept_90_days_then_forgotten_by_the_sweep_and_the_lookup() {
+    for db in backends() {
+        let l = db.label;
+        let a = create_user(&db);
+        let srv = Server::start(&db);
+        let c = srv.client(Some(&a.token));
+        let id = c.post("/v1/templates", &draft("used long ago", false)).json()["id"].as_str().unwrap().to_string();
+        let path = format!("/v1/templates/{id}/usage");
+        let use_body = json!({ "success": true, "responseTimeMs": 5 });
+        for key in ["use-89", "use-91-swept", "use-91-read"] {
+            assert_eq!(keyed(&c, &path, key, &use_body).status, 200, "{l}");
+        }
+        // 89 days: kept by the sweep and the lookup (the replay answers the first answer).
+        assert_eq!(age_key_days(&db, "use-89", 89), 1, "{l}");
+        assert_eq!(age_key_days(&db, "use-91-swept", 91), 1, "{l}");
+        sweep(&db);
+        assert_eq!((key_rows(&db, "use-89"), key_rows(&db, "use-91-swept")), (1, 0), "{l}: the sweep forgets a recordUsage key past 90 days only");
+        let kept = keyed(&c, &path, "use-89", &use_body);
+        assert_eq!((kept.status, kept.header("idempotent-replayed")), (200, Some("true")), "{l}");
+        // Past 90 days, no sweep yet (the row is still there): the lookup forgets it, the use is new.
+        assert_eq!(age_key_days(&db, "use-91-read", 91), 1, "{l}");
+        let late = keyed(&c, &path, "use-91-read", &use_body);
+        assert_eq!((late.status, late.header("idempotent-replayed")), (200, None), "{l}: a key past 90 days is forgotten");
+        assert_eq!(late.json()["usage_count"], 4, "{l}: counted as a new use");
     }
 }

@@ -53,6 +53,10 @@ pub struct RemoteDeleted {
     /// Template ids: the acting user's rating of each.
     pub ratings: Option<Vec<String>>,
     pub labels: Option<Vec<LabelRef>>,
+    /// The templates and specs above are dropped from this replica to keep it within its bound
+    /// (another user's copy read long ago), not deleted on the server: nothing is told to
+    /// subscribers (an external delete would say the record is gone).
+    pub evicted: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -301,10 +305,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let by_id: HashMap<&str, &WorkflowTemplate> = c.templates.iter().map(|t| (t.id.as_str(), t)).collect();
 
         // Deleted templates, with what hangs on them here (ratings, sums, labels).
+        let evicted = batch.deleted.as_ref().and_then(|d| d.evicted) == Some(true);
         for id in &c.del_templates {
             let Some(old) = self.store.get_template(id).await? else { continue };
             self.drop_template(&old.record, &mut writes).await?;
-            events.push(("template", "delete", id.clone()));
+            if !evicted {
+                events.push(("template", "delete", id.clone()));
+            }
         }
         // Written templates, and the latest versions they displace (module docs).
         let mut gone: HashSet<String> = c.del_templates.iter().cloned().collect();
@@ -333,7 +340,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
         for id in &c.del_specs {
             if self.store.get_spec(id).await?.is_some() {
                 writes.push(Write::DeleteSpec { id: id.clone(), expect: Expect::Any });
-                events.push(("spec", "delete", id.clone()));
+                if !evicted {
+                    events.push(("spec", "delete", id.clone()));
+                }
             }
         }
         for s in &c.specs {

@@ -2,8 +2,8 @@
 //! README "Offline replica"): the same core `Catalog` as storage "indexeddb", over a database of
 //! its own per server and user, plus the sync engine of `js/replica.js` (outbox, leader tab,
 //! push, pull, conflicts). This side only converts: it names each write's server call, lets
-//! the engine queue it, runs the local rule-checked write, and hands the engine two hooks (apply
-//! server records to the replica; read the replica's copy).
+//! the engine queue it, runs the local rule-checked write, and hands the engine three hooks (apply
+//! server records to the replica; read the replica's copy; that copy's entity tag).
 
 use std::future::Future;
 use std::rc::Rc;
@@ -19,6 +19,7 @@ use crate::store::open::{AnyStore, Backend, WasmEnv};
 use crate::catalog::{Catalog, RemoteBatch, WriteOptions};
 use crate::error::{Error, Result};
 use crate::store::indexeddb::IndexedDbStore;
+use crate::store::Store;
 
 pub type Core = Catalog<AnyStore, WasmEnv>;
 
@@ -42,7 +43,7 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn sync(this: &ReplicaEngine) -> Promise;
     #[wasm_bindgen(method, js_name = resolveConflict)]
-    fn resolve_conflict(this: &ReplicaEngine, id: &str, choice: &str) -> Promise;
+    fn resolve_conflict(this: &ReplicaEngine, id: &str, choice: &str, kind: Option<String>) -> Promise;
     #[wasm_bindgen(method, js_name = syncState)]
     fn sync_state(this: &ReplicaEngine) -> JsValue;
     #[wasm_bindgen(method)]
@@ -129,6 +130,7 @@ pub struct Replica {
     engine: ReplicaEngine,
     _apply: Closure<dyn Fn(String) -> Promise>,
     _local: Closure<dyn Fn(String, String) -> Promise>,
+    _etag: Closure<dyn Fn(String, String) -> Promise>,
 }
 
 /// Server records into the replica (`Catalog::apply_remote`): the JSON text of the batch.
@@ -158,15 +160,33 @@ impl Replica {
             })
         });
         let c = core.clone();
+        let me = user.to_string();
         let local = Closure::<dyn Fn(String, String) -> Promise>::new(move |kind: String, id: String| {
             let c = c.clone();
+            let me = me.clone();
             future_to_promise(async move {
                 let text = match kind.as_str() {
                     "spec" => c.get_spec(&id).await.ok().and_then(|r| serde_json::to_string(&r).ok()),
                     "labels" => c.labels(&id).await.ok().and_then(|r| serde_json::to_string(&r).ok()),
+                    // The ids of the templates the acting user's rating rows name (`id` unused):
+                    // the bound of kept copies never drops one (js/pull.js boundKept).
+                    "rated" => c.store().find_ratings(Some(&me), None).await.ok().and_then(|rows| serde_json::to_string(&rows.into_iter().map(|r| r.record.template_id).collect::<Vec<_>>()).ok()),
                     _ => c.get(&id).await.ok().and_then(|r| serde_json::to_string(&r).ok()),
                 };
                 Ok(text.map(JsValue::from).unwrap_or(JsValue::NULL))
+            })
+        });
+        // The entity tag of the held copy (src/model/etag.rs), derived exactly as the server
+        // derives its ETag: a revalidation of an unchanged record is one 304.
+        let c = core.clone();
+        let etag = Closure::<dyn Fn(String, String) -> Promise>::new(move |kind: String, id: String| {
+            let c = c.clone();
+            future_to_promise(async move {
+                let v = match kind.as_str() {
+                    "spec" => c.get_spec(&id).await.ok().and_then(|r| serde_json::to_value(&r).ok()),
+                    _ => c.get(&id).await.ok().and_then(|r| serde_json::to_value(&r).ok()),
+                };
+                Ok(v.as_ref().and_then(crate::model::etag::representation_etag).map(JsValue::from).unwrap_or(JsValue::NULL))
             })
         });
         let options = Object::new();
@@ -180,8 +200,9 @@ impl Replica {
         set("tokenHash", &crate::hash::sha256_hex(token.as_deref().unwrap_or("").as_bytes()).into());
         set("apply", apply.as_ref());
         set("local", local.as_ref());
+        set("etag", etag.as_ref());
         let engine = ReplicaEngine::new(&options);
-        let r = Replica { core, engine, _apply: apply, _local: local };
+        let r = Replica { core, engine, _apply: apply, _local: local, _etag: etag };
         JsFuture::from(r.engine.open()).await.map_err(|e| failure(&e))?;
         Ok(r)
     }
@@ -355,8 +376,8 @@ impl Replica {
         Self::json(self.engine.sync()).await
     }
 
-    pub async fn resolve_conflict(&self, id: &str, choice: &str) -> Result<()> {
-        JsFuture::from(self.engine.resolve_conflict(id, choice)).await.map(drop).map_err(|e| failure(&e))
+    pub async fn resolve_conflict(&self, id: &str, choice: &str, kind: Option<String>) -> Result<()> {
+        JsFuture::from(self.engine.resolve_conflict(id, choice, kind)).await.map(drop).map_err(|e| failure(&e))
     }
 
     pub fn sync_state(&self) -> JsValue {
@@ -422,13 +443,25 @@ impl TemplateCatalog {
 
     /// Settles a kept conflict: "keep-remote" drops the queued writes of `id` and takes the
     /// server's copy; "overwrite" sends them again over the server's copy (If-Match = its
-    /// `updated_at`). NOT_FOUND when no conflict is kept for `id` (always, off a replica).
+    /// `updated_at`). `kind` (`KeptConflict.kind`) names the conflict when several are kept on
+    /// `id` (INVALID_ARGUMENT without it then). NOT_FOUND when no such conflict is kept for `id`
+    /// (always, off a replica).
     #[wasm_bindgen(js_name = resolveConflict, unchecked_return_type = "Promise<void>")]
     pub fn resolve_conflict(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "\"keep-remote\" | \"overwrite\"")] choice: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ConflictKind")] kind: JsValue,
     ) -> Promise {
+        // Which conflict, when several are kept on `id` (a label's and the template's).
+        let kind = if kind.is_undefined() || kind.is_null() {
+            None
+        } else {
+            match kind.as_string().as_deref() {
+                Some(k @ ("template" | "spec" | "labels" | "rating" | "usage")) => Some(k.to_string()),
+                _ => return Promise::reject(&err(Error::invalid("kind must be \"template\", \"spec\", \"labels\", \"rating\" or \"usage\""))),
+            }
+        };
         let id = match super::args::id_arg(&id, "id") {
             Ok(id) => crate::model::id::normalize_id(&id).unwrap_or(id),
             Err(e) => return Promise::reject(&e),
@@ -440,7 +473,7 @@ impl TemplateCatalog {
         match &self.api {
             Api::Replica(rep) => {
                 let rep = rep.clone();
-                promise_void(&self.closed, async move { rep.resolve_conflict(&id, &choice).await })
+                promise_void(&self.closed, async move { rep.resolve_conflict(&id, &choice, kind).await })
             }
             _ => promise_void(&self.closed, async move { Err(Error::NotFound { kind: "conflict", id }) }),
         }

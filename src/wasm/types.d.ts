@@ -443,12 +443,15 @@ export interface RecordChangeEvent {
 /**
  * Offline replica only: a queued write the server refused because the record changed there
  * since this client's copy (412 / 409 CONFLICT). The write is kept, and later writes of `id`
- * wait, until `resolveConflict(id, "keep-remote" | "overwrite")`.
+ * wait (of that side record only, for a `recordKind` of "labels", "rating" or "usage"), until
+ * `resolveConflict(id, "keep-remote" | "overwrite", recordKind?)`.
  */
 export interface ConflictEvent {
   kind: "conflict";
   op: "conflict";
   id: string;
+  /** What the conflict is about (`KeptConflict.kind`): one id may have a label conflict and a template conflict at once, each kept and resolved apart. */
+  recordKind: ConflictKind;
   /** The replica's copy (with the local edits); for a label, the lineage's labels. */
   local: WorkflowTemplate | TemplateSpec | Label[] | null;
   /** The server's copy when it could be read, else null (gone, or not readable by this user). */
@@ -503,7 +506,10 @@ export interface OutboxEntry {
 
 /**
  * A queued write the server refused (`sync()`'s `rejected`, and `RejectedEvent`), or (event
- * only, `endpoint: "pull"`, `seq: null`) a server record the replica refused to store.
+ * only, `endpoint: "pull"`, `seq: null`) a server record the replica refused to store. A
+ * `recordUsage` first sent 89 days ago or more is not sent again (the server keeps its
+ * Idempotency-Key 90 days): `CONFLICT`, details `{ reason: "IDEMPOTENCY_KEY_EXPIRED",
+ * first_sent_at }` (RFC 3339), its outcome unknown.
  */
 export interface RejectedWrite {
   seq: number | null;
@@ -512,10 +518,19 @@ export interface RejectedWrite {
   error: { code: ErrorCode; message: string; details: unknown };
 }
 
-/** A conflict kept by an offline replica (`sync()`'s `conflicts`). */
+/**
+ * What a kept conflict is about: the template or spec itself (later writes of the id wait behind
+ * it, except the counters `rate` and `recordUsage`, which merge with any content), or a side
+ * record of the id (its labels, the user's rating, a use), whose conflict holds back only that
+ * record's later writes. `resolveConflict(id, choice, kind)` names it when one
+ * id has several.
+ */
+export type ConflictKind = "template" | "spec" | "labels" | "rating" | "usage";
+
+/** A conflict kept by an offline replica (`sync()`'s `conflicts`), one per kind and id. */
 export interface KeptConflict {
   id: string;
-  kind: "template" | "spec" | "labels";
+  kind: ConflictKind;
   seq: number;
   endpoint: string;
   local: WorkflowTemplate | TemplateSpec | Label[] | null;

@@ -29,6 +29,13 @@ async function api(u, method, path, body, ifMatch) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The `ETag` the server gives user `u` for `path` now. */
+async function etagOf(u, path) {
+  const res = await fetch(`${serverUrl}${path}`, { headers: { Authorization: `Bearer ${u.token}` } });
+  assert.equal(res.status, 200);
+  return res.headers.get("etag");
+}
+
 /** Polls `f` (run in the page) until `ok(value)` or `ms` pass; the last value. */
 async function until(p, f, arg, ok, ms = 8000) {
   const end = Date.now() + ms;
@@ -56,7 +63,8 @@ test("a held template of another user answers at once and is revalidated with If
   assert.equal(await run(p, async (cat, direct, id) => (await cat.get(id)).description, t.id), "first");
   await until(p, () => null, null, () => net.statuses.some(([m, path]) => m === "GET" && path === `/v1/templates/${t.id}`), 4000);
   const asked = net.seen.filter(([m, path]) => m === "GET" && path === `/v1/templates/${t.id}`);
-  assert.deepEqual(asked.map(([, , inm]) => inm), [`"${t.updated_at}"`], JSON.stringify(net.seen));
+  // The tag of the held copy, derived exactly: the server's ETag of the same representation.
+  assert.deepEqual(asked.map(([, , inm]) => inm), [await etagOf(users[1], `/v1/templates/${t.id}`)], JSON.stringify(net.seen));
   assert.deepEqual(net.statuses.filter(([m, path]) => m === "GET" && path === `/v1/templates/${t.id}`).map(([, , s]) => s), [304]);
 
   const changed = await api(users[1], "PATCH", `/v1/templates/${t.id}`, { description: "second" }, t.updated_at);
@@ -69,6 +77,35 @@ test("a held template of another user answers at once and is revalidated with If
   assert.ok(heard.includes(t.id), `no external event for ${t.id}: ${JSON.stringify(heard)}`);
   const now = await run(p, async (cat, direct, id) => { const x = await cat.get(id); return [x.description, x.updated_at]; }, t.id);
   assert.deepEqual(now, ["second", changed.updated_at]);
+  await p.close();
+});
+
+test("a held copy's statistics are refreshed by revalidation after another user's recordUsage (the ETag names them); unchanged afterwards: one 304", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  // Only the revalidation can bring the change (no stream, empty feed pages).
+  net.blockStream = true;
+  net.quietFeed = true;
+  await openReplica(p, serverUrl, users, 0, 1);
+  const t = await api(users[1], "POST", "/v1/templates", { name: `Used ${Date.now()}`, workflow_type: "plain", is_public: true });
+  const stats = (cat, direct, id) => cat.get(id).then((x) => [x.usage_count, x.rating_count, x.rating, x.updated_at]);
+  assert.deepEqual(await run(p, stats, t.id), [0, 0, null, t.updated_at]);
+  await sleep(300);
+  // Another user's use and rating: statistics move, updated_at does not.
+  await api(users[1], "POST", `/v1/templates/${t.id}/usage`, { success: true, responseTimeMs: 20 });
+  await api(users[0], "PUT", `/v1/templates/${t.id}/rating`, { stars: 3 });
+  await run(p, () => { window.events.length = 0; });
+  assert.deepEqual(await run(p, stats, t.id), [0, 0, null, t.updated_at], "the held copy answers at once");
+  const fresh = await until(p, stats, t.id, (v) => v[0] === 1, 6000);
+  assert.deepEqual(fresh, [1, 1, 3, t.updated_at], "revalidation brought the new statistics");
+  const heard = await run(p, () => window.events.filter((e) => e.kind === "template" && e.external === true).map((e) => e.id));
+  assert.ok(heard.includes(t.id), `a statistics change reaches subscribe as external: ${JSON.stringify(heard)}`);
+  // Unchanged since: the next revalidation costs one 304.
+  await sleep(300);
+  net.seen.length = 0;
+  net.statuses.length = 0;
+  await run(p, stats, t.id);
+  await until(p, () => null, null, () => net.statuses.some(([m, path]) => m === "GET" && path === `/v1/templates/${t.id}`), 4000);
+  assert.deepEqual(net.statuses.filter(([m, path]) => m === "GET" && path === `/v1/templates/${t.id}`).map(([, , s]) => s), [304], JSON.stringify(net.seen));
   await p.close();
 });
 
