@@ -11,6 +11,7 @@
 
 pub mod memory;
 pub mod page;
+pub mod read;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 #[cfg(target_arch = "wasm32")]

@@ -3,33 +3,27 @@
 //! its revision (set by the request layer when it writes), and keys for the indexes. Booleans
 //! are stored as 0/1 because IndexedDB cannot index `true`/`false`.
 
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
+use crate::model::read::FromJson;
 use crate::model::{TemplateSpec, WorkflowTemplate};
 use crate::store::{name_key, Stored};
 
-#[derive(Deserialize)]
-struct Row<T> {
-    rev: u64,
-    record: T,
-}
-
-fn corrupt(e: serde_json::Error) -> Error {
-    Error::corrupt(format!("a stored row does not match the schema: {e}"))
+/// A read's rows (JSON text from the request layer) read by hand (`crate::model::read`): the
+/// text is parsed into a `Value` once, then each row taken apart without copying its strings.
+fn parse<T: FromJson>(text: &str) -> Result<T> {
+    let v: Value = serde_json::from_str(text).map_err(|e| Error::corrupt(format!("a stored row is not JSON: {e}")))?;
+    T::from_json(v).map_err(|e| Error::corrupt(["a stored row does not match the schema: ", &e.text()].concat()))
 }
 
 /// The rows of one `get` or `query` read (`None` where a key had no row).
-pub fn parse_some<T: DeserializeOwned>(text: &str) -> Result<Vec<Option<Stored<T>>>> {
-    let rows: Vec<Option<Row<T>>> = serde_json::from_str(text).map_err(corrupt)?;
-    Ok(rows.into_iter().map(|r| r.map(|r| Stored { rev: r.rev, record: r.record })).collect())
+pub fn parse_some<T: FromJson>(text: &str) -> Result<Vec<Option<Stored<T>>>> {
+    parse(text)
 }
 
-pub fn parse_all<T: DeserializeOwned>(text: &str) -> Result<Vec<Stored<T>>> {
-    let rows: Vec<Row<T>> = serde_json::from_str(text).map_err(corrupt)?;
-    Ok(rows.into_iter().map(|r| Stored { rev: r.rev, record: r.record }).collect())
+pub fn parse_all<T: FromJson>(text: &str) -> Result<Vec<Stored<T>>> {
+    parse(text)
 }
 
 /// The fields of a row a read hands back (the derived keys stay in IndexedDB).

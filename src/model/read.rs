@@ -1,0 +1,279 @@
+//! Records read by hand from a `serde_json::Value` (stored rows, import rows, remote batches),
+//! instead of serde's derived `Deserialize`.
+//!
+//! Why: a derived `Deserialize` is instantiated once per record type and per deserializer, with
+//! a map and a sequence visitor and serde's typed errors (which format floats); for the catalog's
+//! ~10 record types that was ~60 KB of the wasm (BENCHMARKS.md "Size: what each change bought").
+//! Reading a `Value` by hand shares one small reader per field type across every record.
+//!
+//! What it accepts is what the derives accept for JSON objects (`tests`: both paths compared on
+//! many records): `Option` fields may be absent or `null`; `#[serde(default)]` fields may be
+//! absent; records marked `deny_unknown_fields` refuse other keys, the rest ignore them. Two
+//! shapes the derives also took are refused, on purpose: a record as a JSON array of its fields
+//! in declaration order (serde's positional form, never a row format here) and an enum value
+//! written as a one-key object (`{"plain": null}`). Numbers: `u64` takes non-negative integers
+//! only (not `1.0`), `f64` any number. Messages name the field's path, never a value.
+
+use serde_json::{Map, Value};
+
+use super::{TemplateCategory, TemplateSpec, UsageStats, WorkflowTemplate, WorkflowType};
+
+/// Why a value is not the record: `path` is the field's JSON path (`""` for the value itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ReadError {
+    fn new(message: String) -> Self {
+        ReadError { path: String::new(), message }
+    }
+
+    /// `path: message`, or the message alone at the top.
+    pub fn text(&self) -> String {
+        if self.path.is_empty() {
+            self.message.clone()
+        } else {
+            [self.path.as_str(), ": ", &self.message].concat()
+        }
+    }
+
+    /// This error one level down, under `key` (an object's member) or `[i]` (an array's).
+    fn under(mut self, step: &str) -> Self {
+        self.path = if self.path.is_empty() || self.path.starts_with('[') { [step, &self.path].concat() } else { [step, ".", &self.path].concat() };
+        self
+    }
+}
+
+fn expected(what: &str, got: &Value) -> ReadError {
+    ReadError::new(["expected ", what, ", got ", crate::validate::type_name(got)].concat())
+}
+
+/// A value read by hand from JSON (see the module's header).
+pub trait FromJson: Sized {
+    fn from_json(v: Value) -> Result<Self, ReadError>;
+}
+
+/// [`FromJson`] with the error as one line of text (the shape `model::from_value` answered).
+pub fn read<T: FromJson>(v: Value) -> Result<T, String> {
+    T::from_json(v).map_err(|e| e.text())
+}
+
+impl FromJson for Value {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        Ok(v)
+    }
+}
+
+impl FromJson for String {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        match v {
+            Value::String(s) => Ok(s),
+            other => Err(expected("a string", &other)),
+        }
+    }
+}
+
+impl FromJson for bool {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        v.as_bool().ok_or_else(|| expected("a boolean", &v))
+    }
+}
+
+impl FromJson for u64 {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        v.as_u64().ok_or_else(|| expected("a non-negative integer", &v))
+    }
+}
+
+impl FromJson for f64 {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        v.as_f64().ok_or_else(|| expected("a number", &v))
+    }
+}
+
+impl FromJson for Map<String, Value> {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        match v {
+            Value::Object(m) => Ok(m),
+            other => Err(expected("an object", &other)),
+        }
+    }
+}
+
+impl<T: FromJson> FromJson for Vec<T> {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        match v {
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| T::from_json(x).map_err(|e| e.under(&["[", itoa::Buffer::new().format(i), "]"].concat())))
+                .collect(),
+            other => Err(expected("an array", &other)),
+        }
+    }
+}
+
+/// `null` is `None` (and so is an absent member, see [`Fields::opt`]).
+impl<T: FromJson> FromJson for Option<T> {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        match v {
+            Value::Null => Ok(None),
+            v => T::from_json(v).map(Some),
+        }
+    }
+}
+
+impl FromJson for WorkflowType {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        v.as_str().and_then(WorkflowType::parse).ok_or_else(|| expected("one of plain, tools, rag, full", &v))
+    }
+}
+
+impl FromJson for TemplateCategory {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        v.as_str().and_then(TemplateCategory::parse).ok_or_else(|| expected("a template category", &v))
+    }
+}
+
+/// The members of one JSON object, taken out one by one.
+pub struct Fields(Map<String, Value>);
+
+impl Fields {
+    pub fn new(v: Value) -> Result<Self, ReadError> {
+        match v {
+            Value::Object(m) => Ok(Fields(m)),
+            other => Err(expected("an object", &other)),
+        }
+    }
+
+    /// A member that must be present (`null` only where `T` is an `Option`).
+    pub fn req<T: FromJson>(&mut self, key: &str) -> Result<T, ReadError> {
+        match self.0.remove(key) {
+            Some(v) => T::from_json(v).map_err(|e| e.under(key)),
+            None => Err(ReadError::new(["missing field `", key, "`"].concat())),
+        }
+    }
+
+    /// A member that may be absent or `null`.
+    pub fn opt<T: FromJson>(&mut self, key: &str) -> Result<Option<T>, ReadError> {
+        match self.0.remove(key) {
+            None => Ok(None),
+            Some(v) => Option::<T>::from_json(v).map_err(|e| e.under(key)),
+        }
+    }
+
+    /// A member that may be absent (then `T::default()`), as `#[serde(default)]`.
+    pub fn or_default<T: FromJson + Default>(&mut self, key: &str) -> Result<T, ReadError> {
+        match self.0.remove(key) {
+            None => Ok(T::default()),
+            Some(v) => T::from_json(v).map_err(|e| e.under(key)),
+        }
+    }
+
+    /// For records that refuse unknown members (`deny_unknown_fields`): every member was taken.
+    pub fn end(self) -> Result<(), ReadError> {
+        match self.0.keys().next() {
+            None => Ok(()),
+            Some(k) => Err(ReadError::new(["unknown field `", k, "`"].concat())),
+        }
+    }
+}
+
+impl FromJson for WorkflowTemplate {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        let mut f = Fields::new(v)?;
+        let t = WorkflowTemplate {
+            id: f.req("id")?,
+            created_at: f.req("created_at")?,
+            updated_at: f.req("updated_at")?,
+            owner_id: f.req("owner_id")?,
+            name: f.req("name")?,
+            description: f.req("description")?,
+            workflow_type: f.req("workflow_type")?,
+            category: f.req("category")?,
+            default_params: f.req("default_params")?,
+            required_tools: f.opt("required_tools")?,
+            required_retrievers: f.opt("required_retrievers")?,
+            base_template_id: f.opt("base_template_id")?,
+            is_builtin: f.req("is_builtin")?,
+            version: f.req("version")?,
+            is_latest: f.req("is_latest")?,
+            changelog: f.opt("changelog")?,
+            is_public: f.req("is_public")?,
+            rating: f.opt("rating")?,
+            rating_count: f.req("rating_count")?,
+            usage_count: f.req("usage_count")?,
+            success_rate: f.opt("success_rate")?,
+            avg_response_time_ms: f.opt("avg_response_time_ms")?,
+            last_used_at: f.opt("last_used_at")?,
+            total_tokens_used: f.req("total_tokens_used")?,
+            total_cost: f.req("total_cost")?,
+            avg_tokens_per_use: f.opt("avg_tokens_per_use")?,
+            tags: f.opt("tags")?,
+            extra_metadata: f.opt("extra_metadata")?,
+            config_hash: f.req("config_hash")?,
+            estimated_complexity: f.opt("estimated_complexity")?,
+        };
+        f.end()?;
+        Ok(t)
+    }
+}
+
+impl FromJson for TemplateSpec {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        let mut f = Fields::new(v)?;
+        let s = TemplateSpec {
+            id: f.req("id")?,
+            created_at: f.req("created_at")?,
+            updated_at: f.req("updated_at")?,
+            owner_id: f.req("owner_id")?,
+            name: f.req("name")?,
+            description: f.req("description")?,
+            workflow_type: f.req("workflow_type")?,
+            default_params: f.req("default_params")?,
+            required_tools: f.opt("required_tools")?,
+            required_retrievers: f.opt("required_retrievers")?,
+            base_template_name: f.opt("base_template_name")?,
+            usage_count: f.req("usage_count")?,
+            last_used_at: f.opt("last_used_at")?,
+            tags: f.opt("tags")?,
+            extra_metadata: f.opt("extra_metadata")?,
+        };
+        f.end()?;
+        Ok(s)
+    }
+}
+
+impl UsageStats {
+    /// The statistics among `f`'s members (other members are left for the caller).
+    pub fn take(f: &mut Fields) -> Result<Self, ReadError> {
+        Ok(UsageStats {
+            rating: f.opt("rating")?,
+            rating_count: f.req("rating_count")?,
+            usage_count: f.req("usage_count")?,
+            success_rate: f.opt("success_rate")?,
+            avg_response_time_ms: f.opt("avg_response_time_ms")?,
+            last_used_at: f.opt("last_used_at")?,
+            total_tokens_used: f.req("total_tokens_used")?,
+            total_cost: f.req("total_cost")?,
+            avg_tokens_per_use: f.opt("avg_tokens_per_use")?,
+        })
+    }
+}
+
+/// Unknown members are ignored, as the derive (no `deny_unknown_fields`) does.
+impl FromJson for UsageStats {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        UsageStats::take(&mut Fields::new(v)?)
+    }
+}
+
+/// A rule violation as the reference server's VALIDATION_FAILED lists it.
+impl FromJson for crate::error::Violation {
+    fn from_json(v: Value) -> Result<Self, ReadError> {
+        let mut f = Fields::new(v)?;
+        Ok(crate::error::Violation { field: f.req("field")?, code: f.req("code")?, message: f.req("message")? })
+    }
+}
