@@ -10,10 +10,12 @@ use std::fmt::Debug;
 
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use workflow_templates::model::read::{read, FromJson};
+use workflow_templates::model::read::{read, FromFields, FromJson};
 use workflow_templates::model::UsageStats;
 use workflow_templates::store::memory::Snapshot;
+use workflow_templates::store::read::rows_from_text;
 use workflow_templates::store::{BuiltinStats, Rating, Stored, TemplateLabel, UsageTotals};
+use workflow_templates::error::Violation;
 use workflow_templates::{TemplateSpec, WorkflowTemplate};
 
 /// Values of every JSON type, including numbers at the edges of `u64` and `f64`.
@@ -57,8 +59,33 @@ impl Rng {
 /// Every one-member change of `good` (absent, each pool value), an unknown member, values that
 /// are not objects, then `random` mixes where each member is kept, dropped or replaced.
 fn compare<T: FromJson + DeserializeOwned + PartialEq + Debug>(good: Value, random: usize) -> usize {
-    let good_obj = good.as_object().unwrap().clone();
     assert!(read::<T>(good.clone()).is_ok(), "the good record must read: {:?}", read::<T>(good.clone()));
+    let cases = cases(good, random);
+    for v in &cases {
+        same::<T>(v);
+    }
+    cases.len()
+}
+
+/// [`compare`] for the IndexedDB path: each case as the record of a row in a read's JSON text.
+fn compare_text<T: FromFields + DeserializeOwned + PartialEq + Debug>(good: Value, random: usize) {
+    for v in cases(good, random) {
+        same_text::<T>(&json!([{ "rev": 2, "record": v, "k_name": [1] }, null]).to_string());
+    }
+}
+
+/// Both paths on a read's text: the same rows, or both an error.
+fn same_text<T: FromFields + DeserializeOwned + PartialEq + Debug>(text: &str) {
+    let derived = serde_json::from_str::<Vec<Option<Stored<T>>>>(text).ok();
+    let hand = rows_from_text::<T>(text);
+    if let Err(e) = &hand {
+        assert!(!e.text().is_empty() && !e.text().contains('\n'), "{e:?}");
+    }
+    assert_eq!(hand.ok(), derived, "{text}");
+}
+
+fn cases(good: Value, random: usize) -> Vec<Value> {
+    let good_obj = good.as_object().unwrap().clone();
     let mut cases = vec![good.clone()];
     cases.extend(pool().into_iter().filter(|p| !p.is_object()));
     for k in good_obj.keys() {
@@ -94,10 +121,7 @@ fn compare<T: FromJson + DeserializeOwned + PartialEq + Debug>(good: Value, rand
         }
         cases.push(Value::Object(v));
     }
-    for v in &cases {
-        same::<T>(v);
-    }
-    cases.len()
+    cases
 }
 
 fn template() -> Value {
@@ -235,4 +259,54 @@ fn messages_name_the_path() {
     let mut t = template();
     t["version"] = json!(1.0);
     assert_eq!(read::<WorkflowTemplate>(t), Err("version: expected a non-negative integer, got a number".to_string()));
+}
+
+/// The IndexedDB path (rows read straight from a read's JSON text, no map built for a record)
+/// answers as the derive did on the same cases, for every record type IndexedDB stores.
+#[test]
+fn text_rows_match_the_derive() {
+    compare_text::<WorkflowTemplate>(template(), 1500);
+    compare_text::<TemplateSpec>(spec(), 500);
+    compare_text::<Rating>(json!({ "template_id": "t", "user_id": "u", "stars": 4, "updated_at": "x" }), 200);
+    let mut b = stats();
+    b["id"] = json!("builtin-1");
+    compare_text::<BuiltinStats>(b, 300);
+    compare_text::<UsageTotals>(json!({ "id": "t", "usage_count": 3, "successes": 2, "response_time_ms": 40, "cost_sum": [0.5] }), 200);
+    compare_text::<TemplateLabel>(json!({ "owner_id": "o", "name_key": "n", "label": "l", "template_id": "t", "version": 3, "updated_at": "u" }), 200);
+    // Rows and reads of the wrong shape, and member order the writer did not use.
+    let rec = template().to_string();
+    for text in [
+        "[]".to_string(), "null".into(), "{}".into(), "7".into(), "[7]".into(), "[[1]]".into(), "[\"x\"]".into(), "[true]".into(),
+        "[{}]".into(), "[{\"rev\": 1}]".into(), format!("[{{\"record\": {rec}}}]"), format!("[{{\"rev\": 1.5, \"record\": {rec}}}]"),
+        format!("[{{\"rev\": -1, \"record\": {rec}}}]"), format!("[{{\"rev\": \"1\", \"record\": {rec}}}]"),
+        "[{\"rev\": 1, \"record\": null}]".into(), "[{\"rev\": 1, \"record\": 7}]".into(), "[{\"rev\": 1, \"record\": [1, 2]}]".into(),
+        format!("[{{\"record\": {rec}, \"x\": {{\"a\": [1]}}, \"rev\": 3}}]"), format!("[null, {{\"rev\": 1, \"record\": {rec}}}, null]"),
+        "[".into(), "[{\"rev\": 1,".into(), "".into(),
+    ] {
+        same_text::<WorkflowTemplate>(&text);
+    }
+    // Members in another order than the writer's (sorted) one.
+    let mut members: Vec<(String, Value)> = template().as_object().unwrap().clone().into_iter().collect();
+    members.reverse();
+    let body: Vec<String> = members.iter().map(|(k, v)| format!("{}: {v}", Value::from(k.as_str()))).collect();
+    same_text::<WorkflowTemplate>(&format!("[{{\"rev\": 1, \"record\": {{{}}}}}]", body.join(", ")));
+}
+
+/// A key given twice in a stored record's text is refused (the derive refused it too); a
+/// duplicate `rev` or `record` of the row as well.
+#[test]
+fn text_rows_refuse_duplicate_keys() {
+    let rec = template().to_string();
+    let dup = format!("[{{\"rev\": 1, \"record\": {{\"name\": \"x\", {}}}]", &rec[1..]);
+    assert!(serde_json::from_str::<Vec<Option<Stored<WorkflowTemplate>>>>(&dup).is_err());
+    assert_eq!(rows_from_text::<WorkflowTemplate>(&dup).map_err(|e| e.text()), Err("[0].record: duplicate field `name`".to_string()));
+    let dup_rev = format!("[{{\"rev\": 1, \"rev\": 2, \"record\": {rec}}}]");
+    assert!(serde_json::from_str::<Vec<Option<Stored<WorkflowTemplate>>>>(&dup_rev).is_err());
+    assert!(rows_from_text::<WorkflowTemplate>(&dup_rev).is_err());
+}
+
+/// A violation as the reference server lists it (read from a VALIDATION_FAILED answer).
+#[test]
+fn violation_reader_matches_the_derive() {
+    compare::<Violation>(json!({ "field": "tags[0]", "code": "PATTERN", "message": "m" }), 300);
 }

@@ -274,7 +274,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.extend(prefixed(&at, errs));
                 continue;
             }
-            let Ok(s) = crate::model::read::read::<TemplateSpec>(raw.clone()) else { continue };
+            let Some(s) = row::<TemplateSpec>(raw, &at, &mut v) else { continue };
             if s.owner_id != self.user {
                 v.push(Violation::new(format!("{at}.owner_id"), "FORBIDDEN", "records are imported by their owner only"));
                 continue;

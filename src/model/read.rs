@@ -14,6 +14,8 @@
 //! written as a one-key object (`{"plain": null}`). Numbers: `u64` takes non-negative integers
 //! only (not `1.0`), `f64` any number. Messages name the field's path, never a value.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::{TemplateCategory, TemplateSpec, UsageStats, WorkflowTemplate, WorkflowType};
@@ -40,7 +42,7 @@ impl ReadError {
     }
 
     /// This error one level down, under `key` (an object's member) or `[i]` (an array's).
-    fn under(mut self, step: &str) -> Self {
+    pub fn under(mut self, step: &str) -> Self {
         self.path = if self.path.is_empty() || self.path.starts_with('[') { [step, &self.path].concat() } else { [step, ".", &self.path].concat() };
         self
     }
@@ -144,20 +146,70 @@ impl FromJson for TemplateCategory {
     }
 }
 
-/// The members of one JSON object, taken out one by one.
-pub struct Fields(Map<String, Value>);
+/// A record read from the members of one JSON object (see [`Fields`]); its [`FromJson`] is
+/// `from_fields(Fields::new(v)?)` ([`record_from_json!`]).
+pub trait FromFields: Sized {
+    fn from_fields(f: Fields<'_>) -> Result<Self, ReadError>;
+}
 
-impl Fields {
+/// `FromJson` of a [`FromFields`] record.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! record_from_json {
+    ($($t:ty),*) => {$(
+        impl $crate::model::read::FromJson for $t {
+            fn from_json(v: serde_json::Value) -> Result<Self, $crate::model::read::ReadError> {
+                <$t as $crate::model::read::FromFields>::from_fields($crate::model::read::Fields::new(v)?)
+            }
+        }
+    )*};
+}
+
+/// The members of one JSON object, taken out one by one: a list sorted by key, each member
+/// taken at most once (`None` once taken). It comes from a parsed object (a map, already
+/// sorted) or straight from JSON text (`crate::store::read::rows_from_text`: no map is built
+/// for a stored row's record, which keeps reading rows as fast as the derive was).
+pub struct Fields<'a>(Vec<(Cow<'a, str>, Option<Value>)>);
+
+impl<'a> Fields<'a> {
     pub fn new(v: Value) -> Result<Self, ReadError> {
         match v {
-            Value::Object(m) => Ok(Fields(m)),
+            Value::Object(m) => Ok(Fields(m.into_iter().map(|(k, v)| (Cow::Owned(k), Some(v))).collect())),
             other => Err(expected("an object", &other)),
         }
     }
 
+    /// The members of an object as its JSON text lists them (keys borrowed from the text where
+    /// they hold no escape); a key given twice is refused (as the derive refused it).
+    pub fn from_list(list: Vec<(Cow<'a, str>, Value)>) -> Result<Self, ReadError> {
+        let mut list: Vec<(Cow<'a, str>, Option<Value>)> = list.into_iter().map(|(k, v)| (k, Some(v))).collect();
+        // Rows this package wrote list their members sorted already: an insertion sort is one
+        // pass over them (and no second sort instance in the wasm); the std sort past 64.
+        if list.len() > 64 {
+            list.sort_by(|a, b| a.0.cmp(&b.0));
+        } else {
+            for i in 1..list.len() {
+                let mut j = i;
+                while j > 0 && list[j - 1].0 > list[j].0 {
+                    list.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+        }
+        if let Some(w) = list.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(ReadError::new(["duplicate field `", &w[0].0, "`"].concat()));
+        }
+        Ok(Fields(list))
+    }
+
+    fn take(&mut self, key: &str) -> Option<Value> {
+        let i = self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key)).ok()?;
+        self.0[i].1.take()
+    }
+
     /// A member that must be present (`null` only where `T` is an `Option`).
     pub fn req<T: FromJson>(&mut self, key: &str) -> Result<T, ReadError> {
-        match self.0.remove(key) {
+        match self.take(key) {
             Some(v) => T::from_json(v).map_err(|e| e.under(key)),
             None => Err(ReadError::new(["missing field `", key, "`"].concat())),
         }
@@ -165,7 +217,7 @@ impl Fields {
 
     /// A member that may be absent or `null`.
     pub fn opt<T: FromJson>(&mut self, key: &str) -> Result<Option<T>, ReadError> {
-        match self.0.remove(key) {
+        match self.take(key) {
             None => Ok(None),
             Some(v) => Option::<T>::from_json(v).map_err(|e| e.under(key)),
         }
@@ -173,7 +225,7 @@ impl Fields {
 
     /// A member that may be absent (then `T::default()`), as `#[serde(default)]`.
     pub fn or_default<T: FromJson + Default>(&mut self, key: &str) -> Result<T, ReadError> {
-        match self.0.remove(key) {
+        match self.take(key) {
             None => Ok(T::default()),
             Some(v) => T::from_json(v).map_err(|e| e.under(key)),
         }
@@ -181,16 +233,17 @@ impl Fields {
 
     /// For records that refuse unknown members (`deny_unknown_fields`): every member was taken.
     pub fn end(self) -> Result<(), ReadError> {
-        match self.0.keys().next() {
+        match self.0.iter().find(|(_, v)| v.is_some()) {
             None => Ok(()),
-            Some(k) => Err(ReadError::new(["unknown field `", k, "`"].concat())),
+            Some((k, _)) => Err(ReadError::new(["unknown field `", k, "`"].concat())),
         }
     }
 }
 
-impl FromJson for WorkflowTemplate {
-    fn from_json(v: Value) -> Result<Self, ReadError> {
-        let mut f = Fields::new(v)?;
+record_from_json!(WorkflowTemplate, TemplateSpec, UsageStats);
+
+impl FromFields for WorkflowTemplate {
+    fn from_fields(mut f: Fields<'_>) -> Result<Self, ReadError> {
         let t = WorkflowTemplate {
             id: f.req("id")?,
             created_at: f.req("created_at")?,
@@ -228,9 +281,8 @@ impl FromJson for WorkflowTemplate {
     }
 }
 
-impl FromJson for TemplateSpec {
-    fn from_json(v: Value) -> Result<Self, ReadError> {
-        let mut f = Fields::new(v)?;
+impl FromFields for TemplateSpec {
+    fn from_fields(mut f: Fields<'_>) -> Result<Self, ReadError> {
         let s = TemplateSpec {
             id: f.req("id")?,
             created_at: f.req("created_at")?,
@@ -255,7 +307,7 @@ impl FromJson for TemplateSpec {
 
 impl UsageStats {
     /// The statistics among `f`'s members (other members are left for the caller).
-    pub fn take(f: &mut Fields) -> Result<Self, ReadError> {
+    pub fn take(f: &mut Fields<'_>) -> Result<Self, ReadError> {
         Ok(UsageStats {
             rating: f.opt("rating")?,
             rating_count: f.req("rating_count")?,
@@ -271,9 +323,9 @@ impl UsageStats {
 }
 
 /// Unknown members are ignored, as the derive (no `deny_unknown_fields`) does.
-impl FromJson for UsageStats {
-    fn from_json(v: Value) -> Result<Self, ReadError> {
-        UsageStats::take(&mut Fields::new(v)?)
+impl FromFields for UsageStats {
+    fn from_fields(mut f: Fields<'_>) -> Result<Self, ReadError> {
+        UsageStats::take(&mut f)
     }
 }
 

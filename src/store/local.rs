@@ -105,7 +105,7 @@ impl LocalStore {
             None => (String::new(), MemoryStore::new()),
             Some(text) => {
                 let (stamp, data) = read_persisted(&text)?;
-                (stamp, MemoryStore::from_snapshot(data))
+                (stamp, MemoryStore::from_snapshot(data)?)
             }
         };
         *self.cache.borrow_mut() = loaded;

@@ -87,11 +87,21 @@ kind!(TemplateLabel, Label, LABELS);
 
 type Table = BTreeMap<String, Row>;
 
-/// The key of a rating row: template id, NUL, user id. User ids are ULIDs (the catalog
-/// normalizes them), so the last NUL splits a key and two pairs never share one; NUL sorts
-/// first, so keys sort as (template id, user id) pairs do (the order `find_ratings` answers in).
+/// The key of a rating row: the template id with each NUL written NUL U+0001, then NUL NUL,
+/// then the user id. The escaped id holds no NUL NUL, so the first one splits the key and two
+/// pairs never share a key, whatever the ids hold; NUL sorts first, so keys of NUL-free
+/// template ids sort as (template id, user id) pairs do (the order `find_ratings` answers in).
 fn rating_key(template_id: &str, user_id: &str) -> String {
-    [template_id, "\0", user_id].concat()
+    let mut k = String::with_capacity(template_id.len() + user_id.len() + 2);
+    for c in template_id.chars() {
+        k.push(c);
+        if c == '\0' {
+            k.push('\u{1}');
+        }
+    }
+    k.push_str("\0\0");
+    k.push_str(user_id);
+    k
 }
 
 /// How to undo one write: the table, the key and what was there before.
@@ -173,7 +183,12 @@ impl State {
             Write::DeleteLabel { key, expect } => (LABELS, key, expect, None, None),
         };
         let current = self.tables[table].get(&key).map(Row::rev);
-        let rev = check_expect(expect, current, id.as_deref().unwrap_or(&key))?;
+        let rev = match (&row, expect, current) {
+            // A delete needs no next revision (a row at u64::MAX can still be deleted).
+            (None, Expect::Any, _) | (None, Expect::Absent, None) => 0,
+            (None, Expect::Rev(want), Some(rev)) if want == rev => 0,
+            _ => check_expect(expect, current, id.as_deref().unwrap_or(&key))?,
+        };
         let row = row.map(|mut r| {
             r.set_rev(rev);
             r
@@ -241,28 +256,33 @@ impl MemoryStore {
         }
     }
 
-    /// A store holding exactly `snap` (revisions kept).
-    pub fn from_snapshot(snap: Snapshot) -> Self {
+    /// A store holding exactly `snap` (revisions kept); two rows under one key (a tampered
+    /// snapshot) are INTEGRITY, never one silently dropped.
+    pub fn from_snapshot(snap: Snapshot) -> Result<Self> {
         let mut st = State::default();
+        let mut put = |table: usize, key: String, row: Row| match st.put(table, key, Some(row)) {
+            Some(_) => Err(Error::corrupt("the stored catalog holds two rows under one key")),
+            None => Ok(()),
+        };
         for t in snap.templates {
-            st.put(TEMPLATES, t.record.id.clone(), Some(Row::Template(t)));
+            put(TEMPLATES, t.record.id.clone(), Row::Template(t))?;
         }
         for s in snap.specs {
-            st.put(SPECS, s.record.id.clone(), Some(Row::Spec(s)));
+            put(SPECS, s.record.id.clone(), Row::Spec(s))?;
         }
         for r in snap.ratings {
-            st.put(RATINGS, rating_key(&r.record.template_id, &r.record.user_id), Some(Row::Rating(r)));
+            put(RATINGS, rating_key(&r.record.template_id, &r.record.user_id), Row::Rating(r))?;
         }
         for b in snap.builtin_stats {
-            st.put(BUILTIN_STATS, b.record.id.clone(), Some(Row::Builtin(b)));
+            put(BUILTIN_STATS, b.record.id.clone(), Row::Builtin(b))?;
         }
         for t in snap.usage_totals {
-            st.put(USAGE_TOTALS, t.record.id.clone(), Some(Row::Totals(t)));
+            put(USAGE_TOTALS, t.record.id.clone(), Row::Totals(t))?;
         }
         for l in snap.template_labels {
-            st.put(LABELS, l.record.key(), Some(Row::Label(l)));
+            put(LABELS, l.record.key(), Row::Label(l))?;
         }
-        MemoryStore { state: RefCell::new(st) }
+        Ok(MemoryStore { state: RefCell::new(st) })
     }
 
     fn candidates(&self, st: &State, f: &TemplateFilter) -> Vec<Stored<WorkflowTemplate>> {
@@ -376,14 +396,38 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use super::rating_key;
+    use super::{rating_key, MemoryStore, Snapshot};
+    use crate::store::{Expect, Rating, Store, Stored, Write};
 
-    /// Rating keys are unique per (template id, user id) and sort as the pairs do (as
-    /// IndexedDB's compound key does), template ids with NUL included for uniqueness.
+    fn now<T>(f: impl std::future::Future<Output = T>) -> T {
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the memory store never waits"),
+        }
+    }
+
+    /// A stored revision at u64::MAX (a tampered snapshot): writing over it is INTEGRITY, not an
+    /// overflow; deleting it still works.
+    #[test]
+    fn a_revision_at_its_maximum_is_integrity_not_an_overflow() {
+        let rating = Rating { template_id: "t".into(), user_id: "u".into(), stars: 3.0, updated_at: "x".into() };
+        let m = MemoryStore::from_snapshot(Snapshot { ratings: vec![Stored { rev: u64::MAX, record: rating.clone() }], ..Default::default() }).unwrap();
+        for expect in [Expect::Any, Expect::Rev(u64::MAX)] {
+            let put = now(m.commit(vec![Write::PutRating { record: rating.clone(), expect }]));
+            assert_eq!(put.map_err(|e| e.code()), Err("INTEGRITY"));
+        }
+        now(m.commit(vec![Write::DeleteRating { template_id: "t".into(), user_id: "u".into() }])).unwrap();
+        assert_eq!(now(m.get_rating("t", "u")).unwrap(), None);
+    }
+
+    /// Rating keys are unique per (template id, user id) whatever the ids hold (NULs
+    /// included), and keys of NUL-free template ids sort as the pairs do (as IndexedDB's
+    /// compound key does).
     #[test]
     fn rating_keys_are_unique_and_ordered_as_pairs() {
-        let ids = ["", "a", "ab", "a!", " ", "a\0", "a\0b", "\0", "b", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "\u{1}"];
-        let users = ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "01BX5ZZKBKACTAV9WEVGEMMVRZ", "0"];
+        let ids = ["", "a", "ab", "a!", " ", "a\0", "a\0b", "\0", "\0\0", "a\0\u{1}", "b", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "\u{1}"];
+        let users = ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "0", "", "\0b", "\u{1}", "\0", "b\0"];
         let pairs: Vec<(&str, &str)> = ids.iter().flat_map(|t| users.iter().map(move |u| (*t, *u))).collect();
         for &(a, b) in &pairs {
             for &(c, d) in &pairs {
@@ -394,5 +438,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A snapshot with two rows under one key is refused, not read with one of them dropped.
+    #[test]
+    fn a_snapshot_with_two_rows_under_one_key_is_integrity() {
+        let rating = |t: &str, u: &str| Stored { rev: 1, record: Rating { template_id: t.into(), user_id: u.into(), stars: 3.0, updated_at: "x".into() } };
+        let two = Snapshot { ratings: vec![rating("a\0", "b"), rating("a", "\0b")], ..Default::default() };
+        assert!(MemoryStore::from_snapshot(two).is_ok(), "distinct pairs with NULs are two rows");
+        let same = Snapshot { ratings: vec![rating("a", "b"), rating("a", "b")], ..Default::default() };
+        assert_eq!(MemoryStore::from_snapshot(same).map(|_| ()).map_err(|e| e.code()), Err("INTEGRITY"));
     }
 }

@@ -6,24 +6,24 @@
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::model::read::FromJson;
+use crate::model::read::FromFields;
 use crate::model::{TemplateSpec, WorkflowTemplate};
 use crate::store::{name_key, Stored};
 
-/// A read's rows (JSON text from the request layer) read by hand (`crate::model::read`): the
-/// text is parsed into a `Value` once, then each row taken apart without copying its strings.
-fn parse<T: FromJson>(text: &str) -> Result<T> {
-    let v: Value = serde_json::from_str(text).map_err(|e| Error::corrupt(format!("a stored row is not JSON: {e}")))?;
-    T::from_json(v).map_err(|e| Error::corrupt(["a stored row does not match the schema: ", &e.text()].concat()))
+/// A read's rows, read straight from the request layer's JSON text
+/// (`crate::store::read::rows_from_text`).
+fn parse<T: FromFields>(text: &str) -> Result<Vec<Option<Stored<T>>>> {
+    crate::store::read::rows_from_text(text).map_err(|e| Error::corrupt(["a stored row does not match the schema: ", &e.text()].concat()))
 }
 
 /// The rows of one `get` or `query` read (`None` where a key had no row).
-pub fn parse_some<T: FromJson>(text: &str) -> Result<Vec<Option<Stored<T>>>> {
+pub fn parse_some<T: FromFields>(text: &str) -> Result<Vec<Option<Stored<T>>>> {
     parse(text)
 }
 
-pub fn parse_all<T: FromJson>(text: &str) -> Result<Vec<Stored<T>>> {
-    parse(text)
+/// The rows of a `query` read (never `null`).
+pub fn parse_all<T: FromFields>(text: &str) -> Result<Vec<Stored<T>>> {
+    parse(text)?.into_iter().map(|r| r.ok_or_else(|| Error::corrupt("a stored row is null"))).collect()
 }
 
 /// The fields of a row a read hands back (the derived keys stay in IndexedDB).
