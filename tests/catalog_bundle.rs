@@ -311,3 +311,19 @@ fn import_refuses_ids_of_another_users_templates_and_restores_own_ones() {
     assert_eq!(get(&fx.cat(U2), &theirs.id), theirs);
 }
 
+
+/// A spec the validator takes but the record type cannot hold (a counter written `3.0`) is a
+/// TYPE violation at its path, never silently left out of the import.
+#[test]
+fn import_refuses_a_spec_whose_counter_is_not_an_integer() {
+    let e = exported();
+    let target = import_target();
+    let c = target.cat(U1);
+    let before = target.snapshot();
+    let mut bad = e.bundle.clone();
+    bad["template_specs"][0]["usage_count"] = json!(3.0);
+    let er = err(block_on(c.import_all(bad)));
+    assert_eq!(er.code(), "VALIDATION_FAILED");
+    assert!(violations(&er).iter().any(|(f, _)| f.starts_with("template_specs[0]")), "{:?}", violations(&er));
+    assert_eq!(target.snapshot(), before);
+}

@@ -11,6 +11,7 @@ use super::{violations, Catalog, Env, LabelInfo, Loaded};
 use crate::builtin;
 use crate::error::{Error, Result, Violation};
 use crate::model::id::normalize_id;
+use crate::model::read::{Fields, FromJson, ReadError};
 use crate::model::{time, TemplateSpec, UsageStats, WorkflowTemplate};
 use crate::store::{name_key, BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, TemplateLabel, Write};
 use crate::validate::{self, Options};
@@ -76,8 +77,8 @@ pub(super) fn prefixed(prefix: &str, v: Vec<Violation>) -> impl Iterator<Item = 
 }
 
 /// A bundle row read as `T`; when it is not one, a TYPE violation at `at` and `None`.
-pub(super) fn row<T: serde::de::DeserializeOwned>(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<T> {
-    match crate::model::from_value(raw.clone()) {
+pub(super) fn row<T: FromJson>(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<T> {
+    match crate::model::read::read(raw.clone()) {
         Ok(r) => Some(r),
         Err(e) => {
             v.push(Violation::new(at, validate::TYPE, e));
@@ -273,7 +274,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.extend(prefixed(&at, errs));
                 continue;
             }
-            let Ok(s) = crate::model::from_value::<TemplateSpec>(raw.clone()) else { continue };
+            let Some(s) = row::<TemplateSpec>(raw, &at, &mut v) else { continue };
             if s.owner_id != self.user {
                 v.push(Violation::new(format!("{at}.owner_id"), "FORBIDDEN", "records are imported by their owner only"));
                 continue;
@@ -500,13 +501,19 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// valid label (not `latest`) and a version the bundle brings or the acting user owns, with
     /// that version number; one row per lineage and label. A row replaces the stored one.
     async fn import_labels(&self, rows: &[Value], bundle: &HashMap<String, WorkflowTemplate>, v: &mut Vec<Violation>) -> Result<Vec<Write>> {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
         struct Row {
             label: String,
             template_id: String,
             version: u64,
             updated_at: String,
+        }
+        impl FromJson for Row {
+            fn from_json(v: Value) -> std::result::Result<Self, ReadError> {
+                let mut f = Fields::new(v)?;
+                let r = Row { label: f.req("label")?, template_id: f.req("template_id")?, version: f.req("version")?, updated_at: f.req("updated_at")? };
+                f.end()?;
+                Ok(r)
+            }
         }
         let mut seen = BTreeSet::new();
         let mut writes = Vec::new();

@@ -246,7 +246,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             _ => Map::new(),
         };
         obj.extend(config);
-        let leaf: WorkflowTemplate = crate::model::from_value(Value::Object(obj)).map_err(|e| Error::invalid(format!("the draft's configuration: {e}")))?;
+        let leaf: WorkflowTemplate = crate::model::read::read(Value::Object(obj)).map_err(|e| Error::invalid(format!("the draft's configuration: {e}")))?;
         let overrides = HashMap::from([(leaf.id.clone(), leaf.clone())]);
         let chain = self.walk(leaf, &overrides, Prefetched::new()).await?;
         Ok(Self::resolved(&chain))

@@ -11,9 +11,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
 use serde_json::Value;
 
+mod batch;
+
+pub use batch::{LabelRef, RemoteBatch, RemoteDeleted};
+use batch::RemoteLabel;
 use super::bundle::{prefixed, row, MAX_IMPORT_RECORDS};
 use super::labels::{verify_label, LATEST};
 use super::{integrity, violations, Catalog, ChangeEvent, Env};
@@ -24,65 +27,7 @@ use crate::model::{TemplateSpec, WorkflowTemplate};
 use crate::store::{name_key, BuiltinStats, Expect, Rating, Store, TemplateFilter, TemplateLabel, Write};
 use crate::validate::{self, Options};
 
-/// What a replica pulled or was answered, to store as is. Every member is optional (absent or
-/// `null` is empty). Records are JSON as the server's API answers them; `builtin_stats` takes
-/// `{ id, ...statistics }` or a whole built-in record (its statistics are kept), and so does
-/// `templates` for a built-in's id.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RemoteBatch {
-    pub templates: Option<Vec<Value>>,
-    pub specs: Option<Vec<Value>>,
-    /// Rating rows `{ template_id, user_id, stars, updated_at }`.
-    pub ratings: Option<Vec<Value>>,
-    /// Label rows as the server lists them, with the template they point at:
-    /// `{ template_id, label, version?, updated_at, owner_id?, name_key? }`. Owner and lineage
-    /// come from the template (in this batch, else stored); a label of a template the replica
-    /// does not hold and whose row does not say `owner_id` and `name_key` is not stored.
-    pub labels: Option<Vec<Value>>,
-    pub builtin_stats: Option<Vec<Value>>,
-    pub deleted: Option<RemoteDeleted>,
-}
-
-/// Keys the server no longer has (or this user may no longer read).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RemoteDeleted {
-    pub templates: Option<Vec<String>>,
-    pub specs: Option<Vec<String>>,
-    /// Template ids: the acting user's rating of each.
-    pub ratings: Option<Vec<String>>,
-    pub labels: Option<Vec<LabelRef>>,
-    /// The templates and specs above are dropped from this replica to keep it within its bound
-    /// (another user's copy read long ago), not deleted on the server: nothing is told to
-    /// subscribers (an external delete would say the record is gone).
-    pub evicted: Option<bool>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LabelRef {
-    pub template_id: String,
-    pub label: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RemoteLabel {
-    template_id: String,
-    label: String,
-    version: Option<u64>,
-    updated_at: String,
-    owner_id: Option<String>,
-    name_key: Option<String>,
-}
-
 impl RemoteBatch {
-    /// A batch from JSON (what the JS engine hands in); a wrong shape is VALIDATION_FAILED.
-    pub fn from_value(v: Value) -> Result<Self> {
-        crate::model::from_value(v).map_err(|e| violations(vec![Violation::new("", validate::TYPE, format!("a remote batch: {e}"))]))
-    }
-
     fn len(&self) -> usize {
         let n = |l: &Option<Vec<Value>>| l.as_ref().map_or(0, Vec::len);
         let d = self.deleted.as_ref().map_or(0, |d| {

@@ -21,7 +21,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         if !v.is_empty() {
             return Err(violations(v));
         }
-        crate::model::from_value(value).map_err(|e| violations(vec![Violation::new("", validate::TYPE, e)]))
+        crate::model::read::read(value).map_err(|e| violations(vec![Violation::new("", validate::TYPE, e)]))
     }
 
     async fn load_spec(&self, id: &str) -> Result<Stored<TemplateSpec>> {

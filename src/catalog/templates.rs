@@ -40,7 +40,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         };
         obj.insert("config_hash".into(), Value::String(String::new()));
         let mut record: WorkflowTemplate =
-            crate::model::from_value(Value::Object(obj)).map_err(|e| violations(vec![Violation::new("", validate::TYPE, e)]))?;
+            crate::model::read::read(Value::Object(obj)).map_err(|e| violations(vec![Violation::new("", validate::TYPE, e)]))?;
         record.config_hash = crate::hash::config_hash(&record.config());
         Ok(record)
     }

@@ -27,6 +27,9 @@ pub struct UsageRun {
 pub const MAX_RUN_RESPONSE_TIME_MS: u64 = 86_400_000;
 pub const MAX_RUN_TOKENS: u64 = 100_000_000;
 pub const MAX_RUN_COST: f64 = 1_000_000.0;
+/// [`MAX_RUN_COST`] as its message prints it: written out, so no `f64` goes through `Display`
+/// (14 KB of wasm; `tests::cost_bound_text_is_the_bound`).
+const MAX_RUN_COST_TEXT: &str = "1000000";
 
 fn uint(v: Option<&Value>, field: &str, required: bool, max: u64, out: &mut Vec<Violation>) -> u64 {
     match v {
@@ -71,7 +74,7 @@ impl UsageRun {
             Some(c) => match c.as_f64() {
                 Some(x) if x.is_finite() && (0.0..=MAX_RUN_COST).contains(&x) => x,
                 _ => {
-                    out.push(Violation::new("cost", validate::OUT_OF_RANGE, format!("cost must be a number in 0..={MAX_RUN_COST}")));
+                    out.push(Violation::new("cost", validate::OUT_OF_RANGE, ["cost must be a number in 0..=", MAX_RUN_COST_TEXT].concat()));
                     0.0
                 }
             },
@@ -348,6 +351,12 @@ impl<S: Store, E: Env> Catalog<S, E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cost_bound_text_is_the_bound() {
+        assert_eq!(MAX_RUN_COST_TEXT, MAX_RUN_COST.to_string());
+        assert_eq!(MAX_RUN_COST_TEXT.parse::<f64>(), Ok(MAX_RUN_COST));
+    }
 
     fn record(s: &mut UsageStats, t: &mut UsageTotals, ok: bool, rt: u64, tok: u64) {
         add_usage(s, t, &UsageRun { success: ok, response_time_ms: rt, tokens: tok, cost: 0.5 }, "2026-01-01T00:00:00.000Z").unwrap();

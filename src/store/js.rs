@@ -6,13 +6,13 @@
 //! really match, since the catalog filters again) and whatever it throws becomes a coded error.
 //! Nothing it does can trap the wasm instance.
 
-use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{BuiltinStats, Expect, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
 use crate::error::{Error, Result};
+use crate::model::read::FromJson;
 use crate::model::{TemplateSpec, WorkflowTemplate};
 
 #[wasm_bindgen(module = "/js/storage.js")]
@@ -85,7 +85,7 @@ impl JsStore {
         })
     }
 
-    async fn get_row<T: DeserializeOwned>(&self, table: &str, key: &str) -> Result<Option<Stored<T>>> {
+    async fn get_row<T: FromJson>(&self, table: &str, key: &str) -> Result<Option<Stored<T>>> {
         let v = self.call("get", &[table.into(), key.into()]).await?;
         if v.is_null() {
             return Ok(None);
@@ -93,7 +93,7 @@ impl JsStore {
         row(table, v).map(Some)
     }
 
-    async fn find_rows<T: DeserializeOwned>(&self, table: &str, filter: Map<String, Value>) -> Result<Vec<Stored<T>>> {
+    async fn find_rows<T: FromJson>(&self, table: &str, filter: Map<String, Value>) -> Result<Vec<Stored<T>>> {
         let where_ = crate::wasm::convert::to_js(&Value::Object(filter));
         match self.call("find", &[table.into(), where_]).await? {
             Value::Array(rows) => rows.into_iter().map(|r| row(table, r)).collect(),
@@ -102,12 +102,12 @@ impl JsStore {
     }
 }
 
-fn row<T: DeserializeOwned>(table: &str, v: Value) -> Result<Stored<T>> {
+fn row<T: FromJson>(table: &str, v: Value) -> Result<Stored<T>> {
     let bad = |why: String| Error::corrupt(format!("the storage adapter returned a {table} row that {why}"));
     let Value::Object(mut m) = v else { return Err(bad("is not an object".into())) };
     let rev = m.get("rev").and_then(Value::as_u64).filter(|r| *r >= 1).ok_or_else(|| bad("has no positive integer rev".into()))?;
     let record = m.remove("record").ok_or_else(|| bad("has no record".into()))?;
-    let record = crate::model::from_value(record).map_err(|e| bad(format!("does not match the schema: {e}")))?;
+    let record = crate::model::read::read(record).map_err(|e| bad(format!("does not match the schema: {e}")))?;
     Ok(Stored { rev, record })
 }
 

@@ -12,13 +12,14 @@ use std::cell::RefCell;
 
 use gloo_storage::errors::StorageError;
 use gloo_storage::{LocalStorage, Storage};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::memory::{MemoryStore, Snapshot};
 use super::{BuiltinStats, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
 use crate::error::{Error, Result};
+use crate::model::read::Fields;
 use crate::model::id::{random_bits, IdGenerator};
 use crate::model::{TemplateSpec, WorkflowTemplate};
 
@@ -31,7 +32,7 @@ extern "C" {
     fn acquire_lock(name: &str) -> js_sys::Promise;
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct Persisted {
     format: u32,
     stamp: String,
@@ -99,11 +100,13 @@ impl LocalStore {
         if !stamp.is_empty() && stamp == self.cache.borrow().0 {
             return Ok(());
         }
-        let loaded = match LocalStorage::get::<Persisted>(&self.key) {
-            Ok(p) if p.format == FORMAT => (p.stamp, MemoryStore::from_snapshot(p.data)),
-            Ok(p) => return Err(Error::corrupt(format!("the stored catalog has format {}; this version reads {FORMAT}", p.format))),
-            Err(StorageError::KeyNotFound(_)) => (String::new(), MemoryStore::new()),
-            Err(e) => return Err(storage_error("reading the catalog from localStorage", e)),
+        let text = raw()?.get_item(&self.key).map_err(|e| super::indexeddb::js_error("reading the catalog from localStorage", &e))?;
+        let loaded = match text {
+            None => (String::new(), MemoryStore::new()),
+            Some(text) => {
+                let (stamp, data) = read_persisted(&text)?;
+                (stamp, MemoryStore::from_snapshot(data)?)
+            }
         };
         *self.cache.borrow_mut() = loaded;
         Ok(())
@@ -113,6 +116,20 @@ impl LocalStore {
         self.refresh()?;
         Ok(f(&self.cache.borrow().1))
     }
+}
+
+/// The stored catalog `{ format, stamp, data }`, read by hand (`crate::model::read`).
+fn read_persisted(text: &str) -> Result<(String, Snapshot)> {
+    let bad = |why: String| Error::corrupt(["reading the catalog from localStorage: the stored catalog is not valid JSON for this version: ", &why].concat());
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    let mut f = Fields::new(v).map_err(|e| bad(e.text()))?;
+    let format: u64 = f.req("format").map_err(|e| bad(e.text()))?;
+    if format != u64::from(FORMAT) {
+        return Err(Error::corrupt(format!("the stored catalog has format {format}; this version reads {FORMAT}")));
+    }
+    let stamp = f.req("stamp").map_err(|e| bad(e.text()))?;
+    let data = f.req("data").map_err(|e| bad(e.text()))?;
+    Ok((stamp, data))
 }
 
 /// Runs a `MemoryStore` future that completes at once (it never awaits anything).

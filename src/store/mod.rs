@@ -11,6 +11,7 @@
 
 pub mod memory;
 pub mod page;
+pub mod read;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 #[cfg(target_arch = "wasm32")]
@@ -182,11 +183,17 @@ impl SpecFilter {
 
 /// Checks a write's expectation against the stored revision (`None`: absent) and returns the
 /// revision the write gets; a mismatch is `CONFLICT` naming both sides.
+fn next_rev(rev: u64, id: &str) -> Result<u64> {
+    rev.checked_add(1).ok_or_else(|| crate::Error::Integrity { id: id.to_string(), message: "the stored revision is at its maximum".into() })
+}
+
 pub fn check_expect(expect: Expect, current: Option<u64>, id: &str) -> Result<u64> {
     match (expect, current) {
         (Expect::Absent | Expect::Any, None) => Ok(1),
-        (Expect::Any, Some(rev)) => Ok(rev + 1),
-        (Expect::Rev(want), Some(rev)) if want == rev => Ok(rev + 1),
+        // A stored revision at u64::MAX (a tampered snapshot) cannot be written over: INTEGRITY,
+        // never an overflow.
+        (Expect::Any, Some(rev)) => next_rev(rev, id),
+        (Expect::Rev(want), Some(rev)) if want == rev => next_rev(rev, id),
         (e, cur) => Err(crate::Error::Conflict {
             id: id.to_string(),
             expected: match e {

@@ -178,7 +178,7 @@ pub fn checked<T>(problems: Option<Problems>, answer: crate::Result<T>) -> crate
         Err(Error::ValidationFailed(rules)) => Err(Error::ValidationFailed(p.merge(rules))),
         // The reference server runs the same core: its VALIDATION_FAILED carries the violations.
         Err(Error::Remote { code: "VALIDATION_FAILED", details, .. }) => {
-            let rules: Vec<Violation> = details.get("violations").cloned().and_then(|v| crate::model::from_value(v).ok()).unwrap_or_default();
+            let rules: Vec<Violation> = details.get("violations").cloned().and_then(|v| crate::model::read::read(v).ok()).unwrap_or_default();
             Err(Error::ValidationFailed(p.merge(rules)))
         }
         Err(other) => Err(other),

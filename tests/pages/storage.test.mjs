@@ -170,3 +170,84 @@ test("localStorage: a write past the quota fails with STORAGE_QUOTA and earlier 
   await p.evaluate(() => localStorage.clear());
   await p.close();
 });
+
+test("IndexedDB rows of the wrong shape (each way a stored row can be wrong): INTEGRITY on reading that row, the others still read", async () => {
+  const dbName = freshDb();
+  const p = await page();
+  const ids = await inCatalog(p, { userId: USER, dbName }, async (wt, cat) => {
+    const a = await cat.create({ name: "Shape A", workflow_type: "plain", tags: ["t"] });
+    const b = await cat.create({ name: "Shape B", workflow_type: "plain" });
+    return { a: a.id, b: b.id };
+  });
+  const out = await p.evaluate(async ({ USER, dbName, ids }) => {
+    const done = (r) => new Promise((res, rej) => { r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const withDb = async (f) => {
+      const db = await done(indexedDB.open(dbName));
+      try {
+        return await f(db);
+      } finally {
+        db.close();
+      }
+    };
+    const store = (db, mode) => db.transaction("workflow_templates", mode).objectStore("workflow_templates");
+    const original = await withDb((db) => done(store(db, "readonly").get(ids.a)));
+    const put = (row) => withDb((db) => done(store(db, "readwrite").put(row)));
+    const shapes = {
+      "version 1.5": (r) => { r.record.version = 1.5; },
+      "usage_count negative": (r) => { r.record.usage_count = -1; },
+      "name a number": (r) => { r.record.name = 7; },
+      "tags holding a number": (r) => { r.record.tags = ["t", 1]; },
+      "default_params an array": (r) => { r.record.default_params = []; },
+      "is_public a string": (r) => { r.record.is_public = "yes"; },
+      "config_hash missing": (r) => { delete r.record.config_hash; },
+      "an unknown member": (r) => { r.record.secret = "x"; },
+      "workflow_type as a one-key object": (r) => { r.record.workflow_type = { plain: null }; },
+      "rev a string": (r) => { r.rev = "1"; },
+    };
+    const results = {};
+    for (const [what, mutate] of Object.entries(shapes)) {
+      const row = structuredClone(original);
+      mutate(row);
+      await put(row);
+      const cat = await window.wt.TemplateCatalog.open({ userId: USER, dbName });
+      try {
+        results[what] = [await cat.get(ids.a).then(() => "read", (e) => e.code), await cat.get(ids.b).then((t) => t.name, (e) => e.code)];
+      } finally {
+        cat.close();
+      }
+    }
+    await put(original);
+    const cat = await window.wt.TemplateCatalog.open({ userId: USER, dbName });
+    try {
+      results.restored = (await cat.get(ids.a)).name;
+    } finally {
+      cat.close();
+    }
+    return results;
+  }, { USER, dbName, ids });
+  const restored = out.restored;
+  delete out.restored;
+  assert.equal(Object.keys(out).length, 10);
+  for (const [what, r] of Object.entries(out)) assert.deepEqual(r, ["INTEGRITY", "Shape B"], what);
+  assert.equal(restored, "Shape A");
+  await p.close();
+});
+
+test("localStorage holding a catalog with a record of the wrong shape: INTEGRITY, and it is not overwritten", async () => {
+  const dbName = freshDb();
+  const p = await page();
+  const stored = JSON.stringify({ format: 1, stamp: "s", data: { templates: [{ rev: 1, record: { id: 5 } }], specs: [], ratings: [], builtin_stats: [] } });
+  const r = await p.evaluate(async ({ USER, dbName, stored }) => {
+    localStorage.setItem(`workflow-templates:${dbName}`, stored);
+    let code;
+    try {
+      await window.wt.TemplateCatalog.open({ userId: USER, dbName, storage: "local" });
+      code = "opened";
+    } catch (e) {
+      code = e.code;
+    }
+    return { code, kept: localStorage.getItem(`workflow-templates:${dbName}`) === stored };
+  }, { USER, dbName, stored });
+  assert.deepEqual(r, { code: "INTEGRITY", kept: true });
+  await p.close();
+});

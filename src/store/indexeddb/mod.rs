@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use serde::de::DeserializeOwned;
+use crate::model::read::FromFields;
 use serde_json::{json, Value};
 
 use self::rows::{count, eq, flag, get, half_open, parse_all, parse_some, prefix, query, rating_key, sort_slot};
@@ -86,13 +86,13 @@ impl IndexedDbStore {
         requests::read(&self.conn.db, ops).await
     }
 
-    async fn get_one<T: DeserializeOwned>(&self, store: &str, key: Value) -> Result<Option<Stored<T>>> {
+    async fn get_one<T: FromFields>(&self, store: &str, key: Value) -> Result<Option<Stored<T>>> {
         let out = self.read(&[get(store, &[key])]).await?;
         Ok(parse_some(&out[0])?.pop().flatten())
     }
 
     /// Every row of `store` (or its `index`) in `range`, read with one `getAll`.
-    async fn get_all<T: DeserializeOwned>(&self, store: &str, index: Option<&str>, range: Option<Value>) -> Result<Vec<Stored<T>>> {
+    async fn get_all<T: FromFields>(&self, store: &str, index: Option<&str>, range: Option<Value>) -> Result<Vec<Stored<T>>> {
         let out = self.read(&[query(store, index, range, None)]).await?;
         parse_all(&out[0])
     }

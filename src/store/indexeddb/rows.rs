@@ -3,33 +3,27 @@
 //! its revision (set by the request layer when it writes), and keys for the indexes. Booleans
 //! are stored as 0/1 because IndexedDB cannot index `true`/`false`.
 
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
+use crate::model::read::FromFields;
 use crate::model::{TemplateSpec, WorkflowTemplate};
 use crate::store::{name_key, Stored};
 
-#[derive(Deserialize)]
-struct Row<T> {
-    rev: u64,
-    record: T,
-}
-
-fn corrupt(e: serde_json::Error) -> Error {
-    Error::corrupt(format!("a stored row does not match the schema: {e}"))
+/// A read's rows, read straight from the request layer's JSON text
+/// (`crate::store::read::rows_from_text`).
+fn parse<T: FromFields>(text: &str) -> Result<Vec<Option<Stored<T>>>> {
+    crate::store::read::rows_from_text(text).map_err(|e| Error::corrupt(["a stored row does not match the schema: ", &e.text()].concat()))
 }
 
 /// The rows of one `get` or `query` read (`None` where a key had no row).
-pub fn parse_some<T: DeserializeOwned>(text: &str) -> Result<Vec<Option<Stored<T>>>> {
-    let rows: Vec<Option<Row<T>>> = serde_json::from_str(text).map_err(corrupt)?;
-    Ok(rows.into_iter().map(|r| r.map(|r| Stored { rev: r.rev, record: r.record })).collect())
+pub fn parse_some<T: FromFields>(text: &str) -> Result<Vec<Option<Stored<T>>>> {
+    parse(text)
 }
 
-pub fn parse_all<T: DeserializeOwned>(text: &str) -> Result<Vec<Stored<T>>> {
-    let rows: Vec<Row<T>> = serde_json::from_str(text).map_err(corrupt)?;
-    Ok(rows.into_iter().map(|r| Stored { rev: r.rev, record: r.record }).collect())
+/// The rows of a `query` read (never `null`).
+pub fn parse_all<T: FromFields>(text: &str) -> Result<Vec<Stored<T>>> {
+    parse(text)?.into_iter().map(|r| r.ok_or_else(|| Error::corrupt("a stored row is null"))).collect()
 }
 
 /// The fields of a row a read hands back (the derived keys stay in IndexedDB).
