@@ -57,7 +57,9 @@ fn reads_check_out_one_connection() {
         let s = start(&db);
         let a = s.client(Some(&s.a));
         let id = a.post("/v1/templates", &draft("one hop", false)).json()["id"].as_str().unwrap().to_string();
+        let spec = a.post("/v1/specs", &serde_json::json!({ "name": "one hop spec", "workflow_type": "plain" })).json()["id"].as_str().unwrap().to_string();
         let paths = [
+            format!("/v1/specs/{spec}"),
             format!("/v1/templates/{id}"),
             format!("/v1/templates/{id}/versions"),
             format!("/v1/templates/{id}/chain"),
@@ -88,11 +90,12 @@ fn reads_keep_their_rules_with_one_hop() {
         let (a, b) = (s.client(Some(&s.a)), s.client(Some(&s.b)));
         let private = a.post("/v1/templates", &draft("mine", false)).json()["id"].as_str().unwrap().to_string();
         let public = a.post("/v1/templates", &draft("shared", true)).json()["id"].as_str().unwrap().to_string();
+        let spec = a.post("/v1/specs", &serde_json::json!({ "name": "private spec", "workflow_type": "plain" })).json()["id"].as_str().unwrap().to_string();
         let unknown = s.client(Some("wt_not_a_token"));
         let none = s.client(None);
         // 401 before anything else: an unknown token on a malformed path or query is still 401
         // (invalid_token), and no token at all is 401 without touching the database.
-        for p in [format!("/v1/templates/{private}"), "/v1/templates/%FF".to_string(), "/v1/templates/%FF/chain".to_string(), "/v1/templates?limit=zz&sort=nope".to_string()] {
+        for p in [format!("/v1/templates/{private}"), "/v1/templates/%FF".to_string(), "/v1/specs/%FF".to_string(), "/v1/templates/%FF/chain".to_string(), "/v1/templates?limit=zz&sort=nope".to_string()] {
             let r = unknown.get(&p);
             assert_eq!((r.status, r.code().as_str()), (401, "UNAUTHORIZED"), "{} {p}", db.label);
             assert!(r.header("www-authenticate").unwrap().contains("invalid_token"), "{} {p}", db.label);
@@ -106,7 +109,7 @@ fn reads_keep_their_rules_with_one_hop() {
         let r = a.get("/v1/templates?limit=zz");
         assert_eq!((r.status, r.code().as_str()), (400, "INVALID_ARGUMENT"), "{}", db.label);
         // Visibility: another user's private template is not found, a public one is read.
-        for p in [format!("/v1/templates/{private}"), format!("/v1/templates/{private}/versions"), format!("/v1/templates/{private}/chain")] {
+        for p in [format!("/v1/templates/{private}"), format!("/v1/templates/{private}/versions"), format!("/v1/templates/{private}/chain"), format!("/v1/specs/{spec}")] {
             let r = b.get(&p);
             assert_eq!((r.status, r.code().as_str()), (404, "NOT_FOUND"), "{} {p}", db.label);
         }
