@@ -101,18 +101,41 @@ impl FromRequestParts<App> for UserAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers)?;
+        let token = BearerToken::from_request_parts(parts, app).await?;
         let pool = app.pool.clone();
-        let user = tokio::task::spawn_blocking(move || -> ApiResult<Option<String>> { let mut c = pool.get()?;
-            Ok(user_for_token(&mut c, &token)?)
-        })
+        tokio::task::spawn_blocking(move || -> ApiResult<UserAuth> { token.authenticate(&mut *pool.get()?) })
             .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", format!("the request failed: {e}")))??
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token").invalid_token())?;
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", format!("the request failed: {e}")))?
+    }
+}
+
+/// A well-formed `Authorization: Bearer <token>` not looked up yet: a request without one is
+/// 401 here, before anything else is read. A read-only handler whose other extractors cannot
+/// fail before it (or are taken as `Result`) takes this instead of `UserAuth` and lets
+/// `http::run` look the token up on the connection the operation then uses: one blocking-pool
+/// hop and one pool checkout per request instead of two (issue 13).
+pub struct BearerToken {
+    token: String,
+    log: Option<crate::logging::LogUser>,
+}
+
+impl BearerToken {
+    /// The user of the token on `c`: 401 `invalid_token` when it is unknown or revoked.
+    pub fn authenticate(self, c: &mut Conn) -> ApiResult<UserAuth> {
+        let user = user_for_token(c, &self.token)?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token").invalid_token())?;
         // The request log names the user (never the token).
-        if let Some(slot) = parts.extensions.get::<crate::logging::LogUser>() {
+        if let Some(slot) = &self.log {
             slot.set(&user);
         }
         Ok(UserAuth { user_id: user })
+    }
+}
+
+impl FromRequestParts<App> for BearerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _app: &App) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?;
+        Ok(BearerToken { token, log: parts.extensions.get::<crate::logging::LogUser>().cloned() })
     }
 }

@@ -5,6 +5,7 @@
 //! Values always travel as bound parameters. The only SQL text built at run time is assembled
 //! from constant fragments (placeholders and column lists), never from request data.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -557,6 +558,8 @@ pub type Pooled = r2d2::PooledConnection<Manager>;
 pub struct Pool {
     url: DbUrl,
     inner: r2d2::Pool<Manager>,
+    /// Connections handed out so far (`checkouts`): what a request costs in pool round trips.
+    checkouts: AtomicU64,
 }
 
 impl Pool {
@@ -568,7 +571,7 @@ impl Pool {
             .connection_timeout(Duration::from_secs(30))
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(Manager(url.clone()));
-        Arc::new(Pool { url, inner })
+        Arc::new(Pool { url, inner, checkouts: AtomicU64::new(0) })
     }
 
     pub fn url(&self) -> &DbUrl {
@@ -581,12 +584,19 @@ impl Pool {
 
     /// A connection, waiting up to 30 s for one to be free.
     pub fn get(&self) -> DbResult<Pooled> {
+        self.checkouts.fetch_add(1, Ordering::Relaxed);
         self.inner.get().map_err(pool_error)
     }
 
     /// A connection within `wait` (the health check's short wait).
     pub fn get_timeout(&self, wait: Duration) -> DbResult<Pooled> {
+        self.checkouts.fetch_add(1, Ordering::Relaxed);
         self.inner.get_timeout(wait).map_err(pool_error)
+    }
+
+    /// How many times a connection was asked for (`get`, `get_timeout`) since the pool was made.
+    pub fn checkouts(&self) -> u64 {
+        self.checkouts.load(Ordering::Relaxed)
     }
 }
 

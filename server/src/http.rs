@@ -20,7 +20,7 @@ use workflow_templates::catalog::{Catalog, Env, SkippedRow, SystemEnv, UsageRun}
 use workflow_templates::model::time::parse_ms;
 use workflow_templates::Error;
 
-pub use crate::auth::UserAuth;
+pub use crate::auth::{BearerToken, UserAuth};
 use crate::db::Pool;
 use crate::extract::{discover_options, object_body, only_keys, query_pairs, IdempotencyKey, Id, IfMatch, JsonBody};
 use crate::idempotency::{self, idem_of, Idem, Replay};
@@ -130,17 +130,42 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
-/// Runs `op` against a catalog for the authenticated user on a blocking thread (the core's
-/// futures are not `Send`), with idempotency-key handling when `idem` is given.
-pub async fn run<F>(app: &App, user: UserAuth, idem: Option<Idem>, op: F) -> ApiResult<Reply>
+/// Who a request runs for: a user the `UserAuth` extractor already looked up, or a bearer
+/// token `run` looks up on the very connection the operation then uses (`BearerToken`).
+pub enum Caller {
+    User(UserAuth),
+    Token(BearerToken),
+}
+
+impl From<UserAuth> for Caller {
+    fn from(u: UserAuth) -> Self {
+        Caller::User(u)
+    }
+}
+
+impl From<BearerToken> for Caller {
+    fn from(t: BearerToken) -> Self {
+        Caller::Token(t)
+    }
+}
+
+/// Runs `op` against a catalog for the caller on a blocking thread (the core's futures are not
+/// `Send`), with idempotency-key handling when `idem` is given. A `Caller::Token` is
+/// authenticated first, in the same blocking task and on the same pooled connection: a request
+/// with an unknown token is 401 before `op` (and whatever error it carries) runs.
+pub async fn run<F>(app: &App, caller: impl Into<Caller>, idem: Option<Idem>, op: F) -> ApiResult<Reply>
 where
     F: FnOnce(&Cat) -> ApiResult<Reply> + Send + 'static,
 {
     let pool = app.pool.clone();
     let ttl = app.cfg.idempotency_ttl;
+    let caller = caller.into();
     tokio::task::spawn_blocking(move || -> ApiResult<Reply> {
-        let user = user.user_id;
-        let conn = pool.get()?;
+        let mut conn = pool.get()?;
+        let user = match caller {
+            Caller::User(u) => u.user_id,
+            Caller::Token(t) => t.authenticate(&mut conn)?.user_id,
+        };
         let claim = idem.as_ref().map(|i| IdemClaim { user_id: user.clone(), key: i.key.clone(), request_hash: i.request_hash.clone(), permanent: i.permanent });
         let cat = Catalog::new(SqlStore::for_request(conn, claim), ServerEnv { user: user.clone() }, &user)?.shared(true);
         let Some(i) = &idem else { return op(&cat) };
@@ -235,13 +260,17 @@ async fn me(user: UserAuth) -> ApiResult<Reply> {
     Reply::ok(json!({ "user_id": user.user_id }))
 }
 
-async fn discover(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
-    let opts = discover_options(&app, query_pairs(&app, &q)?)?;
-    run(&app, user, None, move |cat| Reply::ok(block_on(cat.discover(&opts))?)).await
+// The reads below take `BearerToken` (the token is looked up inside `run`, one blocking hop) and
+// take their fallible extractors as `Result`, raised only after authentication, so a request
+// with an unknown token is still 401 whatever else is wrong with it.
+
+async fn discover(token: BearerToken, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
+    let opts = query_pairs(&app, &q).and_then(|p| discover_options(&app, p));
+    run(&app, token, None, move |cat| Reply::ok(block_on(cat.discover(&opts?))?)).await
 }
 
-async fn get_one(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| Reply::ok(block_on(cat.get(&id))?)).await
+async fn get_one(token: BearerToken, State(app): State<App>, id: Result<Id, ApiError>) -> ApiResult<Reply> {
+    run(&app, token, None, move |cat| Reply::ok(block_on(cat.get(&id?.0))?)).await
 }
 
 /// The `updated_at` of the caller's own template as read now (for an `If-Match` list). A
@@ -275,12 +304,12 @@ async fn delete(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatc
     .await
 }
 
-async fn versions(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| Reply::ok(block_on(cat.versions(&id))?)).await
+async fn versions(token: BearerToken, State(app): State<App>, id: Result<Id, ApiError>) -> ApiResult<Reply> {
+    run(&app, token, None, move |cat| Reply::ok(block_on(cat.versions(&id?.0))?)).await
 }
 
-async fn chain(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| Reply::ok(block_on(cat.chain(&id))?)).await
+async fn chain(token: BearerToken, State(app): State<App>, id: Result<Id, ApiError>) -> ApiResult<Reply> {
+    run(&app, token, None, move |cat| Reply::ok(block_on(cat.chain(&id?.0))?)).await
 }
 
 /// `preview(draft, id?)`: resolve of an unsaved draft; writes nothing.
@@ -295,12 +324,12 @@ async fn preview(user: UserAuth, State(app): State<App>, body: JsonBody) -> ApiR
     run(&app, user, None, move |cat| Reply::ok(block_on(cat.preview(draft, id.as_deref()))?)).await
 }
 
-async fn resolve(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| Reply::ok(block_on(cat.resolve(&id))?)).await
+async fn resolve(token: BearerToken, State(app): State<App>, id: Result<Id, ApiError>) -> ApiResult<Reply> {
+    run(&app, token, None, move |cat| Reply::ok(block_on(cat.resolve(&id?.0))?)).await
 }
 
-async fn derived(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| Reply::ok(block_on(cat.derived(&id))?)).await
+async fn derived(token: BearerToken, State(app): State<App>, id: Result<Id, ApiError>) -> ApiResult<Reply> {
+    run(&app, token, None, move |cat| Reply::ok(block_on(cat.derived(&id?.0))?)).await
 }
 
 async fn diff(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
@@ -327,8 +356,8 @@ async fn rate(user: UserAuth, State(app): State<App>, Id(id): Id, body: JsonBody
 }
 
 /// GET /v1/templates/{id}/rating: the caller's own rating row (404 when they have none).
-async fn my_rating(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| Reply::ok(block_on(cat.my_rating(&id))?)).await
+async fn my_rating(token: BearerToken, State(app): State<App>, id: Result<Id, ApiError>) -> ApiResult<Reply> {
+    run(&app, token, None, move |cat| Reply::ok(block_on(cat.my_rating(&id?.0))?)).await
 }
 
 async fn popular(user: UserAuth, State(app): State<App>, RawQuery(q): RawQuery) -> ApiResult<Reply> {
@@ -345,8 +374,8 @@ async fn list_specs(user: UserAuth, State(app): State<App>) -> ApiResult<Reply> 
     run(&app, user, None, |cat| Reply::ok(block_on(cat.list_specs())?)).await
 }
 
-async fn get_spec(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| Reply::ok(block_on(cat.get_spec(&id))?)).await
+async fn get_spec(token: BearerToken, State(app): State<App>, id: Result<Id, ApiError>) -> ApiResult<Reply> {
+    run(&app, token, None, move |cat| Reply::ok(block_on(cat.get_spec(&id?.0))?)).await
 }
 
 fn spec_etag(cat: &Cat, id: &str) -> ApiResult<String> {
