@@ -83,11 +83,17 @@ pub struct UserAuth {
     pub user_id: String,
 }
 
-/// The token of an `Authorization: Bearer <token>` header (RFC 6750 section 2.1).
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 section 2.1). More than
+/// one `Authorization` field is 401: `Authorization` is not a list (RFC 9110 section 11.6.2),
+/// and a proxy that reads another of them than this server would see another user.
 pub fn bearer(headers: &HeaderMap) -> ApiResult<String> {
-    let Some(v) = headers.get(header::AUTHORIZATION) else {
+    let mut all = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(v) = all.next() else {
         return Err(ApiError::unauthorized("missing Authorization: Bearer <token>"));
     };
+    if all.next().is_some() {
+        return Err(ApiError::unauthorized("more than one Authorization header"));
+    }
     let v = v.to_str().map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
     let (scheme, token) = v.split_once(' ').ok_or_else(|| ApiError::unauthorized("Authorization must be Bearer <token>"))?;
     let token = token.trim();
@@ -114,6 +120,7 @@ impl FromRequestParts<App> for UserAuth {
 /// fail before it (or are taken as `Result`) takes this instead of `UserAuth` and lets
 /// `http::run` look the token up on the connection the operation then uses: one blocking-pool
 /// hop and one pool checkout per request instead of two (issue 13).
+#[must_use = "a BearerToken authenticates nothing until `http::run` (or `authenticate`) looks it up"]
 pub struct BearerToken {
     token: String,
     log: Option<crate::logging::LogUser>,

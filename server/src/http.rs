@@ -220,7 +220,8 @@ pub(crate) fn not_latest(cat: &Cat, id: &str, e: ApiError) -> ApiError {
 
 // ---- handlers -----------------------------------------------------------------------------
 //
-// The shape of a handler: `UserAuth` first (authentication before anything else), then the
+// The shape of a handler: `UserAuth` (or, for a read in one hop, `BearerToken`) first
+// (authentication before anything else), then the
 // state, path, header extractors (`IfMatch`, `IdempotencyKey`), the body last; it returns
 // `ApiResult<Reply>` and the catalog call runs inside `run`, errors propagating with `?`.
 

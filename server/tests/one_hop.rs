@@ -125,5 +125,17 @@ fn reads_keep_their_rules_with_one_hop() {
         // A not-found read by an unknown token is 401, not 404 (no existence leak).
         let r = unknown.get("/v1/templates/01ARZ3NDEKTSV4RRFFQ69G5FAV");
         assert_eq!(r.status, 401, "{}", db.label);
+        // Two Authorization fields (each one a valid token): 401 whatever their order, on
+        // one-hop reads, UserAuth reads and writes alike; a proxy that reads the last one
+        // must never see another user than the server does.
+        let (ta, tb) = (format!("Bearer {}", s.a), format!("Bearer {}", s.b));
+        for (first, second) in [(&ta, &tb), (&tb, &ta), (&ta, &ta)] {
+            let two = [("Authorization", first.as_str()), ("Authorization", second.as_str())];
+            for (method, p, body) in [("GET", format!("/v1/templates/{public}"), None), ("GET", "/v1/me".to_string(), None), ("POST", "/v1/templates".to_string(), Some(draft("two tokens", true)))] {
+                let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
+                let r = none.req(method, &p, &two, bytes.as_deref());
+                assert_eq!((r.status, r.code().as_str()), (401, "UNAUTHORIZED"), "{} {method} {p}", db.label);
+            }
+        }
     }
 }
