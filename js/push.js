@@ -110,7 +110,13 @@ export async function localIfMatch(e, kind, id, ifMatch, label) {
   return text ? JSON.parse(text).updated_at ?? null : null;
 }
 
-/** Sends the outbox in order into `result` ({ pushed, rejected }); throws when the server is unreachable or refuses the token. */
+/**
+ * Sends the outbox in order into `result` ({ pushed, rejected }); throws when the server is
+ * unreachable or refuses the token. A write the server answers "not now" (5xx, 408, 429; a
+ * create's id ahead of its clock) stays queued with the later writes of its records, the others
+ * go on, and the first such failure is left in `result.held` (the caller rejects with it after
+ * the pull).
+ */
 export async function push(e, result) {
   const entries = (await e.store.list()).sort((a, b) => a.seq - b.seq);
   // Kept conflicts by id: the kinds kept on each (an entry waits behind those that block it).
@@ -174,14 +180,19 @@ export async function push(e, result) {
       value = await send(e, entry, args);
     } catch (thrown) {
       const err = errorOf(thrown);
-      // 5xx with a coded body (INTEGRITY, STORAGE_UNAVAILABLE): the server's trouble, not
-      // the write's; kept and retried like unreachable.
-      if (err.code === "NETWORK" || err.code === "UNAUTHORIZED" || err.status >= 500) throw thrown;
-      // A create refused for its id's time part (made before this client knew the server's
-      // clock) succeeds once the server's clock gets there: kept, retried later, never lost.
-      if (err.code === "INVALID_ARGUMENT" && typeof entry.args?.query?.id === "string" && /time part .* ahead of the clock/.test(err.message ?? "")) {
-        await e.me().catch(() => {});
-        throw coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null);
+      // Unreachable (no answer at all) or the token refused: nothing else can go either.
+      if (err.code === "UNAUTHORIZED" || (err.code === "NETWORK" && !answeredLater(err))) throw thrown;
+      // The server's trouble, not the write's (5xx coded or not, 408, 429), or a create refused
+      // for its id's time part (made before this client knew the server's clock: it succeeds
+      // once the server's clock gets there): kept and retried later, never lost. The later
+      // writes of its records wait (order is kept); the others go on, and so does the pull:
+      // sync() rejects with the first such failure only after both (docs/replica.md).
+      const early = err.code === "INVALID_ARGUMENT" && typeof entry.args?.query?.id === "string" && /time part .* ahead of the clock/.test(err.message ?? "");
+      if (answeredLater(err) || early) {
+        if (early) await e.me().catch(() => {});
+        result.held ??= early ? coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null) : thrown;
+        for (const id of ids) block(id, HELD);
+        continue;
       }
       // A create whose chosen id the server will never take (details.expected "absent":
       // in use by another record, or deleted: ids are never reused) can never succeed, and
@@ -249,6 +260,17 @@ function kindOfEntry(entry) {
   return entry.endpoint.endsWith("Label") ? "labels" : "template";
 }
 
+/**
+ * The block of a record whose write this push keeps for later (the server answered 5xx, 408 or
+ * 429): every later write of the record waits behind it, counters too (order is kept).
+ */
+const HELD = "held";
+
+/** Whether `err` (errorOf) is the server's answer "not now" (5xx, 408, 429): the write is retried later. */
+function answeredLater(err) {
+  return typeof err.status === "number" && (err.status >= 500 || err.status === 408 || err.status === 429);
+}
+
 /** Counters (the user's rating, a use): server-side sums that merge, never built on the content. */
 const COUNTERS = new Set(["rating", "usage"]);
 
@@ -261,7 +283,7 @@ const COUNTERS = new Set(["rating", "usage"]);
  * conflict, and be resolved, apart.
  */
 function blocks(kept, kind) {
-  return kept === kind || ((kept === "template" || kept === "spec") && !COUNTERS.has(kind));
+  return kept === HELD || kept === kind || ((kept === "template" || kept === "spec") && !COUNTERS.has(kind));
 }
 
 /** The conflicts kept now (meta `conflict:<kind> <id>`; rows from before kinds are `conflict:<id>`). */
