@@ -124,11 +124,16 @@ export async function push(e, result) {
   const block = (id, kind) => blocked.set(id, new Set([...(blocked.get(id) ?? []), kind]));
   for (const c of await keptConflicts(e)) block(c.id, c.kind);
   // The ids with entries still queued, counted once and kept as entries go (not re-listed per
-  // entry: a push of n entries reads the outbox O(n) times, not O(n^2) rows); entries another
-  // tab appends during the push are read by key range, after the last one listed.
+  // entry: a push of n entries reads the outbox O(n) times, not O(n^2) rows); entries appended
+  // during the push (this tab's new writes, another tab's) are read by key range after the last
+  // one seen, and counted from then on: each is read once, however many answers the push applies
+  // after it (they are not sent by this push; the next sync sends them). One removed meanwhile by
+  // another tab (its local write refused, a conflict resolved) still counts as queued until this
+  // push ends: its record only waits for the pull, never gets a server copy over a local edit.
   const counts = new Map();
-  for (const x of entries) for (const id of idsOf(x)) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const last = entries.length ? entries[entries.length - 1].seq : 0;
+  const count = (x) => { for (const id of idsOf(x)) counts.set(id, (counts.get(id) ?? 0) + 1); };
+  entries.forEach(count);
+  let last = entries.length ? entries[entries.length - 1].seq : 0;
   const gone = (x) => {
     for (const id of idsOf(x)) {
       const n = (counts.get(id) ?? 1) - 1;
@@ -136,7 +141,13 @@ export async function push(e, result) {
       else counts.delete(id);
     }
   };
-  const queuedIds = async () => new Set([...counts.keys(), ...(await e.store.listAfter(last)).flatMap(idsOf)]);
+  const queuedIds = async () => {
+    for (const x of await e.store.listAfter(last)) {
+      count(x);
+      last = Math.max(last, x.seq);
+    }
+    return new Set(counts.keys());
+  };
   for (const entry of entries) {
     if (e.closed) return;
     const ids = idsOf(entry);
