@@ -110,7 +110,13 @@ export async function localIfMatch(e, kind, id, ifMatch, label) {
   return text ? JSON.parse(text).updated_at ?? null : null;
 }
 
-/** Sends the outbox in order into `result` ({ pushed, rejected }); throws when the server is unreachable or refuses the token. */
+/**
+ * Sends the outbox in order into `result` ({ pushed, rejected }); throws when the server is
+ * unreachable or refuses the token. A write the server answers "not now" (5xx, 408, 429; a
+ * create's id ahead of its clock) stays queued with the later writes of its records, the others
+ * go on, and the first such failure is left in `result.held` (the caller rejects with it after
+ * the pull).
+ */
 export async function push(e, result) {
   const entries = (await e.store.list()).sort((a, b) => a.seq - b.seq);
   // Kept conflicts by id: the kinds kept on each (an entry waits behind those that block it).
@@ -118,11 +124,16 @@ export async function push(e, result) {
   const block = (id, kind) => blocked.set(id, new Set([...(blocked.get(id) ?? []), kind]));
   for (const c of await keptConflicts(e)) block(c.id, c.kind);
   // The ids with entries still queued, counted once and kept as entries go (not re-listed per
-  // entry: a push of n entries reads the outbox O(n) times, not O(n^2) rows); entries another
-  // tab appends during the push are read by key range, after the last one listed.
+  // entry: a push of n entries reads the outbox O(n) times, not O(n^2) rows); entries appended
+  // during the push (this tab's new writes, another tab's) are read by key range after the last
+  // one seen, and counted from then on: each is read once, however many answers the push applies
+  // after it (they are not sent by this push; the next sync sends them). One removed meanwhile by
+  // another tab (its local write refused, a conflict resolved) still counts as queued until this
+  // push ends: its record only waits for the pull, never gets a server copy over a local edit.
   const counts = new Map();
-  for (const x of entries) for (const id of idsOf(x)) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const last = entries.length ? entries[entries.length - 1].seq : 0;
+  const count = (x) => { for (const id of idsOf(x)) counts.set(id, (counts.get(id) ?? 0) + 1); };
+  entries.forEach(count);
+  let last = entries.length ? entries[entries.length - 1].seq : 0;
   const gone = (x) => {
     for (const id of idsOf(x)) {
       const n = (counts.get(id) ?? 1) - 1;
@@ -130,7 +141,13 @@ export async function push(e, result) {
       else counts.delete(id);
     }
   };
-  const queuedIds = async () => new Set([...counts.keys(), ...(await e.store.listAfter(last)).flatMap(idsOf)]);
+  const queuedIds = async () => {
+    for (const x of await e.store.listAfter(last)) {
+      count(x);
+      last = Math.max(last, x.seq);
+    }
+    return new Set(counts.keys());
+  };
   for (const entry of entries) {
     if (e.closed) return;
     const ids = idsOf(entry);
@@ -174,14 +191,19 @@ export async function push(e, result) {
       value = await send(e, entry, args);
     } catch (thrown) {
       const err = errorOf(thrown);
-      // 5xx with a coded body (INTEGRITY, STORAGE_UNAVAILABLE): the server's trouble, not
-      // the write's; kept and retried like unreachable.
-      if (err.code === "NETWORK" || err.code === "UNAUTHORIZED" || err.status >= 500) throw thrown;
-      // A create refused for its id's time part (made before this client knew the server's
-      // clock) succeeds once the server's clock gets there: kept, retried later, never lost.
-      if (err.code === "INVALID_ARGUMENT" && typeof entry.args?.query?.id === "string" && /time part .* ahead of the clock/.test(err.message ?? "")) {
-        await e.me().catch(() => {});
-        throw coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null);
+      // Unreachable (no answer at all) or the token refused: nothing else can go either.
+      if (err.code === "UNAUTHORIZED" || (err.code === "NETWORK" && !answeredLater(err))) throw thrown;
+      // The server's trouble, not the write's (5xx coded or not, 408, 429), or a create refused
+      // for its id's time part (made before this client knew the server's clock: it succeeds
+      // once the server's clock gets there): kept and retried later, never lost. The later
+      // writes of its records wait (order is kept); the others go on, and so does the pull:
+      // sync() rejects with the first such failure only after both (docs/replica.md).
+      const early = err.code === "INVALID_ARGUMENT" && typeof entry.args?.query?.id === "string" && /time part .* ahead of the clock/.test(err.message ?? "");
+      if (answeredLater(err) || early) {
+        if (early) await e.me().catch(() => {});
+        result.held ??= early ? coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null) : thrown;
+        for (const id of ids) block(id, HELD);
+        continue;
       }
       // A create whose chosen id the server will never take (details.expected "absent":
       // in use by another record, or deleted: ids are never reused) can never succeed, and
@@ -249,6 +271,17 @@ function kindOfEntry(entry) {
   return entry.endpoint.endsWith("Label") ? "labels" : "template";
 }
 
+/**
+ * The block of a record whose write this push keeps for later (the server answered 5xx, 408 or
+ * 429): every later write of the record waits behind it, counters too (order is kept).
+ */
+const HELD = "held";
+
+/** Whether `err` (errorOf) is the server's answer "not now" (5xx, 408, 429): the write is retried later. */
+function answeredLater(err) {
+  return typeof err.status === "number" && (err.status >= 500 || err.status === 408 || err.status === 429);
+}
+
 /** Counters (the user's rating, a use): server-side sums that merge, never built on the content. */
 const COUNTERS = new Set(["rating", "usage"]);
 
@@ -261,7 +294,7 @@ const COUNTERS = new Set(["rating", "usage"]);
  * conflict, and be resolved, apart.
  */
 function blocks(kept, kind) {
-  return kept === kind || ((kept === "template" || kept === "spec") && !COUNTERS.has(kind));
+  return kept === HELD || kept === kind || ((kept === "template" || kept === "spec") && !COUNTERS.has(kind));
 }
 
 /** The conflicts kept now (meta `conflict:<kind> <id>`; rows from before kinds are `conflict:<id>`). */

@@ -183,6 +183,9 @@ export async function remoteCall(base, token, name, argsJson) {
   const attempts = retry === ONCE || (retry === SAFE && headers["If-Match"]) ? 1 : ATTEMPTS;
   const url = urlOf(base, template, args);
   let last = `${label}: no attempt made`;
+  // The status of the last attempt when the server answered (502-504): a server in trouble,
+  // not an unreachable one (the replica's push keeps that write and goes on with the others).
+  let lastStatus = null;
   for (let attempt = 0; attempt < attempts; attempt++) {
     // Full jitter: a random wait up to the exponential cap.
     if (attempt > 0) await sleep(Math.random() * BACKOFF_MS * 2 ** attempt);
@@ -191,10 +194,12 @@ export async function remoteCall(base, token, name, argsJson) {
       reply = await httpRequest(url, method, headers, body, TIMEOUT_MS);
     } catch (e) {
       last = `${label}: ${e.message}`;
+      lastStatus = null;
       continue;
     }
     if (reply.status >= 502 && reply.status <= 504) {
       last = `${label}: the server answered ${reply.status}`;
+      lastStatus = reply.status;
       continue;
     }
     // A DELETE retried after a lost answer finds the record gone because the first attempt
@@ -209,7 +214,7 @@ export async function remoteCall(base, token, name, argsJson) {
     });
     return [value === null ? "null" : reply.text, events, echoes];
   }
-  throw failure("NETWORK", last);
+  throw failure("NETWORK", last, null, lastStatus);
 }
 
 // ---- live updates: the change feed (server/openapi.yaml listChanges, streamChanges) ---------

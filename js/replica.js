@@ -403,6 +403,9 @@ export class ReplicaEngine {
     try {
       await push(this, result);
       result.pulled = await pull(this);
+      // A write the server answered "not now": the rest was pushed and pulled; sync() rejects
+      // with its failure and the timer retries it (backoff).
+      if (result.held) throw result.held;
       this.failures = 0;
       await this.refreshPending();
       this.setState("online");
@@ -414,7 +417,7 @@ export class ReplicaEngine {
         this.client.stopFeed();
         this.stateDirty = true;
         this.setState("offline");
-      } else if (err.code === "NETWORK") {
+      } else if (err.code === "NETWORK" && typeof err.status !== "number") {
         this.setState("offline");
         this.#retryLater();
       } else {
