@@ -302,6 +302,9 @@ export async function fetchMissing(e, kind, id) {
     const batch = await e.applyKnown({ templates: chain });
     // Another user's template read one by one (and the links of its chain): a kept copy, within the bound.
     if (await keepCopies(e, batch.templates)) await boundKept(e);
+    // The feed may have brought the same copy while this read was on the way (then it is not in
+    // `batch`, and its row says "only heard"): it was read, so it is a read copy now.
+    await touchCopy(e, id);
     return batch.templates.length > 0;
   } catch (thrown) {
     if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
