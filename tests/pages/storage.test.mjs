@@ -120,11 +120,12 @@ test("a dedicated Worker uses the catalog on the same IndexedDB database", async
   await p.close();
 });
 
-test("localStorage holding something unreadable under our key: INTEGRITY, and it is not overwritten", async () => {
+/** Opens a localStorage catalog over `stored` (text put under its key first): the open's error code (or "opened") and whether the text was left as it was. */
+async function openLocalOver(stored) {
   const dbName = freshDb();
   const p = await page();
-  const r = await p.evaluate(async ({ USER, dbName }) => {
-    localStorage.setItem(`workflow-templates:${dbName}`, "{not json");
+  const r = await p.evaluate(async ({ USER, dbName, stored }) => {
+    localStorage.setItem(`workflow-templates:${dbName}`, stored);
     let code;
     try {
       await window.wt.TemplateCatalog.open({ userId: USER, dbName, storage: "local" });
@@ -132,10 +133,14 @@ test("localStorage holding something unreadable under our key: INTEGRITY, and it
     } catch (e) {
       code = e.code;
     }
-    return { code, kept: localStorage.getItem(`workflow-templates:${dbName}`) };
-  }, { USER, dbName });
-  assert.deepEqual(r, { code: "INTEGRITY", kept: "{not json" });
+    return { code, kept: localStorage.getItem(`workflow-templates:${dbName}`) === stored };
+  }, { USER, dbName, stored });
   await p.close();
+  return r;
+}
+
+test("localStorage holding something unreadable under our key: INTEGRITY, and it is not overwritten", async () => {
+  assert.deepEqual(await openLocalOver("{not json"), { code: "INTEGRITY", kept: true });
 });
 
 test("localStorage: a write past the quota fails with STORAGE_QUOTA and earlier data stays readable", async () => {
@@ -234,20 +239,6 @@ test("IndexedDB rows of the wrong shape (each way a stored row can be wrong): IN
 });
 
 test("localStorage holding a catalog with a record of the wrong shape: INTEGRITY, and it is not overwritten", async () => {
-  const dbName = freshDb();
-  const p = await page();
   const stored = JSON.stringify({ format: 1, stamp: "s", data: { templates: [{ rev: 1, record: { id: 5 } }], specs: [], ratings: [], builtin_stats: [] } });
-  const r = await p.evaluate(async ({ USER, dbName, stored }) => {
-    localStorage.setItem(`workflow-templates:${dbName}`, stored);
-    let code;
-    try {
-      await window.wt.TemplateCatalog.open({ userId: USER, dbName, storage: "local" });
-      code = "opened";
-    } catch (e) {
-      code = e.code;
-    }
-    return { code, kept: localStorage.getItem(`workflow-templates:${dbName}`) === stored };
-  }, { USER, dbName, stored });
-  assert.deepEqual(r, { code: "INTEGRITY", kept: true });
-  await p.close();
+  assert.deepEqual(await openLocalOver(stored), { code: "INTEGRITY", kept: true });
 });
