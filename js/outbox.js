@@ -181,13 +181,21 @@ export class OutboxStore {
     }
   }
 
-  /** Appends `entry` after the last one (the sequence is taken inside the transaction, so tabs never share one). */
+  /**
+   * Appends `entry` after the last one (the sequence is taken inside the transaction, so tabs
+   * never share one). A sequence number is never used twice, even after the highest entry was
+   * removed (meta `next-seq`): a push reads what was appended meanwhile by key range after the
+   * last number it saw, so a reused one would be missed.
+   */
   append(entry) {
-    return this.#run([OUTBOX], "readwrite", async (tx) => {
+    return this.#run([OUTBOX, META], "readwrite", async (tx) => {
       const s = tx.objectStore(OUTBOX);
+      const m = tx.objectStore(META);
       const last = await done(s.openCursor(null, "prev"));
-      const seq = last ? last.key + 1 : 1;
+      const next = (await done(m.get("next-seq")))?.value;
+      const seq = Math.max(last ? last.key + 1 : 1, Number.isInteger(next) ? next : 1);
       await done(s.add({ ...entry, seq }));
+      await done(m.put({ key: "next-seq", value: seq + 1 }));
       return seq;
     });
   }

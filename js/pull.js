@@ -300,11 +300,10 @@ export async function fetchMissing(e, kind, id) {
     }
     if (e.closed) return false;
     const batch = await e.applyKnown({ templates: chain });
-    // Another user's template read one by one (and the links of its chain): a kept copy, within the bound.
-    if (await keepCopies(e, batch.templates)) await boundKept(e);
-    // The feed may have brought the same copy while this read was on the way (then it is not in
-    // `batch`, and its row says "only heard"): it was read, so it is a read copy now.
-    await touchCopy(e, id);
+    // Another user's template read one by one (and the links of its chain): a kept copy, within
+    // the bound. The one asked for is named even when the feed brought it while this read was
+    // on the way (then it is not in `batch`, and its row may say "only heard": it was read).
+    if (await keepCopies(e, [rec, ...batch.templates.filter((t) => t.id !== rec.id)])) await boundKept(e);
     return batch.templates.length > 0;
   } catch (thrown) {
     if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
@@ -379,7 +378,10 @@ async function keepCopies(e, templates, feed = false) {
   const rows = {};
   for (const t of templates) {
     if (!t || typeof t.id !== "string" || t.owner_id === e.o.userId || t.is_builtin === true) continue;
-    if (typeof (await e.store.get(`lineage:${t.id}`)) === "string" || (await e.store.get(`copy:${t.id}`))) continue;
+    if (typeof (await e.store.get(`lineage:${t.id}`)) === "string") continue;
+    // A copy already kept stays as it is, unless it was only heard and is now read.
+    const row = await e.store.get(`copy:${t.id}`);
+    if (row && (feed || row.feed !== true)) continue;
     // A new version of an adopted lineage (heard from the feed) joins that lineage: it goes
     // with the lineage, never alone (the lineage's held reads would then miss it).
     const key = lineageKey(t);

@@ -195,15 +195,17 @@ export async function push(e, result) {
       if (err.code === "UNAUTHORIZED" || (err.code === "NETWORK" && !answeredLater(err))) throw thrown;
       // The server's trouble, not the write's (5xx coded or not, 408, 429), or a create refused
       // for its id's time part (made before this client knew the server's clock: it succeeds
-      // once the server's clock gets there): kept and retried later, never lost. The later
-      // writes of its records wait (order is kept); the others go on, and so does the pull:
-      // sync() rejects with the first such failure only after both (docs/replica.md).
+      // once the server's clock gets there): kept and retried later, never lost. Every later
+      // write waits behind it (order is kept: a template derived from a held create, a label
+      // moved again on the same lineage, ... depend on it in ways ids alone do not show, and a
+      // server that answered "not now" is not sent the rest of the outbox); the pull still
+      // runs and the live feed goes on: sync() rejects with this failure only after pulling
+      // (docs/replica.md).
       const early = err.code === "INVALID_ARGUMENT" && typeof entry.args?.query?.id === "string" && /time part .* ahead of the clock/.test(err.message ?? "");
       if (answeredLater(err) || early) {
         if (early) await e.me().catch(() => {});
         result.held ??= early ? coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null) : thrown;
-        for (const id of ids) block(id, HELD);
-        continue;
+        break;
       }
       // A create whose chosen id the server will never take (details.expected "absent":
       // in use by another record, or deleted: ids are never reused) can never succeed, and
@@ -271,12 +273,6 @@ function kindOfEntry(entry) {
   return entry.endpoint.endsWith("Label") ? "labels" : "template";
 }
 
-/**
- * The block of a record whose write this push keeps for later (the server answered 5xx, 408 or
- * 429): every later write of the record waits behind it, counters too (order is kept).
- */
-const HELD = "held";
-
 /** Whether `err` (errorOf) is the server's answer "not now" (5xx, 408, 429): the write is retried later. */
 function answeredLater(err) {
   return typeof err.status === "number" && (err.status >= 500 || err.status === 408 || err.status === 429);
@@ -294,7 +290,7 @@ const COUNTERS = new Set(["rating", "usage"]);
  * conflict, and be resolved, apart.
  */
 function blocks(kept, kind) {
-  return kept === HELD || kept === kind || ((kept === "template" || kept === "spec") && !COUNTERS.has(kind));
+  return kept === kind || ((kept === "template" || kept === "spec") && !COUNTERS.has(kind));
 }
 
 /** The conflicts kept now (meta `conflict:<kind> <id>`; rows from before kinds are `conflict:<id>`). */

@@ -213,3 +213,27 @@ test("a rating the pull re-reads does not overwrite the user's rating queued whi
   assert.deepEqual(out, { pending: 1, stars: 5 }, "the queued rating stays the replica's");
   await p.close();
 });
+
+test("an outbox sequence number is never used twice, also after the highest entry was removed (a push reads later appends by key range)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  const dbName = await openReplica(p, serverUrl, users, 0, 0);
+  net.online = false;
+  const { readdirSync, existsSync } = await import("node:fs");
+  const snippet = readdirSync(new URL("../../pkg/snippets/", import.meta.url)).find((d) => existsSync(new URL(`../../pkg/snippets/${d}/js/outbox.js`, import.meta.url)));
+  const seqs = await p.evaluate(async ({ path, dbName }) => {
+    const { OutboxStore } = await import(path);
+    const o = await OutboxStore.open(dbName);
+    // Not ready and fresh: no push would send them (and the page is offline).
+    const entry = () => ({ key: crypto.randomUUID(), endpoint: "update", args: { id: "none" }, at: Date.now(), ready: false });
+    const a = await o.append(entry());
+    const b = await o.append(entry());
+    await o.remove([b]);
+    const c = await o.append(entry());
+    await o.remove([a, c]);
+    o.close();
+    return [a, b, c];
+  }, { path: `/pkg/snippets/${snippet}/js/outbox.js`, dbName });
+  assert.equal(seqs[1], seqs[0] + 1);
+  assert.ok(seqs[2] > seqs[1], `a removed highest number was used again: ${seqs}`);
+  await p.close();
+});

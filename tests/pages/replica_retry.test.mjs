@@ -18,21 +18,24 @@ pageSuite("wt-replica-retry", (s) => ({ base, browser, serverUrl, users } = s), 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const coded = (code, message) => JSON.stringify({ error: { code, message, details: null } });
 
-test("queued writes the server keeps refusing for a time (503, 429, an id ahead of its clock) stay queued while other writes go, the live feed delivers and sync() pulls", async () => {
+test("a queued write the server keeps refusing for a time (503, 429, an id ahead of its clock) stays queued and every later write waits behind it, while the live feed delivers and sync() pulls", async () => {
   const { p, net } = await replicaPage(browser, serverUrl, base);
   await openReplica(p, serverUrl, users, 0, 0);
-  const [t1, t2] = await run(p, async (cat) => {
+  const [t1, t2, t3] = await run(p, async (cat) => {
     const a = await cat.create({ name: `Failing ${Date.now()}`, workflow_type: "plain" });
-    const b = await cat.create({ name: `Passing ${Date.now()}`, workflow_type: "plain" });
+    const b = await cat.create({ name: `Waiting ${Date.now()}`, workflow_type: "plain" });
+    const c = await cat.create({ name: `Edited elsewhere ${Date.now()}`, workflow_type: "plain" });
     await cat.sync();
-    return [a.id, b.id];
+    return [a.id, b.id, c.id];
   });
-  // One write endpoint of one record is in trouble on the server; the others answer.
+  // The server is in trouble with one write at a time: the update of t1 (503), then the rating
+  // (429), then a create whose id is ahead of its clock; everything else answers.
+  let trouble = "update";
   net.answer = (r) => {
     const url = new URL(r.url());
-    if (r.method() === "PATCH" && url.pathname === `/v1/templates/${t1}`) return { status: 503, body: coded("STORAGE_UNAVAILABLE", "busy") };
-    if (r.method() === "PUT" && url.pathname === `/v1/templates/${t1}/rating`) return { status: 429, body: coded("RATE_LIMITED", "slow down") };
-    if (r.method() === "POST" && url.pathname === "/v1/templates" && (r.postData() ?? "").includes("Future ")) {
+    if (trouble === "update" && r.method() === "PATCH" && url.pathname === `/v1/templates/${t1}`) return { status: 503, body: coded("STORAGE_UNAVAILABLE", "busy") };
+    if ((trouble === "update" || trouble === "rating") && r.method() === "PUT" && url.pathname === `/v1/templates/${t1}/rating`) return { status: 429, body: coded("RATE_LIMITED", "slow down") };
+    if (trouble !== "none" && r.method() === "POST" && url.pathname === "/v1/templates" && (r.postData() ?? "").includes("Future ")) {
       return { status: 400, body: coded("INVALID_ARGUMENT", "id: its time part is 6 minutes ahead of the clock") };
     }
     return null;
@@ -40,17 +43,19 @@ test("queued writes the server keeps refusing for a time (503, 429, an id ahead 
   const first = await run(p, async (cat, direct, [t1, t2]) => {
     await cat.update(t1, { description: "held back by the server" });
     await cat.rate(t1, 4);
-    await cat.create({ name: `Future ${Date.now()}`, workflow_type: "plain" });
-    await cat.update(t2, { description: "goes through" });
+    const base = await cat.create({ name: `Future ${Date.now()}`, workflow_type: "plain" });
+    // Derived from a create that is held: sent before it, the server would refuse it.
+    const child = await cat.create({ name: `Child ${Date.now()}`, workflow_type: "plain", base_template_id: base.id });
+    await cat.update(t2, { description: "waits its turn" });
     const s = await cat.sync().then(() => "resolved", (e) => e.code);
-    return { s, state: cat.syncState().state, pending: (await cat.pending()).map((x) => x.endpoint).sort(), server: (await direct.get(t2)).description, rejected: window.events.filter((e) => e.kind === "rejected").length };
+    return { s, state: cat.syncState().state, pending: (await cat.pending()).map((x) => x.endpoint), server: (await direct.get(t2)).description, rejected: window.events.filter((e) => e.kind === "rejected").length, ids: [base.id, child.id] };
   }, [t1, t2]);
-  // The first failure is the rejection, after the rest of the outbox went (a 503 the client
-  // retried a few times itself ends as NETWORK, the server having answered: state "online").
-  assert.deepEqual(first, { s: "NETWORK", state: "online", pending: ["create", "rate", "update"], server: "goes through", rejected: 0 });
-
-  // Another device of the user creates a template: the live feed brings it while the writes
-  // above keep failing (and the retry timer keeps trying them).
+  // The first failure is the rejection (a 503 the client retried a few times itself ends as
+  // NETWORK, the server having answered: state "online"); nothing after it was sent.
+  const [future, child] = first.ids;
+  assert.deepEqual({ ...first, ids: undefined }, { s: "NETWORK", state: "online", pending: ["update", "rate", "create", "create", "update"], server: "", rejected: 0, ids: undefined });
+  // Another device of the user creates a template: the live feed brings it while the write
+  // above keeps failing (and the retry timer keeps trying it).
   const live = await run(p, async (cat, direct) => (await direct.create({ name: `Elsewhere ${Date.now()}`, workflow_type: "plain" })).id);
   let heard = false;
   for (let i = 0; i < 40 && !heard; i++) {
@@ -58,22 +63,34 @@ test("queued writes the server keeps refusing for a time (503, 429, an id ahead 
     heard = await run(p, (cat, direct, id) => window.events.some((e) => e.id === id && e.external === true), live);
   }
   assert.ok(heard, "the live feed delivered another client's template while a queued write keeps failing");
-
-  // sync() pulls before it rejects: another device's edit is in the replica when it settles.
-  const pulled = await run(p, async (cat, direct, t2) => {
-    await direct.update(t2, { description: "edited elsewhere" });
+  // sync() pulls before it rejects: another device's edit of a record with nothing queued is
+  // in the replica when it settles.
+  const pulled = await run(p, async (cat, direct, t3) => {
+    await direct.update(t3, { description: "edited elsewhere" });
     const s = await cat.sync().then(() => "resolved", (e) => e.code);
-    const local = (await cat.get(t2)).description; // answered from the replica
-    return { s, local, pending: (await cat.pending()).length };
-  }, t2);
-  assert.deepEqual(pulled, { s: "NETWORK", local: "edited elsewhere", pending: 3 });
-
+    return { s, local: (await cat.get(t3)).description, pending: (await cat.pending()).length };
+  }, t3);
+  assert.deepEqual(pulled, { s: "NETWORK", local: "edited elsewhere", pending: 5 });
+  // The update goes; the rating is now refused for a time (429): it and what follows wait.
+  trouble = "rating";
+  const second = await run(p, async (cat) => ({ s: await cat.sync().then(() => "resolved", (e) => e.code), pending: (await cat.pending()).map((x) => x.endpoint) }));
+  // (a 429 the client retried itself also ends as NETWORK, like the 503)
+  assert.deepEqual(second, { s: "NETWORK", pending: ["rate", "create", "create", "update"] });
+  // The rating goes; the create ahead of the clock is held, the derived one waits behind it.
+  trouble = "clock";
+  const third = await run(p, async (cat) => ({ s: await cat.sync().then(() => "resolved", (e) => e.code), pending: (await cat.pending()).map((x) => x.endpoint) }));
+  assert.deepEqual(third, { s: "INVALID_ARGUMENT", pending: ["create", "create", "update"] });
   // The server recovers: everything queued goes, in order, nothing rejected.
-  net.answer = null;
-  const after = await run(p, async (cat, direct, t1) => {
+  trouble = "none";
+  const after = await run(p, async (cat, direct, [t1, t2, future, child]) => {
     await cat.sync();
-    return { pending: (await cat.pending()).length, server: (await direct.get(t1)).description, rejected: window.events.filter((e) => e.kind === "rejected").length };
-  }, t1);
-  assert.deepEqual(after, { pending: 0, server: "held back by the server", rejected: 0 });
+    return {
+      pending: (await cat.pending()).length,
+      server: [(await direct.get(t1)).description, (await direct.get(t2)).description, (await direct.get(child)).base_template_id],
+      held: (await direct.get(future)).id,
+      rejected: window.events.filter((e) => e.kind === "rejected").length,
+    };
+  }, [t1, t2, future, child]);
+  assert.deepEqual(after, { pending: 0, server: ["held back by the server", "waits its turn", future], held: future, rejected: 0 });
   await p.close();
 });
