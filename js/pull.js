@@ -342,7 +342,7 @@ export async function revalidate(e, kind, id) {
         const list = kind === "spec" ? "specs" : "templates";
         // The held copy's own tag (content and statistics, as the server derives its ETag):
         // a copy whose statistics moved gets a 200, an unchanged one a 304.
-        const etag = (await e.o.etag?.(kind, at)) ?? (await e.store.get(`known:${at}`)) ?? held.updated_at;
+        const etag = e.o.etag(text);
         try {
           const reply = await e.client.call(kind === "spec" ? "getSpec" : "get", JSON.stringify({ id: at, ifNoneMatch: etag }));
           if (reply[0] !== null) changed[list].push(JSON.parse(reply[0]));

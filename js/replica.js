@@ -6,8 +6,8 @@
 // js/push.js; pulling the change feed and fetching missing records are js/pull.js.
 //
 // Rust (src/wasm/replica.rs) hands in three hooks: `apply(batchJson)` runs Catalog::apply_remote
-// on the replica (server records in, written as the server sent them), `etag(kind, id)` the held
-// copy's entity tag (as the server's ETag, src/model/etag.rs) and `local(kind, id)`
+// on the replica (server records in, written as the server sent them), `etag(text)` the entity tag
+// of a held copy's JSON text (as the server's ETag, src/model/etag.rs) and `local(kind, id)`
 // reads the replica's copy (JSON text or null). Coded failures reject with the JSON text of
 // `{ code, message, details }`, as js/remote.js does.
 
@@ -40,7 +40,7 @@ const syncEvent = (state, pending, error) => ({ kind: "sync", op: "state", id: n
 export class ReplicaEngine {
   /**
    * `options`: { dbName, baseUrl, token, userId, tokenHash, apply(batchJson) -> Promise,
-   * local(kind, id) -> Promise<JSON text | null>, etag(kind, id) -> Promise<string | null> }.
+   * local(kind, id) -> Promise<JSON text | null>, etag(text) -> string | null }.
    */
   constructor(options) {
     this.o = options;

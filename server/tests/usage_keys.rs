@@ -19,10 +19,15 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-/// Ages one key past the default TTL (24 h): `created_at` 25 hours back. Returns rows changed.
-fn age_key(db: &TestDb, key: &str) -> u64 {
-    let old = workflow_templates::model::time::format_ms(now_ms() - 25 * 3600 * 1000);
+/// `created_at` of one key `hours` hours back. Returns rows changed.
+fn age_key_hours(db: &TestDb, key: &str, hours: i64) -> u64 {
+    let old = workflow_templates::model::time::format_ms(now_ms() - hours * 3600 * 1000);
     db_conn(db).execute("UPDATE idempotency_keys SET created_at = {ts1} WHERE idem_key = {t2}", &[text(old), text(key)]).unwrap()
+}
+
+/// Ages one key past the default TTL (24 h): `created_at` 25 hours back.
+fn age_key(db: &TestDb, key: &str) -> u64 {
+    age_key_hours(db, key, 25)
 }
 
 fn key_rows(db: &TestDb, key: &str) -> usize {
@@ -108,10 +113,9 @@ fn other_endpoints_keys_are_still_forgotten_after_the_ttl() {
     }
 }
 
-/// `created_at` of one key `days` days back. Returns rows changed.
+/// `created_at` of one key `days` days back.
 fn age_key_days(db: &TestDb, key: &str, days: i64) -> u64 {
-    let old = workflow_templates::model::time::format_ms(now_ms() - days * 24 * 3600 * 1000);
-    db_conn(db).execute("UPDATE idempotency_keys SET created_at = {ts1} WHERE idem_key = {t2}", &[text(old), text(key)]).unwrap()
+    age_key_hours(db, key, days * 24)
 }
 
 #[test]

@@ -130,7 +130,7 @@ pub struct Replica {
     engine: ReplicaEngine,
     _apply: Closure<dyn Fn(String) -> Promise>,
     _local: Closure<dyn Fn(String, String) -> Promise>,
-    _etag: Closure<dyn Fn(String, String) -> Promise>,
+    _etag: Closure<dyn Fn(String) -> JsValue>,
 }
 
 /// Server records into the replica (`Catalog::apply_remote`): the JSON text of the batch.
@@ -176,18 +176,12 @@ impl Replica {
                 Ok(text.map(JsValue::from).unwrap_or(JsValue::NULL))
             })
         });
-        // The entity tag of the held copy (src/model/etag.rs), derived exactly as the server
-        // derives its ETag: a revalidation of an unchanged record is one 304.
-        let c = core.clone();
-        let etag = Closure::<dyn Fn(String, String) -> Promise>::new(move |kind: String, id: String| {
-            let c = c.clone();
-            future_to_promise(async move {
-                let v = match kind.as_str() {
-                    "spec" => c.get_spec(&id).await.ok().and_then(|r| serde_json::to_value(&r).ok()),
-                    _ => c.get(&id).await.ok().and_then(|r| serde_json::to_value(&r).ok()),
-                };
-                Ok(v.as_ref().and_then(crate::model::etag::representation_etag).map(JsValue::from).unwrap_or(JsValue::NULL))
-            })
+        // The entity tag of a held copy from the JSON text `local` gave (src/model/etag.rs),
+        // derived exactly as the server derives its ETag: a revalidation of an unchanged record
+        // is one 304, and the copy is not read a second time to tag it.
+        let etag = Closure::<dyn Fn(String) -> JsValue>::new(|text: String| {
+            let v = serde_json::from_str::<serde_json::Value>(&text).ok();
+            v.as_ref().and_then(crate::model::etag::representation_etag).map(JsValue::from).unwrap_or(JsValue::NULL)
         });
         let options = Object::new();
         let set = |k: &str, v: &JsValue| {
