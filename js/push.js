@@ -205,6 +205,7 @@ export async function push(e, result) {
       if (answeredLater(err) || early) {
         if (early) await e.me().catch(() => {});
         result.held ??= early ? coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null) : thrown;
+        result.heldEntry = entry;
         break;
       }
       // A create whose chosen id the server will never take (details.expected "absent":

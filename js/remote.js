@@ -72,13 +72,34 @@ export async function httpRequest(url, method, headers, body, timeoutMs) {
   try {
     const res = await fetch(url, { method, headers, body: body ?? undefined, signal: controller?.signal, credentials: "omit", cache: "no-store" });
     const text = await res.text();
-    return { status: res.status, text, etag: res.headers.get("etag") };
+    return { status: res.status, text, etag: res.headers.get("etag"), retryAfter: res.headers.get("retry-after") };
   } catch (e) {
     const timedOut = e && e.name === "AbortError";
     throw { network: true, message: timedOut ? `no answer within ${timeoutMs} ms` : String((e && e.message) || e) };
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+/**
+ * A `Retry-After` header value (RFC 9110 section 10.2.3: delay-seconds, or an HTTP-date) as the
+ * milliseconds to wait from `now`: 0 for a date already past; null when absent or neither form
+ * (a negative, fractional or absurdly large number included: ignored, as the RFC's grammar
+ * allows only 1*DIGIT). A cross-origin caller sees the header only when the server lists it in
+ * `Access-Control-Expose-Headers` (Fetch: it is not a CORS-safelisted response header).
+ */
+export function retryAfterMs(value, now = Date.now()) {
+  if (typeof value !== "string") return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) {
+    const seconds = Number(v);
+    return Number.isSafeInteger(seconds * 1000) ? seconds * 1000 : null;
+  }
+  // An HTTP-date names its weekday and "GMT" (IMF-fixdate; the obsolete RFC 850 and asctime
+  // forms parse too): anything else Date.parse might accept is not one.
+  if (!/^[A-Za-z]{3}/.test(v)) return null;
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.max(0, at - now) : null;
 }
 
 // Resolves after `ms` milliseconds (retry backoff).
@@ -106,7 +127,8 @@ function idFrom(from, args, value) {
 // when there was an answer, for the feed's decisions; `envelope: true` when the code is the
 // server's own, from its error body: the replica takes only such a NOT_FOUND / FORBIDDEN as
 // "gone", never a proxy's bare 403 / 404).
-const failure = (code, message, details = null, status = null, envelope = false) => JSON.stringify({ code, message, details, status, envelope });
+// `retryAfter`: the answer's Retry-After in ms (retryAfterMs), only when it had a valid one.
+const failure = (code, message, details = null, status = null, envelope = false, retryAfter = null) => JSON.stringify({ code, message, details, status, envelope, ...(retryAfter === null ? {} : { retryAfter }) });
 
 // A path argument must stay one segment: "", "." and ".." (also as "%2e", which the URL parser
 // treats alike: WHATWG URL "single-dot / double-dot URL path segment") would be removed or climb
@@ -132,7 +154,8 @@ function urlOf(base, template, args) {
 
 // What the server's answer means: the parsed body, or a rejection with a coded error (401 is
 // UNAUTHORIZED and 412 CONFLICT whatever the body says; otherwise the error envelope's code).
-function answer(label, status, text) {
+// `retryAfter`: the answer's Retry-After (ms) or null, passed on with a failure.
+function answer(label, status, text, retryAfter = null) {
   if (status >= 200 && status < 300) {
     if (status === 204 || text === "") return null;
     try {
@@ -149,15 +172,15 @@ function answer(label, status, text) {
   }
   const message = typeof err?.message === "string" ? err.message : `${label}: HTTP ${status}`;
   const details = err?.details ?? null;
-  if (status === 401) throw failure("UNAUTHORIZED", message, details, status);
-  if (status === 412) throw failure("CONFLICT", message, details, status);
-  if (typeof err?.code === "string") throw failure(err.code, message, details, status, true);
+  if (status === 401) throw failure("UNAUTHORIZED", message, details, status, false, retryAfter);
+  if (status === 412) throw failure("CONFLICT", message, details, status, false, retryAfter);
+  if (typeof err?.code === "string") throw failure(err.code, message, details, status, true, retryAfter);
   // No error envelope: something between here and the server answered (a proxy, a gateway).
   // 5xx, 408 and 429 pass (retried as unreachable); another 4xx refuses the request itself
   // (retrying it cannot help): its nearest code.
-  if (status >= 500 || status === 408 || status === 429) throw failure("NETWORK", `${label}: HTTP ${status} without an error body`, null, status);
+  if (status >= 500 || status === 408 || status === 429) throw failure("NETWORK", `${label}: HTTP ${status} without an error body`, null, status, false, retryAfter);
   const code = status === 403 ? "FORBIDDEN" : status === 404 ? "NOT_FOUND" : "INVALID_ARGUMENT";
-  throw failure(code, `${label}: HTTP ${status} without an error body`, null, status);
+  throw failure(code, `${label}: HTTP ${status} without an error body`, null, status, false, retryAfter);
 }
 
 /**
@@ -186,6 +209,7 @@ export async function remoteCall(base, token, name, argsJson) {
   // The status of the last attempt when the server answered (502-504): a server in trouble,
   // not an unreachable one (the replica's push keeps that write and goes on with the others).
   let lastStatus = null;
+  let lastRetryAfter = null;
   for (let attempt = 0; attempt < attempts; attempt++) {
     // Full jitter: a random wait up to the exponential cap.
     if (attempt > 0) await sleep(Math.random() * BACKOFF_MS * 2 ** attempt);
@@ -195,18 +219,24 @@ export async function remoteCall(base, token, name, argsJson) {
     } catch (e) {
       last = `${label}: ${e.message}`;
       lastStatus = null;
+      lastRetryAfter = null;
       continue;
     }
+    const retryAfter = reply.status >= 400 ? retryAfterMs(reply.retryAfter) : null;
     if (reply.status >= 502 && reply.status <= 504) {
       last = `${label}: the server answered ${reply.status}`;
       lastStatus = reply.status;
+      lastRetryAfter = retryAfter;
+      // The server said when to come back (RFC 9110 section 10.2.3): no retry sooner. The
+      // caller decides (the replica holds the write that long; a plain call rejects).
+      if (retryAfter !== null) break;
       continue;
     }
     // A DELETE retried after a lost answer finds the record gone because the first attempt
     // deleted it: that 404 is the success the caller asked for (README "Remote").
     if (method === "DELETE" && attempt > 0 && reply.status === 404) reply = { status: 204, text: "" };
     if (reply.status === 304 && headers["If-None-Match"]) return [null, [], []];
-    const value = answer(label, reply.status, reply.text);
+    const value = answer(label, reply.status, reply.text, retryAfter);
     const events = emits.map(([kind, op, from]) => [kind, op, idFrom(from, args, value)]);
     const echoes = (ENDPOINTS[name][4] ?? []).map(([kind, op, from]) => {
       const id = idFrom(from, args, value);
@@ -214,7 +244,7 @@ export async function remoteCall(base, token, name, argsJson) {
     });
     return [value === null ? "null" : reply.text, events, echoes];
   }
-  throw failure("NETWORK", last, null, lastStatus);
+  throw failure("NETWORK", last, null, lastStatus, false, lastRetryAfter);
 }
 
 // ---- live updates: the change feed (server/openapi.yaml listChanges, streamChanges) ---------

@@ -23,6 +23,9 @@ const ME_TIMEOUT_MS = 4000;
 // Failed pushes and pulls are retried with full-jitter backoff between these bounds.
 export const BACKOFF_MIN_MS = 1000;
 export const BACKOFF_MAX_MS = 60000;
+// A held write's Retry-After is honoured up to this (a longer one is cut: the app's own sync()
+// still tries at once).
+export const RETRY_AFTER_MAX_MS = 3600000;
 // A follower's sync() waits this long for the leader's answer.
 const FOLLOWER_SYNC_MS = 60000;
 
@@ -33,7 +36,7 @@ export function backoffDelay(failures, random = Math.random) {
 }
 
 /** The `{ kind: "sync" }` event of a state (the ChangeEvent fields, so listeners can switch on kind). */
-const syncEvent = (state, pending, error) => ({ kind: "sync", op: "state", id: null, state, pending, ...(error ? { error } : {}), external: false });
+const syncEvent = (state, pending, error, held) => ({ kind: "sync", op: "state", id: null, state, pending, ...(error ? { error } : {}), ...(held ? { held } : {}), external: false });
 
 // ---- the engine -----------------------------------------------------------------------------
 
@@ -55,6 +58,13 @@ export class ReplicaEngine {
     this.closed = false;
     this.failures = 0;
     this.timer = null;
+    // A write the server answered "not now" (js/push.js `result.held`): no push before
+    // `holdUntil` (ms) but the app's own sync(); `holdTimer` sends it then; `held` is what
+    // syncState() tells of it; `holdFailures` counts its answers for the backoff.
+    this.holdUntil = 0;
+    this.holdTimer = null;
+    this.holdFailures = 0;
+    this.held = null;
     this.running = null; // the sync in progress (a promise)
     this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
@@ -202,7 +212,8 @@ export class ReplicaEngine {
       this.state = m.state;
       this.pendingCount = m.pending;
       this.error = m.error ?? null;
-      this.emit(syncEvent(m.state, m.pending, m.error), false);
+      this.held = m.held ?? null;
+      this.emit(syncEvent(m.state, m.pending, m.error, m.held), false);
     } else if (m.type === "event" && !this.leader) {
       this.emit(m.event, false);
     }
@@ -271,8 +282,8 @@ export class ReplicaEngine {
     if (state === this.state && !this.stateDirty) return;
     this.state = state;
     this.stateDirty = false;
-    const event = syncEvent(state, this.pendingCount, this.error);
-    if (this.leader) this.post({ type: "state", state, pending: this.pendingCount, error: this.error });
+    const event = syncEvent(state, this.pendingCount, this.error, this.held);
+    if (this.leader) this.post({ type: "state", state, pending: this.pendingCount, error: this.error, held: this.held });
     this.emit(event, false);
   }
 
@@ -285,7 +296,7 @@ export class ReplicaEngine {
   }
 
   syncState() {
-    return { state: this.state, pending: this.pendingCount, ...(this.error ? { error: this.error } : {}) };
+    return { state: this.state, pending: this.pendingCount, ...(this.error ? { error: this.error } : {}), ...(this.held ? { held: this.held } : {}) };
   }
 
   // ---- the write path (called by the facade around the local write) --------------------------
@@ -352,7 +363,7 @@ export class ReplicaEngine {
       this.again = true;
       return;
     }
-    this.sync().catch(() => {});
+    this.#sync(false).catch(() => {});
   }
 
   #retryLater() {
@@ -362,14 +373,22 @@ export class ReplicaEngine {
     this.timer = setTimeout(() => this.kick(), backoffDelay(this.failures));
   }
 
-  /** Push then pull now: `{ pushed, pulled, conflicts, rejected }` (JSON text for the facade). */
-  async sync() {
+  /**
+   * Push then pull now: `{ pushed, pulled, conflicts, rejected }` (JSON text for the facade).
+   * The app's call: it pushes even while a held write waits for its time (the user asked now).
+   */
+  sync() {
+    return this.#sync(true);
+  }
+
+  /** A sync; `asked`: the app's sync() (pushes during a hold), else a kick (feed news, a write, a timer). */
+  async #sync(asked) {
     if (this.closed) throw coded("STORAGE_UNAVAILABLE", "this catalog is closed");
     if (this.error) throw coded(this.error.code, this.error.message);
     if (!this.leader) return this.#askLeader();
     // One sync at a time; a call made during one runs after it (so it covers this call's writes).
     while (this.running) await this.running.catch(() => {});
-    this.running = this.#syncOnce().finally(() => {
+    this.running = this.#syncOnce(asked).finally(() => {
       this.running = null;
       if (this.again) {
         this.again = false;
@@ -397,14 +416,20 @@ export class ReplicaEngine {
     return m.result;
   }
 
-  async #syncOnce() {
+  async #syncOnce(asked) {
     const result = { pushed: 0, pulled: 0, conflicts: [], rejected: [] };
     this.setState("syncing");
     try {
-      await push(this, result);
+      // A held write waits for its time (feed news and new writes pull, but do not send it
+      // again: a server in trouble is not hammered); the app's own sync() pushes at once.
+      if (asked || Date.now() >= this.holdUntil) {
+        await push(this, result);
+        if (result.held) this.#hold(result);
+        else this.#unhold();
+      }
       result.pulled = await pull(this);
-      // A write the server answered "not now": the rest was pushed and pulled; sync() rejects
-      // with its failure and the timer retries it (backoff).
+      // A write the server answered "not now": the rest was pulled; sync() rejects with its
+      // failure and the hold timer sends it again.
       if (result.held) throw result.held;
       this.failures = 0;
       await this.refreshPending();
@@ -422,12 +447,50 @@ export class ReplicaEngine {
         this.#retryLater();
       } else {
         this.setState("online");
-        this.#retryLater();
+        // A held write has its own timer (#hold); anything else is retried with backoff.
+        if (e !== result.held) this.#retryLater();
       }
       throw coded(err.code, err.message, err.details ?? null);
     }
     result.conflicts = (await this.store.all("conflict:")).map(([, c]) => c);
     return JSON.stringify(result);
+  }
+
+  /**
+   * The push stopped at a write the server answered "not now" (`result.held`, its entry
+   * `result.heldEntry`): no push before max(backoff, its Retry-After), then the timer sends it.
+   */
+  #hold(result) {
+    const err = errorOf(result.held);
+    this.holdFailures++;
+    const asked = typeof err.retryAfter === "number" ? Math.min(err.retryAfter, RETRY_AFTER_MAX_MS) : 0;
+    const delay = Math.max(backoffDelay(this.holdFailures), asked);
+    this.holdUntil = Date.now() + delay;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      this.holdUntil = 0;
+      this.kick();
+    }, delay);
+    const x = result.heldEntry;
+    this.held = {
+      seq: x?.seq ?? null, endpoint: x?.endpoint ?? null, id: x ? x.target ?? x.id ?? x.args?.id ?? null : null,
+      status: typeof err.status === "number" ? err.status : null, code: err.code, message: err.message,
+      retryAt: new Date(this.holdUntil).toISOString(),
+    };
+    this.stateDirty = true;
+  }
+
+  /** A push went past every held write (or there is none any more): pushes go at once again. */
+  #unhold() {
+    this.holdUntil = 0;
+    this.holdFailures = 0;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    if (this.held) {
+      this.held = null;
+      this.stateDirty = true;
+    }
   }
 
   async applyBatch(batch) {
@@ -559,6 +622,7 @@ export class ReplicaEngine {
   #stop() {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.holdTimer);
     // Follower questions still waiting end now, their timers with them.
     for (const [req, answer] of [...this.waiters]) {
       this.waiters.delete(req);

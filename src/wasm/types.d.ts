@@ -484,6 +484,26 @@ export interface SyncState {
   pending: number;
   /** Set once the server refused the token (`UNAUTHORIZED`): nothing is sent until the catalog is reopened with a valid one; queued writes are kept. */
   error?: { code: ErrorCode; message: string };
+  /** Set while a queued write waits because the server answered it "not now" (5xx, 408, 429, or a create id ahead of its clock); gone once a push gets past it. */
+  held?: HeldWrite;
+}
+
+/**
+ * `SyncState.held`: the queued write the push stopped at and the server's answer to its last
+ * send. It (and every later write) is sent again at `retryAt` by a timer, not on feed news or
+ * new writes: max(full-jitter backoff 1 s doubling to 60 s, the answer's `Retry-After`, RFC 9110
+ * section 10.2.3, cut at 1 h). The app's own `sync()` sends it at once.
+ */
+export interface HeldWrite {
+  seq: number | null;
+  endpoint: string | null;
+  id: string | null;
+  /** The HTTP status of the answer (503, 429, ...); null for a create whose id is ahead of the server's clock. */
+  status: number | null;
+  code: ErrorCode;
+  message: string;
+  /** When the timer sends it again (RFC 3339, this device's clock). */
+  retryAt: string;
 }
 
 /** A queued write of an offline replica (`pending()`), oldest first. */

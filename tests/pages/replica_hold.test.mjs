@@ -1,0 +1,89 @@
+// The offline replica's engine when the server answers a queued write "not now" (issue 15: a
+// failed push is retried on a timer with backoff, not only on the next write; other clients'
+// changes keep arriving): the held write waits max(backoff, Retry-After) before it is sent
+// again, whatever the live feed brings meanwhile, and then goes without any new event
+// (docs/replica.md "Offline open, tokens, retries").
+//
+//   node --test tests/pages/replica_hold.test.mjs   (after scripts/build.sh and
+//   cargo build -p workflow-templates-server; WT_SERVER_BIN overrides the binary)
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { pageSuite } from "./harness.mjs";
+import { replicaPage, openReplica, run } from "./replica_page.mjs";
+import { retryAfterMs } from "../../js/remote.js";
+
+let base, browser, serverUrl, users;
+pageSuite("wt-replica-hold", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const busy = JSON.stringify({ error: { code: "STORAGE_UNAVAILABLE", message: "database busy", details: null } });
+
+/**
+ * Answers the first `n` PATCHes of template `id` with 503 + `Retry-After: <seconds>` (exposed
+ * to the page's origin, as CORS needs: Fetch "CORS-safelisted response-header name" does not
+ * list it); everything else goes to replica_page's router. `times`: when each PATCH came (ms).
+ */
+async function holdPatches(p, id, n, seconds) {
+  const times = [];
+  await p.route(`${serverUrl}/v1/templates/${id}`, (route) => {
+    if (route.request().method() !== "PATCH") return route.fallback();
+    times.push(Date.now());
+    if (times.length > n) return route.fallback();
+    return route.fulfill({
+      status: 503,
+      headers: { "access-control-allow-origin": base, "access-control-expose-headers": "Retry-After", "content-type": "application/json", "retry-after": String(seconds) },
+      body: busy,
+    });
+  });
+  return times;
+}
+
+test("Retry-After: delay-seconds or an HTTP-date (RFC 9110 section 10.2.3), anything else ignored", () => {
+  const now = Date.parse("2026-11-30T12:00:00Z");
+  assert.equal(retryAfterMs("2", now), 2000);
+  assert.equal(retryAfterMs(" 120 ", now), 120000);
+  assert.equal(retryAfterMs("0", now), 0);
+  assert.equal(retryAfterMs("Mon, 30 Nov 2026 12:00:05 GMT", now), 5000);
+  assert.equal(retryAfterMs("Mon, 30 Nov 2026 11:59:00 GMT", now), 0, "a date in the past: at once");
+  for (const bad of [null, undefined, "", "-1", "1.5", "soon", "2 s", "99999999999999999999999"]) assert.equal(retryAfterMs(bad, now), null, String(bad));
+});
+
+test("a held write waits for max(backoff, Retry-After): one request while the feed brings news, then the timer sends it without a new event", async () => {
+  const { p } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t1 = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Held ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  const times = await holdPatches(p, t1, 1, 2);
+  // The write is queued; the sync its write kicks sends it once: 503, Retry-After 2.
+  await run(p, (cat, direct, id) => cat.update(id, { description: "after the hold" }).then(() => null), t1);
+  for (let i = 0; i < 40 && times.length < 1; i++) await sleep(50);
+  assert.equal(times.length, 1, "the kicked sync sent the write");
+  // Another device of the user writes three times during the hold: each change heard is a
+  // sync (the pull goes on), but the held write is not sent again before its Retry-After.
+  const heard = await run(p, async (cat, direct) => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push((await direct.create({ name: `Elsewhere ${i} ${Date.now()}`, workflow_type: "plain" })).id);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    for (let i = 0; i < 40 && !ids.every((id) => window.events.some((e) => e.id === id && e.external === true)); i++) await new Promise((r) => setTimeout(r, 50));
+    return ids.every((id) => window.events.some((e) => e.id === id && e.external === true));
+  });
+  assert.ok(heard, "the live feed delivered the other device's templates during the hold");
+  assert.ok(Date.now() - times[0] < 1900, "still inside the hold");
+  assert.equal(times.length, 1, "no request of the held write per feed event");
+  // No new event from here on: the timer sends it once the hold is over.
+  for (let i = 0; i < 80 && times.length < 2; i++) await sleep(50);
+  assert.equal(times.length, 2, "the timer sent the held write again without a new event");
+  assert.ok(times[1] - times[0] >= 1900, `sent again ${times[1] - times[0]} ms after the 503 with Retry-After: 2`);
+  const after = await run(p, async (cat, direct, id) => {
+    for (let i = 0; i < 40 && (await cat.pending()).length; i++) await new Promise((r) => setTimeout(r, 50));
+    return { pending: (await cat.pending()).length, server: (await direct.get(id)).description, state: cat.syncState() };
+  }, t1);
+  assert.deepEqual(after, { pending: 0, server: "after the hold", state: { state: "online", pending: 0 } });
+  await p.close();
+});
