@@ -127,8 +127,10 @@ function idFrom(from, args, value) {
 // when there was an answer, for the feed's decisions; `envelope: true` when the code is the
 // server's own, from its error body: the replica takes only such a NOT_FOUND / FORBIDDEN as
 // "gone", never a proxy's bare 403 / 404).
-// `retryAfter`: the answer's Retry-After in ms (retryAfterMs), only when it had a valid one.
-const failure = (code, message, details = null, status = null, envelope = false, retryAfter = null) => JSON.stringify({ code, message, details, status, envelope, ...(retryAfter === null ? {} : { retryAfter }) });
+// `retryAfter`: the answer's Retry-After in ms (retryAfterMs), only when it had a valid one;
+// `server`: the server's own { code, message, details } behind a NETWORK that ended on a 502-504.
+const failure = (code, message, details = null, status = null, envelope = false, retryAfter = null, server = null) =>
+  JSON.stringify({ code, message, details, status, envelope, ...(retryAfter === null ? {} : { retryAfter }), ...(server === null ? {} : { server }) });
 
 // A path argument must stay one segment: "", "." and ".." (also as "%2e", which the URL parser
 // treats alike: WHATWG URL "single-dot / double-dot URL path segment") would be removed or climb
@@ -210,6 +212,9 @@ export async function remoteCall(base, token, name, argsJson) {
   // not an unreachable one (the replica's push keeps that write and goes on with the others).
   let lastStatus = null;
   let lastRetryAfter = null;
+  // The server's own coded error of the last attempt (its JSON error body): when the retries end
+  // there, the rejection says what the server said, not a bare "it failed" (docs/replica.md).
+  let lastServer = null;
   for (let attempt = 0; attempt < attempts; attempt++) {
     // Full jitter: a random wait up to the exponential cap.
     if (attempt > 0) await sleep(Math.random() * BACKOFF_MS * 2 ** attempt);
@@ -220,11 +225,13 @@ export async function remoteCall(base, token, name, argsJson) {
       last = `${label}: ${e.message}`;
       lastStatus = null;
       lastRetryAfter = null;
+      lastServer = null;
       continue;
     }
     const retryAfter = reply.status >= 400 ? retryAfterMs(reply.retryAfter) : null;
     if (reply.status >= 502 && reply.status <= 504) {
-      last = `${label}: the server answered ${reply.status}`;
+      lastServer = serverError(reply.text);
+      last = `${label}: the server answered ${reply.status}${lastServer ? ` ${lastServer.code}: ${lastServer.message}` : ""}`;
       lastStatus = reply.status;
       lastRetryAfter = retryAfter;
       // The server said when to come back (RFC 9110 section 10.2.3): no retry sooner. The
@@ -244,7 +251,22 @@ export async function remoteCall(base, token, name, argsJson) {
     });
     return [value === null ? "null" : reply.text, events, echoes];
   }
-  throw failure("NETWORK", last, null, lastStatus, false, lastRetryAfter);
+  // Still NETWORK (the class of "not now, try again", as apps branch on it; the server's
+  // STORAGE_UNAVAILABLE is not this browser's storage): its message names the status and the
+  // server's code and message, and `server` keeps them whole (the replica's syncState().held).
+  throw failure("NETWORK", last, null, lastStatus, false, lastRetryAfter, lastServer);
+}
+
+/** The server's coded error body (server/openapi.yaml `Error`) as `{ code, message, details }`, or null. */
+function serverError(text) {
+  let err = null;
+  try {
+    err = JSON.parse(text)?.error ?? null;
+  } catch {
+    return null;
+  }
+  if (typeof err?.code !== "string") return null;
+  return { code: err.code, message: typeof err.message === "string" ? err.message : "", details: err.details ?? null };
 }
 
 // ---- live updates: the change feed (server/openapi.yaml listChanges, streamChanges) ---------

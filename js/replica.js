@@ -473,9 +473,13 @@ export class ReplicaEngine {
       this.kick();
     }, delay);
     const x = result.heldEntry;
+    // What the server said (its coded body: js/remote.js `server` behind a NETWORK, or the
+    // coded error itself), else the client's own description of the answer.
+    const said = err.server ?? (err.envelope ? err : null) ?? err;
     this.held = {
       seq: x?.seq ?? null, endpoint: x?.endpoint ?? null, id: x ? x.target ?? x.id ?? x.args?.id ?? null : null,
-      status: typeof err.status === "number" ? err.status : null, code: err.code, message: err.message,
+      status: typeof err.status === "number" ? err.status : null,
+      error: { code: said.code, message: said.message, details: said.details ?? null },
       retryAt: new Date(this.holdUntil).toISOString(),
     };
     this.stateDirty = true;

@@ -500,8 +500,12 @@ export interface HeldWrite {
   id: string | null;
   /** The HTTP status of the answer (503, 429, ...); null for a create whose id is ahead of the server's clock. */
   status: number | null;
-  code: ErrorCode;
-  message: string;
+  /**
+   * What the server said: its coded error body as sent (`code` may be one this version does not
+   * know, such as a rate-limit code), or, without one (a gateway's 503), the client's own
+   * description (`NETWORK`, its message naming the status).
+   */
+  error: { code: string; message: string; details: unknown };
   /** When the timer sends it again (RFC 3339, this device's clock). */
   retryAt: string;
 }

@@ -11,7 +11,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pageSuite } from "./harness.mjs";
 import { replicaPage, openReplica, run } from "./replica_page.mjs";
-import { retryAfterMs } from "../../js/remote.js";
+import { createServer } from "node:http";
+import { remoteCall, retryAfterMs } from "../../js/remote.js";
 
 let base, browser, serverUrl, users;
 pageSuite("wt-replica-hold", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
@@ -81,9 +82,85 @@ test("a held write waits for max(backoff, Retry-After): one request while the fe
   assert.equal(times.length, 2, "the timer sent the held write again without a new event");
   assert.ok(times[1] - times[0] >= 1900, `sent again ${times[1] - times[0]} ms after the 503 with Retry-After: 2`);
   const after = await run(p, async (cat, direct, id) => {
-    for (let i = 0; i < 40 && (await cat.pending()).length; i++) await new Promise((r) => setTimeout(r, 50));
+    // The push's sync ends (its pull) before the state settles.
+    for (let i = 0; i < 60 && ((await cat.pending()).length || cat.syncState().state !== "online" || cat.syncState().pending); i++) await new Promise((r) => setTimeout(r, 50));
     return { pending: (await cat.pending()).length, server: (await direct.get(id)).description, state: cat.syncState() };
   }, t1);
   assert.deepEqual(after, { pending: 0, server: "after the hold", state: { state: "online", pending: 0 } });
+  await p.close();
+});
+
+test("a 502-504 whose last attempt came with the server's coded error body: NETWORK whose message names the status and the server's code and message, the body kept whole in `server`", async () => {
+  let script = [];
+  const seen = [];
+  const srv = createServer((req, res) => {
+    seen.push(req.method);
+    const [status, body, headers = {}] = script.shift() ?? [200, "{}"];
+    res.writeHead(status, { "content-type": "application/json", ...headers });
+    res.end(body);
+  });
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${srv.address().port}`;
+  const call = async (name, args, answers) => {
+    script = [...answers];
+    seen.length = 0;
+    try {
+      return await remoteCall(url, "tok", name, JSON.stringify(args));
+    } catch (e) {
+      return { ...JSON.parse(e), tries: seen.length };
+    }
+  };
+  try {
+    const body = JSON.stringify({ error: { code: "STORAGE_UNAVAILABLE", message: "database busy", details: { reason: "LOCKED" } } });
+    const server = { code: "STORAGE_UNAVAILABLE", message: "database busy", details: { reason: "LOCKED" } };
+    // A GET retried four times, the last answer coded.
+    assert.deepEqual(await call("get", { id: "T" }, [[503, ""], [503, body], [502, ""], [503, body]]),
+      { code: "NETWORK", message: "GET /v1/templates/{id}: the server answered 503 STORAGE_UNAVAILABLE: database busy", details: null, status: 503, envelope: false, server, tries: 4 });
+    // A PATCH, sent once.
+    assert.deepEqual(await call("update", { id: "T", body: {} }, [[503, body]]),
+      { code: "NETWORK", message: "PATCH /v1/templates/{id}: the server answered 503 STORAGE_UNAVAILABLE: database busy", details: null, status: 503, envelope: false, server, tries: 1 });
+    // The last attempt had no body (a gateway): no `server`, the status kept.
+    const bare = await call("get", { id: "T" }, [[503, body], [503, body], [503, body], [504, "<html>"]]);
+    assert.deepEqual(bare, { code: "NETWORK", message: "GET /v1/templates/{id}: the server answered 504", details: null, status: 504, envelope: false, tries: 4 });
+    // With Retry-After: not retried within the call, the delay passed up with the server's error.
+    assert.deepEqual(await call("create", { body: {} }, [[503, body, { "retry-after": "3" }]]),
+      { code: "NETWORK", message: "POST /v1/templates: the server answered 503 STORAGE_UNAVAILABLE: database busy", details: null, status: 503, envelope: false, retryAfter: 3000, server, tries: 1 });
+  } finally {
+    srv.close();
+  }
+});
+
+test("the app's sync() during a hold sends the held write at once and rejects with the server's words (NETWORK, its status, code and message); syncState().held tells which write, what the server said and when it goes again", async () => {
+  const { p } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t1 = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Held twice ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  const times = await holdPatches(p, t1, 2, 30);
+  const seq = await run(p, async (cat, direct, id) => {
+    await cat.update(id, { description: "asked for" });
+    return (await cat.pending())[0].seq;
+  }, t1);
+  for (let i = 0; i < 40 && times.length < 1; i++) await sleep(50);
+  const asked = await run(p, async (cat) => {
+    const e = await cat.sync().then(() => null, (e) => ({ code: e.code, message: e.message, error: e instanceof Error }));
+    return { e, held: cat.syncState().held };
+  });
+  assert.equal(times.length, 2, "the app's sync() sent the held write at once");
+  assert.equal(asked.e.code, "NETWORK");
+  assert.ok(asked.e.error, "an Error");
+  assert.match(asked.e.message, /answered 503 STORAGE_UNAVAILABLE: database busy/);
+  const retryAt = Date.parse(asked.held.retryAt);
+  assert.ok(retryAt - times[1] > 25000 && retryAt - times[1] < 35000, `retryAt ${asked.held.retryAt} is Retry-After (30 s) after the second send`);
+  assert.deepEqual({ ...asked.held, retryAt: undefined }, { seq, endpoint: "update", id: t1, status: 503, error: { code: "STORAGE_UNAVAILABLE", message: "database busy", details: null }, retryAt: undefined });
+  // The server is fine again: the app's sync() sends it, the hold ends.
+  const done = await run(p, async (cat, direct, id) => {
+    await cat.sync();
+    return { state: cat.syncState(), server: (await direct.get(id)).description };
+  }, t1);
+  assert.deepEqual(done, { state: { state: "online", pending: 0 }, server: "asked for" });
+  assert.equal(times.length, 3);
   await p.close();
 });
