@@ -423,6 +423,55 @@ async function keepRemote(e, id, kind, remote, dropped, batch) {
   for (const [id2, at] of Object.entries(knownOf(batch))) await e.store.set({ [`known:${id2}`]: at });
 }
 
+const BUILTIN_ID = /^0{24}\d\d$/;
+const CONTENT = new Set(["template", "spec"]);
+
+/**
+ * Drops queued write `seq` (the app's `discardPending`; the leader runs it between syncs) with
+ * the later writes built on it: those of the same record (a content write: the id's later
+ * template or spec writes; a label write: the id's later label writes; a counter, `rate` or
+ * `recordUsage`, only itself: they set or add on their own) and every later write naming an id
+ * a dropped write created (its edits, labels, ratings, templates derived from it). The records
+ * they touched are re-read from the server at the next pull (meta `stale:`, js/pull.js): an edit
+ * is undone, a record the server never had goes. A kept conflict of a dropped write goes too.
+ * Resolves with the seqs dropped, ascending; NOT_FOUND when nothing queued has `seq`.
+ */
+export async function discardPending(e, seq) {
+  const entries = (await e.store.list()).sort((a, b) => a.seq - b.seq);
+  const first = entries.find((x) => x.seq === seq);
+  if (!first) throw coded("NOT_FOUND", `no queued write has seq ${seq} (never queued, already sent, or dropped)`, { kind: "pending", id: String(seq) });
+  const dropped = [first];
+  const made = new Set(typeof first.id === "string" ? [first.id] : []);
+  const sameRecord = (a, b) => (CONTENT.has(a) ? CONTENT.has(b) : a === b && !COUNTERS.has(a));
+  for (const x of entries) {
+    if (x.seq <= seq) continue;
+    const k = kindOfEntry(x);
+    const names = [...idsOf(x), x.args?.body?.base_template_id].filter((id) => typeof id === "string");
+    const builds = dropped.some((d) => sameRecord(kindOfEntry(d), k) && idsOf(d).some((id) => idsOf(x).includes(id)));
+    if (!builds && !names.some((id) => made.has(id))) continue;
+    dropped.push(x);
+    if (typeof x.id === "string") made.add(x.id);
+  }
+  // What each dropped write touched, re-read at the next pull (the change rows of js/pull.js).
+  const stale = {};
+  const mark = (c) => { stale[`stale:${c.kind} ${c.id} ${c.label ?? ""}`] = c; };
+  for (const x of dropped) {
+    const k = kindOfEntry(x);
+    const id = x.args?.id;
+    // A label re-read as "delete": the server's row comes back, or the local one goes.
+    if (k === "labels") mark({ kind: "label", op: "delete", id, label: x.args.label });
+    else if (k === "rating") mark({ kind: "rating", op: "put", id });
+    else if (k === "usage") mark({ kind: BUILTIN_ID.test(id) ? "builtin_stats" : "template", op: "put", id });
+    else for (const r of idsOf(x)) mark({ kind: (await e.kindOf(r)) ?? (k === "spec" ? "spec" : "template"), op: "put", id: r });
+  }
+  const seqs = new Set(dropped.map((x) => x.seq));
+  for (const c of await keptConflicts(e)) if (seqs.has(c.seq)) stale[`conflict:${c.key}`] = undefined;
+  await e.store.remove([...seqs]);
+  await e.store.set(stale);
+  for (const s of seqs) e.done.delete(s);
+  return [...seqs];
+}
+
 /** The engine's ifMatch and conflict methods (js/replica.js mixes them into ReplicaEngine; `this` is the engine). */
 export const IF_MATCH = {
   /** Keeps the replica's `updated_at` a server copy in `batch` replaces as an alias. */

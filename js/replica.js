@@ -14,7 +14,7 @@
 import { RemoteClient } from "./remote.js";
 import { OutboxStore, coded, errorOf, goneOnServer, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
 import { READS, forget, fullPull, migrateKept, pull } from "./pull.js";
-import { IF_MATCH, labelMade, push } from "./push.js";
+import { IF_MATCH, discardPending, labelMade, push } from "./push.js";
 
 export { errorOf };
 
@@ -199,8 +199,8 @@ export class ReplicaEngine {
   #message(m) {
     if (this.closed) return;
     if (m.type === "kick" && this.leader) this.kick();
-    else if (m.type === "sync" && this.leader) {
-      this.sync().then(
+    else if ((m.type === "sync" || m.type === "discard") && this.leader) {
+      this.#answer(m).then(
         (result) => this.post({ type: "synced", req: m.req, result }),
         (e) => this.post({ type: "synced", req: m.req, error: errorOf(e) }),
       );
@@ -252,7 +252,7 @@ export class ReplicaEngine {
     // Questions this tab asked the previous leader (gone before answering) are answered here.
     for (const [req, answer] of [...this.waiters]) {
       this.waiters.delete(req);
-      this.sync().then((result) => answer({ result }), (e) => answer({ error: errorOf(e) }));
+      this.#answer(answer.question).then((result) => answer({ result }), (e) => answer({ error: errorOf(e) }));
     }
     // The feed is the pull's doorbell: any news, and every (re)connection (the server is back),
     // runs a sync; a refused feed (401) shows on that sync's first request.
@@ -373,6 +373,37 @@ export class ReplicaEngine {
     this.timer = setTimeout(() => this.kick(), backoffDelay(this.failures));
   }
 
+  /** The leader's answer to a question (`{ type: "sync" }`, `{ type: "discard", seq }`) of this tab or a follower. */
+  #answer(question) {
+    return question?.type === "discard" ? this.discardPending(question.seq) : this.sync();
+  }
+
+  /**
+   * Drops queued write `seq` and the later writes built on it (js/push.js `discardPending`):
+   * the JSON text of the seqs dropped. Runs in the leader between syncs, so a write is never
+   * dropped while its request is on the way (then it is sent, and NOT_FOUND here).
+   */
+  async discardPending(seq) {
+    if (this.closed) throw coded("STORAGE_UNAVAILABLE", "this catalog is closed");
+    if (!this.leader) return this.#askLeader({ type: "discard", seq });
+    while (this.running) await this.running.catch(() => {});
+    let dropped;
+    this.running = discardPending(this, seq).then((d) => { dropped = d; });
+    try {
+      await this.running;
+    } finally {
+      this.running = null;
+    }
+    // The held write gone, the writes behind it go now; the next pull re-reads what it touched.
+    if (this.held && dropped.includes(this.held.seq)) this.#unhold();
+    await this.refreshPending().catch(() => {});
+    this.stateDirty = true;
+    this.setState(this.state);
+    this.again = false;
+    this.kick();
+    return JSON.stringify(dropped);
+  }
+
   /**
    * Push then pull now: `{ pushed, pulled, conflicts, rejected }` (JSON text for the facade).
    * The app's call: it pushes even while a held write waits for its time (the user asked now).
@@ -398,19 +429,19 @@ export class ReplicaEngine {
     return this.running;
   }
 
-  async #askLeader() {
+  async #askLeader(question = { type: "sync" }) {
     const req = `${Date.now()}-${Math.random()}`;
     const answer = new Promise((resolve) => {
       // The waiter holds its timer, so closing the catalog ends both (#stop).
       const timer = setTimeout(() => {
         if (this.waiters.delete(req)) resolve({ error: { code: "NETWORK", message: "the tab that syncs this replica did not answer" } });
       }, FOLLOWER_SYNC_MS);
-      this.waiters.set(req, (m) => {
+      this.waiters.set(req, Object.assign((m) => {
         clearTimeout(timer);
         resolve(m);
-      });
+      }, { question }));
     });
-    this.post({ type: "sync", req });
+    this.post({ ...question, req });
     const m = await answer;
     if (m.error) throw coded(m.error.code, m.error.message, m.error.details ?? null);
     return m.result;

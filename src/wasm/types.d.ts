@@ -510,9 +510,19 @@ export interface HeldWrite {
   retryAt: string;
 }
 
-/** A queued write of an offline replica (`pending()`), oldest first. */
+/**
+ * A queued write of an offline replica (`pending()`), oldest first. `discardPending(seq)` drops
+ * one (a write the server refuses for good, or one the user no longer wants) with the later
+ * writes built on it — the later writes of its record (for a `rate` or `recordUsage`, none) and
+ * every later write naming an id it created — and resolves with the seqs dropped, ascending.
+ * The records they touched are re-read from the server at the next pull (an edit is undone, a
+ * record the server never had goes); until then (offline) the local copy keeps them.
+ * `INVALID_ARGUMENT` when `seq` is not a positive safe integer; `NOT_FOUND` (details
+ * `{ kind: "pending", id: String(seq) }`) when nothing queued has it: never queued, already
+ * sent, or dropped (always, off a replica).
+ */
 export interface OutboxEntry {
-  /** Order of the outbox (pushed in this order). */
+  /** Order of the outbox (pushed in this order); the handle of `discardPending(seq)`. */
   seq: number;
   /** The Idempotency-Key the push sends (a ULID). */
   key: string;
