@@ -268,3 +268,34 @@ export function statsOf(t) {
   for (const k of ["rating", "rating_count", "usage_count", "success_rate", "avg_response_time_ms", "last_used_at", "total_tokens_used", "total_cost", "avg_tokens_per_use"]) out[k] = t[k] ?? null;
   return out;
 }
+
+/** The engine's reads of records (js/replica.js mixes them into ReplicaEngine; `this` is the engine). */
+export const RECORDS = {
+  /**
+   * GET of a record on the server: its JSON, or null when the server says it is not there (its
+   * coded 404/403: goneOnServer); a bare 403/404 of a proxy rejects (the copy is kept). (Also used by js/pull.js.)
+   */
+  async fetchRecord(kind, id) {
+    const name = { spec: "getSpec", labels: "labels", rating: "myRating" }[kind] ?? "get";
+    try {
+      return JSON.parse((await this.client.call(name, JSON.stringify({ id })))[0]);
+    } catch (thrown) {
+      if (goneOnServer(errorOf(thrown))) return null;
+      throw thrown;
+    }
+  },
+
+  async kindOf(id) {
+    if (await this.o.local("template", id)) return "template";
+    if (await this.o.local("spec", id)) return "spec";
+    return null;
+  },
+
+  /** The ids of every queued entry (records a pull must not overwrite); `.rated`: those of queued rates (ratings it must not overwrite). */
+  async queuedIds() {
+    const entries = await this.store.list();
+    const ids = new Set(entries.flatMap(idsOf));
+    ids.rated = new Set(entries.filter((x) => x.endpoint === "rate").flatMap(idsOf));
+    return ids;
+  },
+};

@@ -6,6 +6,19 @@
 
 import { KNOWN_IF_MATCH, batchOfAnswer, coded, errorOf, idsOf, knownOf, withoutQueued } from "./outbox.js";
 
+// Failed pushes and pulls are retried with full-jitter backoff between these bounds.
+export const BACKOFF_MIN_MS = 1000;
+export const BACKOFF_MAX_MS = 60000;
+// A held write's Retry-After is honoured up to this (a longer one is cut: the app's own sync()
+// still tries at once).
+export const RETRY_AFTER_MAX_MS = 3600000;
+
+/** The wait before retry `failures` (1, 2, ...): full jitter, a random share of the cap. */
+export function backoffDelay(failures, random = Math.random) {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, Math.min(failures - 1, 16)));
+  return Math.max(BACKOFF_MIN_MS, Math.floor(random() * cap));
+}
+
 // An entry whose local write never finished (its tab died between the append and the write)
 // is pushed anyway after this long: the pull then brings the server's answer back.
 const STALE_UNREADY_MS = 30000;
@@ -245,6 +258,47 @@ export async function push(e, result) {
     // the others take the server's copy, the local updated_at it replaces kept as an alias.
     // (Checked inside the apply lock: a write queued while the answer was on the way counts.)
     await e.applyServer(batch, (own) => e.aliasOwn(own), queuedIds);
+  }
+}
+
+/**
+ * The push stopped at a write the server answered "not now" (`result.held`, its entry
+ * `result.heldEntry`): no push before max(backoff, its Retry-After), then the timer sends it.
+ */
+export function hold(e, result) {
+  const err = errorOf(result.held);
+  e.holdFailures++;
+  const asked = typeof err.retryAfter === "number" ? Math.min(err.retryAfter, RETRY_AFTER_MAX_MS) : 0;
+  const delay = Math.max(backoffDelay(e.holdFailures), asked);
+  e.holdUntil = Date.now() + delay;
+  clearTimeout(e.holdTimer);
+  e.holdTimer = setTimeout(() => {
+    e.holdTimer = null;
+    e.holdUntil = 0;
+    e.kick();
+  }, delay);
+  const x = result.heldEntry;
+  // What the server said (its coded body: js/remote.js `server` behind a NETWORK, or the
+  // coded error itself), else the client's own description of the answer.
+  const said = err.server ?? err;
+  e.held = {
+    seq: x?.seq ?? null, endpoint: x?.endpoint ?? null, id: x ? x.target ?? x.id ?? x.args?.id ?? null : null,
+    status: typeof err.status === "number" ? err.status : null,
+    error: { code: said.code, message: said.message, details: said.details ?? null },
+    retryAt: new Date(e.holdUntil).toISOString(),
+  };
+  e.stateDirty = true;
+}
+
+/** A push went past every held write (or there is none any more): pushes go at once again. */
+export function unhold(e) {
+  e.holdUntil = 0;
+  e.holdFailures = 0;
+  clearTimeout(e.holdTimer);
+  e.holdTimer = null;
+  if (e.held) {
+    e.held = null;
+    e.stateDirty = true;
   }
 }
 

@@ -12,28 +12,17 @@
 // `{ code, message, details }`, as js/remote.js does.
 
 import { RemoteClient } from "./remote.js";
-import { OutboxStore, coded, errorOf, goneOnServer, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
+import { OutboxStore, RECORDS, coded, errorOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
 import { READS, forget, fullPull, migrateKept, pull } from "./pull.js";
-import { IF_MATCH, discardPending, labelMade, push } from "./push.js";
+import { IF_MATCH, backoffDelay, discardPending, hold, labelMade, push, unhold } from "./push.js";
 
 export { errorOf };
+export { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS, RETRY_AFTER_MAX_MS } from "./push.js";
 
 // GET /v1/me at open: how long before the server counts as unreachable (offline open).
 const ME_TIMEOUT_MS = 4000;
-// Failed pushes and pulls are retried with full-jitter backoff between these bounds.
-export const BACKOFF_MIN_MS = 1000;
-export const BACKOFF_MAX_MS = 60000;
-// A held write's Retry-After is honoured up to this (a longer one is cut: the app's own sync()
-// still tries at once).
-export const RETRY_AFTER_MAX_MS = 3600000;
 // A follower's sync() waits this long for the leader's answer.
 const FOLLOWER_SYNC_MS = 60000;
-
-/** The wait before retry `failures` (1, 2, ...): full jitter, a random share of the cap. */
-export function backoffDelay(failures, random = Math.random) {
-  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, Math.min(failures - 1, 16)));
-  return Math.max(BACKOFF_MIN_MS, Math.floor(random() * cap));
-}
 
 /** The `{ kind: "sync" }` event of a state (the ChangeEvent fields, so listeners can switch on kind). */
 const syncEvent = (state, pending, error, held) => ({ kind: "sync", op: "state", id: null, state, pending, ...(error ? { error } : {}), ...(held ? { held } : {}), external: false });
@@ -395,7 +384,7 @@ export class ReplicaEngine {
       this.running = null;
     }
     // The held write gone, the writes behind it go now; the next pull re-reads what it touched.
-    if (this.held && dropped.includes(this.held.seq)) this.#unhold();
+    if (this.held && dropped.includes(this.held.seq)) unhold(this);
     await this.refreshPending().catch(() => {});
     this.stateDirty = true;
     this.setState(this.state);
@@ -455,8 +444,8 @@ export class ReplicaEngine {
       // again: a server in trouble is not hammered); the app's own sync() pushes at once.
       if (asked || Date.now() >= this.holdUntil) {
         await push(this, result);
-        if (result.held) this.#hold(result);
-        else this.#unhold();
+        if (result.held) hold(this, result);
+        else unhold(this);
       }
       result.pulled = await pull(this);
       // A write the server answered "not now": the rest was pulled; sync() rejects with its
@@ -478,54 +467,13 @@ export class ReplicaEngine {
         this.#retryLater();
       } else {
         this.setState("online");
-        // A held write has its own timer (#hold); anything else is retried with backoff.
+        // A held write has its own timer (js/push.js hold); anything else is retried with backoff.
         if (e !== result.held) this.#retryLater();
       }
       throw coded(err.code, err.message, err.details ?? null);
     }
     result.conflicts = (await this.store.all("conflict:")).map(([, c]) => c);
     return JSON.stringify(result);
-  }
-
-  /**
-   * The push stopped at a write the server answered "not now" (`result.held`, its entry
-   * `result.heldEntry`): no push before max(backoff, its Retry-After), then the timer sends it.
-   */
-  #hold(result) {
-    const err = errorOf(result.held);
-    this.holdFailures++;
-    const asked = typeof err.retryAfter === "number" ? Math.min(err.retryAfter, RETRY_AFTER_MAX_MS) : 0;
-    const delay = Math.max(backoffDelay(this.holdFailures), asked);
-    this.holdUntil = Date.now() + delay;
-    clearTimeout(this.holdTimer);
-    this.holdTimer = setTimeout(() => {
-      this.holdTimer = null;
-      this.holdUntil = 0;
-      this.kick();
-    }, delay);
-    const x = result.heldEntry;
-    // What the server said (its coded body: js/remote.js `server` behind a NETWORK, or the
-    // coded error itself), else the client's own description of the answer.
-    const said = err.server ?? (err.envelope ? err : null) ?? err;
-    this.held = {
-      seq: x?.seq ?? null, endpoint: x?.endpoint ?? null, id: x ? x.target ?? x.id ?? x.args?.id ?? null : null,
-      status: typeof err.status === "number" ? err.status : null,
-      error: { code: said.code, message: said.message, details: said.details ?? null },
-      retryAt: new Date(this.holdUntil).toISOString(),
-    };
-    this.stateDirty = true;
-  }
-
-  /** A push went past every held write (or there is none any more): pushes go at once again. */
-  #unhold() {
-    this.holdUntil = 0;
-    this.holdFailures = 0;
-    clearTimeout(this.holdTimer);
-    this.holdTimer = null;
-    if (this.held) {
-      this.held = null;
-      this.stateDirty = true;
-    }
   }
 
   async applyBatch(batch) {
@@ -607,34 +555,6 @@ export class ReplicaEngine {
     return this.applyServer(batch, (b) => this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at]))));
   }
 
-  /**
-   * GET of a record on the server: its JSON, or null when the server says it is not there (its
-   * coded 404/403: goneOnServer); a bare 403/404 of a proxy rejects (the copy is kept). (Also used by js/pull.js.)
-   */
-  async fetchRecord(kind, id) {
-    const name = { spec: "getSpec", labels: "labels", rating: "myRating" }[kind] ?? "get";
-    try {
-      return JSON.parse((await this.client.call(name, JSON.stringify({ id })))[0]);
-    } catch (thrown) {
-      if (goneOnServer(errorOf(thrown))) return null;
-      throw thrown;
-    }
-  }
-
-  async kindOf(id) {
-    if (await this.o.local("template", id)) return "template";
-    if (await this.o.local("spec", id)) return "spec";
-    return null;
-  }
-
-  /** The ids of every queued entry (records a pull must not overwrite); `.rated`: those of queued rates (ratings it must not overwrite). */
-  async queuedIds() {
-    const entries = await this.store.list();
-    const ids = new Set(entries.flatMap(idsOf));
-    ids.rated = new Set(entries.filter((x) => x.endpoint === "rate").flatMap(idsOf));
-    return ids;
-  }
-
   /** An online-only call (discover, importAll): RemoteClient.call, tracking reachability. */
   async call(name, argsJson) {
     if (this.error) throw coded(this.error.code, this.error.message);
@@ -681,4 +601,4 @@ export class ReplicaEngine {
 // Methods the Rust facade calls that live beside the code they drive: reads the replica does
 // not hold or answers stale-while-revalidate (js/pull.js), ifMatch aliases and conflict
 // resolution (js/push.js).
-Object.assign(ReplicaEngine.prototype, READS, IF_MATCH);
+Object.assign(ReplicaEngine.prototype, READS, IF_MATCH, RECORDS);
