@@ -262,6 +262,12 @@ export class OutboxStore {
   }
 }
 
+/** The opaque-tag of an `ETag` header value (RFC 9110 section 8.8.3: `"..."`, weak `W/"..."`), or null. */
+export function opaqueTag(header) {
+  const m = typeof header === "string" ? /^(?:W\/)?"([^"]*)"$/.exec(header.trim()) : null;
+  return m ? m[1] : null;
+}
+
 /** A built-in template's statistics as its builtin_stats row. */
 export function statsOf(t) {
   const out = { id: t.id };

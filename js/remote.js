@@ -189,7 +189,7 @@ function answer(label, status, text, retryAfter = null) {
  * Calls endpoint `name` of the server at `base` (no trailing slash) as the holder of `token`
  * (null: no Authorization header). `argsJson` is the JSON text of { id?, label?, query?, body?,
  * ifMatch?, ifNoneMatch?, idempotencyKey? }. Resolves with [answer JSON text or "null" (null:
- * 304 Not Modified to an ifNoneMatch), events, echoes] where
+ * 304 Not Modified to an ifNoneMatch), events, echoes, the answer's ETag header or null] where
  * events are [kind, op, id | null] to emit and echoes the "kind op id" feed rows to expect;
  * rejects with the JSON text of { code, message, details }.
  */
@@ -242,14 +242,14 @@ export async function remoteCall(base, token, name, argsJson) {
     // A DELETE retried after a lost answer finds the record gone because the first attempt
     // deleted it: that 404 is the success the caller asked for (README "Remote").
     if (method === "DELETE" && attempt > 0 && reply.status === 404) reply = { status: 204, text: "" };
-    if (reply.status === 304 && headers["If-None-Match"]) return [null, [], []];
+    if (reply.status === 304 && headers["If-None-Match"]) return [null, [], [], reply.etag];
     const value = answer(label, reply.status, reply.text, retryAfter);
     const events = emits.map(([kind, op, from]) => [kind, op, idFrom(from, args, value)]);
     const echoes = (ENDPOINTS[name][4] ?? []).map(([kind, op, from]) => {
       const id = idFrom(from, args, value);
       return `${kind === "stats" ? (BUILTIN_ID.test(id) ? "builtin_stats" : "template") : kind} ${op} ${id}`;
     });
-    return [value === null ? "null" : reply.text, events, echoes];
+    return [value === null ? "null" : reply.text, events, echoes, reply.etag];
   }
   // Still NETWORK (the class of "not now, try again", as apps branch on it; the server's
   // STORAGE_UNAVAILABLE is not this browser's storage): its message names the status and the
