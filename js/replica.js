@@ -382,13 +382,14 @@ export class ReplicaEngine {
       await this.running;
     } finally {
       this.running = null;
+      // A kick that came meanwhile (a refused seq kicks nothing else).
+      if (this.again) queueMicrotask(() => this.kick());
     }
     // The held write gone, the writes behind it go now; the next pull re-reads what it touched.
     if (this.held && dropped.includes(this.held.seq)) unhold(this);
     await this.refreshPending().catch(() => {});
     this.stateDirty = true;
     this.setState(this.state);
-    this.again = false;
     this.kick();
     return JSON.stringify(dropped);
   }

@@ -39,9 +39,12 @@ test("discardPending(seq): coded errors for a bad or unknown seq; drops the writ
     const out = [];
     for (const s of ["1", 0, -1, 1.5, NaN, null, undefined, 2 ** 53, {}]) out.push(await cat.discardPending(s).then(() => "resolved", (e) => e.code));
     out.push(await cat.discardPending(999999).then(() => "resolved", (e) => e.code));
-    return { out, pending: (await cat.pending()).length };
+    // Off a replica nothing is queued: NOT_FOUND (a bad seq is still INVALID_ARGUMENT).
+    const memory = await window.wt.TemplateCatalog.open({ userId: "01J0ABCDEFGHJKMNPQRSTVWXYZ", storage: "memory" });
+    const off = [await memory.discardPending(1).then(() => "resolved", (e) => [e.code, e.details?.kind]), await memory.discardPending(0).then(() => "resolved", (e) => e.code)];
+    return { out, off, pending: (await cat.pending()).length };
   });
-  assert.deepEqual(errors, { out: [...Array(9).fill("INVALID_ARGUMENT"), "NOT_FOUND"], pending: 5 });
+  assert.deepEqual(errors, { out: [...Array(9).fill("INVALID_ARGUMENT"), "NOT_FOUND"], off: [["NOT_FOUND", "pending"], "INVALID_ARGUMENT"], pending: 5 });
   // The first edit of t1 goes with the second (built on it); the rating stays (it merges).
   const one = await run(p, async (cat, direct, { s, t1 }) => ({ dropped: await cat.discardPending(s), pending: (await cat.pending()).map((e) => e.endpoint), local: (await cat.get(t1)).description }), { s: sUpdate1, t1 });
   assert.deepEqual(one.dropped, [sUpdate1, sUpdate2]);
