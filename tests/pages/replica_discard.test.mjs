@@ -78,9 +78,11 @@ test("discardPending(seq): coded errors for a bad or unknown seq; drops the writ
       server: (await direct.get(t1)).description,
       serverX: await direct.get(x).then(() => "there", (e) => e.code),
       rating: (await direct.exportAll()).ratings.find((r) => r.template_id === t1)?.stars,
+      // Nothing the re-reads brought was refused (endpoint "pull" events).
+      refused: window.events.filter((e) => e.kind === "rejected").map((e) => [e.endpoint, e.id, e.error?.code]),
     };
   }, { t1, x: queued.x });
-  assert.deepEqual(after, { pushed: 1, rejected: 0, conflicts: 0, local: "server copy", localX: "NOT_FOUND", server: "server copy", serverX: "NOT_FOUND", rating: 4 });
+  assert.deepEqual(after, { pushed: 1, rejected: 0, conflicts: 0, local: "server copy", localX: "NOT_FOUND", server: "server copy", serverX: "NOT_FOUND", rating: 4, refused: [] });
   await p.close();
 });
 
