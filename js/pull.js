@@ -331,7 +331,7 @@ export async function revalidate(e, kind, id) {
     // chain (the common case, kept fresh by the feed) costs no outbox read.
     let queued = null;
     const changed = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
-    const tags = []; // [id, the server's ETag] of each 200
+    const tags = []; // [id, the server's ETag, its body] of each 200
     const seen = new Set();
     for (let at = id; typeof at === "string" && !seen.has(at) && seen.size < 64 && !e.closed; ) {
       seen.add(at);
@@ -352,9 +352,10 @@ export async function revalidate(e, kind, id) {
         try {
           const reply = await e.client.call(kind === "spec" ? "getSpec" : "get", JSON.stringify({ id: at, ifNoneMatch: etag }));
           if (reply[0] !== null) {
-            changed[list].push(JSON.parse(reply[0]));
+            const body = JSON.parse(reply[0]);
+            changed[list].push(body);
             const tag = opaqueTag(reply[3]);
-            if (tag !== null) tags.push([at, tag]);
+            if (tag !== null) tags.push([at, tag, body]);
           }
         } catch (thrown) {
           const err = errorOf(thrown);
@@ -367,13 +368,15 @@ export async function revalidate(e, kind, id) {
     // A GET answered after close() changes nothing (the catalog and its replica are closed).
     if (e.closed) return;
     if (changed.templates.length || changed.specs.length || changed.deleted.templates.length || changed.deleted.specs.length) await e.applyKnown(changed);
-    // Each server tag with the copy its answer left (one not applied, queued meanwhile, is a
-    // local copy: its derived tag differs later, so the kept tag is never used for it).
+    // Each server tag with the copy its answer left, only when the held copy is that answer
+    // (as the server sent it, but `is_latest`, which apply_remote may set): one refused,
+    // left out (queued meanwhile) or replaced since is not, and its row goes.
     const rows = {};
-    for (const [at, tag] of tags) {
+    for (const [at, tag, body] of tags) {
       const text = await e.o.local(kind, at);
-      const local = text ? e.o.etag(text) : null;
-      if (local !== null) rows[`etag:${at}`] = { tag, local };
+      const held = text ? JSON.parse(text) : null;
+      const taken = held !== null && e.o.etag(JSON.stringify({ ...held, is_latest: body.is_latest })) === e.o.etag(JSON.stringify(body));
+      rows[`etag:${at}`] = taken ? { tag, local: e.o.etag(text) } : undefined;
     }
     if (tags.length && !e.closed) await e.store.set(rows);
   } catch (thrown) {

@@ -10,7 +10,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pageSuite } from "./harness.mjs";
-import { replicaPage, openReplica, run } from "./replica_page.mjs";
+import { replicaPage, openReplica, run, patchAs } from "./replica_page.mjs";
 
 let base, browser, serverUrl, users;
 pageSuite("wt-replica-etag", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
@@ -50,5 +50,42 @@ test("a held copy stored unlike the server's representation (a newer version hel
   const seen = [];
   for (let i = 0; i < 3; i++) seen.push(...(await statuses()));
   assert.deepEqual(seen, [200, 304, 304], "one full answer, then the server's own tag matches");
+  await p.close();
+});
+
+// F5: a 200 whose copy the replica refuses (reported once, endpoint "pull") still stores
+// etag:<id> = { tag: the NEW server tag, local: the OLD held copy's tag } (js/pull.js
+// revalidate: `rows` is built from whatever copy is held after applyKnown), so every later
+// revalidation sends the new tag with the old copy held: 304, and the change never arrives.
+test("a 200 whose copy the replica refuses keeps no server tag: the next revalidations still bring the change (review of rep9, F5)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  net.blockStream = true;
+  net.quietFeed = true;
+  await openReplica(p, serverUrl, users, 0, 1);
+  const t = await run(p, async (cat, direct) => (await direct.create({ name: `Public ${Date.now()}`, workflow_type: "plain", is_public: true })).id);
+  assert.equal(await run(p, async (cat, direct, id) => (await cat.get(id)).description, t), "");
+  await sleep(500);
+  let mangle = false;
+  await p.route(`${serverUrl}/v1/templates/${t}`, async (route) => {
+    if (!mangle || route.request().method() !== "GET") return route.fallback();
+    const resp = await route.fetch();
+    if (resp.status() !== 200) return route.fulfill({ response: resp });
+    // One answer the replica cannot take (a field this version does not know; any refused apply does it).
+    return route.fulfill({ response: resp, body: JSON.stringify({ ...(await resp.json()), zzz_unknown: 1 }) });
+  });
+  await patchAs(serverUrl, users[1], t, { description: "changed on the server" });
+  mangle = true;
+  await run(p, async (cat, direct, id) => (await cat.get(id)).id, t);
+  for (let i = 0; i < 40 && !(await run(p, async () => window.events.some((e) => e.kind === "rejected"))); i++) await sleep(50);
+  assert.ok(await run(p, async () => window.events.some((e) => e.kind === "rejected")), "the refused copy was reported");
+  mangle = false;
+  net.statuses.length = 0;
+  let seen = "";
+  for (let i = 0; i < 4 && seen !== "changed on the server"; i++) {
+    seen = await run(p, async (cat, direct, id) => (await cat.get(id)).description, t);
+    await sleep(400);
+  }
+  const gets = net.statuses.filter(([m, path]) => m === "GET" && path === `/v1/templates/${t}`).map(([, , s]) => s);
+  assert.equal(seen, "changed on the server", `the held copy stays old: revalidations answered ${JSON.stringify(gets)}`);
   await p.close();
 });
