@@ -230,6 +230,18 @@ export class OutboxStore {
     });
   }
 
+  /** Deletes entries `seqs` and puts meta `values` (undefined: delete), in one transaction. */
+  removeWith(seqs, values) {
+    return this.#run([OUTBOX, META], "readwrite", (tx) => {
+      for (const seq of seqs) tx.objectStore(OUTBOX).delete(seq);
+      const m = tx.objectStore(META);
+      for (const [key, value] of Object.entries(values)) {
+        if (value === undefined) m.delete(key);
+        else m.put({ key, value });
+      }
+    });
+  }
+
   /** Deletes entry `seq` and records the server `updated_at`s its answer told, in one transaction. */
   pushed(seq, known) {
     return this.#run([OUTBOX, META], "readwrite", (tx) => {

@@ -479,13 +479,16 @@ async function keepRemote(e, id, kind, remote, dropped, batch) {
 
 const BUILTIN_ID = /^0{24}\d\d$/;
 const CONTENT = new Set(["template", "spec"]);
+// Content writes that do not build on an earlier edit of the record.
+const STANDALONE = new Set(["delete", "deleteSpec", "restoreVersion"]);
 
 /**
  * Drops queued write `seq` (the app's `discardPending`; the leader runs it between syncs) with
- * the later writes built on it: those of the same record (a content write: the id's later
- * template or spec writes; a label write: the id's later label writes; a counter, `rate` or
- * `recordUsage`, only itself: they set or add on their own) and every later write naming an id
- * a dropped write created (its edits, labels, ratings, templates derived from it). The records
+ * the later writes built on it: the same record's later edits (a content write: the id's later
+ * template or spec edits, not a delete or restoreVersion; a label write: the id's later writes
+ * of that label; a counter, `rate` or `recordUsage`, none: they set or add on their own) and
+ * every later write naming an id a dropped write created (its edits, labels, ratings, templates
+ * and versions derived from it). The records
  * they touched are re-read from the server at the next pull (meta `stale:`, js/pull.js): an edit
  * is undone, a record the server never had goes. A kept conflict of a dropped write goes too.
  * Resolves with the seqs dropped, ascending; NOT_FOUND when nothing queued has `seq`.
@@ -495,16 +498,24 @@ export async function discardPending(e, seq) {
   const first = entries.find((x) => x.seq === seq);
   if (!first) throw coded("NOT_FOUND", `no queued write has seq ${seq} (never queued, already sent, or dropped)`, { kind: "pending", id: String(seq) });
   const dropped = [first];
-  const made = new Set(typeof first.id === "string" ? [first.id] : []);
-  const sameRecord = (a, b) => (CONTENT.has(a) ? CONTENT.has(b) : a === b && !COUNTERS.has(a));
+  // Ids compared as ULIDs (any case: entries queued before ids were normalised at the boundary).
+  const up = (id) => (typeof id === "string" ? id.toUpperCase() : null);
+  const made = new Set(typeof first.id === "string" ? [up(first.id)] : []);
+  // Built on a dropped write of the same record: a later edit of its content (not a delete or
+  // a restore, which stand alone), or a later write of the same label (an alias chains them).
+  const builds = (d, x) => {
+    const [a, b] = [kindOfEntry(d), kindOfEntry(x)];
+    if (!idsOf(d).some((id) => idsOf(x).some((y) => up(y) === up(id)))) return false;
+    if (CONTENT.has(a)) return CONTENT.has(b) && !STANDALONE.has(x.endpoint);
+    return a === "labels" && b === "labels" && d.args?.label === x.args?.label;
+  };
   for (const x of entries) {
     if (x.seq <= seq) continue;
-    const k = kindOfEntry(x);
-    const names = [...idsOf(x), x.args?.body?.base_template_id].filter((id) => typeof id === "string");
-    const builds = dropped.some((d) => sameRecord(kindOfEntry(d), k) && idsOf(d).some((id) => idsOf(x).includes(id)));
-    if (!builds && !names.some((id) => made.has(id))) continue;
+    // Every id it names, a base it derives from included (create: body; newVersion: body.patch).
+    const names = [...idsOf(x), x.args?.body?.base_template_id, x.args?.body?.patch?.base_template_id].map(up).filter(Boolean);
+    if (!dropped.some((d) => builds(d, x)) && !names.some((id) => made.has(id))) continue;
     dropped.push(x);
-    if (typeof x.id === "string") made.add(x.id);
+    if (typeof x.id === "string") made.add(up(x.id));
   }
   // What each dropped write touched, re-read at the next pull (the change rows of js/pull.js).
   const stale = {};
@@ -520,8 +531,8 @@ export async function discardPending(e, seq) {
   }
   const seqs = new Set(dropped.map((x) => x.seq));
   for (const c of await keptConflicts(e)) if (seqs.has(c.seq)) stale[`conflict:${c.key}`] = undefined;
-  await e.store.remove([...seqs]);
-  await e.store.set(stale);
+  // One transaction: never the entries gone without the rows that re-read their records.
+  await e.store.removeWith([...seqs], stale);
   for (const s of seqs) e.done.delete(s);
   return [...seqs];
 }

@@ -24,6 +24,21 @@ const ME_TIMEOUT_MS = 4000;
 // A follower's sync() waits this long for the leader's answer.
 const FOLLOWER_SYNC_MS = 60000;
 
+/**
+ * `args` with its ids in canonical (uppercase) ULID form: the id argument and a base a draft or
+ * a version's patch names. The outbox compares ids as strings (queued records, known values,
+ * discards): a lowercase id there was another record (an update pushed without If-Match).
+ */
+function canonicalIds(args) {
+  const up = (o, k) => {
+    if (o && typeof o[k] === "string" && /^[0-7][0-9a-z]{25}$/i.test(o[k])) o[k] = o[k].toUpperCase();
+  };
+  up(args, "id");
+  up(args?.body, "base_template_id");
+  up(args?.body?.patch, "base_template_id");
+  return args;
+}
+
 /** The `{ kind: "sync" }` event of a state (the ChangeEvent fields, so listeners can switch on kind). */
 const syncEvent = (state, pending, error, held) => ({ kind: "sync", op: "state", id: null, state, pending, ...(error ? { error } : {}), ...(held ? { held } : {}), external: false });
 
@@ -292,7 +307,7 @@ export class ReplicaEngine {
 
   /** Appends an entry; resolves with its seq. */
   async enqueue(endpoint, argsJson, id, key, target) {
-    const entry = { key, endpoint, args: JSON.parse(argsJson), id: id ?? null, target: target ?? null, at: Date.now(), ready: false };
+    const entry = { key, endpoint, args: canonicalIds(JSON.parse(argsJson)), id: id ?? null, target: target ?? null, at: Date.now(), ready: false };
     // The server `updated_at` this write is based on, fixed now (its If-Match): a server copy
     // the pull applies between now and the push must not become the base of a write made on
     // the copy before it. A write chained on an earlier queued one of the same record takes

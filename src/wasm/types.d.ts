@@ -513,8 +513,10 @@ export interface HeldWrite {
 /**
  * A queued write of an offline replica (`pending()`), oldest first. `discardPending(seq)` drops
  * one (a write the server refuses for good, or one the user no longer wants) with the later
- * writes built on it — the later writes of its record (for a `rate` or `recordUsage`, none) and
- * every later write naming an id it created — and resolves with the seqs dropped, ascending.
+ * writes built on it — the record's later edits (not a `delete` or `restoreVersion`; for a label
+ * write, that label's; for a `rate` or `recordUsage`, none) and every later write naming an id it
+ * created — and resolves with the seqs dropped, ascending. A write held on a 502/504 (or whose
+ * answer was lost) may already be applied on the server: discarding it does not undo that.
  * The records they touched are re-read from the server at the next pull (an edit is undone, a
  * record the server never had goes); until then (offline) the local copy keeps them.
  * `INVALID_ARGUMENT` when `seq` is not a positive safe integer; `NOT_FOUND` (details

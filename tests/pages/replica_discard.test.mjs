@@ -10,7 +10,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pageSuite } from "./harness.mjs";
-import { replicaPage, openReplica, run } from "./replica_page.mjs";
+import { replicaPage, openReplica, run, patchAs } from "./replica_page.mjs";
 
 let base, browser, serverUrl, users;
 pageSuite("wt-replica-discard", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
@@ -110,5 +110,129 @@ test("discarding the held write ends the hold: the writes behind it go at once",
     return { dropped, pending: (await cat.pending()).length, held: cat.syncState().held ?? null, server: (await direct.get(t2)).description, local: (await cat.get(t1)).description };
   }, [t1, t2, held.first]);
   assert.deepEqual(out, { dropped: [held.first], pending: 0, held: null, server: "waits behind", local: "" });
+  await p.close();
+});
+
+// F1: a newVersion whose patch derives from a discarded create names it in body.patch.base_template_id.
+test("discarding a create drops a queued newVersion that derives from it (body.patch.base_template_id; review of rep9, F1)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 0);
+  const b = await run(p, async (cat) => {
+    const t = await cat.create({ name: `B ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  net.online = false;
+  const r = await run(p, async (cat, direct, b) => {
+    const a = await cat.create({ name: `A ${Date.now()}`, workflow_type: "plain" });
+    const v2 = await cat.newVersion(b, { base_template_id: a.id }, "derive from A");
+    const pending = await cat.pending();
+    const dropped = await cat.discardPending(pending[0].seq);
+    return { v2: v2.id, dropped, left: (await cat.pending()).map((e) => e.endpoint) };
+  }, b);
+  assert.deepEqual(r.left, [], `a newVersion deriving from the discarded create stays queued: ${JSON.stringify(r)}`);
+  await p.close();
+});
+
+// F2: ids are accepted in lowercase (src/wasm/args.rs id_arg passes the raw string on); the
+// outbox keeps them as given, discardPending compares them case-sensitively.
+test("discarding a create drops the queued rate, setLabel and derived create naming its id in lowercase (ids are canonical at the boundary; review of rep9, F2)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 0);
+  net.online = false;
+  const r = await run(p, async (cat) => {
+    const a = await cat.create({ name: `A ${Date.now()}`, workflow_type: "plain" });
+    await cat.rate(a.id.toLowerCase(), 5);
+    await cat.setLabel(a.id.toLowerCase(), "prod");
+    const d = await cat.create({ name: `D ${Date.now()}`, workflow_type: "plain", base_template_id: a.id.toLowerCase() });
+    const pending = await cat.pending();
+    const dropped = await cat.discardPending(pending[0].seq);
+    return { a: a.id, d: d.id, dropped, left: (await cat.pending()).map((e) => [e.endpoint, e.args.id ?? e.args.body?.base_template_id]) };
+  });
+  assert.deepEqual(r.left, [], `writes naming the discarded create stay queued: ${JSON.stringify(r)}`);
+  await p.close();
+});
+
+// F3: a label write drops every later label write of the same version, whatever the label;
+// a content write drops a later delete of the record.
+test("discarding setLabel(v, 'prod') keeps setLabel(v, 'staging'); discarding an edit keeps a later delete (review of rep9, F3)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 0);
+  const [t, u] = await run(p, async (cat) => {
+    const t = await cat.create({ name: `T ${Date.now()}`, workflow_type: "plain" });
+    const u = await cat.create({ name: `U ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return [t.id, u.id];
+  });
+  net.online = false;
+  const r = await run(p, async (cat, direct, [t, u]) => {
+    await cat.setLabel(t, "prod");
+    await cat.setLabel(t, "staging");
+    await cat.update(u, { description: "an edit" });
+    await cat.delete(u);
+    const pending = await cat.pending();
+    const a = await cat.discardPending(pending[0].seq);
+    const b = await cat.discardPending(pending[2].seq);
+    return { a, b, left: (await cat.pending()).map((e) => [e.endpoint, e.args.label ?? null]) };
+  }, [t, u]);
+  assert.deepEqual(r.left, [["setLabel", "staging"], ["delete", null]], `independent writes dropped with the one discarded: ${JSON.stringify(r)}`);
+  await p.close();
+});
+
+// F4: discarding a newVersion: the next pull re-reads the old version (server: latest) and the
+// new one (server: 404). The lineage must end as on the server: the old version latest.
+test("discarding a newVersion leaves the lineage as on the server, the old version latest (review of rep9, F4)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `L ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  net.online = false;
+  const r0 = await run(p, async (cat, direct, t) => {
+    await cat.newVersion(t, { description: "v2" }, "second");
+    const pending = await cat.pending();
+    return { dropped: await cat.discardPending(pending[0].seq) };
+  }, t);
+  assert.equal(r0.dropped.length, 1);
+  net.online = true;
+  const r = await run(p, async (cat, direct, t) => {
+    await cat.sync();
+    await cat.sync();
+    const local = await cat.versions(t);
+    const server = await direct.versions(t);
+    const got = await cat.get(t);
+    return {
+      local: local.map((v) => [v.id === t ? "v1" : "other", v.is_latest]),
+      server: server.map((v) => [v.id === t ? "v1" : "other", v.is_latest]),
+      getLatest: got.is_latest,
+    };
+  }, t);
+  assert.deepEqual(r.local, r.server, JSON.stringify(r));
+  assert.equal(r.getLatest, true, JSON.stringify(r));
+  await p.close();
+});
+
+// F2b (pre-existing, same root as F2): an offline edit addressed by a lowercase id is pushed
+// without If-Match (entry.known read from known:<lowercase>), so another device's edit made
+// meanwhile is overwritten silently instead of being reported as a conflict.
+test("an offline update by a lowercase id over another device's edit is a conflict, not a silent overwrite (review of rep9, F2b)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `C ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  net.online = false;
+  await run(p, async (cat, direct, id) => { await cat.update(id.toLowerCase(), { description: "mine, offline" }); return null; }, t);
+  await patchAs(serverUrl, users[0], t, { description: "theirs, meanwhile" });
+  net.online = true;
+  const r = await run(p, async (cat, direct, id) => {
+    const s = await cat.sync().catch((e) => ({ error: e.code }));
+    return { conflicts: s.conflicts?.length ?? s, server: (await direct.get(id)).description };
+  }, t);
+  assert.deepEqual(r, { conflicts: 1, server: "theirs, meanwhile" });
   await p.close();
 });
