@@ -266,6 +266,8 @@ export async function push(e, result) {
  * `result.heldEntry`): no push before max(backoff, its Retry-After), then the timer sends it.
  */
 export function hold(e, result) {
+  // A sync whose answer came after close() arms nothing (no timer keeps a closed engine alive).
+  if (e.closed) return;
   const err = errorOf(result.held);
   e.holdFailures++;
   const asked = typeof err.retryAfter === "number" ? Math.min(err.retryAfter, RETRY_AFTER_MAX_MS) : 0;
@@ -280,11 +282,13 @@ export function hold(e, result) {
   const x = result.heldEntry;
   // What the server said (its coded body: js/remote.js `server` behind a NETWORK, or the
   // coded error itself), else the client's own description of the answer.
+  // Shown as data, bounded (it goes to every tab at each state change).
   const said = err.server ?? err;
+  const details = said.details ?? null;
   e.held = {
     seq: x?.seq ?? null, endpoint: x?.endpoint ?? null, id: x ? x.target ?? x.id ?? x.args?.id ?? null : null,
     status: typeof err.status === "number" ? err.status : null,
-    error: { code: said.code, message: said.message, details: said.details ?? null },
+    error: { code: String(said.code).slice(0, 64), message: String(said.message ?? "").slice(0, 1000), details: JSON.stringify(details).length <= 4096 ? details : null },
     retryAt: new Date(e.holdUntil).toISOString(),
   };
   e.stateDirty = true;
@@ -308,7 +312,8 @@ export function unhold(e) {
  */
 async function send(e, entry, args) {
   try {
-    return JSON.parse((await e.client.call(entry.endpoint, JSON.stringify(args)))[0]);
+    // `hold`: a Retry-After is never waited out within the call: the write is held (js/push.js hold).
+    return JSON.parse((await e.client.call(entry.endpoint, JSON.stringify(args), { hold: true }))[0]);
   } catch (thrown) {
     // Only the server's own NOT_FOUND (its error body), not a proxy's bare 404.
     const err = errorOf(thrown);

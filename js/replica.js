@@ -253,6 +253,8 @@ export class ReplicaEngine {
 
   #lead() {
     this.leader = true;
+    // The previous leader's hold is not this tab's: its first push tells it again.
+    this.held = null;
     // Questions this tab asked the previous leader (gone before answering) are answered here.
     for (const [req, answer] of [...this.waiters]) {
       this.waiters.delete(req);
@@ -283,7 +285,8 @@ export class ReplicaEngine {
   }
 
   setState(state) {
-    if (state === this.state && !this.stateDirty) return;
+    // Closed: no event reaches listeners any more (a sync that ends after close()).
+    if (this.closed || (state === this.state && !this.stateDirty)) return;
     this.state = state;
     this.stateDirty = false;
     const event = syncEvent(state, this.pendingCount, this.error, this.held);
@@ -397,8 +400,11 @@ export class ReplicaEngine {
       await this.running;
     } finally {
       this.running = null;
-      // A kick that came meanwhile (a refused seq kicks nothing else).
-      if (this.again) queueMicrotask(() => this.kick());
+      // Kicks that came meanwhile: the one kick below (or, refused, this one) covers them.
+      if (this.again) {
+        this.again = false;
+        if (dropped === undefined) queueMicrotask(() => this.kick());
+      }
     }
     // The held write gone, the writes behind it go now; the next pull re-reads what it touched.
     if (this.held && dropped.includes(this.held.seq)) unhold(this);

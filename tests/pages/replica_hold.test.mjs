@@ -47,7 +47,12 @@ test("Retry-After: delay-seconds or an HTTP-date (RFC 9110 section 10.2.3), anyt
   assert.equal(retryAfterMs("0", now), 0);
   assert.equal(retryAfterMs("Mon, 30 Nov 2026 12:00:05 GMT", now), 5000);
   assert.equal(retryAfterMs("Mon, 30 Nov 2026 11:59:00 GMT", now), 0, "a date in the past: at once");
-  for (const bad of [null, undefined, "", "-1", "1.5", "soon", "2 s", "99999999999999999999999"]) assert.equal(retryAfterMs(bad, now), null, String(bad));
+  for (const bad of [null, undefined, "", "-1", "1.5", "soon", "2 s"]) assert.equal(retryAfterMs(bad, now), null, String(bad));
+  // Several values (repeated headers, joined by fetch): the first.
+  assert.equal(retryAfterMs("120, 5", now), 120000);
+  assert.equal(retryAfterMs("Mon, 30 Nov 2026 12:00:05 GMT, Mon, 30 Nov 2026 12:00:09 GMT", now), 5000);
+  // However long: never shorter than asked (callers cut it).
+  assert.equal(retryAfterMs("99999999999999999999999", now), Number.MAX_SAFE_INTEGER);
 });
 
 test("a held write waits for max(backoff, Retry-After): one request while the feed brings news, then the timer sends it without a new event", async () => {
@@ -164,5 +169,65 @@ test("the app's sync() during a hold sends the held write at once and rejects wi
   }, t1);
   assert.deepEqual(done, { state: { state: "online", pending: 0 }, server: "asked for" });
   assert.equal(times.length, 3);
+  await p.close();
+});
+
+// F7: the reference server sends Retry-After on every 503 but does not expose it to a page of
+// another origin (server/src/http.rs:433 EXPOSE_HEADERS = "ETag, Date"), so a cross-origin
+// replica never sees it (docs/replica.md says so) and the headline feature is inert there.
+test("the reference server exposes Retry-After to the CORS origin it serves (review of rep9, F7)", async () => {
+  const res = await fetch(`${serverUrl}/v1/me`, { headers: { Origin: base, Authorization: `Bearer ${users[0].token}` } });
+  const exposed = (res.headers.get("access-control-expose-headers") ?? "").toLowerCase();
+  assert.match(exposed, /retry-after/, `Access-Control-Expose-Headers: ${exposed}`);
+});
+
+// F8: a plain remote call (no replica, nothing holds it) used to absorb one transient 503 by its
+// in-call retry; now any 502-504 with Retry-After rejects at once (the reference server puts
+// Retry-After: 2 on every 503), and only where the header is readable (Node, same origin): the
+// same catalog retries cross-origin and fails at once same-origin.
+test("a plain remote GET still gets past one transient 503 that carries Retry-After: 2, waiting it out (review of rep9, F8)", async () => {
+  const script = [[503, busy, { "retry-after": "2" }], [200, JSON.stringify({ id: "01J0ABCDEFGHJKMNPQRSTVWXYZ" })]];
+  let n = 0;
+  const srv = createServer((req, res) => { const [s, b, h = {}] = script[n++] ?? [200, "{}"]; res.writeHead(s, { "content-type": "application/json", ...h }); res.end(b); });
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  try {
+    const r = await remoteCall(`http://127.0.0.1:${srv.address().port}`, "tok", "get", JSON.stringify({ id: "01J0ABCDEFGHJKMNPQRSTVWXYZ" })).then((x) => x[0], (e) => JSON.parse(e).code);
+    assert.equal(r, JSON.stringify({ id: "01J0ABCDEFGHJKMNPQRSTVWXYZ" }), `after ${n} request(s)`);
+  } finally {
+    srv.close();
+  }
+});
+
+// F9: delay-seconds is 1*DIGIT (RFC 9110 section 10.2.3): a valid but huge value is ignored
+// (null: the 1 s backoff applies) while a smaller huge one is cut at 1 h: asking for a longer
+// wait gets a sooner retry. Several headers ("120, 5", as fetch joins them) are ignored too.
+test("a longer Retry-After never means a sooner retry (review of rep9, F9)", () => {
+  const now = Date.parse("2026-11-30T12:00:00Z");
+  const long = retryAfterMs("99999999999", now);
+  const longer = retryAfterMs("9999999999999", now);
+  assert.ok(longer !== null && longer >= long, `"99999999999" -> ${long}, "9999999999999" -> ${longer}`);
+});
+
+// F6: any status with a body code "UNAUTHORIZED" is taken as a refused token (js/remote.js
+// answer: the body's code wins for every status but 401/412): a 500 or 503-without-retry from
+// a buggy or hostile server stops the replica for good (syncState().error, no feed, sync()
+// refused) until the catalog is reopened.
+test("a 500 whose body says UNAUTHORIZED does not stop the replica: only a 401 is a refused token (review of rep9, F6)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `U ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  net.answer = (r) => (r.method() === "PATCH" ? { status: 500, body: JSON.stringify({ error: { code: "UNAUTHORIZED", message: "internal error" } }) } : null);
+  const first = await run(p, async (cat, direct, id) => {
+    await cat.update(id, { description: "x" });
+    return cat.sync().then(() => "ok", (e) => e.code);
+  }, t);
+  net.answer = null;
+  const after = await run(p, async (cat) => ({ again: await cat.sync().then(() => "ok", (e) => e.code), state: cat.syncState() }));
+  assert.notEqual(first, "UNAUTHORIZED", "a 500 is not a refused token");
+  assert.deepEqual({ again: after.again, error: after.state.error ?? null, pending: after.state.pending }, { again: "ok", error: null, pending: 0 }, JSON.stringify({ first, after }));
   await p.close();
 });
