@@ -274,6 +274,21 @@ export class OutboxStore {
   }
 }
 
+/**
+ * `args` with its ids in canonical (uppercase) ULID form: the id argument and a base a draft or
+ * a version's patch names. The outbox compares ids as strings (queued records, known values,
+ * discards): a lowercase id there was another record (an update pushed without If-Match).
+ */
+export function canonicalIds(args) {
+  const up = (o, k) => {
+    if (o && typeof o[k] === "string" && /^[0-7][0-9a-z]{25}$/i.test(o[k])) o[k] = o[k].toUpperCase();
+  };
+  up(args, "id");
+  up(args?.body, "base_template_id");
+  up(args?.body?.patch, "base_template_id");
+  return args;
+}
+
 /** The opaque-tag of an `ETag` header value (RFC 9110 section 8.8.3: `"..."`, weak `W/"..."`), or null. */
 export function opaqueTag(header) {
   const m = typeof header === "string" ? /^(?:W\/)?"([^"]*)"$/.exec(header.trim()) : null;

@@ -12,7 +12,7 @@
 // `{ code, message, details }`, as js/remote.js does.
 
 import { RemoteClient } from "./remote.js";
-import { OutboxStore, RECORDS, coded, errorOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
+import { OutboxStore, RECORDS, canonicalIds, coded, errorOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
 import { READS, forget, fullPull, migrateKept, pull } from "./pull.js";
 import { IF_MATCH, backoffDelay, discardPending, hold, labelMade, push, unhold } from "./push.js";
 
@@ -23,21 +23,6 @@ export { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS, RETRY_AFTER_MAX_MS } from
 const ME_TIMEOUT_MS = 4000;
 // A follower's sync() waits this long for the leader's answer.
 const FOLLOWER_SYNC_MS = 60000;
-
-/**
- * `args` with its ids in canonical (uppercase) ULID form: the id argument and a base a draft or
- * a version's patch names. The outbox compares ids as strings (queued records, known values,
- * discards): a lowercase id there was another record (an update pushed without If-Match).
- */
-function canonicalIds(args) {
-  const up = (o, k) => {
-    if (o && typeof o[k] === "string" && /^[0-7][0-9a-z]{25}$/i.test(o[k])) o[k] = o[k].toUpperCase();
-  };
-  up(args, "id");
-  up(args?.body, "base_template_id");
-  up(args?.body?.patch, "base_template_id");
-  return args;
-}
 
 /** The `{ kind: "sync" }` event of a state (the ChangeEvent fields, so listeners can switch on kind). */
 const syncEvent = (state, pending, error, held) => ({ kind: "sync", op: "state", id: null, state, pending, ...(error ? { error } : {}), ...(held ? { held } : {}), external: false });
