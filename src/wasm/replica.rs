@@ -380,7 +380,6 @@ impl Replica {
         self.engine.sync_state()
     }
 
-
     /// The engine's own events (`conflict`, `sync`, `rejected`) for `f`; returns its unsubscribe.
     pub fn subscribe_engine(&self, f: &Function) -> Function {
         self.engine.subscribe(f)
