@@ -230,6 +230,18 @@ export class OutboxStore {
     });
   }
 
+  /** Deletes entries `seqs` and puts meta `values` (undefined: delete), in one transaction. */
+  removeWith(seqs, values) {
+    return this.#run([OUTBOX, META], "readwrite", (tx) => {
+      for (const seq of seqs) tx.objectStore(OUTBOX).delete(seq);
+      const m = tx.objectStore(META);
+      for (const [key, value] of Object.entries(values)) {
+        if (value === undefined) m.delete(key);
+        else m.put({ key, value });
+      }
+    });
+  }
+
   /** Deletes entry `seq` and records the server `updated_at`s its answer told, in one transaction. */
   pushed(seq, known) {
     return this.#run([OUTBOX, META], "readwrite", (tx) => {
@@ -262,9 +274,61 @@ export class OutboxStore {
   }
 }
 
+/**
+ * `args` with its ids in canonical (uppercase) ULID form: the id argument and a base a draft or
+ * a version's patch names. The outbox compares ids as strings (queued records, known values,
+ * discards): a lowercase id there was another record (an update pushed without If-Match).
+ */
+export function canonicalIds(args) {
+  const up = (o, k) => {
+    if (o && typeof o[k] === "string" && /^[0-7][0-9a-z]{25}$/i.test(o[k])) o[k] = o[k].toUpperCase();
+  };
+  up(args, "id");
+  up(args?.body, "base_template_id");
+  up(args?.body?.patch, "base_template_id");
+  return args;
+}
+
+/** The opaque-tag of an `ETag` header value (RFC 9110 section 8.8.3: `"..."`, weak `W/"..."`), or null. */
+export function opaqueTag(header) {
+  const m = typeof header === "string" ? /^(?:W\/)?"([^"]*)"$/.exec(header.trim()) : null;
+  return m ? m[1] : null;
+}
+
 /** A built-in template's statistics as its builtin_stats row. */
 export function statsOf(t) {
   const out = { id: t.id };
   for (const k of ["rating", "rating_count", "usage_count", "success_rate", "avg_response_time_ms", "last_used_at", "total_tokens_used", "total_cost", "avg_tokens_per_use"]) out[k] = t[k] ?? null;
   return out;
 }
+
+/** The engine's reads of records (js/replica.js mixes them into ReplicaEngine; `this` is the engine). */
+export const RECORDS = {
+  /**
+   * GET of a record on the server: its JSON, or null when the server says it is not there (its
+   * coded 404/403: goneOnServer); a bare 403/404 of a proxy rejects (the copy is kept). (Also used by js/pull.js.)
+   */
+  async fetchRecord(kind, id) {
+    const name = { spec: "getSpec", labels: "labels", rating: "myRating" }[kind] ?? "get";
+    try {
+      return JSON.parse((await this.client.call(name, JSON.stringify({ id })))[0]);
+    } catch (thrown) {
+      if (goneOnServer(errorOf(thrown))) return null;
+      throw thrown;
+    }
+  },
+
+  async kindOf(id) {
+    if (await this.o.local("template", id)) return "template";
+    if (await this.o.local("spec", id)) return "spec";
+    return null;
+  },
+
+  /** The ids of every queued entry (records a pull must not overwrite); `.rated`: those of queued rates (ratings it must not overwrite). */
+  async queuedIds() {
+    const entries = await this.store.list();
+    const ids = new Set(entries.flatMap(idsOf));
+    ids.rated = new Set(entries.filter((x) => x.endpoint === "rate").flatMap(idsOf));
+    return ids;
+  },
+};

@@ -5,7 +5,7 @@
 // hooks, applyServer, applyKnown, fetchRecord, kindOf, queuedIds). A record with queued entries
 // is never overwritten: its server copy stays the base a conflict is found against.
 
-import { errorOf, goneOnServer, knownOf, statsOf } from "./outbox.js";
+import { errorOf, goneOnServer, knownOf, opaqueTag, statsOf } from "./outbox.js";
 
 // Concurrent re-reads during a pull.
 const PULL_PARALLEL = 6;
@@ -331,6 +331,7 @@ export async function revalidate(e, kind, id) {
     // chain (the common case, kept fresh by the feed) costs no outbox read.
     let queued = null;
     const changed = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
+    const tags = []; // [id, the server's ETag, its body] of each 200
     const seen = new Set();
     for (let at = id; typeof at === "string" && !seen.has(at) && seen.size < 64 && !e.closed; ) {
       seen.add(at);
@@ -340,12 +341,22 @@ export async function revalidate(e, kind, id) {
       const next = kind === "template" ? held.base_template_id : null;
       if (held.owner_id !== e.o.userId && held.is_builtin !== true && !(queued ??= await e.queuedIds()).has(at)) {
         const list = kind === "spec" ? "specs" : "templates";
-        // The held copy's own tag (content and statistics, as the server derives its ETag):
-        // a copy whose statistics moved gets a 200, an unchanged one a 304.
-        const etag = e.o.etag(text);
+        // The held copy's tag as the server derives its ETag (content and statistics: moved
+        // statistics get a 200, an unchanged copy a 304); but the server's own ETag while the
+        // held copy is the one its answer left (meta `etag:<id>` = { tag, local: that copy's
+        // derived tag }): a copy stored unlike the server's representation (kept not latest
+        // beside a newer version held here: apply_remote's displace) never matches.
+        const derived = e.o.etag(text);
+        const kept = await e.store.get(`etag:${at}`);
+        const etag = kept && kept.local === derived && typeof kept.tag === "string" ? kept.tag : derived;
         try {
           const reply = await e.client.call(kind === "spec" ? "getSpec" : "get", JSON.stringify({ id: at, ifNoneMatch: etag }));
-          if (reply[0] !== null) changed[list].push(JSON.parse(reply[0]));
+          if (reply[0] !== null) {
+            const body = JSON.parse(reply[0]);
+            changed[list].push(body);
+            const tag = opaqueTag(reply[3]);
+            if (tag !== null) tags.push([at, tag, body]);
+          }
         } catch (thrown) {
           const err = errorOf(thrown);
           if (goneOnServer(err)) changed.deleted[list].push(at);
@@ -357,6 +368,17 @@ export async function revalidate(e, kind, id) {
     // A GET answered after close() changes nothing (the catalog and its replica are closed).
     if (e.closed) return;
     if (changed.templates.length || changed.specs.length || changed.deleted.templates.length || changed.deleted.specs.length) await e.applyKnown(changed);
+    // Each server tag with the copy its answer left, only when the held copy is that answer
+    // (as the server sent it, but `is_latest`, which apply_remote may set): one refused,
+    // left out (queued meanwhile) or replaced since is not, and its row goes.
+    const rows = {};
+    for (const [at, tag, body] of tags) {
+      const text = await e.o.local(kind, at);
+      const held = text ? JSON.parse(text) : null;
+      const taken = held !== null && e.o.etag(JSON.stringify({ ...held, is_latest: body.is_latest })) === e.o.etag(JSON.stringify(body));
+      rows[`etag:${at}`] = taken ? { tag, local: e.o.etag(text) } : undefined;
+    }
+    if (tags.length && !e.closed) await e.store.set(rows);
   } catch (thrown) {
     if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
   } finally {
@@ -364,9 +386,9 @@ export async function revalidate(e, kind, id) {
   }
 }
 
-/** Drops the meta rows kept for records that are gone (known values, aliases, held lineages and copies). */
+/** Drops the meta rows kept for records that are gone (known values, aliases, held lineages and copies, server tags). */
 export async function forget(e, ids) {
-  if (ids.length) await e.store.set(Object.fromEntries(ids.flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined], [`lineage:${id}`, undefined], [`copy:${id}`, undefined]])));
+  if (ids.length) await e.store.set(Object.fromEntries(ids.flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined], [`lineage:${id}`, undefined], [`copy:${id}`, undefined], [`etag:${id}`, undefined]])));
 }
 
 /**

@@ -6,6 +6,19 @@
 
 import { KNOWN_IF_MATCH, batchOfAnswer, coded, errorOf, idsOf, knownOf, withoutQueued } from "./outbox.js";
 
+// Failed pushes and pulls are retried with full-jitter backoff between these bounds.
+export const BACKOFF_MIN_MS = 1000;
+export const BACKOFF_MAX_MS = 60000;
+// A held write's Retry-After is honoured up to this (a longer one is cut: the app's own sync()
+// still tries at once).
+export const RETRY_AFTER_MAX_MS = 3600000;
+
+/** The wait before retry `failures` (1, 2, ...): full jitter, a random share of the cap. */
+export function backoffDelay(failures, random = Math.random) {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, Math.min(failures - 1, 16)));
+  return Math.max(BACKOFF_MIN_MS, Math.floor(random() * cap));
+}
+
 // An entry whose local write never finished (its tab died between the append and the write)
 // is pushed anyway after this long: the pull then brings the server's answer back.
 const STALE_UNREADY_MS = 30000;
@@ -205,6 +218,7 @@ export async function push(e, result) {
       if (answeredLater(err) || early) {
         if (early) await e.me().catch(() => {});
         result.held ??= early ? coded("INVALID_ARGUMENT", `${err.message}: the write stays queued and is sent again later`, err.details ?? null) : thrown;
+        result.heldEntry = entry;
         break;
       }
       // A create whose chosen id the server will never take (details.expected "absent":
@@ -248,12 +262,58 @@ export async function push(e, result) {
 }
 
 /**
+ * The push stopped at a write the server answered "not now" (`result.held`, its entry
+ * `result.heldEntry`): no push before max(backoff, its Retry-After), then the timer sends it.
+ */
+export function hold(e, result) {
+  // A sync whose answer came after close() arms nothing (no timer keeps a closed engine alive).
+  if (e.closed) return;
+  const err = errorOf(result.held);
+  e.holdFailures++;
+  const asked = typeof err.retryAfter === "number" ? Math.min(err.retryAfter, RETRY_AFTER_MAX_MS) : 0;
+  const delay = Math.max(backoffDelay(e.holdFailures), asked);
+  e.holdUntil = Date.now() + delay;
+  clearTimeout(e.holdTimer);
+  e.holdTimer = setTimeout(() => {
+    e.holdTimer = null;
+    e.holdUntil = 0;
+    e.kick();
+  }, delay);
+  const x = result.heldEntry;
+  // What the server said (its coded body: js/remote.js `server` behind a NETWORK, or the
+  // coded error itself), else the client's own description of the answer.
+  // Shown as data, bounded (it goes to every tab at each state change).
+  const said = err.server ?? err;
+  const details = said.details ?? null;
+  e.held = {
+    seq: x?.seq ?? null, endpoint: x?.endpoint ?? null, id: x ? x.target ?? x.id ?? x.args?.id ?? null : null,
+    status: typeof err.status === "number" ? err.status : null,
+    error: { code: String(said.code).slice(0, 64), message: String(said.message ?? "").slice(0, 1000), details: JSON.stringify(details).length <= 4096 ? details : null },
+    retryAt: new Date(e.holdUntil).toISOString(),
+  };
+  e.stateDirty = true;
+}
+
+/** A push went past every held write (or there is none any more): pushes go at once again. */
+export function unhold(e) {
+  e.holdUntil = 0;
+  e.holdFailures = 0;
+  clearTimeout(e.holdTimer);
+  e.holdTimer = null;
+  if (e.held) {
+    e.held = null;
+    e.stateDirty = true;
+  }
+}
+
+/**
  * One entry's server call: its answer (parsed). A delete answered NOT_FOUND is done (the
  * record is gone: deleted elsewhere, or this very delete replayed after its key expired).
  */
 async function send(e, entry, args) {
   try {
-    return JSON.parse((await e.client.call(entry.endpoint, JSON.stringify(args)))[0]);
+    // `hold`: a Retry-After is never waited out within the call: the write is held (js/push.js hold).
+    return JSON.parse((await e.client.call(entry.endpoint, JSON.stringify(args), { hold: true }))[0]);
   } catch (thrown) {
     // Only the server's own NOT_FOUND (its error body), not a proxy's bare 404.
     const err = errorOf(thrown);
@@ -420,6 +480,66 @@ async function keepRemote(e, id, kind, remote, dropped, batch) {
     else (batch.deleted[list] ??= []).push(m);
   }
   for (const [id2, at] of Object.entries(knownOf(batch))) await e.store.set({ [`known:${id2}`]: at });
+}
+
+const BUILTIN_ID = /^0{24}\d\d$/;
+const CONTENT = new Set(["template", "spec"]);
+// Content writes that do not build on an earlier edit of the record.
+const STANDALONE = new Set(["delete", "deleteSpec", "restoreVersion"]);
+
+/**
+ * Drops queued write `seq` (the app's `discardPending`; the leader runs it between syncs) with
+ * the later writes built on it: the same record's later edits (a content write: the id's later
+ * template or spec edits, not a delete or restoreVersion; a label write: the id's later writes
+ * of that label; a counter, `rate` or `recordUsage`, none: they set or add on their own) and
+ * every later write naming an id a dropped write created (its edits, labels, ratings, templates
+ * and versions derived from it). The records
+ * they touched are re-read from the server at the next pull (meta `stale:`, js/pull.js): an edit
+ * is undone, a record the server never had goes. A kept conflict of a dropped write goes too.
+ * Resolves with the seqs dropped, ascending; NOT_FOUND when nothing queued has `seq`.
+ */
+export async function discardPending(e, seq) {
+  const entries = (await e.store.list()).sort((a, b) => a.seq - b.seq);
+  const first = entries.find((x) => x.seq === seq);
+  if (!first) throw coded("NOT_FOUND", `no queued write has seq ${seq} (never queued, already sent, or dropped)`, { kind: "pending", id: String(seq) });
+  const dropped = [first];
+  // Ids compared as ULIDs (any case: entries queued before ids were normalised at the boundary).
+  const up = (id) => (typeof id === "string" ? id.toUpperCase() : null);
+  const made = new Set(typeof first.id === "string" ? [up(first.id)] : []);
+  // Built on a dropped write of the same record: a later edit of its content (not a delete or
+  // a restore, which stand alone), or a later write of the same label (an alias chains them).
+  const builds = (d, x) => {
+    const [a, b] = [kindOfEntry(d), kindOfEntry(x)];
+    if (!idsOf(d).some((id) => idsOf(x).some((y) => up(y) === up(id)))) return false;
+    if (CONTENT.has(a)) return CONTENT.has(b) && !STANDALONE.has(x.endpoint);
+    return a === "labels" && b === "labels" && d.args?.label === x.args?.label;
+  };
+  for (const x of entries) {
+    if (x.seq <= seq) continue;
+    // Every id it names, a base it derives from included (create: body; newVersion: body.patch).
+    const names = [...idsOf(x), x.args?.body?.base_template_id, x.args?.body?.patch?.base_template_id].map(up).filter(Boolean);
+    if (!dropped.some((d) => builds(d, x)) && !names.some((id) => made.has(id))) continue;
+    dropped.push(x);
+    if (typeof x.id === "string") made.add(up(x.id));
+  }
+  // What each dropped write touched, re-read at the next pull (the change rows of js/pull.js).
+  const stale = {};
+  const mark = (c) => { stale[`stale:${c.kind} ${c.id} ${c.label ?? ""}`] = c; };
+  for (const x of dropped) {
+    const k = kindOfEntry(x);
+    const id = x.args?.id;
+    // A label re-read as "delete": the server's row comes back, or the local one goes.
+    if (k === "labels") mark({ kind: "label", op: "delete", id, label: x.args.label });
+    else if (k === "rating") mark({ kind: "rating", op: "put", id });
+    else if (k === "usage") mark({ kind: BUILTIN_ID.test(id) ? "builtin_stats" : "template", op: "put", id });
+    else for (const r of idsOf(x)) mark({ kind: (await e.kindOf(r)) ?? (k === "spec" ? "spec" : "template"), op: "put", id: r });
+  }
+  const seqs = new Set(dropped.map((x) => x.seq));
+  for (const c of await keptConflicts(e)) if (seqs.has(c.seq)) stale[`conflict:${c.key}`] = undefined;
+  // One transaction: never the entries gone without the rows that re-read their records.
+  await e.store.removeWith([...seqs], stale);
+  for (const s of seqs) e.done.delete(s);
+  return [...seqs];
 }
 
 /** The engine's ifMatch and conflict methods (js/replica.js mixes them into ReplicaEngine; `this` is the engine). */

@@ -9,6 +9,9 @@
 const TIMEOUT_MS = 15000;
 const ATTEMPTS = 4;
 const BACKOFF_MS = 150;
+// A 502-504's Retry-After up to this is waited within the call (the reference server asks for
+// 2 s on every 503) and the request tried again; a longer one ends the call's retries at once.
+export const RETRY_AFTER_IN_CALL_MS = 2000;
 
 // Retry classes. SAFE: the same request twice has the effect of one (GET, PUT, DELETE) — but a
 // SAFE request carrying If-Match is sent once (a repeat after a lost answer would report a
@@ -72,13 +75,36 @@ export async function httpRequest(url, method, headers, body, timeoutMs) {
   try {
     const res = await fetch(url, { method, headers, body: body ?? undefined, signal: controller?.signal, credentials: "omit", cache: "no-store" });
     const text = await res.text();
-    return { status: res.status, text, etag: res.headers.get("etag") };
+    return { status: res.status, text, etag: res.headers.get("etag"), retryAfter: res.headers.get("retry-after"), date: res.headers.get("date") };
   } catch (e) {
     const timedOut = e && e.name === "AbortError";
     throw { network: true, message: timedOut ? `no answer within ${timeoutMs} ms` : String((e && e.message) || e) };
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+/**
+ * A `Retry-After` header value (RFC 9110 section 10.2.3: delay-seconds, or an HTTP-date) as the
+ * milliseconds to wait from `now` (the answer's own `Date` when the caller has it, so a device
+ * clock that is off does not stretch or shrink the wait): 0 for a date already past; any
+ * 1*DIGIT, however long, as its value (at most Number.MAX_SAFE_INTEGER ms: a longer wait asked
+ * is never a sooner retry; callers cut it); of several values (fetch joins repeated headers with
+ * ", ") the first; null when absent or neither form (negative, fractional, words). A
+ * cross-origin caller sees the header only when the server lists it in
+ * `Access-Control-Expose-Headers` (Fetch: it is not a CORS-safelisted response header).
+ */
+export function retryAfterMs(value, now = Date.now()) {
+  if (typeof value !== "string") return null;
+  const v = value.trim();
+  const seconds = /^(\d+)\s*(?:,|$)/.exec(v);
+  if (seconds) return Math.min(Number(seconds[1]) * 1000, Number.MAX_SAFE_INTEGER);
+  // An HTTP-date names its weekday (IMF-fixdate, 29 characters, is taken alone when several
+  // values were joined; the obsolete RFC 850 and asctime forms parse whole).
+  if (!/^[A-Za-z]{3}/.test(v)) return null;
+  const fixdate = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT/.exec(v);
+  const at = Date.parse(fixdate ? fixdate[0] : v);
+  return Number.isFinite(at) ? Math.max(0, at - now) : null;
 }
 
 // Resolves after `ms` milliseconds (retry backoff).
@@ -106,7 +132,10 @@ function idFrom(from, args, value) {
 // when there was an answer, for the feed's decisions; `envelope: true` when the code is the
 // server's own, from its error body: the replica takes only such a NOT_FOUND / FORBIDDEN as
 // "gone", never a proxy's bare 403 / 404).
-const failure = (code, message, details = null, status = null, envelope = false) => JSON.stringify({ code, message, details, status, envelope });
+// `retryAfter`: the answer's Retry-After in ms (retryAfterMs), only when it had a valid one;
+// `server`: the server's own { code, message, details } behind a NETWORK that ended on a 502-504.
+const failure = (code, message, details = null, status = null, envelope = false, retryAfter = null, server = null) =>
+  JSON.stringify({ code, message, details, status, envelope, ...(retryAfter === null ? {} : { retryAfter }), ...(server === null ? {} : { server }) });
 
 // A path argument must stay one segment: "", "." and ".." (also as "%2e", which the URL parser
 // treats alike: WHATWG URL "single-dot / double-dot URL path segment") would be removed or climb
@@ -132,7 +161,8 @@ function urlOf(base, template, args) {
 
 // What the server's answer means: the parsed body, or a rejection with a coded error (401 is
 // UNAUTHORIZED and 412 CONFLICT whatever the body says; otherwise the error envelope's code).
-function answer(label, status, text) {
+// `retryAfter`: the answer's Retry-After (ms) or null, passed on with a failure.
+function answer(label, status, text, retryAfter = null) {
   if (status >= 200 && status < 300) {
     if (status === 204 || text === "") return null;
     try {
@@ -149,26 +179,39 @@ function answer(label, status, text) {
   }
   const message = typeof err?.message === "string" ? err.message : `${label}: HTTP ${status}`;
   const details = err?.details ?? null;
-  if (status === 401) throw failure("UNAUTHORIZED", message, details, status);
-  if (status === 412) throw failure("CONFLICT", message, details, status);
-  if (typeof err?.code === "string") throw failure(err.code, message, details, status, true);
-  // No error envelope: something between here and the server answered (a proxy, a gateway).
-  // 5xx, 408 and 429 pass (retried as unreachable); another 4xx refuses the request itself
-  // (retrying it cannot help): its nearest code.
-  if (status >= 500 || status === 408 || status === 429) throw failure("NETWORK", `${label}: HTTP ${status} without an error body`, null, status);
+  if (status === 401) throw failure("UNAUTHORIZED", message, details, status, false, retryAfter);
+  if (status === 412) throw failure("CONFLICT", message, details, status, false, retryAfter);
+  if (typeof err?.code === "string" && believed(err.code, status)) throw failure(err.code, message, details, status, true, retryAfter);
+  // No error envelope (something between here and the server answered: a proxy, a gateway), or
+  // a code at odds with the status (kept as data in `server`, never acted on): the status
+  // decides. 5xx, 408 and 429 pass (retried as unreachable); another 4xx refuses the request
+  // itself (retrying it cannot help): its nearest code.
+  const server = typeof err?.code === "string" ? { code: String(err.code), message, details } : null;
+  const what = server ? `HTTP ${status} with error code ${JSON.stringify(server.code)}: ${message}` : `HTTP ${status} without an error body`;
+  if (status >= 500 || status === 408 || status === 429) throw failure("NETWORK", `${label}: ${what}`, null, status, false, retryAfter, server);
   const code = status === 403 ? "FORBIDDEN" : status === 404 ? "NOT_FOUND" : "INVALID_ARGUMENT";
-  throw failure(code, `${label}: HTTP ${status} without an error body`, null, status);
+  throw failure(code, `${label}: ${what}`, null, status, false, retryAfter, server);
+}
+
+// The statuses a body code is believed with (server/src/reply.rs `status_of`): the codes a
+// client acts on — a refused token stops the replica, NOT_FOUND / FORBIDDEN delete a held
+// copy, CONFLICT keeps a write for the user — never come from another status (a 500 saying
+// UNAUTHORIZED is a server fault, not a refused token). Other codes go with any error status.
+const CODE_STATUSES = { UNAUTHORIZED: [401], NOT_FOUND: [404], FORBIDDEN: [403], BUILTIN_READ_ONLY: [403], CONFLICT: [409, 412] };
+function believed(code, status) {
+  return !Object.hasOwn(CODE_STATUSES, code) || CODE_STATUSES[code].includes(status);
 }
 
 /**
  * Calls endpoint `name` of the server at `base` (no trailing slash) as the holder of `token`
  * (null: no Authorization header). `argsJson` is the JSON text of { id?, label?, query?, body?,
  * ifMatch?, ifNoneMatch?, idempotencyKey? }. Resolves with [answer JSON text or "null" (null:
- * 304 Not Modified to an ifNoneMatch), events, echoes] where
+ * 304 Not Modified to an ifNoneMatch), events, echoes, the answer's ETag header or null] where
  * events are [kind, op, id | null] to emit and echoes the "kind op id" feed rows to expect;
- * rejects with the JSON text of { code, message, details }.
+ * rejects with the JSON text of { code, message, details }. `options.hold`: never wait out a
+ * Retry-After within the call (the replica's push holds its write instead and goes on pulling).
  */
-export async function remoteCall(base, token, name, argsJson) {
+export async function remoteCall(base, token, name, argsJson, options = {}) {
   const [method, template, retry, emits = []] = ENDPOINTS[name];
   const args = JSON.parse(argsJson);
   const label = `${method} ${template}`;
@@ -186,35 +229,65 @@ export async function remoteCall(base, token, name, argsJson) {
   // The status of the last attempt when the server answered (502-504): a server in trouble,
   // not an unreachable one (the replica's push keeps that write and goes on with the others).
   let lastStatus = null;
+  let lastRetryAfter = null;
+  // The server's own coded error of the last attempt (its JSON error body): when the retries end
+  // there, the rejection says what the server said, not a bare "it failed" (docs/replica.md).
+  let lastServer = null;
   for (let attempt = 0; attempt < attempts; attempt++) {
-    // Full jitter: a random wait up to the exponential cap.
-    if (attempt > 0) await sleep(Math.random() * BACKOFF_MS * 2 ** attempt);
+    // Full jitter: a random wait up to the exponential cap; the server's Retry-After when it gave one.
+    if (attempt > 0) await sleep(lastRetryAfter ?? Math.random() * BACKOFF_MS * 2 ** attempt);
     let reply;
     try {
       reply = await httpRequest(url, method, headers, body, TIMEOUT_MS);
     } catch (e) {
       last = `${label}: ${e.message}`;
       lastStatus = null;
+      lastRetryAfter = null;
+      lastServer = null;
       continue;
     }
+    // Measured from the answer's own Date (RFC 9110 section 6.6.1) when it has one.
+    const said = Date.parse(reply.date ?? "");
+    const retryAfter = reply.status >= 400 ? retryAfterMs(reply.retryAfter, Number.isFinite(said) ? said : Date.now()) : null;
     if (reply.status >= 502 && reply.status <= 504) {
-      last = `${label}: the server answered ${reply.status}`;
+      lastServer = serverError(reply.text);
+      last = `${label}: the server answered ${reply.status}${lastServer ? ` ${lastServer.code}: ${lastServer.message}` : ""}`;
       lastStatus = reply.status;
+      lastRetryAfter = retryAfter;
+      // The server said when to come back (RFC 9110 section 10.2.3): never sooner. A short
+      // wait is spent here (the next attempt waits it); a long one, or any for a caller that
+      // holds (the replica's push), ends the call: the caller decides.
+      if (retryAfter !== null && (options.hold === true || retryAfter > RETRY_AFTER_IN_CALL_MS)) break;
       continue;
     }
     // A DELETE retried after a lost answer finds the record gone because the first attempt
     // deleted it: that 404 is the success the caller asked for (README "Remote").
     if (method === "DELETE" && attempt > 0 && reply.status === 404) reply = { status: 204, text: "" };
-    if (reply.status === 304 && headers["If-None-Match"]) return [null, [], []];
-    const value = answer(label, reply.status, reply.text);
+    if (reply.status === 304 && headers["If-None-Match"]) return [null, [], [], reply.etag];
+    const value = answer(label, reply.status, reply.text, retryAfter);
     const events = emits.map(([kind, op, from]) => [kind, op, idFrom(from, args, value)]);
     const echoes = (ENDPOINTS[name][4] ?? []).map(([kind, op, from]) => {
       const id = idFrom(from, args, value);
       return `${kind === "stats" ? (BUILTIN_ID.test(id) ? "builtin_stats" : "template") : kind} ${op} ${id}`;
     });
-    return [value === null ? "null" : reply.text, events, echoes];
+    return [value === null ? "null" : reply.text, events, echoes, reply.etag];
   }
-  throw failure("NETWORK", last, null, lastStatus);
+  // Still NETWORK (the class of "not now, try again", as apps branch on it; the server's
+  // STORAGE_UNAVAILABLE is not this browser's storage): its message names the status and the
+  // server's code and message, and `server` keeps them whole (the replica's syncState().held).
+  throw failure("NETWORK", last, null, lastStatus, false, lastRetryAfter, lastServer);
+}
+
+/** The server's coded error body (server/openapi.yaml `Error`) as `{ code, message, details }`, or null. */
+function serverError(text) {
+  let err = null;
+  try {
+    err = JSON.parse(text)?.error ?? null;
+  } catch {
+    return null;
+  }
+  if (typeof err?.code !== "string") return null;
+  return { code: err.code, message: typeof err.message === "string" ? err.message : "", details: err.details ?? null };
 }
 
 // ---- live updates: the change feed (server/openapi.yaml listChanges, streamChanges) ---------
@@ -242,7 +315,7 @@ export class RemoteClient {
     this.feed = null; // { deliver, cursor, abort, timer }
   }
 
-  async call(name, argsJson) {
+  async call(name, argsJson, options = {}) {
     const write = (ENDPOINTS[name][3] ?? []).length > 0;
     // A write never overlaps the feed's read of its head (`since=now`): if it did, the head's
     // cursor could be from before the write's row or after it, and nothing tells which (an
@@ -258,7 +331,7 @@ export class RemoteClient {
     const epoch = feed && feed.cursor !== null ? feed.epoch : null;
     if (write) this.writing++;
     try {
-      const reply = await remoteCall(this.base, this.token, name, argsJson);
+      const reply = await remoteCall(this.base, this.token, name, argsJson, options);
       if (epoch !== null && this.feed === feed && feed.epoch === epoch) {
         const until = Date.now() + ECHO_TTL_MS;
         for (const key of reply[2]) this.echoes.push([key, until]);

@@ -12,28 +12,20 @@
 // `{ code, message, details }`, as js/remote.js does.
 
 import { RemoteClient } from "./remote.js";
-import { OutboxStore, coded, errorOf, goneOnServer, idsOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
+import { OutboxStore, RECORDS, canonicalIds, coded, errorOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
 import { READS, forget, fullPull, migrateKept, pull } from "./pull.js";
-import { IF_MATCH, labelMade, push } from "./push.js";
+import { IF_MATCH, backoffDelay, discardPending, hold, labelMade, push, unhold } from "./push.js";
 
 export { errorOf };
+export { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS, RETRY_AFTER_MAX_MS } from "./push.js";
 
 // GET /v1/me at open: how long before the server counts as unreachable (offline open).
 const ME_TIMEOUT_MS = 4000;
-// Failed pushes and pulls are retried with full-jitter backoff between these bounds.
-export const BACKOFF_MIN_MS = 1000;
-export const BACKOFF_MAX_MS = 60000;
 // A follower's sync() waits this long for the leader's answer.
 const FOLLOWER_SYNC_MS = 60000;
 
-/** The wait before retry `failures` (1, 2, ...): full jitter, a random share of the cap. */
-export function backoffDelay(failures, random = Math.random) {
-  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, Math.min(failures - 1, 16)));
-  return Math.max(BACKOFF_MIN_MS, Math.floor(random() * cap));
-}
-
 /** The `{ kind: "sync" }` event of a state (the ChangeEvent fields, so listeners can switch on kind). */
-const syncEvent = (state, pending, error) => ({ kind: "sync", op: "state", id: null, state, pending, ...(error ? { error } : {}), external: false });
+const syncEvent = (state, pending, error, held) => ({ kind: "sync", op: "state", id: null, state, pending, ...(error ? { error } : {}), ...(held ? { held } : {}), external: false });
 
 // ---- the engine -----------------------------------------------------------------------------
 
@@ -55,6 +47,13 @@ export class ReplicaEngine {
     this.closed = false;
     this.failures = 0;
     this.timer = null;
+    // A write the server answered "not now" (js/push.js `result.held`): no push before
+    // `holdUntil` (ms) but the app's own sync(); `holdTimer` sends it then; `held` is what
+    // syncState() tells of it; `holdFailures` counts its answers for the backoff.
+    this.holdUntil = 0;
+    this.holdTimer = null;
+    this.holdFailures = 0;
+    this.held = null;
     this.running = null; // the sync in progress (a promise)
     this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
@@ -189,8 +188,8 @@ export class ReplicaEngine {
   #message(m) {
     if (this.closed) return;
     if (m.type === "kick" && this.leader) this.kick();
-    else if (m.type === "sync" && this.leader) {
-      this.sync().then(
+    else if ((m.type === "sync" || m.type === "discard") && this.leader) {
+      this.#answer(m).then(
         (result) => this.post({ type: "synced", req: m.req, result }),
         (e) => this.post({ type: "synced", req: m.req, error: errorOf(e) }),
       );
@@ -202,7 +201,8 @@ export class ReplicaEngine {
       this.state = m.state;
       this.pendingCount = m.pending;
       this.error = m.error ?? null;
-      this.emit(syncEvent(m.state, m.pending, m.error), false);
+      this.held = m.held ?? null;
+      this.emit(syncEvent(m.state, m.pending, m.error, m.held), false);
     } else if (m.type === "event" && !this.leader) {
       this.emit(m.event, false);
     }
@@ -238,10 +238,12 @@ export class ReplicaEngine {
 
   #lead() {
     this.leader = true;
+    // The previous leader's hold is not this tab's: its first push tells it again.
+    this.held = null;
     // Questions this tab asked the previous leader (gone before answering) are answered here.
     for (const [req, answer] of [...this.waiters]) {
       this.waiters.delete(req);
-      this.sync().then((result) => answer({ result }), (e) => answer({ error: errorOf(e) }));
+      this.#answer(answer.question).then((result) => answer({ result }), (e) => answer({ error: errorOf(e) }));
     }
     // The feed is the pull's doorbell: any news, and every (re)connection (the server is back),
     // runs a sync; a refused feed (401) shows on that sync's first request.
@@ -268,11 +270,12 @@ export class ReplicaEngine {
   }
 
   setState(state) {
-    if (state === this.state && !this.stateDirty) return;
+    // Closed: no event reaches listeners any more (a sync that ends after close()).
+    if (this.closed || (state === this.state && !this.stateDirty)) return;
     this.state = state;
     this.stateDirty = false;
-    const event = syncEvent(state, this.pendingCount, this.error);
-    if (this.leader) this.post({ type: "state", state, pending: this.pendingCount, error: this.error });
+    const event = syncEvent(state, this.pendingCount, this.error, this.held);
+    if (this.leader) this.post({ type: "state", state, pending: this.pendingCount, error: this.error, held: this.held });
     this.emit(event, false);
   }
 
@@ -285,14 +288,14 @@ export class ReplicaEngine {
   }
 
   syncState() {
-    return { state: this.state, pending: this.pendingCount, ...(this.error ? { error: this.error } : {}) };
+    return { state: this.state, pending: this.pendingCount, ...(this.error ? { error: this.error } : {}), ...(this.held ? { held: this.held } : {}) };
   }
 
   // ---- the write path (called by the facade around the local write) --------------------------
 
   /** Appends an entry; resolves with its seq. */
   async enqueue(endpoint, argsJson, id, key, target) {
-    const entry = { key, endpoint, args: JSON.parse(argsJson), id: id ?? null, target: target ?? null, at: Date.now(), ready: false };
+    const entry = { key, endpoint, args: canonicalIds(JSON.parse(argsJson)), id: id ?? null, target: target ?? null, at: Date.now(), ready: false };
     // The server `updated_at` this write is based on, fixed now (its If-Match): a server copy
     // the pull applies between now and the push must not become the base of a write made on
     // the copy before it. A write chained on an earlier queued one of the same record takes
@@ -352,7 +355,7 @@ export class ReplicaEngine {
       this.again = true;
       return;
     }
-    this.sync().catch(() => {});
+    this.#sync(false).catch(() => {});
   }
 
   #retryLater() {
@@ -362,14 +365,57 @@ export class ReplicaEngine {
     this.timer = setTimeout(() => this.kick(), backoffDelay(this.failures));
   }
 
-  /** Push then pull now: `{ pushed, pulled, conflicts, rejected }` (JSON text for the facade). */
-  async sync() {
+  /** The leader's answer to a question (`{ type: "sync" }`, `{ type: "discard", seq }`) of this tab or a follower. */
+  #answer(question) {
+    return question?.type === "discard" ? this.discardPending(question.seq) : this.sync();
+  }
+
+  /**
+   * Drops queued write `seq` and the later writes built on it (js/push.js `discardPending`):
+   * the JSON text of the seqs dropped. Runs in the leader between syncs, so a write is never
+   * dropped while its request is on the way (then it is sent, and NOT_FOUND here).
+   */
+  async discardPending(seq) {
+    if (this.closed) throw coded("STORAGE_UNAVAILABLE", "this catalog is closed");
+    if (!this.leader) return this.#askLeader({ type: "discard", seq });
+    while (this.running) await this.running.catch(() => {});
+    let dropped;
+    this.running = discardPending(this, seq).then((d) => { dropped = d; });
+    try {
+      await this.running;
+    } finally {
+      this.running = null;
+      // Kicks that came meanwhile: the one kick below (or, refused, this one) covers them.
+      if (this.again) {
+        this.again = false;
+        if (dropped === undefined) queueMicrotask(() => this.kick());
+      }
+    }
+    // The held write gone, the writes behind it go now; the next pull re-reads what it touched.
+    if (this.held && dropped.includes(this.held.seq)) unhold(this);
+    await this.refreshPending().catch(() => {});
+    this.stateDirty = true;
+    this.setState(this.state);
+    this.kick();
+    return JSON.stringify(dropped);
+  }
+
+  /**
+   * Push then pull now: `{ pushed, pulled, conflicts, rejected }` (JSON text for the facade).
+   * The app's call: it pushes even while a held write waits for its time (the user asked now).
+   */
+  sync() {
+    return this.#sync(true);
+  }
+
+  /** A sync; `asked`: the app's sync() (pushes during a hold), else a kick (feed news, a write, a timer). */
+  async #sync(asked) {
     if (this.closed) throw coded("STORAGE_UNAVAILABLE", "this catalog is closed");
     if (this.error) throw coded(this.error.code, this.error.message);
     if (!this.leader) return this.#askLeader();
     // One sync at a time; a call made during one runs after it (so it covers this call's writes).
     while (this.running) await this.running.catch(() => {});
-    this.running = this.#syncOnce().finally(() => {
+    this.running = this.#syncOnce(asked).finally(() => {
       this.running = null;
       if (this.again) {
         this.again = false;
@@ -379,32 +425,38 @@ export class ReplicaEngine {
     return this.running;
   }
 
-  async #askLeader() {
+  async #askLeader(question = { type: "sync" }) {
     const req = `${Date.now()}-${Math.random()}`;
     const answer = new Promise((resolve) => {
       // The waiter holds its timer, so closing the catalog ends both (#stop).
       const timer = setTimeout(() => {
         if (this.waiters.delete(req)) resolve({ error: { code: "NETWORK", message: "the tab that syncs this replica did not answer" } });
       }, FOLLOWER_SYNC_MS);
-      this.waiters.set(req, (m) => {
+      this.waiters.set(req, Object.assign((m) => {
         clearTimeout(timer);
         resolve(m);
-      });
+      }, { question }));
     });
-    this.post({ type: "sync", req });
+    this.post({ ...question, req });
     const m = await answer;
     if (m.error) throw coded(m.error.code, m.error.message, m.error.details ?? null);
     return m.result;
   }
 
-  async #syncOnce() {
+  async #syncOnce(asked) {
     const result = { pushed: 0, pulled: 0, conflicts: [], rejected: [] };
     this.setState("syncing");
     try {
-      await push(this, result);
+      // A held write waits for its time (feed news and new writes pull, but do not send it
+      // again: a server in trouble is not hammered); the app's own sync() pushes at once.
+      if (asked || Date.now() >= this.holdUntil) {
+        await push(this, result);
+        if (result.held) hold(this, result);
+        else unhold(this);
+      }
       result.pulled = await pull(this);
-      // A write the server answered "not now": the rest was pushed and pulled; sync() rejects
-      // with its failure and the timer retries it (backoff).
+      // A write the server answered "not now": the rest was pulled; sync() rejects with its
+      // failure and the hold timer sends it again.
       if (result.held) throw result.held;
       this.failures = 0;
       await this.refreshPending();
@@ -422,7 +474,8 @@ export class ReplicaEngine {
         this.#retryLater();
       } else {
         this.setState("online");
-        this.#retryLater();
+        // A held write has its own timer (js/push.js hold); anything else is retried with backoff.
+        if (e !== result.held) this.#retryLater();
       }
       throw coded(err.code, err.message, err.details ?? null);
     }
@@ -509,34 +562,6 @@ export class ReplicaEngine {
     return this.applyServer(batch, (b) => this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at]))));
   }
 
-  /**
-   * GET of a record on the server: its JSON, or null when the server says it is not there (its
-   * coded 404/403: goneOnServer); a bare 403/404 of a proxy rejects (the copy is kept). (Also used by js/pull.js.)
-   */
-  async fetchRecord(kind, id) {
-    const name = { spec: "getSpec", labels: "labels", rating: "myRating" }[kind] ?? "get";
-    try {
-      return JSON.parse((await this.client.call(name, JSON.stringify({ id })))[0]);
-    } catch (thrown) {
-      if (goneOnServer(errorOf(thrown))) return null;
-      throw thrown;
-    }
-  }
-
-  async kindOf(id) {
-    if (await this.o.local("template", id)) return "template";
-    if (await this.o.local("spec", id)) return "spec";
-    return null;
-  }
-
-  /** The ids of every queued entry (records a pull must not overwrite); `.rated`: those of queued rates (ratings it must not overwrite). */
-  async queuedIds() {
-    const entries = await this.store.list();
-    const ids = new Set(entries.flatMap(idsOf));
-    ids.rated = new Set(entries.filter((x) => x.endpoint === "rate").flatMap(idsOf));
-    return ids;
-  }
-
   /** An online-only call (discover, importAll): RemoteClient.call, tracking reachability. */
   async call(name, argsJson) {
     if (this.error) throw coded(this.error.code, this.error.message);
@@ -559,6 +584,7 @@ export class ReplicaEngine {
   #stop() {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.holdTimer);
     // Follower questions still waiting end now, their timers with them.
     for (const [req, answer] of [...this.waiters]) {
       this.waiters.delete(req);
@@ -582,4 +608,4 @@ export class ReplicaEngine {
 // Methods the Rust facade calls that live beside the code they drive: reads the replica does
 // not hold or answers stale-while-revalidate (js/pull.js), ifMatch aliases and conflict
 // resolution (js/push.js).
-Object.assign(ReplicaEngine.prototype, READS, IF_MATCH);
+Object.assign(ReplicaEngine.prototype, READS, IF_MATCH, RECORDS);

@@ -430,7 +430,9 @@ async fn method_not_allowed() -> ApiError {
 // If-None-Match: an offline replica revalidates a record it holds with a conditional GET.
 const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Last-Event-ID";
 // Date: offline replicas make their ids from a clock corrected by it (README "Offline replica").
-const EXPOSE_HEADERS: &str = "ETag, Date";
+// Retry-After (every 503): a replica holds a write that long (docs/replica.md); without it a
+// page of another origin cannot read the header (Fetch: not CORS-safelisted).
+const EXPOSE_HEADERS: &str = "ETag, Date, Retry-After";
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 
 async fn cors(State(app): State<App>, req: Request, next: Next) -> Response {

@@ -16,7 +16,8 @@ use crate::error::Error;
 pub(super) fn id_arg(v: &JsValue, what: &str) -> std::result::Result<String, JsValue> {
     let s = v.as_string().ok_or_else(|| err(Error::invalid(format!("{what} must be a string id"))))?;
     match crate::model::id::normalize_id(&s) {
-        Some(_) => Ok(s),
+        // The canonical form: the outbox and the replica's meta compare ids as strings.
+        Some(n) => Ok(n),
         None => Err(err(Error::invalid(format!("{s:?} is not a ULID")))),
     }
 }

@@ -44,6 +44,8 @@ extern "C" {
     fn sync(this: &ReplicaEngine) -> Promise;
     #[wasm_bindgen(method, js_name = resolveConflict)]
     fn resolve_conflict(this: &ReplicaEngine, id: &str, choice: &str, kind: Option<String>) -> Promise;
+    #[wasm_bindgen(method, js_name = discardPending)]
+    fn discard_pending(this: &ReplicaEngine, seq: f64) -> Promise;
     #[wasm_bindgen(method, js_name = syncState)]
     fn sync_state(this: &ReplicaEngine) -> JsValue;
     #[wasm_bindgen(method)]
@@ -470,6 +472,23 @@ impl TemplateCatalog {
                 promise_void(&self.closed, async move { rep.resolve_conflict(&id, &choice, kind).await })
             }
             _ => promise_void(&self.closed, async move { Err(Error::NotFound { kind: "conflict", id }) }),
+        }
+    }
+
+    /// Drops queued write `seq` (`OutboxEntry.seq`) and the later writes built on it; resolves
+    /// with the seqs dropped. INVALID_ARGUMENT when `seq` is not a positive safe integer;
+    /// NOT_FOUND when nothing queued has it (always, off a replica). README "Offline replica".
+    #[wasm_bindgen(js_name = discardPending, unchecked_return_type = "Promise<number[]>")]
+    pub fn discard_pending(&self, #[wasm_bindgen(unchecked_param_type = "number")] seq: JsValue) -> Promise {
+        let seq = match seq.as_f64() {
+            Some(n) if n >= 1.0 && n <= 9_007_199_254_740_991.0 && n.fract() == 0.0 => n,
+            _ => return Promise::reject(&err(Error::invalid("seq must be a positive integer (OutboxEntry.seq)"))),
+        };
+        match &self.api {
+            // The engine's promise, converted as it settles (no future of its own: size).
+            Api::Replica(rep) => promise(&self.closed, Replica::json(rep.engine.discard_pending(seq))),
+            // (As an integer: f64 formatting would pull float printing into the wasm.)
+            _ => promise(&self.closed, async move { Err::<Value, _>(Error::NotFound { kind: "pending", id: (seq as u64).to_string() }) }),
         }
     }
 

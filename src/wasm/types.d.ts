@@ -484,11 +484,47 @@ export interface SyncState {
   pending: number;
   /** Set once the server refused the token (`UNAUTHORIZED`): nothing is sent until the catalog is reopened with a valid one; queued writes are kept. */
   error?: { code: ErrorCode; message: string };
+  /** Set while a queued write waits because the server answered it "not now" (5xx, 408, 429, or a create id ahead of its clock); gone once a push gets past it. */
+  held?: HeldWrite;
 }
 
-/** A queued write of an offline replica (`pending()`), oldest first. */
+/**
+ * `SyncState.held`: the queued write the push stopped at and the server's answer to its last
+ * send. It (and every later write) is sent again at `retryAt` by a timer, not on feed news or
+ * new writes: max(full-jitter backoff 1 s doubling to 60 s, the answer's `Retry-After`, RFC 9110
+ * section 10.2.3, cut at 1 h). The app's own `sync()` sends it at once.
+ */
+export interface HeldWrite {
+  seq: number | null;
+  endpoint: string | null;
+  id: string | null;
+  /** The HTTP status of the answer (503, 429, ...); null for a create whose id is ahead of the server's clock. */
+  status: number | null;
+  /**
+   * What the server said: its coded error body as sent (`code` may be one this version does not
+   * know, such as a rate-limit code), or, without one (a gateway's 503), the client's own
+   * description (`NETWORK`, its message naming the status).
+   */
+  error: { code: string; message: string; details: unknown };
+  /** When the timer sends it again (RFC 3339, this device's clock). */
+  retryAt: string;
+}
+
+/**
+ * A queued write of an offline replica (`pending()`), oldest first. `discardPending(seq)` drops
+ * one (a write the server refuses for good, or one the user no longer wants) with the later
+ * writes built on it — the record's later edits (not a `delete` or `restoreVersion`; for a label
+ * write, that label's; for a `rate` or `recordUsage`, none) and every later write naming an id it
+ * created — and resolves with the seqs dropped, ascending. A write held on a 502/504 (or whose
+ * answer was lost) may already be applied on the server: discarding it does not undo that.
+ * The records they touched are re-read from the server at the next pull (an edit is undone, a
+ * record the server never had goes); until then (offline) the local copy keeps them.
+ * `INVALID_ARGUMENT` when `seq` is not a positive safe integer; `NOT_FOUND` (details
+ * `{ kind: "pending", id: String(seq) }`) when nothing queued has it: never queued, already
+ * sent, or dropped (always, off a replica).
+ */
 export interface OutboxEntry {
-  /** Order of the outbox (pushed in this order). */
+  /** Order of the outbox (pushed in this order); the handle of `discardPending(seq)`. */
   seq: number;
   /** The Idempotency-Key the push sends (a ULID). */
   key: string;
