@@ -329,6 +329,18 @@ export async function catalogUsage(userId: string, adapter: StorageAdapter): Pro
   const synced: SyncResult = await catalog.sync();
   const now: SyncState = catalog.syncState();
   console.log(queued.length, synced.pushed, synced.conflicts.length, synced.rejected.length, now.state);
+  if (now.held) {
+    const retryAt: string = now.held.retryAt;
+    const status: number | null = now.held.status;
+    const serverCode: string = now.held.error.code;
+    console.log(retryAt, status, serverCode);
+  }
+  if (queued.length > 0) {
+    const dropped: number[] = await catalog.discardPending(queued[0].seq);
+    console.log(dropped.length);
+  }
+  // @ts-expect-error: the handle is the entry's seq (a number), not the entry
+  await catalog.discardPending(queued[0]);
   const replica: TemplateCatalog = await TemplateCatalog.open({ userId: "01J0USER000000000000000001", storage: "remote", baseUrl: "http://127.0.0.1:1", token: "t", replica: { dbName: "mine" } });
   await replica.resolveConflict("01J0USER000000000000000001", "keep-remote");
   unsubscribe();
