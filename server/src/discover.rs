@@ -312,7 +312,8 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
                 "template_search s JOIN template_search_docs d ON d.doc = s.rowid JOIN workflow_templates w ON w.id = d.template_id",
                 format!("template_search MATCH {{t{n}}} AND {filter} AND ({vis})"),
             ),
-            None => ("workflow_templates w", format!("{filter} AND ({vis})")),
+            // The narrow copy (migration 015): the same columns under the same names.
+            None => ("template_text w", format!("{filter} AND ({vis})")),
         }
     });
     // One or two tags, no owner or text (PostgreSQL): the public rows from the tags' counters, the

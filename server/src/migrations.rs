@@ -51,6 +51,10 @@
 //!   by statement triggers on `template_tags` in the writing transaction (appended and folded,
 //!   never a hot row), so the `total` of a page of one or two tags is a sum of a few counters
 //!   plus the viewer's private rows (issue 13).
+//! - 015_template_text (PostgreSQL; a no-op on SQLite): `template_text`, a narrow copy of each
+//!   template's filters, sort keys and lowercased texts kept by statement triggers, holding the
+//!   trigram indexes: a text's `total` and a page from its matches recheck ~190-byte rows instead
+//!   of the ~430-byte template rows (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -198,6 +202,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/014_tag_counts.down.sql"),
         pg_up: include_str!("../migrations/postgres/014_tag_counts.up.sql"),
         pg_down: include_str!("../migrations/postgres/014_tag_counts.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "015_template_text",
+        sqlite_up: include_str!("../migrations/sqlite/015_template_text.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/015_template_text.down.sql"),
+        pg_up: include_str!("../migrations/postgres/015_template_text.up.sql"),
+        pg_down: include_str!("../migrations/postgres/015_template_text.down.sql"),
         post_up: None,
     },
 ];

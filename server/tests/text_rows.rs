@@ -1,0 +1,137 @@
+//! `text` discovery over the narrow copy of the templates (issue 13, migration 015 on
+//! PostgreSQL): `template_text` holds each template's filters, sort keys and lowercased texts,
+//! kept by statement triggers on `workflow_templates`, and the trigram indexes. Every change of a
+//! template (create, rename, edit, visibility, usage, rating, new version, delete, a write made
+//! behind the server's back) must reach the text pages and their `total`; on PostgreSQL the copy
+//! must equal the templates' columns after each of them. Runs on SQLite (FTS5) and, with
+//! WT_TEST_POSTGRES_URL, PostgreSQL.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn names(v: &Value) -> Vec<String> {
+    v["items"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
+}
+
+/// The rows of `template_text` that differ from the columns they copy (either way), as text.
+fn copy_differences(db: &TestDb) -> Vec<String> {
+    let mut c = db_conn(db);
+    let cols = "id, owner_id, is_builtin, is_public, is_latest, category, workflow_type, usage_count, rating, rating_count, updated_ms, name_lc, name, description_lc";
+    let sql = format!(
+        "SELECT CAST(x AS TEXT) FROM ((SELECT {cols} FROM workflow_templates EXCEPT SELECT {cols} FROM template_text) \
+         UNION ALL (SELECT {cols} FROM template_text EXCEPT SELECT {cols} FROM workflow_templates)) x"
+    );
+    c.query(&sql, &[]).unwrap().into_iter().map(|r| r[0].text().unwrap_or_default().to_string()).collect()
+}
+
+/// The names (in name order) and total of a client's text page, and the same computed from its
+/// full listing (the core's rule: a substring of the lowercased name or description).
+fn page_and_scan(c: &Client, text: &str) -> ((Vec<String>, Value), (Vec<String>, Value)) {
+    let p = c.get(&format!("/v1/templates?text={}&includeBuiltin=false&sort=name&limit=100", enc(text))).json();
+    let all = c.get("/v1/templates?includeBuiltin=false&sort=name&limit=100").json();
+    let want: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| [&t["name"], &t["description"]].iter().any(|v| v.as_str().unwrap_or_default().to_lowercase().contains(text)))
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    let n = want.len();
+    ((names(&p), p["total"].clone()), (want, json!(n)))
+}
+
+#[test]
+fn text_pages_follow_every_change_of_their_templates() {
+    for db in backends() {
+        let l = db.label;
+        let pg = l == "postgres";
+        let (a, b) = (create_user(&db), create_user(&db));
+        let srv = Server::start(&db);
+        let (ca, cb) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)));
+        // After each step: the copy equals the templates (PostgreSQL), and both users' text pages
+        // equal their full listings filtered by the core's rule.
+        let check_copy = |step: &str| {
+            if pg {
+                assert_eq!(copy_differences(&db), Vec::<String>::new(), "{l}: template_text after {step}");
+            }
+            for c in [&ca, &cb] {
+                for text in ["quixotic", "straße", "plan", "again"] {
+                    let (got, want) = page_and_scan(c, text);
+                    assert_eq!(got, want, "{l}: text {text:?} after {step}");
+                }
+            }
+        };
+        let mut ids = Vec::new();
+        for (name, description) in [("Alpha", "a QUIXOTIC plan"), ("Beta", "nothing"), ("Gamma quixotic", "Straße")] {
+            let r = ca.post("/v1/templates", &json!({ "name": name, "workflow_type": "plain", "description": description, "is_public": true }));
+            assert_eq!(r.status, 201, "{l}");
+            ids.push(r.json()["id"].as_str().unwrap().to_string());
+        }
+        check_copy("creates");
+        let page = |text: &str, sort: &str| cb.get(&format!("/v1/templates?text={}&includeBuiltin=false&sort={sort}", enc(text))).json();
+        let p = page("quixotic", "name");
+        assert_eq!((names(&p), p["total"].clone()), (vec!["Alpha".to_string(), "Gamma quixotic".into()], json!(2)), "{l}");
+        assert_eq!(page("STRASSE", "name")["total"], 0, "{l}: lowercase, not case folding");
+        assert_eq!(names(&page("straße", "name")), vec!["Gamma quixotic".to_string()], "{l}");
+
+        // Usage and ratings move a match in the popular and rating orders.
+        for _ in 0..2 {
+            assert_eq!(cb.post(&format!("/v1/templates/{}/usage", ids[2]), &json!({ "success": true, "responseTimeMs": 1 })).status, 200, "{l}");
+        }
+        check_copy("usage");
+        assert_eq!(names(&page("quixotic", "popular"))[0], "Gamma quixotic", "{l}: usage reaches the text rows");
+        assert_eq!(cb.put(&format!("/v1/templates/{}/rating", ids[0]), &json!({ "stars": 5 })).status, 200, "{l}");
+        check_copy("a rating");
+        assert_eq!(names(&page("quixotic", "rating"))[0], "Alpha", "{l}: ratings reach the text rows");
+        // A rename and an edit change what matches, and the name and recent orders.
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids[1]), &json!({ "name": "Zeta Quixotic" })).status, 200, "{l}");
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids[0]), &json!({ "description": "plain now" })).status, 200, "{l}");
+        check_copy("a rename and an edit");
+        let p = page("quixotic", "name");
+        assert_eq!((names(&p), p["total"].clone()), (vec!["Gamma quixotic".to_string(), "Zeta Quixotic".into()], json!(2)), "{l}: names and descriptions reach the text rows");
+        assert_eq!(names(&page("quixotic", "recent"))[0], "Zeta Quixotic", "{l}: updated_at reaches the text rows");
+        // Made private: gone from another user's text pages and totals, still in its owner's.
+        assert_eq!(ca.patch(&format!("/v1/templates/{}", ids[2]), &json!({ "is_public": false })).status, 200, "{l}");
+        check_copy("a visibility change");
+        let p = page("quixotic", "name");
+        assert_eq!((names(&p), p["total"].clone()), (vec!["Zeta Quixotic".to_string()], json!(1)), "{l}: visibility reaches the text rows");
+        let own = ca.get("/v1/templates?text=quixotic&includeBuiltin=false&sort=name").json();
+        assert_eq!(own["total"], 2, "{l}: the owner sees the private match");
+        // A new version is the latest row; the old one leaves latest pages.
+        let v2 = ca.post(&format!("/v1/templates/{}/versions", ids[1]), &json!({ "patch": { "description": "quixotic again" } }));
+        assert_eq!(v2.status, 201, "{l}");
+        check_copy("a new version");
+        let p = page("quixotic", "name");
+        assert_eq!(p["total"], 1, "{l}: one latest row per lineage");
+        assert_eq!(p["items"][0]["id"], v2.json()["id"], "{l}: the latest version is listed");
+        let all = cb.get("/v1/templates?text=quixotic&includeBuiltin=false&latestOnly=false").json();
+        assert_eq!(all["total"], 2, "{l}: both versions when latestOnly is false");
+        // Deleted: gone from the pages.
+        let v2id = v2.json()["id"].as_str().unwrap().to_string();
+        assert_eq!(ca.req("DELETE", &format!("/v1/templates/{v2id}"), &[], None).status, 204, "{l}");
+        check_copy("a delete");
+        assert_eq!(page("quixotic again", "name")["total"], 0, "{l}");
+        // Writes behind the server's back reach the copy too (the triggers, not the store).
+        let mut c = db_conn(&db);
+        let t = if pg { "true" } else { "1" };
+        c.batch(&format!("UPDATE workflow_templates SET is_public = {t} WHERE id = '{}'", ids[2])).unwrap();
+        drop(c);
+        check_copy("a direct UPDATE");
+        assert!(names(&page("quixotic", "name")).contains(&"Gamma quixotic".to_string()), "{l}: a direct UPDATE of the template reaches the text rows");
+        if pg {
+            let r = ca.post("/v1/templates", &json!({ "name": "Delta", "workflow_type": "plain", "description": "quixotic too", "is_public": true }));
+            assert_eq!(r.status, 201, "{l}");
+            let delta = r.json()["id"].as_str().unwrap().to_string();
+            check_copy("a create");
+            let mut c = db_conn(&db);
+            c.batch(&format!("UPDATE workflow_templates SET description_lc = 'hidden quixotic', description = 'hidden QUIXOTIC' WHERE id = '{}'", ids[0])).unwrap();
+            c.batch(&format!("DELETE FROM workflow_templates WHERE id = '{delta}'")).unwrap();
+            drop(c);
+            check_copy("direct writes of a text and a delete");
+            assert!(names(&page("quixotic", "name")).contains(&"Alpha".to_string()), "{l}: a direct write of a text reaches the text rows");
+            assert!(!names(&page("quixotic", "name")).contains(&"Delta".to_string()), "{l}: a direct delete reaches the text rows");
+        }
+    }
+}
