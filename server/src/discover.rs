@@ -12,7 +12,8 @@
 //!   columns hold Rust's `to_lowercase` of each and the query's text is lowercased the same way,
 //!   so an exact substring test on them is the core's rule for every script (no database's own
 //!   folding is ever trusted). PostgreSQL: `LIKE '%t%'` (escaped) over pg_trgm GIN indexes, which
-//!   recheck exactly. SQLite: the FTS5 trigram index narrows to candidates when the text has 3 or
+//!   recheck exactly, on `template_text` (migration 015: narrow copies of the rows, so a count
+//!   or a page from the matches rechecks small rows). SQLite: the FTS5 trigram index narrows to candidates when the text has 3 or
 //!   more characters (trigrams need 3), then `instr()` decides; a shorter text is `instr()` alone
 //!   over the other filters' rows (its cost grows with them: see server/README.md). The matches
 //!   are read once for both visibility arms; a page of a common text walks the ordered index

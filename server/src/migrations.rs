@@ -53,8 +53,8 @@
 //!   plus the viewer's private rows (issue 13).
 //! - 015_template_text (PostgreSQL; a no-op on SQLite): `template_text`, a narrow copy of each
 //!   template's filters, sort keys and lowercased texts kept by statement triggers, holding the
-//!   trigram indexes: a text's `total` and a page from its matches recheck ~190-byte rows instead
-//!   of the ~430-byte template rows (issue 13).
+//!   trigram indexes: a text's `total` and a page from its matches recheck rows half the size of
+//!   the template rows (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 

@@ -3,9 +3,9 @@
 -- candidate is tested again on its row (the recheck), so a text in many rows reads one heap row
 -- per match. Read from `workflow_templates` that is one ~430-byte row per match and, at
 -- 1,000,000 templates, every page of a 434 MB table for a word in 10% of them. `template_text`
--- holds only what a text page reads: the filters, the sort keys and the lowercased texts (~190
--- bytes a row), so the `total` of a text and a page read from its matches (`TextPlan::Matches`)
--- recheck rows 2.3 times smaller and are answered without the wide table; the trigram indexes
+-- holds only what a text page reads: the filters, the sort keys and the lowercased texts (236 MB
+-- at 1,000,000 seeded templates), so the `total` of a text and a page read from its matches
+-- (`TextPlan::Matches`) recheck rows half the size and are answered without the wide table; the trigram indexes
 -- move here. A walk of the sort's ordered index (`TextPlan::Walk`) still tests the wide rows.
 --
 -- The rows follow `workflow_templates` through statement triggers (transition tables: one
