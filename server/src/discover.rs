@@ -182,7 +182,17 @@ pub enum TextPlan {
     /// Along the sort's ordered index, testing each row, stopping at the page's end (a text
     /// in many rows: the page's end comes after a few entries per match).
     Walk,
+    /// PostgreSQL: at most `MATCH_CAP + 1` matches read once (`WITH m AS MATERIALIZED`), giving
+    /// both the page and, as a column of each row, how many were read: when that is at most
+    /// `MATCH_CAP` it is the exact `total`, and the text's trigram index was read once instead of
+    /// twice (for the total, then for the page).
+    Capped,
 }
+
+/// The most matches a `TextPlan::Capped` statement answers for (more: the total is counted and
+/// the page planned as before). A rare text costs its trigram index read, not its rows
+/// (BENCHMARKS.md "Round 5"); a common one pays one bitmap and this many rows for nothing.
+pub const MATCH_CAP: usize = 4096;
 
 /// The statements of a page query: (rows, total, parameters). `plan` matters only for a text
 /// page (the total always counts from the matches).
@@ -367,8 +377,15 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     // every row instead (PostgreSQL did at 100,000 rows).
     let end = bind(int(i64::try_from(q.offset.saturating_add(q.limit as u64)).unwrap_or(i64::MAX)));
     let keys = key_cols(q.sort).replace("w.id", &format!("{t}.{id_col}")).replace("w.", &format!("{t}."));
+    let mut with = String::new();
+    let mut counted_col = "";
     let selects: Vec<String> = match (&matched, plan) {
         (Some((from, wh)), TextPlan::Matches) => vec![format!("SELECT * FROM (SELECT {keys} FROM {from} WHERE {wh} ORDER BY {inner} LIMIT {{i{end}}}) a")],
+        (Some((from, wh)), TextPlan::Capped) => {
+            with = format!("WITH m AS MATERIALIZED (SELECT {keys} FROM {from} WHERE {wh} LIMIT {}) ", MATCH_CAP + 1);
+            counted_col = ", (SELECT COUNT(*) FROM m)";
+            vec![format!("SELECT * FROM (SELECT * FROM m ORDER BY {order} LIMIT {{i{end}}}) a")]
+        }
         // A walk tests `instr()` only, on the arms' ordered indexes.
         _ => arms
             .iter()
@@ -386,7 +403,7 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     let off = bind(int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
     // The page's keys first (stepping over `offset` entries reads keys only), then its rows.
     let rows = format!(
-        "SELECT {select}, k.* FROM (SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}",
+        "{with}SELECT {select}{counted_col}, k.* FROM (SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}",
         selects.join(" UNION ALL ")
     );
     (rows, total, p)
@@ -491,8 +508,7 @@ fn key_of(r: &Row) -> SortKey {
 /// are spread evenly), reading the matches costs `total`. `visible` is what the viewer may see
 /// of the category and type asked (from `discover_counts`; an upper bound with an owner filter).
 fn text_plan(c: &mut Conn, q: &PageQuery, total: usize) -> Result<TextPlan> {
-    let driven = q.text.as_ref().is_some_and(|t| t.chars().count() >= 3) && !(q.latest_only && !q.tags.is_empty());
-    if !driven || !q.latest_only || total == 0 {
+    if !text_driven(q) || !q.latest_only || total == 0 {
         return Ok(TextPlan::Matches);
     }
     let mut sql = String::from("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM discover_counts WHERE owner_key IN ('', {t1})");
@@ -537,9 +553,37 @@ fn rarest_first(c: &mut Conn, q: &PageQuery) -> Result<Option<PageQuery>> {
     Ok(Some(PageQuery { tags: counted.into_iter().map(|(_, t)| t).collect(), ..q.clone() }))
 }
 
+/// Whether a query's matches of its `text` drive its statements (3 or more characters, and not
+/// a tag page of latest rows, whose tag range drives them).
+fn text_driven(q: &PageQuery) -> bool {
+    q.text.as_ref().is_some_and(|t| t.chars().count() >= 3) && !(q.latest_only && !q.tags.is_empty())
+}
+
+/// The page's rows from rows of the page statement: the revision and the template's columns,
+/// then anything (the `Capped` count), then the seven key columns.
+fn page_rows(rows: Vec<Row>) -> Result<Vec<PageRow>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for mut r in rows {
+        let key = key_of(&r);
+        r.truncate(TEMPLATE_COLS.len() + 1);
+        out.push(PageRow { stored: decode_template(&r)?, key });
+    }
+    Ok(out)
+}
+
 pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
     let reordered = rarest_first(c, q)?;
     let q = reordered.as_ref().unwrap_or(q);
+    // PostgreSQL, a text's matches first, up to MATCH_CAP + 1 of them read once: when there are
+    // no more, they are the total and the page (an empty page, past the end, says nothing).
+    if c.dialect() == Dialect::Postgres && text_driven(q) {
+        let (rows_sql, _, p) = page_sql(Dialect::Postgres, q, TextPlan::Capped);
+        let got = c.query(&rows_sql, &p)?;
+        let read = got.first().and_then(|r| r[TEMPLATE_COLS.len() + 1].int());
+        if let Some(n) = read.filter(|&n| (0..=MATCH_CAP as i64).contains(&n)) {
+            return Ok(PageRows { rows: page_rows(got)?, total: n as usize });
+        }
+    }
     let (_, total_sql, p) = page_sql(c.dialect(), q, TextPlan::Matches);
     // The total's statement binds the same parameters but not the page's end, LIMIT and
     // OFFSET (the last three).
@@ -547,11 +591,7 @@ pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
     let mut rows = Vec::new();
     if (q.offset as u128) < total as u128 {
         let (rows_sql, _, p) = page_sql(c.dialect(), q, text_plan(c, q, total)?);
-        for mut r in c.query(&rows_sql, &p)? {
-            let key = key_of(&r);
-            r.truncate(TEMPLATE_COLS.len() + 1);
-            rows.push(PageRow { stored: decode_template(&r)?, key });
-        }
+        rows = page_rows(c.query(&rows_sql, &p)?)?;
     }
     Ok(PageRows { rows, total })
 }

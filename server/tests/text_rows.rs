@@ -135,3 +135,64 @@ fn text_pages_follow_every_change_of_their_templates() {
         }
     }
 }
+
+/// PostgreSQL reads a text's matches once when there are at most `MATCH_CAP` of them (the page
+/// and its `total` from one statement) and counts, then pages, otherwise (a walk or the
+/// matches): both sides of the cap, every sort, pages at the start, middle and end, and past
+/// the end, against the core's full scan (`scan_page`), with private rows of the viewer and of
+/// another owner among the matches. (SQLite runs the same comparisons on its FTS5 plans, with
+/// fewer rows.)
+#[test]
+fn texts_on_both_sides_of_the_match_cap_page_as_a_full_scan() {
+    use workflow_templates::hash::config_hash;
+    use workflow_templates::model::time::format_ms;
+    use workflow_templates::store::page::scan_page;
+    use workflow_templates::store::{Expect, PageQuery, Sort, Store, TemplateFilter, Write as W};
+    use workflow_templates::WorkflowTemplate;
+    use workflow_templates_server::db::{DbUrl, Pool};
+    use workflow_templates_server::discover::MATCH_CAP;
+    use workflow_templates_server::http::block_on;
+    use workflow_templates_server::store::SqlStore;
+
+    for db in backends() {
+        let l = db.label;
+        let pg = l == "postgres";
+        // The cap is PostgreSQL's; SQLite's plans are compared on fewer rows.
+        let n = if pg { MATCH_CAP + 60 } else { 400 };
+        let (a, b) = (create_user(&db), create_user(&db));
+        let pool = Pool::new(DbUrl::parse(&db.url).unwrap(), 2);
+        let store = SqlStore::new(pool.get().unwrap());
+        let mut batch = Vec::new();
+        for i in 0..n {
+            let id = workflow_templates::model::id::IdGenerator::new().next(1_800_000_000_000 + i as u64, i as u128 + 3);
+            let owner = if i % 7 == 0 { &b.id } else { &a.id };
+            let mut t = WorkflowTemplate::with_defaults(id, owner.clone(), format_ms(1_800_000_000_000 + (i as i64 * 7919) % 100_000));
+            t.name = format!("Item {:05}", (i * 37) % n);
+            // Every row holds "common"; "rare" is in 1 row of 97.
+            t.description = format!("common words {}", if i % 97 == 0 { "RARE one" } else { "" });
+            t.is_public = i % 11 != 0;
+            t.usage_count = (i * 13 % 29) as u64;
+            t.config_hash = config_hash(&t.config());
+            batch.push(W::PutTemplate { record: t, expect: Expect::Absent });
+        }
+        block_on(store.commit(batch)).unwrap();
+        let all = block_on(store.find_templates(&TemplateFilter::default())).unwrap();
+        for text in ["common", "rare"] {
+            for sort in [Sort::Popular, Sort::Rating, Sort::Recent, Sort::Name] {
+                let want_total = scan_page(all.clone(), &PageQuery { viewer: a.id.clone(), text: Some(text.into()), tags: vec![], category: None, workflow_type: None, owner: None, latest_only: true, sort, offset: 0, limit: 1 }).total;
+                for offset in [0, want_total as u64 / 2, want_total.saturating_sub(3) as u64, want_total as u64 + 5] {
+                    let q = PageQuery { viewer: a.id.clone(), text: Some(text.into()), tags: vec![], category: None, workflow_type: None, owner: None, latest_only: true, sort, offset, limit: 20 };
+                    let got = block_on(store.query_page(&q)).unwrap().expect("SQL answers");
+                    let want = scan_page(all.clone(), &q);
+                    let ids = |p: &workflow_templates::store::PageRows| p.rows.iter().map(|r| r.stored.record.id.clone()).collect::<Vec<_>>();
+                    assert_eq!((got.total, ids(&got)), (want.total, ids(&want)), "{l} {text:?} {sort:?} offset {offset}");
+                }
+                if pg && text == "common" {
+                    assert!(want_total > MATCH_CAP, "{l}: the common text is past the cap ({want_total})");
+                } else if pg {
+                    assert!(want_total > 20 && want_total <= MATCH_CAP, "{l}: the rare text is under the cap ({want_total})");
+                }
+            }
+        }
+    }
+}
