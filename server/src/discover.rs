@@ -17,7 +17,8 @@
 //!   more characters (trigrams need 3), then `instr()` decides; a shorter text is `instr()` alone
 //!   over the other filters' rows (its cost grows with them: see server/README.md). The matches
 //!   are read once for both visibility arms; a page of a common text walks the ordered index
-//!   instead (`TextPlan`, chosen from the total).
+//!   instead (`TextPlan`, chosen from the total). PostgreSQL first reads at most
+//!   `MATCH_CAP + 1` matches once for both the page and the total (`TextPlan::Capped`).
 //! - `tags` (latest rows): `template_tags` rows carry their template's visibility and sort keys
 //!   (migration 011), so the first (rarest) tag's rows are one range of a (tag, sort keys) index;
 //!   each further tag is tested in the row's copy of its template's tag set on PostgreSQL
