@@ -146,7 +146,7 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/007_discovery_query.down.sql"),
         pg_up: include_str!("../migrations/postgres/007_discovery_query.up.sql"),
         pg_down: include_str!("../migrations/postgres/007_discovery_query.down.sql"),
-        post_up: Some(crate::discover::fill_derived),
+        post_up: Some(crate::derived::fill_derived),
     },
     Migration {
         id: "008_change_feed",
