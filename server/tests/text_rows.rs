@@ -196,3 +196,24 @@ fn texts_on_both_sides_of_the_match_cap_page_as_a_full_scan() {
         }
     }
 }
+
+/// Migration 015 takes the copy under SHARE ROW EXCLUSIVE (writers wait, readers go on) but
+/// dropping an index locks its table against readers too (ACCESS EXCLUSIVE, until the commit):
+/// the drops of the old trigram indexes must come after the copy and the builds of the new
+/// indexes (minutes at 1,000,000 templates), not before them. (A check of the statements'
+/// order: the migration cannot be paused between them from a test.)
+#[test]
+fn migration_015_drops_the_old_indexes_after_building_the_new_ones() {
+    let sql = include_str!("../migrations/postgres/015_template_text.up.sql");
+    let statements: Vec<String> = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .split(';')
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase())
+        .collect();
+    let first_drop = statements.iter().position(|s| s.starts_with("DROP INDEX")).expect("015 drops the old trigram indexes");
+    let last_build = statements.iter().rposition(|s| s.starts_with("CREATE INDEX") || s.starts_with("INSERT INTO TEMPLATE_TEXT") || s.starts_with("ANALYZE")).unwrap();
+    assert!(first_drop > last_build, "015 drops an index (statement {first_drop}) before its copy and builds end (statement {last_build})");
+}
