@@ -217,3 +217,119 @@ fn migration_015_drops_the_old_indexes_after_building_the_new_ones() {
     let last_build = statements.iter().rposition(|s| s.starts_with("CREATE INDEX") || s.starts_with("INSERT INTO TEMPLATE_TEXT") || s.starts_with("ANALYZE")).unwrap();
     assert!(first_drop > last_build, "015 drops an index (statement {first_drop}) before its copy and builds end (statement {last_build})");
 }
+
+/// The write paths the first test does not take: a restore, a label move, an export imported
+/// back, a transaction rolled back, and concurrent writers in two server processes (recorded
+/// uses of one template, a rename) and two plain SQL sessions. After each, the copy equals the
+/// templates (PostgreSQL) and the text pages equal the full listings (both).
+#[test]
+fn the_copy_follows_restores_labels_imports_rollbacks_and_concurrent_writers() {
+    for db in backends() {
+        let l = db.label;
+        let pg = l == "postgres";
+        let a = create_user(&db);
+        let (s1, s2) = (Server::start(&db), Server::start(&db));
+        let (c1, c2) = (s1.client(Some(&a.token)), s2.client(Some(&a.token)));
+        let check = |step: &str| {
+            if pg {
+                assert_eq!(copy_differences(&db), Vec::<String>::new(), "{l}: template_text after {step}");
+            }
+            for text in ["quixotic", "again", "imported"] {
+                let (got, want) = page_and_scan(&c1, text);
+                assert_eq!(got, want, "{l}: text {text:?} after {step}");
+            }
+        };
+        let v1 = c1.post("/v1/templates", &json!({ "name": "Alpha", "workflow_type": "plain", "description": "quixotic first", "is_public": true })).json()["id"].as_str().unwrap().to_string();
+        assert_eq!(c1.post(&format!("/v1/templates/{v1}/versions"), &json!({ "patch": { "description": "again" } })).status, 201, "{l}");
+        check("a new version");
+        let r = c1.post(&format!("/v1/templates/{v1}/restore"), &json!({}));
+        assert_eq!(r.status, 201, "{l}: {:?}", r.json());
+        check("a restore");
+        assert_eq!(c1.put(&format!("/v1/templates/{v1}/labels/prod"), &json!(null)).status, 200, "{l}");
+        check("a label");
+        // An export imported back after its template was deleted.
+        let b = create_user(&db);
+        let cb = s1.client(Some(&b.token));
+        let t = cb.post("/v1/templates", &json!({ "name": "Gamma", "workflow_type": "plain", "description": "imported quixotic", "is_public": true })).json()["id"].as_str().unwrap().to_string();
+        let bundle = cb.get("/v1/export").json();
+        assert_eq!(cb.req("DELETE", &format!("/v1/templates/{t}"), &[], None).status, 204, "{l}");
+        check("a delete before the import");
+        let r = cb.post("/v1/import", &bundle);
+        assert_eq!(r.status, 200, "{l}: {:?}", r.json());
+        check("an import");
+        // A transaction rolled back leaves the copy as it was.
+        let mut c = db_conn(&db);
+        c.batch(&format!("BEGIN; UPDATE workflow_templates SET description_lc = 'rolled back quixotic' WHERE id = '{v1}'; DELETE FROM workflow_templates WHERE id = '{t}'; ROLLBACK")).unwrap();
+        drop(c);
+        check("a rollback");
+        // Two processes record uses of one template and rename it; two SQL sessions update the
+        // same rows at once.
+        let latest = c1.get(&format!("/v1/templates/{v1}/versions")).json();
+        let latest = latest.as_array().map(|v| v.iter().find(|t| t["is_latest"] == true).unwrap()["id"].as_str().unwrap().to_string()).unwrap_or_else(|| panic!("{l}: {latest}"));
+        std::thread::scope(|s| {
+            for (i, srv) in [&s1, &s2].into_iter().enumerate() {
+                let (id, token) = (latest.clone(), a.token.clone());
+                s.spawn(move || {
+                    let c = srv.client(Some(&token));
+                    for n in 0..15 {
+                        assert_eq!(c.post(&format!("/v1/templates/{id}/usage"), &json!({ "success": true, "responseTimeMs": 1 })).status, 200, "{l}");
+                        if n == 7 {
+                            let _ = c.patch(&format!("/v1/templates/{id}"), &json!({ "name": format!("Alpha quixotic {i}") }));
+                        }
+                    }
+                });
+            }
+            if pg {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        let mut c = db_conn(&db);
+                        for _ in 0..15 {
+                            c.batch("UPDATE workflow_templates SET usage_count = usage_count + 1, rating_count = rating_count WHERE NOT is_builtin").unwrap();
+                        }
+                    });
+                }
+            }
+        });
+        check("concurrent writers");
+        let got = c2.get(&format!("/v1/templates/{latest}")).json();
+        assert!(got["usage_count"].as_u64().unwrap() >= 30, "{l}: {got}");
+    }
+}
+
+/// Migration 015 run while a writer's transaction is open (a process of the previous release):
+/// the copy must wait for it, or the row it changes is copied as it was and the triggers,
+/// created after, never see the change.
+#[test]
+fn migration_015_waits_for_an_open_writer_before_copying() {
+    use workflow_templates::store::{Expect, Store, Write as W};
+    use workflow_templates::WorkflowTemplate;
+    use workflow_templates_server::db::{DbUrl, Pool};
+    use workflow_templates_server::http::block_on;
+    use workflow_templates_server::migrations;
+    use workflow_templates_server::store::SqlStore;
+
+    for db in backends().into_iter().filter(|d| d.label == "postgres") {
+        let a = create_user(&db);
+        // (Creating a user migrated the database up: 015 is reverted as `down` would.)
+        assert_eq!(migrations::MIGRATIONS.last().unwrap().id, "015_template_text", "a later migration would need reverting too");
+        let down = include_str!("../migrations/postgres/015_template_text.down.sql");
+        db_conn(&db).batch(&format!("BEGIN; {down} DELETE FROM wt_schema_migrations WHERE id = '015_template_text'; COMMIT")).unwrap();
+        let pool = Pool::new(DbUrl::parse(&db.url).unwrap(), 1);
+        let store = SqlStore::new(pool.get().unwrap());
+        let id = workflow_templates::model::id::IdGenerator::new().next(1_800_000_000_000, 7);
+        let mut t = WorkflowTemplate::with_defaults(id.clone(), a.id.clone(), workflow_templates::model::time::format_ms(1_800_000_000_000));
+        t.name = "Before".into();
+        t.config_hash = workflow_templates::hash::config_hash(&t.config());
+        block_on(store.commit(vec![W::PutTemplate { record: t, expect: Expect::Absent }])).unwrap();
+        drop(store);
+        let mut writer = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+        writer.batch_execute(&format!("BEGIN; UPDATE workflow_templates SET name = 'Written meanwhile', name_lc = 'written meanwhile', usage_count = 9 WHERE id = '{id}'")).unwrap();
+        let url = db.url.clone();
+        let migrating = std::thread::spawn(move || migrations::up_to(&mut workflow_templates_server::db::Conn::open(&DbUrl::parse(&url).unwrap()).unwrap(), None).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert!(!migrating.is_finished(), "015 did not wait for the open writer");
+        writer.batch_execute("COMMIT").unwrap();
+        assert_eq!(migrating.join().unwrap(), vec!["015_template_text"]);
+        assert_eq!(copy_differences(&db), Vec::<String>::new(), "template_text after a writer open during 015");
+    }
+}
