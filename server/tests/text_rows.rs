@@ -333,3 +333,18 @@ fn migration_015_waits_for_an_open_writer_before_copying() {
         assert_eq!(copy_differences(&db), Vec::<String>::new(), "template_text after a writer open during 015");
     }
 }
+
+/// `TRUNCATE workflow_templates ... CASCADE` by an operator (PostgreSQL): the copy is emptied
+/// too, or a text's `total` keeps counting rows that no longer exist.
+#[test]
+fn a_truncate_of_the_templates_empties_the_copy() {
+    for db in backends().into_iter().filter(|d| d.label == "postgres") {
+        let a = create_user(&db);
+        let srv = Server::start(&db);
+        let c = srv.client(Some(&a.token));
+        assert_eq!(c.post("/v1/templates", &json!({ "name": "Alpha", "workflow_type": "plain", "description": "quixotic", "is_public": true })).status, 201);
+        db_conn(&db).batch("TRUNCATE workflow_templates CASCADE").unwrap();
+        assert_eq!(copy_differences(&db), Vec::<String>::new(), "template_text after a TRUNCATE");
+        assert_eq!(c.get("/v1/templates?text=quixotic&includeBuiltin=false").json()["total"], 0);
+    }
+}

@@ -1,6 +1,8 @@
+DROP TRIGGER workflow_templates_text_at ON workflow_templates;
 DROP TRIGGER workflow_templates_text_ad ON workflow_templates;
 DROP TRIGGER workflow_templates_text_au ON workflow_templates;
 DROP TRIGGER workflow_templates_text_ai ON workflow_templates;
+DROP FUNCTION wt_template_text_clear();
 DROP FUNCTION wt_template_text_drop();
 DROP FUNCTION wt_template_text_put();
 DROP TABLE template_text;

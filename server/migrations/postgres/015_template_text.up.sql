@@ -13,7 +13,7 @@
 -- the store's back is followed too; a statement that changes none of the copied columns (most
 -- updates do: revision, usage means, timestamps) writes nothing here. `fillfactor` leaves room
 -- for HOT updates (a recorded use changes `usage_count`, which no index of this table holds).
--- `TRUNCATE workflow_templates` is not followed (the server never truncates it).
+-- `TRUNCATE workflow_templates` (an operator's) empties the copy too.
 --
 -- Writers wait until the copy is taken and the triggers exist (a row written meanwhile by a
 -- process of the previous release would otherwise be missing). Readers go on until the old
@@ -71,6 +71,16 @@ CREATE TRIGGER workflow_templates_text_au AFTER UPDATE ON workflow_templates REF
 FOR EACH STATEMENT EXECUTE FUNCTION wt_template_text_put();
 CREATE TRIGGER workflow_templates_text_ad AFTER DELETE ON workflow_templates REFERENCING OLD TABLE AS wt_old
 FOR EACH STATEMENT EXECUTE FUNCTION wt_template_text_drop();
+-- An operator's `TRUNCATE workflow_templates` (no row is deleted, so no delete trigger runs):
+-- the copy goes with it, or a text's total would go on counting the rows.
+CREATE FUNCTION wt_template_text_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE template_text;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER workflow_templates_text_at AFTER TRUNCATE ON workflow_templates
+FOR EACH STATEMENT EXECUTE FUNCTION wt_template_text_clear();
 -- Last: dropping an index locks its table against readers too (ACCESS EXCLUSIVE) until the
 -- commit, so the old trigram indexes go only after the copy and its indexes are built (minutes
 -- at 1,000,000 templates, during which readers go on).
