@@ -2,7 +2,7 @@
 //! seeding, which goes through the same `SqlStore::commit`). A commit queues the templates it
 //! creates (after every check the per-row path makes: revision expectation, built-in ids,
 //! quarantined rows) and writes them as multi-row `INSERT`s of the template rows, then of their
-//! tag rows (copied from the stored template rows, as `discover::write_tags` does). Every
+//! tag rows (copied from the stored template rows, as `derived::write_tags` does). Every
 //! trigger still runs per row (change feed, `wt_record_ids`, the search index, the tag copies),
 //! and the commit's closing checks (name uniqueness, counters, deferred foreign keys) are the
 //! same statements as before.
@@ -17,7 +17,7 @@ use workflow_templates::store::Expect;
 use workflow_templates::Result;
 
 use crate::db::{text, Conn, DbError, DbErrorKind, DbResult, Dialect, P};
-use crate::discover::{DERIVED_COLS, TAG_KEY_COLS};
+use crate::derived::{DERIVED_COLS, TAG_KEY_COLS};
 use crate::rows::{param_for, K, TEMPLATE_COLS};
 
 /// Most template rows per statement (40 parameters each: 10,240, under SQLite's 32,766 and

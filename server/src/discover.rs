@@ -1,6 +1,6 @@
 //! Discovery answered in SQL (issue 13): `Store::query_page` of the storage contract over the
-//! indexes of migration 007, and the derived columns and tag rows the store writes beside every
-//! template so that the database can answer it with the core's exact rules.
+//! indexes of migration 007 and later, with the core's exact rules, over the derived columns and
+//! tag rows the store writes beside every template (`derived.rs`).
 //!
 //! - Visibility: public rows, plus the viewer's own (`owner` narrows to one owner; another
 //!   owner's private rows never match). Written as two arms (public; the viewer's private) joined
@@ -12,11 +12,13 @@
 //!   columns hold Rust's `to_lowercase` of each and the query's text is lowercased the same way,
 //!   so an exact substring test on them is the core's rule for every script (no database's own
 //!   folding is ever trusted). PostgreSQL: `LIKE '%t%'` (escaped) over pg_trgm GIN indexes, which
-//!   recheck exactly. SQLite: the FTS5 trigram index narrows to candidates when the text has 3 or
+//!   recheck exactly, on `template_text` (migration 015: narrow copies of the rows, so a count
+//!   or a page from the matches rechecks small rows). SQLite: the FTS5 trigram index narrows to candidates when the text has 3 or
 //!   more characters (trigrams need 3), then `instr()` decides; a shorter text is `instr()` alone
 //!   over the other filters' rows (its cost grows with them: see server/README.md). The matches
 //!   are read once for both visibility arms; a page of a common text walks the ordered index
-//!   instead (`TextPlan`, chosen from the total).
+//!   instead (`TextPlan`, chosen from the total). PostgreSQL first reads at most
+//!   `MATCH_CAP + 1` matches once for both the page and the total (`TextPlan::Capped`).
 //! - `tags` (latest rows): `template_tags` rows carry their template's visibility and sort keys
 //!   (migration 011), so the first (rarest) tag's rows are one range of a (tag, sort keys) index;
 //!   each further tag is tested in the row's copy of its template's tag set on PostgreSQL
@@ -29,80 +31,13 @@
 //!   entries (cost linear in the offset, no row is decoded); the API is offset-based, so there
 //!   is no client cursor to seek from.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
-use workflow_templates::model::WorkflowTemplate;
-use workflow_templates::store::page::updated_ms;
 use workflow_templates::store::{PageQuery, PageRow, PageRows, Sort, SortKey};
 use workflow_templates::Result;
 
-use crate::db::{int, text, Conn, DbResult, Dialect, Row, P, V};
-use crate::rows::{decode_template, select_list, K, TEMPLATE_COLS};
-
-/// The columns the store derives from a template and writes with it (migration 007).
-pub(crate) const DERIVED_COLS: &[(&str, K)] = &[("name_lc", K::Text), ("description_lc", K::Text), ("updated_ms", K::Int)];
-
-pub(crate) fn derived_values(t: &WorkflowTemplate) -> Vec<P> {
-    vec![text(t.name.to_lowercase()), text(t.description.to_lowercase()), int(updated_ms(&t.updated_at))]
-}
-
-/// The distinct lowercased tags of a template (what `tags` compares with).
-pub(crate) fn tag_keys(t: &WorkflowTemplate) -> BTreeSet<String> {
-    t.tags.iter().flatten().map(|x| x.to_lowercase()).collect()
-}
-
-/// Makes `template_tags` hold exactly the template's tags (nothing is written when they are
-/// already there: a recorded use rewrites the record, not its tags; migration 011's trigger
-/// keeps the rows' copies of the sort keys current). Runs after the template's row is written:
-/// the tag rows copy its stored columns. (A new record's rows are written by `bulk`.)
-pub(crate) fn write_tags(c: &mut Conn, t: &WorkflowTemplate) -> DbResult<()> {
-    let want = tag_keys(t);
-    let have: BTreeSet<String> =
-        c.query("SELECT tag FROM template_tags WHERE template_id = {t1}", &[text(&t.id)])?.into_iter().filter_map(|r| r[0].text().map(str::to_string)).collect();
-    if have == want {
-        return Ok(());
-    }
-    c.execute("DELETE FROM template_tags WHERE template_id = {t1}", &[text(&t.id)])?;
-    crate::bulk::insert_tags(c, &[(&t.id, &want)])
-}
-
-/// The columns a tag row copies from its template (migration 011), in the table's order.
-pub(crate) const TAG_KEY_COLS: &str = "owner_id, is_public, is_latest, category, workflow_type, usage_count, rating, rating_count, name_lc, name, updated_ms";
-
-/// Migration 007's tag rows: (template_id, tag) only (011 adds the copied columns and fills them).
-fn insert_tags_007(c: &mut Conn, id: &str, tags: &BTreeSet<String>) -> DbResult<()> {
-    if tags.is_empty() {
-        return Ok(());
-    }
-    let mut p = vec![text(id)];
-    let mut values = Vec::with_capacity(tags.len());
-    for tag in tags {
-        p.push(text(tag));
-        values.push(format!("({{t1}}, {{t{}}})", p.len()));
-    }
-    c.execute(&format!("INSERT INTO template_tags (template_id, tag) VALUES {}", values.join(", ")), &p)?;
-    Ok(())
-}
-
-pub(crate) fn delete_tags(c: &mut Conn, id: &str) -> DbResult<()> {
-    c.execute("DELETE FROM template_tags WHERE template_id = {t1}", &[text(id)])?;
-    Ok(())
-}
-
-/// Migration 007's data step: the derived columns and tag rows of every stored template.
-pub(crate) fn fill_derived(c: &mut Conn) -> DbResult<()> {
-    let rows = c.query(&format!("SELECT {} FROM workflow_templates", select_list(TEMPLATE_COLS)), &[])?;
-    for r in &rows {
-        // A row the core cannot read keeps the columns' defaults (it is never listed intact).
-        let Ok(s) = crate::rows::decode_template_strict(r) else { continue };
-        let t = s.record;
-        let mut p = derived_values(&t);
-        p.push(text(&t.id));
-        c.execute("UPDATE workflow_templates SET name_lc = {t1}, description_lc = {t2}, updated_ms = {i3} WHERE id = {t4}", &p)?;
-        insert_tags_007(c, &t.id, &tag_keys(&t))?;
-    }
-    Ok(())
-}
+use crate::db::{int, text, Conn, Dialect, Row, P, V};
+use crate::rows::{decode_template, select_list, TEMPLATE_COLS};
 
 /// A boolean column as a literal condition, so PostgreSQL and SQLite can match the partial
 /// indexes' predicates (a bound parameter would hide the value from the planner).
@@ -181,7 +116,17 @@ pub enum TextPlan {
     /// Along the sort's ordered index, testing each row, stopping at the page's end (a text
     /// in many rows: the page's end comes after a few entries per match).
     Walk,
+    /// PostgreSQL: at most `MATCH_CAP + 1` matches read once (`WITH m AS MATERIALIZED`), giving
+    /// both the page and, as a column of each row, how many were read: when that is at most
+    /// `MATCH_CAP` it is the exact `total`, and the text's trigram index was read once instead of
+    /// twice (for the total, then for the page).
+    Capped,
 }
+
+/// The most matches a `TextPlan::Capped` statement answers for (more: the total is counted and
+/// the page planned as before). A rare text costs its trigram index read, not its rows
+/// (BENCHMARKS.md "Round 5"); a common one pays one bitmap and this many rows for nothing.
+pub const MATCH_CAP: usize = 4096;
 
 /// The statements of a page query: (rows, total, parameters). `plan` matters only for a text
 /// page (the total always counts from the matches).
@@ -312,7 +257,8 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
                 "template_search s JOIN template_search_docs d ON d.doc = s.rowid JOIN workflow_templates w ON w.id = d.template_id",
                 format!("template_search MATCH {{t{n}}} AND {filter} AND ({vis})"),
             ),
-            None => ("workflow_templates w", format!("{filter} AND ({vis})")),
+            // The narrow copy (migration 015): the same columns under the same names.
+            None => ("template_text w", format!("{filter} AND ({vis})")),
         }
     });
     // One or two tags, no owner or text (PostgreSQL): the public rows from the tags' counters, the
@@ -365,8 +311,15 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     // every row instead (PostgreSQL did at 100,000 rows).
     let end = bind(int(i64::try_from(q.offset.saturating_add(q.limit as u64)).unwrap_or(i64::MAX)));
     let keys = key_cols(q.sort).replace("w.id", &format!("{t}.{id_col}")).replace("w.", &format!("{t}."));
+    let mut with = String::new();
+    let mut counted_col = "";
     let selects: Vec<String> = match (&matched, plan) {
         (Some((from, wh)), TextPlan::Matches) => vec![format!("SELECT * FROM (SELECT {keys} FROM {from} WHERE {wh} ORDER BY {inner} LIMIT {{i{end}}}) a")],
+        (Some((from, wh)), TextPlan::Capped) => {
+            with = format!("WITH m AS MATERIALIZED (SELECT {keys} FROM {from} WHERE {wh} LIMIT {}) ", MATCH_CAP + 1);
+            counted_col = ", (SELECT COUNT(*) FROM m)";
+            vec![format!("SELECT * FROM (SELECT * FROM m ORDER BY {order} LIMIT {{i{end}}}) a")]
+        }
         // A walk tests `instr()` only, on the arms' ordered indexes.
         _ => arms
             .iter()
@@ -384,7 +337,7 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     let off = bind(int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
     // The page's keys first (stepping over `offset` entries reads keys only), then its rows.
     let rows = format!(
-        "SELECT {select}, k.* FROM (SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}",
+        "{with}SELECT {select}{counted_col}, k.* FROM (SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}",
         selects.join(" UNION ALL ")
     );
     (rows, total, p)
@@ -394,78 +347,6 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
 /// counters hold latest rows by (public, or the private owner), category and type).
 fn counts_answer(q: &PageQuery) -> bool {
     q.text.is_none() && q.tags.is_empty() && q.owner.is_none() && q.latest_only
-}
-
-/// A latest stored row's counter in `discover_counts`: (`''` for a public row, else its owner;
-/// category; workflow type). `None` for a row that is not counted.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Bucket(String, String, String);
-
-pub(crate) fn bucket_of(t: &WorkflowTemplate) -> Option<Bucket> {
-    (t.is_latest && !t.is_builtin).then(|| Bucket(if t.is_public { String::new() } else { t.owner_id.clone() }, t.category.as_str().into(), t.workflow_type.as_str().into()))
-}
-
-/// A stored (non built-in) template row as a commit needs it: its revision and its counter as
-/// its columns say.
-pub(crate) type StoredState = (u64, Option<Bucket>);
-
-/// The states of the stored rows among `ids` (absent ids have none), read in one statement per
-/// 500 ids, in id order, locked `FOR UPDATE` on PostgreSQL for the rest of the transaction.
-pub(crate) fn stored_states(c: &mut Conn, ids: &BTreeSet<&str>) -> DbResult<HashMap<String, StoredState>> {
-    let lock = if c.dialect() == Dialect::Postgres { " FOR UPDATE" } else { "" };
-    let mut out = HashMap::with_capacity(ids.len());
-    let ids: Vec<&str> = ids.iter().copied().collect();
-    for chunk in ids.chunks(500) {
-        let mut p = vec![P::Bool(false)];
-        let mut list = Vec::with_capacity(chunk.len());
-        for id in chunk {
-            p.push(text(*id));
-            list.push(format!("{{t{}}}", p.len()));
-        }
-        let sql = format!(
-            "SELECT id, rev, owner_id, is_public, is_latest, {{eo:category}}, {{eo:workflow_type}} FROM workflow_templates WHERE is_builtin = {{b1}} AND id IN ({}) ORDER BY id{lock}",
-            list.join(", ")
-        );
-        for r in c.query(&sql, &p)? {
-            let (Some(id), Some(rev)) = (r[0].text(), r[1].int()) else { continue };
-            let (public, latest) = (r[3].bool().unwrap_or(false), r[4].bool().unwrap_or(false));
-            let bucket = latest.then(|| Bucket(if public { String::new() } else { r[2].text().unwrap_or_default().into() }, r[5].text().unwrap_or_default().into(), r[6].text().unwrap_or_default().into()));
-            out.insert(id.to_string(), (rev as u64, bucket));
-        }
-    }
-    Ok(out)
-}
-
-/// How many rows a transaction moves between counters, applied once at its end (one statement
-/// per counter that changed, in counter order, so concurrent writers lock them in one order).
-#[derive(Default)]
-pub(crate) struct CountMoves(BTreeMap<Bucket, i64>);
-
-impl CountMoves {
-    /// One row moves from its old counter to its new one.
-    pub(crate) fn moved(&mut self, old: Option<Bucket>, new: Option<Bucket>) {
-        if old == new {
-            return;
-        }
-        for (b, d) in [(old, -1i64), (new, 1)] {
-            if let Some(b) = b {
-                *self.0.entry(b).or_default() += d;
-            }
-        }
-    }
-
-    pub(crate) fn apply(self, c: &mut Conn) -> DbResult<()> {
-        for (Bucket(o, cat, ty), d) in self.0 {
-            if d == 0 {
-                continue;
-            }
-            c.execute(
-                "INSERT INTO discover_counts (owner_key, category, workflow_type, n) VALUES ({t1}, {t2}, {t3}, {i4}) ON CONFLICT (owner_key, category, workflow_type) DO UPDATE SET n = discover_counts.n + excluded.n",
-                &[text(o), text(cat), text(ty), int(d)],
-            )?;
-        }
-        Ok(())
-    }
 }
 
 /// The sort key a row was ordered by, read from its key columns (the last seven).
@@ -489,8 +370,7 @@ fn key_of(r: &Row) -> SortKey {
 /// are spread evenly), reading the matches costs `total`. `visible` is what the viewer may see
 /// of the category and type asked (from `discover_counts`; an upper bound with an owner filter).
 fn text_plan(c: &mut Conn, q: &PageQuery, total: usize) -> Result<TextPlan> {
-    let driven = q.text.as_ref().is_some_and(|t| t.chars().count() >= 3) && !(q.latest_only && !q.tags.is_empty());
-    if !driven || !q.latest_only || total == 0 {
+    if !text_driven(q) || !q.latest_only || total == 0 {
         return Ok(TextPlan::Matches);
     }
     let mut sql = String::from("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM discover_counts WHERE owner_key IN ('', {t1})");
@@ -535,9 +415,37 @@ fn rarest_first(c: &mut Conn, q: &PageQuery) -> Result<Option<PageQuery>> {
     Ok(Some(PageQuery { tags: counted.into_iter().map(|(_, t)| t).collect(), ..q.clone() }))
 }
 
+/// Whether a query's matches of its `text` drive its statements (3 or more characters, and not
+/// a tag page of latest rows, whose tag range drives them).
+fn text_driven(q: &PageQuery) -> bool {
+    q.text.as_ref().is_some_and(|t| t.chars().count() >= 3) && !(q.latest_only && !q.tags.is_empty())
+}
+
+/// The page's rows from rows of the page statement: the revision and the template's columns,
+/// then anything (the `Capped` count), then the seven key columns.
+fn page_rows(rows: Vec<Row>) -> Result<Vec<PageRow>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for mut r in rows {
+        let key = key_of(&r);
+        r.truncate(TEMPLATE_COLS.len() + 1);
+        out.push(PageRow { stored: decode_template(&r)?, key });
+    }
+    Ok(out)
+}
+
 pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
     let reordered = rarest_first(c, q)?;
     let q = reordered.as_ref().unwrap_or(q);
+    // PostgreSQL, a text's matches first, up to MATCH_CAP + 1 of them read once: when there are
+    // no more, they are the total and the page (an empty page, past the end, says nothing).
+    if c.dialect() == Dialect::Postgres && text_driven(q) {
+        let (rows_sql, _, p) = page_sql(Dialect::Postgres, q, TextPlan::Capped);
+        let got = c.query(&rows_sql, &p)?;
+        let read = got.first().and_then(|r| r[TEMPLATE_COLS.len() + 1].int());
+        if let Some(n) = read.filter(|&n| (0..=MATCH_CAP as i64).contains(&n)) {
+            return Ok(PageRows { rows: page_rows(got)?, total: n as usize });
+        }
+    }
     let (_, total_sql, p) = page_sql(c.dialect(), q, TextPlan::Matches);
     // The total's statement binds the same parameters but not the page's end, LIMIT and
     // OFFSET (the last three).
@@ -545,11 +453,7 @@ pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
     let mut rows = Vec::new();
     if (q.offset as u128) < total as u128 {
         let (rows_sql, _, p) = page_sql(c.dialect(), q, text_plan(c, q, total)?);
-        for mut r in c.query(&rows_sql, &p)? {
-            let key = key_of(&r);
-            r.truncate(TEMPLATE_COLS.len() + 1);
-            rows.push(PageRow { stored: decode_template(&r)?, key });
-        }
+        rows = page_rows(c.query(&rows_sql, &p)?)?;
     }
     Ok(PageRows { rows, total })
 }

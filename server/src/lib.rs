@@ -5,6 +5,7 @@ pub mod auth;
 mod bulk;
 pub mod creates;
 pub mod db;
+mod derived;
 pub mod discover;
 pub mod extract;
 pub mod feed;

@@ -51,6 +51,10 @@
 //!   by statement triggers on `template_tags` in the writing transaction (appended and folded,
 //!   never a hot row), so the `total` of a page of one or two tags is a sum of a few counters
 //!   plus the viewer's private rows (issue 13).
+//! - 015_template_text (PostgreSQL; a no-op on SQLite): `template_text`, a narrow copy of each
+//!   template's filters, sort keys and lowercased texts kept by statement triggers, holding the
+//!   trigram indexes: a text's `total` and a page from its matches recheck rows half the size of
+//!   the template rows (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -142,7 +146,7 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/007_discovery_query.down.sql"),
         pg_up: include_str!("../migrations/postgres/007_discovery_query.up.sql"),
         pg_down: include_str!("../migrations/postgres/007_discovery_query.down.sql"),
-        post_up: Some(crate::discover::fill_derived),
+        post_up: Some(crate::derived::fill_derived),
     },
     Migration {
         id: "008_change_feed",
@@ -198,6 +202,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/014_tag_counts.down.sql"),
         pg_up: include_str!("../migrations/postgres/014_tag_counts.up.sql"),
         pg_down: include_str!("../migrations/postgres/014_tag_counts.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "015_template_text",
+        sqlite_up: include_str!("../migrations/sqlite/015_template_text.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/015_template_text.down.sql"),
+        pg_up: include_str!("../migrations/postgres/015_template_text.up.sql"),
+        pg_down: include_str!("../migrations/postgres/015_template_text.down.sql"),
         post_up: None,
     },
 ];

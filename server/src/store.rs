@@ -22,7 +22,7 @@ use workflow_templates::store::{name_key, BuiltinStats, Expect, PageQuery, PageR
 use workflow_templates::{Error, Result};
 
 use crate::db::{int, text, Conn, DbErrorKind, Dialect, Pooled, Row, P};
-use crate::{bulk, discover};
+use crate::{bulk, derived, discover};
 use crate::rows::{decode, decode_stats, decode_template, json_param, param_for, params_of, select_list, u, K, LABEL_COLS, QUARANTINED, SPEC_COLS, STATS_COLS, TEMPLATE_COLS, TOTALS_COLS};
 
 /// A claim on an idempotency key, inserted in the same transaction as the first successful
@@ -135,22 +135,22 @@ fn upsert(c: &mut Conn, table: &str, cols: &[(&str, K)], extra: &[(&str, K)], va
 }
 
 /// What a commit knows of the template rows it writes: their stored states, read at its start
-/// for the whole batch (`discover::stored_states`) and kept current as it writes, and the counter
+/// for the whole batch (`derived::stored_states`) and kept current as it writes, and the counter
 /// moves it owes `discover_counts`, and the new template rows waiting for a multi-row INSERT
 /// (`crate::bulk`). An import of thousands of records then costs a few statements per 256
 /// records instead of two per record.
 struct Batch {
-    templates: HashMap<String, Option<discover::StoredState>>,
-    counts: discover::CountMoves,
+    templates: HashMap<String, Option<derived::StoredState>>,
+    counts: derived::CountMoves,
     new: bulk::NewTemplates,
 }
 
 impl Batch {
-    fn template(&mut self, c: &mut Conn, id: &str) -> Result<Option<discover::StoredState>> {
+    fn template(&mut self, c: &mut Conn, id: &str) -> Result<Option<derived::StoredState>> {
         if let Some(s) = self.templates.get(id) {
             return Ok(s.clone());
         }
-        let s = discover::stored_states(c, &BTreeSet::from([id]))?.remove(id);
+        let s = derived::stored_states(c, &BTreeSet::from([id]))?.remove(id);
         self.templates.insert(id.to_string(), s.clone());
         Ok(s)
     }
@@ -180,16 +180,16 @@ fn apply(c: &mut Conn, w: &Write, batch: &mut Batch) -> Result<()> {
             let mut values = params_of(TEMPLATE_COLS, &record.to_value());
             values.push(u(rev));
             values.push(text(name_key(&record.name)));
-            values.extend(discover::derived_values(record));
+            values.extend(derived::derived_values(record));
             if cur.is_none() {
-                batch.new.add(c, bulk::NewRow { id: record.id.clone(), expect, values, tags: discover::tag_keys(record) })?;
+                batch.new.add(c, bulk::NewRow { id: record.id.clone(), expect, values, tags: derived::tag_keys(record) })?;
             } else {
                 batch.new.flush(c)?;
                 let cols = bulk::template_columns();
                 upsert(c, "workflow_templates", &cols, &[], values, &["id"], true).map_err(|e| unique_as_conflict(e, &record.id, expect))?;
-                discover::write_tags(c, record)?;
+                derived::write_tags(c, record)?;
             }
-            let bucket = discover::bucket_of(record);
+            let bucket = derived::bucket_of(record);
             batch.counts.moved(counted, bucket.clone());
             batch.templates.insert(record.id.clone(), Some((rev, bucket)));
         }
@@ -198,7 +198,7 @@ fn apply(c: &mut Conn, w: &Write, batch: &mut Batch) -> Result<()> {
             check(*expect, state.as_ref().map(|s| s.0), id)?;
             if let Some((_, counted)) = state {
                 batch.counts.moved(counted, None);
-                discover::delete_tags(c, id)?;
+                derived::delete_tags(c, id)?;
                 c.execute("DELETE FROM workflow_templates WHERE id = {t1} AND is_builtin = {b2}", &[text(id), P::Bool(false)])?;
                 batch.templates.insert(id.clone(), None);
             }
@@ -510,7 +510,7 @@ impl Store for SqlStore {
                     _ => None,
                 })
                 .collect();
-            let templates = discover::stored_states(c, &ids)?.into_iter().map(|(id, s)| (id, Some(s))).collect::<HashMap<_, _>>();
+            let templates = derived::stored_states(c, &ids)?.into_iter().map(|(id, s)| (id, Some(s))).collect::<HashMap<_, _>>();
             let mut batch = Batch { templates, counts: Default::default(), new: bulk::NewTemplates::new(many) };
             for id in ids {
                 batch.templates.entry(id.to_string()).or_insert(None);
