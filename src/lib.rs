@@ -12,6 +12,8 @@ mod obj;
 pub mod builtin;
 #[cfg(feature = "catalog")]
 pub mod catalog;
+#[cfg(feature = "catalog")]
+pub(crate) mod keyed;
 pub mod error;
 pub mod hash;
 pub mod inherit;

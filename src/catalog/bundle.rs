@@ -2,7 +2,9 @@
 //! import that checks every record (hash, references, cycles, names) before writing any, then
 //! writes them all in one commit.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use crate::keyed::StrMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -154,7 +156,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
         // Templates: each whole and hash-true, owned by the acting user, ids unique; then what
         // storage already holds under those ids, read in one go.
-        let mut templates: HashMap<String, WorkflowTemplate> = HashMap::new();
+        let mut templates: StrMap<WorkflowTemplate> = StrMap::new();
         let mut accepted: Vec<(String, WorkflowTemplate)> = Vec::new();
         for (i, raw) in t_in.iter().enumerate() {
             let at = format!("workflow_templates[{i}]");
@@ -232,11 +234,11 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
         }
         // Versions: within the bundle, one latest per name and distinct version numbers.
-        let mut lineages: HashMap<String, Vec<&WorkflowTemplate>> = HashMap::new();
+        let mut lineages: StrMap<Vec<&WorkflowTemplate>> = StrMap::new();
         for t in templates.values() {
-            lineages.entry(name_key(&t.name)).or_default().push(t);
+            lineages.entry_or_default(&name_key(&t.name)).push(t);
         }
-        for (name, ts) in &lineages {
+        for (name, ts) in lineages.iter() {
             let latest = ts.iter().filter(|t| t.is_latest).count();
             let versions: BTreeSet<u64> = ts.iter().map(|t| t.version).collect();
             if latest != 1 || versions.len() != ts.len() {
@@ -252,7 +254,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             // storage (other users' templates too) is checked as for an update.
             let replaced: BTreeSet<&String> = template_writes.iter().filter(|(_, e)| matches!(e, Expect::Rev(_))).map(|(t, _)| &t.id).collect();
             for id in ids {
-                let t = &templates[id];
+                let Some(t) = templates.get(id) else { continue };
                 if let Err(e) = self.check_inheritance_import(t, &templates, replaced.contains(id)).await {
                     match e {
                         Error::ValidationFailed(list) => v.extend(prefixed(&format!("workflow_templates[{id}]"), list)),
@@ -346,7 +348,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // Built-in statistics are shared by every user of the store. A private catalog seeds
         // them where none exist (a restore never overwrites what others recorded); a shared
         // one ignores them: only recorded usage and ratings count there.
-        let mut builtin_new: HashMap<String, (UsageStats, Expect)> = HashMap::new();
+        let mut builtin_new: StrMap<(UsageStats, Expect)> = StrMap::new();
         let mut builtin_ignored = 0;
         for (i, raw) in b_in.iter().enumerate() {
             let at = format!("builtin_stats[{i}]");
@@ -389,7 +391,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             outside.push(self.load_raw(id).await?.map(Self::check_loaded).transpose()?.ok_or_else(|| Error::not_found("template", id.clone()))?);
         }
         let stored_rows = self.ratings_of(&touched).await?;
-        let mut aggregates: HashMap<String, (Option<f64>, u64)> = HashMap::new();
+        let mut aggregates: StrMap<(Option<f64>, u64)> = StrMap::new();
         for id in &touched {
             let mine = rating_rows.iter().find(|r| &r.template_id == id);
             let rows = stored_rows.get(id).map(Vec::as_slice).unwrap_or(&[]);
@@ -425,7 +427,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             let Some((rating, count)) = aggregates.remove(&id) else { continue };
             match loaded {
                 Loaded::Builtin { record, stats_rev } => {
-                    let entry = builtin_new.entry(id).or_insert_with(|| (record.stats(), stats_rev.map(Expect::Rev).unwrap_or(Expect::Absent)));
+                    let entry = builtin_new.get_or_insert_with(&id, || (record.stats(), stats_rev.map(Expect::Rev).unwrap_or(Expect::Absent)));
                     (entry.0.rating, entry.0.rating_count) = (rating, count);
                 }
                 Loaded::Stored(s) => {
@@ -436,9 +438,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
         }
         let builtin_stats = builtin_new.len();
-        let mut seeded: Vec<(String, (UsageStats, Expect))> = builtin_new.into_iter().collect();
-        crate::sort::sort_by(&mut seeded, |a, b| a.0.cmp(&b.0));
-        for (id, (stats, expect)) in seeded {
+        // In id order (the map's own).
+        for (id, (stats, expect)) in builtin_new.into_entries() {
             writes.push(Write::PutBuiltinStats { record: BuiltinStats { id, stats }, expect });
         }
 
@@ -451,13 +452,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     /// The stored ratings of each of `ids`: one read of every rating when there are many ids.
-    async fn ratings_of(&self, ids: &[String]) -> Result<HashMap<String, Vec<Stored<Rating>>>> {
-        let mut out: HashMap<String, Vec<Stored<Rating>>> = HashMap::new();
+    async fn ratings_of(&self, ids: &[String]) -> Result<StrMap<Vec<Stored<Rating>>>> {
+        let mut out: StrMap<Vec<Stored<Rating>>> = StrMap::new();
         if ids.len() > 32 {
             let wanted: BTreeSet<&String> = ids.iter().collect();
             for r in self.store.find_ratings(None, None).await? {
                 if wanted.contains(&r.record.template_id) {
-                    out.entry(r.record.template_id.clone()).or_default().push(r);
+                    out.entry_or_default(&r.record.template_id).push(r);
                 }
             }
         } else {
@@ -500,7 +501,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Checks the bundle's labels: each `{ label, template_id, version, updated_at }` names a
     /// valid label (not `latest`) and a version the bundle brings or the acting user owns, with
     /// that version number; one row per lineage and label. A row replaces the stored one.
-    async fn import_labels(&self, rows: &[Value], bundle: &HashMap<String, WorkflowTemplate>, v: &mut Vec<Violation>) -> Result<Vec<Write>> {
+    async fn import_labels(&self, rows: &[Value], bundle: &StrMap<WorkflowTemplate>, v: &mut Vec<Violation>) -> Result<Vec<Write>> {
         struct Row {
             label: String,
             template_id: String,
@@ -574,7 +575,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// The inheritance checks of an imported record: its own chain when it has a base, and the
     /// templates derived from it when it replaces a stored record (an import must not unpublish
     /// or break a base others derive from any more than `update` may).
-    async fn check_inheritance_import(&self, t: &WorkflowTemplate, bundle: &HashMap<String, WorkflowTemplate>, replaces: bool) -> Result<()> {
+    async fn check_inheritance_import(&self, t: &WorkflowTemplate, bundle: &StrMap<WorkflowTemplate>, replaces: bool) -> Result<()> {
         if t.base_template_id.is_none() && !replaces {
             return Ok(());
         }

@@ -3,7 +3,7 @@
 //! it), `chain`, `resolve`, `preview` and `derived`. Errors name only templates the acting user
 //! may see (issue 10, item 5): the others are counted.
 
-use std::collections::HashMap;
+use crate::keyed::{StrMap, StrSet};
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -38,7 +38,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// the template that points at it. `overrides` replace stored records (for checking a write
     /// before it is made). Errors name only templates the acting user may see (a chain can
     /// pass through another user's private template): the others are counted or left unnamed.
-    async fn walk(&self, leaf: WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>, mut pre: Prefetched) -> Result<Vec<WorkflowTemplate>> {
+    async fn walk(&self, leaf: WorkflowTemplate, overrides: &StrMap<WorkflowTemplate>, mut pre: Prefetched) -> Result<Vec<WorkflowTemplate>> {
         let mut chain = vec![leaf];
         loop {
             let last = &chain[chain.len() - 1];
@@ -100,7 +100,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// acting user may not see are counted, never named: one that would lose sight of its base
     /// (this record made private) is HAS_DERIVED; one that would be too deep is
     /// INHERITANCE_TOO_DEEP; one that would be inconsistent is a `derived` violation.
-    pub(crate) async fn check_inheritance(&self, record: &WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>) -> Result<()> {
+    pub(crate) async fn check_inheritance(&self, record: &WorkflowTemplate, overrides: &StrMap<WorkflowTemplate>) -> Result<()> {
         let mut ov = overrides.clone();
         ov.insert(record.id.clone(), record.clone());
         let pre = match &record.base_template_id {
@@ -116,7 +116,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let chain: Vec<Rc<WorkflowTemplate>> = chain.into_iter().map(Rc::new).collect();
         let mut frontier = vec![chain];
-        let mut visited = std::collections::HashSet::from([record.id.clone()]);
+        let mut visited = StrSet::from_iter([record.id.clone()]);
         let (mut orphaned, mut orphaned_hidden) = (Vec::new(), 0usize);
         let (mut too_deep, mut mismatched) = (None::<String>, Vec::new());
         let mut mismatched_hidden = 0usize;
@@ -194,7 +194,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// `[{ id, name, base_template_id, level }]`, level 0 first.
     pub async fn chain(&self, id: &str) -> Result<Vec<ChainLink>> {
         let (leaf, pre) = self.load_chain_leaf(id).await?;
-        let chain = self.walk(leaf, &HashMap::new(), pre).await?;
+        let chain = self.walk(leaf, &StrMap::new(), pre).await?;
         Ok(chain
             .iter()
             .enumerate()
@@ -204,7 +204,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     pub async fn resolve(&self, id: &str) -> Result<Resolved> {
         let (leaf, pre) = self.load_chain_leaf(id).await?;
-        let chain = self.walk(leaf, &HashMap::new(), pre).await?;
+        let chain = self.walk(leaf, &StrMap::new(), pre).await?;
         Ok(Self::resolved(&chain))
     }
 
@@ -247,7 +247,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         };
         obj.extend(config);
         let leaf: WorkflowTemplate = crate::model::read::read(Value::Object(obj)).map_err(|e| Error::invalid(format!("the draft's configuration: {e}")))?;
-        let overrides = HashMap::from([(leaf.id.clone(), leaf.clone())]);
+        let overrides = StrMap::from_iter([(leaf.id.clone(), leaf.clone())]);
         let chain = self.walk(leaf, &overrides, Prefetched::new()).await?;
         Ok(Self::resolved(&chain))
     }

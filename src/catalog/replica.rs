@@ -9,7 +9,7 @@
 //! events; what is already stored exactly so is neither written nor told, so applying the same
 //! batch twice changes nothing.
 
-use std::collections::{HashMap, HashSet};
+use crate::keyed::{StrMap, StrSet};
 
 use serde_json::Value;
 
@@ -202,7 +202,7 @@ fn check(batch: &RemoteBatch) -> Result<Checked> {
         }
     }
     // One record per key, and never both written and deleted.
-    let mut seen = HashSet::new();
+    let mut seen = StrSet::new();
     for (kind, id) in c.templates.iter().map(|t| ("templates", &t.id)).chain(c.specs.iter().map(|s| ("specs", &s.id))).chain(c.stats.iter().map(|s| ("builtin_stats", &s.id))) {
         if !seen.insert(id.clone()) {
             v.push(Violation::new(kind, validate::DUPLICATE, format!("{id} appears twice in the batch")));
@@ -213,9 +213,9 @@ fn check(batch: &RemoteBatch) -> Result<Checked> {
             v.push(Violation::new("deleted", validate::INCONSISTENT, format!("{id} is both written and deleted")));
         }
     }
-    let mut rated = HashSet::new();
+    let mut rated: StrMap<StrSet> = StrMap::new();
     for r in &c.ratings {
-        if !rated.insert((r.template_id.clone(), r.user_id.clone())) {
+        if !rated.entry_or_default(&r.template_id).insert(r.user_id.as_str()) {
             v.push(Violation::new("ratings", validate::DUPLICATE, format!("the rating of {} by {} appears twice", r.template_id, r.user_id)));
         }
     }
@@ -246,8 +246,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let c = check(&batch)?;
         let mut writes = Vec::new();
         let mut events: Events = Vec::new();
-        let put_ids: HashSet<&str> = c.templates.iter().map(|t| t.id.as_str()).collect();
-        let by_id: HashMap<&str, &WorkflowTemplate> = c.templates.iter().map(|t| (t.id.as_str(), t)).collect();
+        let put_ids: StrSet = c.templates.iter().map(|t| t.id.as_str()).collect();
+        let by_id: StrMap<&WorkflowTemplate> = c.templates.iter().map(|t| (t.id.clone(), t)).collect();
 
         // Deleted templates, with what hangs on them here (ratings, sums, labels).
         let evicted = batch.deleted.as_ref().and_then(|d| d.evicted) == Some(true);
@@ -259,8 +259,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
         }
         // Written templates, and the latest versions they displace (module docs).
-        let mut gone: HashSet<String> = c.del_templates.iter().cloned().collect();
-        let mut displaced = HashSet::new();
+        let mut gone: StrSet = c.del_templates.iter().cloned().collect();
+        let mut displaced = StrSet::new();
         let existing = self.store.get_templates(&c.templates.iter().map(|t| t.id.clone()).collect::<Vec<_>>()).await?;
         for (t, old) in c.templates.iter().zip(existing) {
             let mut t = t.clone();
@@ -350,7 +350,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// it is the acting user's or a template held here derives from it, else dropped with what
     /// hangs on it (another user's old version is no longer this replica's business).
     #[allow(clippy::too_many_arguments)]
-    async fn displace(&self, t: &mut WorkflowTemplate, c: &Checked, put_ids: &HashSet<&str>, gone: &mut HashSet<String>, displaced: &mut HashSet<String>, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
+    async fn displace(&self, t: &mut WorkflowTemplate, c: &Checked, put_ids: &StrSet, gone: &mut StrSet, displaced: &mut StrSet, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
         let key = name_key(&t.name);
         // A newer version of the lineage in this batch: `t` is not the latest.
         if c.templates.iter().any(|o| o.id != t.id && o.owner_id == t.owner_id && name_key(&o.name) == key && o.version > t.version) {
@@ -386,7 +386,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     /// Whether a template held here after this batch derives from `id`.
-    async fn derived_here(&self, id: &str, c: &Checked, put_ids: &HashSet<&str>, gone: &HashSet<String>) -> Result<bool> {
+    async fn derived_here(&self, id: &str, c: &Checked, put_ids: &StrSet, gone: &StrSet) -> Result<bool> {
         if c.templates.iter().any(|t| t.base_template_id.as_deref() == Some(id)) {
             return Ok(true);
         }
@@ -410,7 +410,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     /// The owner and lineage of `template_id`: from this batch, else as stored.
-    async fn lineage_of(&self, template_id: &str, by_id: &HashMap<&str, &WorkflowTemplate>) -> Result<Option<(String, String, u64)>> {
+    async fn lineage_of(&self, template_id: &str, by_id: &StrMap<&WorkflowTemplate>) -> Result<Option<(String, String, u64)>> {
         if let Some(t) = by_id.get(template_id) {
             return Ok(Some((t.owner_id.clone(), name_key(&t.name), t.version)));
         }
@@ -420,8 +420,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Label rows: placed in the lineage of the template they point at (from this batch, else
     /// as stored), whose owner, name key and version a row that says them must repeat
     /// (VALIDATION_FAILED otherwise); a row of a template this batch removes is not stored.
-    async fn labels_from_remote(&self, c: &Checked, by_id: &HashMap<&str, &WorkflowTemplate>, gone: &HashSet<String>, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
-        let mut put_keys = HashSet::new();
+    async fn labels_from_remote(&self, c: &Checked, by_id: &StrMap<&WorkflowTemplate>, gone: &StrSet, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
+        let mut put_keys = StrSet::new();
         let mut rows = Vec::new();
         let mut v = Vec::new();
         for (i, l) in c.labels.iter().enumerate() {
@@ -454,7 +454,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             return Err(violations(v));
         }
         // Rows a deleted template already takes with it are not deleted twice.
-        let mut dropped: HashSet<String> = writes.iter().filter_map(|w| if let Write::DeleteLabel { key, .. } = w { Some(key.clone()) } else { None }).collect();
+        let mut dropped: StrSet = writes.iter().filter_map(|w| if let Write::DeleteLabel { key, .. } = w { Some(key.clone()) } else { None }).collect();
         for d in &c.del_labels {
             if d.label == LATEST {
                 continue;
