@@ -2,9 +2,7 @@
 //! import that checks every record (hash, references, cycles, names) before writing any, then
 //! writes them all in one commit.
 
-use std::collections::BTreeSet;
-
-use crate::keyed::StrMap;
+use crate::keyed::{StrMap, StrSet};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -240,7 +238,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         for (name, ts) in lineages.iter() {
             let latest = ts.iter().filter(|t| t.is_latest).count();
-            let versions: BTreeSet<u64> = ts.iter().map(|t| t.version).collect();
+            let mut versions: Vec<u64> = ts.iter().map(|t| t.version).collect();
+            crate::sort::sort_by(&mut versions, |a, b| a.cmp(b));
+            versions.dedup();
             if latest != 1 || versions.len() != ts.len() {
                 v.push(Violation::new("workflow_templates", "INCONSISTENT", format!("versions of {name:?} must have distinct numbers and one latest")));
             }
@@ -252,7 +252,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             crate::sort::sort_by(&mut ids, |a, b| a.cmp(b));
             // A record that replaces a stored one is an edit of it: what derives from it in
             // storage (other users' templates too) is checked as for an update.
-            let replaced: BTreeSet<&String> = template_writes.iter().filter(|(_, e)| matches!(e, Expect::Rev(_))).map(|(t, _)| &t.id).collect();
+            let replaced: StrSet = template_writes.iter().filter(|(_, e)| matches!(e, Expect::Rev(_))).map(|(t, _)| t.id.as_str()).collect();
             for id in ids {
                 let Some(t) = templates.get(id) else { continue };
                 if let Err(e) = self.check_inheritance_import(t, &templates, replaced.contains(id)).await {
@@ -387,7 +387,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // Rated templates outside the bundle are read before their rows: a rating that lands
         // in between moves their revision, so this commit fails instead of missing it.
         let mut outside: Vec<Loaded> = Vec::new();
-        for id in touched.iter().filter(|id| !templates.contains_key(*id)) {
+        for id in touched.iter().filter(|id| !templates.contains_key(id)) {
             outside.push(self.load_raw(id).await?.map(Self::check_loaded).transpose()?.ok_or_else(|| Error::not_found("template", id.clone()))?);
         }
         let stored_rows = self.ratings_of(&touched).await?;
@@ -455,7 +455,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     async fn ratings_of(&self, ids: &[String]) -> Result<StrMap<Vec<Stored<Rating>>>> {
         let mut out: StrMap<Vec<Stored<Rating>>> = StrMap::new();
         if ids.len() > 32 {
-            let wanted: BTreeSet<&String> = ids.iter().collect();
+            let wanted: StrSet = ids.iter().map(String::as_str).collect();
             for r in self.store.find_ratings(None, None).await? {
                 if wanted.contains(&r.record.template_id) {
                     out.entry_or_default(&r.record.template_id).push(r);
@@ -516,7 +516,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 Ok(r)
             }
         }
-        let mut seen = BTreeSet::new();
+        let mut seen: StrMap<StrSet> = StrMap::new();
         let mut writes = Vec::new();
         for (i, raw) in rows.iter().enumerate() {
             let at = format!("template_labels[{i}]");
@@ -561,7 +561,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 continue;
             }
             let key = name_key(&t.name);
-            if !seen.insert((key.clone(), r.label.clone())) {
+            if !seen.entry_or_default(&key).insert(r.label.as_str()) {
                 v.push(Violation::new(format!("{at}.label"), validate::DUPLICATE, format!("label {:?} appears twice for {:?}", r.label, t.name)));
                 continue;
             }

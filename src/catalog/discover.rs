@@ -1,7 +1,7 @@
 //! Discovery (SPEC section 11): visibility first, then filters, a total order, and a page.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -366,7 +366,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let latest = if o.latest_only { Some(true) } else { None };
         let mut candidates: Vec<WorkflowTemplate> = Vec::new();
-        let mut seen = BTreeSet::new();
+        let mut seen = crate::keyed::StrSet::new();
         let mut push = |t: WorkflowTemplate, out: &mut Vec<WorkflowTemplate>| {
             if seen.insert(t.id.clone()) {
                 out.push(t);
