@@ -579,6 +579,6 @@ impl<S: Store, E: Env> Catalog<S, E> {
         if t.base_template_id.is_none() && !replaces {
             return Ok(());
         }
-        self.check_inheritance(t, bundle).await
+        self.check_inheritance(t, Some(bundle)).await
     }
 }

@@ -2,7 +2,6 @@
 //! that go with them (get, versions, diff). Every edit is a read-modify-write commit guarded by
 //! the stored revision, retried with `retry_on_conflict`.
 
-use crate::keyed::StrMap;
 
 use serde_json::{Map, Value};
 
@@ -85,7 +84,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let record = self.build_record(&blank, m, Vec::new())?;
         if record.base_template_id.is_some() {
-            self.check_inheritance(&record, &StrMap::new()).await?;
+            self.check_inheritance(&record, None).await?;
         }
         self.check_name_free(&record.name).await?;
         Ok(record)
@@ -177,7 +176,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         normalize_input(&mut m, &["base_template_id"]);
         let mut record = self.build_record(&current.record, m, Vec::new())?;
         record.updated_at = self.after(&current.record.updated_at)?;
-        self.check_inheritance(&record, &StrMap::new()).await?;
+        self.check_inheritance(&record, None).await?;
         let mut writes = vec![Write::PutTemplate { record: record.clone(), expect: Expect::Rev(current.rev) }];
         if record.name != current.record.name {
             if name_key(&record.name) != name_key(&current.record.name) {
@@ -262,7 +261,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         base.updated_at = now.clone();
         base.set_stats(Default::default());
         let record = self.build_record(&base, m, extra)?;
-        self.check_inheritance(&record, &StrMap::new()).await?;
+        self.check_inheritance(&record, None).await?;
         let mut previous = current.record.clone();
         previous.is_latest = false;
         previous.updated_at = now;
