@@ -300,6 +300,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // Ratings: the importer's own, of templates it can see (or that the bundle brings);
         // each bundle row is validated, then every aggregate it touches is recomputed below.
         let mut rating_rows: Vec<Rating> = Vec::new();
+        // Each row's place in `rating_rows` by template id: one lookup per row, not a scan.
+        let mut rated: StrMap<usize> = StrMap::new();
         let mut unchanged_ratings = 0;
         for (i, raw) in r_in.iter().enumerate() {
             let at = format!("ratings[{i}]");
@@ -325,7 +327,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.extend(bad);
                 continue;
             }
-            if rating_rows.iter().any(|x| x.template_id == r.template_id) {
+            if rated.contains_key(&r.template_id) {
                 v.push(Violation::new(format!("{at}.template_id"), validate::DUPLICATE, "one rating per user and template"));
                 continue;
             }
@@ -342,6 +344,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.push(Violation::new(format!("{at}.template_id"), "NOT_FOUND", "rated template not found"));
                 continue;
             }
+            rated.insert(r.template_id.clone(), rating_rows.len());
             rating_rows.push(r);
         }
 
@@ -393,7 +396,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let stored_rows = self.ratings_of(&touched).await?;
         let mut aggregates: StrMap<(Option<f64>, u64)> = StrMap::new();
         for id in &touched {
-            let mine = rating_rows.iter().find(|r| &r.template_id == id);
+            let mine = rated.get(id).and_then(|&i| rating_rows.get(i));
             let rows = stored_rows.get(id).map(Vec::as_slice).unwrap_or(&[]);
             let stars: Vec<f64> =
                 rows.iter().filter(|r| mine.is_none() || r.record.user_id != self.user).map(|r| r.record.stars).chain(mine.map(|r| r.stars)).collect();

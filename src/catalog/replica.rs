@@ -55,6 +55,32 @@ struct Checked {
     del_labels: Vec<LabelRef>,
 }
 
+/// What `displace` asks of the whole batch for each of its templates, built once (a scan of
+/// the batch per template made a page of n templates cost n^2).
+struct BatchIndex {
+    /// The batch's template ids.
+    ids: StrSet,
+    /// The ids the batch's templates derive from.
+    bases: StrSet,
+    /// The highest version in the batch per owner and name key.
+    newest: StrMap<StrMap<u64>>,
+}
+
+impl BatchIndex {
+    fn of(templates: &[WorkflowTemplate]) -> BatchIndex {
+        let mut idx = BatchIndex { ids: StrSet::new(), bases: StrSet::new(), newest: StrMap::new() };
+        for t in templates {
+            idx.ids.insert(t.id.as_str());
+            if let Some(b) = &t.base_template_id {
+                idx.bases.insert(b.as_str());
+            }
+            let v = idx.newest.entry_or_default(&t.owner_id).get_or_insert_with(&name_key(&t.name), || t.version);
+            *v = (*v).max(t.version);
+        }
+        idx
+    }
+}
+
 fn template_of(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<WorkflowTemplate> {
     let errs = validate::validate_template(raw, Options { complete: true, allow_builtin: false });
     if !errs.is_empty() {
@@ -246,7 +272,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let c = check(&batch)?;
         let mut writes = Vec::new();
         let mut events: Events = Vec::new();
-        let put_ids: StrSet = c.templates.iter().map(|t| t.id.as_str()).collect();
+        let idx = BatchIndex::of(&c.templates);
         let by_id: StrMap<&WorkflowTemplate> = c.templates.iter().map(|t| (t.id.clone(), t)).collect();
 
         // Deleted templates, with what hangs on them here (ratings, sums, labels).
@@ -269,7 +295,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 return Err(super::id_in_use(&t.id));
             }
             if t.is_latest {
-                self.displace(&mut t, &c, &put_ids, &mut gone, &mut displaced, &mut writes, &mut events).await?;
+                self.displace(&mut t, &idx, &mut gone, &mut displaced, &mut writes, &mut events).await?;
             }
             if old.as_ref().is_some_and(|o| o.record == t) {
                 continue;
@@ -350,15 +376,15 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// it is the acting user's or a template held here derives from it, else dropped with what
     /// hangs on it (another user's old version is no longer this replica's business).
     #[allow(clippy::too_many_arguments)]
-    async fn displace(&self, t: &mut WorkflowTemplate, c: &Checked, put_ids: &StrSet, gone: &mut StrSet, displaced: &mut StrSet, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
+    async fn displace(&self, t: &mut WorkflowTemplate, idx: &BatchIndex, gone: &mut StrSet, displaced: &mut StrSet, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
         let key = name_key(&t.name);
         // A newer version of the lineage in this batch: `t` is not the latest.
-        if c.templates.iter().any(|o| o.id != t.id && o.owner_id == t.owner_id && name_key(&o.name) == key && o.version > t.version) {
+        if idx.newest.get(&t.owner_id).and_then(|m| m.get(&key)).is_some_and(|&v| v > t.version) {
             t.is_latest = false;
             return Ok(());
         }
         let same_name = TemplateFilter { owner_id: Some(t.owner_id.clone()), name_key: Some(key), is_latest: Some(true), ..Default::default() };
-        let others: Vec<_> = self.store.find_templates(&same_name).await?.into_iter().filter(|o| o.record.id != t.id && !put_ids.contains(o.record.id.as_str()) && !gone.contains(&o.record.id)).collect();
+        let others: Vec<_> = self.store.find_templates(&same_name).await?.into_iter().filter(|o| o.record.id != t.id && !idx.ids.contains(o.record.id.as_str()) && !gone.contains(&o.record.id)).collect();
         if others.iter().any(|o| o.record.version > t.version) {
             t.is_latest = false;
             return Ok(());
@@ -371,7 +397,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             if o.owner_id == self.user && o.version == t.version {
                 return Err(Error::NameTaken { name: t.name.clone() });
             }
-            if o.owner_id == self.user || self.derived_here(&o.id, c, put_ids, gone).await? {
+            if o.owner_id == self.user || self.derived_here(&o.id, idx, gone).await? {
                 let mut kept = o;
                 kept.is_latest = false;
                 events.push(("template", "update", kept.id.clone()));
@@ -386,12 +412,12 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     /// Whether a template held here after this batch derives from `id`.
-    async fn derived_here(&self, id: &str, c: &Checked, put_ids: &StrSet, gone: &StrSet) -> Result<bool> {
-        if c.templates.iter().any(|t| t.base_template_id.as_deref() == Some(id)) {
+    async fn derived_here(&self, id: &str, idx: &BatchIndex, gone: &StrSet) -> Result<bool> {
+        if idx.bases.contains(id) {
             return Ok(true);
         }
         let children = TemplateFilter { base_template_id: Some(id.to_string()), ..Default::default() };
-        Ok(self.store.find_templates(&children).await?.iter().any(|s| !put_ids.contains(s.record.id.as_str()) && !gone.contains(&s.record.id)))
+        Ok(self.store.find_templates(&children).await?.iter().any(|s| !idx.ids.contains(s.record.id.as_str()) && !gone.contains(&s.record.id)))
     }
 
     /// The writes that remove a stored template and what hangs on it here.
