@@ -133,7 +133,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         for k in m.keys() {
             // `skipped` is export's report of rows left out; an import ignores it.
             if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats", "template_labels", "skipped"].contains(&k.as_str()) {
-                v.push(Violation::new(validate::key_path("", k), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
+                v.push(Violation::new(validate::key_path("", k), validate::UNKNOWN_FIELD, format!("unknown bundle field {}", crate::validate::quoted(k))));
             }
         }
         match m.get("exported_at") {
@@ -242,7 +242,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             crate::sort::sort_by(&mut versions, |a, b| a.cmp(b));
             versions.dedup();
             if latest != 1 || versions.len() != ts.len() {
-                v.push(Violation::new("workflow_templates", "INCONSISTENT", format!("versions of {name:?} must have distinct numbers and one latest")));
+                v.push(Violation::new("workflow_templates", "INCONSISTENT", format!("versions of {} must have distinct numbers and one latest", crate::validate::quoted(name))));
             }
         }
         // References: every base resolves (bundle, storage or built-in), no cycle, not too deep,
@@ -565,7 +565,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
             let key = name_key(&t.name);
             if !seen.entry_or_default(&key).insert(r.label.as_str()) {
-                v.push(Violation::new(format!("{at}.label"), validate::DUPLICATE, format!("label {:?} appears twice for {:?}", r.label, t.name)));
+                v.push(Violation::new(format!("{at}.label"), validate::DUPLICATE, format!("label {} appears twice for {}", crate::validate::quoted(&r.label), crate::validate::quoted(&t.name))));
                 continue;
             }
             let record = TemplateLabel { owner_id: self.user.clone(), name_key: key.clone(), label: r.label, template_id: t.id.clone(), version: t.version, updated_at: r.updated_at };

@@ -72,12 +72,12 @@ impl DiscoverOptions {
                         "rating" => Sort::Rating,
                         "recent" => Sort::Recent,
                         "name" => Sort::Name,
-                        other => return Err(Error::invalid(format!("sort must be popular, rating, recent or name, not {other:?}"))),
+                        other => return Err(Error::invalid(format!("sort must be popular, rating, recent or name, not {}", crate::validate::quoted(other)))),
                     }
                 }
                 "limit" => o.limit = int_in(val, 1, 100, "limit")? as usize,
                 "offset" => o.offset = int_in(val, 0, 1 << 53, "offset")? as u64,
-                other => return Err(Error::invalid(format!("unknown discover option {other:?}"))),
+                other => return Err(Error::invalid(format!("unknown discover option {}", crate::validate::quoted(other)))),
             }
         }
         Ok(o)

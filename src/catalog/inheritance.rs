@@ -183,7 +183,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 if !found.is_empty() {
                     match seen {
                         true => mismatched.extend(found.into_iter().map(|x| {
-                            Violation::new(format!("derived[{}].{}", child.id, x.field), &x.code, format!("derived template {:?}: {}", child.name, x.message))
+                            Violation::new(format!("derived[{}].{}", child.id, x.field), &x.code, format!("derived template {}: {}", crate::validate::quoted(&child.name), x.message))
                         })),
                         false => mismatched_hidden += 1,
                     }

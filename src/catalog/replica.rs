@@ -176,7 +176,7 @@ fn label_of(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<RemoteLabel
 fn key_of(raw: &str, at: String, v: &mut Vec<Violation>) -> Option<String> {
     let id = normalize_id(raw);
     if id.is_none() {
-        v.push(Violation::new(at, validate::INVALID_ID, format!("{raw:?} is not a ULID")));
+        v.push(Violation::new(at, validate::INVALID_ID, format!("{} is not a ULID", crate::validate::quoted(raw))));
     }
     id
 }

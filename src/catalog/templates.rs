@@ -135,7 +135,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             let want_ms = match time::parse_ms(want) {
                 Some(ms) => ms,
                 None if *want == current.updated_at => i64::MIN,
-                None => return Err(Error::invalid(format!("ifMatch {want:?} is not an RFC 3339 timestamp"))),
+                None => return Err(Error::invalid(format!("ifMatch {} is not an RFC 3339 timestamp", crate::validate::quoted(want)))),
             };
             // A corrupt stored timestamp (which only its owner's delete reads) matches itself.
             let same = match time::parse_ms(&current.updated_at) {

@@ -17,7 +17,7 @@ pub(super) fn id_arg(v: &JsValue, what: &str) -> std::result::Result<String, JsV
     let s = v.as_string().ok_or_else(|| err(Error::invalid(format!("{what} must be a string id"))))?;
     match crate::model::id::normalize_id(&s) {
         Some(_) => Ok(s),
-        None => Err(err(Error::invalid(format!("{s:?} is not a ULID")))),
+        None => Err(err(Error::invalid(format!("{} is not a ULID", crate::validate::quoted(&s))))),
     }
 }
 
@@ -35,7 +35,7 @@ pub(super) fn write_options(v: &JsValue) -> std::result::Result<WriteOptions, Js
             ("ifMatch", Value::String(s)) => w.if_match = Some(s.clone()),
             ("ifMatch", Value::Null) => {}
             ("ifMatch", _) => return Err(err(Error::invalid("ifMatch must be the updated_at string of the copy being edited"))),
-            (other, _) => return Err(err(Error::invalid(format!("unknown option {other:?}")))),
+            (other, _) => return Err(err(Error::invalid(format!("unknown option {}", crate::validate::quoted(other))))),
         }
     }
     Ok(w)
@@ -60,7 +60,7 @@ pub(super) fn option_map(v: &JsValue, allowed: &[&str]) -> std::result::Result<s
         return Err(err(Error::invalid("options must be an object")));
     };
     if let Some(k) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(err(Error::invalid(format!("unknown option {k:?}"))));
+        return Err(err(Error::invalid(format!("unknown option {}", crate::validate::quoted(k)))));
     }
     Ok(m)
 }
