@@ -441,8 +441,10 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
         }
         let builtin_stats = builtin_new.len();
-        // In id order (the map's own).
-        for (id, (stats, expect)) in builtin_new.into_entries() {
+        // In id order, sorted here: a map's iteration order is no promise (src/keyed.rs).
+        let mut seeded = builtin_new.into_entries();
+        crate::sort::sort_by(&mut seeded, |a, b| a.0.cmp(&b.0));
+        for (id, (stats, expect)) in seeded {
             writes.push(Write::PutBuiltinStats { record: BuiltinStats { id, stats }, expect });
         }
 
