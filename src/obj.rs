@@ -26,9 +26,14 @@ macro_rules! obj {
 }
 pub(crate) use obj;
 
-/// `v` as a JSON value; `null` when it does not serialise (see the module note).
+/// `v` as a JSON value; `null` when it does not serialise (see the module note). `obj!` also
+/// builds the object `config_hash` is computed over (`hash::config_value`), so a new field type
+/// that could fail to serialise must not go through it silently: debug builds (every native
+/// test) stop on it.
 pub fn value<T: serde::Serialize + ?Sized>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
+    let r = serde_json::to_value(v);
+    debug_assert!(r.is_ok(), "obj!: a value that does not serialise");
+    r.unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

@@ -194,6 +194,7 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 
 /// JSON text of a value. Not `Value::to_string`: its `Display` goes through an `io::Error` made
 /// from a string, whose `Debug` keeps core's Debug escaping in the wasm (issue 12).
+/// A `Value` always serialises; were it not to, the error's `details` would be `null`.
 pub fn json_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
