@@ -1,22 +1,20 @@
-//! importAll grows with the bundle, not with its square (a bundle may hold 100,000 records and
-//! the server runs this same code for any user): four times the records may take at most
-//! about four times as long. Checked as a ratio of two imports on the same machine, so the
-//! machine's speed cancels out; a quadratic step makes the ratio about 16.
-#![cfg(not(target_arch = "wasm32"))]
+//! Benchmark (not a test: no time is asserted anywhere in the suite): importAll grows with the
+//! bundle, not with its square (a bundle may hold 100,000 records and the server runs this same
+//! code for any user). Prints, per bundle shape, the best of two imports of n and 4n records
+//! into a fresh memory catalog and their ratio: linear work gives ~4x (less, with an import's
+//! fixed costs), a quadratic step ~16x. Results: BENCHMARKS.md (size9 review row).
+//!
+//!     cargo run --release --example import_scale            # n = 500 derived, 8,000 rated
+//!     cargo run --release --example import_scale -- 2000 32000
 
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::*;
-
-/// Four times the records: linear work takes ~4x (less, with the fixed costs of an import);
-/// a quadratic step ~16x. Measured here: 1.7-2.7x (derived) and 2.8-3.9x (ratings) now,
-/// 16.5x and 7.1x before the fixes.
-const MAX_RATIO: f64 = 6.0;
-/// Enough ratings for their quadratic scans to show against the per-row work (debug build).
-const RATED_N: usize = 3000;
 
 const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -80,20 +78,18 @@ fn import_time(b: &Value) -> Duration {
         .unwrap()
 }
 
-fn ratio(n: usize, derived: bool, rated: bool) -> f64 {
+fn row(what: &str, n: usize, derived: bool, rated: bool) {
     let small = import_time(&bundle(n, derived, rated));
     let large = import_time(&bundle(4 * n, derived, rated));
-    large.as_secs_f64() / small.as_secs_f64()
+    let r = large.as_secs_f64() / small.as_secs_f64();
+    println!("| {what} | {n} | {:.3} | {} | {:.3} | {r:.1}x |", small.as_secs_f64(), 4 * n, large.as_secs_f64());
 }
 
-#[test]
-fn importing_derived_templates_is_not_quadratic() {
-    let r = ratio(400, true, false);
-    assert!(r < MAX_RATIO, "4x the derived templates took {r:.1}x as long");
-}
-
-#[test]
-fn importing_ratings_is_not_quadratic() {
-    let r = ratio(RATED_N, false, true);
-    assert!(r < MAX_RATIO, "4x the rated templates took {r:.1}x as long");
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let (derived_n, rated_n) = (args.first().copied().unwrap_or(500), args.get(1).copied().unwrap_or(8000));
+    println!("| bundle | n | import n (s) | 4n | import 4n (s) | 4n / n |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    row("templates deriving from one base", derived_n, true, false);
+    row("templates, each rated", rated_n, false, true);
 }
