@@ -35,7 +35,7 @@ pub struct Resolved {
 
 /// Records that replace stored ones while a write is checked: the one being written, then
 /// (for an import) the bundle's. Looked up where they are, never copied: a bundle copied per
-/// derived record made an import quadratic (tests/catalog_import_scale.rs).
+/// derived record made an import quadratic (benchmark: examples/import_scale.rs).
 #[derive(Clone, Copy)]
 struct Overrides<'a> {
     one: Option<&'a WorkflowTemplate>,
