@@ -2,7 +2,9 @@
 //! JS boundary unchanged (see `Error::code`), so apps can branch on codes, never on messages.
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
+
+use crate::validate::quoted;
 
 /// One broken rule, located by a field path such as `default_params.retrieval.top_k` or
 /// `required_tools[2]`. `code` is stable; `message` is for people.
@@ -27,7 +29,7 @@ pub enum Error {
     NotFound { kind: &'static str, id: String },
     #[error("forbidden: {0}")]
     Forbidden(String),
-    #[error("a latest template named {name:?} already exists for this owner")]
+    #[error("a latest template named {} already exists for this owner", quoted(.name))]
     NameTaken { name: String },
     #[error("conflict on {id}: the stored record has changed since {expected}")]
     Conflict { id: String, expected: String, actual: String },
@@ -41,7 +43,7 @@ pub enum Error {
     /// cannot see.
     #[error("{}", base_not_found(.reference))]
     BaseNotFound { reference: String },
-    #[error("base template name {name:?} matches several public templates")]
+    #[error("base template name {} matches several public templates", quoted(.name))]
     AmbiguousBase { name: String, candidates: Vec<String> },
     #[error("built-in template {id} is read-only")]
     BuiltinReadOnly { id: String },
@@ -80,7 +82,7 @@ fn hidden_note(hidden: usize) -> String {
 fn base_not_found(reference: &str) -> String {
     match reference {
         "" => "the base of a template you cannot see was not found".into(),
-        r => format!("base template {r:?} not found"),
+        r => format!("base template {} not found", quoted(r)),
     }
 }
 
@@ -113,7 +115,7 @@ impl Error {
         let message = message.into();
         match known {
             Some(code) => Error::Remote { code, message, details },
-            None => Error::Network(format!("the server answered with an unknown error code {code:?}: {message}")),
+            None => Error::Network(format!("the server answered with an unknown error code {}: {message}", quoted(code))),
         }
     }
 
@@ -144,18 +146,18 @@ impl Error {
     /// Machine-readable extras for the JS `Error.details` property (null when there are none).
     pub fn details(&self) -> Value {
         match self {
-            Error::ValidationFailed(v) => json!({ "violations": v }),
-            Error::NotFound { kind, id } => json!({ "kind": kind, "id": id }),
-            Error::NameTaken { name } => json!({ "name": name }),
-            Error::Conflict { id, expected, actual } => json!({ "id": id, "expected": expected, "actual": actual }),
-            Error::InheritanceCycle { ids, hidden } => json!({ "ids": ids, "hidden": hidden }),
-            Error::InheritanceTooDeep { id, limit } => json!({ "id": id, "limit": limit }),
-            Error::BaseNotFound { reference } => json!({ "reference": reference }),
-            Error::AmbiguousBase { name, candidates } => json!({ "name": name, "candidates": candidates }),
-            Error::BuiltinReadOnly { id } => json!({ "id": id }),
-            Error::HasDerived { id, derived, hidden } => json!({ "id": id, "derived": derived, "hidden": hidden }),
-            Error::HasLabels { id, labels } => json!({ "id": id, "labels": labels }),
-            Error::Integrity { id, .. } => json!({ "id": id }),
+            Error::ValidationFailed(v) => obj!({ "violations": v }),
+            Error::NotFound { kind, id } => obj!({ "kind": kind, "id": id }),
+            Error::NameTaken { name } => obj!({ "name": name }),
+            Error::Conflict { id, expected, actual } => obj!({ "id": id, "expected": expected, "actual": actual }),
+            Error::InheritanceCycle { ids, hidden } => obj!({ "ids": ids, "hidden": hidden }),
+            Error::InheritanceTooDeep { id, limit } => obj!({ "id": id, "limit": limit }),
+            Error::BaseNotFound { reference } => obj!({ "reference": reference }),
+            Error::AmbiguousBase { name, candidates } => obj!({ "name": name, "candidates": candidates }),
+            Error::BuiltinReadOnly { id } => obj!({ "id": id }),
+            Error::HasDerived { id, derived, hidden } => obj!({ "id": id, "derived": derived, "hidden": hidden }),
+            Error::HasLabels { id, labels } => obj!({ "id": id, "labels": labels }),
+            Error::Integrity { id, .. } => obj!({ "id": id }),
             Error::Remote { details, .. } => details.clone(),
             _ => Value::Null,
         }

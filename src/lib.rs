@@ -5,10 +5,15 @@
 //! Feature `catalog` (default) adds the catalog, its storage and the built-ins; without it the
 //! crate is the storage-free core of `workflow-templates/core`.
 
+#[macro_use]
+mod obj;
+
 #[cfg(feature = "catalog")]
 pub mod builtin;
 #[cfg(feature = "catalog")]
 pub mod catalog;
+#[cfg(feature = "catalog")]
+pub(crate) mod keyed;
 pub mod error;
 pub mod hash;
 pub mod inherit;

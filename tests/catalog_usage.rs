@@ -323,3 +323,22 @@ fn my_rating_is_the_callers_own_row_only() {
     assert_eq!(err(block_on(a.my_rating(&private.id))).code(), "NOT_FOUND", "a template U1 may not read");
     assert_eq!(err(block_on(a.my_rating("not-an-id"))).code(), "INVALID_ARGUMENT");
 }
+
+/// A name in a message is quoted as a JSON string wherever the message is made (README
+/// "Names in messages"): the recordUsage run and the import bundle as `validateTemplate` does.
+#[test]
+fn unknown_fields_are_quoted_as_json_everywhere() {
+    let key = "a\u{1}b";
+    let messages = |e: workflow_templates::Error| match e {
+        workflow_templates::Error::ValidationFailed(v) => v.into_iter().filter(|x| x.code == "UNKNOWN_FIELD").map(|x| x.message).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let e = UsageRun::from_value(&json!({ "success": true, "responseTimeMs": 1, key: 1 })).unwrap_err();
+    assert_eq!(messages(e), ["unknown field \"a\\u0001b\""], "recordUsage run");
+    let fx = Fx::frozen();
+    let mut bundle = ok(block_on(fx.cat(U1).export_all()));
+    bundle[key] = json!(1);
+    assert_eq!(messages(err(block_on(fx.cat(U1).import_all(bundle)))), ["unknown bundle field \"a\\u0001b\""], "importAll");
+    let t = workflow_templates::validate::validate_template(&json!({ key: 1 }), workflow_templates::validate::Options { complete: false, allow_builtin: false });
+    assert!(t.iter().any(|x| x.message == "unknown field \"a\\u0001b\""), "validateTemplate: {t:?}");
+}

@@ -2,7 +2,7 @@
 //! import that checks every record (hash, references, cycles, names) before writing any, then
 //! writes them all in one commit.
 
-use std::collections::{BTreeSet, HashMap};
+use crate::keyed::{StrMap, StrSet};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -133,7 +133,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         for k in m.keys() {
             // `skipped` is export's report of rows left out; an import ignores it.
             if !["format_version", "exported_at", "owner_id", "workflow_templates", "template_specs", "ratings", "builtin_stats", "template_labels", "skipped"].contains(&k.as_str()) {
-                v.push(Violation::new(validate::key_path("", k), validate::UNKNOWN_FIELD, format!("unknown bundle field {k:?}")));
+                v.push(Violation::new(validate::key_path("", k), validate::UNKNOWN_FIELD, format!("unknown bundle field {}", crate::validate::quoted(k))));
             }
         }
         match m.get("exported_at") {
@@ -154,7 +154,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
         // Templates: each whole and hash-true, owned by the acting user, ids unique; then what
         // storage already holds under those ids, read in one go.
-        let mut templates: HashMap<String, WorkflowTemplate> = HashMap::new();
+        let mut templates: StrMap<WorkflowTemplate> = StrMap::new();
         let mut accepted: Vec<(String, WorkflowTemplate)> = Vec::new();
         for (i, raw) in t_in.iter().enumerate() {
             let at = format!("workflow_templates[{i}]");
@@ -232,15 +232,17 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
         }
         // Versions: within the bundle, one latest per name and distinct version numbers.
-        let mut lineages: HashMap<String, Vec<&WorkflowTemplate>> = HashMap::new();
+        let mut lineages: StrMap<Vec<&WorkflowTemplate>> = StrMap::new();
         for t in templates.values() {
-            lineages.entry(name_key(&t.name)).or_default().push(t);
+            lineages.entry_or_default(&name_key(&t.name)).push(t);
         }
-        for (name, ts) in &lineages {
+        for (name, ts) in lineages.iter() {
             let latest = ts.iter().filter(|t| t.is_latest).count();
-            let versions: BTreeSet<u64> = ts.iter().map(|t| t.version).collect();
+            let mut versions: Vec<u64> = ts.iter().map(|t| t.version).collect();
+            crate::sort::sort_by(&mut versions, |a, b| a.cmp(b));
+            versions.dedup();
             if latest != 1 || versions.len() != ts.len() {
-                v.push(Violation::new("workflow_templates", "INCONSISTENT", format!("versions of {name:?} must have distinct numbers and one latest")));
+                v.push(Violation::new("workflow_templates", "INCONSISTENT", format!("versions of {} must have distinct numbers and one latest", crate::validate::quoted(name))));
             }
         }
         // References: every base resolves (bundle, storage or built-in), no cycle, not too deep,
@@ -250,9 +252,9 @@ impl<S: Store, E: Env> Catalog<S, E> {
             crate::sort::sort_by(&mut ids, |a, b| a.cmp(b));
             // A record that replaces a stored one is an edit of it: what derives from it in
             // storage (other users' templates too) is checked as for an update.
-            let replaced: BTreeSet<&String> = template_writes.iter().filter(|(_, e)| matches!(e, Expect::Rev(_))).map(|(t, _)| &t.id).collect();
+            let replaced: StrSet = template_writes.iter().filter(|(_, e)| matches!(e, Expect::Rev(_))).map(|(t, _)| t.id.as_str()).collect();
             for id in ids {
-                let t = &templates[id];
+                let Some(t) = templates.get(id) else { continue };
                 if let Err(e) = self.check_inheritance_import(t, &templates, replaced.contains(id)).await {
                     match e {
                         Error::ValidationFailed(list) => v.extend(prefixed(&format!("workflow_templates[{id}]"), list)),
@@ -298,6 +300,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // Ratings: the importer's own, of templates it can see (or that the bundle brings);
         // each bundle row is validated, then every aggregate it touches is recomputed below.
         let mut rating_rows: Vec<Rating> = Vec::new();
+        // Each row's place in `rating_rows` by template id: one lookup per row, not a scan.
+        let mut rated: StrMap<usize> = StrMap::new();
         let mut unchanged_ratings = 0;
         for (i, raw) in r_in.iter().enumerate() {
             let at = format!("ratings[{i}]");
@@ -323,7 +327,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.extend(bad);
                 continue;
             }
-            if rating_rows.iter().any(|x| x.template_id == r.template_id) {
+            if rated.contains_key(&r.template_id) {
                 v.push(Violation::new(format!("{at}.template_id"), validate::DUPLICATE, "one rating per user and template"));
                 continue;
             }
@@ -340,13 +344,14 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 v.push(Violation::new(format!("{at}.template_id"), "NOT_FOUND", "rated template not found"));
                 continue;
             }
+            rated.insert(r.template_id.clone(), rating_rows.len());
             rating_rows.push(r);
         }
 
         // Built-in statistics are shared by every user of the store. A private catalog seeds
         // them where none exist (a restore never overwrites what others recorded); a shared
         // one ignores them: only recorded usage and ratings count there.
-        let mut builtin_new: HashMap<String, (UsageStats, Expect)> = HashMap::new();
+        let mut builtin_new: StrMap<(UsageStats, Expect)> = StrMap::new();
         let mut builtin_ignored = 0;
         for (i, raw) in b_in.iter().enumerate() {
             let at = format!("builtin_stats[{i}]");
@@ -385,13 +390,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
         // Rated templates outside the bundle are read before their rows: a rating that lands
         // in between moves their revision, so this commit fails instead of missing it.
         let mut outside: Vec<Loaded> = Vec::new();
-        for id in touched.iter().filter(|id| !templates.contains_key(*id)) {
+        for id in touched.iter().filter(|id| !templates.contains_key(id)) {
             outside.push(self.load_raw(id).await?.map(Self::check_loaded).transpose()?.ok_or_else(|| Error::not_found("template", id.clone()))?);
         }
         let stored_rows = self.ratings_of(&touched).await?;
-        let mut aggregates: HashMap<String, (Option<f64>, u64)> = HashMap::new();
+        let mut aggregates: StrMap<(Option<f64>, u64)> = StrMap::new();
         for id in &touched {
-            let mine = rating_rows.iter().find(|r| &r.template_id == id);
+            let mine = rated.get(id).and_then(|&i| rating_rows.get(i));
             let rows = stored_rows.get(id).map(Vec::as_slice).unwrap_or(&[]);
             let stars: Vec<f64> =
                 rows.iter().filter(|r| mine.is_none() || r.record.user_id != self.user).map(|r| r.record.stars).chain(mine.map(|r| r.stars)).collect();
@@ -425,7 +430,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             let Some((rating, count)) = aggregates.remove(&id) else { continue };
             match loaded {
                 Loaded::Builtin { record, stats_rev } => {
-                    let entry = builtin_new.entry(id).or_insert_with(|| (record.stats(), stats_rev.map(Expect::Rev).unwrap_or(Expect::Absent)));
+                    let entry = builtin_new.get_or_insert_with(&id, || (record.stats(), stats_rev.map(Expect::Rev).unwrap_or(Expect::Absent)));
                     (entry.0.rating, entry.0.rating_count) = (rating, count);
                 }
                 Loaded::Stored(s) => {
@@ -436,7 +441,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
         }
         let builtin_stats = builtin_new.len();
-        let mut seeded: Vec<(String, (UsageStats, Expect))> = builtin_new.into_iter().collect();
+        // In id order, sorted here: a map's iteration order is no promise (src/keyed.rs).
+        let mut seeded = builtin_new.into_entries();
         crate::sort::sort_by(&mut seeded, |a, b| a.0.cmp(&b.0));
         for (id, (stats, expect)) in seeded {
             writes.push(Write::PutBuiltinStats { record: BuiltinStats { id, stats }, expect });
@@ -451,13 +457,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     /// The stored ratings of each of `ids`: one read of every rating when there are many ids.
-    async fn ratings_of(&self, ids: &[String]) -> Result<HashMap<String, Vec<Stored<Rating>>>> {
-        let mut out: HashMap<String, Vec<Stored<Rating>>> = HashMap::new();
+    async fn ratings_of(&self, ids: &[String]) -> Result<StrMap<Vec<Stored<Rating>>>> {
+        let mut out: StrMap<Vec<Stored<Rating>>> = StrMap::new();
         if ids.len() > 32 {
-            let wanted: BTreeSet<&String> = ids.iter().collect();
+            let wanted: StrSet = ids.iter().map(String::as_str).collect();
             for r in self.store.find_ratings(None, None).await? {
                 if wanted.contains(&r.record.template_id) {
-                    out.entry(r.record.template_id.clone()).or_default().push(r);
+                    out.entry_or_default(&r.record.template_id).push(r);
                 }
             }
         } else {
@@ -500,7 +506,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Checks the bundle's labels: each `{ label, template_id, version, updated_at }` names a
     /// valid label (not `latest`) and a version the bundle brings or the acting user owns, with
     /// that version number; one row per lineage and label. A row replaces the stored one.
-    async fn import_labels(&self, rows: &[Value], bundle: &HashMap<String, WorkflowTemplate>, v: &mut Vec<Violation>) -> Result<Vec<Write>> {
+    async fn import_labels(&self, rows: &[Value], bundle: &StrMap<WorkflowTemplate>, v: &mut Vec<Violation>) -> Result<Vec<Write>> {
         struct Row {
             label: String,
             template_id: String,
@@ -515,7 +521,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 Ok(r)
             }
         }
-        let mut seen = BTreeSet::new();
+        let mut seen: StrMap<StrSet> = StrMap::new();
         let mut writes = Vec::new();
         for (i, raw) in rows.iter().enumerate() {
             let at = format!("template_labels[{i}]");
@@ -560,8 +566,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 continue;
             }
             let key = name_key(&t.name);
-            if !seen.insert((key.clone(), r.label.clone())) {
-                v.push(Violation::new(format!("{at}.label"), validate::DUPLICATE, format!("label {:?} appears twice for {:?}", r.label, t.name)));
+            if !seen.entry_or_default(&key).insert(r.label.as_str()) {
+                v.push(Violation::new(format!("{at}.label"), validate::DUPLICATE, format!("label {} appears twice for {}", crate::validate::quoted(&r.label), crate::validate::quoted(&t.name))));
                 continue;
             }
             let record = TemplateLabel { owner_id: self.user.clone(), name_key: key.clone(), label: r.label, template_id: t.id.clone(), version: t.version, updated_at: r.updated_at };
@@ -574,10 +580,10 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// The inheritance checks of an imported record: its own chain when it has a base, and the
     /// templates derived from it when it replaces a stored record (an import must not unpublish
     /// or break a base others derive from any more than `update` may).
-    async fn check_inheritance_import(&self, t: &WorkflowTemplate, bundle: &HashMap<String, WorkflowTemplate>, replaces: bool) -> Result<()> {
+    async fn check_inheritance_import(&self, t: &WorkflowTemplate, bundle: &StrMap<WorkflowTemplate>, replaces: bool) -> Result<()> {
         if t.base_template_id.is_none() && !replaces {
             return Ok(());
         }
-        self.check_inheritance(t, bundle).await
+        self.check_inheritance(t, Some(bundle)).await
     }
 }

@@ -95,8 +95,8 @@ pub(super) enum Chosen<T> {
 impl<S: Store, E: Env> Catalog<S, E> {
     /// The normalised form of a chosen id, or INVALID_ARGUMENT (module docs).
     pub(super) fn check_chosen_id(&self, id: &str) -> Result<String> {
-        let n = normalize_id(id).ok_or_else(|| Error::invalid(format!("id {id:?} is not a ULID")))?;
-        let ms = Ulid::from_string(&n).map(|u| u.timestamp_ms()).map_err(|_| Error::invalid(format!("id {id:?} is not a ULID")))?;
+        let n = normalize_id(id).ok_or_else(|| Error::invalid(format!("id {} is not a ULID", crate::validate::quoted(id))))?;
+        let ms = Ulid::from_string(&n).map(|u| u.timestamp_ms()).map_err(|_| Error::invalid(format!("id {} is not a ULID", crate::validate::quoted(id))))?;
         if ms == 0 {
             return Err(Error::invalid(format!("id {n} is in the range reserved for built-in templates (time part 0)")));
         }

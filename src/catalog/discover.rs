@@ -1,7 +1,7 @@
 //! Discovery (SPEC section 11): visibility first, then filters, a total order, and a page.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -72,12 +72,12 @@ impl DiscoverOptions {
                         "rating" => Sort::Rating,
                         "recent" => Sort::Recent,
                         "name" => Sort::Name,
-                        other => return Err(Error::invalid(format!("sort must be popular, rating, recent or name, not {other:?}"))),
+                        other => return Err(Error::invalid(format!("sort must be popular, rating, recent or name, not {}", crate::validate::quoted(other)))),
                     }
                 }
                 "limit" => o.limit = int_in(val, 1, 100, "limit")? as usize,
                 "offset" => o.offset = int_in(val, 0, 1 << 53, "offset")? as u64,
-                other => return Err(Error::invalid(format!("unknown discover option {other:?}"))),
+                other => return Err(Error::invalid(format!("unknown discover option {}", crate::validate::quoted(other)))),
             }
         }
         Ok(o)
@@ -366,7 +366,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let latest = if o.latest_only { Some(true) } else { None };
         let mut candidates: Vec<WorkflowTemplate> = Vec::new();
-        let mut seen = BTreeSet::new();
+        let mut seen = crate::keyed::StrSet::new();
         let mut push = |t: WorkflowTemplate, out: &mut Vec<WorkflowTemplate>| {
             if seen.insert(t.id.clone()) {
                 out.push(t);

@@ -68,6 +68,6 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub(crate) fn parse_id(&self, id: &str) -> Result<String> {
-        normalize_id(id).ok_or_else(|| Error::invalid(format!("{id:?} is not a ULID")))
+        normalize_id(id).ok_or_else(|| Error::invalid(format!("{} is not a ULID", crate::validate::quoted(id))))
     }
 }

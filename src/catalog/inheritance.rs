@@ -3,7 +3,7 @@
 //! it), `chain`, `resolve`, `preview` and `derived`. Errors name only templates the acting user
 //! may see (issue 10, item 5): the others are counted.
 
-use std::collections::HashMap;
+use crate::keyed::{StrMap, StrSet};
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -33,12 +33,32 @@ pub struct Resolved {
     pub resolved_hash: String,
 }
 
+/// Records that replace stored ones while a write is checked: the one being written, then
+/// (for an import) the bundle's. Looked up where they are, never copied: a bundle copied per
+/// derived record made an import quadratic (benchmark: examples/import_scale.rs).
+#[derive(Clone, Copy)]
+struct Overrides<'a> {
+    one: Option<&'a WorkflowTemplate>,
+    many: Option<&'a StrMap<WorkflowTemplate>>,
+}
+
+impl<'a> Overrides<'a> {
+    const NONE: Overrides<'static> = Overrides { one: None, many: None };
+
+    fn get(&self, id: &str) -> Option<&'a WorkflowTemplate> {
+        match self.one {
+            Some(t) if t.id == id => Some(t),
+            _ => self.many.and_then(|m| m.get(id)),
+        }
+    }
+}
+
 impl<S: Store, E: Env> Catalog<S, E> {
     /// The chain from `leaf` to its root, leaf first. Each base must be visible to the owner of
     /// the template that points at it. `overrides` replace stored records (for checking a write
     /// before it is made). Errors name only templates the acting user may see (a chain can
     /// pass through another user's private template): the others are counted or left unnamed.
-    async fn walk(&self, leaf: WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>, mut pre: Prefetched) -> Result<Vec<WorkflowTemplate>> {
+    async fn walk(&self, leaf: WorkflowTemplate, overrides: Overrides<'_>, mut pre: Prefetched) -> Result<Vec<WorkflowTemplate>> {
         let mut chain = vec![leaf];
         loop {
             let last = &chain[chain.len() - 1];
@@ -100,14 +120,13 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// acting user may not see are counted, never named: one that would lose sight of its base
     /// (this record made private) is HAS_DERIVED; one that would be too deep is
     /// INHERITANCE_TOO_DEEP; one that would be inconsistent is a `derived` violation.
-    pub(crate) async fn check_inheritance(&self, record: &WorkflowTemplate, overrides: &HashMap<String, WorkflowTemplate>) -> Result<()> {
-        let mut ov = overrides.clone();
-        ov.insert(record.id.clone(), record.clone());
+    pub(crate) async fn check_inheritance(&self, record: &WorkflowTemplate, bundle: Option<&StrMap<WorkflowTemplate>>) -> Result<()> {
+        let ov = Overrides { one: Some(record), many: bundle };
         let pre = match &record.base_template_id {
-            Some(b) if !ov.contains_key(b) => self.prefetch(Some(b)).await,
+            Some(b) if ov.get(b).is_none() => self.prefetch(Some(b)).await,
             _ => Prefetched::new(),
         };
-        let chain = self.walk(record.clone(), &ov, pre).await?;
+        let chain = self.walk(record.clone(), ov, pre).await?;
         let r = Self::resolution(&chain);
         let mut v = Vec::new();
         validate::check_type_consistency(r.effective.workflow_type, &r.effective.required_tools, &r.effective.required_retrievers, &mut v);
@@ -116,7 +135,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let chain: Vec<Rc<WorkflowTemplate>> = chain.into_iter().map(Rc::new).collect();
         let mut frontier = vec![chain];
-        let mut visited = std::collections::HashSet::from([record.id.clone()]);
+        let mut visited = StrSet::from_iter([record.id.clone()]);
         let (mut orphaned, mut orphaned_hidden) = (Vec::new(), 0usize);
         let (mut too_deep, mut mismatched) = (None::<String>, Vec::new());
         let mut mismatched_hidden = 0usize;
@@ -164,7 +183,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 if !found.is_empty() {
                     match seen {
                         true => mismatched.extend(found.into_iter().map(|x| {
-                            Violation::new(format!("derived[{}].{}", child.id, x.field), &x.code, format!("derived template {:?}: {}", child.name, x.message))
+                            Violation::new(format!("derived[{}].{}", child.id, x.field), &x.code, format!("derived template {}: {}", crate::validate::quoted(&child.name), x.message))
                         })),
                         false => mismatched_hidden += 1,
                     }
@@ -194,7 +213,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// `[{ id, name, base_template_id, level }]`, level 0 first.
     pub async fn chain(&self, id: &str) -> Result<Vec<ChainLink>> {
         let (leaf, pre) = self.load_chain_leaf(id).await?;
-        let chain = self.walk(leaf, &HashMap::new(), pre).await?;
+        let chain = self.walk(leaf, Overrides::NONE, pre).await?;
         Ok(chain
             .iter()
             .enumerate()
@@ -204,7 +223,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     pub async fn resolve(&self, id: &str) -> Result<Resolved> {
         let (leaf, pre) = self.load_chain_leaf(id).await?;
-        let chain = self.walk(leaf, &HashMap::new(), pre).await?;
+        let chain = self.walk(leaf, Overrides::NONE, pre).await?;
         Ok(Self::resolved(&chain))
     }
 
@@ -247,8 +266,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         };
         obj.extend(config);
         let leaf: WorkflowTemplate = crate::model::read::read(Value::Object(obj)).map_err(|e| Error::invalid(format!("the draft's configuration: {e}")))?;
-        let overrides = HashMap::from([(leaf.id.clone(), leaf.clone())]);
-        let chain = self.walk(leaf, &overrides, Prefetched::new()).await?;
+        let chain = self.walk(leaf.clone(), Overrides { one: Some(&leaf), many: None }, Prefetched::new()).await?;
         Ok(Self::resolved(&chain))
     }
 

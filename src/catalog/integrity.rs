@@ -100,7 +100,7 @@ pub(crate) fn verify_template(t: &mut WorkflowTemplate) -> Result<()> {
     canonical::respell_template_times(t);
     let ids = [("id", Some(t.id.as_str())), ("owner_id", Some(t.owner_id.as_str())), ("base_template_id", t.base_template_id.as_deref())];
     if let Some((f, v)) = canonical::first_noncanonical_id(&ids) {
-        return Err(Error::Integrity { id: t.id.clone(), message: format!("{f} {v:?} is not a canonical (uppercase) ULID") });
+        return Err(Error::Integrity { id: t.id.clone(), message: format!("{f} {} is not a canonical (uppercase) ULID", crate::validate::quoted(v)) });
     }
     let params = std::mem::take(&mut t.default_params);
     let metadata = t.extra_metadata.take();
@@ -131,7 +131,7 @@ pub(crate) fn verify_spec(s: &mut TemplateSpec) -> Result<()> {
     canonical::respell_spec_times(s);
     let ids = [("id", Some(s.id.as_str())), ("owner_id", Some(s.owner_id.as_str()))];
     if let Some((f, v)) = canonical::first_noncanonical_id(&ids) {
-        return Err(Error::Integrity { id: s.id.clone(), message: format!("{f} {v:?} is not a canonical (uppercase) ULID") });
+        return Err(Error::Integrity { id: s.id.clone(), message: format!("{f} {} is not a canonical (uppercase) ULID", crate::validate::quoted(v)) });
     }
     let v = validate::validate_spec(&s.to_value(), Options { complete: true, allow_builtin: false });
     match v.first() {

@@ -34,7 +34,7 @@ pub const LATEST: &str = "latest";
 
 fn check_label_arg(label: &str, allow_latest: bool) -> Result<()> {
     if let Some(p) = label_name_problem(label) {
-        return Err(Error::invalid(format!("label {label:?}: {p}")));
+        return Err(Error::invalid(format!("label {}: {p}", crate::validate::quoted(label))));
     }
     if label == LATEST && !allow_latest {
         return Err(Error::invalid("the label \"latest\" is reserved: it always names the latest version (is_latest)"));
@@ -237,7 +237,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             return Err(Error::invalid("a name must not be empty"));
         }
         let owner = match &o.owner {
-            Some(owner) => Some(normalize_id(owner).ok_or_else(|| Error::invalid(format!("owner {owner:?} is not a ULID")))?),
+            Some(owner) => Some(normalize_id(owner).ok_or_else(|| Error::invalid(format!("owner {} is not a ULID", crate::validate::quoted(owner))))?),
             None => None,
         };
         let builtin_pick = |b: &WorkflowTemplate| -> Result<String> {
@@ -334,6 +334,6 @@ impl<S: Store, E: Env> Catalog<S, E> {
 /// Whether `want` (an `ifMatch`) names the instant `have` (a stored `updated_at`, `None` when
 /// absent); `want` that is no timestamp is INVALID_ARGUMENT.
 fn same_instant(want: &str, have: Option<&str>) -> Result<bool> {
-    let w = time::parse_ms(want).ok_or_else(|| Error::invalid(format!("ifMatch {want:?} is not an RFC 3339 timestamp")))?;
+    let w = time::parse_ms(want).ok_or_else(|| Error::invalid(format!("ifMatch {} is not an RFC 3339 timestamp", crate::validate::quoted(want))))?;
     Ok(have.and_then(time::parse_ms) == Some(w))
 }

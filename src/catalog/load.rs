@@ -2,7 +2,7 @@
 //! see a corrupt row is told NOT_FOUND), stored rows are verified (`integrity.rs`), and a
 //! chain's records are read ahead in one go where the store can.
 
-use std::collections::HashMap;
+use crate::keyed::StrMap;
 
 use super::{integrity, Catalog, Env};
 use crate::builtin;
@@ -13,7 +13,7 @@ use crate::store::{Store, Stored};
 
 /// A template as read: a built-in (with the statistics stored beside it) or a stored record.
 /// Stored records read ahead by id (see `Catalog::prefetch`).
-pub(crate) type Prefetched = HashMap<String, Stored<WorkflowTemplate>>;
+pub(crate) type Prefetched = StrMap<Stored<WorkflowTemplate>>;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Loaded {

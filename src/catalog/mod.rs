@@ -125,7 +125,7 @@ fn normalize_input(m: &mut Map<String, Value>, id_fields: &[&str]) {
 impl<S: Store, E: Env> Catalog<S, E> {
     /// A catalog acting for `user_id` (a ULID; lowercase accepted).
     pub fn new(store: S, env: E, user_id: &str) -> Result<Self> {
-        let user = normalize_id(user_id).ok_or_else(|| Error::invalid(format!("userId {user_id:?} is not a ULID")))?;
+        let user = normalize_id(user_id).ok_or_else(|| Error::invalid(format!("userId {} is not a ULID", crate::validate::quoted(user_id))))?;
         Ok(Catalog { store, env, user, ids: RefCell::new(IdGenerator::new()), listeners: Listeners::default(), outbox: RefCell::new(None), shared: false })
     }
 

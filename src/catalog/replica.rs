@@ -9,7 +9,7 @@
 //! events; what is already stored exactly so is neither written nor told, so applying the same
 //! batch twice changes nothing.
 
-use std::collections::{HashMap, HashSet};
+use crate::keyed::{StrMap, StrSet};
 
 use serde_json::Value;
 
@@ -53,6 +53,32 @@ struct Checked {
     del_specs: Vec<String>,
     del_ratings: Vec<String>,
     del_labels: Vec<LabelRef>,
+}
+
+/// What `displace` asks of the whole batch for each of its templates, built once (a scan of
+/// the batch per template made a page of n templates cost n^2).
+struct BatchIndex {
+    /// The batch's template ids.
+    ids: StrSet,
+    /// The ids the batch's templates derive from.
+    bases: StrSet,
+    /// The highest version in the batch per owner and name key.
+    newest: StrMap<StrMap<u64>>,
+}
+
+impl BatchIndex {
+    fn of(templates: &[WorkflowTemplate]) -> BatchIndex {
+        let mut idx = BatchIndex { ids: StrSet::new(), bases: StrSet::new(), newest: StrMap::new() };
+        for t in templates {
+            idx.ids.insert(t.id.as_str());
+            if let Some(b) = &t.base_template_id {
+                idx.bases.insert(b.as_str());
+            }
+            let v = idx.newest.entry_or_default(&t.owner_id).get_or_insert_with(&name_key(&t.name), || t.version);
+            *v = (*v).max(t.version);
+        }
+        idx
+    }
 }
 
 fn template_of(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<WorkflowTemplate> {
@@ -150,7 +176,7 @@ fn label_of(raw: &Value, at: &str, v: &mut Vec<Violation>) -> Option<RemoteLabel
 fn key_of(raw: &str, at: String, v: &mut Vec<Violation>) -> Option<String> {
     let id = normalize_id(raw);
     if id.is_none() {
-        v.push(Violation::new(at, validate::INVALID_ID, format!("{raw:?} is not a ULID")));
+        v.push(Violation::new(at, validate::INVALID_ID, format!("{} is not a ULID", crate::validate::quoted(raw))));
     }
     id
 }
@@ -202,7 +228,7 @@ fn check(batch: &RemoteBatch) -> Result<Checked> {
         }
     }
     // One record per key, and never both written and deleted.
-    let mut seen = HashSet::new();
+    let mut seen = StrSet::new();
     for (kind, id) in c.templates.iter().map(|t| ("templates", &t.id)).chain(c.specs.iter().map(|s| ("specs", &s.id))).chain(c.stats.iter().map(|s| ("builtin_stats", &s.id))) {
         if !seen.insert(id.clone()) {
             v.push(Violation::new(kind, validate::DUPLICATE, format!("{id} appears twice in the batch")));
@@ -213,9 +239,9 @@ fn check(batch: &RemoteBatch) -> Result<Checked> {
             v.push(Violation::new("deleted", validate::INCONSISTENT, format!("{id} is both written and deleted")));
         }
     }
-    let mut rated = HashSet::new();
+    let mut rated: StrMap<StrSet> = StrMap::new();
     for r in &c.ratings {
-        if !rated.insert((r.template_id.clone(), r.user_id.clone())) {
+        if !rated.entry_or_default(&r.template_id).insert(r.user_id.as_str()) {
             v.push(Violation::new("ratings", validate::DUPLICATE, format!("the rating of {} by {} appears twice", r.template_id, r.user_id)));
         }
     }
@@ -246,8 +272,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let c = check(&batch)?;
         let mut writes = Vec::new();
         let mut events: Events = Vec::new();
-        let put_ids: HashSet<&str> = c.templates.iter().map(|t| t.id.as_str()).collect();
-        let by_id: HashMap<&str, &WorkflowTemplate> = c.templates.iter().map(|t| (t.id.as_str(), t)).collect();
+        let idx = BatchIndex::of(&c.templates);
+        let by_id: StrMap<&WorkflowTemplate> = c.templates.iter().map(|t| (t.id.clone(), t)).collect();
 
         // Deleted templates, with what hangs on them here (ratings, sums, labels).
         let evicted = batch.deleted.as_ref().and_then(|d| d.evicted) == Some(true);
@@ -259,8 +285,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
             }
         }
         // Written templates, and the latest versions they displace (module docs).
-        let mut gone: HashSet<String> = c.del_templates.iter().cloned().collect();
-        let mut displaced = HashSet::new();
+        let mut gone: StrSet = c.del_templates.iter().cloned().collect();
+        let mut displaced = StrSet::new();
         let existing = self.store.get_templates(&c.templates.iter().map(|t| t.id.clone()).collect::<Vec<_>>()).await?;
         for (t, old) in c.templates.iter().zip(existing) {
             let mut t = t.clone();
@@ -269,7 +295,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
                 return Err(super::id_in_use(&t.id));
             }
             if t.is_latest {
-                self.displace(&mut t, &c, &put_ids, &mut gone, &mut displaced, &mut writes, &mut events).await?;
+                self.displace(&mut t, &idx, &mut gone, &mut displaced, &mut writes, &mut events).await?;
             }
             if old.as_ref().is_some_and(|o| o.record == t) {
                 continue;
@@ -350,15 +376,15 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// it is the acting user's or a template held here derives from it, else dropped with what
     /// hangs on it (another user's old version is no longer this replica's business).
     #[allow(clippy::too_many_arguments)]
-    async fn displace(&self, t: &mut WorkflowTemplate, c: &Checked, put_ids: &HashSet<&str>, gone: &mut HashSet<String>, displaced: &mut HashSet<String>, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
+    async fn displace(&self, t: &mut WorkflowTemplate, idx: &BatchIndex, gone: &mut StrSet, displaced: &mut StrSet, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
         let key = name_key(&t.name);
         // A newer version of the lineage in this batch: `t` is not the latest.
-        if c.templates.iter().any(|o| o.id != t.id && o.owner_id == t.owner_id && name_key(&o.name) == key && o.version > t.version) {
+        if idx.newest.get(&t.owner_id).and_then(|m| m.get(&key)).is_some_and(|&v| v > t.version) {
             t.is_latest = false;
             return Ok(());
         }
         let same_name = TemplateFilter { owner_id: Some(t.owner_id.clone()), name_key: Some(key), is_latest: Some(true), ..Default::default() };
-        let others: Vec<_> = self.store.find_templates(&same_name).await?.into_iter().filter(|o| o.record.id != t.id && !put_ids.contains(o.record.id.as_str()) && !gone.contains(&o.record.id)).collect();
+        let others: Vec<_> = self.store.find_templates(&same_name).await?.into_iter().filter(|o| o.record.id != t.id && !idx.ids.contains(o.record.id.as_str()) && !gone.contains(&o.record.id)).collect();
         if others.iter().any(|o| o.record.version > t.version) {
             t.is_latest = false;
             return Ok(());
@@ -371,7 +397,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             if o.owner_id == self.user && o.version == t.version {
                 return Err(Error::NameTaken { name: t.name.clone() });
             }
-            if o.owner_id == self.user || self.derived_here(&o.id, c, put_ids, gone).await? {
+            if o.owner_id == self.user || self.derived_here(&o.id, idx, gone).await? {
                 let mut kept = o;
                 kept.is_latest = false;
                 events.push(("template", "update", kept.id.clone()));
@@ -386,12 +412,12 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     /// Whether a template held here after this batch derives from `id`.
-    async fn derived_here(&self, id: &str, c: &Checked, put_ids: &HashSet<&str>, gone: &HashSet<String>) -> Result<bool> {
-        if c.templates.iter().any(|t| t.base_template_id.as_deref() == Some(id)) {
+    async fn derived_here(&self, id: &str, idx: &BatchIndex, gone: &StrSet) -> Result<bool> {
+        if idx.bases.contains(id) {
             return Ok(true);
         }
         let children = TemplateFilter { base_template_id: Some(id.to_string()), ..Default::default() };
-        Ok(self.store.find_templates(&children).await?.iter().any(|s| !put_ids.contains(s.record.id.as_str()) && !gone.contains(&s.record.id)))
+        Ok(self.store.find_templates(&children).await?.iter().any(|s| !idx.ids.contains(s.record.id.as_str()) && !gone.contains(&s.record.id)))
     }
 
     /// The writes that remove a stored template and what hangs on it here.
@@ -410,7 +436,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     /// The owner and lineage of `template_id`: from this batch, else as stored.
-    async fn lineage_of(&self, template_id: &str, by_id: &HashMap<&str, &WorkflowTemplate>) -> Result<Option<(String, String, u64)>> {
+    async fn lineage_of(&self, template_id: &str, by_id: &StrMap<&WorkflowTemplate>) -> Result<Option<(String, String, u64)>> {
         if let Some(t) = by_id.get(template_id) {
             return Ok(Some((t.owner_id.clone(), name_key(&t.name), t.version)));
         }
@@ -420,8 +446,8 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// Label rows: placed in the lineage of the template they point at (from this batch, else
     /// as stored), whose owner, name key and version a row that says them must repeat
     /// (VALIDATION_FAILED otherwise); a row of a template this batch removes is not stored.
-    async fn labels_from_remote(&self, c: &Checked, by_id: &HashMap<&str, &WorkflowTemplate>, gone: &HashSet<String>, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
-        let mut put_keys = HashSet::new();
+    async fn labels_from_remote(&self, c: &Checked, by_id: &StrMap<&WorkflowTemplate>, gone: &StrSet, writes: &mut Vec<Write>, events: &mut Events) -> Result<()> {
+        let mut put_keys = StrSet::new();
         let mut rows = Vec::new();
         let mut v = Vec::new();
         for (i, l) in c.labels.iter().enumerate() {
@@ -454,7 +480,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             return Err(violations(v));
         }
         // Rows a deleted template already takes with it are not deleted twice.
-        let mut dropped: HashSet<String> = writes.iter().filter_map(|w| if let Write::DeleteLabel { key, .. } = w { Some(key.clone()) } else { None }).collect();
+        let mut dropped: StrSet = writes.iter().filter_map(|w| if let Write::DeleteLabel { key, .. } = w { Some(key.clone()) } else { None }).collect();
         for d in &c.del_labels {
             if d.label == LATEST {
                 continue;

@@ -139,7 +139,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         let current = self.load_spec(id).await?;
         if let Some(want) = &opts.if_match {
             if time::parse_ms(want).is_none() {
-                return Err(Error::invalid(format!("ifMatch {want:?} is not an RFC 3339 timestamp")));
+                return Err(Error::invalid(format!("ifMatch {} is not an RFC 3339 timestamp", crate::validate::quoted(want))));
             }
             if time::parse_ms(want) != time::parse_ms(&current.record.updated_at) {
                 return Err(Error::Conflict { id: current.record.id.clone(), expected: want.clone(), actual: current.record.updated_at.clone() });

@@ -2,7 +2,6 @@
 //! that go with them (get, versions, diff). Every edit is a read-modify-write commit guarded by
 //! the stored revision, retried with `retry_on_conflict`.
 
-use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
@@ -85,7 +84,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let record = self.build_record(&blank, m, Vec::new())?;
         if record.base_template_id.is_some() {
-            self.check_inheritance(&record, &HashMap::new()).await?;
+            self.check_inheritance(&record, None).await?;
         }
         self.check_name_free(&record.name).await?;
         Ok(record)
@@ -136,7 +135,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             let want_ms = match time::parse_ms(want) {
                 Some(ms) => ms,
                 None if *want == current.updated_at => i64::MIN,
-                None => return Err(Error::invalid(format!("ifMatch {want:?} is not an RFC 3339 timestamp"))),
+                None => return Err(Error::invalid(format!("ifMatch {} is not an RFC 3339 timestamp", crate::validate::quoted(want)))),
             };
             // A corrupt stored timestamp (which only its owner's delete reads) matches itself.
             let same = match time::parse_ms(&current.updated_at) {
@@ -177,7 +176,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         normalize_input(&mut m, &["base_template_id"]);
         let mut record = self.build_record(&current.record, m, Vec::new())?;
         record.updated_at = self.after(&current.record.updated_at)?;
-        self.check_inheritance(&record, &HashMap::new()).await?;
+        self.check_inheritance(&record, None).await?;
         let mut writes = vec![Write::PutTemplate { record: record.clone(), expect: Expect::Rev(current.rev) }];
         if record.name != current.record.name {
             if name_key(&record.name) != name_key(&current.record.name) {
@@ -262,7 +261,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         base.updated_at = now.clone();
         base.set_stats(Default::default());
         let record = self.build_record(&base, m, extra)?;
-        self.check_inheritance(&record, &HashMap::new()).await?;
+        self.check_inheritance(&record, None).await?;
         let mut previous = current.record.clone();
         previous.is_latest = false;
         previous.updated_at = now;

@@ -57,7 +57,7 @@ impl UsageRun {
         let mut out = Vec::new();
         for k in m.keys() {
             if !["success", "responseTimeMs", "tokens", "cost"].contains(&k.as_str()) {
-                out.push(Violation::new(k.clone(), validate::UNKNOWN_FIELD, format!("unknown field {k:?}")));
+                out.push(Violation::new(k.clone(), validate::UNKNOWN_FIELD, format!("unknown field {}", crate::validate::quoted(k))));
             }
         }
         let success = match m.get("success") {

@@ -7,7 +7,7 @@
 //! build no intermediate text or tree. Numbers are formatted by `ryu-js` (ECMAScript
 //! `Number.prototype.toString`, which RFC 8785 prescribes).
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::model::WorkflowType;
@@ -28,7 +28,7 @@ pub struct ConfigParts<'a> {
 /// The configuration object that is hashed: null lists become `[]`, both lists sorted by code
 /// point (Rust's `str` order is code point order).
 pub fn config_value(p: &ConfigParts) -> Value {
-    json!({
+    obj!({
         "workflow_type": p.workflow_type.as_str(),
         "default_params": p.default_params,
         "required_tools": sorted(p.required_tools),
@@ -255,6 +255,7 @@ pub fn is_hash(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn strings_escape_like_json_stringify() {

@@ -2,7 +2,7 @@
 //! `workflow-templates/core`): the same fold as the catalog's `resolve`, after checking that the
 //! records are the chain they say they are. The catalog walks links itself and never needs this.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{resolve, MAX_DEPTH};
 use crate::error::{Error, Result};
@@ -61,9 +61,9 @@ pub fn resolve_records(chain: &[WorkflowTemplate]) -> Result<Value> {
     let links: Vec<Value> = chain
         .iter()
         .enumerate()
-        .map(|(level, t)| json!({ "id": t.id, "name": t.name, "base_template_id": t.base_template_id, "level": level }))
+        .map(|(level, t)| obj!({ "id": t.id, "name": t.name, "base_template_id": t.base_template_id, "level": level }))
         .collect();
-    Ok(json!({
+    Ok(obj!({
         "id": chain[0].id,
         "chain": links,
         "effective": r.effective,
@@ -75,6 +75,7 @@ pub fn resolve_records(chain: &[WorkflowTemplate]) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn rec(id: &str, base: Option<&str>, params: Value) -> WorkflowTemplate {
         let mut t = WorkflowTemplate::with_defaults(id.into(), "01JD0000000000000000000001".into(), "2026-01-01T00:00:00.000Z".into());

@@ -2,6 +2,7 @@
 //! names; ids and timestamps.
 
 pub mod canonical;
+pub mod case;
 pub mod etag;
 pub mod enums;
 pub mod id;

@@ -8,7 +8,9 @@
 //! [`rating_key`].
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::keyed::StrMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -110,8 +112,8 @@ struct Undo(usize, String, Option<Row>);
 #[derive(Debug, Default)]
 struct State {
     tables: [Table; 6],
-    by_owner: HashMap<String, BTreeSet<String>>,
-    by_base: HashMap<String, BTreeSet<String>>,
+    by_owner: StrMap<BTreeSet<String>>,
+    by_base: StrMap<BTreeSet<String>>,
     public_latest: BTreeSet<String>,
 }
 
@@ -137,9 +139,9 @@ impl State {
     }
 
     fn index(&mut self, t: &WorkflowTemplate) {
-        self.by_owner.entry(t.owner_id.clone()).or_default().insert(t.id.clone());
+        self.by_owner.entry_or_default(&t.owner_id).insert(t.id.clone());
         if let Some(b) = &t.base_template_id {
-            self.by_base.entry(b.clone()).or_default().insert(t.id.clone());
+            self.by_base.entry_or_default(b).insert(t.id.clone());
         }
         if t.is_public && t.is_latest {
             self.public_latest.insert(t.id.clone());

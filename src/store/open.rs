@@ -211,7 +211,7 @@ pub async fn open_backend(storage: Option<&str>, db_name: &str) -> Result<Backen
         Some("memory") => Ok(Backend::Memory(Rc::new(MemoryStore::new()))),
         Some("local") => LocalStore::open(db_name).map(Backend::Local),
         Some("remote") => Err(Error::invalid("storage \"remote\" is opened by TemplateCatalog.open with baseUrl")),
-        Some(other) => Err(Error::invalid(format!("unknown storage {other:?}; {STORAGE_HELP}"))),
+        Some(other) => Err(Error::invalid(format!("unknown storage {}; {STORAGE_HELP}", crate::validate::quoted(other)))),
     }
 }
 

@@ -160,7 +160,7 @@ pub fn check_tags(v: &Value, field: &str, out: &mut Vec<Violation>) {
     let mut seen = Seen::default();
     each_string(items, field, out, |i, path, s, out| {
         check_short_text(s, &path, MAX_TAG_CHARS, out);
-        if let Some(first) = seen.first(s.to_lowercase(), i) {
+        if let Some(first) = seen.first(crate::model::case::to_lowercase(s), i) {
             out.push(Violation::new(
                 path.clone(),
                 DUPLICATE,

@@ -27,9 +27,16 @@ pub fn push_key(path: &mut String, key: &str) {
         path.push_str(key);
     } else {
         path.push('[');
-        path.push_str(&serde_json::to_string(key).unwrap_or_else(|_| String::from("\"?\"")));
+        path.push_str(&quoted(key));
         path.push(']');
     }
+}
+
+/// `s` as a JSON string literal (RFC 8259 section 7), the quoting of field paths and of names in
+/// messages. Not `{:?}`: Rust's Debug escaping keeps core's `printable` tables in the wasm
+/// (BENCHMARKS.md "Size", issue 12).
+pub fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| String::from("\"?\""))
 }
 
 /// Appends an array index to a field path: `a[3]`.

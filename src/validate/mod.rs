@@ -24,7 +24,7 @@
 //!   both Rust's `str::trim` and JavaScript's `String.prototype.trim`. "Control character"
 //!   means Unicode general category Cc.
 //! - Tags are also refused with `CONTROL_CHAR` (SPEC only asks names for that); case-insensitive
-//!   distinctness uses Unicode `to_lowercase`.
+//!   distinctness uses Unicode `to_lowercase` (`crate::model::case`, the same result as std's).
 //! - `DUPLICATE` is reported at the later item and names the earlier index.
 //! - Type consistency is one `WORKFLOW_TYPE_MISMATCH` at `workflow_type` that lists every
 //!   reason; it is only judged when `workflow_type` is a valid enum value and both lists are
@@ -52,7 +52,7 @@ mod json;
 
 pub use json::{
     check_json_value, check_json_value_with_depth, index_path, is_unsafe_number, json_depth, key_path, push_index,
-    push_key, type_name, MAX_JSON_DEPTH,
+    push_key, quoted, type_name, MAX_JSON_DEPTH,
 };
 
 use serde_json::{Map, Number, Value};
@@ -250,7 +250,7 @@ pub fn check_writable(patch: &Map<String, Value>, read_only: &[&str], writable: 
         } else if key == "__proto__" {
             out.push(Violation::new(field, FORBIDDEN_KEY, "the object key \"__proto__\" is not allowed"));
         } else {
-            out.push(Violation::new(field, UNKNOWN_FIELD, format!("unknown field {key:?}")));
+            out.push(Violation::new(field, UNKNOWN_FIELD, format!("unknown field {}", json::quoted(key))));
         }
     }
 }
@@ -279,7 +279,7 @@ fn type_consistency(wt: WorkflowType, tools: usize, retrievers: usize, out: &mut
         out.push(Violation::new(
             "workflow_type",
             WORKFLOW_TYPE_MISMATCH,
-            format!("workflow_type {:?} {}", wt.as_str(), reasons.join(" and ")),
+            format!("workflow_type \"{}\" {}", wt.as_str(), reasons.join(" and ")),
         ));
     }
 }
@@ -340,7 +340,7 @@ fn check_fields(obj: &Map<String, Value>, rules: &[Rule], opts: Options, out: &m
         if key == "__proto__" {
             out.push(Violation::new(field.clone(), FORBIDDEN_KEY, "the object key \"__proto__\" is not allowed"));
         } else {
-            out.push(Violation::new(field.clone(), UNKNOWN_FIELD, format!("unknown field {key:?}")));
+            out.push(Violation::new(field.clone(), UNKNOWN_FIELD, format!("unknown field {}", json::quoted(key))));
         }
         check_json_value(v, &field, out);
     }
@@ -426,7 +426,7 @@ fn check_kind(kind: Kind, v: &Value, field: &str, opts: Options, out: &mut Vec<V
 }
 
 fn enum_list<'a>(values: impl Iterator<Item = &'a str>) -> String {
-    values.map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+    values.map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
 }
 
 /// An integer in `min..=2^53-1`. Unsafe magnitudes were already reported by the generic walk.

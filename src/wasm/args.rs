@@ -18,7 +18,7 @@ pub(super) fn id_arg(v: &JsValue, what: &str) -> std::result::Result<String, JsV
     match crate::model::id::normalize_id(&s) {
         // The canonical form: the outbox and the replica's meta compare ids as strings.
         Some(n) => Ok(n),
-        None => Err(err(Error::invalid(format!("{s:?} is not a ULID")))),
+        None => Err(err(Error::invalid(format!("{} is not a ULID", crate::validate::quoted(&s))))),
     }
 }
 
@@ -36,7 +36,7 @@ pub(super) fn write_options(v: &JsValue) -> std::result::Result<WriteOptions, Js
             ("ifMatch", Value::String(s)) => w.if_match = Some(s.clone()),
             ("ifMatch", Value::Null) => {}
             ("ifMatch", _) => return Err(err(Error::invalid("ifMatch must be the updated_at string of the copy being edited"))),
-            (other, _) => return Err(err(Error::invalid(format!("unknown option {other:?}")))),
+            (other, _) => return Err(err(Error::invalid(format!("unknown option {}", crate::validate::quoted(other))))),
         }
     }
     Ok(w)
@@ -61,7 +61,7 @@ pub(super) fn option_map(v: &JsValue, allowed: &[&str]) -> std::result::Result<s
         return Err(err(Error::invalid("options must be an object")));
     };
     if let Some(k) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(err(Error::invalid(format!("unknown option {k:?}"))));
+        return Err(err(Error::invalid(format!("unknown option {}", crate::validate::quoted(k)))));
     }
     Ok(m)
 }

@@ -9,7 +9,7 @@
 //! INVALID_ARGUMENT with the violations in `details.violations`.
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::error::{Error, Violation};
@@ -145,7 +145,7 @@ pub fn arg(value: &JsValue, what: &str) -> Result<Value, JsValue> {
             list.push(format!("and {} more", v.len() - 10));
         }
         let e = Error::InvalidArgument(list.join("; "));
-        js_make_error(e.code(), &e.to_string(), Some(json!({ "argument": what, "violations": v }).to_string()))
+        js_make_error(e.code(), &e.to_string(), Some(json_text(&obj!({ "argument": what, "violations": v }))))
     })
 }
 
@@ -192,9 +192,16 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
     }
 }
 
+/// JSON text of a value. Not `Value::to_string`: its `Display` goes through an `io::Error` made
+/// from a string, whose `Debug` keeps core's Debug escaping in the wasm (issue 12).
+/// A `Value` always serialises; were it not to, the error's `details` would be `null`.
+pub fn json_text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
 pub fn error_to_js(e: &Error) -> JsValue {
     let details = e.details();
-    let details = if details.is_null() { None } else { Some(details.to_string()) };
+    let details = if details.is_null() { None } else { Some(json_text(&details)) };
     js_make_error(e.code(), &e.to_string(), details)
 }
 

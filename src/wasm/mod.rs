@@ -23,7 +23,6 @@ pub use catalog::TemplateCatalog;
 
 use std::cell::RefCell;
 
-use serde_json::json;
 use wasm_bindgen::prelude::*;
 
 use crate::model::id::{random_bits, IdGenerator};
@@ -65,7 +64,7 @@ fn validation_result(violations: Vec<crate::Violation>) -> JsValue {
 }
 
 fn result_of(violations: Vec<crate::Violation>) -> serde_json::Value {
-    json!({ "ok": violations.is_empty(), "violations": violations })
+    obj!({ "ok": violations.is_empty(), "violations": violations })
 }
 
 /// Validates a converted value: the boundary problems merged with the rule violations of the

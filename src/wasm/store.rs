@@ -24,13 +24,13 @@ pub async fn open(options: &JsValue) -> std::result::Result<Opened, JsValue> {
     for k in keys.iter() {
         let k = k.as_string().unwrap_or_default();
         if !["userId", "storage", "dbName", "baseUrl", "token", "replica"].contains(&k.as_str()) {
-            return Err(err(Error::invalid(format!("unknown open option {k:?}"))));
+            return Err(err(Error::invalid(format!("unknown open option {}", crate::validate::quoted(&k)))));
         }
     }
     let user = get_opt(options, "userId").as_string().ok_or_else(|| err(Error::invalid("userId must be a string (a ULID)")))?;
     // Refuse a bad user before touching any storage.
     if crate::model::id::normalize_id(&user).is_none() {
-        return Err(err(Error::invalid(format!("userId {user:?} is not a ULID"))));
+        return Err(err(Error::invalid(format!("userId {} is not a ULID", crate::validate::quoted(&user)))));
     }
     let user = crate::model::id::normalize_id(&user).unwrap_or(user);
     let db_name = db_name(&get_opt(options, "dbName")).map_err(err)?;

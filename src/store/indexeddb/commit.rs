@@ -5,7 +5,7 @@
 //! it, so nothing partial stays. The writes are handed over as JSON a chunk of 256 at a time,
 //! all in one task: IndexedDB works on one chunk while the next is built.
 
-use std::collections::HashSet;
+use crate::keyed::{StrMap, StrSet};
 
 use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
@@ -101,10 +101,10 @@ pub async fn commit(db: &JsValue, writes: Vec<Write>) -> Result<()> {
         requests::mutate_ops(&batch, &chunk);
     }
     // The latest-name rule: each (owner, name) left latest by the batch is held once.
-    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    let mut seen: StrMap<StrSet> = StrMap::new();
     let mut claims: Vec<&(String, String, String)> = Vec::new();
     for c in planned.iter().filter_map(|p| p.claims.as_ref()) {
-        if seen.insert((c.0.as_str(), c.1.as_str())) {
+        if seen.entry_or_default(&c.0).insert(c.1.as_str()) {
             claims.push(c);
         }
     }

@@ -18,7 +18,7 @@ pub mod rows;
 pub mod schema;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use crate::keyed::StrMap;
 use std::rc::Rc;
 
 use crate::model::read::FromFields;
@@ -39,7 +39,7 @@ pub struct IndexedDbStore {
     name: String,
     /// Base pointers as last read (id -> base id), to predict a chain and request all of it at
     /// once. Only a hint: every row read is checked against the prediction.
-    bases: RefCell<HashMap<String, Option<String>>>,
+    bases: RefCell<StrMap<Option<String>>>,
 }
 
 /// Entries the chain hint keeps before it starts over (bounded memory).
@@ -56,7 +56,7 @@ impl IndexedDbStore {
     #[doc(hidden)]
     pub async fn open_at(name: &str, version: u32) -> Result<IndexedDbStore> {
         let conn = schema::open(name, version).await?;
-        Ok(IndexedDbStore { conn, name: name.to_string(), bases: RefCell::new(HashMap::new()) })
+        Ok(IndexedDbStore { conn, name: name.to_string(), bases: RefCell::new(StrMap::new()) })
     }
 
     pub fn name(&self) -> &str {

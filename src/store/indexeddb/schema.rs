@@ -112,7 +112,7 @@ pub async fn open(name: &str, version: u32) -> Result<Connection> {
         Ok(db) => Ok(Connection { db, version, health, _on_version_change: on_version_change }),
         Err(f) => Err(match f.kind.as_str() {
             "blocked" => Error::StorageUnavailable(format!(
-                "opening {name:?} is blocked: another tab holds the database open at an older schema version; close or reload it"
+                "opening {} is blocked: another tab holds the database open at an older schema version; close or reload it", crate::validate::quoted(name)
             )),
             "refused" => Error::StorageUnavailable(format!("{REFUSED}: the browser refused it ({})", f.name)),
             "upgrade" => f.to_error(&format!("upgrading the database schema (step {})", f.step)),
@@ -127,7 +127,7 @@ pub async fn open(name: &str, version: u32) -> Result<Connection> {
 pub async fn destroy(name: &str) -> Result<()> {
     requests::delete(name).await.map_err(|f: Failure| match f.kind.as_str() {
         "blocked" => Error::StorageUnavailable(format!(
-            "deleting {name:?} is blocked: another tab holds the database open and did not close it; it is deleted once that tab closes"
+            "deleting {} is blocked: another tab holds the database open and did not close it; it is deleted once that tab closes", crate::validate::quoted(name)
         )),
         "refused" => Error::StorageUnavailable(REFUSED.into()),
         _ => f.to_error("deleting the database"),

@@ -267,6 +267,23 @@ fn unknown_and_forbidden_top_level_fields() {
     template_violations(&v, &[("[\"odd.key\"]", UNKNOWN_FIELD), ("[\"odd.key\"]", UNSAFE_NUMBER)]);
 }
 
+/// Names in messages are quoted as JSON strings, the form field paths use (not Rust's Debug
+/// form, `\u{1}`): the same text the server and the package print, and no Debug escaping in
+/// the wasm (issue 12).
+#[test]
+fn names_in_messages_are_json_strings() {
+    let mut v = valid();
+    v["a\u{1}\"b\u{200b}"] = json!(1);
+    let out = validate_template(&v, COMPLETE);
+    let m: Vec<&str> = out.iter().filter(|x| x.code == UNKNOWN_FIELD).map(|x| x.message.as_str()).collect();
+    assert_eq!(m, ["unknown field \"a\\u0001\\\"b\u{200b}\""]);
+    assert_eq!(
+        crate::Error::NameTaken { name: "x\ny".into() }.to_string(),
+        "a latest template named \"x\\ny\" already exists for this owner"
+    );
+    assert_eq!(crate::Error::BaseNotFound { reference: "\u{7f}".into() }.to_string(), "base template \"\u{7f}\" not found");
+}
+
 #[test]
 fn many_violations_reported_together_with_paths() {
     let mut v = valid();
