@@ -14,7 +14,7 @@
 import { RemoteClient } from "./remote.js";
 import { OutboxStore, RECORDS, canonicalIds, coded, errorOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
 import { READS, forget, fullPull, migrateKept, pull } from "./pull.js";
-import { IF_MATCH, backoffDelay, discardPending, hold, labelMade, push, unhold } from "./push.js";
+import { IF_MATCH, backoffDelay, discardPending, hold, labelMade, push, restoreHold, unhold } from "./push.js";
 
 export { errorOf };
 export { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS, RETRY_AFTER_MAX_MS } from "./push.js";
@@ -54,6 +54,8 @@ export class ReplicaEngine {
     this.holdTimer = null;
     this.holdFailures = 0;
     this.held = null;
+    this.holdStored = false; // meta `hold` may be there (js/push.js hold)
+    this.restored = null; // the previous leader's hold being read (js/push.js restoreHold)
     this.running = null; // the sync in progress (a promise)
     this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
@@ -238,8 +240,6 @@ export class ReplicaEngine {
 
   #lead() {
     this.leader = true;
-    // The previous leader's hold is not this tab's: its first push tells it again.
-    this.held = null;
     // Questions this tab asked the previous leader (gone before answering) are answered here.
     for (const [req, answer] of [...this.waiters]) {
       this.waiters.delete(req);
@@ -248,6 +248,10 @@ export class ReplicaEngine {
     // The feed is the pull's doorbell: any news, and every (re)connection (the server is back),
     // runs a sync; a refused feed (401) shows on that sync's first request.
     this.client.startFeed(() => this.kick(), () => this.kick());
+    // The previous leader's hold (meta `hold`) is this tab's now: its first sync only pulls
+    // until the held write's time (else it would send it at once, whatever Retry-After said).
+    // Every sync waits for it (a feed event may kick one first).
+    this.restored = restoreHold(this).catch(() => {});
     this.kick();
   }
 
@@ -392,7 +396,7 @@ export class ReplicaEngine {
       }
     }
     // The held write gone, the writes behind it go now; the next pull re-reads what it touched.
-    if (this.held && dropped.includes(this.held.seq)) unhold(this);
+    if (this.held && dropped.includes(this.held.seq)) await unhold(this);
     await this.refreshPending().catch(() => {});
     this.stateDirty = true;
     this.setState(this.state);
@@ -449,10 +453,11 @@ export class ReplicaEngine {
     try {
       // A held write waits for its time (feed news and new writes pull, but do not send it
       // again: a server in trouble is not hammered); the app's own sync() pushes at once.
+      await this.restored;
       if (asked || Date.now() >= this.holdUntil) {
         await push(this, result);
-        if (result.held) hold(this, result);
-        else unhold(this);
+        if (result.held) await hold(this, result);
+        else await unhold(this);
       }
       result.pulled = await pull(this);
       // A write the server answered "not now": the rest was pulled; sync() rejects with its
