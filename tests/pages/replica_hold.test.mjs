@@ -155,6 +155,70 @@ test("the hold survives a change of leader tab: the tab that takes over waits ou
   await q.close();
 });
 
+/** Meta row `key` of replica database `dbName`, read in page `p` (null when absent). */
+function metaRow(p, dbName, key, put) {
+  return p.evaluate(async ({ dbName, key, put }) => {
+    const db = await new Promise((res, rej) => { const r = indexedDB.open(dbName); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const tx = db.transaction("replica_meta", put === undefined ? "readonly" : "readwrite");
+    const store = tx.objectStore("replica_meta");
+    if (put !== undefined) store.put({ key, value: put });
+    const row = await new Promise((res) => { const r = store.get(key); r.onsuccess = () => res(r.result?.value ?? null); });
+    await new Promise((res) => { tx.oncomplete = res; });
+    db.close();
+    return row;
+  }, { dbName, key, put });
+}
+
+test("the kept hold (meta `hold`) is written when a write is held and deleted when it is dropped; a tab that takes over believes a row only while its write is queued, and for at most RETRY_AFTER_MAX_MS", async () => {
+  const { p } = await replicaPage(browser, serverUrl, base);
+  const dbName = await openReplica(p, serverUrl, users, 0, 0);
+  const t1 = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Kept hold ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  const times = await holdPatches(p, t1, 100, 30);
+  const seq = await run(p, async (cat, direct, id) => {
+    await cat.update(id, { description: "dropped" });
+    return (await cat.pending())[0].seq;
+  }, t1);
+  for (let i = 0; i < 60 && times.length < 1; i++) await sleep(50);
+  const row = await metaRow(p, dbName, "hold");
+  assert.equal(row?.seq, seq, JSON.stringify(row));
+  assert.ok(row.until - times[0] > 25000 && row.until - times[0] < 35000, `until ${row.until - times[0]} ms after the 503 with Retry-After: 30`);
+  assert.deepEqual({ failures: row.failures, retryAt: row.held.retryAt }, { failures: 1, retryAt: new Date(row.until).toISOString() });
+  assert.deepEqual(await run(p, async (cat, direct, seq) => cat.discardPending(seq), seq), [seq]);
+  assert.equal(await metaRow(p, dbName, "hold"), null, "dropping the held write deletes the kept hold");
+  // Rows the next leader must not believe: one whose write is gone (it is deleted and the
+  // writes go at once), one asking for 10 days (cut at 1 h from the reading tab's now).
+  await run(p, async (cat) => { cat.close(); return null; });
+  await metaRow(p, dbName, "hold", { seq: 999999, until: Date.now() + 600000, failures: 3, held: { seq: 999999 } });
+  const reopened = await p.evaluate(async ({ serverUrl, u, dbName }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: u.user_id, storage: "remote", baseUrl: serverUrl, token: u.token, replica: { dbName } });
+    return window.cat.syncState().held ?? null;
+  }, { serverUrl, u: users[0], dbName });
+  assert.equal(reopened, null);
+  for (let i = 0; i < 40 && (await metaRow(p, dbName, "hold")) !== null; i++) await sleep(50);
+  assert.equal(await metaRow(p, dbName, "hold"), null, "a row whose write is not queued is deleted");
+  const sent = times.length;
+  await run(p, async (cat, direct, id) => cat.update(id, { description: "held again" }).then(() => null), t1);
+  for (let i = 0; i < 60 && times.length === sent; i++) await sleep(50);
+  assert.equal(times.length, sent + 1, "the write went at once (no hold believed)");
+  const held = await metaRow(p, dbName, "hold");
+  await run(p, async (cat) => { cat.close(); return null; });
+  await metaRow(p, dbName, "hold", { ...held, until: Date.now() + 10 * 86400000 });
+  const before = Date.now();
+  const cut = await p.evaluate(async ({ serverUrl, u, dbName }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: u.user_id, storage: "remote", baseUrl: serverUrl, token: u.token, replica: { dbName } });
+    for (let i = 0; i < 40 && !window.cat.syncState().held; i++) await new Promise((r) => setTimeout(r, 50));
+    return window.cat.syncState().held ?? null;
+  }, { serverUrl, u: users[0], dbName });
+  const wait = Date.parse(cut?.retryAt) - before;
+  assert.ok(cut?.seq === held.seq && wait <= 3600000 + 5000 && wait > 3500000, `retryAt ${cut?.retryAt}: ${wait} ms ahead`);
+  await run(p, async (cat) => { cat.close(); return null; });
+  await p.close();
+});
+
 test("a 502-504 whose last attempt came with the server's coded error body: NETWORK whose message names the status and the server's code and message, the body kept whole in `server`", async () => {
   let script = [];
   const seen = [];
