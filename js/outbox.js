@@ -1,6 +1,8 @@
 // The outbox and meta stores of an offline replica (README "Offline replica"), in the replica's
 // own IndexedDB database (schema step 006_replica_outbox), and the pure helpers of the sync
-// engine (js/replica.js): what a push answer writes, what a pull may overwrite.
+// engine (js/replica.js): what a push answer writes, what a pull may overwrite; the engine's
+// record reads (RECORDS), its writes of server copies into the replica (APPLY) and the
+// stale-while-revalidate of held copies (`revalidate`).
 
 export const OUTBOX = "replica_outbox";
 export const META = "replica_meta";
@@ -332,3 +334,174 @@ export const RECORDS = {
     return ids;
   },
 };
+
+// ---- server copies into the replica ------------------------------------------------------------
+
+/**
+ * The engine's writes of server copies into the replica (js/replica.js mixes them into
+ * ReplicaEngine; `this` is the engine; used by js/pull.js and js/push.js): the apply lock
+ * against this tab's local writes, records with queued entries left out, refused records
+ * reported one by one.
+ */
+export const APPLY = {
+  /** Server copies (`batch`) into the replica under `lock()`. */
+  async applyBatch(batch) {
+    const release = await this.lock();
+    try {
+      await this.applyLocked(batch);
+    } finally {
+      release();
+    }
+  },
+
+  /** `batch` into the replica; the caller holds `lock()`. */
+  async applyLocked(batch) {
+    const parts = splitBatch(batch);
+    if (parts.length) await applyParts(this, batch, parts);
+  },
+
+  /**
+   * Server copies into the replica under `lock()`, leaving out the records with queued entries
+   * as they are inside the lock (a local write queued while the copies were on the way keeps
+   * its record and its base); `prepare(b)` records meta (known values, aliases) for what goes
+   * in, first; `queued()` (default: the whole outbox read) gives the ids with queued entries. Resolves with the batch applied.
+   */
+  async applyServer(batch, prepare = null, queued = null) {
+    const release = await this.lock();
+    try {
+      const b = withoutQueued(batch, await (queued ?? (() => this.queuedIds()))());
+      if (prepare) await prepare(b);
+      await this.applyLocked(b);
+      // Meta rows of records gone from the replica go with them (known values, aliases, lineages).
+      await forget(this, [...(b.deleted?.templates ?? []), ...(b.deleted?.specs ?? [])]);
+      return b;
+    } finally {
+      release();
+    }
+  },
+
+  /** A server record the replica could not take (refused, or its re-read failed): a `rejected` event with endpoint "pull". */
+  reportPull(id, err) {
+    this.emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
+  },
+
+  /**
+   * A lock between this tab's local writes and the engine's applies (a promise chain): a
+   * server copy applied between a write's read of a record and its commit would make that
+   * write a spurious CONFLICT. Resolves with the function that releases it.
+   */
+  lock() {
+    let release;
+    const held = new Promise((r) => { release = r; });
+    const before = this.tail ?? Promise.resolve();
+    this.tail = before.then(() => held);
+    return before.then(() => release);
+  },
+
+  /** Server copies into the replica, their `updated_at` becoming the known ones (the next If-Match). */
+  async applyKnown(batch) {
+    return this.applyServer(batch, (b) => this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at]))));
+  },
+};
+
+/** `batch` into the replica whole, else each of its `parts` (splitBatch) alone, the refused ones reported. */
+async function applyParts(e, batch, parts) {
+  try {
+    await e.o.apply(JSON.stringify(batch));
+  } catch (thrown) {
+    if (errorOf(thrown).code === "STORAGE_UNAVAILABLE") throw thrown;
+    // A record the replica refuses (VALIDATION_FAILED: not what this package would store;
+    // NAME_TAKEN, CONFLICT, INVALID_ARGUMENT: at odds with what the replica holds) must not
+    // stop every later sync: the others go in one by one, each refused one is left out and
+    // reported (endpoint "pull"). Only a replica that cannot be written stops the sync.
+    for (const part of parts) {
+      try {
+        await e.o.apply(JSON.stringify(part.batch));
+      } catch (e2) {
+        const err = errorOf(e2);
+        if (err.code === "STORAGE_UNAVAILABLE") throw e2;
+        e.reportPull(part.id, err);
+      }
+    }
+  }
+}
+
+/** Drops the meta rows kept for records that are gone (known values, aliases, held lineages and copies, server tags). */
+export async function forget(e, ids) {
+  if (ids.length) await e.store.set(Object.fromEntries(ids.flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined], [`lineage:${id}`, undefined], [`copy:${id}`, undefined], [`etag:${id}`, undefined]])));
+}
+
+// ---- stale-while-revalidate: reads answered from the replica ----------------------------------
+
+/**
+ * Revalidates, behind a read the replica answered, template or spec `id` and (a template) the
+ * links of its chain that belong to another user: a conditional GET each, If-None-Match = the
+ * held copy's entity tag (`<updated_at>.<stats part>`, src/model/etag.rs; 304 when unchanged:
+ * one small request; a use or rating by anyone changes it). A changed copy
+ * is applied (subscribers hear it, `external: true`); one the server no longer lets this user
+ * read is dropped (an own template deriving from it then fails BASE_NOT_FOUND, as on the
+ * server). The acting user's own records and the built-ins are kept current by the pull.
+ */
+export async function revalidate(e, kind, id) {
+  const key = `${kind} ${id}`;
+  if (e.closed || e.error || e.state === "offline" || e.revalidating.has(key)) return;
+  e.revalidating.add(key);
+  try {
+    // The outbox is read only when a link to revalidate is found: a read of the user's own
+    // chain (the common case, kept fresh by the feed) costs no outbox read.
+    let queued = null;
+    const changed = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
+    const tags = []; // [id, the server's ETag, its body] of each 200
+    const seen = new Set();
+    for (let at = id; typeof at === "string" && !seen.has(at) && seen.size < 64 && !e.closed; ) {
+      seen.add(at);
+      const text = await e.o.local(kind, at);
+      const held = text ? JSON.parse(text) : null;
+      if (!held) break;
+      const next = kind === "template" ? held.base_template_id : null;
+      if (held.owner_id !== e.o.userId && held.is_builtin !== true && !(queued ??= await e.queuedIds()).has(at)) {
+        const list = kind === "spec" ? "specs" : "templates";
+        // The held copy's tag as the server derives its ETag (content and statistics: moved
+        // statistics get a 200, an unchanged copy a 304); but the server's own ETag while the
+        // held copy is the one its answer left (meta `etag:<id>` = { tag, local: that copy's
+        // derived tag }): a copy stored unlike the server's representation (kept not latest
+        // beside a newer version held here: apply_remote's displace) never matches.
+        const derived = e.o.etag(text);
+        const kept = await e.store.get(`etag:${at}`);
+        const etag = kept && kept.local === derived && typeof kept.tag === "string" ? kept.tag : derived;
+        try {
+          const reply = await e.client.call(kind === "spec" ? "getSpec" : "get", JSON.stringify({ id: at, ifNoneMatch: etag }));
+          if (reply[0] !== null) {
+            const body = JSON.parse(reply[0]);
+            changed[list].push(body);
+            const tag = opaqueTag(reply[3]);
+            if (tag !== null) tags.push([at, tag, body]);
+          }
+        } catch (thrown) {
+          const err = errorOf(thrown);
+          if (goneOnServer(err)) changed.deleted[list].push(at);
+          else throw thrown;
+        }
+      }
+      at = next;
+    }
+    // A GET answered after close() changes nothing (the catalog and its replica are closed).
+    if (e.closed) return;
+    if (changed.templates.length || changed.specs.length || changed.deleted.templates.length || changed.deleted.specs.length) await e.applyKnown(changed);
+    // Each server tag with the copy its answer left, only when the held copy is that answer
+    // (as the server sent it, but `is_latest`, which apply_remote may set): one refused,
+    // left out (queued meanwhile) or replaced since is not, and its row goes.
+    const rows = {};
+    for (const [at, tag, body] of tags) {
+      const text = await e.o.local(kind, at);
+      const held = text ? JSON.parse(text) : null;
+      const taken = held !== null && e.o.etag(JSON.stringify({ ...held, is_latest: body.is_latest })) === e.o.etag(JSON.stringify(body));
+      rows[`etag:${at}`] = taken ? { tag, local: e.o.etag(text) } : undefined;
+    }
+    if (tags.length && !e.closed) await e.store.set(rows);
+  } catch (thrown) {
+    if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
+  } finally {
+    e.revalidating.delete(key);
+  }
+}

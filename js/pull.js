@@ -5,7 +5,7 @@
 // hooks, applyServer, applyKnown, fetchRecord, kindOf, queuedIds). A record with queued entries
 // is never overwritten: its server copy stays the base a conflict is found against.
 
-import { errorOf, goneOnServer, knownOf, opaqueTag, statsOf } from "./outbox.js";
+import { errorOf, goneOnServer, knownOf, revalidate, statsOf } from "./outbox.js";
 
 // Concurrent re-reads during a pull.
 const PULL_PARALLEL = 6;
@@ -309,86 +309,6 @@ export async function fetchMissing(e, kind, id) {
     if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
     return false;
   }
-}
-
-// ---- stale-while-revalidate: reads answered from the replica ----------------------------------
-
-/**
- * Revalidates, behind a read the replica answered, template or spec `id` and (a template) the
- * links of its chain that belong to another user: a conditional GET each, If-None-Match = the
- * held copy's entity tag (`<updated_at>.<stats part>`, src/model/etag.rs; 304 when unchanged:
- * one small request; a use or rating by anyone changes it). A changed copy
- * is applied (subscribers hear it, `external: true`); one the server no longer lets this user
- * read is dropped (an own template deriving from it then fails BASE_NOT_FOUND, as on the
- * server). The acting user's own records and the built-ins are kept current by the pull.
- */
-export async function revalidate(e, kind, id) {
-  const key = `${kind} ${id}`;
-  if (e.closed || e.error || e.state === "offline" || e.revalidating.has(key)) return;
-  e.revalidating.add(key);
-  try {
-    // The outbox is read only when a link to revalidate is found: a read of the user's own
-    // chain (the common case, kept fresh by the feed) costs no outbox read.
-    let queued = null;
-    const changed = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
-    const tags = []; // [id, the server's ETag, its body] of each 200
-    const seen = new Set();
-    for (let at = id; typeof at === "string" && !seen.has(at) && seen.size < 64 && !e.closed; ) {
-      seen.add(at);
-      const text = await e.o.local(kind, at);
-      const held = text ? JSON.parse(text) : null;
-      if (!held) break;
-      const next = kind === "template" ? held.base_template_id : null;
-      if (held.owner_id !== e.o.userId && held.is_builtin !== true && !(queued ??= await e.queuedIds()).has(at)) {
-        const list = kind === "spec" ? "specs" : "templates";
-        // The held copy's tag as the server derives its ETag (content and statistics: moved
-        // statistics get a 200, an unchanged copy a 304); but the server's own ETag while the
-        // held copy is the one its answer left (meta `etag:<id>` = { tag, local: that copy's
-        // derived tag }): a copy stored unlike the server's representation (kept not latest
-        // beside a newer version held here: apply_remote's displace) never matches.
-        const derived = e.o.etag(text);
-        const kept = await e.store.get(`etag:${at}`);
-        const etag = kept && kept.local === derived && typeof kept.tag === "string" ? kept.tag : derived;
-        try {
-          const reply = await e.client.call(kind === "spec" ? "getSpec" : "get", JSON.stringify({ id: at, ifNoneMatch: etag }));
-          if (reply[0] !== null) {
-            const body = JSON.parse(reply[0]);
-            changed[list].push(body);
-            const tag = opaqueTag(reply[3]);
-            if (tag !== null) tags.push([at, tag, body]);
-          }
-        } catch (thrown) {
-          const err = errorOf(thrown);
-          if (goneOnServer(err)) changed.deleted[list].push(at);
-          else throw thrown;
-        }
-      }
-      at = next;
-    }
-    // A GET answered after close() changes nothing (the catalog and its replica are closed).
-    if (e.closed) return;
-    if (changed.templates.length || changed.specs.length || changed.deleted.templates.length || changed.deleted.specs.length) await e.applyKnown(changed);
-    // Each server tag with the copy its answer left, only when the held copy is that answer
-    // (as the server sent it, but `is_latest`, which apply_remote may set): one refused,
-    // left out (queued meanwhile) or replaced since is not, and its row goes.
-    const rows = {};
-    for (const [at, tag, body] of tags) {
-      const text = await e.o.local(kind, at);
-      const held = text ? JSON.parse(text) : null;
-      const taken = held !== null && e.o.etag(JSON.stringify({ ...held, is_latest: body.is_latest })) === e.o.etag(JSON.stringify(body));
-      rows[`etag:${at}`] = taken ? { tag, local: e.o.etag(text) } : undefined;
-    }
-    if (tags.length && !e.closed) await e.store.set(rows);
-  } catch (thrown) {
-    if (!e.closed && errorOf(thrown).code === "NETWORK") e.setState("offline");
-  } finally {
-    e.revalidating.delete(key);
-  }
-}
-
-/** Drops the meta rows kept for records that are gone (known values, aliases, held lineages and copies, server tags). */
-export async function forget(e, ids) {
-  if (ids.length) await e.store.set(Object.fromEntries(ids.flatMap((id) => [[`known:${id}`, undefined], [`alias:${id}`, undefined], [`lineage:${id}`, undefined], [`copy:${id}`, undefined], [`etag:${id}`, undefined]])));
 }
 
 /**

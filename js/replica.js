@@ -12,9 +12,9 @@
 // `{ code, message, details }`, as js/remote.js does.
 
 import { RemoteClient } from "./remote.js";
-import { OutboxStore, RECORDS, canonicalIds, coded, errorOf, knownOf, splitBatch, withoutQueued } from "./outbox.js";
-import { READS, forget, fullPull, migrateKept, pull } from "./pull.js";
-import { IF_MATCH, backoffDelay, discardPending, hold, labelMade, push, unhold } from "./push.js";
+import { APPLY, OutboxStore, RECORDS, canonicalIds, coded, errorOf } from "./outbox.js";
+import { READS, fullPull, migrateKept, pull } from "./pull.js";
+import { IF_MATCH, backoffDelay, discardPending, hold, labelMade, push, restoreHold, unhold } from "./push.js";
 
 export { errorOf };
 export { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS, RETRY_AFTER_MAX_MS } from "./push.js";
@@ -54,6 +54,8 @@ export class ReplicaEngine {
     this.holdTimer = null;
     this.holdFailures = 0;
     this.held = null;
+    this.holdStored = false; // meta `hold` may be there (js/push.js hold)
+    this.restored = null; // the previous leader's hold being read (js/push.js restoreHold)
     this.running = null; // the sync in progress (a promise)
     this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
@@ -238,8 +240,6 @@ export class ReplicaEngine {
 
   #lead() {
     this.leader = true;
-    // The previous leader's hold is not this tab's: its first push tells it again.
-    this.held = null;
     // Questions this tab asked the previous leader (gone before answering) are answered here.
     for (const [req, answer] of [...this.waiters]) {
       this.waiters.delete(req);
@@ -248,6 +248,10 @@ export class ReplicaEngine {
     // The feed is the pull's doorbell: any news, and every (re)connection (the server is back),
     // runs a sync; a refused feed (401) shows on that sync's first request.
     this.client.startFeed(() => this.kick(), () => this.kick());
+    // The previous leader's hold (meta `hold`) is this tab's now: its first sync only pulls
+    // until the held write's time (else it would send it at once, whatever Retry-After said).
+    // Every sync waits for it (a feed event may kick one first).
+    this.restored = restoreHold(this).catch(() => {});
     this.kick();
   }
 
@@ -392,7 +396,7 @@ export class ReplicaEngine {
       }
     }
     // The held write gone, the writes behind it go now; the next pull re-reads what it touched.
-    if (this.held && dropped.includes(this.held.seq)) unhold(this);
+    if (this.held && dropped.includes(this.held.seq)) await unhold(this);
     await this.refreshPending().catch(() => {});
     this.stateDirty = true;
     this.setState(this.state);
@@ -449,10 +453,11 @@ export class ReplicaEngine {
     try {
       // A held write waits for its time (feed news and new writes pull, but do not send it
       // again: a server in trouble is not hammered); the app's own sync() pushes at once.
+      await this.restored;
       if (asked || Date.now() >= this.holdUntil) {
         await push(this, result);
-        if (result.held) hold(this, result);
-        else unhold(this);
+        if (result.held) await hold(this, result);
+        else await unhold(this);
       }
       result.pulled = await pull(this);
       // A write the server answered "not now": the rest was pulled; sync() rejects with its
@@ -481,85 +486,6 @@ export class ReplicaEngine {
     }
     result.conflicts = (await this.store.all("conflict:")).map(([, c]) => c);
     return JSON.stringify(result);
-  }
-
-  async applyBatch(batch) {
-    const release = await this.lock();
-    try {
-      await this.applyLocked(batch);
-    } finally {
-      release();
-    }
-  }
-
-  /** `batch` into the replica; the caller holds `lock()`. */
-  async applyLocked(batch) {
-    const parts = splitBatch(batch);
-    if (parts.length) await this.#applyParts(batch, parts);
-  }
-
-  /**
-   * Server copies into the replica under `lock()`, leaving out the records with queued entries
-   * as they are inside the lock (a local write queued while the copies were on the way keeps
-   * its record and its base); `prepare(b)` records meta (known values, aliases) for what goes
-   * in, first; `queued()` (default: the whole outbox read) gives the ids with queued entries. Resolves with the batch applied.
-   */
-  async applyServer(batch, prepare = null, queued = null) {
-    const release = await this.lock();
-    try {
-      const b = withoutQueued(batch, await (queued ?? (() => this.queuedIds()))());
-      if (prepare) await prepare(b);
-      await this.applyLocked(b);
-      // Meta rows of records gone from the replica go with them (known values, aliases, lineages).
-      await forget(this, [...(b.deleted?.templates ?? []), ...(b.deleted?.specs ?? [])]);
-      return b;
-    } finally {
-      release();
-    }
-  }
-
-  async #applyParts(batch, parts) {
-    try {
-      await this.o.apply(JSON.stringify(batch));
-    } catch (e) {
-      if (errorOf(e).code === "STORAGE_UNAVAILABLE") throw e;
-      // A record the replica refuses (VALIDATION_FAILED: not what this package would store;
-      // NAME_TAKEN, CONFLICT, INVALID_ARGUMENT: at odds with what the replica holds) must not
-      // stop every later sync: the others go in one by one, each refused one is left out and
-      // reported (endpoint "pull"). Only a replica that cannot be written stops the sync.
-      for (const part of parts) {
-        try {
-          await this.o.apply(JSON.stringify(part.batch));
-        } catch (e2) {
-          const err = errorOf(e2);
-          if (err.code === "STORAGE_UNAVAILABLE") throw e2;
-          this.reportPull(part.id, err);
-        }
-      }
-    }
-  }
-
-  /** A server record the replica could not take (refused, or its re-read failed): a `rejected` event with endpoint "pull". */
-  reportPull(id, err) {
-    this.emit({ kind: "rejected", op: "rejected", seq: null, endpoint: "pull", id, error: { code: err.code, message: err.message, details: err.details ?? null }, external: false });
-  }
-
-  /**
-   * A lock between this tab's local writes and the engine's applies (a promise chain): a
-   * server copy applied between a write's read of a record and its commit would make that
-   * write a spurious CONFLICT. Resolves with the function that releases it.
-   */
-  lock() {
-    let release;
-    const held = new Promise((r) => { release = r; });
-    const before = this.tail ?? Promise.resolve();
-    this.tail = before.then(() => held);
-    return before.then(() => release);
-  }
-
-  /** Server copies into the replica, their `updated_at` becoming the known ones (the next If-Match). */
-  async applyKnown(batch) {
-    return this.applyServer(batch, (b) => this.store.set(Object.fromEntries(Object.entries(knownOf(b)).map(([id, at]) => [`known:${id}`, at]))));
   }
 
   /** An online-only call (discover, importAll): RemoteClient.call, tracking reachability. */
@@ -607,5 +533,5 @@ export class ReplicaEngine {
 
 // Methods the Rust facade calls that live beside the code they drive: reads the replica does
 // not hold or answers stale-while-revalidate (js/pull.js), ifMatch aliases and conflict
-// resolution (js/push.js).
-Object.assign(ReplicaEngine.prototype, READS, IF_MATCH, RECORDS);
+// resolution (js/push.js); server copies into the replica and record reads (js/outbox.js).
+Object.assign(ReplicaEngine.prototype, READS, IF_MATCH, RECORDS, APPLY);

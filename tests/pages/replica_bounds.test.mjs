@@ -12,7 +12,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { pageSuite } from "./harness.mjs";
-import { replicaPage, openReplica, run } from "./replica_page.mjs";
+import { replicaPage, openReplica, run, api as serverApi } from "./replica_page.mjs";
 
 let base, browser, serverUrl, users;
 // users[0] reads in the first tests; users[2] and users[3] each in one later test (a replica
@@ -21,13 +21,8 @@ pageSuite("wt-replica-bounds", (s) => ({ base, browser, serverUrl, users } = s),
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function api(u, method, path, body) {
-  const headers = { Authorization: `Bearer ${u.token}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(`${serverUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  assert.ok(res.status < 300, `${method} ${path} answered ${res.status}: ${await res.clone().text()}`);
-  return res.status === 204 ? null : res.json();
-}
+/** The server API as user `u` (replica_page.mjs `api`). */
+const api = (u, ...rest) => serverApi(serverUrl, u, ...rest);
 
 /** Calls test hook `name(n, k)` of js/pull.js as the page's package loaded it; its type. */
 async function hook(p, name, n, k) {

@@ -10,20 +10,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pageSuite } from "./harness.mjs";
-import { replicaPage, openReplica, run, patchAs } from "./replica_page.mjs";
+import { replicaPage, openReplica, run, patchAs, api as serverApi } from "./replica_page.mjs";
 
 let base, browser, serverUrl, users;
 pageSuite("wt-replica-etag", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function api(u, method, path, body) {
-  const headers = { Authorization: `Bearer ${u.token}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(`${serverUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  assert.ok(res.status < 300, `${method} ${path} answered ${res.status}: ${await res.clone().text()}`);
-  return res.status === 204 ? null : res.json();
-}
+/** The server API as user `u` (replica_page.mjs `api`). */
+const api = (u, ...rest) => serverApi(serverUrl, u, ...rest);
 
 test("a held copy stored unlike the server's representation (a newer version held here keeps it not latest) is revalidated with the server's own ETag: one 200, then 304", async () => {
   const { p, net } = await replicaPage(browser, serverUrl, base);

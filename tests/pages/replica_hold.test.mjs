@@ -23,10 +23,10 @@ const busy = JSON.stringify({ error: { code: "STORAGE_UNAVAILABLE", message: "da
 /**
  * Answers the first `n` PATCHes of template `id` with 503 + `Retry-After: <seconds>` (exposed
  * to the page's origin, as CORS needs: Fetch "CORS-safelisted response-header name" does not
- * list it); everything else goes to replica_page's router. `times`: when each PATCH came (ms).
+ * list it); everything else goes to replica_page's router. `times`: when each PATCH came (ms;
+ * pass one array to several pages of a replica to count their PATCHes together).
  */
-async function holdPatches(p, id, n, seconds) {
-  const times = [];
+async function holdPatches(p, id, n, seconds, times = []) {
   await p.route(`${serverUrl}/v1/templates/${id}`, (route) => {
     if (route.request().method() !== "PATCH") return route.fallback();
     times.push(Date.now());
@@ -94,6 +94,128 @@ test("a held write waits for max(backoff, Retry-After): one request while the fe
     return { pending: (await cat.pending()).length, server: (await direct.get(id)).description, state: cat.syncState() };
   }, t1);
   assert.deepEqual(after, { pending: 0, server: "after the hold", state: { state: "online", pending: 0 } });
+  await p.close();
+});
+
+// Issue 15 (rep10): the hold lived in the leader tab's memory, so the tab that took over when
+// the leader closed sent the held write at once, whatever its Retry-After said. It is kept in
+// the replica's meta store (`hold`) and the new leader waits until its retryAt.
+test("the hold survives a change of leader tab: the tab that takes over waits out the Retry-After the closed leader was told, then sends the write", async () => {
+  const { p } = await replicaPage(browser, serverUrl, base);
+  const dbName = await openReplica(p, serverUrl, users, 0, 0);
+  const t1 = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Held across tabs ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  // Tab B: the same replica, a follower while tab A leads.
+  const { p: q } = await replicaPage(browser, serverUrl, base);
+  const opened = await q.evaluate(async ({ serverUrl, u, dbName }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: u.user_id, storage: "remote", baseUrl: serverUrl, token: u.token, replica: { dbName } });
+    window.direct = await window.wt.TemplateCatalog.open({ userId: u.user_id, storage: "remote", baseUrl: serverUrl, token: u.token });
+    return "ok";
+  }, { serverUrl, u: users[0], dbName });
+  assert.equal(opened, "ok");
+  // The PATCHes of either tab, counted together: the first is 503 + Retry-After: 3.
+  const times = [];
+  await holdPatches(p, t1, 1, 3, times);
+  await holdPatches(q, t1, 1, 3, times);
+  const seq = await run(p, async (cat, direct, id) => {
+    await cat.update(id, { description: "after the leader closed" });
+    return (await cat.pending())[0].seq;
+  }, t1);
+  for (let i = 0; i < 60 && times.length < 1; i++) await sleep(50);
+  assert.equal(times.length, 1, "tab A sent the write once");
+  // Tab B hears of the hold from tab A (the state on the channel).
+  const told = await run(q, async () => {
+    for (let i = 0; i < 40 && !window.cat.syncState().held; i++) await new Promise((r) => setTimeout(r, 50));
+    return window.cat.syncState().held ?? null;
+  });
+  assert.equal(told?.seq, seq);
+  // Tab A closes: tab B leads (it takes the Web Lock and the feed).
+  await p.close();
+  const closed = Date.now();
+  // Until retryAt (3 s after the 503) tab B pulls but does not send the held write.
+  for (let i = 0; i < 120 && times.length < 2 && Date.now() - times[0] < 2900; i++) await sleep(25);
+  assert.equal(times.length, 1, `tab B sent the held write ${times[1] - times[0]} ms after the 503 with Retry-After: 3 (${times[1] - closed} ms after tab A closed)`);
+  const during = await run(q, async () => window.cat.syncState());
+  assert.deepEqual({ seq: during.held?.seq, retryAt: during.held?.retryAt }, { seq, retryAt: told.retryAt }, "tab B tells the hold it took over");
+  // Then it goes, without any new event, and the hold is over (its meta row gone).
+  for (let i = 0; i < 120 && times.length < 2; i++) await sleep(50);
+  assert.equal(times.length, 2, "tab B sent the held write once the hold was over");
+  assert.ok(times[1] - times[0] >= 2900, `sent again ${times[1] - times[0]} ms after the 503 with Retry-After: 3`);
+  const after = await run(q, async (cat, direct, { id, dbName }) => {
+    for (let i = 0; i < 60 && ((await cat.pending()).length || cat.syncState().state !== "online" || cat.syncState().held); i++) await new Promise((r) => setTimeout(r, 50));
+    const db = await new Promise((res, rej) => { const r = indexedDB.open(dbName); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const row = await new Promise((res) => { const r = db.transaction("replica_meta").objectStore("replica_meta").get("hold"); r.onsuccess = () => res(r.result ?? null); });
+    db.close();
+    return { pending: (await cat.pending()).length, server: (await direct.get(id)).description, state: cat.syncState(), row };
+  }, { id: t1, dbName });
+  assert.deepEqual(after, { pending: 0, server: "after the leader closed", state: { state: "online", pending: 0 }, row: null });
+  await q.close();
+});
+
+/** Meta row `key` of replica database `dbName`, read in page `p` (null when absent). */
+function metaRow(p, dbName, key, put) {
+  return p.evaluate(async ({ dbName, key, put }) => {
+    const db = await new Promise((res, rej) => { const r = indexedDB.open(dbName); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const tx = db.transaction("replica_meta", put === undefined ? "readonly" : "readwrite");
+    const store = tx.objectStore("replica_meta");
+    if (put !== undefined) store.put({ key, value: put });
+    const row = await new Promise((res) => { const r = store.get(key); r.onsuccess = () => res(r.result?.value ?? null); });
+    await new Promise((res) => { tx.oncomplete = res; });
+    db.close();
+    return row;
+  }, { dbName, key, put });
+}
+
+test("the kept hold (meta `hold`) is written when a write is held and deleted when it is dropped; a tab that takes over believes a row only while its write is queued, and for at most RETRY_AFTER_MAX_MS", async () => {
+  const { p } = await replicaPage(browser, serverUrl, base);
+  const dbName = await openReplica(p, serverUrl, users, 0, 0);
+  const t1 = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Kept hold ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  const times = await holdPatches(p, t1, 100, 30);
+  const seq = await run(p, async (cat, direct, id) => {
+    await cat.update(id, { description: "dropped" });
+    return (await cat.pending())[0].seq;
+  }, t1);
+  for (let i = 0; i < 60 && times.length < 1; i++) await sleep(50);
+  const row = await metaRow(p, dbName, "hold");
+  assert.equal(row?.seq, seq, JSON.stringify(row));
+  assert.ok(row.until - times[0] > 25000 && row.until - times[0] < 35000, `until ${row.until - times[0]} ms after the 503 with Retry-After: 30`);
+  assert.deepEqual({ failures: row.failures, retryAt: row.held.retryAt }, { failures: 1, retryAt: new Date(row.until).toISOString() });
+  assert.deepEqual(await run(p, async (cat, direct, seq) => cat.discardPending(seq), seq), [seq]);
+  assert.equal(await metaRow(p, dbName, "hold"), null, "dropping the held write deletes the kept hold");
+  // Rows the next leader must not believe: one whose write is gone (it is deleted and the
+  // writes go at once), one asking for 10 days (cut at 1 h from the reading tab's now).
+  await run(p, async (cat) => { cat.close(); return null; });
+  await metaRow(p, dbName, "hold", { seq: 999999, until: Date.now() + 600000, failures: 3, held: { seq: 999999 } });
+  const reopened = await p.evaluate(async ({ serverUrl, u, dbName }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: u.user_id, storage: "remote", baseUrl: serverUrl, token: u.token, replica: { dbName } });
+    return window.cat.syncState().held ?? null;
+  }, { serverUrl, u: users[0], dbName });
+  assert.equal(reopened, null);
+  for (let i = 0; i < 40 && (await metaRow(p, dbName, "hold")) !== null; i++) await sleep(50);
+  assert.equal(await metaRow(p, dbName, "hold"), null, "a row whose write is not queued is deleted");
+  const sent = times.length;
+  await run(p, async (cat, direct, id) => cat.update(id, { description: "held again" }).then(() => null), t1);
+  for (let i = 0; i < 60 && times.length === sent; i++) await sleep(50);
+  assert.equal(times.length, sent + 1, "the write went at once (no hold believed)");
+  const held = await metaRow(p, dbName, "hold");
+  await run(p, async (cat) => { cat.close(); return null; });
+  await metaRow(p, dbName, "hold", { ...held, until: Date.now() + 10 * 86400000 });
+  const before = Date.now();
+  const cut = await p.evaluate(async ({ serverUrl, u, dbName }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: u.user_id, storage: "remote", baseUrl: serverUrl, token: u.token, replica: { dbName } });
+    for (let i = 0; i < 40 && !window.cat.syncState().held; i++) await new Promise((r) => setTimeout(r, 50));
+    return window.cat.syncState().held ?? null;
+  }, { serverUrl, u: users[0], dbName });
+  const wait = Date.parse(cut?.retryAt) - before;
+  assert.ok(cut?.seq === held.seq && wait <= 3600000 + 5000 && wait > 3500000, `retryAt ${cut?.retryAt}: ${wait} ms ahead`);
+  await run(p, async (cat) => { cat.close(); return null; });
   await p.close();
 });
 

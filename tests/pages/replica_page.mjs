@@ -49,6 +49,19 @@ export async function replicaPage(browser, serverUrl, base) {
   return { p, net };
 }
 
+/**
+ * A request to the server at `serverUrl` as `u` from outside the page (JSON `body`, If-Match
+ * `ifMatch` when given); asserts a 2xx; its JSON body, null for a 204.
+ */
+export async function api(serverUrl, u, method, path, body, ifMatch) {
+  const headers = { Authorization: `Bearer ${u.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (ifMatch) headers["If-Match"] = `"${ifMatch}"`;
+  const res = await fetch(`${serverUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  assert.ok(res.status < 300, `${method} ${path} answered ${res.status}: ${await res.clone().text()}`);
+  return res.status === 204 ? null : res.json();
+}
+
 /** GET then PATCH (If-Match) of template `id` on the server as `user`, from outside the page. */
 export async function patchAs(serverUrl, user, id, body) {
   const auth = { Authorization: `Bearer ${user.token}` };

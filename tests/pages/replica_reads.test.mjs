@@ -12,20 +12,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { pageSuite } from "./harness.mjs";
-import { replicaPage, openReplica, run } from "./replica_page.mjs";
+import { replicaPage, openReplica, run, api as serverApi } from "./replica_page.mjs";
 
 let base, browser, serverUrl, users;
 pageSuite("wt-replica-reads", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
 
 /** A request of user `u` to the server from outside the page: the parsed answer. */
-async function api(u, method, path, body, ifMatch) {
-  const headers = { Authorization: `Bearer ${u.token}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (ifMatch) headers["If-Match"] = `"${ifMatch}"`;
-  const res = await fetch(`${serverUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  assert.ok(res.status < 300, `${method} ${path} answered ${res.status}: ${await res.clone().text()}`);
-  return res.status === 204 ? null : res.json();
-}
+/** The server API as user `u` (replica_page.mjs `api`). */
+const api = (u, ...rest) => serverApi(serverUrl, u, ...rest);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
