@@ -283,8 +283,16 @@ fn the_copy_follows_restores_labels_imports_rollbacks_and_concurrent_writers() {
                 for _ in 0..2 {
                     s.spawn(|| {
                         let mut c = db_conn(&db);
-                        for _ in 0..15 {
-                            c.batch("UPDATE workflow_templates SET usage_count = usage_count + 1, rating_count = rating_count WHERE NOT is_builtin").unwrap();
+                        // Two statements locking many rows in their own orders may deadlock:
+                        // PostgreSQL aborts one (40P01) and, as every client must (and the
+                        // server's own writes do), it is run again.
+                        let mut done = 0;
+                        while done < 15 {
+                            match c.batch("UPDATE workflow_templates SET usage_count = usage_count + 1, rating_count = rating_count WHERE NOT is_builtin") {
+                                Ok(()) => done += 1,
+                                Err(e) if e.kind == workflow_templates_server::db::DbErrorKind::Retry => {}
+                                Err(e) => panic!("{l}: {e}"),
+                            }
                         }
                     });
                 }
