@@ -16,7 +16,7 @@
 //!   or a page from the matches rechecks small rows). SQLite: the FTS5 trigram index narrows to candidates when the text has 3 or
 //!   more characters (trigrams need 3), then `instr()` decides; a shorter text is `instr()` alone
 //!   over the other filters' rows (its cost grows with them: see server/README.md). The matches
-//!   are read once for both visibility arms; a page of a common text walks the ordered index
+//!   are a materialised set (`fts_m`), read once per statement for both visibility arms; a page of a common text walks the ordered index
 //!   instead (`TextPlan`, chosen from the total). PostgreSQL first reads at most
 //!   `MATCH_CAP + 1` matches once for both the page and the total (`TextPlan::Capped`).
 //! - `tags` (latest rows): `template_tags` rows carry their template's visibility and sort keys
