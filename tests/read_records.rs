@@ -305,6 +305,26 @@ fn text_rows_refuse_duplicate_keys() {
     assert!(rows_from_text::<WorkflowTemplate>(&dup_rev).is_err());
 }
 
+/// A record of more than 64 members (the sort past the insertion sort, `crate::sort`) in
+/// reverse order: a key given twice is still found, wherever the two copies are; without it the
+/// unknown members are refused as the derive refuses them.
+#[test]
+fn text_rows_of_many_members_sort_them() {
+    let mut members: Vec<(String, Value)> = template().as_object().unwrap().clone().into_iter().collect();
+    members.extend((0..60).map(|i| (format!("extra_{i:02}"), Value::from(i))));
+    members.reverse();
+    let text = |members: &[(String, Value)]| {
+        let body: Vec<String> = members.iter().map(|(k, v)| format!("{}: {v}", Value::from(k.as_str()))).collect();
+        format!("[{{\"rev\": 1, \"record\": {{{}}}}}]", body.join(", "))
+    };
+    let unknown = rows_from_text::<WorkflowTemplate>(&text(&members)).map_err(|e| e.text());
+    assert!(unknown.as_ref().is_err_and(|e| e.contains("unknown field `extra_")), "{unknown:?}");
+    assert!(serde_json::from_str::<Vec<Option<Stored<WorkflowTemplate>>>>(&text(&members)).is_err());
+    let mut dup = members.clone();
+    dup.push(("extra_30".to_string(), Value::from(7)));
+    assert_eq!(rows_from_text::<WorkflowTemplate>(&text(&dup)).map_err(|e| e.text()), Err("[0].record: duplicate field `extra_30`".to_string()));
+}
+
 /// A violation as the reference server lists it (read from a VALIDATION_FAILED answer).
 #[test]
 fn violation_reader_matches_the_derive() {

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{Catalog, Env};
 use crate::builtin;
+use crate::keyed::StrMap;
 use crate::error::{Error, Result};
 use crate::model::id::{normalize_id, BUILTIN_OWNER};
 use crate::model::{TemplateCategory, WorkflowTemplate, WorkflowType};
@@ -149,8 +150,16 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     /// The built-ins with their stored statistics (a row that fails its check is left out).
     fn with_stats(&self, stats: Vec<crate::store::Stored<crate::store::BuiltinStats>>) -> Vec<WorkflowTemplate> {
-        let stats: BTreeMap<String, _> =
-            stats.into_iter().filter_map(|s| Some((s.record.id.clone(), self.builtin_stats_checked(s.record)?))).collect();
+        // A `StrMap`, not a collected `BTreeMap`: its `collect` sorts with a standard-sort
+        // instance of its own (BENCHMARKS.md "Size", lever C). A later row of an id wins.
+        let mut by_id = StrMap::new();
+        for s in stats {
+            let id = s.record.id.clone();
+            if let Some(checked) = self.builtin_stats_checked(s.record) {
+                by_id.insert(id, checked);
+            }
+        }
+        let stats = by_id;
         builtin::all()
             .iter()
             .map(|b| {

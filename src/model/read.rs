@@ -184,9 +184,9 @@ impl<'a> Fields<'a> {
     pub fn from_list(list: Vec<(Cow<'a, str>, Value)>) -> Result<Self, ReadError> {
         let mut list: Vec<(Cow<'a, str>, Option<Value>)> = list.into_iter().map(|(k, v)| (k, Some(v))).collect();
         // Rows this package wrote list their members sorted already: an insertion sort is one
-        // pass over them (and no second sort instance in the wasm); the std sort past 64.
+        // pass over them (and no second sort instance in the wasm); the crate's one sort past 64.
         if list.len() > 64 {
-            list.sort_by(|a, b| a.0.cmp(&b.0));
+            crate::sort::sort_by(&mut list, |a, b| a.0.cmp(&b.0));
         } else {
             for i in 1..list.len() {
                 let mut j = i;

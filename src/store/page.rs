@@ -137,7 +137,7 @@ pub struct PageRows {
 /// reference the conformance suite compares native answers with.
 pub fn scan_page(all: impl IntoIterator<Item = Stored<WorkflowTemplate>>, q: &PageQuery) -> PageRows {
     let mut rows: Vec<PageRow> = all.into_iter().filter(|s| q.matches(&s.record)).map(|s| PageRow { key: SortKey::of(&s.record), stored: s }).collect();
-    rows.sort_by(|a, b| SortKey::compare(q.sort, &a.key, &b.key));
+    crate::sort::sort_by(&mut rows, |a, b| SortKey::compare(q.sort, &a.key, &b.key));
     let total = rows.len();
     let rows = rows.into_iter().skip(usize::try_from(q.offset).unwrap_or(usize::MAX)).take(q.limit).collect();
     PageRows { rows, total }
