@@ -10,6 +10,7 @@
 // Tasks (a core build runs the first two only):
 //   validateMany   the JSON text of 5,000 complete records (bench/data.js), { complete: true }
 //   resolveRecords a 16-level chain (leaf first), 500 times
+//   configHash     of 5,000 records' configurations; of one holding 10,000 non-integer numbers, x 20
 //   import 1,000   a memory catalog opened, importAll of 1,000 records (a quarter deriving), closed
 //   get x 1,000    every imported record read by id (memory catalog)
 //   discover x 40  text-filtered pages of the memory catalog, each sort, offsets 0-180
@@ -37,6 +38,7 @@ const now = () => performance.now();
 function tasks(wt) {
   const recs = data.records(5000, { owner: () => U, hash: (r) => wt.configHash(data.configOf(r)) });
   const text = JSON.stringify(recs);
+  const floats = Array.from({ length: 10_000 }, (_, i) => (i + 1) / 7 * (i % 3 ? 1e-3 : 1e5));
   // A chain of 16: record i derives from record i + 1 (leaf first, root last).
   // Every member has the root's type, tools and retrievers (a valid lineage, SPEC section 7).
   const kin = (r, base) => ({ ...r, workflow_type: base.workflow_type, required_tools: base.required_tools, required_retrievers: base.required_retrievers });
@@ -53,6 +55,13 @@ function tasks(wt) {
     },
     resolveRecords: () => {
       for (let i = 0; i < 500; i++) wt.resolveRecords(chain);
+    },
+    "configHash x 5,000": () => {
+      for (const r of recs) wt.configHash(data.configOf(r));
+    },
+    // RFC 8785 number formatting: 10,000 non-integer numbers per hash.
+    "configHash floats": () => {
+      for (let i = 0; i < 20; i++) wt.configHash({ ...data.configOf(recs[i]), default_params: { xs: floats } });
     },
   };
   if (wt.TemplateCatalog) {
@@ -96,7 +105,7 @@ const median = (xs) => {
 for (const name of Object.keys(builds[0].times)) {
   const [a, b] = builds.map((x) => median(x.times[name]));
   const paired = median(builds[1].times[name].map((t, i) => t / builds[0].times[name][i]));
-  console.log(`${name.padEnd(16)} A ${a.toFixed(1).padStart(8)} ms   B ${b.toFixed(1).padStart(8)} ms   B/A ${(b / a).toFixed(3)}   paired ${paired.toFixed(3)}`);
+  console.log(`${name.padEnd(20)} A ${a.toFixed(1).padStart(8)} ms   B ${b.toFixed(1).padStart(8)} ms   B/A ${(b / a).toFixed(3)}   paired ${paired.toFixed(3)}`);
 }
 console.log(`A = ${dirA}, B = ${dirB}, ${rounds} rounds, medians`);
 // An open catalog may keep Node's event loop alive (a channel, a timer): end here.
