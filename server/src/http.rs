@@ -288,16 +288,22 @@ pub(crate) fn template_etag(cat: &Cat, id: &str) -> ApiResult<String> {
     Ok(t.updated_at)
 }
 
-async fn update(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, body: JsonBody) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| {
+// The writes below take an optional `Idempotency-Key` as the POSTs do (issue 15: an offline
+// replica replays them): the key is looked up in `run` before `op`, so before the If-Match, and
+// a replay of an applied conditional write answers its first answer, not 412.
+
+async fn update(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let idem = idem_of(key, &Method::PATCH, &format!("/v1/templates/{id}"), &body.raw, Replay::Template(StatusCode::OK));
+    run(&app, user, idem, move |cat| {
         let opts = cond.options(&id, || template_etag(cat, &id))?;
         Reply::ok(block_on(cat.update(&id, body.value, opts)).map_err(|e| not_latest(cat, &id, e.into()))?)
     })
     .await
 }
 
-async fn delete(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| {
+async fn delete(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, IdempotencyKey(key): IdempotencyKey) -> ApiResult<Reply> {
+    let idem = idem_of(key, &Method::DELETE, &format!("/v1/templates/{id}"), b"", Replay::Empty);
+    run(&app, user, idem, move |cat| {
         let opts = cond.options(&id, || template_etag(cat, &id))?;
         block_on(cat.delete_with(&id, opts))?;
         Reply::no_content()
@@ -350,10 +356,11 @@ async fn usage(user: UserAuth, State(app): State<App>, Id(id): Id, IdempotencyKe
     run(&app, user, idem, move |cat| Reply::ok(block_on(cat.record_usage(&id, &usage_run))?)).await
 }
 
-async fn rate(user: UserAuth, State(app): State<App>, Id(id): Id, body: JsonBody) -> ApiResult<Reply> {
+async fn rate(user: UserAuth, State(app): State<App>, Id(id): Id, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let idem = idem_of(key, &Method::PUT, &format!("/v1/templates/{id}/rating"), &body.raw, Replay::Template(StatusCode::OK));
     let m = object_body(body.value, &["stars"], "a rating")?;
     let stars = m.get("stars").and_then(Value::as_f64).ok_or_else(|| ApiError::bad("stars must be a number in 0..=5"))?;
-    run(&app, user, None, move |cat| Reply::ok(block_on(cat.rate(&id, stars))?)).await
+    run(&app, user, idem, move |cat| Reply::ok(block_on(cat.rate(&id, stars))?)).await
 }
 
 /// GET /v1/templates/{id}/rating: the caller's own rating row (404 when they have none).
@@ -383,16 +390,18 @@ fn spec_etag(cat: &Cat, id: &str) -> ApiResult<String> {
     Ok(block_on(cat.get_spec(id))?.updated_at)
 }
 
-async fn update_spec(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, body: JsonBody) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| {
+async fn update_spec(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, IdempotencyKey(key): IdempotencyKey, body: JsonBody) -> ApiResult<Reply> {
+    let idem = idem_of(key, &Method::PATCH, &format!("/v1/specs/{id}"), &body.raw, Replay::Spec(StatusCode::OK));
+    run(&app, user, idem, move |cat| {
         let opts = cond.options(&id, || spec_etag(cat, &id))?;
         Reply::ok(block_on(cat.update_spec(&id, body.value, opts))?)
     })
     .await
 }
 
-async fn delete_spec(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch) -> ApiResult<Reply> {
-    run(&app, user, None, move |cat| {
+async fn delete_spec(user: UserAuth, State(app): State<App>, Id(id): Id, cond: IfMatch, IdempotencyKey(key): IdempotencyKey) -> ApiResult<Reply> {
+    let idem = idem_of(key, &Method::DELETE, &format!("/v1/specs/{id}"), b"", Replay::Empty);
+    run(&app, user, idem, move |cat| {
         let opts = cond.options(&id, || spec_etag(cat, &id))?;
         // Specs have no conditional delete in the core: compare first, then delete (a spec
         // changes only through its owner, so the window is the owner's own concurrency).

@@ -17,12 +17,17 @@ use crate::db::{text, Pool};
 use crate::http::{block_on, Cat};
 use crate::reply::{ApiError, ApiResult, Reply};
 
-/// How a lost response of an idempotent request is rebuilt from the record it wrote.
-#[derive(Clone, Copy, PartialEq)]
+/// How a lost response of an idempotent request is rebuilt from the record it wrote, and which
+/// ETag a stored answer carries.
+#[derive(Clone, PartialEq)]
 pub enum Replay {
     /// The template the request wrote, answered with this status.
     Template(StatusCode),
     Spec(StatusCode),
+    /// A label write (`{template id, label}`): its answer's ETag is the label's `updated_at`.
+    Label(String, String),
+    /// A DELETE: 204 without a body.
+    Empty,
     Nothing,
 }
 
@@ -70,18 +75,22 @@ fn cutoff(ttl: Duration) -> i64 {
     now_ms().saturating_sub(ttl.as_millis().min(i64::MAX as u128) as i64)
 }
 
-fn stored_reply(status: i64, body: &str, replay: Replay) -> ApiResult<Reply> {
+fn stored_reply(status: i64, body: &str, replay: &Replay) -> ApiResult<Reply> {
     let body: Option<Value> = if body.is_empty() { None } else { Some(serde_json::from_str(body).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTEGRITY", e.to_string()))?) };
-    let etag = body.as_ref().and_then(workflow_templates::model::etag::representation_etag);
+    let etag = match replay {
+        // A label answer's ETag is its `updated_at` (registry.rs `set_label`), not a record's tag.
+        Replay::Label(..) => body.as_ref().and_then(|b| b.get("updated_at")).and_then(Value::as_str).map(str::to_string),
+        _ => body.as_ref().and_then(workflow_templates::model::etag::representation_etag),
+    };
     let r = Reply { status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK), body, etag, replayed: false, location: None };
     Ok(located(r, replay))
 }
 
-fn located(r: Reply, replay: Replay) -> Reply {
+fn located(r: Reply, replay: &Replay) -> Reply {
     match replay {
         Replay::Template(_) => r.located("/v1/templates"),
         Replay::Spec(_) => r.located("/v1/specs"),
-        Replay::Nothing => r,
+        Replay::Label(..) | Replay::Empty | Replay::Nothing => r,
     }
 }
 
@@ -110,18 +119,20 @@ pub fn replay(cat: &Cat, user: &str, idem: &Idem, ttl: Duration, wait: Duration)
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ARGUMENT", "this Idempotency-Key was used for a different request"));
         }
         if let (Some(status), Some(body)) = (r[1].int(), r[2].text()) {
-            return stored_reply(status, body, idem.replay).map(Some);
+            return stored_reply(status, body, &idem.replay).map(Some);
         }
         if std::time::Instant::now() >= deadline {
             // Applied, but the response was never stored (the server stopped in between):
             // rebuild it from the record the request wrote.
             let id = r[3].text().unwrap_or_default().to_string();
-            let r = match idem.replay {
-                Replay::Template(status) => Reply::with(status, block_on(cat.get(&id))?)?,
-                Replay::Spec(status) => Reply::with(status, block_on(cat.get_spec(&id))?)?,
+            let r = match &idem.replay {
+                Replay::Template(status) => Reply::with(*status, block_on(cat.get(&id))?)?,
+                Replay::Spec(status) => Reply::with(*status, block_on(cat.get_spec(&id))?)?,
+                Replay::Label(template, label) => crate::registry::label_reply(cat, template, label)?,
+                Replay::Empty => Reply::no_content()?,
                 Replay::Nothing => Reply::ok(json!({ "replayed": true }))?,
             };
-            return Ok(Some(located(r, idem.replay)));
+            return Ok(Some(located(r, &idem.replay)));
         }
         std::thread::sleep(Duration::from_millis(20));
     }

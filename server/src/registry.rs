@@ -5,10 +5,12 @@
 //! `creates.rs`.
 
 use axum::extract::{Path, RawQuery, State};
-use workflow_templates::catalog::ByName;
+use axum::http::{Method, StatusCode};
+use workflow_templates::catalog::{ByName, LabelInfo};
 
-use crate::extract::{only_keys, query_pairs, Id, IfMatch};
+use crate::extract::{only_keys, query_pairs, IdempotencyKey, Id, IfMatch};
 use crate::http::{block_on, run, App, Cat, UserAuth};
+use crate::idempotency::{idem_of, Replay};
 use crate::reply::{ApiError, ApiResult, Reply};
 
 type IdLabel = Result<Path<(String, String)>, axum::extract::rejection::PathRejection>;
@@ -32,25 +34,45 @@ pub async fn labels(user: UserAuth, State(app): State<App>, Id(id): Id) -> ApiRe
     run(&app, user, None, move |cat| Reply::ok(block_on(cat.labels(&id))?)).await
 }
 
+/// 200 with one label, its ETag its `updated_at`.
+fn label_answer(l: LabelInfo) -> ApiResult<Reply> {
+    let etag = l.updated_at.clone();
+    let mut r = Reply::ok(l)?;
+    r.etag = Some(etag);
+    Ok(r)
+}
+
+/// The label as stored now (an applied `set_label` whose answer was never stored, see
+/// `idempotency::replay`); 404 when it is gone since.
+pub(crate) fn label_reply(cat: &Cat, id: &str, label: &str) -> ApiResult<Reply> {
+    match block_on(cat.labels(id))?.into_iter().find(|l| l.label == label) {
+        Some(l) => label_answer(l),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("label {label} not found"))),
+    }
+}
+
+/// The path an Idempotency-Key of a label write is bound to (these writes have no body).
+fn label_path(id: &str, label: &str) -> String {
+    format!("/v1/templates/{id}/labels/{label}")
+}
+
 /// PUT /v1/templates/{id}/labels/{label}: points the label at version `id`. `If-Match` is the
-/// label's `updated_at` (the ETag of this answer).
-pub async fn set_label(user: UserAuth, State(app): State<App>, path: IdLabel, cond: IfMatch) -> ApiResult<Reply> {
+/// label's `updated_at` (the ETag of this answer). `Idempotency-Key` as on the POSTs.
+pub async fn set_label(user: UserAuth, State(app): State<App>, path: IdLabel, cond: IfMatch, IdempotencyKey(key): IdempotencyKey) -> ApiResult<Reply> {
     let (id, label) = id_label(path)?;
-    run(&app, user, None, move |cat| {
+    let idem = idem_of(key, &Method::PUT, &label_path(&id, &label), b"", Replay::Label(id.clone(), label.clone()));
+    run(&app, user, idem, move |cat| {
         let opts = cond.options(&id, || label_etag(cat, &id, &label))?;
-        let l = block_on(cat.set_label(&id, &label, opts))?;
-        let etag = l.updated_at.clone();
-        let mut r = Reply::ok(l)?;
-        r.etag = Some(etag);
-        Ok(r)
+        label_answer(block_on(cat.set_label(&id, &label, opts))?)
     })
     .await
 }
 
-/// DELETE /v1/templates/{id}/labels/{label}
-pub async fn remove_label(user: UserAuth, State(app): State<App>, path: IdLabel, cond: IfMatch) -> ApiResult<Reply> {
+/// DELETE /v1/templates/{id}/labels/{label}. `Idempotency-Key` as on the POSTs.
+pub async fn remove_label(user: UserAuth, State(app): State<App>, path: IdLabel, cond: IfMatch, IdempotencyKey(key): IdempotencyKey) -> ApiResult<Reply> {
     let (id, label) = id_label(path)?;
-    run(&app, user, None, move |cat| {
+    let idem = idem_of(key, &Method::DELETE, &label_path(&id, &label), b"", Replay::Empty);
+    run(&app, user, idem, move |cat| {
         let opts = cond.options(&id, || label_etag(cat, &id, &label))?;
         block_on(cat.remove_label(&id, &label, opts))?;
         Reply::no_content()
