@@ -13,14 +13,15 @@ const BACKOFF_MS = 150;
 // 2 s on every 503) and the request tried again; a longer one ends the call's retries at once.
 export const RETRY_AFTER_IN_CALL_MS = 2000;
 
-// Retry classes. SAFE: the same request twice has the effect of one (GET, PUT, DELETE) — but a
-// SAFE request carrying If-Match is sent once (a repeat after a lost answer would report a
-// spurious CONFLICT). KEYED: a POST the server deduplicates by its Idempotency-Key (one key per
-// call, reused by its retries). ONCE: never repeated (PATCH: a spurious CONFLICT; removeLabel:
-// a spurious NOT_FOUND).
+// Retry classes. SAFE: a request that writes nothing (GET, preview) — but one carrying If-Match
+// would be sent once (a repeat after a lost answer could report a spurious CONFLICT). KEYED:
+// every write: the server deduplicates it by its Idempotency-Key (one key per call, reused by
+// its retries; the caller's `idempotencyKey` when given, as the replica's push gives its
+// entry's), checked before its If-Match, so a retry after a lost answer gets the first answer,
+// never a spurious CONFLICT or NOT_FOUND, and is applied once (issue 15; server/README.md
+// "Idempotency-Key").
 const SAFE = "safe";
 const KEYED = "keyed";
-const ONCE = "once";
 
 // name: [method, path template ({param} = an encoded argument), retry class, events, echoes].
 // An event is [kind, op, where its id comes from]: "id" = the `id` argument, "$id" = the
@@ -34,12 +35,12 @@ export const ENDPOINTS = {
   me: ["GET", "/v1/me", SAFE],
   create: ["POST", "/v1/templates", KEYED, [["template", "create", "$id"]], [["template", "put", "$id"]]],
   get: ["GET", "/v1/templates/{id}", SAFE],
-  update: ["PATCH", "/v1/templates/{id}", ONCE, [["template", "update", "id"]], [["template", "put", "id"]]],
+  update: ["PATCH", "/v1/templates/{id}", KEYED, [["template", "update", "id"]], [["template", "put", "id"]]],
   newVersion: ["POST", "/v1/templates/{id}/versions", KEYED, [["template", "create", "$id"], ["template", "update", "id"]], [["template", "put", "id"], ["template", "put", "$id"]]],
   versions: ["GET", "/v1/templates/{id}/versions", SAFE],
   versionsWithLabels: ["GET", "/v1/templates/{id}/versions/labelled", SAFE],
   restoreVersion: ["POST", "/v1/templates/{id}/restore", KEYED, [["template", "create", "$id"]], [["template", "put", "$id"]]],
-  delete: ["DELETE", "/v1/templates/{id}", SAFE, [["template", "delete", "id"]], [["template", "delete", "id"]]],
+  delete: ["DELETE", "/v1/templates/{id}", KEYED, [["template", "delete", "id"]], [["template", "delete", "id"]]],
   diff: ["GET", "/v1/diff", SAFE],
   discover: ["GET", "/v1/templates", SAFE],
   popularByCategory: ["GET", "/v1/popular-by-category", SAFE],
@@ -49,16 +50,16 @@ export const ENDPOINTS = {
   preview: ["POST", "/v1/preview", SAFE],
   recordUsage: ["POST", "/v1/templates/{id}/usage", KEYED, [["usage", "update", "id"]], [["stats", "put", "id"]]],
   myRating: ["GET", "/v1/templates/{id}/rating", SAFE],
-  rate: ["PUT", "/v1/templates/{id}/rating", SAFE, [["rating", "update", "id"]], [["rating", "put", "id"], ["stats", "put", "id"]]],
+  rate: ["PUT", "/v1/templates/{id}/rating", KEYED, [["rating", "update", "id"]], [["rating", "put", "id"], ["stats", "put", "id"]]],
   labels: ["GET", "/v1/templates/{id}/labels", SAFE],
-  setLabel: ["PUT", "/v1/templates/{id}/labels/{label}", SAFE, [["label", "update", "$template_id"]], [["label", "put", "$template_id"]]],
-  removeLabel: ["DELETE", "/v1/templates/{id}/labels/{label}", ONCE, [["label", "delete", "id"]], [["label", "delete", "id"]]],
+  setLabel: ["PUT", "/v1/templates/{id}/labels/{label}", KEYED, [["label", "update", "$template_id"]], [["label", "put", "$template_id"]]],
+  removeLabel: ["DELETE", "/v1/templates/{id}/labels/{label}", KEYED, [["label", "delete", "id"]], [["label", "delete", "id"]]],
   getByName: ["GET", "/v1/by-name", SAFE],
   resolveByName: ["GET", "/v1/by-name/resolve", SAFE],
   createSpec: ["POST", "/v1/specs", KEYED, [["spec", "create", "$id"]], [["spec", "put", "$id"]]],
   getSpec: ["GET", "/v1/specs/{id}", SAFE],
-  updateSpec: ["PATCH", "/v1/specs/{id}", ONCE, [["spec", "update", "id"]], [["spec", "put", "id"]]],
-  deleteSpec: ["DELETE", "/v1/specs/{id}", SAFE, [["spec", "delete", "id"]], [["spec", "delete", "id"]]],
+  updateSpec: ["PATCH", "/v1/specs/{id}", KEYED, [["spec", "update", "id"]], [["spec", "put", "id"]]],
+  deleteSpec: ["DELETE", "/v1/specs/{id}", KEYED, [["spec", "delete", "id"]], [["spec", "delete", "id"]]],
   listSpecs: ["GET", "/v1/specs", SAFE],
   instantiateSpec: ["POST", "/v1/specs/{id}/instantiate", KEYED, [["template", "create", "$id"], ["spec", "update", "id"]], [["template", "put", "$id"], ["spec", "put", "id"]]],
   exportAll: ["GET", "/v1/export", SAFE],
@@ -223,7 +224,7 @@ export async function remoteCall(base, token, name, argsJson, options = {}) {
   // A conditional GET (the replica's revalidation): 304 answers null (RFC 9110 section 15.4.5).
   if (typeof args.ifNoneMatch === "string") headers["If-None-Match"] = `"${args.ifNoneMatch}"`;
   if (retry === KEYED) headers["Idempotency-Key"] = args.idempotencyKey ?? randomKey();
-  const attempts = retry === ONCE || (retry === SAFE && headers["If-Match"]) ? 1 : ATTEMPTS;
+  const attempts = retry === SAFE && headers["If-Match"] ? 1 : ATTEMPTS;
   const url = urlOf(base, template, args);
   let last = `${label}: no attempt made`;
   // The status of the last attempt when the server answered (502-504): a server in trouble,
@@ -261,7 +262,8 @@ export async function remoteCall(base, token, name, argsJson, options = {}) {
       continue;
     }
     // A DELETE retried after a lost answer finds the record gone because the first attempt
-    // deleted it: that 404 is the success the caller asked for (README "Remote").
+    // deleted it: that 404 is the success the caller asked for (README "Remote"). The server
+    // answers such a retry its stored 204 (Idempotency-Key); this covers a key it forgot.
     if (method === "DELETE" && attempt > 0 && reply.status === 404) reply = { status: 204, text: "" };
     if (reply.status === 304 && headers["If-None-Match"]) return [null, [], [], reply.etag];
     const value = answer(label, reply.status, reply.text, retryAfter);

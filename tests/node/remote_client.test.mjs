@@ -22,17 +22,16 @@ function operations() {
   return ops;
 }
 
-test("every endpoint row names an operation of server/openapi.yaml; keyed rows are POSTs the server deduplicates", () => {
+test("every endpoint row names an operation of server/openapi.yaml; every write is keyed, and keyed rows are operations the server deduplicates", () => {
   const ops = operations();
   assert.ok(Object.keys(ops).length > 20, "openapi.yaml was read");
-  for (const [name, [method, path, retry]] of Object.entries(ENDPOINTS)) {
+  for (const [name, [method, path, retry, events = []]] of Object.entries(ENDPOINTS)) {
     const op = ops[path]?.[method.toLowerCase()];
     assert.notEqual(op, undefined, `${name}: ${method} ${path} is not in openapi.yaml`);
-    if (retry === "keyed") {
-      assert.equal(method, "POST", name);
-      assert.match(op, /IdempotencyKey/, `${name}: the server does not take an Idempotency-Key there`);
-    }
-    if (method === "PATCH") assert.equal(retry, "once", `${name}: a repeated PATCH would report a spurious CONFLICT`);
+    if (retry === "keyed") assert.match(op, /IdempotencyKey/, `${name}: the server does not take an Idempotency-Key there`);
+    // Issue 15: a write repeated after a lost answer (a retry, an outbox replay) must be
+    // recognised by the server, else it reports a spurious CONFLICT / NOT_FOUND or applies twice.
+    if (events.length > 0) assert.equal(retry, "keyed", `${name}: a write without an Idempotency-Key`);
   }
 });
 
@@ -78,11 +77,25 @@ test("repeatable requests are retried on 502-504 and dropped connections; a keye
   assert.equal(given.seen[0].headers["idempotency-key"], "outbox-7");
 });
 
-test("PATCH, removeLabel and a request with If-Match are sent once; 4 tries at most otherwise", async () => {
-  for (const [name, args] of [["update", { id: "T", body: {} }], ["removeLabel", { id: "T", label: "prod" }], ["setLabel", { id: "T", label: "prod", ifMatch: "2026-01-01T00:00:00.000Z" }]]) {
-    const got = await run(name, args, [[503, ""], [200, "{}"]]);
-    assert.equal(got.seen.length, 1, name);
-    assert.equal(got.error.code, "NETWORK", name);
+test("PATCH, PUT and DELETE, with If-Match or not, are retried after a lost answer under one Idempotency-Key per call; 4 tries at most", async () => {
+  const at = "2026-01-01T00:00:00.000Z";
+  const writes = [
+    ["update", { id: "T", body: {}, ifMatch: at }], ["delete", { id: "T", ifMatch: at }], ["rate", { id: "T", body: { stars: 3 } }],
+    ["setLabel", { id: "T", label: "prod", ifMatch: at }], ["removeLabel", { id: "T", label: "prod", ifMatch: at }],
+    ["updateSpec", { id: "S", body: {}, ifMatch: at }], ["deleteSpec", { id: "S" }],
+  ];
+  const keys = new Set();
+  for (const [name, args] of writes) {
+    const got = await run(name, args, [["drop"], [503, ""], [name.startsWith("delete") || name === "removeLabel" ? 204 : 200, name.startsWith("delete") || name === "removeLabel" ? "" : '{"id":"T"}']]);
+    assert.equal(got.error, undefined, `${name}: ${JSON.stringify(got.error)}`);
+    const sent = got.seen.map((s) => s.headers["idempotency-key"]);
+    assert.equal(sent.length, 3, name);
+    assert.ok(sent[0] && sent.every((k) => k === sent[0]), `${name}: one key, reused by the retries: ${sent}`);
+    assert.ok(!keys.has(sent[0]), `${name}: a new call, a new key`);
+    keys.add(sent[0]);
+    if (args.ifMatch) assert.ok(got.seen.every((s) => s.headers["if-match"] === `"${at}"`), `${name}: the same If-Match on every try`);
+    const given = await run(name, { ...args, idempotencyKey: "outbox-9" }, [[200, '{"id":"T"}']]);
+    assert.equal(given.seen[0].headers["idempotency-key"], "outbox-9", `${name}: the caller's key (the replica's entry.key)`);
   }
   const withMatch = await run("update", { id: "T", body: {}, ifMatch: "2026-01-01T00:00:00.000Z" }, [[200, '{"id":"T"}']]);
   assert.equal(withMatch.seen[0].headers["if-match"], '"2026-01-01T00:00:00.000Z"');
