@@ -336,3 +336,35 @@ fn an_answer_never_stored_is_rebuilt_in_the_shape_of_the_endpoint() {
         assert_eq!((again.status, again.header("idempotent-replayed"), again.raw.len()), (204, Some("true"), 0), "{l}: {}", String::from_utf8_lossy(&again.raw));
     }
 }
+
+/// Twins at once (a retry sent while the first try still runs), through two processes: one
+/// applies the conditional PATCH, the others answer its answer (their If-Match already stale,
+/// their key claimed), never 412.
+#[test]
+fn concurrent_twins_of_a_conditional_patch_answer_one_answer() {
+    for db in backends() {
+        let l = db.label;
+        let a = create_user(&db);
+        let (s1, s2) = (Server::start(&db), Server::start(&db));
+        let (c1, c2) = (s1.client(Some(&a.token)), s2.client(Some(&a.token)));
+        let (id, tag) = template(&c1, "patched by twins");
+        let write = Req::new("PATCH", format!("/v1/templates/{id}"), Some(tag), Some(json!({ "description": "twin" })));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let handles: Vec<_> = (0..6)
+            .map(|i| {
+                let (c, w, b) = (if i % 2 == 0 { c1.clone() } else { c2.clone() }, write.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    b.wait();
+                    w.send(&c, Some("twin-key"))
+                })
+            })
+            .collect();
+        let answers: Vec<Resp> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for r in &answers {
+            assert_eq!(r.status, 200, "{l}: {}", String::from_utf8_lossy(&r.raw));
+            assert_eq!((r.json(), r.header("etag")), (answers[0].json(), answers[0].header("etag")), "{l}: one answer");
+        }
+        assert_eq!(answers.iter().filter(|r| r.header("idempotent-replayed").is_none()).count(), 1, "{l}: applied once");
+        assert_eq!(read(&c1, &format!("/v1/templates/{id}"))["updated_at"], answers[0].json()["updated_at"], "{l}");
+    }
+}
