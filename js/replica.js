@@ -418,7 +418,18 @@ export class ReplicaEngine {
     if (this.error) throw coded(this.error.code, this.error.message);
     if (!this.leader) return this.#askLeader();
     // One sync at a time; a call made during one runs after it (so it covers this call's writes).
-    while (this.running) await this.running.catch(() => {});
+    // The app's call counts what the syncs it waited for pushed, pulled and rejected: its writes
+    // may have gone with a background sync (a retry timer, feed news) already on the way.
+    const waited = { pushed: 0, pulled: 0, rejected: [] };
+    while (this.running) {
+      const text = await this.running.catch(() => null);
+      const r = typeof text === "string" ? JSON.parse(text) : null;
+      if (r) {
+        waited.pushed += r.pushed;
+        waited.pulled += r.pulled;
+        waited.rejected.push(...r.rejected);
+      }
+    }
     this.running = this.#syncOnce(asked).finally(() => {
       this.running = null;
       if (this.again) {
@@ -426,7 +437,9 @@ export class ReplicaEngine {
         queueMicrotask(() => this.kick());
       }
     });
-    return this.running;
+    if (!asked) return this.running;
+    const own = JSON.parse(await this.running);
+    return JSON.stringify({ ...own, pushed: own.pushed + waited.pushed, pulled: own.pulled + waited.pulled, rejected: [...waited.rejected, ...own.rejected] });
   }
 
   async #askLeader(question = { type: "sync" }) {

@@ -576,13 +576,17 @@ export interface KeptConflict {
 
 /** What `sync()` resolves with. */
 export interface SyncResult {
-  /** Queued writes the server took in this sync. */
+  /**
+   * Queued writes the server took in this sync, counting a background sync (a retry timer,
+   * feed news) this call waited for: the writes queued when `sync()` was called may have gone
+   * with it. Likewise `pulled` and `rejected`.
+   */
   pushed: number;
   /** Changes (or, on a full pull, records) brought from the server. */
   pulled: number;
   /** Every conflict kept now (this sync's and earlier unresolved ones). */
   conflicts: KeptConflict[];
-  /** Writes dropped in this sync because the server refused them for a rule. */
+  /** Writes dropped in this sync (or one it waited for) because the server refused them for a rule. */
   rejected: RejectedWrite[];
 }
 
