@@ -37,6 +37,15 @@ export class ReplicaEngine {
   constructor(options) {
     this.o = options;
     this.client = new RemoteClient(options.baseUrl, options.token ?? null);
+    // Any answer while the state says "offline" (a read failed meanwhile, or a sync's request
+    // retried across the outage): the server is back. A sync under way (it is then sending the
+    // outbox) says "syncing", else "online" (issue 15: the badge shows syncing while it sends).
+    const call = this.client.call.bind(this.client);
+    this.client.call = async (...args) => {
+      const reply = await call(...args);
+      if (this.state === "offline" && !this.error) this.setState(this.running ? "syncing" : "online");
+      return reply;
+    };
     this.store = null;
     this.listeners = new Set();
     this.state = "offline";
@@ -492,9 +501,7 @@ export class ReplicaEngine {
   async call(name, argsJson) {
     if (this.error) throw coded(this.error.code, this.error.message);
     try {
-      const reply = await this.client.call(name, argsJson);
-      if (this.state === "offline") this.setState("online");
-      return reply;
+      return await this.client.call(name, argsJson);
     } catch (e) {
       const err = errorOf(e);
       if (err.code === "NETWORK") this.setState("offline");
