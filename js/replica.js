@@ -173,9 +173,15 @@ export class ReplicaEngine {
     }
   }
 
-  /** The server's clock as this client estimates it (ms since the epoch): the time part of the ids it makes. */
+  /**
+   * The time part of the ids this replica makes (ms since the epoch): the earlier of this
+   * device's clock and the server's as estimated. Both refuse an id whose time part is more than
+   * 5 minutes ahead of their own clock (the server's `?id=`, the local core's create_id), so a
+   * device clock behind the server's must not make ids from the server's (a day behind: every
+   * create refused locally), nor a fast one from its own.
+   */
   serverNow() {
-    return Date.now() + (this.clockOffset ?? 0);
+    return Date.now() + Math.min(0, this.clockOffset ?? 0);
   }
 
   // ---- tabs: one leader (Web Lock) pushes and pulls; the others tell it of their writes ------
