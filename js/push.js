@@ -116,7 +116,7 @@ export async function localIfMatch(e, kind, id, ifMatch, label) {
     const server = await labelIfMatch(e, label, ifMatch, lineage);
     return server !== ifMatch && row?.updated_at === server ? server : null;
   }
-  if ((await e.queuedIds()).has(id)) return null;
+  if ((await e.queuedIds([id])).has(id)) return null;
   const known = await e.store.get(`known:${id}`);
   if (ifMatch !== known && !((await e.store.get(`alias:${id}`)) ?? []).includes(ifMatch)) return null;
   const text = await e.o.local(kind, id);

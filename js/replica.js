@@ -320,7 +320,7 @@ export class ReplicaEngine {
     // the copy before it. A write chained on an earlier queued one of the same record takes
     // the value that one's push answer leaves (read at push time).
     const on = target ?? entry.args.id;
-    if (typeof on === "string" && !(await this.queuedIds()).has(on)) entry.known = (await this.store.get(`known:${on}`)) ?? null;
+    if (typeof on === "string" && !(await this.queuedIds([on])).has(on)) entry.known = (await this.store.get(`known:${on}`)) ?? null;
     const seq = await this.store.append(entry);
     this.writing.set(seq, entry);
     return seq;

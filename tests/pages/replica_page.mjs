@@ -34,7 +34,7 @@ export async function replicaPage(browser, serverUrl, base) {
       return route.fulfill({ status: 200, headers: { "access-control-allow-origin": base, "content-type": "application/json" }, body: JSON.stringify({ changes: [], cursor: since, more: false }) });
     }
     const fake = net.answer?.(r);
-    if (fake) return route.fulfill({ status: fake.status, headers: { "access-control-allow-origin": base, "content-type": fake.type ?? "application/json" }, body: fake.body });
+    if (fake) return route.fulfill({ status: fake.status, headers: { "access-control-allow-origin": base, "content-type": fake.type ?? "application/json", ...(fake.headers ?? {}) }, body: fake.body });
     if (net.hold && r.method() === "GET" && new URL(r.url()).pathname === `/v1/templates/${net.hold}`) {
       net.hold = null;
       const gate = new Promise((res) => { net.release = res; });
