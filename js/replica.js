@@ -14,7 +14,8 @@
 import { RemoteClient } from "./remote.js";
 import { APPLY, OutboxStore, RECORDS, canonicalIds, coded, errorOf } from "./outbox.js";
 import { READS, fullPull, migrateKept, pull } from "./pull.js";
-import { IF_MATCH, backoffDelay, discardPending, hold, labelMade, push, restoreHold, unhold } from "./push.js";
+import { IF_MATCH, backoffDelay, discardPending, labelMade, push } from "./push.js";
+import { hold, restoreHold, sendDone, unhold } from "./hold.js";
 
 export { errorOf };
 export { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS, RETRY_AFTER_MAX_MS } from "./push.js";
@@ -65,6 +66,7 @@ export class ReplicaEngine {
     this.held = null;
     this.holdStored = false; // meta `hold` may be there (js/push.js hold)
     this.restored = null; // the previous leader's hold being read (js/push.js restoreHold)
+    this.sendingMarked = false; // meta `sending` is (or may be) there (js/push.js SENDING_KEY)
     this.running = null; // the sync in progress (a promise)
     this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
@@ -470,9 +472,13 @@ export class ReplicaEngine {
       // again: a server in trouble is not hammered); the app's own sync() pushes at once.
       await this.restored;
       if (asked || Date.now() >= this.holdUntil) {
-        await push(this, result);
-        if (result.held) await hold(this, result);
-        else await unhold(this);
+        try {
+          await push(this, result);
+          if (result.held) await hold(this, result);
+          else await unhold(this);
+        } finally {
+          await sendDone(this);
+        }
       }
       result.pulled = await pull(this);
       // A write the server answered "not now": the rest was pulled; sync() rejects with its

@@ -353,3 +353,46 @@ test("a 500 whose body says UNAUTHORIZED does not stop the replica: only a 401 i
   assert.deepEqual({ again: after.again, error: after.state.error ?? null, pending: after.state.pending }, { again: "ok", error: null, pending: 0 }, JSON.stringify({ first, after }));
   await p.close();
 });
+
+test("a leader closed while its write is on the way (no answer, no hold kept): the tab that takes over waits one backoff step before sending it again", async () => {
+  const { p } = await replicaPage(browser, serverUrl, base);
+  const dbName = await openReplica(p, serverUrl, users, 0, 0);
+  const id = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Unfinished send ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  const { p: q } = await replicaPage(browser, serverUrl, base);
+  assert.equal(await q.evaluate(async ({ serverUrl, u, dbName }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: u.user_id, storage: "remote", baseUrl: serverUrl, token: u.token, replica: { dbName } });
+    window.direct = await window.wt.TemplateCatalog.open({ userId: u.user_id, storage: "remote", baseUrl: serverUrl, token: u.token });
+    return "ok";
+  }, { serverUrl, u: users[0], dbName }), "ok");
+  // Tab A's PATCH never gets an answer (the server may have applied it, or be in trouble);
+  // tab B's go through. `times`: when each tab's PATCH came.
+  const times = { a: [], b: [] };
+  await p.route(`${serverUrl}/v1/templates/${id}`, (route) => {
+    if (route.request().method() !== "PATCH") return route.fallback();
+    times.a.push(Date.now());
+    return new Promise(() => {}); // no answer while tab A lives
+  });
+  await q.route(`${serverUrl}/v1/templates/${id}`, (route) => {
+    if (route.request().method() === "PATCH") times.b.push(Date.now());
+    return route.fallback();
+  });
+  await run(p, (cat, direct, id) => cat.update(id, { description: "sent by A, answered to B" }), id);
+  for (let i = 0; i < 100 && !times.a.length; i++) await sleep(50);
+  assert.equal(times.a.length, 1, "tab A sent the write");
+  await p.close();
+  const closed = Date.now();
+  for (let i = 0; i < 200 && !times.b.length; i++) await sleep(25);
+  assert.equal(times.b.length, 1, "tab B sent it");
+  assert.ok(times.b[0] - closed >= 900, `tab B sent the write ${times.b[0] - closed} ms after tab A closed mid-send (one backoff step is 1 s)`);
+  const after = await run(q, async (cat, direct, id) => {
+    for (let i = 0; i < 60 && ((await cat.pending()).length || cat.syncState().held); i++) await new Promise((r) => setTimeout(r, 50));
+    return { pending: (await cat.pending()).length, server: (await direct.get(id)).description };
+  }, id);
+  assert.deepEqual(after, { pending: 0, server: "sent by A, answered to B" });
+  assert.equal(await metaRow(q, dbName, "sending"), null, "the mark is gone once a push ended");
+  await q.close();
+});
