@@ -201,7 +201,8 @@ test("a rating the pull re-reads does not overwrite the user's rating queued whi
     net.stallNow();
     await new Promise((r) => setTimeout(r, 25));
   }
-  assert.equal(asked(), 1, JSON.stringify(net.seen));
+  // (At least this pull's re-read: another sync queued behind an earlier kick may re-read it too.)
+  assert.ok(asked() >= 1, JSON.stringify(net.seen));
   // Meanwhile the user rates it 5 here; its push fails (the server is in trouble): it stays queued.
   net.answer = (r) => (r.method() === "PUT" ? { status: 503, body: JSON.stringify({ error: { code: "STORAGE_UNAVAILABLE", message: "down" } }) } : null);
   await run(p, (cat, direct, id) => cat.rate(id, 5), t.id);

@@ -13,12 +13,12 @@ export async function replicaPage(browser, serverUrl, base) {
   p.on("pageerror", (e) => console.error("page error:", e));
   // `hold`: the next GET of that template waits for `release()` (`held` is called when it comes).
   // `stall`: requests wait until `unstall()`. `seen`: [method, path, If-None-Match] of each
-  // request; `statuses`: [method, path, status] of each answer.
+  // request; `statuses`: [method, path, status, If-None-Match] of each answer.
   const net = { online: true, writes: [], hold: null, held: null, release: null, blockStream: false, quietFeed: false, stall: null, seen: [], statuses: [] };
   net.unstall = () => { const s = net.stall; net.stall = null; s?.open(); };
   net.stallNow = () => { let open; const gate = new Promise((r) => { open = r; }); net.stall = { gate, open }; };
   p.on("response", (res) => {
-    if (res.url().startsWith(serverUrl)) net.statuses.push([res.request().method(), new URL(res.url()).pathname, res.status()]);
+    if (res.url().startsWith(serverUrl)) net.statuses.push([res.request().method(), new URL(res.url()).pathname, res.status(), res.request().headers()["if-none-match"] ?? null]);
   });
   await p.route(`${serverUrl}/**`, async (route) => {
     const r = route.request();
