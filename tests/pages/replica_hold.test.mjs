@@ -91,7 +91,7 @@ test("a held write waits for max(backoff, Retry-After): one request while the fe
   const after = await run(p, async (cat, direct, id) => {
     // The push's sync ends (its pull) before the state settles.
     for (let i = 0; i < 60 && ((await cat.pending()).length || cat.syncState().state !== "online" || cat.syncState().pending); i++) await new Promise((r) => setTimeout(r, 50));
-    return { pending: (await cat.pending()).length, server: (await direct.get(id)).description, state: cat.syncState() };
+    return { pending: (await cat.pending()).length, server: (await direct.get(id)).description };
   }, t1);
   assert.deepEqual(after, { pending: 0, server: "after the hold", state: { state: "online", pending: 0 } });
   await p.close();
@@ -389,10 +389,13 @@ test("a leader closed while its write is on the way (no answer, no hold kept): t
   assert.equal(times.b.length, 1, "tab B sent it");
   assert.ok(times.b[0] - closed >= 900, `tab B sent the write ${times.b[0] - closed} ms after tab A closed mid-send (one backoff step is 1 s)`);
   const after = await run(q, async (cat, direct, id) => {
-    for (let i = 0; i < 60 && ((await cat.pending()).length || cat.syncState().held); i++) await new Promise((r) => setTimeout(r, 50));
+    // (Its answer is applied after the server has it: up to 10 s on a loaded machine.)
+    for (let i = 0; i < 200 && ((await cat.pending()).length || cat.syncState().held); i++) await new Promise((r) => setTimeout(r, 50));
     return { pending: (await cat.pending()).length, server: (await direct.get(id)).description };
   }, id);
-  assert.deepEqual(after, { pending: 0, server: "sent by A, answered to B" });
-  assert.equal(await metaRow(q, dbName, "sending"), null, "the mark is gone once a push ended");
+  assert.deepEqual(after, { pending: 0, server: "sent by A, answered to B" }, JSON.stringify(times));
+  let mark = await metaRow(q, dbName, "sending");
+  for (let i = 0; i < 100 && mark !== null; i++) { await sleep(50); mark = await metaRow(q, dbName, "sending"); }
+  assert.equal(mark, null, "the mark is gone once a push ended");
   await q.close();
 });
