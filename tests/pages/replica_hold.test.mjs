@@ -91,7 +91,7 @@ test("a held write waits for max(backoff, Retry-After): one request while the fe
   const after = await run(p, async (cat, direct, id) => {
     // The push's sync ends (its pull) before the state settles.
     for (let i = 0; i < 60 && ((await cat.pending()).length || cat.syncState().state !== "online" || cat.syncState().pending); i++) await new Promise((r) => setTimeout(r, 50));
-    return { pending: (await cat.pending()).length, server: (await direct.get(id)).description };
+    return { pending: (await cat.pending()).length, server: (await direct.get(id)).description, state: cat.syncState() };
   }, t1);
   assert.deepEqual(after, { pending: 0, server: "after the hold", state: { state: "online", pending: 0 } });
   await p.close();
