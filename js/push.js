@@ -232,23 +232,19 @@ export async function push(e, result) {
       // re-sending it ("overwrite") would loop: it ends as rejected, like a rule refusal.
       const idRefused = err.code === "CONFLICT" && err.details?.expected === "absent" && typeof entry.args?.query?.id === "string";
       if (err.code === "CONFLICT" && !idRefused) {
-        value = await alreadyApplied(e, entry);
-        if (value === undefined) {
-          await recordConflict(e, entry, err);
-          for (const id of ids) block(id, kind);
-          continue;
-        }
-      } else {
-        // Refused for a rule: it can never succeed. Drop it, bring back the server's copies.
-        await e.store.remove([entry.seq]);
-        e.done.delete(entry.seq);
-        gone(entry);
-        const rejected = { seq: entry.seq, endpoint: entry.endpoint, id: entry.target ?? entry.id ?? entry.args.id ?? null, error: { code: err.code, message: err.message, details: err.details ?? null } };
-        result.rejected.push(rejected);
-        e.emit({ kind: "rejected", op: "rejected", ...rejected, external: false });
-        await refresh(e, ids, await queuedIds()).catch(() => {});
+        await recordConflict(e, entry, err);
+        for (const id of ids) block(id, kind);
         continue;
       }
+      // Refused for a rule: it can never succeed. Drop it, bring back the server's copies.
+      await e.store.remove([entry.seq]);
+      e.done.delete(entry.seq);
+      gone(entry);
+      const rejected = { seq: entry.seq, endpoint: entry.endpoint, id: entry.target ?? entry.id ?? entry.args.id ?? null, error: { code: err.code, message: err.message, details: err.details ?? null } };
+      result.rejected.push(rejected);
+      e.emit({ kind: "rejected", op: "rejected", ...rejected, external: false });
+      await refresh(e, ids, await queuedIds()).catch(() => {});
+      continue;
     }
     const batch = batchOfAnswer(entry, value);
     if (entry.endpoint === "setLabel" && typeof entry.made === "string" && typeof value?.updated_at === "string") {
@@ -338,24 +334,6 @@ async function recordConflict(e, entry, err) {
   const conflict = { id, kind, seq: entry.seq, endpoint: entry.endpoint, local: local ? JSON.parse(local) : null, remote, ...(unknown ? { unknown } : {}), error: { code: err.code, message: err.message } };
   await e.store.set({ [`conflict:${kind} ${id}`]: conflict });
   e.emit({ kind: "conflict", op: "conflict", id, recordKind: kind, local: conflict.local, remote, external: false });
-}
-
-/** JSON text of `v` with object keys sorted (a comparison that ignores key order). */
-const canonical = (v) => JSON.stringify(v, (k, x) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((key) => [key, x[key]])) : x));
-
-/**
- * A 412 on an update whose every patched field the server's copy already holds: the server
- * applied this very write and its answer was lost (the reference server's PATCH takes no
- * Idempotency-Key: server/README.md), or another device made the same edit. Nothing of it would
- * be lost: it counts as pushed, the server copy its answer. `undefined` otherwise: a real
- * conflict, or the server's copy unreadable now.
- */
-async function alreadyApplied(e, entry) {
-  const patch = entry.args?.body;
-  if ((entry.endpoint !== "update" && entry.endpoint !== "updateSpec") || !patch || typeof patch !== "object") return undefined;
-  const remote = await e.fetchRecord(entry.endpoint === "update" ? "template" : "spec", entry.args.id).catch(() => null);
-  if (!remote) return undefined;
-  return Object.keys(patch).every((k) => canonical(patch[k] ?? null) === canonical(remote[k] ?? null)) ? remote : undefined;
 }
 
 /** Re-reads `ids` from the server into the replica (after a refused push). */
