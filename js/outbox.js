@@ -196,8 +196,9 @@ export class OutboxStore {
     return store;
   }
 
-  /** Builds the queued-id index of a replica from before it (once; in one transaction, so a
-   * write of another tab lands before or after, never half-counted). */
+  /** Builds the queued-id index when its marker is missing (one transaction, so a write of
+   * another tab lands before or after, never half-counted). Schema step 007 builds it at the
+   * upgrade (src/store/indexeddb/migrations.json) and sets the marker: this is a fallback. */
   #index() {
     return this.#run([OUTBOX, META], "readwrite", async (tx) => {
       const m = tx.objectStore(META);

@@ -11,6 +11,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { pageSuite } from "./harness.mjs";
 import { replicaPage, openReplica, run } from "./replica_page.mjs";
 
@@ -170,5 +171,50 @@ test("a device clock a day behind: writes made offline reach the server and anot
   assert.equal(await run(p, async (cat, direct, id) => (await cat.get(id)).name, theirs.id), theirs.name);
   net.online = true;
   await run(p, (cat, direct) => { cat.close(); direct.close(); });
+  await p.close();
+});
+
+test("schema step 007_replica_queued_index builds the queued-id index of a replica a release of schema 6 left (its entries, no index rows), and shuts that release out", async () => {
+  const { p } = await replicaPage(browser, serverUrl, base);
+  const migrations = readFileSync(new URL("../../src/store/indexeddb/migrations.json", import.meta.url), "utf8");
+  const idb = `${base}/pkg/${readdirSync(new URL("../../pkg/snippets/", import.meta.url)).map((d) => `snippets/${d}/js/idb.js`).find((f) => existsSync(new URL(`../../pkg/${f}`, import.meta.url)))}`;
+  const r = await p.evaluate(async ({ idb, migrations }) => {
+    const { idbOpen } = await import(idb);
+    const dbName = `wt-schema6-${Math.random()}`;
+    const req = (r) => new Promise((res, rej) => { r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    // The database as the release of schema 6 made it, and its outbox as that release wrote it:
+    // entries and next-seq, no `queued:<id>` rows (and one stale row the step must not keep).
+    const old = await idbOpen(dbName, 6, migrations, () => {});
+    const tx = old.transaction(["replica_outbox", "replica_meta"], "readwrite");
+    const s = tx.objectStore("replica_outbox");
+    s.add({ seq: 1, key: "K1", endpoint: "update", args: { id: "01J0000000000000000000000A", body: { description: "x" } }, id: null, target: null, at: 0, ready: true });
+    s.add({ seq: 2, key: "K2", endpoint: "rate", args: { id: "01J0000000000000000000000A", rating: 3 }, id: null, target: null, at: 0, ready: true });
+    s.add({ seq: 3, key: "K3", endpoint: "newVersion", args: { id: "01J0000000000000000000000B", patch: {} }, id: "01J0000000000000000000000C", target: "01J0000000000000000000000B", at: 0, ready: true });
+    tx.objectStore("replica_meta").put({ key: "queued:01J0000000000000000000000Z", value: { n: 1, rates: 0 } });
+    await new Promise((res) => { tx.oncomplete = res; });
+    let closed = false;
+    old.onversionchange = () => { closed = true; old.close(); };
+    // This release opens it (a plain IndexedDB catalog: the same schema and steps).
+    const cat = await window.wt.TemplateCatalog.open({ userId: "01J000000000000000000000AB", storage: "indexeddb", dbName });
+    cat.close();
+    const db = await req(indexedDB.open(dbName));
+    const rows = await req(db.transaction("replica_meta").objectStore("replica_meta").getAll());
+    const version = db.version;
+    db.close();
+    // The old release asks for its version: refused.
+    const again = await req(indexedDB.open(dbName, 6)).then((d) => { d.close(); return "opened"; }, (e) => e.name);
+    return { version, closed, again, rows: rows.map((x) => [x.key, x.value]) };
+  }, { idb, migrations });
+  assert.deepEqual(r, {
+    version: 7,
+    closed: true,
+    again: "VersionError",
+    rows: [
+      ["queued-index", 1],
+      ["queued:01J0000000000000000000000A", { n: 2, rates: 1 }],
+      ["queued:01J0000000000000000000000B", { n: 1, rates: 0 }],
+      ["queued:01J0000000000000000000000C", { n: 1, rates: 0 }],
+    ],
+  });
   await p.close();
 });
