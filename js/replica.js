@@ -20,6 +20,9 @@ import { hold, restoreHold, sendDone, unhold } from "./hold.js";
 export { errorOf };
 export { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS, RETRY_AFTER_MAX_MS } from "./push.js";
 
+// Meta row of the server clock's offset last learned (`{ offset: ms, at: RFC 3339 }`).
+const CLOCK_KEY = "clock-offset";
+
 // GET /v1/me at open: how long before the server counts as unreachable (offline open).
 const ME_TIMEOUT_MS = 4000;
 // A follower's sync() waits this long for the leader's answer.
@@ -45,6 +48,11 @@ export class ReplicaEngine {
     this.client.call = async (...args) => {
       const reply = await call(...args);
       if (this.state === "offline" && !this.error) this.setState(this.running ? "syncing" : "online");
+      // Opened while the server was away: learn its clock now (ids: serverNow), once.
+      if (!this.clockAsked) {
+        this.clockAsked = true;
+        this.me().catch(() => { this.clockAsked = false; });
+      }
       return reply;
     };
     this.store = null;
@@ -98,10 +106,18 @@ export class ReplicaEngine {
       throw coded("INVALID_ARGUMENT", `replica database ${JSON.stringify(this.o.dbName)} belongs to user ${owner.userId} at ${owner.baseUrl}, not to user ${identity.userId} at ${identity.baseUrl}: give this user a replica database of their own (replica: { dbName }) or the default`);
     }
     let me;
+    this.clockAsked = true;
     try {
       me = await this.me();
     } catch (e) {
       me = null;
+    }
+    if (this.clockOffset === undefined) {
+      // Unreachable now: the server's clock as last learned (meta CLOCK_KEY), asked again at its
+      // next answer (a fast device clock must not make ids the server refuses).
+      this.clockAsked = false;
+      const kept = await this.store.get(CLOCK_KEY).catch(() => null);
+      if (Number.isFinite(kept?.offset)) this.clockOffset = kept.offset;
     }
     if (me && me.status === 401) {
       this.store.close();
@@ -155,7 +171,8 @@ export class ReplicaEngine {
 
   /**
    * GET /v1/me: `{ status, text }`; learns the offset of the server's clock (its `Date` header,
-   * RFC 9110 section 6.6.1, one-second resolution) from this device's, for the ids it makes.
+   * RFC 9110 section 6.6.1, one-second resolution) from this device's, for the ids it makes, and
+   * keeps it in meta (CLOCK_KEY) for a later open without the server.
    */
   async me() {
     const headers = { Accept: "application/json" };
@@ -168,7 +185,11 @@ export class ReplicaEngine {
       const text = await res.text();
       const server = Date.parse(res.headers.get("date") ?? "");
       // The middle of the request's round trip; +500 ms: the header's second was cut, not rounded.
-      if (Number.isFinite(server)) this.clockOffset = server + 500 - (sent + Date.now()) / 2;
+      if (Number.isFinite(server)) {
+        this.clockOffset = server + 500 - (sent + Date.now()) / 2;
+        // Kept for an open without the server (not kept: as before, this page's estimate only).
+        await this.store?.set({ [CLOCK_KEY]: { offset: this.clockOffset, at: new Date().toISOString() } }).catch(() => {});
+      }
       return { status: res.status, text };
     } finally {
       clearTimeout(timer);
@@ -180,7 +201,8 @@ export class ReplicaEngine {
    * device's clock and the server's as estimated. Both refuse an id whose time part is more than
    * 5 minutes ahead of their own clock (the server's `?id=`, the local core's create_id), so a
    * device clock behind the server's must not make ids from the server's (a day behind: every
-   * create refused locally), nor a fast one from its own.
+   * create refused locally), nor a fast one from its own. Opened without the server, the
+   * estimate is the one last kept (meta CLOCK_KEY) until the server answers again.
    */
   serverNow() {
     return Date.now() + Math.min(0, this.clockOffset ?? 0);

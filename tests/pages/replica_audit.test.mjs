@@ -218,3 +218,47 @@ test("schema step 007_replica_queued_index builds the queued-id index of a repli
   });
   await p.close();
 });
+
+test("a page opened without the server and with no kept clock offset (a replica from before it) learns the server's clock at the server's first answer: its ids are then not a day ahead", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  // This device's clock runs a day ahead of the server's.
+  await p.evaluate(() => {
+    const real = Date.now.bind(Date);
+    Date.now = () => real() + 24 * 3600 * 1000;
+  });
+  const dbName = await openReplica(p, serverUrl, users, 1, 1);
+  assert.equal(await run(p, async (cat) => { await cat.sync(); cat.close(); return "ok"; }), "ok");
+  // As a replica kept by a release before the offset was kept: no meta `clock-offset`.
+  const meta = (drop) => p.evaluate(async ({ dbName, drop }) => {
+    const db = await new Promise((res, rej) => { const r = indexedDB.open(dbName); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const tx = db.transaction("replica_meta", drop ? "readwrite" : "readonly");
+    const s = tx.objectStore("replica_meta");
+    const row = await new Promise((res) => { const r = s.get("clock-offset"); r.onsuccess = () => res(r.result?.value ?? null); });
+    if (drop) s.delete("clock-offset");
+    await new Promise((res) => { tx.oncomplete = res; });
+    db.close();
+    return row;
+  }, { dbName, drop });
+  const kept = await meta(true);
+  assert.ok(kept && kept.offset < -23 * 3600 * 1000, `the first open kept the server's clock: ${JSON.stringify(kept)}`);
+  net.online = false;
+  assert.equal(await p.evaluate(async ({ serverUrl, a, dbName }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
+    return "opened";
+  }, { serverUrl, a: users[1], dbName }), "opened");
+  net.online = true;
+  await run(p, (cat) => cat.sync().catch(() => null));
+  let learned = null;
+  for (let i = 0; i < 100 && !learned; i++) { learned = await meta(false); if (!learned) await new Promise((r) => setTimeout(r, 50)); }
+  assert.ok(learned && learned.offset < -23 * 3600 * 1000, `the server's clock learned again at its first answer: ${JSON.stringify(learned)}`);
+  const made = await run(p, async (cat) => (await cat.create({ name: `Learned clock ${Math.random()}`, workflow_type: "plain" })).id);
+  const timeOf = (id) => [...id.slice(0, 10).toUpperCase()].reduce((n, ch) => n * 32 + "0123456789ABCDEFGHJKMNPQRSTVWXYZ".indexOf(ch), 0);
+  assert.ok(Math.abs(timeOf(made) - Date.now()) < 5 * 60 * 1000, `id ${made} is ${Math.round((timeOf(made) - Date.now()) / 60000)} min from the server's clock`);
+  // Pushed (by this sync or the one the write started), not held for its id's time part.
+  const s = await run(p, async (cat) => cat.sync().then(async (r) => ({ rejected: r.rejected.length, pending: (await cat.pending()).length }), (e) => ({ error: e.code, message: e.message })));
+  assert.deepEqual(s, { rejected: 0, pending: 0 });
+  const res = await fetch(`${serverUrl}/v1/templates/${made}`, { headers: { Authorization: `Bearer ${users[1].token}` } });
+  assert.equal(res.status, 200, await res.text());
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
+  await p.close();
+});

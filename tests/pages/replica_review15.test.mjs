@@ -106,6 +106,42 @@ test("a tab of the previous release (schema 6, no queued-id index) cannot queue 
   await p.close();
 });
 
+test("a template created offline on a replica reopened without the server (device clock a day fast) is pushed at the next sync, not held until the server's clock catches up", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  // This device's clock runs a day ahead of the server's (the mirror of replica_audit's device
+  // a day behind), the whole time: the replica's first open saw the server's Date.
+  await p.evaluate(() => {
+    const real = Date.now.bind(Date);
+    window.realNow = real;
+    Date.now = () => real() + 24 * 3600 * 1000;
+  });
+  const dbName = await openReplica(p, serverUrl, users, 0, 1);
+  assert.equal(await run(p, async (cat) => { await cat.sync(); cat.close(); return "ok"; }), "ok");
+  // The app is reopened while the server is unreachable (no Date header in this session yet).
+  net.online = false;
+  const made = await p.evaluate(async ({ serverUrl, a, dbName }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
+    const t = await window.cat.create({ name: `Fast clock ${window.realNow()}`, workflow_type: "plain" });
+    return { id: t.id, pending: (await window.cat.pending()).length };
+  }, { serverUrl, a: users[0], dbName });
+  assert.equal(made.pending, 1, JSON.stringify(made));
+  // Back online: the write is pushed now, not held (with every write queued behind it) until
+  // the server's clock reaches its id's time part less 5 minutes (a day).
+  net.online = true;
+  const s = await run(p, (cat) => cat.sync().then((r) => ({ rejected: r.rejected.map((x) => x.error.code) }), (e) => ({ error: e.code, message: e.message })));
+  const res = await fetch(`${serverUrl}/v1/templates/${made.id}`, { headers: { Authorization: `Bearer ${users[0].token}` } });
+  // And a template created once the server answers again (this page is online now): its id is
+  // never more than 5 minutes ahead of the server's clock.
+  const later = await run(p, async (cat) => (await cat.create({ name: `Fast clock later ${Math.random()}`, workflow_type: "plain" })).id);
+  const timeOf = (id) => [...id.slice(0, 10).toUpperCase()].reduce((n, ch) => n * 32 + "0123456789ABCDEFGHJKMNPQRSTVWXYZ".indexOf(ch), 0);
+  const serverNow = Date.parse(res.headers.get("date"));
+  const first = { status: res.status, text: await res.text() };
+  assert.ok(timeOf(later) <= serverNow + 5 * 60 * 1000, `an id made online is ${Math.round((timeOf(later) - serverNow) / 60000)} min ahead of the server's clock: the server refuses it`);
+  assert.equal(first.status, 200, `the offline create was not pushed: sync ${JSON.stringify(s)}; server ${first.status} ${first.text}`);
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
+  await p.close();
+});
+
 test("after a 412 'counted as pushed', the app's ifMatch from its own offline write is stale when another device also changed another field (never an overwrite of the other device's edit)", async () => {
   const { p, net } = await replicaPage(browser, serverUrl, base);
   await openReplica(p, serverUrl, users, 0, 1);
