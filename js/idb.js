@@ -51,8 +51,16 @@ function factory() {
   return f;
 }
 
+// The value at dotted `path` of `row` ("args.id"), undefined when absent.
+const at = (row, path) => path.split(".").reduce((v, k) => (v && typeof v === "object" ? v[k] : undefined), row);
+
 // One schema change inside the upgrade transaction. `countInto` puts `{ ...row, [field]: n }`
 // into store `into`, n being how many entries `index` of `store` holds under `key`.
+// `deleteRange` deletes the keys of `store` from `lower` to `upper`; `put` puts `row` into
+// `store`. `tallyInto`: for each distinct string `v` among the `keyPaths` of each entry of
+// `store`, the row of key `prefix + v` in `into` gets `[field]: { name: count }`, counting per
+// name the entries naming v (`counts[name]` null) or those of them whose value at path
+// `counts[name][0]` equals `counts[name][1]`.
 function upgradeOp(db, tx, op) {
   switch (op.op) {
     case "createStore":
@@ -64,6 +72,28 @@ function upgradeOp(db, tx, op) {
     case "countInto": {
       const c = tx.objectStore(op.store).index(op.index).count(op.key);
       c.onsuccess = () => tx.objectStore(op.into).put({ ...op.row, [op.field]: c.result });
+      break;
+    }
+    case "deleteRange":
+      tx.objectStore(op.store).delete(IDBKeyRange.bound(op.lower, op.upper));
+      break;
+    case "put":
+      tx.objectStore(op.store).put(op.row);
+      break;
+    case "tallyInto": {
+      const all = tx.objectStore(op.store).getAll();
+      all.onsuccess = () => {
+        const tally = new Map();
+        for (const row of all.result) {
+          for (const v of new Set(op.keyPaths.map((k) => at(row, k)).filter((v) => typeof v === "string"))) {
+            const t = tally.get(v) ?? Object.fromEntries(Object.keys(op.counts).map((name) => [name, 0]));
+            for (const [name, cond] of Object.entries(op.counts)) if (cond === null || at(row, cond[0]) === cond[1]) t[name]++;
+            tally.set(v, t);
+          }
+        }
+        const into = tx.objectStore(op.into);
+        for (const [v, t] of tally) into.put({ [into.keyPath]: `${op.prefix}${v}`, [op.field]: t });
+      };
       break;
     }
     default:

@@ -88,6 +88,13 @@ export function withoutQueued(batch, skip) {
   return out;
 }
 
+/** The ids `withoutQueued` looks up in `batch`. */
+export function idsOfBatch(batch) {
+  const d = batch.deleted ?? {};
+  return [...(batch.templates ?? []).map((r) => r?.id), ...(batch.specs ?? []).map((r) => r?.id), ...(batch.ratings ?? []).map((r) => r?.template_id),
+    ...(d.templates ?? []), ...(d.specs ?? []), ...(d.ratings ?? [])];
+}
+
 /**
  * `batch` as one-record batches `{ id, batch }` in an order that keeps what a record needs
  * before it (templates, specs, ratings, labels, statistics, then deletions); [] when empty.
@@ -137,6 +144,40 @@ const finished = (tx) => new Promise((resolve, reject) => {
 });
 const storageError = (e) => coded("STORAGE_UNAVAILABLE", `replica outbox: ${e?.name ?? "Error"}: ${e?.message ?? e}`);
 
+// The queued-id index: meta `queued:<id>` = { n, rates } (entries naming the id, and how many of
+// them are `rate`s), kept in the transaction of every change of the outbox, so a pull asks
+// only about the records it got (rows read ∝ what changed), never reads the whole outbox.
+// Meta `queued-index` marks a replica whose index was built (an older one is indexed at open).
+const QUEUED = "queued:";
+const QUEUED_BUILT = "queued-index";
+
+/** Adds `sign` (1 or -1) times `entries` to the index, inside `tx` (a readwrite one over meta). */
+async function countQueued(tx, entries, sign) {
+  const m = tx.objectStore(META);
+  for (const entry of entries) {
+    for (const id of idsOf(entry)) {
+      const key = `${QUEUED}${id}`;
+      const row = (await done(m.get(key)))?.value ?? { n: 0, rates: 0 };
+      const next = { n: row.n + sign, rates: row.rates + (entry.endpoint === "rate" ? sign : 0) };
+      if (next.n > 0) m.put({ key, value: next });
+      else m.delete(key);
+    }
+  }
+}
+
+/** Deletes the outbox entries `seqs` (those still there) and takes them out of the index, inside `tx`. */
+async function deleteEntries(tx, seqs) {
+  const s = tx.objectStore(OUTBOX);
+  const gone = [];
+  for (const seq of seqs) {
+    const entry = await done(s.get(seq));
+    if (!entry) continue;
+    s.delete(seq);
+    gone.push(entry);
+  }
+  await countQueued(tx, gone, -1);
+}
+
 /** The outbox (`{ seq, key, endpoint, args, id, target, at, ready }`) and meta (`{ key, value }`). */
 export class OutboxStore {
   static async open(name) {
@@ -150,7 +191,22 @@ export class OutboxStore {
       db.close();
       throw coded("STORAGE_UNAVAILABLE", `database ${JSON.stringify(name)} has no outbox: it was opened by an older release`);
     }
-    return new OutboxStore(db);
+    const store = new OutboxStore(db);
+    await store.#index();
+    return store;
+  }
+
+  /** Builds the queued-id index when its marker is missing (one transaction, so a write of
+   * another tab lands before or after, never half-counted). Schema step 007 builds it at the
+   * upgrade (src/store/indexeddb/migrations.json) and sets the marker: this is a fallback. */
+  #index() {
+    return this.#run([OUTBOX, META], "readwrite", async (tx) => {
+      const m = tx.objectStore(META);
+      if ((await done(m.get(QUEUED_BUILT)))?.value === 1) return;
+      m.delete(IDBKeyRange.bound(QUEUED, `${QUEUED}\uffff`));
+      await countQueued(tx, await done(tx.objectStore(OUTBOX).getAll()), 1);
+      m.put({ key: QUEUED_BUILT, value: 1 });
+    });
   }
 
   constructor(db) {
@@ -198,6 +254,7 @@ export class OutboxStore {
       const seq = Math.max(last ? last.key + 1 : 1, Number.isInteger(next) ? next : 1);
       await done(s.add({ ...entry, seq }));
       await done(m.put({ key: "next-seq", value: seq + 1 }));
+      await countQueued(tx, [entry], 1);
       return seq;
     });
   }
@@ -216,8 +273,25 @@ export class OutboxStore {
   }
 
   remove(seqs) {
-    return this.#run([OUTBOX], "readwrite", (tx) => {
-      for (const seq of seqs) tx.objectStore(OUTBOX).delete(seq);
+    return this.#run([OUTBOX, META], "readwrite", (tx) => deleteEntries(tx, seqs));
+  }
+
+  /** The ids with queued entries among `ids` (every one when null), from the index; `.rated`: those with a queued `rate`. */
+  queued(ids = null) {
+    return this.#run([META], "readonly", async (tx) => {
+      const m = tx.objectStore(META);
+      const rows = ids === null
+        ? await done(m.getAll(IDBKeyRange.bound(QUEUED, `${QUEUED}\uffff`)))
+        : await Promise.all([...new Set(ids)].filter((id) => typeof id === "string").map((id) => done(m.get(`${QUEUED}${id}`))));
+      const out = new Set();
+      out.rated = new Set();
+      for (const r of rows) {
+        if (!r || !(r.value?.n > 0)) continue;
+        const id = r.key.slice(QUEUED.length);
+        out.add(id);
+        if (r.value.rates > 0) out.rated.add(id);
+      }
+      return out;
     });
   }
 
@@ -234,8 +308,8 @@ export class OutboxStore {
 
   /** Deletes entries `seqs` and puts meta `values` (undefined: delete), in one transaction. */
   removeWith(seqs, values) {
-    return this.#run([OUTBOX, META], "readwrite", (tx) => {
-      for (const seq of seqs) tx.objectStore(OUTBOX).delete(seq);
+    return this.#run([OUTBOX, META], "readwrite", async (tx) => {
+      await deleteEntries(tx, seqs);
       const m = tx.objectStore(META);
       for (const [key, value] of Object.entries(values)) {
         if (value === undefined) m.delete(key);
@@ -246,8 +320,8 @@ export class OutboxStore {
 
   /** Deletes entry `seq` and records the server `updated_at`s its answer told, in one transaction. */
   pushed(seq, known) {
-    return this.#run([OUTBOX, META], "readwrite", (tx) => {
-      tx.objectStore(OUTBOX).delete(seq);
+    return this.#run([OUTBOX, META], "readwrite", async (tx) => {
+      await deleteEntries(tx, [seq]);
       for (const [id, at] of Object.entries(known)) tx.objectStore(META).put({ key: `known:${id}`, value: at });
     });
   }
@@ -326,12 +400,13 @@ export const RECORDS = {
     return null;
   },
 
-  /** The ids of every queued entry (records a pull must not overwrite); `.rated`: those of queued rates (ratings it must not overwrite). */
-  async queuedIds() {
-    const entries = await this.store.list();
-    const ids = new Set(entries.flatMap(idsOf));
-    ids.rated = new Set(entries.filter((x) => x.endpoint === "rate").flatMap(idsOf));
-    return ids;
+  /**
+   * The ids with queued entries (records a pull must not overwrite) among `ids`, or all of them
+   * when null; `.rated`: those of queued rates (ratings it must not overwrite). Read from the
+   * queued-id index (OutboxStore.queued), not the outbox: a pull pays for what it got.
+   */
+  async queuedIds(ids = null) {
+    return this.store.queued(ids);
   },
 };
 
@@ -369,7 +444,7 @@ export const APPLY = {
   async applyServer(batch, prepare = null, queued = null) {
     const release = await this.lock();
     try {
-      const b = withoutQueued(batch, await (queued ?? (() => this.queuedIds()))());
+      const b = withoutQueued(batch, await (queued ?? (() => this.queuedIds(idsOfBatch(batch))))());
       if (prepare) await prepare(b);
       await this.applyLocked(b);
       // Meta rows of records gone from the replica go with them (known values, aliases, lineages).
@@ -447,9 +522,8 @@ export async function revalidate(e, kind, id) {
   if (e.closed || e.error || e.state === "offline" || e.revalidating.has(key)) return;
   e.revalidating.add(key);
   try {
-    // The outbox is read only when a link to revalidate is found: a read of the user's own
-    // chain (the common case, kept fresh by the feed) costs no outbox read.
-    let queued = null;
+    // The queued-id index is asked only about a link to revalidate: a read of the user's own
+    // chain (the common case, kept fresh by the feed) asks nothing.
     const changed = { templates: [], specs: [], deleted: { templates: [], specs: [] } };
     const tags = []; // [id, the server's ETag, its body] of each 200
     const seen = new Set();
@@ -459,7 +533,7 @@ export async function revalidate(e, kind, id) {
       const held = text ? JSON.parse(text) : null;
       if (!held) break;
       const next = kind === "template" ? held.base_template_id : null;
-      if (held.owner_id !== e.o.userId && held.is_builtin !== true && !(queued ??= await e.queuedIds()).has(at)) {
+      if (held.owner_id !== e.o.userId && held.is_builtin !== true && !(await e.queuedIds([at])).has(at)) {
         const list = kind === "spec" ? "specs" : "templates";
         // The held copy's tag as the server derives its ETag (content and statistics: moved
         // statistics get a 200, an unchanged copy a 304); but the server's own ETag while the

@@ -189,7 +189,7 @@ async function bases(e, batch) {
 async function reReadStale(e) {
   const stale = await e.store.all("stale:");
   if (!stale.length) return 0;
-  const queued = await e.queuedIds();
+  const queued = await e.queuedIds(stale.map(([, c]) => c.id));
   const ready = stale.filter(([, c]) => !queued.has(c.id));
   if (!ready.length) return 0;
   await e.store.set(Object.fromEntries(ready.map(([k]) => [`stale:${k}`, undefined])));
@@ -204,7 +204,7 @@ async function applyChanges(e, changes, skip = null) {
   for (const c of changes) {
     if (c && typeof c.id === "string") last.set(`${c.kind} ${c.id} ${c.label ?? ""}`, c);
   }
-  skip ??= await e.queuedIds();
+  skip ??= await e.queuedIds(changes.map((c) => c?.id));
   const passed = [...last.entries()].filter(([, c]) => skip.has(c.id));
   if (passed.length) await e.store.set(Object.fromEntries(passed.map(([k, c]) => [`stale:${k}`, c])));
   const batch = { templates: [], specs: [], labels: [], ratings: [], builtin_stats: [], deleted: { templates: [], specs: [], labels: [], ratings: [] } };

@@ -5,6 +5,7 @@
 // hooks, emit, applyServer, applyKnown, fetchRecord, kindOf).
 
 import { KNOWN_IF_MATCH, batchOfAnswer, coded, errorOf, idsOf, knownOf, withoutQueued } from "./outbox.js";
+import { SENDING_KEY } from "./hold.js";
 
 // Failed pushes and pulls are retried with full-jitter backoff between these bounds.
 export const BACKOFF_MIN_MS = 1000;
@@ -116,7 +117,7 @@ export async function localIfMatch(e, kind, id, ifMatch, label) {
     const server = await labelIfMatch(e, label, ifMatch, lineage);
     return server !== ifMatch && row?.updated_at === server ? server : null;
   }
-  if ((await e.queuedIds()).has(id)) return null;
+  if ((await e.queuedIds([id])).has(id)) return null;
   const known = await e.store.get(`known:${id}`);
   if (ifMatch !== known && !((await e.store.get(`alias:${id}`)) ?? []).includes(ifMatch)) return null;
   const text = await e.o.local(kind, id);
@@ -200,6 +201,11 @@ export async function push(e, result) {
       }
     }
     let value;
+    if (!e.sendingMarked) {
+      // Before the first request of this push (see SENDING_KEY); not kept (quota): as before.
+      e.sendingMarked = true;
+      await e.store.set({ [SENDING_KEY]: { seq: entry.seq, failures: e.holdFailures } }).catch(() => { e.sendingMarked = false; });
+    }
     try {
       value = await send(e, entry, args);
     } catch (thrown) {
@@ -258,91 +264,6 @@ export async function push(e, result) {
     // the others take the server's copy, the local updated_at it replaces kept as an alias.
     // (Checked inside the apply lock: a write queued while the answer was on the way counts.)
     await e.applyServer(batch, (own) => e.aliasOwn(own), queuedIds);
-  }
-}
-
-// The hold is kept in meta (`hold`: { seq, until (ms since the epoch, this device's clock),
-// failures, held }) while it lasts, so the tab that leads next (this one closed) waits until
-// `until` too instead of sending the held write at once (issue 15). Written when a write is
-// held, deleted once a push gets past it or it is dropped; `restoreHold` reads it.
-const HOLD_KEY = "hold";
-
-/**
- * The push stopped at a write the server answered "not now" (`result.held`, its entry
- * `result.heldEntry`): no push before max(backoff, its Retry-After), then the timer sends it.
- */
-export async function hold(e, result) {
-  // A sync whose answer came after close() arms nothing (no timer keeps a closed engine alive).
-  if (e.closed) return;
-  const err = errorOf(result.held);
-  e.holdFailures++;
-  const asked = typeof err.retryAfter === "number" ? Math.min(err.retryAfter, RETRY_AFTER_MAX_MS) : 0;
-  const x = result.heldEntry;
-  // What the server said (its coded body: js/remote.js `server` behind a NETWORK, or the
-  // coded error itself), else the client's own description of the answer.
-  // Shown as data, bounded (it goes to every tab at each state change).
-  const said = err.server ?? err;
-  const details = said.details ?? null;
-  const until = Date.now() + Math.max(backoffDelay(e.holdFailures), asked);
-  armHold(e, until, {
-    seq: x?.seq ?? null, endpoint: x?.endpoint ?? null, id: x ? x.target ?? x.id ?? x.args?.id ?? null : null,
-    status: typeof err.status === "number" ? err.status : null,
-    error: { code: String(said.code).slice(0, 64), message: String(said.message ?? "").slice(0, 1000), details: JSON.stringify(details).length <= 4096 ? details : null },
-    retryAt: new Date(until).toISOString(),
-  });
-  e.holdStored = true;
-  // Not kept (quota, a closing database): this tab's hold still stands; a next leader sends at once.
-  await e.store.set({ [HOLD_KEY]: { seq: e.held.seq, until, failures: e.holdFailures, held: e.held } }).catch(() => {});
-}
-
-/** No push before `until` (ms) but the app's own; the timer sends the held write then. */
-function armHold(e, until, held) {
-  e.holdUntil = until;
-  e.held = held;
-  clearTimeout(e.holdTimer);
-  e.holdTimer = setTimeout(() => {
-    e.holdTimer = null;
-    e.holdUntil = 0;
-    e.kick();
-  }, Math.max(0, until - Date.now()));
-  e.stateDirty = true;
-}
-
-/**
- * A new leader takes over the hold the previous one kept (meta `hold`), if its write is still
- * queued: no push before its `until` (cut at RETRY_AFTER_MAX_MS from now: a row from a clock
- * set back, or not this code's, never holds the outbox longer), its backoff count going on.
- * Any other row is deleted.
- */
-export async function restoreHold(e) {
-  const row = await e.store.get(HOLD_KEY);
-  if (row === undefined) return;
-  e.holdStored = true;
-  const seq = row?.seq;
-  const ok = Number.isInteger(seq) && Number.isFinite(row.until) && row.held && typeof row.held === "object"
-    && (await e.store.list()).some((x) => x.seq === seq);
-  if (!ok || e.closed) {
-    if (!ok) await unhold(e);
-    return;
-  }
-  const until = Math.min(row.until, Date.now() + RETRY_AFTER_MAX_MS);
-  e.holdFailures = Number.isInteger(row.failures) && row.failures > 0 ? Math.min(row.failures, 64) : 1;
-  armHold(e, until, { ...row.held, seq, retryAt: new Date(until).toISOString() });
-}
-
-/** A push went past every held write (or there is none any more): pushes go at once again. */
-export async function unhold(e) {
-  e.holdUntil = 0;
-  e.holdFailures = 0;
-  clearTimeout(e.holdTimer);
-  e.holdTimer = null;
-  if (e.held) {
-    e.held = null;
-    e.stateDirty = true;
-  }
-  if (e.holdStored) {
-    e.holdStored = false;
-    await e.store.set({ [HOLD_KEY]: undefined }).catch(() => { e.holdStored = true; });
   }
 }
 

@@ -14,10 +14,14 @@
 import { RemoteClient } from "./remote.js";
 import { APPLY, OutboxStore, RECORDS, canonicalIds, coded, errorOf } from "./outbox.js";
 import { READS, fullPull, migrateKept, pull } from "./pull.js";
-import { IF_MATCH, backoffDelay, discardPending, hold, labelMade, push, restoreHold, unhold } from "./push.js";
+import { IF_MATCH, backoffDelay, discardPending, labelMade, push } from "./push.js";
+import { hold, restoreHold, sendDone, unhold } from "./hold.js";
 
 export { errorOf };
 export { backoffDelay, BACKOFF_MIN_MS, BACKOFF_MAX_MS, RETRY_AFTER_MAX_MS } from "./push.js";
+
+// Meta row of the server clock's offset last learned (`{ offset: ms, at: RFC 3339 }`).
+const CLOCK_KEY = "clock-offset";
 
 // GET /v1/me at open: how long before the server counts as unreachable (offline open).
 const ME_TIMEOUT_MS = 4000;
@@ -37,6 +41,20 @@ export class ReplicaEngine {
   constructor(options) {
     this.o = options;
     this.client = new RemoteClient(options.baseUrl, options.token ?? null);
+    // Any answer while the state says "offline" (a read failed meanwhile, or a sync's request
+    // retried across the outage): the server is back. A sync under way (it is then sending the
+    // outbox) says "syncing", else "online" (issue 15: the badge shows syncing while it sends).
+    const call = this.client.call.bind(this.client);
+    this.client.call = async (...args) => {
+      const reply = await call(...args);
+      if (this.state === "offline" && !this.error) this.setState(this.running ? "syncing" : "online");
+      // Opened while the server was away: learn its clock now (ids: serverNow), once.
+      if (!this.clockAsked) {
+        this.clockAsked = true;
+        this.me().catch(() => { this.clockAsked = false; });
+      }
+      return reply;
+    };
     this.store = null;
     this.listeners = new Set();
     this.state = "offline";
@@ -56,6 +74,7 @@ export class ReplicaEngine {
     this.held = null;
     this.holdStored = false; // meta `hold` may be there (js/push.js hold)
     this.restored = null; // the previous leader's hold being read (js/push.js restoreHold)
+    this.sendingMarked = false; // meta `sending` is (or may be) there (js/push.js SENDING_KEY)
     this.running = null; // the sync in progress (a promise)
     this.again = false; // a kick came during it
     this.waiters = new Map(); // follower sync requests by id
@@ -87,10 +106,18 @@ export class ReplicaEngine {
       throw coded("INVALID_ARGUMENT", `replica database ${JSON.stringify(this.o.dbName)} belongs to user ${owner.userId} at ${owner.baseUrl}, not to user ${identity.userId} at ${identity.baseUrl}: give this user a replica database of their own (replica: { dbName }) or the default`);
     }
     let me;
+    this.clockAsked = true;
     try {
       me = await this.me();
     } catch (e) {
       me = null;
+    }
+    if (this.clockOffset === undefined) {
+      // Unreachable now: the server's clock as last learned (meta CLOCK_KEY), asked again at its
+      // next answer (a fast device clock must not make ids the server refuses).
+      this.clockAsked = false;
+      const kept = await this.store.get(CLOCK_KEY).catch(() => null);
+      if (Number.isFinite(kept?.offset)) this.clockOffset = kept.offset;
     }
     if (me && me.status === 401) {
       this.store.close();
@@ -144,7 +171,8 @@ export class ReplicaEngine {
 
   /**
    * GET /v1/me: `{ status, text }`; learns the offset of the server's clock (its `Date` header,
-   * RFC 9110 section 6.6.1, one-second resolution) from this device's, for the ids it makes.
+   * RFC 9110 section 6.6.1, one-second resolution) from this device's, for the ids it makes, and
+   * keeps it in meta (CLOCK_KEY) for a later open without the server.
    */
   async me() {
     const headers = { Accept: "application/json" };
@@ -157,16 +185,27 @@ export class ReplicaEngine {
       const text = await res.text();
       const server = Date.parse(res.headers.get("date") ?? "");
       // The middle of the request's round trip; +500 ms: the header's second was cut, not rounded.
-      if (Number.isFinite(server)) this.clockOffset = server + 500 - (sent + Date.now()) / 2;
+      if (Number.isFinite(server)) {
+        this.clockOffset = server + 500 - (sent + Date.now()) / 2;
+        // Kept for an open without the server (not kept: as before, this page's estimate only).
+        await this.store?.set({ [CLOCK_KEY]: { offset: this.clockOffset, at: new Date().toISOString() } }).catch(() => {});
+      }
       return { status: res.status, text };
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** The server's clock as this client estimates it (ms since the epoch): the time part of the ids it makes. */
+  /**
+   * The time part of the ids this replica makes (ms since the epoch): the earlier of this
+   * device's clock and the server's as estimated. Both refuse an id whose time part is more than
+   * 5 minutes ahead of their own clock (the server's `?id=`, the local core's create_id), so a
+   * device clock behind the server's must not make ids from the server's (a day behind: every
+   * create refused locally), nor a fast one from its own. Opened without the server, the
+   * estimate is the one last kept (meta CLOCK_KEY) until the server answers again.
+   */
   serverNow() {
-    return Date.now() + (this.clockOffset ?? 0);
+    return Date.now() + Math.min(0, this.clockOffset ?? 0);
   }
 
   // ---- tabs: one leader (Web Lock) pushes and pulls; the others tell it of their writes ------
@@ -305,7 +344,7 @@ export class ReplicaEngine {
     // the copy before it. A write chained on an earlier queued one of the same record takes
     // the value that one's push answer leaves (read at push time).
     const on = target ?? entry.args.id;
-    if (typeof on === "string" && !(await this.queuedIds()).has(on)) entry.known = (await this.store.get(`known:${on}`)) ?? null;
+    if (typeof on === "string" && !(await this.queuedIds([on])).has(on)) entry.known = (await this.store.get(`known:${on}`)) ?? null;
     const seq = await this.store.append(entry);
     this.writing.set(seq, entry);
     return seq;
@@ -468,9 +507,13 @@ export class ReplicaEngine {
       // again: a server in trouble is not hammered); the app's own sync() pushes at once.
       await this.restored;
       if (asked || Date.now() >= this.holdUntil) {
-        await push(this, result);
-        if (result.held) await hold(this, result);
-        else await unhold(this);
+        try {
+          await push(this, result);
+          if (result.held) await hold(this, result);
+          else await unhold(this);
+        } finally {
+          await sendDone(this);
+        }
       }
       result.pulled = await pull(this);
       // A write the server answered "not now": the rest was pulled; sync() rejects with its
@@ -505,9 +548,7 @@ export class ReplicaEngine {
   async call(name, argsJson) {
     if (this.error) throw coded(this.error.code, this.error.message);
     try {
-      const reply = await this.client.call(name, argsJson);
-      if (this.state === "offline") this.setState("online");
-      return reply;
+      return await this.client.call(name, argsJson);
     } catch (e) {
       const err = errorOf(e);
       if (err.code === "NETWORK") this.setState("offline");

@@ -91,16 +91,18 @@ function showStorageNotice(storage, tried) {
     h("p", { class: "detail" }, tried.map((t) => `${names[t.storage]}: ${t.message}`).join(" · ")));
 }
 
-/** On browser storage (IndexedDB, localStorage) this browser holds the only copy: ask for
- * persistent storage (the browser may decide by itself or ask the user), show the answer, and
- * remind to export when the browser may still delete it (issue 15). */
+/** On browser storage (IndexedDB, localStorage) this browser holds the only copy, and a server's
+ * replica holds the only copy of the changes not yet sent: ask for persistent storage (the
+ * browser may decide by itself or ask the user), show the answer, and say what may be lost when
+ * the browser may still delete it (issue 15). */
 async function showPersistence(storage, userId) {
   const badge = $("#persist-badge");
   const notice = $("#persist-notice");
   badge.hidden = true;
   notice.hidden = true;
   delete document.body.dataset.persisted;
-  if (storage !== "indexeddb" && storage !== "local") return;
+  const replica = storage === "remote" && app.replica;
+  if (storage !== "indexeddb" && storage !== "local" && !replica) return;
   const persisted = (await wt.TemplateCatalog.storagePersisted()) || (await wt.TemplateCatalog.requestPersistentStorage());
   if (app.userId !== userId || app.storage !== storage) return; // switched meanwhile
   document.body.dataset.persisted = String(persisted);
@@ -108,7 +110,10 @@ async function showPersistence(storage, userId) {
   badge.textContent = persisted ? "persistent" : "not persistent";
   badge.className = `pill ${persisted ? "persist-yes" : "persist-no"}`;
   notice.hidden = persisted;
-  if (!persisted) {
+  if (!persisted && replica) {
+    notice.replaceChildren(h("p", {},
+      "The browser did not grant persistent storage: it may delete this browser's copy of the server's templates to free space, with your changes not yet sent to the server (Safari does after 7 days without a visit). They are sent as soon as the server answers."));
+  } else if (!persisted) {
     notice.replaceChildren(h("p", {},
       "The browser did not grant persistent storage: it may delete your templates to free space (Safari does after 7 days without a visit). ",
       h("a", { href: "#/data" }, "Export"), " them now and then to keep a copy."));

@@ -72,7 +72,7 @@ extern "C" {
     fn local_if_match(this: &ReplicaEngine, kind: &str, id: &str, if_match: &str, label: Option<String>) -> Promise;
 }
 
-// js/replica.js imports js/outbox.js, js/pull.js and js/push.js: naming them here makes
+// js/replica.js imports js/outbox.js, js/pull.js, js/push.js and js/hold.js: naming them here makes
 // wasm-bindgen ship them beside it.
 #[wasm_bindgen(module = "/js/outbox.js")]
 extern "C" {
@@ -88,6 +88,11 @@ extern "C" {
 extern "C" {
     #[wasm_bindgen(js_name = push)]
     fn push_snippet(engine: &JsValue, result: &JsValue) -> Promise;
+}
+#[wasm_bindgen(module = "/js/hold.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = unhold)]
+    fn hold_snippet(engine: &JsValue) -> Promise;
 }
 
 /// `replica: true | { dbName }` of the open options.
@@ -399,8 +404,8 @@ pub fn offline_page<T: serde::Serialize>(page: T) -> Result<Value> {
 }
 
 #[allow(dead_code)]
-fn keep_snippets(entry: &JsValue) -> (JsValue, Promise, Promise) {
-    (outbox_ids_of(entry), pull_snippet(entry), push_snippet(entry, entry))
+fn keep_snippets(entry: &JsValue) -> (JsValue, Promise, Promise, Promise) {
+    (outbox_ids_of(entry), pull_snippet(entry), push_snippet(entry, entry), hold_snippet(entry))
 }
 
 // ---- the sync methods (every storage has them; only a replica has anything to sync) -----------

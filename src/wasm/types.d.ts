@@ -498,7 +498,7 @@ export interface HeldWrite {
   seq: number | null;
   endpoint: string | null;
   id: string | null;
-  /** The HTTP status of the answer (503, 429, ...); null for a create whose id is ahead of the server's clock. */
+  /** The HTTP status of the answer (503, 429, ...); null for a create whose id is ahead of the server's clock, or when the tab that sent it closed before its answer was kept (error `NETWORK`: this tab waits one backoff step). */
   status: number | null;
   /**
    * What the server said: its coded error body as sent (`code` may be one this version does not

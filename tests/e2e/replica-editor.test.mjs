@@ -14,9 +14,11 @@ const suite = replicaSuite((s) => {
 });
 let server, pages, alice;
 
-/** The editor on the server as Alice, in a fresh context (its own replica). */
-async function editor() {
+/** The editor on the server as Alice, in a fresh context (its own replica); `init` runs in each
+ * page before the editor's scripts (Playwright's addInitScript). */
+async function editor(init = null, arg = null) {
   const c = await suite.newClient();
+  if (init) await c.ctx.addInitScript(init, arg);
   await c.ctx.route(/remote-users\.local\.json/, (r) => r.fulfill({ contentType: "application/json", body: JSON.stringify(server.users) }));
   const page = await c.ctx.newPage();
   page.setDefaultTimeout(30_000);
@@ -40,8 +42,24 @@ async function waitBadge(page, re, ms = 20_000) {
 /** The engine retries on the browser's `online` event (and on a timer): no need to wait out the backoff. */
 const backOnline = async (c, page) => { c.net.offline = false; await page.evaluate(() => window.dispatchEvent(new Event("online"))); };
 
+/** Records every text the sync badge is given (`window.__badges`), also one shown for a moment. */
+function recordBadges() {
+  window.__badges = [];
+  const watch = () => {
+    const b = document.querySelector("#sync-badge");
+    if (!b) return void setTimeout(watch, 20);
+    const own = Object.getOwnPropertyDescriptor(Node.prototype, "textContent");
+    Object.defineProperty(b, "textContent", {
+      get() { return own.get.call(this); },
+      set(v) { window.__badges.push(String(v)); own.set.call(this, v); },
+    });
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
+  else watch();
+}
+
 test("the editor keeps working while the server is away: badge offline, N pending, a reload offline, then online again with the write on the server", async () => {
-  const { c, page } = await editor();
+  const { c, page } = await editor(recordBadges);
   assert.equal(await page.evaluate(() => document.body.dataset.storage), "remote");
   await waitBadge(page, /^online$/);
   await goOffline(c.net, server);
@@ -56,6 +74,11 @@ test("the editor keeps working while the server is away: badge offline, N pendin
   await waitBadge(page, /^offline · 1 pending$/);
   await backOnline(c, page);
   await waitBadge(page, /^online$/);
+  // While it sent the queued write and pulled, the badge said so (issue 15: online / offline /
+  // syncing / N pending); the states seen since the reload, in order.
+  const seen = await page.evaluate(() => window.__badges);
+  const away = seen.lastIndexOf("offline · 1 pending");
+  assert.ok(away >= 0 && seen.slice(away).includes("syncing · 1 pending"), JSON.stringify(seen));
   const res = await server.api(alice.token, "GET", `/v1/templates/${id}`);
   assert.equal(res.status, 200);
   assert.equal(res.body.name, "Written on a train");
@@ -117,4 +140,27 @@ test("the server's answer to this editor's own save is not shown as a change mad
   await until(async () => (await server.api(alice.token, "GET", `/v1/templates/${id}`)).body.description === "edited twice", 15_000, "the second save on the server");
   assert.equal(await page.$("#general-problem .banner.error, .banner.error[data-code='CONFLICT']"), null);
   assert.deepEqual(page.errors.map(String), []);
+});
+
+test("the editor on the server asks for persistent storage for its replica; refused: it says what may be lost", async () => {
+  // The replica holds the writes not yet sent: an evicted one loses them (issue 15, last trap).
+  const stub = (grant) => {
+    window.__persistCalls = [];
+    navigator.storage.persisted = () => { window.__persistCalls.push("persisted"); return Promise.resolve(false); };
+    navigator.storage.persist = () => { window.__persistCalls.push("persist"); return Promise.resolve(grant); };
+  };
+  const { c, page } = await editor(stub, false);
+  await page.waitForFunction(() => document.body.dataset.persisted !== undefined);
+  assert.equal(await page.evaluate(() => document.body.dataset.storage), "remote");
+  assert.deepEqual(await page.evaluate(() => window.__persistCalls), ["persisted", "persist"]);
+  assert.equal((await page.textContent("#persist-badge")).trim(), "not persistent");
+  assert.ok(await page.isVisible("#persist-notice"));
+  assert.match(await page.textContent("#persist-notice"), /not yet sent to the server/);
+  await c.ctx.close();
+  // Granted: the badge says so and there is no notice.
+  const granted = await editor(stub, true);
+  await granted.page.waitForFunction(() => document.body.dataset.persisted !== undefined);
+  assert.equal((await granted.page.textContent("#persist-badge")).trim(), "persistent");
+  assert.equal(await granted.page.isVisible("#persist-notice"), false);
+  assert.deepEqual(granted.page.errors.map(String), []);
 });

@@ -76,7 +76,7 @@ test("npm pack lists only what users need", () => {
   const isSnippet = (f) => /^(core\/)?snippets\//.test(f);
   assert.deepEqual(files.filter((f) => !isSnippet(f)), expected.sort());
   const snippets = (dir) => files.filter((f) => f.startsWith(`${dir}snippets/`)).map((f) => f.replace(/^(core\/)?snippets\/[^/]+\//, "")).sort();
-  assert.deepEqual(snippets(""), ["js/convert.js", "js/idb.js", "js/outbox.js", "js/pull.js", "js/push.js", "js/remote.js", "js/replica.js", "js/storage.js"]);
+  assert.deepEqual(snippets(""), ["js/convert.js", "js/hold.js", "js/idb.js", "js/outbox.js", "js/pull.js", "js/push.js", "js/remote.js", "js/replica.js", "js/storage.js"]);
   assert.deepEqual(snippets("core/"), ["js/convert.js"], "the core has no storage code");
   const manifest = JSON.parse(readFileSync(join(APP, "node_modules", "workflow-templates", "package.json"), "utf8"));
   assert.equal(manifest.repository, undefined, "no placeholder repository");

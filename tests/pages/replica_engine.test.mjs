@@ -201,7 +201,8 @@ test("a rating the pull re-reads does not overwrite the user's rating queued whi
     net.stallNow();
     await new Promise((r) => setTimeout(r, 25));
   }
-  assert.equal(asked(), 1, JSON.stringify(net.seen));
+  // (At least this pull's re-read: another sync queued behind an earlier kick may re-read it too.)
+  assert.ok(asked() >= 1, JSON.stringify(net.seen));
   // Meanwhile the user rates it 5 here; its push fails (the server is in trouble): it stays queued.
   net.answer = (r) => (r.method() === "PUT" ? { status: 503, body: JSON.stringify({ error: { code: "STORAGE_UNAVAILABLE", message: "down" } }) } : null);
   await run(p, (cat, direct, id) => cat.rate(id, 5), t.id);
@@ -235,5 +236,94 @@ test("an outbox sequence number is never used twice, also after the highest entr
   }, { path: `/pkg/snippets/${snippet}/js/outbox.js`, dbName });
   assert.equal(seqs[1], seqs[0] + 1);
   assert.ok(seqs[2] > seqs[1], `a removed highest number was used again: ${seqs}`);
+  await p.close();
+});
+
+test("a pull reads no outbox entry to leave queued records alone: it asks only about the records the feed names (n queued, pulls of m changes)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 1);
+  const n = 200;
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Queued behind ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t;
+  });
+  net.online = false;
+  assert.equal(await run(p, async (cat, direct, a) => {
+    for (let i = 0; i < a.n; i++) await cat.recordUsage(a.id, { success: true, responseTimeMs: 1 });
+    return (await cat.pending()).length;
+  }, { n, id: t.id }), n);
+  // The server holds every write for an hour (503 + Retry-After): the outbox stays whole, and
+  // the syncs the feed's news start only pull (docs/replica.md "A held write waits for its time").
+  const busy = JSON.stringify({ error: { code: "STORAGE_UNAVAILABLE", message: "busy", details: null } });
+  net.answer = (r) => (r.method() !== "GET" && r.method() !== "OPTIONS" ? { status: 503, body: busy, headers: { "retry-after": "3600", "access-control-expose-headers": "Retry-After" } } : null);
+  net.online = true;
+  assert.equal((await run(p, (cat) => cat.sync().then(() => "synced", (e) => e.code))), "NETWORK");
+  await run(p, () => {
+    window.outboxRows = 0;
+    const getAll = IDBObjectStore.prototype.getAll;
+    window.restoreGetAll = () => { IDBObjectStore.prototype.getAll = getAll; };
+    IDBObjectStore.prototype.getAll = function (...a) {
+      const req = getAll.apply(this, a);
+      if (this.name === "replica_outbox") req.addEventListener("success", () => { window.outboxRows += req.result.length; });
+      return req;
+    };
+  });
+  // Another user publishes m templates: each reaches the replica through a pull.
+  const m = 5;
+  const made = [];
+  for (let i = 0; i < m; i++) {
+    const res = await fetch(`${serverUrl}/v1/templates`, { method: "POST", headers: { Authorization: `Bearer ${users[1].token}`, "Content-Type": "application/json" }, body: JSON.stringify({ name: `News ${i} ${Date.now()}`, workflow_type: "plain", is_public: true }) });
+    made.push((await res.json()).id);
+  }
+  await p.waitForFunction((ids) => ids.every((id) => window.events.some((e) => e.id === id && e.external)), made, { timeout: 20000 });
+  const rows = await run(p, async () => { window.restoreGetAll(); return window.outboxRows; });
+  // Before: every pull read the whole outbox (n rows) once or twice per page of changes.
+  assert.equal(rows, 0, `outbox rows read by the pulls of ${m} changes with ${n} queued: ${rows}`);
+  assert.equal(await run(p, async (cat) => (await cat.pending()).length), n, "still queued");
+  net.answer = null;
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
+  await p.close();
+});
+
+test("the queued-id index of a replica from before it is built at open from its outbox (a pull then still leaves the queued records alone)", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  const dbName = await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Indexed ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t;
+  });
+  net.online = false;
+  await run(p, async (cat, direct, id) => {
+    await cat.update(id, { description: "queued before the index" });
+    await cat.rate(id, 2);
+    cat.close();
+  }, t.id);
+  // As an older release left it: the outbox, no index rows.
+  const meta = (drop) => p.evaluate(async ({ dbName, drop }) => {
+    const db = await new Promise((res, rej) => { const r = indexedDB.open(dbName); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const tx = db.transaction("replica_meta", drop ? "readwrite" : "readonly");
+    const s = tx.objectStore("replica_meta");
+    const rows = await new Promise((res) => { const r = s.getAll(IDBKeyRange.bound("queued", "queued\uffff")); r.onsuccess = () => res(r.result); });
+    if (drop) for (const r of rows) s.delete(r.key);
+    await new Promise((res) => { tx.oncomplete = res; });
+    db.close();
+    return rows.map((r) => [r.key, r.value]);
+  }, { dbName, drop });
+  assert.deepEqual(await meta(true), [["queued-index", 1], [`queued:${t.id}`, { n: 2, rates: 1 }]]);
+  assert.deepEqual(await meta(false), []);
+  // Another device edits the template; the reopened replica pulls its change but keeps the
+  // queued local edit (its push is then the conflict).
+  net.online = true;
+  await run(p, async (cat, direct, id) => { const cur = await direct.get(id); await direct.update(id, { description: "theirs" }, { ifMatch: cur.updated_at }); }, t.id);
+  const r = await p.evaluate(async ({ serverUrl, a, dbName, id }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
+    const s = await window.cat.sync().catch((e) => ({ error: e.code }));
+    return { conflicts: (s.conflicts ?? []).map((c) => c.id), local: (await window.cat.get(id)).description };
+  }, { serverUrl, a: users[0], dbName, id: t.id });
+  assert.deepEqual(r, { conflicts: [t.id], local: "queued before the index" });
+  assert.deepEqual(await meta(false), [["queued-index", 1], [`queued:${t.id}`, { n: 1, rates: 0 }]]);
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
   await p.close();
 });

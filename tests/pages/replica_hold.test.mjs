@@ -353,3 +353,57 @@ test("a 500 whose body says UNAUTHORIZED does not stop the replica: only a 401 i
   assert.deepEqual({ again: after.again, error: after.state.error ?? null, pending: after.state.pending }, { again: "ok", error: null, pending: 0 }, JSON.stringify({ first, after }));
   await p.close();
 });
+
+test("a leader closed while its write is on the way (no answer, no hold kept): the tab that takes over waits one backoff step before sending it again", async () => {
+  const { p } = await replicaPage(browser, serverUrl, base);
+  const dbName = await openReplica(p, serverUrl, users, 0, 0);
+  const id = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Unfinished send ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t.id;
+  });
+  const { p: q } = await replicaPage(browser, serverUrl, base);
+  assert.equal(await q.evaluate(async ({ serverUrl, u, dbName }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: u.user_id, storage: "remote", baseUrl: serverUrl, token: u.token, replica: { dbName } });
+    window.direct = await window.wt.TemplateCatalog.open({ userId: u.user_id, storage: "remote", baseUrl: serverUrl, token: u.token });
+    return "ok";
+  }, { serverUrl, u: users[0], dbName }), "ok");
+  // Tab A's PATCH never gets an answer (the server may have applied it, or be in trouble);
+  // tab B's go through. `times`: when each tab's PATCH came.
+  const times = { a: [], b: [] };
+  await p.route(`${serverUrl}/v1/templates/${id}`, (route) => {
+    if (route.request().method() !== "PATCH") return route.fallback();
+    times.a.push(Date.now());
+    return new Promise(() => {}); // no answer while tab A lives
+  });
+  await q.route(`${serverUrl}/v1/templates/${id}`, (route) => {
+    if (route.request().method() === "PATCH") times.b.push(Date.now());
+    return route.fallback();
+  });
+  await run(p, (cat, direct, id) => cat.update(id, { description: "sent by A, answered to B" }), id);
+  for (let i = 0; i < 100 && !times.a.length; i++) await sleep(50);
+  assert.equal(times.a.length, 1, "tab A sent the write");
+  await p.close();
+  const closed = Date.now();
+  for (let i = 0; i < 200 && !times.b.length; i++) await sleep(25);
+  assert.equal(times.b.length, 1, "tab B sent it");
+  assert.ok(times.b[0] - closed >= 900, `tab B sent the write ${times.b[0] - closed} ms after tab A closed mid-send (one backoff step is 1 s)`);
+  // Tab A's request may still reach the server as its page closes (a request left in a route
+  // goes on): B's resend is then a 412 against A's success, a kept conflict whose remote is that
+  // write, until the server honours Idempotency-Key on PATCH (task fix15: the resend then gets
+  // the first answer). Either way B sent it once, a backoff step late, and the server has it.
+  const conflictKey = `conflict:template ${id}`;
+  const after = await run(q, async (cat, direct, a) => {
+    const kept = () => new Promise((res) => { const r = indexedDB.open(a.dbName); r.onsuccess = () => { const db = r.result; const g = db.transaction("replica_meta").objectStore("replica_meta").get(a.key); g.onsuccess = () => { db.close(); res(g.result?.value ?? null); }; }; });
+    // (Its answer is applied after the server has it: up to 10 s on a loaded machine.)
+    for (let i = 0; i < 200 && ((await cat.pending()).length || cat.syncState().held) && !(await kept()); i++) await new Promise((r) => setTimeout(r, 50));
+    return { pending: (await cat.pending()).length, server: (await direct.get(a.id)).description };
+  }, { id, dbName, key: conflictKey });
+  const conflict = await metaRow(q, dbName, conflictKey);
+  assert.deepEqual(after, { pending: conflict ? 1 : 0, server: "sent by A, answered to B" }, JSON.stringify({ times, conflict }));
+  if (conflict) assert.equal(conflict.remote?.description, "sent by A, answered to B", JSON.stringify(conflict));
+  let mark = await metaRow(q, dbName, "sending");
+  for (let i = 0; i < 100 && mark !== null; i++) { await sleep(50); mark = await metaRow(q, dbName, "sending"); }
+  assert.equal(mark, null, "the mark is gone once a push ended");
+  await q.close();
+});

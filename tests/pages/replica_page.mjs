@@ -13,12 +13,12 @@ export async function replicaPage(browser, serverUrl, base) {
   p.on("pageerror", (e) => console.error("page error:", e));
   // `hold`: the next GET of that template waits for `release()` (`held` is called when it comes).
   // `stall`: requests wait until `unstall()`. `seen`: [method, path, If-None-Match] of each
-  // request; `statuses`: [method, path, status] of each answer.
+  // request; `statuses`: [method, path, status, If-None-Match] of each answer.
   const net = { online: true, writes: [], hold: null, held: null, release: null, blockStream: false, quietFeed: false, stall: null, seen: [], statuses: [] };
   net.unstall = () => { const s = net.stall; net.stall = null; s?.open(); };
   net.stallNow = () => { let open; const gate = new Promise((r) => { open = r; }); net.stall = { gate, open }; };
   p.on("response", (res) => {
-    if (res.url().startsWith(serverUrl)) net.statuses.push([res.request().method(), new URL(res.url()).pathname, res.status()]);
+    if (res.url().startsWith(serverUrl)) net.statuses.push([res.request().method(), new URL(res.url()).pathname, res.status(), res.request().headers()["if-none-match"] ?? null]);
   });
   await p.route(`${serverUrl}/**`, async (route) => {
     const r = route.request();
@@ -34,7 +34,7 @@ export async function replicaPage(browser, serverUrl, base) {
       return route.fulfill({ status: 200, headers: { "access-control-allow-origin": base, "content-type": "application/json" }, body: JSON.stringify({ changes: [], cursor: since, more: false }) });
     }
     const fake = net.answer?.(r);
-    if (fake) return route.fulfill({ status: fake.status, headers: { "access-control-allow-origin": base, "content-type": fake.type ?? "application/json" }, body: fake.body });
+    if (fake) return route.fulfill({ status: fake.status, headers: { "access-control-allow-origin": base, "content-type": fake.type ?? "application/json", ...(fake.headers ?? {}) }, body: fake.body });
     if (net.hold && r.method() === "GET" && new URL(r.url()).pathname === `/v1/templates/${net.hold}`) {
       net.hold = null;
       const gate = new Promise((res) => { net.release = res; });

@@ -42,7 +42,7 @@ pub const PRIVATE_SORT_INDEXES: [(&str, &str); 4] = [
 ];
 
 /// The schema version this build creates: one migration per version, run in order.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 /// The first version with the `counters` store (an older database has no ordered browse page).
 pub const COUNTERS_SINCE: u32 = 2;
 /// The first version with the per-owner ordered indexes.
@@ -66,6 +66,10 @@ pub const PRIVATE_SORT_SINCE: u32 = 3;
 ///   server `updated_at`s), written only by `js/replica.js` (issue 15). In the replica's own
 ///   database so that losing it (eviction, a delete) loses its `complete` marker with it; empty
 ///   in a plain IndexedDB catalog.
+/// - `007_replica_queued_index`: the replica's queued-id index (meta `queued:<id>` = `{ n, rates
+///   }`, and the marker `queued-index`) rebuilt from the outbox (`js/outbox.js`, `idsOf`). A
+///   version of its own so that a tab of an older release, which writes the outbox without the
+///   index, is closed (`versionchange`) and can no longer open the replica (VersionError).
 ///
 /// The steps are data (compiled in as text, a fraction of the code building them would take).
 const MIGRATIONS: &str = include_str!("migrations.json");
