@@ -262,3 +262,80 @@ test("a page opened without the server and with no kept clock offset (a replica 
   await run(p, (cat, direct) => { cat.close(); direct.close(); });
   await p.close();
 });
+
+// A lost answer of a conditional write: the resend replays (server-side Idempotency-Key on
+// PATCH, branch idem15); these were kept conflicts before.
+test("an update whose answer was lost (the server applied it) is not a conflict when sent again: its server copy already holds the edit", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 1, 1);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Lost answer ${Date.now()}`, workflow_type: "plain" });
+    await cat.sync();
+    return t;
+  });
+  // The first PATCH reaches the server, its answer never reaches the page; the resend carries the
+  // entry's Idempotency-Key, so the server answers its first answer (not a 412 against its own
+  // success).
+  let lost = 0;
+  await p.route(`${serverUrl}/v1/templates/${t.id}`, async (route) => {
+    if (route.request().method() !== "PATCH" || lost++) return route.fallback();
+    await route.fetch().catch(() => {});
+    return route.abort("connectionreset");
+  });
+  const r = await run(p, async (cat, direct, id) => {
+    await cat.update(id, { description: "applied once", tags: ["b", "a"] });
+    const first = await cat.sync().then(() => "synced", (e) => e.code);
+    const again = await cat.sync();
+    return { first, conflicts: again.conflicts.length, events: window.events.filter((e) => e.kind === "conflict").length, pending: (await cat.pending()).length, local: (await cat.get(id)).description, server: (await direct.get(id)).description };
+  }, t.id);
+  assert.equal(lost, 2, "sent twice: the lost one and the resend");
+  assert.deepEqual({ ...r, first: undefined }, { first: undefined, conflicts: 0, events: 0, pending: 0, local: "applied once", server: "applied once" }, JSON.stringify(r));
+  // Another device's different edit is still a conflict.
+  const other = await run(p, async (cat, direct, id) => {
+    const cur = await direct.get(id);
+    await direct.update(id, { description: "theirs" }, { ifMatch: cur.updated_at });
+    return "ok";
+  }, t.id);
+  assert.equal(other, "ok");
+  net.online = false;
+  await run(p, (cat, direct, id) => cat.update(id, { description: "mine" }), t.id);
+  net.online = true;
+  const c = await run(p, async (cat) => (await cat.sync()).conflicts.map((x) => x.remote?.description));
+  assert.deepEqual(c, ["theirs"]);
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
+  await p.close();
+});
+
+test("an update whose answer was lost is not a conflict when the server normalised what it stored (a name or tags with spaces around them)", async () => {
+  const { p } = await replicaPage(browser, serverUrl, base);
+  await openReplica(p, serverUrl, users, 0, 1);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Lost answer ${Date.now()}`, workflow_type: "plain", tags: ["x"] });
+    await cat.sync();
+    return t;
+  });
+  assert.equal(t.error, undefined, JSON.stringify(t));
+  // The first PATCH reaches the server (applied) but its answer is lost on the way back.
+  let lost = 0;
+  await p.route(`${serverUrl}/v1/templates/${t.id}`, async (route) => {
+    if (route.request().method() === "PATCH" && lost++ === 0) {
+      await route.fetch();
+      return route.abort("connectionreset");
+    }
+    return route.fallback();
+  });
+  const name = `  Spaced ${Date.now()}  `;
+  const r = await run(p, async (cat, direct, a) => {
+    const local = await cat.update(a.id, { name: a.name, tags: [" a ", "b "] });
+    const first = await cat.sync().then(() => "synced", (e) => e.code);
+    const second = await cat.sync().then((s) => ({ conflicts: s.conflicts.map((c) => c.id) }), (e) => ({ error: e.code }));
+    return { local: [local.name, local.tags], first, second, pending: (await cat.pending()).length };
+  }, { id: t.id, name });
+  assert.equal(lost >= 2, true, `the resend came: ${lost}`);
+  assert.deepEqual(r.local, [name.trim(), ["a", "b"]], "the core stores them trimmed");
+  // The resend is answered by the server's replay of its first answer: no conflict.
+  assert.deepEqual(r.second, { conflicts: [] }, JSON.stringify(r));
+  assert.equal(r.pending, 0, JSON.stringify(r));
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
+  await p.close();
+});
