@@ -213,9 +213,11 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
                 cond.push_str(&format!("(instr(w.name_lc, {{t{n}}}) > 0 OR instr(w.description_lc, {{t{n}}}) > 0)"));
             }
         }
-        match keyed {
-            true => filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM workflow_templates w WHERE w.id = g.template_id AND {cond})")),
-            false => filter.push_str(&format!(" AND {cond}")),
+        match (keyed, d) {
+            // SQLite: the texts of the narrow rows (migration 016), found by their unique id.
+            (true, Dialect::Sqlite) => filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM template_search_docs w WHERE w.template_id = g.template_id AND {cond})")),
+            (true, Dialect::Postgres) => filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM workflow_templates w WHERE w.id = g.template_id AND {cond})")),
+            (false, _) => filter.push_str(&format!(" AND {cond}")),
         }
     }
     let mut viewer_at = 0;
@@ -246,26 +248,27 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
         }
         sql
     });
-    // From the FTS5 matches, once for both arms (each arm reading the matches again cost as
-    // much again: ~25 ms for a word in 10% of 100,000 rows).
+    // From the matches, once for both arms (each arm reading the matches again cost as much
+    // again: ~25 ms for a word in 10% of 100,000 rows), on narrow rows: `(from, where, id column)`.
     // PostgreSQL: one bitmap of the trigram indexes instead of one per arm (the private arm
-    // otherwise read all of the viewer's rows to test them).
-    // SQLite: the matches are a materialised set (`fts_m`), read once per statement. Joined
-    // directly, the planner (without statistics) may walk the templates and probe FTS5 with
-    // `rowid = ? AND MATCH` for each row, and each probe steps through the text's match list
-    // again: work of rows x matches (4,097 matches, 160 pages: 256 s in a debug build).
-    let mut fts_with = String::new();
+    // otherwise read all of the viewer's rows to test them), over `template_text` (migration
+    // 015: the same columns under the same names).
+    // SQLite: each FTS5 match is read by its rowid from FTS5's content table, which carries the
+    // filters and sort keys (migration 016; `w.template_id` is the template's id), never from
+    // `workflow_templates`. `CROSS JOIN` fixes the order: the matches drive. (Left to itself,
+    // SQLite without statistics walked the templates and probed FTS5 with `rowid = ? AND MATCH`
+    // for each row, each probe stepping through the text's match list again: work of rows x
+    // matches, 4,097 matches and 160 pages took 256 s in a debug build.)
     let matched = text_driven.then(|| {
         let vis = arms.iter().map(|a| format!("({a})")).collect::<Vec<_>>().join(" OR ");
         match fts {
-            Some(n) => {
-                fts_with = format!(
-                    "fts_m AS MATERIALIZED (SELECT d.template_id FROM template_search s JOIN template_search_docs d ON d.doc = s.rowid WHERE template_search MATCH {{t{n}}})"
-                );
-                ("fts_m JOIN workflow_templates w ON w.id = fts_m.template_id", format!("{filter} AND ({vis})"))
-            }
-            // The narrow copy (migration 015): the same columns under the same names.
-            None => ("template_text w", format!("{filter} AND ({vis})")),
+            Some(n) => (
+                "template_search s CROSS JOIN template_search_docs w ON w.doc = s.rowid",
+                // The filter's tag test of every version names the templates' id column.
+                format!("template_search MATCH {{t{n}}} AND {} AND ({vis})", filter.replace("w.id IN (", "w.template_id IN (")),
+                "template_id",
+            ),
+            None => ("template_text w", format!("{filter} AND ({vis})"), "id"),
         }
     });
     // One or two tags, no owner or text (PostgreSQL): the public rows from the tags' counters, the
@@ -294,7 +297,7 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     };
     let total = match (counted, tag_counted, &matched) {
         (Some(sql), _, _) | (None, Some(sql), _) => sql,
-        (None, None, Some((from, wh))) => format!("{}SELECT COUNT(*) FROM {from} WHERE {wh}", with_clause(&fts_with)),
+        (None, None, Some((from, wh, _))) => format!("SELECT COUNT(*) FROM {from} WHERE {wh}"),
         (None, None, None) => {
             // SQLite without STAT4 (.cargo/config.toml) weighs a tag's public count by
             // sqlite_stat1 alone and may count it through the owner index (every row of the
@@ -309,25 +312,27 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     let order = order_by(d, q.sort);
     // Inside an arm the order names the table's columns (PostgreSQL reads `alias COLLATE` as a
     // column of the table, not the output alias).
-    let inner = [("k_name_lc", "name_lc"), ("k_name", "name"), ("k_usage", "usage_count"), ("k_rating", "rating"), ("k_rcount", "rating_count"), ("k_ms", "updated_ms"), ("k_id", id_col)]
-        .iter()
-        .fold(order.to_string(), |o, (k, col)| o.replace(k, &format!("{t}.{col}")));
+    let inner_of = |id_col: &str| {
+        [("k_name_lc", "name_lc"), ("k_name", "name"), ("k_usage", "usage_count"), ("k_rating", "rating"), ("k_rcount", "rating_count"), ("k_ms", "updated_ms"), ("k_id", id_col)]
+            .iter()
+            .fold(order.to_string(), |o, (k, col)| o.replace(k, &format!("{t}.{col}")))
+    };
+    let inner = inner_of(id_col);
     let select = select_list(TEMPLATE_COLS).replace("rev, ", "w.rev, ");
     // Each arm is ordered and limited on its own (its ordered index, read no deeper than the
     // page's end), then the two are merged: a planner left with the whole UNION ALL may sort
     // every row instead (PostgreSQL did at 100,000 rows).
     let end = bind(int(i64::try_from(q.offset.saturating_add(q.limit as u64)).unwrap_or(i64::MAX)));
-    let keys = key_cols(q.sort).replace("w.id", &format!("{t}.{id_col}")).replace("w.", &format!("{t}."));
+    let keys_of = |id_col: &str| key_cols(q.sort).replace("w.id", &format!("{t}.{id_col}")).replace("w.", &format!("{t}."));
+    let keys = keys_of(id_col);
     let mut with = String::new();
     let mut counted_col = "";
     let selects: Vec<String> = match (&matched, plan) {
-        (Some((from, wh)), TextPlan::Matches) => {
-            with = with_clause(&fts_with);
-            vec![format!("SELECT * FROM (SELECT {keys} FROM {from} WHERE {wh} ORDER BY {inner} LIMIT {{i{end}}}) a")]
+        (Some((from, wh, id)), TextPlan::Matches) => {
+            vec![format!("SELECT * FROM (SELECT {} FROM {from} WHERE {wh} ORDER BY {} LIMIT {{i{end}}}) a", keys_of(id), inner_of(id))]
         }
-        (Some((from, wh)), TextPlan::Capped) => {
-            let fts = if fts_with.is_empty() { String::new() } else { format!("{fts_with}, ") };
-            with = format!("WITH {fts}m AS MATERIALIZED (SELECT {keys} FROM {from} WHERE {wh} LIMIT {}) ", MATCH_CAP + 1);
+        (Some((from, wh, id)), TextPlan::Capped) => {
+            with = format!("WITH m AS MATERIALIZED (SELECT {} FROM {from} WHERE {wh} LIMIT {}) ", keys_of(id), MATCH_CAP + 1);
             counted_col = ", (SELECT COUNT(*) FROM m)";
             vec![format!("SELECT * FROM (SELECT * FROM m ORDER BY {order} LIMIT {{i{end}}}) a")]
         }
@@ -352,14 +357,6 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
         selects.join(" UNION ALL ")
     );
     (rows, total, p)
-}
-
-/// `WITH cte ` for a common table expression, or nothing.
-fn with_clause(cte: &str) -> String {
-    match cte.is_empty() {
-        true => String::new(),
-        false => format!("WITH {cte} "),
-    }
 }
 
 /// Whether `discover_counts` answers the total: no text, tag or owner filter, latest only (the
