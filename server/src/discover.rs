@@ -16,9 +16,12 @@
 //!   or a page from the matches rechecks small rows). SQLite: the FTS5 trigram index narrows to candidates when the text has 3 or
 //!   more characters (trigrams need 3), then `instr()` decides; a shorter text is `instr()` alone
 //!   over the other filters' rows (its cost grows with them: see server/README.md). The matches
-//!   are a materialised set (`fts_m`), read once per statement for both visibility arms; a page of a common text walks the ordered index
-//!   instead (`TextPlan`, chosen from the total). PostgreSQL first reads at most
-//!   `MATCH_CAP + 1` matches once for both the page and the total (`TextPlan::Capped`).
+//!   are read by their FTS5 rowids from FTS5's content table, which carries the filters and sort
+//!   keys (migration 016), once per statement for both visibility arms, and once for both the
+//!   page and the total (`TextPlan::Capped`); only the page's rows are read from
+//!   `workflow_templates`. PostgreSQL first reads at most `MATCH_CAP + 1` matches once for both
+//!   the page and the total (`TextPlan::Capped`); with more, a page of a common text walks the
+//!   ordered index instead (`TextPlan`, chosen from the total).
 //! - `tags` (latest rows): `template_tags` rows carry their template's visibility and sort keys
 //!   (migration 011), so the first (rarest) tag's rows are one range of a (tag, sort keys) index;
 //!   each further tag is tested in the row's copy of its template's tag set on PostgreSQL
@@ -116,10 +119,12 @@ pub enum TextPlan {
     /// Along the sort's ordered index, testing each row, stopping at the page's end (a text
     /// in many rows: the page's end comes after a few entries per match).
     Walk,
-    /// PostgreSQL: at most `MATCH_CAP + 1` matches read once (`WITH m AS MATERIALIZED`), giving
-    /// both the page and, as a column of each row, how many were read: when that is at most
-    /// `MATCH_CAP` it is the exact `total`, and the text's trigram index was read once instead of
-    /// twice (for the total, then for the page).
+    /// The matches read once (`WITH m AS MATERIALIZED`), giving both the page and, as a column of
+    /// each row, how many were read. PostgreSQL reads at most `MATCH_CAP + 1`: when it read at
+    /// most `MATCH_CAP` that is the exact `total`, and the text's trigram index was read once
+    /// instead of twice (for the total, then for the page). SQLite reads every match (narrow
+    /// rows, migration 016): always the exact `total`, and FTS5's matches and their rows are
+    /// read once instead of twice when the page is read from them.
     Capped,
 }
 
@@ -332,7 +337,8 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
             vec![format!("SELECT * FROM (SELECT {} FROM {from} WHERE {wh} ORDER BY {} LIMIT {{i{end}}}) a", keys_of(id), inner_of(id))]
         }
         (Some((from, wh, id)), TextPlan::Capped) => {
-            with = format!("WITH m AS MATERIALIZED (SELECT {} FROM {from} WHERE {wh} LIMIT {}) ", keys_of(id), MATCH_CAP + 1);
+            let cap = if d == Dialect::Postgres { format!(" LIMIT {}", MATCH_CAP + 1) } else { String::new() };
+            with = format!("WITH m AS MATERIALIZED (SELECT {} FROM {from} WHERE {wh}{cap}) ", keys_of(id));
             counted_col = ", (SELECT COUNT(*) FROM m)";
             vec![format!("SELECT * FROM (SELECT * FROM m ORDER BY {order} LIMIT {{i{end}}}) a")]
         }
@@ -452,13 +458,15 @@ fn page_rows(rows: Vec<Row>) -> Result<Vec<PageRow>> {
 pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
     let reordered = rarest_first(c, q)?;
     let q = reordered.as_ref().unwrap_or(q);
-    // PostgreSQL, a text's matches first, up to MATCH_CAP + 1 of them read once: when there are
-    // no more, they are the total and the page (an empty page, past the end, says nothing).
-    if c.dialect() == Dialect::Postgres && text_driven(q) {
-        let (rows_sql, _, p) = page_sql(Dialect::Postgres, q, TextPlan::Capped);
+    // A text's matches first, read once for the page and the total (PostgreSQL: up to
+    // MATCH_CAP + 1 of them; when there are no more, they are the total and the page. SQLite:
+    // all of them, narrow rows). An empty page, past the end, says nothing: counted below.
+    if text_driven(q) {
+        let (rows_sql, _, p) = page_sql(c.dialect(), q, TextPlan::Capped);
         let got = c.query(&rows_sql, &p)?;
         let read = got.first().and_then(|r| r[TEMPLATE_COLS.len() + 1].int());
-        if let Some(n) = read.filter(|&n| (0..=MATCH_CAP as i64).contains(&n)) {
+        let cap = if c.dialect() == Dialect::Postgres { MATCH_CAP as i64 } else { i64::MAX };
+        if let Some(n) = read.filter(|&n| (0..=cap).contains(&n)) {
             return Ok(PageRows { rows: page_rows(got)?, total: n as usize });
         }
     }
