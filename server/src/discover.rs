@@ -358,10 +358,15 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     let lim = bind(int(q.limit.min(1 << 20) as i64));
     let off = bind(int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
     // The page's keys first (stepping over `offset` entries reads keys only), then its rows.
-    let rows = format!(
-        "{with}SELECT {select}{counted_col}, k.* FROM (SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}",
-        selects.join(" UNION ALL ")
-    );
+    let page = format!("SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}", selects.join(" UNION ALL "));
+    let rows = match (d, plan) {
+        // SQLite reads every match: the count comes in a row of its own when the page is empty
+        // (past the end), whose key and template columns are NULL (`page_rows` drops it).
+        (Dialect::Sqlite, TextPlan::Capped) if matched.is_some() => format!(
+            "{with}SELECT {select}, c.n, k.* FROM (SELECT COUNT(*) AS n FROM m) c LEFT JOIN ({page}) k ON 1 LEFT JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}"
+        ),
+        _ => format!("{with}SELECT {select}{counted_col}, k.* FROM ({page}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}"),
+    };
     (rows, total, p)
 }
 
@@ -444,10 +449,11 @@ fn text_driven(q: &PageQuery) -> bool {
 }
 
 /// The page's rows from rows of the page statement: the revision and the template's columns,
-/// then anything (the `Capped` count), then the seven key columns.
+/// then anything (the `Capped` count), then the seven key columns. A row without an id (the
+/// count of an empty page, SQLite) is no row of the page.
 fn page_rows(rows: Vec<Row>) -> Result<Vec<PageRow>> {
     let mut out = Vec::with_capacity(rows.len());
-    for mut r in rows {
+    for mut r in rows.into_iter().filter(|r| r.last().and_then(|v| v.text()).is_some()) {
         let key = key_of(&r);
         r.truncate(TEMPLATE_COLS.len() + 1);
         out.push(PageRow { stored: decode_template(&r)?, key });
