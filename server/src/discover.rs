@@ -361,9 +361,11 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     let page = format!("SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}", selects.join(" UNION ALL "));
     let rows = match (d, plan) {
         // SQLite reads every match: the count comes in a row of its own when the page is empty
-        // (past the end), whose key and template columns are NULL (`page_rows` drops it).
+        // (past the end), whose key and template columns are NULL (`page_rows` drops it). A
+        // page row whose template is missing is left out, as the inner join does.
         (Dialect::Sqlite, TextPlan::Capped) if matched.is_some() => format!(
-            "{with}SELECT {select}, c.n, k.* FROM (SELECT COUNT(*) AS n FROM m) c LEFT JOIN ({page}) k ON 1 LEFT JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}"
+            "{with}SELECT {select}, c.n, k.* FROM (SELECT COUNT(*) AS n FROM m) c LEFT JOIN ({page}) k ON 1 LEFT JOIN workflow_templates w ON w.id = k.k_id \
+             WHERE k.k_id IS NULL OR w.id IS NOT NULL ORDER BY {order}"
         ),
         _ => format!("{with}SELECT {select}{counted_col}, k.* FROM ({page}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}"),
     };
