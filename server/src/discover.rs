@@ -270,7 +270,13 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
             Some(n) => (
                 "template_search s CROSS JOIN template_search_docs w ON w.doc = s.rowid",
                 // The filter's tag test of every version names the templates' id column.
-                format!("template_search MATCH {{t{n}}} AND {} AND ({vis})", filter.replace("w.id IN (", "w.template_id IN (")),
+                // Only a document with its template is a match (a primary-key probe, the wide
+                // row unread): one written behind the server's back without one is neither
+                // counted nor given a place on the page.
+                format!(
+                    "template_search MATCH {{t{n}}} AND {} AND ({vis}) AND EXISTS (SELECT 1 FROM workflow_templates t WHERE t.id = w.template_id)",
+                    filter.replace("w.id IN (", "w.template_id IN (")
+                ),
                 "template_id",
             ),
             None => ("template_text w", format!("{filter} AND ({vis})"), "id"),
@@ -464,6 +470,13 @@ fn page_rows(rows: Vec<Row>) -> Result<Vec<PageRow>> {
 }
 
 pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
+    // A text or tag holding NUL matches nothing: no stored text or tag holds one (a create or
+    // edit with one is a 422 CONTROL_CHAR), so the page is empty with total 0, as the core's
+    // scan answers. Neither database may see it: FTS5 reads a MATCH phrase only up to its NUL
+    // ("unterminated string"), PostgreSQL refuses it in a bound text (22021).
+    if q.text.as_deref().is_some_and(|t| t.contains('\0')) || q.tags.iter().any(|t| t.contains('\0')) {
+        return Ok(PageRows { rows: Vec::new(), total: 0 });
+    }
     let reordered = rarest_first(c, q)?;
     let q = reordered.as_ref().unwrap_or(q);
     // A text's matches first, read once for the page and the total (PostgreSQL: up to

@@ -161,8 +161,10 @@ fn a_common_text_reads_narrow_rows_for_its_total_and_its_matches() {
         }
     }
     // m matches (and the 10 of b's private rows the viewer may not see): a template row per
-    // match costs its index entry, its table page and at least one overflow page: 3 or more
-    // pages. The narrow rows: one table page per match, plus FTS5's doclists.
+    // match costs its index entry, its table page and at least one overflow page (5,085-7,397
+    // reads here before migration 016). The narrow rows: one table page per match, plus FTS5's
+    // doclists, plus the probe of `workflow_templates`' primary-key index that keeps a document
+    // without its template out of the matches (2 pages of a narrow index, no table row).
     let matches = (m + 10) as i64;
-    assert!(worst.0 <= 2 * matches, "{}: {} page reads for {matches} matches", worst.1, worst.0);
+    assert!(worst.0 <= 4 * matches, "{}: {} page reads for {matches} matches", worst.1, worst.0);
 }
