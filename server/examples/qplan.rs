@@ -1,10 +1,11 @@
 //! Diagnostic (issue 13): the plan and the time of each statement of the discovery pages
 //! `load` measures, on a database `load` seeded (it migrates it to head first).
 //!
-//!     qplan --db URL [--plan] [--reps 20] [--only "tag"] [--walk]
+//!     qplan --db URL [--plan] [--reps 20] [--only "tag"] [--walk | --capped]
 //!
 //! `--plan` prints SQLite's EXPLAIN QUERY PLAN / PostgreSQL's EXPLAIN (ANALYZE, BUFFERS);
-//! `--walk` builds SQLite text pages as a walk of the ordered index (`TextPlan::Walk`).
+//! `--walk` builds SQLite text pages as a walk of the ordered index (`TextPlan::Walk`), `--capped`
+//! as the one statement for the page and the total the server runs first (`TextPlan::Capped`).
 use std::time::Instant;
 use workflow_templates::store::{PageQuery, Sort};
 use workflow_templates::TemplateCategory;
@@ -43,7 +44,13 @@ fn main() {
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
         }
-        let (rows, total, p) = page_sql(d, &q, if std::env::args().any(|a| a == "--walk") { workflow_templates_server::discover::TextPlan::Walk } else { workflow_templates_server::discover::TextPlan::Matches });
+        use workflow_templates_server::discover::TextPlan;
+        let text_plan = match (std::env::args().any(|a| a == "--walk"), std::env::args().any(|a| a == "--capped")) {
+            (true, _) => TextPlan::Walk,
+            (false, true) => TextPlan::Capped,
+            _ => TextPlan::Matches,
+        };
+        let (rows, total, p) = page_sql(d, &q, text_plan);
         let tp = &p[..p.len() - 3];
         for (label, sql, params) in [("total", &total, tp), ("rows", &rows, &p[..])] {
             if plan {

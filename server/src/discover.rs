@@ -16,9 +16,12 @@
 //!   or a page from the matches rechecks small rows). SQLite: the FTS5 trigram index narrows to candidates when the text has 3 or
 //!   more characters (trigrams need 3), then `instr()` decides; a shorter text is `instr()` alone
 //!   over the other filters' rows (its cost grows with them: see server/README.md). The matches
-//!   are a materialised set (`fts_m`), read once per statement for both visibility arms; a page of a common text walks the ordered index
-//!   instead (`TextPlan`, chosen from the total). PostgreSQL first reads at most
-//!   `MATCH_CAP + 1` matches once for both the page and the total (`TextPlan::Capped`).
+//!   are read by their FTS5 rowids from FTS5's content table, which carries the filters and sort
+//!   keys (migration 016), once per statement for both visibility arms, and once for both the
+//!   page and the total (`TextPlan::Capped`); only the page's rows are read from
+//!   `workflow_templates`. PostgreSQL first reads at most `MATCH_CAP + 1` matches once for both
+//!   the page and the total (`TextPlan::Capped`); with more, a page of a common text walks the
+//!   ordered index instead (`TextPlan`, chosen from the total).
 //! - `tags` (latest rows): `template_tags` rows carry their template's visibility and sort keys
 //!   (migration 011), so the first (rarest) tag's rows are one range of a (tag, sort keys) index;
 //!   each further tag is tested in the row's copy of its template's tag set on PostgreSQL
@@ -116,10 +119,12 @@ pub enum TextPlan {
     /// Along the sort's ordered index, testing each row, stopping at the page's end (a text
     /// in many rows: the page's end comes after a few entries per match).
     Walk,
-    /// PostgreSQL: at most `MATCH_CAP + 1` matches read once (`WITH m AS MATERIALIZED`), giving
-    /// both the page and, as a column of each row, how many were read: when that is at most
-    /// `MATCH_CAP` it is the exact `total`, and the text's trigram index was read once instead of
-    /// twice (for the total, then for the page).
+    /// The matches read once (`WITH m AS MATERIALIZED`), giving both the page and, as a column of
+    /// each row, how many were read. PostgreSQL reads at most `MATCH_CAP + 1`: when it read at
+    /// most `MATCH_CAP` that is the exact `total`, and the text's trigram index was read once
+    /// instead of twice (for the total, then for the page). SQLite reads every match (narrow
+    /// rows, migration 016): always the exact `total`, and FTS5's matches and their rows are
+    /// read once instead of twice when the page is read from them.
     Capped,
 }
 
@@ -213,9 +218,11 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
                 cond.push_str(&format!("(instr(w.name_lc, {{t{n}}}) > 0 OR instr(w.description_lc, {{t{n}}}) > 0)"));
             }
         }
-        match keyed {
-            true => filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM workflow_templates w WHERE w.id = g.template_id AND {cond})")),
-            false => filter.push_str(&format!(" AND {cond}")),
+        match (keyed, d) {
+            // SQLite: the texts of the narrow rows (migration 016), found by their unique id.
+            (true, Dialect::Sqlite) => filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM template_search_docs w WHERE w.template_id = g.template_id AND {cond})")),
+            (true, Dialect::Postgres) => filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM workflow_templates w WHERE w.id = g.template_id AND {cond})")),
+            (false, _) => filter.push_str(&format!(" AND {cond}")),
         }
     }
     let mut viewer_at = 0;
@@ -246,26 +253,33 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
         }
         sql
     });
-    // From the FTS5 matches, once for both arms (each arm reading the matches again cost as
-    // much again: ~25 ms for a word in 10% of 100,000 rows).
+    // From the matches, once for both arms (each arm reading the matches again cost as much
+    // again: ~25 ms for a word in 10% of 100,000 rows), on narrow rows: `(from, where, id column)`.
     // PostgreSQL: one bitmap of the trigram indexes instead of one per arm (the private arm
-    // otherwise read all of the viewer's rows to test them).
-    // SQLite: the matches are a materialised set (`fts_m`), read once per statement. Joined
-    // directly, the planner (without statistics) may walk the templates and probe FTS5 with
-    // `rowid = ? AND MATCH` for each row, and each probe steps through the text's match list
-    // again: work of rows x matches (4,097 matches, 160 pages: 256 s in a debug build).
-    let mut fts_with = String::new();
+    // otherwise read all of the viewer's rows to test them), over `template_text` (migration
+    // 015: the same columns under the same names).
+    // SQLite: each FTS5 match is read by its rowid from FTS5's content table, which carries the
+    // filters and sort keys (migration 016; `w.template_id` is the template's id), never from
+    // `workflow_templates`. `CROSS JOIN` fixes the order: the matches drive. (Left to itself,
+    // SQLite without statistics walked the templates and probed FTS5 with `rowid = ? AND MATCH`
+    // for each row, each probe stepping through the text's match list again: work of rows x
+    // matches, 4,097 matches and 160 pages took 256 s in a debug build.)
     let matched = text_driven.then(|| {
         let vis = arms.iter().map(|a| format!("({a})")).collect::<Vec<_>>().join(" OR ");
         match fts {
-            Some(n) => {
-                fts_with = format!(
-                    "fts_m AS MATERIALIZED (SELECT d.template_id FROM template_search s JOIN template_search_docs d ON d.doc = s.rowid WHERE template_search MATCH {{t{n}}})"
-                );
-                ("fts_m JOIN workflow_templates w ON w.id = fts_m.template_id", format!("{filter} AND ({vis})"))
-            }
-            // The narrow copy (migration 015): the same columns under the same names.
-            None => ("template_text w", format!("{filter} AND ({vis})")),
+            Some(n) => (
+                "template_search s CROSS JOIN template_search_docs w ON w.doc = s.rowid",
+                // The filter's tag test of every version names the templates' id column.
+                // Only a document with its template is a match (a primary-key probe, the wide
+                // row unread): one written behind the server's back without one is neither
+                // counted nor given a place on the page.
+                format!(
+                    "template_search MATCH {{t{n}}} AND {} AND ({vis}) AND EXISTS (SELECT 1 FROM workflow_templates t WHERE t.id = w.template_id)",
+                    filter.replace("w.id IN (", "w.template_id IN (")
+                ),
+                "template_id",
+            ),
+            None => ("template_text w", format!("{filter} AND ({vis})"), "id"),
         }
     });
     // One or two tags, no owner or text (PostgreSQL): the public rows from the tags' counters, the
@@ -294,7 +308,7 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     };
     let total = match (counted, tag_counted, &matched) {
         (Some(sql), _, _) | (None, Some(sql), _) => sql,
-        (None, None, Some((from, wh))) => format!("{}SELECT COUNT(*) FROM {from} WHERE {wh}", with_clause(&fts_with)),
+        (None, None, Some((from, wh, _))) => format!("SELECT COUNT(*) FROM {from} WHERE {wh}"),
         (None, None, None) => {
             // SQLite without STAT4 (.cargo/config.toml) weighs a tag's public count by
             // sqlite_stat1 alone and may count it through the owner index (every row of the
@@ -309,25 +323,28 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     let order = order_by(d, q.sort);
     // Inside an arm the order names the table's columns (PostgreSQL reads `alias COLLATE` as a
     // column of the table, not the output alias).
-    let inner = [("k_name_lc", "name_lc"), ("k_name", "name"), ("k_usage", "usage_count"), ("k_rating", "rating"), ("k_rcount", "rating_count"), ("k_ms", "updated_ms"), ("k_id", id_col)]
-        .iter()
-        .fold(order.to_string(), |o, (k, col)| o.replace(k, &format!("{t}.{col}")));
+    let inner_of = |id_col: &str| {
+        [("k_name_lc", "name_lc"), ("k_name", "name"), ("k_usage", "usage_count"), ("k_rating", "rating"), ("k_rcount", "rating_count"), ("k_ms", "updated_ms"), ("k_id", id_col)]
+            .iter()
+            .fold(order.to_string(), |o, (k, col)| o.replace(k, &format!("{t}.{col}")))
+    };
+    let inner = inner_of(id_col);
     let select = select_list(TEMPLATE_COLS).replace("rev, ", "w.rev, ");
     // Each arm is ordered and limited on its own (its ordered index, read no deeper than the
     // page's end), then the two are merged: a planner left with the whole UNION ALL may sort
     // every row instead (PostgreSQL did at 100,000 rows).
     let end = bind(int(i64::try_from(q.offset.saturating_add(q.limit as u64)).unwrap_or(i64::MAX)));
-    let keys = key_cols(q.sort).replace("w.id", &format!("{t}.{id_col}")).replace("w.", &format!("{t}."));
+    let keys_of = |id_col: &str| key_cols(q.sort).replace("w.id", &format!("{t}.{id_col}")).replace("w.", &format!("{t}."));
+    let keys = keys_of(id_col);
     let mut with = String::new();
     let mut counted_col = "";
     let selects: Vec<String> = match (&matched, plan) {
-        (Some((from, wh)), TextPlan::Matches) => {
-            with = with_clause(&fts_with);
-            vec![format!("SELECT * FROM (SELECT {keys} FROM {from} WHERE {wh} ORDER BY {inner} LIMIT {{i{end}}}) a")]
+        (Some((from, wh, id)), TextPlan::Matches) => {
+            vec![format!("SELECT * FROM (SELECT {} FROM {from} WHERE {wh} ORDER BY {} LIMIT {{i{end}}}) a", keys_of(id), inner_of(id))]
         }
-        (Some((from, wh)), TextPlan::Capped) => {
-            let fts = if fts_with.is_empty() { String::new() } else { format!("{fts_with}, ") };
-            with = format!("WITH {fts}m AS MATERIALIZED (SELECT {keys} FROM {from} WHERE {wh} LIMIT {}) ", MATCH_CAP + 1);
+        (Some((from, wh, id)), TextPlan::Capped) => {
+            let cap = if d == Dialect::Postgres { format!(" LIMIT {}", MATCH_CAP + 1) } else { String::new() };
+            with = format!("WITH m AS MATERIALIZED (SELECT {} FROM {from} WHERE {wh}{cap}) ", keys_of(id));
             counted_col = ", (SELECT COUNT(*) FROM m)";
             vec![format!("SELECT * FROM (SELECT * FROM m ORDER BY {order} LIMIT {{i{end}}}) a")]
         }
@@ -347,19 +364,18 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
     let lim = bind(int(q.limit.min(1 << 20) as i64));
     let off = bind(int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
     // The page's keys first (stepping over `offset` entries reads keys only), then its rows.
-    let rows = format!(
-        "{with}SELECT {select}{counted_col}, k.* FROM (SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}",
-        selects.join(" UNION ALL ")
-    );
+    let page = format!("SELECT * FROM ({}) u ORDER BY {order} LIMIT {{i{lim}}} OFFSET {{i{off}}}", selects.join(" UNION ALL "));
+    let rows = match (d, plan) {
+        // SQLite reads every match: the count comes in a row of its own when the page is empty
+        // (past the end), whose key and template columns are NULL (`page_rows` drops it). A
+        // page row whose template is missing is left out, as the inner join does.
+        (Dialect::Sqlite, TextPlan::Capped) if matched.is_some() => format!(
+            "{with}SELECT {select}, c.n, k.* FROM (SELECT COUNT(*) AS n FROM m) c LEFT JOIN ({page}) k ON 1 LEFT JOIN workflow_templates w ON w.id = k.k_id \
+             WHERE k.k_id IS NULL OR w.id IS NOT NULL ORDER BY {order}"
+        ),
+        _ => format!("{with}SELECT {select}{counted_col}, k.* FROM ({page}) k JOIN workflow_templates w ON w.id = k.k_id ORDER BY {order}"),
+    };
     (rows, total, p)
-}
-
-/// `WITH cte ` for a common table expression, or nothing.
-fn with_clause(cte: &str) -> String {
-    match cte.is_empty() {
-        true => String::new(),
-        false => format!("WITH {cte} "),
-    }
 }
 
 /// Whether `discover_counts` answers the total: no text, tag or owner filter, latest only (the
@@ -441,10 +457,11 @@ fn text_driven(q: &PageQuery) -> bool {
 }
 
 /// The page's rows from rows of the page statement: the revision and the template's columns,
-/// then anything (the `Capped` count), then the seven key columns.
+/// then anything (the `Capped` count), then the seven key columns. A row without an id (the
+/// count of an empty page, SQLite) is no row of the page.
 fn page_rows(rows: Vec<Row>) -> Result<Vec<PageRow>> {
     let mut out = Vec::with_capacity(rows.len());
-    for mut r in rows {
+    for mut r in rows.into_iter().filter(|r| r.last().and_then(|v| v.text()).is_some()) {
         let key = key_of(&r);
         r.truncate(TEMPLATE_COLS.len() + 1);
         out.push(PageRow { stored: decode_template(&r)?, key });
@@ -453,15 +470,24 @@ fn page_rows(rows: Vec<Row>) -> Result<Vec<PageRow>> {
 }
 
 pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
+    // A text or tag holding NUL matches nothing: no stored text or tag holds one (a create or
+    // edit with one is a 422 CONTROL_CHAR), so the page is empty with total 0, as the core's
+    // scan answers. Neither database may see it: FTS5 reads a MATCH phrase only up to its NUL
+    // ("unterminated string"), PostgreSQL refuses it in a bound text (22021).
+    if q.text.as_deref().is_some_and(|t| t.contains('\0')) || q.tags.iter().any(|t| t.contains('\0')) {
+        return Ok(PageRows { rows: Vec::new(), total: 0 });
+    }
     let reordered = rarest_first(c, q)?;
     let q = reordered.as_ref().unwrap_or(q);
-    // PostgreSQL, a text's matches first, up to MATCH_CAP + 1 of them read once: when there are
-    // no more, they are the total and the page (an empty page, past the end, says nothing).
-    if c.dialect() == Dialect::Postgres && text_driven(q) {
-        let (rows_sql, _, p) = page_sql(Dialect::Postgres, q, TextPlan::Capped);
+    // A text's matches first, read once for the page and the total (PostgreSQL: up to
+    // MATCH_CAP + 1 of them; when there are no more, they are the total and the page. SQLite:
+    // all of them, narrow rows). An empty page, past the end, says nothing: counted below.
+    if text_driven(q) {
+        let (rows_sql, _, p) = page_sql(c.dialect(), q, TextPlan::Capped);
         let got = c.query(&rows_sql, &p)?;
         let read = got.first().and_then(|r| r[TEMPLATE_COLS.len() + 1].int());
-        if let Some(n) = read.filter(|&n| (0..=MATCH_CAP as i64).contains(&n)) {
+        let cap = if c.dialect() == Dialect::Postgres { MATCH_CAP as i64 } else { i64::MAX };
+        if let Some(n) = read.filter(|&n| (0..=cap).contains(&n)) {
             return Ok(PageRows { rows: page_rows(got)?, total: n as usize });
         }
     }

@@ -55,6 +55,10 @@
 //!   template's filters, sort keys and lowercased texts kept by statement triggers, holding the
 //!   trigram indexes: a text's `total` and a page from its matches recheck rows half the size of
 //!   the template rows (issue 13).
+//! - 016_text_rows (SQLite; a no-op on PostgreSQL): FTS5's content table `template_search_docs`
+//!   becomes a narrow copy of each template's filters and sort keys beside its lowercased texts,
+//!   kept by row triggers: a text's `total` and a page from its matches read each match by its
+//!   FTS5 rowid, and only the page's rows from `workflow_templates` (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -210,6 +214,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/015_template_text.down.sql"),
         pg_up: include_str!("../migrations/postgres/015_template_text.up.sql"),
         pg_down: include_str!("../migrations/postgres/015_template_text.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "016_text_rows",
+        sqlite_up: include_str!("../migrations/sqlite/016_text_rows.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/016_text_rows.down.sql"),
+        pg_up: include_str!("../migrations/postgres/016_text_rows.up.sql"),
+        pg_down: include_str!("../migrations/postgres/016_text_rows.down.sql"),
         post_up: None,
     },
 ];

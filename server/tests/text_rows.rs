@@ -1,10 +1,11 @@
-//! `text` discovery over the narrow copy of the templates (issue 13, migration 015 on
-//! PostgreSQL): `template_text` holds each template's filters, sort keys and lowercased texts,
-//! kept by statement triggers on `workflow_templates`, and the trigram indexes. Every change of a
-//! template (create, rename, edit, visibility, usage, rating, new version, delete, a write made
-//! behind the server's back) must reach the text pages and their `total`; on PostgreSQL the copy
-//! must equal the templates' columns after each of them. Runs on SQLite (FTS5) and, with
-//! WT_TEST_POSTGRES_URL, PostgreSQL.
+//! `text` discovery over the narrow copy of the templates (issue 13): on PostgreSQL
+//! `template_text` (migration 015, statement triggers, holding the trigram indexes), on SQLite
+//! FTS5's content table `template_search_docs` (migration 016, row triggers), each holding every
+//! template's filters, sort keys and lowercased texts. Every change of a template (create, rename,
+//! edit, visibility, usage, rating, new version, delete, import, a write made behind the server's
+//! back) must reach the text pages and their `total`, and the copy must equal a recomputation
+//! from the templates' columns after each of them (on SQLite also FTS5's index against its
+//! content table). Runs on SQLite and, with WT_TEST_POSTGRES_URL, PostgreSQL.
 
 mod common;
 
@@ -15,15 +16,36 @@ fn names(v: &Value) -> Vec<String> {
     v["items"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
 }
 
-/// The rows of `template_text` that differ from the columns they copy (either way), as text.
+/// The rows of the narrow copy (`template_text`; SQLite: `template_search_docs`) that differ
+/// from the columns they copy (either way), as text; on SQLite also a failed FTS5 integrity
+/// check of the index against its content table.
 fn copy_differences(db: &TestDb) -> Vec<String> {
     let mut c = db_conn(db);
     let cols = "id, owner_id, is_builtin, is_public, is_latest, category, workflow_type, usage_count, rating, rating_count, updated_ms, name_lc, name, description_lc";
+    let (copy, copied) = match db.label {
+        "postgres" => ("template_text", cols.to_string()),
+        _ => ("template_search_docs", cols.replacen("id", "template_id AS id", 1)),
+    };
+    // PostgreSQL prints the row; SQLite has no row value to print: the id and the texts.
+    let shown = |x: &str| match db.label {
+        "postgres" => format!("CAST({x} AS TEXT)"),
+        _ => format!("{x}.id || ' ' || {x}.name_lc || ' ' || {x}.description_lc"),
+    };
     let sql = format!(
-        "SELECT CAST(x AS TEXT) FROM ((SELECT {cols} FROM workflow_templates EXCEPT SELECT {cols} FROM template_text) \
-         UNION ALL (SELECT {cols} FROM template_text EXCEPT SELECT {cols} FROM workflow_templates)) x"
+        "SELECT {} FROM (SELECT {cols} FROM workflow_templates EXCEPT SELECT {copied} FROM {copy}) x \
+         UNION ALL SELECT {} FROM (SELECT {copied} FROM {copy} EXCEPT SELECT {cols} FROM workflow_templates) y",
+        shown("x"),
+        shown("y")
     );
-    c.query(&sql, &[]).unwrap().into_iter().map(|r| r[0].text().unwrap_or_default().to_string()).collect()
+    let mut out: Vec<String> = c.query(&sql, &[]).unwrap().into_iter().map(|r| r[0].text().unwrap_or_default().to_string()).collect();
+    if db.label != "postgres" {
+        // Rank 1: FTS5 also compares its index with the external content table (without it the
+        // check reads the index alone and misses entries left under no document).
+        if let Err(e) = c.batch("INSERT INTO template_search (template_search, rank) VALUES ('integrity-check', 1)") {
+            out.push(format!("FTS5 integrity-check: {e}"));
+        }
+    }
+    out
 }
 
 /// The names (in name order) and total of a client's text page, and the same computed from its
@@ -53,9 +75,7 @@ fn text_pages_follow_every_change_of_their_templates() {
         // After each step: the copy equals the templates (PostgreSQL), and both users' text pages
         // equal their full listings filtered by the core's rule.
         let check_copy = |step: &str| {
-            if pg {
-                assert_eq!(copy_differences(&db), Vec::<String>::new(), "{l}: template_text after {step}");
-            }
+            assert_eq!(copy_differences(&db), Vec::<String>::new(), "{l}: the text rows after {step}");
             for c in [&ca, &cb] {
                 for text in ["quixotic", "straße", "plan", "again"] {
                     let (got, want) = page_and_scan(c, text);
@@ -120,7 +140,7 @@ fn text_pages_follow_every_change_of_their_templates() {
         drop(c);
         check_copy("a direct UPDATE");
         assert!(names(&page("quixotic", "name")).contains(&"Gamma quixotic".to_string()), "{l}: a direct UPDATE of the template reaches the text rows");
-        if pg {
+        {
             let r = ca.post("/v1/templates", &json!({ "name": "Delta", "workflow_type": "plain", "description": "quixotic too", "is_public": true }));
             assert_eq!(r.status, 201, "{l}");
             let delta = r.json()["id"].as_str().unwrap().to_string();
@@ -132,6 +152,25 @@ fn text_pages_follow_every_change_of_their_templates() {
             check_copy("direct writes of a text and a delete");
             assert!(names(&page("quixotic", "name")).contains(&"Alpha".to_string()), "{l}: a direct write of a text reaches the text rows");
             assert!(!names(&page("quixotic", "name")).contains(&"Delta".to_string()), "{l}: a direct delete reaches the text rows");
+            // Sort keys written by hand (the statistics, which the record's hash does not cover).
+            let mut c = db_conn(&db);
+            c.batch(&format!("UPDATE workflow_templates SET usage_count = 77, rating = 4.5, rating_count = 3 WHERE id = '{}'", ids[1])).unwrap();
+            drop(c);
+            check_copy("a direct write of the statistics");
+            assert_eq!(names(&page("quixotic", "popular"))[0], "Zeta Quixotic", "{l}: a direct write of usage_count reaches the text rows");
+        }
+        if !pg {
+            // SQLite's INSERT OR REPLACE deletes the old row without its delete triggers (no
+            // recursive triggers): the insert's trigger takes the document over.
+            let mut c = db_conn(&db);
+            c.batch(&format!(
+                "CREATE TEMP TABLE x AS SELECT * FROM workflow_templates WHERE id = '{}'; UPDATE x SET name_lc = 'replaced quixotic', usage_count = 5; \
+                 INSERT OR REPLACE INTO workflow_templates SELECT * FROM x; DROP TABLE x",
+                ids[1]
+            ))
+            .unwrap();
+            drop(c);
+            check_copy("an INSERT OR REPLACE");
         }
     }
 }
@@ -231,9 +270,7 @@ fn the_copy_follows_restores_labels_imports_rollbacks_and_concurrent_writers() {
         let (s1, s2) = (Server::start(&db), Server::start(&db));
         let (c1, c2) = (s1.client(Some(&a.token)), s2.client(Some(&a.token)));
         let check = |step: &str| {
-            if pg {
-                assert_eq!(copy_differences(&db), Vec::<String>::new(), "{l}: template_text after {step}");
-            }
+            assert_eq!(copy_differences(&db), Vec::<String>::new(), "{l}: the text rows after {step}");
             for text in ["quixotic", "again", "imported"] {
                 let (got, want) = page_and_scan(&c1, text);
                 assert_eq!(got, want, "{l}: text {text:?} after {step}");
@@ -319,9 +356,10 @@ fn migration_015_waits_for_an_open_writer_before_copying() {
     for db in backends().into_iter().filter(|d| d.label == "postgres") {
         let a = create_user(&db);
         // (Creating a user migrated the database up: 015 is reverted as `down` would.)
-        assert_eq!(migrations::MIGRATIONS.last().unwrap().id, "015_template_text", "a later migration would need reverting too");
+        // (016 is a no-op on PostgreSQL: forgetting it is its down.)
+        assert_eq!(migrations::MIGRATIONS.last().unwrap().id, "016_text_rows", "a later migration would need reverting too");
         let down = include_str!("../migrations/postgres/015_template_text.down.sql");
-        db_conn(&db).batch(&format!("BEGIN; {down} DELETE FROM wt_schema_migrations WHERE id = '015_template_text'; COMMIT")).unwrap();
+        db_conn(&db).batch(&format!("BEGIN; {down} DELETE FROM wt_schema_migrations WHERE id IN ('015_template_text', '016_text_rows'); COMMIT")).unwrap();
         let pool = Pool::new(DbUrl::parse(&db.url).unwrap(), 1);
         let store = SqlStore::new(pool.get().unwrap());
         let id = workflow_templates::model::id::IdGenerator::new().next(1_800_000_000_000, 7);
@@ -337,7 +375,7 @@ fn migration_015_waits_for_an_open_writer_before_copying() {
         std::thread::sleep(std::time::Duration::from_millis(1500));
         assert!(!migrating.is_finished(), "015 did not wait for the open writer");
         writer.batch_execute("COMMIT").unwrap();
-        assert_eq!(migrating.join().unwrap(), vec!["015_template_text"]);
+        assert_eq!(migrating.join().unwrap(), vec!["015_template_text", "016_text_rows"]);
         assert_eq!(copy_differences(&db), Vec::<String>::new(), "template_text after a writer open during 015");
     }
 }
@@ -354,5 +392,79 @@ fn a_truncate_of_the_templates_empties_the_copy() {
         db_conn(&db).batch("TRUNCATE workflow_templates CASCADE").unwrap();
         assert_eq!(copy_differences(&db), Vec::<String>::new(), "template_text after a TRUNCATE");
         assert_eq!(c.get("/v1/templates?text=quixotic&includeBuiltin=false").json()["total"], 0);
+    }
+}
+
+/// Migration 016 on a SQLite database with data (SQLite's text rows were the texts alone until
+/// then): created, used, rated, private and versioned templates, and a statistic written by hand
+/// while at 015, are all in the copy after `up`, and the text pages answer as the full listing.
+/// Then down and up again leave the same.
+#[test]
+fn migration_016_copies_the_rows_of_an_existing_database() {
+    use workflow_templates_server::db::{Conn, DbUrl};
+    use workflow_templates_server::migrations;
+
+    for db in backends().into_iter().filter(|d| d.label != "postgres") {
+        let a = create_user(&db);
+        let b = create_user(&db);
+        let srv = Server::start(&db);
+        let (ca, cb) = (srv.client(Some(&a.token)), srv.client(Some(&b.token)));
+        let mut ids = Vec::new();
+        for (name, description, public) in [("Alpha", "a quixotic plan", true), ("Beta", "quixotic again", false), ("Gamma", "nothing", true)] {
+            let r = ca.post("/v1/templates", &json!({ "name": name, "workflow_type": "plain", "description": description, "is_public": public }));
+            assert_eq!(r.status, 201);
+            ids.push(r.json()["id"].as_str().unwrap().to_string());
+        }
+        assert_eq!(cb.post(&format!("/v1/templates/{}/usage", ids[0]), &json!({ "success": true, "responseTimeMs": 1 })).status, 200);
+        assert_eq!(cb.put(&format!("/v1/templates/{}/rating", ids[2]), &json!({ "stars": 4 })).status, 200);
+        assert_eq!(ca.post(&format!("/v1/templates/{}/versions", ids[1]), &json!({ "patch": { "description": "quixotic v2" } })).status, 201);
+        drop(srv);
+        // Back to 015 as `migrate down` would revert 016, then a write while there.
+        let down = include_str!("../migrations/sqlite/016_text_rows.down.sql");
+        let mut c = db_conn(&db);
+        c.batch(&format!("BEGIN; {down} DELETE FROM wt_schema_migrations WHERE id = '016_text_rows'; COMMIT")).unwrap();
+        c.batch(&format!("UPDATE workflow_templates SET usage_count = 41 WHERE id = '{}'", ids[2])).unwrap();
+        drop(c);
+        let mut conn = Conn::open(&DbUrl::parse(&db.url).unwrap()).unwrap();
+        assert_eq!(migrations::up(&mut conn).unwrap(), vec!["016_text_rows"]);
+        drop(conn);
+        assert_eq!(copy_differences(&db), Vec::<String>::new(), "the text rows after 016 on existing data");
+        let srv = Server::start(&db);
+        for c in [srv.client(Some(&a.token)), srv.client(Some(&b.token))] {
+            for text in ["quixotic", "again", "nothing"] {
+                let (got, want) = page_and_scan(&c, text);
+                assert_eq!(got, want, "text {text:?} after 016");
+            }
+        }
+        drop(srv);
+        let mut c = db_conn(&db);
+        c.batch(&format!("BEGIN; {down} DELETE FROM wt_schema_migrations WHERE id = '016_text_rows'; COMMIT")).unwrap();
+        drop(c);
+        let mut conn = Conn::open(&DbUrl::parse(&db.url).unwrap()).unwrap();
+        assert_eq!(migrations::up(&mut conn).unwrap(), vec!["016_text_rows"]);
+        drop(conn);
+        assert_eq!(copy_differences(&db), Vec::<String>::new(), "the text rows after 016 down and up");
+    }
+}
+
+/// A narrow row with no template behind it (written into SQLite's copy by hand: the triggers
+/// never leave one) is no row of a page: the page lists the real matches and answers 200, as
+/// the join to the templates did before the page and the total shared one statement.
+#[test]
+fn a_narrow_row_without_its_template_is_left_out_of_the_page() {
+    for db in backends().into_iter().filter(|d| d.label != "postgres") {
+        let a = create_user(&db);
+        let srv = Server::start(&db);
+        let c = srv.client(Some(&a.token));
+        assert_eq!(c.post("/v1/templates", &json!({ "name": "Alpha", "workflow_type": "plain", "description": "quixotic", "is_public": true })).status, 201);
+        db_conn(&db)
+            .batch(
+                "INSERT INTO template_search_docs (template_id, name_lc, description_lc, owner_id, is_builtin, is_public, is_latest, category, workflow_type, name) \
+                 VALUES ('01ZZZZZZZZZZZZZZZZZZZZZZZZ', 'aaa', 'quixotic', 'x', 0, 1, 1, 'general', 'plain', 'aaa')",
+            )
+            .unwrap();
+        let r = c.get("/v1/templates?text=quixotic&includeBuiltin=false&sort=name");
+        assert_eq!(r.status, 200, "{:?}", r.json());
+        assert_eq!(names(&r.json()), vec!["Alpha".to_string()]);
     }
 }

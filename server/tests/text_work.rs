@@ -102,3 +102,69 @@ fn deep_pages_of_a_common_text_read_the_matches_once() {
         }
     }
 }
+
+/// A common text's `total` and a page read from its matches read each match from the narrow
+/// text rows (SQLite migration 016: FTS5's content table carries the filters and sort keys),
+/// and `workflow_templates` for the page's rows only. The template rows here are wide (4 KB of
+/// params before the columns the filters read, so each is spread over overflow pages, as a
+/// real template's config and params may be), so reading one per match shows in the page reads:
+/// the total and the page must read fewer pages than one template row per match would take.
+#[test]
+fn a_common_text_reads_narrow_rows_for_its_total_and_its_matches() {
+    let db = sqlite_db();
+    let (a, b) = (create_user(&db), create_user(&db));
+    let pool = Pool::new(DbUrl::parse(&db.url).unwrap(), 2);
+    let store = SqlStore::new(pool.get().unwrap());
+    let m = 1000usize;
+    let mut batch = Vec::new();
+    for i in 0..(2 * m + 10) {
+        let id = workflow_templates::model::id::IdGenerator::new().next(1_800_000_000_000 + i as u64, i as u128 + 11);
+        let owner = if i < 2 * m { &a.id } else { &b.id };
+        let mut t = WorkflowTemplate::with_defaults(id, owner.clone(), format_ms(1_800_000_000_000 + (i as i64 * 7919) % 100_000));
+        t.name = format!("Item {:05}", (i * 37) % (2 * m));
+        t.description = if i % 2 == 0 || i >= 2 * m { format!("a common task {i}") } else { format!("plain row {i}") };
+        t.is_public = i < 2 * m && i % 9 != 0;
+        t.usage_count = (i * 13 % 29) as u64;
+        t.default_params.insert("system".into(), serde_json::Value::String(format!("{i} {}", "x".repeat(4000))));
+        t.config_hash = config_hash(&t.config());
+        batch.push(W::PutTemplate { record: t, expect: Expect::Absent });
+    }
+    block_on(store.commit(batch)).unwrap();
+    drop(store);
+    let c = rusqlite::Connection::open(db.url.strip_prefix("sqlite://").unwrap()).unwrap();
+    let mut worst = (0i64, String::new());
+    for stats in [false, true] {
+        if stats {
+            c.execute_batch("ANALYZE").unwrap();
+        }
+        for sort in [Sort::Popular, Sort::Rating, Sort::Recent, Sort::Name] {
+            for latest_only in [true, false] {
+                let q = |offset: u64| PageQuery { viewer: a.id.clone(), text: Some("common".into()), tags: vec![], category: None, workflow_type: None, owner: None, latest_only, sort, offset, limit: 20 };
+                // The total's statement, and the pages from the matches: alone (`Matches`) and
+                // with the total (`Capped`, what the server runs on SQLite).
+                for plan in [TextPlan::Matches, TextPlan::Capped] {
+                    let (rows0, total_sql, p0) = page_sql(Dialect::Sqlite, &q(0), plan);
+                    let total = work(&c, &total_sql, &p0[..p0.len() - 3]);
+                    let first = work(&c, &rows0, &p0);
+                    let (rows_deep, _, p_deep) = page_sql(Dialect::Sqlite, &q(500), plan);
+                    let deep = work(&c, &rows_deep, &p_deep);
+                    let label = format!("stats {stats}, {sort:?}, latest only {latest_only}, {plan:?}");
+                    eprintln!("{label}: total {total:?} first {first:?} deep {deep:?}");
+                    assert_eq!((first.2, deep.2), (20, 20), "{label}: the data");
+                    for (what, (_, reads, _)) in [("total", total), ("first page", first), ("deep page", deep)] {
+                        if reads > worst.0 {
+                            worst = (reads, format!("{label} {what}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // m matches (and the 10 of b's private rows the viewer may not see): a template row per
+    // match costs its index entry, its table page and at least one overflow page (5,085-7,397
+    // reads here before migration 016). The narrow rows: one table page per match, plus FTS5's
+    // doclists, plus the probe of `workflow_templates`' primary-key index that keeps a document
+    // without its template out of the matches (2 pages of a narrow index, no table row).
+    let matches = (m + 10) as i64;
+    assert!(worst.0 <= 4 * matches, "{}: {} page reads for {matches} matches", worst.1, worst.0);
+}
