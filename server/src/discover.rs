@@ -270,13 +270,10 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
             Some(n) => (
                 "template_search s CROSS JOIN template_search_docs w ON w.doc = s.rowid",
                 // The filter's tag test of every version names the templates' id column.
-                // Only a document with its template is a match (a primary-key probe, the wide
-                // row unread): one written behind the server's back without one is neither
-                // counted nor given a place on the page.
-                format!(
-                    "template_search MATCH {{t{n}}} AND {} AND ({vis}) AND EXISTS (SELECT 1 FROM workflow_templates t WHERE t.id = w.template_id)",
-                    filter.replace("w.id IN (", "w.template_id IN (")
-                ),
+                // Every document has its template (016's row triggers, and 017 refuses a
+                // document written without one), so a match is counted without reading its
+                // template.
+                format!("template_search MATCH {{t{n}}} AND {} AND ({vis})", filter.replace("w.id IN (", "w.template_id IN (")),
                 "template_id",
             ),
             None => ("template_text w", format!("{filter} AND ({vis})"), "id"),

@@ -59,6 +59,9 @@
 //!   becomes a narrow copy of each template's filters and sort keys beside its lowercased texts,
 //!   kept by row triggers: a text's `total` and a page from its matches read each match by its
 //!   FTS5 rowid, and only the page's rows from `workflow_templates` (issue 13).
+//! - 017_text_docs_guard (SQLite; a no-op on PostgreSQL): a search document whose template is
+//!   gone is deleted and can no longer be written (triggers on the content table), so a text's
+//!   `total` counts its matches without probing each one's template (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -224,6 +227,14 @@ CREATE TABLE users (
         pg_down: include_str!("../migrations/postgres/016_text_rows.down.sql"),
         post_up: None,
     },
+    Migration {
+        id: "017_text_docs_guard",
+        sqlite_up: include_str!("../migrations/sqlite/017_text_docs_guard.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/017_text_docs_guard.down.sql"),
+        pg_up: include_str!("../migrations/postgres/017_text_docs_guard.up.sql"),
+        pg_down: include_str!("../migrations/postgres/017_text_docs_guard.down.sql"),
+        post_up: None,
+    },
 ];
 
 /// Rows written before 002 (by the seed's application) get the core's own name key.
@@ -334,9 +345,25 @@ pub fn up_to(c: &mut Conn, target: Option<&str>) -> DbResult<Vec<&'static str>> 
 
 /// Reverts every applied migration, newest first, then drops the bookkeeping table.
 pub fn down(c: &mut Conn) -> DbResult<Vec<&'static str>> {
+    let done = down_to(c, None)?;
+    c.transaction(|c| c.batch(&format!("DROP TABLE IF EXISTS {TABLE}")))?;
+    Ok(done)
+}
+
+/// Reverts the applied migrations newer than `target`, newest first (all when `None`), each in
+/// its own transaction. Returns the ids reverted.
+pub fn down_to(c: &mut Conn, target: Option<&str>) -> DbResult<Vec<&'static str>> {
+    if let Some(t) = target {
+        if !MIGRATIONS.iter().any(|m| m.id == t) {
+            return Err(DbError { kind: crate::db::DbErrorKind::Other, message: format!("no migration {t:?}") });
+        }
+    }
     let have = applied(c)?;
     let mut done = Vec::new();
     for m in MIGRATIONS.iter().rev() {
+        if Some(m.id) == target {
+            break;
+        }
         if !have.iter().any(|h| h == m.id) {
             continue;
         }
@@ -352,7 +379,6 @@ pub fn down(c: &mut Conn) -> DbResult<Vec<&'static str>> {
         })?;
         done.push(m.id);
     }
-    c.transaction(|c| c.batch(&format!("DROP TABLE IF EXISTS {TABLE}")))?;
     Ok(done)
 }
 

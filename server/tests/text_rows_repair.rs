@@ -1,7 +1,7 @@
 //! Text pages over narrow rows (issue 13, SQLite migration 016: FTS5's content table carries the
 //! filters and sort keys) against damage done behind the server's back and hostile texts:
-//! 016 repairs a content table with orphan, missing or stale documents; a document without its
-//! template is neither listed nor counted; REPLACE conflicts keep FTS5's index equal to its
+//! 016 repairs a content table with orphan, missing or stale documents; 017 deletes a document
+//! without its template and refuses one written after; REPLACE conflicts keep FTS5's index equal to its
 //! content table; a text with NUL is an empty page on both backends; and every text page equals
 //! the core's full scan (`scan_page`) with ties in every sort key and every filter.
 
@@ -207,9 +207,8 @@ fn migration_016_runs_on_a_database_with_a_document_whose_template_is_gone() {
     assert_eq!(r.status, 201);
     let id = r.json()["id"].as_str().unwrap().to_string();
     drop(srv);
-    let down = include_str!("../migrations/sqlite/016_text_rows.down.sql");
+    migrations::down_to(&mut db_conn(&db), Some("015_template_text")).unwrap();
     let mut c = db_conn(&db);
-    c.batch(&format!("BEGIN; {down} DELETE FROM wt_schema_migrations WHERE id = '016_text_rows'; COMMIT")).unwrap();
     // At 015: a document left behind by a write behind the server's back (no trigger removed it).
     c.batch(&format!(
         "INSERT INTO template_search_docs (template_id, name_lc, description_lc) VALUES ('01ZZZZZZZZZZZZZZZZZZZZZZZZ', 'gone', 'quixotic gone'); \
@@ -226,27 +225,27 @@ fn migration_016_runs_on_a_database_with_a_document_whose_template_is_gone() {
     assert_eq!(copy_diff(&mut db_conn(&db)), Vec::<String>::new(), "the copy after 016");
 }
 
-/// A narrow row with no template behind it is left out of the page (the branch's own test) but
-/// must not be counted in `total` either: the total and the page come from one statement, and
-/// `total` counts every row of `m`, the orphan included (before 016 the join to the templates
-/// dropped it from both).
+/// A document with no template behind it would be counted in `total` where no page can show it
+/// (the total and the page come from one statement over the matches, which no longer reads the
+/// templates). Migration 017 deletes such a document left at 016, and the content table refuses
+/// one written afterwards, by insert or by moving a document to an id no template holds.
 #[test]
-fn a_narrow_row_without_its_template_is_not_counted_in_total() {
+fn a_document_without_its_template_is_deleted_by_017_and_refused_after() {
     let db = sqlite_db();
     let a = create_user(&db);
     let srv = Server::start(&db);
     let c = srv.client(Some(&a.token));
-    assert_eq!(
-        c.post("/v1/templates", &json!({ "name": "Alpha", "workflow_type": "plain", "description": "quixotic", "is_public": true }))
-            .status,
-        201
-    );
-    db_conn(&db)
-        .batch(
-            "INSERT INTO template_search_docs (template_id, name_lc, description_lc, owner_id, is_builtin, is_public, is_latest, category, workflow_type, name) \
-             VALUES ('01ZZZZZZZZZZZZZZZZZZZZZZZZ', 'aaa', 'quixotic', 'x', 0, 1, 1, 'general', 'plain', 'aaa')",
-        )
-        .unwrap();
+    let r = c.post("/v1/templates", &json!({ "name": "Alpha", "workflow_type": "plain", "description": "quixotic", "is_public": true }));
+    assert_eq!(r.status, 201);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    drop(srv);
+    let orphan = "INSERT INTO template_search_docs (template_id, name_lc, description_lc, owner_id, is_builtin, is_public, is_latest, category, workflow_type, name) \
+                  VALUES ('01ZZZZZZZZZZZZZZZZZZZZZZZZ', 'aaa', 'quixotic', 'x', 0, 1, 1, 'general', 'plain', 'aaa')";
+    // Back at 016, a document is written by hand without its template.
+    migrations::down_to(&mut db_conn(&db), Some("016_text_rows")).unwrap();
+    db_conn(&db).batch(orphan).unwrap();
+    let srv = Server::start(&db);
+    let c = srv.client(Some(&a.token));
     for (q, want_items) in [("sort=name", 1), ("sort=name&offset=5", 0), ("sort=popular&limit=1", 1)] {
         let r = c.get(&format!("/v1/templates?text=quixotic&includeBuiltin=false&{q}"));
         assert_eq!(r.status, 200, "{q}: {:?}", r.json());
@@ -254,6 +253,20 @@ fn a_narrow_row_without_its_template_is_not_counted_in_total() {
         assert_eq!(v["items"].as_array().unwrap().len(), want_items, "{q}");
         assert_eq!(v["total"], 1, "{q}: the total counts a document no template stands behind: {v}");
     }
+    let mut conn = db_conn(&db);
+    let orphans = "SELECT COUNT(*) FROM template_search_docs d WHERE NOT EXISTS (SELECT 1 FROM workflow_templates w WHERE w.id = d.template_id)";
+    assert_eq!(conn.query(orphans, &[]).unwrap()[0][0].int(), Some(0), "017 left the orphan");
+    if let Err(e) = conn.batch("INSERT INTO template_search (template_search, rank) VALUES ('integrity-check', 1)") {
+        panic!("FTS5 integrity-check after 017: {e}");
+    }
+    // After 017 neither write can make one.
+    let moved = format!("UPDATE template_search_docs SET template_id = '01ZZZZZZZZZZZZZZZZZZZZZZZZ' WHERE template_id = '{id}'");
+    for (what, sql) in [("insert", orphan.to_string()), ("move", moved)] {
+        let e = conn.batch(&sql).err().unwrap_or_else(|| panic!("{what}: a document without its template was written"));
+        assert!(format!("{e}").contains("needs its template"), "{what}: {e}");
+    }
+    let r = c.get("/v1/templates?text=quixotic&includeBuiltin=false");
+    assert_eq!((r.status, r.json()["total"].clone()), (200, json!(1)), "{:?}", r.json());
 }
 
 /// Writes behind the server's back that SQLite resolves by REPLACE: an `UPDATE OR REPLACE` that
@@ -336,9 +349,8 @@ fn migration_016_repairs_a_document_left_by_an_id_changed_at_015() {
     assert_eq!(r.status, 201);
     let id = r.json()["id"].as_str().unwrap().to_string();
     drop(srv);
-    let down = include_str!("../migrations/sqlite/016_text_rows.down.sql");
+    migrations::down_to(&mut db_conn(&db), Some("015_template_text")).unwrap();
     let mut conn = db_conn(&db);
-    conn.batch(&format!("BEGIN; {down} DELETE FROM wt_schema_migrations WHERE id = '016_text_rows'; COMMIT")).unwrap();
     let new_id = "01ZZZZZZZZZZZZZZZZZZZZZZZZ";
     conn.batch(&format!("PRAGMA foreign_keys = OFF; UPDATE workflow_templates SET id = '{new_id}' WHERE id = '{id}'"))
         .unwrap();
