@@ -50,7 +50,12 @@ fn main() {
             (false, true) => TextPlan::Capped,
             _ => TextPlan::Matches,
         };
-        let (rows, total, p) = page_sql(d, &q, text_plan);
+        // The window the server would give the trigram indexes (PostgreSQL, migration 018).
+        let window = q.text.as_deref().and_then(|x| workflow_templates_server::discover::index_window(&mut c, x).unwrap());
+        if let Some(w) = &window {
+            println!("--- {name}: the index is given {w:?}");
+        }
+        let (rows, total, p) = page_sql(d, &q, text_plan, window.as_deref());
         let tp = &p[..p.len() - 3];
         for (label, sql, params) in [("total", &total, tp), ("rows", &rows, &p[..])] {
             if plan {

@@ -134,8 +134,10 @@ pub enum TextPlan {
 pub const MATCH_CAP: usize = 4096;
 
 /// The statements of a page query: (rows, total, parameters). `plan` matters only for a text
-/// page (the total always counts from the matches).
-pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, Vec<P>) {
+/// page (the total always counts from the matches). `window` (PostgreSQL): a part of the text
+/// given to the trigram indexes instead of the whole text, which is then tested on the
+/// candidates with `strpos` (`index_window`).
+pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan, window: Option<&str>) -> (String, String, Vec<P>) {
     let mut p: Vec<P> = Vec::new();
     let mut bind = |v: P| {
         p.push(v);
@@ -199,8 +201,14 @@ pub fn page_sql(d: Dialect, q: &PageQuery, plan: TextPlan) -> (String, String, V
         let mut cond = String::new();
         match d {
             Dialect::Postgres => {
-                let n = bind(text(like_pattern(x)));
+                let n = bind(text(like_pattern(window.unwrap_or(x.as_str()))));
                 cond.push_str(&format!("(w.name_lc LIKE {{t{n}}} ESCAPE '\\' OR w.description_lc LIKE {{t{n}}} ESCAPE '\\')"));
+                if window.is_some() {
+                    // The window is a part of the text, so every match holds it: the whole text
+                    // is tested on its candidates (not indexable, so not given to the index).
+                    let m = bind(text(x.as_str()));
+                    cond = format!("({cond} AND (strpos(w.name_lc, {{t{m}}}) > 0 OR strpos(w.description_lc, {{t{m}}}) > 0))");
+                }
             }
             Dialect::Sqlite => {
                 if x.chars().count() >= 3 {
@@ -447,6 +455,50 @@ fn rarest_first(c: &mut Conn, q: &PageQuery) -> Result<Option<PageQuery>> {
     Ok(Some(PageQuery { tags: counted.into_iter().map(|(_, t)| t).collect(), ..q.clone() }))
 }
 
+/// A window given to the trigram indexes alone covers at most this share of the rows (by the
+/// statistics of migration 018): at 1,000,000 templates 10,000 candidates, each tested on its
+/// narrow row (~0.75 us a row when cached, BENCHMARKS.md round 5).
+const WINDOW_SHARE: f64 = 0.01;
+
+/// PostgreSQL: the rarest 3-character window of the text `x` (ASCII letters and digits only, so
+/// that pg_trgm reads it as one trigram inside a word in every locale), when the trigram
+/// statistics of migration 018 say it is in at most `WINDOW_SHARE` of the rows; `None` (give the
+/// whole text) otherwise, without statistics (none gathered yet, or PostgreSQL 13), on SQLite,
+/// and for a text that is one window. A trigram missing from a column's statistics is counted
+/// at that column's least listed frequency (an upper bound). Each match holds every window of
+/// its text, so which window is given changes the work, never the rows.
+pub fn index_window(c: &mut Conn, x: &str) -> Result<Option<String>> {
+    const MAX_WINDOWS: usize = 64;
+    if c.dialect() != Dialect::Postgres {
+        return Ok(None);
+    }
+    let chars: Vec<char> = x.chars().collect();
+    let mut windows: Vec<String> = Vec::new();
+    for w in chars.windows(3).filter(|w| w.iter().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())) {
+        let w: String = w.iter().collect();
+        if !windows.contains(&w) && windows.len() < MAX_WINDOWS {
+            windows.push(w);
+        }
+    }
+    if windows.is_empty() || chars.len() == 3 {
+        return Ok(None);
+    }
+    let list = (1..=windows.len()).map(|i| format!("{{t{i}}}")).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT stat, trigram, freq, min_freq FROM wt_text_trigram_freqs WHERE n = 1 OR trigram IN ({list})");
+    let rows = c.query(&sql, &windows.iter().map(text).collect::<Vec<_>>())?;
+    // Per column's statistics: its least listed frequency, and the windows' listed ones.
+    let mut stats: HashMap<String, (f64, HashMap<String, f64>)> = HashMap::new();
+    for r in &rows {
+        let (Some(stat), Some(trigram), Some(freq), Some(least)) = (r[0].text(), r[1].text(), r[2].real(), r[3].real()) else { continue };
+        stats.entry(stat.to_string()).or_insert((least, HashMap::new())).1.insert(trigram.to_string(), freq);
+    }
+    if stats.is_empty() {
+        return Ok(None);
+    }
+    let share = |w: &String| stats.values().map(|(least, listed)| listed.get(w).copied().unwrap_or(*least)).sum::<f64>();
+    Ok(windows.iter().map(|w| (share(w), w)).min_by(|a, b| a.0.total_cmp(&b.0)).filter(|(s, _)| *s <= WINDOW_SHARE).map(|(_, w)| w.clone()))
+}
+
 /// Whether a query's matches of its `text` drive its statements (3 or more characters, and not
 /// a tag page of latest rows, whose tag range drives them).
 fn text_driven(q: &PageQuery) -> bool {
@@ -476,11 +528,16 @@ pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
     }
     let reordered = rarest_first(c, q)?;
     let q = reordered.as_ref().unwrap_or(q);
+    let window = match &q.text {
+        Some(x) if text_driven(q) => index_window(c, x)?,
+        _ => None,
+    };
+    let window = window.as_deref();
     // A text's matches first, read once for the page and the total (PostgreSQL: up to
     // MATCH_CAP + 1 of them; when there are no more, they are the total and the page. SQLite:
     // all of them, narrow rows). An empty page, past the end, says nothing: counted below.
     if text_driven(q) {
-        let (rows_sql, _, p) = page_sql(c.dialect(), q, TextPlan::Capped);
+        let (rows_sql, _, p) = page_sql(c.dialect(), q, TextPlan::Capped, window);
         let got = c.query(&rows_sql, &p)?;
         let read = got.first().and_then(|r| r[TEMPLATE_COLS.len() + 1].int());
         let cap = if c.dialect() == Dialect::Postgres { MATCH_CAP as i64 } else { i64::MAX };
@@ -488,13 +545,13 @@ pub(crate) fn query_page(c: &mut Conn, q: &PageQuery) -> Result<PageRows> {
             return Ok(PageRows { rows: page_rows(got)?, total: n as usize });
         }
     }
-    let (_, total_sql, p) = page_sql(c.dialect(), q, TextPlan::Matches);
+    let (_, total_sql, p) = page_sql(c.dialect(), q, TextPlan::Matches, window);
     // The total's statement binds the same parameters but not the page's end, LIMIT and
     // OFFSET (the last three).
     let total = c.query(&total_sql, &p[..p.len() - 3])?.first().and_then(|r| r[0].int()).unwrap_or(0).max(0) as usize;
     let mut rows = Vec::new();
     if (q.offset as u128) < total as u128 {
-        let (rows_sql, _, p) = page_sql(c.dialect(), q, text_plan(c, q, total)?);
+        let (rows_sql, _, p) = page_sql(c.dialect(), q, text_plan(c, q, total)?, window);
         rows = page_rows(c.query(&rows_sql, &p)?)?;
     }
     Ok(PageRows { rows, total })

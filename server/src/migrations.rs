@@ -62,6 +62,10 @@
 //! - 017_text_docs_guard (SQLite; a no-op on PostgreSQL): a search document whose template is
 //!   gone is deleted and can no longer be written (triggers on the content table), so a text's
 //!   `total` counts its matches without probing each one's template (issue 13).
+//! - 018_text_trigram_stats (PostgreSQL 14+; a no-op on SQLite and an empty view on 13):
+//!   statistics of the most common trigrams of `template_text`'s texts, read through the view
+//!   `wt_text_trigram_freqs`, so a text's rarest 3-character window alone is given to the trigram
+//!   index and the whole text tested on its candidates (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -233,6 +237,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/017_text_docs_guard.down.sql"),
         pg_up: include_str!("../migrations/postgres/017_text_docs_guard.up.sql"),
         pg_down: include_str!("../migrations/postgres/017_text_docs_guard.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "018_text_trigram_stats",
+        sqlite_up: include_str!("../migrations/sqlite/018_text_trigram_stats.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/018_text_trigram_stats.down.sql"),
+        pg_up: include_str!("../migrations/postgres/018_text_trigram_stats.up.sql"),
+        pg_down: include_str!("../migrations/postgres/018_text_trigram_stats.down.sql"),
         post_up: None,
     },
 ];

@@ -351,7 +351,7 @@ fn a_sqlite_tag_total_counts_the_public_index() {
     c.batch("ANALYZE").unwrap();
     let q = PageQuery { viewer: owners[3].clone(), text: None, category: None, workflow_type: None, tags: vec!["t3".into()], owner: None, latest_only: true, sort: Sort::Popular, offset: 0, limit: 20 };
     for q in [q.clone(), PageQuery { category: Some(TemplateCategory::Programming), ..q }] {
-        let (_, total, p) = page_sql(c.dialect(), &q, TextPlan::Matches);
+        let (_, total, p) = page_sql(c.dialect(), &q, TextPlan::Matches, None);
         let plan: Vec<String> = c.query(&format!("EXPLAIN QUERY PLAN {total}"), &p[..p.len() - 3]).unwrap().iter().map(|r| r[3].text().unwrap_or_default().to_string()).collect();
         let searches: Vec<&String> = plan.iter().filter(|s| s.contains("INDEX")).collect();
         assert_eq!(searches.len(), 2, "{plan:?}");

@@ -372,7 +372,7 @@ fn migration_015_waits_for_an_open_writer_before_copying() {
         std::thread::sleep(std::time::Duration::from_millis(1500));
         assert!(!migrating.is_finished(), "015 did not wait for the open writer");
         writer.batch_execute("COMMIT").unwrap();
-        assert_eq!(migrating.join().unwrap(), vec!["015_template_text", "016_text_rows"]);
+        assert_eq!(migrating.join().unwrap(), from("015_template_text"));
         assert_eq!(copy_differences(&db), Vec::<String>::new(), "template_text after a writer open during 015");
     }
 }
@@ -422,7 +422,7 @@ fn migration_016_copies_the_rows_of_an_existing_database() {
         c.batch(&format!("UPDATE workflow_templates SET usage_count = 41 WHERE id = '{}'", ids[2])).unwrap();
         drop(c);
         let mut conn = Conn::open(&DbUrl::parse(&db.url).unwrap()).unwrap();
-        assert_eq!(migrations::up(&mut conn).unwrap(), vec!["016_text_rows", "017_text_docs_guard"]);
+        assert_eq!(migrations::up(&mut conn).unwrap(), from("016_text_rows"));
         drop(conn);
         assert_eq!(copy_differences(&db), Vec::<String>::new(), "the text rows after 016 on existing data");
         let srv = Server::start(&db);
@@ -435,8 +435,13 @@ fn migration_016_copies_the_rows_of_an_existing_database() {
         drop(srv);
         migrations::down_to(&mut db_conn(&db), Some("015_template_text")).unwrap();
         let mut conn = Conn::open(&DbUrl::parse(&db.url).unwrap()).unwrap();
-        assert_eq!(migrations::up(&mut conn).unwrap(), vec!["016_text_rows", "017_text_docs_guard"]);
+        assert_eq!(migrations::up(&mut conn).unwrap(), from("016_text_rows"));
         drop(conn);
         assert_eq!(copy_differences(&db), Vec::<String>::new(), "the text rows after 016 down and up");
     }
+}
+
+/// The ids of the migrations from `first` on, as `up` applies them after a `down_to` before it.
+fn from(first: &str) -> Vec<&'static str> {
+    workflow_templates_server::migrations::MIGRATIONS.iter().map(|m| m.id).skip_while(|id| *id != first).collect()
 }

@@ -82,10 +82,10 @@ fn deep_pages_of_a_common_text_read_the_matches_once() {
                 let q = |offset: u64| PageQuery { viewer: a.id.clone(), text: Some("common".into()), tags: tags.clone(), category: None, workflow_type: None, owner: None, latest_only, sort, offset, limit: 20 };
                 for plan in [TextPlan::Matches, TextPlan::Walk] {
                     let label = format!("stats {stats}, {sort:?}, latest only {latest_only}, tags {tags:?}, {plan:?}");
-                    let (rows0, total0, p0) = page_sql(Dialect::Sqlite, &q(0), plan);
+                    let (rows0, total0, p0) = page_sql(Dialect::Sqlite, &q(0), plan, None);
                     let first = work(&c, &rows0, &p0);
                     let total = work(&c, &total0, &p0[..p0.len() - 3]);
-                    let (rows_deep, _, p_deep) = page_sql(Dialect::Sqlite, &q(m as u64 - 20), plan);
+                    let (rows_deep, _, p_deep) = page_sql(Dialect::Sqlite, &q(m as u64 - 20), plan, None);
                     let deep = work(&c, &rows_deep, &p_deep);
                     eprintln!("{label}: first {first:?} deep {deep:?} total {total:?}");
                     assert_eq!((first.2, deep.2), (20, 20), "{label}: the data");
@@ -143,10 +143,10 @@ fn a_common_text_reads_narrow_rows_for_its_total_and_its_matches() {
                 // The total's statement, and the pages from the matches: alone (`Matches`) and
                 // with the total (`Capped`, what the server runs on SQLite).
                 for plan in [TextPlan::Matches, TextPlan::Capped] {
-                    let (rows0, total_sql, p0) = page_sql(Dialect::Sqlite, &q(0), plan);
+                    let (rows0, total_sql, p0) = page_sql(Dialect::Sqlite, &q(0), plan, None);
                     let total = work(&c, &total_sql, &p0[..p0.len() - 3]);
                     let first = work(&c, &rows0, &p0);
-                    let (rows_deep, _, p_deep) = page_sql(Dialect::Sqlite, &q(500), plan);
+                    let (rows_deep, _, p_deep) = page_sql(Dialect::Sqlite, &q(500), plan, None);
                     let deep = work(&c, &rows_deep, &p_deep);
                     let label = format!("stats {stats}, {sort:?}, latest only {latest_only}, {plan:?}");
                     eprintln!("{label}: total {total:?} first {first:?} deep {deep:?}");

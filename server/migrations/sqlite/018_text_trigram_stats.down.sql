@@ -1,0 +1,2 @@
+-- Nothing to undo (see 018_text_trigram_stats.up.sql).
+SELECT 1;
