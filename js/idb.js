@@ -56,11 +56,11 @@ const at = (row, path) => path.split(".").reduce((v, k) => (v && typeof v === "o
 
 // One schema change inside the upgrade transaction. `countInto` puts `{ ...row, [field]: n }`
 // into store `into`, n being how many entries `index` of `store` holds under `key`.
-// `deleteRange` deletes the keys of `store` from `lower` to `upper`; `put` puts `row` into
-// `store`. `tallyInto`: for each distinct string `v` among the `keyPaths` of each entry of
-// `store`, the row of key `prefix + v` in `into` gets `[field]: { name: count }`, counting per
-// name the entries naming v (`counts[name]` null) or those of them whose value at path
-// `counts[name][0]` equals `counts[name][1]`.
+// `deleteRange` deletes the keys of `store` from `lower` to `upper`. `tallyInto`: for each
+// distinct string `v` among the `keyPaths` of each entry of `store`, the row of key
+// `prefix + v` in `into` gets `[field]: { name: count }`, counting per name the entries naming
+// v (`counts[name]` null) or those of them whose value at path `counts[name][0]` equals
+// `counts[name][1]`.
 function upgradeOp(db, tx, op) {
   switch (op.op) {
     case "createStore":
@@ -76,9 +76,6 @@ function upgradeOp(db, tx, op) {
     }
     case "deleteRange":
       tx.objectStore(op.store).delete(IDBKeyRange.bound(op.lower, op.upper));
-      break;
-    case "put":
-      tx.objectStore(op.store).put(op.row);
       break;
     case "tallyInto": {
       const all = tx.objectStore(op.store).getAll();

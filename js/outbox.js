@@ -147,9 +147,9 @@ const storageError = (e) => coded("STORAGE_UNAVAILABLE", `replica outbox: ${e?.n
 // The queued-id index: meta `queued:<id>` = { n, rates } (entries naming the id, and how many of
 // them are `rate`s), kept in the transaction of every change of the outbox, so a pull asks
 // only about the records it got (rows read ∝ what changed), never reads the whole outbox.
-// Meta `queued-index` marks a replica whose index was built (an older one is indexed at open).
+// Schema step 007_replica_queued_index built it from the outbox of a replica from before it
+// (src/store/indexeddb/migrations.json), before this store is opened: an open writes nothing.
 const QUEUED = "queued:";
-const QUEUED_BUILT = "queued-index";
 
 /** Adds `sign` (1 or -1) times `entries` to the index, inside `tx` (a readwrite one over meta). */
 async function countQueued(tx, entries, sign) {
@@ -191,22 +191,7 @@ export class OutboxStore {
       db.close();
       throw coded("STORAGE_UNAVAILABLE", `database ${JSON.stringify(name)} has no outbox: it was opened by an older release`);
     }
-    const store = new OutboxStore(db);
-    await store.#index();
-    return store;
-  }
-
-  /** Builds the queued-id index when its marker is missing (one transaction, so a write of
-   * another tab lands before or after, never half-counted). Schema step 007 builds it at the
-   * upgrade (src/store/indexeddb/migrations.json) and sets the marker: this is a fallback. */
-  #index() {
-    return this.#run([OUTBOX, META], "readwrite", async (tx) => {
-      const m = tx.objectStore(META);
-      if ((await done(m.get(QUEUED_BUILT)))?.value === 1) return;
-      m.delete(IDBKeyRange.bound(QUEUED, `${QUEUED}\uffff`));
-      await countQueued(tx, await done(tx.objectStore(OUTBOX).getAll()), 1);
-      m.put({ key: QUEUED_BUILT, value: 1 });
-    });
+    return new OutboxStore(db);
   }
 
   constructor(db) {

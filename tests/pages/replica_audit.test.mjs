@@ -13,7 +13,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { pageSuite } from "./harness.mjs";
-import { replicaPage, openReplica, run } from "./replica_page.mjs";
+import { replicaPage, openReplica, patchAs, run } from "./replica_page.mjs";
 
 let base, browser, serverUrl, users;
 pageSuite("wt-replica-audit", (s) => ({ base, browser, serverUrl, users } = s), { users: 2 });
@@ -174,8 +174,8 @@ test("a device clock a day behind: writes made offline reach the server and anot
   await p.close();
 });
 
-test("schema step 007_replica_queued_index builds the queued-id index of a replica a release of schema 6 left (its entries, no index rows), and shuts that release out", async () => {
-  const { p } = await replicaPage(browser, serverUrl, base);
+test("schema step 007_replica_queued_index builds the queued-id index of a replica a release of schema 6 left (its entries, no index rows), and shuts that release out; a pull of the upgraded replica then leaves the queued record alone", async () => {
+  const { p, net } = await replicaPage(browser, serverUrl, base);
   const migrations = readFileSync(new URL("../../src/store/indexeddb/migrations.json", import.meta.url), "utf8");
   const idb = `${base}/pkg/${readdirSync(new URL("../../pkg/snippets/", import.meta.url)).map((d) => `snippets/${d}/js/idb.js`).find((f) => existsSync(new URL(`../../pkg/${f}`, import.meta.url)))}`;
   const r = await p.evaluate(async ({ idb, migrations }) => {
@@ -209,13 +209,66 @@ test("schema step 007_replica_queued_index builds the queued-id index of a repli
     version: 7,
     closed: true,
     again: "VersionError",
+    // Every meta row: the index, and no marker (nothing reads one; docs/replica.md).
     rows: [
-      ["queued-index", 1],
       ["queued:01J0000000000000000000000A", { n: 2, rates: 1 }],
       ["queued:01J0000000000000000000000B", { n: 1, rates: 0 }],
       ["queued:01J0000000000000000000000C", { n: 1, rates: 0 }],
     ],
   });
+
+  // A real replica of the user as the release of schema 6 left it: its records, cursor and
+  // identity, an edit and a rating queued offline, no index rows (made by this release, then
+  // copied row by row into a database made at version 6 by that schema's steps).
+  const dbName = await openReplica(p, serverUrl, users, 0, 0);
+  const t = await run(p, async (cat) => {
+    const t = await cat.create({ name: `Schema 6 ${Date.now()}`, workflow_type: "plain", description: "original" });
+    await cat.sync();
+    return t;
+  });
+  assert.equal(t.error, undefined, JSON.stringify(t));
+  net.online = false;
+  assert.equal(await run(p, async (cat, direct, id) => {
+    await cat.update(id, { description: "queued at schema 6" });
+    await cat.rate(id, 2);
+    cat.close();
+    return "queued";
+  }, t.id), "queued");
+  const old6 = await p.evaluate(async ({ idb, migrations, dbName }) => {
+    const { idbOpen } = await import(idb);
+    const req = (r) => new Promise((res, rej) => { r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const from = await req(indexedDB.open(dbName));
+    const name = `${dbName}-schema6`;
+    const to = await idbOpen(name, 6, migrations, () => {});
+    const copied = {};
+    for (const store of from.objectStoreNames) {
+      const rows = (await req(from.transaction(store).objectStore(store).getAll())).filter((r) => !(store === "replica_meta" && String(r.key).startsWith("queued")));
+      const tx = to.transaction(store, "readwrite");
+      for (const r of rows) tx.objectStore(store).put(r);
+      await new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
+      copied[store] = rows.length;
+    }
+    const version = to.version;
+    from.close();
+    to.close();
+    return { name, version, outbox: copied.replica_outbox };
+  }, { idb, migrations, dbName });
+  assert.deepEqual([old6.version, old6.outbox], [6, 2], JSON.stringify(old6));
+  // Another device edits the template; this release opens the copy (step 007 runs) and syncs:
+  // the pull brings the change but keeps the queued local edit, whose push is the conflict.
+  net.online = true;
+  await patchAs(serverUrl, users[0], t.id, { description: "theirs" });
+  const after = await p.evaluate(async ({ serverUrl, a, name, id }) => {
+    window.cat = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName: name } });
+    const s = await window.cat.sync().catch((e) => ({ error: e.code }));
+    const db = await new Promise((res, rej) => { const r = indexedDB.open(name); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const rows = await new Promise((res) => { const r = db.transaction("replica_meta").objectStore("replica_meta").getAll(IDBKeyRange.bound("queued", "queued\uffff")); r.onsuccess = () => res(r.result); });
+    const version = db.version;
+    db.close();
+    return { version, conflicts: (s.conflicts ?? []).map((c) => c.id), error: s.error ?? null, local: (await window.cat.get(id)).description, index: rows.map((r) => [r.key, r.value]) };
+  }, { serverUrl, a: users[0], name: old6.name, id: t.id });
+  assert.deepEqual(after, { version: 7, conflicts: [t.id], error: null, local: "queued at schema 6", index: [[`queued:${t.id}`, { n: 1, rates: 0 }]] });
+  await run(p, (cat, direct) => { cat.close(); direct.close(); });
   await p.close();
 });
 

@@ -286,44 +286,38 @@ test("a pull reads no outbox entry to leave queued records alone: it asks only a
   await p.close();
 });
 
-test("the queued-id index of a replica from before it is built at open from its outbox (a pull then still leaves the queued records alone)", async () => {
+test("an open of a replica runs no readwrite transaction: the queued-id index is built by schema step 007, not at every open (offline, writes queued)", async () => {
   const { p, net } = await replicaPage(browser, serverUrl, base);
   const dbName = await openReplica(p, serverUrl, users, 0, 0);
   const t = await run(p, async (cat) => {
-    const t = await cat.create({ name: `Indexed ${Date.now()}`, workflow_type: "plain" });
+    const t = await cat.create({ name: `Opened ${Date.now()}`, workflow_type: "plain" });
     await cat.sync();
     return t;
   });
   net.online = false;
-  await run(p, async (cat, direct, id) => {
-    await cat.update(id, { description: "queued before the index" });
+  assert.equal(await run(p, async (cat, direct, id) => {
+    await cat.update(id, { description: "queued" });
     await cat.rate(id, 2);
     cat.close();
-  }, t.id);
-  // As an older release left it: the outbox, no index rows.
-  const meta = (drop) => p.evaluate(async ({ dbName, drop }) => {
-    const db = await new Promise((res, rej) => { const r = indexedDB.open(dbName); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
-    const tx = db.transaction("replica_meta", drop ? "readwrite" : "readonly");
-    const s = tx.objectStore("replica_meta");
-    const rows = await new Promise((res) => { const r = s.getAll(IDBKeyRange.bound("queued", "queued\uffff")); r.onsuccess = () => res(r.result); });
-    if (drop) for (const r of rows) s.delete(r.key);
-    await new Promise((res) => { tx.oncomplete = res; });
-    db.close();
-    return rows.map((r) => [r.key, r.value]);
-  }, { dbName, drop });
-  assert.deepEqual(await meta(true), [["queued-index", 1], [`queued:${t.id}`, { n: 2, rates: 1 }]]);
-  assert.deepEqual(await meta(false), []);
-  // Another device edits the template; the reopened replica pulls its change but keeps the
-  // queued local edit (its push is then the conflict).
-  net.online = true;
-  await run(p, async (cat, direct, id) => { const cur = await direct.get(id); await direct.update(id, { description: "theirs" }, { ifMatch: cur.updated_at }); }, t.id);
-  const r = await p.evaluate(async ({ serverUrl, a, dbName, id }) => {
-    window.cat = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
-    const s = await window.cat.sync().catch((e) => ({ error: e.code }));
-    return { conflicts: (s.conflicts ?? []).map((c) => c.id), local: (await window.cat.get(id)).description };
-  }, { serverUrl, a: users[0], dbName, id: t.id });
-  assert.deepEqual(r, { conflicts: [t.id], local: "queued before the index" });
-  assert.deepEqual(await meta(false), [["queued-index", 1], [`queued:${t.id}`, { n: 1, rates: 0 }]]);
+    return "queued";
+  }, t.id), "queued");
+  // Every transaction the reopen starts until open() resolves, by mode and stores (a readwrite
+  // one over the outbox or meta waits behind every other tab's write).
+  const r = await p.evaluate(async ({ serverUrl, a, dbName }) => {
+    const log = [];
+    const transaction = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (stores, mode, ...rest) {
+      log.push([mode ?? "readonly", [].concat(stores).join(",")]);
+      return transaction.call(this, stores, mode, ...rest);
+    };
+    try {
+      window.cat = await window.wt.TemplateCatalog.open({ userId: a.user_id, storage: "remote", baseUrl: serverUrl, token: a.token, replica: { dbName } });
+    } finally {
+      IDBDatabase.prototype.transaction = transaction;
+    }
+    return { opened: log.length > 0, writes: log.filter(([mode]) => mode !== "readonly"), pending: (await window.cat.pending()).map((e) => e.endpoint) };
+  }, { serverUrl, a: users[0], dbName });
+  assert.deepEqual(r, { opened: true, writes: [], pending: ["update", "rate"] });
   await run(p, (cat, direct) => { cat.close(); direct.close(); });
   await p.close();
 });

@@ -67,7 +67,7 @@ pub const PRIVATE_SORT_SINCE: u32 = 3;
 ///   database so that losing it (eviction, a delete) loses its `complete` marker with it; empty
 ///   in a plain IndexedDB catalog.
 /// - `007_replica_queued_index`: the replica's queued-id index (meta `queued:<id>` = `{ n, rates
-///   }`, and the marker `queued-index`) rebuilt from the outbox (`js/outbox.js`, `idsOf`). A
+///   }`) rebuilt from the outbox (`js/outbox.js`, `idsOf`). A
 ///   version of its own so that a tab of an older release, which writes the outbox without the
 ///   index, is closed (`versionchange`) and can no longer open the replica (VersionError).
 ///
