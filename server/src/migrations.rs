@@ -66,6 +66,9 @@
 //!   statistics of the most common trigrams of `template_text`'s texts, read through the view
 //!   `wt_text_trigram_freqs`, so a text's rarest 3-character window alone is given to the trigram
 //!   index and the whole text tested on its candidates (issue 13).
+//! - 019_text_filter_indexes (PostgreSQL; a no-op on SQLite): `template_text`'s trigram GIN
+//!   indexes also hold category and type (btree_gin), so a text with either filter is narrowed
+//!   by the index, not on the heap (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -245,6 +248,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/018_text_trigram_stats.down.sql"),
         pg_up: include_str!("../migrations/postgres/018_text_trigram_stats.up.sql"),
         pg_down: include_str!("../migrations/postgres/018_text_trigram_stats.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "019_text_filter_indexes",
+        sqlite_up: include_str!("../migrations/sqlite/019_text_filter_indexes.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/019_text_filter_indexes.down.sql"),
+        pg_up: include_str!("../migrations/postgres/019_text_filter_indexes.up.sql"),
+        pg_down: include_str!("../migrations/postgres/019_text_filter_indexes.down.sql"),
         post_up: None,
     },
 ];

@@ -1,0 +1,2 @@
+-- Nothing to undo (see 019_text_filter_indexes.up.sql).
+SELECT 1;
