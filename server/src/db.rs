@@ -257,6 +257,8 @@ pub struct PgConn {
     /// Always `Some` until the connection is dropped (then moved to a closing thread).
     client: Option<postgres::Client>,
     statements: std::collections::HashMap<String, postgres::Statement>,
+    /// Values derived from the database that may be a little old (`Conn::memo`).
+    memo: std::collections::HashMap<&'static str, (std::time::Instant, std::sync::Arc<dyn std::any::Any + Send + Sync>)>,
 }
 
 impl PgConn {
@@ -337,6 +339,22 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 }
 
 impl Conn {
+    /// `f`'s value, kept by this PostgreSQL connection for `ttl` under `key` (read again when
+    /// older): for values derived from the database that may be a little old, such as its
+    /// statistics, so a request does not pay a round trip for them. SQLite: `f` every time.
+    pub fn memo<T: Clone + Send + Sync + 'static>(&mut self, key: &'static str, ttl: Duration, f: impl FnOnce(&mut Conn) -> DbResult<T>) -> DbResult<T> {
+        if let Conn::Postgres(pg) = self {
+            if let Some(v) = pg.memo.get(key).filter(|(at, _)| at.elapsed() < ttl).and_then(|(_, v)| v.downcast_ref::<T>()) {
+                return Ok(v.clone());
+            }
+        }
+        let v = f(self)?;
+        if let Conn::Postgres(pg) = self {
+            pg.memo.insert(key, (std::time::Instant::now(), std::sync::Arc::new(v.clone())));
+        }
+        Ok(v)
+    }
+
     pub fn open(url: &DbUrl) -> DbResult<Conn> {
         match url {
             DbUrl::Sqlite(path) => {
@@ -375,7 +393,7 @@ impl Conn {
             DbUrl::Postgres(u) => {
                 let mut c = postgres::Client::connect(u, postgres::NoTls)?;
                 c.batch_execute("SET lock_timeout = '15s'; SET statement_timeout = '60s'; SET TIME ZONE 'UTC';")?;
-                Ok(Conn::Postgres(Box::new(PgConn { client: Some(c), statements: Default::default() })))
+                Ok(Conn::Postgres(Box::new(PgConn { client: Some(c), statements: Default::default(), memo: Default::default() })))
             }
         }
     }

@@ -460,6 +460,9 @@ fn rarest_first(c: &mut Conn, q: &PageQuery) -> Result<Option<PageQuery>> {
 /// narrow row (~0.75 us a row when cached, BENCHMARKS.md round 5).
 const WINDOW_SHARE: f64 = 0.01;
 
+/// Per statistics (one per text column): its least listed frequency and its listed trigrams'.
+type TrigramFreqs = std::sync::Arc<HashMap<String, (f64, HashMap<String, f64>)>>;
+
 /// PostgreSQL: the rarest 3-character window of the text `x` (ASCII letters and digits only, so
 /// that pg_trgm reads it as one trigram inside a word in every locale), when the trigram
 /// statistics of migration 018 say it is in at most `WINDOW_SHARE` of the rows; `None` (give the
@@ -483,15 +486,16 @@ pub fn index_window(c: &mut Conn, x: &str) -> Result<Option<String>> {
     if windows.is_empty() || chars.len() == 3 {
         return Ok(None);
     }
-    let list = (1..=windows.len()).map(|i| format!("{{t{i}}}")).collect::<Vec<_>>().join(", ");
-    let sql = format!("SELECT stat, trigram, freq, min_freq FROM wt_text_trigram_freqs WHERE n = 1 OR trigram IN ({list})");
-    let rows = c.query(&sql, &windows.iter().map(text).collect::<Vec<_>>())?;
-    // Per column's statistics: its least listed frequency, and the windows' listed ones.
-    let mut stats: HashMap<String, (f64, HashMap<String, f64>)> = HashMap::new();
-    for r in &rows {
-        let (Some(stat), Some(trigram), Some(freq), Some(least)) = (r[0].text(), r[1].text(), r[2].real(), r[3].real()) else { continue };
-        stats.entry(stat.to_string()).or_insert((least, HashMap::new())).1.insert(trigram.to_string(), freq);
-    }
+    // Per column's statistics: its least listed frequency and its listed trigrams, read at most
+    // once a minute per connection (ANALYZE changes them; a request need not wait for them).
+    let stats: TrigramFreqs = c.memo("text_trigram_freqs", std::time::Duration::from_secs(60), |c| {
+        let mut stats: HashMap<String, (f64, HashMap<String, f64>)> = HashMap::new();
+        for r in c.query("SELECT stat, trigram, freq, min_freq FROM wt_text_trigram_freqs", &[])? {
+            let (Some(stat), Some(trigram), Some(freq), Some(least)) = (r[0].text(), r[1].text(), r[2].real(), r[3].real()) else { continue };
+            stats.entry(stat.to_string()).or_insert((least, HashMap::new())).1.insert(trigram.to_string(), freq);
+        }
+        Ok(std::sync::Arc::new(stats))
+    })?;
     if stats.is_empty() {
         return Ok(None);
     }

@@ -63,6 +63,10 @@ fn the_rarest_window_is_given_and_pages_equal_the_full_scan() {
             assert_eq!(chosen("common record").as_deref(), None, "every window is in every row: the whole text");
             assert_eq!(chosen("zq9").as_deref(), None, "a text that is one window");
             assert_eq!(chosen("é z").as_deref(), None, "no window of ASCII letters and digits");
+            // The statistics read once are kept by the connection (`Conn::memo`): the same choice.
+            let mut kept = db_conn(&db);
+            let first = index_window(&mut kept, "record zq9x").unwrap();
+            assert_eq!((first.as_deref(), index_window(&mut kept, "record zq9x").unwrap().as_deref()), (Some("q9x"), Some("q9x")));
         } else {
             assert_eq!(chosen("record zq9x"), None, "SQLite: FTS5 is given the text");
         }
