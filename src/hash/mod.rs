@@ -4,15 +4,19 @@
 //!
 //! The canonical form is written straight from `serde_json::Value` into a sink (a byte buffer,
 //! the SHA-256 state, or a byte counter), so hashing and the canonical-size checks of validation
-//! build no intermediate text or tree. Numbers are formatted by `ryu-js` (ECMAScript
-//! `Number.prototype.toString`, which RFC 8785 prescribes).
+//! build no intermediate text or tree. Numbers are written as ECMAScript's
+//! `Number.prototype.toString` writes them, which RFC 8785 prescribes (`number.rs`: ryu-js
+//! natively, the JS engine on wasm32).
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::model::WorkflowType;
 
+mod number;
 mod of_value;
+use number::Floats;
+pub use number::js_number;
 pub use of_value::config_hash_of_value;
 
 /// The behaviour-defining part of a template: what `config_hash` covers.
@@ -87,9 +91,15 @@ pub fn canonical_len(v: &Value) -> usize {
     c.0
 }
 
-/// Writes the RFC 8785 form of `v`. Recursion follows the value's nesting, which serde_json's
-/// parser bounds (128) and validation bounds further (32).
+/// Writes the RFC 8785 form of `v`.
 pub fn write_canonical<S: Sink + ?Sized>(v: &Value, out: &mut S) {
+    let mut fl = Floats::prepare(|fl| write_value(v, &mut Count(0), fl));
+    write_value(v, out, &mut fl);
+}
+
+/// Recursion follows the value's nesting, which serde_json's parser bounds (128) and validation
+/// bounds further (32). Floats come from `fl` in the order they are written.
+fn write_value<S: Sink + ?Sized>(v: &Value, out: &mut S, fl: &mut Floats) {
     match v {
         Value::Null => out.put(b"null"),
         Value::Bool(true) => out.put(b"true"),
@@ -99,7 +109,7 @@ pub fn write_canonical<S: Sink + ?Sized>(v: &Value, out: &mut S) {
             // too (no exponent below 1e21): no float formatting needed.
             (Some(u), _) if u <= MAX_EXACT => out.put(itoa::Buffer::new().format(u).as_bytes()),
             (_, Some(i)) if i.unsigned_abs() <= MAX_EXACT => out.put(itoa::Buffer::new().format(i).as_bytes()),
-            _ => write_number(n.as_f64().unwrap_or(0.0), out),
+            _ => write_float(n.as_f64().unwrap_or(0.0), out, fl),
         },
         Value::String(s) => write_string(s, out),
         Value::Array(a) => {
@@ -108,37 +118,37 @@ pub fn write_canonical<S: Sink + ?Sized>(v: &Value, out: &mut S) {
                 if i > 0 {
                     out.put(b",");
                 }
-                write_canonical(x, out);
+                write_value(x, out, fl);
             }
             out.put(b"]");
         }
-        Value::Object(m) => write_object(m, out),
+        Value::Object(m) => write_object(m, out, fl),
     }
 }
 
-fn write_object<S: Sink + ?Sized>(m: &Map<String, Value>, out: &mut S) {
+fn write_object<S: Sink + ?Sized>(m: &Map<String, Value>, out: &mut S, fl: &mut Floats) {
     out.put(b"{");
     if in_utf16_order(m) {
         for (i, (k, x)) in m.iter().enumerate() {
-            write_member(i, k, x, out);
+            write_member(i, k, x, out, fl);
         }
     } else {
         let mut members: Vec<(&String, &Value)> = m.iter().collect();
         crate::sort::sort_by(&mut members, |a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
         for (i, (k, x)) in members.into_iter().enumerate() {
-            write_member(i, k, x, out);
+            write_member(i, k, x, out, fl);
         }
     }
     out.put(b"}");
 }
 
-fn write_member<S: Sink + ?Sized>(i: usize, key: &str, v: &Value, out: &mut S) {
+fn write_member<S: Sink + ?Sized>(i: usize, key: &str, v: &Value, out: &mut S, fl: &mut Floats) {
     if i > 0 {
         out.put(b",");
     }
     write_string(key, out);
     out.put(b":");
-    write_canonical(v, out);
+    write_value(v, out, fl);
 }
 
 /// RFC 8785 sorts members by their keys' UTF-16 code units. Byte order of UTF-8 is code point
@@ -162,12 +172,15 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// 2^53: every integer up to it is a double.
 const MAX_EXACT: u64 = 1 << 53;
 
-fn write_number<S: Sink + ?Sized>(f: f64, out: &mut S) {
-    if f.is_finite() {
-        let mut buf = ryu_js::Buffer::new();
-        out.put(buf.format_finite(f).as_bytes());
-    } else {
+/// A double that serde_json holds as a float. An integral one up to 2^53 (`1.0`, `-0.0`)
+/// prints as its digits, as ECMAScript does (`-0` as `0`): no formatting needed.
+fn write_float<S: Sink + ?Sized>(f: f64, out: &mut S, fl: &mut Floats) {
+    if !f.is_finite() {
         out.put(b"null"); // unreachable for serde_json values; never invalid JSON
+    } else if f.trunc() == f && f.abs() <= MAX_EXACT as f64 {
+        out.put(itoa::Buffer::new().format(f as i64).as_bytes());
+    } else {
+        out.put(fl.text(f));
     }
 }
 
@@ -213,13 +226,15 @@ fn hex(digest: &[u8]) -> String {
 /// Writes the canonical configuration object of `p` (what [`config_value`] builds, members in
 /// RFC 8785 order: all keys are ASCII, so byte order is UTF-16 order).
 pub fn write_config<S: Sink + ?Sized>(p: &ConfigParts, out: &mut S) {
+    // Only default_params can hold numbers.
+    let mut fl = Floats::prepare(|fl| write_object(p.default_params, &mut Count(0), fl));
     out.put(b"{\"base_template_id\":");
     match p.base_template_id {
         Some(id) => write_string(id, out),
         None => out.put(b"null"),
     }
     out.put(b",\"default_params\":");
-    write_object(p.default_params, out);
+    write_object(p.default_params, out, &mut fl);
     out.put(b",\"required_retrievers\":");
     write_list(p.required_retrievers, out);
     out.put(b",\"required_tools\":");
