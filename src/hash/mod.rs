@@ -6,7 +6,7 @@
 //! the SHA-256 state, or a byte counter), so hashing and the canonical-size checks of validation
 //! build no intermediate text or tree. Numbers are written as ECMAScript's
 //! `Number.prototype.toString` writes them, which RFC 8785 prescribes (`number.rs`: ryu-js
-//! natively, the JS engine on wasm32).
+//! natively, zmij's digits on wasm32).
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -15,7 +15,6 @@ use crate::model::WorkflowType;
 
 mod number;
 mod of_value;
-use number::Floats;
 pub use number::js_number;
 pub use of_value::config_hash_of_value;
 
@@ -91,15 +90,9 @@ pub fn canonical_len(v: &Value) -> usize {
     c.0
 }
 
-/// Writes the RFC 8785 form of `v`.
+/// Writes the RFC 8785 form of `v`. Recursion follows the value's nesting, which serde_json's
+/// parser bounds (128) and validation bounds further (32).
 pub fn write_canonical<S: Sink + ?Sized>(v: &Value, out: &mut S) {
-    let mut fl = Floats::prepare(|fl| write_value(v, &mut Count(0), fl));
-    write_value(v, out, &mut fl);
-}
-
-/// Recursion follows the value's nesting, which serde_json's parser bounds (128) and validation
-/// bounds further (32). Floats come from `fl` in the order they are written.
-fn write_value<S: Sink + ?Sized>(v: &Value, out: &mut S, fl: &mut Floats) {
     match v {
         Value::Null => out.put(b"null"),
         Value::Bool(true) => out.put(b"true"),
@@ -109,7 +102,7 @@ fn write_value<S: Sink + ?Sized>(v: &Value, out: &mut S, fl: &mut Floats) {
             // too (no exponent below 1e21): no float formatting needed.
             (Some(u), _) if u <= MAX_EXACT => out.put(itoa::Buffer::new().format(u).as_bytes()),
             (_, Some(i)) if i.unsigned_abs() <= MAX_EXACT => out.put(itoa::Buffer::new().format(i).as_bytes()),
-            _ => write_float(n.as_f64().unwrap_or(0.0), out, fl),
+            _ => write_float(n.as_f64().unwrap_or(0.0), out),
         },
         Value::String(s) => write_string(s, out),
         Value::Array(a) => {
@@ -118,37 +111,37 @@ fn write_value<S: Sink + ?Sized>(v: &Value, out: &mut S, fl: &mut Floats) {
                 if i > 0 {
                     out.put(b",");
                 }
-                write_value(x, out, fl);
+                write_canonical(x, out);
             }
             out.put(b"]");
         }
-        Value::Object(m) => write_object(m, out, fl),
+        Value::Object(m) => write_object(m, out),
     }
 }
 
-fn write_object<S: Sink + ?Sized>(m: &Map<String, Value>, out: &mut S, fl: &mut Floats) {
+fn write_object<S: Sink + ?Sized>(m: &Map<String, Value>, out: &mut S) {
     out.put(b"{");
     if in_utf16_order(m) {
         for (i, (k, x)) in m.iter().enumerate() {
-            write_member(i, k, x, out, fl);
+            write_member(i, k, x, out);
         }
     } else {
         let mut members: Vec<(&String, &Value)> = m.iter().collect();
         crate::sort::sort_by(&mut members, |a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
         for (i, (k, x)) in members.into_iter().enumerate() {
-            write_member(i, k, x, out, fl);
+            write_member(i, k, x, out);
         }
     }
     out.put(b"}");
 }
 
-fn write_member<S: Sink + ?Sized>(i: usize, key: &str, v: &Value, out: &mut S, fl: &mut Floats) {
+fn write_member<S: Sink + ?Sized>(i: usize, key: &str, v: &Value, out: &mut S) {
     if i > 0 {
         out.put(b",");
     }
     write_string(key, out);
     out.put(b":");
-    write_value(v, out, fl);
+    write_canonical(v, out);
 }
 
 /// RFC 8785 sorts members by their keys' UTF-16 code units. Byte order of UTF-8 is code point
@@ -172,15 +165,12 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// 2^53: every integer up to it is a double.
 const MAX_EXACT: u64 = 1 << 53;
 
-/// A double that serde_json holds as a float. An integral one up to 2^53 (`1.0`, `-0.0`)
-/// prints as its digits, as ECMAScript does (`-0` as `0`): no formatting needed.
-fn write_float<S: Sink + ?Sized>(f: f64, out: &mut S, fl: &mut Floats) {
-    if !f.is_finite() {
-        out.put(b"null"); // unreachable for serde_json values; never invalid JSON
-    } else if f.trunc() == f && f.abs() <= MAX_EXACT as f64 {
-        out.put(itoa::Buffer::new().format(f as i64).as_bytes());
+/// A double that serde_json holds as a float (`number.rs` writes it).
+fn write_float<S: Sink + ?Sized>(f: f64, out: &mut S) {
+    if f.is_finite() {
+        out.put(number::Buf::default().text(f));
     } else {
-        out.put(fl.text(f));
+        out.put(b"null"); // unreachable for serde_json values; never invalid JSON
     }
 }
 
@@ -226,15 +216,13 @@ fn hex(digest: &[u8]) -> String {
 /// Writes the canonical configuration object of `p` (what [`config_value`] builds, members in
 /// RFC 8785 order: all keys are ASCII, so byte order is UTF-16 order).
 pub fn write_config<S: Sink + ?Sized>(p: &ConfigParts, out: &mut S) {
-    // Only default_params can hold numbers.
-    let mut fl = Floats::prepare(|fl| write_object(p.default_params, &mut Count(0), fl));
     out.put(b"{\"base_template_id\":");
     match p.base_template_id {
         Some(id) => write_string(id, out),
         None => out.put(b"null"),
     }
     out.put(b",\"default_params\":");
-    write_object(p.default_params, out, &mut fl);
+    write_object(p.default_params, out);
     out.put(b",\"required_retrievers\":");
     write_list(p.required_retrievers, out);
     out.put(b",\"required_tools\":");
