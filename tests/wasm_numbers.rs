@@ -148,7 +148,7 @@ fn config_hash_of_floats_is_the_hash_of_ryu_js_text() {
 }
 
 #[wasm_bindgen_test]
-fn a_value_without_floats_is_written_whole() {
+fn integral_doubles_print_as_digits_and_strings_stay_strings() {
     let v: Value = serde_json::from_str(r#"{"n":[1,-2,9007199254740992,-0,2.0,"x,y"],"s":"1.5"}"#).unwrap();
     assert_eq!(canonical_json(&v), r#"{"n":[1,-2,9007199254740992,0,2,"x,y"],"s":"1.5"}"#);
 }

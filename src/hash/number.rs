@@ -4,13 +4,13 @@
 //!
 //! Natively (the server, native tests) `ryu-js` writes them. On wasm32 the digits come from
 //! `zmij`, the formatter serde_json already links into the package (its `Display` of numbers
-//! and its serializer), and [`ecma`] lays them out: ryu-js's ~11 KiB gzip of power-of-5 tables
+//! and its serializer), and [`Zmij::ecma`] lays them out: ryu-js's ~11 KiB gzip of power-of-5 tables
 //! stay out of the package (issue 12, BENCHMARKS.md "Size"). Both are shortest round-trip
 //! algorithms that pick, among the shortest digit strings that read back as `x`, the one
 //! closest to `x` (ties to even), which is ECMAScript's rule; tests compare the two texts over
 //! millions of doubles (here natively, `tests/wasm_numbers.rs` in browsers).
 
-/// A float's text is written here (reused across a value's floats).
+/// Where a float's text is written.
 #[derive(Default)]
 pub(super) struct Buf {
     #[cfg(not(target_arch = "wasm32"))]
@@ -33,8 +33,8 @@ impl Buf {
     }
 }
 
-/// zmij's buffer and room for a text laid out again (the longest text is 25 bytes:
-/// `-1.2345678901234567e-308`, `-0.000001234567890123456`).
+/// zmij's buffer and room for its text laid out again (25 bytes at most, as in
+/// `-1.2345678901234567e-308`).
 #[derive(Default)]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(super) struct Zmij {

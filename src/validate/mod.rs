@@ -462,7 +462,7 @@ fn check_float(v: &Value, field: &str, min: f64, max: Option<f64>, out: &mut Vec
     let ok = f >= min && max.is_none_or(|m| f <= m);
     if !ok {
         // Bounds written as JavaScript writes numbers (as RFC 8785 numbers are: ryu-js
-        // natively, the JS engine on wasm32), not with `{:?}`: f64's Debug pulls in core's
+        // natively, zmij's digits on wasm32), not with `{:?}`: f64's Debug pulls in core's
         // float formatting (~20 KB of wasm).
         let js = crate::hash::js_number;
         let range = match max {
