@@ -7,10 +7,11 @@
 //
 //   node scripts/size-speed.mjs target/size/full-base target/size/full-talc [rounds]
 //
-// Tasks (a core build runs the first two only):
+// Tasks (a core build runs the first six only):
 //   validateMany   the JSON text of 5,000 complete records (bench/data.js), { complete: true }
 //   resolveRecords a 16-level chain (leaf first), 500 times
 //   configHash     of 5,000 records' configurations; of one holding 10,000 non-integer numbers, x 20
+//   canonicalJson  of 5,000 records' configurations; of the one holding 10,000 numbers, x 20
 //   import 1,000   a memory catalog opened, importAll of 1,000 records (a quarter deriving), closed
 //   get x 1,000    every imported record read by id (memory catalog)
 //   discover x 40  text-filtered pages of the memory catalog, each sort, offsets 0-180
@@ -62,6 +63,12 @@ function tasks(wt) {
     // RFC 8785 number formatting: 10,000 non-integer numbers per hash.
     "configHash floats": () => {
       for (let i = 0; i < 20; i++) wt.configHash({ ...data.configOf(recs[i]), default_params: { xs: floats } });
+    },
+    "canonicalJson x 5,000": () => {
+      for (const r of recs) wt.canonicalJson(data.configOf(r));
+    },
+    "canonicalJson floats": () => {
+      for (let i = 0; i < 20; i++) wt.canonicalJson({ ...data.configOf(recs[i]), default_params: { xs: floats } });
     },
   };
   if (wt.TemplateCatalog) {

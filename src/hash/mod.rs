@@ -4,15 +4,18 @@
 //!
 //! The canonical form is written straight from `serde_json::Value` into a sink (a byte buffer,
 //! the SHA-256 state, or a byte counter), so hashing and the canonical-size checks of validation
-//! build no intermediate text or tree. Numbers are formatted by `ryu-js` (ECMAScript
-//! `Number.prototype.toString`, which RFC 8785 prescribes).
+//! build no intermediate text or tree. Numbers are written as ECMAScript's
+//! `Number.prototype.toString` writes them, which RFC 8785 prescribes (`number.rs`: ryu-js
+//! natively, zmij's digits on wasm32).
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::model::WorkflowType;
 
+mod number;
 mod of_value;
+pub use number::js_number;
 pub use of_value::config_hash_of_value;
 
 /// The behaviour-defining part of a template: what `config_hash` covers.
@@ -99,7 +102,7 @@ pub fn write_canonical<S: Sink + ?Sized>(v: &Value, out: &mut S) {
             // too (no exponent below 1e21): no float formatting needed.
             (Some(u), _) if u <= MAX_EXACT => out.put(itoa::Buffer::new().format(u).as_bytes()),
             (_, Some(i)) if i.unsigned_abs() <= MAX_EXACT => out.put(itoa::Buffer::new().format(i).as_bytes()),
-            _ => write_number(n.as_f64().unwrap_or(0.0), out),
+            _ => write_float(n.as_f64().unwrap_or(0.0), out),
         },
         Value::String(s) => write_string(s, out),
         Value::Array(a) => {
@@ -162,10 +165,10 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// 2^53: every integer up to it is a double.
 const MAX_EXACT: u64 = 1 << 53;
 
-fn write_number<S: Sink + ?Sized>(f: f64, out: &mut S) {
+/// A double that serde_json holds as a float (`number.rs` writes it).
+fn write_float<S: Sink + ?Sized>(f: f64, out: &mut S) {
     if f.is_finite() {
-        let mut buf = ryu_js::Buffer::new();
-        out.put(buf.format_finite(f).as_bytes());
+        out.put(number::Buf::default().text(f));
     } else {
         out.put(b"null"); // unreachable for serde_json values; never invalid JSON
     }

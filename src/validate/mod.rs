@@ -461,9 +461,10 @@ fn check_float(v: &Value, field: &str, min: f64, max: Option<f64>, out: &mut Vec
     let Some(f) = n.as_f64() else { return };
     let ok = f >= min && max.is_none_or(|m| f <= m);
     if !ok {
-        // Bounds written as JavaScript writes numbers (ryu-js, already in for RFC 8785), not
-        // with `{:?}`: f64's Debug pulls in core's float formatting (~20 KB of wasm).
-        let js = |x: f64| ryu_js::Buffer::new().format(x).to_string();
+        // Bounds written as JavaScript writes numbers (as RFC 8785 numbers are: ryu-js
+        // natively, zmij's digits on wasm32), not with `{:?}`: f64's Debug pulls in core's
+        // float formatting (~20 KB of wasm).
+        let js = crate::hash::js_number;
         let range = match max {
             Some(m) => format!("from {} to {}", js(min), js(m)),
             None => format!("at least {}", js(min)),
