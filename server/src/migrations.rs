@@ -69,6 +69,9 @@
 //! - 019_text_filter_indexes (PostgreSQL; a no-op on SQLite): `template_text`'s trigram GIN
 //!   indexes also hold category and type (btree_gin), so a text with either filter is narrowed
 //!   by the index, not on the heap (issue 13).
+//! - 020_text_trigram_stats_reader (PostgreSQL 14+; a no-op on SQLite and on 13): the view of
+//!   018 reads the statistics through a SECURITY DEFINER function of the tables' owner, so a
+//!   server role that does not own `template_text` reads them too (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -256,6 +259,14 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/019_text_filter_indexes.down.sql"),
         pg_up: include_str!("../migrations/postgres/019_text_filter_indexes.up.sql"),
         pg_down: include_str!("../migrations/postgres/019_text_filter_indexes.down.sql"),
+        post_up: None,
+    },
+    Migration {
+        id: "020_text_trigram_stats_reader",
+        sqlite_up: include_str!("../migrations/sqlite/020_text_trigram_stats_reader.up.sql"),
+        sqlite_down: include_str!("../migrations/sqlite/020_text_trigram_stats_reader.down.sql"),
+        pg_up: include_str!("../migrations/postgres/020_text_trigram_stats_reader.up.sql"),
+        pg_down: include_str!("../migrations/postgres/020_text_trigram_stats_reader.down.sql"),
         post_up: None,
     },
 ];

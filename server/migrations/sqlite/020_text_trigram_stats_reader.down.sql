@@ -1,0 +1,2 @@
+-- Nothing to undo (see 020_text_trigram_stats_reader.up.sql).
+SELECT 1;
