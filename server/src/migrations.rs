@@ -64,14 +64,12 @@
 //!   `total` counts its matches without probing each one's template (issue 13).
 //! - 018_text_trigram_stats (PostgreSQL 14+; a no-op on SQLite and an empty view on 13):
 //!   statistics of the most common trigrams of `template_text`'s texts, read through the view
-//!   `wt_text_trigram_freqs`, so a text's rarest 3-character window alone is given to the trigram
+//!   `wt_text_trigram_freqs` (over a SECURITY DEFINER function of the tables' owner, so a server
+//!   role that does not own them reads them too), so a text's rarest 3-character window alone is given to the trigram
 //!   index and the whole text tested on its candidates (issue 13).
 //! - 019_text_filter_indexes (PostgreSQL; a no-op on SQLite): `template_text`'s trigram GIN
 //!   indexes also hold category and type (btree_gin), so a text with either filter is narrowed
 //!   by the index, not on the heap (issue 13).
-//! - 020_text_trigram_stats_reader (PostgreSQL 14+; a no-op on SQLite and on 13): the view of
-//!   018 reads the statistics through a SECURITY DEFINER function of the tables' owner, so a
-//!   server role that does not own `template_text` reads them too (issue 13).
 
 use workflow_templates::model::id::BUILTIN_OWNER;
 
@@ -259,14 +257,6 @@ CREATE TABLE users (
         sqlite_down: include_str!("../migrations/sqlite/019_text_filter_indexes.down.sql"),
         pg_up: include_str!("../migrations/postgres/019_text_filter_indexes.up.sql"),
         pg_down: include_str!("../migrations/postgres/019_text_filter_indexes.down.sql"),
-        post_up: None,
-    },
-    Migration {
-        id: "020_text_trigram_stats_reader",
-        sqlite_up: include_str!("../migrations/sqlite/020_text_trigram_stats_reader.up.sql"),
-        sqlite_down: include_str!("../migrations/sqlite/020_text_trigram_stats_reader.down.sql"),
-        pg_up: include_str!("../migrations/postgres/020_text_trigram_stats_reader.up.sql"),
-        pg_down: include_str!("../migrations/postgres/020_text_trigram_stats_reader.down.sql"),
         post_up: None,
     },
 ];

@@ -200,14 +200,7 @@ fn text_pages_equal_the_core_full_scan_with_ties_and_every_filter() {
 #[test]
 fn migration_016_runs_on_a_database_with_a_document_whose_template_is_gone() {
     let db = sqlite_db();
-    let a = create_user(&db);
-    let srv = Server::start(&db);
-    let c = srv.client(Some(&a.token));
-    let r = c.post("/v1/templates", &json!({ "name": "Alpha", "workflow_type": "plain", "description": "quixotic", "is_public": true }));
-    assert_eq!(r.status, 201);
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    drop(srv);
-    migrations::down_to(&mut db_conn(&db), Some("015_template_text")).unwrap();
+    let (_, id) = one_template_back_at(&db, "015_template_text");
     let mut c = db_conn(&db);
     // At 015: a document left behind by a write behind the server's back (no trigger removed it).
     c.batch(&format!(
@@ -342,14 +335,7 @@ fn a_text_with_nul_is_an_empty_page_never_a_storage_error() {
 #[test]
 fn migration_016_repairs_a_document_left_by_an_id_changed_at_015() {
     let db = sqlite_db();
-    let a = create_user(&db);
-    let srv = Server::start(&db);
-    let c = srv.client(Some(&a.token));
-    let r = c.post("/v1/templates", &json!({ "name": "Alpha", "workflow_type": "plain", "description": "quixotic", "is_public": true }));
-    assert_eq!(r.status, 201);
-    let id = r.json()["id"].as_str().unwrap().to_string();
-    drop(srv);
-    migrations::down_to(&mut db_conn(&db), Some("015_template_text")).unwrap();
+    let (a, id) = one_template_back_at(&db, "015_template_text");
     let mut conn = db_conn(&db);
     let new_id = "01ZZZZZZZZZZZZZZZZZZZZZZZZ";
     conn.batch(&format!("PRAGMA foreign_keys = OFF; UPDATE workflow_templates SET id = '{new_id}' WHERE id = '{id}'"))
@@ -515,4 +501,17 @@ fn http_texts_with_fts5_syntax_answer_as_the_full_listing() {
             assert_eq!((got, p["total"].as_u64().unwrap() as usize), (want.clone(), want.len()), "{text:?}");
         }
     }
+}
+
+/// A SQLite database holding one public template of a new user ("Alpha", described "quixotic"),
+/// made by the server and then migrated back to `target`: (the user, the template's id).
+fn one_template_back_at(db: &TestDb, target: &str) -> (User, String) {
+    let a = create_user(db);
+    let srv = Server::start(db);
+    let r = srv.client(Some(&a.token)).post("/v1/templates", &json!({ "name": "Alpha", "workflow_type": "plain", "description": "quixotic", "is_public": true }));
+    assert_eq!(r.status, 201);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    drop(srv);
+    migrations::down_to(&mut db_conn(db), Some(target)).unwrap();
+    (a, id)
 }

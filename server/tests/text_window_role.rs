@@ -2,7 +2,7 @@
 //! own `template_text` (a deployment that runs `migrate up` as the owner and `serve
 //! --no-migrate` as a role granted the tables, server/README.md "Several processes").
 //! PostgreSQL's `pg_stats_ext_exprs` lists only the statistics of tables the reading role owns,
-//! so a view over it read by such a role is empty and no window was ever chosen (migration 020).
+//! so a view over it read by such a role is empty and no window was ever chosen (the view of migration 018 reads them through a function of the owner).
 //! Needs WT_TEST_POSTGRES_URL.
 
 mod common;

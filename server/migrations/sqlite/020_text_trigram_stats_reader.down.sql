@@ -1,2 +1,0 @@
--- Nothing to undo (see 020_text_trigram_stats_reader.up.sql).
-SELECT 1;
