@@ -95,3 +95,17 @@ fn a_write_that_loses_every_race_gives_up_with_conflict_after_its_named_attempts
     }
     assert_eq!(ok(block_on(c.get(&t.id))).usage_count, 0, "nothing was written");
 }
+
+#[test]
+fn the_environment_is_told_of_each_lost_race_before_the_next_attempt_and_not_after_the_last() {
+    let fx = Fx::new();
+    let c = fx.cat(U1);
+    let t = create(&c, "Told", json!({}));
+    c.store().refuse_commits(2, adapter_conflict);
+    ok(block_on(c.record_usage(&t.id, &RUN)));
+    assert_eq!(*fx.lost_races.borrow(), vec![1, 2], "two lost races, each followed by an attempt");
+    fx.lost_races.borrow_mut().clear();
+    let (n, _) = attempts_until_given_up(&c, || block_on(c.update(&t.id, json!({"description": "x"}), WriteOptions::default())).map(|_| ()));
+    assert_eq!(n, 16);
+    assert_eq!(*fx.lost_races.borrow(), (1..16).collect::<Vec<_>>(), "no wait after the last attempt: the answer goes out at once");
+}

@@ -44,6 +44,20 @@ impl Env for ServerEnv {
     fn skipped_row(&self, row: &SkippedRow) {
         tracing::warn!("left out stored {} row {} ({}: {}) from a list for user {}", row.table, row.id, row.code, row.message, self.user);
     }
+    /// The catalog runs on a blocking thread (`run`), so the back-off sleeps it.
+    fn after_lost_race(&self, lost: usize) {
+        std::thread::sleep(backoff(lost, self.random()));
+    }
+}
+
+/// How long a write waits after losing `lost` races in a row before it runs again: a random
+/// time below `min(2^lost, 32)` ms ("full jitter"), so writers that collided on one row (every
+/// use of a popular template writes its statistics: 100 at once through two processes in
+/// tests/multiprocess.rs) do not collide again in lockstep, and one of them cannot lose all 64
+/// attempts of `STATS_ATTEMPTS` in a burst. At most ~2 s over 64 attempts.
+pub fn backoff(lost: usize, random: u128) -> Duration {
+    let cap_us = 1000u64 << lost.clamp(1, 5);
+    Duration::from_micros((random % u128::from(cap_us)) as u64)
 }
 
 pub const OPENAPI: &str = include_str!("../openapi.yaml");
@@ -581,5 +595,19 @@ mod tests {
         }
         assert_eq!(status_of("CONFLICT"), StatusCode::PRECONDITION_FAILED);
         assert_eq!(status_of("NAME_TAKEN"), StatusCode::CONFLICT);
+    }
+
+    /// The back-off after a lost race: below its cap (2 ms after the first, doubling, 32 ms from
+    /// the fifth on), spread over the whole range by the random bits, never the same for all.
+    #[test]
+    fn backoff_is_jittered_below_a_cap_that_doubles_up_to_32_ms() {
+        for (lost, cap_ms) in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 32), (6, 32), (63, 32)] {
+            let cap = Duration::from_millis(cap_ms);
+            let waits: Vec<Duration> = (0..2000u128).map(|i| backoff(lost, i.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835))).collect();
+            assert!(waits.iter().all(|w| *w < cap), "lost {lost}: a wait at or above {cap_ms} ms");
+            assert!(waits.iter().any(|w| *w < cap / 8) && waits.iter().any(|w| *w > cap * 7 / 8), "lost {lost}: not spread over 0..{cap_ms} ms");
+        }
+        assert_eq!(backoff(3, 0), Duration::ZERO);
+        assert_eq!(backoff(3, 7_999), Duration::from_micros(7_999));
     }
 }

@@ -20,6 +20,12 @@ pub trait Env {
     /// 4), so that one bad row never turns a list into an error yet never goes unnoticed. A
     /// server logs it; the default does nothing.
     fn skipped_row(&self, _row: &SkippedRow) {}
+    /// Called when a write has lost `lost` races in a row (1, 2, ...) and is about to run again
+    /// (`retry::retry_on_conflict`). The default goes on at once: in a browser the only other
+    /// writers are the origin's other tabs. A server, whose request threads race on one hot row
+    /// (every use of a popular template writes its statistics), waits a short random time here,
+    /// so that a burst of writers spreads out instead of one of them losing every race.
+    fn after_lost_race(&self, _lost: usize) {}
 }
 
 

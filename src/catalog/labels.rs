@@ -149,7 +149,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// cannot both succeed (the loser retries and sees the other).
     pub async fn set_label(&self, id: &str, label: &str, opts: WriteOptions) -> Result<LabelInfo> {
         check_label_arg(label, false)?;
-        retry_on_conflict(EDIT_ATTEMPTS, id, || self.set_label_once(id, label, &opts)).await
+        retry_on_conflict(&self.env, EDIT_ATTEMPTS, id, || self.set_label_once(id, label, &opts)).await
     }
 
     async fn set_label_once(&self, id: &str, label: &str, opts: &WriteOptions) -> Result<LabelInfo> {

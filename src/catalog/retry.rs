@@ -5,6 +5,7 @@
 
 use std::future::Future;
 
+use super::Env;
 use crate::error::{Error, Result};
 use crate::model::time;
 
@@ -30,15 +31,20 @@ pub(crate) fn busy(id: &str) -> Error {
 }
 
 /// Runs `attempt` until it does anything but lose a race, at most `attempts` times; then
-/// CONFLICT ([`busy`]) naming `id`.
-pub(crate) async fn retry_on_conflict<T, F, Fut>(attempts: usize, id: &str, mut attempt: F) -> Result<T>
+/// CONFLICT ([`busy`]) naming `id`. Between two attempts the environment may wait
+/// ([`Env::after_lost_race`]: a server backs off with jitter).
+pub(crate) async fn retry_on_conflict<T, F, Fut>(env: &impl Env, attempts: usize, id: &str, mut attempt: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    for _ in 0..attempts {
+    for lost in 1..=attempts {
         match attempt().await {
-            Err(e) if is_lost_race(&e) => continue,
+            Err(e) if is_lost_race(&e) => {
+                if lost < attempts {
+                    env.after_lost_race(lost);
+                }
+            }
             other => return other,
         }
     }

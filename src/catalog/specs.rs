@@ -132,7 +132,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             Some(_) => opts,
             None => WriteOptions { if_match: Some(self.load_spec(id).await?.record.updated_at) },
         };
-        retry_on_conflict(EDIT_ATTEMPTS, id, || self.update_spec_once(id, patch.clone(), &opts)).await
+        retry_on_conflict(&self.env, EDIT_ATTEMPTS, id, || self.update_spec_once(id, patch.clone(), &opts)).await
     }
 
     async fn update_spec_once(&self, id: &str, patch: Value, opts: &WriteOptions) -> Result<TemplateSpec> {
@@ -155,7 +155,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     }
 
     pub async fn delete_spec(&self, id: &str) -> Result<()> {
-        let deleted = retry_on_conflict(EDIT_ATTEMPTS, id, || async move {
+        let deleted = retry_on_conflict(&self.env, EDIT_ATTEMPTS, id, || async move {
             let current = self.load_spec_raw(id).await?;
             self.store.commit(vec![Write::DeleteSpec { id: current.record.id.clone(), expect: Expect::Rev(current.rev) }]).await?;
             Ok(current.record.id)

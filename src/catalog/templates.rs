@@ -163,7 +163,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
     /// (versions share their name), atomically.
     pub async fn update(&self, id: &str, patch: Value, opts: WriteOptions) -> Result<WorkflowTemplate> {
         let opts = self.pin(id, opts).await?;
-        retry_on_conflict(EDIT_ATTEMPTS, id, || self.update_once(id, patch.clone(), opts.clone())).await
+        retry_on_conflict(&self.env, EDIT_ATTEMPTS, id, || self.update_once(id, patch.clone(), opts.clone())).await
     }
 
     async fn update_once(&self, id: &str, patch: Value, opts: WriteOptions) -> Result<WorkflowTemplate> {
@@ -220,7 +220,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         }
         let made = async {
             let opts = self.pin(id, opts).await?;
-            retry_on_conflict(EDIT_ATTEMPTS, id, || async {
+            retry_on_conflict(&self.env, EDIT_ATTEMPTS, id, || async {
                 let fresh = match self.template_id_for(new_id, Made::VersionOf(id)).await? {
                     Chosen::Replay(r) => return Ok(r),
                     Chosen::Free(n) => n,
@@ -313,7 +313,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
             Some(_) => opts,
             None => WriteOptions { if_match: Some(self.load_owned_raw(id).await?.record.updated_at) },
         };
-        retry_on_conflict(EDIT_ATTEMPTS, id, || self.delete_once(id, &opts)).await
+        retry_on_conflict(&self.env, EDIT_ATTEMPTS, id, || self.delete_once(id, &opts)).await
     }
 
     async fn delete_once(&self, id: &str, opts: &WriteOptions) -> Result<()> {

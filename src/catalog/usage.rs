@@ -285,7 +285,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
 
     /// Records one use of a template the acting user can see; returns the new statistics.
     pub async fn record_usage(&self, id: &str, run: &UsageRun) -> Result<crate::model::WorkflowTemplate> {
-        let t = retry_on_conflict(STATS_ATTEMPTS, id, || async move {
+        let t = retry_on_conflict(&self.env, STATS_ATTEMPTS, id, || async move {
             let loaded = self.load_visible(id).await?;
             let tid = loaded.record().id.clone();
             let mut stats = loaded.record().stats();
@@ -320,7 +320,7 @@ impl<S: Store, E: Env> Catalog<S, E> {
         if !stars.is_finite() || !(0.0..=5.0).contains(&stars) {
             return Err(violations(vec![Violation::new("stars", validate::OUT_OF_RANGE, "stars must be a number in 0..=5")]));
         }
-        let t = retry_on_conflict(STATS_ATTEMPTS, id, || async move {
+        let t = retry_on_conflict(&self.env, STATS_ATTEMPTS, id, || async move {
             let loaded = self.load_visible(id).await?;
             let tid = loaded.record().id.clone();
             // The aggregate is recomputed from every stored rating of the template, this user's

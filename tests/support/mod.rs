@@ -42,9 +42,13 @@ pub struct TestEnv {
     clock: Rc<Cell<i64>>,
     step: i64,
     skipped: Rc<RefCell<Vec<SkippedRow>>>,
+    lost_races: Rc<RefCell<Vec<usize>>>,
 }
 
 impl Env for TestEnv {
+    fn after_lost_race(&self, lost: usize) {
+        self.lost_races.borrow_mut().push(lost);
+    }
     fn now_ms(&self) -> i64 {
         let t = self.clock.get();
         self.clock.set(t + self.step);
@@ -145,6 +149,8 @@ pub struct Fx {
     pub mem: Rc<MemoryStore>,
     pub clock: Rc<Cell<i64>>,
     pub skipped: Rc<RefCell<Vec<SkippedRow>>>,
+    /// Every `Env::after_lost_race` call of this fixture's catalogs, in order.
+    pub lost_races: Rc<RefCell<Vec<usize>>>,
     pub indexed: bool,
     /// How far the clock moves on each read (see `TestEnv`).
     pub step: i64,
@@ -152,7 +158,7 @@ pub struct Fx {
 
 impl Fx {
     pub fn new() -> Self {
-        Fx { mem: Rc::new(MemoryStore::new()), clock: Rc::new(Cell::new(T0)), skipped: Rc::default(), indexed: false, step: 1 }
+        Fx { mem: Rc::new(MemoryStore::new()), clock: Rc::new(Cell::new(T0)), skipped: Rc::default(), lost_races: Rc::default(), indexed: false, step: 1 }
     }
 
     pub fn indexed() -> Self {
@@ -170,7 +176,7 @@ impl Fx {
     }
 
     pub fn env(&self) -> TestEnv {
-        TestEnv { clock: self.clock.clone(), step: self.step, skipped: self.skipped.clone() }
+        TestEnv { clock: self.clock.clone(), step: self.step, skipped: self.skipped.clone(), lost_races: self.lost_races.clone() }
     }
 
     pub fn cat(&self, user: &str) -> Cat {
