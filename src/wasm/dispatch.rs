@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use wasm_bindgen::JsValue;
 
 use super::args::by_name_args;
-use super::convert::to_js;
+use crate::jsval::to_js;
 use super::replica::{self, Core, Replica};
 use crate::catalog::{ByName, DiscoverOptions, UsageRun, WriteOptions};
 use crate::error::{Error, Result};

@@ -15,7 +15,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::convert::err;
 use super::remote::failure;
-use crate::store::open::{AnyStore, Backend, WasmEnv};
+use crate::browser::{AnyStore, Backend, WasmEnv};
 use crate::catalog::{Catalog, RemoteBatch, WriteOptions};
 use crate::error::{Error, Result};
 use crate::store::indexeddb::IndexedDbStore;
@@ -503,7 +503,7 @@ impl TemplateCatalog {
     pub fn sync_state_js(&self) -> JsValue {
         match &self.api {
             Api::Replica(rep) => rep.sync_state(),
-            _ => super::convert::to_js(&serde_json::json!({ "state": "online", "pending": 0 })),
+            _ => crate::jsval::to_js(&serde_json::json!({ "state": "online", "pending": 0 })),
         }
     }
 }
