@@ -28,6 +28,7 @@ GROUPS = [
     ("core catalog: methods inlined into wasm::dispatch::local", r"wasm::dispatch::local"),
     ("future_to_promise closures (facade async bodies)", r"^js_sys::futures::future_to_promise|wasm_bindgen_futures"),
     ("exported function shims", r"shim$|^__wbg|^__wbindgen|^templatecatalog_|externref"),
+    ("runtime: replica", r"browser::replica"),
     ("store adapters: AnyStore dispatch (browser)", r"wasm::store::|workflow_templates::browser::"),
     ("store adapters: IndexedDB", r"store::indexeddb"),
     ("store adapters: memory", r"store::memory"),

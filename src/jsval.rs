@@ -3,7 +3,8 @@
 //! A JS value goes through `js/convert.js` (a guarded walk that finds cycles, BigInt, Map, NaN,
 //! throwing getters, lone surrogates...) and arrives as JSON text of a clean copy plus the
 //! problems found, each a violation with its field path; results leave as JSON text and become
-//! plain JS objects and numbers (never Map or BigInt).
+//! plain JS objects and numbers (never Map or BigInt); errors leave as `WorkflowTemplateError`
+//! objects (`error_to_js`).
 //!
 //! Every import of js/convert.js is declared here, once. What a problem means to a caller (an
 //! INVALID_ARGUMENT, a VALIDATION_FAILED, a corrupt adapter row) is the caller's: the facade's
@@ -13,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::error::Violation;
+use crate::error::{Error, Violation};
 use crate::validate::boundary;
 
 #[wasm_bindgen(module = "/js/convert.js")]
@@ -30,8 +31,7 @@ extern "C" {
     fn js_parse_json(text: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = fromJson)]
     fn js_from_json(text: &str) -> JsValue;
-    /// A `WorkflowTemplateError` (code, message, `details` as JSON text): the facade's error
-    /// objects (`crate::wasm::convert`); imported here with the rest of js/convert.js.
+    /// A `WorkflowTemplateError` (code, message, `details` as JSON text): see [`error_to_js`].
     #[wasm_bindgen(js_name = makeError)]
     pub(crate) fn make_error(code: &str, message: &str, details: Option<String>) -> JsValue;
 }
@@ -142,4 +142,12 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 /// A `Value` always serialises; were it not to, the error's `details` would be `null`.
 pub fn json_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
+}
+
+/// An error as a `WorkflowTemplateError` (js/convert.js): its code, message and `details`
+/// (absent when null). The facade throws these; the runtime rejects the sync engine's hooks with them.
+pub fn error_to_js(e: &Error) -> JsValue {
+    let details = e.details();
+    let details = if details.is_null() { None } else { Some(json_text(&details)) };
+    make_error(e.code(), &e.to_string(), details)
 }

@@ -18,8 +18,8 @@ use super::args::{by_name_options, id_arg, label_arg, optional, optional_record,
 use super::convert::{arg, checked, err, record};
 use super::dispatch::{self, Op};
 use super::remote::Remote;
-use super::replica::{Core, Replica};
-use crate::browser::WasmEnv;
+use crate::browser::replica::Replica;
+use crate::browser::{Core, WasmEnv};
 use crate::catalog::{Catalog, DiscoverOptions, UsageRun};
 use crate::error::{Error, Result};
 use crate::jsval::{to_js, Problems};
@@ -112,7 +112,7 @@ impl TemplateCatalog {
                 super::store::Opened::Remote { base_url, token, user, replica: None } => Api::Remote(Rc::new(Remote::open(&base_url, token, &user).await.map_err(err)?)),
                 super::store::Opened::Remote { base_url, token, user, replica: Some(o) } => {
                     let base = super::remote::check_address(&base_url, token.as_deref()).map_err(err)?;
-                    Api::Replica(Rc::new(Replica::open(&base, token, &user, o).await.map_err(err)?))
+                    Api::Replica(Rc::new(Replica::open(&base, token, &user, o.db_name).await.map_err(err)?))
                 }
             };
             Ok(JsValue::from(TemplateCatalog { api, closed: Rc::new(Cell::new(false)) }))

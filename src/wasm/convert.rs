@@ -11,7 +11,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::error::{Error, Violation};
-use crate::jsval::{convert, from_js, json_text, make_error, Problems};
+use crate::jsval::{convert, error_to_js, from_js, json_text, make_error, Problems};
 use crate::validate::boundary;
 
 /// `what` followed by a field path inside it: `run.extra["a.b"]`, `options[0]`.
@@ -72,12 +72,7 @@ pub fn checked<T>(problems: Option<Problems>, answer: crate::Result<T>) -> crate
     }
 }
 
-pub fn error_to_js(e: &Error) -> JsValue {
-    let details = e.details();
-    let details = if details.is_null() { None } else { Some(json_text(&details)) };
-    make_error(e.code(), &e.to_string(), details)
-}
-
+/// An error as the `WorkflowTemplateError` the package throws or rejects with.
 pub fn err(e: Error) -> JsValue {
     error_to_js(&e)
 }

@@ -25,14 +25,11 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use crate::model::id::{random_bits, IdGenerator};
 use crate::jsval::{self, from_js, to_js};
+use crate::model::id::{random_bits, IdGenerator};
 
 thread_local! {
     static IDS: RefCell<IdGenerator> = RefCell::new(IdGenerator::new());
-    // Ids an offline replica makes from the server-corrected clock: a generator of their own,
-    // so a device clock that runs fast never drags them ahead (ids are monotonic per generator).
-    static SERVER_IDS: RefCell<IdGenerator> = RefCell::new(IdGenerator::new());
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -43,13 +40,6 @@ pub(crate) fn now_ms() -> i64 {
 #[wasm_bindgen(js_name = newId)]
 pub fn new_id() -> String {
     IDS.with(|g| g.borrow_mut().next(now_ms().max(0) as u64, random_bits()))
-}
-
-/// A new ULID whose time part is `ms` (an offline replica's server-corrected clock).
-#[cfg(feature = "catalog")]
-pub(crate) fn new_id_at(ms: f64) -> String {
-    let ms = if ms.is_finite() && ms > 0.0 { ms as u64 } else { now_ms().max(0) as u64 };
-    SERVER_IDS.with(|g| g.borrow_mut().next(ms, random_bits()))
 }
 
 /// The built-in templates (without usage statistics; a catalog's `get` adds them).

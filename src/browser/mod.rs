@@ -12,6 +12,8 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
+pub mod replica;
+
 use crate::catalog::{Catalog, ChangeEvent, Env, SkippedRow};
 use crate::error::{Error, Result};
 use crate::jsval::{from_js, to_js};
@@ -23,6 +25,21 @@ use crate::store::memory::MemoryStore;
 use crate::store::{BuiltinStats, Rating, Sort, SpecFilter, Store, Stored, TemplateFilter, Write};
 
 pub const DEFAULT_DB: &str = "workflow-templates";
+
+/// The catalog the facade runs locally: over the adapter `storage` chose, on the JS clock.
+pub type Core = Catalog<AnyStore, WasmEnv>;
+
+/// A rejection of `js/remote.js` or the replica engine (`js/replica.js`), the JSON text of
+/// `{ code, message, details }`, as the coded error it names (anything else is NETWORK).
+pub fn failure(e: &JsValue) -> Error {
+    let v: Value = e.as_string().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
+    let thrown = || js_sys::Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string());
+    let message = v["message"].as_str().map(str::to_string).or_else(thrown).unwrap_or_else(|| "the request failed".into());
+    match v["code"].as_str() {
+        Some("NETWORK") | None => Error::Network(message),
+        Some(code) => Error::remote(code, message, v["details"].clone()),
+    }
+}
 
 /// Time from the JS clock (`SystemTime` does not exist on wasm32-unknown-unknown).
 pub struct WasmEnv;
