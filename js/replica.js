@@ -5,7 +5,7 @@
 // open check (GET /v1/me, or the kept identity). Pushing the outbox and conflicts are
 // js/push.js; pulling the change feed and fetching missing records are js/pull.js.
 //
-// Rust (src/wasm/replica.rs) hands in three hooks: `apply(batchJson)` runs Catalog::apply_remote
+// Rust (src/browser/replica.rs) hands in three hooks: `apply(batchJson)` runs Catalog::apply_remote
 // on the replica (server records in, written as the server sent them), `etag(text)` the entity tag
 // of a held copy's JSON text (as the server's ETag, src/model/etag.rs) and `local(kind, id)`
 // reads the replica's copy (JSON text or null). Coded failures reject with the JSON text of

@@ -17,7 +17,7 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use workflow_templates::catalog::{Catalog, ChangeEvent};
 use workflow_templates::store::indexeddb::{self, IndexedDbStore};
-use workflow_templates::store::open::{open_backend, AnyStore};
+use workflow_templates::browser::{open_backend, AnyStore};
 
 wasm_bindgen_test_configure!(run_in_browser);
 

@@ -8,7 +8,7 @@ mod conformance;
 use conformance::browser::{Browser, Kind};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use workflow_templates::store::open::open_backend;
+use workflow_templates::browser::open_backend;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
@@ -24,7 +24,7 @@ async fn local_storage_is_refused_with_a_code() {
     assert_eq!(e.code(), "STORAGE_UNAVAILABLE");
     // The default still opens: IndexedDB is there.
     let b = open_backend(None, "wt-worker-default").await.unwrap_or_else(|e| panic!("{}: {e}", e.code()));
-    assert!(matches!(b, workflow_templates::store::open::Backend::IndexedDb(_)));
+    assert!(matches!(b, workflow_templates::browser::Backend::IndexedDb(_)));
 }
 
 mod indexeddb {

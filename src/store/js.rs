@@ -79,7 +79,7 @@ impl JsStore {
         if v.is_undefined() {
             return Ok(Value::Null);
         }
-        crate::wasm::convert::from_js(&v).map_err(|problems| {
+        crate::jsval::from_js(&v).map_err(|problems| {
             let first = problems.first().map(|p| format!("{}: {}", p.field, p.message)).unwrap_or_default();
             Error::corrupt(format!("the storage adapter's {method}() returned a value that is not JSON ({first})"))
         })
@@ -94,7 +94,7 @@ impl JsStore {
     }
 
     async fn find_rows<T: FromJson>(&self, table: &str, filter: Map<String, Value>) -> Result<Vec<Stored<T>>> {
-        let where_ = crate::wasm::convert::to_js(&Value::Object(filter));
+        let where_ = crate::jsval::to_js(&Value::Object(filter));
         match self.call("find", &[table.into(), where_]).await? {
             Value::Array(rows) => rows.into_iter().map(|r| row(table, r)).collect(),
             other => Err(Error::corrupt(format!("the storage adapter's find() must resolve with an array, got {}", crate::validate::type_name(&other)))),
@@ -219,7 +219,7 @@ impl Store for JsStore {
         let list = writes.iter().map(write_value).collect::<Result<Vec<_>>>()?;
         // Only the rejection matters: whatever `commit` resolves with is ignored (reading it as
         // JSON could report a failure after the write was applied).
-        let args: js_sys::Array = [crate::wasm::convert::to_js(&Value::Array(list))].iter().collect();
+        let args: js_sys::Array = [crate::jsval::to_js(&Value::Array(list))].iter().collect();
         JsFuture::from(call_adapter(&self.adapter, "commit", &args)).await.map(|_| ()).map_err(|e| rejection("commit", &e))
     }
 }

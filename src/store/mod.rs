@@ -18,8 +18,6 @@ pub mod indexeddb;
 pub mod js;
 #[cfg(target_arch = "wasm32")]
 pub mod local;
-#[cfg(target_arch = "wasm32")]
-pub mod open;
 
 use serde::{Deserialize, Serialize};
 

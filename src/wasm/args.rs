@@ -119,7 +119,7 @@ pub(super) fn optional(v: &JsValue, what: &str) -> std::result::Result<Value, Js
 }
 
 /// An optional record (a newVersion patch, instantiateSpec overrides): absent is `null`.
-pub(super) fn optional_record(v: &JsValue) -> (Value, Option<super::convert::Problems>) {
+pub(super) fn optional_record(v: &JsValue) -> (Value, Option<crate::jsval::Problems>) {
     if v.is_undefined() || v.is_null() {
         (Value::Null, None)
     } else {

@@ -15,13 +15,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::args::{by_name_options, id_arg, label_arg, optional, optional_record, restore_options, with_labels, write_options};
-use super::convert::{arg, checked, err, record, to_js, Problems};
+use super::convert::{arg, checked, err, record};
 use super::dispatch::{self, Op};
 use super::remote::Remote;
-use super::replica::{Core, Replica};
-use crate::store::open::WasmEnv;
+use crate::browser::replica::Replica;
+use crate::browser::{Core, WasmEnv};
 use crate::catalog::{Catalog, DiscoverOptions, UsageRun};
 use crate::error::{Error, Result};
+use crate::jsval::{to_js, Problems};
 
 /// A catalog of workflow templates acting for one user.
 #[wasm_bindgen]
@@ -111,7 +112,7 @@ impl TemplateCatalog {
                 super::store::Opened::Remote { base_url, token, user, replica: None } => Api::Remote(Rc::new(Remote::open(&base_url, token, &user).await.map_err(err)?)),
                 super::store::Opened::Remote { base_url, token, user, replica: Some(o) } => {
                     let base = super::remote::check_address(&base_url, token.as_deref()).map_err(err)?;
-                    Api::Replica(Rc::new(Replica::open(&base, token, &user, o).await.map_err(err)?))
+                    Api::Replica(Rc::new(Replica::open(&base, token, &user, o.db_name).await.map_err(err)?))
                 }
             };
             Ok(JsValue::from(TemplateCatalog { api, closed: Rc::new(Cell::new(false)) }))
@@ -123,7 +124,7 @@ impl TemplateCatalog {
     pub fn destroy(#[wasm_bindgen(js_name = dbName, unchecked_optional_param_type = "string")] db_name: JsValue) -> Promise {
         future_to_promise(async move {
             let name = super::store::db_name(&db_name).map_err(err)?;
-            crate::store::open::destroy(name).await.map_err(err)?;
+            crate::browser::destroy(name).await.map_err(err)?;
             Ok(JsValue::UNDEFINED)
         })
     }

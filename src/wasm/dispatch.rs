@@ -12,10 +12,11 @@ use serde_json::{json, Map, Value};
 use wasm_bindgen::JsValue;
 
 use super::args::by_name_args;
-use super::convert::to_js;
-use super::replica::{self, Core, Replica};
+use crate::browser::replica::{self, Replica};
+use crate::browser::Core;
 use crate::catalog::{ByName, DiscoverOptions, UsageRun, WriteOptions};
 use crate::error::{Error, Result};
+use crate::jsval::to_js;
 
 /// One catalog call with its converted arguments. `raw` fields keep the JSON the server takes.
 pub(super) enum Op {

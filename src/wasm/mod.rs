@@ -25,14 +25,11 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
+use crate::jsval::{self, from_js, to_js};
 use crate::model::id::{random_bits, IdGenerator};
-use convert::{from_js, to_js};
 
 thread_local! {
     static IDS: RefCell<IdGenerator> = RefCell::new(IdGenerator::new());
-    // Ids an offline replica makes from the server-corrected clock: a generator of their own,
-    // so a device clock that runs fast never drags them ahead (ids are monotonic per generator).
-    static SERVER_IDS: RefCell<IdGenerator> = RefCell::new(IdGenerator::new());
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -43,13 +40,6 @@ pub(crate) fn now_ms() -> i64 {
 #[wasm_bindgen(js_name = newId)]
 pub fn new_id() -> String {
     IDS.with(|g| g.borrow_mut().next(now_ms().max(0) as u64, random_bits()))
-}
-
-/// A new ULID whose time part is `ms` (an offline replica's server-corrected clock).
-#[cfg(feature = "catalog")]
-pub(crate) fn new_id_at(ms: f64) -> String {
-    let ms = if ms.is_finite() && ms > 0.0 { ms as u64 } else { now_ms().max(0) as u64 };
-    SERVER_IDS.with(|g| g.borrow_mut().next(ms, random_bits()))
 }
 
 /// The built-in templates (without usage statistics; a catalog's `get` adds them).
@@ -69,7 +59,7 @@ fn result_of(violations: Vec<crate::Violation>) -> serde_json::Value {
 
 /// Validates a converted value: the boundary problems merged with the rule violations of the
 /// clean copy (not validated at all when the problem list was cut short).
-fn validated(c: convert::Converted, check: impl Fn(&serde_json::Value) -> Vec<crate::Violation>) -> Vec<crate::Violation> {
+fn validated(c: jsval::Converted, check: impl Fn(&serde_json::Value) -> Vec<crate::Violation>) -> Vec<crate::Violation> {
     if c.problems.is_empty() {
         check(&c.value)
     } else if c.problems.dropped > 0 {
@@ -86,7 +76,7 @@ pub fn validate_template(
     #[wasm_bindgen(unchecked_optional_param_type = "ValidateOptions")] options: JsValue,
 ) -> JsValue {
     let opts = validate_options(&options);
-    validation_result(validated(convert::convert(&value), |v| crate::validate::validate_template(v, opts)))
+    validation_result(validated(jsval::convert(&value), |v| crate::validate::validate_template(v, opts)))
 }
 
 /// Most items one `validateMany` call takes (an array, or the JSON text of one).
@@ -128,19 +118,19 @@ pub fn validate_many(
             Ok(_) => return Err(not_array()),
             // serde_json refuses escaped lone surrogates, numbers beyond f64 and nesting beyond
             // 128; JSON.parse takes them, and the walk below reports them per item.
-            Err(e) => match convert::parse_json_in_js(&text) {
+            Err(e) => match jsval::parse_json_in_js(&text) {
                 Ok(parsed) => parsed,
                 Err(_) => return Err(convert::err(crate::Error::invalid(format!("validateMany: the text is not JSON: {e}")))),
             },
         },
     };
-    let Some(n) = convert::array_length(&values) else { return Err(not_array()) };
+    let Some(n) = jsval::array_length(&values) else { return Err(not_array()) };
     let n_items = n as usize;
     if n_items > MAX_BATCH {
         return Err(too_many(n_items));
     }
     if n_items <= crate::validate::boundary::MAX_ITEMS {
-        let whole = convert::convert(&values);
+        let whole = jsval::convert(&values);
         if whole.problems.is_empty() {
             if let serde_json::Value::Array(items) = whole.value {
                 return Ok(to_js(&items.iter().map(|v| result_of(check(v))).collect::<Vec<_>>()));
@@ -149,7 +139,7 @@ pub fn validate_many(
     }
     // One bad item (a cycle, a BigInt, a `__proto__` key...) must not sink the batch: read the
     // items one by one and report each item's own problems.
-    let results: Vec<_> = (0..n).map(|i| result_of(validated(convert::convert_item(&values, i), check))).collect();
+    let results: Vec<_> = (0..n).map(|i| result_of(validated(jsval::convert_item(&values, i), check))).collect();
     Ok(to_js(&results))
 }
 
@@ -159,7 +149,7 @@ pub fn validate_spec(
     #[wasm_bindgen(unchecked_optional_param_type = "ValidateOptions")] options: JsValue,
 ) -> JsValue {
     let opts = validate_options(&options);
-    validation_result(validated(convert::convert(&value), |v| crate::validate::validate_spec(v, opts)))
+    validation_result(validated(jsval::convert(&value), |v| crate::validate::validate_spec(v, opts)))
 }
 
 fn validate_options(options: &JsValue) -> crate::validate::Options {
@@ -180,7 +170,7 @@ pub fn canonical_json(#[wasm_bindgen(unchecked_param_type = "unknown")] value: J
 /// value holds something that is not JSON (both are listed).
 #[wasm_bindgen(js_name = configHash)]
 pub fn config_hash(#[wasm_bindgen(unchecked_param_type = "TemplateDraft | WorkflowTemplate")] value: JsValue) -> Result<String, JsValue> {
-    let c = convert::convert(&value);
+    let c = jsval::convert(&value);
     if c.problems.is_empty() {
         return crate::hash::config_hash_of_value(c.value).map_err(convert::err);
     }

@@ -4,9 +4,10 @@
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
-use super::convert::{arg, err, to_js};
+use super::convert::{arg, err};
 use crate::error::{Error, Violation};
 use crate::inherit;
+use crate::jsval::to_js;
 use crate::model::{WorkflowTemplate, WorkflowType};
 use crate::validate::{self, index_path, Options};
 

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::browser::failure;
 use crate::catalog::{ChangeEvent, Listeners};
 use crate::error::{Error, Result};
 
@@ -138,15 +139,4 @@ pub fn check_address(base_url: &str, token: Option<&str>) -> Result<String> {
         return Err(Error::invalid("token must be 1..=256 visible ASCII characters"));
     }
     Ok(base)
-}
-
-/// A rejection of `remoteCall` as the coded error it names (anything else is NETWORK).
-pub(crate) fn failure(e: &JsValue) -> Error {
-    let v: Value = e.as_string().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
-    let thrown = || js_sys::Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string());
-    let message = v["message"].as_str().map(str::to_string).or_else(thrown).unwrap_or_else(|| "the request failed".into());
-    match v["code"].as_str() {
-        Some("NETWORK") | None => Error::Network(message),
-        Some(code) => Error::remote(code, message, v["details"].clone()),
-    }
 }

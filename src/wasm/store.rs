@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use super::catalog::get_opt;
 use super::convert::err;
 use crate::error::{Error, Result};
-use crate::store::open::{open_store, AnyStore, Storage, DEFAULT_DB, STORAGE_HELP};
+use crate::browser::{open_store, AnyStore, Storage, DEFAULT_DB, STORAGE_HELP};
 
 /// What `open` found: a store for the local catalog, or the address of a server.
 pub enum Opened {

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use workflow_templates::store::js::JsStore;
 use workflow_templates::store::memory::MemoryStore;
-use workflow_templates::store::open::{open_backend, AnyStore, Backend};
+use workflow_templates::browser::{open_backend, AnyStore, Backend};
 
 use super::{Harness, TickEnv};
 

@@ -270,7 +270,7 @@ impl Store for IndexedDbStore {
     /// The browse page's reads in one readonly transaction, every request issued before any is
     /// answered: the public page and its counter, the viewer's private page and its count, the
     /// built-ins' statistics. One round trip to the storage backend instead of three.
-    async fn browse_page(&self, owner: &str, sort: crate::catalog::Sort, n: usize, builtins: bool) -> Result<Option<crate::store::BrowseRead>> {
+    async fn browse_page(&self, owner: &str, sort: crate::store::Sort, n: usize, builtins: bool) -> Result<Option<crate::store::BrowseRead>> {
         // A database from before the counter: no ordered page (the catalog sorts in memory).
         if self.conn.version < schema::COUNTERS_SINCE {
             return Ok(None);

@@ -104,8 +104,8 @@ pub fn rating_key(template_id: &str, user_id: &str) -> Value {
 }
 
 /// The position of a discovery sort in the ordered-index lists.
-pub fn sort_slot(sort: crate::catalog::Sort) -> usize {
-    use crate::catalog::Sort;
+pub fn sort_slot(sort: crate::store::Sort) -> usize {
+    use crate::store::Sort;
     match sort {
         Sort::Popular => 0,
         Sort::Rating => 1,

@@ -1,7 +1,9 @@
-//! Opening a storage adapter in the browser (issue 12: the wasm facade only converts): the
-//! adapter a catalog runs on, chosen from `storage`; the `AnyStore` that dispatches the storage
-//! contract to it and bridges tabs (changes of a store every tab of the origin shares go out on,
-//! and come in from, a BroadcastChannel); the browser `Env`; and dropping a database.
+//! The browser runtime the facade opens (README "Layout": above the catalog, below `wasm`; it
+//! also serves Node, where `storage` is "memory" or an adapter object): the adapter a catalog
+//! runs on, chosen from `storage`; the `AnyStore` that dispatches the storage contract to it and
+//! bridges tabs (changes of a store every tab of the origin shares go out on, and come in from,
+//! a BroadcastChannel); the browser `Env`; and dropping a database. The facade only converts
+//! (issue 12); the store knows nothing of the catalog it serves.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -10,17 +12,34 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::indexeddb::{self, IndexedDbStore};
-use super::js::JsStore;
-use super::local::LocalStore;
-use super::memory::MemoryStore;
-use super::{BuiltinStats, Rating, SpecFilter, Store, Stored, TemplateFilter, Write};
-use crate::catalog::{Catalog, ChangeEvent, Env};
+pub mod replica;
+
+use crate::catalog::{Catalog, ChangeEvent, Env, SkippedRow};
 use crate::error::{Error, Result};
+use crate::jsval::{from_js, to_js};
 use crate::model::{TemplateSpec, WorkflowTemplate};
-use crate::wasm::convert::{from_js, to_js};
+use crate::store::indexeddb::{self, IndexedDbStore};
+use crate::store::js::JsStore;
+use crate::store::local::LocalStore;
+use crate::store::memory::MemoryStore;
+use crate::store::{BuiltinStats, Rating, Sort, SpecFilter, Store, Stored, TemplateFilter, Write};
 
 pub const DEFAULT_DB: &str = "workflow-templates";
+
+/// The catalog the facade runs locally: over the adapter `storage` chose, on the JS clock.
+pub type Core = Catalog<AnyStore, WasmEnv>;
+
+/// A rejection of `js/remote.js` or the replica engine (`js/replica.js`), the JSON text of
+/// `{ code, message, details }`, as the coded error it names (anything else is NETWORK).
+pub fn failure(e: &JsValue) -> Error {
+    let v: Value = e.as_string().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
+    let thrown = || js_sys::Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string());
+    let message = v["message"].as_str().map(str::to_string).or_else(thrown).unwrap_or_else(|| "the request failed".into());
+    match v["code"].as_str() {
+        Some("NETWORK") | None => Error::Network(message),
+        Some(code) => Error::remote(code, message, v["details"].clone()),
+    }
+}
 
 /// Time from the JS clock (`SystemTime` does not exist on wasm32-unknown-unknown).
 pub struct WasmEnv;
@@ -30,7 +49,7 @@ impl Env for WasmEnv {
         js_sys::Date::now() as i64
     }
     /// A stored row left out of a list: `console.warn`, so the app's developer hears of it.
-    fn skipped_row(&self, row: &crate::catalog::SkippedRow) {
+    fn skipped_row(&self, row: &SkippedRow) {
         let msg = format!("workflow-templates: left a stored {} row out ({} {}): {}", row.table, row.id, row.code, row.message);
         let Ok(console) = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("console")) else { return };
         if let Ok(warn) = js_sys::Reflect::get(&console, &JsValue::from_str("warn")).and_then(|f| f.dyn_into::<js_sys::Function>()) {
@@ -177,13 +196,13 @@ impl Store for AnyStore {
     async fn get_templates(&self, ids: &[String]) -> Result<Vec<Option<Stored<WorkflowTemplate>>>> {
         dispatch!(self, s => s.get_templates(ids).await)
     }
-    async fn top_public(&self, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+    async fn top_public(&self, sort: Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         dispatch!(self, s => s.top_public(sort, n).await)
     }
-    async fn top_private(&self, owner: &str, sort: crate::catalog::Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
+    async fn top_private(&self, owner: &str, sort: Sort, n: usize) -> Result<Option<(Vec<Stored<WorkflowTemplate>>, usize)>> {
         dispatch!(self, s => s.top_private(owner, sort, n).await)
     }
-    async fn browse_page(&self, owner: &str, sort: crate::catalog::Sort, n: usize, builtins: bool) -> Result<Option<crate::store::BrowseRead>> {
+    async fn browse_page(&self, owner: &str, sort: Sort, n: usize, builtins: bool) -> Result<Option<crate::store::BrowseRead>> {
         dispatch!(self, s => s.browse_page(owner, sort, n, builtins).await)
     }
     async fn query_page(&self, q: &crate::store::PageQuery) -> Result<Option<crate::store::PageRows>> {
