@@ -37,6 +37,8 @@ GROUPS = [
     ("store contract / page", r"workflow_templates::store::"),
     ("wasm facade: replica", r"wasm::replica"),
     ("wasm facade: other", r"workflow_templates::wasm::"),
+    ("JS value boundary (jsval: walk, to_js/from_js, error objects)", r"workflow_templates::jsval::"),
+    ("zmij (shortest float digits: RFC 8785 numbers, serde_json's writer)", r"zmij"),
     ("core catalog: replica (apply_remote)", r"catalog::replica"),
     ("core catalog: create_id", r"catalog::create_id"),
     ("core catalog: other", r"workflow_templates::catalog::"),

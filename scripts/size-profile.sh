@@ -27,8 +27,8 @@ out=target/size/$name
 rm -rf "$out" && mkdir -p "$out/plain" "$out/named"
 wasm-bindgen --target web --out-dir "$out/plain" --out-name m "$raw"
 wasm-bindgen --target web --keep-debug --out-dir "$out/named" --out-name m "$raw"
-node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers "${FEATURES[@]}" "$out/plain/m_bg.wasm" -o "$out/shipped.wasm"
-node_modules/.bin/wasm-opt -Oz --converge -g --strip-producers "${FEATURES[@]}" "$out/named/m_bg.wasm" -o "$out/named.wasm"
+node_modules/.bin/wasm-opt --merge-similar-functions -Oz --converge --strip-debug --strip-producers "${FEATURES[@]}" "$out/plain/m_bg.wasm" -o "$out/shipped.wasm"
+node_modules/.bin/wasm-opt --merge-similar-functions -Oz --converge -g --strip-producers "${FEATURES[@]}" "$out/named/m_bg.wasm" -o "$out/named.wasm"
 node -e '
   const b = require("fs").readFileSync(process.argv[1]);
   const gz = require("zlib").gzipSync(b, { level: 9 }).length;

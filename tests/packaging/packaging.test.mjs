@@ -84,16 +84,20 @@ test("npm pack lists only what users need", () => {
   assert.ok(manifest.exports["./core"].node.import.types && manifest.exports["./core"].browser.types && manifest.exports["./core/workflow_templates_core_bg.wasm"]);
 });
 
-// SPEC section 15's budget is 60 KiB gzip; not met yet (BENCHMARKS.md "What each change bought"
-// says where the rest goes). Until then this guards the size reached from growing back.
-const CORE_CEILING_KIB = 116;
-test(`workflow-templates/core: its wasm at most ${CORE_CEILING_KIB} KiB gzip, under half the full one`, () => {
+// SPEC section 15's budgets are 60 KiB (core) and 150 KiB (full) gzip; not met (BENCHMARKS.md
+// "Where issue 12 ends" says where every KiB left goes). These ceilings, ~3 KiB above the sizes
+// reached (88.7 and 342.2 KiB), keep them from growing back unnoticed: a change that needs more
+// raises them in the same commit, with its row in BENCHMARKS.md.
+const CORE_CEILING_KIB = 92;
+const FULL_CEILING_KIB = 346;
+test(`workflow-templates/core: its wasm at most ${CORE_CEILING_KIB} KiB gzip, under half the full one (at most ${FULL_CEILING_KIB} KiB)`, () => {
   const dir = join(APP, "node_modules", "workflow-templates");
   const gz = (f) => gzipSync(readFileSync(join(dir, f)), { level: 9 }).length;
   const core = gz("core/workflow_templates_core_bg.wasm");
   const full = gz("workflow_templates_bg.wasm");
   console.log(`wasm gzip: core ${(core / 1024).toFixed(1)} KiB, full ${(full / 1024).toFixed(1)} KiB`);
   assert.ok(core <= CORE_CEILING_KIB * 1024, `core wasm is ${core} B gzipped`);
+  assert.ok(full <= FULL_CEILING_KIB * 1024, `full wasm is ${full} B gzipped`);
   assert.ok(core * 2 < full, "the core wasm holds catalog code");
 });
 
