@@ -51,6 +51,13 @@ const FULL_PLAN = [
 ];
 // --only=discovery runs both sizes; --only=discovery_100000 one of them.
 const PLAN = ONLY.length ? FULL_PLAN.filter(([name, o]) => ONLY.includes(name) || ONLY.includes(`${name}_${o.n}`)) : FULL_PLAN;
+// A name that matches nothing (a typo) would silently leave only the cold start: refuse it.
+const KNOWN = new Set(["cold", ...FULL_PLAN.flatMap(([name, o]) => [name, `${name}_${o.n}`])]);
+const unknown = ONLY.filter((n) => !KNOWN.has(n));
+if (unknown.length) {
+  console.error(`--only: unknown ${unknown.join(", ")}; known: ${[...KNOWN].join(", ")}`);
+  process.exit(2);
+}
 const COLD_RUNS = QUICK ? 3 : 9;
 
 // ------------------------------------------------------------------------------ drivers
