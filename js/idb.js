@@ -317,7 +317,7 @@ function state(m, row) {
 // answer (a probe read) instead of at once: Firefox handles thousands of requests placed before
 // its transaction has started far more slowly (an import of 10,000 templates: ÷ raw put loop
 // 1.71-1.79 placed at once, 1.61-1.63 held; BENCHMARKS.md "Targets of issue 4"). Small batches
-// are not held: in Chromium the wait made a one-record commit (recordUsage) 1.5x as slow.
+// are not held: one run of Chromium read a one-record commit (recordUsage) held 1.5x as slow.
 const HOLD_AFTER = 256;
 function hold(m) {
   m.held = true;
