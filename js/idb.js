@@ -228,12 +228,16 @@ export function idbRead(db, opsJson) {
 // ---- mutate --------------------------------------------------------------------------------
 // One readwrite transaction over `stores`, all or nothing. The caller may hand the operations
 // over in chunks (`idbMutateOps` several times in one task): each chunk's reads and writes are
-// issued at once (a batch whose first chunk is full holds its writes until the transaction has
-// answered a probe: `hold`), so IndexedDB works on one chunk while the caller builds the next.
+// issued at once (or, for a batch begun with `hold`, its writes from the transaction's first
+// answer), so IndexedDB works on one chunk while the caller builds the next.
 //
-// Begin: `{ stores, rev, counters: [{ store, where, into, key, field }] }`. `rev` names the row
+// Begin: `{ stores, rev, counters: [{ store, where, into, key, field }], hold? }`. `rev` names the row
 //   field holding its revision; each counter keeps `field` of row `key` in store `into` equal to
 //   the number of rows of `store` whose fields equal `where` (adjusted by this batch's writes).
+//   `hold`: place the writes from the transaction's first answer (a probe read) instead of at
+//   once. Firefox handles thousands of requests placed before its transaction has started far
+//   more slowly (an import of 10,000 templates: ÷ raw put loop 1.71-1.79 placed at once,
+//   1.61-1.63 held; BENCHMARKS.md "Targets of issue 4"); the caller asks it for large batches.
 // Ops: `[{ s: store, k: key, v?: row (a put; absent: a delete), e?: expectation }]`. `e` is 0
 //   for "absent" or the revision the stored row must have; without it nothing is checked. Each
 //   op sees the earlier ops of the batch. A put's row gets revision (current or 0) + 1; a put
@@ -264,8 +268,14 @@ export function idbMutateBegin(db, headerJson) {
     const e = m.tx.error;
     finish(m, JSON.stringify(ours || !e ? m.fail ?? failure({ name: "AbortError", message: "the transaction was aborted" }) : failure(e, { op: m.fail?.op, add: m.fail?.add })));
   };
-  m.store0 = h.stores[0];
-  m.held = false; // writes held until the transaction's first answer (`hold`)
+  m.held = !!h.hold;
+  if (m.held) {
+    guard(m, null, () => {
+      const r = m.tx.objectStore(h.stores[0]).get(START_PROBE);
+      r.onsuccess = () => { m.held = false; drain(m); };
+      r.onerror = () => noteFail(m, null, r.error);
+    });
+  }
   for (const c of m.counters) {
     c.where = Object.entries(c.where);
     c.delta = 0;
@@ -313,26 +323,9 @@ function state(m, row) {
   return row == null ? null : { rev: row[m.rev] ?? null, hit: m.counters.map((c) => matches(row, c.where)) };
 }
 
-// A batch of HOLD_AFTER operations or more places its writes from the transaction's first
-// answer (a probe read) instead of at once: Firefox handles thousands of requests placed before
-// its transaction has started far more slowly (an import of 10,000 templates: ÷ raw put loop
-// 1.71-1.79 placed at once, 1.61-1.63 held; BENCHMARKS.md "Targets of issue 4"). Small batches
-// are not held: one run of Chromium read a one-record commit (recordUsage) held 1.5x as slow.
-const HOLD_AFTER = 256;
-function hold(m) {
-  m.held = true;
-  guard(m, null, () => {
-    const r = m.tx.objectStore(m.store0).get(START_PROBE);
-    r.onsuccess = () => { m.held = false; drain(m); };
-    r.onerror = () => noteFail(m, null, r.error);
-  });
-}
 export function idbMutateOps(m, opsJson) {
   if (m.outcome !== undefined || m.fail) return;
-  const ops = JSON.parse(opsJson);
-  // The caller sends chunks of 256: a full first chunk is a large batch.
-  if (m.ops.length === 0 && ops.length >= HOLD_AFTER) hold(m);
-  for (const o of ops) {
+  for (const o of JSON.parse(opsJson)) {
     const i = m.ops.length;
     o.id = o.s + (typeof o.k === "string" ? "\u0000s" + o.k : "\u0000a" + JSON.stringify(o.k));
     const first = !m.seen.has(o.id);
