@@ -270,11 +270,13 @@ export function idbMutateBegin(db, headerJson) {
   };
   m.held = !!h.hold;
   if (m.held) {
+    m.started = new Promise((resolve) => { m.onStarted = resolve; });
     guard(m, null, () => {
       const r = m.tx.objectStore(h.stores[0]).get(START_PROBE);
-      r.onsuccess = () => { m.held = false; drain(m); };
-      r.onerror = () => noteFail(m, null, r.error);
+      r.onsuccess = () => { m.held = false; drain(m); started(m); };
+      r.onerror = () => { noteFail(m, null, r.error); started(m); };
     });
+    if (m.fail) started(m);
   }
   for (const c of m.counters) {
     c.where = Object.entries(c.where);
@@ -293,7 +295,19 @@ export function idbMutateBegin(db, headerJson) {
 function finish(m, outcome) {
   if (m.outcome !== undefined) return;
   m.outcome = outcome;
+  started(m);
   if (m.resolve) m.resolve(outcome);
+}
+
+function started(m) {
+  if (m.onStarted) m.onStarted();
+  m.onStarted = null;
+}
+
+// Resolves (never rejects) once a held batch's transaction has answered, or has ended. A caller
+// that awaits it before building its chunks has each chunk written while it builds the next.
+export function idbMutateStarted(m) {
+  return m.started ?? Promise.resolve();
 }
 
 function noteFail(m, op, e, add) {

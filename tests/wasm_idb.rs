@@ -17,7 +17,7 @@ use workflow_templates::store::{Expect, Store, Write};
 wasm_bindgen_test_configure!(run_in_browser);
 
 // The raw bindings of js/idb.js, as the adapter holds them.
-use workflow_templates::store::indexeddb::requests::{close as idb_close, idb_delete, idb_mutate_end as mutate_end, idb_open, idb_read, mutate_begin, mutate_ops};
+use workflow_templates::store::indexeddb::requests::{close as idb_close, idb_delete, idb_mutate_end as mutate_end, idb_mutate_started as mutate_started, idb_open, idb_read, mutate_begin, mutate_ops};
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e9) as u64)
@@ -103,7 +103,10 @@ async fn a_large_batch_in_chunks_commits_or_fails_whole() {
     let key = |i: i64| format!("k{i:03}");
     let creates: Vec<Value> = (0..300).map(|i| json!({ "s": "t", "k": key(i), "v": { "id": key(i), "n": i }, "e": 0 })).collect();
     let held = json!({ "stores": ["t"], "rev": "rev", "counters": [], "hold": true }).to_string();
+    // As the IndexedDB adapter does: the chunks are built after the transaction's first answer
+    // (a microtask later), while the transaction is still active.
     let m = mutate_begin(&db, &held);
+    JsFuture::from(mutate_started(&m)).await.unwrap();
     mutate_ops(&m, &Value::Array(creates[..256].to_vec()).to_string());
     mutate_ops(&m, &Value::Array(creates[256..].to_vec()).to_string());
     let out = JsFuture::from(mutate_end(&m, "[]")).await.unwrap();

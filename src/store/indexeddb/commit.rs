@@ -79,11 +79,16 @@ pub async fn commit(db: &JsValue, writes: Vec<Write>) -> Result<()> {
     } else {
         json!([])
     };
-    // A batch of a chunk or more holds its writes until the transaction answers (js/idb.js
-    // `hold`: Firefox is slower with thousands of requests placed before that). Small ones do
-    // not: one Chromium run read a held one-record commit (recordUsage) 1.5x as slow.
+    // A batch of a chunk or more waits for its transaction's first answer before building its
+    // chunks (js/idb.js `hold`): Firefox is slower with thousands of requests placed before the
+    // transaction has started, and after it each chunk is written while the next is built. Small
+    // batches do not wait: one Chromium run read a held one-record commit (recordUsage) 1.5x as
+    // slow.
     let hold = writes.len() >= CHUNK;
     let batch = requests::mutate_begin(db, &json!({ "stores": ALL_STORES, "rev": "rev", "counters": counters, "hold": hold }).to_string());
+    if hold {
+        requests::mutate_started(&batch).await;
+    }
     let mut planned = Vec::with_capacity(writes.len());
     let mut chunk = String::with_capacity(CHUNK.min(writes.len()) * 2048);
     let mut in_chunk = 0;

@@ -26,6 +26,8 @@ extern "C" {
     pub fn idb_read(db: &JsValue, ops: &str) -> js_sys::Promise;
     #[wasm_bindgen(js_name = idbMutateBegin)]
     pub fn mutate_begin(db: &JsValue, header: &str) -> JsValue;
+    #[wasm_bindgen(js_name = idbMutateStarted)]
+    pub fn idb_mutate_started(batch: &JsValue) -> js_sys::Promise;
     #[wasm_bindgen(js_name = idbMutateOps)]
     pub fn mutate_ops(batch: &JsValue, ops: &str);
     #[wasm_bindgen(js_name = idbMutateEnd)]
@@ -73,6 +75,12 @@ pub async fn read(db: &JsValue, ops: &[Value]) -> Result<Vec<String>> {
     let out = JsFuture::from(idb_read(db, &ops)).await.map_err(|e| Failure::of(&e).to_error("reading"))?;
     let out: js_sys::Array = out.dyn_into().map_err(|_| Error::StorageUnavailable("reading: no answer from the request layer".into()))?;
     Ok(out.iter().map(|v| v.as_string().unwrap_or_default()).collect())
+}
+
+/// Waits until a mutate begun with `hold` has its transaction's first answer (or has ended;
+/// `mutate_end` then says why). Never fails.
+pub async fn mutate_started(batch: &JsValue) {
+    let _ = JsFuture::from(idb_mutate_started(batch)).await;
 }
 
 /// Ends a mutate: `None` when the transaction committed, else why it did not (JSON, see
