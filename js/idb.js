@@ -6,7 +6,7 @@
 //   idbOpen(name, version, stepsJson, onClosed)   open, upgrading through the named steps
 //   idbClose(db), idbDelete(name)
 //   idbRead(db, opsJson)                          get-many / query / count, one readonly transaction
-//   idbMutateBegin/Ops/End                        one all-or-nothing readwrite batch
+//   idbMutateBegin/Started/Ops/End                one all-or-nothing readwrite batch
 //
 // Failures reject (or resolve, for a mutate) with `{ kind?, name, message }`: `name` is the
 // DOMException's name (QuotaExceededError, AbortError, ...), which the caller maps to its codes.
@@ -228,16 +228,19 @@ export function idbRead(db, opsJson) {
 // ---- mutate --------------------------------------------------------------------------------
 // One readwrite transaction over `stores`, all or nothing. The caller may hand the operations
 // over in chunks (`idbMutateOps` several times in one task): each chunk's reads and writes are
-// issued at once (or, for a batch begun with `hold`, its writes from the transaction's first
-// answer), so IndexedDB works on one chunk while the caller builds the next.
+// issued at once (for a batch begun with `hold`, its writes once the transaction has answered),
+// so IndexedDB works on one chunk while the caller builds the next.
 //
 // Begin: `{ stores, rev, counters: [{ store, where, into, key, field }], hold? }`. `rev` names the row
 //   field holding its revision; each counter keeps `field` of row `key` in store `into` equal to
 //   the number of rows of `store` whose fields equal `where` (adjusted by this batch's writes).
-//   `hold`: place the writes from the transaction's first answer (a probe read) instead of at
-//   once. Firefox handles thousands of requests placed before its transaction has started far
-//   more slowly (an import of 10,000 templates: ÷ raw put loop 1.71-1.79 placed at once,
-//   1.61-1.63 held; BENCHMARKS.md "Targets of issue 4"); the caller asks it for large batches.
+//   `hold`: no write is placed before the transaction's first answer (a probe read), and
+//   `idbMutateStarted(m)` resolves then; the caller awaits it before building its chunks, which
+//   are then written while it builds the next (a microtask after the answer, the transaction
+//   is still active). Firefox handles thousands of requests placed before its transaction has
+//   started far more slowly: an import of 10,000 templates ÷ the raw put loop read 1.71-1.79
+//   placed at once, 1.61-1.65 held with every chunk built first, 1.36-1.38 with the chunks built
+//   after the answer (BENCHMARKS.md "Targets of issue 4"). The caller asks it for large batches.
 // Ops: `[{ s: store, k: key, v?: row (a put; absent: a delete), e?: expectation }]`. `e` is 0
 //   for "absent" or the revision the stored row must have; without it nothing is checked. Each
 //   op sees the earlier ops of the batch. A put's row gets revision (current or 0) + 1; a put

@@ -3,7 +3,8 @@
 //! batch order, writes, keeps the public-latest counter, and counts the latest-name rule back
 //! through `owner_name_latest` (reads in a transaction see its own writes); any failure aborts
 //! it, so nothing partial stays. The writes are handed over as JSON a chunk of 256 at a time,
-//! all in one task: IndexedDB works on one chunk while the next is built.
+//! all in one task (for a large batch, the task after the transaction's first answer): IndexedDB
+//! works on one chunk while the next is built.
 
 use crate::keyed::{StrMap, StrSet};
 
