@@ -236,17 +236,19 @@ export function idbRead(db, opsJson) {
 //   the number of rows of `store` whose fields equal `where` (adjusted by this batch's writes).
 //   `hold`: no write is placed before the transaction's first answer (a probe read), and
 //   `idbMutateStarted(m)` resolves then; the caller awaits it before building its chunks, which
-//   are then written while it builds the next (a microtask after the answer, the transaction
-//   is still active). Firefox handles thousands of requests placed before its transaction has
-//   started far more slowly: an import of 10,000 templates ÷ the raw put loop read 1.71-1.79
-//   placed at once, 1.61-1.65 held with every chunk built first, 1.36-1.38 with the chunks built
-//   after the answer (BENCHMARKS.md "Targets of issue 4"). The caller asks it for large batches.
+//   are then written while it builds the next (in the answer's microtasks, while the
+//   transaction is still active; ops handed over later fail the batch). Firefox handles
+//   thousands of requests placed before its transaction has started far more slowly: an import
+//   of 10,000 templates ÷ the raw put loop read 1.71-1.79 placed at once, 1.61-1.65 held with
+//   every chunk built first, 1.36-1.38 with the chunks built after the answer (BENCHMARKS.md
+//   "Targets of issue 4"). The caller asks it for large batches.
 // Ops: `[{ s: store, k: key, v?: row (a put; absent: a delete), e?: expectation }]`. `e` is 0
 //   for "absent" or the revision the stored row must have; without it nothing is checked. Each
 //   op sees the earlier ops of the batch. A put's row gets revision (current or 0) + 1; a put
 //   expecting absence of a key the batch has not touched is an `add` (no read needed).
 // End: `[{ store, index, key, max }]`: after the writes, `index` may hold at most `max` entries
-//   under `key`. Resolves once the transaction has ended: null when it committed, else the JSON
+//   under `key`. Resolves once the transaction has ended: null when it committed the whole batch
+//   (a commit before `idbMutateEnd` is a TransactionInactiveError failure), else the JSON
 //   text of why it did not: `{ op, conflict: true, actual }` (actual: revision or null),
 //   `{ unique: j, count }`, or `{ op?, add?, name, message }` (a DOMException; `op`: the write
 //   that failed, `add`: it was an add).
@@ -265,7 +267,11 @@ export function idbMutateBegin(db, headerJson) {
     m.outcome = JSON.stringify(failure(e));
     return m;
   }
-  m.tx.oncomplete = () => finish(m, null);
+  // A commit is a success only for a batch that was ended and had nothing fail: a transaction
+  // whose ops came too late (a task after its last answer) commits by itself, without them.
+  m.tx.oncomplete = () => finish(m, m.ending && !m.fail ? null : JSON.stringify(m.fail ?? failure({
+    name: "TransactionInactiveError", message: "the transaction committed before the whole batch was handed over",
+  })));
   m.tx.onabort = () => {
     const ours = m.fail && (m.fail.conflict || m.fail.unique !== undefined);
     const e = m.tx.error;

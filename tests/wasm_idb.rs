@@ -125,6 +125,39 @@ async fn a_large_batch_in_chunks_commits_or_fails_whole() {
     drop_db(&name, &db).await;
 }
 
+/// Resolves after `ms` milliseconds: a later task, when no transaction of an earlier one is active.
+async fn next_task(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout: Function = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into()).unwrap().unchecked_into();
+        set_timeout.call2(&JsValue::NULL, &resolve, &ms.into()).unwrap();
+    });
+    JsFuture::from(p).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_batch_handed_over_too_late_is_reported_not_committed() {
+    let name = unique("wt-idb-late");
+    let db = open(&name).await;
+    // Ops handed over a task after the transaction's first answer: the transaction has
+    // committed with only its probe by then. The batch must say so, not report success.
+    let held = json!({ "stores": ["t"], "rev": "rev", "counters": [], "hold": true }).to_string();
+    let m = mutate_begin(&db, &held);
+    JsFuture::from(mutate_started(&m)).await.unwrap();
+    next_task(20).await;
+    mutate_ops(&m, &json!([{ "s": "t", "k": "late", "v": { "id": "late", "n": 1 }, "e": 0 }]).to_string());
+    let why = JsFuture::from(mutate_end(&m, "[]")).await.unwrap().as_string().expect("a failure, not a commit");
+    assert_eq!(serde_json::from_str::<Value>(&why).unwrap()["name"], json!("TransactionInactiveError"));
+    assert_eq!(read(&db, json!([{ "op": "count", "store": "t" }])).await[0], json!(0));
+    // A held batch on a closed connection: its start still settles, its end says why.
+    idb_close(&db);
+    let m = mutate_begin(&db, &held);
+    JsFuture::from(mutate_started(&m)).await.unwrap();
+    mutate_ops(&m, &json!([{ "s": "t", "k": "a", "v": { "id": "a", "n": 1 }, "e": 0 }]).to_string());
+    let why = JsFuture::from(mutate_end(&m, "[]")).await.unwrap().as_string().expect("a failure on a closed connection");
+    assert_eq!(serde_json::from_str::<Value>(&why).unwrap()["name"], json!("InvalidStateError"));
+    JsFuture::from(idb_delete(&name)).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn a_uniqueness_check_that_fails_writes_nothing() {
     let name = unique("wt-idb-unique");

@@ -3,8 +3,8 @@
 //! batch order, writes, keeps the public-latest counter, and counts the latest-name rule back
 //! through `owner_name_latest` (reads in a transaction see its own writes); any failure aborts
 //! it, so nothing partial stays. The writes are handed over as JSON a chunk of 256 at a time,
-//! all in one task (for a large batch, the task after the transaction's first answer): IndexedDB
-//! works on one chunk while the next is built.
+//! all in one go (for a large batch, in the microtasks of the transaction's first answer, while
+//! the transaction is active): IndexedDB works on one chunk while the next is built.
 
 use crate::keyed::{StrMap, StrSet};
 
@@ -82,9 +82,10 @@ pub async fn commit(db: &JsValue, writes: Vec<Write>) -> Result<()> {
     };
     // A batch of a chunk or more waits for its transaction's first answer before building its
     // chunks (js/idb.js `hold`): Firefox is slower with thousands of requests placed before the
-    // transaction has started, and after it each chunk is written while the next is built. Small
-    // batches do not wait: one Chromium run read a held one-record commit (recordUsage) 1.5x as
-    // slow.
+    // transaction has started, and after it each chunk is written while the next is built.
+    // Nothing may be awaited between that answer and `mutate_end` (the transaction would no
+    // longer be active; js/idb.js then reports the batch as failed). Small batches do not wait:
+    // they have no chunks to overlap, and the probe is one more request.
     let hold = writes.len() >= CHUNK;
     let batch = requests::mutate_begin(db, &json!({ "stores": ALL_STORES, "rev": "rev", "counters": counters, "hold": hold }).to_string());
     if hold {
