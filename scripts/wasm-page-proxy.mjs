@@ -67,6 +67,7 @@ const server = http.createServer((req, res) => {
         if (!HOP_BY_HOP.has(name)) out[name] = value;
       }
       res.writeHead(up.statusCode, up.statusMessage, out);
+      up.on("error", () => res.destroy());
       up.pipe(res);
       if (LOG) appendFileSync(LOG, `${req.method} ${req.url} ${up.statusCode}\n`);
     },
@@ -75,9 +76,15 @@ const server = http.createServer((req, res) => {
     if (!res.headersSent) refuse(res, 502, `wasm-page-proxy: ${e.message}`);
     else res.destroy(e);
   });
+  // A browser may reset any connection (a page closed mid-load): an unhandled 'error' event
+  // would end this process, and with it every later page load of the run.
+  req.on("error", () => upstream.destroy());
   req.pipe(upstream);
 });
 server.on("connect", (req, socket) => {
+  // Chromium sends CONNECT for its own https traffic and may reset the socket on the answer
+  // (seen in CI: ECONNRESET on a raw socket with no listener ended the proxy).
+  socket.on("error", () => socket.destroy());
   socket.end("HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\n\r\n");
 });
 server.keepAliveTimeout = 120_000;
@@ -107,6 +114,7 @@ function withProxy(base, port) {
 function driverForwarder(driverUrl, port) {
   return http.createServer((req, res) => {
     const chunks = [];
+    req.on("error", () => {});
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       let body = Buffer.concat(chunks);
@@ -130,6 +138,7 @@ function driverForwarder(driverUrl, port) {
       delete headers["transfer-encoding"];
       const up = http.request(new URL(req.url, driverUrl), { method: req.method, headers }, (answer) => {
         res.writeHead(answer.statusCode, answer.headers);
+        answer.on("error", () => res.destroy());
         answer.pipe(res);
       });
       up.on("error", (e) => refuse(res, 502, `wasm-page-proxy: WebDriver ${driverUrl}: ${e.message}`));

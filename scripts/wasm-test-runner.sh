@@ -88,6 +88,11 @@ if [ "${WT_WASM_PAGE_PROXY:-1}" = 1 ]; then
 fi
 
 for attempt in 1 2 3 4 5 6; do
+  # Without its proxy no page can load: another attempt would only wait out LOAD_S again.
+  if [ -n "$proxy_pid" ] && ! kill -0 "$proxy_pid" 2>/dev/null; then
+    echo "wasm-test-runner.sh: scripts/wasm-page-proxy.mjs has ended (its error is above); no further attempt"
+    exit 1
+  fi
   log=$(mktemp)
   wasm-bindgen-test-runner "$@" > "$log" 2>&1 &
   pid=$!
