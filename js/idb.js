@@ -259,7 +259,7 @@ export function idbMutateBegin(db, headerJson) {
   const h = JSON.parse(headerJson);
   const m = {
     tx: null, rev: h.rev, counters: h.counters || [], ops: [], next: 0, seen: new Set(), known: new Map(),
-    fail: null, outcome: undefined, resolve: null, ending: false, wrote: false, unique: [],
+    fail: null, outcome: undefined, resolve: null, ending: false, wrote: false, unique: [], started: null, onStarted: null,
   };
   try {
     m.tx = db.transaction(h.stores, "readwrite");
@@ -277,12 +277,12 @@ export function idbMutateBegin(db, headerJson) {
     const e = m.tx.error;
     finish(m, JSON.stringify(ours || !e ? m.fail ?? failure({ name: "AbortError", message: "the transaction was aborted" }) : failure(e, { op: m.fail?.op, add: m.fail?.add })));
   };
-  m.held = !!h.hold;
-  if (m.held) {
+  // Held: `m.onStarted` is set until the probe answers (or the batch fails or ends).
+  if (h.hold) {
     m.started = new Promise((resolve) => { m.onStarted = resolve; });
     guard(m, null, () => {
       const r = m.tx.objectStore(h.stores[0]).get(START_PROBE);
-      r.onsuccess = () => { m.held = false; drain(m); started(m); };
+      r.onsuccess = () => { started(m); drain(m); };
       r.onerror = () => { noteFail(m, null, r.error); started(m); };
     });
     if (m.fail) started(m);
@@ -372,7 +372,7 @@ export function idbMutateOps(m, opsJson) {
 
 // Checks and writes the ops whose stored rows are known, in batch order.
 function drain(m) {
-  if (m.held) return;
+  if (m.onStarted) return; // held until the transaction's first answer
   while (m.next < m.ops.length && !m.fail && m.ops[m.next].ready) {
     const i = m.next++;
     const o = m.ops[i];

@@ -125,15 +125,6 @@ async fn a_large_batch_in_chunks_commits_or_fails_whole() {
     drop_db(&name, &db).await;
 }
 
-/// Resolves after `ms` milliseconds: a later task, when no transaction of an earlier one is active.
-async fn next_task(ms: i32) {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        let set_timeout: Function = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into()).unwrap().unchecked_into();
-        set_timeout.call2(&JsValue::NULL, &resolve, &ms.into()).unwrap();
-    });
-    JsFuture::from(p).await.unwrap();
-}
-
 #[wasm_bindgen_test]
 async fn a_batch_handed_over_too_late_is_reported_not_committed() {
     let name = unique("wt-idb-late");
@@ -143,7 +134,7 @@ async fn a_batch_handed_over_too_late_is_reported_not_committed() {
     let held = json!({ "stores": ["t"], "rev": "rev", "counters": [], "hold": true }).to_string();
     let m = mutate_begin(&db, &held);
     JsFuture::from(mutate_started(&m)).await.unwrap();
-    next_task(20).await;
+    conformance::browser::pause(20).await;
     mutate_ops(&m, &json!([{ "s": "t", "k": "late", "v": { "id": "late", "n": 1 }, "e": 0 }]).to_string());
     let why = JsFuture::from(mutate_end(&m, "[]")).await.unwrap().as_string().expect("a failure, not a commit");
     assert_eq!(serde_json::from_str::<Value>(&why).unwrap()["name"], json!("TransactionInactiveError"));

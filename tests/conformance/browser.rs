@@ -92,12 +92,18 @@ impl Harness for Browser {
     }
 
     async fn pause(&self, ms: u32) {
-        let p = js_sys::Promise::new(&mut |resolve, _| {
-            let set_timeout: js_sys::Function =
-                js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into()).expect("setTimeout").unchecked_into();
-            set_timeout.call2(&JsValue::NULL, &resolve, &ms.into()).expect("setTimeout runs");
-        });
-        JsFuture::from(p).await.expect("a timer resolves");
+        pause(ms).await
     }
+}
+
+/// Resolves after `ms` milliseconds, in a later task (a transaction of an earlier task is no
+/// longer active by then).
+pub async fn pause(ms: u32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout: js_sys::Function =
+            js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into()).expect("setTimeout").unchecked_into();
+        set_timeout.call2(&JsValue::NULL, &resolve, &ms.into()).expect("setTimeout runs");
+    });
+    JsFuture::from(p).await.expect("a timer resolves");
 }
 
